@@ -1,0 +1,23 @@
+package dev.oranc.common.error;
+
+/**
+ * The root of every error oranc reports to a user or a client.
+ *
+ * <p>The hierarchy is small and sealed so that the places that turn errors into answers (the
+ * server's error responses, the CLI's one-line messages) can be checked to handle every kind
+ * deliberately: their tests walk {@link Class#getPermittedSubclasses()}.
+ *
+ * <p>Messages are written for the person who has to act on them: what was wrong, where, and (when
+ * it helps) what to do. They never contain credentials, tokens or signing keys.
+ */
+public abstract sealed class OrancException extends RuntimeException
+    permits FormatException, IntegrityException, RegistryException {
+
+  protected OrancException(String message) {
+    super(message);
+  }
+
+  protected OrancException(String message, Throwable cause) {
+    super(message, cause);
+  }
+}
