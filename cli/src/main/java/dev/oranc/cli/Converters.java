@@ -1,0 +1,123 @@
+package dev.oranc.cli;
+
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
+
+/** Converters whose errors say what was wrong and what is accepted, in one line. */
+final class Converters {
+
+  private Converters() {}
+
+  /** {@code HOST:PORT}, {@code [IPv6]:PORT}; the host is resolved when the server binds. */
+  static final class ListenAddress implements ITypeConverter<InetSocketAddress> {
+    @Override
+    public InetSocketAddress convert(String value) {
+      int colon = value.lastIndexOf(':');
+      if (colon <= 0 || colon == value.length() - 1) {
+        throw invalid(value);
+      }
+      String host = value.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      } else if (host.contains(":")) {
+        throw invalid(value); // a bare IPv6 address needs brackets to tell the port apart
+      }
+      if (host.isEmpty()) {
+        throw invalid(value);
+      }
+      int port = parsePort(value, value.substring(colon + 1));
+      return InetSocketAddress.createUnresolved(host, port);
+    }
+
+    private static int parsePort(String value, String port) {
+      try {
+        int n = Integer.parseInt(port);
+        if (n >= 0 && n <= 65535) {
+          return n;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw new TypeConversionException(
+          "'" + value + "' has port '" + port + "', expected a number from 0 to 65535");
+    }
+
+    private static TypeConversionException invalid(String value) {
+      return new TypeConversionException(
+          "'" + value + "' is not ADDRESS:PORT (e.g. [::]:8080, 0.0.0.0:8080 or 127.0.0.1:8080)");
+    }
+  }
+
+  /** An http or https URL, for upstream caches. */
+  static final class HttpUrl implements ITypeConverter<URI> {
+    @Override
+    public URI convert(String value) {
+      try {
+        URI uri = new URI(value);
+        String scheme = uri.getScheme();
+        if (scheme != null
+            && (scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))
+            && uri.getHost() != null) {
+          return uri;
+        }
+      } catch (URISyntaxException e) {
+        // reported below
+      }
+      throw new TypeConversionException(
+          "'" + value + "' is not an http(s) URL (e.g. https://cache.nixos.org)");
+    }
+  }
+
+  /** A Java regular expression; matched anywhere in the text, like the Rust tool's is_match. */
+  static final class Regex implements ITypeConverter<Pattern> {
+    @Override
+    public Pattern convert(String value) {
+      try {
+        return Pattern.compile(value);
+      } catch (PatternSyntaxException e) {
+        throw new TypeConversionException(
+            "'" + value + "' is not a valid regular expression: " + e.getDescription()
+                + " near index " + e.getIndex());
+      }
+    }
+  }
+
+  /** A registry as {@code host} or {@code host:port}, no scheme, no path. */
+  static final class Registry implements ITypeConverter<String> {
+    private static final Pattern HOST_PORT =
+        Pattern.compile("(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?");
+
+    @Override
+    public String convert(String value) {
+      if (!HOST_PORT.matcher(value).matches()) {
+        throw new TypeConversionException(
+            "'" + value + "' is not a registry HOST[:PORT] (e.g. ghcr.io or 127.0.0.1:5000; no"
+                + " scheme, no path)");
+      }
+      return value;
+    }
+  }
+
+  /** An OCI repository name: lowercase path components separated by '/'. */
+  static final class Repository implements ITypeConverter<String> {
+    // OCI distribution spec: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*
+    private static final Pattern NAME =
+        Pattern.compile(
+            "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*)*");
+
+    @Override
+    public String convert(String value) {
+      if (!NAME.matcher(value).matches()) {
+        throw new TypeConversionException(
+            "'" + value + "' is not a repository name (lowercase letters, digits and . _ -"
+                + " separated by '/', e.g. owner/cache)");
+      }
+      return value;
+    }
+  }
+}

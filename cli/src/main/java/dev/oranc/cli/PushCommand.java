@@ -1,0 +1,178 @@
+package dev.oranc.cli;
+
+import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.ParentCommand;
+
+@Command(
+    name = "push",
+    mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
+    sortOptions = false,
+    subcommands = PushCommand.Initialize.class,
+    description = {
+      "Upload store paths from the local Nix store to an OCI registry.",
+      "",
+      "Reads store paths (or links to them, such as ./result) from standard input, one per line,"
+          + " and pushes them with their closure: the zstd-compressed NAR first, then the signed"
+          + " narinfo.",
+      "  echo ./result | ORANC_SIGNING_KEY=... oranc push --repository owner/cache",
+    },
+    footer = {
+      "",
+      "Environment:",
+      "  ORANC_USERNAME, ORANC_PASSWORD  registry credentials (both, or anonymous)",
+      "  ORANC_SIGNING_KEY               Nix secret key (name:base64, as printed by"
+          + " nix key generate-secret) that signs every pushed path",
+    })
+final class PushCommand implements Callable<Integer> {
+
+  @Option(
+      names = "--registry",
+      paramLabel = "HOST[:PORT]",
+      defaultValue = "ghcr.io",
+      converter = Converters.Registry.class,
+      description = "Registry to push to. Default: ${DEFAULT-VALUE}.")
+  String registry;
+
+  @Option(
+      names = "--repository",
+      paramLabel = "NAME",
+      converter = Converters.Repository.class,
+      description = "Repository to push to, e.g. owner/cache. Required.")
+  String repository;
+
+  @Option(
+      names = "--no-closure",
+      description = "Push only the given paths, not the paths they reference.")
+  boolean noClosure;
+
+  @Option(
+      names = "--store-dir",
+      paramLabel = "DIR",
+      defaultValue = "/nix/store",
+      description = "The Nix store directory. Default: ${DEFAULT-VALUE}.")
+  String storeDir;
+
+  @Option(
+      names = {"-e", "--excluded-signing-key-pattern"},
+      paramLabel = "REGEX",
+      defaultValue = "^cache\\.nixos\\.org-.*$",
+      converter = Converters.Regex.class,
+      description =
+          "Skip paths signed by a key whose name matches (these are in the official cache"
+              + " already); '^$' skips none. Default: ${DEFAULT-VALUE}.")
+  Pattern excludedSigningKeyPattern;
+
+  @Option(
+      names = "--already-signed",
+      description =
+          "Also push paths that already carry a signature by the signing key (by default they are"
+              + " taken to be pushed already and skipped).")
+  boolean alreadySigned;
+
+  @Option(
+      names = {"-p", "--parallel"},
+      paramLabel = "NUM",
+      defaultValue = "4",
+      converter = Bounded.AtLeastOne.class,
+      description = "Store paths pushed at the same time. Default: ${DEFAULT-VALUE}.")
+  int parallel;
+
+  @Option(
+      names = {"-z", "--zstd-level"},
+      paramLabel = "NUM",
+      defaultValue = "3",
+      converter = Bounded.ZstdLevel.class,
+      description =
+          "zstd compression level of NARs, -7 (fastest) to 22 (smallest). Default: ${DEFAULT-VALUE}.")
+  int zstdLevel;
+
+  @Option(
+      names = {"-m", "--max-retry"},
+      paramLabel = "NUM",
+      defaultValue = "3",
+      converter = Bounded.Attempts.class,
+      description =
+          "Attempts of a failing registry request in all (1 = no retry). Default: ${DEFAULT-VALUE}.")
+  int maxRetry;
+
+  @Option(
+      names = "--dry-run",
+      description = "Compute and report what would be pushed; upload nothing.")
+  boolean dryRun;
+
+  @Option(
+      names = "--allow-immutable-db",
+      description =
+          "When /nix/var/nix/db is not writable, open the Nix database with SQLite's immutable=1"
+              + " (unsafe if Nix writes to it meanwhile) instead of failing.")
+  boolean allowImmutableDb;
+
+  @Option(
+      names = "--no-ssl",
+      description = "Talk plain HTTP to the registry instead of HTTPS (for a local registry).")
+  boolean noSsl;
+
+  @Mixin EncodingOptions encoding;
+
+  @Spec CommandSpec spec;
+
+  /**
+   * Checked here rather than with {@code required = true}: picocli would then refuse
+   * {@code push initialize --help} for want of the parent's option.
+   */
+  void requireRepository() {
+    if (repository == null) {
+      throw new ParameterException(
+          spec.commandLine(), "Missing required option: '--repository=NAME'");
+    }
+  }
+
+  @Override
+  public Integer call() {
+    requireRepository();
+    throw new NotBuiltException("push", 6);
+  }
+
+  @Command(
+      name = "initialize",
+      mixinStandardHelpOptions = true,
+      versionProvider = Version.class,
+      sortOptions = false,
+      description = {
+        "Upload the cache's nix-cache-info (StoreDir, WantMassQuery, Priority).",
+        "Example: oranc push --repository owner/cache initialize",
+      })
+  static final class Initialize implements Callable<Integer> {
+
+    @ParentCommand PushCommand push;
+
+    @Option(
+        names = {"-p", "--priority"},
+        paramLabel = "NUM",
+        defaultValue = "41",
+        converter = Bounded.Priority.class,
+        description =
+            "Priority of the cache: Nix prefers lower numbers (cache.nixos.org is 40)."
+                + " Default: ${DEFAULT-VALUE}.")
+    int priority;
+
+    @Option(
+        names = {"-n", "--no-mass-query"},
+        description = "Write WantMassQuery: 0 (Nix then does not query the cache in bulk).")
+    boolean noMassQuery;
+
+    @Override
+    public Integer call() {
+      push.requireRepository();
+      throw new NotBuiltException("push initialize", 6);
+    }
+  }
+}
