@@ -200,6 +200,11 @@ public record NarInfo(
     return parse(StorePath.DEFAULT_STORE_DIR, text);
   }
 
+  /** Parses narinfo bytes of the default store {@code /nix/store}; see {@link #parse(String, byte[])}. */
+  public static NarInfo parse(byte[] utf8) {
+    return parse(StorePath.DEFAULT_STORE_DIR, utf8);
+  }
+
   /**
    * Parses narinfo bytes, which must be UTF-8 (Nix writes ASCII) and at most {@link #MAX_LENGTH}
    * long; the length is checked before anything is decoded.
