@@ -308,7 +308,8 @@ public record NarInfo(
       } else {
         throw new FormatException(SUBJECT, at, name + ": expected a space after ':'");
       }
-      if (!name.equals("Sig") && seenOn.putIfAbsent(name, lineNo) != null) {
+      // Unknown fields may repeat: Nix ignores them, and we keep each.
+      if (KNOWN.contains(name) && !name.equals("Sig") && seenOn.putIfAbsent(name, lineNo) != null) {
         throw new FormatException(
             SUBJECT, at, name + " appears twice (first on line " + seenOn.get(name) + ")");
       }

@@ -40,10 +40,10 @@ public record StorePath(String storeDir, String hashPart, String name)
     Objects.requireNonNull(storeDir, "storeDir");
     Objects.requireNonNull(hashPart, "hashPart");
     Objects.requireNonNull(name, "name");
-    String canonical = canonicalStoreDir(storeDir);
-    if (!canonical.equals(storeDir)) {
+    if (!isCanonicalStoreDir(storeDir)) {
       throw new FormatException(
-          "store directory '" + storeDir + "'", "is not canonical, write it as '" + canonical + "'");
+          "store directory '" + storeDir + "'",
+          "is not canonical, write it as '" + canonicalStoreDir(storeDir) + "'");
     }
     String subject = subject(storeDir + "/" + hashPart + "-" + name);
     int offset = storeDir.length() + 1;
@@ -202,12 +202,41 @@ public record StorePath(String storeDir, String hashPart, String name)
    */
   public static String canonicalStoreDir(String storeDir) {
     Objects.requireNonNull(storeDir, "storeDir");
+    if (isCanonicalStoreDir(storeDir)) {
+      return storeDir;
+    }
     String subject = "store directory '" + storeDir + "'";
     String canonical = canonicalPath(storeDir, subject);
     if (canonical.equals("/")) {
       throw new FormatException(subject, "is the root directory");
     }
     return canonical;
+  }
+
+  /**
+   * Whether {@code dir} is already what {@link #canonicalStoreDir} would make of it. Every store
+   * path made while parsing a narinfo checks its store directory, so this is a scan, not a split.
+   */
+  private static boolean isCanonicalStoreDir(String dir) {
+    int n = dir.length();
+    if (n < 2 || dir.charAt(0) != '/' || dir.charAt(n - 1) == '/') {
+      return false;
+    }
+    int start = 1; // start of the current component
+    for (int i = 1; i <= n; i++) {
+      if (i == n || dir.charAt(i) == '/') {
+        int len = i - start;
+        if (len == 0
+            || (len == 1 && dir.charAt(start) == '.')
+            || (len == 2 && dir.charAt(start) == '.' && dir.charAt(start + 1) == '.')) {
+          return false;
+        }
+        start = i + 1;
+      } else if (dir.charAt(i) == '\0') {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

@@ -134,6 +134,9 @@ class NarInfoTest {
         List.of(new NarInfo.Field("System", "x86_64-linux"), new NarInfo.Field("X-Custom", "a: b ")),
         info.extraFields());
     assertEquals(TOP + "System: x86_64-linux\nX-Custom: a: b \n", info.format());
+    NarInfo repeated = NarInfo.parse(TOP + "X: 1\nX: 2\n");
+    assertEquals(List.of(new NarInfo.Field("X", "1"), new NarInfo.Field("X", "2")), repeated.extraFields());
+    assertEquals(TOP + "X: 1\nX: 2\n", repeated.format());
     assertThrows(IllegalArgumentException.class, () -> new NarInfo.Field("URL", "x"));
     assertThrows(IllegalArgumentException.class, () -> new NarInfo.Field("A:B", "x"));
     assertThrows(IllegalArgumentException.class, () -> new NarInfo.Field("A", "x\ny"));

@@ -69,6 +69,11 @@ class StorePathTest {
     FormatException e =
         assertThrows(FormatException.class, () -> StorePath.of("/tmp/store/", HASH, "dep"));
     assertTrue(e.getMessage().contains("write it as '/tmp/store'"), e.getMessage());
+    for (String notCanonical : List.of("/nix//store", "/nix/./store", "/nix/../store", "/nix/store/.", "/nix/store/..")) {
+      assertThrows(FormatException.class, () -> StorePath.of(notCanonical, HASH, "dep"), notCanonical);
+    }
+    assertEquals("/.x/..y/store", StorePath.of("/.x/..y/store", HASH, "dep").storeDir());
+    assertEquals("/nix/store", StorePath.canonicalStoreDir("/nix/var/../store/."));
     assertThrows(FormatException.class, () -> StorePath.canonicalStoreDir("nix/store"));
     assertThrows(FormatException.class, () -> StorePath.canonicalStoreDir("/"));
     assertThrows(FormatException.class, () -> StorePath.canonicalStoreDir("/nix/.."));
