@@ -74,7 +74,6 @@ public record NixHash(HashAlgorithm algorithm, byte[] bytes) {
               + " sha1, sha256, sha512");
     }
     HashAlgorithm algorithm = algorithm(text, text.substring(0, sep));
-    String rest = text.substring(sep + 1);
     return colon >= 0
         ? decode(text, sep + 1, algorithm)
         : new NixHash(algorithm, decodeBase64(text, sep + 1, algorithm, "SRI"));
@@ -127,9 +126,9 @@ public record NixHash(HashAlgorithm algorithm, byte[] bytes) {
     }
     throw new FormatException(
         subject(original),
-        "a " + algorithm + " hash has " + algorithm.base16Length() + " (base-16), "
+        "a " + algorithm + " hash is written with " + algorithm.base16Length() + " (base-16), "
             + algorithm.nix32Length() + " (nix32) or " + algorithm.base64Length()
-            + " (base-64) characters after the type, this one has " + length);
+            + " (base-64) characters, not " + length);
   }
 
   private static byte[] decodeBase16(String original, int from) {

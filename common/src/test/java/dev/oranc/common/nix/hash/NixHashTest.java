@@ -116,7 +116,7 @@ class NixHashTest {
     assertTrue(fails("SHA256:" + "0".repeat(52)).problem().contains("unknown hash type 'SHA256'"));
     FormatException wrongLength = fails("sha256:abc");
     assertTrue(wrongLength.problem().contains("64 (base-16), 52 (nix32) or 44 (base-64)"), wrongLength.problem());
-    assertTrue(wrongLength.problem().contains("has 3"), wrongLength.problem());
+    assertTrue(wrongLength.problem().contains("characters, not 3"), wrongLength.problem());
 
     FormatException badNix32 = fails("sha256:00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknve");
     assertEquals("position 58", badNix32.location());

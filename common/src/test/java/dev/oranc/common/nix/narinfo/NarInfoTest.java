@@ -259,7 +259,7 @@ class NarInfoTest {
     fails(replaceLine(TOP, "Deriver", "Deriver: "), "line 9", "Deriver:", "too short");
     fails(replaceLine(TOP, "Sig", "Sig: test-1:abc"), "line 10", "Sig:", "a signature has 64");
     fails(replaceLine(TOP, "Sig", "Sig: nocolon"), "line 10", "Sig:");
-    fails(TOP + "CA: fixed:sha256:abc\n", "line 11", "CA 'fixed:sha256:abc'", "has 3");
+    fails(TOP + "CA: fixed:sha256:abc\n", "line 11", "CA 'fixed:sha256:abc'", "not 3");
     fails(TOP + "CA: text:sha1:" + "0".repeat(32) + "\n", "line 11", "text content address uses sha256");
     fails(TOP + "CA: source:sha256:x\n", "line 11", "unknown method 'source'");
     fails(TOP + "CA: fixed:r:\n", "line 11", "no '<type>:<hash>'");
