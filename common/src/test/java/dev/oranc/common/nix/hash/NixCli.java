@@ -22,8 +22,16 @@ public final class NixCli {
   public static final Path NIX_STORE = Path.of("/usr/bin/nix-store");
   public static final Path NIX_BUILD = Path.of("/usr/bin/nix-build");
 
-  /** Keeps Nix off the network: no substituter is asked about our throwaway paths. */
-  private static final List<String> OFFLINE = List.of("--option", "substituters", "");
+  /**
+   * Keeps Nix off the network (no substituter is asked about our throwaway paths) and lets root
+   * build without the {@code nixbld} group and sandbox, which Debian's nix-bin does not set up:
+   * our builders run {@code /bin/sh} from the host.
+   */
+  private static final List<String> OFFLINE =
+      List.of(
+          "--option", "substituters", "",
+          "--option", "sandbox", "false",
+          "--option", "build-users-group", "");
 
   private static final long TIMEOUT_SECONDS = 120;
 
