@@ -1,0 +1,211 @@
+package dev.oranc.common.registry;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.error.RegistryException;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.QueryStringEncoder;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decides the {@code Authorization} of each registry request: none, Basic, or a Bearer token from
+ * the registry's token service (the Docker token flow ghcr.io uses, for anonymous pulls too).
+ *
+ * <p>Design note. What a registry wants is learnt from its first 401 ({@code WWW-Authenticate}) and
+ * remembered per origin, so later requests carry the right header from the start and cost no extra
+ * round trip. Tokens are cached per (registry, credentials fingerprint, scope) until shortly before
+ * they expire ({@link BearerToken#cacheFor()}); concurrent requests for the same token share one
+ * fetch (the cache holds futures). A 401 to a request that carried a token means the registry no
+ * longer takes it: that token is dropped and the request re-sent once with a fresh one.
+ *
+ * <p>Credentials go to the token service the registry names; never over plain HTTP when the
+ * registry itself uses TLS. Neither credentials nor tokens are logged.
+ */
+final class Authenticator {
+
+  private static final Logger log = LoggerFactory.getLogger(Authenticator.class);
+  private static final int MAX_TOKEN_ANSWER = 64 * 1024;
+
+  private record TokenKey(Origin registry, String credentials, String scope) {}
+
+  private final CallRunner runner;
+  private final ConcurrentMap<Origin, AuthChallenge> challenges = new ConcurrentHashMap<>();
+  private final AsyncCache<TokenKey, BearerToken> tokens;
+  private final AtomicLong tokenFetches = new AtomicLong();
+
+  Authenticator(CallRunner runner, Ticker ticker) {
+    this.runner = runner;
+    this.tokens =
+        Caffeine.newBuilder()
+            .maximumSize(10_000)
+            .ticker(ticker)
+            .expireAfter(
+                new Expiry<TokenKey, BearerToken>() {
+                  @Override
+                  public long expireAfterCreate(TokenKey key, BearerToken token, long now) {
+                    return token.cacheFor().toNanos();
+                  }
+
+                  @Override
+                  public long expireAfterUpdate(TokenKey key, BearerToken token, long now, long current) {
+                    return token.cacheFor().toNanos();
+                  }
+
+                  @Override
+                  public long expireAfterRead(TokenKey key, BearerToken token, long now, long current) {
+                    return current;
+                  }
+                })
+            .buildAsync();
+  }
+
+  /** Token requests made so far; for tests and metrics. */
+  long tokenFetches() {
+    return tokenFetches.get();
+  }
+
+  /** The header for a request to {@code origin}, or null for none. */
+  CompletableFuture<String> authorization(
+      Origin origin, Credentials credentials, String scope, EventLoop loop) {
+    AuthChallenge challenge = challenges.get(origin);
+    if (challenge != null && challenge.isBearer()) {
+      TokenKey key = new TokenKey(origin, credentials.fingerprint(), scope == null ? "" : scope);
+      return tokens
+          .get(key, (k, executor) -> fetch(origin, challenge, credentials, scope, loop))
+          .thenApply(BearerToken::authorization);
+    }
+    return CompletableFuture.completedFuture(
+        credentials.isAnonymous() ? null : credentials.basicAuthorization());
+  }
+
+  /**
+   * Takes in a 401's challenge. True when sending the request again may succeed: the registry
+   * told us about its token service, our token was refused (it is dropped), or it wants the Basic
+   * credentials we have and did not send.
+   */
+  boolean learn(
+      Origin origin, AuthChallenge challenge, Credentials credentials, String scope, String sent) {
+    if (challenge.isBearer()) {
+      if (challenge.realm() == null) {
+        return false;
+      }
+      challenges.put(origin, challenge);
+      if (sent != null && sent.startsWith("Bearer ")) {
+        TokenKey key = new TokenKey(origin, credentials.fingerprint(), scope == null ? "" : scope);
+        tokens
+            .asMap()
+            .computeIfPresent(
+                key,
+                (k, f) ->
+                    f.isDone() && !f.isCompletedExceptionally() && f.join().authorization().equals(sent)
+                        ? null
+                        : f);
+      }
+      return true;
+    }
+    if (challenge.isBasic()) {
+      challenges.put(origin, challenge);
+      return !credentials.isAnonymous() && sent == null;
+    }
+    return false;
+  }
+
+  private CompletableFuture<BearerToken> fetch(
+      Origin registry, AuthChallenge challenge, Credentials credentials, String scope, EventLoop loop) {
+    String operation = "GET token" + (scope == null ? "" : " for " + scope) + " from " + challenge.realm();
+    URI realm;
+    Origin origin;
+    try {
+      realm = URI.create(challenge.realm());
+      origin = Origin.of(realm);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(
+          new RegistryException.Protocol(operation, "the registry names an unusable token service URL"));
+    }
+    if (!credentials.isAnonymous() && registry.tls() && !origin.tls()) {
+      return CompletableFuture.failedFuture(
+          new RegistryException.Protocol(
+              operation,
+              "the registry uses TLS but its token service does not; refusing to send credentials"
+                  + " in clear text"));
+    }
+    QueryStringEncoder query = new QueryStringEncoder(realm.getRawPath().isEmpty() ? "/" : realm.getRawPath());
+    if (realm.getRawQuery() != null) {
+      for (String pair : realm.getRawQuery().split("&")) {
+        int eq = pair.indexOf('=');
+        query.addParam(decode(eq < 0 ? pair : pair.substring(0, eq)), eq < 0 ? "" : decode(pair.substring(eq + 1)));
+      }
+    }
+    if (challenge.service() != null) {
+      query.addParam("service", challenge.service());
+    }
+    String scopes = scope != null ? scope : challenge.scope();
+    if (scopes != null) {
+      for (String s : scopes.split(" ")) {
+        query.addParam("scope", s);
+      }
+    }
+    HttpHeaders headers = new DefaultHttpHeaders();
+    if (!credentials.isAnonymous()) {
+      headers.set(HttpHeaderNames.AUTHORIZATION, credentials.basicAuthorization());
+    }
+    headers.set(HttpHeaderNames.ACCEPT, "application/json");
+    tokenFetches.incrementAndGet();
+    Call call =
+        new Call(operation, HttpMethod.GET, origin, query.toString(), headers, null, null, null,
+            false, MAX_TOKEN_ANSWER, true, loop);
+    return runner.run(call).thenApply(r -> readToken(operation, r, credentials));
+  }
+
+  private static BearerToken readToken(String operation, Response r, Credentials credentials) {
+    if (r.status() == 401 || r.status() == 403) {
+      throw new RegistryException.Unauthorized(
+          operation,
+          credentials.isAnonymous()
+              ? "the token service gives no anonymous access (" + RegistryErrors.statusText(r.status())
+                  + "); set credentials"
+              : "the token service refused the credentials (" + RegistryErrors.statusText(r.status()) + ")");
+    }
+    if (!r.isSuccess()) {
+      throw RegistryErrors.fromResponse(operation, r, credentials);
+    }
+    Map<String, Object> json;
+    try {
+      json = JSON.std.mapFrom(r.body());
+    } catch (Exception e) {
+      throw new RegistryException.Protocol(operation, "the token service's answer is not JSON");
+    }
+    Object token = json == null ? null : json.get("token");
+    if (!(token instanceof String) || ((String) token).isEmpty()) {
+      token = json == null ? null : json.get("access_token");
+    }
+    if (!(token instanceof String t) || t.isEmpty()) {
+      throw new RegistryException.Protocol(operation, "the token service's answer has no token");
+    }
+    Duration lifetime = BearerToken.DEFAULT_LIFETIME;
+    if (json.get("expires_in") instanceof Number n && n.longValue() > 0) {
+      lifetime = Duration.ofSeconds(n.longValue());
+    }
+    log.debug("{}: token for {}", operation, lifetime);
+    return new BearerToken(t, lifetime);
+  }
+
+  private static String decode(String s) {
+    return java.net.URLDecoder.decode(s, java.nio.charset.StandardCharsets.UTF_8);
+  }
+}

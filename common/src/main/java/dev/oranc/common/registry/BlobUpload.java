@@ -1,0 +1,540 @@
+package dev.oranc.common.registry;
+
+import dev.oranc.common.error.IntegrityException;
+import dev.oranc.common.error.RegistryException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A blob upload whose bytes are produced as it goes: a NAR being compressed, or the body of a PUT
+ * still arriving from a client. Neither the whole body nor a temporary file is ever needed.
+ *
+ * <p>Design note. The OCI distribution protocol for this is {@code POST} (open a session), then
+ * {@code PATCH}es with {@code Content-Range} carrying consecutive pieces, then {@code PUT
+ * ?digest=} to close it. Each PATCH carries at most {@code uploadChunkBytes} (ghcr.io refuses more
+ * than 4 MiB). When the total size is known and large, a PATCH's head goes out as soon as its
+ * first bytes are here and the bytes are relayed as they arrive; when the size is unknown, a
+ * chunk is gathered first, since a PATCH must say its length up front. The SHA-256 the final PUT
+ * names is computed on the way. A body that is all in memory when it ends (small, or the size was
+ * unknown and it fit in one chunk) goes up in one {@code PUT} instead, after a {@code HEAD} that
+ * skips the upload when the registry already has the blob.
+ *
+ * <p>Flow control: {@link #isWritable()} turns false while more than a bounded amount waits to be
+ * sent (the producer pauses; {@link #whenWritable} wakes it). So memory per upload is bounded by
+ * about two chunks at worst, and by the socket's write buffer when the size is known.
+ *
+ * <p>A PATCH that fails cannot be sent again (its bytes are gone): the upload fails as a whole and
+ * the caller, who can produce the body again, starts a new one. All state is touched on one event
+ * loop; the public methods may be called from any thread.
+ */
+public final class BlobUpload {
+
+  private static final Logger log = LoggerFactory.getLogger(BlobUpload.class);
+  private static final int MAX_ANSWER = 64 * 1024;
+  /** How much may wait between PATCHes when streaming a body of known size. */
+  private static final int STREAMING_QUEUE_LIMIT = 256 * 1024;
+
+  private final RegistryClient client;
+  private final RepositoryRef repository;
+  private final Credentials credentials;
+  private final EventLoop loop;
+  private final long declaredSize;
+  private final String mediaType;
+  private final boolean streaming;
+  private final int chunkBytes;
+  private final String operation;
+
+  private final MessageDigest sha256 = Digest.newSha256();
+  private final ArrayDeque<ByteBuf> queue = new ArrayDeque<>();
+  private long queued;
+  private long received;
+  private long sent;
+  private URI location;
+  private boolean opening;
+  private Patch patch;
+  private boolean finishing;
+  private Digest digest;
+  private Throwable failure;
+  private final CompletableFuture<Descriptor> result = new CompletableFuture<>();
+  private final List<Runnable> writabilityWaiters = new ArrayList<>();
+  private volatile boolean writable = true;
+
+  BlobUpload(
+      RegistryClient client,
+      RepositoryRef repository,
+      long declaredSize,
+      String mediaType,
+      Credentials credentials,
+      EventLoop loop) {
+    this.client = client;
+    this.repository = repository;
+    this.credentials = credentials;
+    this.loop = loop;
+    this.declaredSize = declaredSize;
+    this.mediaType = mediaType;
+    this.chunkBytes = client.config().uploadChunkBytes();
+    this.streaming = declaredSize > chunkBytes;
+    this.operation = "upload blob to " + repository;
+  }
+
+  public EventLoop eventLoop() {
+    return loop;
+  }
+
+  /** Sends {@code data} (the upload owns it from now on). After a failure it is dropped. */
+  public void write(ByteBuf data) {
+    onLoop(
+        () -> {
+          if (failure != null || finishing) {
+            data.release();
+            if (finishing && failure == null) {
+              fail(new IllegalStateException(operation + ": write after finish"));
+            }
+            return;
+          }
+          int n = data.readableBytes();
+          if (n == 0) {
+            data.release();
+            return;
+          }
+          received += n;
+          if (declaredSize >= 0 && received > declaredSize) {
+            data.release();
+            fail(
+                new RegistryException.Protocol(
+                    operation, "the body is longer than the " + declaredSize + " bytes announced"));
+            return;
+          }
+          updateDigest(data);
+          queue.add(data);
+          queued += n;
+          pump();
+        });
+  }
+
+  /** False while the producer should wait; see {@link #whenWritable}. */
+  public boolean isWritable() {
+    return writable;
+  }
+
+  /** Runs {@code r} on the upload's loop once it is writable again, or has failed. */
+  public void whenWritable(Runnable r) {
+    onLoop(
+        () -> {
+          if (computeWritable()) {
+            r.run();
+          } else {
+            writabilityWaiters.add(r);
+          }
+        });
+  }
+
+  /**
+   * Ends the body and completes the blob: the descriptor of the stored blob (its digest and size),
+   * or the failure.
+   */
+  public CompletableFuture<Descriptor> finish() {
+    onLoop(
+        () -> {
+          if (failure != null || finishing) {
+            return;
+          }
+          finishing = true;
+          if (declaredSize >= 0 && received != declaredSize) {
+            fail(
+                new RegistryException.Protocol(
+                    operation,
+                    "the body ended after " + received + " of the " + declaredSize + " bytes announced"));
+            return;
+          }
+          digest = Digest.of(sha256.digest());
+          if (location == null && !opening) {
+            uploadWhole();
+          } else {
+            pump();
+          }
+        });
+    return result;
+  }
+
+  /** Gives up: releases what is held, closes the PATCH in flight, and ends the session. */
+  public void abort(Throwable cause) {
+    onLoop(() -> fail(cause));
+  }
+
+  /** The result, without finishing. */
+  public CompletableFuture<Descriptor> result() {
+    return result;
+  }
+
+  private void onLoop(Runnable r) {
+    if (loop.inEventLoop()) {
+      r.run();
+    } else {
+      loop.execute(r);
+    }
+  }
+
+  private void updateDigest(ByteBuf data) {
+    if (data.nioBufferCount() == 1) {
+      sha256.update(data.nioBuffer());
+    } else {
+      for (ByteBuffer b : data.nioBuffers()) {
+        sha256.update(b);
+      }
+    }
+  }
+
+  // --- the whole body is in memory: HEAD, then one PUT --------------------------------------
+
+  private void uploadWhole() {
+    Descriptor descriptor = new Descriptor(mediaType, digest, received);
+    byte[] body = new byte[(int) queued];
+    int at = 0;
+    ByteBuf b;
+    while ((b = queue.poll()) != null) {
+      int n = b.readableBytes();
+      b.readBytes(body, at, n);
+      at += n;
+      b.release();
+    }
+    queued = 0;
+    client
+        .putBlob(repository, body, digest, mediaType, credentials, loop)
+        .whenComplete(
+            (d, error) -> {
+              if (error != null) {
+                fail(CallRunner.unwrap(error));
+              } else {
+                result.complete(descriptor);
+              }
+            });
+  }
+
+  // --- chunked: POST, PATCH…, PUT ?digest= ----------------------------------------------------
+
+  private void pump() {
+    if (failure != null) {
+      return;
+    }
+    if (location == null) {
+      if (!opening && (queued > 0 || finishing)) {
+        open();
+      }
+      updateWritability();
+      return;
+    }
+    if (patch == null) {
+      long length = nextPatchLength();
+      if (length > 0) {
+        patch = new Patch(sent, length);
+        patch.begin();
+      } else if (finishing && queued == 0) {
+        complete();
+      }
+    } else if (patch.connection != null && patch.remaining > 0) {
+      patch.feed();
+    }
+    updateWritability();
+  }
+
+  private long nextPatchLength() {
+    if (queued == 0) {
+      return 0;
+    }
+    if (streaming) {
+      return Math.min(chunkBytes, declaredSize - sent);
+    }
+    if (queued >= chunkBytes) {
+      return chunkBytes;
+    }
+    return finishing ? queued : 0;
+  }
+
+  private void open() {
+    opening = true;
+    client
+        .openUploadSession(repository, credentials, loop)
+        .whenComplete(
+            (uri, error) ->
+                onLoop(
+                    () -> {
+                      opening = false;
+                      if (error != null) {
+                        fail(CallRunner.unwrap(error));
+                        return;
+                      }
+                      location = uri;
+                      log.debug("{}: session opened", operation);
+                      pump();
+                    }));
+  }
+
+  private void complete() {
+    client
+        .closeUploadSession(repository, location, digest, credentials, loop)
+        .whenComplete(
+            (stored, error) ->
+                onLoop(
+                    () -> {
+                      if (error != null) {
+                        location = null; // the session is spent either way
+                        fail(CallRunner.unwrap(error));
+                        return;
+                      }
+                      if (stored != null && !stored.equals(digest)) {
+                        fail(
+                            new IntegrityException(
+                                operation + ": the registry stored " + stored + ", we sent " + digest));
+                        return;
+                      }
+                      log.debug("{}: {} ({} bytes) stored", operation, digest, received);
+                      result.complete(new Descriptor(mediaType, digest, received));
+                    }));
+  }
+
+  /** One PATCH: {@code length} bytes at {@code offset}. */
+  private final class Patch implements ResponseListener {
+    final long offset;
+    final long length;
+    long remaining;
+    HttpConnection connection;
+    HttpResponse head;
+    CompositeByteBuf answer;
+
+    Patch(long offset, long length) {
+      this.offset = offset;
+      this.length = length;
+      this.remaining = length;
+    }
+
+    String describe() {
+      return "PATCH " + repository + " upload bytes " + offset + "-" + (offset + length - 1);
+    }
+
+    void begin() {
+      Origin origin = Origin.of(location);
+      client
+          .authorization(origin, repository, credentials, loop)
+          .thenCompose(auth -> toCompletable(client.connections().pool(origin, loop).acquire()).thenApply(c -> {
+            send(c, origin, auth);
+            return c;
+          }))
+          .whenComplete(
+              (c, error) -> {
+                if (error != null) {
+                  onLoop(() -> {
+                    if (patch == this) {
+                      fail(RegistryErrors.fromFailure(describe(), CallRunner.unwrap(error)));
+                    }
+                  });
+                }
+              });
+    }
+
+    private void send(HttpConnection c, Origin origin, String auth) {
+      if (failure != null || patch != this) {
+        client.connections().pool(origin, loop).release(c);
+        return;
+      }
+      HttpRequest request =
+          new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.PATCH, pathAndQuery(location));
+      request.headers()
+          .set(HttpHeaderNames.HOST, origin.authority())
+          .set(HttpHeaderNames.USER_AGENT, CallRunner.USER_AGENT)
+          .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM)
+          .set(HttpHeaderNames.CONTENT_LENGTH, length)
+          .set(HttpHeaderNames.CONTENT_RANGE, offset + "-" + (offset + length - 1));
+      if (auth != null && origin.equals(client.registryOrigin(repository))) {
+        request.headers().set(HttpHeaderNames.AUTHORIZATION, auth);
+      }
+      connection = c;
+      c.send(request, false, this);
+      c.onWritabilityChanged(BlobUpload.this::updateWritability);
+      feed();
+      updateWritability();
+    }
+
+    /** Moves queued bytes into this PATCH, up to its length. */
+    void feed() {
+      boolean wrote = false;
+      while (remaining > 0 && !queue.isEmpty()) {
+        ByteBuf b = queue.peek();
+        int n = b.readableBytes();
+        ByteBuf piece;
+        if (n <= remaining) {
+          piece = queue.poll();
+        } else {
+          piece = b.readRetainedSlice((int) remaining);
+          n = (int) remaining;
+        }
+        queued -= n;
+        remaining -= n;
+        connection.writeBody(new DefaultHttpContent(piece), false);
+        wrote = true;
+      }
+      if (remaining == 0) {
+        connection.writeBody(LastHttpContent.EMPTY_LAST_CONTENT, true);
+      } else if (wrote) {
+        connection.channel().flush();
+      }
+    }
+
+    @Override
+    public void onHead(HttpResponse head) {
+      this.head = head;
+    }
+
+    @Override
+    public void onContent(ByteBuf content) {
+      if (answer == null) {
+        answer = content.alloc().compositeBuffer();
+      }
+      if (answer.readableBytes() + content.readableBytes() > MAX_ANSWER) {
+        content.release();
+        return;
+      }
+      answer.addComponent(true, content);
+    }
+
+    @Override
+    public void onEnd() {
+      byte[] body = Response.NO_BODY;
+      if (answer != null) {
+        body = new byte[answer.readableBytes()];
+        answer.readBytes(body);
+        answer.release();
+        answer = null;
+      }
+      Response r = new Response(head.status().code(), head.headers(), body, null);
+      if (patch != this || failure != null) {
+        return;
+      }
+      if (r.status() != 202 || remaining > 0) {
+        RegistryException e = RegistryErrors.fromResponse(describe(), r, credentials);
+        if (r.status() == 416) {
+          e = new RegistryException.Protocol(
+              describe(),
+              "the registry refused the chunk (416 Range Not Satisfiable); it may take only smaller"
+                  + " PATCH bodies than " + chunkBytes + " bytes");
+        }
+        fail(e);
+        return;
+      }
+      String next = r.headers().get(HttpHeaderNames.LOCATION);
+      if (next == null) {
+        fail(new RegistryException.Protocol(describe(), "the registry's 202 has no Location"));
+        return;
+      }
+      String range = r.headers().get(HttpHeaderNames.RANGE);
+      long end = offset + length - 1;
+      if (range != null && !range.endsWith("-" + end)) {
+        fail(
+            new RegistryException.Protocol(
+                describe(), "the registry says it has bytes " + range + ", expected 0-" + end));
+        return;
+      }
+      location = location.resolve(next);
+      sent += length;
+      patch = null;
+      pump();
+    }
+
+    @Override
+    public void onError(Throwable cause) {
+      if (answer != null) {
+        answer.release();
+        answer = null;
+      }
+      if (patch == this) {
+        fail(RegistryErrors.fromFailure(describe(), cause));
+      }
+    }
+  }
+
+  // --- flow control and failure ---------------------------------------------------------------
+
+  private boolean computeWritable() {
+    if (failure != null || result.isDone()) {
+      return true;
+    }
+    long limit = streaming ? STREAMING_QUEUE_LIMIT : chunkBytes;
+    boolean channelOk = patch == null || patch.connection == null || patch.connection.isWritable();
+    return queued < limit && channelOk;
+  }
+
+  private void updateWritability() {
+    boolean now = computeWritable();
+    writable = now;
+    if (now && !writabilityWaiters.isEmpty()) {
+      List<Runnable> waiters = new ArrayList<>(writabilityWaiters);
+      writabilityWaiters.clear();
+      for (Runnable r : waiters) {
+        r.run();
+      }
+    }
+  }
+
+  private void fail(Throwable cause) {
+    if (failure != null || result.isDone()) {
+      return;
+    }
+    failure = cause;
+    ByteBuf b;
+    while ((b = queue.poll()) != null) {
+      b.release();
+    }
+    queued = 0;
+    if (patch != null && patch.connection != null) {
+      patch.connection.abort();
+    }
+    patch = null;
+    if (location != null) {
+      client.cancelUploadSession(repository, location, credentials, loop);
+    }
+    RegistryException e =
+        cause instanceof RegistryException re ? re : RegistryErrors.fromFailure(operation, cause);
+    if (cause instanceof IntegrityException || cause instanceof IllegalStateException) {
+      result.completeExceptionally(cause);
+    } else {
+      result.completeExceptionally(e);
+    }
+    log.debug("{}: failed after {} of {} bytes: {}", operation, sent, received, cause.getMessage());
+    updateWritability();
+  }
+
+  static String pathAndQuery(URI uri) {
+    return uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+  }
+
+  private static <T> CompletableFuture<T> toCompletable(io.netty.util.concurrent.Future<T> f) {
+    CompletableFuture<T> c = new CompletableFuture<>();
+    f.addListener(x -> {
+      if (x.isSuccess()) {
+        c.complete(f.getNow());
+      } else {
+        c.completeExceptionally(x.cause());
+      }
+    });
+    return c;
+  }
+}

@@ -1,0 +1,351 @@
+package dev.oranc.common.registry;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
+import java.net.URI;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sends a {@link Call} until it has an answer worth returning: through the auth challenge, redirects
+ * and retries.
+ *
+ * <p>Design note. Of the attempts {@code --max-retry} allows, only failures count: a 401 that
+ * teaches us the registry's token service, and a redirect to where a blob really is (ghcr.io sends
+ * blob downloads to another host), are steps of one attempt. Retried: a connection that failed
+ * before any of the answer arrived, and 500/502/503/504/429 answers, after an exponential backoff
+ * with full jitter, or the registry's {@code Retry-After} when it is short enough; a longer one is
+ * the caller's to report. Everything else is returned as it came, and the caller decides what it
+ * means (a 404 is an answer, not a failure). The body of a call is a byte array, so every attempt
+ * can send it again; a streamed request body is never sent through here ({@link BlobUpload}).
+ *
+ * <p>Credentials never cross origins: after a redirect to another host the request goes without
+ * {@code Authorization}, as every registry client does (the target URL is pre-signed).
+ */
+final class CallRunner {
+
+  private static final Logger log = LoggerFactory.getLogger(CallRunner.class);
+  private static final int MAX_REDIRECTS = 5;
+  static final String USER_AGENT =
+      "oranc/" + java.util.Objects.requireNonNullElse(
+          CallRunner.class.getPackage().getImplementationVersion(), "dev");
+
+  private final Connections connections;
+  private final RegistryClientConfig config;
+  private Authenticator authenticator;
+
+  CallRunner(Connections connections, RegistryClientConfig config) {
+    this.connections = connections;
+    this.config = config;
+  }
+
+  void authenticator(Authenticator authenticator) {
+    this.authenticator = authenticator;
+  }
+
+  CompletableFuture<Response> run(Call call) {
+    State s = new State(call);
+    s.loop.execute(() -> attempt(s));
+    return s.result;
+  }
+
+  private final class State {
+    final Call call;
+    final EventLoop loop;
+    final CompletableFuture<Response> result = new CompletableFuture<>();
+    Origin origin;
+    String pathAndQuery;
+    boolean sameOrigin = true;
+    int attempts;
+    int redirects;
+    boolean authRetried;
+    String authorizationSent;
+    long startNanos;
+
+    State(Call call) {
+      this.call = call;
+      this.loop = call.loop();
+      this.origin = call.origin();
+      this.pathAndQuery = call.pathAndQuery();
+    }
+
+    /** For logs: a redirect target's query is left out, since pre-signed URLs carry secrets there. */
+    String url() {
+      if (sameOrigin) {
+        return origin + pathAndQuery;
+      }
+      int q = pathAndQuery.indexOf('?');
+      return origin + (q < 0 ? pathAndQuery : pathAndQuery.substring(0, q) + "?…");
+    }
+  }
+
+  private void attempt(State s) {
+    s.attempts++;
+    s.startNanos = System.nanoTime();
+    send(s);
+  }
+
+  private void send(State s) {
+    Call call = s.call;
+    if (!s.sameOrigin) {
+      acquireAndExchange(s, null);
+      return;
+    }
+    if (call.credentials() == null) {
+      acquireAndExchange(s, call.headers().get(HttpHeaderNames.AUTHORIZATION));
+      return;
+    }
+    authenticator
+        .authorization(s.origin, call.credentials(), call.scope(), s.loop)
+        .whenComplete(
+            (authorization, error) ->
+                s.loop.execute(
+                    () -> {
+                      if (error != null) {
+                        s.result.completeExceptionally(
+                            RegistryErrors.fromFailure(call.operation(), unwrap(error)));
+                      } else {
+                        acquireAndExchange(s, authorization);
+                      }
+                    }));
+  }
+
+  private void acquireAndExchange(State s, String authorization) {
+    s.authorizationSent = authorization;
+    connections
+        .pool(s.origin, s.loop)
+        .acquire()
+        .addListener(
+            f -> {
+              if (!f.isSuccess()) {
+                onFailure(s, f.cause());
+                return;
+              }
+              exchange(s, (HttpConnection) f.getNow(), authorization);
+            });
+  }
+
+  private void exchange(State s, HttpConnection connection, String authorization) {
+    Call call = s.call;
+    ByteBuf body = call.body() == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(call.body());
+    FullHttpRequest request =
+        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, call.method(), s.pathAndQuery, body);
+    HttpHeaders h = request.headers();
+    h.set(HttpHeaderNames.HOST, s.origin.authority());
+    h.set(HttpHeaderNames.USER_AGENT, USER_AGENT);
+    h.add(call.headers());
+    h.remove(HttpHeaderNames.AUTHORIZATION);
+    if (authorization != null) {
+      h.set(HttpHeaderNames.AUTHORIZATION, authorization);
+    }
+    if (call.body() != null || call.method().equals(HttpMethod.PUT)
+        || call.method().equals(HttpMethod.POST) || call.method().equals(HttpMethod.PATCH)) {
+      h.setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+    }
+    connection.send(request, true, new Listener(s, connection));
+  }
+
+  /** Collects one answer; hands a successful streamed one over to a {@link StreamingDownload}. */
+  private final class Listener implements ResponseListener {
+    private final State s;
+    private final HttpConnection connection;
+    private HttpResponse head;
+    private ByteBuf body;
+    private boolean overflow;
+
+    Listener(State s, HttpConnection connection) {
+      this.s = s;
+      this.connection = connection;
+    }
+
+    @Override
+    public void onHead(HttpResponse head) {
+      this.head = head;
+      int status = head.status().code();
+      if (s.call.stream() && status >= 200 && status < 300) {
+        StreamingDownload download =
+            new StreamingDownload(connection, head, s.call.operation(), s.url());
+        logDone(s, status);
+        s.result.complete(new Response(status, head.headers(), Response.NO_BODY, download));
+      }
+    }
+
+    @Override
+    public void onContent(ByteBuf content) {
+      if (overflow) {
+        content.release();
+        return;
+      }
+      if (body == null) {
+        body = connection.channel().alloc().compositeBuffer(64);
+      }
+      if (body.readableBytes() + content.readableBytes() > s.call.maxBody()) {
+        overflow = true;
+        content.release();
+        body.release();
+        body = null;
+        connection.abort();
+        s.result.completeExceptionally(
+            new dev.oranc.common.error.RegistryException.Protocol(
+                s.call.operation(),
+                "the registry's answer (" + RegistryErrors.statusText(head.status().code())
+                    + ") is larger than " + s.call.maxBody() + " bytes, the most we read for this"));
+        return;
+      }
+      ((io.netty.buffer.CompositeByteBuf) body).addComponent(true, content);
+    }
+
+    @Override
+    public void onEnd() {
+      byte[] bytes = Response.NO_BODY;
+      if (body != null) {
+        bytes = new byte[body.readableBytes()];
+        body.readBytes(bytes);
+        body.release();
+        body = null;
+      }
+      onAnswer(s, new Response(head.status().code(), head.headers(), bytes, null));
+    }
+
+    @Override
+    public void onError(Throwable cause) {
+      if (body != null) {
+        body.release();
+        body = null;
+      }
+      onFailure(s, cause);
+    }
+  }
+
+  private void onAnswer(State s, Response r) {
+    Call call = s.call;
+    int status = r.status();
+    if (status == 401 && call.credentials() != null && s.sameOrigin && !s.authRetried) {
+      Optional<AuthChallenge> challenge =
+          AuthChallenge.parse(r.headers().get(HttpHeaderNames.WWW_AUTHENTICATE));
+      if (challenge.isPresent()
+          && authenticator.learn(s.origin, challenge.get(), call.credentials(), call.scope(), s.authorizationSent)) {
+        s.authRetried = true;
+        log.debug("{} {}: 401, authenticating ({})", call.method(), s.url(), challenge.get().scheme());
+        send(s);
+        return;
+      }
+    }
+    if (status >= 300 && status < 400 && call.followRedirects()
+        && r.headers().contains(HttpHeaderNames.LOCATION)) {
+      if (++s.redirects > MAX_REDIRECTS) {
+        s.result.completeExceptionally(
+            new dev.oranc.common.error.RegistryException.Protocol(
+                call.operation(), "more than " + MAX_REDIRECTS + " redirects"));
+        return;
+      }
+      URI target = s.origin.resolve(s.pathAndQuery).resolve(r.headers().get(HttpHeaderNames.LOCATION));
+      Origin next;
+      try {
+        next = Origin.of(target);
+      } catch (RuntimeException e) {
+        s.result.completeExceptionally(
+            new dev.oranc.common.error.RegistryException.Protocol(
+                call.operation(), "the registry redirected to an unusable URL"));
+        return;
+      }
+      if (!next.equals(s.origin)) {
+        s.sameOrigin = false;
+      }
+      log.debug("{} {}: {} redirect to {}", call.method(), s.url(), status, next);
+      s.origin = next;
+      s.pathAndQuery = target.getRawPath() + (target.getRawQuery() == null ? "" : "?" + target.getRawQuery());
+      send(s);
+      return;
+    }
+    if ((status == 429 || status == 500 || status == 502 || status == 503 || status == 504)
+        && s.attempts < config.maxAttempts()) {
+      long delayMillis = backoffMillis(s.attempts);
+      if (status == 429 || status == 503) {
+        long retryAfter = RegistryErrors.retryAfterSeconds(r);
+        if (retryAfter > config.maxRetryAfter().toSeconds()) {
+          log.warn("{} {}: {}, asked to wait {} s, longer than we wait", call.method(), s.url(), RegistryErrors.statusText(status), retryAfter);
+          logDone(s, status);
+          s.result.complete(r);
+          return;
+        }
+        if (retryAfter >= 0) {
+          delayMillis = Math.max(delayMillis, retryAfter * 1000);
+        }
+      }
+      log.warn(
+          "{} {}: {}, retrying in {} ms (attempt {} of {})",
+          call.method(), s.url(), RegistryErrors.statusText(status), delayMillis, s.attempts, config.maxAttempts());
+      s.loop.schedule(() -> attempt(s), delayMillis, TimeUnit.MILLISECONDS);
+      return;
+    }
+    logDone(s, status);
+    s.result.complete(r);
+  }
+
+  private void onFailure(State s, Throwable cause) {
+    Call call = s.call;
+    boolean retriable =
+        cause instanceof ConnectionFailure f
+            && !f.responseStarted()
+            && f.kind() != ConnectionFailure.Kind.OVERLOADED
+            && f.kind() != ConnectionFailure.Kind.TLS;
+    if (retriable && s.attempts < config.maxAttempts()) {
+      long delayMillis = backoffMillis(s.attempts);
+      log.warn(
+          "{} {}: {}, retrying in {} ms (attempt {} of {})",
+          call.method(), s.url(), cause.getMessage(), delayMillis, s.attempts, config.maxAttempts());
+      s.loop.schedule(() -> attempt(s), delayMillis, TimeUnit.MILLISECONDS);
+      return;
+    }
+    log.debug("{} {}: failed after {} attempt(s): {}", call.method(), s.url(), s.attempts, cause.getMessage());
+    String attemptsNote = s.attempts > 1 ? " (after " + s.attempts + " attempts)" : "";
+    s.result.completeExceptionally(
+        RegistryErrors.fromFailure(call.operation(), withNote(cause, attemptsNote)));
+  }
+
+  private static Throwable withNote(Throwable cause, String note) {
+    if (note.isEmpty() || !(cause instanceof ConnectionFailure f)) {
+      return cause;
+    }
+    return new ConnectionFailure(f.kind(), f.getMessage() + note, f.responseStarted(), f.getCause());
+  }
+
+  /** Exponential backoff with full jitter: uniform in [base/2, base], base doubling per attempt. */
+  long backoffMillis(int attempt) {
+    long initial = config.initialBackoff().toMillis();
+    long cap = config.maxBackoff().toMillis();
+    long base = Math.min(cap, initial << Math.min(20, attempt - 1));
+    return base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
+  }
+
+  private void logDone(State s, int status) {
+    if (log.isDebugEnabled()) {
+      log.debug(
+          "{} {} -> {} in {} ms (attempt {})",
+          s.call.method(), s.url(), status,
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - s.startNanos), s.attempts);
+    }
+  }
+
+  static Throwable unwrap(Throwable t) {
+    while ((t instanceof java.util.concurrent.CompletionException
+            || t instanceof java.util.concurrent.ExecutionException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+}

@@ -1,0 +1,241 @@
+package dev.oranc.common.registry;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
+
+/**
+ * Keep-alive connections to one origin from one event loop.
+ *
+ * <p>Design note. Pools are per (origin, event loop) rather than per origin: the server asks for a
+ * registry connection on the event loop of the client connection it serves, so relaying a buffer
+ * from one to the other never crosses threads, and this pool needs no locks — every method runs on
+ * its loop. At most {@code max} connections are open; further requests wait in a bounded queue
+ * (first come, first served) until one is released or their wait times out. Idle connections are
+ * reused most-recently-used first (the least likely to have been closed by the registry) and closed
+ * after the idle timeout.
+ */
+final class ConnectionPool {
+
+  private final Origin origin;
+  private final EventLoop loop;
+  private final Bootstrap bootstrap;
+  private final int max;
+  private final int maxPending;
+  private final long acquireTimeoutNanos;
+  private final long idleTimeoutNanos;
+
+  private final ArrayDeque<HttpConnection> idle = new ArrayDeque<>();
+  private final ArrayDeque<Promise<HttpConnection>> waiters = new ArrayDeque<>();
+  private int open;
+
+  ConnectionPool(
+      Origin origin,
+      EventLoop loop,
+      Bootstrap template,
+      SslContext sslContext,
+      RegistryClientConfig config) {
+    this.origin = origin;
+    this.loop = loop;
+    this.max = config.maxConnectionsPerLoop();
+    this.maxPending = config.maxPendingAcquires();
+    this.acquireTimeoutNanos = config.readTimeout().toNanos();
+    this.idleTimeoutNanos = config.idleTimeout().toNanos();
+    long timeoutNanos = config.readTimeout().toNanos();
+    this.bootstrap =
+        template
+            .clone(loop)
+            .handler(
+                new ChannelInitializer<Channel>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    ChannelPipeline p = ch.pipeline();
+                    if (origin.tls()) {
+                      p.addLast("tls", sslContext.newHandler(ch.alloc(), origin.host(), origin.port()));
+                    }
+                    p.addLast(
+                        "http",
+                        new HttpClientCodec(
+                            new HttpDecoderConfig()
+                                .setMaxInitialLineLength(8192)
+                                .setMaxHeaderSize(64 * 1024)
+                                .setMaxChunkSize(64 * 1024),
+                            false,
+                            false));
+                    p.addLast(HttpConnection.HANDLER_NAME, new HttpConnection(ConnectionPool.this, timeoutNanos));
+                  }
+                });
+  }
+
+  Origin origin() {
+    return origin;
+  }
+
+  EventLoop loop() {
+    return loop;
+  }
+
+  /** A connection for one exchange; completes on this pool's loop. */
+  Future<HttpConnection> acquire() {
+    Promise<HttpConnection> promise = loop.newPromise();
+    if (loop.inEventLoop()) {
+      acquire0(promise);
+    } else {
+      loop.execute(() -> acquire0(promise));
+    }
+    return promise;
+  }
+
+  private void acquire0(Promise<HttpConnection> promise) {
+    HttpConnection c;
+    while ((c = idle.pollLast()) != null) {
+      if (c.isUsable()) {
+        if (!promise.trySuccess(c)) {
+          release(c);
+        }
+        return;
+      }
+    }
+    if (open < max) {
+      connect(promise);
+    } else if (waiters.size() < maxPending) {
+      waiters.add(promise);
+      ScheduledFuture<?> timeout =
+          loop.schedule(
+              () -> {
+                if (waiters.remove(promise)) {
+                  promise.tryFailure(
+                      new ConnectionFailure(
+                          ConnectionFailure.Kind.OVERLOADED,
+                          "no free connection to " + origin + " within "
+                              + TimeUnit.NANOSECONDS.toSeconds(acquireTimeoutNanos) + " s ("
+                              + max + " per event loop are busy)",
+                          false,
+                          null));
+                }
+              },
+              acquireTimeoutNanos,
+              TimeUnit.NANOSECONDS);
+      promise.addListener(f -> timeout.cancel(false));
+    } else {
+      promise.tryFailure(
+          new ConnectionFailure(
+              ConnectionFailure.Kind.OVERLOADED,
+              "too many requests waiting for a connection to " + origin + " (" + maxPending + ")",
+              false,
+              null));
+    }
+  }
+
+  private void connect(Promise<HttpConnection> promise) {
+    open++;
+    ChannelFuture cf = bootstrap.connect(origin.host(), origin.port());
+    cf.addListener(
+        f -> {
+          if (!f.isSuccess()) {
+            // closed() is not called for a channel that never became active.
+            open--;
+            promise.tryFailure(
+                new ConnectionFailure(
+                    ConnectionFailure.Kind.CONNECT,
+                    "cannot connect to " + origin + ": " + describe(f.cause()),
+                    false,
+                    f.cause()));
+            return;
+          }
+          Channel ch = cf.channel();
+          HttpConnection c = (HttpConnection) ch.pipeline().get(HttpConnection.HANDLER_NAME);
+          SslHandler tls = ch.pipeline().get(SslHandler.class);
+          if (tls == null) {
+            handOut(c, promise);
+            return;
+          }
+          tls.handshakeFuture()
+              .addListener(
+                  h -> {
+                    if (h.isSuccess()) {
+                      handOut(c, promise);
+                    } else {
+                      ch.close();
+                      promise.tryFailure(
+                          new ConnectionFailure(
+                              ConnectionFailure.Kind.TLS,
+                              "TLS with " + origin + " failed: " + describe(h.cause())
+                                  + " (a registry without TLS needs --no-ssl)",
+                              false,
+                              h.cause()));
+                    }
+                  });
+          // A read is needed for the handshake to progress with AUTO_READ off.
+          ch.read();
+        });
+  }
+
+  private void handOut(HttpConnection c, Promise<HttpConnection> promise) {
+    if (!promise.trySuccess(c)) {
+      release(c);
+    }
+  }
+
+  /** Takes back a connection whose exchange has ended cleanly. */
+  void release(HttpConnection c) {
+    Promise<HttpConnection> waiter;
+    while ((waiter = waiters.poll()) != null) {
+      if (waiter.trySuccess(c)) {
+        return;
+      }
+    }
+    idle.addLast(c);
+    c.scheduleIdleClose(idleTimeoutNanos);
+  }
+
+  /** A connection of this pool has closed. */
+  void closed(HttpConnection c) {
+    open--;
+    idle.remove(c);
+    Promise<HttpConnection> waiter;
+    while (open < max && (waiter = waiters.poll()) != null) {
+      if (!waiter.isDone()) {
+        connect(waiter);
+      }
+    }
+  }
+
+  /** Connections open or being opened; for tests and metrics. */
+  int openConnections() {
+    return open;
+  }
+
+  void closeIdle() {
+    HttpConnection c;
+    while ((c = idle.poll()) != null) {
+      c.channel().close();
+    }
+  }
+
+  static String describe(Throwable t) {
+    if (t instanceof SSLHandshakeException || t instanceof SSLException) {
+      Throwable root = t;
+      while (root.getCause() != null && root.getCause() != root) {
+        root = root.getCause();
+      }
+      return root.getMessage() == null ? t.getMessage() : root.getMessage();
+    }
+    String m = t.getMessage();
+    return m == null ? t.getClass().getSimpleName() : m;
+  }
+}

@@ -1,0 +1,65 @@
+package dev.oranc.common.registry;
+
+import dev.oranc.common.net.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import javax.net.ssl.SSLException;
+
+/** The connection pools of one client, one per (origin, event loop). */
+final class Connections {
+
+  private record Key(Origin origin, EventLoop loop) {}
+
+  private final RegistryClientConfig config;
+  private final Bootstrap template;
+  private final SslContext sslContext;
+  private final ConcurrentMap<Key, ConnectionPool> pools = new ConcurrentHashMap<>();
+
+  Connections(RegistryClientConfig config) {
+    this.config = config;
+    this.template =
+        new Bootstrap()
+            .channel(Transport.socketChannel())
+            .option(ChannelOption.AUTO_READ, false)
+            .option(ChannelOption.TCP_NODELAY, true)
+            .option(ChannelOption.SO_KEEPALIVE, true)
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+            // Uploads write ahead up to 512 KiB before pausing their producer: enough to keep a
+            // fast link busy, small enough that hundreds of uploads stay within a bounded heap.
+            .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(128 * 1024, 512 * 1024));
+    try {
+      // The JDK's trust store; host names are verified (Netty 4.2 sets HTTPS identification).
+      this.sslContext = SslContextBuilder.forClient().endpointIdentificationAlgorithm("HTTPS").build();
+    } catch (SSLException e) {
+      throw new IllegalStateException("cannot set up TLS: " + e.getMessage(), e);
+    }
+  }
+
+  ConnectionPool pool(Origin origin, EventLoop loop) {
+    return pools.computeIfAbsent(
+        new Key(origin, loop), k -> new ConnectionPool(origin, loop, template, sslContext, config));
+  }
+
+  /** Open connections to an origin over all loops; for tests and metrics. */
+  int openConnections(Origin origin) {
+    int n = 0;
+    for (ConnectionPool p : pools.values()) {
+      if (p.origin().equals(origin)) {
+        n += p.openConnections();
+      }
+    }
+    return n;
+  }
+
+  void closeIdle() {
+    for (ConnectionPool p : pools.values()) {
+      p.loop().execute(p::closeIdle);
+    }
+  }
+}

@@ -1,0 +1,105 @@
+package dev.oranc.common.registry;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.tag.Tag;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How one cache file is stored as one OCI image (SPEC §1), in both directions.
+ *
+ * <pre>
+ * manifest (application/vnd.oci.image.manifest.v1+json), tagged encode(key)
+ * ├── annotations: com.linyinfeng.oranc.key = key, org.opencontainers.image.description = key
+ * ├── config: application/vnd.oci.image.config.v1+json
+ * │     {"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":["&lt;layer digest&gt;"]}}
+ * └── layers[0]: application/octet-stream = the file's bytes
+ *       annotations: com.linyinfeng.oranc.content.type = the file's content type
+ *                    dev.oranc.content.encoding = its Content-Encoding, when it had one (ours)
+ * </pre>
+ *
+ * The Rust oranc writes the same image (it has no content-encoding annotation and ignores ours),
+ * so either tool reads what the other wrote. Reading accepts any manifest with exactly one
+ * {@code application/octet-stream} layer carrying the content-type annotation, and ignores the
+ * config; anything else is an error that names the tag and what was wrong.
+ */
+public final class ImageLayout {
+
+  public static final String KEY_ANNOTATION = "com.linyinfeng.oranc.key";
+  public static final String DESCRIPTION_ANNOTATION = "org.opencontainers.image.description";
+  public static final String CONTENT_TYPE_ANNOTATION = "com.linyinfeng.oranc.content.type";
+  public static final String CONTENT_ENCODING_ANNOTATION = "dev.oranc.content.encoding";
+  public static final String LAYER_MEDIA_TYPE = "application/octet-stream";
+  public static final String CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json";
+  public static final String DEFAULT_CONTENT_TYPE = "application/octet-stream";
+
+  private ImageLayout() {}
+
+  /** The config blob for an image whose one layer is {@code layer}. */
+  public static byte[] configJson(Digest layer) {
+    Map<String, Object> rootfs = new LinkedHashMap<>();
+    rootfs.put("type", "layers");
+    rootfs.put("diff_ids", List.of(layer.toString()));
+    Map<String, Object> config = new LinkedHashMap<>();
+    config.put("architecture", "");
+    config.put("os", "");
+    config.put("rootfs", rootfs);
+    try {
+      return JSON.std.asBytes(config);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The layer descriptor of a file: its blob, with the content type (and encoding) annotated. */
+  public static Descriptor layer(Digest digest, long size, String contentType, String contentEncoding) {
+    Map<String, String> annotations = new LinkedHashMap<>();
+    annotations.put(
+        CONTENT_TYPE_ANNOTATION, contentType == null || contentType.isEmpty() ? DEFAULT_CONTENT_TYPE : contentType);
+    if (contentEncoding != null && !contentEncoding.isEmpty()) {
+      annotations.put(CONTENT_ENCODING_ANNOTATION, contentEncoding);
+    }
+    return new Descriptor(LAYER_MEDIA_TYPE, digest, size, annotations);
+  }
+
+  /** The manifest of the image that stores {@code key}. */
+  public static Manifest manifest(String key, Descriptor layer, Descriptor config) {
+    return new Manifest(
+        Manifest.OCI_MANIFEST,
+        config,
+        List.of(layer),
+        Map.of(KEY_ANNOTATION, key, DESCRIPTION_ANNOTATION, key));
+  }
+
+  /**
+   * The file a manifest stores.
+   *
+   * @throws RegistryException.Protocol when the manifest is not a cache file's image
+   */
+  public static StoredFile read(RepositoryRef repository, Tag tag, Manifest manifest) {
+    String operation = "read " + repository + ":" + tag;
+    List<Descriptor> layers = manifest.layers();
+    if (layers.size() != 1) {
+      throw new RegistryException.Protocol(
+          operation,
+          "the image has " + layers.size() + " layers; a cache file's image has exactly one");
+    }
+    Descriptor layer = layers.get(0);
+    if (!layer.mediaType().equals(LAYER_MEDIA_TYPE)) {
+      throw new RegistryException.Protocol(
+          operation, "its layer has media type " + layer.mediaType() + ", expected " + LAYER_MEDIA_TYPE);
+    }
+    String contentType = layer.annotations().get(CONTENT_TYPE_ANNOTATION);
+    if (contentType == null) {
+      throw new RegistryException.Protocol(
+          operation, "its layer has no " + CONTENT_TYPE_ANNOTATION + " annotation");
+    }
+    return new StoredFile(
+        repository, tag, layer.digest(), layer.size(), contentType,
+        layer.annotations().get(CONTENT_ENCODING_ANNOTATION));
+  }
+}

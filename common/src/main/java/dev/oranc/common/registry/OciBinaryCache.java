@@ -1,0 +1,92 @@
+package dev.oranc.common.registry;
+
+import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.tag.Tag;
+import dev.oranc.common.tag.TagCodec;
+import io.netty.channel.EventLoop;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A Nix binary cache kept in OCI repositories: cache keys in, stored files out (SPEC §1, §2).
+ * The one place that combines the tag codec, the image layout and the registry client.
+ */
+public final class OciBinaryCache {
+
+  private final RegistryClient client;
+  private final TagCodec codec;
+
+  public OciBinaryCache(RegistryClient client, TagCodec codec) {
+    this.client = client;
+    this.codec = codec;
+  }
+
+  public RegistryClient client() {
+    return client;
+  }
+
+  public TagCodec codec() {
+    return codec;
+  }
+
+  /**
+   * The file stored under {@code key}: the main encoding's tag first, then each fallback. Empty
+   * only when the registry said "not found" for every tag; when a tag could not be read (the
+   * registry failed) and none was found, that failure is the answer — a registry failure is never
+   * reported as a miss.
+   */
+  public CompletableFuture<Optional<StoredFile>> find(
+      RepositoryRef repo, String key, Credentials credentials, EventLoop loop) {
+    List<Tag> tags = codec.readTags(key);
+    return find(repo, tags, 0, null, credentials, loop);
+  }
+
+  private CompletableFuture<Optional<StoredFile>> find(
+      RepositoryRef repo, List<Tag> tags, int index, RegistryException firstFailure,
+      Credentials credentials, EventLoop loop) {
+    if (index == tags.size()) {
+      return firstFailure == null
+          ? CompletableFuture.completedFuture(Optional.empty())
+          : CompletableFuture.failedFuture(firstFailure);
+    }
+    Tag tag = tags.get(index);
+    return client
+        .getManifest(repo, tag.value(), credentials, loop)
+        .handle(
+            (manifest, error) -> {
+              if (error == null) {
+                if (manifest.isPresent()) {
+                  return CompletableFuture.completedFuture(
+                      Optional.of(ImageLayout.read(repo, tag, manifest.get())));
+                }
+                return find(repo, tags, index + 1, firstFailure, credentials, loop);
+              }
+              Throwable cause = CallRunner.unwrap(error);
+              if (cause instanceof RegistryException e && index + 1 < tags.size()) {
+                return find(repo, tags, index + 1, firstFailure == null ? e : firstFailure, credentials, loop);
+              }
+              return CompletableFuture.<Optional<StoredFile>>failedFuture(
+                  firstFailure != null ? firstFailure : cause);
+            })
+        .thenCompose(f -> f);
+  }
+
+  /**
+   * Makes {@code blob} (already uploaded) the file stored under {@code key}: uploads its config
+   * and tags the image's manifest with the key's main-encoding tag.
+   */
+  public CompletableFuture<Tag> publish(
+      RepositoryRef repo, String key, Descriptor blob, String contentType, String contentEncoding,
+      Credentials credentials, EventLoop loop) {
+    Tag tag = codec.writeTag(key);
+    Descriptor layer = ImageLayout.layer(blob.digest(), blob.size(), contentType, contentEncoding);
+    byte[] config = ImageLayout.configJson(blob.digest());
+    return client
+        .putBlob(repo, config, null, ImageLayout.CONFIG_MEDIA_TYPE, credentials, loop)
+        .thenCompose(
+            configDescriptor ->
+                client.putManifest(repo, tag.value(), ImageLayout.manifest(key, layer, configDescriptor), credentials, loop))
+        .thenApply(digest -> tag);
+  }
+}

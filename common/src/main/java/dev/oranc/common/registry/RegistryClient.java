@@ -1,0 +1,385 @@
+package dev.oranc.common.registry;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.error.IntegrityException;
+import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.net.Transport;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import java.net.URI;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The OCI registry client both {@code oranc server} and {@code oranc push} use: manifests and
+ * blobs, read and written, over pooled keep-alive connections, with token auth and retries.
+ *
+ * <p>Every operation is asynchronous and runs on an event loop: the one given (the server passes
+ * the loop of the client connection it is serving, so the answer needs no thread hop) or one of
+ * the client's group. A future's callbacks may run on that loop: never block in them.
+ *
+ * <p>Answers that mean "not there" are values ({@code Optional.empty()}); everything else that is
+ * not a success fails the future with a {@link RegistryException} naming the operation and the
+ * registry. Bodies are never collected in memory unless they are small and bounded: manifests
+ * ({@code maxManifestBytes}), token and error answers; blobs stream ({@link BlobDownload}, {@link
+ * BlobUpload}).
+ */
+public final class RegistryClient implements AutoCloseable {
+
+  private static final int MAX_ERROR_BODY = 64 * 1024;
+
+  private final RegistryClientConfig config;
+  private final EventLoopGroup group;
+  private final boolean ownsGroup;
+  private final Connections connections;
+  private final CallRunner runner;
+  private final Authenticator authenticator;
+
+  /** A client with its own event loops, one per core. */
+  public RegistryClient(RegistryClientConfig config) {
+    this(config, Transport.newGroup(Runtime.getRuntime().availableProcessors(), "oranc-registry"), true, Ticker.systemTicker());
+  }
+
+  /** A client on a shared group (the server's), which the caller shuts down. */
+  public RegistryClient(RegistryClientConfig config, EventLoopGroup group) {
+    this(config, group, false, Ticker.systemTicker());
+  }
+
+  RegistryClient(RegistryClientConfig config, EventLoopGroup group, boolean ownsGroup, Ticker ticker) {
+    this.config = config;
+    this.group = group;
+    this.ownsGroup = ownsGroup;
+    this.connections = new Connections(config);
+    this.runner = new CallRunner(connections, config);
+    this.authenticator = new Authenticator(runner, ticker);
+    runner.authenticator(authenticator);
+  }
+
+  public RegistryClientConfig config() {
+    return config;
+  }
+
+  public EventLoopGroup group() {
+    return group;
+  }
+
+  /** Token requests made so far (a metric; tests count them). */
+  public long tokenFetches() {
+    return authenticator.tokenFetches();
+  }
+
+  /** Connections open to a registry (a metric). */
+  public int openConnections(String registry) {
+    return connections.openConnections(Origin.ofRegistry(registry, config.tls()));
+  }
+
+  // --- manifests ------------------------------------------------------------------------------
+
+  /**
+   * The image manifest under {@code reference} (a tag or a digest); empty when the registry says
+   * there is none (404).
+   */
+  public CompletableFuture<Optional<Manifest>> getManifest(
+      RepositoryRef repo, String reference, Credentials credentials, EventLoop loop) {
+    String operation = "GET manifest " + repo + ":" + reference;
+    HttpHeaders headers = new DefaultHttpHeaders().set(HttpHeaderNames.ACCEPT, Manifest.ACCEPT);
+    return run(operation, HttpMethod.GET, repo, "/manifests/" + reference, headers, null, credentials,
+            pull(repo), config.maxManifestBytes(), loop)
+        .thenApply(
+            r -> {
+              if (r.status() == 404) {
+                return Optional.empty();
+              }
+              if (r.status() != 200) {
+                throw RegistryErrors.fromResponse(operation, r, credentials);
+              }
+              try {
+                return Optional.of(
+                    Manifest.parse(r.body(), "manifest " + repo + ":" + reference,
+                        r.headers().get(HttpHeaderNames.CONTENT_TYPE)));
+              } catch (dev.oranc.common.error.FormatException e) {
+                throw new RegistryException.Protocol(operation, e.getMessage(), e);
+              }
+            });
+  }
+
+  /** Stores {@code manifest} under {@code tag}; the digest the registry gives it. */
+  public CompletableFuture<Digest> putManifest(
+      RepositoryRef repo, String tag, Manifest manifest, Credentials credentials, EventLoop loop) {
+    String operation = "PUT manifest " + repo + ":" + tag;
+    byte[] json = manifest.toJson();
+    Digest computed = Digest.sha256(json);
+    HttpHeaders headers =
+        new DefaultHttpHeaders().set(HttpHeaderNames.CONTENT_TYPE, manifest.mediaType());
+    return run(operation, HttpMethod.PUT, repo, "/manifests/" + tag, headers, json, credentials,
+            push(repo), MAX_ERROR_BODY, loop)
+        .thenApply(
+            r -> {
+              if (r.status() != 201 && r.status() != 200) {
+                throw RegistryErrors.fromResponse(operation, r, credentials);
+              }
+              String stored = r.headers().get("Docker-Content-Digest");
+              if (stored != null && !stored.equals(computed.toString())) {
+                throw new IntegrityException(
+                    operation + ": the registry stored " + stored + ", we sent " + computed);
+              }
+              return computed;
+            });
+  }
+
+  // --- blobs ----------------------------------------------------------------------------------
+
+  /** The blob's size when the registry has it; empty when it does not (404). */
+  public CompletableFuture<OptionalLong> headBlob(
+      RepositoryRef repo, Digest digest, Credentials credentials, EventLoop loop) {
+    return headBlob(repo, digest, credentials, pull(repo), loop);
+  }
+
+  private CompletableFuture<OptionalLong> headBlob(
+      RepositoryRef repo, Digest digest, Credentials credentials, String scope, EventLoop loop) {
+    String operation = "HEAD blob " + repo + "@" + digest;
+    return run(operation, HttpMethod.HEAD, repo, "/blobs/" + digest, new DefaultHttpHeaders(), null,
+            credentials, scope, MAX_ERROR_BODY, loop)
+        .thenApply(
+            r -> {
+              if (r.status() == 404) {
+                return OptionalLong.empty();
+              }
+              if (r.status() != 200) {
+                throw RegistryErrors.fromResponse(operation, r, credentials);
+              }
+              String length = r.headers().get(HttpHeaderNames.CONTENT_LENGTH);
+              try {
+                return OptionalLong.of(length == null ? -1 : Long.parseLong(length.trim()));
+              } catch (NumberFormatException e) {
+                throw new RegistryException.Protocol(operation, "bad Content-Length '" + length + "'");
+              }
+            });
+  }
+
+  /**
+   * Starts downloading a blob; the returned download has the registry's answer and streams the
+   * body once started. {@code range} (an HTTP {@code Range} value, or null) is passed on. Fails
+   * with {@link RegistryException.NotFound} when the registry has no such blob.
+   */
+  public CompletableFuture<BlobDownload> getBlob(
+      RepositoryRef repo, Digest digest, String range, Credentials credentials, EventLoop loop) {
+    String operation = "GET blob " + repo + "@" + digest;
+    HttpHeaders headers = new DefaultHttpHeaders();
+    if (range != null) {
+      headers.set(HttpHeaderNames.RANGE, range);
+    }
+    Call call = new Call(operation, HttpMethod.GET, registryOrigin(repo), v2(repo, "/blobs/" + digest),
+        headers, null, credentials, pull(repo), true, MAX_ERROR_BODY, true, loopOrNext(loop));
+    return runner.run(call)
+        .thenApply(
+            r -> {
+              if (r.download() == null) {
+                throw RegistryErrors.fromResponse(operation, r, credentials);
+              }
+              return (BlobDownload) r.download();
+            });
+  }
+
+  /**
+   * A small blob, read whole into memory and checked against its digest. Fails with a {@link
+   * RegistryException.Protocol} when it is larger than {@code maxBytes}.
+   */
+  public CompletableFuture<byte[]> getBlobBytes(
+      RepositoryRef repo, Digest digest, int maxBytes, Credentials credentials, EventLoop loop) {
+    String operation = "GET blob " + repo + "@" + digest;
+    Call call = new Call(operation, HttpMethod.GET, registryOrigin(repo), v2(repo, "/blobs/" + digest),
+        new DefaultHttpHeaders(), null, credentials, pull(repo), false, maxBytes, true, loopOrNext(loop));
+    return runner.run(call)
+        .thenApply(
+            r -> {
+              if (r.status() != 200) {
+                throw RegistryErrors.fromResponse(operation, r, credentials);
+              }
+              Digest actual = Digest.sha256(r.body());
+              if (!actual.equals(digest)) {
+                throw new IntegrityException(
+                    operation + ": the registry sent content with digest " + actual);
+              }
+              return r.body();
+            });
+  }
+
+  /**
+   * Stores a blob held in memory: a {@code HEAD} first, and no upload at all when the registry
+   * already has it; otherwise a session and one {@code PUT}.
+   *
+   * @param digest the content's digest, or null to compute it
+   */
+  public CompletableFuture<Descriptor> putBlob(
+      RepositoryRef repo, byte[] content, Digest digest, String mediaType, Credentials credentials,
+      EventLoop loop) {
+    Digest d = digest != null ? digest : Digest.sha256(content);
+    Descriptor descriptor = new Descriptor(mediaType, d, content.length);
+    EventLoop l = loopOrNext(loop);
+    String scope = push(repo);
+    return headBlob(repo, d, credentials, scope, l)
+        .thenCompose(
+            size -> {
+              if (size.isPresent()) {
+                return CompletableFuture.completedFuture(descriptor);
+              }
+              return openUploadSession(repo, credentials, l)
+                  .thenCompose(location -> closeUploadSession(repo, location, d, content, credentials, l))
+                  .thenApply(stored -> descriptor);
+            });
+  }
+
+  /**
+   * Asks the registry to link a blob another repository of it has ({@code POST ?mount=&from=}):
+   * true when it did, false when the caller must upload after all.
+   */
+  public CompletableFuture<Boolean> mountBlob(
+      RepositoryRef repo, Digest digest, String fromRepository, Credentials credentials,
+      EventLoop loop) {
+    String operation = "mount blob " + digest + " from " + repo.registry() + "/" + fromRepository + " into " + repo;
+    RepositoryRef from = RepositoryRef.of(repo.registry(), fromRepository);
+    EventLoop l = loopOrNext(loop);
+    String query = "/blobs/uploads/?mount=" + digest + "&from=" + from.repository();
+    return run(operation, HttpMethod.POST, repo, query, new DefaultHttpHeaders(), new byte[0], credentials,
+            push(repo) + " " + pull(from), MAX_ERROR_BODY, l)
+        .thenApply(
+            r -> {
+              if (r.status() == 201) {
+                return true;
+              }
+              if (r.status() == 202) {
+                // The registry opened an ordinary upload session instead; we do not use it.
+                String location = r.headers().get(HttpHeaderNames.LOCATION);
+                if (location != null) {
+                  cancelUploadSession(repo, registryOrigin(repo).resolve(v2(repo, "/blobs/uploads/")).resolve(location), credentials, l);
+                }
+                return false;
+              }
+              throw RegistryErrors.fromResponse(operation, r, credentials);
+            });
+  }
+
+  /**
+   * A streaming upload of a blob of {@code size} bytes, or of unknown size when {@code size} is
+   * -1. Nothing is sent until the first bytes are written.
+   */
+  public BlobUpload upload(
+      RepositoryRef repo, long size, String mediaType, Credentials credentials, EventLoop loop) {
+    return new BlobUpload(this, repo, size, mediaType, credentials, loopOrNext(loop));
+  }
+
+  @Override
+  public void close() {
+    connections.closeIdle();
+    if (ownsGroup) {
+      group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+  }
+
+  // --- for BlobUpload -------------------------------------------------------------------------
+
+  Connections connections() {
+    return connections;
+  }
+
+  Origin registryOrigin(RepositoryRef repo) {
+    return Origin.ofRegistry(repo.endpoint(), config.tls());
+  }
+
+  CompletableFuture<String> authorization(
+      Origin origin, RepositoryRef repo, Credentials credentials, EventLoop loop) {
+    if (!origin.equals(registryOrigin(repo))) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return authenticator.authorization(origin, credentials, push(repo), loop);
+  }
+
+  CompletableFuture<URI> openUploadSession(RepositoryRef repo, Credentials credentials, EventLoop loop) {
+    String operation = "POST blob upload " + repo;
+    return run(operation, HttpMethod.POST, repo, "/blobs/uploads/", new DefaultHttpHeaders(), new byte[0],
+            credentials, push(repo), MAX_ERROR_BODY, loop)
+        .thenApply(
+            r -> {
+              if (r.status() != 202) {
+                throw RegistryErrors.fromResponse(operation, r, credentials);
+              }
+              String location = r.headers().get(HttpHeaderNames.LOCATION);
+              if (location == null) {
+                throw new RegistryException.Protocol(operation, "the registry's 202 has no Location");
+              }
+              return registryOrigin(repo).resolve(v2(repo, "/blobs/uploads/")).resolve(location);
+            });
+  }
+
+  CompletableFuture<Digest> closeUploadSession(
+      RepositoryRef repo, URI location, Digest digest, Credentials credentials, EventLoop loop) {
+    return closeUploadSession(repo, location, digest, new byte[0], credentials, loop);
+  }
+
+  private CompletableFuture<Digest> closeUploadSession(
+      RepositoryRef repo, URI location, Digest digest, byte[] body, Credentials credentials,
+      EventLoop loop) {
+    String operation = "PUT blob " + repo + "@" + digest;
+    String target = BlobUpload.pathAndQuery(location);
+    target += (target.contains("?") ? "&" : "?") + "digest=" + digest;
+    HttpHeaders headers =
+        new DefaultHttpHeaders().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
+    Origin origin = Origin.of(location);
+    Call call = new Call(operation, HttpMethod.PUT, origin, target, headers, body,
+        origin.equals(registryOrigin(repo)) ? credentials : null, push(repo), false, MAX_ERROR_BODY,
+        false, loop);
+    return runner.run(call)
+        .thenApply(
+            r -> {
+              if (r.status() != 201 && r.status() != 204 && r.status() != 200) {
+                throw RegistryErrors.fromResponse(operation, r, credentials);
+              }
+              String stored = r.headers().get("Docker-Content-Digest");
+              return stored == null ? digest : Digest.parse(stored);
+            });
+  }
+
+  /** Best effort: tells the registry to drop an upload session we give up on. */
+  void cancelUploadSession(RepositoryRef repo, URI location, Credentials credentials, EventLoop loop) {
+    Origin origin = Origin.of(location);
+    Call call = new Call("DELETE blob upload " + repo, HttpMethod.DELETE, origin,
+        BlobUpload.pathAndQuery(location), new DefaultHttpHeaders(), null,
+        origin.equals(registryOrigin(repo)) ? credentials : null, push(repo), false, MAX_ERROR_BODY,
+        false, loop);
+    runner.run(call);
+  }
+
+  // --- plumbing -------------------------------------------------------------------------------
+
+  private CompletableFuture<Response> run(
+      String operation, HttpMethod method, RepositoryRef repo, String pathInRepo, HttpHeaders headers,
+      byte[] body, Credentials credentials, String scope, int maxBody, EventLoop loop) {
+    Call call = new Call(operation, method, registryOrigin(repo), v2(repo, pathInRepo), headers, body,
+        credentials, scope, false, maxBody, false, loopOrNext(loop));
+    return runner.run(call);
+  }
+
+  private static String v2(RepositoryRef repo, String pathInRepo) {
+    return "/v2/" + repo.repository() + pathInRepo;
+  }
+
+  private EventLoop loopOrNext(EventLoop loop) {
+    return loop != null ? loop : group.next();
+  }
+
+  static String pull(RepositoryRef repo) {
+    return "repository:" + repo.repository() + ":pull";
+  }
+
+  static String push(RepositoryRef repo) {
+    return "repository:" + repo.repository() + ":pull,push";
+  }
+}

@@ -1,0 +1,187 @@
+package dev.oranc.common.registry;
+
+import java.time.Duration;
+
+/**
+ * How the registry client talks to registries. Defaults suit both a server in front of hundreds of
+ * clients and a push from CI; every bound is checked here, once, with a message naming it.
+ *
+ * @param tls HTTPS with the JDK's trust store and host name verification; false is {@code
+ *     --no-ssl}
+ * @param maxAttempts {@code --max-retry}: attempts of a failing request in all, at least 1
+ * @param connectTimeout to establish a connection (TCP and TLS)
+ * @param readTimeout the longest the registry may keep us waiting for the next byte, or take to
+ *     accept the next bytes of a body we send, before the request fails
+ * @param idleTimeout how long an unused pooled connection is kept open
+ * @param maxConnectionsPerLoop connections to one host from one event loop; requests beyond it wait
+ * @param maxPendingAcquires requests that may wait for a connection to one host on one loop
+ * @param maxManifestBytes the largest manifest we read (held in memory, so bounded)
+ * @param uploadChunkBytes the largest PATCH body of a chunked upload (ghcr.io refuses over 4 MiB)
+ * @param monolithicUploadBytes bodies up to this size are sent in one PUT after a HEAD that skips
+ *     the upload when the registry has the blob; larger ones stream in chunks
+ * @param maxRetryAfter the longest a 429's {@code Retry-After} is waited for before retrying; a
+ *     longer one is reported to the caller instead
+ */
+public record RegistryClientConfig(
+    boolean tls,
+    int maxAttempts,
+    Duration connectTimeout,
+    Duration readTimeout,
+    Duration idleTimeout,
+    int maxConnectionsPerLoop,
+    int maxPendingAcquires,
+    int maxManifestBytes,
+    int uploadChunkBytes,
+    int monolithicUploadBytes,
+    Duration maxRetryAfter,
+    Duration initialBackoff,
+    Duration maxBackoff) {
+
+  public static final int DEFAULT_MAX_MANIFEST_BYTES = 4 << 20;
+  public static final int DEFAULT_UPLOAD_CHUNK_BYTES = 4 << 20;
+
+  public RegistryClientConfig {
+    require(maxAttempts >= 1, "max attempts (--max-retry)", maxAttempts, "at least 1");
+    requirePositive(connectTimeout, "connect timeout");
+    requirePositive(readTimeout, "read timeout");
+    requirePositive(idleTimeout, "idle timeout");
+    require(maxConnectionsPerLoop >= 1, "connections per event loop", maxConnectionsPerLoop, "at least 1");
+    require(maxPendingAcquires >= 0, "pending connection requests", maxPendingAcquires, "0 or more");
+    require(maxManifestBytes >= 1024, "manifest size bound", maxManifestBytes, "at least 1024");
+    require(uploadChunkBytes >= 64 * 1024, "upload chunk size", uploadChunkBytes, "at least 64 KiB");
+    require(
+        monolithicUploadBytes >= 0 && monolithicUploadBytes <= uploadChunkBytes,
+        "monolithic upload bound",
+        monolithicUploadBytes,
+        "between 0 and the upload chunk size");
+    requirePositive(initialBackoff, "initial backoff");
+    requirePositive(maxBackoff, "max backoff");
+    if (maxRetryAfter == null || maxRetryAfter.isNegative()) {
+      throw new IllegalArgumentException("max Retry-After wait: " + maxRetryAfter + " (expected: 0 or more)");
+    }
+  }
+
+  public static RegistryClientConfig defaults() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.tls = tls;
+    b.maxAttempts = maxAttempts;
+    b.connectTimeout = connectTimeout;
+    b.readTimeout = readTimeout;
+    b.idleTimeout = idleTimeout;
+    b.maxConnectionsPerLoop = maxConnectionsPerLoop;
+    b.maxPendingAcquires = maxPendingAcquires;
+    b.maxManifestBytes = maxManifestBytes;
+    b.uploadChunkBytes = uploadChunkBytes;
+    b.monolithicUploadBytes = monolithicUploadBytes;
+    b.maxRetryAfter = maxRetryAfter;
+    b.initialBackoff = initialBackoff;
+    b.maxBackoff = maxBackoff;
+    return b;
+  }
+
+  /** Starts from the defaults; {@link #build()} validates. */
+  public static final class Builder {
+    private boolean tls = true;
+    private int maxAttempts = 3;
+    private Duration connectTimeout = Duration.ofSeconds(10);
+    private Duration readTimeout = Duration.ofSeconds(30);
+    private Duration idleTimeout = Duration.ofSeconds(55);
+    private int maxConnectionsPerLoop = 64;
+    private int maxPendingAcquires = 10_000;
+    private int maxManifestBytes = DEFAULT_MAX_MANIFEST_BYTES;
+    private int uploadChunkBytes = DEFAULT_UPLOAD_CHUNK_BYTES;
+    private int monolithicUploadBytes = 256 * 1024;
+    private Duration maxRetryAfter = Duration.ofSeconds(10);
+    private Duration initialBackoff = Duration.ofMillis(200);
+    private Duration maxBackoff = Duration.ofSeconds(5);
+
+    private Builder() {}
+
+    public Builder tls(boolean tls) {
+      this.tls = tls;
+      return this;
+    }
+
+    public Builder maxAttempts(int maxAttempts) {
+      this.maxAttempts = maxAttempts;
+      return this;
+    }
+
+    public Builder connectTimeout(Duration connectTimeout) {
+      this.connectTimeout = connectTimeout;
+      return this;
+    }
+
+    public Builder readTimeout(Duration readTimeout) {
+      this.readTimeout = readTimeout;
+      return this;
+    }
+
+    public Builder idleTimeout(Duration idleTimeout) {
+      this.idleTimeout = idleTimeout;
+      return this;
+    }
+
+    public Builder maxConnectionsPerLoop(int maxConnectionsPerLoop) {
+      this.maxConnectionsPerLoop = maxConnectionsPerLoop;
+      return this;
+    }
+
+    public Builder maxPendingAcquires(int maxPendingAcquires) {
+      this.maxPendingAcquires = maxPendingAcquires;
+      return this;
+    }
+
+    public Builder maxManifestBytes(int maxManifestBytes) {
+      this.maxManifestBytes = maxManifestBytes;
+      return this;
+    }
+
+    public Builder uploadChunkBytes(int uploadChunkBytes) {
+      this.uploadChunkBytes = uploadChunkBytes;
+      return this;
+    }
+
+    public Builder monolithicUploadBytes(int monolithicUploadBytes) {
+      this.monolithicUploadBytes = monolithicUploadBytes;
+      return this;
+    }
+
+    public Builder maxRetryAfter(Duration maxRetryAfter) {
+      this.maxRetryAfter = maxRetryAfter;
+      return this;
+    }
+
+    public Builder backoff(Duration initialBackoff, Duration maxBackoff) {
+      this.initialBackoff = initialBackoff;
+      this.maxBackoff = maxBackoff;
+      return this;
+    }
+
+    public RegistryClientConfig build() {
+      return new RegistryClientConfig(tls, maxAttempts, connectTimeout, readTimeout, idleTimeout,
+          maxConnectionsPerLoop, maxPendingAcquires, maxManifestBytes, uploadChunkBytes,
+          monolithicUploadBytes, maxRetryAfter, initialBackoff, maxBackoff);
+    }
+  }
+
+  private static void require(boolean ok, String what, long value, String expected) {
+    if (!ok) {
+      throw new IllegalArgumentException(what + ": " + value + " (expected: " + expected + ")");
+    }
+  }
+
+  private static void requirePositive(Duration d, String what) {
+    if (d == null || d.isZero() || d.isNegative()) {
+      throw new IllegalArgumentException(what + ": " + d + " (expected: a positive duration)");
+    }
+  }
+}

@@ -1,0 +1,128 @@
+package dev.oranc.common.registry;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.error.RegistryException.Unavailable.Reason;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns a registry's unsuccessful answer, or a failed connection, into a {@link RegistryException}
+ * that names the operation and says what the registry said (its error code and message from the
+ * distribution spec's error body, when it sent one).
+ */
+final class RegistryErrors {
+
+  private static final int MAX_DETAIL = 300;
+
+  private RegistryErrors() {}
+
+  static RegistryException fromResponse(String operation, Response r, Credentials credentials) {
+    String detail = "registry answered " + statusText(r.status()) + registryMessage(r.body());
+    return switch (r.status()) {
+      case 401 ->
+          new RegistryException.Unauthorized(
+              operation,
+              detail
+                  + (credentials == null || credentials.isAnonymous()
+                      ? "; the registry wants credentials"
+                      : "; the registry refused the credentials"));
+      case 403 -> new RegistryException.Forbidden(operation, detail);
+      case 404 -> new RegistryException.NotFound(operation, detail);
+      case 429 -> new RegistryException.RateLimited(operation, detail, retryAfterSeconds(r));
+      default -> {
+        if (r.status() >= 500) {
+          yield new RegistryException.Unavailable(
+              operation,
+              detail,
+              r.status() == 503 ? Reason.OVERLOADED : Reason.SERVER_ERROR,
+              r.status(),
+              null);
+        }
+        yield new RegistryException.Protocol(operation, "unexpected answer: " + detail);
+      }
+    };
+  }
+
+  static RegistryException fromFailure(String operation, Throwable cause) {
+    if (cause instanceof RegistryException e) {
+      return e;
+    }
+    if (cause instanceof ConnectionFailure f) {
+      Reason reason =
+          switch (f.kind()) {
+            case TIMEOUT -> Reason.TIMEOUT;
+            case OVERLOADED -> Reason.OVERLOADED;
+            case CONNECT, CLOSED, TLS -> Reason.UNREACHABLE;
+            case MALFORMED -> null;
+          };
+      if (reason == null) {
+        return new RegistryException.Protocol(operation, f.getMessage(), f);
+      }
+      return new RegistryException.Unavailable(operation, f.getMessage(), reason, 0, f);
+    }
+    String message = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    return new RegistryException.Unavailable(operation, message, Reason.UNREACHABLE, 0, cause);
+  }
+
+  /** {@code Retry-After} in seconds (delta or HTTP date); -1 when absent or unreadable. */
+  static long retryAfterSeconds(Response r) {
+    String v = r.headers().get(HttpHeaderNames.RETRY_AFTER);
+    if (v == null) {
+      return -1;
+    }
+    v = v.trim();
+    try {
+      return Math.max(0, Long.parseLong(v));
+    } catch (NumberFormatException e) {
+      try {
+        ZonedDateTime at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME);
+        return Math.max(0, Duration.between(ZonedDateTime.now(at.getZone()), at).toSeconds());
+      } catch (RuntimeException e2) {
+        return -1;
+      }
+    }
+  }
+
+  static String statusText(int status) {
+    return status + " " + HttpResponseStatus.valueOf(status).reasonPhrase();
+  }
+
+  /** " (CODE: message)" from a distribution error body; empty when there is none. */
+  static String registryMessage(byte[] body) {
+    if (body == null || body.length == 0 || body[0] != '{') {
+      return "";
+    }
+    try {
+      Map<String, Object> root = JSON.std.mapFrom(body);
+      if (root != null && root.get("errors") instanceof List<?> errors && !errors.isEmpty()
+          && errors.get(0) instanceof Map<?, ?> first) {
+        Object code = first.get("code");
+        Object message = first.get("message");
+        String text = (code == null ? "" : code + ": ") + (message == null ? "" : message);
+        if (errors.size() > 1) {
+          text += " (and " + (errors.size() - 1) + " more)";
+        }
+        return " (" + truncate(text) + ")";
+      }
+    } catch (Exception e) {
+      // Not the spec's error body; the status says enough.
+    }
+    return "";
+  }
+
+  static String truncate(String s) {
+    String line = s.replaceAll("[\\r\\n\\t]+", " ");
+    return line.length() > MAX_DETAIL ? line.substring(0, MAX_DETAIL) + "…" : line;
+  }
+
+  static String bodyText(byte[] body) {
+    return truncate(new String(body, StandardCharsets.UTF_8));
+  }
+}

@@ -1,0 +1,306 @@
+package dev.oranc.common.registry;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.error.RegistryException.Unavailable.Reason;
+import dev.oranc.common.tag.TagCodec;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The registry client against a registry that fails on purpose: what is retried, how often, what
+ * the caller sees, and that a broken download never looks like a complete one.
+ */
+class RegistryClientFaultTest {
+
+  private static final RepositoryRef REPO_PLACEHOLDER = null;
+  static final String MANIFEST_JSON =
+      "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+          + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:"
+          + "a".repeat(64) + "\",\"size\":2},"
+          + "\"layers\":[{\"mediaType\":\"application/octet-stream\",\"digest\":\"sha256:" + "b".repeat(64)
+          + "\",\"size\":5,\"annotations\":{\"com.linyinfeng.oranc.content.type\":\"text/x-nix-narinfo\"}}]}";
+
+  private FakeRegistry fake;
+  private RegistryClient client;
+
+  private RegistryClient client(int attempts, Duration readTimeout) {
+    client =
+        new RegistryClient(
+            RegistryClientConfig.builder()
+                .tls(false)
+                .maxAttempts(attempts)
+                .readTimeout(readTimeout)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(40))
+                .maxRetryAfter(Duration.ofSeconds(5))
+                .build());
+    return client;
+  }
+
+  private RepositoryRef repo() {
+    return RepositoryRef.of(fake.address(), "owner/cache");
+  }
+
+  @AfterEach
+  void close() {
+    if (client != null) {
+      client.close();
+    }
+    if (fake != null) {
+      fake.close();
+    }
+  }
+
+  static <T> T await(CompletableFuture<T> f) throws Exception {
+    return f.get(30, TimeUnit.SECONDS);
+  }
+
+  static Throwable failure(CompletableFuture<?> f) {
+    ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(30, TimeUnit.SECONDS));
+    return CallRunner.unwrap(e);
+  }
+
+  @Test
+  void a500ThenSuccessIsRetried() throws Exception {
+    fake = new FakeRegistry((n, req, reply) -> {
+      if (n == 1) {
+        reply.send(500, "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"boom\"}]}");
+      } else {
+        reply.send(200, Manifest.OCI_MANIFEST, MANIFEST_JSON.getBytes(StandardCharsets.UTF_8));
+      }
+    });
+    Optional<Manifest> m = await(client(3, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    assertTrue(m.isPresent());
+    assertEquals(1, m.get().layers().size());
+    assertEquals(2, fake.requests().size());
+  }
+
+  @Test
+  void a429WaitsForRetryAfterThenSucceeds() throws Exception {
+    fake = new FakeRegistry((n, req, reply) -> {
+      if (n == 1) {
+        reply.send(429, "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"slow down\"}]}", "Retry-After", "1");
+      } else {
+        reply.send(200, Manifest.OCI_MANIFEST, MANIFEST_JSON.getBytes(StandardCharsets.UTF_8));
+      }
+    });
+    long start = System.nanoTime();
+    Optional<Manifest> m = await(client(3, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertTrue(m.isPresent());
+    assertEquals(2, fake.requests().size());
+    assertTrue(elapsedMillis >= 950, "waited only " + elapsedMillis + " ms of a 1 s Retry-After");
+  }
+
+  @Test
+  void a429WithALongRetryAfterIsReportedNotWaitedFor() {
+    fake = new FakeRegistry((n, req, reply) -> reply.send(429, "{}", "Retry-After", "3600"));
+    Throwable t = failure(client(3, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    RegistryException.RateLimited e = assertInstanceOf(RegistryException.RateLimited.class, t);
+    assertEquals(3600, e.retryAfterSeconds());
+    assertEquals(1, fake.requests().size());
+  }
+
+  @Test
+  void endless500sMakeExactlyMaxAttemptsThenUnavailableNamingTheRegistry() {
+    fake = new FakeRegistry((n, req, reply) -> reply.send(500, "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"disk on fire\"}]}"));
+    Throwable t = failure(client(4, Duration.ofSeconds(5)).getManifest(repo(), "tag1", Credentials.anonymous(), null));
+    RegistryException.Unavailable e = assertInstanceOf(RegistryException.Unavailable.class, t);
+    assertEquals(4, fake.requests().size());
+    assertEquals(500, e.status());
+    assertEquals(Reason.SERVER_ERROR, e.reason());
+    assertTrue(e.getMessage().contains(fake.address() + "/owner/cache:tag1"), e.getMessage());
+    assertTrue(e.getMessage().contains("disk on fire"), e.getMessage());
+  }
+
+  @Test
+  void maxRetryOfOneMeansOneAttempt() {
+    fake = new FakeRegistry((n, req, reply) -> reply.send(503, "{}"));
+    Throwable t = failure(client(1, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    assertInstanceOf(RegistryException.Unavailable.class, t);
+    assertEquals(1, fake.requests().size());
+  }
+
+  @Test
+  void notFoundIsAnAnswerNotAFailureAndIsNotRetried() throws Exception {
+    fake = new FakeRegistry((n, req, reply) -> reply.send(404, "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\"}]}"));
+    assertEquals(Optional.empty(), await(client(3, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null)));
+    assertEquals(1, fake.requests().size());
+  }
+
+  @Test
+  void aConnectionClosedWithoutAnswerIsRetriedThenUnreachable() {
+    fake = new FakeRegistry((n, req, reply) -> reply.hangUp());
+    Throwable t = failure(client(3, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    RegistryException.Unavailable e = assertInstanceOf(RegistryException.Unavailable.class, t);
+    assertEquals(Reason.UNREACHABLE, e.reason());
+    assertEquals(3, fake.requests().size());
+    assertTrue(e.getMessage().contains("after 3 attempts"), e.getMessage());
+  }
+
+  @Test
+  void aRegistryThatIsNotThereIsUnreachable() throws Exception {
+    fake = new FakeRegistry((n, req, reply) -> reply.stall());
+    String address = fake.address();
+    fake.close();
+    Throwable t = failure(client(2, Duration.ofSeconds(5)).getManifest(RepositoryRef.of(address, "a/b"), "t", Credentials.anonymous(), null));
+    RegistryException.Unavailable e = assertInstanceOf(RegistryException.Unavailable.class, t);
+    assertEquals(Reason.UNREACHABLE, e.reason());
+    assertTrue(e.getMessage().contains("cannot connect to http://" + address), e.getMessage());
+    fake = null;
+  }
+
+  @Test
+  void aStallBeforeTheAnswerTimesOut() {
+    fake = new FakeRegistry((n, req, reply) -> reply.stall());
+    long start = System.nanoTime();
+    Throwable t = failure(client(1, Duration.ofMillis(500)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    RegistryException.Unavailable e = assertInstanceOf(RegistryException.Unavailable.class, t);
+    assertEquals(Reason.TIMEOUT, e.reason());
+    assertTrue(elapsedMillis >= 450 && elapsedMillis < 5000, "timed out after " + elapsedMillis + " ms");
+  }
+
+  @Test
+  void aDownloadCutShortEndsInAnErrorNeverInCompletion() throws Exception {
+    byte[] partial = new byte[100_000];
+    fake = new FakeRegistry((n, req, reply) -> reply.truncate(200, 1_000_000, partial));
+    BlobDownload d = await(client(3, Duration.ofSeconds(5)).getBlob(repo(), new Digest("c".repeat(64)), null, Credentials.anonymous(), null));
+    assertEquals(1_000_000, d.contentLength());
+    CollectingConsumer c = new CollectingConsumer(0);
+    d.start(c);
+    Throwable t = failure(c.done);
+    assertInstanceOf(RegistryException.Unavailable.class, t);
+    assertTrue(c.count() <= partial.length);
+    assertEquals(1, c.completions);
+    assertEquals(1, fake.requests().size(), "a body that broke after it began is not retried");
+  }
+
+  @Test
+  void aDownloadThatStallsMidBodyTimesOut() throws Exception {
+    fake = new FakeRegistry((n, req, reply) -> reply.stallMidBody(200, 1_000_000, new byte[1000]));
+    BlobDownload d = await(client(3, Duration.ofMillis(500)).getBlob(repo(), new Digest("c".repeat(64)), null, Credentials.anonymous(), null));
+    CollectingConsumer c = new CollectingConsumer(0);
+    d.start(c);
+    RegistryException.Unavailable e = assertInstanceOf(RegistryException.Unavailable.class, failure(c.done));
+    assertEquals(Reason.TIMEOUT, e.reason());
+  }
+
+  @Test
+  void aPausedDownloadDoesNotTimeOut() throws Exception {
+    byte[] blob = new byte[3000];
+    fake = new FakeRegistry((n, req, reply) -> reply.send(200, "application/octet-stream", blob));
+    BlobDownload d = await(client(1, Duration.ofMillis(300)).getBlob(repo(), new Digest("c".repeat(64)), null, Credentials.anonymous(), null));
+    d.pause();
+    Thread.sleep(900);
+    CollectingConsumer c = new CollectingConsumer(blob.length);
+    d.start(c);
+    d.resume();
+    assertEquals(blob.length, await(c.done));
+    assertArrayEquals(blob, c.bytes());
+  }
+
+  @Test
+  void aManifestThatIsNotJsonIsAProtocolError() {
+    fake = new FakeRegistry((n, req, reply) -> reply.send(200, Manifest.OCI_MANIFEST, "<html>oops</html>".getBytes(StandardCharsets.UTF_8)));
+    Throwable t = failure(client(3, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    RegistryException.Protocol e = assertInstanceOf(RegistryException.Protocol.class, t);
+    assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
+    assertEquals(1, fake.requests().size());
+  }
+
+  @Test
+  void aManifestOverTheBoundIsRefused() {
+    byte[] huge = ("{\"schemaVersion\":2,\"x\":\"" + "y".repeat(5 << 20) + "\"}").getBytes(StandardCharsets.UTF_8);
+    fake = new FakeRegistry((n, req, reply) -> reply.send(200, Manifest.OCI_MANIFEST, huge));
+    Throwable t = failure(client(3, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    RegistryException.Protocol e = assertInstanceOf(RegistryException.Protocol.class, t);
+    assertTrue(e.getMessage().contains("larger than " + (4 << 20)), e.getMessage());
+  }
+
+  @Test
+  void anImageWithTwoLayersIsAnErrorNamingTheTag() {
+    String twoLayers = MANIFEST_JSON.replace("}}]}", "}},{\"mediaType\":\"application/octet-stream\",\"digest\":\"sha256:" + "d".repeat(64) + "\",\"size\":1}]}");
+    fake = new FakeRegistry((n, req, reply) -> reply.send(200, Manifest.OCI_MANIFEST, twoLayers.getBytes(StandardCharsets.UTF_8)));
+    OciBinaryCache cache = new OciBinaryCache(client(3, Duration.ofSeconds(5)), TagCodec.DEFAULT);
+    Throwable t = failure(cache.find(repo(), "abc.narinfo", Credentials.anonymous(), null));
+    RegistryException.Protocol e = assertInstanceOf(RegistryException.Protocol.class, t);
+    assertTrue(e.getMessage().contains(":abc.narinfo"), e.getMessage());
+    assertTrue(e.getMessage().contains("2 layers"), e.getMessage());
+  }
+
+  @Test
+  void aFailingMainTagIsNotReportedAsAMissEvenWhenTheFallbackIsMissing() {
+    fake = new FakeRegistry((n, req, reply) -> {
+      if (req.uri().endsWith("/manifests/abc.narinfo")) {
+        reply.send(503, "{}");
+      } else {
+        reply.send(404, "{}");
+      }
+    });
+    OciBinaryCache cache = new OciBinaryCache(client(1, Duration.ofSeconds(5)),
+        new TagCodec(dev.oranc.common.tag.TagEncoding.CUSTOM, List.of(dev.oranc.common.tag.TagEncoding.BASE32_DNSSEC)));
+    Throwable t = failure(cache.find(repo(), "abc.narinfo", Credentials.anonymous(), null));
+    assertInstanceOf(RegistryException.Unavailable.class, t);
+    assertEquals(2, fake.requests().size());
+  }
+
+  @Test
+  void redirectsToAnotherHostDropAuthorization() throws Exception {
+    byte[] blob = "hello".getBytes(StandardCharsets.UTF_8);
+    try (FakeRegistry storage = new FakeRegistry((n, req, reply) -> reply.send(200, "application/octet-stream", blob))) {
+      String storageUrl = "http://localhost:" + storage.address().split(":")[1] + "/blob?sig=secret";
+      fake = new FakeRegistry((n, req, reply) -> reply.send(307, "application/json", new byte[0], "Location", storageUrl));
+      BlobDownload d = await(client(3, Duration.ofSeconds(5)).getBlob(repo(), new Digest("c".repeat(64)), "bytes=0-4", Credentials.basic("u", "p"), null));
+      CollectingConsumer c = new CollectingConsumer(100);
+      d.start(c);
+      assertEquals(5, await(c.done));
+      assertArrayEquals(blob, c.bytes());
+      assertTrue(fake.requests().get(0).headers().contains("Authorization"), "the registry gets the credentials");
+      assertEquals("bytes=0-4", storage.requests().get(0).headers().get("Range"));
+      assertFalse(storage.requests().get(0).headers().contains("Authorization"), "another host does not");
+    }
+  }
+
+  @Test
+  void bearerChallengeLeadsToOneTokenForManyRequests() throws Exception {
+    Map<String, String> seen = new java.util.concurrent.ConcurrentHashMap<>();
+    fake = new FakeRegistry((n, req, reply) -> {
+      if (req.uri().startsWith("/token")) {
+        seen.put("token-auth", String.valueOf(req.headers().get("Authorization")));
+        seen.put("token-uri", req.uri());
+        reply.send(200, "{\"token\":\"tok-123\",\"expires_in\":300}");
+        return;
+      }
+      if (!"Bearer tok-123".equals(req.headers().get("Authorization"))) {
+        reply.send(401, "{}", "WWW-Authenticate",
+            "Bearer realm=\"http://" + fake.address() + "/token\",service=\"fake\",scope=\"repository:owner/cache:pull\"");
+        return;
+      }
+      reply.send(200, Manifest.OCI_MANIFEST, MANIFEST_JSON.getBytes(StandardCharsets.UTF_8));
+    });
+    RegistryClient c = client(3, Duration.ofSeconds(5));
+    for (int i = 0; i < 5; i++) {
+      assertTrue(await(c.getManifest(repo(), "t" + i, Credentials.basic("user", "pw"), null)).isPresent());
+    }
+    assertEquals(1, c.tokenFetches());
+    assertEquals("Basic dXNlcjpwdw==", seen.get("token-auth"));
+    assertEquals("/token?service=fake&scope=repository%3Aowner%2Fcache%3Apull", seen.get("token-uri"));
+    // 1 unauthenticated request, 1 token request, then 5 with the token.
+    assertEquals(7, fake.requests().size());
+  }
+}
