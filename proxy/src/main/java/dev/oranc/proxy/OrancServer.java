@@ -18,9 +18,8 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import java.net.BindException;
 import java.net.InetSocketAddress;
-import java.net.SocketException;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -203,21 +202,18 @@ public final class OrancServer implements AutoCloseable {
 
   private static ServerStartException bindFailure(InetSocketAddress listen, Throwable cause) {
     String where = format(listen);
+    // Epoll reports "bind(..) failed with error(-98): Address already in use", NIO a
+    // BindException: read the words, not the class.
+    String m = cause == null || cause.getMessage() == null ? "" : cause.getMessage().toLowerCase(Locale.ROOT);
     String why;
-    if (cause instanceof BindException || (cause instanceof SocketException
-        && cause.getMessage() != null && cause.getMessage().toLowerCase().contains("address already in use"))) {
-      String m = cause.getMessage() == null ? "" : cause.getMessage().toLowerCase();
-      if (m.contains("in use")) {
-        why = "the address is already in use (another oranc, or another server, listens there)";
-      } else if (m.contains("permission") || m.contains("access")) {
-        why = "permission denied (ports below 1024 need privileges)";
-      } else if (m.contains("assign")) {
-        why = "the address is not one of this machine's";
-      } else {
-        why = cause.getMessage();
-      }
+    if (m.contains("in use")) {
+      why = "the address is already in use (another oranc, or another server, listens there)";
+    } else if (m.contains("permission") || m.contains("access")) {
+      why = "permission denied (ports below 1024 need privileges)";
+    } else if (m.contains("assign")) {
+      why = "the address is not one of this machine's";
     } else {
-      why = cause == null ? "unknown reason" : cause.getMessage();
+      why = m.isEmpty() ? "unknown reason" : cause.getMessage();
     }
     return new ServerStartException("cannot listen on " + where + ": " + why, cause);
   }

@@ -30,7 +30,7 @@ public final class BlobCache {
   /** What an entry costs beyond its bytes (array header, key, node): keeps tiny blobs honest. */
   private static final int ENTRY_OVERHEAD = 160;
 
-  private final AsyncCache<Digest, byte[]> cache;
+  private final AsyncCache<Digest, SingleFlight.Outcome<byte[]>> cache;
   private final int maxBlobBytes;
   private final long maxBytes;
 
@@ -46,7 +46,7 @@ public final class BlobCache {
     this.cache =
         Caffeine.newBuilder()
             .maximumWeight(maxBytes)
-            .weigher((Digest d, byte[] b) -> b.length + ENTRY_OVERHEAD)
+            .weigher((Digest d, SingleFlight.Outcome<byte[]> o) -> o.failed() ? 0 : o.value().length + ENTRY_OVERHEAD)
             .expireAfterAccess(LayerCache.requirePositive(idle, "blob cache idle expiry"))
             .ticker(ticker)
             .executor(Runnable::run)
@@ -65,15 +65,8 @@ public final class BlobCache {
   }
 
   public CompletableFuture<Lookup> get(Digest digest, Supplier<CompletableFuture<byte[]>> loader) {
-    boolean[] loaded = {false};
-    CompletableFuture<byte[]> f =
-        cache.get(
-            digest,
-            (k, executor) -> {
-              loaded[0] = true;
-              return loader.get();
-            });
-    return f.thenApply(bytes -> new Lookup(bytes, !loaded[0]));
+    return SingleFlight.get(cache, digest, loader)
+        .thenApply(loaded -> new Lookup(loaded.value(), loaded.hit()));
   }
 
   public CacheStats stats() {

@@ -48,7 +48,7 @@ public final class LayerCache {
   /** An answer, and whether it came without a registry request of its own. */
   public record Lookup(Optional<StoredFile> file, boolean hit) {}
 
-  private final AsyncCache<Key, Optional<StoredFile>> cache;
+  private final AsyncCache<Key, SingleFlight.Outcome<Optional<StoredFile>>> cache;
 
   public LayerCache(long maxEntries, Duration ttl, Duration negativeTtl, Ticker ticker) {
     if (maxEntries < 0) {
@@ -60,22 +60,32 @@ public final class LayerCache {
         Caffeine.newBuilder()
             .maximumSize(maxEntries)
             .expireAfter(
-                new Expiry<Key, Optional<StoredFile>>() {
+                new Expiry<Key, SingleFlight.Outcome<Optional<StoredFile>>>() {
                   @Override
-                  public long expireAfterCreate(Key key, Optional<StoredFile> value, long currentTime) {
-                    return value.isPresent() ? positiveNanos : negativeNanos;
+                  public long expireAfterCreate(
+                      Key key, SingleFlight.Outcome<Optional<StoredFile>> value, long currentTime) {
+                    return lifetime(value);
                   }
 
                   @Override
                   public long expireAfterUpdate(
-                      Key key, Optional<StoredFile> value, long currentTime, long currentDuration) {
-                    return value.isPresent() ? positiveNanos : negativeNanos;
+                      Key key, SingleFlight.Outcome<Optional<StoredFile>> value, long currentTime,
+                      long currentDuration) {
+                    return lifetime(value);
                   }
 
                   @Override
                   public long expireAfterRead(
-                      Key key, Optional<StoredFile> value, long currentTime, long currentDuration) {
+                      Key key, SingleFlight.Outcome<Optional<StoredFile>> value, long currentTime,
+                      long currentDuration) {
                     return currentDuration;
+                  }
+
+                  private long lifetime(SingleFlight.Outcome<Optional<StoredFile>> value) {
+                    if (value.failed()) {
+                      return 0;
+                    }
+                    return value.value().isPresent() ? positiveNanos : negativeNanos;
                   }
                 })
             .ticker(ticker)
@@ -93,15 +103,8 @@ public final class LayerCache {
   public CompletableFuture<Lookup> get(
       RepositoryRef repo, String key, Credentials credentials,
       Supplier<CompletableFuture<Optional<StoredFile>>> loader) {
-    boolean[] loaded = {false};
-    CompletableFuture<Optional<StoredFile>> f =
-        cache.get(
-            Key.of(repo, key, credentials),
-            (k, executor) -> {
-              loaded[0] = true;
-              return loader.get();
-            });
-    return f.thenApply(file -> new Lookup(file, !loaded[0]));
+    return SingleFlight.get(cache, Key.of(repo, key, credentials), loader)
+        .thenApply(loaded -> new Lookup(loaded.value(), loaded.hit()));
   }
 
   /** Forgets {@code key} in {@code repo} for every credential scope (after a PUT of it). */

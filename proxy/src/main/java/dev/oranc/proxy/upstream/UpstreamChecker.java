@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
+import dev.oranc.proxy.cache.SingleFlight;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import java.net.URI;
@@ -60,7 +61,7 @@ public final class UpstreamChecker implements AutoCloseable {
   private final ServerMetrics metrics;
   private final ExecutorService executor;
   private final HttpClient http;
-  private final AsyncCache<String, Optional<URI>> cache;
+  private final AsyncCache<String, SingleFlight.Outcome<Optional<URI>>> cache;
 
   public UpstreamChecker(
       List<URI> upstreams, Pattern ignore, boolean anonymous, int maxAttempts, Duration timeout,
@@ -91,20 +92,32 @@ public final class UpstreamChecker implements AutoCloseable {
         Caffeine.newBuilder()
             .maximumSize(maxEntries)
             .expireAfter(
-                new Expiry<String, Optional<URI>>() {
+                new Expiry<String, SingleFlight.Outcome<Optional<URI>>>() {
                   @Override
-                  public long expireAfterCreate(String key, Optional<URI> value, long currentTime) {
-                    return value.isPresent() ? positive : negative;
+                  public long expireAfterCreate(
+                      String key, SingleFlight.Outcome<Optional<URI>> value, long currentTime) {
+                    return lifetime(value);
                   }
 
                   @Override
-                  public long expireAfterUpdate(String key, Optional<URI> value, long currentTime, long currentDuration) {
-                    return value.isPresent() ? positive : negative;
+                  public long expireAfterUpdate(
+                      String key, SingleFlight.Outcome<Optional<URI>> value, long currentTime,
+                      long currentDuration) {
+                    return lifetime(value);
                   }
 
                   @Override
-                  public long expireAfterRead(String key, Optional<URI> value, long currentTime, long currentDuration) {
+                  public long expireAfterRead(
+                      String key, SingleFlight.Outcome<Optional<URI>> value, long currentTime,
+                      long currentDuration) {
                     return currentDuration;
+                  }
+
+                  private long lifetime(SingleFlight.Outcome<Optional<URI>> value) {
+                    if (value.failure() != null) {
+                      return 0;
+                    }
+                    return value.value().isPresent() ? positive : negative;
                   }
                 })
             .ticker(ticker)
@@ -126,21 +139,12 @@ public final class UpstreamChecker implements AutoCloseable {
 
   /** Where {@code key} is upstream, if anywhere. Never fails: an unknown answer is "nowhere". */
   public CompletableFuture<Lookup> check(String key) {
-    boolean[] loaded = {false};
-    return cache
-        .get(
-            key,
-            (k, e) -> {
-              loaded[0] = true;
-              return ask(k, 0, false);
-            })
+    return SingleFlight.get(cache, key, () -> ask(key, 0, false))
         .handle(
-            (location, error) -> {
-              if (error != null) {
-                return new Lookup(Optional.empty(), false);
-              }
-              return new Lookup(location, !loaded[0]);
-            });
+            (loaded, error) ->
+                error != null
+                    ? new Lookup(Optional.empty(), false)
+                    : new Lookup(loaded.value(), loaded.hit()));
   }
 
   private CompletableFuture<Optional<URI>> ask(String key, int index, boolean anyFailed) {
