@@ -311,13 +311,17 @@ class RegistryClientFaultTest {
         reply.send(202, "application/json", new byte[0], "Location", "/v2/owner/cache/blobs/uploads/u1");
       } else if (req.method().equals("PATCH")) {
         reply.hangUp();
+      } else if (req.method().equals("HEAD")) {
+        reply.send(404, "{}");
       } else {
         reply.send(201, "{}");
       }
     });
     RegistryClient c = client(3, Duration.ofSeconds(5));
-    BlobUpload upload = c.upload(repo(), 300_000, "application/octet-stream", Credentials.anonymous(), null);
-    upload.write(io.netty.buffer.Unpooled.wrappedBuffer(new byte[300_000]));
+    // Larger than a chunk, so that it streams.
+    int size = RegistryClientConfig.DEFAULT_UPLOAD_CHUNK_BYTES + 1000;
+    BlobUpload upload = c.upload(repo(), size, "application/octet-stream", Credentials.anonymous(), null);
+    upload.write(io.netty.buffer.Unpooled.wrappedBuffer(new byte[size]));
     Throwable t = failure(upload.finish());
     assertInstanceOf(RegistryException.Unavailable.class, t);
     assertTrue(fake.requests().stream().noneMatch(r -> r.method().equals("PUT")), "nothing may be committed");
