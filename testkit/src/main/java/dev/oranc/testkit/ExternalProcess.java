@@ -257,6 +257,11 @@ public final class ExternalProcess implements AutoCloseable {
     }
   }
 
+  /** Closes only the watchdog's pipe, as the kernel does when this JVM dies. For tests. */
+  void simulateOwnerDeath() throws IOException {
+    lifeline.close();
+  }
+
   @Override
   public String toString() {
     return name + " (pid " + program.pid() + ")";

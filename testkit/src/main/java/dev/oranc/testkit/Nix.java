@@ -179,7 +179,7 @@ public final class Nix implements AutoCloseable {
             "for r in $refs; do printf '%s\\n' \"$r\" >> $out/refs; done"));
   }
 
-  private synchronized StorePathInfo buildWith(
+  synchronized StorePathInfo buildWith(
       String name, String contents, List<String> references, String script) {
     if (closed) {
       throw new IllegalStateException("this Nix is closed");
@@ -203,20 +203,52 @@ public final class Nix implements AutoCloseable {
             + "  name = " + nixString(salted) + ";\n"
             + "  system = builtins.currentSystem;\n"
             + "  builder = \"/bin/sh\";\n"
+            // Builds see no PATH; without the sandbox the host's tools are there to use.
+            + "  PATH = \"/usr/bin:/bin\";\n"
             + "  args = [ \"-c\" " + nixString(script) + " ];\n"
             + "  contents = " + nixString(contents) + ";\n"
             + "  refs = map builtins.storePath [" + refs + " ];\n"
             + "}\n";
-    String out = run("nix-build", "--no-out-link", "-E", expression).strip();
-    if (!out.startsWith("/nix/store/") || out.contains("\n")) {
-      throw new AssertionError("nix-build printed " + out + " (expected: one store path)");
+    // Instantiate, then realise: the .drv is remembered before anything can fail, so a failed
+    // build leaves nothing behind either.
+    String drv = run("nix-instantiate", "-E", expression).strip();
+    requireOneStorePath("nix-instantiate", drv);
+    built.add(drv);
+    Result realised = exec(null, DEFAULT_TIMEOUT, List.of("nix-store", "--realise", drv));
+    if (!realised.succeeded()) {
+      removeStaleLocks(drv);
+      realised.requireSuccess();
     }
-    StorePathInfo info = pathInfo(out);
-    if (info.deriver() != null) {
-      built.add(info.deriver());
-    }
+    String out = realised.stdout().strip();
+    requireOneStorePath("nix-store --realise", out);
     built.add(out);
-    return info;
+    return pathInfo(out);
+  }
+
+  private static void requireOneStorePath(String tool, String printed) {
+    if (!printed.startsWith("/nix/store/") || printed.contains("\n")) {
+      throw new AssertionError(tool + " printed " + printed + " (expected: one store path)");
+    }
+  }
+
+  /**
+   * Nix 2.8 leaves {@code <output>.lock} behind when a build fails, and only a garbage collection
+   * would remove it. The name carries our salt, so it is ours to remove.
+   */
+  private static void removeStaleLocks(String drv) {
+    Result outputs = exec(null, DEFAULT_TIMEOUT, List.of("nix-store", "--query", "--outputs", drv));
+    if (!outputs.succeeded()) {
+      return;
+    }
+    for (String out : outputs.stdout().strip().split("\n")) {
+      if (out.startsWith("/nix/store/") && !Files.exists(Path.of(out))) {
+        try {
+          Files.deleteIfExists(Path.of(out + ".lock"));
+        } catch (IOException e) {
+          log.warn("cannot remove {}.lock: {}", out, e.toString());
+        }
+      }
+    }
   }
 
   /** {@code nix path-info --json} of one valid path. */
