@@ -132,6 +132,15 @@ public final class ExternalProcess implements AutoCloseable {
     return start(name, command, logFile, Map.of());
   }
 
+  /**
+   * Starts {@code command} logging to a new {@code <name>.log} under the running test class's log
+   * directory ({@link TestLogs}).
+   */
+  public static ExternalProcess start(String name, List<String> command) {
+    Path logFile = TestLogs.newFile(TestLogs.dir(TestLogs.currentTestClass()), name, ".log");
+    return start(name, command, logFile, Map.of());
+  }
+
   private static ProcessHandle awaitPid(String name, Process watchdog, Path pidFile, Path logFile)
       throws IOException {
     long deadline = System.nanoTime() + PID_WAIT.toNanos();

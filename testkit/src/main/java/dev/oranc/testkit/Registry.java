@@ -17,6 +17,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -111,6 +113,21 @@ public final class Registry implements AutoCloseable {
     }
   }
 
+  /** Closed at JVM exit if a test did not: stops them and deletes their storage. */
+  private static final Set<Registry> live = ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  for (Registry r : live) {
+                    r.close();
+                  }
+                },
+                "oranc-testkit-stop-registries"));
+  }
+
   private final RegistryFlavour flavour;
   private final Path workDir;
   private final Path storageDir;
@@ -193,6 +210,7 @@ public final class Registry implements AutoCloseable {
                   address.substring(0, colon), Integer.parseInt(address.substring(colon + 1))));
       Registry registry =
           new Registry(flavour, workDir, logFile, process, tokenService, proxy, address);
+      live.add(registry);
       log.info("registry {} at {} (proxy {}), log {}", flavour, address, registry.proxyAddress(), logFile);
       return registry;
     } catch (IOException | TimeoutException | RuntimeException e) {
@@ -336,7 +354,7 @@ public final class Registry implements AutoCloseable {
   }
 
   /** The {@code service} the registry names in its challenges; TOKEN flavour only. */
-  public String tokenService() {
+  public String tokenServiceName() {
     tokens();
     return TokenService.SERVICE;
   }
@@ -473,6 +491,7 @@ public final class Registry implements AutoCloseable {
       return;
     }
     closed = true;
+    live.remove(this);
     try {
       writeProxyLog();
       proxy.close();

@@ -162,68 +162,74 @@ final class TokenService implements AutoCloseable {
 
   private void handle(HttpExchange exchange) throws IOException {
     try (exchange) {
-      boolean harness =
-          HARNESS_USER_AGENT.equals(exchange.getRequestHeaders().getFirst("User-Agent"));
-      if (!harness) {
-        counted.incrementAndGet();
+      try {
+        serve(exchange);
+      } catch (RuntimeException e) {
+        // The JDK server would only reset the connection; answer, and keep the reason in the log.
+        appendLog("error " + e);
+        exchange.sendResponseHeaders(500, -1);
       }
-      if (!exchange.getRequestURI().getPath().equals(PATH)) {
-        respond(exchange, harness, null, List.of(), List.of(), 404, error("NOT_FOUND", "no such endpoint"));
-        return;
-      }
-      Map<String, List<String>> query = parseQuery(exchange.getRequestURI().getRawQuery());
-      List<String> scopes = query.getOrDefault("scope", List.of());
-      if (!exchange.getRequestMethod().equals("GET")) {
-        respond(exchange, harness, null, scopes, List.of(), 405, error("UNSUPPORTED", "GET only"));
-        return;
-      }
-      String service = first(query, "service");
-      if (!SERVICE.equals(service)) {
-        respond(
-            exchange, harness, null, scopes, List.of(), 400,
-            error("DENIED", "service must be " + SERVICE));
-        return;
-      }
-      String account = null;
-      String authorization = exchange.getRequestHeaders().getFirst("Authorization");
-      if (authorization != null) {
-        Login login = login(authorization);
-        if (!login.valid()) {
-          exchange.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"oranc-testkit\"");
-          respond(
-              exchange, harness, login.user(), scopes, List.of(), 401,
-              error("UNAUTHORIZED", "authentication required"));
-          return;
-        }
-        account = login.user();
-      }
-      List<Map<String, Object>> access = new ArrayList<>();
-      List<String> granted = new ArrayList<>();
-      for (Map.Entry<Resource, Set<String>> e : grant(account, scopes).entrySet()) {
-        Resource r = e.getKey();
-        Map<String, Object> entry = new LinkedHashMap<>();
-        entry.put("type", r.type());
-        entry.put("name", r.name());
-        entry.put("actions", List.copyOf(e.getValue()));
-        access.add(entry);
-        granted.add(r.type() + ":" + r.name() + ":" + String.join(",", e.getValue()));
-      }
-      TokenPolicy p = policy;
-      Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-      String token = sign(account, access, now, p.lifetime());
-      Map<String, Object> body = new LinkedHashMap<>();
-      body.put("token", token);
-      body.put("access_token", token);
-      if (p.sendExpiresIn()) {
-        body.put("expires_in", p.advertisedExpiresIn());
-      }
-      body.put("issued_at", now.toString());
-      respond(exchange, harness, account, scopes, granted, 200, JSON.std.asString(body));
-    } catch (RuntimeException e) {
-      // The JDK server would only reset the connection; answer, and keep the reason in the log.
-      appendLog("error " + e);
-      exchange.sendResponseHeaders(500, -1);
     }
+  }
+
+  private void serve(HttpExchange exchange) throws IOException {
+    boolean harness =
+        HARNESS_USER_AGENT.equals(exchange.getRequestHeaders().getFirst("User-Agent"));
+    if (!harness) {
+      counted.incrementAndGet();
+    }
+    if (!exchange.getRequestURI().getPath().equals(PATH)) {
+      respond(exchange, harness, null, List.of(), List.of(), 404, error("NOT_FOUND", "no such endpoint"));
+      return;
+    }
+    Map<String, List<String>> query = parseQuery(exchange.getRequestURI().getRawQuery());
+    List<String> scopes = query.getOrDefault("scope", List.of());
+    if (!exchange.getRequestMethod().equals("GET")) {
+      respond(exchange, harness, null, scopes, List.of(), 405, error("UNSUPPORTED", "GET only"));
+      return;
+    }
+    String service = first(query, "service");
+    if (!SERVICE.equals(service)) {
+      respond(
+          exchange, harness, null, scopes, List.of(), 400,
+          error("DENIED", "service must be " + SERVICE));
+      return;
+    }
+    String account = null;
+    String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+    if (authorization != null) {
+      Login login = login(authorization);
+      if (!login.valid()) {
+        exchange.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"oranc-testkit\"");
+        respond(
+            exchange, harness, login.user(), scopes, List.of(), 401,
+            error("UNAUTHORIZED", "authentication required"));
+        return;
+      }
+      account = login.user();
+    }
+    List<Map<String, Object>> access = new ArrayList<>();
+    List<String> granted = new ArrayList<>();
+    for (Map.Entry<Resource, Set<String>> e : grant(account, scopes).entrySet()) {
+      Resource r = e.getKey();
+      Map<String, Object> entry = new LinkedHashMap<>();
+      entry.put("type", r.type());
+      entry.put("name", r.name());
+      entry.put("actions", List.copyOf(e.getValue()));
+      access.add(entry);
+      granted.add(r.type() + ":" + r.name() + ":" + String.join(",", e.getValue()));
+    }
+    TokenPolicy p = policy;
+    Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    String token = sign(account, access, now, p.lifetime());
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("token", token);
+    body.put("access_token", token);
+    if (p.sendExpiresIn()) {
+      body.put("expires_in", p.advertisedExpiresIn());
+    }
+    body.put("issued_at", now.toString());
+    respond(exchange, harness, account, scopes, granted, 200, JSON.std.asString(body));
   }
 
   private record Resource(String type, String name) {}

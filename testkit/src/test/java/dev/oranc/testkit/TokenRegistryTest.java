@@ -65,7 +65,7 @@ class TokenRegistryTest {
 
   private HttpResponse<String> token(String authorization, String... scopes) throws Exception {
     StringBuilder q =
-        new StringBuilder(registry.tokenRealm()).append("?service=").append(registry.tokenService());
+        new StringBuilder(registry.tokenRealm()).append("?service=").append(registry.tokenServiceName());
     for (String s : scopes) {
       q.append("&scope=").append(URLEncoder.encode(s, StandardCharsets.UTF_8));
     }
@@ -90,7 +90,7 @@ class TokenRegistryTest {
     assertEquals(401, challenged.statusCode());
     String challenge = challenged.headers().firstValue("WWW-Authenticate").orElseThrow();
     assertTrue(challenge.startsWith("Bearer realm=\"" + registry.tokenRealm() + "\""), challenge);
-    assertTrue(challenge.contains("service=\"" + registry.tokenService() + "\""), challenge);
+    assertTrue(challenge.contains("service=\"" + registry.tokenServiceName() + "\""), challenge);
     assertTrue(challenge.contains("scope=\"repository:" + REPO + ":pull\""), challenge);
 
     String token = tokenOf(token(null, "repository:" + REPO + ":pull"));
@@ -162,7 +162,7 @@ class TokenRegistryTest {
     assertEquals(1, jwt.getHeader().getX509CertChain().size());
     Map<String, Object> claims = jwt.getJWTClaimsSet().toJSONObject();
     assertEquals(TokenService.ISSUER, claims.get("iss"));
-    assertEquals(registry.tokenService(), claims.get("aud"), "a plain string, as 2.8 wants");
+    assertEquals(registry.tokenServiceName(), claims.get("aud"), "a plain string, as 2.8 wants");
     assertTrue(jwt.getJWTClaimsSet().getExpirationTime().getTime() > System.currentTimeMillis());
   }
 
