@@ -25,13 +25,6 @@ public final class NixCli {
   /** Keeps Nix off the network: no substituter is asked about our throwaway paths. */
   private static final List<String> OFFLINE = List.of("--option", "substituters", "");
 
-  /**
-   * Builds as root without the sandbox: Debian's nix-bin sets up no {@code nixbld} group, and the
-   * sandbox would hide {@code /bin/sh}, the builder.
-   */
-  private static final List<String> UNSANDBOXED =
-      List.of("--option", "sandbox", "false", "--option", "build-users-group", "");
-
   private static final long TIMEOUT_SECONDS = 120;
 
   private NixCli() {}
@@ -76,7 +69,6 @@ public final class NixCli {
   public static String nixBuild(String... args) {
     List<String> command = new ArrayList<>(List.of(NIX_BUILD.toString()));
     command.addAll(OFFLINE);
-    command.addAll(UNSANDBOXED);
     command.addAll(List.of(args));
     return succeed(run(null, command), args);
   }
