@@ -33,7 +33,7 @@ class EnvironmentDefaultsTest {
     assertEquals(5, s.maxRetry);
     assertTrue(s.noSsl);
     assertEquals(3, s.repositoryParts);
-    assertEquals("[BASE32_DNSSEC]", s.encoding.fallbackEncodings.toString());
+    assertEquals(java.util.List.of(dev.oranc.common.tag.TagEncoding.BASE32_DNSSEC), s.encoding.fallbackEncodings);
   }
 
   @Test
