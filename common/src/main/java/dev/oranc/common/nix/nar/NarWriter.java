@@ -175,7 +175,7 @@ public final class NarWriter {
     }
     view.limit(position + 1).position(position);
     if (channel.read(view) > 0) {
-      throw changed(path, size, "it has more bytes");
+      throw changed(path, size, "it grew");
     }
   }
 
