@@ -127,7 +127,7 @@ public final class NarReader {
   }
 
   private long read() throws IOException {
-    expect("not a NAR: expected 'nix-archive-1'", Token.MAGIC);
+    expect("bad magic: expected 'nix-archive-1'", Token.MAGIC);
     node(ROOT_NAME);
     while (!lastNames.isEmpty()) {
       if (expect("expected 'entry' or ')' in a directory", Token.ENTRY, Token.CLOSE)
