@@ -20,15 +20,19 @@ import java.util.Objects;
  * Reads and validates a NAR in one pass, reporting its nodes to a {@link NarVisitor}.
  *
  * <p>Only the canonical form is accepted, the one {@code nix-store --dump} writes: tokens in
- * exactly the order of the grammar (Nix's own parser, {@code parseDump} in {@code
- * libutil/archive.cc}, accepts a node's fields in any order and repeated), zero padding, entries in
- * strictly ascending byte-wise order of their names, and nothing after the root node. Entry names
- * follow Nix's rules (not empty, {@code .} or {@code ..}, no {@code /} or NUL). Bounds that Nix
- * does not check, but that no NAR of a Linux filesystem exceeds, keep memory bounded against a
- * hostile NAR: names up to {@value #MAX_NAME_LENGTH} bytes (Linux's {@code NAME_MAX}), symlink
- * targets of 1 to {@value #MAX_TARGET_LENGTH} bytes without NUL ({@code symlink(2)} takes at most
- * {@code PATH_MAX} bytes with the NUL), directories nested at most {@value #MAX_DEPTH} deep (Nix
- * reaches each node by its full path, under {@code PATH_MAX}, so it cannot go deeper).
+ * exactly the order of the grammar, zero padding, entries in strictly ascending byte-wise order of
+ * their names, and nothing after the root node. Nix 2.8's own parser ({@code parseDump} in {@code
+ * libutil/archive.cc}) is looser: it takes a node's fields in any order, does not check the order
+ * of entries (later versions do) and stops after the root node. No Nix writes such NARs, and none
+ * can have the NarHash Nix records for a path, the hash of its canonical dump.
+ *
+ * <p>Entry names follow Nix's rules (not empty, {@code .} or {@code ..}, no {@code /} or NUL).
+ * Bounds that Nix does not check, but that no NAR of a Linux filesystem exceeds, keep memory
+ * bounded against a hostile NAR: names up to {@value #MAX_NAME_LENGTH} bytes (Linux's {@code
+ * NAME_MAX}), symlink targets of 1 to {@value #MAX_TARGET_LENGTH} bytes without NUL ({@code
+ * symlink(2)} takes at most {@code PATH_MAX} bytes with the NUL), directories nested at most
+ * {@value #MAX_DEPTH} deep (Nix reaches each node by its full path, under {@code PATH_MAX}, so it
+ * cannot go deeper).
  *
  * <p>Memory is one 64 KiB buffer plus the last entry name of each open directory. File contents
  * are never held: the visitor reads them from a stream bounded to the file, and whatever it leaves

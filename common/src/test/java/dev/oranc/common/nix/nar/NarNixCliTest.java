@@ -2,8 +2,11 @@ package dev.oranc.common.nix.nar;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.error.FormatException;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -15,6 +18,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -64,7 +68,8 @@ class NarNixCliTest {
     byte[] nar = NixNar.dump(root, dir);
 
     Path restored = dir.resolve("restored");
-    assertEquals(nar.length, NarReader.read(new ByteArrayInputStream(nar), new TreeRestorer(restored)));
+    assertEquals(
+        nar.length, NarReader.read(new ByteArrayInputStream(nar), new TreeRestorer(restored)));
 
     assertArrayEquals(nar, NixNar.dump(restored, dir));
   }
@@ -74,7 +79,10 @@ class NarNixCliTest {
     // Java shows both a real U+FFFD and a byte that is not UTF-8 as U+FFFD; this one is real.
     Path root = dir.resolve("root");
     Files.createDirectory(root);
-    NixNar.sh(root, "printf a > \"$(printf '\\357\\277\\275')\" && printf b > \"$(printf 'x\\357\\277\\275y')\"");
+    NixNar.sh(
+        root,
+        "printf a > \"$(printf '\\357\\277\\275')\""
+            + " && printf b > \"$(printf 'x\\357\\277\\275y')\"");
     assertArrayEquals(NixNar.dump(root, dir), write(root));
   }
 
@@ -124,12 +132,101 @@ class NarNixCliTest {
     assertEquals(written, NarWriter.narSize(file));
     assertEquals(24 + 64 + 8 + size + 5 + 16, written);
     assertEquals(HexFormat.of().formatHex(nix.digest()), HexFormat.of().formatHex(ours.digest()));
-    assertTrue(largestWrite[0] <= NarWriter.DEFAULT_BUFFER_SIZE, "largest write " + largestWrite[0]);
+    assertTrue(
+        largestWrite[0] <= NarWriter.DEFAULT_BUFFER_SIZE, "largest write " + largestWrite[0]);
 
     // The reader validates it in one pass too.
     try (InputStream in = Files.newInputStream(nixNar)) {
       assertEquals(written, NarReader.validate(in));
     }
+  }
+
+  /** Rules Nix 2.8's {@code nix-store --restore} enforces as well; its error, then ours. */
+  static List<Arguments> rulesNixShares() {
+    return List.of(
+        Arguments.of(
+            "bad magic",
+            new NarBytes().str("nix-archive-2").regular("x").toByteArray(),
+            "input doesn't look like a Nix archive",
+            "bad magic"),
+        Arguments.of(
+            "non-zero padding",
+            NarBytes.nar().u64(1).raw("(").raw(new byte[] {0, 0, 0, 5, 0, 0, 0})
+                .str("type", "regular", "contents", "", ")").toByteArray(),
+            "non-zero padding",
+            "non-zero padding"),
+        Arguments.of("'..'", dirWith(".."), "invalid file name '..'", "is not allowed"),
+        Arguments.of("'/'", dirWith("a/b"), "invalid file name 'a/b'", "contains '/'"),
+        Arguments.of("empty name", dirWith(""), "invalid file name ''", "empty entry name"),
+        Arguments.of("NUL", dirWith("a\0b"), "invalid file name", "contains a NUL byte"),
+        Arguments.of(
+            "executable marker with a value",
+            NarBytes.nar().str("(", "type", "regular", "executable", "yes", "contents", "", ")")
+                .toByteArray(),
+            "executable marker has non-empty value",
+            "expected '' after 'executable'"),
+        Arguments.of(
+            "unknown type",
+            NarBytes.nar().str("(", "type", "fifo", ")").toByteArray(),
+            "unknown file type fifo",
+            "as the node type, found 'fifo'"),
+        Arguments.of(
+            "truncated",
+            Arrays.copyOf(NarBytes.nar().regular("hello").toByteArray(), 100),
+            "unexpected end-of-file",
+            "truncated"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("rulesNixShares")
+  void nixRejectsWhatWeReject(String name, byte[] nar, String nixSays, String weSay)
+      throws Exception {
+    String nixError = NixNar.restoreError(nar, dir.resolve("out"), dir);
+    assertTrue(nixError != null && nixError.contains(nixSays), "Nix said: " + nixError);
+    FormatException e =
+        assertThrows(
+            FormatException.class, () -> NarReader.validate(new ByteArrayInputStream(nar)));
+    assertTrue(e.getMessage().contains(weSay), e.getMessage());
+  }
+
+  /**
+   * Where we are stricter than Nix 2.8, whose parser takes a node's fields in any order, does not
+   * check the order of entries (later versions do) and stops reading after the root node. Nix never
+   * writes such NARs, so a cache never needs to accept them.
+   */
+  static List<Arguments> rulesOnlyWeHave() {
+    return List.of(
+        Arguments.of(
+            "entries out of order",
+            NarBytes.nar().str("(", "type", "directory")
+                .entry("b").regular("").str(")")
+                .entry("a").regular("").str(")")
+                .str(")").toByteArray(),
+            "entry name 'a' follows 'b'"),
+        Arguments.of(
+            "trailing bytes",
+            NarBytes.nar().regular("x").zeros(8).toByteArray(),
+            "trailing bytes"),
+        Arguments.of(
+            "executable after contents",
+            NarBytes.nar().str("(", "type", "regular", "contents", "hi", "executable", "", ")")
+                .toByteArray(),
+            "expected ')' after the file contents, found 'executable'"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("rulesOnlyWeHave")
+  void stricterThanNix(String name, byte[] nar, String weSay) throws Exception {
+    assertNull(NixNar.restoreError(nar, dir.resolve("out"), dir));
+    FormatException e =
+        assertThrows(
+            FormatException.class, () -> NarReader.validate(new ByteArrayInputStream(nar)));
+    assertTrue(e.getMessage().contains(weSay), e.getMessage());
+  }
+
+  private static byte[] dirWith(String name) {
+    return NarBytes.nar().str("(", "type", "directory").entry(name).regular("x").str(")", ")")
+        .toByteArray();
   }
 
   private static byte[] write(Path root) throws Exception {

@@ -122,7 +122,9 @@ class NarReaderTest {
     int at = nar.size();
     nar.str("size").u64(0).str(")");
     assertRejected(
-        nar.toByteArray(), at, "expected 'executable' or 'contents' in a regular file, found 'size'");
+        nar.toByteArray(),
+        at,
+        "expected 'executable' or 'contents' in a regular file, found 'size'");
   }
 
   @Test
@@ -130,7 +132,8 @@ class NarReaderTest {
     NarBytes nar = NarBytes.nar().str("(", "type", "regular", "contents", "hi");
     int at = nar.size();
     nar.str("executable", "", ")");
-    assertRejected(nar.toByteArray(), at, "expected ')' after the file contents, found 'executable'");
+    assertRejected(
+        nar.toByteArray(), at, "expected ')' after the file contents, found 'executable'");
   }
 
   @Test
@@ -147,7 +150,9 @@ class NarReaderTest {
     int at = nar.size();
     nar.str("executable", "", "contents", "hi", ")");
     assertRejected(
-        nar.toByteArray(), at, "expected 'contents' after the executable marker, found 'executable'");
+        nar.toByteArray(),
+        at,
+        "expected 'contents' after the executable marker, found 'executable'");
   }
 
   @Test
@@ -271,7 +276,8 @@ class NarReaderTest {
   @ParameterizedTest
   @ValueSource(strings = {".", ".."})
   void dotNames(String name) {
-    assertBadName(name.getBytes(StandardCharsets.UTF_8), "entry name '" + name + "' is not allowed");
+    assertBadName(
+        name.getBytes(StandardCharsets.UTF_8), "entry name '" + name + "' is not allowed");
   }
 
   @Test

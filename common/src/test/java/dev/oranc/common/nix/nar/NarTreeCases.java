@@ -26,7 +26,8 @@ final class NarTreeCases {
     cases.add(Arguments.of("empty file", file("")));
     cases.add(Arguments.of("executable root", executable("#!/bin/sh\nexit 0\n")));
     cases.add(Arguments.of("symlink root", link("/nix/store/some-where")));
-    cases.add(Arguments.of("sizes around multiples of 8", sizes(0, 1, 7, 8, 9, 15, 16, 17, 63, 64)));
+    cases.add(
+        Arguments.of("sizes around multiples of 8", sizes(0, 1, 7, 8, 9, 15, 16, 17, 63, 64)));
     cases.add(
         Arguments.of(
             "sizes around buffer boundaries",

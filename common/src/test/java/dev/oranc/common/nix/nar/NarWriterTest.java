@@ -45,7 +45,8 @@ class NarWriterTest {
     tree.create(root);
     byte[] expected = tree.nar();
 
-    for (int bufferSize : new int[] {NarWriter.MIN_BUFFER_SIZE, 5003, NarWriter.DEFAULT_BUFFER_SIZE}) {
+    int[] bufferSizes = {NarWriter.MIN_BUFFER_SIZE, 5003, NarWriter.DEFAULT_BUFFER_SIZE};
+    for (int bufferSize : bufferSizes) {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       long size = new NarWriter(bufferSize).write(root, out);
       assertArrayEquals(expected, out.toByteArray(), "buffer size " + bufferSize);
@@ -202,7 +203,8 @@ class NarWriterTest {
 
   @Test
   void nameThatIsNotUtf8IsRefused() throws Exception {
-    assertEquals(StandardCharsets.UTF_8, FileNameBytes.CHARSET, "run the tests with LC_ALL=C.UTF-8");
+    assertEquals(
+        StandardCharsets.UTF_8, FileNameBytes.CHARSET, "run the tests with LC_ALL=C.UTF-8");
     Path root = dir.resolve("root");
     Files.createDirectory(root);
     // A real U+FFFD next to the byte 0xff, which Java also shows as U+FFFD.

@@ -36,16 +36,29 @@ final class NixNar {
   /** Writes {@code nix-store --dump path} to a new file in {@code scratch}; returns the file. */
   static Path dumpToFile(Path path, Path scratch) throws IOException {
     Path nar = Files.createTempFile(scratch, "nix-dump", ".nar");
-    run(List.of(NixCli.NIX_STORE.toString(), "--dump", path.toString()), null, nar, null);
+    String error =
+        run(List.of(NixCli.NIX_STORE.toString(), "--dump", path.toString()), null, nar, null);
+    if (error != null) {
+      fail("nix-store --dump " + path + " failed:\n" + error);
+    }
     return nar;
   }
 
-  /** {@code nix-store --restore target < nar}. */
+  /** {@code nix-store --restore target < nar}, which must succeed. */
   static void restore(byte[] nar, Path target, Path scratch) throws IOException {
+    String error = restoreError(nar, target, scratch);
+    if (error != null) {
+      fail("nix-store --restore failed:\n" + error);
+    }
+  }
+
+  /** {@code nix-store --restore target < nar}: null if it succeeds, else its error output. */
+  static String restoreError(byte[] nar, Path target, Path scratch) throws IOException {
     Path in = Files.createTempFile(scratch, "nix-restore", ".nar");
     try {
       Files.write(in, nar);
-      run(List.of(NixCli.NIX_STORE.toString(), "--restore", target.toString()), in, null, null);
+      return run(
+          List.of(NixCli.NIX_STORE.toString(), "--restore", target.toString()), in, null, null);
     } finally {
       Files.delete(in);
     }
@@ -55,10 +68,14 @@ final class NixNar {
   static void sh(Path directory, String script, String... args) throws IOException {
     List<String> command = new ArrayList<>(List.of("/bin/sh", "-c", script, "sh"));
     command.addAll(List.of(args));
-    run(command, null, null, directory);
+    String error = run(command, null, null, directory);
+    if (error != null) {
+      fail(String.join(" ", command) + " failed:\n" + error);
+    }
   }
 
-  private static void run(List<String> command, Path stdin, Path stdout, Path directory)
+  /** Runs {@code command}; null if it succeeds, else its exit code and error output. */
+  private static String run(List<String> command, Path stdin, Path stdout, Path directory)
       throws IOException {
     NixCli.require(Path.of(command.get(0)));
     Path err = Files.createTempFile("nix-nar-err", ".txt");
@@ -68,7 +85,9 @@ final class NixNar {
         builder.redirectInput(stdin.toFile());
       }
       builder.redirectOutput(
-          stdout != null ? ProcessBuilder.Redirect.to(stdout.toFile()) : ProcessBuilder.Redirect.DISCARD);
+          stdout != null
+              ? ProcessBuilder.Redirect.to(stdout.toFile())
+              : ProcessBuilder.Redirect.DISCARD);
       if (directory != null) {
         builder.directory(directory.toFile());
       }
@@ -80,11 +99,9 @@ final class NixNar {
         process.destroyForcibly();
         fail(String.join(" ", command) + " did not finish within " + TIMEOUT_SECONDS + " s");
       }
-      if (process.exitValue() != 0) {
-        fail(
-            String.join(" ", command) + " failed (exit " + process.exitValue() + "):\n"
-                + Files.readString(err, StandardCharsets.UTF_8));
-      }
+      return process.exitValue() == 0
+          ? null
+          : "exit " + process.exitValue() + ": " + Files.readString(err, StandardCharsets.UTF_8);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AssertionError("interrupted running " + String.join(" ", command), e);

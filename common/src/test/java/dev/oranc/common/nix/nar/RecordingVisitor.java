@@ -96,7 +96,8 @@ final class RecordingVisitor implements NarVisitor {
       return "hex " + HexFormat.of().formatHex(contents);
     }
     try {
-      return "sha256 " + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(contents));
+      MessageDigest sha256 = MessageDigest.getInstance("SHA-256");
+      return "sha256 " + HexFormat.of().formatHex(sha256.digest(contents));
     } catch (NoSuchAlgorithmException e) {
       throw new AssertionError(e);
     }
