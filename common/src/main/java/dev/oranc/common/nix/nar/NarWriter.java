@@ -43,9 +43,11 @@ import java.util.Set;
  *       space, so small files and their headers leave in one {@code write} and large files in
  *       buffer-sized {@code write}s. Only directories hold state: their sorted entry list.
  *   <li>A file's length is written before its contents, so it must be known first: it is the size
- *       of the open file ({@code fstat}). If the file then ends early or has more bytes, the NAR
- *       already on its way is wrong, and the write fails with an {@link IntegrityException}
- *       (Nix notices only a shorter file).
+ *       {@code lstat} gave. Reading must then find exactly that many bytes and the end of the
+ *       file; if the file ends early or has more (it changed, or was replaced, in between), the
+ *       NAR already on its way is wrong, and the write fails with an {@link IntegrityException}.
+ *       Nix notices only a shorter file. Per file that is {@code lstat}, {@code open}, the
+ *       reads, one more {@code read} that must find the end, and {@code close}.
  *   <li>Sockets, FIFOs and devices have no NAR form; as in Nix they fail the write, naming the
  *       path.
  * </ul>
@@ -132,7 +134,7 @@ public final class NarWriter {
   private void node(Path path) throws IOException {
     PosixFileAttributes attributes = attributes(path);
     if (attributes.isRegularFile()) {
-      regular(path, isExecutable(attributes));
+      regular(path, isExecutable(attributes), attributes.size());
     } else if (attributes.isDirectory()) {
       directory(path);
     } else if (attributes.isSymbolicLink()) {
@@ -144,9 +146,8 @@ public final class NarWriter {
     }
   }
 
-  private void regular(Path path, boolean executable) throws IOException {
+  private void regular(Path path, boolean executable, long size) throws IOException {
     try (FileChannel channel = FileChannel.open(path, READ_NOFOLLOW)) {
-      long size = channel.size();
       put(executable ? NarFormat.EXECUTABLE_HEAD : NarFormat.REGULAR_HEAD);
       putLong(size);
       copy(path, channel, size);
