@@ -23,7 +23,7 @@ final class NarFormat {
   static final byte[] NODE = strings("node");
   static final byte[] CLOSE = strings(")");
 
-  /** {@code ) )}: closes a directory's node, or a leaf's node and then its entry. */
+  /** {@code ) )}: closes an entry's node, then the entry. */
   static final byte[] CLOSE_CLOSE = strings(")", ")");
 
   private NarFormat() {}

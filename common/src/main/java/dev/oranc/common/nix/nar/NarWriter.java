@@ -22,7 +22,6 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * Serialises a filesystem tree to a NAR, byte for byte as {@code nix-store --dump} of Nix 2.8
@@ -229,9 +228,9 @@ public final class NarWriter {
     return Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
   }
 
+  /** Nix's rule: the owner's execute bit ({@code S_IXUSR}), whatever the others' bits are. */
   private static boolean isExecutable(PosixFileAttributes attributes) {
-    Set<PosixFilePermission> permissions = attributes.permissions();
-    return permissions.contains(PosixFilePermission.OWNER_EXECUTE);
+    return attributes.permissions().contains(PosixFilePermission.OWNER_EXECUTE);
   }
 
   private static FormatException unsupported(Path path) {
