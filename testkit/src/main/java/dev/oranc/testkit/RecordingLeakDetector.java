@@ -6,11 +6,11 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Netty's leak detector, which also hands every report to {@link LeakCheck}. Netty instantiates
- * it for each resource type (ByteBuf, ...) when the JVM runs with {@code
+ * Netty's leak detector, which also hands every report to {@link LeakCheck}. Netty instantiates it
+ * for each resource type (ByteBuf, ...) when the JVM runs with {@code
  * -Dio.netty.customResourceLeakDetector=dev.oranc.testkit.RecordingLeakDetector} (the parent pom's
- * {@code test.argLine}); {@link LeakCheck} installs it through {@code
- * ResourceLeakDetectorFactory} when that property is missing.
+ * {@code test.argLine}); {@link LeakCheck} installs it through {@code ResourceLeakDetectorFactory}
+ * when that property is missing.
  *
  * <p>Reports still go to Netty's log as well.
  */
