@@ -140,7 +140,8 @@ public final class LeakCheck implements AfterAllCallback {
   }
 
   private static void forceDetection() {
-    if (ResourceLeakDetector.getLevel() == ResourceLeakDetector.Level.DISABLED) {
+    if (ResourceLeakDetector.getLevel() == ResourceLeakDetector.Level.DISABLED
+        || (mode == Mode.CUSTOM_DETECTOR && !RecordingLeakDetector.tracked)) {
       return;
     }
     for (int round = 0; round < ROUNDS; round++) {

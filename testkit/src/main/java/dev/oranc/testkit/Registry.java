@@ -245,6 +245,9 @@ public final class Registry implements AutoCloseable {
       String logText = process == null ? "" : process.log();
       boolean logShown = logText.isEmpty() || String.valueOf(e.getMessage()).contains(logText);
       String message = "the " + flavour + " registry did not start: " + e.getMessage();
+      if (process != null && process.exitCode().equals(Optional.of(127))) {
+        message += "\n(" + binary() + " not found: scripts/install-deps installs docker-registry)";
+      }
       throw new IllegalStateException(
           logShown ? message : message + "\nits log (" + logFile + "):\n" + logText, e);
     }

@@ -123,6 +123,24 @@ class RegistryFlavoursTest {
   }
 
   @Test
+  void aMissingBinaryFailsWithAHint() {
+    String before = System.getProperty(Registry.BINARY_PROPERTY);
+    System.setProperty(Registry.BINARY_PROPERTY, "/nonexistent/docker-registry");
+    try {
+      IllegalStateException e =
+          assertThrows(IllegalStateException.class, () -> Registry.start(RegistryFlavour.TOKEN));
+      assertTrue(e.getMessage().contains("TOKEN registry did not start"), e.getMessage());
+      assertTrue(e.getMessage().contains("scripts/install-deps"), e.getMessage());
+    } finally {
+      if (before == null) {
+        System.clearProperty(Registry.BINARY_PROPERTY);
+      } else {
+        System.setProperty(Registry.BINARY_PROPERTY, before);
+      }
+    }
+  }
+
+  @Test
   void closeStopsTheRegistryKeepsItsLogAndDeletesItsStorage() throws Exception {
     Path storage;
     Path log;
