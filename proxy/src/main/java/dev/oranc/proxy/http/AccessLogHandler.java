@@ -20,9 +20,9 @@ import org.slf4j.LoggerFactory;
  * connection has gone:
  *
  * <pre>
- * GET /ghcr.io/owner/cache/abc.narinfo 200 512B 1.3ms layer=hit body=hit
- * GET /ghcr.io/owner/cache/nar/x.nar.zst 200 1048576000B 6012.0ms layer=miss body=stream
- * PUT /ghcr.io/owner/cache/nar/y.nar.zst - 4096B 120.5ms layer=- body=- aborted
+ * GET /ghcr.io/owner/cache/abc.narinfo 200 out=512B in=0B 1.3ms layer=hit body=hit
+ * GET /ghcr.io/owner/cache/nar/x.nar.zst 200 out=1048576000B in=0B 6012.0ms layer=miss body=stream
+ * PUT /ghcr.io/owner/cache/nar/y.nar.zst - out=0B in=4096B 120.5ms layer=- body=- aborted
  * </pre>
  *
  * The path is logged without its query (a presigned URL carries a signature there) and no header
@@ -103,11 +103,12 @@ final class AccessLogHandler extends ChannelDuplexHandler {
     if (ACCESS.isInfoEnabled()) {
       double millis = (System.nanoTime() - e.startNanos) / (double) TimeUnit.MILLISECONDS.toNanos(1);
       ACCESS.info(
-          "{} {} {} {}B {}ms layer={} body={}{}",
+          "{} {} {} out={}B in={}B {}ms layer={} body={}{}",
           e.method,
           e.path,
           e.status == 0 ? "-" : Integer.toString(e.status),
-          e.bytesOut + (e.bytesIn > 0 ? "/in:" + e.bytesIn : ""),
+          e.bytesOut,
+          e.bytesIn,
           String.format(Locale.ROOT, "%.1f", millis),
           e.layer,
           e.body,
