@@ -1,0 +1,113 @@
+package dev.oranc.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.oranc.testkit.Nix;
+import dev.oranc.testkit.Registry;
+import dev.oranc.testkit.RegistryExtension;
+import dev.oranc.testkit.RegistryFlavour;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Real Nix 2.8 through the server: {@code nix copy --to} of a closure with references, {@code nix
+ * store verify} of the signatures as the cache serves them, a second copy that uploads nothing,
+ * and substitution into a fresh store with {@code nix copy --from}. In every registry flavour;
+ * credentials in the store URL's userinfo (BASIC) or a netrc file (TOKEN).
+ */
+class NixRoundTripTest {
+
+  @RegisterExtension static final RegistryExtension registries = RegistryExtension.all();
+
+  private static TestServer server;
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start();
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  @ParameterizedTest
+  @EnumSource(RegistryFlavour.class)
+  void nixCopiesAClosureThroughTheServerAndSubstitutesItBack(RegistryFlavour flavour) throws Exception {
+    Registry registry = registries.get(flavour);
+    String repo = "test/nix" + UUID.randomUUID().toString().substring(0, 8);
+    String where = "127.0.0.1:" + server.port() + "/" + registry.proxyAddress() + "/" + repo;
+    Path temp = Files.createTempDirectory("oranc-nix-roundtrip");
+    List<String> credentialOptions = List.of();
+    String url = "http://" + where;
+    if (flavour == RegistryFlavour.BASIC) {
+      url = "http://" + Registry.USER + ":" + Registry.PASSWORD + "@" + where;
+    } else if (flavour == RegistryFlavour.TOKEN) {
+      Path netrc = temp.resolve("netrc");
+      Files.writeString(netrc,
+          "machine 127.0.0.1 login " + Registry.USER + " password " + Registry.PASSWORD + "\n");
+      credentialOptions = List.of("--option", "netrc-file", netrc.toString());
+    }
+    Path fresh = temp.resolve("store");
+    try (Nix nix = new Nix()) {
+      Nix.StorePathInfo a = nix.build("oranc-rt-a", "a " + flavour);
+      Nix.StorePathInfo b = nix.build("oranc-rt-b", "b " + flavour, List.of(a.path()));
+      Nix.StorePathInfo c = nix.build("oranc-rt-c", "c " + flavour, List.of(b.path(), a.path()));
+      Nix.KeyPair key = Nix.generateKey("oranc-test-" + flavour.name().toLowerCase());
+      Path secret = temp.resolve("key.sec");
+      Files.writeString(secret, key.secret());
+      Nix.run("nix", "store", "sign", "--key-file", secret.toString(), "--recursive", c.path());
+
+      nix(credentialOptions, "copy", "--to", url, c.path());
+      for (String p : List.of(a.path(), b.path(), c.path())) {
+        String hash = p.substring("/nix/store/".length(), "/nix/store/".length() + 32);
+        assertEquals(200, server.get("/" + registry.proxyAddress() + "/" + repo + "/" + hash + ".narinfo",
+            flavour == RegistryFlavour.ANONYMOUS ? null : TestServer.basic(Registry.USER, Registry.PASSWORD)).statusCode());
+      }
+
+      // The cache serves what Nix signed: verify the closure's signatures through the server.
+      nix(credentialOptions, "store", "verify", "--store", url, "--trusted-public-keys", key.publicKey(),
+          "--recursive", c.path());
+
+      // Everything is there already: a second copy uploads nothing.
+      registry.resetCounters();
+      nix(credentialOptions, "copy", "--to", url, c.path());
+      assertEquals(List.of(), registry.proxiedRequests("PUT", ".*"), "the second copy uploaded");
+      assertEquals(List.of(), registry.proxiedRequests("PATCH", ".*"), "the second copy uploaded");
+
+      // Substitution into a fresh store: the whole closure, checked against our key.
+      nix(credentialOptions, "copy", "--from", url, "--to", fresh.toString(),
+          "--trusted-public-keys", key.publicKey(), c.path());
+      for (Nix.StorePathInfo p : List.of(a, b, c)) {
+        Path copied = Path.of(fresh.toString(), p.path());
+        assertTrue(Files.exists(copied), copied + " was not substituted");
+        assertEquals(Files.readString(Path.of(p.path()), StandardCharsets.UTF_8),
+            Files.readString(copied, StandardCharsets.UTF_8));
+      }
+      String closure = nix(List.of(), "path-info", "--store", fresh.toString(), "--recursive", c.path());
+      assertEquals(3, closure.strip().lines().count(), closure);
+    } finally {
+      // A Nix store is read-only: make it writable to delete it.
+      new ProcessBuilder("chmod", "-R", "u+w", temp.toString()).start().waitFor();
+      new ProcessBuilder("rm", "-rf", temp.toString()).start().waitFor();
+    }
+  }
+
+  private static String nix(List<String> options, String... args) {
+    List<String> argv = new java.util.ArrayList<>();
+    argv.add("nix");
+    argv.addAll(List.of(args));
+    argv.addAll(options);
+    return Nix.exec(null, Duration.ofMinutes(2), argv).requireSuccess();
+  }
+}
