@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -41,8 +42,12 @@ final class AccessLogHandler extends ChannelDuplexHandler {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof HttpRequest request) {
-      ctx.channel().attr(Exchange.KEY).set(
-          new Exchange(request.method().name(), pathOf(request.uri()), System.nanoTime()));
+      Exchange e = new Exchange(request.method().name(), pathOf(request.uri()), System.nanoTime());
+      // A request without a body is complete with its head, even if its (empty) last content is
+      // still on its way: an early answer need not close the connection.
+      e.requestComplete =
+          !HttpUtil.isTransferEncodingChunked(request) && HttpUtil.getContentLength(request, 0L) == 0;
+      ctx.channel().attr(Exchange.KEY).set(e);
     }
     if (msg instanceof HttpContent content) {
       Exchange e = Exchange.current(ctx.channel());

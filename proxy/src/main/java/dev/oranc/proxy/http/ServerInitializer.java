@@ -65,7 +65,11 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     channels.add(ch);
     backend.metrics().connections().incrementAndGet();
     ch.closeFuture().addListener(f -> backend.metrics().connections().decrementAndGet());
-    ChannelPipeline p = ch.pipeline();
+    addHandlers(ch.pipeline());
+  }
+
+  /** Every handler, in order; tests assemble an {@code EmbeddedChannel} with it. */
+  void addHandlers(ChannelPipeline p) {
     addHttp1Handlers(p);
     addTimeoutHandlers(p);
     addApplicationHandlers(p);
