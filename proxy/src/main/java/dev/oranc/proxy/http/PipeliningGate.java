@@ -1,6 +1,7 @@
 package dev.oranc.proxy.http;
 
 import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpRequest;
@@ -67,7 +68,12 @@ final class PipeliningGate extends ChannelDuplexHandler {
     if (!interim && msg instanceof HttpResponse r && draining.getAsBoolean()) {
       HttpUtil.setKeepAlive(r, false);
     }
-    ctx.write(msg, promise);
+    if (!interim && msg instanceof LastHttpContent && draining.getAsBoolean()) {
+      // A response that began before the drain carries no Connection: close; end it here.
+      ctx.write(msg, promise.unvoid()).addListener(ChannelFutureListener.CLOSE);
+    } else {
+      ctx.write(msg, promise);
+    }
     if (!interim && msg instanceof LastHttpContent) {
       inFlight = false;
       scheduleRelease(ctx);
