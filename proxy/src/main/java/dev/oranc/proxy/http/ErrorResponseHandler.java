@@ -55,7 +55,7 @@ final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
       ctx.close();
       return;
     }
-    ErrorResponses.ErrorResponse answer = ErrorResponses.of(error);
+    ErrorResponses.ErrorResponse answer = e.s3 ? ErrorResponses.ofS3(error) : ErrorResponses.of(error);
     int status = answer.status().code();
     if (status == 500) {
       log.error("{}: {} {}: internal error", channel.id(), e.method, e.path, error);

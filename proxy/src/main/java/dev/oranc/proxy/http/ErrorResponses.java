@@ -4,7 +4,9 @@ import dev.oranc.common.error.FormatException;
 import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.error.OrancException;
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.proxy.route.AuthorizationParser;
 import dev.oranc.proxy.route.RequestRejected;
+import dev.oranc.proxy.s3.S3Rejected;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.LinkedHashMap;
@@ -22,9 +24,17 @@ import java.util.Map;
  * RegistryException.Protocol       502  an answer we cannot use (a manifest that is not a cache file's)
  * IntegrityException               502  the registry's bytes are not what it announced
  * FormatException                  400  the client's path, key, header or body is malformed
- * RequestRejected.*                400 / 404 / 405 (Allow) / 414 / 431 / 503 (shutting down)
+ * RequestRejected.*                400 / 404 / 405 (Allow) / 414 / 416 (Content-Range) / 431 / 503 (shutting down)
+ * S3Rejected.*                     400 (BadDigest, IncompleteBody, InvalidPart, InvalidPartOrder, MalformedXML)
+ *                                  404 (NoSuchUpload) / 503 SlowDown (Retry-After)
  * anything else                    500  "internal error" (the details go to the log only)
  * </pre>
+ *
+ * <p>A request signed for S3 ({@link #ofS3}) gets S3's XML error body, {@code
+ * <Error><Code>…</Code><Message>…</Message></Error>}, with the codes S3 clients act on: a registry
+ * that is overloaded, rate-limits or fails (429, 5xx, unreachable, timed out) is {@code 503
+ * SlowDown} with {@code Retry-After}, which S3 clients retry (Nix from 2.35 too); refused
+ * credentials are {@code 403 InvalidAccessKeyId}, a denied operation {@code 403 AccessDenied}.
  *
  * <p>A registry failure is never a 404: Nix remembers a 404 as "not in this cache" for an hour.
  * Bodies carry the exception's message, which names the registry operation and what happened,
@@ -35,6 +45,8 @@ final class ErrorResponses {
 
   static final String NO_SUCH_KEY = "<Error><Code>NoSuchKey</Code></Error>";
   static final long DEFAULT_RETRY_AFTER_SECONDS = 10;
+  /** What an S3 client is told to wait after a registry 5xx, which gives no Retry-After of its own. */
+  static final long UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
   private static final int MAX_BODY = 500;
 
   private ErrorResponses() {}
@@ -52,6 +64,9 @@ final class ErrorResponses {
   static ErrorResponse of(Throwable error) {
     if (error instanceof RequestRejected r) {
       return rejected(r);
+    }
+    if (error instanceof S3Rejected r) {
+      return new ErrorResponse(s3Status(r), Responses.TEXT, line(r), s3Headers(r), r instanceof S3Rejected.SlowDown);
     }
     if (error instanceof OrancException e) {
       return oranc(e);
@@ -123,7 +138,129 @@ final class ErrorResponses {
           HttpResponseStatus.SERVICE_UNAVAILABLE, Responses.TEXT, line(r),
           Map.of(HttpHeaderNames.RETRY_AFTER.toString(), "1"), false);
     }
+    if (r instanceof RequestRejected.RangeNotSatisfiable n) {
+      return new ErrorResponse(
+          HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, Responses.TEXT, line(r),
+          Map.of(HttpHeaderNames.CONTENT_RANGE.toString(), "bytes */" + n.size()), false);
+    }
     throw new AssertionError("unmapped rejection " + r.getClass().getName());
+  }
+
+  private static HttpResponseStatus s3Status(S3Rejected r) {
+    if (r instanceof S3Rejected.NoSuchUpload) {
+      return HttpResponseStatus.NOT_FOUND;
+    }
+    if (r instanceof S3Rejected.SlowDown) {
+      return HttpResponseStatus.SERVICE_UNAVAILABLE;
+    }
+    if (r instanceof S3Rejected.BadDigest || r instanceof S3Rejected.IncompleteBody
+        || r instanceof S3Rejected.InvalidPart || r instanceof S3Rejected.InvalidPartOrder
+        || r instanceof S3Rejected.MalformedXml) {
+      return HttpResponseStatus.BAD_REQUEST;
+    }
+    throw new AssertionError("unmapped S3 rejection " + r.getClass().getName());
+  }
+
+  private static Map<String, String> s3Headers(S3Rejected r) {
+    if (r instanceof S3Rejected.SlowDown s) {
+      return Map.of(HttpHeaderNames.RETRY_AFTER.toString(), Long.toString(Math.max(1, s.retryAfterSeconds())));
+    }
+    return Map.of();
+  }
+
+  // --- S3 ----------------------------------------------------------------------------------------
+
+  /** An error's answer to a request signed for S3: the status S3 would give and S3's XML body. */
+  static ErrorResponse ofS3(Throwable error) {
+    if (error instanceof S3Rejected r) {
+      return s3(s3Status(r), r.code(), r, s3Headers(r), r instanceof S3Rejected.SlowDown);
+    }
+    if (error instanceof RequestRejected r) {
+      ErrorResponse plain = rejected(r);
+      String code;
+      if (r instanceof RequestRejected.BadRequest) {
+        code = "InvalidRequest";
+      } else if (r instanceof RequestRejected.NoSuchRoute) {
+        code = "NoSuchKey";
+      } else if (r instanceof RequestRejected.MethodNotAllowed) {
+        code = "MethodNotAllowed";
+      } else if (r instanceof RequestRejected.UriTooLong) {
+        code = "InvalidURI";
+      } else if (r instanceof RequestRejected.HeadersTooLarge) {
+        code = "RequestHeaderSectionTooLarge";
+      } else if (r instanceof RequestRejected.ShuttingDown) {
+        code = "SlowDown";
+      } else if (r instanceof RequestRejected.RangeNotSatisfiable) {
+        code = "InvalidRange";
+      } else {
+        throw new AssertionError("unmapped rejection " + r.getClass().getName());
+      }
+      return s3(plain.status(), code, r, plain.headers(), plain.serverSide());
+    }
+    if (error instanceof FormatException f) {
+      boolean auth = AuthorizationParser.SUBJECT.equals(f.subject());
+      return s3(HttpResponseStatus.BAD_REQUEST, auth ? "AuthorizationHeaderMalformed" : "InvalidArgument", f,
+          Map.of(), false);
+    }
+    if (error instanceof IntegrityException e) {
+      return s3(HttpResponseStatus.BAD_GATEWAY, "InternalError", e, Map.of(), true);
+    }
+    if (error instanceof RegistryException r) {
+      if (r instanceof RegistryException.NotFound) {
+        return s3(HttpResponseStatus.NOT_FOUND, "NoSuchKey", r, Map.of(), false);
+      }
+      if (r instanceof RegistryException.Unauthorized) {
+        return s3(HttpResponseStatus.FORBIDDEN, "InvalidAccessKeyId", r, Map.of(), false);
+      }
+      if (r instanceof RegistryException.Forbidden) {
+        return s3(HttpResponseStatus.FORBIDDEN, "AccessDenied", r, Map.of(), false);
+      }
+      if (r instanceof RegistryException.RateLimited limited) {
+        long seconds = limited.retryAfterSeconds() >= 0 ? limited.retryAfterSeconds() : DEFAULT_RETRY_AFTER_SECONDS;
+        return slowDown(r, seconds);
+      }
+      if (r instanceof RegistryException.Unavailable) {
+        // Whatever the reason (5xx, unreachable, timed out): a failure to retry, never a miss.
+        return slowDown(r, UNAVAILABLE_RETRY_AFTER_SECONDS);
+      }
+      if (r instanceof RegistryException.Protocol) {
+        return s3(HttpResponseStatus.BAD_GATEWAY, "InternalError", r, Map.of(), true);
+      }
+      throw new AssertionError("unmapped registry error " + r.getClass().getName());
+    }
+    return new ErrorResponse(HttpResponseStatus.INTERNAL_SERVER_ERROR, Responses.XML,
+        s3Body("InternalError", "internal error"), Map.of(), true);
+  }
+
+  private static ErrorResponse slowDown(RegistryException r, long seconds) {
+    return s3(HttpResponseStatus.SERVICE_UNAVAILABLE, "SlowDown", r,
+        Map.of(HttpHeaderNames.RETRY_AFTER.toString(), Long.toString(seconds)), true);
+  }
+
+  private static ErrorResponse s3(
+      HttpResponseStatus status, String code, Throwable e, Map<String, String> headers, boolean serverSide) {
+    return new ErrorResponse(status, Responses.XML, s3Body(code, line(e)), headers, serverSide);
+  }
+
+  static String s3Body(String code, String message) {
+    return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + code + "</Code><Message>"
+        + xmlEscape(message) + "</Message></Error>";
+  }
+
+  static String xmlEscape(String s) {
+    StringBuilder b = new StringBuilder(s.length() + 16);
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '&' -> b.append("&amp;");
+        case '<' -> b.append("&lt;");
+        case '>' -> b.append("&gt;");
+        case '"' -> b.append("&quot;");
+        case '\'' -> b.append("&apos;");
+        default -> b.append(c < 0x20 ? ' ' : c);
+      }
+    }
+    return b.toString();
   }
 
   private static ErrorResponse text(HttpResponseStatus status, Throwable e, boolean serverSide) {

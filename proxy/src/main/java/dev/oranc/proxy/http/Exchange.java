@@ -29,6 +29,10 @@ final class Exchange {
   boolean responseStarted;
   /** Close the connection once the response is written (a decoder failure: the rest is unreadable). */
   boolean closeAfterResponse;
+  /** The request is signed for S3: errors are answered in S3's XML shape. */
+  boolean s3;
+  /** MD5 of the request body, once it has all arrived (S3 PUTs only: the ETag). */
+  byte[] bodyMd5;
   /** Reading is paused because the registry is slower than the client (an upload). */
   boolean readingPaused;
   /** {@code hit}, {@code miss} or {@code -}: the key-to-layer lookup. */

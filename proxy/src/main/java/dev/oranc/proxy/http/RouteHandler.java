@@ -4,6 +4,7 @@ import dev.oranc.common.error.FormatException;
 import dev.oranc.proxy.route.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.route.Router;
+import dev.oranc.proxy.s3.S3Request;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultHttpRequest;
@@ -36,6 +37,10 @@ final class RouteHandler extends ChannelInboundHandlerAdapter {
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (msg instanceof HttpRequest request) {
       discarding = false;
+      Exchange exchange = Exchange.current(ctx.channel());
+      if (exchange != null) {
+        exchange.s3 = S3Request.isSigned(request);
+      }
       Route route;
       try {
         if (draining.getAsBoolean()) {
@@ -53,7 +58,6 @@ final class RouteHandler extends ChannelInboundHandlerAdapter {
         ctx.fireExceptionCaught(e);
         return;
       }
-      Exchange exchange = Exchange.current(ctx.channel());
       if (exchange != null) {
         exchange.route = route;
       }

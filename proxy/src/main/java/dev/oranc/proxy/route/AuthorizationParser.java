@@ -27,7 +27,8 @@ import java.util.Locale;
  */
 public final class AuthorizationParser {
 
-  private static final String SUBJECT = "Authorization header";
+  /** The subject of every {@link FormatException} this parser throws. */
+  public static final String SUBJECT = "Authorization header";
   private static final String AWS_SCHEME = "aws4-hmac-sha256";
   /** The parts after the access key id in a SigV4 credential scope: date/region/service/aws4_request. */
   private static final int SCOPE_PARTS = 4;

@@ -18,7 +18,8 @@ public abstract sealed class RequestRejected extends RuntimeException
         RequestRejected.MethodNotAllowed,
         RequestRejected.UriTooLong,
         RequestRejected.HeadersTooLarge,
-        RequestRejected.ShuttingDown {
+        RequestRejected.ShuttingDown,
+        RequestRejected.RangeNotSatisfiable {
 
   RequestRejected(String message) {
     // No stack trace: these are answers, not bugs, and they are never logged with one.
@@ -71,6 +72,20 @@ public abstract sealed class RequestRejected extends RuntimeException
   public static final class ShuttingDown extends RequestRejected {
     public ShuttingDown() {
       super("the server is shutting down; retry against another instance or later");
+    }
+  }
+
+  /** A {@code Range} that starts at or past the end of the file (416, {@code Content-Range: bytes *}/size). */
+  public static final class RangeNotSatisfiable extends RequestRejected {
+    private final long size;
+
+    public RangeNotSatisfiable(String range, long size) {
+      super("range " + Router.abbreviate(range) + " is not satisfiable: the file has " + size + " bytes");
+      this.size = size;
+    }
+
+    public long size() {
+      return size;
     }
   }
 }

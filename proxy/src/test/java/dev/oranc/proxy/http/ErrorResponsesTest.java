@@ -10,7 +10,9 @@ import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.error.OrancException;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.error.RegistryException.Unavailable.Reason;
+import dev.oranc.proxy.route.AuthorizationParser;
 import dev.oranc.proxy.route.RequestRejected;
+import dev.oranc.proxy.s3.S3Rejected;
 import java.lang.reflect.Modifier;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -44,7 +46,95 @@ class ErrorResponsesTest {
     m.put(new RequestRejected.UriTooLong(8192), 414);
     m.put(new RequestRejected.HeadersTooLarge(16384), 431);
     m.put(new RequestRejected.ShuttingDown(), 503);
+    m.put(new RequestRejected.RangeNotSatisfiable("bytes=100-", 10), 416);
+    m.put(new S3Rejected.BadDigest("the Content-MD5 you specified did not match what was received"), 400);
+    m.put(new S3Rejected.IncompleteBody("the aws-chunked body ended early"), 400);
+    m.put(new S3Rejected.NoSuchUpload("no such upload"), 404);
+    m.put(new S3Rejected.InvalidPart("part 2 has another ETag"), 400);
+    m.put(new S3Rejected.InvalidPartOrder("parts are not ascending"), 400);
+    m.put(new S3Rejected.MalformedXml("not XML"), 400);
+    m.put(new S3Rejected.SlowDown("the multipart spool is full", 7), 503);
     return m;
+  }
+
+  /** The S3 code and status each kind gets for a request signed for S3. */
+  private static Map<Throwable, String> s3Examples() {
+    Map<Throwable, String> m = new LinkedHashMap<>();
+    m.put(new FormatException("path segment '%ZZ'", "'%' must be followed by two hex digits"), "400 InvalidArgument");
+    m.put(new FormatException(AuthorizationParser.SUBJECT, "not base64"), "400 AuthorizationHeaderMalformed");
+    m.put(new IntegrityException(OP + ": the registry sent content with digest sha256:00"), "502 InternalError");
+    m.put(new RegistryException.NotFound(OP, "registry answered 404 Not Found"), "404 NoSuchKey");
+    m.put(new RegistryException.Unauthorized(OP, "registry answered 401 Unauthorized"), "403 InvalidAccessKeyId");
+    m.put(new RegistryException.Forbidden(OP, "registry answered 403 Forbidden"), "403 AccessDenied");
+    m.put(new RegistryException.RateLimited(OP, "registry answered 429", 17), "503 SlowDown");
+    m.put(new RegistryException.Unavailable(OP, "cannot connect\nrefused", Reason.UNREACHABLE, 0, null), "503 SlowDown");
+    m.put(new RegistryException.Protocol(OP, "the image has 2 layers"), "502 InternalError");
+    m.put(new RequestRejected.BadRequest("bad"), "400 InvalidRequest");
+    m.put(new RequestRejected.NoSuchRoute("path /x names no cache file"), "404 NoSuchKey");
+    m.put(new RequestRejected.MethodNotAllowed("POST", List.of("GET", "HEAD", "PUT")), "405 MethodNotAllowed");
+    m.put(new RequestRejected.UriTooLong(8192), "414 InvalidURI");
+    m.put(new RequestRejected.HeadersTooLarge(16384), "431 RequestHeaderSectionTooLarge");
+    m.put(new RequestRejected.ShuttingDown(), "503 SlowDown");
+    m.put(new RequestRejected.RangeNotSatisfiable("bytes=100-", 10), "416 InvalidRange");
+    m.put(new S3Rejected.BadDigest("x"), "400 BadDigest");
+    m.put(new S3Rejected.IncompleteBody("x"), "400 IncompleteBody");
+    m.put(new S3Rejected.NoSuchUpload("x"), "404 NoSuchUpload");
+    m.put(new S3Rejected.InvalidPart("x"), "400 InvalidPart");
+    m.put(new S3Rejected.InvalidPartOrder("x"), "400 InvalidPartOrder");
+    m.put(new S3Rejected.MalformedXml("x"), "400 MalformedXML");
+    m.put(new S3Rejected.SlowDown("x", 7), "503 SlowDown");
+    return m;
+  }
+
+  @Test
+  void everyKindOfErrorHasADeliberateS3Answer() {
+    Set<Class<?>> kinds = new HashSet<>();
+    collectConcrete(OrancException.class, kinds);
+    collectConcrete(RequestRejected.class, kinds);
+    collectConcrete(S3Rejected.class, kinds);
+    Set<Class<?>> covered = new HashSet<>();
+    s3Examples().keySet().forEach(t -> covered.add(t.getClass()));
+    assertEquals(kinds, covered, "every concrete error kind needs an S3 example here");
+    s3Examples().forEach((error, expected) -> {
+      ErrorResponses.ErrorResponse r = ErrorResponses.ofS3(error);
+      String code = expected.substring(4);
+      assertEquals(expected, r.status().code() + " " + code, error.getClass().getName());
+      assertEquals("application/xml", r.contentType());
+      assertTrue(r.body().startsWith("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + code
+          + "</Code><Message>"), r.body());
+      assertTrue(r.body().endsWith("</Message></Error>"), r.body());
+      assertFalse(r.body().substring(r.body().indexOf('\n') + 1).contains("\n"), r.body());
+      if (code.equals("SlowDown")) {
+        assertTrue(Long.parseLong(r.headers().get("retry-after")) >= 1, error.toString());
+      }
+    });
+  }
+
+  @Test
+  void aRegistryFailureIsSlowDownWithRetryAfterNeverAMiss() {
+    ErrorResponses.ErrorResponse limited = ErrorResponses.ofS3(new RegistryException.RateLimited(OP, "x", 17));
+    assertEquals("17", limited.headers().get("retry-after"));
+    for (Reason reason : Reason.values()) {
+      ErrorResponses.ErrorResponse r =
+          ErrorResponses.ofS3(new RegistryException.Unavailable(OP, "answered 503", reason, 503, null));
+      assertEquals(503, r.status().code(), reason.name());
+      assertTrue(r.body().contains("<Code>SlowDown</Code>"), r.body());
+      assertEquals(String.valueOf(ErrorResponses.UNAVAILABLE_RETRY_AFTER_SECONDS), r.headers().get("retry-after"));
+      assertTrue(r.body().contains("127.0.0.1:5000"), r.body());
+    }
+    assertEquals("7", ErrorResponses.of(new S3Rejected.SlowDown("spool full", 7)).headers().get("retry-after"));
+    assertEquals("bytes */10",
+        ErrorResponses.ofS3(new RequestRejected.RangeNotSatisfiable("bytes=100-", 10)).headers().get("content-range"));
+  }
+
+  @Test
+  void s3MessagesAreEscapedAndInternalErrorsSayNothing() {
+    String body = ErrorResponses.ofS3(new RequestRejected.BadRequest("a <b> & \"c\"")).body();
+    assertTrue(body.contains("<Message>a &lt;b&gt; &amp; &quot;c&quot;</Message>"), body);
+    ErrorResponses.ErrorResponse r = ErrorResponses.ofS3(new IllegalStateException("secret detail"));
+    assertEquals(500, r.status().code());
+    assertFalse(r.body().contains("secret"), r.body());
+    assertTrue(r.body().contains("<Code>InternalError</Code>"), r.body());
   }
 
   @Test
@@ -52,6 +142,7 @@ class ErrorResponsesTest {
     Set<Class<?>> kinds = new HashSet<>();
     collectConcrete(OrancException.class, kinds);
     collectConcrete(RequestRejected.class, kinds);
+    collectConcrete(S3Rejected.class, kinds);
     Map<Throwable, Integer> examples = examples();
     Set<Class<?>> covered = new HashSet<>();
     for (Throwable t : examples.keySet()) {

@@ -1,0 +1,115 @@
+package dev.oranc.proxy.s3;
+
+/**
+ * What the S3 face refuses, in S3's own terms: each kind is an S3 error code that S3 clients know
+ * ({@code ErrorResponses} gives each its status, and its XML body for S3 requests). Sealed so the
+ * error mapper's test can walk every kind.
+ */
+public abstract sealed class S3Rejected extends RuntimeException
+    permits S3Rejected.BadDigest,
+        S3Rejected.IncompleteBody,
+        S3Rejected.NoSuchUpload,
+        S3Rejected.InvalidPart,
+        S3Rejected.InvalidPartOrder,
+        S3Rejected.MalformedXml,
+        S3Rejected.SlowDown {
+
+  S3Rejected(String message) {
+    // No stack trace: these are answers, not bugs.
+    super(message, null, false, false);
+  }
+
+  /** The S3 error code, e.g. {@code BadDigest}. */
+  public abstract String code();
+
+  /** A body's checksum (Content-MD5, x-amz-checksum-*, the payload's SHA-256) does not match it (400). */
+  public static final class BadDigest extends S3Rejected {
+    public BadDigest(String message) {
+      super(message);
+    }
+
+    @Override
+    public String code() {
+      return "BadDigest";
+    }
+  }
+
+  /** An aws-chunked body whose framing or length is not what its headers announced (400). */
+  public static final class IncompleteBody extends S3Rejected {
+    public IncompleteBody(String message) {
+      super(message);
+    }
+
+    @Override
+    public String code() {
+      return "IncompleteBody";
+    }
+  }
+
+  /** No multipart upload with this id for these credentials (404). */
+  public static final class NoSuchUpload extends S3Rejected {
+    public NoSuchUpload(String message) {
+      super(message);
+    }
+
+    @Override
+    public String code() {
+      return "NoSuchUpload";
+    }
+  }
+
+  /** A listed part was not uploaded, has another ETag, or cannot be used (400). */
+  public static final class InvalidPart extends S3Rejected {
+    public InvalidPart(String message) {
+      super(message);
+    }
+
+    @Override
+    public String code() {
+      return "InvalidPart";
+    }
+  }
+
+  /** The parts of a CompleteMultipartUpload are not in ascending order (400). */
+  public static final class InvalidPartOrder extends S3Rejected {
+    public InvalidPartOrder(String message) {
+      super(message);
+    }
+
+    @Override
+    public String code() {
+      return "InvalidPartOrder";
+    }
+  }
+
+  /** A request's XML body cannot be read (400). */
+  public static final class MalformedXml extends S3Rejected {
+    public MalformedXml(String message) {
+      super(message);
+    }
+
+    @Override
+    public String code() {
+      return "MalformedXML";
+    }
+  }
+
+  /** The server cannot take this now (the multipart spool is full): 503 with Retry-After. */
+  public static final class SlowDown extends S3Rejected {
+    private final long retryAfterSeconds;
+
+    public SlowDown(String message, long retryAfterSeconds) {
+      super(message);
+      this.retryAfterSeconds = retryAfterSeconds;
+    }
+
+    public long retryAfterSeconds() {
+      return retryAfterSeconds;
+    }
+
+    @Override
+    public String code() {
+      return "SlowDown";
+    }
+  }
+}
