@@ -37,6 +37,11 @@ import java.util.function.Consumer;
  *       sees a truncated transfer, never a clean short 200.
  * </ul>
  *
+ * <p>A range ({@link ByteRange}) is answered 206. The registry was asked for just those bytes;
+ * one that answers 206 sends exactly them, one that ignores the range and answers 200 sends the
+ * whole blob, of which the bytes before the range are dropped and the download is cancelled once
+ * the range is complete.
+ *
  * Every method runs on the client channel's event loop.
  */
 final class BlobRelay implements BlobConsumer {
@@ -44,6 +49,13 @@ final class BlobRelay implements BlobConsumer {
   private final ChannelHandlerContext ctx;
   private final BlobDownload download;
   private final StoredFile file;
+  private final ByteRange range;
+  /** Bytes the registry sends: the range when it answered 206, else the whole blob. */
+  private final long expected;
+  /** Bytes the client gets. */
+  private final long limit;
+  private long received;
+  private long skip;
   private final ServerMetrics metrics;
   private final Runnable onDone;
   private final Consumer<Throwable> onFailure;
@@ -52,19 +64,29 @@ final class BlobRelay implements BlobConsumer {
   private boolean finished;
 
   BlobRelay(
-      ChannelHandlerContext ctx, BlobDownload download, StoredFile file, ServerMetrics metrics,
-      Runnable onDone, Consumer<Throwable> onFailure) {
+      ChannelHandlerContext ctx, BlobDownload download, StoredFile file, ByteRange range,
+      ServerMetrics metrics, Runnable onDone, Consumer<Throwable> onFailure) {
     this.ctx = ctx;
     this.download = download;
     this.file = file;
+    this.range = range;
+    boolean partial = download.status() == 206;
+    this.expected = partial ? range.length() : file.size();
+    this.limit = range == null ? file.size() : range.length();
+    this.skip = range == null || partial ? 0 : range.first();
     this.metrics = metrics;
     this.onDone = onDone;
     this.onFailure = onFailure;
   }
 
   void start() {
-    HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+    HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1,
+        range == null ? HttpResponseStatus.OK : HttpResponseStatus.PARTIAL_CONTENT);
     DownloadHandler.fileHeaders(head.headers(), file);
+    if (range != null) {
+      head.headers().set(HttpHeaderNames.CONTENT_LENGTH, range.length());
+      head.headers().set(HttpHeaderNames.CONTENT_RANGE, range.contentRange());
+    }
     metrics.downloads().incrementAndGet();
     ctx.writeAndFlush(head).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
     download.start(this);
@@ -81,15 +103,35 @@ final class BlobRelay implements BlobConsumer {
       data.release();
       return;
     }
-    relayed += data.readableBytes();
-    if (relayed > file.size()) {
+    received += data.readableBytes();
+    if (received > expected) {
       data.release();
       fail(new RegistryException.Protocol(
           "GET blob " + file.repository() + "@" + file.digest(),
-          "the registry sent more than the " + file.size() + " bytes of the manifest"));
+          "the registry sent more than the " + expected + " bytes "
+              + (expected == file.size() ? "of the manifest" : "of the range")));
       return;
     }
+    if (skip > 0) {
+      int drop = (int) Math.min(skip, data.readableBytes());
+      data.skipBytes(drop);
+      skip -= drop;
+    }
+    long room = limit - relayed;
+    if (data.readableBytes() > room) {
+      data.writerIndex(data.readerIndex() + (int) room);
+    }
+    if (!data.isReadable()) {
+      data.release();
+      return;
+    }
+    relayed += data.readableBytes();
     ctx.writeAndFlush(new DefaultHttpContent(data)).addListener(writeListener);
+    if (relayed == limit && expected > limit) {
+      // A range cut from a whole blob: the rest is not wanted.
+      end();
+      return;
+    }
     if (!paused && !ctx.channel().isWritable()) {
       paused = true;
       download.pause();
@@ -120,14 +162,22 @@ final class BlobRelay implements BlobConsumer {
     if (finished) {
       return;
     }
-    if (relayed != file.size()) {
+    if (received != expected) {
       fail(new RegistryException.Protocol(
           "GET blob " + file.repository() + "@" + file.digest(),
-          "the registry sent " + relayed + " of the " + file.size() + " bytes of the manifest"));
+          "the registry sent " + received + " of the " + expected + " bytes "
+              + (expected == file.size() ? "of the manifest" : "of the range")));
       return;
     }
+    end();
+  }
+
+  private void end() {
     finished = true;
     metrics.downloads().decrementAndGet();
+    if (received < expected) {
+      download.cancel();
+    }
     ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
     onDone.run();
   }

@@ -16,9 +16,14 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
+import dev.oranc.proxy.route.RequestRejected;
+import java.util.Arrays;
+import java.util.Optional;
 
 /**
  * {@code GET} and {@code HEAD} of a cache file.
@@ -35,6 +40,11 @@ import io.netty.handler.codec.http.LastHttpContent;
  *       credentials.
  *   <li>{@code GET} of a large blob: relayed from the registry ({@link BlobRelay}).
  * </ol>
+ *
+ * A {@code Range} (one byte range, see {@link ByteRange}) is answered 206 with {@code
+ * Content-Range}: a small blob's cached bytes are sliced, a large blob's range is asked of the
+ * registry (and cut from its whole answer if it ignores the range), so an interrupted download of
+ * a large NAR resumes where it stopped. Every answer says {@code Accept-Ranges: bytes}.
  *
  * Registry calls run on this channel's event loop (the client pools connections per loop), and
  * every callback hops back to it before touching the channel.
@@ -56,7 +66,7 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
         && routed.route() instanceof Route.File file
         && file.method() != Route.Method.PUT) {
       consuming = true;
-      current = new Download(ctx, file, Exchange.current(ctx.channel()));
+      current = new Download(ctx, file, Exchange.current(ctx.channel()), routed.request());
       current.start();
       return;
     }
@@ -90,6 +100,7 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
   static void fileHeaders(HttpHeaders headers, StoredFile file) {
     headers.set(HttpHeaderNames.CONTENT_TYPE, file.contentType());
     headers.set(HttpHeaderNames.CONTENT_LENGTH, file.size());
+    headers.set(HttpHeaderNames.ACCEPT_RANGES, HttpHeaderValues.BYTES);
     if (file.contentEncoding() != null) {
       headers.set(HttpHeaderNames.CONTENT_ENCODING, file.contentEncoding());
     }
@@ -100,15 +111,17 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
     final ChannelHandlerContext ctx;
     final Route.File route;
     final Exchange exchange;
+    final HttpRequest request;
     final RepositoryRef repo;
     final String key;
     final Credentials credentials;
     final EventLoop loop;
     BlobRelay relay;
 
-    Download(ChannelHandlerContext ctx, Route.File route, Exchange exchange) {
+    Download(ChannelHandlerContext ctx, Route.File route, Exchange exchange, HttpRequest request) {
       this.ctx = ctx;
       this.route = route;
+      this.request = request;
       this.exchange = exchange != null ? exchange : new Exchange(route.method().name(), "?", System.nanoTime());
       this.repo = route.repository();
       this.key = route.key();
@@ -182,22 +195,31 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
         respond(r);
         return;
       }
+      ByteRange range;
+      try {
+        range = ByteRange.parse(request.headers().get(HttpHeaderNames.RANGE),
+            request.headers().get(HttpHeaderNames.IF_RANGE), file.size()).orElse(null);
+      } catch (RequestRejected.RangeNotSatisfiable e) {
+        fail(e);
+        return;
+      }
       BlobCache blobs = backend.blobs();
       if (blobs.holds(file.size())) {
         blobs
             .get(file.digest(),
                 () -> Failures.timed(backend.metrics(), "blob_get",
                     Failures.call(() -> client.getBlobBytes(repo, file.digest(), blobs.maxBlobBytes(), credentials, loop))))
-            .whenComplete((b, e) -> onLoop(() -> afterSmallBlob(file, b, e)));
+            .whenComplete((b, e) -> onLoop(() -> afterSmallBlob(file, range, b, e)));
       } else {
         exchange.body = "stream";
+        String rangeHeader = range == null ? null : range.header();
         Failures.timed(backend.metrics(), "blob_open",
-                Failures.call(() -> client.getBlob(repo, file.digest(), null, credentials, loop)))
-            .whenComplete((d, e) -> onLoop(() -> afterBlobOpened(file, d, e)));
+                Failures.call(() -> client.getBlob(repo, file.digest(), rangeHeader, credentials, loop)))
+            .whenComplete((d, e) -> onLoop(() -> afterBlobOpened(file, range, d, e)));
       }
     }
 
-    void afterSmallBlob(StoredFile file, BlobCache.Lookup lookup, Throwable error) {
+    void afterSmallBlob(StoredFile file, ByteRange range, BlobCache.Lookup lookup, Throwable error) {
       if (!live()) {
         return;
       }
@@ -213,12 +235,21 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
             "the blob has " + bytes.length + " bytes, the manifest says " + file.size()));
         return;
       }
+      if (range != null) {
+        byte[] part = Arrays.copyOfRange(bytes, (int) range.first(), (int) range.last() + 1);
+        FullHttpResponse r = Responses.full(HttpResponseStatus.PARTIAL_CONTENT, null, part, false);
+        fileHeaders(r.headers(), file);
+        r.headers().set(HttpHeaderNames.CONTENT_LENGTH, part.length);
+        r.headers().set(HttpHeaderNames.CONTENT_RANGE, range.contentRange());
+        respond(r);
+        return;
+      }
       FullHttpResponse r = Responses.full(HttpResponseStatus.OK, null, bytes, false);
       fileHeaders(r.headers(), file);
       respond(r);
     }
 
-    void afterBlobOpened(StoredFile file, BlobDownload download, Throwable error) {
+    void afterBlobOpened(StoredFile file, ByteRange range, BlobDownload download, Throwable error) {
       if (!live()) {
         if (download != null) {
           download.cancel();
@@ -230,15 +261,32 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       long announced = download.contentLength();
-      if (announced >= 0 && announced != file.size()) {
+      String problem = null;
+      if (download.status() == 206) {
+        String answered = download.headers().get(HttpHeaderNames.CONTENT_RANGE);
+        if (range == null || answered == null || !sameRange(answered, range)) {
+          problem = "the registry answered range " + answered + " to a request for " + (range == null ? "the whole blob" : range.header());
+        } else if (announced >= 0 && announced != range.length()) {
+          problem = "the registry announced " + announced + " bytes for range " + range.header();
+        }
+      } else if (announced >= 0 && announced != file.size()) {
+        problem = "the registry announced " + announced + " bytes, the manifest says " + file.size();
+      }
+      if (problem != null) {
         download.cancel();
-        fail(new RegistryException.Protocol(
-            "GET blob " + repo + "@" + file.digest(),
-            "the registry announced " + announced + " bytes, the manifest says " + file.size()));
+        fail(new RegistryException.Protocol("GET blob " + repo + "@" + file.digest(), problem));
         return;
       }
-      relay = new BlobRelay(ctx, download, file, backend.metrics(), this::done, this::fail);
+      relay = new BlobRelay(ctx, download, file, range, backend.metrics(), this::done, this::fail);
       relay.start();
+    }
+
+    /** {@code bytes FIRST-LAST/…} names the same bytes as {@code range}. */
+    static boolean sameRange(String contentRange, ByteRange range) {
+      String v = contentRange.trim();
+      int slash = v.indexOf('/');
+      String spec = (slash < 0 ? v : v.substring(0, slash)).trim();
+      return spec.equalsIgnoreCase("bytes " + range.first() + "-" + range.last());
     }
 
     void respond(FullHttpResponse response) {
