@@ -1,6 +1,7 @@
 package dev.oranc.proxy.http;
 
 import dev.oranc.proxy.route.Route;
+import dev.oranc.proxy.s3.S3Request;
 import io.netty.handler.codec.http.HttpRequest;
 
 /**
@@ -8,4 +9,10 @@ import io.netty.handler.codec.http.HttpRequest;
  * the bare {@link HttpRequest}. Never reference-counted (a body always follows as {@code
  * HttpContent}, even when the decoder produced a full request).
  */
-record RoutedRequest(HttpRequest request, Route route) {}
+record RoutedRequest(HttpRequest request, Route route) {
+
+  /** A body to be stored (a PUT of a file), sent by an S3 client: aws-chunked and checksums apply. */
+  boolean isS3Upload() {
+    return route instanceof Route.File f && f.method() == Route.Method.PUT && S3Request.isSigned(request);
+  }
+}

@@ -26,6 +26,8 @@ import java.util.function.BooleanSupplier;
  *           access-log       the Exchange, byte counts, one log line per request
  *           decoder-failure  414 / 431 / 400 for what the codec could not read
  *           route            path, query, credentials → RoutedRequest
+ *           aws-chunked      S3 uploads: aws-chunked bodies decoded to the plain bytes
+ *           checksums        S3 uploads: Content-MD5, x-amz-checksum-* verified
  *           expect-continue  100 Continue at once
  *           service          /, /-/health, /-/metrics
  *           download         GET, HEAD of cache files
@@ -97,6 +99,8 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     p.addLast("decoder-failure",
         new DecoderFailureHandler(config.maxInitialLineLength(), config.maxHeaderSize()));
     p.addLast("route", new RouteHandler(router, draining));
+    p.addLast("aws-chunked", new AwsChunkedHandler());
+    p.addLast("checksums", new BodyChecksumHandler());
     p.addLast("expect-continue", new ExpectContinueHandler());
     p.addLast("service", new ServiceHandler(backend.metrics(), draining));
     p.addLast("download", new DownloadHandler(backend));

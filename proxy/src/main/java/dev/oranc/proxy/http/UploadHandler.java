@@ -6,9 +6,11 @@ import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.proxy.route.RequestRejected;
 import dev.oranc.proxy.route.Route;
+import dev.oranc.proxy.s3.S3Rejected;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
@@ -17,6 +19,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,8 +38,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The request's {@code Content-Type} (default {@code application/octet-stream}) and {@code
  * Content-Encoding} (Nix's {@code narinfo-compression} and friends) are kept as layer annotations
- * and sent back on GET. {@code aws-chunked} bodies are S3 framing, not content, and are refused
- * until they are decoded.
+ * and sent back on GET. An S3 client's {@code aws-chunked} body arrives here decoded ({@link
+ * AwsChunkedHandler}) and checked ({@link BodyChecksumHandler}: a mismatch comes as an error in
+ * place of the body's end, and aborts the upload); a plain client's is refused, since that
+ * framing is not content. An S3 PUT is answered with its {@code ETag} (the body's MD5, as S3 does).
  */
 final class UploadHandler extends ChannelInboundHandlerAdapter {
 
@@ -64,6 +69,25 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
       return;
     }
     ctx.fireChannelRead(msg);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    // A body found bad on its way here (aws-chunked framing, a checksum): nothing is published.
+    if (current != null && current.receiving) {
+      Upload u = current;
+      current = null;
+      u.receiving = false;
+      if (u.failed) {
+        if (!(cause instanceof S3Rejected)) {
+          ctx.fireExceptionCaught(cause);
+        }
+        return; // the body was refused already, and answered
+      }
+      u.fail(cause);
+      return;
+    }
+    ctx.fireExceptionCaught(cause);
   }
 
   @Override
@@ -208,9 +232,12 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
                             tag, exchange.bytesIn, contentType);
                         if (current == this) {
                           current = null;
-                          ctx.writeAndFlush(
-                              Responses.full(HttpResponseStatus.OK, Responses.XML,
-                                  OK_BODY.getBytes(StandardCharsets.US_ASCII), false));
+                          FullHttpResponse ok = Responses.full(HttpResponseStatus.OK, Responses.XML,
+                              OK_BODY.getBytes(StandardCharsets.US_ASCII), false);
+                          if (exchange.bodyMd5 != null) {
+                            ok.headers().set(HttpHeaderNames.ETAG, "\"" + HexFormat.of().formatHex(exchange.bodyMd5) + "\"");
+                          }
+                          ctx.writeAndFlush(ok);
                         }
                       }));
     }
