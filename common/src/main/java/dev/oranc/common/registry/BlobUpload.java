@@ -76,6 +76,7 @@ public final class BlobUpload {
   private Throwable failure;
   private final CompletableFuture<Descriptor> result = new CompletableFuture<>();
   private final List<Runnable> writabilityWaiters = new ArrayList<>();
+  private final List<CompletableFuture<Void>> openWaiters = new ArrayList<>();
   private volatile boolean writable = true;
 
   BlobUpload(
@@ -131,6 +132,29 @@ public final class BlobUpload {
           queued += n;
           pump();
         });
+  }
+
+  /**
+   * Opens the registry's upload session now rather than when the first PATCH is due, so that the
+   * caller learns at once whether the registry takes an upload with these credentials (an S3
+   * CreateMultipartUpload does). The body then goes up in PATCHes, however small it is.
+   */
+  public CompletableFuture<Void> open() {
+    CompletableFuture<Void> opened = new CompletableFuture<>();
+    onLoop(
+        () -> {
+          if (failure != null) {
+            opened.completeExceptionally(failure);
+          } else if (location != null || finishing) {
+            opened.complete(null);
+          } else {
+            openWaiters.add(opened);
+            if (!opening) {
+              openSession();
+            }
+          }
+        });
+    return opened;
   }
 
   /** False while the producer should wait; see {@link #whenWritable}. */
@@ -242,7 +266,7 @@ public final class BlobUpload {
       // The session is opened only once a PATCH is due: a body that ends before a chunk is full
       // goes up whole (finish), and may not need uploading at all.
       if (!opening && nextPatchLength() > 0) {
-        open();
+        openSession();
       }
       updateWritability();
       return;
@@ -274,7 +298,7 @@ public final class BlobUpload {
     return finishing ? queued : 0;
   }
 
-  private void open() {
+  private void openSession() {
     opening = true;
     client
         .openUploadSession(repository, credentials, loop)
@@ -287,8 +311,17 @@ public final class BlobUpload {
                         fail(CallRunner.unwrap(error));
                         return;
                       }
+                      if (failure != null) {
+                        // Aborted while the session was being opened: it is not wanted.
+                        client.cancelUploadSession(repository, uri, credentials, loop);
+                        return;
+                      }
                       location = uri;
                       log.debug("{}: session opened", operation);
+                      for (CompletableFuture<Void> w : openWaiters) {
+                        w.complete(null);
+                      }
+                      openWaiters.clear();
                       pump();
                     }));
   }
@@ -517,11 +550,12 @@ public final class BlobUpload {
     }
     RegistryException e =
         cause instanceof RegistryException re ? re : RegistryErrors.fromFailure(operation, cause);
-    if (cause instanceof IntegrityException || cause instanceof IllegalStateException) {
-      result.completeExceptionally(cause);
-    } else {
-      result.completeExceptionally(e);
+    Throwable reported = cause instanceof IntegrityException || cause instanceof IllegalStateException ? cause : e;
+    result.completeExceptionally(reported);
+    for (CompletableFuture<Void> w : openWaiters) {
+      w.completeExceptionally(reported);
     }
+    openWaiters.clear();
     log.debug("{}: failed after {} of {} bytes: {}", operation, sent, received, cause.getMessage());
     updateWritability();
   }

@@ -273,6 +273,29 @@ class RegistryClientTest {
   }
 
   @Test
+  void anUploadOpenedEarlyAsksTheRegistryFirstAndSendsEvenASmallBodyInPatches() throws Exception {
+    Registry r = registries.get(RegistryFlavour.TOKEN);
+    RepositoryRef counted = RepositoryRef.of(r.proxyAddress(), "test/open-early");
+    Credentials c = writer(r);
+    r.resetCounters();
+    BlobUpload upload = client.upload(counted, -1, ImageLayout.LAYER_MEDIA_TYPE, c, null);
+    await(upload.open());
+    assertEquals(1, r.proxiedRequests("POST", ".*/blobs/uploads/").size(), r.proxiedRequests().toString());
+    byte[] small = "hello".getBytes(StandardCharsets.UTF_8);
+    upload.write(Unpooled.copiedBuffer(small));
+    Descriptor d = await(upload.finish());
+    assertEquals(Digest.sha256(small), d.digest());
+    assertEquals(1, r.proxiedRequests("PATCH", ".*").size(), r.proxiedRequests().toString());
+    assertArrayEquals(small, r.getBlob("test/open-early", d.digest().toString()));
+
+    // Refused credentials fail the open itself.
+    BlobUpload refused = client.upload(RepositoryRef.of(r.address(), "test/open-early"), -1,
+        ImageLayout.LAYER_MEDIA_TYPE, Credentials.basic(Registry.READER, Registry.READER_PASSWORD), null);
+    assertInstanceOf(RegistryException.class, failure(refused.open()));
+    assertTrue(refused.result().isCompletedExceptionally());
+  }
+
+  @Test
   void aReaderCannotPushAndAWrongPasswordIsRefused() {
     Registry r = registries.get(RegistryFlavour.TOKEN);
     RepositoryRef repo = RepositoryRef.of(r.address(), "tokens/denied");
