@@ -5,6 +5,7 @@ import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -38,6 +39,12 @@ import java.util.regex.Pattern;
  * @param upstreamCacheEntries most upstream answers kept
  * @param upstreamCacheTtl how long "the upstream has it" is trusted
  * @param upstreamCacheNegativeTtl how long "no upstream has it" is trusted
+ * @param multipartSpoolDir where the parts of S3 multipart uploads that arrive before their turn
+ *     wait (each server makes its own directory inside, and removes it at exit)
+ * @param multipartSpoolBytes the most bytes those parts may take on disk in all; a part over it
+ *     is answered 503 SlowDown
+ * @param multipartExpiry an S3 multipart upload left untouched this long is aborted and its
+ *     spooled parts deleted
  */
 public record ServerConfig(
     InetSocketAddress listen,
@@ -64,7 +71,10 @@ public record ServerConfig(
     long upstreamCacheEntries,
     Duration upstreamCacheTtl,
     Duration upstreamCacheNegativeTtl,
-    Ticker ticker) {
+    Ticker ticker,
+    Path multipartSpoolDir,
+    long multipartSpoolBytes,
+    Duration multipartExpiry) {
 
   public static final int DEFAULT_PORT = 8080;
 
@@ -101,6 +111,14 @@ public record ServerConfig(
     require(upstreamCacheEntries >= 0, "upstream cache entries", upstreamCacheEntries, "0 or more");
     requirePositive(upstreamCacheTtl, "upstream cache TTL");
     requirePositive(upstreamCacheNegativeTtl, "upstream cache negative TTL");
+    Objects.requireNonNull(multipartSpoolDir, "multipartSpoolDir");
+    require(multipartSpoolBytes >= 0, "multipart spool size", multipartSpoolBytes, "0 or more bytes");
+    requirePositive(multipartExpiry, "multipart expiry");
+  }
+
+  /** {@code java.io.tmpdir}/oranc-multipart. */
+  public static Path defaultMultipartSpoolDir() {
+    return Path.of(System.getProperty("java.io.tmpdir"), "oranc-multipart");
   }
 
   public static Builder builder() {
@@ -134,6 +152,9 @@ public record ServerConfig(
     private Duration upstreamCacheTtl = Duration.ofMinutes(10);
     private Duration upstreamCacheNegativeTtl = Duration.ofMinutes(1);
     private Ticker ticker = Ticker.systemTicker();
+    private Path multipartSpoolDir = defaultMultipartSpoolDir();
+    private long multipartSpoolBytes = 1L << 30;
+    private Duration multipartExpiry = Duration.ofHours(1);
 
     private Builder() {}
 
@@ -165,13 +186,17 @@ public record ServerConfig(
     public Builder upstreamCacheTtl(Duration v) { upstreamCacheTtl = v; return this; }
     public Builder upstreamCacheNegativeTtl(Duration v) { upstreamCacheNegativeTtl = v; return this; }
     public Builder ticker(Ticker v) { ticker = v; return this; }
+    public Builder multipartSpoolDir(Path v) { multipartSpoolDir = v; return this; }
+    public Builder multipartSpoolBytes(long v) { multipartSpoolBytes = v; return this; }
+    public Builder multipartExpiry(Duration v) { multipartExpiry = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
           upstreamAnonymous, threads, maxInitialLineLength, maxHeaderSize, idleTimeout,
           shutdownGrace, writeBufferLowWaterMark, writeBufferHighWaterMark, layerCacheEntries,
           layerCacheTtl, layerCacheNegativeTtl, blobCacheBytes, smallBlobBytes, blobCacheIdle,
-          upstreamTimeout, upstreamCacheEntries, upstreamCacheTtl, upstreamCacheNegativeTtl, ticker);
+          upstreamTimeout, upstreamCacheEntries, upstreamCacheTtl, upstreamCacheNegativeTtl, ticker,
+          multipartSpoolDir, multipartSpoolBytes, multipartExpiry);
     }
   }
 

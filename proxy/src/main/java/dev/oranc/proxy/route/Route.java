@@ -41,6 +41,46 @@ public sealed interface Route {
     }
   }
 
+  /**
+   * An S3 multipart upload of {@code key} (CreateMultipartUpload {@code POST ?uploads}, UploadPart
+   * {@code PUT ?partNumber=N&uploadId=ID}, CompleteMultipartUpload {@code POST ?uploadId=ID},
+   * AbortMultipartUpload {@code DELETE ?uploadId=ID}).
+   *
+   * @param uploadId null for CREATE
+   * @param partNumber 1 to 10000 for PART, else 0
+   */
+  record Multipart(
+      Operation operation, RepositoryRef repository, String key, Credentials credentials, String uploadId,
+      int partNumber) implements Route {
+
+    public Multipart {
+      Objects.requireNonNull(operation, "operation");
+      Objects.requireNonNull(repository, "repository");
+      Objects.requireNonNull(credentials, "credentials");
+      if (key == null || key.isEmpty()) {
+        throw new IllegalArgumentException("a multipart route needs a key");
+      }
+      if ((operation == Operation.CREATE) != (uploadId == null)) {
+        throw new IllegalArgumentException("an upload id, except for CREATE");
+      }
+    }
+
+    /** The S3 operations of a multipart upload. */
+    public enum Operation {
+      CREATE,
+      PART,
+      COMPLETE,
+      ABORT
+    }
+
+    // The upload id is a bearer secret of sorts: not printed.
+    @Override
+    public String toString() {
+      return "Multipart[" + operation + (partNumber > 0 ? " " + partNumber : "") + " " + repository + " " + key
+          + ", " + (credentials.isAnonymous() ? "anonymous" : "with credentials") + "]";
+    }
+  }
+
   /** The methods a cache file answers. */
   enum Method {
     GET,

@@ -25,6 +25,10 @@ import java.util.Map;
  *                                        by '/', is the key
  * ?registry=R&amp;repository=P             replace the path-derived registry / repository (the
  *                                        path then holds only what they do not)
+ * POST …/KEY?uploads                     S3 multipart upload of KEY: create,
+ * PUT …/KEY?partNumber=N&amp;uploadId=ID      a part (N from 1 to 10000),
+ * POST …/KEY?uploadId=ID                 complete,
+ * DELETE …/KEY?uploadId=ID               abort
  * </pre>
  *
  * Each path segment is percent-decoded on its own, as UTF-8 (so {@code %2F} inside a key segment
@@ -40,6 +44,7 @@ public final class Router {
 
   static final List<String> READ_METHODS = List.of("GET", "HEAD");
   static final List<String> FILE_METHODS = List.of("GET", "HEAD", "PUT");
+  static final int MAX_PART_NUMBER = 10_000;
 
   private final int repositoryParts;
   private final TagCodec codec;
@@ -86,8 +91,9 @@ public final class Router {
     if (path.startsWith("/-/")) {
       throw new RequestRejected.NoSuchRoute("no service at " + abbreviate(path));
     }
-    Route.Method fileMethod = fileMethod(method);
     Map<String, String> params = query(query);
+    Route.Multipart.Operation multipart = multipartOperation(method, params);
+    Route.Method fileMethod = multipart == null ? fileMethod(method) : null;
     List<String> segments = new ArrayList<>();
     for (String raw : path.substring(1).split("/", -1)) {
       segments.add(decode(raw));
@@ -110,13 +116,58 @@ public final class Router {
       throw noKey(path);
     }
     RepositoryRef ref = RepositoryRef.of(registry, repository);
-    if (fileMethod == Route.Method.PUT) {
+    if (fileMethod == Route.Method.PUT || multipart != null) {
       codec.writeTag(key);
     } else {
       codec.readTags(key);
     }
     Credentials credentials = AuthorizationParser.parse(authorization);
+    if (multipart != null) {
+      String uploadId = multipart == Route.Multipart.Operation.CREATE ? null : params.get("uploadId");
+      int part = multipart == Route.Multipart.Operation.PART ? partNumber(params.get("partNumber")) : 0;
+      return new Route.Multipart(multipart, ref, key, credentials, uploadId, part);
+    }
     return new Route.File(fileMethod, ref, key, credentials);
+  }
+
+  /** The multipart operation a request's method and query name; null for a plain file request. */
+  private static Route.Multipart.Operation multipartOperation(String method, Map<String, String> params) {
+    String uploadId = params.get("uploadId");
+    if (uploadId == null) {
+      if (params.containsKey("uploads") && method.equals("POST")) {
+        return Route.Multipart.Operation.CREATE;
+      }
+      if (method.equals("POST") || method.equals("DELETE")) {
+        throw new RequestRejected.MethodNotAllowed(method, FILE_METHODS);
+      }
+      return null;
+    }
+    if (uploadId.isEmpty() || uploadId.length() > 200) {
+      throw new RequestRejected.BadRequest("uploadId is empty or too long");
+    }
+    return switch (method) {
+      case "PUT" -> {
+        if (!params.containsKey("partNumber")) {
+          throw new RequestRejected.BadRequest("a PUT with uploadId needs partNumber (UploadPart)");
+        }
+        yield Route.Multipart.Operation.PART;
+      }
+      case "POST" -> Route.Multipart.Operation.COMPLETE;
+      case "DELETE" -> Route.Multipart.Operation.ABORT;
+      default -> throw new RequestRejected.MethodNotAllowed(method + " with uploadId", List.of("PUT", "POST", "DELETE"));
+    };
+  }
+
+  private static int partNumber(String value) {
+    try {
+      int n = Integer.parseInt(value);
+      if (n >= 1 && n <= MAX_PART_NUMBER) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // the message below
+    }
+    throw new FormatException("partNumber '" + abbreviate(value) + "'", "expected a number from 1 to " + MAX_PART_NUMBER);
   }
 
   private RequestRejected noKey(String path) {
