@@ -8,6 +8,7 @@ import dev.oranc.proxy.cache.LayerCache;
 import dev.oranc.proxy.http.Backend;
 import dev.oranc.proxy.http.ServerInitializer;
 import dev.oranc.proxy.metrics.ServerMetrics;
+import dev.oranc.proxy.s3.MultipartUploads;
 import dev.oranc.proxy.upstream.UpstreamChecker;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -51,6 +52,7 @@ public final class OrancServer implements AutoCloseable {
   private final LayerCache layers;
   private final BlobCache blobs;
   private final ServerMetrics metrics;
+  private final MultipartUploads multipart;
   private final ChannelGroup channels = new DefaultChannelGroup("oranc-clients", GlobalEventExecutor.INSTANCE);
   private final Channel serverChannel;
   private final CountDownLatch closed = new CountDownLatch(1);
@@ -64,6 +66,8 @@ public final class OrancServer implements AutoCloseable {
     boolean started = false;
     RegistryClient client = null;
     UpstreamChecker checker = null;
+    this.multipart = new MultipartUploads(config.multipartSpoolDir(), config.multipartSpoolBytes(),
+        config.multipartExpiry(), config.ticker());
     try {
       client = new RegistryClient(config.registry(), group);
       this.registryClient = client;
@@ -78,7 +82,10 @@ public final class OrancServer implements AutoCloseable {
       metrics.cache("layer", layers::stats, layers::size, () -> -1);
       metrics.cache("blob", blobs::stats, blobs::size, blobs::weight);
       metrics.cache("upstream", checker::stats, checker::size, () -> -1);
-      Backend backend = new Backend(new OciBinaryCache(client, config.codec()), layers, blobs, checker, metrics);
+      metrics.multipart(multipart::uploads, multipart::spoolBytes, multipart::directParts, multipart::spooledParts);
+      Backend backend = new Backend(new OciBinaryCache(client, config.codec()), layers, blobs, checker, metrics, multipart);
+      long sweep = multipart.sweepInterval().toMillis();
+      group.scheduleAtFixedRate(multipart::expire, sweep, sweep, TimeUnit.MILLISECONDS);
       ServerBootstrap bootstrap =
           new ServerBootstrap()
               .group(group)
@@ -106,6 +113,7 @@ public final class OrancServer implements AutoCloseable {
         if (client != null) {
           client.close();
         }
+        multipart.close();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
       }
     }
@@ -154,7 +162,9 @@ public final class OrancServer implements AutoCloseable {
         + "; caches: layers " + config.layerCacheEntries() + " entries for "
         + config.layerCacheTtl().toSeconds() + "s (misses " + config.layerCacheNegativeTtl().toSeconds() + "s)"
         + ", small blobs " + (config.blobCacheBytes() >> 20) + " MiB (each up to "
-        + (config.smallBlobBytes() >> 10) + " KiB)";
+        + (config.smallBlobBytes() >> 10) + " KiB)"
+        + "; S3 multipart spool " + (config.multipartSpoolBytes() >> 20) + " MiB in " + config.multipartSpoolDir()
+        + ", uploads expire after " + config.multipartExpiry().toMinutes() + " min";
   }
 
   /** The bound address (with the real port when the config said 0). */
@@ -168,6 +178,11 @@ public final class OrancServer implements AutoCloseable {
 
   public ServerConfig config() {
     return config;
+  }
+
+  /** The S3 multipart uploads in progress (tests look at the spool). */
+  public MultipartUploads multipart() {
+    return multipart;
   }
 
   /** Drops every cached answer (tests; an operator could wire it to a signal). */
@@ -216,6 +231,7 @@ public final class OrancServer implements AutoCloseable {
         channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
       }
       upstream.close();
+      multipart.close();
       registryClient.close();
       group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
       log.info("oranc server stopped");

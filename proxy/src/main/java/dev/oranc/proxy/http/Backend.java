@@ -4,16 +4,22 @@ import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
 import dev.oranc.proxy.metrics.ServerMetrics;
+import dev.oranc.proxy.ServerConfig;
+import dev.oranc.proxy.s3.MultipartUploads;
 import dev.oranc.proxy.upstream.UpstreamChecker;
 import java.util.Objects;
 
-/** What the request handlers serve from: the registry, the caches, the upstreams, the counters. */
+/**
+ * What the request handlers serve from: the registry, the caches, the upstreams, the counters, and
+ * the S3 multipart uploads in progress.
+ */
 public record Backend(
     OciBinaryCache registry,
     LayerCache layers,
     BlobCache blobs,
     UpstreamChecker upstream,
-    ServerMetrics metrics) {
+    ServerMetrics metrics,
+    MultipartUploads multipart) {
 
   public Backend {
     Objects.requireNonNull(registry, "registry");
@@ -21,5 +27,13 @@ public record Backend(
     Objects.requireNonNull(blobs, "blobs");
     Objects.requireNonNull(upstream, "upstream");
     Objects.requireNonNull(metrics, "metrics");
+    Objects.requireNonNull(multipart, "multipart");
+  }
+
+  /** With multipart uploads as configured by default (a spool made only when first used). */
+  public Backend(
+      OciBinaryCache registry, LayerCache layers, BlobCache blobs, UpstreamChecker upstream, ServerMetrics metrics) {
+    this(registry, layers, blobs, upstream, metrics, new MultipartUploads(ServerConfig.defaultMultipartSpoolDir(),
+        1L << 30, java.time.Duration.ofHours(1), com.github.benmanes.caffeine.cache.Ticker.systemTicker()));
   }
 }

@@ -60,7 +60,8 @@ final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
     if (status == 500) {
       log.error("{}: {} {}: internal error", channel.id(), e.method, e.path, error);
     } else if (answer.serverSide()) {
-      log.warn("{}: {} {} -> {}: {}", channel.id(), e.method, e.path, status, answer.body());
+      log.warn("{}: {} {} -> {}: {}", channel.id(), e.method, e.path, status,
+          answer.contentType().equals(Responses.TEXT) ? answer.body() : ErrorResponses.line(error));
     } else if (log.isDebugEnabled()) {
       log.debug("{}: {} {} -> {}: {}", channel.id(), e.method, e.path, status, ErrorResponses.line(error));
     }

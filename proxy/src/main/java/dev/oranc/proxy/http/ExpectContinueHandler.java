@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
@@ -18,11 +19,18 @@ final class ExpectContinueHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg instanceof RoutedRequest routed && HttpUtil.is100ContinueExpected(routed.request())) {
-      routed.request().headers().remove(HttpHeaderNames.EXPECT);
+    if (msg instanceof RoutedRequest routed) {
+      answer(ctx, routed.request());
+    }
+    ctx.fireChannelRead(msg);
+  }
+
+  /** Sends {@code 100 Continue} if {@code request} expects it (for handlers that decide before this one). */
+  static void answer(ChannelHandlerContext ctx, HttpRequest request) {
+    if (HttpUtil.is100ContinueExpected(request)) {
+      request.headers().remove(HttpHeaderNames.EXPECT);
       ctx.writeAndFlush(
           new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
     }
-    ctx.fireChannelRead(msg);
   }
 }

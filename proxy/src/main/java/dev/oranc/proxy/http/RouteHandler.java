@@ -60,6 +60,7 @@ final class RouteHandler extends ChannelInboundHandlerAdapter {
       }
       if (exchange != null) {
         exchange.route = route;
+        exchange.s3 |= route instanceof Route.Multipart;
       }
       if (request instanceof FullHttpRequest full) {
         // Head and body as separate messages, so every handler after this one sees one shape.

@@ -11,8 +11,14 @@ import io.netty.handler.codec.http.HttpRequest;
  */
 record RoutedRequest(HttpRequest request, Route route) {
 
-  /** A body to be stored (a PUT of a file), sent by an S3 client: aws-chunked and checksums apply. */
+  /**
+   * A body to be stored from an S3 client — a PUT of a file signed for S3, or a multipart upload's
+   * part (an S3 operation whoever sends it): aws-chunked and checksums apply.
+   */
   boolean isS3Upload() {
+    if (route instanceof Route.Multipart m) {
+      return m.operation() == Route.Multipart.Operation.PART;
+    }
     return route instanceof Route.File f && f.method() == Route.Method.PUT && S3Request.isSigned(request);
   }
 }

@@ -28,6 +28,7 @@ import java.util.function.BooleanSupplier;
  *           route            path, query, credentials → RoutedRequest
  *           aws-chunked      S3 uploads: aws-chunked bodies decoded to the plain bytes
  *           checksums        S3 uploads: Content-MD5, x-amz-checksum-* verified
+ *           multipart        S3 multipart uploads (answers its own 100 Continue)
  *           expect-continue  100 Continue at once
  *           service          /, /-/health, /-/metrics
  *           download         GET, HEAD of cache files
@@ -101,6 +102,7 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     p.addLast("route", new RouteHandler(router, draining));
     p.addLast("aws-chunked", new AwsChunkedHandler());
     p.addLast("checksums", new BodyChecksumHandler());
+    p.addLast("multipart", new MultipartHandler(backend));
     p.addLast("expect-continue", new ExpectContinueHandler());
     p.addLast("service", new ServiceHandler(backend.metrics(), draining));
     p.addLast("download", new DownloadHandler(backend));

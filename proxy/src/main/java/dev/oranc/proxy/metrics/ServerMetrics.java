@@ -34,6 +34,7 @@ public final class ServerMetrics {
   private final ConcurrentHashMap<OperationLabel, Timer> registry = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, LongAdder> upstream = new ConcurrentHashMap<>();
   private final Map<String, CacheSource> caches = new ConcurrentHashMap<>();
+  private volatile LongSupplier[] multipart;
 
   private record RequestLabel(String method, int status) {}
 
@@ -100,6 +101,14 @@ public final class ServerMetrics {
   /** Registers a Caffeine cache's statistics, entry count and weight (bytes, or -1). */
   public void cache(String name, Supplier<CacheStats> stats, LongSupplier size, LongSupplier weight) {
     caches.put(name, new CacheSource(stats, size, weight));
+  }
+
+  /**
+   * Registers the S3 multipart uploads' figures: uploads in progress, spool bytes reserved, parts
+   * streamed straight to the registry and parts spooled.
+   */
+  public void multipart(LongSupplier uploads, LongSupplier spoolBytes, LongSupplier direct, LongSupplier spooled) {
+    multipart = new LongSupplier[] {uploads, spoolBytes, direct, spooled};
   }
 
   /** Count of requests so far with this method and status (tests and the health check use it). */
@@ -173,6 +182,17 @@ public final class ServerMetrics {
             sample(b, "oranc_cache_bytes", cacheLabel(n), w);
           }
         });
+    LongSupplier[] m = multipart;
+    if (m != null) {
+      header(b, "oranc_multipart_uploads", "gauge", "S3 multipart uploads in progress.");
+      sample(b, "oranc_multipart_uploads", "", m[0].getAsLong());
+      header(b, "oranc_multipart_spool_bytes", "gauge", "Bytes reserved in the multipart spool for early parts.");
+      sample(b, "oranc_multipart_spool_bytes", "", m[1].getAsLong());
+      header(b, "oranc_multipart_parts_total", "counter",
+          "Multipart parts received, by path: streamed to the registry, or spooled until their turn.");
+      sample(b, "oranc_multipart_parts_total", "{path=\"direct\"}", m[2].getAsLong());
+      sample(b, "oranc_multipart_parts_total", "{path=\"spooled\"}", m[3].getAsLong());
+    }
     return b.toString();
   }
 

@@ -1,0 +1,444 @@
+package dev.oranc.proxy.http;
+
+import dev.oranc.common.registry.BlobUpload;
+import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.proxy.route.Route;
+import dev.oranc.proxy.s3.MultipartSession;
+import dev.oranc.proxy.s3.MultipartUploads;
+import dev.oranc.proxy.s3.S3Rejected;
+import dev.oranc.proxy.s3.S3Xml;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The S3 multipart upload operations ({@link Route.Multipart}), each onto a {@link
+ * MultipartSession} of {@link MultipartUploads}:
+ *
+ * <ul>
+ *   <li>{@code POST ?uploads}: opens a registry upload session (so refused credentials are told at
+ *       once), answers {@code InitiateMultipartUploadResult} with the new upload id. The request's
+ *       {@code Content-Type} (and {@code Content-Encoding}) become the file's.
+ *   <li>{@code PUT ?partNumber=N&uploadId=ID}: the body streams into the session (straight into
+ *       the registry upload when it is the next part, else into the spool) with the sink's flow
+ *       control; answered with the part's {@code ETag}, its MD5 (checked against the request's
+ *       checksums on the way, {@link BodyChecksumHandler}). A part refused before its body is sent
+ *       (spool full: 503 SlowDown) is refused before {@code 100 Continue}.
+ *   <li>{@code POST ?uploadId=ID}: the {@code CompleteMultipartUpload} list (at most {@value
+ *       #MAX_COMPLETE_BODY} bytes, gathered) is checked, the blob finished, the manifest published
+ *       and the key's cached lookups dropped; answered {@code CompleteMultipartUploadResult}.
+ *   <li>{@code DELETE ?uploadId=ID}: aborts; 204.
+ * </ul>
+ *
+ * It sits before {@code expect-continue}, so it answers {@code Expect: 100-continue} itself, once a
+ * part has been accepted.
+ */
+final class MultipartHandler extends ChannelInboundHandlerAdapter {
+
+  private static final Logger log = LoggerFactory.getLogger(MultipartHandler.class);
+  static final int MAX_COMPLETE_BODY = 2 * 1024 * 1024;
+
+  private final Backend backend;
+  private Operation current;
+
+  MultipartHandler(Backend backend) {
+    this.backend = backend;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof RoutedRequest routed && routed.route() instanceof Route.Multipart m) {
+      current = switch (m.operation()) {
+        case CREATE -> new Create(ctx, m, routed.request());
+        case PART -> new Part(ctx, m, routed.request());
+        case COMPLETE -> new Complete(ctx, m, routed.request());
+        case ABORT -> new Abort(ctx, m, routed.request());
+      };
+      current.start();
+      return;
+    }
+    if (current != null && current.receiving && msg instanceof HttpContent content) {
+      Operation op = current;
+      boolean last = msg instanceof LastHttpContent;
+      if (last) {
+        op.receiving = false;
+      }
+      if (op.failed) {
+        content.release();
+      } else {
+        op.body(content, last);
+      }
+      return;
+    }
+    ctx.fireChannelRead(msg);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    // A body found bad on its way here (aws-chunked framing, a checksum): the part is dropped.
+    if (current != null && current.receiving) {
+      Operation op = current;
+      op.receiving = false;
+      if (op.failed) {
+        if (!(cause instanceof S3Rejected)) {
+          ctx.fireExceptionCaught(cause);
+        }
+        return;
+      }
+      op.bodyFailed(cause);
+      op.fail(cause);
+      return;
+    }
+    ctx.fireExceptionCaught(cause);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (current != null) {
+      current.clientGone();
+      current = null;
+    }
+    ctx.fireChannelInactive();
+  }
+
+  /** One multipart request, from its head to its answer. */
+  private abstract class Operation {
+    final ChannelHandlerContext ctx;
+    final Route.Multipart route;
+    final HttpRequest request;
+    final Exchange exchange;
+    final EventLoop loop;
+    boolean receiving = true;
+    boolean failed;
+    boolean answered;
+
+    Operation(ChannelHandlerContext ctx, Route.Multipart route, HttpRequest request) {
+      this.ctx = ctx;
+      this.route = route;
+      this.request = request;
+      Exchange e = Exchange.current(ctx.channel());
+      this.exchange = e != null ? e : new Exchange(request.method().name(), "?", System.nanoTime());
+      this.loop = ctx.channel().eventLoop();
+    }
+
+    abstract void start();
+
+    /** A piece of the body; the default drops it. {@code last}: the body has ended. */
+    void body(HttpContent content, boolean last) {
+      content.release();
+    }
+
+    /** The body was found bad before it reached us. */
+    void bodyFailed(Throwable cause) {}
+
+    void clientGone() {}
+
+    void onLoop(Runnable r) {
+      if (loop.inEventLoop()) {
+        r.run();
+      } else {
+        loop.execute(r);
+      }
+    }
+
+    void respond(FullHttpResponse response) {
+      if (answered || failed) {
+        response.release();
+        return;
+      }
+      answered = true;
+      if (current == this && !receiving) {
+        current = null;
+      }
+      ctx.writeAndFlush(response);
+    }
+
+    void respondXml(String xml) {
+      respond(Responses.full(HttpResponseStatus.OK, Responses.XML, xml.getBytes(StandardCharsets.UTF_8), false));
+    }
+
+    void fail(Throwable error) {
+      if (failed || answered) {
+        return;
+      }
+      failed = true;
+      if (current == this && !receiving) {
+        current = null;
+      }
+      ctx.fireExceptionCaught(Failures.unwrap(error));
+    }
+
+    MultipartSession session() {
+      return backend.multipart().find(route.uploadId(), route.repository(), route.key(), route.credentials());
+    }
+
+    String bucket() {
+      String r = route.repository().repository();
+      return r.substring(r.lastIndexOf('/') + 1);
+    }
+  }
+
+  private final class Create extends Operation {
+    Create(ChannelHandlerContext ctx, Route.Multipart route, HttpRequest request) {
+      super(ctx, route, request);
+    }
+
+    @Override
+    void start() {
+      String type = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
+      String contentType = type == null || type.isBlank() ? ImageLayout.DEFAULT_CONTENT_TYPE : type.trim();
+      String encoding = request.headers().get(HttpHeaderNames.CONTENT_ENCODING);
+      if (encoding != null) {
+        encoding = encoding.trim();
+        if (encoding.isEmpty() || encoding.equalsIgnoreCase("identity")
+            || encoding.toLowerCase(Locale.ROOT).contains(AwsChunkedHandler.AWS_CHUNKED)) {
+          encoding = null;
+        }
+      }
+      String contentEncoding = encoding;
+      ExpectContinueHandler.answer(ctx, request);
+      BlobUpload upload = backend.registry().client()
+          .upload(route.repository(), -1, ImageLayout.LAYER_MEDIA_TYPE, route.credentials(), loop);
+      Failures.timed(backend.metrics(), "multipart_create", Failures.call(upload::open))
+          .whenComplete((v, error) -> onLoop(() -> {
+            if (error != null) {
+              fail(error);
+              return;
+            }
+            MultipartSession session;
+            try {
+              session = backend.multipart().open(route.repository(), route.key(), route.credentials(),
+                  contentType, contentEncoding, upload);
+            } catch (S3Rejected r) {
+              upload.abort(r);
+              fail(r);
+              return;
+            }
+            if (!ctx.channel().isActive()) {
+              session.abort("was abandoned: the client left before it learnt the upload id");
+              return;
+            }
+            log.debug("{}: multipart upload of {} in {} created", ctx.channel().id(), route.key(), route.repository());
+            respondXml(S3Xml.initiateResult(bucket(), route.key(), session.id()));
+          }));
+    }
+  }
+
+  private final class Part extends Operation {
+    MultipartSession.PartSink sink;
+
+    Part(ChannelHandlerContext ctx, Route.Multipart route, HttpRequest request) {
+      super(ctx, route, request);
+    }
+
+    @Override
+    void start() {
+      long declared = HttpUtil.isTransferEncodingChunked(request) ? -1 : HttpUtil.getContentLength(request, 0L);
+      try {
+        sink = session().beginPart(route.partNumber(), declared);
+      } catch (RuntimeException e) {
+        fail(e);
+        return;
+      }
+      backend.metrics().uploads().incrementAndGet();
+      ExpectContinueHandler.answer(ctx, request);
+    }
+
+    @Override
+    void body(HttpContent content, boolean last) {
+      try {
+        sink.write(content.content()); // the sink owns the bytes from here on
+      } catch (S3Rejected e) {
+        sink.abort(e);
+        done();
+        resumeReading();
+        fail(e);
+        return;
+      }
+      if (last) {
+        resumeReading();
+        finish();
+      } else if (!sink.isWritable() && !exchange.readingPaused) {
+        exchange.readingPaused = true;
+        ctx.channel().config().setAutoRead(false);
+        sink.whenWritable(() -> onLoop(this::resumeReading));
+      }
+    }
+
+    void resumeReading() {
+      if (exchange.readingPaused) {
+        exchange.readingPaused = false;
+        if (ctx.channel().isActive()) {
+          ctx.channel().config().setAutoRead(true);
+        }
+      }
+    }
+
+    void finish() {
+      byte[] md5 = exchange.bodyMd5;
+      if (md5 == null) {
+        sink.abort(new IllegalStateException("no MD5 for the part"));
+        done();
+        fail(new IllegalStateException("the part's MD5 was not computed"));
+        return;
+      }
+      sink.finish(md5).whenComplete((etag, error) -> onLoop(() -> {
+        done();
+        if (error != null) {
+          fail(error);
+          return;
+        }
+        FullHttpResponse ok = Responses.empty(HttpResponseStatus.OK);
+        ok.headers().set(HttpHeaderNames.ETAG, etag);
+        respond(ok);
+      }));
+    }
+
+    @Override
+    void bodyFailed(Throwable cause) {
+      if (sink != null) {
+        sink.abort(cause);
+        done();
+        resumeReading();
+      }
+    }
+
+    @Override
+    void clientGone() {
+      if (receiving && sink != null && !failed) {
+        failed = true;
+        sink.abort(new IOException("the client closed the connection before the part ended"));
+        log.debug("{}: part {} of {} abandoned after {} bytes", ctx.channel().id(), route.partNumber(), route.key(),
+            exchange.bytesIn);
+      }
+      done();
+    }
+
+    private boolean counted = true;
+
+    private void done() {
+      if (sink != null && counted) {
+        counted = false;
+        backend.metrics().uploads().decrementAndGet();
+      }
+    }
+  }
+
+  private final class Complete extends Operation {
+    MultipartSession session;
+    CompositeByteBuf xml;
+
+    Complete(ChannelHandlerContext ctx, Route.Multipart route, HttpRequest request) {
+      super(ctx, route, request);
+    }
+
+    @Override
+    void start() {
+      try {
+        session = session();
+      } catch (RuntimeException e) {
+        fail(e);
+        return;
+      }
+      ExpectContinueHandler.answer(ctx, request);
+      xml = ctx.alloc().compositeBuffer();
+    }
+
+    @Override
+    void body(HttpContent content, boolean last) {
+      if (xml.readableBytes() + content.content().readableBytes() > MAX_COMPLETE_BODY) {
+        content.release();
+        release();
+        fail(new S3Rejected.MalformedXml("the CompleteMultipartUpload body is larger than " + MAX_COMPLETE_BODY + " bytes"));
+        return;
+      }
+      xml.addComponent(true, content.content());
+      if (last) {
+        List<S3Xml.CompletedPart> parts;
+        try (ByteBufInputStream in = new ByteBufInputStream(xml)) {
+          parts = S3Xml.parseComplete(in);
+        } catch (IOException | RuntimeException e) {
+          release();
+          fail(e);
+          return;
+        }
+        release();
+        complete(parts);
+      }
+    }
+
+    void complete(List<S3Xml.CompletedPart> parts) {
+      Failures.timed(backend.metrics(), "multipart_complete", Failures.call(() -> session.complete(parts)))
+          .thenCompose(done -> Failures.timed(backend.metrics(), "publish",
+                  backend.registry().publish(route.repository(), route.key(), done.blob(), session.contentType(),
+                      session.contentEncoding(), route.credentials(), loop))
+              .thenApply(tag -> done))
+          .whenComplete((done, error) -> onLoop(() -> {
+            if (error != null) {
+              fail(error);
+              return;
+            }
+            // Before the answer: a GET that follows must see the new file.
+            backend.layers().invalidate(route.repository(), route.key());
+            session.completed();
+            log.debug("{}: multipart upload of {} in {} stored: {} parts, {} bytes", ctx.channel().id(), route.key(),
+                route.repository(), done.parts(), done.blob().size());
+            respondXml(S3Xml.completeResult(exchange.path, bucket(), route.key(), done.etag()));
+          }));
+    }
+
+    private void release() {
+      if (xml != null) {
+        xml.release();
+        xml = null;
+      }
+    }
+
+    @Override
+    void bodyFailed(Throwable cause) {
+      release();
+    }
+
+    @Override
+    void clientGone() {
+      release();
+    }
+  }
+
+  private final class Abort extends Operation {
+    Abort(ChannelHandlerContext ctx, Route.Multipart route, HttpRequest request) {
+      super(ctx, route, request);
+    }
+
+    @Override
+    void start() {
+      try {
+        session().abort("was aborted");
+      } catch (RuntimeException e) {
+        fail(e);
+        return;
+      }
+      log.debug("{}: multipart upload of {} in {} aborted", ctx.channel().id(), route.key(), route.repository());
+      // 204 has no Content-Length (RFC 9110 §8.6).
+      respond(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NO_CONTENT, Unpooled.EMPTY_BUFFER));
+    }
+  }
+}
