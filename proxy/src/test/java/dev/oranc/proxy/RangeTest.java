@@ -98,6 +98,26 @@ class RangeTest {
   }
 
   @Test
+  void s3ClientsGetAnETagAndLastModifiedAndAnIfRangeNamingItKeepsTheRange() throws Exception {
+    for (byte[] body : new byte[][] {random(500, 6), random(100_000, 7)}) {
+      String path = stored(body);
+      HttpResponse<byte[]> plain = server.head(path, null);
+      assertTrue(plain.headers().firstValue("ETag").isEmpty(), "no change for plain clients");
+      HttpResponse<byte[]> s3 = server.send("HEAD", path, null, null, "x-amz-date", "20240101T000000Z");
+      String etag = s3.headers().firstValue("ETag").orElseThrow();
+      assertTrue(etag.matches("\"[0-9a-f]{64}\""), etag);
+      assertEquals("Thu, 01 Jan 1970 00:00:00 GMT", s3.headers().firstValue("Last-Modified").orElse(null));
+      HttpResponse<byte[]> same = server.send("GET", path, null, null, "x-amz-date", "20240101T000000Z",
+          "Range", "bytes=5-9", "If-Range", etag);
+      assertPartial(same, body, 5, 9);
+      assertEquals(etag, same.headers().firstValue("ETag").orElse(null));
+      HttpResponse<byte[]> other = get(path, "Range", "bytes=5-9", "If-Range", "\"" + "0".repeat(64) + "\"");
+      assertEquals(200, other.statusCode());
+      assertArrayEquals(body, other.body());
+    }
+  }
+
+  @Test
   void aRegistryThatIgnoresTheRangeHasItCutFromTheWholeBlob() throws Exception {
     byte[] body = random(100_000, 5);
     try (FaultyRegistry fake = new FaultyRegistry((method, uri, reply) -> {

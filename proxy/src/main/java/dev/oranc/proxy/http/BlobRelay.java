@@ -50,6 +50,7 @@ final class BlobRelay implements BlobConsumer {
   private final BlobDownload download;
   private final StoredFile file;
   private final ByteRange range;
+  private final boolean s3;
   /** Bytes the registry sends: the range when it answered 206, else the whole blob. */
   private final long expected;
   /** Bytes the client gets. */
@@ -64,8 +65,9 @@ final class BlobRelay implements BlobConsumer {
   private boolean finished;
 
   BlobRelay(
-      ChannelHandlerContext ctx, BlobDownload download, StoredFile file, ByteRange range,
+      ChannelHandlerContext ctx, BlobDownload download, StoredFile file, ByteRange range, boolean s3,
       ServerMetrics metrics, Runnable onDone, Consumer<Throwable> onFailure) {
+    this.s3 = s3;
     this.ctx = ctx;
     this.download = download;
     this.file = file;
@@ -82,7 +84,7 @@ final class BlobRelay implements BlobConsumer {
   void start() {
     HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1,
         range == null ? HttpResponseStatus.OK : HttpResponseStatus.PARTIAL_CONTENT);
-    DownloadHandler.fileHeaders(head.headers(), file);
+    DownloadHandler.fileHeaders(head.headers(), file, s3);
     if (range != null) {
       head.headers().set(HttpHeaderNames.CONTENT_LENGTH, range.length());
       head.headers().set(HttpHeaderNames.CONTENT_RANGE, range.contentRange());

@@ -46,6 +46,12 @@ import java.util.Optional;
  * registry (and cut from its whole answer if it ignores the range), so an interrupted download of
  * a large NAR resumes where it stopped. Every answer says {@code Accept-Ranges: bytes}.
  *
+ * <p>An S3-signed request also gets what S3 clients expect of HeadObject and GetObject: an {@code
+ * ETag} (the blob's digest: content-addressed, so a strong validator, which {@code If-Range} may
+ * name) and a {@code Last-Modified}. The image keeps no date, and a key's file only ever changes
+ * by being replaced, so it is a fixed one, the epoch; {@code aws s3 cp} refuses a download
+ * without it.
+ *
  * Registry calls run on this channel's event loop (the client pools connections per loop), and
  * every callback hops back to it before touching the channel.
  */
@@ -97,7 +103,18 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
     ctx.fireChannelInactive();
   }
 
-  static void fileHeaders(HttpHeaders headers, StoredFile file) {
+  /** What S3-signed requests are told for {@code Last-Modified}: see the class comment. */
+  static final String S3_LAST_MODIFIED = "Thu, 01 Jan 1970 00:00:00 GMT";
+
+  static String etag(StoredFile file) {
+    return "\"" + file.digest().hex() + "\"";
+  }
+
+  static void fileHeaders(HttpHeaders headers, StoredFile file, boolean s3) {
+    if (s3) {
+      headers.set(HttpHeaderNames.ETAG, etag(file));
+      headers.set(HttpHeaderNames.LAST_MODIFIED, S3_LAST_MODIFIED);
+    }
     headers.set(HttpHeaderNames.CONTENT_TYPE, file.contentType());
     headers.set(HttpHeaderNames.CONTENT_LENGTH, file.size());
     headers.set(HttpHeaderNames.ACCEPT_RANGES, HttpHeaderValues.BYTES);
@@ -191,14 +208,17 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
       StoredFile file = lookup.file().get();
       if (route.method() == Route.Method.HEAD) {
         FullHttpResponse r = Responses.empty(HttpResponseStatus.OK);
-        fileHeaders(r.headers(), file);
+        fileHeaders(r.headers(), file, exchange.s3);
         respond(r);
         return;
       }
       ByteRange range;
       try {
-        range = ByteRange.parse(request.headers().get(HttpHeaderNames.RANGE),
-            request.headers().get(HttpHeaderNames.IF_RANGE), file.size()).orElse(null);
+        String ifRange = request.headers().get(HttpHeaderNames.IF_RANGE);
+        if (ifRange != null && ifRange.trim().equals(etag(file))) {
+          ifRange = null; // it names this very content: the range stands
+        }
+        range = ByteRange.parse(request.headers().get(HttpHeaderNames.RANGE), ifRange, file.size()).orElse(null);
       } catch (RequestRejected.RangeNotSatisfiable e) {
         fail(e);
         return;
@@ -238,14 +258,14 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
       if (range != null) {
         byte[] part = Arrays.copyOfRange(bytes, (int) range.first(), (int) range.last() + 1);
         FullHttpResponse r = Responses.full(HttpResponseStatus.PARTIAL_CONTENT, null, part, false);
-        fileHeaders(r.headers(), file);
+        fileHeaders(r.headers(), file, exchange.s3);
         r.headers().set(HttpHeaderNames.CONTENT_LENGTH, part.length);
         r.headers().set(HttpHeaderNames.CONTENT_RANGE, range.contentRange());
         respond(r);
         return;
       }
       FullHttpResponse r = Responses.full(HttpResponseStatus.OK, null, bytes, false);
-      fileHeaders(r.headers(), file);
+      fileHeaders(r.headers(), file, exchange.s3);
       respond(r);
     }
 
@@ -277,7 +297,7 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
         fail(new RegistryException.Protocol("GET blob " + repo + "@" + file.digest(), problem));
         return;
       }
-      relay = new BlobRelay(ctx, download, file, range, backend.metrics(), this::done, this::fail);
+      relay = new BlobRelay(ctx, download, file, range, exchange.s3, backend.metrics(), this::done, this::fail);
       relay.start();
     }
 
