@@ -1,5 +1,6 @@
 package dev.oranc.proxy.s3;
 
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileVisitResult;
@@ -13,7 +14,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -76,12 +76,7 @@ final class Spool implements AutoCloseable {
         return;
       }
       if (io == null) {
-        AtomicInteger n = new AtomicInteger();
-        ThreadFactory threads = r -> {
-          Thread t = new Thread(r, "oranc-spool-" + n.incrementAndGet());
-          t.setDaemon(true);
-          return t;
-        };
+        ThreadFactory threads = new DefaultThreadFactory("oranc-spool", true);
         io = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), threads);
       }
       e = io;
