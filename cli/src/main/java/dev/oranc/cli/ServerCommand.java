@@ -204,6 +204,38 @@ final class ServerCommand implements Callable<Integer> {
       description = "How long \"no upstream has it\" is trusted. Default: ${DEFAULT-VALUE}.")
   Duration upstreamCacheNegativeTtl;
 
+  // --- S3 multipart uploads --------------------------------------------------------------------
+
+  @Option(
+      names = "--multipart-spool-dir",
+      paramLabel = "DIR",
+      defaultValue = "${sys:java.io.tmpdir}/oranc-multipart",
+      description =
+          "Where parts of S3 multipart uploads that arrive before their turn wait (the server makes"
+              + " a directory of its own inside, removed at exit). Put it on a disk, not a tmpfs."
+              + " Default: ${DEFAULT-VALUE}.")
+  java.nio.file.Path multipartSpoolDir;
+
+  @Option(
+      names = "--multipart-spool-size",
+      paramLabel = "SIZE",
+      defaultValue = "1GiB",
+      converter = SizeConverter.class,
+      description =
+          "Disk space for those parts in all; a part over it is answered 503 SlowDown (clients"
+              + " send it again later). Default: ${DEFAULT-VALUE}.")
+  long multipartSpoolSize;
+
+  @Option(
+      names = "--multipart-expiry",
+      paramLabel = "DURATION",
+      defaultValue = "1h",
+      converter = DurationConverter.class,
+      description =
+          "An S3 multipart upload untouched this long is aborted: its registry session is"
+              + " cancelled and its spooled parts deleted. Default: ${DEFAULT-VALUE}.")
+  Duration multipartExpiry;
+
   @Spec CommandSpec spec;
 
   ServerConfig config() {
@@ -230,6 +262,9 @@ final class ServerCommand implements Callable<Integer> {
         .upstreamTimeout(upstreamTimeout)
         .upstreamCacheTtl(upstreamCacheTtl)
         .upstreamCacheNegativeTtl(upstreamCacheNegativeTtl)
+        .multipartSpoolDir(multipartSpoolDir)
+        .multipartSpoolBytes(multipartSpoolSize)
+        .multipartExpiry(multipartExpiry)
         .build();
   }
 

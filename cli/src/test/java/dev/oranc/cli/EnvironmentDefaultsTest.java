@@ -47,6 +47,20 @@ class EnvironmentDefaultsTest {
   }
 
   @Test
+  void theMultipartFlagsHaveTheirDefaultsAndTheirVariables() {
+    ServerCommand d = parse(Map.of(), "server");
+    assertEquals(java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "oranc-multipart"), d.multipartSpoolDir);
+    assertEquals(1L << 30, d.multipartSpoolSize);
+    assertEquals(java.time.Duration.ofHours(1), d.multipartExpiry);
+    assertEquals(d.multipartSpoolDir, d.config().multipartSpoolDir());
+    ServerCommand s = parse(Map.of("ORANC_MULTIPART_SPOOL_DIR", "/var/cache/oranc", "ORANC_MULTIPART_EXPIRY", "30m"),
+        "server", "--multipart-spool-size", "256MiB");
+    assertEquals(java.nio.file.Path.of("/var/cache/oranc"), s.config().multipartSpoolDir());
+    assertEquals(256L << 20, s.config().multipartSpoolBytes());
+    assertEquals(java.time.Duration.ofMinutes(30), s.config().multipartExpiry());
+  }
+
+  @Test
   void aFlagWinsOverItsVariable() {
     ServerCommand s = parse(Map.of("ORANC_MAX_RETRY", "5", "ORANC_LISTEN", "127.0.0.1:9090"), "server", "-m", "2");
     assertEquals(2, s.maxRetry);
