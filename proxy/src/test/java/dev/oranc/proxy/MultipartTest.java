@@ -290,6 +290,16 @@ class MultipartTest {
     assertS3Error(refused, 503, "SlowDown");
     assertTrue(Long.parseLong(refused.headers().firstValue("Retry-After").orElse("0")) >= 1);
     assertEquals(0, server.server.multipart().spoolBytes());
+    // With Expect: 100-continue (as S3 clients send large parts) it is refused before the body.
+    try (Socket s = new Socket("127.0.0.1", server.port())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(("PUT " + path + "?partNumber=2&uploadId=" + id + " HTTP/1.1\r\nHost: x\r\n"
+          + "Authorization: " + sigv4(KEY_ID) + "\r\nContent-Length: " + (2 << 20) + "\r\nExpect: 100-continue\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      RawHttp.Answer first = RawHttp.readFirst(s.getInputStream());
+      assertEquals(503, first.status(), first.text());
+      assertTrue(first.text().contains("<Code>SlowDown</Code>"), first.text());
+    }
     // The part whose turn it is needs no spool; then part 2 may come.
     byte[] p1 = random(3 << 20, 13);
     byte[] p2 = random(2 << 20, 12);

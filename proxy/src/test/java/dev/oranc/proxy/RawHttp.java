@@ -38,23 +38,29 @@ final class RawHttp {
     }
   }
 
+  /** The next answer, skipping interim (1xx) ones. */
   static Answer read(InputStream in) throws IOException {
     while (true) {
-      String statusLine = line(in);
-      Map<String, String> headers = new LinkedHashMap<>();
-      String l;
-      while (!(l = line(in)).isEmpty()) {
-        int colon = l.indexOf(':');
-        headers.put(l.substring(0, colon).trim().toLowerCase(Locale.ROOT), l.substring(colon + 1).trim());
+      Answer a = readFirst(in);
+      if (a.status() != 100) {
+        return a;
       }
-      int status = Integer.parseInt(statusLine.split(" ")[1]);
-      if (status == 100) {
-        continue;
-      }
-      int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));
-      byte[] body = in.readNBytes(length);
-      return new Answer(status, headers, body);
     }
+  }
+
+  /** The next answer, interim or final. */
+  static Answer readFirst(InputStream in) throws IOException {
+    String statusLine = line(in);
+    Map<String, String> headers = new LinkedHashMap<>();
+    String l;
+    while (!(l = line(in)).isEmpty()) {
+      int colon = l.indexOf(':');
+      headers.put(l.substring(0, colon).trim().toLowerCase(Locale.ROOT), l.substring(colon + 1).trim());
+    }
+    int status = Integer.parseInt(statusLine.split(" ")[1]);
+    int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));
+    byte[] body = in.readNBytes(length);
+    return new Answer(status, headers, body);
   }
 
   private static String line(InputStream in) throws IOException {

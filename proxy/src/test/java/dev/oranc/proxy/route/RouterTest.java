@@ -109,4 +109,45 @@ class RouterTest {
     assertFalse(f.toString().contains("u:p"));
     assertThrows(FormatException.class, () -> router.route("GET", "/r.io/a/b/k", "Basic !!!"));
   }
+
+  @Test
+  void s3MultipartOperationsAreRoutedByMethodAndQuery() {
+    Route.Multipart create = assertInstanceOf(Route.Multipart.class,
+        router.route("POST", "/r.io/a/b/nar/x.nar?uploads", null));
+    assertEquals(Route.Multipart.Operation.CREATE, create.operation());
+    assertEquals("nar/x.nar", create.key());
+    assertEquals(null, create.uploadId());
+    assertEquals(Route.Multipart.Operation.CREATE,
+        ((Route.Multipart) router.route("POST", "/r.io/a/b/k?uploads=&x-id=CreateMultipartUpload", null)).operation());
+
+    Route.Multipart part = assertInstanceOf(Route.Multipart.class,
+        router.route("PUT", "/r.io/a/b/nar/x.nar?partNumber=7&uploadId=Ab-_9&x-id=UploadPart", null));
+    assertEquals(Route.Multipart.Operation.PART, part.operation());
+    assertEquals(7, part.partNumber());
+    assertEquals("Ab-_9", part.uploadId());
+    assertFalse(part.toString().contains("Ab-_9"), "the upload id is not printed");
+
+    assertEquals(Route.Multipart.Operation.COMPLETE,
+        ((Route.Multipart) router.route("POST", "/r.io/a/b/k?uploadId=u", null)).operation());
+    assertEquals(Route.Multipart.Operation.ABORT,
+        ((Route.Multipart) router.route("DELETE", "/r.io/a/b/k?uploadId=u", null)).operation());
+    // Without the multipart query a file keeps its methods.
+    assertInstanceOf(Route.File.class, router.route("PUT", "/r.io/a/b/k?x-id=PutObject", null));
+    assertThrows(RequestRejected.MethodNotAllowed.class, () -> router.route("POST", "/r.io/a/b/k", null));
+    assertThrows(RequestRejected.MethodNotAllowed.class, () -> router.route("DELETE", "/r.io/a/b/k", null));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"0", "10001", "-1", "x", ""})
+  void aPartNumberOutsideOneToTenThousandIsRefused(String n) {
+    assertThrows(FormatException.class, () -> router.route("PUT", "/r.io/a/b/k?partNumber=" + n + "&uploadId=u", null));
+  }
+
+  @Test
+  void malformedMultipartRequestsAreRefused() {
+    assertThrows(RequestRejected.BadRequest.class, () -> router.route("PUT", "/r.io/a/b/k?uploadId=u", null));
+    assertThrows(RequestRejected.BadRequest.class, () -> router.route("POST", "/r.io/a/b/k?uploadId=", null));
+    assertThrows(RequestRejected.MethodNotAllowed.class, () -> router.route("GET", "/r.io/a/b/k?uploadId=u", null));
+    assertThrows(RequestRejected.NoSuchRoute.class, () -> router.route("POST", "/r.io/a/b?uploads", null));
+  }
 }
