@@ -339,10 +339,76 @@ EOF
 # A random store hash part: 32 nix32 characters.
 random_hash() { head -c 4096 /dev/urandom | tr -dc '0123456789abcdfghijklmnpqrsvwxyz' | head -c 32; }
 
+# seed_narinfos REPO COUNT LIST: stores COUNT distinct narinfos (~1 KiB each, a blob and a
+# manifest per key, one shared config blob) in 4 parallel batches; LIST gets "<hash> <tag> <digest>"
+# per key. A batch is one curl for the upload POSTs and one for the blob and manifest PUTs, over
+# keep-alive connections: seeding runs at about the registry's own rate, not at process-spawn rate.
+seed_narinfos() {
+  local repo=$1 count=$2 list=$3 dir config config_digest config_size j
+  dir=$(mktemp -d "$WORK/seed.XXXXXX")
+  config=$dir/config.json
+  printf '{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]}}' > "$config"
+  config_digest=$(put_blob "$repo" "$config")
+  config_size=$(stat -c %s "$config")
+  make_narinfo 00000000000000000000000000000000 "$dir/template"
+  mkdir -p "$dir/n" "$dir/m"
+  # The narinfos: the template with a fresh random store hash each.
+  awk -v n="$count" -v dir="$dir/n" -v seed="$RANDOM$RANDOM" '
+    BEGIN { srand(seed); a = "0123456789abcdfghijklmnpqrsvwxyz" }
+    { t = t $0 "\n" }
+    END {
+      for (i = 0; i < n; i++) {
+        h = ""; for (k = 0; k < 32; k++) h = h substr(a, int(rand() * 32) + 1, 1)
+        body = t; gsub(/00000000000000000000000000000000/, h, body)
+        printf "%s", body > (dir "/" h ".narinfo"); close(dir "/" h ".narinfo")
+      }
+    }' "$dir/template"
+  (cd "$dir/n" && sha256sum -- *.narinfo) | awk '{ sub(/\.narinfo$/, "", $2); print $2, $2 ".narinfo", "sha256:" $1 }' > "$dir/all"
+  [ "$(wc -l < "$dir/all")" -eq "$count" ] || die "made $(wc -l < "$dir/all") distinct narinfos of $count"
+  split -n l/4 -d "$dir/all" "$dir/batch."
+  local jobs=()
+  for j in "$dir"/batch.*; do
+    _seed_batch "$repo" "$j" "$dir" "$config_digest" "$config_size" &
+    jobs+=($!)
+  done
+  for j in "${jobs[@]}"; do wait "$j" || die "seeding $repo failed"; done
+  cp "$dir/all" "$list"
+  rm -rf "$dir"
+}
+
+_seed_batch() {
+  local repo=$1 batch=$2 dir=$3 config_digest=$4 config_size=$5 size
+  size=$(stat -c %s "$dir/n/$(head -n1 "$batch" | cut -d' ' -f1).narinfo")
+  awk -v u="http://$REGISTRY/v2/$repo/blobs/uploads/" \
+    '{ print "url = \"" u "\"\nrequest = \"POST\"\noutput = \"/dev/null\"\nwrite-out = \"%header{location}\\n\"\nnext" }' \
+    "$batch" | sed '$d' > "$batch.post"
+  curl -sS -K "$batch.post" | tr -d '\r' > "$batch.locations"
+  [ "$(grep -c '^http' "$batch.locations")" -eq "$(wc -l < "$batch")" ] || die "upload POSTs failed in $batch"
+  paste -d' ' "$batch" "$batch.locations" | awk -v n="$dir/n" -v m="$dir/m" -v r="http://$REGISTRY/v2/$repo" \
+    -v cd="$config_digest" -v cs="$config_size" -v size="$size" '{
+      hash = $1; tag = $2; digest = $3; loc = $4
+      sep = index(loc, "?") ? "&" : "?"
+      print "url = \"" loc sep "digest=" digest "\"\nrequest = \"PUT\"\nupload-file = \"" n "/" hash ".narinfo\""
+      print "header = \"Content-Type: application/octet-stream\"\noutput = \"/dev/null\"\nwrite-out = \"%{http_code}\\n\"\nnext"
+      key = hash ".narinfo"
+      f = m "/" hash ".json"
+      printf "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"%s\",\"size\":%s},\"layers\":[{\"mediaType\":\"application/octet-stream\",\"digest\":\"%s\",\"size\":%s,\"annotations\":{\"com.linyinfeng.oranc.content.type\":\"text/x-nix-narinfo\"}}],\"annotations\":{\"com.linyinfeng.oranc.key\":\"%s\",\"org.opencontainers.image.description\":\"%s\"}}", cd, cs, digest, size, key, key > f
+      close(f)
+      print "url = \"" r "/manifests/" tag "\"\nrequest = \"PUT\"\ndata-binary = \"@" f "\""
+      print "header = \"Content-Type: application/vnd.oci.image.manifest.v1+json\"\noutput = \"/dev/null\"\nwrite-out = \"%{http_code}\\n\"\nnext"
+    }' | sed '$d' > "$batch.put"
+  curl -sS -K "$batch.put" > "$batch.codes"
+  [ "$(grep -c '^201$' "$batch.codes")" -eq "$((2 * $(wc -l < "$batch")))" ] ||
+    die "blob or manifest PUTs failed in $batch: $(sort "$batch.codes" | uniq -c | tr '\n' ' ')"
+}
+
 # --- load ---------------------------------------------------------------------------------------
 
 # Seconds per wrk run.
-wrk_seconds() { case "$MODE" in smoke) echo 1 ;; quick) echo 3 ;; full) echo 10 ;; esac; }
+wrk_seconds() {
+  if [ -n "${WRK_SECONDS:-}" ]; then echo "$WRK_SECONDS"; return; fi
+  case "$MODE" in smoke) echo 1 ;; quick) echo 3 ;; full) echo 10 ;; esac
+}
 
 # run_wrk TARGET PARAM REP CONNECTIONS URL: runs wrk with wrk/bench.lua for wrk_seconds (or until
 # STOP_AT_END), records req_s (operations per second), p50_ms, p99_ms, errors and requests.
@@ -357,14 +423,19 @@ run_wrk() {
     wrk -t"$threads" -c"$c" -d"${seconds}s" --timeout 10s -s "$BENCH_DIR/wrk/bench.lua" "$url" |
     grep '^RESULT' || true)
   [ -n "$line" ] || die "wrk against $target ($url) printed no result"
-  # RESULT requests duration_us req_s p50_us p99_us errors
-  read -r _ requests _ req_s p50 p99 errors <<< "$line"
+  # RESULT requests duration_us req_s p50_us p99_us errors exhausted
+  read -r _ requests _ req_s p50 p99 errors exhausted <<< "$line"
   record "$target" "$param" "$rep" req_s "$req_s"
   record "$target" "$param" "$rep" p50_ms "$(awk -v v="$p50" 'BEGIN { printf "%.3f", v / 1000 }')"
   record "$target" "$param" "$rep" p99_ms "$(awk -v v="$p99" 'BEGIN { printf "%.3f", v / 1000 }')"
   record "$target" "$param" "$rep" errors "$errors"
   record "$target" "$param" "$rep" requests "$requests"
-  say "  $target $param rep $rep: $req_s req/s, p50 $((p50 / 1000)) ms, p99 $((p99 / 1000)) ms, $errors errors"
+  if [ "$exhausted" = 1 ]; then
+    record "$target" "$param" "$rep" exhausted 1
+    say "  $target: the path list ran out before the duration ended; some paths were requested twice"
+  fi
+  say "$(awk -v t="$target" -v p="$param" -v r="$rep" -v q="$req_s" -v a="$p50" -v b="$p99" -v e="$errors" \
+    'BEGIN { printf "  %s %s rep %s: %s/s, p50 %.2f ms, p99 %.2f ms, %s errors", t, p, r, q, a / 1000, b / 1000, e }')"
 }
 
 # --- Nix closures -------------------------------------------------------------------------------

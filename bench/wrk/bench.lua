@@ -2,14 +2,27 @@
 --   PATHS_FILE       one request path per line; each wrk thread takes every THREADS-th line, so
 --                    no two threads send the same path; without it, every request is the URL's
 --   THREADS          wrk's thread count (for splitting PATHS_FILE)
---   STOP_AT_END      1: a thread stops once it has answers for all its paths (every request a
---                    different key; up to one request per connection past the end repeats a path)
+--   STOP_AT_END      1: a thread stops once it has answers for all its paths, and the rate is
+--                    taken over the time until the last answer (wrk itself divides by the whole
+--                    duration). A run that gets there sent up to one request per connection
+--                    twice; size the path list so that the duration ends first (see "exhausted")
 --   REQUESTS_PER_OP  requests that make one operation (2 for "manifest, then blob"); req_s is
 --                    divided by it
 --   EXPECT_STATUS    the status every answer must have (e.g. 404); others count as errors.
 --                    Without it, wrk's own rule: a status of 400 or more is an error
 --   ACCEPT           an Accept header to send
--- done() prints one line: RESULT requests duration_us ops_per_s p50_us p99_us errors
+-- done() prints one line: RESULT requests duration_us ops_per_s p50_us p99_us errors exhausted
+
+local ffi = require("ffi")
+ffi.cdef [[
+  typedef struct { long tv_sec; long tv_usec; } bench_timeval;
+  int gettimeofday(bench_timeval *tv, void *tz);
+]]
+local tv = ffi.new("bench_timeval")
+local function now_us()
+  ffi.C.gettimeofday(tv, nil)
+  return tonumber(tv.tv_sec) * 1000000 + tonumber(tv.tv_usec)
+end
 
 local threads = {}
 local next_id = 1
@@ -32,6 +45,9 @@ end
 function init(args)
   bad = 0
   answered = 0
+  first_us = now_us()
+  last_us = first_us
+  exhausted = 0
   if paths_file ~= "" then
     paths = {}
     local n = tonumber(os.getenv("THREADS") or "1")
@@ -67,8 +83,12 @@ if stop_at_end or expect_status then
     if expect_status and status ~= expect_status then
       bad = bad + 1
     end
-    if stop_at_end and answered >= #paths then
-      wrk.thread:stop()
+    if stop_at_end then
+      last_us = now_us()
+      if answered >= #paths then
+        exhausted = 1
+        wrk.thread:stop()
+      end
     end
   end
 end
@@ -84,7 +104,23 @@ function done(summary, latency, requests)
     errors = errors + e.status
   end
   local per_op = tonumber(os.getenv("REQUESTS_PER_OP") or "1")
-  local seconds = summary.duration / 1e6
-  io.write(string.format("RESULT %d %d %.1f %d %d %d\n", summary.requests, summary.duration,
-    summary.requests / seconds / per_op, latency:percentile(50), latency:percentile(99), errors))
+  local requests = summary.requests
+  local duration = summary.duration
+  local exhausted_any = 0
+  if stop_at_end then
+    -- From the first thread's start to the last answer of any thread.
+    local first, last = nil, 0
+    requests = 0
+    for _, thread in ipairs(threads) do
+      local f, l = thread:get("first_us"), thread:get("last_us")
+      if first == nil or f < first then first = f end
+      if l > last then last = l end
+      requests = requests + thread:get("answered")
+      if thread:get("exhausted") == 1 then exhausted_any = 1 end
+    end
+    duration = last - first
+  end
+  io.write(string.format("RESULT %d %d %.1f %d %d %d %d\n", requests, duration,
+    requests / (duration / 1e6) / per_op, latency:percentile(50), latency:percentile(99), errors,
+    exhausted_any))
 end
