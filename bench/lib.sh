@@ -336,6 +336,21 @@ Sig: bench-1:$(head -c 64 /dev/zero | base64 -w0)
 EOF
 }
 
+# corpus_file FILE MIB: MIB MiB of real binaries (the shared libraries, repeated if needed): what
+# a NAR holds, not zeros or random bytes.
+corpus_file() {
+  local file=$1 mib=$2
+  : > "$file"
+  while [ "$(stat -c %s "$file")" -lt $((mib << 20)) ]; do
+    find /usr/lib/x86_64-linux-gnu -type f -size +64k -print0 2>/dev/null | sort -z |
+      xargs -0 cat 2>/dev/null | head -c $(((mib << 20) - $(stat -c %s "$file"))) >> "$file" || true
+  done
+}
+
+# cpu_ticks PID: user + system CPU time of a process so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+cpu_seconds() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'; }
+
 # A random store hash part: 32 nix32 characters.
 random_hash() { head -c 4096 /dev/urandom | tr -dc '0123456789abcdfghijklmnpqrsvwxyz' | head -c 32; }
 
