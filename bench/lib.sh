@@ -497,15 +497,22 @@ _closure_lists() {
     awk -v count="$count" -v total="$((mib * 1048576))" '
       $1 == "B" { b[nb++] = $3; bs[nb - 1] = $2 }
       $1 == "T" { t[nt++] = $3; ts[nt - 1] = $2 }
+      # Each path gets an equal share of what is left; a file more than 4 shares big is skipped,
+      # and a path stops before a file that would take it past 2 shares.
       END {
-        per = total / count
+        used = 0
         for (i = 0; i < count; i++) {
+          share = (total - used) / (count - i)
           line = ""; size = 0
-          while (size < per) {
-            if (i % 3 == 2) { if (ti >= nt) break; f = t[ti]; s = ts[ti++] }
-            else { if (bi >= nb) break; f = b[bi]; s = bs[bi++] }
+          while (size < share) {
+            if (i % 3 == 2) { if (ti >= nt) break; f = t[ti]; s = ts[ti] }
+            else { if (bi >= nb) break; f = b[bi]; s = bs[bi] }
+            if (s > 4 * share) { if (i % 3 == 2) ti++; else bi++; continue }
+            if (size > 0 && size + s > 2 * share) break
+            if (i % 3 == 2) ti++; else bi++
             line = line " " f; size += s
           }
+          used += size
           print substr(line, 2)
         }
       }'
