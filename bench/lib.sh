@@ -26,6 +26,7 @@ MODE=quick
 REPS=3
 _pids=()
 _store_paths=()
+_salts=()
 WORK=""
 
 say() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
@@ -67,6 +68,11 @@ _cleanup() {
   local pid
   for pid in "${_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # Everything named after a salt this run used, even what a failed build left behind.
+  local salt
+  for salt in "${_salts[@]}"; do
+    mapfile -t -O "${#_store_paths[@]}" _store_paths < <(compgen -G "/nix/store/*-oranc-bench-$salt-*" || true)
+  done
   if [ "${#_store_paths[@]}" -gt 0 ]; then
     nix-store --delete "${_store_paths[@]}" >/dev/null 2>&1 ||
       say "some store paths this run built could not be deleted (still referenced?)"
@@ -457,11 +463,13 @@ run_wrk() {
 
 # build_closure PATHS MIB: builds a closure of PATHS store paths holding about MIB MiB of real
 # files (two thirds shared libraries, one third text from /usr/share), each path referring to two
-# others (a binary tree of references: 8 levels for 200 paths). Prints the root path; every path
-# built (outputs and derivations) is deleted when the script exits.
+# others (a binary tree of references: 8 levels for 200 paths). Sets CLOSURE_ROOT (call it
+# directly, not in $(...), so that what it built is remembered); every path built (outputs and
+# derivations) is deleted when the script exits.
 build_closure() {
   local count=$1 mib=$2 salt expr root
   salt=$(date +%s%N)
+  _salts+=("$salt") # deleted at exit, with anything a failed build left behind
   expr=$WORK/closure-$salt.nix
   _closure_lists "$count" "$mib" > "$WORK/closure-$salt.lists"
   {
@@ -484,7 +492,7 @@ build_closure() {
   local drv
   drv=$(nix-store --query --deriver "$root")
   mapfile -t -O "${#_store_paths[@]}" _store_paths < <(nix-store --query --requisites "$root" "$drv" | grep -- "-oranc-bench-$salt-")
-  echo "$root"
+  CLOSURE_ROOT=$root
 }
 
 # The files of each path, one line per path: about MIB MiB in all, files of at most 32 MiB.
