@@ -357,6 +357,14 @@ corpus_file() {
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 cpu_seconds() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'; }
 
+# random_hashes N: N random store hash parts, one a line (one process, not N).
+random_hashes() {
+  awk -v n="$1" -v seed="$RANDOM$RANDOM$RANDOM" 'BEGIN {
+    srand(seed); a = "0123456789abcdfghijklmnpqrsvwxyz"
+    for (i = 0; i < n; i++) { h = ""; for (k = 0; k < 32; k++) h = h substr(a, int(rand() * 32) + 1, 1); print h }
+  }'
+}
+
 # A random store hash part: 32 nix32 characters.
 random_hash() { head -c 4096 /dev/urandom | tr -dc '0123456789abcdfghijklmnpqrsvwxyz' | head -c 32; }
 
@@ -457,6 +465,15 @@ run_wrk() {
   fi
   say "$(awk -v t="$target" -v p="$param" -v r="$rep" -v q="$req_s" -v a="$p50" -v b="$p99" -v e="$errors" \
     'BEGIN { printf "  %s %s rep %s: %s/s, p50 %.2f ms, p99 %.2f ms, %s errors", t, p, r, q, a / 1000, b / 1000, e }')"
+}
+
+# warm URL: load for as long as a measured run, recorded nowhere, so that the JVM has compiled the
+# path before it is measured (the first seconds of a fresh oranc run interpreted code).
+warm() {
+  local seconds
+  seconds=$(wrk_seconds)
+  THREADS=2 timeout $((seconds + 60)) wrk -t2 -c64 -d"${seconds}s" -s "$BENCH_DIR/wrk/bench.lua" "$1" > /dev/null ||
+    die "warming up against $1 failed"
 }
 
 # --- Nix closures -------------------------------------------------------------------------------
