@@ -19,8 +19,10 @@ ROOT=$(cd "$BENCH_DIR/.." && pwd)
 RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
 ORANC=${ORANC:-$ROOT/cli/target/oranc}
 export LC_ALL=C.UTF-8
-# Nix as root on Debian: no nixbld group, no sandbox (the builders use /usr/bin), no network.
-export NIX_CONFIG=$'build-users-group =\nsandbox = false\nsubstituters =\nextra-experimental-features = nix-command'
+# Nix as root on Debian: no nixbld group, no sandbox (the builders use /usr/bin), no network; and
+# no narinfo disk cache, so that a second `nix copy --to` asks the server again instead of
+# remembering for a month what it saw the first time.
+export NIX_CONFIG=$'build-users-group =\nsandbox = false\nsubstituters =\nextra-experimental-features = nix-command\nnarinfo-cache-positive-ttl = 0\nnarinfo-cache-negative-ttl = 0'
 
 MODE=quick
 REPS=3
