@@ -52,10 +52,16 @@ function cell(t, p, m,    a, n, r, key) {
     key = t SUBSEP p SUBSEP m SUBSEP r
     if (key in v) a[++n] = v[key]
   }
-  if (n == 0) return (t in unavailable) ? "not measured" : "—"
+  if (n == 0) return unavailable_target(t) ? "not measured" : "—"
   med = median(a, n)
   if (n == 1) return fmt(med)
   return fmt(med) " (" fmt(a[1]) "–" fmt(a[n]) ")"
+}
+
+# A target was not measured because this build lacks it: recorded as such, or an oranc-* target
+# when the oranc server itself was unavailable.
+function unavailable_target(t) {
+  return (t in unavailable) || (t ~ /^oranc-/ && ("oranc" in unavailable) && !(t in tseen_data))
 }
 
 # Seconds and milliseconds: less is better. Rates (req_s, mb_s, paths_s, nar_mb_s): more is.
@@ -69,6 +75,7 @@ NF >= 6 {
   t = $2; p = $3; r = $4; m = $5
   if (m == "unavailable") { unavailable[t] = 1; if (!(t in tseen)) { tseen[t] = 1; torder[++nt] = t }; next }
   v[t, p, m, r] = $6
+  tseen_data[t] = 1
   if (r + 0 > maxrep) maxrep = r + 0
   if (!(t in tseen)) { tseen[t] = 1; torder[++nt] = t }
   if (!(p in pseen)) { pseen[p] = 1; porder[++np] = p }
@@ -112,7 +119,7 @@ END {
             x[++n] = lower_is_better(m) ? v[b1] / v[a1] : v[a1] / v[b1]
         }
         if (n == 0) {
-          fig = (num in unavailable) ? unavailable_note : "—"
+          fig = unavailable_target(num) ? unavailable_note : "—"
           verdict = ""
         } else {
           med = median(x, n)
@@ -123,7 +130,7 @@ END {
         shown = 1
         delete x
       }
-      if (!shown) print "| — | " label " | " ((num in unavailable) ? unavailable_note : "—") " | " (goal == "" ? "—" : "≥ " goal) " | |"
+      if (!shown) print "| — | " label " | " (unavailable_target(num) ? unavailable_note : "—") " | " (goal == "" ? "—" : "≥ " goal) " | |"
     }
   }
   if (what == "absolute") {
@@ -146,7 +153,7 @@ END {
         shown = 1
         delete x
       }
-      if (!shown) print "| — | " label " | " ((t in unavailable) ? unavailable_note : "—") " | " op " " limit " | |"
+      if (!shown) print "| — | " label " | " (unavailable_target(t) ? unavailable_note : "—") " | " op " " limit " | |"
     }
   }
 }
