@@ -72,6 +72,9 @@ final class ServerCommand implements Callable<Integer> {
   @Option(
       names = {"-u", "--upstream"},
       paramLabel = "URL",
+      // Spaces separate several in one value: ORANC_UPSTREAM="https://a https://b".
+      split = "\\s+",
+      splitSynopsisLabel = " ",
       converter = Converters.HttpUrl.class,
       description =
           "Upstream cache asked first for GET/HEAD (repeatable), e.g. https://cache.nixos.org: a"
@@ -242,7 +245,14 @@ final class ServerCommand implements Callable<Integer> {
       return ExecutionErrors.EXIT_FAILURE;
     }
     // SIGTERM and SIGINT run shutdown hooks: drain, then exit 0.
-    Thread hook = new Thread(server::close, "oranc-shutdown");
+    Thread hook =
+        new Thread(
+            () -> {
+              server.close();
+              // Last: write out the access log's queue (logback.xml makes it asynchronous).
+              ((ch.qos.logback.classic.LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory()).stop();
+            },
+            "oranc-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     server.awaitClose();
     return 0;

@@ -118,15 +118,43 @@ public final class OrancServer implements AutoCloseable {
    */
   public static OrancServer start(ServerConfig config) {
     OrancServer server = new OrancServer(config);
-    log.info(
-        "oranc server listening on {} ({} transport, {} repository parts, tag encoding {}{}{})",
-        format(server.address()),
-        Transport.name(),
-        config.repositoryParts(),
-        config.codec().main().cliName(),
-        config.registry().tls() ? "" : ", plain HTTP to registries",
-        config.upstreams().isEmpty() ? "" : ", " + config.upstreams().size() + " upstream(s)");
+    log.info("{}", server.startupLine());
     return server;
+  }
+
+  /**
+   * What an operator checks first: version, address, how registries are reached, upstreams and
+   * cache bounds, in one line. Upstream URLs are shown without any user info they carry.
+   */
+  String startupLine() {
+    String version = java.util.Objects.requireNonNullElse(
+        OrancServer.class.getPackage().getImplementationVersion(), "dev");
+    StringBuilder fallbacks = new StringBuilder();
+    for (var e : config.codec().fallbacks()) {
+      fallbacks.append(fallbacks.length() == 0 ? ", then " : ", ").append(e.cliName());
+    }
+    StringBuilder upstreams = new StringBuilder();
+    for (java.net.URI u : config.upstreams()) {
+      upstreams.append(upstreams.length() == 0 ? "" : " ")
+          .append(u.getScheme()).append("://").append(u.getHost())
+          .append(u.getPort() < 0 ? "" : ":" + u.getPort()).append(u.getRawPath() == null ? "" : u.getRawPath());
+    }
+    int loops = 0;
+    for (var ignored : group) {
+      loops++;
+    }
+    return "oranc " + version + " server listening on " + format(address())
+        + " (" + Transport.name() + ", " + loops + " event loops)"
+        + "; registries over " + (config.registry().tls() ? "HTTPS" : "plain HTTP (--no-ssl)")
+        + ", " + config.registry().maxAttempts() + " attempt(s) per request"
+        + "; " + config.repositoryParts() + " repository parts, tag encoding "
+        + config.codec().main().cliName() + fallbacks
+        + "; upstreams: " + (upstreams.length() == 0 ? "none" : upstreams
+            + (config.upstreamAnonymous() ? " (anonymous requests too)" : " (requests with credentials)"))
+        + "; caches: layers " + config.layerCacheEntries() + " entries for "
+        + config.layerCacheTtl().toSeconds() + "s (misses " + config.layerCacheNegativeTtl().toSeconds() + "s)"
+        + ", small blobs " + (config.blobCacheBytes() >> 20) + " MiB (each up to "
+        + (config.smallBlobBytes() >> 10) + " KiB)";
   }
 
   /** The bound address (with the real port when the config said 0). */
