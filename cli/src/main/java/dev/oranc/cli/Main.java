@@ -36,8 +36,15 @@ public final class Main {
   }
 
   static CommandLine newCommandLine() {
+    return newCommandLine(System.getenv());
+  }
+
+  /** {@code environment} supplies the server's flags (ORANC_LISTEN, …) for systemd units. */
+  static CommandLine newCommandLine(java.util.Map<String, String> environment) {
     CommandLine commandLine = new CommandLine(new OrancCommand());
-    commandLine.setParameterExceptionHandler(new UsageErrors());
+    EnvironmentDefaults serverDefaults = new EnvironmentDefaults(environment);
+    commandLine.getSubcommands().get("server").setDefaultValueProvider(serverDefaults);
+    commandLine.setParameterExceptionHandler(new UsageErrors(serverDefaults));
     commandLine.setExecutionExceptionHandler(new ExecutionErrors());
     commandLine.setCaseInsensitiveEnumValuesAllowed(true);
     commandLine.setExecutionStrategy(Main::configureLoggingThenRun);

@@ -18,11 +18,22 @@ final class UsageErrors implements IParameterExceptionHandler {
 
   static final int EXIT_USAGE = 2;
 
+  private final EnvironmentDefaults environment;
+
+  UsageErrors(EnvironmentDefaults environment) {
+    this.environment = environment;
+  }
+
   @Override
   public int handleParseException(ParameterException e, String[] args) {
     CommandLine commandLine = e.getCommandLine();
     CommandSpec spec = commandLine.getCommandSpec();
     StringBuilder line = new StringBuilder(spec.qualifiedName()).append(": ").append(e.getMessage());
+    String variable = e.getArgSpec() == null ? null : environment.source(e.getArgSpec());
+    if (variable != null && spec.qualifiedName().endsWith(" server")
+        && !e.getCommandLine().getParseResult().hasMatchedOption(((OptionSpec) e.getArgSpec()).longestName())) {
+      line.append(" (from the environment variable ").append(variable).append(')');
+    }
     if (e instanceof UnmatchedArgumentException unmatched) {
       List<String> suggestions = unmatched.getSuggestions();
       if (!suggestions.isEmpty()) {

@@ -237,7 +237,9 @@ public final class BlobUpload {
       return;
     }
     if (location == null) {
-      if (!opening && (queued > 0 || finishing)) {
+      // The session is opened only once a PATCH is due: a body that ends before a chunk is full
+      // goes up whole (finish), and may not need uploading at all.
+      if (!opening && nextPatchLength() > 0) {
         open();
       }
       updateWritability();

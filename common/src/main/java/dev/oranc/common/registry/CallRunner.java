@@ -70,7 +70,10 @@ final class CallRunner {
     boolean sameOrigin = true;
     int attempts;
     int redirects;
-    boolean authRetried;
+    /** Re-sent after a 401 taught us how to authenticate; once per call. */
+    boolean learnt;
+    /** Re-sent after a 401 refused our token, with a fresh one; once per call. */
+    boolean refreshed;
     String authorizationSent;
     long startNanos;
 
@@ -232,12 +235,17 @@ final class CallRunner {
   private void onAnswer(State s, Response r) {
     Call call = s.call;
     int status = r.status();
-    if (status == 401 && call.credentials() != null && s.sameOrigin && !s.authRetried) {
+    boolean sentToken = s.authorizationSent != null && s.authorizationSent.startsWith("Bearer ");
+    if (status == 401 && call.credentials() != null && s.sameOrigin && !(sentToken ? s.refreshed : s.learnt)) {
       Optional<AuthChallenge> challenge =
           AuthChallenge.parse(r.headers().get(HttpHeaderNames.WWW_AUTHENTICATE));
       if (challenge.isPresent()
           && authenticator.learn(s.origin, challenge.get(), call.credentials(), call.scope(), s.authorizationSent)) {
-        s.authRetried = true;
+        if (sentToken) {
+          s.refreshed = true;
+        } else {
+          s.learnt = true;
+        }
         log.debug("{} {}: 401, authenticating ({})", call.method(), s.url(), challenge.get().scheme());
         send(s);
         return;

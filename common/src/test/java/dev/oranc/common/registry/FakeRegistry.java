@@ -96,6 +96,11 @@ final class FakeRegistry implements AutoCloseable {
   private volatile Behaviour behaviour;
 
   FakeRegistry(Behaviour behaviour) {
+    this(behaviour, null);
+  }
+
+  /** With {@code tls}, the fake speaks HTTPS with that server context. */
+  FakeRegistry(Behaviour behaviour, io.netty.handler.ssl.SslContext tls) {
     this.behaviour = behaviour;
     this.server =
         new ServerBootstrap()
@@ -106,6 +111,9 @@ final class FakeRegistry implements AutoCloseable {
                 new ChannelInitializer<SocketChannel>() {
                   @Override
                   protected void initChannel(SocketChannel ch) {
+                    if (tls != null) {
+                      ch.pipeline().addLast(tls.newHandler(ch.alloc()));
+                    }
                     ch.pipeline()
                         .addLast(new HttpServerCodec())
                         .addLast(new HttpObjectAggregator(16 << 20))

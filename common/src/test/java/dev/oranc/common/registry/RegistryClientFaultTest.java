@@ -303,4 +303,53 @@ class RegistryClientFaultTest {
     // 1 unauthenticated request, 1 token request, then 5 with the token.
     assertEquals(7, fake.requests().size());
   }
+
+  @Test
+  void anUploadWhosePatchBreaksFailsWholeAndCommitsNothing() throws Exception {
+    fake = new FakeRegistry((n, req, reply) -> {
+      if (req.method().equals("POST")) {
+        reply.send(202, "application/json", new byte[0], "Location", "/v2/owner/cache/blobs/uploads/u1");
+      } else if (req.method().equals("PATCH")) {
+        reply.hangUp();
+      } else if (req.method().equals("HEAD")) {
+        reply.send(404, "{}");
+      } else {
+        reply.send(201, "{}");
+      }
+    });
+    RegistryClient c = client(3, Duration.ofSeconds(5));
+    // Larger than a chunk, so that it streams.
+    int size = RegistryClientConfig.DEFAULT_UPLOAD_CHUNK_BYTES + 1000;
+    BlobUpload upload = c.upload(repo(), size, "application/octet-stream", Credentials.anonymous(), null);
+    upload.write(io.netty.buffer.Unpooled.wrappedBuffer(new byte[size]));
+    Throwable t = failure(upload.finish());
+    assertInstanceOf(RegistryException.Unavailable.class, t);
+    assertTrue(fake.requests().stream().noneMatch(r -> r.method().equals("PUT")), "nothing may be committed");
+    assertEquals(1, fake.requests().stream().filter(r -> r.method().equals("PATCH")).count(),
+        "a PATCH whose bytes are gone is not sent again");
+  }
+
+  @Test
+  void anUploadShorterThanAnnouncedFails() throws Exception {
+    fake = new FakeRegistry((n, req, reply) -> reply.send(404, "{}"));
+    BlobUpload upload = client(3, Duration.ofSeconds(5)).upload(repo(), 1000, "application/octet-stream", Credentials.anonymous(), null);
+    upload.write(io.netty.buffer.Unpooled.wrappedBuffer(new byte[10]));
+    RegistryException.Protocol e = assertInstanceOf(RegistryException.Protocol.class, failure(upload.finish()));
+    assertTrue(e.getMessage().contains("ended after 10 of the 1000 bytes"), e.getMessage());
+    assertTrue(fake.requests().isEmpty(), fake.requests().toString());
+  }
+
+  @Test
+  void tlsIsTheDefaultAndAnUntrustedCertificateIsRefused() throws Exception {
+    io.netty.handler.ssl.util.SelfSignedCertificate cert = new io.netty.handler.ssl.util.SelfSignedCertificate("localhost");
+    io.netty.handler.ssl.SslContext serverTls = io.netty.handler.ssl.SslContextBuilder.forServer(cert.certificate(), cert.privateKey()).build();
+    fake = new FakeRegistry((n, req, reply) -> reply.send(200, "{}"), serverTls);
+    client = new RegistryClient(RegistryClientConfig.builder().maxAttempts(3).build());
+    Throwable t = failure(client.getManifest(repo(), "t", Credentials.basic("u", "p"), null));
+    RegistryException.Unavailable e = assertInstanceOf(RegistryException.Unavailable.class, t);
+    assertTrue(e.getMessage().contains("TLS with https://" + fake.address() + " failed"), e.getMessage());
+    assertTrue(e.getMessage().contains("--no-ssl"), e.getMessage());
+    assertTrue(fake.requests().isEmpty(), "no request may reach an untrusted server");
+    cert.delete();
+  }
 }

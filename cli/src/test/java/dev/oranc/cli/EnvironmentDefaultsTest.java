@@ -1,0 +1,73 @@
+package dev.oranc.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** The server's flags from ORANC_* variables (for systemd's EnvironmentFile=); flags win. */
+class EnvironmentDefaultsTest {
+
+  private static ServerCommand parse(Map<String, String> env, String... args) {
+    CommandLine commandLine = Main.newCommandLine(env);
+    commandLine.parseArgs(args);
+    return commandLine.getSubcommands().get("server").getCommand();
+  }
+
+  @Test
+  void variablesSetTheServersFlags() {
+    ServerCommand s =
+        parse(
+            Map.of(
+                "ORANC_LISTEN", "127.0.0.1:9090",
+                "ORANC_MAX_RETRY", "5",
+                "ORANC_NO_SSL", "true",
+                "ORANC_REPOSITORY_PARTS", "3",
+                "ORANC_FALLBACK_ENCODINGS", "base32-dnssec"),
+            "server");
+    assertEquals("127.0.0.1:9090", s.listen.getHostString() + ":" + s.listen.getPort());
+    assertEquals(5, s.maxRetry);
+    assertTrue(s.noSsl);
+    assertEquals(3, s.repositoryParts);
+    assertEquals(java.util.List.of(dev.oranc.common.tag.TagEncoding.BASE32_DNSSEC), s.encoding.fallbackEncodings);
+  }
+
+  @Test
+  void aFlagWinsOverItsVariable() {
+    ServerCommand s = parse(Map.of("ORANC_MAX_RETRY", "5", "ORANC_LISTEN", "127.0.0.1:9090"), "server", "-m", "2");
+    assertEquals(2, s.maxRetry);
+    assertEquals("127.0.0.1:9090", s.listen.getHostString() + ":" + s.listen.getPort());
+  }
+
+  @Test
+  void withoutVariablesTheDefaultsHold() {
+    ServerCommand s = parse(Map.of(), "server");
+    assertEquals(3, s.maxRetry);
+    assertEquals(8080, s.listen.getPort());
+  }
+
+  @Test
+  void variableNamesFollowTheLongestFlagName() {
+    CommandLine server = Main.newCommandLine(Map.of()).getSubcommands().get("server");
+    assertEquals("ORANC_MAX_RETRY", EnvironmentDefaults.variable(server.getCommandSpec().findOption("-m")));
+    assertEquals("ORANC_NO_SSL", EnvironmentDefaults.variable(server.getCommandSpec().findOption("--no-ssl")));
+    assertEquals("ORANC_UPSTREAM_ANONYMOUS", EnvironmentDefaults.variable(server.getCommandSpec().findOption("--upstream-anonymous")));
+  }
+
+  @Test
+  void aBadVariableIsAUsageErrorNamingIt() {
+    CommandLine commandLine = Main.newCommandLine(Map.of("ORANC_MAX_RETRY", "zero"));
+    StringWriter err = new StringWriter();
+    commandLine.setErr(new PrintWriter(err));
+    commandLine.setOut(new PrintWriter(new StringWriter()));
+    int exit = commandLine.execute("server");
+    assertEquals(2, exit);
+    assertEquals(1, err.toString().lines().count(), err.toString());
+    assertTrue(err.toString().contains("--max-retry"), err.toString());
+    assertTrue(err.toString().contains("ORANC_MAX_RETRY"), err.toString());
+  }
+}

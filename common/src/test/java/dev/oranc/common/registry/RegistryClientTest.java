@@ -1,0 +1,269 @@
+package dev.oranc.common.registry;
+
+import static dev.oranc.common.registry.RegistryClientFaultTest.await;
+import static dev.oranc.common.registry.RegistryClientFaultTest.failure;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.tag.TagCodec;
+import dev.oranc.testkit.ProxiedRequest;
+import dev.oranc.testkit.Registry;
+import dev.oranc.testkit.RegistryExtension;
+import dev.oranc.testkit.RegistryFlavour;
+import dev.oranc.testkit.TokenPolicy;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** The registry client against the real CNCF registry, in each auth flavour. */
+class RegistryClientTest {
+
+  @RegisterExtension static final RegistryExtension registries = RegistryExtension.all();
+
+  private static RegistryClient client;
+
+  @BeforeAll
+  static void start() {
+    client =
+        new RegistryClient(
+            RegistryClientConfig.builder()
+                .tls(false)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50))
+                .uploadChunkBytes(256 * 1024)
+                .monolithicUploadBytes(64 * 1024)
+                .build());
+  }
+
+  @AfterAll
+  static void stop() {
+    client.close();
+  }
+
+  static Credentials writer(Registry r) {
+    return r.flavour() == RegistryFlavour.ANONYMOUS
+        ? Credentials.anonymous()
+        : Credentials.basic(Registry.USER, Registry.PASSWORD);
+  }
+
+  static byte[] randomBytes(int n, long seed) {
+    byte[] b = new byte[n];
+    new Random(seed).nextBytes(b);
+    return b;
+  }
+
+  /** Uploads {@code content} through a streaming upload of the given declared size (-1: unknown). */
+  static Descriptor upload(RepositoryRef repo, byte[] content, long declared, Credentials c, int piece)
+      throws Exception {
+    BlobUpload upload = client.upload(repo, declared, ImageLayout.LAYER_MEDIA_TYPE, c, null);
+    for (int at = 0; at < content.length; at += piece) {
+      int n = Math.min(piece, content.length - at);
+      CompletableFuture<Void> writable = new CompletableFuture<>();
+      upload.whenWritable(() -> writable.complete(null));
+      await(writable);
+      upload.write(Unpooled.copiedBuffer(content, at, n));
+    }
+    return await(upload.finish());
+  }
+
+  static byte[] download(RepositoryRef repo, Digest digest, Credentials c) throws Exception {
+    BlobDownload d = await(client.getBlob(repo, digest, null, c, null));
+    CollectingConsumer consumer = new CollectingConsumer(Integer.MAX_VALUE);
+    d.start(consumer);
+    await(consumer.done);
+    return consumer.bytes();
+  }
+
+  @ParameterizedTest
+  @EnumSource(RegistryFlavour.class)
+  void aFilePublishedIsFoundWithItsContentTypeAndBytes(RegistryFlavour flavour) throws Exception {
+    Registry r = registries.get(flavour);
+    RepositoryRef repo = RepositoryRef.of(r.address(), "roundtrip/files");
+    Credentials c = writer(r);
+    OciBinaryCache cache = new OciBinaryCache(client, TagCodec.DEFAULT);
+    byte[] narinfo = "StorePath: /nix/store/abc\n".getBytes(StandardCharsets.UTF_8);
+    Descriptor blob = await(client.putBlob(repo, narinfo, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+    await(cache.publish(repo, "abc.narinfo", blob, "text/x-nix-narinfo", "br", c, null));
+
+    Optional<StoredFile> found = await(cache.find(repo, "abc.narinfo", c, null));
+    assertTrue(found.isPresent());
+    assertEquals("text/x-nix-narinfo", found.get().contentType());
+    assertEquals("br", found.get().contentEncoding());
+    assertEquals(narinfo.length, found.get().size());
+    assertArrayEquals(narinfo, await(client.getBlobBytes(repo, found.get().digest(), 1024, c, null)));
+    assertArrayEquals(narinfo, download(repo, found.get().digest(), c));
+    assertEquals(Optional.empty(), await(cache.find(repo, "missing.narinfo", c, null)));
+
+    // The image is what SPEC §1 says, byte for byte where it is ours to decide.
+    byte[] manifestJson = r.getManifest("roundtrip/files", "abc.narinfo").orElseThrow();
+    Manifest m = Manifest.parse(manifestJson, "test", null);
+    assertEquals(Manifest.OCI_MANIFEST, m.mediaType());
+    assertEquals("abc.narinfo", m.annotations().get(ImageLayout.KEY_ANNOTATION));
+    assertEquals("abc.narinfo", m.annotations().get(ImageLayout.DESCRIPTION_ANNOTATION));
+    assertEquals(ImageLayout.CONFIG_MEDIA_TYPE, m.config().mediaType());
+    assertEquals(
+        "{\"architecture\":\"\",\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + blob.digest() + "\"]}}",
+        new String(r.getBlob("roundtrip/files", m.config().digest().toString()), StandardCharsets.UTF_8));
+  }
+
+  @ParameterizedTest
+  @EnumSource(RegistryFlavour.class)
+  void streamedUploadsOfKnownAndUnknownSizeRoundTrip(RegistryFlavour flavour) throws Exception {
+    Registry r = registries.get(flavour);
+    RepositoryRef repo = RepositoryRef.of(r.address(), "roundtrip/blobs");
+    Credentials c = writer(r);
+    for (int size : new int[] {0, 1, 64 * 1024, 64 * 1024 + 1, 256 * 1024, 256 * 1024 + 7, 3 * 1024 * 1024 + 5}) {
+      for (long declared : new long[] {-1, size}) {
+        byte[] content = randomBytes(size, size * 31L + declared);
+        Descriptor d = upload(repo, content, declared, c, 10_000);
+        assertEquals(Digest.sha256(content), d.digest(), "size " + size + ", declared " + declared);
+        assertEquals(size, d.size());
+        assertArrayEquals(content, download(repo, d.digest(), c), "size " + size + ", declared " + declared);
+        assertEquals(OptionalLong.of(size), await(client.headBlob(repo, d.digest(), c, null)));
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(RegistryFlavour.class)
+  void aBlobTheRegistryHasIsNotSentAgain(RegistryFlavour flavour) throws Exception {
+    Registry r = registries.get(flavour);
+    RepositoryRef direct = RepositoryRef.of(r.address(), "dedup/blobs");
+    RepositoryRef counted = RepositoryRef.of(r.proxyAddress(), "dedup/blobs");
+    Credentials c = writer(r);
+    byte[] content = randomBytes(40_000, 7);
+    Descriptor first = await(client.putBlob(direct, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+    r.resetCounters();
+    Descriptor second = await(client.putBlob(counted, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+    assertEquals(first, second);
+    // And through a streaming upload whose bytes all fit in memory.
+    Descriptor third = upload(counted, content, -1, c, 4096);
+    assertEquals(first, third);
+    List<ProxiedRequest> requests = r.proxiedRequests();
+    assertTrue(requests.stream().noneMatch(q -> q.bodyBytes() > 0), "bodies sent: " + requests);
+    assertTrue(requests.stream().noneMatch(q -> q.method().equals("PUT") || q.method().equals("PATCH")), requests.toString());
+    assertEquals(2, requests.stream().filter(q -> q.matches("HEAD", "/v2/dedup/blobs/blobs/.*") && q.status() == 200).count());
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = RegistryFlavour.class, names = {"ANONYMOUS", "BASIC"})
+  void aBlobIsMountedFromAnotherRepository(RegistryFlavour flavour) throws Exception {
+    Registry r = registries.get(flavour);
+    Credentials c = writer(r);
+    RepositoryRef from = RepositoryRef.of(r.address(), "mount/source");
+    RepositoryRef to = RepositoryRef.of(r.address(), "mount/target");
+    byte[] content = randomBytes(1000, 99);
+    Descriptor d = await(client.putBlob(from, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+    assertTrue(await(client.mountBlob(to, d.digest(), "mount/source", c, null)));
+    assertArrayEquals(content, await(client.getBlobBytes(to, d.digest(), 2000, c, null)));
+    assertFalse(await(client.mountBlob(to, new Digest("0".repeat(64)), "mount/source", c, null)));
+  }
+
+  @Test
+  void oneTokenServesManyRequests() throws Exception {
+    Registry r = registries.get(RegistryFlavour.TOKEN);
+    RepositoryRef repo = RepositoryRef.of(r.address(), "tokens/many");
+    RegistryClient fresh = new RegistryClient(RegistryClientConfig.builder().tls(false).build());
+    try {
+      Credentials c = Credentials.basic(Registry.USER, Registry.PASSWORD);
+      r.resetCounters();
+      for (int i = 0; i < 20; i++) {
+        assertEquals(Optional.empty(), await(fresh.getManifest(repo, "tag" + i, c, null)));
+      }
+      assertEquals(1, r.tokenRequests());
+      assertEquals(1, fresh.tokenFetches());
+    } finally {
+      fresh.close();
+    }
+  }
+
+  @Test
+  void anonymousPullsOfATokenRegistryGetAnonymousTokens() throws Exception {
+    Registry r = registries.get(RegistryFlavour.TOKEN);
+    RepositoryRef repo = RepositoryRef.of(r.address(), "tokens/public");
+    Credentials c = Credentials.basic(Registry.USER, Registry.PASSWORD);
+    byte[] content = randomBytes(500, 5);
+    Descriptor d = await(client.putBlob(repo, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+    assertArrayEquals(content, await(client.getBlobBytes(repo, d.digest(), 1000, Credentials.anonymous(), null)));
+    assertTrue(r.tokenRequestLog().stream().anyMatch(t -> t.anonymous() && t.status() == 200));
+  }
+
+  @Test
+  void aTokenIsFetchedAgainAfterItExpires() throws Exception {
+    try (Registry r = Registry.start(RegistryFlavour.TOKEN,
+        Registry.Options.DEFAULT.withTokenPolicy(TokenPolicy.DEFAULT.withLifetime(Duration.ofSeconds(3))))) {
+      RegistryClient fresh = new RegistryClient(RegistryClientConfig.builder().tls(false).build());
+      try {
+        RepositoryRef repo = RepositoryRef.of(r.address(), "tokens/expiry");
+        Credentials c = Credentials.basic(Registry.USER, Registry.PASSWORD);
+        await(fresh.getManifest(repo, "a", c, null));
+        await(fresh.getManifest(repo, "b", c, null));
+        assertEquals(1, r.tokenRequests());
+        Thread.sleep(2_500); // a 3 s token is kept for 2 s
+        await(fresh.getManifest(repo, "c", c, null));
+        assertEquals(2, r.tokenRequests());
+      } finally {
+        fresh.close();
+      }
+    }
+  }
+
+  @Test
+  void aTokenTheRegistryRefusesIsRefreshedOnce() throws Exception {
+    try (Registry r = Registry.start(RegistryFlavour.TOKEN, Registry.Options.DEFAULT.withTokenPolicy(TokenPolicy.expired()))) {
+      RegistryClient fresh = new RegistryClient(RegistryClientConfig.builder().tls(false).build());
+      try {
+        RepositoryRef repo = RepositoryRef.of(r.address(), "tokens/refresh");
+        Credentials c = Credentials.basic(Registry.USER, Registry.PASSWORD);
+        // Every token is dead on arrival: one refresh, then the 401 is the answer.
+        Throwable t = failure(fresh.getManifest(repo, "a", c, null));
+        assertInstanceOf(RegistryException.Unauthorized.class, t);
+        assertEquals(2, r.tokenRequests());
+        // The token service mends its ways; the cached dead token is refused once, then replaced.
+        r.tokenPolicy(TokenPolicy.DEFAULT);
+        assertEquals(Optional.empty(), await(fresh.getManifest(repo, "b", c, null)));
+        assertEquals(3, r.tokenRequests());
+        assertEquals(Optional.empty(), await(fresh.getManifest(repo, "c", c, null)));
+        assertEquals(3, r.tokenRequests());
+      } finally {
+        fresh.close();
+      }
+    }
+  }
+
+  @Test
+  void aReaderCannotPushAndAWrongPasswordIsRefused() {
+    Registry r = registries.get(RegistryFlavour.TOKEN);
+    RepositoryRef repo = RepositoryRef.of(r.address(), "tokens/denied");
+    Throwable push = failure(client.putBlob(repo, new byte[] {1}, null, ImageLayout.LAYER_MEDIA_TYPE,
+        Credentials.basic(Registry.READER, Registry.READER_PASSWORD), null));
+    assertTrue(push instanceof RegistryException.Unauthorized || push instanceof RegistryException.Forbidden, push.toString());
+    Throwable wrong = failure(client.getManifest(repo, "x", Credentials.basic(Registry.USER, "wrong"), null));
+    RegistryException.Unauthorized e = assertInstanceOf(RegistryException.Unauthorized.class, wrong);
+    assertTrue(e.getMessage().contains("refused the credentials"), e.getMessage());
+    assertFalse(e.getMessage().contains("wrong"), e.getMessage());
+  }
+
+  @Test
+  void basicAuthRegistryRefusesAnonymousWrites() {
+    Registry r = registries.get(RegistryFlavour.BASIC);
+    RepositoryRef repo = RepositoryRef.of(r.address(), "basic/anon");
+    Throwable t = failure(client.putBlob(repo, new byte[] {1, 2}, null, ImageLayout.LAYER_MEDIA_TYPE, Credentials.anonymous(), null));
+    RegistryException.Unauthorized e = assertInstanceOf(RegistryException.Unauthorized.class, t);
+    assertTrue(e.getMessage().contains("wants credentials"), e.getMessage());
+  }
+}
