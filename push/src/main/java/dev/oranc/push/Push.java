@@ -16,7 +16,7 @@ import dev.oranc.push.db.NixDatabase;
 import dev.oranc.push.db.PathInfo;
 import dev.oranc.push.input.InputPaths;
 import dev.oranc.push.nar.NarSource;
-import dev.oranc.push.nar.NixStoreDump;
+import dev.oranc.push.nar.StoreNarSource;
 import dev.oranc.push.narinfo.NarInfoMaker;
 import dev.oranc.push.pipeline.Pipeline;
 import dev.oranc.push.pipeline.PipelineSettings;
@@ -66,7 +66,7 @@ public final class Push {
 
   private final PushOptions options;
   private final Map<String, String> environment;
-  private NarSource narSource = new NixStoreDump();
+  private NarSource narSource = new StoreNarSource();
   private PipelineSettings settings;
 
   /**

@@ -88,7 +88,7 @@ public final class NixDatabase implements AutoCloseable {
           "{} is not writable: reading the Nix database with SQLite's immutable=1; if Nix writes to"
               + " it meanwhile, the push may read inconsistent data",
           directory);
-      mode = "immutable=1";
+      mode = "mode=ro&immutable=1";
     } else {
       throw new PushException.Database(
           "the Nix database directory "
@@ -103,7 +103,6 @@ public final class NixDatabase implements AutoCloseable {
     try {
       Connection c = DriverManager.getConnection(url);
       try {
-        c.setReadOnly(true);
         NixDatabase db = new NixDatabase(absolute, dir, c);
         log.debug("opened the Nix database {} ({})", absolute, mode);
         return db;

@@ -1,4 +1,6 @@
-package dev.oranc.push.nar;
+package dev.oranc.push;
+
+import dev.oranc.push.nar.NarSource;
 
 import dev.oranc.common.nix.store.StorePath;
 import java.io.IOException;
@@ -8,8 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
 /**
- * NARs made by {@code nix-store --dump}: a stand-in until the streaming NAR writer of {@code
- * common} lands, and a reference to compare it with.
+ * NARs made by {@code nix-store --dump}: the reference the pushed NARs are compared with.
  */
 public final class NixStoreDump implements NarSource {
 
