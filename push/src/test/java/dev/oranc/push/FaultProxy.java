@@ -42,6 +42,7 @@ final class FaultProxy implements AutoCloseable {
   private final Channel server;
   private final List<Failed> failed = new CopyOnWriteArrayList<>();
   private volatile BiPredicate<String, String> fault = (method, uri) -> false;
+  private volatile long delayMillis;
 
   FaultProxy(String upstreamAddress) {
     int colon = upstreamAddress.lastIndexOf(':');
@@ -71,6 +72,11 @@ final class FaultProxy implements AutoCloseable {
     this.fault = fault;
   }
 
+  /** Holds every request this long before passing it on: a slow registry. */
+  void delay(long millis) {
+    this.delayMillis = millis;
+  }
+
   List<Failed> failed() {
     return failed;
   }
@@ -94,6 +100,15 @@ final class FaultProxy implements AutoCloseable {
       }
       // Kept past this call: it is written to the upstream connection once that is open.
       FullHttpRequest forwarded = request.retainedDuplicate();
+      long delay = delayMillis;
+      if (delay > 0) {
+        ctx.executor().schedule(() -> forward(ctx, forwarded), delay, TimeUnit.MILLISECONDS);
+      } else {
+        forward(ctx, forwarded);
+      }
+    }
+
+    private void forward(ChannelHandlerContext ctx, FullHttpRequest forwarded) {
       new Bootstrap()
           .group(ctx.channel().eventLoop())
           .channel(Transport.socketChannel())
