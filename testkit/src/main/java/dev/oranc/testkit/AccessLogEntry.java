@@ -10,7 +10,8 @@ package dev.oranc.testkit;
  * @param bytesSent response payload bytes; distribution does not log the request's size
  * @param userAgent the client's {@code User-Agent}
  */
-public record AccessLogEntry(String method, String uri, int status, long bytesSent, String userAgent) {
+public record AccessLogEntry(
+    String method, String uri, int status, long bytesSent, String userAgent) {
 
   /** {@link #uri()} without its query. */
   public String path() {

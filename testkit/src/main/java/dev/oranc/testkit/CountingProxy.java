@@ -30,11 +30,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * response leaves in every case. Here a request is recorded before its first byte is forwarded and
  * its status before the response is, so once a client has its response the record is complete.
  *
- * <p>It parses just enough HTTP/1.1 to find message boundaries on a persistent connection:
- * requests by {@code Content-Length} or chunked framing, responses likewise, plus no body for HEAD,
- * 1xx, 204 and 304, and read-to-close otherwise. Interim 1xx responses ({@code 100 Continue}) are
- * forwarded without ending the exchange. The {@code Host} header is forwarded as is, so the
- * registry's {@code Location} URLs point back at the proxy. No TLS, no HTTP/2, no upgrades.
+ * <p>It parses just enough HTTP/1.1 to find message boundaries on a persistent connection: requests
+ * by {@code Content-Length} or chunked framing, responses likewise, plus no body for HEAD, 1xx, 204
+ * and 304, and read-to-close otherwise. Interim 1xx responses ({@code 100 Continue}) are forwarded
+ * without ending the exchange. The {@code Host} header is forwarded as is, so the registry's {@code
+ * Location} URLs point back at the proxy. No TLS, no HTTP/2, no upgrades.
  *
  * <p>Two threads per connection, blocking I/O: this is for tests on loopback, not throughput.
  */
@@ -116,7 +116,8 @@ final class CountingProxy implements AutoCloseable {
           };
       String id = client.getPort() + "";
       daemon("oranc-testkit-proxy-req-" + id, () -> pump(client, up, done, true, pending)).start();
-      daemon("oranc-testkit-proxy-resp-" + id, () -> pump(up, client, done, false, pending)).start();
+      daemon("oranc-testkit-proxy-resp-" + id, () -> pump(up, client, done, false, pending))
+          .start();
     }
   }
 
@@ -309,8 +310,8 @@ final class CountingProxy implements AutoCloseable {
   }
 
   /**
-   * Reads a message head up to and including its empty line, skipping empty lines before it;
-   * null at end of stream before the first byte.
+   * Reads a message head up to and including its empty line, skipping empty lines before it; null
+   * at end of stream before the first byte.
    */
   private static byte[] readHead(InputStream in) throws IOException {
     ByteArrayOutputStream head = new ByteArrayOutputStream();
@@ -377,7 +378,8 @@ final class CountingProxy implements AutoCloseable {
     }
 
     ProxiedRequest snapshot() {
-      return new ProxiedRequest(method, uri, authorizationScheme, bodyBytes, status, responseBodyBytes);
+      return new ProxiedRequest(
+          method, uri, authorizationScheme, bodyBytes, status, responseBodyBytes);
     }
   }
 

@@ -24,14 +24,14 @@ import org.slf4j.LoggerFactory;
  * An external program (the registry, later oranc's own binaries) started for a test, with stdout
  * and stderr going to one log file, and stopped by its PID.
  *
- * <p>Design note: a test JVM may die without running any cleanup ({@code kill -9}, surefire's
- * fork timeout). So that it cannot leave a registry running for ever, the program is started
- * under a tiny {@code /bin/sh} watchdog that holds the read end of a pipe whose write end only
- * this JVM holds (the process's stdin). When the JVM goes away, however it goes, the kernel closes
- * the pipe, the watchdog's {@code read} returns, and it sends SIGTERM to the program by PID. The
- * program itself gets {@code /dev/null} as stdin. Normal stops do not depend on the watchdog:
- * {@link #close()} sends SIGTERM to the program's PID, waits, then SIGKILL; a shutdown hook does
- * the same for whatever a test forgot to close.
+ * <p>Design note: a test JVM may die without running any cleanup ({@code kill -9}, surefire's fork
+ * timeout). So that it cannot leave a registry running for ever, the program is started under a
+ * tiny {@code /bin/sh} watchdog that holds the read end of a pipe whose write end only this JVM
+ * holds (the process's stdin). When the JVM goes away, however it goes, the kernel closes the pipe,
+ * the watchdog's {@code read} returns, and it sends SIGTERM to the program by PID. The program
+ * itself gets {@code /dev/null} as stdin. Normal stops do not depend on the watchdog: {@link
+ * #close()} sends SIGTERM to the program's PID, waits, then SIGKILL; a shutdown hook does the same
+ * for whatever a test forgot to close.
  */
 public final class ExternalProcess implements AutoCloseable {
 
@@ -214,8 +214,9 @@ public final class ExternalProcess implements AutoCloseable {
       }
       if (!isAlive()) {
         throw new IllegalStateException(
-            name + " exited (" + exitCode().map(String::valueOf).orElse("?") + ") before logging "
-                + pattern + "; its log:\n" + log());
+            String.format(
+                "%s exited (%s) before logging %s; its log:%n%s",
+                name, exitCode().map(String::valueOf).orElse("?"), pattern, log()));
       }
       if (System.nanoTime() > deadline) {
         throw new TimeoutException(

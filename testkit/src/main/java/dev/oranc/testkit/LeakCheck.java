@@ -33,17 +33,17 @@ import org.slf4j.LoggerFactory;
  *       Netty 4.2 offers ({@code setLeakListener}).
  *   <li>Detection is forced the way Netty's own leak tests provoke it: a few rounds of {@code
  *       System.gc()}, a short sleep so the reference handler thread can enqueue what the GC
- *       cleared, and then a throwaway object tracked by every detector, which makes each one
- *       drain its queue and report.
+ *       cleared, and then a throwaway object tracked by every detector, which makes each one drain
+ *       its queue and report.
  * </ul>
  *
  * <p>Registered for every test class in every module with the testkit on its test classpath by
- * service loader ({@code META-INF/services/org.junit.jupiter.api.extension.Extension}, with
- * {@code junit.jupiter.extensions.autodetection.enabled=true} in surefire and failsafe). A leak
- * that only becomes collectable later (the buffer was still referenced from a static or a thread
- * at the end of its class) fails a later class; its records name the allocation site. Netty
- * reports each distinct record only once per detector, so the same leak from the same line is
- * not reported twice in one JVM.
+ * service loader ({@code META-INF/services/org.junit.jupiter.api.extension.Extension}, with {@code
+ * junit.jupiter.extensions.autodetection.enabled=true} in surefire and failsafe). A leak that only
+ * becomes collectable later (the buffer was still referenced from a static or a thread at the end
+ * of its class) fails a later class; its records name the allocation site. Netty reports each
+ * distinct record only once per detector, so the same leak from the same line is not reported twice
+ * in one JVM.
  */
 public final class LeakCheck implements AfterAllCallback {
 
@@ -74,8 +74,11 @@ public final class LeakCheck implements AfterAllCallback {
 
     @Override
     public String toString() {
-      return "LEAK: " + resourceType + ".release() was not called before it was garbage-collected."
-          + (records.isEmpty() ? " (no records: run with -Dio.netty.leakDetection.level=paranoid)"
+      return "LEAK: "
+          + resourceType
+          + ".release() was not called before it was garbage-collected."
+          + (records.isEmpty()
+              ? " (no records: run with -Dio.netty.leakDetection.level=paranoid)"
               : records);
     }
   }
@@ -137,7 +140,8 @@ public final class LeakCheck implements AfterAllCallback {
   }
 
   private static void forceDetection() {
-    if (ResourceLeakDetector.getLevel() == ResourceLeakDetector.Level.DISABLED) {
+    if (ResourceLeakDetector.getLevel() == ResourceLeakDetector.Level.DISABLED
+        || (mode == Mode.CUSTOM_DETECTOR && !RecordingLeakDetector.tracked)) {
       return;
     }
     for (int round = 0; round < ROUNDS; round++) {
@@ -173,7 +177,9 @@ public final class LeakCheck implements AfterAllCallback {
       field.setAccessible(true);
       byteBufDetector = (ResourceLeakDetector<?>) field.get(null);
     } catch (ReflectiveOperationException | RuntimeException e) {
-      log.warn("LeakCheck cannot see Netty's ByteBuf leak detector ({}); leaks go unchecked", e.toString());
+      log.warn(
+          "LeakCheck cannot see Netty's ByteBuf leak detector ({}); leaks go unchecked",
+          e.toString());
       return Mode.NONE;
     }
     if (byteBufDetector instanceof RecordingLeakDetector) {

@@ -25,20 +25,20 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The real Nix 2.8 CLI, offline: builds throwaway store paths and deletes them again, generates
- * signing keys, and runs {@code nix}, {@code nix-store} and {@code nix-build} with the options
- * this machine needs.
+ * signing keys, and runs {@code nix}, {@code nix-store} and {@code nix-build} with the options this
+ * machine needs.
  *
- * <p>Every command gets {@code --option substituters ""} (never ask the network about our
- * paths), {@code --option sandbox false} (the sandbox would hide {@code /bin/sh}, our builder)
- * and {@code --option build-users-group ""} (Debian's nix-bin creates no {@code nixbld} group;
- * root builds as itself). {@code nix} also gets {@code --extra-experimental-features nix-command}.
+ * <p>Every command gets {@code --option substituters ""} (never ask the network about our paths),
+ * {@code --option sandbox false} (the sandbox would hide {@code /bin/sh}, our builder) and {@code
+ * --option build-users-group ""} (Debian's nix-bin creates no {@code nixbld} group; root builds as
+ * itself). {@code nix} also gets {@code --extra-experimental-features nix-command}.
  *
  * <p>The store is shared with everything else on the machine. Every path is built with a random
  * salt in its name, every output and {@code .drv} built through an instance is remembered, and
  * {@link #close()} deletes exactly those with {@code nix-store --delete}, never a garbage
- * collection. A path another live path still refers to (say, an output of a second instance that
- * is still open) cannot be deleted yet; it is kept in a JVM-wide list and retried by later
- * {@code close()} calls and at JVM exit.
+ * collection. A path another live path still refers to (say, an output of a second instance that is
+ * still open) cannot be deleted yet; it is kept in a JVM-wide list and retried by later {@code
+ * close()} calls and at JVM exit.
  */
 public final class Nix implements AutoCloseable {
 
@@ -47,10 +47,7 @@ public final class Nix implements AutoCloseable {
   public static final Path BIN = Path.of("/usr/bin");
 
   private static final List<String> OPTIONS =
-      List.of(
-          "--option", "substituters", "",
-          "--option", "sandbox", "false",
-          "--option", "build-users-group", "");
+      options("substituters", "", "sandbox", "false", "build-users-group", "");
 
   private static final Set<String> TOOLS =
       Set.of("nix", "nix-store", "nix-build", "nix-instantiate", "nix-hash", "nix-env");
@@ -197,18 +194,21 @@ public final class Nix implements AutoCloseable {
       refs.append(' ').append(nixString(r));
     }
     // builtins.storePath gives the reference string context: Nix then makes it an input of the
-    // build and finds it in the output when it scans for references.
+    // build and finds it in the output when it scans for references. Builds see no PATH; without
+    // the sandbox the host's tools are there to use.
     String expression =
-        "builtins.derivation {\n"
-            + "  name = " + nixString(salted) + ";\n"
-            + "  system = builtins.currentSystem;\n"
-            + "  builder = \"/bin/sh\";\n"
-            // Builds see no PATH; without the sandbox the host's tools are there to use.
-            + "  PATH = \"/usr/bin:/bin\";\n"
-            + "  args = [ \"-c\" " + nixString(script) + " ];\n"
-            + "  contents = " + nixString(contents) + ";\n"
-            + "  refs = map builtins.storePath [" + refs + " ];\n"
-            + "}\n";
+        """
+        builtins.derivation {
+          name = %s;
+          system = builtins.currentSystem;
+          builder = "/bin/sh";
+          PATH = "/usr/bin:/bin";
+          args = [ "-c" %s ];
+          contents = %s;
+          refs = map builtins.storePath [%s ];
+        }
+        """
+            .formatted(nixString(salted), nixString(script), nixString(contents), refs);
     // Instantiate, then realise: the .drv is remembered before anything can fail, so a failed
     // build leaves nothing behind either.
     String drv = run("nix-instantiate", "-E", expression).strip();
@@ -329,6 +329,15 @@ public final class Nix implements AutoCloseable {
     return b;
   }
 
+  /** {@code --option NAME VALUE} for each pair. */
+  private static List<String> options(String... namesAndValues) {
+    List<String> argv = new ArrayList<>();
+    for (int i = 0; i < namesAndValues.length; i += 2) {
+      argv.addAll(List.of("--option", namesAndValues[i], namesAndValues[i + 1]));
+    }
+    return List.copyOf(argv);
+  }
+
   /** A Nix string literal for any text. */
   static String nixString(String s) {
     StringBuilder b = new StringBuilder(s.length() + 2).append('"');
@@ -417,7 +426,10 @@ public final class Nix implements AutoCloseable {
       if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         p.destroyForcibly();
         throw new AssertionError(
-            String.join(" ", command) + " did not finish within " + timeout + "; stderr:\n"
+            String.join(" ", command)
+                + " did not finish within "
+                + timeout
+                + "; stderr:\n"
                 + Files.readString(err, StandardCharsets.UTF_8));
       }
       return new Result(

@@ -30,9 +30,9 @@ import java.util.regex.Pattern;
  * token flow (realm, service and scope from the {@code Bearer} challenge) in {@link
  * RegistryFlavour#TOKEN}.
  *
- * <p>Its requests carry the User-Agent {@value TokenService#HARNESS_USER_AGENT}: the token
- * service does not count them, and {@link Registry#accessLog()} leaves them out, so seeding does
- * not disturb what a test counts.
+ * <p>Its requests carry the User-Agent {@value TokenService#HARNESS_USER_AGENT}: the token service
+ * does not count them, and {@link Registry#accessLog()} leaves them out, so seeding does not
+ * disturb what a test counts.
  */
 public final class RawClient {
 
@@ -58,6 +58,7 @@ public final class RawClient {
   private final RegistryFlavour flavour;
   private final String user;
   private final String password;
+
   /** Bearer tokens by the scope they were asked for. */
   private final Map<String, String> tokens = new ConcurrentHashMap<>();
 
@@ -115,14 +116,17 @@ public final class RawClient {
     String digest = digest(bytes);
     String scope = pushScope(repository);
     Response started =
-        expect(request("POST", "/v2/" + repository + "/blobs/uploads/", Map.of(), null, scope),
-            "POST blob upload to " + repository, 202);
+        expect(
+            request("POST", "/v2/" + repository + "/blobs/uploads/", Map.of(), null, scope),
+            "POST blob upload to " + repository,
+            202);
     String location =
         started.header("Location").orElseThrow(() -> new IllegalStateException("no Location"));
     URI upload = base.resolve(location);
     String separator = upload.getRawQuery() == null ? "?" : "&";
     URI put =
-        URI.create(upload + separator + "digest=" + URLEncoder.encode(digest, StandardCharsets.UTF_8));
+        URI.create(
+            upload + separator + "digest=" + URLEncoder.encode(digest, StandardCharsets.UTF_8));
     expect(
         request("PUT", put, Map.of("Content-Type", "application/octet-stream"), bytes, scope),
         "PUT blob " + digest + " to " + repository,
@@ -132,7 +136,12 @@ public final class RawClient {
 
   public byte[] getBlob(String repository, String digest) {
     return expect(
-            request("GET", "/v2/" + repository + "/blobs/" + digest, Map.of(), null, pullScope(repository)),
+            request(
+                "GET",
+                "/v2/" + repository + "/blobs/" + digest,
+                Map.of(),
+                null,
+                pullScope(repository)),
             "GET blob " + digest + " from " + repository,
             200)
         .body();
@@ -140,7 +149,12 @@ public final class RawClient {
 
   public boolean hasBlob(String repository, String digest) {
     Response r =
-        request("HEAD", "/v2/" + repository + "/blobs/" + digest, Map.of(), null, pullScope(repository));
+        request(
+            "HEAD",
+            "/v2/" + repository + "/blobs/" + digest,
+            Map.of(),
+            null,
+            pullScope(repository));
     if (r.status() == 404) {
       return false;
     }
@@ -169,7 +183,9 @@ public final class RawClient {
         request(
             "GET",
             "/v2/" + repository + "/manifests/" + reference,
-            Map.of("Accept", String.join(", ", OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST)),
+            Map.of(
+                "Accept",
+                String.join(", ", OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST)),
             null,
             pullScope(repository));
     if (r.status() == 404) {
@@ -181,7 +197,11 @@ public final class RawClient {
   /** Deletes a manifest by digest (the registry has {@code delete.enabled}). */
   public void deleteManifest(String repository, String digest) {
     expect(
-        request("DELETE", "/v2/" + repository + "/manifests/" + digest, Map.of(), null,
+        request(
+            "DELETE",
+            "/v2/" + repository + "/manifests/" + digest,
+            Map.of(),
+            null,
             "repository:" + repository + ":delete"),
         "DELETE manifest " + repository + "@" + digest,
         202);
@@ -257,12 +277,14 @@ public final class RawClient {
     if (realm == null) {
       return null;
     }
-    StringBuilder query = new StringBuilder("?service=")
-        .append(URLEncoder.encode(service == null ? "" : service, StandardCharsets.UTF_8));
+    StringBuilder query =
+        new StringBuilder("?service=")
+            .append(URLEncoder.encode(service == null ? "" : service, StandardCharsets.UTF_8));
     for (String s : scope.isEmpty() ? new String[0] : scope.split(" ")) {
       query.append("&scope=").append(URLEncoder.encode(s, StandardCharsets.UTF_8));
     }
-    Response r = send("GET", URI.create(realm + query), Map.of(), null, user == null ? null : basic());
+    Response r =
+        send("GET", URI.create(realm + query), Map.of(), null, user == null ? null : basic());
     if (r.status() != 200) {
       return null;
     }

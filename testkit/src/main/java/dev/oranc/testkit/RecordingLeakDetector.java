@@ -6,11 +6,11 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Netty's leak detector, which also hands every report to {@link LeakCheck}. Netty instantiates
- * it for each resource type (ByteBuf, ...) when the JVM runs with {@code
+ * Netty's leak detector, which also hands every report to {@link LeakCheck}. Netty instantiates it
+ * for each resource type (ByteBuf, ...) when the JVM runs with {@code
  * -Dio.netty.customResourceLeakDetector=dev.oranc.testkit.RecordingLeakDetector} (the parent pom's
- * {@code test.argLine}); {@link LeakCheck} installs it through {@code
- * ResourceLeakDetectorFactory} when that property is missing.
+ * {@code test.argLine}); {@link LeakCheck} installs it through {@code ResourceLeakDetectorFactory}
+ * when that property is missing.
  *
  * <p>Reports still go to Netty's log as well.
  */
@@ -18,6 +18,13 @@ public class RecordingLeakDetector<T> extends ResourceLeakDetector<T> {
 
   /** Every instance, so {@link LeakCheck} can make each one poll its reference queue. */
   static final List<RecordingLeakDetector<?>> instances = new CopyOnWriteArrayList<>();
+
+  /**
+   * Whether any detector has tracked anything in this JVM. Until then there is nothing to leak, and
+   * LeakCheck skips its garbage collections (most test classes of {@code common} never touch a
+   * ByteBuf).
+   */
+  static volatile boolean tracked;
 
   private final Class<?> resourceType;
 
@@ -34,6 +41,18 @@ public class RecordingLeakDetector<T> extends ResourceLeakDetector<T> {
 
   Class<?> resourceType() {
     return resourceType;
+  }
+
+  @Override
+  public ResourceLeakTracker<T> track(T obj) {
+    tracked = true;
+    return super.track(obj);
+  }
+
+  @Override
+  public ResourceLeakTracker<T> trackForcibly(T obj) {
+    tracked = true;
+    return super.trackForcibly(obj);
   }
 
   /** Report even when error logging is off: the records are for LeakCheck, not only the log. */
@@ -62,7 +81,7 @@ public class RecordingLeakDetector<T> extends ResourceLeakDetector<T> {
   @SuppressWarnings("unchecked")
   void poll() {
     Object probe = new Object();
-    ResourceLeakTracker<T> tracker = trackForcibly((T) probe);
+    ResourceLeakTracker<T> tracker = super.trackForcibly((T) probe);
     if (tracker != null) {
       tracker.close((T) probe);
     }

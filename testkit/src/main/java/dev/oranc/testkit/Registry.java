@@ -61,9 +61,9 @@ import org.slf4j.LoggerFactory;
  * {@link #accessLog()}, and does not go through the proxy. {@link #resetCounters()} starts all
  * three afresh.
  *
- * <p>{@link #close()} stops the registry and the token service by PID, keeps the logs under
- * {@code ${oranc.test.logdir}/<TestClass>/registry-<flavour>.log} (plus {@code .tokens.log} and
- * {@code .proxy.log}) and deletes the storage.
+ * <p>{@link #close()} stops the registry and the token service by PID, keeps the logs under {@code
+ * ${oranc.test.logdir}/<TestClass>/registry-<flavour>.log} (plus {@code .tokens.log} and {@code
+ * .proxy.log}) and deletes the storage.
  */
 public final class Registry implements AutoCloseable {
 
@@ -167,7 +167,8 @@ public final class Registry implements AutoCloseable {
     Objects.requireNonNull(flavour, "flavour");
     String name = options.name() != null ? options.name() : TestLogs.currentTestClass();
     Path logDir = TestLogs.dir(name);
-    Path logFile = TestLogs.newFile(logDir, "registry-" + flavour.name().toLowerCase(Locale.ROOT), ".log");
+    Path logFile =
+        TestLogs.newFile(logDir, "registry-" + flavour.name().toLowerCase(Locale.ROOT), ".log");
     Path workDir;
     try {
       workDir = Files.createTempDirectory("oranc-registry-");
@@ -181,18 +182,34 @@ public final class Registry implements AutoCloseable {
       String auth = "";
       if (flavour == RegistryFlavour.BASIC) {
         Path htpasswd = workDir.resolve("htpasswd");
-        Files.writeString(htpasswd, htpasswdLine(USER, PASSWORD) + htpasswdLine(READER, READER_PASSWORD));
-        auth = "auth:\n  htpasswd:\n    realm: oranc-testkit\n    path: " + yamlString(htpasswd) + "\n";
+        Files.writeString(
+            htpasswd, htpasswdLine(USER, PASSWORD) + htpasswdLine(READER, READER_PASSWORD));
+        auth =
+            """
+            auth:
+              htpasswd:
+                realm: oranc-testkit
+                path: %s
+            """
+                .formatted(yamlString(htpasswd));
       } else if (flavour == RegistryFlavour.TOKEN) {
         tokenService = new TokenService(sibling(logFile, ".tokens.log"), options.tokenPolicy());
         Path bundle = workDir.resolve("token-issuer.pem");
         Files.writeString(bundle, tokenService.certificatePem());
         auth =
-            "auth:\n  token:\n"
-                + "    realm: " + yamlString(tokenService.realm()) + "\n"
-                + "    service: " + TokenService.SERVICE + "\n"
-                + "    issuer: " + TokenService.ISSUER + "\n"
-                + "    rootcertbundle: " + yamlString(bundle) + "\n";
+            """
+            auth:
+              token:
+                realm: %s
+                service: %s
+                issuer: %s
+                rootcertbundle: %s
+            """
+                .formatted(
+                    yamlString(tokenService.realm()),
+                    TokenService.SERVICE,
+                    TokenService.ISSUER,
+                    yamlString(bundle));
       }
       Path config = workDir.resolve("config.yml");
       Files.writeString(config, config(workDir.resolve("storage")) + auth);
@@ -211,7 +228,7 @@ public final class Registry implements AutoCloseable {
       Registry registry =
           new Registry(flavour, workDir, logFile, process, tokenService, proxy, address);
       live.add(registry);
-      log.info("registry {} at {} (proxy {}), log {}", flavour, address, registry.proxyAddress(), logFile);
+      log.info("registry {} at {}, proxy {}", flavour, address, registry.proxyAddress());
       return registry;
     } catch (IOException | TimeoutException | RuntimeException e) {
       if (proxy != null) {
@@ -224,13 +241,15 @@ public final class Registry implements AutoCloseable {
         tokenService.close();
       }
       ExternalProcess.deleteTree(workDir);
+      // ExternalProcess's own failures carry the log already.
       String logText = process == null ? "" : process.log();
+      boolean logShown = logText.isEmpty() || String.valueOf(e.getMessage()).contains(logText);
+      String message = "the " + flavour + " registry did not start: " + e.getMessage();
+      if (process != null && process.exitCode().equals(Optional.of(127))) {
+        message += "\n(" + binary() + " not found: scripts/install-deps installs docker-registry)";
+      }
       throw new IllegalStateException(
-          "the " + flavour + " registry did not start: " + e.getMessage()
-              + (logText.isEmpty() || String.valueOf(e.getMessage()).contains(logText)
-                  ? ""
-                  : "\nits log (" + logFile + "):\n" + logText),
-          e);
+          logShown ? message : message + "\nits log (" + logFile + "):\n" + logText, e);
     }
   }
 
@@ -238,26 +257,30 @@ public final class Registry implements AutoCloseable {
     return System.getProperty(BINARY_PROPERTY, "docker-registry");
   }
 
+  /**
+   * JSON application log on stderr, combined-format access log on stdout (both into the log
+   * file), port 0, deletes allowed, no background upload purging.
+   */
   private static String config(Path storage) {
-    return String.join(
-        "\n",
-        "version: 0.1",
-        "log:",
-        "  level: info",
-        "  formatter: json",
-        "  accesslog:",
-        "    disabled: false",
-        "storage:",
-        "  filesystem:",
-        "    rootdirectory: " + yamlString(storage),
-        "  delete:",
-        "    enabled: true",
-        "  maintenance:",
-        "    uploadpurging:",
-        "      enabled: false",
-        "http:",
-        "  addr: 127.0.0.1:0",
-        "");
+    return """
+        version: 0.1
+        log:
+          level: info
+          formatter: json
+          accesslog:
+            disabled: false
+        storage:
+          filesystem:
+            rootdirectory: %s
+          delete:
+            enabled: true
+          maintenance:
+            uploadpurging:
+              enabled: false
+        http:
+          addr: 127.0.0.1:0
+        """
+        .formatted(yamlString(storage));
   }
 
   /**
@@ -410,7 +433,9 @@ public final class Registry implements AutoCloseable {
     return accessLog().stream().filter(e -> e.matches(method, pathRegex)).toList();
   }
 
-  /** Starts {@link #tokenRequests()}, {@link #proxiedRequests()} and {@link #accessLog()} afresh. */
+  /**
+   * Starts {@link #tokenRequests()}, {@link #proxiedRequests()} and {@link #accessLog()} afresh.
+   */
   public void resetCounters() {
     if (tokenService != null) {
       tokenService.reset();
@@ -452,7 +477,8 @@ public final class Registry implements AutoCloseable {
 
   /** A {@link RawClient} with these credentials (their refusal shows as 401). */
   public RawClient client(String user, String password) {
-    return new RawClient(baseUri(), flavour, Objects.requireNonNull(user), Objects.requireNonNull(password));
+    return new RawClient(
+        baseUri(), flavour, Objects.requireNonNull(user), Objects.requireNonNull(password));
   }
 
   /** A {@link RawClient} without credentials. */
@@ -510,12 +536,15 @@ public final class Registry implements AutoCloseable {
   private void writeProxyLog() {
     StringBuilder text = new StringBuilder();
     for (ProxiedRequest r : proxy.requests()) {
-      text.append(r.method()).append(' ').append(r.uri())
-          .append(" auth=").append(r.authorizationScheme() == null ? "-" : r.authorizationScheme())
-          .append(" sent=").append(r.bodyBytes())
-          .append(" status=").append(r.status())
-          .append(" received=").append(r.responseBodyBytes())
-          .append('\n');
+      text.append(
+          String.format(
+              "%s %s auth=%s sent=%d status=%d received=%d%n",
+              r.method(),
+              r.uri(),
+              r.authorizationScheme() == null ? "-" : r.authorizationScheme(),
+              r.bodyBytes(),
+              r.status(),
+              r.responseBodyBytes()));
     }
     try {
       Files.writeString(sibling(logFile, ".proxy.log"), text, StandardCharsets.UTF_8);

@@ -43,7 +43,8 @@ public final class RegistryExtension
   private String className;
   private boolean active;
 
-  private RegistryExtension(Set<RegistryFlavour> flavours, boolean eager, Registry.Options options) {
+  private RegistryExtension(
+      Set<RegistryFlavour> flavours, boolean eager, Registry.Options options) {
     this.flavours = flavours;
     this.eager = eager;
     this.options = Objects.requireNonNull(options, "options");
@@ -102,7 +103,8 @@ public final class RegistryExtension
   /** The registry, for an extension made by {@link #of}. */
   public synchronized Registry get() {
     if (flavours.size() != 1) {
-      throw new IllegalStateException("this extension has a registry per flavour: use get(flavour)");
+      throw new IllegalStateException(
+          "this extension has a registry per flavour: use get(flavour)");
     }
     return get(flavours.iterator().next());
   }

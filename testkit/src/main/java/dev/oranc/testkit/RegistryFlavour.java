@@ -10,9 +10,9 @@ public enum RegistryFlavour {
    */
   BASIC,
   /**
-   * Bearer tokens from the harness's token service ({@code auth.token}), the Docker token
-   * protocol as ghcr.io speaks it: anonymous pulls, {@link Registry#USER} pushes, {@link
-   * Registry#READER} only pulls.
+   * Bearer tokens from the harness's token service ({@code auth.token}), the Docker token protocol
+   * as ghcr.io speaks it: anonymous pulls, {@link Registry#USER} pushes, {@link Registry#READER}
+   * only pulls.
    */
   TOKEN
 }

@@ -10,12 +10,12 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * Where the logs of external processes go: {@code ${oranc.test.logdir}/<TestClass>/}. Surefire
- * and failsafe set {@code oranc.test.logdir} to {@code target/test-logs}; without it (an IDE run)
- * the same relative path is used.
+ * Where the logs of external processes go: {@code ${oranc.test.logdir}/<TestClass>/}. Surefire and
+ * failsafe set {@code oranc.test.logdir} to {@code target/test-logs}; without it (an IDE run) the
+ * same relative path is used.
  *
- * <p>Registered by service loader (JUnit extension autodetection), so it knows which test class
- * is running and helpers started without an explicit name still log under that class. That is one
+ * <p>Registered by service loader (JUnit extension autodetection), so it knows which test class is
+ * running and helpers started without an explicit name still log under that class. That is one
  * static slot: with parallel test classes the names may be wrong, but no log is ever overwritten
  * ({@link #newFile} never reuses a name).
  */
@@ -58,8 +58,8 @@ public final class TestLogs implements BeforeAllCallback, AfterAllCallback {
 
   /**
    * A new, empty file {@code <stem><suffix>} in {@code dir}; when that exists already (a second
-   * registry in the same class, a re-run without {@code mvn clean}) {@code <stem>-2<suffix>} and
-   * so on. Created atomically, so concurrent callers never share a file.
+   * registry in the same class, a re-run without {@code mvn clean}) {@code <stem>-2<suffix>} and so
+   * on. Created atomically, so concurrent callers never share a file.
    */
   public static Path newFile(Path dir, String stem, String suffix) {
     String safeStem = safeFileName(stem);

@@ -67,9 +67,9 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * configured issuer, {@code aud} the configured service (a plain string in 2.8), {@code exp} and
  * {@code nbf} within a 60 s leeway, and the signing key must come from an {@code x5c} chain that
  * verifies against {@code rootcertbundle} (or a {@code jwk}, or a {@code kid} that is a libtrust
- * key id; we use {@code x5c}). The signature is checked with libtrust, which takes the JWS forms
- * of ES256 and RS256. So: a P-256 key, a self-signed certificate for it that is both the bundle
- * and the {@code x5c}, and ES256 JWTs; {@code access} lists {@code {type, name, actions}}.
+ * key id; we use {@code x5c}). The signature is checked with libtrust, which takes the JWS forms of
+ * ES256 and RS256. So: a P-256 key, a self-signed certificate for it that is both the bundle and
+ * the {@code x5c}, and ES256 JWTs; {@code access} lists {@code {type, name, actions}}.
  */
 final class TokenService implements AutoCloseable {
 
@@ -172,39 +172,64 @@ final class TokenService implements AutoCloseable {
     }
   }
 
+  /** What to answer, and what to record about it. */
+  private record Answer(TokenRequest request, String json, boolean basicChallenge) {
+    static Answer refused(
+        String account, List<String> scopes, int status, String code, String why) {
+      return new Answer(
+          new TokenRequest(account, scopes, List.of(), status), error(code, why), status == 401);
+    }
+  }
+
   private void serve(HttpExchange exchange) throws IOException {
     boolean harness =
         HARNESS_USER_AGENT.equals(exchange.getRequestHeaders().getFirst("User-Agent"));
+    Answer answer = answer(exchange);
+    TokenRequest request = answer.request();
     if (!harness) {
       counted.incrementAndGet();
+      requests.add(request);
     }
+    // Never the token itself, nor the password.
+    appendLog(
+        String.format(
+            "%s %s account=%s scopes=%s granted=%s status=%d%s",
+            exchange.getRequestMethod(),
+            exchange.getRequestURI().getPath(),
+            request.account() == null ? "-" : request.account(),
+            request.scopes(),
+            request.granted(),
+            request.status(),
+            harness ? " (harness)" : ""));
+    if (answer.basicChallenge()) {
+      exchange.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"oranc-testkit\"");
+    }
+    byte[] bytes = answer.json().getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().add("Content-Type", "application/json");
+    exchange.sendResponseHeaders(request.status(), bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  private Answer answer(HttpExchange exchange) throws IOException {
     if (!exchange.getRequestURI().getPath().equals(PATH)) {
-      respond(exchange, harness, null, List.of(), List.of(), 404, error("NOT_FOUND", "no such endpoint"));
-      return;
+      return Answer.refused(null, List.of(), 404, "NOT_FOUND", "no such endpoint");
     }
     Map<String, List<String>> query = parseQuery(exchange.getRequestURI().getRawQuery());
     List<String> scopes = query.getOrDefault("scope", List.of());
     if (!exchange.getRequestMethod().equals("GET")) {
-      respond(exchange, harness, null, scopes, List.of(), 405, error("UNSUPPORTED", "GET only"));
-      return;
+      return Answer.refused(null, scopes, 405, "UNSUPPORTED", "GET only");
     }
-    String service = first(query, "service");
-    if (!SERVICE.equals(service)) {
-      respond(
-          exchange, harness, null, scopes, List.of(), 400,
-          error("DENIED", "service must be " + SERVICE));
-      return;
+    if (!SERVICE.equals(first(query, "service"))) {
+      return Answer.refused(null, scopes, 400, "DENIED", "service must be " + SERVICE);
     }
     String account = null;
     String authorization = exchange.getRequestHeaders().getFirst("Authorization");
     if (authorization != null) {
       Login login = login(authorization);
       if (!login.valid()) {
-        exchange.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"oranc-testkit\"");
-        respond(
-            exchange, harness, login.user(), scopes, List.of(), 401,
-            error("UNAUTHORIZED", "authentication required"));
-        return;
+        return Answer.refused(login.user(), scopes, 401, "UNAUTHORIZED", "authentication required");
       }
       account = login.user();
     }
@@ -229,7 +254,8 @@ final class TokenService implements AutoCloseable {
       body.put("expires_in", p.advertisedExpiresIn());
     }
     body.put("issued_at", now.toString());
-    respond(exchange, harness, account, scopes, granted, 200, JSON.std.asString(body));
+    return new Answer(
+        new TokenRequest(account, scopes, granted, 200), JSON.std.asString(body), false);
   }
 
   private record Resource(String type, String name) {}
@@ -319,36 +345,13 @@ final class TokenService implements AutoCloseable {
     return jwt.serialize();
   }
 
-  private void respond(
-      HttpExchange exchange,
-      boolean harness,
-      String account,
-      List<String> scopes,
-      List<String> granted,
-      int status,
-      String json)
-      throws IOException {
-    if (!harness) {
-      requests.add(new TokenRequest(account, scopes, granted, status));
-    }
-    // Never the token itself, nor the password.
-    appendLog(
-        exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath()
-            + " account=" + (account == null ? "-" : account)
-            + " scopes=" + scopes + " granted=" + granted + " status=" + status
-            + (harness ? " (harness)" : ""));
-    byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
-    exchange.getResponseHeaders().add("Content-Type", "application/json");
-    exchange.sendResponseHeaders(status, bytes.length);
-    try (OutputStream out = exchange.getResponseBody()) {
-      out.write(bytes);
-    }
-  }
-
   private synchronized void appendLog(String line) {
     try (Writer w =
         Files.newBufferedWriter(
-            logFile, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            logFile,
+            StandardCharsets.UTF_8,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.APPEND)) {
       w.write(Instant.now() + " " + line + "\n");
     } catch (IOException e) {
       // the log is a debugging aid; the counters are what tests read
@@ -357,8 +360,7 @@ final class TokenService implements AutoCloseable {
 
   private static String error(String code, String message) {
     try {
-      return JSON.std.asString(
-          Map.of("errors", List.of(Map.of("code", code, "message", message))));
+      return JSON.std.asString(Map.of("errors", List.of(Map.of("code", code, "message", message))));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -376,8 +378,10 @@ final class TokenService implements AutoCloseable {
     }
     for (String pair : rawQuery.split("&")) {
       int eq = pair.indexOf('=');
-      String name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-      String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+      String name =
+          URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+      String value =
+          eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
       query.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
     }
     return query;

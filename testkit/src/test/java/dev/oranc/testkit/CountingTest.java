@@ -38,23 +38,28 @@ class CountingTest {
   }
 
   private static HttpResponse<byte[]> send(HttpRequest.Builder request) throws Exception {
-    return http.send(request.header("User-Agent", "counting-test").build(), HttpResponse.BodyHandlers.ofByteArray());
+    return http.send(
+        request.header("User-Agent", "counting-test").build(),
+        HttpResponse.BodyHandlers.ofByteArray());
   }
 
   /** HEAD, and if missing POST + PUT: what a client that skips known blobs does. */
-  private static void upload(URI base, String repository, byte[] blob, boolean chunked, boolean expectContinue)
+  private static void upload(
+      URI base, String repository, byte[] blob, boolean chunked, boolean expectContinue)
       throws Exception {
     String digest = RawClient.digest(blob);
     HttpResponse<byte[]> head =
-        send(HttpRequest.newBuilder(base.resolve("/v2/" + repository + "/blobs/" + digest))
-            .method("HEAD", HttpRequest.BodyPublishers.noBody()));
+        send(
+            HttpRequest.newBuilder(base.resolve("/v2/" + repository + "/blobs/" + digest))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()));
     if (head.statusCode() == 200) {
       return;
     }
     assertEquals(404, head.statusCode());
     HttpResponse<byte[]> post =
-        send(HttpRequest.newBuilder(base.resolve("/v2/" + repository + "/blobs/uploads/"))
-            .POST(HttpRequest.BodyPublishers.noBody()));
+        send(
+            HttpRequest.newBuilder(base.resolve("/v2/" + repository + "/blobs/uploads/"))
+                .POST(HttpRequest.BodyPublishers.noBody()));
     assertEquals(202, post.statusCode());
     URI location = base.resolve(post.headers().firstValue("Location").orElseThrow());
     assertEquals(base.getAuthority(), location.getAuthority(), "Location points back at the proxy");
@@ -63,10 +68,13 @@ class CountingTest {
             ? HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(blob))
             : HttpRequest.BodyPublishers.ofByteArray(blob);
     HttpResponse<byte[]> put =
-        send(HttpRequest.newBuilder(URI.create(location + "&digest=" + URLEncoder.encode(digest, StandardCharsets.UTF_8)))
-            .expectContinue(expectContinue)
-            .header("Content-Type", "application/octet-stream")
-            .PUT(body));
+        send(
+            HttpRequest.newBuilder(
+                    URI.create(
+                        location + "&digest=" + URLEncoder.encode(digest, StandardCharsets.UTF_8)))
+                .expectContinue(expectContinue)
+                .header("Content-Type", "application/octet-stream")
+                .PUT(body));
     assertEquals(201, put.statusCode(), new String(put.body(), StandardCharsets.UTF_8));
   }
 
@@ -101,13 +109,17 @@ class CountingTest {
   void chunkedBodiesAndContinueAreForwardedAndCounted() throws Exception {
     byte[] blob = randomBytes(70_000, 2);
     upload(registry.proxyUri(), "testkit/chunked", blob, true, true);
-    ProxiedRequest put = registry.proxiedRequests("PUT", "/v2/testkit/chunked/blobs/uploads/.*").get(0);
+    ProxiedRequest put =
+        registry.proxiedRequests("PUT", "/v2/testkit/chunked/blobs/uploads/.*").get(0);
     assertEquals(201, put.status());
     assertEquals(blob.length, put.bodyBytes(), "payload bytes, framing not counted");
 
     HttpResponse<byte[]> get =
-        send(HttpRequest.newBuilder(
-            registry.proxyUri().resolve("/v2/testkit/chunked/blobs/" + RawClient.digest(blob))));
+        send(
+            HttpRequest.newBuilder(
+                registry
+                    .proxyUri()
+                    .resolve("/v2/testkit/chunked/blobs/" + RawClient.digest(blob))));
     assertArrayEquals(blob, get.body());
     ProxiedRequest last = registry.proxiedRequests().get(registry.proxiedRequests().size() - 1);
     assertEquals("GET", last.method());

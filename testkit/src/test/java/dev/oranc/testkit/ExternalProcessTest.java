@@ -25,7 +25,8 @@ class ExternalProcessTest {
     Path log = newLog("sleeper");
     assertEquals("ExternalProcessTest", log.getParent().getFileName().toString());
     ExternalProcess p =
-        ExternalProcess.start("sleeper", List.of("/bin/sh", "-c", "echo ready $$; exec sleep 60"), log);
+        ExternalProcess.start(
+            "sleeper", List.of("/bin/sh", "-c", "echo ready $$; exec sleep 60"), log);
     String pid = p.awaitLogLine(Pattern.compile("ready (\\d+)"), Duration.ofSeconds(5)).group(1);
     assertEquals(p.pid(), Long.parseLong(pid), "pid() is the program's, not the watchdog's");
     assertTrue(p.isAlive());
@@ -50,7 +51,8 @@ class ExternalProcessTest {
   @Test
   void reportsAProgramThatExitsBeforeItsLogLine() {
     try (ExternalProcess p =
-        ExternalProcess.start("quitter", List.of("/bin/sh", "-c", "echo bye; exit 3"), newLog("quitter"))) {
+        ExternalProcess.start(
+            "quitter", List.of("/bin/sh", "-c", "echo bye; exit 3"), newLog("quitter"))) {
       IllegalStateException e =
           assertThrows(
               IllegalStateException.class,

@@ -31,16 +31,15 @@ class NixTest {
       assertEquals("hello\n", Files.readString(Path.of(dep)));
       assertEquals(tricky + "\n" + dep, Files.readString(Path.of(top)));
       assertEquals(List.of(dep), topInfo.references());
-      assertEquals(
-          dep, Nix.run("nix-store", "--query", "--references", top).strip());
-      assertTrue(topInfo.narHash().startsWith("sha256-") || topInfo.narHash().startsWith("sha256:"),
+      assertEquals(dep, Nix.run("nix-store", "--query", "--references", top).strip());
+      assertTrue(
+          topInfo.narHash().startsWith("sha256-") || topInfo.narHash().startsWith("sha256:"),
           topInfo.narHash());
       assertTrue(topInfo.narSize() > 0);
       assertTrue(topInfo.deriver().endsWith(".drv"));
 
       built = nix.builtPaths();
-      assertEquals(
-          Set.of(dep, depInfo.deriver(), top, topInfo.deriver()), Set.copyOf(built));
+      assertEquals(Set.of(dep, depInfo.deriver(), top, topInfo.deriver()), Set.copyOf(built));
     }
     for (String p : built) {
       assertFalse(Files.exists(Path.of(p)), p + " was deleted");
@@ -70,7 +69,9 @@ class NixTest {
       AssertionError e =
           assertThrows(
               AssertionError.class,
-              () -> nix.buildWith("oranc-testkit-fails", "", List.of(), "echo failing on purpose >&2; exit 3"));
+              () ->
+                  nix.buildWith(
+                      "oranc-testkit-fails", "", List.of(), "echo failing on purpose >&2; exit 3"));
       assertTrue(e.getMessage().contains("failing on purpose"), e.getMessage());
       built = nix.builtPaths();
       assertEquals(1, built.size(), built.toString());

@@ -25,13 +25,22 @@ class RegistryFlavoursTest {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  static String ociManifest(String configDigest, int configSize, String layerDigest, int layerSize) {
+  static String ociManifest(
+      String configDigest, int configSize, String layerDigest, int layerSize) {
     return "{\"schemaVersion\":2,"
         + "\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
         + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
-        + "\"digest\":\"" + configDigest + "\",\"size\":" + configSize + "},"
+        + "\"digest\":\""
+        + configDigest
+        + "\",\"size\":"
+        + configSize
+        + "},"
         + "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
-        + "\"digest\":\"" + layerDigest + "\",\"size\":" + layerSize + "}]}";
+        + "\"digest\":\""
+        + layerDigest
+        + "\",\"size\":"
+        + layerSize
+        + "}]}";
   }
 
   @ParameterizedTest
@@ -68,7 +77,9 @@ class RegistryFlavoursTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = RegistryFlavour.class, names = {"BASIC", "TOKEN"})
+  @EnumSource(
+      value = RegistryFlavour.class,
+      names = {"BASIC", "TOKEN"})
   void refusesAnonymousPush(RegistryFlavour flavour) {
     Registry registry = registries.get(flavour);
     RawClient.UnexpectedResponse refused =
@@ -86,14 +97,19 @@ class RegistryFlavoursTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = RegistryFlavour.class, names = {"BASIC", "TOKEN"})
+  @EnumSource(
+      value = RegistryFlavour.class,
+      names = {"BASIC", "TOKEN"})
   void refusesAWrongPassword(RegistryFlavour flavour) {
     Registry registry = registries.get(flavour);
     String digest = registry.putBlob("testkit/wrong-password", utf8("secret stuff"));
     RawClient.UnexpectedResponse refused =
         assertThrows(
             RawClient.UnexpectedResponse.class,
-            () -> registry.client(Registry.USER, "not-the-password").getBlob("testkit/wrong-password", digest));
+            () ->
+                registry
+                    .client(Registry.USER, "not-the-password")
+                    .getBlob("testkit/wrong-password", digest));
     assertEquals(401, refused.status());
   }
 
@@ -104,6 +120,24 @@ class RegistryFlavoursTest {
     RawClient reader = registry.client(Registry.READER, Registry.READER_PASSWORD);
     String digest = reader.putBlob("testkit/reader", utf8("pushed by the reader"));
     assertArrayEquals(utf8("pushed by the reader"), registry.getBlob("testkit/reader", digest));
+  }
+
+  @Test
+  void aMissingBinaryFailsWithAHint() {
+    String before = System.getProperty(Registry.BINARY_PROPERTY);
+    System.setProperty(Registry.BINARY_PROPERTY, "/nonexistent/docker-registry");
+    try {
+      IllegalStateException e =
+          assertThrows(IllegalStateException.class, () -> Registry.start(RegistryFlavour.TOKEN));
+      assertTrue(e.getMessage().contains("TOKEN registry did not start"), e.getMessage());
+      assertTrue(e.getMessage().contains("scripts/install-deps"), e.getMessage());
+    } finally {
+      if (before == null) {
+        System.clearProperty(Registry.BINARY_PROPERTY);
+      } else {
+        System.setProperty(Registry.BINARY_PROPERTY, before);
+      }
+    }
   }
 
   @Test

@@ -60,12 +60,15 @@ class TokenRegistryTest {
 
   private static String basic(String user, String password) {
     return "Basic "
-        + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+        + Base64.getEncoder()
+            .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
   }
 
   private HttpResponse<String> token(String authorization, String... scopes) throws Exception {
     StringBuilder q =
-        new StringBuilder(registry.tokenRealm()).append("?service=").append(registry.tokenServiceName());
+        new StringBuilder(registry.tokenRealm())
+            .append("?service=")
+            .append(registry.tokenServiceName());
     for (String s : scopes) {
       q.append("&scope=").append(URLEncoder.encode(s, StandardCharsets.UTF_8));
     }
@@ -107,7 +110,8 @@ class TokenRegistryTest {
   @Test
   void anonymousPushGetsOnlyAPullToken() throws Exception {
     token(null, "repository:" + REPO + ":pull,push");
-    assertEquals(List.of("repository:" + REPO + ":pull"), registry.tokenRequestLog().get(0).granted());
+    assertEquals(
+        List.of("repository:" + REPO + ":pull"), registry.tokenRequestLog().get(0).granted());
   }
 
   @Test
@@ -129,7 +133,10 @@ class TokenRegistryTest {
   @Test
   void readerTokenIsRefusedWithInsufficientScope() throws Exception {
     String token =
-        tokenOf(token(basic(Registry.READER, Registry.READER_PASSWORD), "repository:" + REPO + ":pull,push"));
+        tokenOf(
+            token(
+                basic(Registry.READER, Registry.READER_PASSWORD),
+                "repository:" + REPO + ":pull,push"));
     HttpResponse<String> post =
         http.send(
             HttpRequest.newBuilder(registry.baseUri().resolve("/v2/" + REPO + "/blobs/uploads/"))
@@ -139,7 +146,10 @@ class TokenRegistryTest {
             HttpResponse.BodyHandlers.ofString());
     assertEquals(401, post.statusCode());
     assertTrue(
-        post.headers().firstValue("WWW-Authenticate").orElseThrow().contains("error=\"insufficient_scope\""),
+        post.headers()
+            .firstValue("WWW-Authenticate")
+            .orElseThrow()
+            .contains("error=\"insufficient_scope\""),
         post.headers().map().toString());
   }
 
@@ -200,7 +210,8 @@ class TokenRegistryTest {
     registry.tokenPolicy(TokenPolicy.DEFAULT.withoutExpiresIn());
     Map<String, Object> without = JSON.std.mapFrom(token(null).body());
     assertNull(without.get("expires_in"));
-    assertTrue(without.containsKey("token") && without.containsKey("access_token"), without.toString());
+    assertTrue(
+        without.containsKey("token") && without.containsKey("access_token"), without.toString());
 
     registry.tokenPolicy(TokenPolicy.DEFAULT.withExpiresIn(3));
     Map<String, Object> with = JSON.std.mapFrom(token(null).body());
@@ -211,7 +222,8 @@ class TokenRegistryTest {
   @Test
   void oneTokenServesManyOperationsAndTheCountersShowIt() throws Exception {
     String token =
-        tokenOf(token(basic(Registry.USER, Registry.PASSWORD), "repository:" + REPO + ":pull,push"));
+        tokenOf(
+            token(basic(Registry.USER, Registry.PASSWORD), "repository:" + REPO + ":pull,push"));
     byte[] blob = "counted".getBytes(StandardCharsets.UTF_8);
     String digest = RawClient.digest(blob);
     URI proxy = registry.proxyUri();
