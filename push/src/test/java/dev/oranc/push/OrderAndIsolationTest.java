@@ -163,7 +163,7 @@ class OrderAndIsolationTest {
       outcomes =
           new Pipeline(
                   target, new NarCompressor(new StoreNarSource(), 3, 1, Long.MAX_VALUE), maker,
-                  new Progress(), new PipelineSettings(4, 2, 16, 8, 1, Duration.ofMillis(10)))
+                  new Progress(), new PipelineSettings(4, 2, 8, 16, 8, 1, Duration.ofMillis(10)))
               .run(closure);
     }
     assertEquals(9, outcomes.stream().filter(o -> o.status() == Status.PUSHED).count(), outcomes.toString());

@@ -47,9 +47,10 @@ import org.slf4j.LoggerFactory;
  *   <li><b>probe</b> (network, {@code probes} at once, in dependency order): is its narinfo there
  *       and signed by us (done), is its NAR there (reuse it), or neither;
  *   <li><b>NAR</b> ({@code parallel} paths at once, dependencies first): serialise, hash, compress
- *       and stream into a blob upload on a CPU thread, which is free again as soon as the last
- *       byte is handed over; then, asynchronously, the blob is completed and tagged
- *       {@code nar/<hash>.nar.zst};
+ *       and stream into a blob upload on a CPU thread; once the last byte is handed over, the path
+ *       leaves its slot to the next one and, asynchronously ({@code finishing} at once), the blob is
+ *       completed and tagged {@code nar/<hash>.nar.zst}. Keeping a slot through those round trips
+ *       would leave the cores idle while the registry answers;
  *   <li><b>narinfo</b> ({@code publishes} at once): when its NAR is in the registry and the
  *       narinfos of all its references in this push are too.
  * </ol>
@@ -140,7 +141,10 @@ public final class Pipeline {
     final PriorityQueue<Node> narQueue = new PriorityQueue<>(Comparator.comparingInt(n -> n.index));
     final Queue<Node> publishQueue = new ArrayDeque<>();
     int probing;
+    /** Paths whose NAR is queued for or on a CPU thread (held to {@code parallel}). */
     int narRunning;
+    /** Uploads fully handed over and completing: blob PUT, config and tag (memory: a chunk each). */
+    int narFinishing;
     int publishing;
     int unfinished;
 
@@ -231,7 +235,9 @@ public final class Pipeline {
     // --- stage 2: NAR ----------------------------------------------------------------------
 
     void pumpNars() {
-      while (narRunning < settings.parallel() && !narQueue.isEmpty()) {
+      while (narRunning < settings.parallel()
+          && narFinishing < settings.finishing()
+          && !narQueue.isEmpty()) {
         Node n = narQueue.poll();
         if (n.status != null) {
           continue;
@@ -244,7 +250,10 @@ public final class Pipeline {
     /** On a CPU thread: the NAR through zstd into an upload; the rest goes on asynchronously. */
     void uploadNar(Node n, int attempt) {
       if (n.cancelled) {
-        post(() -> onNar(n, attempt, null, null, null));
+        post(() -> {
+          onStreamed(n);
+          onNar(n, attempt, null, null, null);
+        });
         return;
       }
       CompressedNar compressed = null;
@@ -252,8 +261,11 @@ public final class Pipeline {
       try (NarSink sink = target.openNar()) {
         compressed = compressor.compress(n.info, sink.stream(), progress::narRead, progress::fileWritten);
         CompressedNar c = compressed;
+        CompletableFuture<Descriptor> finished = sink.finish();
+        // The CPU work is done: the next path may start while this one completes.
+        post(() -> onStreamed(n));
         stored =
-            sink.finish()
+            finished
                 .thenCompose(
                     blob -> {
                       if (blob.size() != c.fileSize()) {
@@ -264,20 +276,31 @@ public final class Pipeline {
                       return target.publishNar(n.info, blob).thenApply(v -> blob);
                     });
       } catch (Throwable e) {
+        if (compressed == null) {
+          post(() -> onStreamed(n)); // failed before the hand-over
+        }
         stored = CompletableFuture.failedFuture(e);
       }
       CompressedNar c = compressed;
       stored.whenComplete((blob, e) -> post(() -> onNar(n, attempt, c, blob, e)));
     }
 
+    /** A NAR left its CPU thread: it no longer counts against {@code parallel}. */
+    void onStreamed(Node n) {
+      narRunning--;
+      narFinishing++;
+      pumpNars();
+    }
+
     void onNar(Node n, int attempt, CompressedNar compressed, Descriptor blob, Throwable error) {
+      narFinishing--;
       if (error != null && n.status == null && attempt < settings.maxAttempts() && retryable(error)) {
         long delay = settings.retryDelay().toMillis() << (attempt - 1);
         log.debug("{}: upload broke off ({}), trying again in {} ms", n.path(), describe(error), delay);
+        narRunning++; // the retry holds a slot again from now on
         coordinator.schedule(() -> cpu.execute(() -> uploadNar(n, attempt + 1)), delay, TimeUnit.MILLISECONDS);
         return;
       }
-      narRunning--;
       pumpNars();
       if (n.status == null) {
         if (error != null) {
@@ -367,7 +390,8 @@ public final class Pipeline {
     }
 
     void checkDone() {
-      if (unfinished == 0 && probing == 0 && narRunning == 0 && publishing == 0 && !done.isDone()) {
+      if (unfinished == 0 && probing == 0 && narRunning == 0 && narFinishing == 0 && publishing == 0
+          && !done.isDone()) {
         List<PathOutcome> outcomes = new ArrayList<>(nodes.size());
         for (Node n : nodes) {
           outcomes.add(new PathOutcome(n.path(), n.status, n.detail, n.narBytes, n.fileBytes));

@@ -5,7 +5,9 @@ import java.time.Duration;
 /**
  * How much a push does at once.
  *
- * @param parallel {@code -p}: paths whose NAR is being compressed, uploaded or published at once
+ * @param parallel {@code -p}: paths whose NAR is being serialised, compressed and streamed at once
+ * @param finishing NAR uploads, fully streamed, whose completion and tag are on their way: each
+ *     holds at most one upload chunk, so this bounds memory, not CPU
  * @param cpuThreads threads that serialise and compress NARs; no more than the cores
  * @param probes registry look-ups in flight before uploading (existence of narinfos and NARs)
  * @param publishes narinfo uploads in flight
@@ -14,11 +16,18 @@ import java.time.Duration;
  * @param retryDelay the wait before the second try, doubled for each further one
  */
 public record PipelineSettings(
-    int parallel, int cpuThreads, int probes, int publishes, int maxAttempts, Duration retryDelay) {
+    int parallel,
+    int cpuThreads,
+    int finishing,
+    int probes,
+    int publishes,
+    int maxAttempts,
+    Duration retryDelay) {
 
   public PipelineSettings {
     require(parallel >= 1, "parallel", parallel);
     require(cpuThreads >= 1, "cpuThreads", cpuThreads);
+    require(finishing >= 1, "finishing", finishing);
     require(probes >= 1, "probes", probes);
     require(publishes >= 1, "publishes", publishes);
     require(maxAttempts >= 1, "maxAttempts", maxAttempts);
@@ -30,6 +39,7 @@ public record PipelineSettings(
     return new PipelineSettings(
         parallel,
         Math.max(1, Math.min(parallel, cores)),
+        Math.max(8, 2 * parallel),
         // Look-ups are two small requests each; the registry serves a few hundred a second per
         // core, so more in flight would only queue there.
         16,
