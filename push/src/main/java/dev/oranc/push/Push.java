@@ -140,6 +140,7 @@ public final class Push {
           new RegistryTarget(
               new OciBinaryCache(client, options.tagCodec()), options.repository(), credentials,
               maker, options.storeDir(), options.dryRun());
+      target.listKeys(toPush.size());
       int cores = Runtime.getRuntime().availableProcessors();
       NarCompressor compressor =
           new NarCompressor(narSource, options.zstdLevel(), cores, LARGE_NAR_BYTES);
@@ -208,9 +209,17 @@ public final class Push {
     }
   }
 
+  /**
+   * No HEAD before small uploads: a push uploads a blob only for a key the registry does not have,
+   * so the blob is new but for a crash between its upload and its tag.
+   */
   private static RegistryClient newClient(PushOptions options) {
     return new RegistryClient(
-        RegistryClientConfig.builder().tls(!options.noSsl()).maxAttempts(options.maxRetry()).build());
+        RegistryClientConfig.builder()
+            .tls(!options.noSsl())
+            .maxAttempts(options.maxRetry())
+            .checkBeforeUpload(false)
+            .build());
   }
 
   /**

@@ -173,11 +173,17 @@ class PushTest {
     assertTrue(again.succeeded(), again.summary().toString());
     assertEquals(4, again.count(Status.NARINFO_ONLY));
     assertEquals(4, again.published());
-    // The narinfo blobs outlived their tags (same bytes, found by HEAD): only the tags are written.
+    // Only narinfos (and their config blobs) are written: no NAR is sent again, no NAR tag.
     List<ProxiedRequest> writes = writes(registry().proxiedRequests());
-    assertEquals(4, writes.size(), writes.toString());
+    Set<String> uploaded = Uploads.blobDigests(writes);
+    assertEquals(8, uploaded.size(), "4 narinfos and their 4 configs: " + writes);
     for (ProxiedRequest w : writes) {
-      assertTrue(w.matches("PUT", "/v2/" + repo + "/manifests/[0-9a-z]{32}\\.narinfo"), w.toString());
+      assertTrue(w.bodyBytes() < 2000, "a small body: " + w);
+      assertTrue(w.path().contains("/blobs/uploads/")
+          || w.matches("PUT", "/v2/" + repo + "/manifests/[0-9a-z]{32}\\.narinfo"), w.toString());
+    }
+    for (NarInfo info : before.values()) {
+      assertFalse(uploaded.contains(Uploads.narDigest(info)), info.storePath() + ": its NAR was not sent again");
     }
     for (String path : closurePaths()) {
       NarInfo now = cache.narInfo(path).orElseThrow();

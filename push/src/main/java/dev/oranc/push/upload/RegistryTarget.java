@@ -8,11 +8,17 @@ import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.common.registry.StoredFile;
+import dev.oranc.common.registry.TagList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import dev.oranc.push.db.PathInfo;
 import dev.oranc.push.narinfo.NarInfoMaker;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -30,6 +36,8 @@ public final class RegistryTarget implements Target {
   private final String storeDir;
   private final boolean dryRun;
   private final AtomicLong published = new AtomicLong();
+  /** The keys the repository holds, from one tag listing; null when not listed. */
+  private volatile Set<String> listedKeys;
 
   /**
    * @param dryRun probe the registry, but write nothing: NARs are only hashed, publishing does
@@ -55,8 +63,63 @@ public final class RegistryTarget implements Target {
     return published.get();
   }
 
+  /**
+   * Lists the repository's tags once, so that probing a path the repository does not have costs
+   * no request (a fresh push of N paths saves 2N look-ups). Skipped for small pushes, where the
+   * look-ups are cheaper than a listing, and given up when the listing would take more pages
+   * than there are paths (a huge repository): then every path is looked up on its own.
+   *
+   * @return whether the repository was listed
+   */
+  public boolean listKeys(int paths) {
+    if (paths < LIST_THRESHOLD) {
+      return false;
+    }
+    try {
+      TagList tags =
+          cache.client().listTags(repository, 1000, paths, credentials, null).get(5, TimeUnit.MINUTES);
+      if (!tags.complete()) {
+        log.debug("{}: more than {} pages of tags; looking paths up one by one", repository, paths);
+        return false;
+      }
+      Set<String> keys = new HashSet<>(tags.tags().size() * 2);
+      for (String tag : tags.tags()) {
+        try {
+          keys.add(cache.codec().decode(tag));
+        } catch (FormatException e) {
+          // Not a tag of ours (another tool's image in the same repository).
+        }
+      }
+      listedKeys = keys;
+      log.debug("{}: {} tags listed", repository, keys.size());
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (ExecutionException | TimeoutException | RuntimeException e) {
+      log.debug("{}: cannot list tags ({}); looking paths up one by one", repository, e.toString());
+      return false;
+    }
+  }
+
+  /** Below this many paths, looking each up costs fewer requests than listing the repository. */
+  static final int LIST_THRESHOLD = 8;
+
   @Override
   public CompletableFuture<Probe> probe(PathInfo info) {
+    Set<String> keys = listedKeys;
+    if (keys != null) {
+      // Only what the listing showed is looked at: a tag that appeared since is uploaded again,
+      // which costs time, never correctness.
+      boolean narInfo = keys.contains(NarInfoMaker.narInfoKey(info.path()));
+      boolean nar = keys.contains(NarInfoMaker.narKey(info.narHash()));
+      if (!narInfo && !nar) {
+        return done(Probe.MISSING);
+      }
+      if (!narInfo) {
+        return probeNar(info);
+      }
+    }
     return cache
         .find(repository, NarInfoMaker.narInfoKey(info.path()), credentials, null)
         .thenCompose(
