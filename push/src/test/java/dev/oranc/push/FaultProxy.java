@@ -33,7 +33,7 @@ import java.util.function.BiPredicate;
  * real registry behind it). Requests are aggregated: bodies are at most a PATCH chunk. The
  * {@code Host} header is passed on unchanged, so the registry's upload locations point back here.
  */
-final class FaultProxy implements AutoCloseable {
+public final class FaultProxy implements AutoCloseable {
 
   record Failed(String method, String uri) {}
 
@@ -44,7 +44,7 @@ final class FaultProxy implements AutoCloseable {
   private volatile BiPredicate<String, String> fault = (method, uri) -> false;
   private volatile long delayMillis;
 
-  FaultProxy(String upstreamAddress) {
+  public FaultProxy(String upstreamAddress) {
     int colon = upstreamAddress.lastIndexOf(':');
     this.upstream =
         new InetSocketAddress(upstreamAddress.substring(0, colon), Integer.parseInt(upstreamAddress.substring(colon + 1)));
@@ -68,7 +68,7 @@ final class FaultProxy implements AutoCloseable {
   }
 
   /** Requests for which {@code fault.test(method, uri)} holds are answered 500 from now on. */
-  void failWhen(BiPredicate<String, String> fault) {
+  public void failWhen(BiPredicate<String, String> fault) {
     this.fault = fault;
   }
 
@@ -81,7 +81,7 @@ final class FaultProxy implements AutoCloseable {
     return failed;
   }
 
-  String address() {
+  public String address() {
     return "127.0.0.1:" + ((InetSocketAddress) server.localAddress()).getPort();
   }
 
