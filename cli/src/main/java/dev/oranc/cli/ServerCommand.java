@@ -1,14 +1,25 @@
 package dev.oranc.cli;
 
+import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.proxy.OrancServer;
+import dev.oranc.proxy.ServerConfig;
+import dev.oranc.proxy.ServerStartException;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 @Command(
     name = "server",
@@ -61,6 +72,9 @@ final class ServerCommand implements Callable<Integer> {
   @Option(
       names = {"-u", "--upstream"},
       paramLabel = "URL",
+      // Spaces separate several in one value: ORANC_UPSTREAM="https://a https://b".
+      split = "\\s+",
+      splitSynopsisLabel = " ",
       converter = Converters.HttpUrl.class,
       description =
           "Upstream cache asked first for GET/HEAD (repeatable), e.g. https://cache.nixos.org: a"
@@ -87,8 +101,215 @@ final class ServerCommand implements Callable<Integer> {
 
   @Mixin EncodingOptions encoding;
 
+  // --- server-specific: limits and caches (not in the Rust tool) -------------------------------
+
+  @Option(
+      names = "--threads",
+      paramLabel = "NUM",
+      defaultValue = "0",
+      converter = Count.class,
+      description = "Event-loop threads serving clients and registries (0: one per core). Default: ${DEFAULT-VALUE}.")
+  int threads;
+
+  @Option(
+      names = "--idle-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "60s",
+      converter = DurationConverter.class,
+      description =
+          "Close a connection on which the client sent or read nothing for this long while the"
+              + " server waited on it (idle keep-alive, stalled headers or body, a download nobody"
+              + " reads). Default: ${DEFAULT-VALUE}.")
+  Duration idleTimeout;
+
+  @Option(
+      names = "--shutdown-grace",
+      paramLabel = "DURATION",
+      defaultValue = "30s",
+      converter = DurationConverter.class,
+      description =
+          "On SIGTERM, stop accepting and let requests in flight finish for up to this long."
+              + " Default: ${DEFAULT-VALUE}.")
+  Duration shutdownGrace;
+
+  @Option(
+      names = "--layer-cache-entries",
+      paramLabel = "NUM",
+      defaultValue = "100000",
+      converter = Count.class,
+      description =
+          "Most key-to-layer answers cached (per registry, repository, key and credential; 0"
+              + " disables the cache). Default: ${DEFAULT-VALUE}.")
+  int layerCacheEntries;
+
+  @Option(
+      names = "--layer-cache-ttl",
+      paramLabel = "DURATION",
+      defaultValue = "5m",
+      converter = DurationConverter.class,
+      description =
+          "How long a key found in the registry is trusted without asking again (a PUT through"
+              + " this server refreshes it at once). Default: ${DEFAULT-VALUE}.")
+  Duration layerCacheTtl;
+
+  @Option(
+      names = "--layer-cache-negative-ttl",
+      paramLabel = "DURATION",
+      defaultValue = "5s",
+      converter = DurationConverter.class,
+      description = "How long a key missing from the registry is trusted to stay missing. Default: ${DEFAULT-VALUE}.")
+  Duration layerCacheNegativeTtl;
+
+  @Option(
+      names = "--blob-cache-size",
+      paramLabel = "SIZE",
+      defaultValue = "64MiB",
+      converter = SizeConverter.class,
+      description =
+          "Memory for small blobs (narinfos, listings) kept by digest, so warm narinfo GETs make"
+              + " no registry request (0 disables). Default: ${DEFAULT-VALUE}.")
+  long blobCacheSize;
+
+  @Option(
+      names = "--small-blob-size",
+      paramLabel = "SIZE",
+      defaultValue = "64KiB",
+      converter = SizeConverter.class,
+      description =
+          "Blobs up to this size are cached whole; larger ones (NARs) are streamed. Default:"
+              + " ${DEFAULT-VALUE}.")
+  long smallBlobSize;
+
+  @Option(
+      names = "--upstream-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "10s",
+      converter = DurationConverter.class,
+      description = "Connect and answer timeout of one upstream check. Default: ${DEFAULT-VALUE}.")
+  Duration upstreamTimeout;
+
+  @Option(
+      names = "--upstream-cache-ttl",
+      paramLabel = "DURATION",
+      defaultValue = "10m",
+      converter = DurationConverter.class,
+      description = "How long an upstream's \"I have it\" is trusted. Default: ${DEFAULT-VALUE}.")
+  Duration upstreamCacheTtl;
+
+  @Option(
+      names = "--upstream-cache-negative-ttl",
+      paramLabel = "DURATION",
+      defaultValue = "1m",
+      converter = DurationConverter.class,
+      description = "How long \"no upstream has it\" is trusted. Default: ${DEFAULT-VALUE}.")
+  Duration upstreamCacheNegativeTtl;
+
+  @Spec CommandSpec spec;
+
+  ServerConfig config() {
+    if (smallBlobSize > 16L << 20) {
+      throw new IllegalArgumentException(
+          "--small-blob-size: " + smallBlobSize + " bytes (expected: at most 16MiB)");
+    }
+    return ServerConfig.builder()
+        .listen(listen)
+        .repositoryParts(repositoryParts)
+        .codec(encoding.codec())
+        .registry(RegistryClientConfig.builder().tls(!noSsl).maxAttempts(maxRetry).build())
+        .upstreams(upstreams)
+        .ignoreUpstream(ignoreUpstream)
+        .upstreamAnonymous(upstreamAnonymous)
+        .threads(threads)
+        .idleTimeout(idleTimeout)
+        .shutdownGrace(shutdownGrace)
+        .layerCacheEntries(layerCacheEntries)
+        .layerCacheTtl(layerCacheTtl)
+        .layerCacheNegativeTtl(layerCacheNegativeTtl)
+        .blobCacheBytes(blobCacheSize)
+        .smallBlobBytes((int) smallBlobSize)
+        .upstreamTimeout(upstreamTimeout)
+        .upstreamCacheTtl(upstreamCacheTtl)
+        .upstreamCacheNegativeTtl(upstreamCacheNegativeTtl)
+        .build();
+  }
+
   @Override
-  public Integer call() {
-    throw new NotBuiltException("server", 5);
+  public Integer call() throws InterruptedException {
+    ServerConfig config = config();
+    OrancServer server;
+    try {
+      server = OrancServer.start(config);
+    } catch (ServerStartException e) {
+      spec.commandLine().getErr().println("oranc server: " + e.getMessage());
+      spec.commandLine().getErr().flush();
+      return ExecutionErrors.EXIT_FAILURE;
+    }
+    // SIGTERM and SIGINT run shutdown hooks: drain, then exit 0.
+    Thread hook =
+        new Thread(
+            () -> {
+              server.close();
+              // Last: write out the access log's queue (logback.xml makes it asynchronous).
+              ((ch.qos.logback.classic.LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory()).stop();
+            },
+            "oranc-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    server.awaitClose();
+    return 0;
+  }
+
+  /** A whole number from 0 up. */
+  static final class Count extends Bounded {
+    Count() {
+      super(0, Integer.MAX_VALUE);
+    }
+  }
+
+  /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}; a bare number is seconds. */
+  static final class DurationConverter implements ITypeConverter<Duration> {
+    private static final Pattern FORM = Pattern.compile("(\\d{1,9})(ms|s|m|h)?");
+
+    @Override
+    public Duration convert(String value) {
+      Matcher m = FORM.matcher(value.trim().toLowerCase(Locale.ROOT));
+      if (!m.matches()) {
+        throw new TypeConversionException(
+            "'" + value + "' is not a duration (expected e.g. 500ms, 30s, 5m or 1h)");
+      }
+      long n = Long.parseLong(m.group(1));
+      String unit = m.group(2) == null ? "s" : m.group(2);
+      return switch (unit) {
+        case "ms" -> Duration.ofMillis(n);
+        case "m" -> Duration.ofMinutes(n);
+        case "h" -> Duration.ofHours(n);
+        default -> Duration.ofSeconds(n);
+      };
+    }
+  }
+
+  /** {@code 512}, {@code 64KiB}, {@code 64MiB}, {@code 1GiB} (also KB/MB/GB, as powers of 1024). */
+  static final class SizeConverter implements ITypeConverter<Long> {
+    private static final Pattern FORM = Pattern.compile("(\\d{1,12})\\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?");
+
+    @Override
+    public Long convert(String value) {
+      Matcher m = FORM.matcher(value.trim().toLowerCase(Locale.ROOT));
+      if (!m.matches()) {
+        throw new TypeConversionException(
+            "'" + value + "' is not a size (expected e.g. 65536, 64KiB, 64MiB or 1GiB)");
+      }
+      long n = Long.parseLong(m.group(1));
+      String unit = m.group(2) == null ? "b" : m.group(2);
+      int shift = switch (unit.charAt(0)) {
+        case 'k' -> 10;
+        case 'm' -> 20;
+        case 'g' -> 30;
+        default -> 0;
+      };
+      if (n > (Long.MAX_VALUE >> shift)) {
+        throw new TypeConversionException("'" + value + "' is too large");
+      }
+      return n << shift;
+    }
   }
 }

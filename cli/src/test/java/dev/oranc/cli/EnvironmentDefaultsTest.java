@@ -37,6 +37,16 @@ class EnvironmentDefaultsTest {
   }
 
   @Test
+  void severalUpstreamsInOneVariable() {
+    ServerCommand s = parse(Map.of("ORANC_UPSTREAM", "https://a.example https://b.example:8443/x"), "server");
+    assertEquals(
+        java.util.List.of(java.net.URI.create("https://a.example"), java.net.URI.create("https://b.example:8443/x")),
+        s.upstreams);
+    ServerCommand flags = parse(Map.of("ORANC_UPSTREAM", "https://a.example"), "server", "-u", "https://c.example");
+    assertEquals(java.util.List.of(java.net.URI.create("https://c.example")), flags.upstreams);
+  }
+
+  @Test
   void aFlagWinsOverItsVariable() {
     ServerCommand s = parse(Map.of("ORANC_MAX_RETRY", "5", "ORANC_LISTEN", "127.0.0.1:9090"), "server", "-m", "2");
     assertEquals(2, s.maxRetry);

@@ -34,8 +34,11 @@ public final class Transport {
     return NATIVE ? "epoll" : "nio";
   }
 
-  /** A group of {@code threads} event loops (0: Netty's default, twice the cores). */
+  /** A group of {@code threads} event loops (0: one per core). */
   public static EventLoopGroup newGroup(int threads, String name) {
+    if (threads == 0) {
+      threads = Runtime.getRuntime().availableProcessors();
+    }
     IoHandlerFactory factory = NATIVE ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), factory);
   }

@@ -92,7 +92,9 @@ public final class BlobUpload {
     this.declaredSize = declaredSize;
     this.mediaType = mediaType;
     this.chunkBytes = client.config().uploadChunkBytes();
-    this.streaming = declaredSize > chunkBytes;
+    // Known and over the monolithic bound: relay as it arrives (RegistryClientConfig's contract);
+    // only bodies up to that bound are gathered for the HEAD-then-one-PUT path.
+    this.streaming = declaredSize > client.config().monolithicUploadBytes();
     this.operation = "upload blob to " + repository;
   }
 

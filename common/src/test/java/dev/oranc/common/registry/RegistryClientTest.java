@@ -138,6 +138,33 @@ class RegistryClientTest {
     }
   }
 
+  /**
+   * A body of known size over {@code monolithicUploadBytes} (here 64 KiB) but under a chunk is
+   * relayed in a PATCH as it arrives, not gathered whole in memory for one PUT: the config's
+   * contract, and what bounds a server's memory per PUT.
+   */
+  @Test
+  void aKnownSizeOverTheMonolithicBoundStreamsInsteadOfBeingGathered() throws Exception {
+    Registry r = registries.get(RegistryFlavour.ANONYMOUS);
+    RepositoryRef counted = RepositoryRef.of(r.proxyAddress(), "monolithic/blobs");
+    byte[] content = randomBytes(128 * 1024, 11);
+    r.resetCounters();
+    Descriptor d = upload(counted, content, content.length, Credentials.anonymous(), 8192);
+    assertEquals(Digest.sha256(content), d.digest());
+    List<ProxiedRequest> requests = r.proxiedRequests();
+    assertEquals(1, requests.stream().filter(q -> q.method().equals("PATCH") && q.bodyBytes() == content.length).count(),
+        requests.toString());
+    assertTrue(requests.stream().noneMatch(q -> q.method().equals("PUT") && q.bodyBytes() > 0), requests.toString());
+    // Up to the bound, still one PUT after a HEAD.
+    r.resetCounters();
+    byte[] small = randomBytes(64 * 1024, 12);
+    upload(counted, small, small.length, Credentials.anonymous(), 8192);
+    requests = r.proxiedRequests();
+    assertTrue(requests.stream().anyMatch(q -> q.method().equals("HEAD")), requests.toString());
+    assertEquals(1, requests.stream().filter(q -> q.method().equals("PUT") && q.bodyBytes() == small.length).count(),
+        requests.toString());
+  }
+
   @ParameterizedTest
   @EnumSource(RegistryFlavour.class)
   void aBlobTheRegistryHasIsNotSentAgain(RegistryFlavour flavour) throws Exception {

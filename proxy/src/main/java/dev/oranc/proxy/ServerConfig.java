@@ -1,0 +1,195 @@
+package dev.oranc.proxy;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.tag.TagCodec;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * Everything {@code oranc server} is configured with. The flags of SPEC §3 map one to one
+ * ({@code -l}, {@code -r}, {@code -m} and {@code --no-ssl} via {@link #registry()}, {@code -u},
+ * {@code -i}, {@code --upstream-anonymous}, the tag encodings); the rest are limits and cache
+ * bounds with defaults chosen for a server in front of hundreds of Nix clients. Every bound is
+ * checked here, once, naming the bad value and what was expected.
+ *
+ * @param threads event loops (0: one per core)
+ * @param maxInitialLineLength longest request line accepted; longer is a 414
+ * @param maxHeaderSize largest header block accepted; larger is a 431
+ * @param idleTimeout a connection on which the client sends or reads nothing for this long, while
+ *     the server is waiting on the client (between requests, inside a request, or writing a
+ *     response), is closed
+ * @param shutdownGrace how long a shutdown waits for requests in flight before closing them
+ * @param writeBufferLowWaterMark a client channel becomes writable again below this many queued
+ *     bytes
+ * @param writeBufferHighWaterMark ... and unwritable above this many: the bound on what one
+ *     relayed download holds in memory, besides one read from the registry
+ * @param layerCacheEntries most key-to-layer answers kept
+ * @param layerCacheTtl how long a found layer is trusted
+ * @param layerCacheNegativeTtl how long a "no such key" is trusted
+ * @param blobCacheBytes total bytes of small blobs kept
+ * @param smallBlobBytes blobs up to this size are fetched whole and cached; larger ones stream
+ * @param blobCacheIdle a cached small blob unused for this long is dropped
+ * @param upstreamTimeout connect and answer timeout of one upstream check
+ * @param upstreamCacheEntries most upstream answers kept
+ * @param upstreamCacheTtl how long "the upstream has it" is trusted
+ * @param upstreamCacheNegativeTtl how long "no upstream has it" is trusted
+ */
+public record ServerConfig(
+    InetSocketAddress listen,
+    int repositoryParts,
+    TagCodec codec,
+    RegistryClientConfig registry,
+    List<URI> upstreams,
+    Pattern ignoreUpstream,
+    boolean upstreamAnonymous,
+    int threads,
+    int maxInitialLineLength,
+    int maxHeaderSize,
+    Duration idleTimeout,
+    Duration shutdownGrace,
+    int writeBufferLowWaterMark,
+    int writeBufferHighWaterMark,
+    long layerCacheEntries,
+    Duration layerCacheTtl,
+    Duration layerCacheNegativeTtl,
+    long blobCacheBytes,
+    int smallBlobBytes,
+    Duration blobCacheIdle,
+    Duration upstreamTimeout,
+    long upstreamCacheEntries,
+    Duration upstreamCacheTtl,
+    Duration upstreamCacheNegativeTtl,
+    Ticker ticker) {
+
+  public static final int DEFAULT_PORT = 8080;
+
+  public ServerConfig {
+    Objects.requireNonNull(listen, "listen");
+    Objects.requireNonNull(codec, "codec");
+    Objects.requireNonNull(registry, "registry");
+    Objects.requireNonNull(ignoreUpstream, "ignoreUpstream");
+    Objects.requireNonNull(ticker, "ticker");
+    upstreams = List.copyOf(upstreams);
+    for (URI u : upstreams) {
+      String scheme = u.getScheme();
+      if (scheme == null || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https")) || u.getHost() == null) {
+        throw new IllegalArgumentException("upstream: " + u + " (expected: an http(s) URL with a host)");
+      }
+    }
+    require(repositoryParts >= 1, "repository parts", repositoryParts, "at least 1");
+    require(threads >= 0, "threads", threads, "0 (one per core) or more");
+    require(maxInitialLineLength >= 256, "max request line", maxInitialLineLength, "at least 256 bytes");
+    require(maxHeaderSize >= 1024, "max header size", maxHeaderSize, "at least 1024 bytes");
+    requirePositive(idleTimeout, "idle timeout");
+    requireNonNegative(shutdownGrace, "shutdown grace");
+    require(writeBufferLowWaterMark >= 1024, "write buffer low water mark", writeBufferLowWaterMark, "at least 1024 bytes");
+    require(writeBufferHighWaterMark > writeBufferLowWaterMark, "write buffer high water mark",
+        writeBufferHighWaterMark, "more than the low water mark (" + writeBufferLowWaterMark + ")");
+    require(layerCacheEntries >= 0, "layer cache entries", layerCacheEntries, "0 or more");
+    requirePositive(layerCacheTtl, "layer cache TTL");
+    requirePositive(layerCacheNegativeTtl, "layer cache negative TTL");
+    require(blobCacheBytes >= 0, "blob cache size", blobCacheBytes, "0 or more bytes");
+    require(smallBlobBytes >= 0 && smallBlobBytes <= 16 << 20, "small blob bound", smallBlobBytes,
+        "from 0 to 16 MiB");
+    requirePositive(blobCacheIdle, "blob cache idle expiry");
+    requirePositive(upstreamTimeout, "upstream timeout");
+    require(upstreamCacheEntries >= 0, "upstream cache entries", upstreamCacheEntries, "0 or more");
+    requirePositive(upstreamCacheTtl, "upstream cache TTL");
+    requirePositive(upstreamCacheNegativeTtl, "upstream cache negative TTL");
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Starts from the defaults; {@link #build()} validates. */
+  public static final class Builder {
+    private InetSocketAddress listen = new InetSocketAddress("::", DEFAULT_PORT);
+    private int repositoryParts = 2;
+    private TagCodec codec = TagCodec.DEFAULT;
+    private RegistryClientConfig registry = RegistryClientConfig.defaults();
+    private List<URI> upstreams = List.of();
+    private Pattern ignoreUpstream = Pattern.compile("nix-cache-info");
+    private boolean upstreamAnonymous;
+    private int threads;
+    private int maxInitialLineLength = 8 * 1024;
+    private int maxHeaderSize = 16 * 1024;
+    private Duration idleTimeout = Duration.ofSeconds(60);
+    private Duration shutdownGrace = Duration.ofSeconds(30);
+    private int writeBufferLowWaterMark = 256 * 1024;
+    private int writeBufferHighWaterMark = 1024 * 1024;
+    private long layerCacheEntries = 100_000;
+    private Duration layerCacheTtl = Duration.ofMinutes(5);
+    private Duration layerCacheNegativeTtl = Duration.ofSeconds(5);
+    private long blobCacheBytes = 64L << 20;
+    private int smallBlobBytes = 64 * 1024;
+    private Duration blobCacheIdle = Duration.ofHours(1);
+    private Duration upstreamTimeout = Duration.ofSeconds(10);
+    private long upstreamCacheEntries = 100_000;
+    private Duration upstreamCacheTtl = Duration.ofMinutes(10);
+    private Duration upstreamCacheNegativeTtl = Duration.ofMinutes(1);
+    private Ticker ticker = Ticker.systemTicker();
+
+    private Builder() {}
+
+    public Builder listen(InetSocketAddress v) { listen = v; return this; }
+    public Builder repositoryParts(int v) { repositoryParts = v; return this; }
+    public Builder codec(TagCodec v) { codec = v; return this; }
+    public Builder registry(RegistryClientConfig v) { registry = v; return this; }
+    public Builder upstreams(List<URI> v) { upstreams = v; return this; }
+    public Builder ignoreUpstream(Pattern v) { ignoreUpstream = v; return this; }
+    public Builder upstreamAnonymous(boolean v) { upstreamAnonymous = v; return this; }
+    public Builder threads(int v) { threads = v; return this; }
+    public Builder maxInitialLineLength(int v) { maxInitialLineLength = v; return this; }
+    public Builder maxHeaderSize(int v) { maxHeaderSize = v; return this; }
+    public Builder idleTimeout(Duration v) { idleTimeout = v; return this; }
+    public Builder shutdownGrace(Duration v) { shutdownGrace = v; return this; }
+    public Builder writeBufferWaterMarks(int low, int high) {
+      writeBufferLowWaterMark = low;
+      writeBufferHighWaterMark = high;
+      return this;
+    }
+    public Builder layerCacheEntries(long v) { layerCacheEntries = v; return this; }
+    public Builder layerCacheTtl(Duration v) { layerCacheTtl = v; return this; }
+    public Builder layerCacheNegativeTtl(Duration v) { layerCacheNegativeTtl = v; return this; }
+    public Builder blobCacheBytes(long v) { blobCacheBytes = v; return this; }
+    public Builder smallBlobBytes(int v) { smallBlobBytes = v; return this; }
+    public Builder blobCacheIdle(Duration v) { blobCacheIdle = v; return this; }
+    public Builder upstreamTimeout(Duration v) { upstreamTimeout = v; return this; }
+    public Builder upstreamCacheEntries(long v) { upstreamCacheEntries = v; return this; }
+    public Builder upstreamCacheTtl(Duration v) { upstreamCacheTtl = v; return this; }
+    public Builder upstreamCacheNegativeTtl(Duration v) { upstreamCacheNegativeTtl = v; return this; }
+    public Builder ticker(Ticker v) { ticker = v; return this; }
+
+    public ServerConfig build() {
+      return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
+          upstreamAnonymous, threads, maxInitialLineLength, maxHeaderSize, idleTimeout,
+          shutdownGrace, writeBufferLowWaterMark, writeBufferHighWaterMark, layerCacheEntries,
+          layerCacheTtl, layerCacheNegativeTtl, blobCacheBytes, smallBlobBytes, blobCacheIdle,
+          upstreamTimeout, upstreamCacheEntries, upstreamCacheTtl, upstreamCacheNegativeTtl, ticker);
+    }
+  }
+
+  private static void require(boolean ok, String what, long value, String expected) {
+    if (!ok) {
+      throw new IllegalArgumentException(what + ": " + value + " (expected: " + expected + ")");
+    }
+  }
+
+  private static void requirePositive(Duration d, String what) {
+    if (d == null || d.isZero() || d.isNegative()) {
+      throw new IllegalArgumentException(what + ": " + d + " (expected: a positive duration)");
+    }
+  }
+
+  private static void requireNonNegative(Duration d, String what) {
+    if (d == null || d.isNegative()) {
+      throw new IllegalArgumentException(what + ": " + d + " (expected: 0 or more)");
+    }
+  }
+}

@@ -1,0 +1,8 @@
+package dev.oranc.proxy;
+
+/** The server could not start: the address is taken, not local, or not permitted. One line. */
+public final class ServerStartException extends RuntimeException {
+  public ServerStartException(String message, Throwable cause) {
+    super(message, cause);
+  }
+}

@@ -1,0 +1,134 @@
+package dev.oranc.proxy.cache;
+
+import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.Ticker;
+import com.github.benmanes.caffeine.cache.stats.CacheStats;
+import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.registry.StoredFile;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+
+/**
+ * Which layer a cache key resolves to: {@code (registry, repository, key, credential scope) →}
+ * the {@link StoredFile} (digest, size, content type and encoding), or "no such key".
+ *
+ * <p>Design note.
+ *
+ * <ul>
+ *   <li><b>Scoped by credentials.</b> The scope is {@link Credentials#fingerprint()}, so an answer
+ *       the registry gave to one credential is never served to a request with another; anonymous
+ *       requests share the anonymous scope. A private repository does not leak through the cache.
+ *   <li><b>Single flight.</b> The cache holds futures: concurrent misses for one entry wait on the
+ *       one registry lookup the first of them started (100 cold GETs, one manifest request).
+ *   <li><b>Two lifetimes.</b> A found layer lives {@code ttl} (minutes: a key is rewritten rarely,
+ *       and a PUT through this server invalidates it at once); a miss lives {@code negativeTtl}
+ *       (seconds: Nix remembers a 404 for an hour, so a miss that is over must not linger here
+ *       too). A failed lookup (registry down, refused) is not cached at all: Caffeine drops a
+ *       future that completes exceptionally.
+ *   <li><b>Invalidation</b> after a PUT drops the key in every scope, including a lookup still in
+ *       flight (its answer, possibly from before the PUT, is then not kept). It walks the keys:
+ *       O(entries) per PUT, which at the default bound is well under a millisecond of work and
+ *       keeps the structure a plain cache.
+ * </ul>
+ */
+public final class LayerCache {
+
+  /** An entry's identity. {@code scope} is a credential fingerprint, never a secret. */
+  public record Key(String registry, String repository, String key, String scope) {
+    static Key of(RepositoryRef repo, String key, Credentials credentials) {
+      return new Key(repo.registry(), repo.repository(), key, credentials.fingerprint());
+    }
+  }
+
+  /** An answer, and whether it came without a registry request of its own. */
+  public record Lookup(Optional<StoredFile> file, boolean hit) {}
+
+  private final AsyncCache<Key, SingleFlight.Outcome<Optional<StoredFile>>> cache;
+
+  public LayerCache(long maxEntries, Duration ttl, Duration negativeTtl, Ticker ticker) {
+    if (maxEntries < 0) {
+      throw new IllegalArgumentException("layer cache entries: " + maxEntries + " (expected: 0 or more)");
+    }
+    long positiveNanos = requirePositive(ttl, "layer cache TTL").toNanos();
+    long negativeNanos = requirePositive(negativeTtl, "layer cache negative TTL").toNanos();
+    this.cache =
+        Caffeine.newBuilder()
+            .maximumSize(maxEntries)
+            .expireAfter(
+                new Expiry<Key, SingleFlight.Outcome<Optional<StoredFile>>>() {
+                  @Override
+                  public long expireAfterCreate(
+                      Key key, SingleFlight.Outcome<Optional<StoredFile>> value, long currentTime) {
+                    return lifetime(value);
+                  }
+
+                  @Override
+                  public long expireAfterUpdate(
+                      Key key, SingleFlight.Outcome<Optional<StoredFile>> value, long currentTime,
+                      long currentDuration) {
+                    return lifetime(value);
+                  }
+
+                  @Override
+                  public long expireAfterRead(
+                      Key key, SingleFlight.Outcome<Optional<StoredFile>> value, long currentTime,
+                      long currentDuration) {
+                    return currentDuration;
+                  }
+
+                  private long lifetime(SingleFlight.Outcome<Optional<StoredFile>> value) {
+                    if (value.failed()) {
+                      return 0;
+                    }
+                    return value.value().isPresent() ? positiveNanos : negativeNanos;
+                  }
+                })
+            .ticker(ticker)
+            // Maintenance and completions run on the calling thread (an event loop), not a pool.
+            .executor(Runnable::run)
+            .recordStats()
+            .buildAsync();
+  }
+
+  /**
+   * The cached answer for this key and credential, or {@code loader}'s, which runs only when no
+   * answer is cached or in flight. The future completes on whichever thread completed the
+   * lookup: callers hop back to their own event loop.
+   */
+  public CompletableFuture<Lookup> get(
+      RepositoryRef repo, String key, Credentials credentials,
+      Supplier<CompletableFuture<Optional<StoredFile>>> loader) {
+    return SingleFlight.get(cache, Key.of(repo, key, credentials), loader)
+        .thenApply(loaded -> new Lookup(loaded.value(), loaded.hit()));
+  }
+
+  /** Forgets {@code key} in {@code repo} for every credential scope (after a PUT of it). */
+  public void invalidate(RepositoryRef repo, String key) {
+    cache.asMap().keySet().removeIf(
+        k -> k.key.equals(key) && k.repository.equals(repo.repository()) && k.registry.equals(repo.registry()));
+  }
+
+  public CacheStats stats() {
+    return cache.synchronous().stats();
+  }
+
+  public long size() {
+    return cache.synchronous().estimatedSize();
+  }
+
+  public void clear() {
+    cache.synchronous().invalidateAll();
+  }
+
+  static Duration requirePositive(Duration d, String what) {
+    if (d == null || d.isZero() || d.isNegative()) {
+      throw new IllegalArgumentException(what + ": " + d + " (expected: a positive duration)");
+    }
+    return d;
+  }
+}

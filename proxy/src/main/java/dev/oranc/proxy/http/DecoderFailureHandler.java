@@ -1,0 +1,56 @@
+package dev.oranc.proxy.http;
+
+import dev.oranc.proxy.route.RequestRejected;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.PrematureChannelClosureException;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * Turns what the HTTP decoder could not read into an answer: a request line over the limit is a
+ * 414, headers over it a 431, anything else malformed a 400. The decoder reads nothing more on
+ * the connection after a failure, so the connection closes after the answer.
+ */
+final class DecoderFailureHandler extends ChannelInboundHandlerAdapter {
+
+  private final int maxInitialLineLength;
+  private final int maxHeaderSize;
+
+  DecoderFailureHandler(int maxInitialLineLength, int maxHeaderSize) {
+    this.maxInitialLineLength = maxInitialLineLength;
+    this.maxHeaderSize = maxHeaderSize;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof HttpObject o) || o.decoderResult().isSuccess()) {
+      ctx.fireChannelRead(msg);
+      return;
+    }
+    DecoderResult result = o.decoderResult();
+    ReferenceCountUtil.release(msg);
+    Exchange e = Exchange.current(ctx.channel());
+    if (e != null) {
+      e.closeAfterResponse = true;
+    }
+    Throwable cause = result.cause();
+    if (cause instanceof PrematureChannelClosureException) {
+      ctx.close(); // the client went away half-way through its headers: nobody to answer
+      return;
+    }
+    RequestRejected answer;
+    if (cause instanceof TooLongHttpLineException) {
+      answer = new RequestRejected.UriTooLong(maxInitialLineLength);
+    } else if (cause instanceof TooLongHttpHeaderException) {
+      answer = new RequestRejected.HeadersTooLarge(maxHeaderSize);
+    } else {
+      String why = cause == null || cause.getMessage() == null ? "unreadable" : cause.getMessage();
+      answer = new RequestRejected.BadRequest("malformed HTTP request: " + ErrorResponses.line(new RuntimeException(why)));
+    }
+    ctx.fireExceptionCaught(answer);
+  }
+}

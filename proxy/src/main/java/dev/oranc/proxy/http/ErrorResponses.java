@@ -1,0 +1,139 @@
+package dev.oranc.proxy.http;
+
+import dev.oranc.common.error.FormatException;
+import dev.oranc.common.error.IntegrityException;
+import dev.oranc.common.error.OrancException;
+import dev.oranc.common.error.RegistryException;
+import dev.oranc.proxy.route.RequestRejected;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The one place where an error becomes an answer: status, headers and a one-line body.
+ *
+ * <pre>
+ * RegistryException.NotFound       404  &lt;Error&gt;&lt;Code&gt;NoSuchKey&lt;/Code&gt;&lt;/Error&gt; (S3 clients parse it)
+ * RegistryException.Unauthorized   401  WWW-Authenticate: Basic — the registry wants (other) credentials
+ * RegistryException.Forbidden      403
+ * RegistryException.RateLimited    503  Retry-After: the registry's, or 10 s when it did not say
+ * RegistryException.Unavailable    502 unreachable or 5xx, 503 overloaded, 504 timed out
+ * RegistryException.Protocol       502  an answer we cannot use (a manifest that is not a cache file's)
+ * IntegrityException               502  the registry's bytes are not what it announced
+ * FormatException                  400  the client's path, key, header or body is malformed
+ * RequestRejected.*                400 / 404 / 405 (Allow) / 414 / 431 / 503 (shutting down)
+ * anything else                    500  "internal error" (the details go to the log only)
+ * </pre>
+ *
+ * <p>A registry failure is never a 404: Nix remembers a 404 as "not in this cache" for an hour.
+ * Bodies carry the exception's message, which names the registry operation and what happened,
+ * flattened to one line and bounded; never a stack trace, never a credential (messages are
+ * written not to carry any).
+ */
+final class ErrorResponses {
+
+  static final String NO_SUCH_KEY = "<Error><Code>NoSuchKey</Code></Error>";
+  static final long DEFAULT_RETRY_AFTER_SECONDS = 10;
+  private static final int MAX_BODY = 500;
+
+  private ErrorResponses() {}
+
+  /**
+   * An error's answer.
+   *
+   * @param serverSide true when the server or the registry failed (logged at warn), false for
+   *     a client's mistake or a plain miss (logged at debug)
+   */
+  record ErrorResponse(
+      HttpResponseStatus status, String contentType, String body, Map<String, String> headers,
+      boolean serverSide) {}
+
+  static ErrorResponse of(Throwable error) {
+    if (error instanceof RequestRejected r) {
+      return rejected(r);
+    }
+    if (error instanceof OrancException e) {
+      return oranc(e);
+    }
+    return new ErrorResponse(
+        HttpResponseStatus.INTERNAL_SERVER_ERROR, Responses.TEXT, "internal error", Map.of(), true);
+  }
+
+  private static ErrorResponse oranc(OrancException e) {
+    if (e instanceof FormatException) {
+      return text(HttpResponseStatus.BAD_REQUEST, e, false);
+    }
+    if (e instanceof IntegrityException) {
+      return text(HttpResponseStatus.BAD_GATEWAY, e, true);
+    }
+    RegistryException r = (RegistryException) e;
+    if (r instanceof RegistryException.NotFound) {
+      return new ErrorResponse(HttpResponseStatus.NOT_FOUND, Responses.XML, NO_SUCH_KEY, Map.of(), false);
+    }
+    if (r instanceof RegistryException.Unauthorized) {
+      return new ErrorResponse(
+          HttpResponseStatus.UNAUTHORIZED, Responses.TEXT, line(r),
+          Map.of(HttpHeaderNames.WWW_AUTHENTICATE.toString(), "Basic realm=\"oranc\""), false);
+    }
+    if (r instanceof RegistryException.Forbidden) {
+      return text(HttpResponseStatus.FORBIDDEN, r, false);
+    }
+    if (r instanceof RegistryException.RateLimited limited) {
+      long seconds = limited.retryAfterSeconds() >= 0 ? limited.retryAfterSeconds() : DEFAULT_RETRY_AFTER_SECONDS;
+      return new ErrorResponse(
+          HttpResponseStatus.SERVICE_UNAVAILABLE, Responses.TEXT, line(r),
+          Map.of(HttpHeaderNames.RETRY_AFTER.toString(), Long.toString(seconds)), true);
+    }
+    if (r instanceof RegistryException.Unavailable u) {
+      HttpResponseStatus status =
+          switch (u.reason()) {
+            case TIMEOUT -> HttpResponseStatus.GATEWAY_TIMEOUT;
+            case OVERLOADED -> HttpResponseStatus.SERVICE_UNAVAILABLE;
+            case UNREACHABLE, SERVER_ERROR -> HttpResponseStatus.BAD_GATEWAY;
+          };
+      return text(status, r, true);
+    }
+    if (r instanceof RegistryException.Protocol) {
+      return text(HttpResponseStatus.BAD_GATEWAY, r, true);
+    }
+    throw new AssertionError("unmapped registry error " + r.getClass().getName());
+  }
+
+  private static ErrorResponse rejected(RequestRejected r) {
+    if (r instanceof RequestRejected.BadRequest) {
+      return text(HttpResponseStatus.BAD_REQUEST, r, false);
+    }
+    if (r instanceof RequestRejected.NoSuchRoute) {
+      return text(HttpResponseStatus.NOT_FOUND, r, false);
+    }
+    if (r instanceof RequestRejected.MethodNotAllowed m) {
+      Map<String, String> headers = new LinkedHashMap<>();
+      headers.put(HttpHeaderNames.ALLOW.toString(), String.join(", ", m.allowed()));
+      return new ErrorResponse(HttpResponseStatus.METHOD_NOT_ALLOWED, Responses.TEXT, line(r), headers, false);
+    }
+    if (r instanceof RequestRejected.UriTooLong) {
+      return text(HttpResponseStatus.REQUEST_URI_TOO_LONG, r, false);
+    }
+    if (r instanceof RequestRejected.HeadersTooLarge) {
+      return text(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, r, false);
+    }
+    if (r instanceof RequestRejected.ShuttingDown) {
+      return new ErrorResponse(
+          HttpResponseStatus.SERVICE_UNAVAILABLE, Responses.TEXT, line(r),
+          Map.of(HttpHeaderNames.RETRY_AFTER.toString(), "1"), false);
+    }
+    throw new AssertionError("unmapped rejection " + r.getClass().getName());
+  }
+
+  private static ErrorResponse text(HttpResponseStatus status, Throwable e, boolean serverSide) {
+    return new ErrorResponse(status, Responses.TEXT, line(e), Map.of(), serverSide);
+  }
+
+  /** The message as one bounded line. */
+  static String line(Throwable e) {
+    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    String one = m.replaceAll("[\\r\\n\\t]+", " ").strip();
+    return one.length() > MAX_BODY ? one.substring(0, MAX_BODY) + "…" : one;
+  }
+}

@@ -1,0 +1,55 @@
+package dev.oranc.proxy.http;
+
+import dev.oranc.proxy.route.Route;
+import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
+
+/**
+ * One request and its response on one connection: what the access log prints, and the few facts
+ * other handlers must agree on (has the response begun, has the request body ended, is the server
+ * waiting on the client or on the registry). Lives in a channel attribute from the moment the
+ * request's head is read until its response has been written or the connection has gone.
+ *
+ * <p>Only touched on the channel's event loop.
+ */
+final class Exchange {
+
+  static final AttributeKey<Exchange> KEY = AttributeKey.valueOf("oranc.exchange");
+
+  final String method;
+  /** The request path without its query (which may carry secrets in a presigned URL). */
+  final String path;
+  final long startNanos;
+
+  Route route;
+  int status;
+  long bytesIn;
+  long bytesOut;
+  boolean requestComplete;
+  boolean responseStarted;
+  /** Close the connection once the response is written (a decoder failure: the rest is unreadable). */
+  boolean closeAfterResponse;
+  /** Reading is paused because the registry is slower than the client (an upload). */
+  boolean readingPaused;
+  /** {@code hit}, {@code miss} or {@code -}: the key-to-layer lookup. */
+  String layer = "-";
+  /** {@code hit}, {@code miss}, {@code stream} or {@code -}: how the body was obtained. */
+  String body = "-";
+  /** A short word on how the exchange ended when it is not plain: {@code redirect}, {@code aborted}. */
+  String note;
+
+  Exchange(String method, String path, long startNanos) {
+    this.method = method;
+    this.path = path;
+    this.startNanos = startNanos;
+  }
+
+  static Exchange current(Channel channel) {
+    return channel.attr(KEY).get();
+  }
+
+  /** The server, not the client, is what the exchange waits on: idleness is not the client's. */
+  boolean waitingOnServer() {
+    return (requestComplete && !responseStarted) || readingPaused;
+  }
+}

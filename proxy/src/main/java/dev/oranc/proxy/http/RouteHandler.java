@@ -1,0 +1,80 @@
+package dev.oranc.proxy.http;
+
+import dev.oranc.common.error.FormatException;
+import dev.oranc.proxy.route.RequestRejected;
+import dev.oranc.proxy.route.Route;
+import dev.oranc.proxy.route.Router;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Reads each request's route ({@link Router}: path, query, credentials) and passes a {@link
+ * RoutedRequest} on. A request that names nothing servable is refused here, before any registry is
+ * asked: the error goes to {@link ErrorResponseHandler} and the request's body, if any, is
+ * dropped as it arrives.
+ */
+final class RouteHandler extends ChannelInboundHandlerAdapter {
+
+  private final Router router;
+  private final BooleanSupplier draining;
+  private boolean discarding;
+
+  RouteHandler(Router router, BooleanSupplier draining) {
+    this.router = router;
+    this.draining = draining;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof HttpRequest request) {
+      discarding = false;
+      Route route;
+      try {
+        if (draining.getAsBoolean()) {
+          throw new RequestRejected.ShuttingDown();
+        }
+        route =
+            router.route(
+                request.method().name(), request.uri(), request.headers().get(HttpHeaderNames.AUTHORIZATION));
+      } catch (RequestRejected | FormatException e) {
+        if (request instanceof FullHttpRequest full) {
+          full.release();
+        } else {
+          discarding = true;
+        }
+        ctx.fireExceptionCaught(e);
+        return;
+      }
+      Exchange exchange = Exchange.current(ctx.channel());
+      if (exchange != null) {
+        exchange.route = route;
+      }
+      if (request instanceof FullHttpRequest full) {
+        // Head and body as separate messages, so every handler after this one sees one shape.
+        HttpRequest head =
+            new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
+        ctx.fireChannelRead(new RoutedRequest(head, route));
+        ctx.fireChannelRead(new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
+      } else {
+        ctx.fireChannelRead(new RoutedRequest(request, route));
+      }
+      return;
+    }
+    if (discarding && msg instanceof HttpContent content) {
+      content.release();
+      if (msg instanceof LastHttpContent) {
+        discarding = false;
+      }
+      return;
+    }
+    ctx.fireChannelRead(msg);
+  }
+}

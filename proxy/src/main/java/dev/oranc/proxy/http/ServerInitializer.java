@@ -1,0 +1,106 @@
+package dev.oranc.proxy.http;
+
+import dev.oranc.proxy.ServerConfig;
+import dev.oranc.proxy.route.Router;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The client connection's pipeline, in named groups (after Zuul's {@code
+ * BaseZuulChannelInitializer}). Inbound order:
+ *
+ * <pre>
+ * http1     codec            HttpServerCodec, bounded request line and headers; bodies stream
+ *           keep-alive       Connection handling, close after a non-persistent response
+ * timeouts  idle-state       IdleStateHandler (all-idle)
+ *           idle-close       closes when the client is what we wait on
+ * app       gate             one exchange at a time (pipelined requests wait)
+ *           access-log       the Exchange, byte counts, one log line per request
+ *           decoder-failure  414 / 431 / 400 for what the codec could not read
+ *           route            path, query, credentials → RoutedRequest
+ *           expect-continue  100 Continue at once
+ *           service          /, /-/health, /-/metrics
+ *           download         GET, HEAD of cache files
+ *           upload           PUT of cache files
+ *           errors           every error → one answer (ErrorResponses)
+ * </pre>
+ *
+ * No {@code HttpObjectAggregator} anywhere: a body (a NAR of gigabytes) is never gathered.
+ */
+public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
+
+  /** Body pieces the codec emits: one read's worth, so a PUT relays without re-slicing. */
+  static final int MAX_CHUNK_SIZE = 64 * 1024;
+
+  private final ServerConfig config;
+  private final Backend backend;
+  private final Router router;
+  private final BooleanSupplier draining;
+  private final ChannelGroup channels;
+
+  public ServerInitializer(
+      ServerConfig config, Backend backend, BooleanSupplier draining, ChannelGroup channels) {
+    this.config = config;
+    this.backend = backend;
+    this.router = new Router(config.repositoryParts(), config.codec());
+    this.draining = draining;
+    this.channels = channels;
+  }
+
+  /** True when no request is in progress on {@code ch}: a shutdown may close it at once. */
+  public static boolean isIdle(io.netty.channel.Channel ch) {
+    return Exchange.current(ch) == null;
+  }
+
+  @Override
+  protected void initChannel(SocketChannel ch) {
+    channels.add(ch);
+    backend.metrics().connections().incrementAndGet();
+    ch.closeFuture().addListener(f -> backend.metrics().connections().decrementAndGet());
+    addHandlers(ch.pipeline());
+  }
+
+  /** Every handler, in order; tests assemble an {@code EmbeddedChannel} with it. */
+  void addHandlers(ChannelPipeline p) {
+    addHttp1Handlers(p);
+    addTimeoutHandlers(p);
+    addApplicationHandlers(p);
+  }
+
+  private void addHttp1Handlers(ChannelPipeline p) {
+    HttpDecoderConfig decoder =
+        new HttpDecoderConfig()
+            .setMaxInitialLineLength(config.maxInitialLineLength())
+            .setMaxHeaderSize(config.maxHeaderSize())
+            .setMaxChunkSize(MAX_CHUNK_SIZE);
+    p.addLast("codec", new HttpServerCodec(decoder));
+    p.addLast("keep-alive", new HttpServerKeepAliveHandler());
+  }
+
+  private void addTimeoutHandlers(ChannelPipeline p) {
+    p.addLast("idle-state",
+        new IdleStateHandler(0, 0, config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+    p.addLast("idle-close", new IdleCloseHandler());
+  }
+
+  private void addApplicationHandlers(ChannelPipeline p) {
+    p.addLast("gate", new PipeliningGate(draining));
+    p.addLast("access-log", new AccessLogHandler(backend.metrics()));
+    p.addLast("decoder-failure",
+        new DecoderFailureHandler(config.maxInitialLineLength(), config.maxHeaderSize()));
+    p.addLast("route", new RouteHandler(router, draining));
+    p.addLast("expect-continue", new ExpectContinueHandler());
+    p.addLast("service", new ServiceHandler(backend.metrics(), draining));
+    p.addLast("download", new DownloadHandler(backend));
+    p.addLast("upload", new UploadHandler(backend));
+    p.addLast("errors", new ErrorResponseHandler());
+  }
+}

@@ -1,0 +1,245 @@
+package dev.oranc.proxy.http;
+
+import dev.oranc.common.registry.BlobUpload;
+import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.proxy.route.RequestRejected;
+import dev.oranc.proxy.route.Route;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code PUT} of a cache file: the body streams into a registry upload as it arrives, then the
+ * image (config and manifest) is published under the key's tag, the key's cached lookups are
+ * dropped, and the answer is {@code 200 <_/>} (S3 clients parse it as XML).
+ *
+ * <p>Design note. Backpressure: while the upload cannot take more ({@link BlobUpload#isWritable()}
+ * false: the registry is slower than the client), reading from the client stops ({@code
+ * AUTO_READ} off) and resumes in {@link BlobUpload#whenWritable}. Memory per PUT is bounded by the
+ * upload's queue plus one read. Nothing half-uploaded becomes visible: the manifest is written only
+ * after the whole body has arrived and the blob is complete; a body that stops (client gone,
+ * connection reset) aborts the upload session and publishes nothing.
+ *
+ * <p>The request's {@code Content-Type} (default {@code application/octet-stream}) and {@code
+ * Content-Encoding} (Nix's {@code narinfo-compression} and friends) are kept as layer annotations
+ * and sent back on GET. {@code aws-chunked} bodies are S3 framing, not content, and are refused
+ * until they are decoded.
+ */
+final class UploadHandler extends ChannelInboundHandlerAdapter {
+
+  private static final Logger log = LoggerFactory.getLogger(UploadHandler.class);
+  static final String OK_BODY = "<_/>";
+
+  private final Backend backend;
+  private Upload current;
+
+  UploadHandler(Backend backend) {
+    this.backend = backend;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof RoutedRequest routed
+        && routed.route() instanceof Route.File file
+        && file.method() == Route.Method.PUT) {
+      current = new Upload(ctx, file, routed.request());
+      current.start();
+      return;
+    }
+    if (current != null && current.receiving && msg instanceof HttpContent content) {
+      current.body(content);
+      return;
+    }
+    ctx.fireChannelRead(msg);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (current != null) {
+      current.clientGone();
+      current = null;
+    }
+    ctx.fireChannelInactive();
+  }
+
+  /** One PUT, from its head to the answer. */
+  private final class Upload {
+    final ChannelHandlerContext ctx;
+    final Route.File route;
+    final HttpRequest request;
+    final Exchange exchange;
+    final RepositoryRef repo;
+    final String key;
+    final Credentials credentials;
+    final EventLoop loop;
+    BlobUpload upload;
+    String contentType;
+    String contentEncoding;
+    boolean receiving = true;
+    boolean failed;
+    boolean counted;
+    long startNanos;
+
+    Upload(ChannelHandlerContext ctx, Route.File route, HttpRequest request) {
+      this.ctx = ctx;
+      this.route = route;
+      this.request = request;
+      Exchange e = Exchange.current(ctx.channel());
+      this.exchange = e != null ? e : new Exchange("PUT", "?", System.nanoTime());
+      this.repo = route.repository();
+      this.key = route.key();
+      this.credentials = route.credentials();
+      this.loop = ctx.channel().eventLoop();
+    }
+
+    void onLoop(Runnable r) {
+      if (loop.inEventLoop()) {
+        r.run();
+      } else {
+        loop.execute(r);
+      }
+    }
+
+    void start() {
+      String encoding = request.headers().get(HttpHeaderNames.CONTENT_ENCODING);
+      if (encoding != null) {
+        encoding = encoding.trim();
+        if (encoding.toLowerCase(Locale.ROOT).contains("aws-chunked")) {
+          fail(new RequestRejected.BadRequest(
+              "Content-Encoding aws-chunked (S3 streaming signatures) is not supported; send the"
+                  + " plain body"));
+          return;
+        }
+        if (encoding.isEmpty() || encoding.equalsIgnoreCase("identity")) {
+          encoding = null;
+        }
+      }
+      contentEncoding = encoding;
+      String type = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
+      contentType = type == null || type.isBlank() ? ImageLayout.DEFAULT_CONTENT_TYPE : type.trim();
+      long length;
+      if (HttpUtil.isTransferEncodingChunked(request)) {
+        length = -1;
+      } else {
+        // No Content-Length and not chunked: an HTTP/1.1 request without a body.
+        length = Math.max(0, HttpUtil.getContentLength(request, 0L));
+      }
+      startNanos = System.nanoTime();
+      upload = backend.registry().client().upload(repo, length, ImageLayout.LAYER_MEDIA_TYPE, credentials, loop);
+      backend.metrics().uploads().incrementAndGet();
+      counted = true;
+      // A registry that fails while the body is still arriving is answered at once.
+      upload.result().whenComplete((d, error) -> {
+        if (error != null) {
+          onLoop(() -> {
+            if (current == this && receiving && !failed) {
+              fail(Failures.unwrap(error));
+            }
+          });
+        }
+      });
+    }
+
+    void body(HttpContent content) {
+      boolean last = content instanceof LastHttpContent;
+      if (failed) {
+        content.release();
+        if (last) {
+          receiving = false;
+          current = null;
+        }
+        return;
+      }
+      upload.write(content.content()); // the upload owns the bytes from here on
+      if (last) {
+        receiving = false;
+        resumeReading();
+        finish();
+      } else if (!upload.isWritable() && !exchange.readingPaused) {
+        exchange.readingPaused = true;
+        ctx.channel().config().setAutoRead(false);
+        upload.whenWritable(() -> onLoop(this::resumeReading));
+      }
+    }
+
+    void resumeReading() {
+      if (exchange.readingPaused) {
+        exchange.readingPaused = false;
+        if (ctx.channel().isActive()) {
+          ctx.channel().config().setAutoRead(true);
+        }
+      }
+    }
+
+    void finish() {
+      Failures.timed(backend.metrics(), "upload", upload.finish())
+          .thenCompose(
+              blob ->
+                  Failures.timed(backend.metrics(), "publish",
+                      backend.registry().publish(repo, key, blob, contentType, contentEncoding, credentials, loop)))
+          .whenComplete(
+              (tag, error) ->
+                  onLoop(
+                      () -> {
+                        uncount();
+                        if (error != null) {
+                          if (current == this) {
+                            current = null;
+                            ctx.fireExceptionCaught(Failures.unwrap(error));
+                          }
+                          return;
+                        }
+                        // Before the answer: a GET that follows the 200 must see the new file.
+                        backend.layers().invalidate(repo, key);
+                        log.debug("{}: stored {} in {} as {} ({} bytes, {})", ctx.channel().id(), key, repo,
+                            tag, exchange.bytesIn, contentType);
+                        if (current == this) {
+                          current = null;
+                          ctx.writeAndFlush(
+                              Responses.full(HttpResponseStatus.OK, Responses.XML,
+                                  OK_BODY.getBytes(StandardCharsets.US_ASCII), false));
+                        }
+                      }));
+    }
+
+    void fail(Throwable error) {
+      failed = true;
+      if (upload != null) {
+        upload.abort(error);
+      }
+      uncount();
+      resumeReading();
+      ctx.fireExceptionCaught(error);
+    }
+
+    void clientGone() {
+      if (receiving && upload != null && !failed) {
+        failed = true;
+        upload.abort(new IOException("the client closed the connection before the body ended"));
+        log.debug("{}: PUT {} in {} abandoned after {} bytes; nothing published",
+            ctx.channel().id(), key, repo, exchange.bytesIn);
+      }
+      uncount();
+    }
+
+    private void uncount() {
+      if (counted) {
+        counted = false;
+        backend.metrics().uploads().decrementAndGet();
+      }
+    }
+  }
+}

@@ -1,0 +1,199 @@
+package dev.oranc.proxy.metrics;
+
+import com.github.benmanes.caffeine.cache.stats.CacheStats;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+
+/**
+ * The server's counters, exposed at {@code GET /-/metrics} in the Prometheus text format (0.0.4).
+ *
+ * <p>Design note. A handful of counters and gauges, written by hand rather than with the
+ * Prometheus client library: the format is a few lines of text, the hot path is one {@link
+ * LongAdder} increment (no label lookups allocate: label sets are fixed or cached), and the proxy
+ * keeps one dependency fewer. Label values are bounded: methods other than GET/HEAD/PUT count as
+ * {@code other}, statuses are three digits, registry operations and cache names are ours.
+ *
+ * <p>Cache hit and miss counts are Caffeine's own statistics, read at scrape time.
+ */
+public final class ServerMetrics {
+
+  private static final String[] KNOWN_METHODS = {"GET", "HEAD", "PUT"};
+
+  private final ConcurrentHashMap<RequestLabel, LongAdder> requests = new ConcurrentHashMap<>();
+  private final LongAdder bytesIn = new LongAdder();
+  private final LongAdder bytesOut = new LongAdder();
+  private final AtomicInteger connections = new AtomicInteger();
+  private final AtomicInteger downloads = new AtomicInteger();
+  private final AtomicInteger uploads = new AtomicInteger();
+  private final ConcurrentHashMap<OperationLabel, Timer> registry = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, LongAdder> upstream = new ConcurrentHashMap<>();
+  private final Map<String, CacheSource> caches = new ConcurrentHashMap<>();
+
+  private record RequestLabel(String method, int status) {}
+
+  private record OperationLabel(String operation, String outcome) {}
+
+  private record CacheSource(Supplier<CacheStats> stats, LongSupplier size, LongSupplier weight) {}
+
+  private static final class Timer {
+    final LongAdder count = new LongAdder();
+    final LongAdder nanos = new LongAdder();
+  }
+
+  /** A request answered (or abandoned, with the status it had). */
+  public void request(String method, int status) {
+    String m = "other";
+    for (String known : KNOWN_METHODS) {
+      if (known.equals(method)) {
+        m = known;
+        break;
+      }
+    }
+    requests.computeIfAbsent(new RequestLabel(m, status), k -> new LongAdder()).increment();
+  }
+
+  public void bytesIn(long n) {
+    bytesIn.add(n);
+  }
+
+  public void bytesOut(long n) {
+    bytesOut.add(n);
+  }
+
+  public AtomicInteger connections() {
+    return connections;
+  }
+
+  /** Blob downloads being relayed right now. */
+  public AtomicInteger downloads() {
+    return downloads;
+  }
+
+  /** PUT bodies being streamed to a registry right now. */
+  public AtomicInteger uploads() {
+    return uploads;
+  }
+
+  /**
+   * One registry operation done: {@code resolve} (tag to manifest, with fallbacks), {@code
+   * blob_get}, {@code blob_stream}, {@code upload}, {@code publish}.
+   *
+   * @param outcome {@code ok}, {@code miss}, or the failure's kind
+   */
+  public void registry(String operation, String outcome, long nanos) {
+    Timer t = registry.computeIfAbsent(new OperationLabel(operation, outcome), k -> new Timer());
+    t.count.increment();
+    t.nanos.add(nanos);
+  }
+
+  /** An upstream check's outcome: {@code found}, {@code absent}, {@code failed}. */
+  public void upstream(String outcome) {
+    upstream.computeIfAbsent(outcome, k -> new LongAdder()).increment();
+  }
+
+  /** Registers a Caffeine cache's statistics, entry count and weight (bytes, or -1). */
+  public void cache(String name, Supplier<CacheStats> stats, LongSupplier size, LongSupplier weight) {
+    caches.put(name, new CacheSource(stats, size, weight));
+  }
+
+  /** Count of requests so far with this method and status (tests and the health check use it). */
+  public long requests(String method, int status) {
+    LongAdder a = requests.get(new RequestLabel(method, status));
+    return a == null ? 0 : a.sum();
+  }
+
+  /** Registry operations so far with this name, of any outcome. */
+  public long registryOperations(String operation) {
+    long n = 0;
+    for (var e : registry.entrySet()) {
+      if (e.getKey().operation.equals(operation)) {
+        n += e.getValue().count.sum();
+      }
+    }
+    return n;
+  }
+
+  /** The Prometheus text exposition of everything above. */
+  public String scrape() {
+    StringBuilder b = new StringBuilder(4096);
+    header(b, "oranc_http_requests_total", "counter", "HTTP requests answered, by method and status.");
+    new TreeMap<String, Long>(
+            requests.entrySet().stream()
+                .collect(
+                    java.util.stream.Collectors.toMap(
+                        e -> "{method=\"" + e.getKey().method + "\",status=\"" + e.getKey().status + "\"}",
+                        e -> e.getValue().sum())))
+        .forEach((labels, v) -> sample(b, "oranc_http_requests_total", labels, v));
+    header(b, "oranc_http_received_bytes_total", "counter", "Request body bytes received.");
+    sample(b, "oranc_http_received_bytes_total", "", bytesIn.sum());
+    header(b, "oranc_http_sent_bytes_total", "counter", "Response body bytes sent.");
+    sample(b, "oranc_http_sent_bytes_total", "", bytesOut.sum());
+    header(b, "oranc_http_connections", "gauge", "Client connections open.");
+    sample(b, "oranc_http_connections", "", connections.get());
+    header(b, "oranc_streams_in_flight", "gauge", "Blob bodies being relayed, by direction.");
+    sample(b, "oranc_streams_in_flight", "{direction=\"download\"}", downloads.get());
+    sample(b, "oranc_streams_in_flight", "{direction=\"upload\"}", uploads.get());
+
+    Map<String, Timer> ops = new TreeMap<>();
+    registry.forEach(
+        (k, v) -> ops.put("{operation=\"" + k.operation + "\",outcome=\"" + escape(k.outcome) + "\"}", v));
+    header(b, "oranc_registry_operations_total", "counter",
+        "Registry operations done for requests, by operation and outcome.");
+    ops.forEach((labels, t) -> sample(b, "oranc_registry_operations_total", labels, t.count.sum()));
+    header(b, "oranc_registry_operation_seconds_total", "counter",
+        "Time spent in registry operations (sum; divide by the count for the mean latency).");
+    ops.forEach(
+        (labels, t) ->
+            sampleDouble(b, "oranc_registry_operation_seconds_total", labels,
+                t.nanos.sum() / (double) TimeUnit.SECONDS.toNanos(1)));
+
+    header(b, "oranc_upstream_checks_total", "counter", "Upstream cache checks, by outcome.");
+    new TreeMap<>(upstream).forEach((k, v) -> sample(b, "oranc_upstream_checks_total", "{outcome=\"" + k + "\"}", v.sum()));
+
+    Map<String, CacheSource> sorted = new TreeMap<>(caches);
+    header(b, "oranc_cache_hits_total", "counter", "Cache hits, by cache.");
+    sorted.forEach((n, c) -> sample(b, "oranc_cache_hits_total", cacheLabel(n), c.stats.get().hitCount()));
+    header(b, "oranc_cache_misses_total", "counter", "Cache misses, by cache.");
+    sorted.forEach((n, c) -> sample(b, "oranc_cache_misses_total", cacheLabel(n), c.stats.get().missCount()));
+    header(b, "oranc_cache_evictions_total", "counter", "Cache evictions (size or expiry), by cache.");
+    sorted.forEach((n, c) -> sample(b, "oranc_cache_evictions_total", cacheLabel(n), c.stats.get().evictionCount()));
+    header(b, "oranc_cache_entries", "gauge", "Entries held, by cache (approximate).");
+    sorted.forEach((n, c) -> sample(b, "oranc_cache_entries", cacheLabel(n), c.size.getAsLong()));
+    header(b, "oranc_cache_bytes", "gauge", "Bytes held by caches that bound their size in bytes.");
+    sorted.forEach(
+        (n, c) -> {
+          long w = c.weight.getAsLong();
+          if (w >= 0) {
+            sample(b, "oranc_cache_bytes", cacheLabel(n), w);
+          }
+        });
+    return b.toString();
+  }
+
+  private static String cacheLabel(String name) {
+    return "{cache=\"" + escape(name) + "\"}";
+  }
+
+  private static void header(StringBuilder b, String name, String type, String help) {
+    b.append("# HELP ").append(name).append(' ').append(help).append('\n');
+    b.append("# TYPE ").append(name).append(' ').append(type).append('\n');
+  }
+
+  private static void sample(StringBuilder b, String name, String labels, long value) {
+    b.append(name).append(labels).append(' ').append(value).append('\n');
+  }
+
+  private static void sampleDouble(StringBuilder b, String name, String labels, double value) {
+    b.append(name).append(labels).append(' ').append(value).append('\n');
+  }
+
+  static String escape(String v) {
+    return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+  }
+}

@@ -1,0 +1,127 @@
+package dev.oranc.proxy.route;
+
+import dev.oranc.common.error.FormatException;
+import dev.oranc.common.registry.Credentials;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Locale;
+
+/**
+ * Registry credentials from a request's {@code Authorization} header (SPEC §3).
+ *
+ * <ul>
+ *   <li>none: anonymous;
+ *   <li>{@code Basic base64(user:password)} (curl, hence Nix, from a URL's userinfo or a netrc);
+ *   <li>{@code AWS4-HMAC-SHA256 Credential=ID/date/region/s3/aws4_request, …} where the access key
+ *       id {@code ID} is {@code base64(user:password)}. The secret key and the signature are not
+ *       checked: the registry checks the password.
+ * </ul>
+ *
+ * A header that is present but cannot be read is a {@link FormatException} (400), never
+ * anonymous: a client that meant to send credentials must not silently read public data, or get a
+ * 401 that blames the registry. Messages never quote the header: it carries a password.
+ */
+public final class AuthorizationParser {
+
+  private static final String SUBJECT = "Authorization header";
+  private static final String AWS_SCHEME = "aws4-hmac-sha256";
+  /** The parts after the access key id in a SigV4 credential scope: date/region/service/aws4_request. */
+  private static final int SCOPE_PARTS = 4;
+
+  private AuthorizationParser() {}
+
+  /** The credentials a header value stands for; {@code null} or blank means anonymous. */
+  public static Credentials parse(String header) {
+    if (header == null || header.isBlank()) {
+      return Credentials.anonymous();
+    }
+    String value = header.trim();
+    int space = value.indexOf(' ');
+    String scheme = (space < 0 ? value : value.substring(0, space)).toLowerCase(Locale.ROOT);
+    String rest = space < 0 ? "" : value.substring(space + 1).trim();
+    return switch (scheme) {
+      case "basic" -> userPassword(rest, "Basic credentials");
+      case AWS_SCHEME -> userPassword(accessKeyId(rest), "the S3 access key id");
+      default ->
+          throw new FormatException(
+              SUBJECT,
+              "unsupported scheme '" + printable(scheme)
+                  + "' (expected Basic, or AWS4-HMAC-SHA256 with an access key id that is"
+                  + " base64(user:password))");
+    };
+  }
+
+  /** The access key id of {@code Credential=ID/date/region/s3/aws4_request, SignedHeaders=…}. */
+  private static String accessKeyId(String parameters) {
+    for (String part : parameters.split(",")) {
+      String p = part.trim();
+      if (p.regionMatches(true, 0, "Credential=", 0, "Credential=".length())) {
+        String scope = p.substring("Credential=".length()).trim();
+        // base64 may contain '/', so the id is what is left once the four scope parts are off.
+        int end = scope.length();
+        for (int i = 0; i < SCOPE_PARTS; i++) {
+          end = scope.lastIndexOf('/', end - 1);
+          if (end <= 0) {
+            throw new FormatException(
+                SUBJECT, "AWS4-HMAC-SHA256 Credential= is not ID/date/region/service/aws4_request");
+          }
+        }
+        return scope.substring(0, end);
+      }
+    }
+    throw new FormatException(SUBJECT, "AWS4-HMAC-SHA256 without a Credential= parameter");
+  }
+
+  private static Credentials userPassword(String encoded, String what) {
+    byte[] bytes = decodeBase64(encoded.trim(), what);
+    String text;
+    try {
+      text =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(bytes))
+              .toString();
+    } catch (CharacterCodingException e) {
+      throw new FormatException(SUBJECT, what + " are not UTF-8 once base64-decoded");
+    }
+    int colon = text.indexOf(':');
+    if (colon <= 0 || colon == text.length() - 1) {
+      throw new FormatException(
+          SUBJECT, what + " do not decode to user:password (both non-empty, separated by ':')");
+    }
+    return Credentials.basic(text.substring(0, colon), text.substring(colon + 1));
+  }
+
+  private static byte[] decodeBase64(String encoded, String what) {
+    if (encoded.isEmpty()) {
+      throw new FormatException(SUBJECT, what + " are empty");
+    }
+    try {
+      return Base64.getDecoder().decode(encoded);
+    } catch (IllegalArgumentException standard) {
+      try {
+        // Some S3 tools carry the id URL-safe, since it travels in URLs too.
+        return Base64.getUrlDecoder().decode(encoded);
+      } catch (IllegalArgumentException urlSafe) {
+        throw new FormatException(SUBJECT, what + " are not base64");
+      }
+    }
+  }
+
+  /** A scheme name as it may appear in a message: short, printable ASCII. */
+  private static String printable(String s) {
+    StringBuilder b = new StringBuilder();
+    CharBuffer chars = CharBuffer.wrap(s);
+    while (chars.hasRemaining() && b.length() < 32) {
+      char c = chars.get();
+      b.append(c >= 0x21 && c < 0x7f ? c : '?');
+    }
+    return b.toString();
+  }
+}

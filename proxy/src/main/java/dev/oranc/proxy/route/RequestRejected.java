@@ -1,0 +1,76 @@
+package dev.oranc.proxy.route;
+
+import java.util.List;
+
+/**
+ * A request the server refuses before asking any registry: a path that names no cache file, a
+ * method it does not serve, an initial line or headers over the limits, a body it cannot take, or
+ * a server that is shutting down. Each kind has one status (see {@code ErrorResponses}); the
+ * message is one line, for the client, saying what was wrong.
+ *
+ * <p>Sealed so that the error mapper's test can walk every kind. Malformed input that a common
+ * parser rejects (a repository name, a tag, base64) stays a {@link
+ * dev.oranc.common.error.FormatException}, which is a 400 as well.
+ */
+public abstract sealed class RequestRejected extends RuntimeException
+    permits RequestRejected.BadRequest,
+        RequestRejected.NoSuchRoute,
+        RequestRejected.MethodNotAllowed,
+        RequestRejected.UriTooLong,
+        RequestRejected.HeadersTooLarge,
+        RequestRejected.ShuttingDown {
+
+  RequestRejected(String message) {
+    // No stack trace: these are answers, not bugs, and they are never logged with one.
+    super(message, null, false, false);
+  }
+
+  /** A request that is malformed in a way no common parser names (400). */
+  public static final class BadRequest extends RequestRejected {
+    public BadRequest(String message) {
+      super(message);
+    }
+  }
+
+  /** A path that names no cache file and no service (404). */
+  public static final class NoSuchRoute extends RequestRejected {
+    public NoSuchRoute(String message) {
+      super(message);
+    }
+  }
+
+  /** A method the path does not serve (405, with {@code Allow}). */
+  public static final class MethodNotAllowed extends RequestRejected {
+    private final List<String> allowed;
+
+    public MethodNotAllowed(String method, List<String> allowed) {
+      super("method " + method + " is not allowed here; allowed: " + String.join(", ", allowed));
+      this.allowed = List.copyOf(allowed);
+    }
+
+    public List<String> allowed() {
+      return allowed;
+    }
+  }
+
+  /** The request line is longer than the server accepts (414). */
+  public static final class UriTooLong extends RequestRejected {
+    public UriTooLong(int limit) {
+      super("the request line is longer than " + limit + " bytes");
+    }
+  }
+
+  /** The headers are larger than the server accepts (431). */
+  public static final class HeadersTooLarge extends RequestRejected {
+    public HeadersTooLarge(int limit) {
+      super("the request headers are larger than " + limit + " bytes");
+    }
+  }
+
+  /** The server is draining for shutdown and takes no new requests (503). */
+  public static final class ShuttingDown extends RequestRejected {
+    public ShuttingDown() {
+      super("the server is shutting down; retry against another instance or later");
+    }
+  }
+}

@@ -1,0 +1,241 @@
+package dev.oranc.proxy.route;
+
+import dev.oranc.common.error.FormatException;
+import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.tag.TagCodec;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads a request's target and {@code Authorization} header into a {@link Route} (SPEC §3).
+ *
+ * <pre>
+ * /                                      banner
+ * /-/health, /-/metrics                  services ("-" is never a registry host, so they cannot
+ *                                        collide with a cache file)
+ * /REGISTRY/PART1/…/PARTn/KEY…           a cache file: n = --repository-parts; the rest, joined
+ *                                        by '/', is the key
+ * ?registry=R&amp;repository=P             replace the path-derived registry / repository (the
+ *                                        path then holds only what they do not)
+ * </pre>
+ *
+ * Each path segment is percent-decoded on its own, as UTF-8 (so {@code %2F} inside a key segment
+ * is a '/' of the key, and never splits the registry from the repository). Everything a client can
+ * get wrong becomes a 4xx with a reason: a path that names no key is a 404 (as in the Rust tool); a
+ * malformed escape, a bad registry or repository name, a key whose tag would be too long, or an
+ * unreadable {@code Authorization} header is a 400.
+ */
+public final class Router {
+
+  public static final String HEALTH_PATH = "/-/health";
+  public static final String METRICS_PATH = "/-/metrics";
+
+  static final List<String> READ_METHODS = List.of("GET", "HEAD");
+  static final List<String> FILE_METHODS = List.of("GET", "HEAD", "PUT");
+
+  private final int repositoryParts;
+  private final TagCodec codec;
+
+  public Router(int repositoryParts, TagCodec codec) {
+    if (repositoryParts < 1) {
+      throw new IllegalArgumentException(
+          "repository parts: " + repositoryParts + " (expected: at least 1)");
+    }
+    this.repositoryParts = repositoryParts;
+    this.codec = codec;
+  }
+
+  /**
+   * The route of one request.
+   *
+   * @param method the request's method, as sent
+   * @param target the request target (origin form {@code /path?query}, or absolute form)
+   * @param authorization the {@code Authorization} header, or null
+   * @throws RequestRejected or {@link FormatException} for what the client got wrong
+   */
+  public Route route(String method, String target, String authorization) {
+    String path = rawPath(target);
+    int q = path.indexOf('?');
+    String query = q < 0 ? "" : path.substring(q + 1);
+    path = q < 0 ? path : path.substring(0, q);
+    int hash = path.indexOf('#');
+    if (hash >= 0) {
+      path = path.substring(0, hash);
+    }
+    switch (path) {
+      case "/":
+        requireRead(method);
+        return new Route.Banner();
+      case HEALTH_PATH:
+        requireRead(method);
+        return new Route.Health();
+      case METRICS_PATH:
+        requireRead(method);
+        return new Route.Metrics();
+      default:
+        break;
+    }
+    if (path.startsWith("/-/")) {
+      throw new RequestRejected.NoSuchRoute("no service at " + abbreviate(path));
+    }
+    Route.Method fileMethod = fileMethod(method);
+    Map<String, String> params = query(query);
+    List<String> segments = new ArrayList<>();
+    for (String raw : path.substring(1).split("/", -1)) {
+      segments.add(decode(raw));
+    }
+    int at = 0;
+    String registry = params.get("registry");
+    if (registry == null) {
+      registry = segments.get(at++);
+    }
+    String repository = params.get("repository");
+    if (repository == null) {
+      if (segments.size() - at <= repositoryParts) {
+        throw noKey(path);
+      }
+      repository = String.join("/", segments.subList(at, at + repositoryParts));
+      at += repositoryParts;
+    }
+    String key = at >= segments.size() ? "" : String.join("/", segments.subList(at, segments.size()));
+    if (key.isEmpty()) {
+      throw noKey(path);
+    }
+    RepositoryRef ref = RepositoryRef.of(registry, repository);
+    if (fileMethod == Route.Method.PUT) {
+      codec.writeTag(key);
+    } else {
+      codec.readTags(key);
+    }
+    Credentials credentials = AuthorizationParser.parse(authorization);
+    return new Route.File(fileMethod, ref, key, credentials);
+  }
+
+  private RequestRejected noKey(String path) {
+    return new RequestRejected.NoSuchRoute(
+        "path " + abbreviate(path) + " names no cache file: expected /REGISTRY/"
+            + "REPOSITORY (" + repositoryParts + " segment" + (repositoryParts == 1 ? "" : "s")
+            + ")/KEY");
+  }
+
+  private static void requireRead(String method) {
+    if (!READ_METHODS.contains(method)) {
+      throw new RequestRejected.MethodNotAllowed(method, READ_METHODS);
+    }
+  }
+
+  private static Route.Method fileMethod(String method) {
+    return switch (method) {
+      case "GET" -> Route.Method.GET;
+      case "HEAD" -> Route.Method.HEAD;
+      case "PUT" -> Route.Method.PUT;
+      default -> throw new RequestRejected.MethodNotAllowed(method, FILE_METHODS);
+    };
+  }
+
+  /** The path-and-query of an origin-form or absolute-form target. */
+  private static String rawPath(String target) {
+    if (target.startsWith("/")) {
+      return target;
+    }
+    int scheme = target.indexOf("://");
+    if (scheme > 0) {
+      int slash = target.indexOf('/', scheme + 3);
+      return slash < 0 ? "/" : target.substring(slash);
+    }
+    throw new RequestRejected.BadRequest(
+        "request target '" + abbreviate(target) + "' is not a path (expected /REGISTRY/REPOSITORY/KEY)");
+  }
+
+  private static Map<String, String> query(String query) {
+    Map<String, String> params = new HashMap<>();
+    if (query.isEmpty()) {
+      return params;
+    }
+    for (String pair : query.split("&")) {
+      if (pair.isEmpty()) {
+        continue;
+      }
+      int eq = pair.indexOf('=');
+      String name = decodeQuery(eq < 0 ? pair : pair.substring(0, eq));
+      String value = eq < 0 ? "" : decodeQuery(pair.substring(eq + 1));
+      // The first occurrence wins, as in most servers; later ones are ignored.
+      params.putIfAbsent(name, value);
+    }
+    return params;
+  }
+
+  private static String decodeQuery(String s) {
+    return decode(s.replace('+', ' '));
+  }
+
+  /** Percent-decodes one segment as UTF-8; a malformed escape or byte sequence is a 400. */
+  static String decode(String segment) {
+    if (isPlainAscii(segment)) {
+      return segment;
+    }
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(segment.length());
+    for (int i = 0; i < segment.length(); i++) {
+      char c = segment.charAt(i);
+      if (c == '%') {
+        int hi = i + 1 < segment.length() ? Character.digit(segment.charAt(i + 1), 16) : -1;
+        int lo = i + 2 < segment.length() ? Character.digit(segment.charAt(i + 2), 16) : -1;
+        if (hi < 0 || lo < 0) {
+          throw new FormatException(
+              "path segment '" + abbreviate(segment) + "'", "position " + i,
+              "'%' must be followed by two hex digits");
+        }
+        bytes.write(hi << 4 | lo);
+        i += 2;
+      } else if (c <= 0xff) {
+        // Netty reads the request line byte by byte into chars: a char here is a raw byte.
+        bytes.write(c);
+      } else {
+        byte[] utf8 = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
+        bytes.write(utf8, 0, utf8.length);
+      }
+    }
+    try {
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes.toByteArray()))
+          .toString();
+    } catch (CharacterCodingException e) {
+      throw new FormatException(
+          "path segment '" + abbreviate(segment) + "'", "its percent-escapes are not UTF-8");
+    }
+  }
+
+  private static boolean isPlainAscii(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '%' || c >= 0x80) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Keeps messages one short line, whatever a client sent. */
+  static String abbreviate(String s) {
+    StringBuilder b = new StringBuilder(Math.min(s.length(), 200));
+    for (int i = 0; i < s.length() && b.length() < 200; i++) {
+      char c = s.charAt(i);
+      b.append(Character.isISOControl(c) ? '?' : c);
+    }
+    if (b.length() < s.length()) {
+      b.append('…');
+    }
+    return b.toString();
+  }
+}

@@ -1,0 +1,126 @@
+package dev.oranc.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.oranc.testkit.Registry;
+import dev.oranc.testkit.RegistryExtension;
+import dev.oranc.testkit.RegistryFlavour;
+import io.netty.util.internal.PlatformDependent;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Clients that misbehave: one that stops reading (the server must stop reading the registry, not
+ * buffer the NAR), one whose PUT stops half-way (nothing may be published), one that sends headers
+ * slowly or sits idle (closed after the idle timeout).
+ */
+class ClientFaultTest {
+
+  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+
+  private static TestServer server;
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start(b -> b.idleTimeout(Duration.ofSeconds(1)));
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  private static String readHead(InputStream in) throws Exception {
+    StringBuilder head = new StringBuilder();
+    int state = 0;
+    while (state < 4) {
+      int c = in.read();
+      if (c < 0) {
+        break;
+      }
+      head.append((char) c);
+      state = (c == '\r' || c == '\n') ? state + 1 : 0;
+    }
+    return head.toString();
+  }
+
+  @Test
+  void aClientThatStopsReadingPausesTheRegistryInsteadOfBufferingTheNar() throws Exception {
+    Registry r = registry.get();
+    byte[] nar = new byte[64 << 20];
+    new Random(5).nextBytes(nar);
+    String path = "/" + r.address() + "/test/slow/nar/s.nar";
+    assertEquals(200, server.put(path, nar, null).statusCode());
+    long before = PlatformDependent.usedDirectMemory();
+    // Its own server: the class's 1 s idle timeout would (rightly) close a client that reads nothing.
+    try (TestServer patient = TestServer.start();
+        Socket s = new Socket("127.0.0.1", patient.port())) {
+      s.setReceiveBufferSize(64 * 1024);
+      s.setSoTimeout(20_000);
+      s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      InputStream in = s.getInputStream();
+      assertTrue(readHead(in).startsWith("HTTP/1.1 200"));
+      in.readNBytes(1 << 20);
+      Thread.sleep(1500); // not reading
+      long held = PlatformDependent.usedDirectMemory() - before;
+      assertTrue(held < 16L << 20, "the server holds " + (held >> 20) + " MiB for a client that does not read");
+      // Reading again gets the rest, byte for byte.
+      byte[] rest = in.readNBytes(nar.length - (1 << 20));
+      assertEquals(nar.length - (1 << 20), rest.length);
+      assertEquals(nar[nar.length - 1], rest[rest.length - 1]);
+    }
+  }
+
+  @Test
+  void aPutThatStopsHalfWayPublishesNothing() throws Exception {
+    Registry r = registry.get();
+    String repo = "test/halfway";
+    try (Socket s = new Socket("127.0.0.1", server.port())) {
+      OutputStream out = s.getOutputStream();
+      out.write(("PUT /" + r.address() + "/" + repo + "/nar/h.nar HTTP/1.1\r\nHost: x\r\n"
+          + "Content-Length: " + (10 << 20) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(new byte[5 << 20]);
+      out.flush();
+      Thread.sleep(300);
+    } // closed half-way
+    Thread.sleep(500);
+    assertEquals(404, server.get("/" + r.address() + "/" + repo + "/nar/h.nar", null).statusCode());
+    assertEquals(List.of(), r.tags(repo));
+    assertEquals(0, server.server.metrics().uploads().get());
+  }
+
+  @Test
+  void slowHeadersAndIdleConnectionsAreClosedAfterTheIdleTimeout() throws Exception {
+    try (Socket s = new Socket("127.0.0.1", server.port())) {
+      s.setSoTimeout(5000);
+      s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII)); // never ends
+      long t0 = System.nanoTime();
+      assertEquals(-1, s.getInputStream().read(), "expected the server to close the connection");
+      long millis = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(millis >= 800 && millis < 4000, "closed after " + millis + " ms");
+    }
+    try (Socket s = new Socket("127.0.0.1", server.port())) {
+      s.setSoTimeout(5000);
+      s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      InputStream in = s.getInputStream();
+      assertTrue(readHead(in).startsWith("HTTP/1.1 200"));
+      in.readNBytes(33);
+      try {
+        assertEquals(-1, in.read(), "an idle keep-alive connection stayed open");
+      } catch (SocketTimeoutException e) {
+        throw new AssertionError("an idle keep-alive connection stayed open", e);
+      }
+    }
+  }
+}

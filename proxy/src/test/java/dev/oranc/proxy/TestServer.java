@@ -1,0 +1,96 @@
+package dev.oranc.proxy;
+
+import dev.oranc.common.registry.RegistryClientConfig;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.function.Consumer;
+
+/** An {@link OrancServer} on a loopback port for one test class, and a JDK HTTP client for it. */
+final class TestServer implements AutoCloseable {
+
+  final OrancServer server;
+  final HttpClient http =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+
+  private TestServer(OrancServer server) {
+    this.server = server;
+  }
+
+  /** A server talking plain HTTP to registries, with quick retries; {@code tweak} adjusts it. */
+  static TestServer start(Consumer<ServerConfig.Builder> tweak) {
+    ServerConfig.Builder b =
+        ServerConfig.builder()
+            .listen(new InetSocketAddress("127.0.0.1", 0))
+            .threads(2)
+            .shutdownGrace(Duration.ofSeconds(2))
+            .registry(
+                RegistryClientConfig.builder()
+                    .tls(false)
+                    .maxAttempts(2)
+                    .readTimeout(Duration.ofSeconds(10))
+                    .backoff(Duration.ofMillis(10), Duration.ofMillis(50))
+                    .build());
+    tweak.accept(b);
+    return new TestServer(OrancServer.start(b.build()));
+  }
+
+  static TestServer start() {
+    return start(b -> {});
+  }
+
+  int port() {
+    return server.address().getPort();
+  }
+
+  URI uri(String path) {
+    return URI.create("http://127.0.0.1:" + port() + path);
+  }
+
+  static String basic(String user, String password) {
+    return "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+  }
+
+  HttpResponse<byte[]> send(String method, String path, byte[] body, String authorization, String... headers)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(uri(path))
+            .timeout(Duration.ofSeconds(60))
+            .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+    if (authorization != null) {
+      b.header("Authorization", authorization);
+    }
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  HttpResponse<byte[]> get(String path, String authorization) throws IOException, InterruptedException {
+    return send("GET", path, null, authorization);
+  }
+
+  HttpResponse<byte[]> head(String path, String authorization) throws IOException, InterruptedException {
+    return send("HEAD", path, null, authorization);
+  }
+
+  HttpResponse<byte[]> put(String path, byte[] body, String authorization, String... headers)
+      throws IOException, InterruptedException {
+    return send("PUT", path, body, authorization, headers);
+  }
+
+  static String text(HttpResponse<byte[]> r) {
+    return new String(r.body(), StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public void close() {
+    server.close();
+  }
+}
