@@ -370,22 +370,36 @@ public final class Pipeline {
       }
     }
 
+    /** Fails {@code n} and, transitively, every path that refers to it (iteratively: chains can be deep). */
     void fail(Node n, Status status, String detail) {
-      if (n.status != null) {
-        return;
-      }
-      n.status = status;
-      n.detail = detail;
-      n.cancelled = true;
-      unfinished--;
-      progress.finished(status);
-      if (status == Status.FAILED) {
-        log.error("{}: {}", n.path(), detail);
-      } else {
-        log.debug("{}: {}", n.path(), detail);
-      }
-      for (Node d : n.dependents) {
-        fail(d, Status.DEPENDENCY_FAILED, "it refers to " + n.path() + ", which failed");
+      ArrayDeque<Node> work = new ArrayDeque<>();
+      ArrayDeque<String> details = new ArrayDeque<>();
+      ArrayDeque<Status> statuses = new ArrayDeque<>();
+      work.add(n);
+      details.add(detail);
+      statuses.add(status);
+      while (!work.isEmpty()) {
+        Node f = work.poll();
+        String why = details.poll();
+        Status how = statuses.poll();
+        if (f.status != null) {
+          continue;
+        }
+        f.status = how;
+        f.detail = why;
+        f.cancelled = true;
+        unfinished--;
+        progress.finished(how);
+        if (how == Status.FAILED) {
+          log.error("{}: {}", f.path(), why);
+        } else {
+          log.debug("{}: {}", f.path(), why);
+        }
+        for (Node d : f.dependents) {
+          work.add(d);
+          details.add("it refers to " + f.path() + ", which failed");
+          statuses.add(Status.DEPENDENCY_FAILED);
+        }
       }
     }
 
