@@ -93,8 +93,10 @@ public final class ProgressReporter implements AutoCloseable {
         .append(s.failed()).append(" failed");
     if (s.narRead() > 0) {
       double rate = seconds > 0 ? s.narRead() / seconds : 0;
+      double upload = seconds > 0 ? s.fileWritten() / seconds : 0;
       sb.append(" | NAR ").append(bytes(s.narRead())).append(" -> zstd ").append(bytes(s.fileWritten()))
-          .append(" | ").append(bytes((long) rate)).append("/s");
+          .append(" | ").append(bytes((long) rate)).append("/s of NAR, ")
+          .append(bytes((long) upload)).append("/s up");
       long left = s.narToRead() - s.narRead();
       if (rate > 0 && left > 0) {
         sb.append(" | ETA ").append(duration(left / rate));

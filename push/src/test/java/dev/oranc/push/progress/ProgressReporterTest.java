@@ -26,7 +26,7 @@ class ProgressReporterTest {
     p.narRead(250_000_000);
     p.fileWritten(80_000_000);
     assertEquals(
-        "[32/200] 30 pushed, 1 skipped, 1 failed | NAR 250.0 MB -> zstd 80.0 MB | 125.0 MB/s | ETA 0:06",
+        "[32/200] 30 pushed, 1 skipped, 1 failed | NAR 250.0 MB -> zstd 80.0 MB | 125.0 MB/s of NAR, 40.0 MB/s up | ETA 0:06",
         ProgressReporter.line(p.snapshot(), 2.0));
     assertEquals("[0/3] 0 pushed, 0 skipped, 0 failed", ProgressReporter.line(new Progress.Snapshot(3, 0, 0, 0, 0, 0, 0), 1));
   }
