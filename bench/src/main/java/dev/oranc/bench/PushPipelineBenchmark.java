@@ -26,8 +26,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * ZstdBenchmark#oneShot} (zstd alone) and {@link NarHashBenchmark} (NAR and SHA-256 alone): the
  * pipeline cannot beat the slowest stage on one thread.
  *
- * <p>Built from {@code common} and zstd-jni as push will chain them; when {@code oranc push} lands,
- * its own pipeline class replaces this assembly.
+ * <p>Assembled by hand from {@code common} and zstd-jni; {@link NarCompressorBenchmark} runs push's
+ * own class for the same work.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
