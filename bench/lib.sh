@@ -44,7 +44,7 @@ bench_init() {
       --quick) MODE=quick ;;
       --full) MODE=full ;;
       --smoke) MODE=smoke ;;
-      -h|--help) sed -n '2,/^set -/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+      -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
       *) die "unknown argument '$arg' (expected --quick, --full or --smoke)" ;;
     esac
   done
