@@ -16,11 +16,18 @@ import java.time.Duration;
  * @param maxConnectionsPerLoop connections to one host from one event loop; requests beyond it wait
  * @param maxPendingAcquires requests that may wait for a connection to one host on one loop
  * @param maxManifestBytes the largest manifest we read (held in memory, so bounded)
- * @param uploadChunkBytes the largest PATCH body of a chunked upload (ghcr.io refuses over 4 MiB)
+ * @param uploadChunkBytes the largest PATCH body of a chunked upload (ghcr.io refuses over 4 MiB);
+ *     0 sends a body in one PATCH however large, streamed as it comes (the CNCF registry and
+ *     Harbor take that; it saves a round trip per chunk and, for bodies of unknown size, the chunk
+ *     gathered in memory)
  * @param monolithicUploadBytes bodies up to this size are sent in one PUT after a HEAD that skips
  *     the upload when the registry has the blob; larger ones stream in chunks
  * @param maxRetryAfter the longest a 429's {@code Retry-After} is waited for before retrying; a
  *     longer one is reported to the caller instead
+ * @param checkBeforeUpload send a {@code HEAD} before uploading a blob held in memory, and skip
+ *     the upload when the registry has it. Right when the blob may well be there (a client's PUT
+ *     of a file it may have sent before); a wasted request per blob when the caller knows it is
+ *     new ({@code oranc push} looked the keys up first, and each config blob names its layer)
  */
 public record RegistryClientConfig(
     boolean tls,
@@ -35,7 +42,8 @@ public record RegistryClientConfig(
     int monolithicUploadBytes,
     Duration maxRetryAfter,
     Duration initialBackoff,
-    Duration maxBackoff) {
+    Duration maxBackoff,
+    boolean checkBeforeUpload) {
 
   public static final int DEFAULT_MAX_MANIFEST_BYTES = 4 << 20;
   public static final int DEFAULT_UPLOAD_CHUNK_BYTES = 4 << 20;
@@ -48,9 +56,10 @@ public record RegistryClientConfig(
     require(maxConnectionsPerLoop >= 1, "connections per event loop", maxConnectionsPerLoop, "at least 1");
     require(maxPendingAcquires >= 0, "pending connection requests", maxPendingAcquires, "0 or more");
     require(maxManifestBytes >= 1024, "manifest size bound", maxManifestBytes, "at least 1024");
-    require(uploadChunkBytes >= 64 * 1024, "upload chunk size", uploadChunkBytes, "at least 64 KiB");
+    require(uploadChunkBytes == 0 || uploadChunkBytes >= 64 * 1024, "upload chunk size",
+        uploadChunkBytes, "0 for unlimited, or at least 64 KiB");
     require(
-        monolithicUploadBytes >= 0 && monolithicUploadBytes <= uploadChunkBytes,
+        monolithicUploadBytes >= 0 && (uploadChunkBytes == 0 || monolithicUploadBytes <= uploadChunkBytes),
         "monolithic upload bound",
         monolithicUploadBytes,
         "between 0 and the upload chunk size");
@@ -84,6 +93,7 @@ public record RegistryClientConfig(
     b.maxRetryAfter = maxRetryAfter;
     b.initialBackoff = initialBackoff;
     b.maxBackoff = maxBackoff;
+    b.checkBeforeUpload = checkBeforeUpload;
     return b;
   }
 
@@ -102,6 +112,7 @@ public record RegistryClientConfig(
     private Duration maxRetryAfter = Duration.ofSeconds(10);
     private Duration initialBackoff = Duration.ofMillis(200);
     private Duration maxBackoff = Duration.ofSeconds(5);
+    private boolean checkBeforeUpload = true;
 
     private Builder() {}
 
@@ -166,10 +177,15 @@ public record RegistryClientConfig(
       return this;
     }
 
+    public Builder checkBeforeUpload(boolean checkBeforeUpload) {
+      this.checkBeforeUpload = checkBeforeUpload;
+      return this;
+    }
+
     public RegistryClientConfig build() {
       return new RegistryClientConfig(tls, maxAttempts, connectTimeout, readTimeout, idleTimeout,
           maxConnectionsPerLoop, maxPendingAcquires, maxManifestBytes, uploadChunkBytes,
-          monolithicUploadBytes, maxRetryAfter, initialBackoff, maxBackoff);
+          monolithicUploadBytes, maxRetryAfter, initialBackoff, maxBackoff, checkBeforeUpload);
     }
   }
 
