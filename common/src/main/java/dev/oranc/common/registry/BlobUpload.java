@@ -21,6 +21,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,6 +81,8 @@ public final class BlobUpload {
   private Throwable failure;
   private final CompletableFuture<Descriptor> result = new CompletableFuture<>();
   private final List<Runnable> writabilityWaiters = new ArrayList<>();
+  /** Bytes written from other threads that the loop has not taken yet. */
+  private final AtomicLong inTransit = new AtomicLong();
   private final List<CompletableFuture<Void>> openWaiters = new ArrayList<>();
   private volatile boolean writable = true;
 
@@ -110,33 +113,47 @@ public final class BlobUpload {
 
   /** Sends {@code data} (the upload owns it from now on). After a failure it is dropped. */
   public void write(ByteBuf data) {
-    onLoop(
+    if (loop.inEventLoop()) {
+      accept(data);
+      return;
+    }
+    // From another thread: counted until the loop takes it, so that isWritable() says no before
+    // the loop has caught up (a busy loop would otherwise let a producer run ahead unbounded).
+    int n = data.readableBytes();
+    inTransit.addAndGet(n);
+    loop.execute(
         () -> {
-          if (failure != null || finishing) {
-            data.release();
-            if (finishing && failure == null) {
-              fail(new IllegalStateException(operation + ": write after finish"));
-            }
-            return;
-          }
-          int n = data.readableBytes();
-          if (n == 0) {
-            data.release();
-            return;
-          }
-          received += n;
-          if (declaredSize >= 0 && received > declaredSize) {
-            data.release();
-            fail(
-                new RegistryException.Protocol(
-                    operation, "the body is longer than the " + declaredSize + " bytes announced"));
-            return;
-          }
-          updateDigest(data);
-          queue.add(data);
-          queued += n;
-          pump();
+          inTransit.addAndGet(-n);
+          accept(data);
+          updateWritability();
         });
+  }
+
+  private void accept(ByteBuf data) {
+    if (failure != null || finishing) {
+      data.release();
+      if (finishing && failure == null) {
+        fail(new IllegalStateException(operation + ": write after finish"));
+      }
+      return;
+    }
+    int n = data.readableBytes();
+    if (n == 0) {
+      data.release();
+      return;
+    }
+    received += n;
+    if (declaredSize >= 0 && received > declaredSize) {
+      data.release();
+      fail(
+          new RegistryException.Protocol(
+              operation, "the body is longer than the " + declaredSize + " bytes announced"));
+      return;
+    }
+    updateDigest(data);
+    queue.add(data);
+    queued += n;
+    pump();
   }
 
   /**
@@ -164,18 +181,16 @@ public final class BlobUpload {
 
   /** False while the producer should wait; see {@link #whenWritable}. */
   public boolean isWritable() {
-    return writable;
+    return writable && inTransit.get() < queueLimit();
   }
 
   /** Runs {@code r} on the upload's loop once it is writable again, or has failed. */
   public void whenWritable(Runnable r) {
     onLoop(
         () -> {
-          if (computeWritable()) {
-            r.run();
-          } else {
-            writabilityWaiters.add(r);
-          }
+          // Through updateWritability, so that isWritable() agrees with what wakes r.
+          writabilityWaiters.add(r);
+          updateWritability();
         });
   }
 
@@ -543,12 +558,15 @@ public final class BlobUpload {
     if (failure != null || result.isDone()) {
       return true;
     }
-    long limit =
-        streaming
-            ? STREAMING_QUEUE_LIMIT
-            : unbounded ? client.config().monolithicUploadBytes() + STREAMING_QUEUE_LIMIT : chunkBytes;
     boolean channelOk = patch == null || patch.connection == null || patch.connection.isWritable();
-    return queued < limit && channelOk;
+    return queued + inTransit.get() < queueLimit() && channelOk;
+  }
+
+  /** How much may wait to be sent before the producer is told to wait. */
+  private long queueLimit() {
+    return streaming
+        ? STREAMING_QUEUE_LIMIT
+        : unbounded ? client.config().monolithicUploadBytes() + STREAMING_QUEUE_LIMIT : chunkBytes;
   }
 
   private void updateWritability() {

@@ -341,6 +341,42 @@ class RegistryClientTest {
   }
 
   @Test
+  void aProducerOnAnotherThreadIsToldToWaitBeforeABusyLoopCatchesUp() throws Exception {
+    Registry r = registries.get(RegistryFlavour.ANONYMOUS);
+    RepositoryRef repo = RepositoryRef.of(r.address(), "test/cross-thread");
+    io.netty.channel.EventLoop loop = client.group().next();
+    BlobUpload upload = client.upload(repo, -1, ImageLayout.LAYER_MEDIA_TYPE, Credentials.anonymous(), loop);
+    java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+    loop.execute(() -> {
+      try {
+        hold.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    byte[] content = randomBytes(2 << 20, 9);
+    int piece = 16 * 1024;
+    int at = 0;
+    // The loop is busy: nothing written is taken yet, and the producer must be told to wait once
+    // a queue's worth (256 KiB here) is on its way, not after the whole body.
+    while (at < content.length && upload.isWritable()) {
+      upload.write(Unpooled.copiedBuffer(content, at, piece));
+      at += piece;
+    }
+    hold.countDown();
+    assertTrue(at <= 256 * 1024, at + " bytes were written while the loop was busy");
+    while (at < content.length) {
+      CompletableFuture<Void> writable = new CompletableFuture<>();
+      upload.whenWritable(() -> writable.complete(null));
+      await(writable);
+      assertTrue(upload.isWritable(), "woken means writable");
+      upload.write(Unpooled.copiedBuffer(content, at, piece));
+      at += piece;
+    }
+    assertEquals(Digest.sha256(content), await(upload.finish()).digest());
+  }
+
+  @Test
   void aReaderCannotPushAndAWrongPasswordIsRefused() {
     Registry r = registries.get(RegistryFlavour.TOKEN);
     RepositoryRef repo = RepositoryRef.of(r.address(), "tokens/denied");
