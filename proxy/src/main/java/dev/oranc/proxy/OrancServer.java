@@ -69,6 +69,12 @@ public final class OrancServer implements AutoCloseable {
     this.multipart = new MultipartUploads(config.multipartSpoolDir(), config.multipartSpoolBytes(),
         config.multipartExpiry(), config.ticker());
     try {
+      try {
+        multipart.checkSpool();
+      } catch (java.io.IOException | RuntimeException e) {
+        throw new ServerStartException("cannot use the multipart spool directory " + config.multipartSpoolDir()
+            + " (--multipart-spool-dir): " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
+      }
       client = new RegistryClient(config.registry(), group);
       this.registryClient = client;
       this.layers = new LayerCache(config.layerCacheEntries(), config.layerCacheTtl(),

@@ -386,6 +386,16 @@ class MultipartTest {
     assertTrue(registry.get().tags(repository(path)).isEmpty());
   }
 
+  @Test
+  void aSpoolDirectoryThatCannotBeMadeStopsTheStartWithOneLine() throws Exception {
+    Path file = Files.writeString(spoolRoot.resolve("a-file"), "x");
+    ServerStartException e = org.junit.jupiter.api.Assertions.assertThrows(ServerStartException.class,
+        () -> server(b -> b.multipartSpoolDir(file.resolve("spool"))));
+    assertTrue(e.getMessage().contains("--multipart-spool-dir"), e.getMessage());
+    assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    server = null;
+  }
+
   private static <T> T call(java.util.concurrent.Callable<T> c) {
     try {
       return c.call();

@@ -53,6 +53,11 @@ public final class MultipartUploads implements AutoCloseable {
     this.ticker = ticker;
   }
 
+  /** Checks, at start-up, that the spool can be made where it is configured. */
+  public void checkSpool() throws java.io.IOException {
+    spool.checkRoot();
+  }
+
   /** Registers a new upload whose registry session {@code upload} is open. */
   public MultipartSession open(
       RepositoryRef repository, String key, Credentials credentials, String contentType, String contentEncoding,

@@ -102,6 +102,14 @@ final class Spool implements AutoCloseable {
     return dir.resolve("part-" + files.incrementAndGet());
   }
 
+  /** Makes the configured directory if need be; fails when this process cannot write in it. */
+  void checkRoot() throws IOException {
+    Files.createDirectories(root);
+    if (!Files.isDirectory(root) || !Files.isWritable(root)) {
+      throw new IOException("not a directory this process can write in");
+    }
+  }
+
   /** This server's directory, or null before the first part was spooled. */
   synchronized Path directory() {
     return dir;
