@@ -21,6 +21,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -83,6 +84,8 @@ public final class BlobUpload {
   private final List<Runnable> writabilityWaiters = new ArrayList<>();
   /** Bytes written from other threads that the loop has not taken yet. */
   private final AtomicLong inTransit = new AtomicLong();
+  /** Tasks posted to the loop that have not run yet (see onLoop). */
+  private final AtomicInteger posted = new AtomicInteger();
   private final List<CompletableFuture<Void>> openWaiters = new ArrayList<>();
   private volatile boolean writable = true;
 
@@ -113,15 +116,15 @@ public final class BlobUpload {
 
   /** Sends {@code data} (the upload owns it from now on). After a failure it is dropped. */
   public void write(ByteBuf data) {
-    if (loop.inEventLoop()) {
+    if (runsInline()) {
       accept(data);
       return;
     }
-    // From another thread: counted until the loop takes it, so that isWritable() says no before
-    // the loop has caught up (a busy loop would otherwise let a producer run ahead unbounded).
+    // Counted until the loop takes it, so that isWritable() says no before the loop has caught
+    // up (a busy loop would otherwise let a producer on another thread run ahead unbounded).
     int n = data.readableBytes();
     inTransit.addAndGet(n);
-    loop.execute(
+    post(
         () -> {
           inTransit.addAndGet(-n);
           accept(data);
@@ -232,12 +235,31 @@ public final class BlobUpload {
     return result;
   }
 
+  /**
+   * Runs {@code r} on the loop: at once when called there and nothing posted from another thread
+   * is still waiting, else after what was posted. Never ahead of a task posted earlier: a finish()
+   * on the loop must not overtake the last write() of a producer on another thread, nor a write
+   * on the loop the bytes another thread wrote before it.
+   */
   private void onLoop(Runnable r) {
-    if (loop.inEventLoop()) {
+    if (runsInline()) {
       r.run();
     } else {
-      loop.execute(r);
+      post(r);
     }
+  }
+
+  private boolean runsInline() {
+    return loop.inEventLoop() && posted.get() == 0;
+  }
+
+  private void post(Runnable r) {
+    posted.incrementAndGet();
+    loop.execute(
+        () -> {
+          posted.decrementAndGet();
+          r.run();
+        });
   }
 
   private void updateDigest(ByteBuf data) {

@@ -377,6 +377,40 @@ class RegistryClientTest {
   }
 
   @Test
+  void writesAndFinishOnTheLoopNeverOvertakeWritesPostedFromAnotherThread() throws Exception {
+    Registry r = registries.get(RegistryFlavour.ANONYMOUS);
+    RepositoryRef repo = RepositoryRef.of(r.address(), "test/order");
+    io.netty.channel.EventLoop loop = client.group().next();
+    BlobUpload upload = client.upload(repo, -1, ImageLayout.LAYER_MEDIA_TYPE, Credentials.anonymous(), loop);
+    byte[] a = randomBytes(100_000, 10);
+    byte[] b = randomBytes(50_000, 11);
+    java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+    CompletableFuture<Descriptor> done = new CompletableFuture<>();
+    // Queued first, runs last: by then A, written from this thread, waits in the loop's queue.
+    loop.execute(() -> {
+      try {
+        go.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      upload.write(Unpooled.copiedBuffer(b));
+      upload.finish().whenComplete((d, e) -> {
+        if (e != null) {
+          done.completeExceptionally(e);
+        } else {
+          done.complete(d);
+        }
+      });
+    });
+    upload.write(Unpooled.copiedBuffer(a));
+    go.countDown();
+    byte[] ab = new byte[a.length + b.length];
+    System.arraycopy(a, 0, ab, 0, a.length);
+    System.arraycopy(b, 0, ab, a.length, b.length);
+    assertEquals(Digest.sha256(ab), await(done).digest(), "A, written first, comes first");
+  }
+
+  @Test
   void aReaderCannotPushAndAWrongPasswordIsRefused() {
     Registry r = registries.get(RegistryFlavour.TOKEN);
     RepositoryRef repo = RepositoryRef.of(r.address(), "tokens/denied");
