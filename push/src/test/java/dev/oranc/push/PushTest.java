@@ -151,6 +151,29 @@ class PushTest {
     assertEquals(8, requests.size(), requests.toString());
   }
 
+  @Test
+  void pathsWithTheSameContentShareOneNarUpload() throws Exception {
+    // Different names, same bytes: the same NAR, so the same key nar/<NarHash>.nar.zst.
+    Map<String, String> twins =
+        store.build(
+            List.of(
+                new TestStore.Drv("twin-a", "echo the same bytes > $out"),
+                new TestStore.Drv("twin-b", "echo the same bytes > $out"),
+                new TestStore.Drv("twins", "echo $deps > $out", List.of("twin-a", "twin-b"))));
+    String repo = "push/twins";
+    registry().resetCounters();
+    PushReport report = runner().push(repo, List.of(twins.get("twins")));
+    assertTrue(report.succeeded(), report.summary().toString());
+    CacheReader cache = new CacheReader(registry(), repo);
+    NarInfo a = cache.narInfo(twins.get("twin-a")).orElseThrow();
+    NarInfo b = cache.narInfo(twins.get("twin-b")).orElseThrow();
+    assertEquals(a.url(), b.url());
+    assertEquals(a.fileHash(), b.fileHash());
+    String tag = "nar_L_" + a.narHash().bareNix32() + ".nar.zst";
+    assertEquals(1, registry().proxiedRequests("PUT", ".*/manifests/" + tag).size(),
+        registry().proxiedRequests().toString());
+  }
+
   static List<ProxiedRequest> writes(List<ProxiedRequest> requests) {
     return requests.stream().filter(r -> !r.method().equals("GET") && !r.method().equals("HEAD")).toList();
   }
