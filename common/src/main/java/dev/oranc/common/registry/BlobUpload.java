@@ -184,7 +184,9 @@ public final class BlobUpload {
 
   /** False while the producer should wait; see {@link #whenWritable}. */
   public boolean isWritable() {
-    return writable && inTransit.get() < queueLimit();
+    // Writes from another thread reach the loop later; counting them here keeps a fast producer
+    // from queueing without bound before the loop has seen any of it.
+    return writable && inTransit.get() < STREAMING_QUEUE_LIMIT;
   }
 
   /** Runs {@code r} on the upload's loop once it is writable again, or has failed. */
