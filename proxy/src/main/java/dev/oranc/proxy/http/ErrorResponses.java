@@ -130,10 +130,20 @@ final class ErrorResponses {
     return new ErrorResponse(status, Responses.TEXT, line(e), Map.of(), serverSide);
   }
 
-  /** The message as one bounded line. */
+  /**
+   * The message as one bounded, printable line: line breaks and tabs become spaces, any other
+   * control character (a NUL or an escape a client put in its path, quoted back by a parser's
+   * message) becomes '?', so neither a body nor a log line can be split or made to drive a
+   * terminal.
+   */
   static String line(Throwable e) {
     String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     String one = m.replaceAll("[\\r\\n\\t]+", " ").strip();
-    return one.length() > MAX_BODY ? one.substring(0, MAX_BODY) + "…" : one;
+    StringBuilder b = new StringBuilder(Math.min(one.length(), MAX_BODY + 1));
+    for (int i = 0; i < one.length() && b.length() < MAX_BODY; i++) {
+      char c = one.charAt(i);
+      b.append(Character.isISOControl(c) ? '?' : c);
+    }
+    return one.length() > MAX_BODY ? b + "…" : b.toString();
   }
 }
