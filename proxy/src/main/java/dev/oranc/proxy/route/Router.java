@@ -109,6 +109,7 @@ public final class Router {
     if (key.isEmpty()) {
       throw noKey(path);
     }
+    requirePrintable(key);
     RepositoryRef ref = RepositoryRef.of(registry, repository);
     if (fileMethod == Route.Method.PUT) {
       codec.writeTag(key);
@@ -117,6 +118,23 @@ public final class Router {
     }
     Credentials credentials = AuthorizationParser.parse(authorization);
     return new Route.File(fileMethod, ref, key, credentials);
+  }
+
+  /**
+   * No cache file's key holds a control character (Nix's keys are hashes, store path names and
+   * derivation names), while one in a key would reach log lines and messages: a {@code %0A} splits
+   * a log line, an escape drives the operator's terminal. Such a key is a 400, never a registry
+   * request.
+   */
+  private static void requirePrintable(String key) {
+    for (int i = 0; i < key.length(); i++) {
+      char c = key.charAt(i);
+      if (Character.isISOControl(c)) {
+        throw new FormatException(
+            "key '" + abbreviate(key) + "'", "position " + i,
+            String.format("control character U+%04X (keys are printable text)", (int) c));
+      }
+    }
   }
 
   private RequestRejected noKey(String path) {
