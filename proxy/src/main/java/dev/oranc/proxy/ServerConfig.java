@@ -38,6 +38,10 @@ import java.util.regex.Pattern;
  * @param upstreamCacheEntries most upstream answers kept
  * @param upstreamCacheTtl how long "the upstream has it" is trusted
  * @param upstreamCacheNegativeTtl how long "no upstream has it" is trusted
+ * @param maxConnections client connections open at once; a connection over it is answered 503
+ *     and closed at once
+ * @param maxStreamsPerClient blob bodies (NAR downloads relayed and uploads) in flight at once
+ *     from one client address; one more is a 503 with {@code Retry-After} (0: no limit)
  */
 public record ServerConfig(
     InetSocketAddress listen,
@@ -64,7 +68,9 @@ public record ServerConfig(
     long upstreamCacheEntries,
     Duration upstreamCacheTtl,
     Duration upstreamCacheNegativeTtl,
-    Ticker ticker) {
+    Ticker ticker,
+    int maxConnections,
+    int maxStreamsPerClient) {
 
   public static final int DEFAULT_PORT = 8080;
 
@@ -101,6 +107,8 @@ public record ServerConfig(
     require(upstreamCacheEntries >= 0, "upstream cache entries", upstreamCacheEntries, "0 or more");
     requirePositive(upstreamCacheTtl, "upstream cache TTL");
     requirePositive(upstreamCacheNegativeTtl, "upstream cache negative TTL");
+    require(maxConnections >= 1, "max connections", maxConnections, "at least 1");
+    require(maxStreamsPerClient >= 0, "max streams per client", maxStreamsPerClient, "0 (no limit) or more");
   }
 
   public static Builder builder() {
@@ -134,6 +142,8 @@ public record ServerConfig(
     private Duration upstreamCacheTtl = Duration.ofMinutes(10);
     private Duration upstreamCacheNegativeTtl = Duration.ofMinutes(1);
     private Ticker ticker = Ticker.systemTicker();
+    private int maxConnections = 8192;
+    private int maxStreamsPerClient = 64;
 
     private Builder() {}
 
@@ -165,13 +175,16 @@ public record ServerConfig(
     public Builder upstreamCacheTtl(Duration v) { upstreamCacheTtl = v; return this; }
     public Builder upstreamCacheNegativeTtl(Duration v) { upstreamCacheNegativeTtl = v; return this; }
     public Builder ticker(Ticker v) { ticker = v; return this; }
+    public Builder maxConnections(int v) { maxConnections = v; return this; }
+    public Builder maxStreamsPerClient(int v) { maxStreamsPerClient = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
           upstreamAnonymous, threads, maxInitialLineLength, maxHeaderSize, idleTimeout,
           shutdownGrace, writeBufferLowWaterMark, writeBufferHighWaterMark, layerCacheEntries,
           layerCacheTtl, layerCacheNegativeTtl, blobCacheBytes, smallBlobBytes, blobCacheIdle,
-          upstreamTimeout, upstreamCacheEntries, upstreamCacheTtl, upstreamCacheNegativeTtl, ticker);
+          upstreamTimeout, upstreamCacheEntries, upstreamCacheTtl, upstreamCacheNegativeTtl, ticker,
+          maxConnections, maxStreamsPerClient);
     }
   }
 

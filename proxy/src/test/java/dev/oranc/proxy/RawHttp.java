@@ -52,7 +52,16 @@ final class RawHttp implements AutoCloseable {
   private final InputStream in;
 
   RawHttp(int port, int timeoutMillis) throws IOException {
-    socket = new Socket("127.0.0.1", port);
+    this(new Socket("127.0.0.1", port), timeoutMillis);
+  }
+
+  /** From a local address of choice (127.0.0.2 is another client to the server). */
+  static RawHttp from(java.net.InetAddress local, int port, int timeoutMillis) throws IOException {
+    return new RawHttp(new Socket(java.net.InetAddress.getByName("127.0.0.1"), port, local, 0), timeoutMillis);
+  }
+
+  private RawHttp(Socket socket, int timeoutMillis) throws IOException {
+    this.socket = socket;
     socket.setSoTimeout(timeoutMillis);
     socket.setTcpNoDelay(true);
     in = socket.getInputStream();

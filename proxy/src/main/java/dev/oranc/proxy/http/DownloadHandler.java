@@ -8,6 +8,7 @@ import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.common.registry.StoredFile;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
+import dev.oranc.proxy.route.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.upstream.UpstreamChecker;
 import io.netty.channel.ChannelHandlerContext;
@@ -42,12 +43,14 @@ import io.netty.handler.codec.http.LastHttpContent;
 final class DownloadHandler extends ChannelInboundHandlerAdapter {
 
   private final Backend backend;
+  private final StreamLimiter streams;
   /** The current request's body is still arriving (it is dropped: GET and HEAD have none). */
   private boolean consuming;
   private Download current;
 
-  DownloadHandler(Backend backend) {
+  DownloadHandler(Backend backend, StreamLimiter streams) {
     this.backend = backend;
+    this.streams = streams;
   }
 
   @Override
@@ -105,6 +108,8 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
     final Credentials credentials;
     final EventLoop loop;
     BlobRelay relay;
+    /** Held from the decision to stream until the relay has ended, however it ends. */
+    StreamLimiter.Permit permit;
 
     Download(ChannelHandlerContext ctx, Route.File route, Exchange exchange) {
       this.ctx = ctx;
@@ -190,6 +195,12 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
                     Failures.call(() -> client.getBlobBytes(repo, file.digest(), blobs.maxBlobBytes(), credentials, loop))))
             .whenComplete((b, e) -> onLoop(() -> afterSmallBlob(file, b, e)));
       } else {
+        permit = streams.tryAcquire(ctx.channel());
+        if (permit == null) {
+          backend.metrics().streamRefused();
+          fail(new RequestRejected.TooBusy(streams.max()));
+          return;
+        }
         exchange.body = "stream";
         Failures.timed(backend.metrics(), "blob_open",
                 Failures.call(() -> client.getBlob(repo, file.digest(), null, credentials, loop)))
@@ -250,6 +261,9 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
       if (current == this) {
         current = null;
       }
+      if (permit != null) {
+        permit.release();
+      }
     }
 
     void fail(Throwable error) {
@@ -260,6 +274,9 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
     void clientGone() {
       if (relay != null) {
         relay.cancel();
+      }
+      if (permit != null) {
+        permit.release();
       }
     }
   }

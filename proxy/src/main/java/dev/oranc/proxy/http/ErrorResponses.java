@@ -22,7 +22,8 @@ import java.util.Map;
  * RegistryException.Protocol       502  an answer we cannot use (a manifest that is not a cache file's)
  * IntegrityException               502  the registry's bytes are not what it announced
  * FormatException                  400  the client's path, key, header or body is malformed
- * RequestRejected.*                400 / 404 / 405 (Allow) / 414 / 431 / 503 (shutting down)
+ * RequestRejected.*                400 / 404 / 405 (Allow) / 414 / 431 / 503 (shutting down, or
+ *                                  the client's streams at --max-streams-per-client: Retry-After)
  * anything else                    500  "internal error" (the details go to the log only)
  * </pre>
  *
@@ -35,6 +36,8 @@ final class ErrorResponses {
 
   static final String NO_SUCH_KEY = "<Error><Code>NoSuchKey</Code></Error>";
   static final long DEFAULT_RETRY_AFTER_SECONDS = 10;
+  /** One of the client's own streams will likely have finished by then. */
+  static final long TOO_BUSY_RETRY_AFTER_SECONDS = 2;
   private static final int MAX_BODY = 500;
 
   private ErrorResponses() {}
@@ -122,6 +125,11 @@ final class ErrorResponses {
       return new ErrorResponse(
           HttpResponseStatus.SERVICE_UNAVAILABLE, Responses.TEXT, line(r),
           Map.of(HttpHeaderNames.RETRY_AFTER.toString(), "1"), false);
+    }
+    if (r instanceof RequestRejected.TooBusy) {
+      return new ErrorResponse(
+          HttpResponseStatus.SERVICE_UNAVAILABLE, Responses.TEXT, line(r),
+          Map.of(HttpHeaderNames.RETRY_AFTER.toString(), Long.toString(TOO_BUSY_RETRY_AFTER_SECONDS)), false);
     }
     throw new AssertionError("unmapped rejection " + r.getClass().getName());
   }

@@ -18,7 +18,8 @@ public abstract sealed class RequestRejected extends RuntimeException
         RequestRejected.MethodNotAllowed,
         RequestRejected.UriTooLong,
         RequestRejected.HeadersTooLarge,
-        RequestRejected.ShuttingDown {
+        RequestRejected.ShuttingDown,
+        RequestRejected.TooBusy {
 
   RequestRejected(String message) {
     // No stack trace: these are answers, not bugs, and they are never logged with one.
@@ -64,6 +65,17 @@ public abstract sealed class RequestRejected extends RuntimeException
   public static final class HeadersTooLarge extends RequestRejected {
     public HeadersTooLarge(int limit) {
       super("the request headers are larger than " + limit + " bytes");
+    }
+  }
+
+  /**
+   * The client's address has as many downloads and uploads in flight as the server allows one
+   * client (503, with {@code Retry-After}).
+   */
+  public static final class TooBusy extends RequestRejected {
+    public TooBusy(int limit) {
+      super("this client has " + limit + " downloads and uploads in flight, the most the server allows"
+          + " one client; retry when one has finished");
     }
   }
 

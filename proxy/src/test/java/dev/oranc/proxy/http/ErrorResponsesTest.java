@@ -44,6 +44,7 @@ class ErrorResponsesTest {
     m.put(new RequestRejected.UriTooLong(8192), 414);
     m.put(new RequestRejected.HeadersTooLarge(16384), 431);
     m.put(new RequestRejected.ShuttingDown(), 503);
+    m.put(new RequestRejected.TooBusy(64), 503);
     return m;
   }
 
@@ -81,6 +82,7 @@ class ErrorResponsesTest {
     assertEquals("17", ErrorResponses.of(new RegistryException.RateLimited(OP, "x", 17)).headers().get("retry-after"));
     assertEquals(String.valueOf(ErrorResponses.DEFAULT_RETRY_AFTER_SECONDS),
         ErrorResponses.of(new RegistryException.RateLimited(OP, "x", -1)).headers().get("retry-after"));
+    assertEquals("2", ErrorResponses.of(new RequestRejected.TooBusy(64)).headers().get("retry-after"));
     assertEquals("GET, HEAD, PUT",
         ErrorResponses.of(new RequestRejected.MethodNotAllowed("POST", List.of("GET", "HEAD", "PUT"))).headers().get("allow"));
     assertTrue(ErrorResponses.of(new RegistryException.Unauthorized(OP, "x")).headers().get("www-authenticate").startsWith("Basic"));
