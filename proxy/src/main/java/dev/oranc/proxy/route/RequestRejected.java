@@ -45,7 +45,9 @@ public abstract sealed class RequestRejected extends RuntimeException
     private final List<String> allowed;
 
     public MethodNotAllowed(String method, List<String> allowed) {
-      super("method " + method + " is not allowed here; allowed: " + String.join(", ", allowed));
+      // The codec only lets tokens through, but this message must hold whatever it is given.
+      super("method " + Router.abbreviate(method.length() > 32 ? method.substring(0, 32) : method)
+          + " is not allowed here; allowed: " + String.join(", ", allowed));
       this.allowed = List.copyOf(allowed);
     }
 

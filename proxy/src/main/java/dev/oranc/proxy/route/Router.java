@@ -109,7 +109,9 @@ public final class Router {
     if (key.isEmpty()) {
       throw noKey(path);
     }
-    requirePrintable(key);
+    requirePrintable("registry", registry);
+    requirePrintable("repository", repository);
+    requirePrintable("key", key);
     RepositoryRef ref = RepositoryRef.of(registry, repository);
     if (fileMethod == Route.Method.PUT) {
       codec.writeTag(key);
@@ -122,17 +124,17 @@ public final class Router {
 
   /**
    * No cache file's key holds a control character (Nix's keys are hashes, store path names and
-   * derivation names), while one in a key would reach log lines and messages: a {@code %0A} splits
-   * a log line, an escape drives the operator's terminal. Such a key is a 400, never a registry
-   * request.
+   * derivation names), and no registry or repository name can; one would reach log lines and
+   * messages: a {@code %0A} splits a log line, an escape drives the operator's terminal. Such a
+   * request is a 400, checked here before any parser can quote the value back.
    */
-  private static void requirePrintable(String key) {
-    for (int i = 0; i < key.length(); i++) {
-      char c = key.charAt(i);
+  private static void requirePrintable(String what, String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
       if (Character.isISOControl(c)) {
         throw new FormatException(
-            "key '" + abbreviate(key) + "'", "position " + i,
-            String.format("control character U+%04X (keys are printable text)", (int) c));
+            what + " '" + abbreviate(value) + "'", "position " + i,
+            String.format("control character U+%04X (%s names are printable text)", (int) c, what));
       }
     }
   }
