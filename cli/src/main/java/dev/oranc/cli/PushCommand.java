@@ -1,5 +1,12 @@
 package dev.oranc.cli;
 
+import dev.oranc.push.Push;
+import dev.oranc.push.PushException;
+import dev.oranc.push.PushOptions;
+import dev.oranc.push.PushReport;
+import dev.oranc.push.progress.ProgressReporter;
+import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
@@ -135,10 +142,52 @@ final class PushCommand implements Callable<Integer> {
     }
   }
 
+  PushOptions options() {
+    return PushOptions.builder(registry, repository)
+        .noClosure(noClosure)
+        .storeDir(storeDir)
+        .excludedSigningKeyPattern(excludedSigningKeyPattern)
+        .alreadySigned(alreadySigned)
+        .parallel(parallel)
+        .zstdLevel(zstdLevel)
+        .maxRetry(maxRetry)
+        .dryRun(dryRun)
+        .allowImmutableDb(allowImmutableDb)
+        .noSsl(noSsl)
+        .tagCodec(encoding.codec())
+        .build();
+  }
+
+  /**
+   * A push that could not start (bad input, database, signing key) is one line and exit 1, with
+   * nothing uploaded; a push that ran prints its summary and every failed path, and exits 1 if
+   * any failed.
+   */
   @Override
-  public Integer call() {
+  public Integer call() throws Exception {
     requireRepository();
-    throw new NotBuiltException("push", 6);
+    PrintWriter err = spec.commandLine().getErr();
+    PushReport report;
+    try {
+      report =
+          new Push(options(), System.getenv())
+              .run(System.in, Path.of("").toAbsolutePath(), System.err,
+                  ProgressReporter.stderrIsTerminal());
+    } catch (PushException e) {
+      err.println(spec.qualifiedName() + ": " + e.getMessage());
+      err.flush();
+      return ExecutionErrors.EXIT_FAILURE;
+    }
+    for (String line : report.summary()) {
+      err.println(line);
+    }
+    if (!report.succeeded()) {
+      err.println(
+          spec.qualifiedName() + ": " + report.failures().size() + " of "
+              + report.outcomes().size() + " paths were not pushed (listed above)");
+    }
+    err.flush();
+    return report.succeeded() ? 0 : ExecutionErrors.EXIT_FAILURE;
   }
 
   @Command(
@@ -170,9 +219,10 @@ final class PushCommand implements Callable<Integer> {
     boolean noMassQuery;
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
       push.requireRepository();
-      throw new NotBuiltException("push initialize", 6);
+      new Push(push.options(), System.getenv()).initialize(priority, !noMassQuery);
+      return 0;
     }
   }
 }

@@ -214,7 +214,8 @@ public final class RegistryClient implements AutoCloseable {
 
   /**
    * Stores a blob held in memory: a {@code HEAD} first, and no upload at all when the registry
-   * already has it; otherwise a session and one {@code PUT}.
+   * already has it; otherwise a session and one {@code PUT}. Without {@link
+   * RegistryClientConfig#checkBeforeUpload()}, the session and the {@code PUT} only.
    *
    * @param digest the content's digest, or null to compute it
    */
@@ -224,6 +225,9 @@ public final class RegistryClient implements AutoCloseable {
     Digest d = digest != null ? digest : Digest.sha256(content);
     Descriptor descriptor = new Descriptor(mediaType, d, content.length);
     EventLoop l = loopOrNext(loop);
+    if (!config.checkBeforeUpload()) {
+      return uploadWhole(repo, content, d, credentials, l).thenApply(stored -> descriptor);
+    }
     String scope = push(repo);
     return headBlob(repo, d, credentials, scope, l)
         .thenCompose(
@@ -231,9 +235,68 @@ public final class RegistryClient implements AutoCloseable {
               if (size.isPresent()) {
                 return CompletableFuture.completedFuture(descriptor);
               }
-              return openUploadSession(repo, credentials, l)
-                  .thenCompose(location -> closeUploadSession(repo, location, d, content, credentials, l))
-                  .thenApply(stored -> descriptor);
+              return uploadWhole(repo, content, d, credentials, l).thenApply(stored -> descriptor);
+            });
+  }
+
+  private CompletableFuture<Digest> uploadWhole(
+      RepositoryRef repo, byte[] content, Digest digest, Credentials credentials, EventLoop loop) {
+    return openUploadSession(repo, credentials, loop)
+        .thenCompose(location -> closeUploadSession(repo, location, digest, content, credentials, loop));
+  }
+
+  // --- tags -----------------------------------------------------------------------------------
+
+  /** The largest page of a tag list we read: distribution 2.8 ignores {@code n} and sends all. */
+  static final int MAX_TAG_PAGE_BYTES = 16 << 20;
+
+  /**
+   * The repository's tags ({@code GET /v2/<name>/tags/list?n=}), following the registry's {@code
+   * Link: <…>; rel="next"} pages for at most {@code maxPages} pages; empty and complete when the
+   * repository does not exist (404). {@link TagList#complete()} is false when pages were left.
+   */
+  public CompletableFuture<TagList> listTags(
+      RepositoryRef repo, int pageSize, int maxPages, Credentials credentials, EventLoop loop) {
+    if (pageSize < 1 || maxPages < 1) {
+      throw new IllegalArgumentException(
+          "pageSize " + pageSize + ", maxPages " + maxPages + " (expected: at least 1 each)");
+    }
+    EventLoop l = loopOrNext(loop);
+    return listTags(repo, v2(repo, "/tags/list?n=" + pageSize), new java.util.ArrayList<>(), 1,
+        maxPages, credentials, l);
+  }
+
+  private CompletableFuture<TagList> listTags(
+      RepositoryRef repo, String target, java.util.List<String> tags, int page, int maxPages,
+      Credentials credentials, EventLoop loop) {
+    String operation = "GET tags " + repo + " (page " + page + ")";
+    Call call = new Call(operation, HttpMethod.GET, registryOrigin(repo), target,
+        new DefaultHttpHeaders().set(HttpHeaderNames.ACCEPT, "application/json"), null, credentials,
+        pull(repo), false, MAX_TAG_PAGE_BYTES, false, loop);
+    return runner.run(call)
+        .thenCompose(
+            r -> {
+              if (r.status() == 404 && page == 1) {
+                return CompletableFuture.completedFuture(new TagList(java.util.List.of(), true));
+              }
+              if (r.status() != 200) {
+                throw RegistryErrors.fromResponse(operation, r, credentials);
+              }
+              tags.addAll(TagList.parsePage(operation, r.body()));
+              String next = TagList.nextPage(r.headers().getAll("Link"));
+              if (next == null) {
+                return CompletableFuture.completedFuture(new TagList(tags, true));
+              }
+              if (page >= maxPages) {
+                return CompletableFuture.completedFuture(new TagList(tags, false));
+              }
+              URI uri = registryOrigin(repo).resolve(target).resolve(next);
+              if (!Origin.of(uri).equals(registryOrigin(repo))) {
+                throw new RegistryException.Protocol(
+                    operation, "the next page is on another host: " + uri.getHost());
+              }
+              return listTags(repo, BlobUpload.pathAndQuery(uri), tags, page + 1, maxPages,
+                  credentials, loop);
             });
   }
 

@@ -21,6 +21,10 @@ import java.time.Duration;
  *     the upload when the registry has the blob; larger ones stream in chunks
  * @param maxRetryAfter the longest a 429's {@code Retry-After} is waited for before retrying; a
  *     longer one is reported to the caller instead
+ * @param checkBeforeUpload send a {@code HEAD} before uploading a blob held in memory, and skip
+ *     the upload when the registry has it. Right when the blob may well be there (a client's PUT
+ *     of a file it may have sent before); a wasted request per blob when the caller knows it is
+ *     new ({@code oranc push} looked the keys up first, and each config blob names its layer)
  */
 public record RegistryClientConfig(
     boolean tls,
@@ -35,7 +39,8 @@ public record RegistryClientConfig(
     int monolithicUploadBytes,
     Duration maxRetryAfter,
     Duration initialBackoff,
-    Duration maxBackoff) {
+    Duration maxBackoff,
+    boolean checkBeforeUpload) {
 
   public static final int DEFAULT_MAX_MANIFEST_BYTES = 4 << 20;
   public static final int DEFAULT_UPLOAD_CHUNK_BYTES = 4 << 20;
@@ -84,6 +89,7 @@ public record RegistryClientConfig(
     b.maxRetryAfter = maxRetryAfter;
     b.initialBackoff = initialBackoff;
     b.maxBackoff = maxBackoff;
+    b.checkBeforeUpload = checkBeforeUpload;
     return b;
   }
 
@@ -102,6 +108,7 @@ public record RegistryClientConfig(
     private Duration maxRetryAfter = Duration.ofSeconds(10);
     private Duration initialBackoff = Duration.ofMillis(200);
     private Duration maxBackoff = Duration.ofSeconds(5);
+    private boolean checkBeforeUpload = true;
 
     private Builder() {}
 
@@ -166,10 +173,15 @@ public record RegistryClientConfig(
       return this;
     }
 
+    public Builder checkBeforeUpload(boolean checkBeforeUpload) {
+      this.checkBeforeUpload = checkBeforeUpload;
+      return this;
+    }
+
     public RegistryClientConfig build() {
       return new RegistryClientConfig(tls, maxAttempts, connectTimeout, readTimeout, idleTimeout,
           maxConnectionsPerLoop, maxPendingAcquires, maxManifestBytes, uploadChunkBytes,
-          monolithicUploadBytes, maxRetryAfter, initialBackoff, maxBackoff);
+          monolithicUploadBytes, maxRetryAfter, initialBackoff, maxBackoff, checkBeforeUpload);
     }
   }
 

@@ -352,4 +352,36 @@ class RegistryClientFaultTest {
     assertTrue(fake.requests().isEmpty(), "no request may reach an untrusted server");
     cert.delete();
   }
+
+  @Test
+  void tagPagesAreFollowedThroughLinkHeadersUpToTheLimit() throws Exception {
+    fake = new FakeRegistry((n, req, reply) -> {
+      String uri = req.uri();
+      if (uri.equals("/v2/owner/cache/tags/list?n=2")) {
+        reply.send(200, "{\"name\":\"owner/cache\",\"tags\":[\"a\",\"b\"]}",
+            "Link", "</v2/owner/cache/tags/list?last=b&n=2>; rel=\"next\"");
+      } else if (uri.equals("/v2/owner/cache/tags/list?last=b&n=2")) {
+        reply.send(200, "{\"name\":\"owner/cache\",\"tags\":[\"c\",\"d\"]}",
+            "Link", "<http://" + fake.address() + "/v2/owner/cache/tags/list?last=d&n=2>; rel=next");
+      } else if (uri.equals("/v2/owner/cache/tags/list?last=d&n=2")) {
+        reply.send(200, "{\"name\":\"owner/cache\",\"tags\":null}");
+      } else {
+        reply.send(404, "{}");
+      }
+    });
+    RegistryClient c = client(1, Duration.ofSeconds(5));
+    assertEquals(new TagList(List.of("a", "b", "c", "d"), true),
+        await(c.listTags(repo(), 2, 10, Credentials.anonymous(), null)));
+    assertEquals(new TagList(List.of("a", "b"), false),
+        await(c.listTags(repo(), 2, 1, Credentials.anonymous(), null)));
+  }
+
+  @Test
+  void aNextTagPageOnAnotherHostIsRefused() {
+    fake = new FakeRegistry((n, req, reply) ->
+        reply.send(200, "{\"tags\":[\"a\"]}", "Link", "<http://elsewhere.example/v2/x/tags/list?last=a>; rel=\"next\""));
+    Throwable t = failure(client(1, Duration.ofSeconds(5)).listTags(repo(), 2, 10, Credentials.anonymous(), null));
+    RegistryException.Protocol e = assertInstanceOf(RegistryException.Protocol.class, t);
+    assertTrue(e.getMessage().contains("elsewhere.example"), e.getMessage());
+  }
 }

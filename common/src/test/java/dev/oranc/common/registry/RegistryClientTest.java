@@ -187,6 +187,51 @@ class RegistryClientTest {
   }
 
   @ParameterizedTest
+  @EnumSource(RegistryFlavour.class)
+  void tagsAreListedAndARepositoryThatDoesNotExistHasNone(RegistryFlavour flavour) throws Exception {
+    Registry r = registries.get(flavour);
+    RepositoryRef repo = RepositoryRef.of(r.address(), "tags/listed");
+    Credentials c = writer(r);
+    OciBinaryCache cache = new OciBinaryCache(client, TagCodec.DEFAULT);
+    Descriptor blob = await(client.putBlob(repo, new byte[] {1, 2, 3}, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+    for (String key : List.of("a.narinfo", "nar/b.nar.zst", "nix-cache-info")) {
+      await(cache.publish(repo, key, blob, "application/octet-stream", null, c, null));
+    }
+    TagList tags = await(client.listTags(repo, 1000, 10, c, null));
+    assertTrue(tags.complete());
+    assertEquals(
+        java.util.Set.of("a.narinfo", "nar_L_b.nar.zst", "nix-cache-info"), java.util.Set.copyOf(tags.tags()));
+
+    TagList none = await(client.listTags(RepositoryRef.of(r.address(), "tags/never-pushed"), 1000, 10, c, null));
+    assertEquals(new TagList(List.of(), true), none);
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = RegistryFlavour.class, names = {"ANONYMOUS", "TOKEN"})
+  void withoutCheckBeforeUploadASmallBlobGoesUpWithoutAHead(RegistryFlavour flavour) throws Exception {
+    Registry r = registries.get(flavour);
+    RepositoryRef counted = RepositoryRef.of(r.proxyAddress(), "nohead/blobs");
+    Credentials c = writer(r);
+    try (RegistryClient unchecked =
+        new RegistryClient(client.config().toBuilder().checkBeforeUpload(false).build())) {
+      byte[] content = randomBytes(30_000, 11);
+      r.resetCounters();
+      Descriptor d = await(unchecked.putBlob(counted, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+      assertEquals(Digest.sha256(content), d.digest());
+      // A streamed upload whose bytes fit in memory ends the same way.
+      BlobUpload upload = unchecked.upload(counted, -1, ImageLayout.LAYER_MEDIA_TYPE, c, null);
+      upload.write(Unpooled.copiedBuffer(randomBytes(20_000, 12)));
+      Descriptor streamed = await(upload.finish());
+      assertEquals(Digest.sha256(randomBytes(20_000, 12)), streamed.digest());
+      List<ProxiedRequest> requests = r.proxiedRequests();
+      assertEquals(List.of(), requests.stream().filter(q -> q.method().equals("HEAD")).toList());
+      assertEquals(2, requests.stream().filter(q -> q.matches("POST", "/v2/nohead/blobs/blobs/uploads/") && q.status() == 202).count(), requests.toString());
+      assertEquals(2, requests.stream().filter(q -> q.method().equals("PUT") && q.status() == 201).count(), requests.toString());
+      assertArrayEquals(content, download(RepositoryRef.of(r.address(), "nohead/blobs"), d.digest(), c));
+    }
+  }
+
+  @ParameterizedTest
   @EnumSource(value = RegistryFlavour.class, names = {"ANONYMOUS", "BASIC"})
   void aBlobIsMountedFromAnotherRepository(RegistryFlavour flavour) throws Exception {
     Registry r = registries.get(flavour);

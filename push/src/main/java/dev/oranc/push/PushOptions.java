@@ -1,0 +1,165 @@
+package dev.oranc.push;
+
+import dev.oranc.common.nix.store.StorePath;
+import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.tag.TagCodec;
+import dev.oranc.push.db.NixDatabase;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * The flags of {@code oranc push} (SPEC §4), checked once here. Secrets (credentials, the signing
+ * key) are not options: they come from the environment, see {@link Push}.
+ *
+ * @param storeDir {@code --store-dir}, canonical
+ * @param database the Nix database file (not a flag: always {@link NixDatabase#DEFAULT_FILE} on
+ *     the command line, as in the Rust oranc)
+ */
+public record PushOptions(
+    RepositoryRef repository,
+    boolean noClosure,
+    String storeDir,
+    Pattern excludedSigningKeyPattern,
+    boolean alreadySigned,
+    int parallel,
+    int zstdLevel,
+    int maxRetry,
+    boolean dryRun,
+    boolean allowImmutableDb,
+    boolean noSsl,
+    TagCodec tagCodec,
+    Path database) {
+
+  public static final String DEFAULT_EXCLUDED_SIGNING_KEY_PATTERN = "^cache\\.nixos\\.org-.*$";
+
+  public PushOptions {
+    Objects.requireNonNull(repository, "repository");
+    storeDir = StorePath.canonicalStoreDir(storeDir);
+    Objects.requireNonNull(excludedSigningKeyPattern, "excludedSigningKeyPattern");
+    Objects.requireNonNull(tagCodec, "tagCodec");
+    Objects.requireNonNull(database, "database");
+    if (parallel < 1) {
+      throw new IllegalArgumentException("--parallel: " + parallel + " (expected: at least 1)");
+    }
+    if (zstdLevel < -7 || zstdLevel > 22) {
+      throw new IllegalArgumentException("--zstd-level: " + zstdLevel + " (expected: -7 to 22)");
+    }
+    if (maxRetry < 1) {
+      throw new IllegalArgumentException("--max-retry: " + maxRetry + " (expected: at least 1)");
+    }
+  }
+
+  public static Builder builder(String registry, String repository) {
+    return new Builder(RepositoryRef.of(registry, repository));
+  }
+
+  public Builder toBuilder() {
+    Builder b = new Builder(repository);
+    b.noClosure = noClosure;
+    b.storeDir = storeDir;
+    b.excludedSigningKeyPattern = excludedSigningKeyPattern;
+    b.alreadySigned = alreadySigned;
+    b.parallel = parallel;
+    b.zstdLevel = zstdLevel;
+    b.maxRetry = maxRetry;
+    b.dryRun = dryRun;
+    b.allowImmutableDb = allowImmutableDb;
+    b.noSsl = noSsl;
+    b.tagCodec = tagCodec;
+    b.database = database;
+    return b;
+  }
+
+  /** Starts from the command line's defaults. */
+  public static final class Builder {
+    private RepositoryRef repository;
+    private boolean noClosure;
+    private String storeDir = StorePath.DEFAULT_STORE_DIR;
+    private Pattern excludedSigningKeyPattern = Pattern.compile(DEFAULT_EXCLUDED_SIGNING_KEY_PATTERN);
+    private boolean alreadySigned;
+    private int parallel = 4;
+    private int zstdLevel = 3;
+    private int maxRetry = 3;
+    private boolean dryRun;
+    private boolean allowImmutableDb;
+    private boolean noSsl;
+    private TagCodec tagCodec = TagCodec.DEFAULT;
+    private Path database = NixDatabase.DEFAULT_FILE;
+
+    private Builder(RepositoryRef repository) {
+      this.repository = repository;
+    }
+
+    public Builder repository(RepositoryRef repository) {
+      this.repository = repository;
+      return this;
+    }
+
+    public Builder noClosure(boolean v) {
+      noClosure = v;
+      return this;
+    }
+
+    public Builder storeDir(String v) {
+      storeDir = v;
+      return this;
+    }
+
+    public Builder excludedSigningKeyPattern(Pattern v) {
+      excludedSigningKeyPattern = v;
+      return this;
+    }
+
+    public Builder alreadySigned(boolean v) {
+      alreadySigned = v;
+      return this;
+    }
+
+    public Builder parallel(int v) {
+      parallel = v;
+      return this;
+    }
+
+    public Builder zstdLevel(int v) {
+      zstdLevel = v;
+      return this;
+    }
+
+    public Builder maxRetry(int v) {
+      maxRetry = v;
+      return this;
+    }
+
+    public Builder dryRun(boolean v) {
+      dryRun = v;
+      return this;
+    }
+
+    public Builder allowImmutableDb(boolean v) {
+      allowImmutableDb = v;
+      return this;
+    }
+
+    public Builder noSsl(boolean v) {
+      noSsl = v;
+      return this;
+    }
+
+    public Builder tagCodec(TagCodec v) {
+      tagCodec = v;
+      return this;
+    }
+
+    public Builder database(Path v) {
+      database = v;
+      return this;
+    }
+
+    public PushOptions build() {
+      return new PushOptions(repository, noClosure, storeDir, excludedSigningKeyPattern,
+          alreadySigned, parallel, zstdLevel, maxRetry, dryRun, allowImmutableDb, noSsl, tagCodec,
+          database);
+    }
+  }
+}

@@ -1,0 +1,75 @@
+package dev.oranc.push;
+
+import dev.oranc.push.PathOutcome.Status;
+import dev.oranc.push.progress.ProgressReporter;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * What a push did: every path of the closure with its outcome, and totals.
+ *
+ * @param outcomes one per path of the closure, references first
+ * @param published files (NARs and narinfos) this push put into the registry; 0 in a dry run
+ */
+public record PushReport(List<PathOutcome> outcomes, Duration wallTime, boolean dryRun, long published) {
+
+  public PushReport {
+    outcomes = List.copyOf(outcomes);
+    Objects.requireNonNull(wallTime, "wallTime");
+  }
+
+  public long count(Status status) {
+    return outcomes.stream().filter(o -> o.status() == status).count();
+  }
+
+  public List<PathOutcome> failures() {
+    return outcomes.stream().filter(o -> o.status().failed()).toList();
+  }
+
+  public boolean succeeded() {
+    return failures().isEmpty();
+  }
+
+  public long narBytes() {
+    return outcomes.stream().mapToLong(PathOutcome::narBytes).sum();
+  }
+
+  public long fileBytes() {
+    return outcomes.stream().mapToLong(PathOutcome::fileBytes).sum();
+  }
+
+  /** The closing lines: totals, then every failed path with its reason. */
+  public List<String> summary() {
+    long pushed = count(Status.PUSHED) + count(Status.NARINFO_ONLY);
+    long inRegistry = count(Status.IN_REGISTRY);
+    long skipped = count(Status.SKIPPED);
+    long failed = failures().size();
+    double seconds = Math.max(wallTime.toNanos() / 1e9, 1e-9);
+    String verb = dryRun ? "would push" : "pushed";
+    StringBuilder sb = new StringBuilder();
+    if (!dryRun && published == 0 && failed == 0) {
+      sb.append("nothing to upload: ");
+    }
+    sb.append(verb).append(' ').append(pushed).append(pushed == 1 ? " path" : " paths");
+    long reused = count(Status.NARINFO_ONLY);
+    if (reused > 0) {
+      sb.append(" (").append(reused).append(" of them with a NAR already in the registry)");
+    }
+    sb.append(", ").append(inRegistry).append(" already in the registry, ")
+        .append(skipped).append(" skipped by signature, ")
+        .append(failed).append(" failed; NAR ").append(ProgressReporter.bytes(narBytes()))
+        .append(", zstd ").append(ProgressReporter.bytes(fileBytes()))
+        .append(String.format(Locale.ROOT, " in %.1f s", seconds));
+    if (narBytes() > 0) {
+      sb.append(" (").append(ProgressReporter.bytes((long) (narBytes() / seconds))).append("/s of NAR)");
+    }
+    java.util.ArrayList<String> lines = new java.util.ArrayList<>();
+    lines.add(sb.toString());
+    for (PathOutcome o : failures()) {
+      lines.add((o.status() == Status.FAILED ? "failed: " : "not pushed: ") + o.path() + ": " + o.detail());
+    }
+    return lines;
+  }
+}

@@ -1,0 +1,269 @@
+package dev.oranc.push.upload;
+
+import dev.oranc.common.error.FormatException;
+import dev.oranc.common.nix.narinfo.NarInfo;
+import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.Descriptor;
+import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.common.registry.OciBinaryCache;
+import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.registry.StoredFile;
+import dev.oranc.common.registry.TagList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import dev.oranc.push.db.PathInfo;
+import dev.oranc.push.narinfo.NarInfoMaker;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.HashSet;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** A {@link Target} that is an OCI repository, through the oranc image layout (SPEC §1). */
+public final class RegistryTarget implements Target {
+
+  private static final Logger log = LoggerFactory.getLogger(RegistryTarget.class);
+
+  private final OciBinaryCache cache;
+  private final RepositoryRef repository;
+  private final Credentials credentials;
+  private final NarInfoMaker maker;
+  private final String storeDir;
+  private final boolean dryRun;
+  private final AtomicLong published = new AtomicLong();
+  /** The keys the repository holds, from one tag listing; null when not listed. */
+  private volatile Set<String> listedKeys;
+
+  /**
+   * @param dryRun probe the registry, but write nothing: NARs are only hashed, publishing does
+   *     nothing
+   */
+  public RegistryTarget(
+      OciBinaryCache cache,
+      RepositoryRef repository,
+      Credentials credentials,
+      NarInfoMaker maker,
+      String storeDir,
+      boolean dryRun) {
+    this.cache = cache;
+    this.repository = repository;
+    this.credentials = credentials;
+    this.maker = maker;
+    this.storeDir = storeDir;
+    this.dryRun = dryRun;
+  }
+
+  /** Files (NARs and narinfos) published so far; 0 in a dry run. */
+  public long published() {
+    return published.get();
+  }
+
+  /**
+   * Lists the repository's tags once, so that probing a path the repository does not have costs
+   * no request (a fresh push of N paths saves 2N look-ups). Skipped for small pushes, where the
+   * look-ups are cheaper than a listing, and given up when the listing would take more pages
+   * than there are paths (a huge repository): then every path is looked up on its own.
+   *
+   * @return whether the repository was listed
+   */
+  public boolean listKeys(int paths) {
+    if (paths < LIST_THRESHOLD) {
+      return false;
+    }
+    try {
+      TagList tags =
+          cache.client().listTags(repository, 1000, paths, credentials, null).get(5, TimeUnit.MINUTES);
+      if (!tags.complete()) {
+        log.debug("{}: more than {} pages of tags; looking paths up one by one", repository, paths);
+        return false;
+      }
+      Set<String> keys = new HashSet<>(tags.tags().size() * 2);
+      for (String tag : tags.tags()) {
+        try {
+          keys.add(cache.codec().decode(tag));
+        } catch (FormatException e) {
+          // Not a tag of ours (another tool's image in the same repository).
+        }
+      }
+      listedKeys = keys;
+      log.debug("{}: {} tags listed", repository, keys.size());
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (ExecutionException | TimeoutException | RuntimeException e) {
+      log.debug("{}: cannot list tags ({}); looking paths up one by one", repository, e.toString());
+      return false;
+    }
+  }
+
+  /** Below this many paths, looking each up costs fewer requests than listing the repository. */
+  static final int LIST_THRESHOLD = 8;
+
+  @Override
+  public CompletableFuture<Probe> probe(PathInfo info) {
+    Set<String> keys = listedKeys;
+    if (keys != null) {
+      // Only what the listing showed is looked at: a tag that appeared since is uploaded again,
+      // which costs time, never correctness.
+      boolean narInfo = keys.contains(NarInfoMaker.narInfoKey(info.path()));
+      boolean nar = keys.contains(NarInfoMaker.narKey(info.narHash()));
+      if (!narInfo && !nar) {
+        return done(Probe.MISSING);
+      }
+      if (!narInfo) {
+        return probeNar(info);
+      }
+    }
+    return cache
+        .find(repository, NarInfoMaker.narInfoKey(info.path()), credentials, null)
+        .thenCompose(
+            found ->
+                found.isPresent()
+                    ? isOurs(found.get(), info)
+                        .thenCompose(ours -> ours ? done(Probe.IN_REGISTRY) : probeNar(info))
+                    : probeNar(info));
+  }
+
+  private static <T> CompletableFuture<T> done(T value) {
+    return CompletableFuture.completedFuture(value);
+  }
+
+  private CompletableFuture<Boolean> isOurs(StoredFile file, PathInfo info) {
+    if (file.size() > NarInfo.MAX_LENGTH) {
+      return done(false);
+    }
+    return cache
+        .client()
+        .getBlobBytes(repository, file.digest(), (int) file.size(), credentials, null)
+        .thenApply(
+            bytes -> {
+              try {
+                return maker.isOurs(NarInfo.parse(storeDir, bytes), info);
+              } catch (FormatException e) {
+                log.debug("{}: the narinfo in the registry is unreadable, pushing it again: {}",
+                    info.path(), e.getMessage());
+                return false;
+              }
+            });
+  }
+
+  private CompletableFuture<Probe> probeNar(PathInfo info) {
+    return cache
+        .find(repository, NarInfoMaker.narKey(info.narHash()), credentials, null)
+        .thenApply(
+            (Optional<StoredFile> found) ->
+                found
+                    .map(f -> Probe.narPresent(new Descriptor(ImageLayout.LAYER_MEDIA_TYPE, f.digest(), f.size())))
+                    .orElse(Probe.MISSING));
+  }
+
+  @Override
+  public NarSink openNar() {
+    if (dryRun) {
+      return new DigestSink();
+    }
+    BlobOutputStream stream =
+        new BlobOutputStream(
+            cache.client().upload(repository, -1, ImageLayout.LAYER_MEDIA_TYPE, credentials, null));
+    return new NarSink() {
+      @Override
+      public OutputStream stream() {
+        return stream;
+      }
+
+      @Override
+      public CompletableFuture<Descriptor> finish() throws IOException {
+        return stream.finish();
+      }
+
+      @Override
+      public void abort(Throwable cause) {
+        stream.abort(cause);
+      }
+
+      @Override
+      public void close() {
+        stream.close();
+      }
+    };
+  }
+
+  @Override
+  public CompletableFuture<Void> publishNar(PathInfo info, Descriptor blob) {
+    if (dryRun) {
+      return done(null);
+    }
+    return cache
+        .publish(repository, NarInfoMaker.narKey(info.narHash()), blob,
+            NarInfoMaker.NAR_CONTENT_TYPE, null, credentials, null)
+        .thenApply(tag -> {
+          published.incrementAndGet();
+          return null;
+        });
+  }
+
+  @Override
+  public CompletableFuture<Void> publishNarInfo(PathInfo info, NarInfo narInfo) {
+    if (dryRun) {
+      return done(null);
+    }
+    byte[] body = narInfo.formatBytes();
+    return cache
+        .client()
+        .putBlob(repository, body, null, ImageLayout.LAYER_MEDIA_TYPE, credentials, null)
+        .thenCompose(
+            blob ->
+                cache.publish(repository, NarInfoMaker.narInfoKey(info.path()), blob,
+                    NarInfo.CONTENT_TYPE, null, credentials, null))
+        .thenApply(tag -> {
+          published.incrementAndGet();
+          return null;
+        });
+  }
+
+  /** A dry run's NAR "upload": the SHA-256 and size of what would have been sent. */
+  private static final class DigestSink implements NarSink {
+    private final java.security.MessageDigest sha256 = dev.oranc.common.registry.Digest.newSha256();
+    private long size;
+    private final OutputStream stream =
+        new OutputStream() {
+          @Override
+          public void write(int b) {
+            sha256.update((byte) b);
+            size++;
+          }
+
+          @Override
+          public void write(byte[] b, int off, int len) {
+            sha256.update(b, off, len);
+            size += len;
+          }
+        };
+
+    @Override
+    public OutputStream stream() {
+      return stream;
+    }
+
+    @Override
+    public CompletableFuture<Descriptor> finish() {
+      return done(
+          new Descriptor(
+              ImageLayout.LAYER_MEDIA_TYPE,
+              dev.oranc.common.registry.Digest.of(sha256.digest()),
+              size));
+    }
+
+    @Override
+    public void abort(Throwable cause) {}
+
+    @Override
+    public void close() {}
+  }
+}

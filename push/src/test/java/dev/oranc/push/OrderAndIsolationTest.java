@@ -1,0 +1,241 @@
+package dev.oranc.push;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.oranc.common.nix.narinfo.NarInfo;
+import dev.oranc.common.nix.signature.SecretKey;
+import dev.oranc.common.nix.store.StorePath;
+import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.Descriptor;
+import dev.oranc.common.registry.OciBinaryCache;
+import dev.oranc.common.registry.RegistryClient;
+import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.tag.TagCodec;
+import dev.oranc.push.PathOutcome.Status;
+import dev.oranc.push.closure.Closure;
+import dev.oranc.push.db.NixDatabase;
+import dev.oranc.push.db.PathInfo;
+import dev.oranc.push.nar.StoreNarSource;
+import dev.oranc.push.narinfo.NarInfoMaker;
+import dev.oranc.push.pipeline.Pipeline;
+import dev.oranc.push.pipeline.PipelineSettings;
+import dev.oranc.push.progress.Progress;
+import dev.oranc.push.upload.NarCompressor;
+import dev.oranc.push.upload.NarSink;
+import dev.oranc.push.upload.Probe;
+import dev.oranc.push.upload.RegistryTarget;
+import dev.oranc.push.upload.Target;
+import dev.oranc.testkit.Nix;
+import dev.oranc.testkit.Registry;
+import dev.oranc.testkit.RegistryExtension;
+import dev.oranc.testkit.RegistryFlavour;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The consistency guarantee (a narinfo goes up only after its NAR and its references' narinfos)
+ * and failure isolation (a path the registry refuses fails with its dependents; the rest goes up).
+ */
+class OrderAndIsolationTest {
+
+  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+
+  static TestStore store;
+  static Nix.KeyPair key;
+  static Map<String, String> paths;
+
+  /**
+   * Big leaves and small tops, so that if order were left to chance, a top's NAR would be done
+   * long before its references' and its narinfo would go first.
+   */
+  @BeforeAll
+  static void build() {
+    store = new TestStore();
+    key = Nix.generateKey("oranc-push-order-1");
+    String big = "mkdir $out; head -c 3000000 /dev/urandom > $out/data; " + TestStore.REFER_TO_DEPS;
+    String small = "mkdir $out; " + TestStore.REFER_TO_DEPS;
+    paths =
+        store.build(
+            List.of(
+                new TestStore.Drv("leaf1", big),
+                new TestStore.Drv("leaf2", big),
+                new TestStore.Drv("leaf3", big),
+                new TestStore.Drv("leaf4", small),
+                new TestStore.Drv("mid1", small, List.of("leaf1", "leaf2")),
+                new TestStore.Drv("mid2", big, List.of("leaf3", "mid1")),
+                new TestStore.Drv("mid3", small, List.of("leaf4")),
+                new TestStore.Drv("top", small, List.of("mid1", "mid2", "mid3", "leaf1")),
+                new TestStore.Drv("lone", small)));
+  }
+
+  @AfterAll
+  static void delete() {
+    store.close();
+  }
+
+  Registry registry() {
+    return registries.get();
+  }
+
+  /** Event order, as seen by the pipeline's target. */
+  static final class RecordingTarget implements Target {
+    final Target inner;
+    final AtomicLong clock = new AtomicLong();
+    final Map<StorePath, Long> narPublished = new ConcurrentHashMap<>();
+    final Map<StorePath, Long> narInfoStarted = new ConcurrentHashMap<>();
+    final Map<StorePath, Long> narInfoDone = new ConcurrentHashMap<>();
+    final Set<StorePath> slow;
+
+    /** {@code slow} paths' NARs take a while to be tagged: their dependents get ahead of them. */
+    RecordingTarget(Target inner, Set<StorePath> slow) {
+      this.inner = inner;
+      this.slow = slow;
+    }
+
+    @Override
+    public CompletableFuture<Probe> probe(PathInfo info) {
+      return inner.probe(info);
+    }
+
+    @Override
+    public NarSink openNar() {
+      return inner.openNar();
+    }
+
+    @Override
+    public CompletableFuture<Void> publishNar(PathInfo info, Descriptor blob) {
+      CompletableFuture<Void> start =
+          slow.contains(info.path())
+              ? CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(700, java.util.concurrent.TimeUnit.MILLISECONDS))
+              : CompletableFuture.completedFuture(null);
+      return start
+          .thenCompose(v -> inner.publishNar(info, blob))
+          .thenRun(() -> narPublished.put(info.path(), clock.incrementAndGet()));
+    }
+
+    @Override
+    public CompletableFuture<Void> publishNarInfo(PathInfo info, NarInfo narInfo) {
+      narInfoStarted.put(info.path(), clock.incrementAndGet());
+      return inner.publishNarInfo(info, narInfo).thenRun(() -> narInfoDone.put(info.path(), clock.incrementAndGet()));
+    }
+  }
+
+  @Test
+  void aNarInfoGoesUpOnlyAfterItsNarAndItsReferencesNarInfos() throws Exception {
+    SecretKey secret = SecretKey.parse(key.secret());
+    NarInfoMaker maker = new NarInfoMaker(secret);
+    Closure closure;
+    try (NixDatabase db = NixDatabase.open(NixDatabase.DEFAULT_FILE, "/nix/store", false)) {
+      closure = Closure.of(List.of(StorePath.parse(paths.get("top")), StorePath.parse(paths.get("lone"))), db::query, true);
+    }
+    assertEquals(9, closure.size());
+    List<StorePath> order = new ArrayList<>(closure.paths().keySet());
+    for (PathInfo info : closure.paths().values()) {
+      for (StorePath ref : info.references()) {
+        assertTrue(ref.equals(info.path()) || order.indexOf(ref) < order.indexOf(info.path()),
+            "the closure lists references first");
+      }
+    }
+    List<PathOutcome> outcomes;
+    RecordingTarget target;
+    try (RegistryClient client =
+        new RegistryClient(RegistryClientConfig.builder().tls(false).build())) {
+      target =
+          new RecordingTarget(
+              new RegistryTarget(
+                  new OciBinaryCache(client, TagCodec.DEFAULT),
+                  RepositoryRef.of(registry().address(), "order/cache"), Credentials.anonymous(),
+                  maker, "/nix/store", false),
+              Set.of(StorePath.parse(paths.get("leaf1")), StorePath.parse(paths.get("leaf3"))));
+      outcomes =
+          new Pipeline(
+                  target, new NarCompressor(new StoreNarSource(), 3, 1, Long.MAX_VALUE), maker,
+                  new Progress(), new PipelineSettings(4, 2, 8, 16, 8, 1, Duration.ofMillis(10)))
+              .run(closure);
+    }
+    assertEquals(9, outcomes.stream().filter(o -> o.status() == Status.PUSHED).count(), outcomes.toString());
+    for (PathInfo info : closure.paths().values()) {
+      long started = target.narInfoStarted.get(info.path());
+      assertTrue(target.narPublished.get(info.path()) < started, info.path() + ": NAR first");
+      for (StorePath ref : info.references()) {
+        if (!ref.equals(info.path())) {
+          assertTrue(target.narInfoDone.get(ref) < started, info.path() + " after its reference " + ref);
+        }
+      }
+    }
+    // The order was at risk: the top's NAR was there before a reference's.
+    assertTrue(
+        target.narPublished.get(StorePath.parse(paths.get("top")))
+            < target.narPublished.get(StorePath.parse(paths.get("leaf1"))),
+        "the top's NAR was tagged before leaf1's");
+  }
+
+  @Test
+  void aPathTheRegistryRefusesFailsWithWhatRefersToItAndTheRestIsPushed() throws Exception {
+    String repo = "isolation/cache";
+    StorePath victim = StorePath.parse(paths.get("mid1"));
+    String victimNarTag =
+        TagCodec.DEFAULT.writeTag(NarInfoMaker.narKey(dev.oranc.common.nix.hash.NixHash.parse(
+            NixPathInfo.of(victim.toString()).narHash()))).value();
+    try (FaultProxy proxy = new FaultProxy(registry().address())) {
+      proxy.failWhen((method, uri) -> method.equals("PUT") && uri.endsWith("/manifests/" + victimNarTag));
+      PushRunner runner = new PushRunner(registry(), key);
+      PushOptions options =
+          PushOptions.builder(proxy.address(), repo).noSsl(true).maxRetry(2).build();
+      PushReport report =
+          PushRunner.push(options, runner.environment(), List.of(paths.get("top"), paths.get("lone")));
+
+      assertFalse(report.succeeded());
+      assertEquals(2, proxy.failed().size(), "the client tried --max-retry times: " + proxy.failed());
+      Map<String, PathOutcome> byPath = new java.util.HashMap<>();
+      report.outcomes().forEach(o -> byPath.put(o.path().toString(), o));
+      assertEquals(Status.FAILED, byPath.get(paths.get("mid1")).status());
+      assertTrue(byPath.get(paths.get("mid1")).detail().contains("PUT manifest"), byPath.get(paths.get("mid1")).detail());
+      for (String dependent : List.of("mid2", "top")) {
+        assertEquals(Status.DEPENDENCY_FAILED, byPath.get(paths.get(dependent)).status(), dependent);
+      }
+      for (String fine : List.of("leaf1", "leaf2", "leaf3", "leaf4", "mid3", "lone")) {
+        assertEquals(Status.PUSHED, byPath.get(paths.get(fine)).status(), fine);
+      }
+      assertEquals(3, report.failures().size());
+
+      CacheReader cache = new CacheReader(registry(), repo);
+      Set<String> keys = Set.copyOf(cache.keys());
+      for (String name : List.of("mid1", "mid2", "top")) {
+        assertFalse(keys.contains(StorePath.parse(paths.get(name)).hashPart() + ".narinfo"), name);
+      }
+      for (String name : List.of("leaf1", "leaf2", "leaf3", "leaf4", "mid3", "lone")) {
+        assertTrue(keys.contains(StorePath.parse(paths.get(name)).hashPart() + ".narinfo"), name);
+      }
+
+      // The registry recovers: a second push completes, and uploads only what is missing.
+      proxy.failWhen((method, uri) -> false);
+      registry().resetCounters();
+      PushReport again =
+          PushRunner.push(options, runner.environment(), List.of(paths.get("top"), paths.get("lone")));
+      assertTrue(again.succeeded(), again.summary().toString());
+      assertEquals(6, again.count(Status.IN_REGISTRY));
+      // The victim's NAR was never tagged; its dependents' NARs may have gone up in the first run
+      // (they are not held back, only their narinfos are), and are then reused.
+      Map<String, Status> second = new java.util.HashMap<>();
+      again.outcomes().forEach(o -> second.put(o.path().toString(), o.status()));
+      assertEquals(Status.PUSHED, second.get(paths.get("mid1")));
+      for (String dependent : List.of("mid2", "top")) {
+        assertTrue(Set.of(Status.PUSHED, Status.NARINFO_ONLY).contains(second.get(paths.get(dependent))), dependent);
+      }
+    }
+  }
+}
