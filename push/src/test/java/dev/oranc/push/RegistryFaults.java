@@ -1,0 +1,202 @@
+package dev.oranc.push;
+
+import dev.oranc.common.net.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
+
+/**
+ * A fault-injecting proxy in front of a real registry <em>and</em> its token service: a {@link
+ * Rule} picks requests by method and target and answers them with a fault (a status, with headers
+ * such as {@code Retry-After}, or a connection closed without an answer), for its first {@code n}
+ * matches or for ever; everything else is passed on. The registry's {@code WWW-Authenticate}
+ * challenges are rewritten so that their {@code realm} points here, and requests for {@code
+ * /token} go on to the token service: token fetches pass through the faults too. {@code Host} is
+ * passed on unchanged, so upload locations point back here as well.
+ *
+ * <p>(Push's {@code FaultProxy} answers 500 to a predicate and does not see token fetches.)
+ */
+final class RegistryFaults implements AutoCloseable {
+
+  /** What a matched request gets. */
+  sealed interface Fault {
+    record Status(int code, List<String> headers) implements Fault {}
+
+    record Reset() implements Fault {}
+
+    static Fault status(int code, String... headers) {
+      return new Status(code, List.of(headers));
+    }
+
+    static Fault reset() {
+      return new Reset();
+    }
+  }
+
+  /** Requests whose method is {@code method} and whose target matches {@code target}. */
+  record Rule(String method, Pattern target, Fault fault, int times, AtomicInteger hits) {
+    static Rule of(String method, String targetRegex, Fault fault, int times) {
+      return new Rule(method, Pattern.compile(targetRegex), fault, times, new AtomicInteger());
+    }
+
+    boolean applies(String m, String uri) {
+      return m.equals(method) && target.matcher(uri).find()
+          && (times < 0 || hits.getAndIncrement() < times);
+    }
+  }
+
+  /** A request answered with a fault. */
+  record Injected(String method, String uri, Fault fault) {}
+
+  private final EventLoopGroup group = Transport.newGroup(1, "registry-faults");
+  private final InetSocketAddress registry;
+  private final InetSocketAddress tokens;
+  private final String tokenRealm;
+  private final Channel server;
+  private final List<Rule> rules = new CopyOnWriteArrayList<>();
+  final List<Injected> injected = new CopyOnWriteArrayList<>();
+  final List<String> requests = new CopyOnWriteArrayList<>();
+
+  /**
+   * @param registryAddress the registry's {@code host:port}
+   * @param tokenRealm its token service's realm URL, or null for a registry without one
+   */
+  RegistryFaults(String registryAddress, String tokenRealm) {
+    this.registry = address(URI.create("http://" + registryAddress));
+    this.tokenRealm = tokenRealm;
+    this.tokens = tokenRealm == null ? null : address(URI.create(tokenRealm));
+    this.server =
+        new ServerBootstrap()
+            .group(group)
+            .channel(Transport.serverSocketChannel())
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel ch) {
+                    ch.pipeline()
+                        .addLast(new HttpServerCodec())
+                        .addLast(new HttpObjectAggregator(64 << 20))
+                        .addLast(new Frontend());
+                  }
+                })
+            .bind("127.0.0.1", 0)
+            .syncUninterruptibly()
+            .channel();
+  }
+
+  private static InetSocketAddress address(URI u) {
+    return new InetSocketAddress(u.getHost(), u.getPort());
+  }
+
+  String address() {
+    return "127.0.0.1:" + ((InetSocketAddress) server.localAddress()).getPort();
+  }
+
+  RegistryFaults add(Rule rule) {
+    rules.add(rule);
+    return this;
+  }
+
+  void clear() {
+    rules.clear();
+  }
+
+  private final class Frontend extends SimpleChannelInboundHandler<FullHttpRequest> {
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+      String method = request.method().name();
+      String uri = request.uri();
+      requests.add(method + " " + uri);
+      for (Rule rule : rules) {
+        if (rule.applies(method, uri)) {
+          injected.add(new Injected(method, uri, rule.fault()));
+          if (rule.fault() instanceof Fault.Status s) {
+            byte[] body = "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"injected fault\"}]}"
+                .getBytes(StandardCharsets.UTF_8);
+            FullHttpResponse r = new DefaultFullHttpResponse(
+                HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(s.code()), Unpooled.wrappedBuffer(body));
+            r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json")
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+            for (int i = 0; i < s.headers().size(); i += 2) {
+              r.headers().set(s.headers().get(i), s.headers().get(i + 1));
+            }
+            ctx.writeAndFlush(r);
+          } else {
+            ctx.close();
+          }
+          return;
+        }
+      }
+      boolean token = tokens != null && uri.startsWith(URI.create(tokenRealm).getPath());
+      // Kept past this call: written to the upstream connection once that is open.
+      FullHttpRequest forwarded = request.retainedDuplicate();
+      new Bootstrap()
+          .group(ctx.channel().eventLoop())
+          .channel(Transport.socketChannel())
+          .handler(
+              new ChannelInitializer<SocketChannel>() {
+                @Override
+                protected void initChannel(SocketChannel ch) {
+                  ch.pipeline()
+                      .addLast(new HttpClientCodec())
+                      .addLast(new HttpObjectAggregator(64 << 20))
+                      .addLast(
+                          new SimpleChannelInboundHandler<FullHttpResponse>() {
+                            @Override
+                            protected void channelRead0(ChannelHandlerContext upstream, FullHttpResponse response) {
+                              FullHttpResponse r = response.retainedDuplicate();
+                              String challenge = r.headers().get(HttpHeaderNames.WWW_AUTHENTICATE);
+                              if (challenge != null && tokenRealm != null) {
+                                r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE,
+                                    challenge.replace(tokenRealm, "http://" + address() + URI.create(tokenRealm).getPath()));
+                              }
+                              ctx.writeAndFlush(r);
+                              upstream.close();
+                            }
+                          });
+                }
+              })
+          .connect(token ? tokens : registry)
+          .addListener(
+              (ChannelFutureListener)
+                  f -> {
+                    if (f.isSuccess()) {
+                      f.channel().writeAndFlush(forwarded);
+                    } else {
+                      forwarded.release();
+                      ctx.close();
+                    }
+                  });
+    }
+  }
+
+  @Override
+  public void close() {
+    server.close().syncUninterruptibly();
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+}
