@@ -7,8 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.push.PathOutcome.Status;
-import dev.oranc.push.RegistryFaults.Fault;
-import dev.oranc.push.RegistryFaults.Rule;
+import dev.oranc.testkit.FaultInjector;
+import dev.oranc.testkit.FaultInjector.Fault;
+import dev.oranc.testkit.FaultInjector.Rule;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
@@ -30,7 +31,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Registry faults during a push, in each phase of it — token fetch, blob upload (start, PATCH of
  * a large NAR, the closing PUT), manifest PUT — injected between the push and a real token
- * registry by {@link RegistryFaults}. After every push, whatever its outcome, the cache must be
+ * registry by {@link FaultInjector} (testkit). After every push, whatever its outcome, the cache must be
  * consistent: every narinfo's NAR and every narinfo of its references are there. Then:
  *
  * <ul>
@@ -78,7 +79,7 @@ class PushFaultTest {
     return "faults/" + what + "-" + UUID.randomUUID().toString().substring(0, 8);
   }
 
-  private static PushReport push(RegistryFaults faults, String repo) throws Exception {
+  private static PushReport push(FaultInjector faults, String repo) throws Exception {
     PushOptions options = PushOptions.builder(faults.address(), repo).noSsl(true).maxRetry(3).build();
     return PushRunner.push(options, new PushRunner(registry(), key).environment(),
         List.of(paths.get("top"), paths.get("lone")));
@@ -151,10 +152,10 @@ class PushFaultTest {
   @MethodSource("transientFaults")
   void aTransientFaultIsRetriedAndThePushCompletes(Phase phase, Fault fault) throws Exception {
     String repo = fresh(phase.name().toLowerCase());
-    try (RegistryFaults faults = new RegistryFaults(registry().address(), registry().tokenRealm())) {
+    try (FaultInjector faults = new FaultInjector(registry().address(), registry().tokenRealm())) {
       faults.add(Rule.of(phase.method, phase.target, fault, 1));
       PushReport report = push(faults, repo);
-      assertEquals(1, faults.injected.size(), "the fault was not met: " + faults.requests);
+      assertEquals(1, faults.injected().size(), "the fault was not met: " + faults.requests());
       Set<String> present = assertConsistent(repo);
       assertTrue(report.succeeded(), phase + " " + fault + ": " + report.summary());
       assertEquals(Set.copyOf(NAMES), present);
@@ -164,7 +165,7 @@ class PushFaultTest {
   /** The digest ({@code sha256:<hex>}) of the compressed NAR a push uploads for {@code name}. */
   private static String blobDigest(String name) throws Exception {
     String scratch = fresh("scratch");
-    try (RegistryFaults none = new RegistryFaults(registry().address(), registry().tokenRealm())) {
+    try (FaultInjector none = new FaultInjector(registry().address(), registry().tokenRealm())) {
       assertTrue(push(none, scratch).succeeded());
     }
     NarInfo info = new CacheReader(registry(), scratch).narInfo(paths.get(name)).orElseThrow();
@@ -185,7 +186,7 @@ class PushFaultTest {
   }
 
   /** Pushes again without faults: the cache becomes complete. */
-  private static void assertRecovers(RegistryFaults faults, String repo) throws Exception {
+  private static void assertRecovers(FaultInjector faults, String repo) throws Exception {
     faults.clear();
     PushReport again = push(faults, repo);
     assertTrue(again.succeeded(), again.summary().toString());
@@ -196,10 +197,10 @@ class PushFaultTest {
   void aBlobUploadThatAlwaysFailsFailsThatPathAndItsDependentsOnly() throws Exception {
     String digest = blobDigest("leaf");
     String repo = fresh("blob");
-    try (RegistryFaults faults = new RegistryFaults(registry().address(), registry().tokenRealm())) {
+    try (FaultInjector faults = new FaultInjector(registry().address(), registry().tokenRealm())) {
       faults.add(Rule.of("PUT", "/blobs/uploads/.*digest=" + digest.replace(":", "(:|%3A)"), Fault.status(500), -1));
       PushReport report = push(faults, repo);
-      assertEquals(3, faults.injected.size(), "--max-retry 3 attempts: " + faults.injected);
+      assertEquals(3, faults.injected().size(), "--max-retry 3 attempts: " + faults.injected());
       assertOnlyFailed(report, "leaf", Set.of("mid", "top"));
       assertEquals(Set.of("big", "lone"), assertConsistent(repo));
       assertRecovers(faults, repo);
@@ -209,10 +210,10 @@ class PushFaultTest {
   @Test
   void aLargeNarWhosePatchesAlwaysFailFailsThatPathAndItsDependentsOnly() throws Exception {
     String repo = fresh("patch");
-    try (RegistryFaults faults = new RegistryFaults(registry().address(), registry().tokenRealm())) {
+    try (FaultInjector faults = new FaultInjector(registry().address(), registry().tokenRealm())) {
       faults.add(Rule.of("PATCH", "/blobs/uploads/", Fault.reset(), -1));
       PushReport report = push(faults, repo);
-      assertFalse(faults.injected.isEmpty());
+      assertFalse(faults.injected().isEmpty());
       assertOnlyFailed(report, "big", Set.of("mid", "top"));
       assertEquals(Set.of("leaf", "lone"), assertConsistent(repo));
       assertRecovers(faults, repo);
@@ -225,7 +226,7 @@ class PushFaultTest {
     String leafNarTag = dev.oranc.common.tag.TagCodec.DEFAULT.writeTag(
         dev.oranc.push.narinfo.NarInfoMaker.narKey(dev.oranc.common.nix.hash.NixHash.parse(
             NixPathInfo.of(paths.get("leaf")).narHash()))).value();
-    try (RegistryFaults faults = new RegistryFaults(registry().address(), registry().tokenRealm())) {
+    try (FaultInjector faults = new FaultInjector(registry().address(), registry().tokenRealm())) {
       faults.add(Rule.of("PUT", "/manifests/" + leafNarTag + "$", Fault.status(429, "Retry-After", "3600"), -1));
       long t0 = System.nanoTime();
       PushReport report = push(faults, repo);
@@ -240,17 +241,17 @@ class PushFaultTest {
   @Test
   void aTokenServiceThatAlwaysFailsFailsEveryPathAndWritesNothing() throws Exception {
     String repo = fresh("tokens");
-    try (RegistryFaults faults = new RegistryFaults(registry().address(), registry().tokenRealm())) {
+    try (FaultInjector faults = new FaultInjector(registry().address(), registry().tokenRealm())) {
       faults.add(Rule.of("GET", "^/token", Fault.status(500), -1));
       PushReport report = push(faults, repo);
       assertFalse(report.succeeded());
-      assertTrue(faults.injected.size() >= 3, faults.injected.toString());
+      assertTrue(faults.injected().size() >= 3, faults.injected().toString());
       for (PathOutcome o : report.outcomes()) {
         assertTrue(o.status().failed(), o.toString());
       }
       assertEquals(List.of(), registry().tags(repo));
-      assertTrue(faults.requests.stream().noneMatch(r -> r.startsWith("PUT ") && r.contains("/manifests/")),
-          "a manifest was written without a token: " + faults.requests);
+      assertTrue(faults.requests().stream().noneMatch(r -> r.startsWith("PUT ") && r.contains("/manifests/")),
+          "a manifest was written without a token: " + faults.requests());
       assertRecovers(faults, repo);
     }
   }

@@ -9,8 +9,9 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.core.read.ListAppender;
-import dev.oranc.push.RegistryFaults.Fault;
-import dev.oranc.push.RegistryFaults.Rule;
+import dev.oranc.testkit.FaultInjector;
+import dev.oranc.testkit.FaultInjector.Fault;
+import dev.oranc.testkit.FaultInjector.Rule;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
@@ -62,7 +63,7 @@ class PushSecretsNeverLeakTest {
     root.setLevel(Level.TRACE);
     List<String> output = new ArrayList<>();
     try (TestStore store = new TestStore();
-        RegistryFaults faults = new RegistryFaults(registry.address(), registry.tokenRealm())) {
+        FaultInjector faults = new FaultInjector(registry.address(), registry.tokenRealm())) {
       Map<String, String> paths = store.build(List.of(
           new TestStore.Drv("dep", "mkdir $out; echo dep > $out/x"),
           new TestStore.Drv("app", "mkdir $out; " + TestStore.REFER_TO_DEPS, List.of("dep"))));
@@ -94,7 +95,7 @@ class PushSecretsNeverLeakTest {
     }
   }
 
-  private static String run(RegistryFaults faults, String repo, Map<String, String> env, String path) throws Exception {
+  private static String run(FaultInjector faults, String repo, Map<String, String> env, String path) throws Exception {
     PushOptions options = PushOptions.builder(faults.address(), repo).noSsl(true).maxRetry(3).build();
     ByteArrayOutputStream progress = new ByteArrayOutputStream();
     PushReport report;

@@ -1,6 +1,5 @@
-package dev.oranc.push;
+package dev.oranc.testkit;
 
-import dev.oranc.common.net.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -9,6 +8,13 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -24,6 +30,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -38,15 +45,22 @@ import java.util.regex.Pattern;
  * /token} go on to the token service: token fetches pass through the faults too. {@code Host} is
  * passed on unchanged, so upload locations point back here as well.
  *
- * <p>(Push's {@code FaultProxy} answers 500 to a predicate and does not see token fetches.)
+ * <p>Faults: a status (with headers, e.g. {@code Retry-After}), a connection closed without an
+ * answer, or the upstream's real answer cut off part-way through its body (with its full {@code
+ * Content-Length}: a stream that breaks). A rule applies to its first {@code times} matches ({@code
+ * -1}: all), each with a probability, drawn from a seeded random so that a run reproduces.
+ * Requests and bodies are aggregated (up to 64 MiB): for tests, not for gigabytes.
  */
-final class RegistryFaults implements AutoCloseable {
+public final class FaultInjector implements AutoCloseable {
 
   /** What a matched request gets. */
-  sealed interface Fault {
+  public sealed interface Fault {
     record Status(int code, List<String> headers) implements Fault {}
 
     record Reset() implements Fault {}
+
+    /** The real answer, its body cut after {@code fraction} of it, then the connection closed. */
+    record Truncate(double fraction) implements Fault {}
 
     static Fault status(int code, String... headers) {
       return new Status(code, List.of(headers));
@@ -55,44 +69,67 @@ final class RegistryFaults implements AutoCloseable {
     static Fault reset() {
       return new Reset();
     }
+
+    static Fault truncate(double fraction) {
+      return new Truncate(fraction);
+    }
   }
 
-  /** Requests whose method is {@code method} and whose target matches {@code target}. */
-  record Rule(String method, Pattern target, Fault fault, int times, AtomicInteger hits) {
-    static Rule of(String method, String targetRegex, Fault fault, int times) {
-      return new Rule(method, Pattern.compile(targetRegex), fault, times, new AtomicInteger());
+  /** Requests whose method is {@code method} and whose target matches {@code target} (a find). */
+  public record Rule(String method, Pattern target, Fault fault, int times, double probability, AtomicInteger hits) {
+    /** The first {@code times} requests that match ({@code -1}: every one). */
+    public static Rule of(String method, String targetRegex, Fault fault, int times) {
+      return new Rule(method, Pattern.compile(targetRegex), fault, times, 1.0, new AtomicInteger());
     }
 
-    boolean applies(String m, String uri) {
-      return m.equals(method) && target.matcher(uri).find()
-          && (times < 0 || hits.getAndIncrement() < times);
+    /** Each matching request with this probability. */
+    public static Rule sometimes(String method, String targetRegex, Fault fault, double probability) {
+      return new Rule(method, Pattern.compile(targetRegex), fault, -1, probability, new AtomicInteger());
+    }
+
+    boolean applies(String m, String uri, Random random) {
+      if (!m.equals(method) || !target.matcher(uri).find()) {
+        return false;
+      }
+      if (probability < 1.0 && random.nextDouble() >= probability) {
+        return false;
+      }
+      return times < 0 || hits.getAndIncrement() < times;
     }
   }
 
   /** A request answered with a fault. */
-  record Injected(String method, String uri, Fault fault) {}
+  public record Injected(String method, String uri, Fault fault) {}
 
-  private final EventLoopGroup group = Transport.newGroup(1, "registry-faults");
+  private final EventLoopGroup group =
+      new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("fault-injector", true), NioIoHandler.newFactory());
+  private final Random random;
   private final InetSocketAddress registry;
   private final InetSocketAddress tokens;
   private final String tokenRealm;
   private final Channel server;
   private final List<Rule> rules = new CopyOnWriteArrayList<>();
-  final List<Injected> injected = new CopyOnWriteArrayList<>();
-  final List<String> requests = new CopyOnWriteArrayList<>();
+  private final List<Injected> injected = new CopyOnWriteArrayList<>();
+  private final List<String> requests = new CopyOnWriteArrayList<>();
 
   /**
    * @param registryAddress the registry's {@code host:port}
    * @param tokenRealm its token service's realm URL, or null for a registry without one
    */
-  RegistryFaults(String registryAddress, String tokenRealm) {
+  public FaultInjector(String registryAddress, String tokenRealm) {
+    this(registryAddress, tokenRealm, 1);
+  }
+
+  /** As above, with the seed of the random that {@link Rule#sometimes} draws from. */
+  public FaultInjector(String registryAddress, String tokenRealm, long seed) {
+    this.random = new Random(seed);
     this.registry = address(URI.create("http://" + registryAddress));
     this.tokenRealm = tokenRealm;
     this.tokens = tokenRealm == null ? null : address(URI.create(tokenRealm));
     this.server =
         new ServerBootstrap()
             .group(group)
-            .channel(Transport.serverSocketChannel())
+            .channel(NioServerSocketChannel.class)
             .childHandler(
                 new ChannelInitializer<SocketChannel>() {
                   @Override
@@ -112,17 +149,29 @@ final class RegistryFaults implements AutoCloseable {
     return new InetSocketAddress(u.getHost(), u.getPort());
   }
 
-  String address() {
+  /** {@code 127.0.0.1:PORT}: where clients go instead of the registry. */
+  public String address() {
     return "127.0.0.1:" + ((InetSocketAddress) server.localAddress()).getPort();
   }
 
-  RegistryFaults add(Rule rule) {
+  public FaultInjector add(Rule rule) {
     rules.add(rule);
     return this;
   }
 
-  void clear() {
+  /** No more faults: everything passes from now on. */
+  public void clear() {
     rules.clear();
+  }
+
+  /** The requests answered with a fault so far. */
+  public List<Injected> injected() {
+    return List.copyOf(injected);
+  }
+
+  /** Every request seen so far, as {@code METHOD target}. */
+  public List<String> requests() {
+    return List.copyOf(requests);
   }
 
   private final class Frontend extends SimpleChannelInboundHandler<FullHttpRequest> {
@@ -131,9 +180,18 @@ final class RegistryFaults implements AutoCloseable {
       String method = request.method().name();
       String uri = request.uri();
       requests.add(method + " " + uri);
+      Fault truncate = null;
       for (Rule rule : rules) {
-        if (rule.applies(method, uri)) {
+        boolean applies;
+        synchronized (random) {
+          applies = rule.applies(method, uri, random);
+        }
+        if (applies) {
           injected.add(new Injected(method, uri, rule.fault()));
+          if (rule.fault() instanceof Fault.Truncate) {
+            truncate = rule.fault();
+            break;
+          }
           if (rule.fault() instanceof Fault.Status s) {
             byte[] body = "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"injected fault\"}]}"
                 .getBytes(StandardCharsets.UTF_8);
@@ -152,11 +210,12 @@ final class RegistryFaults implements AutoCloseable {
         }
       }
       boolean token = tokens != null && uri.startsWith(URI.create(tokenRealm).getPath());
+      Fault.Truncate cut = (Fault.Truncate) truncate;
       // Kept past this call: written to the upstream connection once that is open.
       FullHttpRequest forwarded = request.retainedDuplicate();
       new Bootstrap()
           .group(ctx.channel().eventLoop())
-          .channel(Transport.socketChannel())
+          .channel(NioSocketChannel.class)
           .handler(
               new ChannelInitializer<SocketChannel>() {
                 @Override
@@ -168,6 +227,16 @@ final class RegistryFaults implements AutoCloseable {
                           new SimpleChannelInboundHandler<FullHttpResponse>() {
                             @Override
                             protected void channelRead0(ChannelHandlerContext upstream, FullHttpResponse response) {
+                              if (cut != null && response.content().readableBytes() > 1) {
+                                int keep = (int) (response.content().readableBytes() * cut.fraction());
+                                DefaultHttpResponse head = new DefaultHttpResponse(response.protocolVersion(), response.status(), response.headers());
+                                HttpUtil.setContentLength(head, response.content().readableBytes());
+                                ctx.write(head);
+                                ctx.writeAndFlush(response.content().retainedSlice(0, keep))
+                                    .addListener(ChannelFutureListener.CLOSE);
+                                upstream.close();
+                                return;
+                              }
                               FullHttpResponse r = response.retainedDuplicate();
                               String challenge = r.headers().get(HttpHeaderNames.WWW_AUTHENTICATE);
                               if (challenge != null && tokenRealm != null) {
