@@ -64,7 +64,7 @@ final class RawHttp implements AutoCloseable {
     this.socket = socket;
     socket.setSoTimeout(timeoutMillis);
     socket.setTcpNoDelay(true);
-    in = socket.getInputStream();
+    in = new java.io.BufferedInputStream(socket.getInputStream(), 64 * 1024);
   }
 
   RawHttp write(byte[] bytes) throws IOException {

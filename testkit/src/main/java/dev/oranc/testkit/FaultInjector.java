@@ -111,6 +111,9 @@ public final class FaultInjector implements AutoCloseable {
   private final List<Rule> rules = new CopyOnWriteArrayList<>();
   private final List<Injected> injected = new CopyOnWriteArrayList<>();
   private final List<String> requests = new CopyOnWriteArrayList<>();
+  private final AtomicInteger injectedCount = new AtomicInteger();
+  /** Requests and faults kept for {@link #requests()} and {@link #injected()}; a soak keeps none. */
+  private volatile int keep = 100_000;
 
   /**
    * @param registryAddress the registry's {@code host:port}
@@ -164,6 +167,20 @@ public final class FaultInjector implements AutoCloseable {
     rules.clear();
   }
 
+  /**
+   * Keeps at most {@code max} requests and faults for {@link #requests()} and {@link #injected()}
+   * (a long soak must not grow the heap it measures); {@link #injectedCount()} counts them all.
+   */
+  public FaultInjector keep(int max) {
+    this.keep = max;
+    return this;
+  }
+
+  /** How many requests were answered with a fault so far. */
+  public int injectedCount() {
+    return injectedCount.get();
+  }
+
   /** The requests answered with a fault so far. */
   public List<Injected> injected() {
     return List.copyOf(injected);
@@ -179,7 +196,9 @@ public final class FaultInjector implements AutoCloseable {
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
       String method = request.method().name();
       String uri = request.uri();
-      requests.add(method + " " + uri);
+      if (requests.size() < keep) {
+        requests.add(method + " " + uri);
+      }
       Fault truncate = null;
       for (Rule rule : rules) {
         boolean applies;
@@ -187,7 +206,10 @@ public final class FaultInjector implements AutoCloseable {
           applies = rule.applies(method, uri, random);
         }
         if (applies) {
-          injected.add(new Injected(method, uri, rule.fault()));
+          injectedCount.incrementAndGet();
+          if (injected.size() < keep) {
+            injected.add(new Injected(method, uri, rule.fault()));
+          }
           if (rule.fault() instanceof Fault.Truncate) {
             truncate = rule.fault();
             break;
