@@ -154,7 +154,10 @@ public final class OrancServer implements AutoCloseable {
         + "; caches: layers " + config.layerCacheEntries() + " entries for "
         + config.layerCacheTtl().toSeconds() + "s (misses " + config.layerCacheNegativeTtl().toSeconds() + "s)"
         + ", small blobs " + (config.blobCacheBytes() >> 20) + " MiB (each up to "
-        + (config.smallBlobBytes() >> 10) + " KiB)";
+        + (config.smallBlobBytes() >> 10) + " KiB)"
+        + "; limits: " + config.maxConnections() + " connections, "
+        + (config.maxStreamsPerClient() == 0 ? "no limit of" : config.maxStreamsPerClient())
+        + " streams per client address, idle timeout " + config.idleTimeout().toSeconds() + "s";
   }
 
   /** The bound address (with the real port when the config said 0). */
