@@ -72,22 +72,18 @@ class BadInputCorpusTest {
   }
 
   /** What a case must get: these statuses in order, then (optionally) a closed connection. */
-  record Expect(int[] statuses, boolean closes, boolean head) {
+  record Expect(int[] statuses, boolean closes) {
     static Expect answers(int... statuses) {
-      return new Expect(statuses, false, false);
+      return new Expect(statuses, false);
     }
 
     static Expect answersThenCloses(int... statuses) {
-      return new Expect(statuses, true, false);
-    }
-
-    static Expect headAnswers(int status) {
-      return new Expect(new int[] {status}, false, true);
+      return new Expect(statuses, true);
     }
 
     /** No answer at all: the server closes the connection (within its timeouts). */
     static Expect closesSilently() {
-      return new Expect(new int[0], true, false);
+      return new Expect(new int[0], true);
     }
   }
 

@@ -179,8 +179,13 @@ class LimitsTest {
       two.close();
       // Exactly two again: nothing was counted twice or lost.
       Thread.sleep(200);
-      try (Socket x = holdDownload(server, a); Socket y = holdDownload(server, a)) {
+      Socket x = holdDownload(server, a);
+      Socket y = holdDownload(server, a);
+      try {
         assertEquals(503, once(server, a, get(narPath), false).status());
+      } finally {
+        x.close();
+        y.close();
       }
     }
   }
