@@ -218,6 +218,10 @@ public final class Push {
         RegistryClientConfig.builder()
             .tls(!options.noSsl())
             .maxAttempts(options.maxRetry())
+            .uploadChunkBytes(options.uploadChunkBytes())
+            .monolithicUploadBytes(
+                Math.min(RegistryClientConfig.builder().build().monolithicUploadBytes(),
+                    options.uploadChunkBytes() == 0 ? Integer.MAX_VALUE : options.uploadChunkBytes()))
             .checkBeforeUpload(false)
             .build());
   }

@@ -1,6 +1,7 @@
 package dev.oranc.push;
 
 import dev.oranc.common.nix.store.StorePath;
+import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.db.NixDatabase;
@@ -28,6 +29,7 @@ public record PushOptions(
     boolean dryRun,
     boolean allowImmutableDb,
     boolean noSsl,
+    int uploadChunkBytes,
     TagCodec tagCodec,
     Path database) {
 
@@ -48,6 +50,10 @@ public record PushOptions(
     if (maxRetry < 1) {
       throw new IllegalArgumentException("--max-retry: " + maxRetry + " (expected: at least 1)");
     }
+    if (uploadChunkBytes != 0 && uploadChunkBytes < 64 * 1024) {
+      throw new IllegalArgumentException(
+          "--upload-chunk-size: " + uploadChunkBytes + " (expected: 0 for one PATCH per blob, or at least 64KiB)");
+    }
   }
 
   public static Builder builder(String registry, String repository) {
@@ -66,6 +72,7 @@ public record PushOptions(
     b.dryRun = dryRun;
     b.allowImmutableDb = allowImmutableDb;
     b.noSsl = noSsl;
+    b.uploadChunkBytes = uploadChunkBytes;
     b.tagCodec = tagCodec;
     b.database = database;
     return b;
@@ -84,6 +91,7 @@ public record PushOptions(
     private boolean dryRun;
     private boolean allowImmutableDb;
     private boolean noSsl;
+    private int uploadChunkBytes = RegistryClientConfig.DEFAULT_UPLOAD_CHUNK_BYTES;
     private TagCodec tagCodec = TagCodec.DEFAULT;
     private Path database = NixDatabase.DEFAULT_FILE;
 
@@ -146,6 +154,11 @@ public record PushOptions(
       return this;
     }
 
+    public Builder uploadChunkBytes(int v) {
+      uploadChunkBytes = v;
+      return this;
+    }
+
     public Builder tagCodec(TagCodec v) {
       tagCodec = v;
       return this;
@@ -158,8 +171,8 @@ public record PushOptions(
 
     public PushOptions build() {
       return new PushOptions(repository, noClosure, storeDir, excludedSigningKeyPattern,
-          alreadySigned, parallel, zstdLevel, maxRetry, dryRun, allowImmutableDb, noSsl, tagCodec,
-          database);
+          alreadySigned, parallel, zstdLevel, maxRetry, dryRun, allowImmutableDb, noSsl,
+          uploadChunkBytes, tagCodec, database);
     }
   }
 }

@@ -52,6 +52,8 @@ public final class BlobUpload {
   private static final int MAX_ANSWER = 64 * 1024;
   /** How much may wait between PATCHes when streaming a body of known size. */
   private static final int STREAMING_QUEUE_LIMIT = 256 * 1024;
+  /** The length of an open-ended PATCH: it carries everything up to {@link #finish()}. */
+  private static final long OPEN_ENDED = Long.MAX_VALUE;
 
   private final RegistryClient client;
   private final RepositoryRef repository;
@@ -61,6 +63,8 @@ public final class BlobUpload {
   private final String mediaType;
   private final boolean streaming;
   private final int chunkBytes;
+  /** {@code uploadChunkBytes} 0: one PATCH carries the whole body, as it comes. */
+  private final boolean unbounded;
   private final String operation;
 
   private final MessageDigest sha256 = Digest.newSha256();
@@ -92,6 +96,7 @@ public final class BlobUpload {
     this.declaredSize = declaredSize;
     this.mediaType = mediaType;
     this.chunkBytes = client.config().uploadChunkBytes();
+    this.unbounded = chunkBytes == 0;
     // Known and over the monolithic bound: relay as it arrives (RegistryClientConfig's contract);
     // only bodies up to that bound are gathered for the HEAD-then-one-PUT path.
     this.streaming = declaredSize > client.config().monolithicUploadBytes();
@@ -266,7 +271,11 @@ public final class BlobUpload {
       return 0;
     }
     if (streaming) {
-      return Math.min(chunkBytes, declaredSize - sent);
+      return unbounded ? declaredSize - sent : Math.min(chunkBytes, declaredSize - sent);
+    }
+    if (unbounded) {
+      // Past the monolithic bound the body streams in one PATCH of a length not known yet.
+      return queued > client.config().monolithicUploadBytes() ? OPEN_ENDED : (finishing ? queued : 0);
     }
     if (queued >= chunkBytes) {
       return chunkBytes;
@@ -331,8 +340,17 @@ public final class BlobUpload {
       this.remaining = length;
     }
 
+    /** Bytes this PATCH has carried so far. */
+    long written;
+
+    boolean openEnded() {
+      return length == OPEN_ENDED;
+    }
+
     String describe() {
-      return "PATCH " + repository + " upload bytes " + offset + "-" + (offset + length - 1);
+      return openEnded()
+          ? "PATCH " + repository + " upload bytes from " + offset
+          : "PATCH " + repository + " upload bytes " + offset + "-" + (offset + length - 1);
     }
 
     void begin() {
@@ -365,9 +383,16 @@ public final class BlobUpload {
       request.headers()
           .set(HttpHeaderNames.HOST, origin.authority())
           .set(HttpHeaderNames.USER_AGENT, CallRunner.USER_AGENT)
-          .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM)
-          .set(HttpHeaderNames.CONTENT_LENGTH, length)
-          .set(HttpHeaderNames.CONTENT_RANGE, offset + "-" + (offset + length - 1));
+          .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
+      if (openEnded()) {
+        // The length is not known until the producer finishes: chunked transfer encoding, which
+        // the CNCF registry takes in one PATCH of any size (Docker pushes layers this way).
+        request.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+      } else {
+        request.headers()
+            .set(HttpHeaderNames.CONTENT_LENGTH, length)
+            .set(HttpHeaderNames.CONTENT_RANGE, offset + "-" + (offset + length - 1));
+      }
       if (auth != null && origin.equals(client.registryOrigin(repository))) {
         request.headers().set(HttpHeaderNames.AUTHORIZATION, auth);
       }
@@ -393,8 +418,12 @@ public final class BlobUpload {
         }
         queued -= n;
         remaining -= n;
+        written += n;
         connection.writeBody(new DefaultHttpContent(piece), false);
         wrote = true;
+      }
+      if (openEnded() && finishing && queue.isEmpty()) {
+        remaining = 0;
       }
       if (remaining == 0) {
         connection.writeBody(LastHttpContent.EMPTY_LAST_CONTENT, true);
@@ -450,7 +479,7 @@ public final class BlobUpload {
         return;
       }
       String range = r.headers().get(HttpHeaderNames.RANGE);
-      long end = offset + length - 1;
+      long end = offset + written - 1;
       if (range != null && !range.endsWith("-" + end)) {
         fail(
             new RegistryException.Protocol(
@@ -458,7 +487,7 @@ public final class BlobUpload {
         return;
       }
       location = location.resolve(next);
-      sent += length;
+      sent += written;
       patch = null;
       pump();
     }
@@ -481,7 +510,10 @@ public final class BlobUpload {
     if (failure != null || result.isDone()) {
       return true;
     }
-    long limit = streaming ? STREAMING_QUEUE_LIMIT : chunkBytes;
+    long limit =
+        streaming
+            ? STREAMING_QUEUE_LIMIT
+            : unbounded ? client.config().monolithicUploadBytes() + STREAMING_QUEUE_LIMIT : chunkBytes;
     boolean channelOk = patch == null || patch.connection == null || patch.connection.isWritable();
     return queued < limit && channelOk;
   }

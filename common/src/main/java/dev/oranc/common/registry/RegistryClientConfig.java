@@ -16,7 +16,10 @@ import java.time.Duration;
  * @param maxConnectionsPerLoop connections to one host from one event loop; requests beyond it wait
  * @param maxPendingAcquires requests that may wait for a connection to one host on one loop
  * @param maxManifestBytes the largest manifest we read (held in memory, so bounded)
- * @param uploadChunkBytes the largest PATCH body of a chunked upload (ghcr.io refuses over 4 MiB)
+ * @param uploadChunkBytes the largest PATCH body of a chunked upload (ghcr.io refuses over 4 MiB);
+ *     0 sends a body in one PATCH however large, streamed as it comes (the CNCF registry and
+ *     Harbor take that; it saves a round trip per chunk and, for bodies of unknown size, the chunk
+ *     gathered in memory)
  * @param monolithicUploadBytes bodies up to this size are sent in one PUT after a HEAD that skips
  *     the upload when the registry has the blob; larger ones stream in chunks
  * @param maxRetryAfter the longest a 429's {@code Retry-After} is waited for before retrying; a
@@ -53,9 +56,10 @@ public record RegistryClientConfig(
     require(maxConnectionsPerLoop >= 1, "connections per event loop", maxConnectionsPerLoop, "at least 1");
     require(maxPendingAcquires >= 0, "pending connection requests", maxPendingAcquires, "0 or more");
     require(maxManifestBytes >= 1024, "manifest size bound", maxManifestBytes, "at least 1024");
-    require(uploadChunkBytes >= 64 * 1024, "upload chunk size", uploadChunkBytes, "at least 64 KiB");
+    require(uploadChunkBytes == 0 || uploadChunkBytes >= 64 * 1024, "upload chunk size",
+        uploadChunkBytes, "0 for unlimited, or at least 64 KiB");
     require(
-        monolithicUploadBytes >= 0 && monolithicUploadBytes <= uploadChunkBytes,
+        monolithicUploadBytes >= 0 && (uploadChunkBytes == 0 || monolithicUploadBytes <= uploadChunkBytes),
         "monolithic upload bound",
         monolithicUploadBytes,
         "between 0 and the upload chunk size");

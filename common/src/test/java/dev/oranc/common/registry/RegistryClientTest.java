@@ -338,4 +338,35 @@ class RegistryClientTest {
     RegistryException.Unauthorized e = assertInstanceOf(RegistryException.Unauthorized.class, t);
     assertTrue(e.getMessage().contains("wants credentials"), e.getMessage());
   }
+
+  @ParameterizedTest
+  @EnumSource(RegistryFlavour.class)
+  void withUnlimitedChunksABodyStreamsInOnePatch(RegistryFlavour flavour) throws Exception {
+    Registry r = registries.get(flavour);
+    RepositoryRef counted = RepositoryRef.of(r.proxyAddress(), "unlimited/chunks");
+    Credentials c = writer(r);
+    try (RegistryClient unlimited = new RegistryClient(RegistryClientConfig.builder().tls(false)
+        .uploadChunkBytes(0).monolithicUploadBytes(64 * 1024).build())) {
+      for (long declared : new long[] {-1, 3_000_123}) {
+        byte[] content = randomBytes(3_000_123, declared);
+        r.resetCounters();
+        BlobUpload upload = unlimited.upload(counted, declared, ImageLayout.LAYER_MEDIA_TYPE, c, null);
+        for (int at = 0; at < content.length; at += 50_000) {
+          CompletableFuture<Void> writable = new CompletableFuture<>();
+          upload.whenWritable(() -> writable.complete(null));
+          await(writable);
+          upload.write(Unpooled.copiedBuffer(content, at, Math.min(50_000, content.length - at)));
+        }
+        Descriptor d = await(upload.finish());
+        assertEquals(Digest.sha256(content), d.digest());
+        List<ProxiedRequest> patches = r.proxiedRequests("PATCH", ".*");
+        assertEquals(1, patches.size(), r.proxiedRequests().toString());
+        assertEquals(content.length, patches.get(0).bodyBytes());
+        assertArrayEquals(content, await(unlimited.getBlobBytes(counted, d.digest(), 4_000_000, c, null)));
+      }
+      // Small bodies still go up whole, after a HEAD.
+      byte[] small = randomBytes(1000, 1);
+      assertEquals(Digest.sha256(small), upload(counted, small, -1, c, 100).digest());
+    }
+  }
 }

@@ -1,5 +1,8 @@
 package dev.oranc.proxy.route;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.time.Duration;
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.registry.Credentials;
 import java.nio.ByteBuffer;
@@ -101,8 +104,27 @@ public final class AuthorizationParser {
     throw new FormatException(SUBJECT, "AWS4-HMAC-SHA256 without a Credential= parameter");
   }
 
+  /**
+   * Credentials by their base64 form: hundreds of clients send the same few, and decoding them and
+   * computing their fingerprint (a SHA-256) on every request was most of the routing's work.
+   * Bounded; only well-formed credentials are kept.
+   */
+  private static final Cache<String, Credentials> DECODED =
+      Caffeine.newBuilder().maximumSize(4096).expireAfterAccess(Duration.ofMinutes(10)).build();
+
   private static Credentials userPassword(String encoded, String what) {
-    byte[] bytes = decodeBase64(encoded.trim(), what);
+    String key = encoded.trim();
+    Credentials known = DECODED.getIfPresent(key);
+    if (known != null) {
+      return known;
+    }
+    Credentials decoded = decode(key, what);
+    DECODED.put(key, decoded);
+    return decoded;
+  }
+
+  private static Credentials decode(String encoded, String what) {
+    byte[] bytes = decodeBase64(encoded, what);
     String text;
     try {
       text =
