@@ -536,6 +536,8 @@ _closure_lists() {
             else { if (bi >= nb) break; f = b[bi]; s = bs[bi] }
             if (s > 4 * share) { if (i % 3 == 2) ti++; else bi++; continue }
             if (size > 0 && size + s > 2 * share) break
+            # The list goes into the builder environment, where one string may not pass 128 KiB.
+            if (length(line) + length(f) > 100000) break
             if (i % 3 == 2) ti++; else bi++
             line = line " " f; size += s
           }

@@ -20,6 +20,7 @@ import java.util.Map;
  * └── layers[0]: application/octet-stream = the file's bytes
  *       annotations: com.linyinfeng.oranc.content.type = the file's content type
  *                    dev.oranc.content.encoding = its Content-Encoding, when it had one (ours)
+ *                    dev.oranc.narinfo.signatures = a narinfo's Sig values (ours; see below)
  * </pre>
  *
  * The Rust oranc writes the same image (it has no content-encoding annotation and ignores ours),
@@ -33,6 +34,12 @@ public final class ImageLayout {
   public static final String DESCRIPTION_ANNOTATION = "org.opencontainers.image.description";
   public static final String CONTENT_TYPE_ANNOTATION = "com.linyinfeng.oranc.content.type";
   public static final String CONTENT_ENCODING_ANNOTATION = "dev.oranc.content.encoding";
+  /**
+   * On a narinfo pushed by {@code oranc push}: its {@code Sig:} values, space-separated, so that a
+   * later push can tell from the manifest alone that the path is there and signed by its key,
+   * without reading the narinfo (one request per path already pushed instead of two).
+   */
+  public static final String NARINFO_SIGNATURES_ANNOTATION = "dev.oranc.narinfo.signatures";
   public static final String LAYER_MEDIA_TYPE = "application/octet-stream";
   public static final String CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json";
   public static final String DEFAULT_CONTENT_TYPE = "application/octet-stream";
@@ -57,7 +64,13 @@ public final class ImageLayout {
 
   /** The layer descriptor of a file: its blob, with the content type (and encoding) annotated. */
   public static Descriptor layer(Digest digest, long size, String contentType, String contentEncoding) {
-    Map<String, String> annotations = new LinkedHashMap<>();
+    return layer(digest, size, contentType, contentEncoding, Map.of());
+  }
+
+  /** As above, with more annotations of our own ({@code dev.oranc.*}). */
+  public static Descriptor layer(
+      Digest digest, long size, String contentType, String contentEncoding, Map<String, String> extra) {
+    Map<String, String> annotations = new LinkedHashMap<>(extra);
     annotations.put(
         CONTENT_TYPE_ANNOTATION, contentType == null || contentType.isEmpty() ? DEFAULT_CONTENT_TYPE : contentType);
     if (contentEncoding != null && !contentEncoding.isEmpty()) {
@@ -100,6 +113,6 @@ public final class ImageLayout {
     }
     return new StoredFile(
         repository, tag, layer.digest(), layer.size(), contentType,
-        layer.annotations().get(CONTENT_ENCODING_ANNOTATION));
+        layer.annotations().get(CONTENT_ENCODING_ANNOTATION), layer.annotations());
   }
 }

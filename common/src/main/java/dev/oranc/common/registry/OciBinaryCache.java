@@ -79,8 +79,15 @@ public final class OciBinaryCache {
   public CompletableFuture<Tag> publish(
       RepositoryRef repo, String key, Descriptor blob, String contentType, String contentEncoding,
       Credentials credentials, EventLoop loop) {
+    return publish(repo, key, blob, contentType, contentEncoding, java.util.Map.of(), credentials, loop);
+  }
+
+  /** As above, with more layer annotations of our own ({@code dev.oranc.*}). */
+  public CompletableFuture<Tag> publish(
+      RepositoryRef repo, String key, Descriptor blob, String contentType, String contentEncoding,
+      java.util.Map<String, String> annotations, Credentials credentials, EventLoop loop) {
     Tag tag = codec.writeTag(key);
-    Descriptor layer = ImageLayout.layer(blob.digest(), blob.size(), contentType, contentEncoding);
+    Descriptor layer = ImageLayout.layer(blob.digest(), blob.size(), contentType, contentEncoding, annotations);
     byte[] config = ImageLayout.configJson(blob.digest());
     return client
         .putBlob(repo, config, null, ImageLayout.CONFIG_MEDIA_TYPE, credentials, loop)

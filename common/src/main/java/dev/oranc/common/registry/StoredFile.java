@@ -1,6 +1,7 @@
 package dev.oranc.common.registry;
 
 import dev.oranc.common.tag.Tag;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -8,14 +9,27 @@ import java.util.Objects;
  * {@code tag}, and what its annotations say about it.
  *
  * @param contentEncoding the {@code Content-Encoding} the file was uploaded with, or null
+ * @param annotations all of the layer's annotations (the two above among them)
  */
 public record StoredFile(
-    RepositoryRef repository, Tag tag, Digest digest, long size, String contentType, String contentEncoding) {
+    RepositoryRef repository,
+    Tag tag,
+    Digest digest,
+    long size,
+    String contentType,
+    String contentEncoding,
+    Map<String, String> annotations) {
 
   public StoredFile {
     Objects.requireNonNull(repository, "repository");
     Objects.requireNonNull(tag, "tag");
     Objects.requireNonNull(digest, "digest");
     Objects.requireNonNull(contentType, "contentType");
+    annotations = Map.copyOf(annotations);
+  }
+
+  public StoredFile(
+      RepositoryRef repository, Tag tag, Digest digest, long size, String contentType, String contentEncoding) {
+    this(repository, tag, digest, size, contentType, contentEncoding, Map.of());
   }
 }

@@ -81,6 +81,21 @@ public final class NarInfoMaker {
    * Whether a narinfo found in the registry describes {@code info} as the database does and
    * carries a signature by our key over exactly that: then there is nothing to push.
    */
+  /**
+   * Whether one of {@code sigs} is our key's signature over the local path's fingerprint: then
+   * whatever carries them describes exactly this path (store path, NAR hash and size,
+   * references), as we signed it.
+   */
+  public boolean signedByUs(java.util.List<NixSignature> sigs, PathInfo info) {
+    Fingerprint local = info.fingerprint();
+    for (NixSignature sig : sigs) {
+      if (sig.keyName().equals(key.name()) && key.publicKey().verify(local, sig)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   public boolean isOurs(NarInfo remote, PathInfo info) {
     if (!remote.storePath().equals(info.path())) {
       return false;

@@ -119,6 +119,8 @@ public final class Pipeline {
     Status status;
     String detail = "";
     volatile boolean cancelled;
+    /** Paths with the same NAR (same NarHash) that wait for this one's upload. */
+    List<Node> narFollowers;
 
     Node(int index, PathInfo info) {
       this.index = index;
@@ -140,6 +142,12 @@ public final class Pipeline {
     final Queue<Node> probeQueue = new ArrayDeque<>();
     final PriorityQueue<Node> narQueue = new PriorityQueue<>(Comparator.comparingInt(n -> n.index));
     final Queue<Node> publishQueue = new ArrayDeque<>();
+    /**
+     * The path that uploads each NAR of this push. Two store paths with the same contents have
+     * the same NAR and so the same key, {@code nar/<NarHash>.nar.zst}: one uploads it, the others
+     * wait and share it. (Uploading it twice at once would race two manifests for one tag.)
+     */
+    final Map<dev.oranc.common.nix.hash.NixHash, Node> narLeaders = new HashMap<>();
     int probing;
     /** Paths whose NAR is queued for or on a CPU thread (held to {@code parallel}). */
     int narRunning;
@@ -223,9 +231,20 @@ public final class Pipeline {
             queueNarInfo(n);
           }
           case MISSING -> {
-            progress.expectNar(n.info.narSize());
-            narQueue.add(n);
-            pumpNars();
+            Node leader = narLeaders.putIfAbsent(n.info.narHash(), n);
+            if (leader == null) {
+              progress.expectNar(n.info.narSize());
+              narQueue.add(n);
+              pumpNars();
+            } else if (leader.nar != null) {
+              n.nar = leader.nar;
+              queueNarInfo(n);
+            } else {
+              if (leader.narFollowers == null) {
+                leader.narFollowers = new ArrayList<>();
+              }
+              leader.narFollowers.add(n);
+            }
           }
         }
       }
@@ -313,6 +332,14 @@ public final class Pipeline {
           queueNarInfo(n);
         }
       }
+      if (n.narFollowers != null && n.nar != null) {
+        // (Had the upload failed, fail() above would have failed them and cleared the list.)
+        for (Node follower : n.narFollowers) {
+          follower.nar = n.nar;
+          queueNarInfo(follower);
+        }
+        n.narFollowers = null;
+      }
       checkDone();
     }
 
@@ -399,6 +426,15 @@ public final class Pipeline {
           work.add(d);
           details.add("it refers to " + f.path() + ", which failed");
           statuses.add(Status.DEPENDENCY_FAILED);
+        }
+        if (f.narFollowers != null) {
+          // They waited for this path's upload of their NAR, which will not come now.
+          for (Node follower : f.narFollowers) {
+            work.add(follower);
+            details.add("its NAR is the one of " + f.path() + ", which failed: " + why);
+            statuses.add(Status.FAILED);
+          }
+          f.narFollowers = null;
         }
       }
     }

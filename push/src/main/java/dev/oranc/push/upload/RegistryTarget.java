@@ -134,7 +134,35 @@ public final class RegistryTarget implements Target {
     return CompletableFuture.completedFuture(value);
   }
 
+  /** The narinfo's signatures on its manifest, so that the next push need not read the narinfo. */
+  static java.util.Map<String, String> signaturesAnnotation(NarInfo narInfo) {
+    if (narInfo.sigs().isEmpty()) {
+      return java.util.Map.of();
+    }
+    StringBuilder sigs = new StringBuilder();
+    for (dev.oranc.common.nix.signature.NixSignature sig : narInfo.sigs()) {
+      sigs.append(sigs.length() == 0 ? "" : " ").append(sig);
+    }
+    return java.util.Map.of(ImageLayout.NARINFO_SIGNATURES_ANNOTATION, sigs.toString());
+  }
+
   private CompletableFuture<Boolean> isOurs(StoredFile file, PathInfo info) {
+    String annotated = file.annotations().get(ImageLayout.NARINFO_SIGNATURES_ANNOTATION);
+    if (annotated != null) {
+      // Pushed by oranc push: our signature over the local path's fingerprint settles it
+      // without reading the narinfo. No match (another key, or the path changed): read it.
+      java.util.List<dev.oranc.common.nix.signature.NixSignature> sigs = new java.util.ArrayList<>();
+      for (String text : annotated.trim().split(" +")) {
+        try {
+          sigs.add(dev.oranc.common.nix.signature.NixSignature.parse(text));
+        } catch (FormatException e) {
+          // An annotation we cannot read is no evidence either way.
+        }
+      }
+      if (maker.signedByUs(sigs, info)) {
+        return done(true);
+      }
+    }
     if (file.size() > NarInfo.MAX_LENGTH) {
       return done(false);
     }
@@ -220,7 +248,7 @@ public final class RegistryTarget implements Target {
         .thenCompose(
             blob ->
                 cache.publish(repository, NarInfoMaker.narInfoKey(info.path()), blob,
-                    NarInfo.CONTENT_TYPE, null, credentials, null))
+                    NarInfo.CONTENT_TYPE, null, signaturesAnnotation(narInfo), credentials, null))
         .thenApply(tag -> {
           published.incrementAndGet();
           return null;
