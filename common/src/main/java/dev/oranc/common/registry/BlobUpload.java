@@ -81,6 +81,8 @@ public final class BlobUpload {
   private final CompletableFuture<Descriptor> result = new CompletableFuture<>();
   private final List<Runnable> writabilityWaiters = new ArrayList<>();
   private volatile boolean writable = true;
+  /** Bytes written from other threads whose write has not run on the loop yet. */
+  private final java.util.concurrent.atomic.AtomicLong inTransit = new java.util.concurrent.atomic.AtomicLong();
 
   BlobUpload(
       RegistryClient client,
@@ -109,8 +111,16 @@ public final class BlobUpload {
 
   /** Sends {@code data} (the upload owns it from now on). After a failure it is dropped. */
   public void write(ByteBuf data) {
+    int size = data.readableBytes();
+    boolean posted = !loop.inEventLoop();
+    if (posted) {
+      inTransit.addAndGet(size);
+    }
     onLoop(
         () -> {
+          if (posted) {
+            inTransit.addAndGet(-size);
+          }
           if (failure != null || finishing) {
             data.release();
             if (finishing && failure == null) {
@@ -140,7 +150,9 @@ public final class BlobUpload {
 
   /** False while the producer should wait; see {@link #whenWritable}. */
   public boolean isWritable() {
-    return writable;
+    // Writes from another thread reach the loop later; counting them here keeps a fast producer
+    // from queueing without bound before the loop has seen any of it.
+    return writable && inTransit.get() < STREAMING_QUEUE_LIMIT;
   }
 
   /** Runs {@code r} on the upload's loop once it is writable again, or has failed. */

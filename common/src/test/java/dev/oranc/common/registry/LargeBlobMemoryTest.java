@@ -34,15 +34,20 @@ class LargeBlobMemoryTest {
     Registry r = registry.get();
     RepositoryRef repo = RepositoryRef.of(r.address(), "large/blob");
     Credentials c = Credentials.basic(Registry.USER, Registry.PASSWORD);
-    try (RegistryClient client = new RegistryClient(
-        RegistryClientConfig.builder().tls(false).readTimeout(Duration.ofSeconds(60)).build())) {
-      for (long declared : new long[] {SIZE, -1}) {
+    // Known size in 4 MiB PATCHes; unknown size in 4 MiB PATCHes (a chunk gathered at a time);
+    // unknown size in one open-ended PATCH (--upload-chunk-size 0).
+    long[][] cases = {{SIZE, RegistryClientConfig.DEFAULT_UPLOAD_CHUNK_BYTES}, {-1, RegistryClientConfig.DEFAULT_UPLOAD_CHUNK_BYTES}, {-1, 0}};
+    for (long[] c2 : cases) {
+      long declared = c2[0];
+      try (RegistryClient client = new RegistryClient(
+          RegistryClientConfig.builder().tls(false).readTimeout(Duration.ofSeconds(60))
+              .uploadChunkBytes((int) c2[1]).build())) {
         MessageDigest sent = Digest.newSha256();
         BlobUpload upload = client.upload(repo, declared, ImageLayout.LAYER_MEDIA_TYPE, c, null);
         byte[] pattern = new byte[PIECE];
         for (long at = 0; at < SIZE; at += PIECE) {
           // Different bytes per run and per piece, so nothing is deduplicated away.
-          long v = at * 0x9E3779B97F4A7C15L + declared;
+          long v = at * 0x9E3779B97F4A7C15L + declared * 31 + c2[1];
           for (int i = 0; i < PIECE; i += 8) {
             v ^= v << 13;
             v ^= v >>> 7;
