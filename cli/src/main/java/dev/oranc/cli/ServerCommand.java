@@ -135,6 +135,45 @@ final class ServerCommand implements Callable<Integer> {
   Duration idleTimeout;
 
   @Option(
+      names = "--max-connections",
+      paramLabel = "NUM",
+      defaultValue = "8192",
+      converter = Bounded.AtLeastOne.class,
+      description =
+          "Client connections open at once; one more is answered 503 and closed at once (logged at"
+              + " warn, at most every 10 s). Keep it below the file descriptor limit. Default:"
+              + " ${DEFAULT-VALUE}.")
+  int maxConnections;
+
+  @Option(
+      names = "--max-streams-per-client",
+      paramLabel = "NUM",
+      defaultValue = "64",
+      converter = Count.class,
+      description =
+          "NAR downloads and uploads in flight at once from one client IP address; one more is"
+              + " answered 503 with Retry-After (narinfos and misses are never refused). Behind a"
+              + " reverse proxy every client has the proxy's address: raise it, or 0 for no limit."
+              + " Default: ${DEFAULT-VALUE}.")
+  int maxStreamsPerClient;
+
+  @Option(
+      names = "--max-request-line",
+      paramLabel = "SIZE",
+      defaultValue = "8KiB",
+      converter = SizeConverter.class,
+      description = "Longest request line (method, path, version) accepted; longer is a 414. Default: ${DEFAULT-VALUE}.")
+  long maxRequestLine;
+
+  @Option(
+      names = "--max-header-size",
+      paramLabel = "SIZE",
+      defaultValue = "16KiB",
+      converter = SizeConverter.class,
+      description = "Largest request header block accepted; larger is a 431. Default: ${DEFAULT-VALUE}.")
+  long maxHeaderSize;
+
+  @Option(
       names = "--shutdown-grace",
       paramLabel = "DURATION",
       defaultValue = "30s",
@@ -255,6 +294,8 @@ final class ServerCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--small-blob-size: " + smallBlobSize + " bytes (expected: at most 16MiB)");
     }
+    requireSize("--max-request-line", maxRequestLine, 256, 1L << 20);
+    requireSize("--max-header-size", maxHeaderSize, 1024, 1L << 20);
     return ServerConfig.builder()
         .listen(listen)
         .repositoryParts(repositoryParts)
@@ -266,6 +307,10 @@ final class ServerCommand implements Callable<Integer> {
         .threads(threads)
         .idleTimeout(idleTimeout)
         .shutdownGrace(shutdownGrace)
+        .maxConnections(maxConnections)
+        .maxStreamsPerClient(maxStreamsPerClient)
+        .maxInitialLineLength((int) maxRequestLine)
+        .maxHeaderSize((int) maxHeaderSize)
         .layerCacheEntries(layerCacheEntries)
         .layerCacheTtl(layerCacheTtl)
         .layerCacheNegativeTtl(layerCacheNegativeTtl)
@@ -278,6 +323,13 @@ final class ServerCommand implements Callable<Integer> {
         .multipartSpoolBytes(multipartSpoolSize)
         .multipartExpiry(multipartExpiry)
         .build();
+  }
+
+  private static void requireSize(String flag, long value, long min, long max) {
+    if (value < min || value > max) {
+      throw new IllegalArgumentException(
+          flag + ": " + value + " bytes (expected: from " + min + " to " + max + ")");
+    }
   }
 
   private RegistryClientConfig registryConfig() {

@@ -170,7 +170,10 @@ public final class OrancServer implements AutoCloseable {
         + ", small blobs " + (config.blobCacheBytes() >> 20) + " MiB (each up to "
         + (config.smallBlobBytes() >> 10) + " KiB)"
         + "; S3 multipart spool " + (config.multipartSpoolBytes() >> 20) + " MiB in " + config.multipartSpoolDir()
-        + ", uploads expire after " + config.multipartExpiry().toMinutes() + " min";
+        + ", uploads expire after " + config.multipartExpiry().toMinutes() + " min"
+        + "; limits: " + config.maxConnections() + " connections, "
+        + (config.maxStreamsPerClient() == 0 ? "no limit of" : config.maxStreamsPerClient())
+        + " streams per client address, idle timeout " + config.idleTimeout().toSeconds() + "s";
   }
 
   /** The bound address (with the real port when the config said 0). */

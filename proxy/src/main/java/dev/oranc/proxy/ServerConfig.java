@@ -45,6 +45,10 @@ import java.util.regex.Pattern;
  *     is answered 503 SlowDown
  * @param multipartExpiry an S3 multipart upload left untouched this long is aborted and its
  *     spooled parts deleted
+ * @param maxConnections client connections open at once; a connection over it is answered 503
+ *     and closed at once
+ * @param maxStreamsPerClient blob bodies (NAR downloads relayed and uploads) in flight at once
+ *     from one client address; one more is a 503 with {@code Retry-After} (0: no limit)
  */
 public record ServerConfig(
     InetSocketAddress listen,
@@ -74,7 +78,9 @@ public record ServerConfig(
     Ticker ticker,
     Path multipartSpoolDir,
     long multipartSpoolBytes,
-    Duration multipartExpiry) {
+    Duration multipartExpiry,
+    int maxConnections,
+    int maxStreamsPerClient) {
 
   public static final int DEFAULT_PORT = 8080;
 
@@ -114,6 +120,8 @@ public record ServerConfig(
     Objects.requireNonNull(multipartSpoolDir, "multipartSpoolDir");
     require(multipartSpoolBytes >= 0, "multipart spool size", multipartSpoolBytes, "0 or more bytes");
     requirePositive(multipartExpiry, "multipart expiry");
+    require(maxConnections >= 1, "max connections", maxConnections, "at least 1");
+    require(maxStreamsPerClient >= 0, "max streams per client", maxStreamsPerClient, "0 (no limit) or more");
   }
 
   /** {@code java.io.tmpdir}/oranc-multipart. */
@@ -155,6 +163,8 @@ public record ServerConfig(
     private Path multipartSpoolDir = defaultMultipartSpoolDir();
     private long multipartSpoolBytes = 1L << 30;
     private Duration multipartExpiry = Duration.ofHours(1);
+    private int maxConnections = 8192;
+    private int maxStreamsPerClient = 64;
 
     private Builder() {}
 
@@ -189,6 +199,8 @@ public record ServerConfig(
     public Builder multipartSpoolDir(Path v) { multipartSpoolDir = v; return this; }
     public Builder multipartSpoolBytes(long v) { multipartSpoolBytes = v; return this; }
     public Builder multipartExpiry(Duration v) { multipartExpiry = v; return this; }
+    public Builder maxConnections(int v) { maxConnections = v; return this; }
+    public Builder maxStreamsPerClient(int v) { maxStreamsPerClient = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
@@ -196,7 +208,8 @@ public record ServerConfig(
           shutdownGrace, writeBufferLowWaterMark, writeBufferHighWaterMark, layerCacheEntries,
           layerCacheTtl, layerCacheNegativeTtl, blobCacheBytes, smallBlobBytes, blobCacheIdle,
           upstreamTimeout, upstreamCacheEntries, upstreamCacheTtl, upstreamCacheNegativeTtl, ticker,
-          multipartSpoolDir, multipartSpoolBytes, multipartExpiry);
+          multipartSpoolDir, multipartSpoolBytes, multipartExpiry,
+          maxConnections, maxStreamsPerClient);
     }
   }
 

@@ -77,7 +77,7 @@ class AwsChunkedTest {
   void theDocumentedSignedStreamingPutIsStoredDecoded() throws Exception {
     Place p = place("chunkObject.txt");
     byte[] body = AwsExamples.signedExample();
-    RawHttp.Answer a = RawHttp.exchange(server.port(), String.join("\r\n",
+    RawExchange.Answer a = RawExchange.exchange(server.port(), String.join("\r\n",
         "PUT " + p.path + " HTTP/1.1",
         "Host: s3.amazonaws.com",
         "x-amz-date: 20130524T000000Z",
@@ -122,7 +122,7 @@ class AwsChunkedTest {
     new Random(11).nextBytes(payload);
     Place p = place("nar/trailer.nar");
     byte[] body = AwsExamples.unsignedTrailerExample(payload, "x-amz-checksum-crc32:" + AwsExamples.crc32Base64(payload));
-    RawHttp.Answer a = RawHttp.exchange(server.port(), unsignedTrailerHead(p, body.length, ""), body);
+    RawExchange.Answer a = RawExchange.exchange(server.port(), unsignedTrailerHead(p, body.length, ""), body);
     assertEquals(200, a.status(), a.text());
     assertArrayEquals(payload, get(p));
   }
@@ -141,7 +141,7 @@ class AwsChunkedTest {
       outer.writeBytes("\r\n".getBytes(StandardCharsets.US_ASCII));
     }
     outer.writeBytes("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-    RawHttp.Answer a = RawHttp.exchange(server.port(),
+    RawExchange.Answer a = RawExchange.exchange(server.port(),
         unsignedTrailerHead(p, -1, "\r\nTransfer-Encoding: chunked"), outer.toByteArray());
     assertEquals(200, a.status(), a.text());
     assertArrayEquals(payload, get(p));
@@ -155,7 +155,7 @@ class AwsChunkedTest {
     other[17000] ^= 1;
     Place p = place("nar/bad.nar");
     byte[] body = AwsExamples.unsignedTrailerExample(payload, "x-amz-checksum-crc32:" + AwsExamples.crc32Base64(other));
-    RawHttp.Answer a = RawHttp.exchange(server.port(), unsignedTrailerHead(p, body.length, ""), body);
+    RawExchange.Answer a = RawExchange.exchange(server.port(), unsignedTrailerHead(p, body.length, ""), body);
     assertEquals(400, a.status(), a.text());
     assertTrue(a.text().contains("<Code>BadDigest</Code>"), a.text());
     assertTrue(a.text().contains("x-amz-checksum-crc32"), a.text());
@@ -166,7 +166,7 @@ class AwsChunkedTest {
   void aPayloadShorterThanAnnouncedIsRefusedAndNothingIsStored() throws Exception {
     Place p = place("nar/short.nar");
     byte[] body = "2000\r\nabc\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-    RawHttp.Answer a = RawHttp.exchange(server.port(),
+    RawExchange.Answer a = RawExchange.exchange(server.port(),
         unsignedTrailerHead(p, body.length, "").replace("x-amz-trailer: x-amz-checksum-crc32\r\n", ""), body);
     assertEquals(400, a.status(), a.text());
     assertTrue(a.text().contains("<Code>IncompleteBody</Code>"), a.text());

@@ -296,7 +296,7 @@ class MultipartTest {
       s.getOutputStream().write(("PUT " + path + "?partNumber=2&uploadId=" + id + " HTTP/1.1\r\nHost: x\r\n"
           + "Authorization: " + sigv4(KEY_ID) + "\r\nContent-Length: " + (2 << 20) + "\r\nExpect: 100-continue\r\n\r\n")
           .getBytes(StandardCharsets.US_ASCII));
-      RawHttp.Answer first = RawHttp.readFirst(s.getInputStream());
+      RawExchange.Answer first = RawExchange.readFirst(s.getInputStream());
       assertEquals(503, first.status(), first.text());
       assertTrue(first.text().contains("<Code>SlowDown</Code>"), first.text());
     }

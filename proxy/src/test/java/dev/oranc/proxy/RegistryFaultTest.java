@@ -130,6 +130,41 @@ class RegistryFaultTest {
     assertEquals(502, get("y.narinfo").statusCode());
   }
 
+  @Test
+  void manifestsWithNoLayerOrAnotherMediaTypeAre502NamingWhatIsWrong() throws Exception {
+    start((m, uri, reply) -> reply.send(200, FaultyRegistry.OCI_MANIFEST,
+        (uri.contains("none") ? FaultyRegistry.manifest(5, 0)
+            : FaultyRegistry.manifest(5, 1).replace("application/octet-stream", "application/vnd.oci.image.layer.v1.tar+gzip"))
+            .getBytes(StandardCharsets.UTF_8)));
+    HttpResponse<byte[]> none = get("none.narinfo");
+    assertEquals(502, none.statusCode());
+    assertOneLineNaming(none, "0 layers");
+    HttpResponse<byte[]> other = get("other.narinfo");
+    assertEquals(502, other.statusCode());
+    assertOneLineNaming(other, "media type");
+    assertEquals(200, server.get("/-/health", null).statusCode());
+  }
+
+  @Test
+  void aStreamThatStallsMidBodyIsAbortedAfterTheReadTimeout() throws Exception {
+    long size = 1 << 20;
+    start((m, uri, reply) -> {
+      if (uri.contains("/manifests/")) {
+        reply.send(200, FaultyRegistry.OCI_MANIFEST, FaultyRegistry.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
+      } else {
+        reply.stallMidBody(size, new byte[200_000]);
+      }
+    });
+    long t0 = System.nanoTime();
+    Raw r = rawGet("/" + fake.address() + "/a/b/nar/stall.nar", true);
+    long millis = (System.nanoTime() - t0) / 1_000_000;
+    assertTrue(r.head.startsWith("HTTP/1.1 200"), r.head);
+    assertTrue(r.bodyBytes < size, "the client got " + r.bodyBytes + " bytes and a clean end");
+    assertTrue(millis < 8000, "aborted only after " + millis + " ms (read timeout 1 s)");
+    assertEquals(200, server.get("/-/health", null).statusCode());
+    assertEquals(0, server.server.metrics().downloads().get(), "a relay is still counted in flight");
+  }
+
   private void start2(FaultyRegistry.Behaviour b) {
     server.close();
     fake.close();

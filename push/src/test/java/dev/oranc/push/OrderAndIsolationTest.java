@@ -78,7 +78,9 @@ class OrderAndIsolationTest {
                 new TestStore.Drv("mid2", big, List.of("leaf3", "mid1")),
                 new TestStore.Drv("mid3", small, List.of("leaf4")),
                 new TestStore.Drv("top", small, List.of("mid1", "mid2", "mid3", "leaf1")),
-                new TestStore.Drv("lone", small)));
+                // Not empty like leaf4: paths with the same contents share one NAR upload, and
+                // then one of them is NARINFO_ONLY, not PUSHED.
+                new TestStore.Drv("lone", "mkdir $out; echo lone > $out/x")));
   }
 
   @AfterAll

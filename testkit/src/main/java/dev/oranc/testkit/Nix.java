@@ -368,6 +368,7 @@ public final class Nix implements AutoCloseable {
         exec(secret, DEFAULT_TIMEOUT, List.of("nix", "key", "convert-secret-to-public"))
             .requireSuccess()
             .strip();
+    TestSecrets.record(secret);
     return new KeyPair(name, secret, publicKey);
   }
 

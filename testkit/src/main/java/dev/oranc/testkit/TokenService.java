@@ -247,6 +247,7 @@ final class TokenService implements AutoCloseable {
     TokenPolicy p = policy;
     Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
     String token = sign(account, access, now, p.lifetime());
+    TestSecrets.record(token);
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("token", token);
     body.put("access_token", token);

@@ -45,8 +45,8 @@ final class AccessLogHandler extends ChannelDuplexHandler {
       Exchange e = new Exchange(request.method().name(), pathOf(request.uri()), System.nanoTime());
       // A request without a body is complete with its head, even if its (empty) last content is
       // still on its way: an early answer need not close the connection.
-      e.requestComplete =
-          !HttpUtil.isTransferEncodingChunked(request) && HttpUtil.getContentLength(request, 0L) == 0;
+      e.requestComplete = request.decoderResult().isSuccess()
+          && !HttpUtil.isTransferEncodingChunked(request) && contentLength(request) == 0;
       ctx.channel().attr(Exchange.KEY).set(e);
     }
     if (msg instanceof HttpContent content) {
@@ -118,6 +118,19 @@ final class AccessLogHandler extends ChannelDuplexHandler {
           e.layer,
           e.body,
           e.note == null ? "" : " " + e.note);
+    }
+  }
+
+  /**
+   * The request's Content-Length, 0 when absent; -1 when it is not a number (a request the decoder
+   * refused, on its way to {@link DecoderFailureHandler}, which must get there as a 400 rather
+   * than as an exception from here).
+   */
+  private static long contentLength(HttpRequest request) {
+    try {
+      return HttpUtil.getContentLength(request, 0L);
+    } catch (NumberFormatException e) {
+      return -1;
     }
   }
 

@@ -6,6 +6,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
@@ -27,16 +28,20 @@ final class DecoderFailureHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof HttpRequest r && r.decoderResult().isSuccess() && r.protocolVersion().majorVersion() != 1) {
+      // The codec reads any NAME/x.y: an HTTP/2 preface or "HTTP/3.0" in a request line is not a
+      // request this server can answer in kind, and what follows it is not HTTP/1 framing.
+      ReferenceCountUtil.release(msg);
+      refuse(ctx, new RequestRejected.BadRequest(
+          "protocol " + r.protocolVersion().text() + " is not supported (expected HTTP/1.1 or HTTP/1.0)"));
+      return;
+    }
     if (!(msg instanceof HttpObject o) || o.decoderResult().isSuccess()) {
       ctx.fireChannelRead(msg);
       return;
     }
     DecoderResult result = o.decoderResult();
     ReferenceCountUtil.release(msg);
-    Exchange e = Exchange.current(ctx.channel());
-    if (e != null) {
-      e.closeAfterResponse = true;
-    }
     Throwable cause = result.cause();
     if (cause instanceof PrematureChannelClosureException) {
       ctx.close(); // the client went away half-way through its headers: nobody to answer
@@ -50,6 +55,15 @@ final class DecoderFailureHandler extends ChannelInboundHandlerAdapter {
     } else {
       String why = cause == null || cause.getMessage() == null ? "unreadable" : cause.getMessage();
       answer = new RequestRejected.BadRequest("malformed HTTP request: " + ErrorResponses.line(new RuntimeException(why)));
+    }
+    refuse(ctx, answer);
+  }
+
+  /** Answers and then closes: nothing after a refused head can be read as HTTP/1 framing. */
+  private static void refuse(ChannelHandlerContext ctx, RequestRejected answer) {
+    Exchange e = Exchange.current(ctx.channel());
+    if (e != null) {
+      e.closeAfterResponse = true;
     }
     ctx.fireExceptionCaught(answer);
   }

@@ -8,6 +8,7 @@ import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.common.registry.StoredFile;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
+import dev.oranc.proxy.route.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.upstream.UpstreamChecker;
 import io.netty.channel.ChannelHandlerContext;
@@ -58,12 +59,14 @@ import java.util.Optional;
 final class DownloadHandler extends ChannelInboundHandlerAdapter {
 
   private final Backend backend;
+  private final StreamLimiter streams;
   /** The current request's body is still arriving (it is dropped: GET and HEAD have none). */
   private boolean consuming;
   private Download current;
 
-  DownloadHandler(Backend backend) {
+  DownloadHandler(Backend backend, StreamLimiter streams) {
     this.backend = backend;
+    this.streams = streams;
   }
 
   @Override
@@ -134,6 +137,8 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
     final Credentials credentials;
     final EventLoop loop;
     BlobRelay relay;
+    /** Held from the decision to stream until the relay has ended, however it ends. */
+    StreamLimiter.Permit permit;
 
     Download(ChannelHandlerContext ctx, Route.File route, Exchange exchange, HttpRequest request) {
       this.ctx = ctx;
@@ -231,6 +236,12 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
                     Failures.call(() -> client.getBlobBytes(repo, file.digest(), blobs.maxBlobBytes(), credentials, loop))))
             .whenComplete((b, e) -> onLoop(() -> afterSmallBlob(file, range, b, e)));
       } else {
+        permit = streams.tryAcquire(ctx.channel());
+        if (permit == null) {
+          backend.metrics().streamRefused();
+          fail(new RequestRejected.TooBusy(streams.max()));
+          return;
+        }
         exchange.body = "stream";
         String rangeHeader = range == null ? null : range.header();
         Failures.timed(backend.metrics(), "blob_open",
@@ -318,6 +329,9 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
       if (current == this) {
         current = null;
       }
+      if (permit != null) {
+        permit.release();
+      }
     }
 
     void fail(Throwable error) {
@@ -328,6 +342,9 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
     void clientGone() {
       if (relay != null) {
         relay.cancel();
+      }
+      if (permit != null) {
+        permit.release();
       }
     }
   }

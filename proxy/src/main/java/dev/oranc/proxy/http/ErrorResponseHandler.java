@@ -1,5 +1,7 @@
 package dev.oranc.proxy.http;
 
+import dev.oranc.common.error.FormatException;
+import dev.oranc.proxy.route.RequestRejected;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -40,6 +42,11 @@ final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
     if (e == null || !channel.isActive()) {
       if (error instanceof IOException || error instanceof ClosedChannelException) {
         log.debug("{}: connection failed: {}", channel.id(), error.getMessage());
+      } else if (error instanceof RequestRejected || error instanceof FormatException) {
+        // More garbage after a refused request, on a connection that is closing: the client's
+        // doing, so not a warning anyone can act on (and a client must not be able to flood the
+        // log at warn).
+        log.debug("{}: after a refused request: {}", channel.id(), ErrorResponses.line(error));
       } else {
         log.warn("{}: error outside a request: {}", channel.id(), ErrorResponses.line(error), error);
       }

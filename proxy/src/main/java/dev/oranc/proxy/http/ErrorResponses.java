@@ -24,7 +24,8 @@ import java.util.Map;
  * RegistryException.Protocol       502  an answer we cannot use (a manifest that is not a cache file's)
  * IntegrityException               502  the registry's bytes are not what it announced
  * FormatException                  400  the client's path, key, header or body is malformed
- * RequestRejected.*                400 / 404 / 405 (Allow) / 414 / 416 (Content-Range) / 431 / 503 (shutting down)
+ * RequestRejected.*                400 / 404 / 405 (Allow) / 414 / 416 (Content-Range) / 431 / 503 (shutting down, or
+ *                                  the client's streams at --max-streams-per-client: Retry-After)
  * S3Rejected.*                     400 (BadDigest, IncompleteBody, InvalidPart, InvalidPartOrder, MalformedXML)
  *                                  404 (NoSuchUpload) / 503 SlowDown (Retry-After)
  * anything else                    500  "internal error" (the details go to the log only)
@@ -47,6 +48,9 @@ final class ErrorResponses {
   static final long DEFAULT_RETRY_AFTER_SECONDS = 10;
   /** What an S3 client is told to wait after a registry 5xx, which gives no Retry-After of its own. */
   static final long UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+  /** One of the client's own streams will likely have finished by then. */
+  static final long TOO_BUSY_RETRY_AFTER_SECONDS = 2;
   private static final int MAX_BODY = 500;
 
   private ErrorResponses() {}
@@ -142,6 +146,11 @@ final class ErrorResponses {
       return new ErrorResponse(
           HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE, Responses.TEXT, line(r),
           Map.of(HttpHeaderNames.CONTENT_RANGE.toString(), "bytes */" + n.size()), false);
+    }
+    if (r instanceof RequestRejected.TooBusy) {
+      return new ErrorResponse(
+          HttpResponseStatus.SERVICE_UNAVAILABLE, Responses.TEXT, line(r),
+          Map.of(HttpHeaderNames.RETRY_AFTER.toString(), Long.toString(TOO_BUSY_RETRY_AFTER_SECONDS)), false);
     }
     throw new AssertionError("unmapped rejection " + r.getClass().getName());
   }
@@ -267,10 +276,20 @@ final class ErrorResponses {
     return new ErrorResponse(status, Responses.TEXT, line(e), Map.of(), serverSide);
   }
 
-  /** The message as one bounded line. */
+  /**
+   * The message as one bounded, printable line: line breaks and tabs become spaces, any other
+   * control character (a NUL or an escape a client put in its path, quoted back by a parser's
+   * message) becomes '?', so neither a body nor a log line can be split or made to drive a
+   * terminal.
+   */
   static String line(Throwable e) {
     String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     String one = m.replaceAll("[\\r\\n\\t]+", " ").strip();
-    return one.length() > MAX_BODY ? one.substring(0, MAX_BODY) + "…" : one;
+    StringBuilder b = new StringBuilder(Math.min(one.length(), MAX_BODY + 1));
+    for (int i = 0; i < one.length() && b.length() < MAX_BODY; i++) {
+      char c = one.charAt(i);
+      b.append(Character.isISOControl(c) ? '?' : c);
+    }
+    return one.length() > MAX_BODY ? b + "…" : b.toString();
   }
 }

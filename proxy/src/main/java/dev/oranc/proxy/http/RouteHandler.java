@@ -46,9 +46,15 @@ final class RouteHandler extends ChannelInboundHandlerAdapter {
         if (draining.getAsBoolean()) {
           throw new RequestRejected.ShuttingDown();
         }
+        java.util.List<String> authorization = request.headers().getAll(HttpHeaderNames.AUTHORIZATION);
+        if (authorization.size() > 1) {
+          // Which one would the registry see? Refuse rather than guess (a proxy in front may pick
+          // the other one).
+          throw new RequestRejected.BadRequest("the Authorization header is sent more than once");
+        }
         route =
             router.route(
-                request.method().name(), request.uri(), request.headers().get(HttpHeaderNames.AUTHORIZATION));
+                request.method().name(), request.uri(), authorization.isEmpty() ? null : authorization.get(0));
       } catch (RequestRejected | FormatException e) {
         if (request instanceof FullHttpRequest full) {
           full.release();

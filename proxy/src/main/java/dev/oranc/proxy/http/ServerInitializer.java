@@ -37,6 +37,9 @@ import java.util.function.BooleanSupplier;
  * </pre>
  *
  * No {@code HttpObjectAggregator} anywhere: a body (a NAR of gigabytes) is never gathered.
+ *
+ * <p>A connection over {@code --max-connections} gets none of this: see {@link ConnectionLimiter}.
+ * Streams per client address are bounded by one {@link StreamLimiter} shared by all connections.
  */
 public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
 
@@ -48,6 +51,8 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
   private final Router router;
   private final BooleanSupplier draining;
   private final ChannelGroup channels;
+  private final ConnectionLimiter connectionLimiter;
+  private final StreamLimiter streamLimiter;
 
   public ServerInitializer(
       ServerConfig config, Backend backend, BooleanSupplier draining, ChannelGroup channels) {
@@ -56,6 +61,8 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     this.router = new Router(config.repositoryParts(), config.codec());
     this.draining = draining;
     this.channels = channels;
+    this.connectionLimiter = new ConnectionLimiter(config.maxConnections(), backend.metrics());
+    this.streamLimiter = new StreamLimiter(config.maxStreamsPerClient());
   }
 
   /** True when no request is in progress on {@code ch}: a shutdown may close it at once. */
@@ -66,8 +73,12 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
   @Override
   protected void initChannel(SocketChannel ch) {
     channels.add(ch);
-    backend.metrics().connections().incrementAndGet();
+    int open = backend.metrics().connections().incrementAndGet();
     ch.closeFuture().addListener(f -> backend.metrics().connections().decrementAndGet());
+    if (!connectionLimiter.admits(open)) {
+      ch.pipeline().addLast("refuse", connectionLimiter.refusal(open));
+      return;
+    }
     addHandlers(ch.pipeline());
   }
 
@@ -105,8 +116,8 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     p.addLast("multipart", new MultipartHandler(backend));
     p.addLast("expect-continue", new ExpectContinueHandler());
     p.addLast("service", new ServiceHandler(backend.metrics(), draining));
-    p.addLast("download", new DownloadHandler(backend));
-    p.addLast("upload", new UploadHandler(backend));
+    p.addLast("download", new DownloadHandler(backend, streamLimiter));
+    p.addLast("upload", new UploadHandler(backend, streamLimiter));
     p.addLast("errors", new ErrorResponseHandler());
   }
 }

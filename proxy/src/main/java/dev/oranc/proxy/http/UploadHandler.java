@@ -49,10 +49,12 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
   static final String OK_BODY = "<_/>";
 
   private final Backend backend;
+  private final StreamLimiter streams;
   private Upload current;
 
-  UploadHandler(Backend backend) {
+  UploadHandler(Backend backend, StreamLimiter streams) {
     this.backend = backend;
+    this.streams = streams;
   }
 
   @Override
@@ -115,6 +117,7 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
     boolean receiving = true;
     boolean failed;
     boolean counted;
+    StreamLimiter.Permit permit;
     long startNanos;
 
     Upload(ChannelHandlerContext ctx, Route.File route, HttpRequest request) {
@@ -160,6 +163,12 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
       } else {
         // No Content-Length and not chunked: an HTTP/1.1 request without a body.
         length = Math.max(0, HttpUtil.getContentLength(request, 0L));
+      }
+      permit = streams.tryAcquire(ctx.channel());
+      if (permit == null) {
+        backend.metrics().streamRefused();
+        fail(new RequestRejected.TooBusy(streams.max()));
+        return;
       }
       startNanos = System.nanoTime();
       upload = backend.registry().client().upload(repo, length, ImageLayout.LAYER_MEDIA_TYPE, credentials, loop);
@@ -266,6 +275,9 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
       if (counted) {
         counted = false;
         backend.metrics().uploads().decrementAndGet();
+      }
+      if (permit != null) {
+        permit.release();
       }
     }
   }

@@ -31,6 +31,8 @@ public final class ServerMetrics {
   private final AtomicInteger connections = new AtomicInteger();
   private final AtomicInteger downloads = new AtomicInteger();
   private final AtomicInteger uploads = new AtomicInteger();
+  private final LongAdder connectionsRefused = new LongAdder();
+  private final LongAdder streamsRefused = new LongAdder();
   private final ConcurrentHashMap<OperationLabel, Timer> registry = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, LongAdder> upstream = new ConcurrentHashMap<>();
   private final Map<String, CacheSource> caches = new ConcurrentHashMap<>();
@@ -79,6 +81,26 @@ public final class ServerMetrics {
   /** PUT bodies being streamed to a registry right now. */
   public AtomicInteger uploads() {
     return uploads;
+  }
+
+  /** A connection refused for {@code --max-connections}. */
+  public void connectionRefused() {
+    connectionsRefused.increment();
+  }
+
+  /** A download or upload refused for {@code --max-streams-per-client}. */
+  public void streamRefused() {
+    streamsRefused.increment();
+  }
+
+  /** Connections refused so far (tests). */
+  public long connectionsRefused() {
+    return connectionsRefused.sum();
+  }
+
+  /** Streams refused so far (tests). */
+  public long streamsRefused() {
+    return streamsRefused.sum();
   }
 
   /**
@@ -148,6 +170,12 @@ public final class ServerMetrics {
     header(b, "oranc_streams_in_flight", "gauge", "Blob bodies being relayed, by direction.");
     sample(b, "oranc_streams_in_flight", "{direction=\"download\"}", downloads.get());
     sample(b, "oranc_streams_in_flight", "{direction=\"upload\"}", uploads.get());
+    header(b, "oranc_http_connections_refused_total", "counter",
+        "Connections refused at once because --max-connections were open.");
+    sample(b, "oranc_http_connections_refused_total", "", connectionsRefused.sum());
+    header(b, "oranc_streams_refused_total", "counter",
+        "Downloads and uploads answered 503 because their client address had --max-streams-per-client in flight.");
+    sample(b, "oranc_streams_refused_total", "", streamsRefused.sum());
 
     Map<String, Timer> ops = new TreeMap<>();
     registry.forEach(

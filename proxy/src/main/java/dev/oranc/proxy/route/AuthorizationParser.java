@@ -6,11 +6,11 @@ import java.time.Duration;
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.registry.Credentials;
 import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -50,13 +50,38 @@ public final class AuthorizationParser {
     return switch (scheme) {
       case "basic" -> userPassword(rest, "Basic credentials");
       case AWS_SCHEME -> userPassword(accessKeyId(rest), "the S3 access key id");
-      default ->
-          throw new FormatException(
-              SUBJECT,
-              "unsupported scheme '" + printable(scheme)
-                  + "' (expected Basic, or AWS4-HMAC-SHA256 with an access key id that is"
-                  + " base64(user:password))");
+      default -> throw new FormatException(SUBJECT, unsupportedScheme(scheme));
     };
+  }
+
+  private static final String EXPECTED =
+      " (expected Basic, or AWS4-HMAC-SHA256 with an access key id that is base64(user:password))";
+
+  /**
+   * Schemes that are named when refused. Any other first word is not quoted: a client that sends
+   * a bare token or password ({@code Authorization: s3cr3t}) would otherwise read it back in the
+   * answer, and the operator in the log.
+   */
+  private static final List<String> NAMED_SCHEMES = List.of(
+      "Bearer", "Digest", "Negotiate", "NTLM", "AWS", "Token", "HOBA", "Mutual", "OAuth", "DPoP");
+
+  private static String unsupportedScheme(String scheme) {
+    for (String named : NAMED_SCHEMES) {
+      if (named.equalsIgnoreCase(scheme)) {
+        return "unsupported scheme '" + named + "'" + EXPECTED;
+      }
+    }
+    return "unsupported scheme, or a value without one" + EXPECTED;
+  }
+
+  /** Every message a refused scheme can get (tests check no other one is ever made). */
+  static List<String> unsupportedSchemeMessages() {
+    List<String> all = new java.util.ArrayList<>();
+    for (String named : NAMED_SCHEMES) {
+      all.add(SUBJECT + ": " + unsupportedScheme(named));
+    }
+    all.add(SUBJECT + ": " + unsupportedScheme(""));
+    return all;
   }
 
   /** The access key id of {@code Credential=ID/date/region/s3/aws4_request, SignedHeaders=…}. */
@@ -137,14 +162,4 @@ public final class AuthorizationParser {
     }
   }
 
-  /** A scheme name as it may appear in a message: short, printable ASCII. */
-  private static String printable(String s) {
-    StringBuilder b = new StringBuilder();
-    CharBuffer chars = CharBuffer.wrap(s);
-    while (chars.hasRemaining() && b.length() < 32) {
-      char c = chars.get();
-      b.append(c >= 0x21 && c < 0x7f ? c : '?');
-    }
-    return b.toString();
-  }
 }

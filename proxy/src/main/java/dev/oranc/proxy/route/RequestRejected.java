@@ -19,7 +19,8 @@ public abstract sealed class RequestRejected extends RuntimeException
         RequestRejected.UriTooLong,
         RequestRejected.HeadersTooLarge,
         RequestRejected.ShuttingDown,
-        RequestRejected.RangeNotSatisfiable {
+        RequestRejected.RangeNotSatisfiable,
+        RequestRejected.TooBusy {
 
   RequestRejected(String message) {
     // No stack trace: these are answers, not bugs, and they are never logged with one.
@@ -45,7 +46,9 @@ public abstract sealed class RequestRejected extends RuntimeException
     private final List<String> allowed;
 
     public MethodNotAllowed(String method, List<String> allowed) {
-      super("method " + method + " is not allowed here; allowed: " + String.join(", ", allowed));
+      // The codec only lets tokens through, but this message must hold whatever it is given.
+      super("method " + Router.abbreviate(method.length() > 32 ? method.substring(0, 32) : method)
+          + " is not allowed here; allowed: " + String.join(", ", allowed));
       this.allowed = List.copyOf(allowed);
     }
 
@@ -65,6 +68,17 @@ public abstract sealed class RequestRejected extends RuntimeException
   public static final class HeadersTooLarge extends RequestRejected {
     public HeadersTooLarge(int limit) {
       super("the request headers are larger than " + limit + " bytes");
+    }
+  }
+
+  /**
+   * The client's address has as many downloads and uploads in flight as the server allows one
+   * client (503, with {@code Retry-After}).
+   */
+  public static final class TooBusy extends RequestRejected {
+    public TooBusy(int limit) {
+      super("this client has " + limit + " downloads and uploads in flight, the most the server allows"
+          + " one client; retry when one has finished");
     }
   }
 

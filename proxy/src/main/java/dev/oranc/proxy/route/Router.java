@@ -115,6 +115,9 @@ public final class Router {
     if (key.isEmpty()) {
       throw noKey(path);
     }
+    requirePrintable("registry", registry);
+    requirePrintable("repository", repository);
+    requirePrintable("key", key);
     RepositoryRef ref = RepositoryRef.of(registry, repository);
     if (fileMethod == Route.Method.PUT || multipart != null) {
       codec.writeTag(key);
@@ -168,6 +171,23 @@ public final class Router {
       // the message below
     }
     throw new FormatException("partNumber '" + abbreviate(value) + "'", "expected a number from 1 to " + MAX_PART_NUMBER);
+  }
+
+  /**
+   * No cache file's key holds a control character (Nix's keys are hashes, store path names and
+   * derivation names), and no registry or repository name can; one would reach log lines and
+   * messages: a {@code %0A} splits a log line, an escape drives the operator's terminal. Such a
+   * request is a 400, checked here before any parser can quote the value back.
+   */
+  private static void requirePrintable(String what, String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (Character.isISOControl(c)) {
+        throw new FormatException(
+            what + " '" + abbreviate(value) + "'", "position " + i,
+            String.format("control character U+%04X (%s names are printable text)", (int) c, what));
+      }
+    }
   }
 
   private RequestRejected noKey(String path) {

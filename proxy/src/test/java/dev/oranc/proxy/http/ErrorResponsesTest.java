@@ -54,6 +54,7 @@ class ErrorResponsesTest {
     m.put(new S3Rejected.InvalidPartOrder("parts are not ascending"), 400);
     m.put(new S3Rejected.MalformedXml("not XML"), 400);
     m.put(new S3Rejected.SlowDown("the multipart spool is full", 7), 503);
+    m.put(new RequestRejected.TooBusy(64), 503);
     return m;
   }
 
@@ -172,6 +173,7 @@ class ErrorResponsesTest {
     assertEquals("17", ErrorResponses.of(new RegistryException.RateLimited(OP, "x", 17)).headers().get("retry-after"));
     assertEquals(String.valueOf(ErrorResponses.DEFAULT_RETRY_AFTER_SECONDS),
         ErrorResponses.of(new RegistryException.RateLimited(OP, "x", -1)).headers().get("retry-after"));
+    assertEquals("2", ErrorResponses.of(new RequestRejected.TooBusy(64)).headers().get("retry-after"));
     assertEquals("GET, HEAD, PUT",
         ErrorResponses.of(new RequestRejected.MethodNotAllowed("POST", List.of("GET", "HEAD", "PUT"))).headers().get("allow"));
     assertTrue(ErrorResponses.of(new RegistryException.Unauthorized(OP, "x")).headers().get("www-authenticate").startsWith("Basic"));

@@ -1,0 +1,54 @@
+package dev.oranc.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.oranc.proxy.ServerConfig;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/**
+ * The server's resource limits as flags: their defaults are the server's own (so {@code --help}
+ * tells the truth), values reach the server's configuration, and absurd ones are refused.
+ */
+class ServerLimitFlagsTest {
+
+  private static ServerCommand parse(Map<String, String> env, String... args) {
+    CommandLine commandLine = Main.newCommandLine(env);
+    commandLine.parseArgs(args);
+    return commandLine.getSubcommands().get("server").getCommand();
+  }
+
+  @Test
+  void theDefaultsAreTheServersDefaults() {
+    ServerConfig flags = parse(Map.of(), "server").config();
+    ServerConfig built = ServerConfig.builder().build();
+    assertEquals(built.maxConnections(), flags.maxConnections());
+    assertEquals(built.maxStreamsPerClient(), flags.maxStreamsPerClient());
+    assertEquals(built.maxInitialLineLength(), flags.maxInitialLineLength());
+    assertEquals(built.maxHeaderSize(), flags.maxHeaderSize());
+    assertEquals(built.idleTimeout(), flags.idleTimeout());
+  }
+
+  @Test
+  void flagsAndVariablesReachTheServer() {
+    ServerConfig c = parse(Map.of("ORANC_MAX_STREAMS_PER_CLIENT", "0"), "server",
+        "--max-connections", "100", "--max-request-line", "4KiB", "--max-header-size", "32KiB",
+        "--idle-timeout", "15s").config();
+    assertEquals(100, c.maxConnections());
+    assertEquals(0, c.maxStreamsPerClient());
+    assertEquals(4096, c.maxInitialLineLength());
+    assertEquals(32768, c.maxHeaderSize());
+    assertEquals(java.time.Duration.ofSeconds(15), c.idleTimeout());
+  }
+
+  @Test
+  void outOfRangeLimitsAreRefusedNamingTheFlag() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> parse(Map.of(), "server", "--max-header-size", "10").config());
+    assertTrue(e.getMessage().startsWith("--max-header-size: 10 bytes"), e.getMessage());
+    assertThrows(CommandLine.ParameterException.class, () -> parse(Map.of(), "server", "--max-connections", "0"));
+  }
+}

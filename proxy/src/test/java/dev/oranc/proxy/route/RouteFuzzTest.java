@@ -1,0 +1,115 @@
+package dev.oranc.proxy.route;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.oranc.common.error.FormatException;
+import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.tag.TagCodec;
+import dev.oranc.common.tag.TagEncoding;
+import dev.oranc.testkit.SeedCorpus;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Fuzzing of what the server reads from a request before anything else: the path and query
+ * ({@link Router}) and the {@code Authorization} header ({@link AuthorizationParser}). The input is
+ * Latin-1 text, as Netty hands over a request line and headers byte for byte.
+ *
+ * <p>{@link #routes}: the input's lines are method, target and (optional) Authorization header.
+ * Invariants: the result is a route, or a {@link RequestRejected} or {@link FormatException} (a
+ * 4xx) with a one-line message — nothing else is thrown; a file route has a non-empty key without
+ * control characters, its tags can be made (read tags, and the write tag for a PUT), and it does
+ * not print its credentials.
+ *
+ * <p>{@link #authorizationHeaders}: the whole input is a header value. Invariants: credentials or a
+ * {@link FormatException}, whose message is one of a fixed set — so it can never quote the
+ * credentials a client sent, however malformed.
+ */
+class RouteFuzzTest {
+
+  private record Setup(Router router, TagCodec codec) {
+    Setup(int parts, TagCodec codec) {
+      this(new Router(parts, codec), codec);
+    }
+  }
+
+  private static final List<Setup> SETUPS = List.of(
+      new Setup(2, TagCodec.DEFAULT),
+      new Setup(1, new TagCodec(TagEncoding.CUSTOM, List.of(TagEncoding.BASE32_DNSSEC))));
+
+  private static final List<String> CREDENTIALS_TEXT = List.of("Credentials[anonymous]", "Credentials[basic, <redacted>]");
+
+  @FuzzTest(maxDuration = "5m")
+  void routes(byte[] input) {
+    String[] lines = new String(input, StandardCharsets.ISO_8859_1).split("\n", 3);
+    String method = lines[0];
+    String target = lines.length > 1 ? lines[1] : "/";
+    String authorization = lines.length > 2 ? lines[2] : null;
+    for (Setup setup : SETUPS) {
+      Route route;
+      try {
+        route = setup.router.route(method, target, authorization);
+      } catch (RequestRejected | FormatException refused) {
+        String m = refused.getMessage();
+        assertFalse(m.contains("\n") || m.contains("\r"), "a message of more than one line: " + m);
+        continue;
+      }
+      if (route instanceof Route.File f) {
+        assertFalse(f.key().isEmpty());
+        for (char c : f.key().toCharArray()) {
+          assertFalse(Character.isISOControl(c), "a control character in key '" + f.key() + "'");
+        }
+        assertFalse(setup.codec.readTags(f.key()).isEmpty());
+        if (f.method() == Route.Method.PUT) {
+          setup.codec.writeTag(f.key());
+        }
+        assertTrue(CREDENTIALS_TEXT.contains(f.credentials().toString()), "credentials printed themselves");
+        assertTrue(f.toString().endsWith(f.credentials().isAnonymous() ? "anonymous]" : "with credentials]"), f.toString());
+      } else {
+        assertTrue(List.of("GET", "HEAD").contains(method), method + " reached a service");
+      }
+    }
+  }
+
+  /** Every message AuthorizationParser may give, whatever it read. */
+  private static final List<String> KNOWN_MESSAGES = List.of(
+      "Authorization header: Basic credentials are empty",
+      "Authorization header: Basic credentials are not base64",
+      "Authorization header: Basic credentials are not UTF-8 once base64-decoded",
+      "Authorization header: Basic credentials do not decode to user:password (both non-empty, separated by ':')",
+      "Authorization header: the S3 access key id are empty",
+      "Authorization header: the S3 access key id are not base64",
+      "Authorization header: the S3 access key id are not UTF-8 once base64-decoded",
+      "Authorization header: the S3 access key id do not decode to user:password (both non-empty, separated by ':')",
+      "Authorization header: AWS4-HMAC-SHA256 Credential= is not ID/date/region/service/aws4_request",
+      "Authorization header: AWS4-HMAC-SHA256 without a Credential= parameter");
+
+  @FuzzTest(maxDuration = "5m")
+  void authorizationHeaders(byte[] input) {
+    String header = new String(input, StandardCharsets.ISO_8859_1);
+    Credentials c;
+    try {
+      c = AuthorizationParser.parse(header);
+    } catch (FormatException refused) {
+      String m = refused.getMessage();
+      assertTrue(KNOWN_MESSAGES.contains(m) || m.startsWith("Authorization header: unsupported scheme"),
+          "an unexpected message (might it quote the header?): " + m);
+      if (m.startsWith("Authorization header: unsupported scheme")) {
+        assertTrue(AuthorizationParser.unsupportedSchemeMessages().contains(m), "a scheme message quoting input: " + m);
+      }
+      return;
+    }
+    assertTrue(CREDENTIALS_TEXT.contains(c.toString()), "credentials printed themselves: " + c);
+    assertEquals(header == null || header.isBlank(), c.isAnonymous());
+  }
+
+  @Test
+  void seedMutations() {
+    SeedCorpus.of(RouteFuzzTest.class, "routes").sweep(20240604, 5_000, this::routes);
+    SeedCorpus.of(RouteFuzzTest.class, "authorizationHeaders").sweep(20240605, 5_000, this::authorizationHeaders);
+  }
+}
