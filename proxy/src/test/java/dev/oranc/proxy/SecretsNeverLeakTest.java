@@ -131,7 +131,8 @@ class SecretsNeverLeakTest {
       "direction", Pattern.compile("download|upload"),
       "operation", Pattern.compile("resolve|blob_get|blob_open|upload|publish"),
       "outcome", Pattern.compile("ok|miss|error|found|absent|failed|[A-Z][A-Za-z]{1,30}"),
-      "cache", Pattern.compile("layer|blob|upstream"));
+      "cache", Pattern.compile("layer|blob|upstream"),
+      "path", Pattern.compile("direct|spooled"));
 
   /** Every sample line parses, and every label is known with a value from its fixed set. */
   static void checkMetricLabels(String metrics) {

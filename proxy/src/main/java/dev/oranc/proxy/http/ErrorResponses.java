@@ -197,7 +197,7 @@ final class ErrorResponses {
         code = "InvalidURI";
       } else if (r instanceof RequestRejected.HeadersTooLarge) {
         code = "RequestHeaderSectionTooLarge";
-      } else if (r instanceof RequestRejected.ShuttingDown) {
+      } else if (r instanceof RequestRejected.ShuttingDown || r instanceof RequestRejected.TooBusy) {
         code = "SlowDown";
       } else if (r instanceof RequestRejected.RangeNotSatisfiable) {
         code = "InvalidRange";

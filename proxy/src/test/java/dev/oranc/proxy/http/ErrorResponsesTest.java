@@ -84,6 +84,7 @@ class ErrorResponsesTest {
     m.put(new S3Rejected.InvalidPartOrder("x"), "400 InvalidPartOrder");
     m.put(new S3Rejected.MalformedXml("x"), "400 MalformedXML");
     m.put(new S3Rejected.SlowDown("x", 7), "503 SlowDown");
+    m.put(new RequestRejected.TooBusy(64), "503 SlowDown");
     return m;
   }
 
