@@ -73,7 +73,7 @@ final class ConnectionPool {
                             new HttpDecoderConfig()
                                 .setMaxInitialLineLength(8192)
                                 .setMaxHeaderSize(64 * 1024)
-                                .setMaxChunkSize(64 * 1024),
+                                .setMaxChunkSize(Connections.MAX_READ),
                             false,
                             false));
                     p.addLast(HttpConnection.HANDLER_NAME, new HttpConnection(ConnectionPool.this, timeoutNanos));

@@ -52,6 +52,26 @@ final class Exchange {
     return channel.attr(KEY).get();
   }
 
+  /**
+   * Stops reading the client's body while the registry takes it more slowly than it arrives (an
+   * upload whose sink is not writable); {@link #resumeReading} when it is again.
+   */
+  void pauseReading(Channel channel) {
+    if (!readingPaused) {
+      readingPaused = true;
+      channel.config().setAutoRead(false);
+    }
+  }
+
+  void resumeReading(Channel channel) {
+    if (readingPaused) {
+      readingPaused = false;
+      if (channel.isActive()) {
+        channel.config().setAutoRead(true);
+      }
+    }
+  }
+
   /** The server, not the client, is what the exchange waits on: idleness is not the client's. */
   boolean waitingOnServer() {
     return (requestComplete && !responseStarted) || readingPaused;

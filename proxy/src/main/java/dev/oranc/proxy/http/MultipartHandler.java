@@ -277,19 +277,13 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
         resumeReading();
         finish();
       } else if (!sink.isWritable() && !exchange.readingPaused) {
-        exchange.readingPaused = true;
-        ctx.channel().config().setAutoRead(false);
+        exchange.pauseReading(ctx.channel());
         sink.whenWritable(() -> onLoop(this::resumeReading));
       }
     }
 
     void resumeReading() {
-      if (exchange.readingPaused) {
-        exchange.readingPaused = false;
-        if (ctx.channel().isActive()) {
-          ctx.channel().config().setAutoRead(true);
-        }
-      }
+      exchange.resumeReading(ctx.channel());
     }
 
     void finish() {

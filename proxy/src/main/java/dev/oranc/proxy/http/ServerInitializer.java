@@ -44,7 +44,7 @@ import java.util.function.BooleanSupplier;
 public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
 
   /** Body pieces the codec emits: one read's worth, so a PUT relays without re-slicing. */
-  static final int MAX_CHUNK_SIZE = 64 * 1024;
+  public static final int MAX_CHUNK_SIZE = 1 << 20;
 
   private final ServerConfig config;
   private final Backend backend;

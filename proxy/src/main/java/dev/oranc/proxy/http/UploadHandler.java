@@ -202,19 +202,13 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
         resumeReading();
         finish();
       } else if (!upload.isWritable() && !exchange.readingPaused) {
-        exchange.readingPaused = true;
-        ctx.channel().config().setAutoRead(false);
+        exchange.pauseReading(ctx.channel());
         upload.whenWritable(() -> onLoop(this::resumeReading));
       }
     }
 
     void resumeReading() {
-      if (exchange.readingPaused) {
-        exchange.readingPaused = false;
-        if (ctx.channel().isActive()) {
-          ctx.channel().config().setAutoRead(true);
-        }
-      }
+      exchange.resumeReading(ctx.channel());
     }
 
     void finish() {
