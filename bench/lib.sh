@@ -244,8 +244,9 @@ start_oranc() {
   need_oranc
   local port
   port=$(free_port)
+  # shellcheck disable=SC2086 # ORANC_SERVER_ARGS: extra flags, split on spaces
   ORANC_JAVA_OPTS=${ORANC_BENCH_JAVA_OPTS:-} "$ORANC" server --no-ssl -l "127.0.0.1:$port" \
-    > "$WORK/oranc-server.log" 2>&1 &
+    ${ORANC_SERVER_ARGS:-} > "$WORK/oranc-server${ORANC_SERVER_LOG_SUFFIX:-}.log" 2>&1 &
   ORANC_PID=$!
   if wait_http "http://127.0.0.1:$port/" "$ORANC_PID" 60; then
     _pids+=("$ORANC_PID")
