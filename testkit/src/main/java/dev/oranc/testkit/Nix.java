@@ -389,6 +389,14 @@ public final class Nix implements AutoCloseable {
 
   /** Runs a Nix tool with the offline options and returns the outcome, whatever it is. */
   public static Result exec(String stdin, Duration timeout, List<String> argv) {
+    return exec(Map.of(), stdin, timeout, argv);
+  }
+
+  /**
+   * Like {@link #exec(String, Duration, List)} with {@code environment} added to the tool's
+   * environment (e.g. {@code NIX_SSL_CERT_FILE}, which Nix 2.8 reads and no option replaces).
+   */
+  public static Result exec(Map<String, String> environment, String stdin, Duration timeout, List<String> argv) {
     if (argv.isEmpty() || !TOOLS.contains(argv.get(0))) {
       throw new IllegalArgumentException(
           "argv: " + argv + " (expected: one of " + TOOLS + " and its arguments)");
@@ -405,20 +413,19 @@ public final class Nix implements AutoCloseable {
     }
     command.addAll(OPTIONS);
     command.addAll(argv.subList(1, argv.size()));
-    return execute(stdin, timeout, command);
+    return execute(environment, stdin, timeout, command);
   }
 
-  private static Result execute(String stdin, Duration timeout, List<String> command) {
+  private static Result execute(Map<String, String> environment, String stdin, Duration timeout, List<String> command) {
     Path out = null;
     Path err = null;
     try {
       out = Files.createTempFile("oranc-nix-out", ".txt");
       err = Files.createTempFile("oranc-nix-err", ".txt");
-      Process p =
-          new ProcessBuilder(command)
-              .redirectOutput(out.toFile())
-              .redirectError(err.toFile())
-              .start();
+      ProcessBuilder builder =
+          new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+      builder.environment().putAll(environment);
+      Process p = builder.start();
       try (OutputStream in = p.getOutputStream()) {
         if (stdin != null) {
           in.write(stdin.getBytes(StandardCharsets.UTF_8));
