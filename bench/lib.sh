@@ -360,9 +360,14 @@ corpus_file() {
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 cpu_seconds() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'; }
 
+# awk_seed: a seed for awk's srand() from /dev/urandom. It must stay below 2^31: mawk (Debian's
+# awk) clamps larger seeds, so every "$RANDOM$RANDOM" over 2147483647 gave the same sequence, and
+# "fresh" keys repeated between calls.
+awk_seed() { echo $(( $(od -An -N4 -tu4 /dev/urandom) % 2147483647 )); }
+
 # random_hashes N: N random store hash parts, one a line (one process, not N).
 random_hashes() {
-  awk -v n="$1" -v seed="$RANDOM$RANDOM$RANDOM" 'BEGIN {
+  awk -v n="$1" -v seed="$(awk_seed)" 'BEGIN {
     srand(seed); a = "0123456789abcdfghijklmnpqrsvwxyz"
     for (i = 0; i < n; i++) { h = ""; for (k = 0; k < 32; k++) h = h substr(a, int(rand() * 32) + 1, 1); print h }
   }'
@@ -385,7 +390,7 @@ seed_narinfos() {
   make_narinfo 00000000000000000000000000000000 "$dir/template"
   mkdir -p "$dir/n" "$dir/m"
   # The narinfos: the template with a fresh random store hash each.
-  awk -v n="$count" -v dir="$dir/n" -v seed="$RANDOM$RANDOM" '
+  awk -v n="$count" -v dir="$dir/n" -v seed="$(awk_seed)" '
     BEGIN { srand(seed); a = "0123456789abcdfghijklmnpqrsvwxyz" }
     { t = t $0 "\n" }
     END {
