@@ -479,7 +479,7 @@ run_wrk() {
 # path before it is measured (the first seconds of a fresh oranc run interpreted code).
 warm() {
   local seconds
-  seconds=$(wrk_seconds)
+  seconds=${WARM_SECONDS:-$(wrk_seconds)}
   THREADS=2 timeout $((seconds + 60)) wrk -t2 -c64 -d"${seconds}s" -s "$BENCH_DIR/wrk/bench.lua" "$1" > /dev/null ||
     die "warming up against $1 failed"
 }
