@@ -8,7 +8,6 @@ import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
 import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -40,23 +39,13 @@ class InstallIT {
 
   @TempDir Path tmp;
 
-  record Run(int exit, String out) {}
-
-  static Run run(List<String> command) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).directory(ROOT.toFile()).start();
-    p.getOutputStream().close();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", command) + " did not finish");
-    return new Run(p.exitValue(), out);
-  }
-
   @Test
   void installServeStopUninstall() throws Exception {
     Path prefix = tmp.resolve("opt/oranc");
     Path bin = tmp.resolve("bin");
     Path units = tmp.resolve("systemd");
     Path config = tmp.resolve("etc/oranc");
-    Run install = run(List.of("scripts/install", "--no-build", "--prefix", prefix.toString(),
+    Commands.Run install = Commands.run(ROOT, List.of("scripts/install", "--no-build", "--prefix", prefix.toString(),
         "--bin-dir", bin.toString(), "--systemd-dir", units.toString(), "--config-dir", config.toString()));
     assertEquals(0, install.exit(), install.out());
     assertTrue(Files.isExecutable(prefix.resolve("bin/oranc")));
@@ -67,7 +56,7 @@ class InstallIT {
     assertTrue(unitText.contains("EnvironmentFile=-" + config.resolve("oranc.env")), unitText);
     assertEquals(Files.readString(ROOT.resolve("systemd/oranc.env.example")), Files.readString(config.resolve("oranc.env")));
 
-    Run verify = run(List.of("systemd-analyze", "verify", unit.toString()));
+    Commands.Run verify = Commands.run(ROOT, List.of("systemd-analyze", "verify", unit.toString()));
     assertEquals(0, verify.exit(), "systemd-analyze verify:\n" + verify.out());
     assertEquals("", verify.out().strip(), "systemd-analyze verify has remarks:\n" + verify.out());
 
@@ -117,7 +106,7 @@ class InstallIT {
       server.destroyForcibly();
     }
 
-    Run uninstall = run(List.of("scripts/install", "--uninstall", "--prefix", prefix.toString()));
+    Commands.Run uninstall = Commands.run(ROOT, List.of("scripts/install", "--uninstall", "--prefix", prefix.toString()));
     assertEquals(0, uninstall.exit(), uninstall.out());
     assertFalse(Files.exists(prefix.resolve("bin/oranc.jar")));
     assertFalse(Files.exists(bin.resolve("oranc"), java.nio.file.LinkOption.NOFOLLOW_LINKS));

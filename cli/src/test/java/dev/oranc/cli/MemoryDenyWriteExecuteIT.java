@@ -5,13 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,24 +28,14 @@ class MemoryDenyWriteExecuteIT {
       "syscall(157, 65, 1, 0, 0, 0) == 0 or do { print STDERR \"PR_SET_MDWE: $!\\n\"; exit 97 };"
           + " exec @ARGV or exit 98";
 
-  record Run(int exit, String out) {}
-
-  static Run run(List<String> command) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    p.getOutputStream().close();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS), String.join(" ", command) + " did not finish");
-    return new Run(p.exitValue(), out);
-  }
-
   @Test
   void theJvmCannotStartUnderMemoryDenyWriteExecuteSoTheUnitLeavesItOut() throws Exception {
-    Run plain = run(List.of("perl", "-e", "exec @ARGV or exit 98", LAUNCHER, "--version"));
+    Commands.Run plain = Commands.run(List.of("perl", "-e", "exec @ARGV or exit 98", LAUNCHER, "--version"));
     assertEquals(0, plain.exit(), plain.out());
     assertTrue(plain.out().startsWith("oranc "), plain.out());
 
     List<String> command = new ArrayList<>(List.of("perl", "-e", WITH_MDWE, LAUNCHER, "--version"));
-    Run denied = run(command);
+    Commands.Run denied = Commands.run(command);
     assertNotEquals(97, denied.exit(),
         "this kernel has no PR_SET_MDWE (Linux 6.3 or later), so the test cannot check the JVM under it:\n" + denied.out());
     assertNotEquals(0, denied.exit(), "the JVM started under MemoryDenyWriteExecute:\n" + denied.out()

@@ -13,7 +13,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -61,9 +60,10 @@ class ReverseProxyIT {
     orancPort = Integer.parseInt(listening.group(1));
     cert = tmp.resolve("cert.pem");
     key = tmp.resolve("key.pem");
-    run(List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+    Commands.Run made = Commands.run(List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
         "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
         "-keyout", key.toString(), "-out", cert.toString()));
+    assertEquals(0, made.exit(), made.out());
   }
 
   @AfterAll
@@ -95,7 +95,7 @@ class ReverseProxyIT {
         + site
         + "}\n";
     Path confFile = Files.writeString(dir.resolve("nginx.conf"), conf);
-    Run check = run(List.of("nginx", "-e", "stderr", "-t", "-p", dir.toString(), "-c", confFile.toString()));
+    Commands.Run check = Commands.run(List.of("nginx", "-e", "stderr", "-t", "-p", dir.toString(), "-c", confFile.toString()));
     assertEquals(0, check.exit(), "nginx -t on the documented block:\n" + conf + "\n" + check.out());
     try (ExternalProcess nginx = ExternalProcess.start("nginx",
         List.of("nginx", "-e", "stderr", "-p", dir.toString(), "-c", confFile.toString(), "-g", "daemon off; master_process off;"))) {
@@ -205,14 +205,4 @@ class ReverseProxyIT {
     throw new AssertionError(process.name() + " does not listen on " + port + ":\n" + process.log());
   }
 
-  record Run(int exit, String out) {}
-
-  static Run run(List<String> command) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    p.getOutputStream().close();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS), String.join(" ", command) + " did not finish");
-    assertEquals(0, p.exitValue(), String.join(" ", command) + ":\n" + out);
-    return new Run(p.exitValue(), out);
-  }
 }
