@@ -84,11 +84,11 @@ final class CallRunner {
       this.pathAndQuery = call.pathAndQuery();
     }
 
-    /** For logs: a redirect target's query is left out, since pre-signed URLs carry secrets there. */
+    /**
+     * For logs: never the query. A redirect target's carries pre-signed secrets, and an upload
+     * session's carries the registry's signed {@code _state}, which lets anyone continue the upload.
+     */
     String url() {
-      if (sameOrigin) {
-        return origin + pathAndQuery;
-      }
       int q = pathAndQuery.indexOf('?');
       return origin + (q < 0 ? pathAndQuery : pathAndQuery.substring(0, q) + "?…");
     }
