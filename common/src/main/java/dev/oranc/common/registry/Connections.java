@@ -30,6 +30,8 @@ final class Connections {
     this.template =
         new Bootstrap()
             .channel(Transport.socketChannel())
+            // Host names are looked up off the event loops (Netty's default blocks the loop).
+            .resolver(OffloadedResolverGroup.INSTANCE)
             .option(ChannelOption.AUTO_READ, false)
             .option(ChannelOption.TCP_NODELAY, true)
             .option(ChannelOption.SO_KEEPALIVE, true)
