@@ -85,6 +85,14 @@ public final class FaultProxy implements AutoCloseable {
     return "127.0.0.1:" + ((InetSocketAddress) server.localAddress()).getPort();
   }
 
+  /**
+   * Requests retained to be forwarded (by identity: equal requests may both be in flight). One
+   * still unreleased when the proxy closes (held back by a delay, or its upstream connect never
+   * completed) is released by close().
+   */
+  private final java.util.Set<FullHttpRequest> inFlight =
+      java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
+
   private final class Frontend extends SimpleChannelInboundHandler<FullHttpRequest> {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
@@ -100,6 +108,7 @@ public final class FaultProxy implements AutoCloseable {
       }
       // Kept past this call: it is written to the upstream connection once that is open.
       FullHttpRequest forwarded = request.retainedDuplicate();
+      inFlight.add(forwarded);
       long delay = delayMillis;
       if (delay > 0) {
         ctx.executor().schedule(() -> forward(ctx, forwarded), delay, TimeUnit.MILLISECONDS);
@@ -134,8 +143,10 @@ public final class FaultProxy implements AutoCloseable {
               (ChannelFutureListener)
                   f -> {
                     if (f.isSuccess()) {
-                      f.channel().writeAndFlush(forwarded);
+                      // Written or failed, the codec has released it.
+                      f.channel().writeAndFlush(forwarded).addListener(w -> inFlight.remove(forwarded));
                     } else {
+                      inFlight.remove(forwarded);
                       forwarded.release();
                       ctx.close();
                     }
@@ -147,5 +158,12 @@ public final class FaultProxy implements AutoCloseable {
   public void close() {
     server.close().syncUninterruptibly();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    // The loops have ended: nothing else touches these any more.
+    for (FullHttpRequest r : List.copyOf(inFlight)) {
+      if (r.refCnt() > 0) {
+        r.release();
+      }
+    }
+    inFlight.clear();
   }
 }
