@@ -2,8 +2,10 @@ package dev.oranc.push;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.signature.SecretKey;
 import dev.oranc.common.nix.store.StorePath;
@@ -28,6 +30,7 @@ import dev.oranc.push.upload.NarSink;
 import dev.oranc.push.upload.Probe;
 import dev.oranc.push.upload.RegistryTarget;
 import dev.oranc.push.upload.Target;
+import dev.oranc.push.upload.UploadFailedException;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
@@ -238,6 +241,83 @@ class OrderAndIsolationTest {
       for (String dependent : List.of("mid2", "top")) {
         assertTrue(Set.of(Status.PUSHED, Status.NARINFO_ONLY).contains(second.get(paths.get(dependent))), dependent);
       }
+    }
+  }
+
+  /**
+   * The upload breaks off after the last byte was compressed, when the body is ended: the
+   * NarSink's finish() throws (as BlobOutputStream's does when the PATCH in flight was reset
+   * meanwhile). Every try of every NAR fails so, retried once; the push must still end, with the
+   * paths that have a NAR failed and the rest not pushed. (Before the fix the slot counts went
+   * wrong and the push waited for ever; seen once under load in a full run.)
+   */
+  @Test
+  void anUploadThatBreaksOffWhenItsBodyEndsFailsAndThePushStillEnds() throws Exception {
+    SecretKey secret = SecretKey.parse(key.secret());
+    NarInfoMaker maker = new NarInfoMaker(secret);
+    Closure closure;
+    try (NixDatabase db = NixDatabase.open(NixDatabase.DEFAULT_FILE, "/nix/store", false)) {
+      closure = Closure.of(List.of(StorePath.parse(paths.get("mid3"))), db::query, true);
+    }
+    java.util.concurrent.atomic.AtomicInteger finishes = new java.util.concurrent.atomic.AtomicInteger();
+    try (RegistryClient client = new RegistryClient(RegistryClientConfig.builder().tls(false).build())) {
+      Target real = new RegistryTarget(new OciBinaryCache(client, TagCodec.DEFAULT),
+          RepositoryRef.of(registry().address(), "isolation/finish"), Credentials.anonymous(), maker, "/nix/store", false);
+      Target breaking = new Target() {
+        @Override
+        public CompletableFuture<Probe> probe(PathInfo info) {
+          return real.probe(info);
+        }
+
+        @Override
+        public CompletableFuture<Void> publishNar(PathInfo info, Descriptor blob) {
+          return real.publishNar(info, blob);
+        }
+
+        @Override
+        public CompletableFuture<Void> publishNarInfo(PathInfo info, NarInfo narInfo) {
+          return real.publishNarInfo(info, narInfo);
+        }
+
+        @Override
+        public NarSink openNar() {
+          NarSink inner = real.openNar();
+          return new NarSink() {
+            @Override
+            public java.io.OutputStream stream() {
+              return inner.stream();
+            }
+
+            @Override
+            public CompletableFuture<Descriptor> finish() throws java.io.IOException {
+              finishes.incrementAndGet();
+              inner.abort(new java.io.IOException("test: the PATCH was reset"));
+              throw new UploadFailedException(new RegistryException.Unavailable(
+                  "PATCH isolation/finish upload bytes 0-", "connection reset by the test",
+                  RegistryException.Unavailable.Reason.UNREACHABLE, 0, null));
+            }
+
+            @Override
+            public void abort(Throwable cause) {
+              inner.abort(cause);
+            }
+
+            @Override
+            public void close() {
+              inner.close();
+            }
+          };
+        }
+      };
+      List<PathOutcome> outcomes = assertTimeoutPreemptively(Duration.ofSeconds(60), () ->
+          new Pipeline(breaking, new NarCompressor(new StoreNarSource(), 3, 1, Long.MAX_VALUE), maker,
+              new Progress(), new PipelineSettings(2, 1, 8, 16, 8, 2, Duration.ofMillis(10)))
+              .run(closure));
+      Map<StorePath, Status> status = new java.util.HashMap<>();
+      outcomes.forEach(o -> status.put(o.path(), o.status()));
+      assertEquals(Status.FAILED, status.get(StorePath.parse(paths.get("leaf4"))), outcomes.toString());
+      assertEquals(Status.DEPENDENCY_FAILED, status.get(StorePath.parse(paths.get("mid3"))), outcomes.toString());
+      assertTrue(finishes.get() >= 3, "each NAR was tried twice (mid3's NAR may be shared or tried too): " + finishes.get());
     }
   }
 }

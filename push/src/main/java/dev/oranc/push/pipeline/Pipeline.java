@@ -277,11 +277,16 @@ public final class Pipeline {
       }
       CompressedNar compressed = null;
       CompletableFuture<Descriptor> stored;
+      // Whether onStreamed was posted: exactly once per try, or the slot counts go wrong and the
+      // push never ends. Not "compressed != null": finish() can still throw after the compression
+      // (the upload broke off between the last write and the end of the body).
+      boolean handedOver = false;
       try (NarSink sink = target.openNar()) {
         compressed = compressor.compress(n.info, sink.stream(), progress::narRead, progress::fileWritten);
         CompressedNar c = compressed;
         CompletableFuture<Descriptor> finished = sink.finish();
         // The CPU work is done: the next path may start while this one completes.
+        handedOver = true;
         post(() -> onStreamed(n));
         stored =
             finished
@@ -295,7 +300,7 @@ public final class Pipeline {
                       return target.publishNar(n.info, blob).thenApply(v -> blob);
                     });
       } catch (Throwable e) {
-        if (compressed == null) {
+        if (!handedOver) {
           post(() -> onStreamed(n)); // failed before the hand-over
         }
         stored = CompletableFuture.failedFuture(e);
