@@ -316,8 +316,11 @@ class OrderAndIsolationTest {
       Map<StorePath, Status> status = new java.util.HashMap<>();
       outcomes.forEach(o -> status.put(o.path(), o.status()));
       assertEquals(Status.FAILED, status.get(StorePath.parse(paths.get("leaf4"))), outcomes.toString());
-      assertEquals(Status.DEPENDENCY_FAILED, status.get(StorePath.parse(paths.get("mid3"))), outcomes.toString());
-      assertTrue(finishes.get() >= 3, "each NAR was tried twice (mid3's NAR may be shared or tried too): " + finishes.get());
+      // mid3's own NAR may fail first (both NARs go up at once), or leaf4's failure reaches it first.
+      assertTrue(Set.of(Status.FAILED, Status.DEPENDENCY_FAILED).contains(status.get(StorePath.parse(paths.get("mid3")))),
+          outcomes.toString());
+      assertEquals(2, outcomes.size(), outcomes.toString());
+      assertTrue(finishes.get() >= 2, "leaf4's NAR was tried twice: " + finishes.get());
     }
   }
 }
