@@ -95,6 +95,17 @@ class OrderAndIsolationTest {
     return registries.get();
   }
 
+  /** The closure of the named test paths, from the Nix database. */
+  static Closure closureOf(String... names) throws Exception {
+    List<StorePath> roots = new ArrayList<>();
+    for (String name : names) {
+      roots.add(StorePath.parse(paths.get(name)));
+    }
+    try (NixDatabase db = NixDatabase.open(NixDatabase.DEFAULT_FILE, "/nix/store", false)) {
+      return Closure.of(roots, db::query, true);
+    }
+  }
+
   /** Event order, as seen by the pipeline's target. */
   static final class RecordingTarget implements Target {
     final Target inner;
@@ -140,12 +151,8 @@ class OrderAndIsolationTest {
 
   @Test
   void aNarInfoGoesUpOnlyAfterItsNarAndItsReferencesNarInfos() throws Exception {
-    SecretKey secret = SecretKey.parse(key.secret());
-    NarInfoMaker maker = new NarInfoMaker(secret);
-    Closure closure;
-    try (NixDatabase db = NixDatabase.open(NixDatabase.DEFAULT_FILE, "/nix/store", false)) {
-      closure = Closure.of(List.of(StorePath.parse(paths.get("top")), StorePath.parse(paths.get("lone"))), db::query, true);
-    }
+    NarInfoMaker maker = new NarInfoMaker(SecretKey.parse(key.secret()));
+    Closure closure = closureOf("top", "lone");
     assertEquals(9, closure.size());
     List<StorePath> order = new ArrayList<>(closure.paths().keySet());
     for (PathInfo info : closure.paths().values()) {
@@ -253,12 +260,8 @@ class OrderAndIsolationTest {
    */
   @Test
   void anUploadThatBreaksOffWhenItsBodyEndsFailsAndThePushStillEnds() throws Exception {
-    SecretKey secret = SecretKey.parse(key.secret());
-    NarInfoMaker maker = new NarInfoMaker(secret);
-    Closure closure;
-    try (NixDatabase db = NixDatabase.open(NixDatabase.DEFAULT_FILE, "/nix/store", false)) {
-      closure = Closure.of(List.of(StorePath.parse(paths.get("mid3"))), db::query, true);
-    }
+    NarInfoMaker maker = new NarInfoMaker(SecretKey.parse(key.secret()));
+    Closure closure = closureOf("mid3");
     java.util.concurrent.atomic.AtomicInteger finishes = new java.util.concurrent.atomic.AtomicInteger();
     try (RegistryClient client = new RegistryClient(RegistryClientConfig.builder().tls(false).build())) {
       Target real = new RegistryTarget(new OciBinaryCache(client, TagCodec.DEFAULT),
