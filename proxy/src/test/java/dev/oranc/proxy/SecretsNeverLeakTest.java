@@ -126,6 +126,7 @@ class SecretsNeverLeakTest {
   private static final Pattern SAMPLE = Pattern.compile("^([a-z_]+)(\\{[^}]*\\})? \\S+$");
   private static final Pattern LABEL = Pattern.compile("([a-z_]+)=\"((?:[^\"\\\\]|\\\\.)*)\"");
   private static final Map<String, Pattern> LABEL_VALUES = Map.of(
+      "le", Pattern.compile("\\d+(\\.\\d+)?|\\+Inf"),
       "method", Pattern.compile("GET|HEAD|PUT|other"),
       "status", Pattern.compile("[1-5]\\d\\d"),
       "direction", Pattern.compile("download|upload"),

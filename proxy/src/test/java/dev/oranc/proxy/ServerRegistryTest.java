@@ -255,6 +255,8 @@ class ServerRegistryTest {
         "oranc_cache_hits_total{cache=\"layer\"}",
         "oranc_cache_misses_total{cache=\"blob\"}",
         "oranc_registry_operations_total{operation=\"publish\",outcome=\"ok\"}",
+        "oranc_registry_operation_duration_seconds_bucket{operation=\"publish\",le=\"+Inf\"}",
+        "oranc_registry_operation_duration_seconds_count{operation=\"resolve\"}",
         "oranc_streams_in_flight{direction=\"download\"} 0",
         "oranc_http_sent_bytes_total ")) {
       assertTrue(text.contains(expected), expected + " in\n" + text);

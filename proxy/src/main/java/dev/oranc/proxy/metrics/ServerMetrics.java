@@ -49,6 +49,43 @@ public final class ServerMetrics {
     final LongAdder nanos = new LongAdder();
   }
 
+  /**
+   * Upper bounds of the latency histogram's buckets, in seconds: from a loopback registry's
+   * milliseconds to a struggling remote one's seconds.
+   */
+  static final double[] LATENCY_BUCKETS = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
+  private static final long[] LATENCY_BUCKET_NANOS = new long[LATENCY_BUCKETS.length];
+
+  static {
+    for (int i = 0; i < LATENCY_BUCKETS.length; i++) {
+      LATENCY_BUCKET_NANOS[i] = (long) (LATENCY_BUCKETS[i] * 1e9);
+    }
+  }
+
+  /** Per operation: how many took up to each bound (not cumulative here; summed at scrape). */
+  private static final class Histogram {
+    final LongAdder[] buckets = new LongAdder[LATENCY_BUCKETS.length + 1];
+    final LongAdder nanos = new LongAdder();
+
+    Histogram() {
+      for (int i = 0; i < buckets.length; i++) {
+        buckets[i] = new LongAdder();
+      }
+    }
+
+    void observe(long n) {
+      int i = 0;
+      while (i < LATENCY_BUCKET_NANOS.length && n > LATENCY_BUCKET_NANOS[i]) {
+        i++;
+      }
+      buckets[i].increment();
+      nanos.add(n);
+    }
+  }
+
+  private final ConcurrentHashMap<String, Histogram> latency = new ConcurrentHashMap<>();
+
   /** A request answered (or abandoned, with the status it had). */
   public void request(String method, int status) {
     String m = "other";
@@ -113,6 +150,7 @@ public final class ServerMetrics {
     Timer t = registry.computeIfAbsent(new OperationLabel(operation, outcome), k -> new Timer());
     t.count.increment();
     t.nanos.add(nanos);
+    latency.computeIfAbsent(operation, k -> new Histogram()).observe(nanos);
   }
 
   /** An upstream check's outcome: {@code found}, {@code absent}, {@code failed}. */
@@ -189,6 +227,23 @@ public final class ServerMetrics {
         (labels, t) ->
             sampleDouble(b, "oranc_registry_operation_seconds_total", labels,
                 t.nanos.sum() / (double) TimeUnit.SECONDS.toNanos(1)));
+
+    header(b, "oranc_registry_operation_duration_seconds", "histogram",
+        "Registry operation latency, by operation, whatever the outcome (for quantiles: histogram_quantile).");
+    new TreeMap<>(latency).forEach(
+        (operation, h) -> {
+          String op = "operation=\"" + escape(operation) + "\"";
+          long cumulative = 0;
+          for (int i = 0; i < h.buckets.length; i++) {
+            cumulative += h.buckets[i].sum();
+            String le = i < LATENCY_BUCKETS.length ? Double.toString(LATENCY_BUCKETS[i]) : "+Inf";
+            sample(b, "oranc_registry_operation_duration_seconds_bucket", "{" + op + ",le=\"" + le + "\"}", cumulative);
+          }
+          sampleDouble(b, "oranc_registry_operation_duration_seconds_sum", "{" + op + "}",
+              h.nanos.sum() / (double) TimeUnit.SECONDS.toNanos(1));
+          // The count is the +Inf bucket's, so that the two agree within one scrape.
+          sample(b, "oranc_registry_operation_duration_seconds_count", "{" + op + "}", cumulative);
+        });
 
     header(b, "oranc_upstream_checks_total", "counter", "Upstream cache checks, by outcome.");
     new TreeMap<>(upstream).forEach((k, v) -> sample(b, "oranc_upstream_checks_total", "{outcome=\"" + k + "\"}", v.sum()));
