@@ -13,6 +13,7 @@ import dev.oranc.proxy.upstream.UpstreamChecker;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
@@ -104,7 +105,7 @@ public final class OrancServer implements AutoCloseable {
               // registry streams are: fewer system calls and pieces per NAR uploaded.
               .childOption(
                   ChannelOption.RCVBUF_ALLOCATOR,
-                  new io.netty.channel.AdaptiveRecvByteBufAllocator(512, 2048, ServerInitializer.MAX_CHUNK_SIZE))
+                  new AdaptiveRecvByteBufAllocator(512, 2048, ServerInitializer.MAX_CHUNK_SIZE))
               .childOption(
                   ChannelOption.WRITE_BUFFER_WATER_MARK,
                   new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark()))

@@ -44,11 +44,6 @@ public final class ServerMetrics {
 
   private record CacheSource(Supplier<CacheStats> stats, LongSupplier size, LongSupplier weight) {}
 
-  private static final class Timer {
-    final LongAdder count = new LongAdder();
-    final LongAdder nanos = new LongAdder();
-  }
-
   /**
    * Upper bounds of the latency histogram's buckets, in seconds: from a loopback registry's
    * milliseconds to a struggling remote one's seconds.
@@ -63,12 +58,16 @@ public final class ServerMetrics {
     }
   }
 
-  /** Per operation: how many took up to each bound (not cumulative here; summed at scrape). */
-  private static final class Histogram {
+  /**
+   * One (operation, outcome): how many took up to each latency bound (the last bucket: longer),
+   * not cumulative here; the count is their sum. Scrapes add the buckets up, and for the histogram
+   * the outcomes of an operation too.
+   */
+  private static final class Timer {
     final LongAdder[] buckets = new LongAdder[LATENCY_BUCKETS.length + 1];
     final LongAdder nanos = new LongAdder();
 
-    Histogram() {
+    Timer() {
       for (int i = 0; i < buckets.length; i++) {
         buckets[i] = new LongAdder();
       }
@@ -82,9 +81,15 @@ public final class ServerMetrics {
       buckets[i].increment();
       nanos.add(n);
     }
-  }
 
-  private final ConcurrentHashMap<String, Histogram> latency = new ConcurrentHashMap<>();
+    long count() {
+      long c = 0;
+      for (LongAdder b : buckets) {
+        c += b.sum();
+      }
+      return c;
+    }
+  }
 
   /** A request answered (or abandoned, with the status it had). */
   public void request(String method, int status) {
@@ -147,10 +152,7 @@ public final class ServerMetrics {
    * @param outcome {@code ok}, {@code miss}, or the failure's kind
    */
   public void registry(String operation, String outcome, long nanos) {
-    Timer t = registry.computeIfAbsent(new OperationLabel(operation, outcome), k -> new Timer());
-    t.count.increment();
-    t.nanos.add(nanos);
-    latency.computeIfAbsent(operation, k -> new Histogram()).observe(nanos);
+    registry.computeIfAbsent(new OperationLabel(operation, outcome), k -> new Timer()).observe(nanos);
   }
 
   /** An upstream check's outcome: {@code found}, {@code absent}, {@code failed}. */
@@ -182,7 +184,7 @@ public final class ServerMetrics {
     long n = 0;
     for (var e : registry.entrySet()) {
       if (e.getKey().operation.equals(operation)) {
-        n += e.getValue().count.sum();
+        n += e.getValue().count();
       }
     }
     return n;
@@ -220,7 +222,7 @@ public final class ServerMetrics {
         (k, v) -> ops.put("{operation=\"" + k.operation + "\",outcome=\"" + escape(k.outcome) + "\"}", v));
     header(b, "oranc_registry_operations_total", "counter",
         "Registry operations done for requests, by operation and outcome.");
-    ops.forEach((labels, t) -> sample(b, "oranc_registry_operations_total", labels, t.count.sum()));
+    ops.forEach((labels, t) -> sample(b, "oranc_registry_operations_total", labels, t.count()));
     header(b, "oranc_registry_operation_seconds_total", "counter",
         "Time spent in registry operations (sum; divide by the count for the mean latency).");
     ops.forEach(
@@ -230,17 +232,27 @@ public final class ServerMetrics {
 
     header(b, "oranc_registry_operation_duration_seconds", "histogram",
         "Registry operation latency, by operation, whatever the outcome (for quantiles: histogram_quantile).");
-    new TreeMap<>(latency).forEach(
-        (operation, h) -> {
+    Map<String, long[]> buckets = new TreeMap<>();
+    Map<String, Long> nanosByOperation = new TreeMap<>();
+    registry.forEach(
+        (k, t) -> {
+          long[] sums = buckets.computeIfAbsent(k.operation, o -> new long[LATENCY_BUCKETS.length + 1]);
+          for (int i = 0; i < sums.length; i++) {
+            sums[i] += t.buckets[i].sum();
+          }
+          nanosByOperation.merge(k.operation, t.nanos.sum(), Long::sum);
+        });
+    buckets.forEach(
+        (operation, sums) -> {
           String op = "operation=\"" + escape(operation) + "\"";
           long cumulative = 0;
-          for (int i = 0; i < h.buckets.length; i++) {
-            cumulative += h.buckets[i].sum();
+          for (int i = 0; i < sums.length; i++) {
+            cumulative += sums[i];
             String le = i < LATENCY_BUCKETS.length ? Double.toString(LATENCY_BUCKETS[i]) : "+Inf";
             sample(b, "oranc_registry_operation_duration_seconds_bucket", "{" + op + ",le=\"" + le + "\"}", cumulative);
           }
           sampleDouble(b, "oranc_registry_operation_duration_seconds_sum", "{" + op + "}",
-              h.nanos.sum() / (double) TimeUnit.SECONDS.toNanos(1));
+              nanosByOperation.get(operation) / (double) TimeUnit.SECONDS.toNanos(1));
           // The count is the +Inf bucket's, so that the two agree within one scrape.
           sample(b, "oranc_registry_operation_duration_seconds_count", "{" + op + "}", cumulative);
         });
