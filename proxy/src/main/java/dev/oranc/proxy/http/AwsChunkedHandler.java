@@ -4,7 +4,6 @@ import dev.oranc.proxy.s3.AwsChunkedParser;
 import dev.oranc.proxy.s3.S3Rejected;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
@@ -33,58 +32,34 @@ import java.util.Locale;
  * S3Rejected.IncompleteBody}: the error goes down the pipeline (the upload aborts on it) instead of
  * the last content, so nothing is published, and the rest of the body is dropped.
  */
-final class AwsChunkedHandler extends ChannelInboundHandlerAdapter {
+final class AwsChunkedHandler extends S3BodyFilter<AwsChunkedParser> {
 
   static final String AWS_CHUNKED = "aws-chunked";
   static final String DECODED_LENGTH = "x-amz-decoded-content-length";
 
-  private AwsChunkedParser parser;
-  private boolean discarding;
+  @Override
+  AwsChunkedParser start(RoutedRequest routed) {
+    if (routed.isS3Upload() && isAwsChunked(routed.request().headers())) {
+      return new AwsChunkedParser(rewrite(routed.request().headers()));
+    }
+    return null;
+  }
 
   @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg instanceof RoutedRequest routed) {
-      parser = null;
-      discarding = false;
-      if (routed.isS3Upload() && isAwsChunked(routed.request().headers())) {
-        try {
-          parser = new AwsChunkedParser(rewrite(routed.request().headers()));
-        } catch (S3Rejected e) {
-          discarding = true;
-          ctx.fireExceptionCaught(e);
-          return;
-        }
-      }
-      ctx.fireChannelRead(msg);
-      return;
-    }
-    if (!(msg instanceof HttpContent content) || (parser == null && !discarding)) {
-      ctx.fireChannelRead(msg);
-      return;
-    }
-    boolean last = msg instanceof LastHttpContent;
-    if (discarding) {
-      content.release();
-      discarding = !last;
-      return;
-    }
+  void content(ChannelHandlerContext ctx, AwsChunkedParser parser, HttpContent content, boolean last) {
     try {
       parser.feed(content.content(), piece -> ctx.fireChannelRead(new DefaultHttpContent(piece)));
       if (last) {
         parser.end();
         HttpHeaders trailers = parser.trailers();
-        trailers.add(((LastHttpContent) msg).trailingHeaders());
-        parser = null;
+        trailers.add(((LastHttpContent) content).trailingHeaders());
         content.release();
         ctx.fireChannelRead(new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, trailers));
       } else {
         content.release();
       }
     } catch (S3Rejected e) {
-      content.release();
-      parser = null;
-      discarding = !last;
-      ctx.fireExceptionCaught(e);
+      reject(ctx, content, last, e);
     }
   }
 

@@ -3,7 +3,6 @@ package dev.oranc.proxy.http;
 import dev.oranc.proxy.s3.BodyChecksums;
 import dev.oranc.proxy.s3.S3Rejected;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
 
@@ -17,56 +16,30 @@ import io.netty.handler.codec.http.LastHttpContent;
  * is published. The body's MD5 is left in the {@link Exchange} for the ETag. Requests that are not
  * S3-signed PUTs pass untouched.
  */
-final class BodyChecksumHandler extends ChannelInboundHandlerAdapter {
-
-  private BodyChecksums sums;
-  private boolean discarding;
+final class BodyChecksumHandler extends S3BodyFilter<BodyChecksums> {
 
   @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg instanceof RoutedRequest routed) {
-      sums = null;
-      discarding = false;
-      if (routed.isS3Upload()) {
-        try {
-          sums = new BodyChecksums(routed.request().headers());
-        } catch (S3Rejected e) {
-          discarding = true;
-          ctx.fireExceptionCaught(e);
-          return;
-        }
-      }
-      ctx.fireChannelRead(msg);
-      return;
-    }
-    if (!(msg instanceof HttpContent content) || (sums == null && !discarding)) {
-      ctx.fireChannelRead(msg);
-      return;
-    }
-    boolean last = msg instanceof LastHttpContent;
-    if (discarding) {
-      content.release();
-      discarding = !last;
-      return;
-    }
+  BodyChecksums start(RoutedRequest routed) {
+    return routed.isS3Upload() ? new BodyChecksums(routed.request().headers()) : null;
+  }
+
+  @Override
+  void content(ChannelHandlerContext ctx, BodyChecksums sums, HttpContent content, boolean last) {
     sums.update(content.content());
     if (!last) {
-      ctx.fireChannelRead(msg);
+      ctx.fireChannelRead(content);
       return;
     }
-    BodyChecksums done = sums;
-    sums = null;
     try {
-      done.verify(((LastHttpContent) msg).trailingHeaders());
+      sums.verify(((LastHttpContent) content).trailingHeaders());
     } catch (S3Rejected e) {
-      content.release();
-      ctx.fireExceptionCaught(e);
+      reject(ctx, content, true, e);
       return;
     }
     Exchange exchange = Exchange.current(ctx.channel());
     if (exchange != null) {
-      exchange.bodyMd5 = done.md5();
+      exchange.bodyMd5 = sums.md5();
     }
-    ctx.fireChannelRead(msg);
+    ctx.fireChannelRead(content);
   }
 }
