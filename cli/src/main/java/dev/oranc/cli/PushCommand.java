@@ -127,17 +127,7 @@ final class PushCommand implements Callable<Integer> {
       description = "Talk plain HTTP to the registry instead of HTTPS (for a local registry).")
   boolean noSsl;
 
-  @Option(
-      names = "--upload-chunk-size",
-      paramLabel = "SIZE",
-      defaultValue = "4MiB",
-      converter = ServerCommand.SizeConverter.class,
-      description =
-          "Largest PATCH body of a blob upload; a larger blob goes up in several. ghcr.io refuses"
-              + " more than 4 MiB. 0 sends each blob in one PATCH however large, streamed as it"
-              + " comes, which the CNCF registry and Harbor accept: faster, and nothing is gathered"
-              + " in memory. Default: ${DEFAULT-VALUE}.")
-  long uploadChunkSize;
+  @Mixin UploadOptions upload;
 
   @Mixin EncodingOptions encoding;
 
@@ -166,7 +156,7 @@ final class PushCommand implements Callable<Integer> {
         .dryRun(dryRun)
         .allowImmutableDb(allowImmutableDb)
         .noSsl(noSsl)
-        .uploadChunkBytes(ServerCommand.chunkBytes(uploadChunkSize))
+        .uploadChunkBytes(upload.chunkBytes())
         .tagCodec(encoding.codec())
         .build();
   }

@@ -99,17 +99,7 @@ final class ServerCommand implements Callable<Integer> {
               + " with credentials, i.e. uploads by nix copy --to, are redirected).")
   boolean upstreamAnonymous;
 
-  @Option(
-      names = "--upload-chunk-size",
-      paramLabel = "SIZE",
-      defaultValue = "4MiB",
-      converter = ServerCommand.SizeConverter.class,
-      description =
-          "Largest PATCH body of a blob upload; a larger blob goes up in several. ghcr.io refuses"
-              + " more than 4 MiB. 0 sends each blob in one PATCH however large, streamed as it"
-              + " comes, which the CNCF registry and Harbor accept: faster, and nothing is gathered"
-              + " in memory. Default: ${DEFAULT-VALUE}.")
-  long uploadChunkSize;
+  @Mixin UploadOptions upload;
 
   @Mixin EncodingOptions encoding;
 
@@ -333,20 +323,11 @@ final class ServerCommand implements Callable<Integer> {
   }
 
   private RegistryClientConfig registryConfig() {
-    int chunk = chunkBytes(uploadChunkSize);
+    int chunk = upload.chunkBytes();
     RegistryClientConfig.Builder b =
         RegistryClientConfig.builder().tls(!noSsl).maxAttempts(maxRetry).uploadChunkBytes(chunk);
     int monolithic = RegistryClientConfig.builder().build().monolithicUploadBytes();
     return b.monolithicUploadBytes(chunk == 0 ? monolithic : Math.min(monolithic, chunk)).build();
-  }
-
-  /** {@code --upload-chunk-size} as the client takes it: 0, or 64 KiB up to 1 GiB. */
-  static int chunkBytes(long size) {
-    if (size != 0 && (size < 64 * 1024 || size > (1 << 30))) {
-      throw new IllegalArgumentException(
-          "--upload-chunk-size: " + size + " bytes (expected: 0 for one PATCH per blob, or 64KiB to 1GiB)");
-    }
-    return (int) size;
   }
 
   @Override
