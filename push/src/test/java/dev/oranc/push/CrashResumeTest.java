@@ -7,6 +7,7 @@ import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.PathOutcome.Status;
+import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
@@ -81,7 +82,7 @@ class CrashResumeTest {
     CacheReader cache = new CacheReader(registry(), repo);
     int seenAtKill;
     Process push;
-    try (FaultProxy slow = new FaultProxy(registry().address())) {
+    try (FaultInjector slow = new FaultInjector(registry().address(), null)) {
       slow.delay(15);
       ProcessBuilder pb =
           new ProcessBuilder(ForkedPush.command(List.of("-Xmx128m"), slow.address(), repo, 2))

@@ -31,6 +31,7 @@ import dev.oranc.push.upload.Probe;
 import dev.oranc.push.upload.RegistryTarget;
 import dev.oranc.push.upload.Target;
 import dev.oranc.push.upload.UploadFailedException;
+import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
@@ -202,8 +203,9 @@ class OrderAndIsolationTest {
     String victimNarTag =
         TagCodec.DEFAULT.writeTag(NarInfoMaker.narKey(dev.oranc.common.nix.hash.NixHash.parse(
             NixPathInfo.of(victim.toString()).narHash()))).value();
-    try (FaultProxy proxy = new FaultProxy(registry().address())) {
-      proxy.failWhen((method, uri) -> method.equals("PUT") && uri.endsWith("/manifests/" + victimNarTag));
+    try (FaultInjector proxy = new FaultInjector(registry().address(), null)) {
+      proxy.add(FaultInjector.Rule.of(
+          "PUT", "/manifests/" + java.util.regex.Pattern.quote(victimNarTag) + "$", FaultInjector.Fault.status(500), -1));
       PushRunner runner = new PushRunner(registry(), key);
       PushOptions options =
           PushOptions.builder(proxy.address(), repo).noSsl(true).maxRetry(2).build();
@@ -211,7 +213,7 @@ class OrderAndIsolationTest {
           PushRunner.push(options, runner.environment(), List.of(paths.get("top"), paths.get("lone")));
 
       assertFalse(report.succeeded());
-      assertEquals(2, proxy.failed().size(), "the client tried --max-retry times: " + proxy.failed());
+      assertEquals(2, proxy.injectedCount(), "the client tried --max-retry times: " + proxy.injected());
       Map<String, PathOutcome> byPath = new java.util.HashMap<>();
       report.outcomes().forEach(o -> byPath.put(o.path().toString(), o));
       assertEquals(Status.FAILED, byPath.get(paths.get("mid1")).status());
@@ -234,7 +236,7 @@ class OrderAndIsolationTest {
       }
 
       // The registry recovers: a second push completes, and uploads only what is missing.
-      proxy.failWhen((method, uri) -> false);
+      proxy.clear();
       registry().resetCounters();
       PushReport again =
           PushRunner.push(options, runner.environment(), List.of(paths.get("top"), paths.get("lone")));

@@ -114,6 +114,14 @@ public final class FaultInjector implements AutoCloseable {
   private final AtomicInteger injectedCount = new AtomicInteger();
   /** Requests and faults kept for {@link #requests()} and {@link #injected()}; a soak keeps none. */
   private volatile int keep = 100_000;
+  private volatile long delayMillis;
+  /**
+   * Requests retained to be passed on (by identity: equal requests may both be in flight); one
+   * still unreleased when the injector closes (held back by a delay, or its upstream connect never
+   * completed) is released by {@link #close()}.
+   */
+  private final java.util.Set<FullHttpRequest> inFlight =
+      java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
 
   /**
    * @param registryAddress the registry's {@code host:port}
@@ -159,6 +167,12 @@ public final class FaultInjector implements AutoCloseable {
 
   public FaultInjector add(Rule rule) {
     rules.add(rule);
+    return this;
+  }
+
+  /** Holds every request passed on this long first: a slow registry. */
+  public FaultInjector delay(long millis) {
+    this.delayMillis = millis;
     return this;
   }
 
@@ -235,6 +249,16 @@ public final class FaultInjector implements AutoCloseable {
       Fault.Truncate cut = (Fault.Truncate) truncate;
       // Kept past this call: written to the upstream connection once that is open.
       FullHttpRequest forwarded = request.retainedDuplicate();
+      inFlight.add(forwarded);
+      long delay = delayMillis;
+      if (delay > 0) {
+        ctx.executor().schedule(() -> forward(ctx, forwarded, token, cut), delay, TimeUnit.MILLISECONDS);
+      } else {
+        forward(ctx, forwarded, token, cut);
+      }
+    }
+
+    private void forward(ChannelHandlerContext ctx, FullHttpRequest forwarded, boolean token, Fault.Truncate cut) {
       new Bootstrap()
           .group(ctx.channel().eventLoop())
           .channel(NioSocketChannel.class)
@@ -276,8 +300,10 @@ public final class FaultInjector implements AutoCloseable {
               (ChannelFutureListener)
                   f -> {
                     if (f.isSuccess()) {
-                      f.channel().writeAndFlush(forwarded);
+                      // Written or failed, the codec has released it.
+                      f.channel().writeAndFlush(forwarded).addListener(w -> inFlight.remove(forwarded));
                     } else {
+                      inFlight.remove(forwarded);
                       forwarded.release();
                       ctx.close();
                     }
@@ -289,5 +315,12 @@ public final class FaultInjector implements AutoCloseable {
   public void close() {
     server.close().syncUninterruptibly();
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    // The loop has ended: nothing else touches these any more.
+    for (FullHttpRequest r : List.copyOf(inFlight)) {
+      if (r.refCnt() > 0) {
+        r.release();
+      }
+    }
+    inFlight.clear();
   }
 }

@@ -14,6 +14,7 @@ import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
@@ -82,8 +83,8 @@ class BlobOutputStreamTest {
   @Test
   void aBrokenUploadSurfacesAsAnIOExceptionFromTheWriter() throws Exception {
     Registry r = registries.get();
-    try (dev.oranc.push.FaultProxy proxy = new dev.oranc.push.FaultProxy(r.address())) {
-      proxy.failWhen((method, uri) -> method.equals("PATCH"));
+    try (FaultInjector proxy = new FaultInjector(r.address(), null)) {
+      proxy.add(FaultInjector.Rule.of("PATCH", "", FaultInjector.Fault.status(500), -1));
       BlobOutputStream out = stream(proxy.address(), "stream/broken");
       byte[] piece = random(1024 * 1024);
       IOException e =
