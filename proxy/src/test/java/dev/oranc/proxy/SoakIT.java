@@ -169,6 +169,7 @@ class SoakIT {
         assertEquals(List.of(), List.copyOf(violations));
 
         long metrics5xx = serverFiveHundreds() - fiveHundredsBefore;
+        server.awaitStreamsSettled();
         assertEquals(0, server.server.metrics().downloads().get(), "downloads still counted in flight");
         assertEquals(0, server.server.metrics().uploads().get(), "uploads still counted in flight");
         LeakCheck.verifyNoLeaks("the soak");

@@ -19,6 +19,19 @@ final class TestServer implements AutoCloseable {
   final HttpClient http =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
 
+  /**
+   * Waits (up to 5 s) until no download or upload is counted in flight. A stream ends in the
+   * server when the registry's end of message is handled, which may come a moment after the client
+   * has read the last byte of a Content-Length body: callers then assert the counts as usual.
+   */
+  void awaitStreamsSettled() throws InterruptedException {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+    while ((server.metrics().uploads().get() != 0 || server.metrics().downloads().get() != 0)
+        && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+  }
+
   private TestServer(OrancServer server) {
     this.server = server;
   }

@@ -155,13 +155,7 @@ class UpstreamAndLifecycleTest {
         t.join(60_000);
       }
       assertEquals(16, ok.get());
-      // A stream ends in the server when its last write completes, which may be a moment after
-      // the client has read the last byte: wait for the counters to settle, not for ever.
-      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
-      while ((server.server.metrics().uploads().get() != 0 || server.server.metrics().downloads().get() != 0)
-          && System.nanoTime() < deadline) {
-        Thread.sleep(10);
-      }
+      server.awaitStreamsSettled();
       assertEquals(0, server.server.metrics().uploads().get());
       assertEquals(0, server.server.metrics().downloads().get());
     }
