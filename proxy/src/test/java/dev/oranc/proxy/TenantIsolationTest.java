@@ -32,7 +32,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * pushed, so the stand-in gets the blob once (through the server, as any PUT), then the blob is
  * deleted from its repository. The manifest stays, naming a digest the repository no longer holds
  * — which is what a hostile registry (one that checks nothing) would serve. The test harness knows
- * Alice's bytes; an attacker would only know their digest.
+ * Alice's bytes; an attacker would only know their digest. A third case puts a stand-in that checks
+ * nothing ({@link FaultyRegistry}) in the hostile registry's place, answering the digest with other
+ * bytes; a fourth shows what the cache still shares: one repository's entry, among the credentials
+ * the registry lets read that repository.
  */
 class TenantIsolationTest {
 
@@ -145,5 +148,69 @@ class TenantIsolationTest {
     aliceReadsHerNarinfo();
     assertTrue(alices.proxiedRequests().stream().noneMatch((ProxiedRequest r) -> r.path().contains("/blobs/")),
         "Alice's entry is still cached: " + alices.proxiedRequests());
+  }
+
+  /**
+   * A registry that checks nothing (the test's stand-in, serving the real hostile manifest) and
+   * answers the blob with other bytes of the same size: the digest check refuses them (502), and
+   * neither they nor Alice's cached bytes are served; cached or not, the same answer and requests.
+   */
+  @Test
+  void aRegistryThatAnswersTheDigestWithOtherBytesGets502NeverAlicesBytes() throws Exception {
+    byte[] manifest = hostile.getManifest("mallory/cache", tagOf(hostile)).orElseThrow();
+    byte[] other = new byte[NARINFO.length];
+    java.util.Arrays.fill(other, (byte) 'x');
+    try (FaultyRegistry fake = new FaultyRegistry((method, uri, reply) -> {
+      if (uri.contains("/manifests/")) {
+        reply.send(200, FaultyRegistry.OCI_MANIFEST, manifest);
+      } else if (uri.contains("/blobs/")) {
+        reply.send(200, "application/octet-stream", other);
+      } else {
+        reply.send(200, "{}");
+      }
+    })) {
+      String path = "/" + fake.address() + "/mallory/cache/" + KEY;
+      List<String> answers = new java.util.ArrayList<>();
+      List<List<String>> requests = new java.util.ArrayList<>();
+      for (boolean aliceCached : new boolean[] {false, true}) {
+        server.server.clearCaches();
+        if (aliceCached) {
+          aliceReadsHerNarinfo();
+        }
+        fake.requests.clear();
+        HttpResponse<byte[]> r = server.get(path, null);
+        String body = new String(r.body(), StandardCharsets.ISO_8859_1);
+        assertEquals(502, r.statusCode(), body);
+        assertFalse(body.contains(MARKER), body);
+        assertFalse(body.contains("xxxx"), "the foreign bytes are not quoted: " + body);
+        answers.add(r.statusCode() + " " + body);
+        requests.add(List.copyOf(fake.requests));
+      }
+      assertEquals(answers.get(0), answers.get(1), "the answer depends on Alice's cache entry");
+      assertEquals(requests.get(0), requests.get(1), "the registry requests depend on Alice's cache entry");
+    }
+  }
+
+  /**
+   * The design's other half (see {@code BlobCache}): within one repository the entry is shared by
+   * every credential the registry lets read the manifest — they could fetch the blob themselves —
+   * and by no one else: another user of Alice's repository is served from the cache (his own
+   * manifest request, no blob request), an anonymous one still gets the registry's 401.
+   */
+  @Test
+  void withinOneRepositoryTheEntryServesEveryoneTheRegistryLetsReadTheManifestAndNoOneElse() throws Exception {
+    server.server.clearCaches();
+    aliceReadsHerNarinfo();
+    alices.resetCounters();
+    HttpResponse<byte[]> reader = server.get(alicePath, TestServer.basic(Registry.READER, Registry.READER_PASSWORD));
+    assertEquals(200, reader.statusCode(), TestServer.text(reader));
+    assertArrayEquals(NARINFO, reader.body());
+    List<ProxiedRequest> seen = alices.proxiedRequests();
+    assertTrue(seen.stream().anyMatch(r -> r.path().contains("/manifests/")), "resolved for the reader: " + seen);
+    assertTrue(seen.stream().noneMatch(r -> r.path().contains("/blobs/")), "the bytes came from the cache: " + seen);
+
+    HttpResponse<byte[]> anonymous = server.get(alicePath, null);
+    assertEquals(401, anonymous.statusCode());
+    assertFalse(new String(anonymous.body(), StandardCharsets.ISO_8859_1).contains(MARKER));
   }
 }
