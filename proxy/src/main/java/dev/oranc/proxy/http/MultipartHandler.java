@@ -225,8 +225,15 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       ExpectContinueHandler.answer(ctx, request);
-      BlobUpload upload = backend.registry().client()
-          .upload(route.repository(), -1, ImageLayout.LAYER_MEDIA_TYPE, route.credentials(), loop);
+      BlobUpload upload;
+      try {
+        upload = backend.registry().client()
+            .upload(route.repository(), -1, ImageLayout.LAYER_MEDIA_TYPE, route.credentials(), loop);
+      } catch (RuntimeException e) {
+        slot.release();
+        fail(e);
+        return;
+      }
       Failures.timed(backend.metrics(), "multipart_create", Failures.call(upload::open))
           .whenComplete((v, error) -> onLoop(() -> {
             if (error != null) {
