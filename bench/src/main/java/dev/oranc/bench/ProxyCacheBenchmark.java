@@ -30,8 +30,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The two cache lookups of a warm narinfo GET: key → layer ({@link LayerCache}, scoped by the
- * credentials' fingerprint), then digest → bytes ({@link BlobCache}), both hits, through their
- * single-flight futures, as {@code DownloadHandler} makes them. Against two {@code
+ * credentials' fingerprint), then (repository, digest) → bytes ({@link BlobCache}), both hits,
+ * through their single-flight futures, as {@code DownloadHandler} makes them. Against two {@code
  * ConcurrentHashMap} lookups of the same keys: the floor of any in-memory cache.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -55,7 +55,7 @@ public class ProxyCacheBenchmark {
   private RepositoryRef repo;
   private Credentials creds;
   private final ConcurrentHashMap<LayerCache.Key, StoredFile> layerMap = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Digest, byte[]> blobMap = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<BlobCache.Key, byte[]> blobMap = new ConcurrentHashMap<>();
   private StoredFile file;
 
   @Setup(Level.Trial)
@@ -77,18 +77,18 @@ public class ProxyCacheBenchmark {
         .get(repo, Samples.NARINFO_KEY, creds,
             () -> CompletableFuture.completedFuture(Optional.of(file)))
         .join();
-    blobs.get(digest, () -> CompletableFuture.completedFuture(narinfo)).join();
+    blobs.get(repo, digest, () -> CompletableFuture.completedFuture(narinfo)).join();
     layerMap.put(
         new LayerCache.Key(repo.registry(), repo.repository(), Samples.NARINFO_KEY, creds.fingerprint()),
         file);
-    blobMap.put(digest, narinfo);
+    blobMap.put(new BlobCache.Key(repo, digest), narinfo);
   }
 
   @Benchmark
   public byte[] layerThenBlob() {
     LayerCache.Lookup layer = layers.get(repo, Samples.NARINFO_KEY, creds, NO_LAYER_LOAD).join();
     StoredFile f = layer.file().orElseThrow();
-    return blobs.get(f.digest(), NO_BLOB_LOAD).join().bytes();
+    return blobs.get(repo, f.digest(), NO_BLOB_LOAD).join().bytes();
   }
 
   @Benchmark
@@ -96,6 +96,6 @@ public class ProxyCacheBenchmark {
     StoredFile f =
         layerMap.get(
             new LayerCache.Key(repo.registry(), repo.repository(), Samples.NARINFO_KEY, creds.fingerprint()));
-    return blobMap.get(f.digest());
+    return blobMap.get(new BlobCache.Key(repo, f.digest()));
   }
 }

@@ -4,6 +4,7 @@ import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.proxy.OrancServer;
 import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.ServerStartException;
+import dev.oranc.proxy.s3.MultipartUploads;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
@@ -277,6 +278,26 @@ final class ServerCommand implements Callable<Integer> {
               + " cancelled and its spooled parts deleted. Default: ${DEFAULT-VALUE}.")
   Duration multipartExpiry;
 
+  @Option(
+      names = "--max-multipart-uploads-per-client",
+      paramLabel = "NUM",
+      defaultValue = "100",
+      converter = UploadsPerClient.class,
+      description =
+          "S3 multipart uploads in progress at once per client, counted both by credentials and"
+              + " by IP address (an IPv6 one by its /64; anonymous clients share one allowance);"
+              + " one more is answered 503 SlowDown until one completes, is aborted or expires. The"
+              + " server holds at most 10000 in all. Behind a reverse proxy every client has the"
+              + " proxy's address: raise it. Default: ${DEFAULT-VALUE}.")
+  int maxMultipartUploadsPerClient;
+
+  /** From 1 to the server's bound on uploads in progress. */
+  static final class UploadsPerClient extends Bounded {
+    UploadsPerClient() {
+      super(1, MultipartUploads.MAX_UPLOADS);
+    }
+  }
+
   @Spec CommandSpec spec;
 
   ServerConfig config() {
@@ -312,6 +333,7 @@ final class ServerCommand implements Callable<Integer> {
         .multipartSpoolDir(multipartSpoolDir)
         .multipartSpoolBytes(multipartSpoolSize)
         .multipartExpiry(multipartExpiry)
+        .maxMultipartUploadsPerClient(maxMultipartUploadsPerClient)
         .build();
   }
 

@@ -51,4 +51,21 @@ class ServerLimitFlagsTest {
     assertTrue(e.getMessage().startsWith("--max-header-size: 10 bytes"), e.getMessage());
     assertThrows(CommandLine.ParameterException.class, () -> parse(Map.of(), "server", "--max-connections", "0"));
   }
+
+  @Test
+  void multipartUploadsPerClientHasTheServersDefaultReachesItAndIsBounded() {
+    assertEquals(ServerConfig.builder().build().maxMultipartUploadsPerClient(),
+        parse(Map.of(), "server").config().maxMultipartUploadsPerClient());
+    assertEquals(100, ServerConfig.builder().build().maxMultipartUploadsPerClient());
+    assertEquals(7, parse(Map.of(), "server", "--max-multipart-uploads-per-client", "7").config()
+        .maxMultipartUploadsPerClient());
+    assertEquals(12, parse(Map.of("ORANC_MAX_MULTIPART_UPLOADS_PER_CLIENT", "12"), "server").config()
+        .maxMultipartUploadsPerClient());
+    for (String bad : new String[] {"0", "10001", "-1", "lots"}) {
+      CommandLine.ParameterException e = assertThrows(CommandLine.ParameterException.class,
+          () -> parse(Map.of(), "server", "--max-multipart-uploads-per-client", bad), bad);
+      assertTrue(e.getMessage().contains("--max-multipart-uploads-per-client")
+          && e.getMessage().contains("from 1 to 10000"), e.getMessage());
+    }
+  }
 }

@@ -68,7 +68,7 @@ public final class OrancServer implements AutoCloseable {
     RegistryClient client = null;
     UpstreamChecker checker = null;
     this.multipart = new MultipartUploads(config.multipartSpoolDir(), config.multipartSpoolBytes(),
-        config.multipartExpiry(), config.ticker());
+        config.multipartExpiry(), config.maxMultipartUploadsPerClient(), config.ticker());
     try {
       try {
         multipart.checkSpool();
@@ -176,7 +176,8 @@ public final class OrancServer implements AutoCloseable {
         + ", small blobs " + (config.blobCacheBytes() >> 20) + " MiB (each up to "
         + (config.smallBlobBytes() >> 10) + " KiB)"
         + "; S3 multipart spool " + (config.multipartSpoolBytes() >> 20) + " MiB in " + config.multipartSpoolDir()
-        + ", uploads expire after " + config.multipartExpiry().toMinutes() + " min"
+        + ", uploads expire after " + config.multipartExpiry().toMinutes() + " min, at most "
+        + config.maxMultipartUploadsPerClient() + " per client"
         + "; limits: " + config.maxConnections() + " connections, "
         + (config.maxStreamsPerClient() == 0 ? "no limit of" : config.maxStreamsPerClient())
         + " streams per client address, idle timeout " + config.idleTimeout().toSeconds() + "s";

@@ -3,6 +3,7 @@ package dev.oranc.proxy;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
+import dev.oranc.proxy.s3.MultipartUploads;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;
@@ -49,6 +50,8 @@ import java.util.regex.Pattern;
  *     and closed at once
  * @param maxStreamsPerClient blob bodies (NAR downloads relayed and uploads) in flight at once
  *     from one client address; one more is a 503 with {@code Retry-After} (0: no limit)
+ * @param maxMultipartUploadsPerClient S3 multipart uploads in progress at once per client
+ *     credentials and per client address (both count); one more is 503 SlowDown
  */
 public record ServerConfig(
     InetSocketAddress listen,
@@ -80,7 +83,8 @@ public record ServerConfig(
     long multipartSpoolBytes,
     Duration multipartExpiry,
     int maxConnections,
-    int maxStreamsPerClient) {
+    int maxStreamsPerClient,
+    int maxMultipartUploadsPerClient) {
 
   public static final int DEFAULT_PORT = 8080;
 
@@ -122,6 +126,8 @@ public record ServerConfig(
     requirePositive(multipartExpiry, "multipart expiry");
     require(maxConnections >= 1, "max connections", maxConnections, "at least 1");
     require(maxStreamsPerClient >= 0, "max streams per client", maxStreamsPerClient, "0 (no limit) or more");
+    require(maxMultipartUploadsPerClient >= 1 && maxMultipartUploadsPerClient <= MultipartUploads.MAX_UPLOADS,
+        "max multipart uploads per client", maxMultipartUploadsPerClient, "from 1 to " + MultipartUploads.MAX_UPLOADS);
   }
 
   /** {@code java.io.tmpdir}/oranc-multipart. */
@@ -165,6 +171,7 @@ public record ServerConfig(
     private Duration multipartExpiry = Duration.ofHours(1);
     private int maxConnections = 8192;
     private int maxStreamsPerClient = 64;
+    private int maxMultipartUploadsPerClient = 100;
 
     private Builder() {}
 
@@ -201,6 +208,7 @@ public record ServerConfig(
     public Builder multipartExpiry(Duration v) { multipartExpiry = v; return this; }
     public Builder maxConnections(int v) { maxConnections = v; return this; }
     public Builder maxStreamsPerClient(int v) { maxStreamsPerClient = v; return this; }
+    public Builder maxMultipartUploadsPerClient(int v) { maxMultipartUploadsPerClient = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
@@ -209,7 +217,7 @@ public record ServerConfig(
           layerCacheTtl, layerCacheNegativeTtl, blobCacheBytes, smallBlobBytes, blobCacheIdle,
           upstreamTimeout, upstreamCacheEntries, upstreamCacheTtl, upstreamCacheNegativeTtl, ticker,
           multipartSpoolDir, multipartSpoolBytes, multipartExpiry,
-          maxConnections, maxStreamsPerClient);
+          maxConnections, maxStreamsPerClient, maxMultipartUploadsPerClient);
     }
   }
 

@@ -125,7 +125,7 @@ public class HotRequestBenchmark {
     layers.get(repo, key, AuthorizationParser.parse(authorization),
             () -> CompletableFuture.completedFuture(Optional.of(file)))
         .join();
-    blobs.get(digest, () -> CompletableFuture.completedFuture(narinfo)).join();
+    blobs.get(repo, digest, () -> CompletableFuture.completedFuture(narinfo)).join();
     Backend backend =
         new Backend(
             new OciBinaryCache(client, config.codec()),

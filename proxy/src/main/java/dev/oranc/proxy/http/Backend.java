@@ -34,6 +34,7 @@ public record Backend(
   public Backend(
       OciBinaryCache registry, LayerCache layers, BlobCache blobs, UpstreamChecker upstream, ServerMetrics metrics) {
     this(registry, layers, blobs, upstream, metrics, new MultipartUploads(ServerConfig.defaultMultipartSpoolDir(),
-        1L << 30, java.time.Duration.ofHours(1), com.github.benmanes.caffeine.cache.Ticker.systemTicker()));
+        1L << 30, java.time.Duration.ofHours(1), ServerConfig.builder().build().maxMultipartUploadsPerClient(),
+        com.github.benmanes.caffeine.cache.Ticker.systemTicker()));
   }
 }

@@ -36,9 +36,9 @@ import java.util.Optional;
  *       single-flight). Only a registry "not found" for every tag is a 404; a failure is the
  *       failure's status.
  *   <li>{@code HEAD}: the layer's size, type and encoding, no body.
- *   <li>{@code GET} of a small blob: from {@link BlobCache} by digest, fetched whole (and checked
- *       against the digest) on a miss. Consulted only now, after step 2 succeeded for these
- *       credentials.
+ *   <li>{@code GET} of a small blob: from {@link BlobCache} by repository and digest, fetched
+ *       whole (and checked against the digest) on a miss. Consulted only now, after step 2
+ *       succeeded for these credentials.
  *   <li>{@code GET} of a large blob: relayed from the registry ({@link BlobRelay}).
  * </ol>
  *
@@ -231,7 +231,7 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
       BlobCache blobs = backend.blobs();
       if (blobs.holds(file.size())) {
         blobs
-            .get(file.digest(),
+            .get(repo, file.digest(),
                 () -> Failures.timed(backend.metrics(), "blob_get",
                     Failures.call(() -> client.getBlobBytes(repo, file.digest(), blobs.maxBlobBytes(), credentials, loop))))
             .whenComplete((b, e) -> onLoop(() -> afterSmallBlob(file, range, b, e)));

@@ -70,7 +70,7 @@ final class ErrorResponses {
       return rejected(r);
     }
     if (error instanceof S3Rejected r) {
-      return new ErrorResponse(s3Status(r), Responses.TEXT, line(r), s3Headers(r), r instanceof S3Rejected.SlowDown);
+      return new ErrorResponse(s3Status(r), Responses.TEXT, line(r), s3Headers(r), serverSide(r));
     }
     if (error instanceof OrancException e) {
       return oranc(e);
@@ -170,6 +170,11 @@ final class ErrorResponses {
     throw new AssertionError("unmapped S3 rejection " + r.getClass().getName());
   }
 
+  /** A SlowDown is the server's (warn), unless the client is at its own allowance (debug). */
+  private static boolean serverSide(S3Rejected r) {
+    return r instanceof S3Rejected.SlowDown s && !s.clientAtItsLimit();
+  }
+
   private static Map<String, String> s3Headers(S3Rejected r) {
     if (r instanceof S3Rejected.SlowDown s) {
       return Map.of(HttpHeaderNames.RETRY_AFTER.toString(), Long.toString(Math.max(1, s.retryAfterSeconds())));
@@ -182,7 +187,7 @@ final class ErrorResponses {
   /** An error's answer to a request signed for S3: the status S3 would give and S3's XML body. */
   static ErrorResponse ofS3(Throwable error) {
     if (error instanceof S3Rejected r) {
-      return s3(s3Status(r), r.code(), r, s3Headers(r), r instanceof S3Rejected.SlowDown);
+      return s3(s3Status(r), r.code(), r, s3Headers(r), serverSide(r));
     }
     if (error instanceof RequestRejected r) {
       ErrorResponse plain = rejected(r);

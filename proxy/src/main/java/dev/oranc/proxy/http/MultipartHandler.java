@@ -34,9 +34,11 @@ import org.slf4j.LoggerFactory;
  * MultipartSession} of {@link MultipartUploads}:
  *
  * <ul>
- *   <li>{@code POST ?uploads}: opens a registry upload session (so refused credentials are told at
- *       once), answers {@code InitiateMultipartUploadResult} with the new upload id. The request's
- *       {@code Content-Type} (and {@code Content-Encoding}) become the file's.
+ *   <li>{@code POST ?uploads}: takes one of the client's upload slots ({@link
+ *       MultipartUploads#reserve}: a client at its cap is 503 SlowDown before any registry
+ *       request), opens a registry upload session (so refused credentials are told at once),
+ *       answers {@code InitiateMultipartUploadResult} with the new upload id. The request's {@code
+ *       Content-Type} (and {@code Content-Encoding}) become the file's.
  *   <li>{@code PUT ?partNumber=N&uploadId=ID}: the body streams into the session (straight into
  *       the registry upload when it is the next part, else into the spool) with the sink's flow
  *       control; answered with the part's {@code ETag}, its MD5 (checked against the request's
@@ -214,24 +216,33 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
         }
       }
       String contentEncoding = encoding;
+      MultipartUploads.Slot slot;
+      try {
+        // Before the registry session: a client at its cap costs the registry nothing.
+        slot = backend.multipart().reserve(route.credentials(), ctx.channel().remoteAddress());
+      } catch (S3Rejected r) {
+        fail(r);
+        return;
+      }
       ExpectContinueHandler.answer(ctx, request);
-      BlobUpload upload = backend.registry().client()
-          .upload(route.repository(), -1, ImageLayout.LAYER_MEDIA_TYPE, route.credentials(), loop);
+      BlobUpload upload;
+      try {
+        upload = backend.registry().client()
+            .upload(route.repository(), -1, ImageLayout.LAYER_MEDIA_TYPE, route.credentials(), loop);
+      } catch (RuntimeException e) {
+        slot.release();
+        fail(e);
+        return;
+      }
       Failures.timed(backend.metrics(), "multipart_create", Failures.call(upload::open))
           .whenComplete((v, error) -> onLoop(() -> {
             if (error != null) {
+              slot.release();
               fail(error);
               return;
             }
-            MultipartSession session;
-            try {
-              session = backend.multipart().open(route.repository(), route.key(), route.credentials(),
-                  contentType, contentEncoding, upload);
-            } catch (S3Rejected r) {
-              upload.abort(r);
-              fail(r);
-              return;
-            }
+            MultipartSession session = backend.multipart().open(slot, route.repository(), route.key(),
+                route.credentials(), contentType, contentEncoding, upload);
             if (!ctx.channel().isActive()) {
               session.abort("was abandoned: the client left before it learnt the upload id");
               return;

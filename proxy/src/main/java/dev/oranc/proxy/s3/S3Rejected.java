@@ -94,17 +94,38 @@ public abstract sealed class S3Rejected extends RuntimeException
     }
   }
 
-  /** The server cannot take this now (the multipart spool is full): 503 with Retry-After. */
+  /**
+   * The server cannot take this now (the multipart spool is full, or this client holds as many
+   * uploads as one client may): 503 with Retry-After.
+   */
   public static final class SlowDown extends S3Rejected {
     private final long retryAfterSeconds;
+    private final boolean clientAtItsLimit;
 
     public SlowDown(String message, long retryAfterSeconds) {
+      this(message, retryAfterSeconds, false);
+    }
+
+    private SlowDown(String message, long retryAfterSeconds, boolean clientAtItsLimit) {
       super(message);
       this.retryAfterSeconds = retryAfterSeconds;
+      this.clientAtItsLimit = clientAtItsLimit;
+    }
+
+    /**
+     * The client is at its own allowance: the client's doing, not the server's trouble (so it is
+     * not logged as a warning: a client must not be able to flood the log at warn).
+     */
+    public static SlowDown clientAtItsLimit(String message, long retryAfterSeconds) {
+      return new SlowDown(message, retryAfterSeconds, true);
     }
 
     public long retryAfterSeconds() {
       return retryAfterSeconds;
+    }
+
+    public boolean clientAtItsLimit() {
+      return clientAtItsLimit;
     }
 
     @Override

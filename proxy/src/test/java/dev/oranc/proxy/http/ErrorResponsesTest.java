@@ -129,6 +129,19 @@ class ErrorResponsesTest {
         ErrorResponses.ofS3(new RequestRejected.RangeNotSatisfiable("bytes=100-", 10)).headers().get("content-range"));
   }
 
+  /** A client at its own allowance is answered like a server in trouble, but not logged at warn. */
+  @Test
+  void aClientAtItsMultipartLimitIsSlowDownButNotTheServersTrouble() {
+    S3Rejected.SlowDown atLimit = S3Rejected.SlowDown.clientAtItsLimit("this client has 100 uploads", 5);
+    for (ErrorResponses.ErrorResponse r : List.of(ErrorResponses.ofS3(atLimit), ErrorResponses.of(atLimit))) {
+      assertEquals(503, r.status().code());
+      assertEquals("5", r.headers().get("retry-after"));
+      assertFalse(r.serverSide(), "logged at warn");
+    }
+    assertTrue(ErrorResponses.ofS3(atLimit).body().contains("<Code>SlowDown</Code>"));
+    assertTrue(ErrorResponses.ofS3(new S3Rejected.SlowDown("the multipart spool is full", 5)).serverSide());
+  }
+
   @Test
   void s3MessagesAreEscapedAndInternalErrorsSayNothing() {
     String body = ErrorResponses.ofS3(new RequestRejected.BadRequest("a <b> & \"c\"")).body();
