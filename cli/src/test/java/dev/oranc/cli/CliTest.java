@@ -70,12 +70,36 @@ class CliTest {
     assertEquals("a b\n", r.out());
   }
 
+  /** The known answer of TagCodecTest: sha256sum of the 248-character key. */
+  private static final String LONG_LOG_KEY = "log/0vz5a6yr2xa6n3fk8v9mx2g3m1xwpvb5-" + "a".repeat(207) + ".drv";
+  private static final String LONG_LOG_TAG = "_0sha256-da1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545f";
+
   @Test
-  void tagEncodeOfOverLongTagIsOneLineError() {
-    Result r = run("tag", "encode", "x".repeat(200));
-    assertEquals(1, r.exit());
+  void tagEncodeOfAKeyTooLongForATagPrintsItsHashedTag() {
+    Result r = run("tag", "encode", LONG_LOG_KEY);
+    assertEquals(0, r.exit(), r.err());
+    assertEquals(LONG_LOG_TAG + "\n", r.out());
     assertOneLine(r.err());
-    assertTrue(r.err().contains("200 characters long"), r.err());
+    assertTrue(r.err().contains("hashed tag"), r.err());
+
+    // The hashed tag does not depend on the encoding.
+    r = run("tag", "encode", LONG_LOG_KEY, "--fallbacks", "--fallback-encodings", "base32-dnssec");
+    assertEquals(List.of(LONG_LOG_TAG, LONG_LOG_TAG), r.out().lines().toList());
+    // A short key says nothing on stderr.
+    r = run("tag", "encode", "nix-cache-info");
+    assertEquals("", r.err());
+  }
+
+  @Test
+  void tagDecodeOfAHashedTagSaysTheKeyIsInTheManifest() {
+    Result r = run("tag", "decode", LONG_LOG_TAG);
+    assertEquals(3, r.exit(), r.err());
+    assertEquals("", r.out());
+    assertOneLine(r.err());
+    assertTrue(r.err().contains("hashed tag"), r.err());
+    assertTrue(r.err().contains("com.linyinfeng.oranc.key"), r.err());
+    assertTrue(r.err().contains(LONG_LOG_TAG), r.err());
+    assertTrue(run("tag", "decode", "--help").out().contains("3   a hashed tag"), run("tag", "decode", "--help").out());
   }
 
   @Test

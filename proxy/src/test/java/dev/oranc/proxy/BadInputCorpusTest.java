@@ -115,17 +115,25 @@ class BadInputCorpusTest {
     return Stream.of(
         // --- paths ---
         c("a good miss, for reference", Expect.answers(404), get(k + "/nope.narinfo")),
-        c("%ZZ", Expect.answers(400), get(k + "/%ZZ")),
-        c("truncated escape", Expect.answers(400), get(k + "/a%4")),
-        c("%00 in a key", Expect.answers(400), get(k + "/a%00b")),
-        c("%0A in a key (log injection)", Expect.answers(400), get(k + "/a%0D%0Ab")),
-        c("escape sequence in a key", Expect.answers(400), get(k + "/a%1B%5B31mb")),
+        // A key nothing can store is a miss for a read (Nix reads only 404/403/410 as absent), and
+        // a 400 for a PUT; a malformed registry or repository stays a 400.
+        c("%ZZ", Expect.answers(404), get(k + "/%ZZ")),
+        c("%ZZ in a PUT", Expect.answers(400), "PUT " + k + "/%ZZ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
+        c("%ZZ in the repository", Expect.answers(400), get("/{R}/test/b%ZZ/k")),
+        c("truncated escape", Expect.answers(404), get(k + "/a%4")),
+        c("%00 in a key", Expect.answers(404), get(k + "/a%00b")),
+        c("%00 in a key in a PUT", Expect.answers(400), "PUT " + k + "/a%00b HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
+        c("%0A in a key (log injection)", Expect.answers(404), get(k + "/a%0D%0Ab")),
+        c("escape sequence in a key", Expect.answers(404), get(k + "/a%1B%5B31mb")),
         c("%00 in the registry", Expect.answers(400), get("/{R}%00/test/bad/k")),
-        c("raw non-UTF-8 bytes in a key", Expect.answers(400), "GET " + k + "/\u00ff\u00fe HTTP/1.1\r\nHost: x\r\n\r\n"),
+        c("raw non-UTF-8 bytes in a key", Expect.answers(404), "GET " + k + "/\u00ff\u00fe HTTP/1.1\r\nHost: x\r\n\r\n"),
         c("raw non-UTF-8 bytes in the registry", Expect.answers(400), "GET /\u00c3\u0028/test/bad/k HTTP/1.1\r\nHost: x\r\n\r\n"),
-        c("overlong UTF-8 escape", Expect.answers(400), get(k + "/%C0%AF")),
-        c("UTF-16 surrogate escape", Expect.answers(400), get(k + "/%ED%A0%80")),
-        c("raw control byte in the path", Expect.answers(400), "GET " + k + "/a\u0001b HTTP/1.1\r\nHost: x\r\n\r\n"),
+        c("overlong UTF-8 escape", Expect.answers(404), get(k + "/%C0%AF")),
+        c("UTF-16 surrogate escape", Expect.answers(404), get(k + "/%ED%A0%80")),
+        c("raw control byte in the path", Expect.answers(404), "GET " + k + "/a\u0001b HTTP/1.1\r\nHost: x\r\n\r\n"),
+        c("a key that cannot exist, signed for S3", Expect.answers(404), get(k + "/%ZZ",
+            "Authorization: AWS4-HMAC-SHA256 Credential=" + b64("u:p")
+                + "/20240101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00\r\n")),
         c("dot-dot in a key is only a key", Expect.answers(404), get(k + "/../../etc/passwd")),
         c("dot-dot as the repository", Expect.answers(400), get("/{R}/../bad/k")),
         c("empty repository segment", Expect.answers(400), get("/{R}//bad/k")),
@@ -133,7 +141,7 @@ class BadInputCorpusTest {
         // The registry segment decodes to "R/test", so the rest is one segment short of a key.
         c("%2F inside the registry", Expect.answers(404), get("/{R}%2Ftest/bad/k")),
         c("no key", Expect.answers(404), get(k)),
-        c("a key whose tag is too long", Expect.answers(400), get(k + "/" + "%C3%A9".repeat(50))),
+        c("a key whose tag is too long is a miss (hashed tag)", Expect.answers(404), get(k + "/" + "%C3%A9".repeat(50))),
         c("64 KiB path", Expect.answersThenCloses(414), get(k + "/" + "a".repeat(64 * 1024))),
         c("not a path", Expect.answers(400), get("foo")),
         c("asterisk form", Expect.answers(400), "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"),
@@ -220,7 +228,7 @@ class BadInputCorpusTest {
         // --- pipelining ---
         c("three pipelined", Expect.answers(200, 404, 200), get("/-/health") + get("/nope") + get("/")),
         c("fifty pipelined", Expect.answers(fifty()), get("/-/health").repeat(50)),
-        c("pipelined after a refused one", Expect.answers(400, 404, 200), get(k + "/%ZZ") + get(k + "/nope") + get("/")),
+        c("pipelined after a refused one", Expect.answers(400, 404, 200), get("/{R}/test/b%ZZ/k") + get(k + "/nope") + get("/")),
         c("pipelined HEAD and GET", Expect.answers(200, 200),
             "HEAD /-/health HTTP/1.1\r\nHost: x\r\n\r\n" + get("/-/health")));
   }

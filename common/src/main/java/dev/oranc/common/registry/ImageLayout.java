@@ -3,6 +3,7 @@ package dev.oranc.common.registry;
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.tag.Tag;
+import dev.oranc.common.tag.TagCodec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
@@ -86,6 +87,30 @@ public final class ImageLayout {
         config,
         List.of(layer),
         Map.of(KEY_ANNOTATION, key, DESCRIPTION_ANNOTATION, key));
+  }
+
+  /**
+   * The file a manifest read for {@code key} stores. Under a {@linkplain TagCodec#isHashed hashed
+   * tag} (a key too long for a tag) the manifest must name {@code key} in {@value #KEY_ANNOTATION}:
+   * the tag cannot say which key it holds, so a manifest of another key there (planted, or a hash
+   * collision) is an error naming both keys, never that key's bytes. Other tags spell their key.
+   *
+   * @throws RegistryException.Protocol when the manifest is not a cache file's image, or not
+   *     {@code key}'s
+   */
+  public static StoredFile read(RepositoryRef repository, Tag tag, Manifest manifest, String key) {
+    if (TagCodec.isHashed(tag)) {
+      String named = manifest.annotations().get(KEY_ANNOTATION);
+      if (!key.equals(named)) {
+        throw new RegistryException.Protocol(
+            "read " + repository + ":" + tag,
+            named == null
+                ? "the manifest names no key (no " + KEY_ANNOTATION + " annotation), so it is not the requested '"
+                    + key + "'"
+                : "the manifest names key '" + named + "', not the requested '" + key + "'");
+      }
+    }
+    return read(repository, tag, manifest);
   }
 
   /**

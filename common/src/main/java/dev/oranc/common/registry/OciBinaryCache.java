@@ -34,16 +34,17 @@ public final class OciBinaryCache {
    * The file stored under {@code key}: the main encoding's tag first, then each fallback. Empty
    * only when the registry said "not found" for every tag; when a tag could not be read (the
    * registry failed) and none was found, that failure is the answer — a registry failure is never
-   * reported as a miss.
+   * reported as a miss. A key too long for a tag is read from its hashed tag, and only when that
+   * manifest names this key ({@link ImageLayout#read(RepositoryRef, Tag, Manifest, String)}).
    */
   public CompletableFuture<Optional<StoredFile>> find(
       RepositoryRef repo, String key, Credentials credentials, EventLoop loop) {
     List<Tag> tags = codec.readTags(key);
-    return find(repo, tags, 0, null, credentials, loop);
+    return find(repo, key, tags, 0, null, credentials, loop);
   }
 
   private CompletableFuture<Optional<StoredFile>> find(
-      RepositoryRef repo, List<Tag> tags, int index, RegistryException firstFailure,
+      RepositoryRef repo, String key, List<Tag> tags, int index, RegistryException firstFailure,
       Credentials credentials, EventLoop loop) {
     if (index == tags.size()) {
       return firstFailure == null
@@ -58,13 +59,13 @@ public final class OciBinaryCache {
               if (error == null) {
                 if (manifest.isPresent()) {
                   return CompletableFuture.completedFuture(
-                      Optional.of(ImageLayout.read(repo, tag, manifest.get())));
+                      Optional.of(ImageLayout.read(repo, tag, manifest.get(), key)));
                 }
-                return find(repo, tags, index + 1, firstFailure, credentials, loop);
+                return find(repo, key, tags, index + 1, firstFailure, credentials, loop);
               }
               Throwable cause = CallRunner.unwrap(error);
               if (cause instanceof RegistryException e && index + 1 < tags.size()) {
-                return find(repo, tags, index + 1, firstFailure == null ? e : firstFailure, credentials, loop);
+                return find(repo, key, tags, index + 1, firstFailure == null ? e : firstFailure, credentials, loop);
               }
               return CompletableFuture.<Optional<StoredFile>>failedFuture(
                   firstFailure != null ? firstFailure : cause);

@@ -32,8 +32,8 @@ import java.util.stream.Collectors;
  * are too long for it. Decoding accepts either case, as that crate does, and rejects non-zero
  * trailing bits and impossible lengths.
  *
- * <p>Encoding does not check the 128-character bound: {@link TagCodec} does, because only it knows
- * whether an over-long candidate is fatal (a write) or merely unusable (a read fallback).
+ * <p>Encoding does not check the 128-character bound: {@link TagCodec} does, and stores a key whose
+ * tag would be longer under its hashed tag, a shape neither encoding can produce (its design note).
  */
 public enum TagEncoding {
   CUSTOM("custom") {

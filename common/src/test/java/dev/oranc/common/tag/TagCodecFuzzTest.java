@@ -1,6 +1,8 @@
 package dev.oranc.common.tag;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
@@ -21,7 +23,11 @@ import org.junit.jupiter.api.Test;
  *   <li>a would-be tag either decodes, and then re-encodes to itself (decoding is strict: one key
  *       per tag; base32-dnssec reads either case and writes lower case), or is refused with a
  *       {@link FormatException} — nothing else is ever thrown;
- *   <li>{@link TagCodec}'s write and read tags are valid {@link Tag}s or a {@link FormatException}.
+ *   <li>{@link TagCodec}'s write and read tags are valid {@link Tag}s for every non-empty key: the
+ *       encoding's tag when it fits in 128 characters, else the key's hashed tag;
+ *   <li>no encoding's tag of a key, and no tag an encoding decodes, starts with {@code _0}, the
+ *       start of every hashed tag (the design note's proof), and {@link TagCodec#decode} refuses
+ *       every hashed tag.
  * </ul>
  *
  * Regression mode (the normal suite) runs the seeds in {@code TagCodecFuzzTestInputs/keysAndTags};
@@ -47,6 +53,7 @@ class TagCodecFuzzTest {
         String encoded = e.encode(key);
         assertTrue(ALPHABET.matcher(encoded).matches(), e + " encoded '" + key + "' as '" + encoded + "'");
         assertEquals(key, e.decode(encoded), e + " round trip");
+        assertFalse(encoded.startsWith("_0"), e + " encoded '" + key + "' like a hashed tag: " + encoded);
       }
       String decoded;
       try {
@@ -54,29 +61,35 @@ class TagCodecFuzzTest {
       } catch (FormatException refused) {
         continue;
       }
+      assertFalse(tag.startsWith("_0"), e + " decoded '" + tag + "', which starts like a hashed tag");
       String canonical = e == TagEncoding.BASE32_DNSSEC ? tag.toLowerCase(Locale.ROOT) : tag;
       assertEquals(canonical, e.encode(decoded), e + " decoded '" + tag + "' to a key that encodes otherwise");
     }
     for (TagCodec codec : CODECS) {
-      try {
+      if (key.isEmpty()) {
+        assertThrows(FormatException.class, () -> codec.writeTag(key));
+        assertThrows(FormatException.class, () -> codec.readTags(key));
+      } else {
         Tag written = codec.writeTag(key);
         assertEquals(written, Tag.of(written.value()));
-        assertEquals(written, codec.readTags(key).get(0), "a read tries the written tag first");
-      } catch (FormatException refused) {
-        // empty, or too long for a tag
-      }
-      try {
-        for (Tag t : codec.readTags(key)) {
+        String encoded = codec.main().encode(key);
+        assertEquals(encoded.length() > Tag.MAX_LENGTH ? TagCodec.hashedTag(key) : Tag.of(encoded), written);
+        List<Tag> read = codec.readTags(key);
+        assertEquals(written, read.get(0), "a read tries the written tag first");
+        for (Tag t : read) {
           assertEquals(t, Tag.of(t.value()));
         }
-      } catch (FormatException refused) {
-        // no encoding gives a tag
       }
       try {
         codec.decode(tag);
       } catch (FormatException refused) {
         // no encoding decodes it
       }
+    }
+    String hashed = TagCodec.hashedTag(key).value();
+    assertTrue(TagCodec.isHashed(hashed));
+    for (TagCodec codec : CODECS) {
+      assertThrows(FormatException.class, () -> codec.decode(hashed));
     }
   }
 

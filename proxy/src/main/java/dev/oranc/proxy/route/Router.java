@@ -34,8 +34,15 @@ import java.util.Map;
  * Each path segment is percent-decoded on its own, as UTF-8 (so {@code %2F} inside a key segment
  * is a '/' of the key, and never splits the registry from the repository). Everything a client can
  * get wrong becomes a 4xx with a reason: a path that names no key is a 404 (as in the Rust tool); a
- * malformed escape, a bad registry or repository name, a key whose tag would be too long, or an
- * unreadable {@code Authorization} header is a 400.
+ * malformed escape or control character in the registry or repository, a bad registry or
+ * repository name, or an unreadable {@code Authorization} header is a 400.
+ *
+ * <p>A key that cannot exist (a malformed escape, bytes that are not UTF-8, a control character:
+ * nothing can PUT it) is a 404 for GET and HEAD, an S3 {@code NoSuchKey} for a signed request: it
+ * is not in the cache, and Nix treats only 404, 403 and 410 as "absent" — a 400 fails its look-up
+ * and, with {@code fallback}, turns the cache off for a minute. A PUT of such a key (or a multipart
+ * upload) stays a 400 naming what is wrong, since that client has a mistake to fix. Every other
+ * key has a tag (one too long for its encoding is stored under a hashed tag, {@link TagCodec}).
  */
 public final class Router {
 
@@ -94,37 +101,51 @@ public final class Router {
     Map<String, String> params = query(query);
     Route.Multipart.Operation multipart = multipartOperation(method, params);
     Route.Method fileMethod = multipart == null ? fileMethod(method) : null;
-    List<String> segments = new ArrayList<>();
-    for (String raw : path.substring(1).split("/", -1)) {
-      segments.add(decode(raw));
-    }
+    String[] segments = path.substring(1).split("/", -1);
     int at = 0;
     String registry = params.get("registry");
     if (registry == null) {
-      registry = segments.get(at++);
+      registry = decode(segments[at++]);
     }
     String repository = params.get("repository");
     if (repository == null) {
-      if (segments.size() - at <= repositoryParts) {
+      if (segments.length - at <= repositoryParts) {
         throw noKey(path);
       }
-      repository = String.join("/", segments.subList(at, at + repositoryParts));
+      List<String> parts = new ArrayList<>(repositoryParts);
+      for (int i = at; i < at + repositoryParts; i++) {
+        parts.add(decode(segments[i]));
+      }
+      repository = String.join("/", parts);
       at += repositoryParts;
     }
-    String key = at >= segments.size() ? "" : String.join("/", segments.subList(at, segments.size()));
-    if (key.isEmpty()) {
+    if (at >= segments.length || (at == segments.length - 1 && segments[at].isEmpty())) {
       throw noKey(path);
     }
     requirePrintable("registry", registry);
     requirePrintable("repository", repository);
-    requirePrintable("key", key);
     RepositoryRef ref = RepositoryRef.of(registry, repository);
-    if (fileMethod == Route.Method.PUT || multipart != null) {
+    boolean write = fileMethod == Route.Method.PUT || multipart != null;
+    String key;
+    FormatException malformedKey = null;
+    try {
+      key = key(segments, at);
+    } catch (FormatException e) {
+      if (write) {
+        throw e;
+      }
+      key = null;
+      malformedKey = e;
+    }
+    if (write) {
       codec.writeTag(key);
-    } else {
-      codec.readTags(key);
     }
     Credentials credentials = AuthorizationParser.parse(authorization);
+    if (malformedKey != null) {
+      // Checked after the header: a request whose credentials are unreadable is told so first.
+      throw new RequestRejected.NoSuchRoute(
+          "no such key: it cannot exist, since it could not be stored (" + malformedKey.getMessage() + ")");
+    }
     if (multipart != null) {
       String uploadId = multipart == Route.Multipart.Operation.CREATE ? null : params.get("uploadId");
       int part = multipart == Route.Multipart.Operation.PART ? partNumber(params.get("partNumber")) : 0;
@@ -171,6 +192,17 @@ public final class Router {
       // the message below
     }
     throw new FormatException("partNumber '" + abbreviate(value) + "'", "expected a number from 1 to " + MAX_PART_NUMBER);
+  }
+
+  /** The key: the segments from {@code at} on, each percent-decoded, joined by '/'. */
+  private static String key(String[] segments, int at) {
+    List<String> parts = new ArrayList<>(segments.length - at);
+    for (int i = at; i < segments.length; i++) {
+      parts.add(decode(segments[i]));
+    }
+    String key = String.join("/", parts);
+    requirePrintable("key", key);
+    return key;
   }
 
   /**

@@ -23,7 +23,9 @@ import org.junit.jupiter.api.Test;
  * Invariants: the result is a route, or a {@link RequestRejected} or {@link FormatException} (a
  * 4xx) with a one-line message — nothing else is thrown; a file route has a non-empty key without
  * control characters, its tags can be made (read tags, and the write tag for a PUT), and it does
- * not print its credentials.
+ * not print its credentials; what a PUT can store, a GET of the same target reads, and a GET is
+ * refused with a 400 ({@link FormatException}) only where a PUT is too (a key that cannot exist is
+ * a 404 for a read).
  *
  * <p>{@link #authorizationHeaders}: the whole input is a header value. Invariants: credentials or a
  * {@link FormatException}, whose message is one of a fixed set — so it can never quote the
@@ -56,6 +58,14 @@ class RouteFuzzTest {
       } catch (RequestRejected | FormatException refused) {
         String m = refused.getMessage();
         assertFalse(m.contains("\n") || m.contains("\r"), "a message of more than one line: " + m);
+        if (refused instanceof FormatException && (method.equals("GET") || method.equals("HEAD"))) {
+          try {
+            setup.router.route("PUT", target, authorization);
+            throw new AssertionError("a 400 for " + method + " of " + target + ", which a PUT stores");
+          } catch (RequestRejected | FormatException alsoRefused) {
+            // a malformed registry, repository, query or header: a 400 for every method
+          }
+        }
         continue;
       }
       if (route instanceof Route.File f) {
@@ -69,6 +79,10 @@ class RouteFuzzTest {
         }
         assertTrue(CREDENTIALS_TEXT.contains(f.credentials().toString()), "credentials printed themselves");
         assertTrue(f.toString().endsWith(f.credentials().isAnonymous() ? "anonymous]" : "with credentials]"), f.toString());
+        if (f.method() == Route.Method.PUT) {
+          Route read = setup.router.route("GET", target, authorization);
+          assertEquals(f.key(), ((Route.File) read).key(), "a GET of what a PUT stores");
+        }
       } else {
         assertTrue(List.of("GET", "HEAD").contains(method), method + " reached a service");
       }

@@ -69,16 +69,42 @@ class RouterTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"/r.io/a/b/%ZZ", "/r.io/a/b/%4", "/r.io/a/b/%C3%28", "/r.io/A/b/k", "/bad_host!/a/b/k",
-      "/r.io/a//k", "/r.io/a/b/" + "x"})
-  void malformedPathsAreBadRequests(String target) {
-    if (target.endsWith("/x")) {
-      // A key whose tag would be over 128 characters.
-      target = "/r.io/a/b/" + "é".repeat(40);
+  @ValueSource(strings = {"/r.io/A/b/k", "/bad_host!/a/b/k", "/r.io/a//k", "/r.io%ZZ/a/b/k", "/r.io/a%4/b/k",
+      "/r.io/a/b%C3%28/k", "/r.io/a%00/b/k", "/r.io/a/b/k?repository=%ZZ"})
+  void aMalformedRegistryOrRepositoryIsABadRequest(String target) {
+    for (String method : List.of("GET", "HEAD", "PUT")) {
+      FormatException e = assertThrows(FormatException.class, () -> router.route(method, target, null));
+      assertFalse(e.getMessage().contains("\n"));
     }
-    String t = target;
-    FormatException e = assertThrows(FormatException.class, () -> router.route("GET", t, null));
-    assertFalse(e.getMessage().contains("\n"));
+  }
+
+  /**
+   * A key nothing can store is not in the cache: a GET or HEAD is a 404 (Nix reads only 404, 403
+   * and 410 as "absent"), a PUT or a multipart upload a 400 naming what is wrong.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"%ZZ", "%4", "a/%C3%28", "%ED%A0%80", "a%00b", "log/a%0Ab", "%1B%5B31m"})
+  void aKeyThatCannotExistIsNotFoundForReadsAndABadRequestForWrites(String key) {
+    String target = "/r.io/a/b/" + key;
+    for (String method : List.of("GET", "HEAD")) {
+      RequestRejected.NoSuchRoute e =
+          assertThrows(RequestRejected.NoSuchRoute.class, () -> router.route(method, target, null));
+      assertTrue(e.getMessage().startsWith("no such key"), e.getMessage());
+      assertFalse(e.getMessage().contains("\n") || e.getMessage().contains("\u001b"), e.getMessage());
+    }
+    assertThrows(FormatException.class, () -> router.route("PUT", target, null));
+    assertThrows(FormatException.class, () -> router.route("POST", target + "?uploads", null));
+    assertThrows(FormatException.class, () -> router.route("PUT", target + "?partNumber=1&uploadId=u", null));
+    // An unreadable Authorization header is the first thing a client hears of.
+    assertThrows(FormatException.class, () -> router.route("GET", target, "Basic !!!"));
+  }
+
+  /** A key whose tag would be over 128 characters is routed: it has a hashed tag. */
+  @ParameterizedTest
+  @ValueSource(strings = {"GET", "HEAD", "PUT"})
+  void aKeyTooLongForATagIsRouted(String method) {
+    String key = "é".repeat(40) + "/" + "x".repeat(300);
+    assertEquals(key, file(method, "/r.io/a/b/" + "%C3%A9".repeat(40) + "/" + "x".repeat(300)).key());
   }
 
   @Test

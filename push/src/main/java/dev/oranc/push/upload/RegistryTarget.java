@@ -9,6 +9,8 @@ import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.common.registry.StoredFile;
 import dev.oranc.common.registry.TagList;
+import dev.oranc.common.tag.Tag;
+import dev.oranc.common.tag.TagCodec;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -37,7 +39,49 @@ public final class RegistryTarget implements Target {
   private final boolean dryRun;
   private final AtomicLong published = new AtomicLong();
   /** The keys the repository holds, from one tag listing; null when not listed. */
-  private volatile Set<String> listedKeys;
+  private volatile Listing listed;
+
+  /**
+   * What one tag listing showed: the keys its tags decode to, and the hashed tags (keys too long
+   * for a tag), which name no key by themselves.
+   */
+  record Listing(Set<String> keys, Set<String> hashedTags) {
+
+    static Listing of(Iterable<String> tags, TagCodec codec) {
+      Set<String> keys = new HashSet<>();
+      Set<String> hashed = new HashSet<>();
+      for (String tag : tags) {
+        if (TagCodec.isHashed(tag)) {
+          hashed.add(tag);
+          continue;
+        }
+        try {
+          keys.add(codec.decode(tag));
+        } catch (FormatException e) {
+          // Not a tag of ours (another tool's image in the same repository).
+        }
+      }
+      return new Listing(keys, hashed);
+    }
+
+    /**
+     * Whether the key may be there: its tag was listed. A hashed tag is only a hint (the manifest
+     * says which key it holds), so the key is then looked up, and read only if it matches.
+     */
+    boolean contains(String key, TagCodec codec) {
+      if (keys.contains(key)) {
+        return true;
+      }
+      if (!hashedTags.isEmpty()) {
+        for (Tag tag : codec.readTags(key)) {
+          if (hashedTags.contains(tag.value())) {
+            return true;
+          }
+        }
+      }
+      return false;
+    }
+  }
 
   /**
    * @param dryRun probe the registry, but write nothing: NARs are only hashed, publishing does
@@ -82,16 +126,9 @@ public final class RegistryTarget implements Target {
         log.debug("{}: more than {} pages of tags; looking paths up one by one", repository, paths);
         return false;
       }
-      Set<String> keys = new HashSet<>(tags.tags().size() * 2);
-      for (String tag : tags.tags()) {
-        try {
-          keys.add(cache.codec().decode(tag));
-        } catch (FormatException e) {
-          // Not a tag of ours (another tool's image in the same repository).
-        }
-      }
-      listedKeys = keys;
-      log.debug("{}: {} tags listed", repository, keys.size());
+      Listing listing = Listing.of(tags.tags(), cache.codec());
+      listed = listing;
+      log.debug("{}: {} tags listed", repository, listing.keys().size() + listing.hashedTags().size());
       return true;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -107,12 +144,12 @@ public final class RegistryTarget implements Target {
 
   @Override
   public CompletableFuture<Probe> probe(PathInfo info) {
-    Set<String> keys = listedKeys;
-    if (keys != null) {
+    Listing listing = listed;
+    if (listing != null) {
       // Only what the listing showed is looked at: a tag that appeared since is uploaded again,
       // which costs time, never correctness.
-      boolean narInfo = keys.contains(NarInfoMaker.narInfoKey(info.path()));
-      boolean nar = keys.contains(NarInfoMaker.narKey(info.narHash()));
+      boolean narInfo = listing.contains(NarInfoMaker.narInfoKey(info.path()), cache.codec());
+      boolean nar = listing.contains(NarInfoMaker.narKey(info.narHash()), cache.codec());
       if (!narInfo && !nar) {
         return done(Probe.MISSING);
       }
