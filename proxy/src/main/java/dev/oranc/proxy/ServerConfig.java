@@ -49,6 +49,10 @@ import java.util.regex.Pattern;
  *     and closed at once
  * @param maxStreamsPerClient blob bodies (NAR downloads relayed and uploads) in flight at once
  *     from one client address; one more is a 503 with {@code Retry-After} (0: no limit)
+ * @param maxAgeNarinfo {@code Cache-Control: max-age} of an anonymous answer for a key outside
+ *     {@code nar/} (narinfos, {@code nix-cache-info}; 0: {@code no-store}); see {@code
+ *     http.CacheHeaders}
+ * @param maxAgeNotFound {@code max-age} of an anonymous 404 (0: {@code no-store})
  */
 public record ServerConfig(
     InetSocketAddress listen,
@@ -80,7 +84,9 @@ public record ServerConfig(
     long multipartSpoolBytes,
     Duration multipartExpiry,
     int maxConnections,
-    int maxStreamsPerClient) {
+    int maxStreamsPerClient,
+    Duration maxAgeNarinfo,
+    Duration maxAgeNotFound) {
 
   public static final int DEFAULT_PORT = 8080;
 
@@ -122,6 +128,8 @@ public record ServerConfig(
     requirePositive(multipartExpiry, "multipart expiry");
     require(maxConnections >= 1, "max connections", maxConnections, "at least 1");
     require(maxStreamsPerClient >= 0, "max streams per client", maxStreamsPerClient, "0 (no limit) or more");
+    requireMaxAge(maxAgeNarinfo, "narinfo max-age");
+    requireMaxAge(maxAgeNotFound, "not-found max-age");
   }
 
   /** {@code java.io.tmpdir}/oranc-multipart. */
@@ -165,6 +173,8 @@ public record ServerConfig(
     private Duration multipartExpiry = Duration.ofHours(1);
     private int maxConnections = 8192;
     private int maxStreamsPerClient = 64;
+    private Duration maxAgeNarinfo = Duration.ofSeconds(60);
+    private Duration maxAgeNotFound = Duration.ZERO;
 
     private Builder() {}
 
@@ -201,6 +211,8 @@ public record ServerConfig(
     public Builder multipartExpiry(Duration v) { multipartExpiry = v; return this; }
     public Builder maxConnections(int v) { maxConnections = v; return this; }
     public Builder maxStreamsPerClient(int v) { maxStreamsPerClient = v; return this; }
+    public Builder maxAgeNarinfo(Duration v) { maxAgeNarinfo = v; return this; }
+    public Builder maxAgeNotFound(Duration v) { maxAgeNotFound = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
@@ -209,7 +221,8 @@ public record ServerConfig(
           layerCacheTtl, layerCacheNegativeTtl, blobCacheBytes, smallBlobBytes, blobCacheIdle,
           upstreamTimeout, upstreamCacheEntries, upstreamCacheTtl, upstreamCacheNegativeTtl, ticker,
           multipartSpoolDir, multipartSpoolBytes, multipartExpiry,
-          maxConnections, maxStreamsPerClient);
+          maxConnections, maxStreamsPerClient,
+          maxAgeNarinfo, maxAgeNotFound);
     }
   }
 
@@ -222,6 +235,13 @@ public record ServerConfig(
   private static void requirePositive(Duration d, String what) {
     if (d == null || d.isZero() || d.isNegative()) {
       throw new IllegalArgumentException(what + ": " + d + " (expected: a positive duration)");
+    }
+  }
+
+  /** Whole seconds (what {@code max-age} can say), from 0 to a year. */
+  private static void requireMaxAge(Duration d, String what) {
+    if (d == null || d.isNegative() || d.compareTo(Duration.ofDays(365)) > 0 || d.toMillis() % 1000 != 0) {
+      throw new IllegalArgumentException(what + ": " + d + " (expected: whole seconds from 0 to 365 days)");
     }
   }
 
