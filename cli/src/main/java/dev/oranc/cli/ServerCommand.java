@@ -297,6 +297,29 @@ final class ServerCommand implements Callable<Integer> {
       super(1, MultipartUploads.MAX_UPLOADS);
     }
   }
+  // --- answers a cache in front may keep (Cache-Control; see docs/SERVER.md) --------------------
+
+  @Option(
+      names = "--max-age-narinfo",
+      paramLabel = "DURATION",
+      defaultValue = "60s",
+      converter = DurationConverter.class,
+      description =
+          "How long a cache in front (nginx proxy_cache, a CDN) may keep an anonymous answer for a"
+              + " narinfo, nix-cache-info or any key outside nar/ (Cache-Control: public, max-age)."
+              + " NARs are immutable (a year); answers to requests with credentials are private;"
+              + " 0: never stored. Default: ${DEFAULT-VALUE}.")
+  Duration maxAgeNarinfo;
+
+  @Option(
+      names = "--max-age-not-found",
+      paramLabel = "DURATION",
+      defaultValue = "0s",
+      converter = DurationConverter.class,
+      description =
+          "How long a cache in front may keep an anonymous 404 (0: never stored; a stored 404"
+              + " hides a path pushed since from everyone behind the cache). Default: ${DEFAULT-VALUE}.")
+  Duration maxAgeNotFound;
 
   @Spec CommandSpec spec;
 
@@ -307,6 +330,8 @@ final class ServerCommand implements Callable<Integer> {
     }
     requireSize("--max-request-line", maxRequestLine, 256, 1L << 20);
     requireSize("--max-header-size", maxHeaderSize, 1024, 1L << 20);
+    requireMaxAge("--max-age-narinfo", maxAgeNarinfo);
+    requireMaxAge("--max-age-not-found", maxAgeNotFound);
     return ServerConfig.builder()
         .listen(listen)
         .repositoryParts(repositoryParts)
@@ -334,6 +359,8 @@ final class ServerCommand implements Callable<Integer> {
         .multipartSpoolBytes(multipartSpoolSize)
         .multipartExpiry(multipartExpiry)
         .maxMultipartUploadsPerClient(maxMultipartUploadsPerClient)
+        .maxAgeNarinfo(maxAgeNarinfo)
+        .maxAgeNotFound(maxAgeNotFound)
         .build();
   }
 
@@ -341,6 +368,13 @@ final class ServerCommand implements Callable<Integer> {
     if (value < min || value > max) {
       throw new IllegalArgumentException(
           flag + ": " + value + " bytes (expected: from " + min + " to " + max + ")");
+    }
+  }
+
+  private static void requireMaxAge(String flag, Duration value) {
+    if (value.compareTo(Duration.ofDays(365)) > 0 || value.toMillis() % 1000 != 0) {
+      throw new IllegalArgumentException(
+          flag + ": " + value.toMillis() + "ms (expected: whole seconds, at most 365 days)");
     }
   }
 

@@ -30,6 +30,21 @@ class ServerLimitFlagsTest {
     assertEquals(built.maxInitialLineLength(), flags.maxInitialLineLength());
     assertEquals(built.maxHeaderSize(), flags.maxHeaderSize());
     assertEquals(built.idleTimeout(), flags.idleTimeout());
+    assertEquals(built.maxAgeNarinfo(), flags.maxAgeNarinfo());
+    assertEquals(built.maxAgeNotFound(), flags.maxAgeNotFound());
+  }
+
+  @Test
+  void cacheLifetimesReachTheServerAndAreBounded() {
+    ServerConfig c = parse(Map.of("ORANC_MAX_AGE_NOT_FOUND", "30s"), "server", "--max-age-narinfo", "5m").config();
+    assertEquals(java.time.Duration.ofMinutes(5), c.maxAgeNarinfo());
+    assertEquals(java.time.Duration.ofSeconds(30), c.maxAgeNotFound());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> parse(Map.of(), "server", "--max-age-narinfo", "1500ms").config());
+    assertTrue(e.getMessage().startsWith("--max-age-narinfo: 1500ms"), e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> parse(Map.of(), "server", "--max-age-not-found", "9000h").config());
+    assertTrue(e.getMessage().startsWith("--max-age-not-found: "), e.getMessage());
   }
 
   @Test

@@ -52,6 +52,10 @@ import java.util.regex.Pattern;
  *     from one client address; one more is a 503 with {@code Retry-After} (0: no limit)
  * @param maxMultipartUploadsPerClient S3 multipart uploads in progress at once per client
  *     credentials and per client address (both count); one more is 503 SlowDown
+ * @param maxAgeNarinfo {@code Cache-Control: max-age} of an anonymous answer for a key outside
+ *     {@code nar/} (narinfos, {@code nix-cache-info}; 0: {@code no-store}); see {@code
+ *     http.CacheHeaders}
+ * @param maxAgeNotFound {@code max-age} of an anonymous 404 (0: {@code no-store})
  */
 public record ServerConfig(
     InetSocketAddress listen,
@@ -84,7 +88,9 @@ public record ServerConfig(
     Duration multipartExpiry,
     int maxConnections,
     int maxStreamsPerClient,
-    int maxMultipartUploadsPerClient) {
+    int maxMultipartUploadsPerClient,
+    Duration maxAgeNarinfo,
+    Duration maxAgeNotFound) {
 
   public static final int DEFAULT_PORT = 8080;
 
@@ -128,6 +134,8 @@ public record ServerConfig(
     require(maxStreamsPerClient >= 0, "max streams per client", maxStreamsPerClient, "0 (no limit) or more");
     require(maxMultipartUploadsPerClient >= 1 && maxMultipartUploadsPerClient <= MultipartUploads.MAX_UPLOADS,
         "max multipart uploads per client", maxMultipartUploadsPerClient, "from 1 to " + MultipartUploads.MAX_UPLOADS);
+    requireMaxAge(maxAgeNarinfo, "narinfo max-age");
+    requireMaxAge(maxAgeNotFound, "not-found max-age");
   }
 
   /** {@code java.io.tmpdir}/oranc-multipart. */
@@ -172,6 +180,8 @@ public record ServerConfig(
     private int maxConnections = 8192;
     private int maxStreamsPerClient = 64;
     private int maxMultipartUploadsPerClient = 100;
+    private Duration maxAgeNarinfo = Duration.ofSeconds(60);
+    private Duration maxAgeNotFound = Duration.ZERO;
 
     private Builder() {}
 
@@ -209,6 +219,8 @@ public record ServerConfig(
     public Builder maxConnections(int v) { maxConnections = v; return this; }
     public Builder maxStreamsPerClient(int v) { maxStreamsPerClient = v; return this; }
     public Builder maxMultipartUploadsPerClient(int v) { maxMultipartUploadsPerClient = v; return this; }
+    public Builder maxAgeNarinfo(Duration v) { maxAgeNarinfo = v; return this; }
+    public Builder maxAgeNotFound(Duration v) { maxAgeNotFound = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
@@ -217,7 +229,8 @@ public record ServerConfig(
           layerCacheTtl, layerCacheNegativeTtl, blobCacheBytes, smallBlobBytes, blobCacheIdle,
           upstreamTimeout, upstreamCacheEntries, upstreamCacheTtl, upstreamCacheNegativeTtl, ticker,
           multipartSpoolDir, multipartSpoolBytes, multipartExpiry,
-          maxConnections, maxStreamsPerClient, maxMultipartUploadsPerClient);
+          maxConnections, maxStreamsPerClient, maxMultipartUploadsPerClient,
+          maxAgeNarinfo, maxAgeNotFound);
     }
   }
 
@@ -230,6 +243,13 @@ public record ServerConfig(
   private static void requirePositive(Duration d, String what) {
     if (d == null || d.isZero() || d.isNegative()) {
       throw new IllegalArgumentException(what + ": " + d + " (expected: a positive duration)");
+    }
+  }
+
+  /** Whole seconds (what {@code max-age} can say), from 0 to a year. */
+  private static void requireMaxAge(Duration d, String what) {
+    if (d == null || d.isNegative() || d.compareTo(Duration.ofDays(365)) > 0 || d.toMillis() % 1000 != 0) {
+      throw new IllegalArgumentException(what + ": " + d + " (expected: whole seconds from 0 to 365 days)");
     }
   }
 

@@ -210,6 +210,13 @@ class BadInputCorpusTest {
         c("a method with separators", Expect.answersThenCloses(400), "G(T / HTTP/1.1\r\nHost: x\r\n\r\n"),
         c("PUT to a service", Expect.answers(405), "PUT /-/metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
 
+        // --- conditional requests (If-None-Match applies only to a file that exists) ---
+        c("If-None-Match: * on a miss", Expect.answers(404), get(k + "/nope.narinfo", "If-None-Match: *\r\n")),
+        c("a malformed If-None-Match", Expect.answers(404), get(k + "/nope.narinfo", "If-None-Match: \"open, W/\r\n")),
+        c("five hundred entity tags", Expect.answers(404),
+            get(k + "/nope.narinfo", "If-None-Match: " + "W/\"x\", ".repeat(500) + "\"y\"\r\n")),
+        c("If-None-Match on the banner", Expect.answers(200), get("/", "If-None-Match: *\r\n")),
+
         // --- versions and other protocols ---
         c("HTTP/1.0 closes after the answer", Expect.answersThenCloses(200), "GET / HTTP/1.0\r\n\r\n"),
         c("HTTP/1.0 keep-alive", Expect.answers(200, 200),
@@ -290,6 +297,10 @@ class BadInputCorpusTest {
 
   private static void checkAnswer(String name, RawHttp.Response r) {
     assertTrue(r.status() < 500, name + ": a 5xx for bad input: " + r);
+    // Every answer is inert and says what a cache may keep (http.CacheHeaders).
+    assertEquals("nosniff", r.header("x-content-type-options"), name + ": " + r);
+    assertEquals("default-src 'none'; sandbox", r.header("content-security-policy"), name + ": " + r);
+    assertNotNull(r.header("cache-control"), name + ": no Cache-Control: " + r);
     assertNotNull(r.header("content-length"), name + ": no Content-Length: " + r);
     String body = r.text();
     assertFalse(body.contains(SECRET), name + ": the body quotes a secret: " + body);

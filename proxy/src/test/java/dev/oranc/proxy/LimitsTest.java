@@ -85,6 +85,8 @@ class LimitsTest {
           assertNotNull(r, "refused without an answer");
           assertEquals(503, r.status(), r.toString());
           assertEquals("1", r.header("retry-after"));
+          assertEquals("nosniff", r.header("x-content-type-options"));
+          assertEquals("no-store", r.header("cache-control"));
           assertTrue(r.text().contains("too many connections"), r.text());
           assertTrue(over.closedByServer());
           assertTrue(millis < 1000, "refused only after " + millis + " ms");

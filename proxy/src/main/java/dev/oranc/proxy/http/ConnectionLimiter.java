@@ -40,6 +40,9 @@ final class ConnectionLimiter {
         + "content-type: text/plain; charset=utf-8\r\n"
         + "content-length: " + body.length() + "\r\n"
         + "retry-after: 1\r\n"
+        + "cache-control: " + CacheHeaders.NO_STORE + "\r\n"
+        + "x-content-type-options: " + CacheHeaders.NOSNIFF + "\r\n"
+        + "content-security-policy: " + CacheHeaders.SANDBOX + "\r\n"
         + "connection: close\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII);
   }
 

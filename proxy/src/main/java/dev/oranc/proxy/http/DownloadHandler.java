@@ -47,11 +47,13 @@ import java.util.Optional;
  * registry (and cut from its whole answer if it ignores the range), so an interrupted download of
  * a large NAR resumes where it stopped. Every answer says {@code Accept-Ranges: bytes}.
  *
- * <p>An S3-signed request also gets what S3 clients expect of HeadObject and GetObject: an {@code
- * ETag} (the blob's digest: content-addressed, so a strong validator, which {@code If-Range} may
- * name) and a {@code Last-Modified}. The image keeps no date, and a key's file only ever changes
- * by being replaced, so it is a fixed one, the epoch; {@code aws s3 cp} refuses a download
- * without it.
+ * <p>Every file answer carries an {@code ETag}, the blob's digest: content-addressed, so a strong
+ * validator, which {@code If-Range} may name and which a matching {@code If-None-Match} turns into
+ * a {@code 304} with the answer's headers and no body (a cache in front revalidates a narinfo
+ * that way; {@link CacheHeaders} says how long it may keep one). An S3-signed request also gets
+ * what S3 clients expect of HeadObject and GetObject: a {@code Last-Modified}. The image keeps no
+ * date, and a key's file only ever changes by being replaced, so it is a fixed one, the epoch;
+ * {@code aws s3 cp} refuses a download without it.
  *
  * Registry calls run on this channel's event loop (the client pools connections per loop), and
  * every callback hops back to it before touching the channel.
@@ -114,8 +116,8 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
   }
 
   static void fileHeaders(HttpHeaders headers, StoredFile file, boolean s3) {
+    headers.set(HttpHeaderNames.ETAG, etag(file));
     if (s3) {
-      headers.set(HttpHeaderNames.ETAG, etag(file));
       headers.set(HttpHeaderNames.LAST_MODIFIED, S3_LAST_MODIFIED);
     }
     headers.set(HttpHeaderNames.CONTENT_TYPE, file.contentType());
@@ -211,6 +213,13 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       StoredFile file = lookup.file().get();
+      if (CacheHeaders.ifNoneMatch(request.headers().get(HttpHeaderNames.IF_NONE_MATCH), etag(file))) {
+        // Before Range (RFC 9110 §13.2.2): the client, or a cache revalidating, has these bytes.
+        FullHttpResponse r = Responses.empty(HttpResponseStatus.NOT_MODIFIED);
+        fileHeaders(r.headers(), file, exchange.s3);
+        respond(r);
+        return;
+      }
       if (route.method() == Route.Method.HEAD) {
         FullHttpResponse r = Responses.empty(HttpResponseStatus.OK);
         fileHeaders(r.headers(), file, exchange.s3);

@@ -24,6 +24,7 @@ import java.util.function.BooleanSupplier;
  *           idle-close       closes when the client is what we wait on
  * app       gate             one exchange at a time (pipelined requests wait)
  *           access-log       the Exchange, byte counts, one log line per request
+ *           cache-headers    Cache-Control, Vary, nosniff, CSP on every answer (CacheHeaders)
  *           decoder-failure  414 / 431 / 400 for what the codec could not read
  *           route            path, query, credentials → RoutedRequest
  *           aws-chunked      S3 uploads: aws-chunked bodies decoded to the plain bytes
@@ -53,6 +54,7 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
   private final ChannelGroup channels;
   private final ConnectionLimiter connectionLimiter;
   private final StreamLimiter streamLimiter;
+  private final CacheHeaders cacheHeaders;
 
   public ServerInitializer(
       ServerConfig config, Backend backend, BooleanSupplier draining, ChannelGroup channels) {
@@ -63,6 +65,7 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     this.channels = channels;
     this.connectionLimiter = new ConnectionLimiter(config.maxConnections(), backend.metrics());
     this.streamLimiter = new StreamLimiter(config.maxStreamsPerClient());
+    this.cacheHeaders = new CacheHeaders(config.maxAgeNarinfo(), config.maxAgeNotFound());
   }
 
   /** True when no request is in progress on {@code ch}: a shutdown may close it at once. */
@@ -108,6 +111,7 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
   private void addApplicationHandlers(ChannelPipeline p) {
     p.addLast("gate", new PipeliningGate(draining));
     p.addLast("access-log", new AccessLogHandler(backend.metrics()));
+    p.addLast("cache-headers", new CacheHeadersHandler(cacheHeaders));
     p.addLast("decoder-failure",
         new DecoderFailureHandler(config.maxInitialLineLength(), config.maxHeaderSize()));
     p.addLast("route", new RouteHandler(router, draining));
