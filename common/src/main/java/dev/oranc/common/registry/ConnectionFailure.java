@@ -40,10 +40,13 @@ final class ConnectionFailure extends IOException {
 
   /** The same failure with a note of ours added to both texts. */
   ConnectionFailure withNote(String note) {
+    return new ConnectionFailure(kind, detail(), responseStarted, getCause(), this.note + note);
+  }
+
+  /** The message without the note: what the connection said, for the log. */
+  String detail() {
     String message = getMessage();
-    return new ConnectionFailure(
-        kind, message.substring(0, message.length() - this.note.length()), responseStarted, getCause(),
-        this.note + note);
+    return message.substring(0, message.length() - note.length());
   }
 
   /**
@@ -63,7 +66,7 @@ final class ConnectionFailure extends IOException {
           case MALFORMED -> "the registry's answer is not HTTP we can read";
           case TLS -> "TLS with the registry failed (a registry without TLS needs --no-ssl)";
           case OVERLOADED -> "no free connection to the registry in time (too many requests to it in flight)";
-          default -> getMessage().substring(0, getMessage().length() - note.length());
+          default -> detail();
         };
     return phrase + note;
   }

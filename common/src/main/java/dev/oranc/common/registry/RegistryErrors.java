@@ -68,9 +68,9 @@ final class RegistryErrors {
             case MALFORMED -> null;
           };
       if (reason == null) {
-        return new RegistryException.Protocol(operation, f.publicPhrase(), f.getMessage(), f);
+        return new RegistryException.Protocol(operation, f.publicPhrase(), f.detail(), f);
       }
-      return new RegistryException.Unavailable(operation, f.publicPhrase(), f.getMessage(), reason, 0, f);
+      return new RegistryException.Unavailable(operation, f.publicPhrase(), f.detail(), reason, 0, f);
     }
     String message = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
     return new RegistryException.Unavailable(
