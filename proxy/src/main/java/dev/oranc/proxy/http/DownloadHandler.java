@@ -145,6 +145,8 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
     final Credentials credentials;
     final EventLoop loop;
     BlobRelay relay;
+    /** The answer, or the error that becomes it, has been handed to the pipeline. */
+    boolean answered;
     /** Held from the decision to stream until the relay has ended, however it ends. */
     StreamLimiter.Permit permit;
 
@@ -175,7 +177,7 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
       try {
         r.run();
       } catch (RuntimeException | Error e) {
-        if (current == this) {
+        if (!answered) {
           fail(e);
         } else {
           // Answered already (or the client is gone): nothing left to tell it.
@@ -350,6 +352,7 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
 
     void respond(FullHttpResponse response) {
       done();
+      answered = true;
       ctx.writeAndFlush(response);
     }
 
@@ -363,11 +366,15 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
     }
 
     void fail(Throwable error) {
-      done();
-      if (relay != null) {
-        relay.cancel(); // a no-op when the relay itself failed
+      answered = true;
+      try {
+        done();
+        if (relay != null) {
+          relay.cancel(); // a no-op when the relay itself failed
+        }
+      } finally {
+        ctx.fireExceptionCaught(error);
       }
-      ctx.fireExceptionCaught(error);
     }
 
     void clientGone() {

@@ -131,6 +131,8 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
     String contentEncoding;
     boolean receiving = true;
     boolean failed;
+    /** The answer, or the error that becomes it, has been handed to the pipeline. */
+    boolean answered;
     /** This PUT's place in the uploads gauge; null until the upload starts. */
     ServerMetrics.Stream inFlight;
     StreamLimiter.Permit permit;
@@ -160,8 +162,10 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
       try {
         r.run();
       } catch (RuntimeException | Error e) {
-        if (current == this) {
-          current = null;
+        if (!answered) {
+          if (current == this) {
+            current = null;
+          }
           receiving = false;
           fail(e);
         } else {
@@ -262,6 +266,7 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
                         if (error != null) {
                           if (current == this) {
                             current = null;
+                            answered = true;
                             ctx.fireExceptionCaught(Failures.unwrap(error));
                           }
                           return;
@@ -277,6 +282,7 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
                           if (exchange.bodyMd5 != null) {
                             ok.headers().set(HttpHeaderNames.ETAG, "\"" + HexFormat.of().formatHex(exchange.bodyMd5) + "\"");
                           }
+                          answered = true;
                           ctx.writeAndFlush(ok);
                         }
                       }));
@@ -284,12 +290,16 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
 
     void fail(Throwable error) {
       failed = true;
-      if (upload != null) {
-        upload.abort(error);
+      answered = true;
+      try {
+        if (upload != null) {
+          upload.abort(error);
+        }
+        uncount();
+        resumeReading();
+      } finally {
+        ctx.fireExceptionCaught(error);
       }
-      uncount();
-      resumeReading();
-      ctx.fireExceptionCaught(error);
     }
 
     void clientGone() {
