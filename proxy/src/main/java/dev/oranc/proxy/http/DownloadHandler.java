@@ -320,11 +320,11 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
       String problem = null;
       String said = null;
       if (download.status() == 206) {
-        String answered = download.headers().get(HttpHeaderNames.CONTENT_RANGE);
-        if (range == null || answered == null || !sameRange(answered, range)) {
+        String contentRange = download.headers().get(HttpHeaderNames.CONTENT_RANGE);
+        if (range == null || contentRange == null || !sameRange(contentRange, range)) {
           problem = "the registry answered another range than "
               + (range == null ? "the whole blob" : "the " + range.header() + " asked for");
-          said = "Content-Range " + answered;
+          said = "Content-Range " + contentRange;
         } else if (announced >= 0 && announced != range.length()) {
           problem = "the registry announced another length than range " + range.header();
           said = announced + " bytes";
