@@ -197,6 +197,12 @@ class BadInputCorpusTest {
         c("a thousand headers", Expect.answersThenCloses(431), "GET / HTTP/1.1\r\nHost: x\r\n" + "X-A: b\r\n".repeat(3000) + "\r\n"),
         c("aws-chunked upload", Expect.answersThenCloses(400),
             "PUT " + k + "/k HTTP/1.1\r\nHost: x\r\nContent-Encoding: aws-chunked\r\nContent-Length: 3\r\n\r\nabc"),
+        // Stored as annotations and sent back as headers: what could not be is refused up front.
+        c("a Content-Type that is not ASCII", Expect.answersThenCloses(400),
+            "PUT " + k + "/k HTTP/1.1\r\nHost: x\r\nContent-Type: text/h\u00e9ml\r\nContent-Length: 3\r\n\r\nabc"),
+        c("a 2,000-character Content-Encoding", Expect.answersThenCloses(400),
+            "PUT " + k + "/k HTTP/1.1\r\nHost: x\r\nContent-Encoding: " + "z".repeat(2000)
+                + "\r\nContent-Length: 3\r\n\r\nabc"),
 
         // --- methods ---
         c("POST", Expect.answers(405), "POST " + k + "/k HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),

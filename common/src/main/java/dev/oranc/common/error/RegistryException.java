@@ -17,6 +17,16 @@ import java.util.Objects;
  *   <li>{@link Unavailable}: unreachable, timed out, or a 5xx.
  *   <li>{@link Protocol}: an answer we cannot use (bad JSON, wrong layout, over a size bound).
  * </ul>
+ *
+ * <p>Design note. The server tells its clients why a registry operation failed, but a registry (or
+ * whatever a redirect or a path points the server at) is not trusted: quoting its bytes back would
+ * let a client read a banner, an error body or the size of a response it could not reach itself,
+ * which turns the server into a port scanner and an oracle. So an exception holds two texts: the
+ * {@code detail}, in our own words only (status codes, counts of our own, what we expected), which
+ * {@link #publicMessage()} gives and the server's error bodies carry; and the {@code foreign}
+ * part — the registry's error message, a parser's complaint quoting a banner, a header value —
+ * which only {@link #getMessage()} adds, for the log and the CLI. Foreign text is flattened to
+ * one printable, bounded line here, whoever built the exception.
  */
 public abstract sealed class RegistryException extends OrancException
     permits RegistryException.NotFound,
@@ -26,11 +36,47 @@ public abstract sealed class RegistryException extends OrancException
         RegistryException.Unavailable,
         RegistryException.Protocol {
 
+  /** The most of a registry's own text kept for the log. */
+  static final int MAX_FOREIGN = 300;
+
   private final String operation;
+  private final String detail;
 
   RegistryException(String operation, String detail, Throwable cause) {
-    super(Objects.requireNonNull(operation, "operation") + ": " + detail, cause);
+    this(operation, detail, null, cause);
+  }
+
+  /**
+   * @param detail in our own words: may reach a client
+   * @param foreign what the registry (or the connection) said, or null: the log's only
+   */
+  RegistryException(String operation, String detail, String foreign, Throwable cause) {
+    super(Objects.requireNonNull(operation, "operation") + ": " + detail
+        + (foreign == null || foreign.isBlank() ? "" : " (" + printable(foreign) + ")"), cause);
     this.operation = operation;
+    this.detail = detail;
+  }
+
+  /** The operation and what went wrong in our own words: never a byte the registry chose. */
+  @Override
+  public String publicMessage() {
+    return operation + ": " + detail;
+  }
+
+  /**
+   * Foreign text as one bounded, printable line: line breaks and tabs become spaces, any other
+   * control character '?', at most {@value #MAX_FOREIGN} characters.
+   */
+  public static String printable(String foreign) {
+    if (foreign == null) {
+      return "";
+    }
+    StringBuilder b = new StringBuilder(Math.min(foreign.length(), MAX_FOREIGN + 1));
+    for (int i = 0; i < foreign.length() && b.length() < MAX_FOREIGN; i++) {
+      char c = foreign.charAt(i);
+      b.append(c == '\r' || c == '\n' || c == '\t' ? ' ' : Character.isISOControl(c) ? '?' : c);
+    }
+    return foreign.length() > MAX_FOREIGN ? b + "…" : b.toString();
   }
 
   /** What was attempted, e.g. {@code GET manifest 127.0.0.1:5000/a/b:nix-cache-info}. */
@@ -43,12 +89,20 @@ public abstract sealed class RegistryException extends OrancException
     public NotFound(String operation, String detail) {
       super(operation, detail, null);
     }
+
+    public NotFound(String operation, String detail, String foreign) {
+      super(operation, detail, foreign, null);
+    }
   }
 
   /** The registry wants credentials, or refused the ones given (HTTP 401). */
   public static final class Unauthorized extends RegistryException {
     public Unauthorized(String operation, String detail) {
       super(operation, detail, null);
+    }
+
+    public Unauthorized(String operation, String detail, String foreign) {
+      super(operation, detail, foreign, null);
     }
   }
 
@@ -57,6 +111,10 @@ public abstract sealed class RegistryException extends OrancException
     public Forbidden(String operation, String detail) {
       super(operation, detail, null);
     }
+
+    public Forbidden(String operation, String detail, String foreign) {
+      super(operation, detail, foreign, null);
+    }
   }
 
   /** The registry rate-limits us (HTTP 429). */
@@ -64,7 +122,11 @@ public abstract sealed class RegistryException extends OrancException
     private final long retryAfterSeconds;
 
     public RateLimited(String operation, String detail, long retryAfterSeconds) {
-      super(operation, detail, null);
+      this(operation, detail, null, retryAfterSeconds);
+    }
+
+    public RateLimited(String operation, String detail, String foreign, long retryAfterSeconds) {
+      super(operation, detail, foreign, null);
       this.retryAfterSeconds = retryAfterSeconds;
     }
 
@@ -89,7 +151,12 @@ public abstract sealed class RegistryException extends OrancException
     private final int status;
 
     public Unavailable(String operation, String detail, Reason reason, int status, Throwable cause) {
-      super(operation, detail, cause);
+      this(operation, detail, null, reason, status, cause);
+    }
+
+    public Unavailable(
+        String operation, String detail, String foreign, Reason reason, int status, Throwable cause) {
+      super(operation, detail, foreign, cause);
       this.reason = Objects.requireNonNull(reason, "reason");
       this.status = status;
     }
@@ -112,6 +179,10 @@ public abstract sealed class RegistryException extends OrancException
 
     public Protocol(String operation, String detail, Throwable cause) {
       super(operation, detail, cause);
+    }
+
+    public Protocol(String operation, String detail, String foreign, Throwable cause) {
+      super(operation, detail, foreign, cause);
     }
   }
 }

@@ -127,7 +127,9 @@ final class Authenticator {
 
   private CompletableFuture<BearerToken> fetch(
       Origin registry, AuthChallenge challenge, Credentials credentials, String scope, EventLoop loop) {
-    String operation = "GET token" + (scope == null ? "" : " for " + scope) + " from " + challenge.realm();
+    // The realm is the registry's choice (any URL, any length): named in the log by the calls'
+    // own lines, never in the operation, which a client of the server may be told.
+    String operation = "GET token" + (scope == null ? "" : " for " + scope) + " from the token service of " + registry;
     URI realm;
     Origin origin;
     try {

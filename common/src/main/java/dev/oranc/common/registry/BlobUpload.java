@@ -389,7 +389,8 @@ public final class BlobUpload {
                       if (stored != null && !stored.equals(digest)) {
                         fail(
                             new IntegrityException(
-                                operation + ": the registry stored " + stored + ", we sent " + digest));
+                                operation + ": the registry stored another digest than the " + digest + " we sent",
+                                "it says " + stored));
                         return;
                       }
                       log.debug("{}: {} ({} bytes) stored", operation, digest, received);
@@ -555,7 +556,7 @@ public final class BlobUpload {
       if (range != null && !range.endsWith("-" + end)) {
         fail(
             new RegistryException.Protocol(
-                describe(), "the registry says it has bytes " + range + ", expected 0-" + end));
+                describe(), "the registry's Range is not the bytes 0-" + end + " we sent", range, null));
         return;
       }
       location = location.resolve(next);

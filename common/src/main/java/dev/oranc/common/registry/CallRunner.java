@@ -328,7 +328,7 @@ final class CallRunner {
     if (note.isEmpty() || !(cause instanceof ConnectionFailure f)) {
       return cause;
     }
-    return new ConnectionFailure(f.kind(), f.getMessage() + note, f.responseStarted(), f.getCause());
+    return f.withNote(note);
   }
 
   /** Exponential backoff with full jitter: uniform in [base/2, base], base doubling per attempt. */

@@ -28,6 +28,13 @@ import java.util.Map;
  * so either tool reads what the other wrote. Reading accepts any manifest with exactly one
  * {@code application/octet-stream} layer carrying the content-type annotation, and ignores the
  * config; anything else is an error that names the tag and what was wrong.
+ *
+ * <p>The content type and encoding annotations become the {@code Content-Type} and {@code
+ * Content-Encoding} of the server's answers, and anyone who can push to a registry can write any
+ * string there. Reading refuses a value that cannot be an HTTP header value ({@link
+ * #headerValueProblem}: a CR/LF would split the answer, and Netty refuses to send it, so the
+ * request would never be answered): the manifest is malformed like any other, and the error names
+ * the annotation and where the bad character is, never the value.
  */
 public final class ImageLayout {
 
@@ -44,6 +51,8 @@ public final class ImageLayout {
   public static final String LAYER_MEDIA_TYPE = "application/octet-stream";
   public static final String CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json";
   public static final String DEFAULT_CONTENT_TYPE = "application/octet-stream";
+  /** The longest content type or encoding we store or serve; real ones are a few dozen characters. */
+  public static final int MAX_HEADER_VALUE = 1024;
 
   private ImageLayout() {}
 
@@ -129,15 +138,53 @@ public final class ImageLayout {
     Descriptor layer = layers.get(0);
     if (!layer.mediaType().equals(LAYER_MEDIA_TYPE)) {
       throw new RegistryException.Protocol(
-          operation, "its layer has media type " + layer.mediaType() + ", expected " + LAYER_MEDIA_TYPE);
+          operation, "its layer's media type is not " + LAYER_MEDIA_TYPE, "it is " + layer.mediaType(), null);
     }
     String contentType = layer.annotations().get(CONTENT_TYPE_ANNOTATION);
     if (contentType == null) {
       throw new RegistryException.Protocol(
           operation, "its layer has no " + CONTENT_TYPE_ANNOTATION + " annotation");
     }
+    String contentEncoding = layer.annotations().get(CONTENT_ENCODING_ANNOTATION);
+    checkHeaderValue(operation, CONTENT_TYPE_ANNOTATION, contentType);
+    checkHeaderValue(operation, CONTENT_ENCODING_ANNOTATION, contentEncoding);
     return new StoredFile(
-        repository, tag, layer.digest(), layer.size(), contentType,
-        layer.annotations().get(CONTENT_ENCODING_ANNOTATION), layer.annotations());
+        repository, tag, layer.digest(), layer.size(), contentType, contentEncoding, layer.annotations());
+  }
+
+  private static void checkHeaderValue(String operation, String annotation, String value) {
+    String problem = headerValueProblem(value);
+    if (problem != null) {
+      throw new RegistryException.Protocol(
+          operation, "its layer's " + annotation + " annotation " + problem + "; it cannot be an HTTP header value");
+    }
+  }
+
+  /**
+   * Why {@code value} cannot be sent as an HTTP header value, in words that do not quote it; null
+   * when it can (or is null). Allowed: printable ASCII and space, at most {@value
+   * #MAX_HEADER_VALUE} characters. Stricter than RFC 9110 (no tab, no obs-text), which no content
+   * type or encoding needs.
+   */
+  public static String headerValueProblem(String value) {
+    if (value == null) {
+      return null;
+    }
+    if (value.length() > MAX_HEADER_VALUE) {
+      return "is " + value.length() + " characters long, over " + MAX_HEADER_VALUE;
+    }
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c == '\r' || c == '\n') {
+        return "holds a line break (at character " + i + ")";
+      }
+      if (c < 0x20 || c == 0x7f) {
+        return "holds a control character (at character " + i + ")";
+      }
+      if (c > 0x7e) {
+        return "holds a character that is not ASCII (at character " + i + ")";
+      }
+    }
+    return null;
   }
 }

@@ -105,7 +105,8 @@ public final class RegistryClient implements AutoCloseable {
                     Manifest.parse(r.body(), "manifest " + repo + ":" + reference,
                         r.headers().get(HttpHeaderNames.CONTENT_TYPE)));
               } catch (dev.oranc.common.error.FormatException e) {
-                throw new RegistryException.Protocol(operation, e.getMessage(), e);
+                throw new RegistryException.Protocol(
+                    operation, "the registry's manifest is not an image manifest we can read", e.getMessage(), e);
               }
             });
   }
@@ -128,7 +129,8 @@ public final class RegistryClient implements AutoCloseable {
               String stored = r.headers().get("Docker-Content-Digest");
               if (stored != null && !stored.equals(computed.toString())) {
                 throw new IntegrityException(
-                    operation + ": the registry stored " + stored + ", we sent " + computed);
+                    operation + ": the registry stored another digest than the " + computed + " we sent",
+                    "it says " + stored);
               }
               return computed;
             });
@@ -159,7 +161,7 @@ public final class RegistryClient implements AutoCloseable {
               try {
                 return OptionalLong.of(length == null ? -1 : Long.parseLong(length.trim()));
               } catch (NumberFormatException e) {
-                throw new RegistryException.Protocol(operation, "bad Content-Length '" + length + "'");
+                throw new RegistryException.Protocol(operation, "the registry's Content-Length is not a number", length, null);
               }
             });
   }
@@ -206,7 +208,8 @@ public final class RegistryClient implements AutoCloseable {
               Digest actual = Digest.sha256(r.body());
               if (!actual.equals(digest)) {
                 throw new IntegrityException(
-                    operation + ": the registry sent content with digest " + actual);
+                    operation + ": the registry sent other content than the digest names",
+                    "its digest is " + actual);
               }
               return r.body();
             });
@@ -293,7 +296,7 @@ public final class RegistryClient implements AutoCloseable {
               URI uri = registryOrigin(repo).resolve(target).resolve(next);
               if (!Origin.of(uri).equals(registryOrigin(repo))) {
                 throw new RegistryException.Protocol(
-                    operation, "the next page is on another host: " + uri.getHost());
+                    operation, "the next page is on another host", uri.getHost(), null);
               }
               return listTags(repo, BlobUpload.pathAndQuery(uri), tags, page + 1, maxPages,
                   credentials, loop);

@@ -14,8 +14,10 @@ import java.util.Map;
 
 /**
  * Turns a registry's unsuccessful answer, or a failed connection, into a {@link RegistryException}
- * that names the operation and says what the registry said (its error code and message from the
- * distribution spec's error body, when it sent one).
+ * that names the operation and its status in our words ({@code registry answered 500 Internal
+ * Server Error}), and keeps what the registry said (its error code and message from the
+ * distribution spec's error body, a connection failure's own text) as the exception's foreign
+ * part: in the log, never in an answer to a client.
  */
 final class RegistryErrors {
 
@@ -24,7 +26,8 @@ final class RegistryErrors {
   private RegistryErrors() {}
 
   static RegistryException fromResponse(String operation, Response r, Credentials credentials) {
-    String detail = "registry answered " + statusText(r.status()) + registryMessage(r.body());
+    String detail = "registry answered " + statusText(r.status());
+    String said = registryMessage(r.body());
     return switch (r.status()) {
       case 401 ->
           new RegistryException.Unauthorized(
@@ -32,20 +35,22 @@ final class RegistryErrors {
               detail
                   + (credentials == null || credentials.isAnonymous()
                       ? "; the registry wants credentials"
-                      : "; the registry refused the credentials"));
-      case 403 -> new RegistryException.Forbidden(operation, detail);
-      case 404 -> new RegistryException.NotFound(operation, detail);
-      case 429 -> new RegistryException.RateLimited(operation, detail, retryAfterSeconds(r));
+                      : "; the registry refused the credentials"),
+              said);
+      case 403 -> new RegistryException.Forbidden(operation, detail, said);
+      case 404 -> new RegistryException.NotFound(operation, detail, said);
+      case 429 -> new RegistryException.RateLimited(operation, detail, said, retryAfterSeconds(r));
       default -> {
         if (r.status() >= 500) {
           yield new RegistryException.Unavailable(
               operation,
               detail,
+              said,
               r.status() == 503 ? Reason.OVERLOADED : Reason.SERVER_ERROR,
               r.status(),
               null);
         }
-        yield new RegistryException.Protocol(operation, "unexpected answer: " + detail);
+        yield new RegistryException.Protocol(operation, "unexpected answer: " + detail, said, null);
       }
     };
   }
@@ -63,12 +68,13 @@ final class RegistryErrors {
             case MALFORMED -> null;
           };
       if (reason == null) {
-        return new RegistryException.Protocol(operation, f.getMessage(), f);
+        return new RegistryException.Protocol(operation, f.publicPhrase(), f.detail(), f);
       }
-      return new RegistryException.Unavailable(operation, f.getMessage(), reason, 0, f);
+      return new RegistryException.Unavailable(operation, f.publicPhrase(), f.detail(), reason, 0, f);
     }
     String message = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
-    return new RegistryException.Unavailable(operation, message, Reason.UNREACHABLE, 0, cause);
+    return new RegistryException.Unavailable(
+        operation, "cannot reach the registry", message, Reason.UNREACHABLE, 0, cause);
   }
 
   /** {@code Retry-After} in seconds (delta or HTTP date); -1 when absent or unreadable. */
@@ -94,10 +100,10 @@ final class RegistryErrors {
     return status + " " + HttpResponseStatus.valueOf(status).reasonPhrase();
   }
 
-  /** " (CODE: message)" from a distribution error body; empty when there is none. */
+  /** "CODE: message" from a distribution error body; null when there is none. */
   static String registryMessage(byte[] body) {
     if (body == null || body.length == 0 || body[0] != '{') {
-      return "";
+      return null;
     }
     try {
       Map<String, Object> root = JSON.std.mapFrom(body);
@@ -109,12 +115,12 @@ final class RegistryErrors {
         if (errors.size() > 1) {
           text += " (and " + (errors.size() - 1) + " more)";
         }
-        return " (" + truncate(text) + ")";
+        return "the registry said: " + truncate(text);
       }
     } catch (Exception e) {
       // Not the spec's error body; the status says enough.
     }
-    return "";
+    return null;
   }
 
   static String truncate(String s) {

@@ -25,6 +25,11 @@ public record StoredFile(
     Objects.requireNonNull(tag, "tag");
     Objects.requireNonNull(digest, "digest");
     Objects.requireNonNull(contentType, "contentType");
+    // Both are sent as headers; ImageLayout.read refuses a manifest with such values first (a 502
+    // naming the annotation), so this only stops a new path from skipping that check.
+    if (ImageLayout.headerValueProblem(contentType) != null || ImageLayout.headerValueProblem(contentEncoding) != null) {
+      throw new IllegalArgumentException("the content type or encoding cannot be an HTTP header value");
+    }
     annotations = Map.copyOf(annotations);
   }
 

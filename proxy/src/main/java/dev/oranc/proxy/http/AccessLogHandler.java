@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
+import java.io.IOException;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -28,10 +29,17 @@ import org.slf4j.LoggerFactory;
  *
  * The path is logged without its query (a presigned URL carries a signature there) and no header
  * is ever logged, so a credential cannot reach the log from here.
+ *
+ * <p>Every write of a response passes here, so this is where a failed write is observed, whoever
+ * wrote it: an encoder that refuses a header, a handler that wrote out of turn, a socket error. The
+ * connection is closed (nothing sensible can follow a response that broke off), the failure is
+ * logged, and the line is written with the note {@code write-failed}. Without this a refused head
+ * left the client waiting and the exchange open for good.
  */
 final class AccessLogHandler extends ChannelDuplexHandler {
 
   static final Logger ACCESS = LoggerFactory.getLogger("dev.oranc.proxy.access");
+  private static final Logger log = LoggerFactory.getLogger(AccessLogHandler.class);
 
   private final ServerMetrics metrics;
 
@@ -83,10 +91,37 @@ final class AccessLogHandler extends ChannelDuplexHandler {
     if (msg instanceof LastHttpContent) {
       // The exchange is over for the handlers; the line is written once the bytes are out.
       ctx.channel().attr(Exchange.KEY).compareAndSet(e, null);
-      ctx.write(msg, promise.unvoid()).addListener(f -> finish(e, f.isSuccess() ? null : "aborted"));
+      ctx.write(msg, promise.unvoid()).addListener(f -> {
+        if (!f.isSuccess()) {
+          writeFailed(ctx, e, f.cause());
+        }
+        finish(e, f.isSuccess() ? null : "aborted");
+      });
       return;
     }
-    ctx.write(msg, promise);
+    ctx.write(msg, promise.unvoid()).addListener(f -> {
+      if (!f.isSuccess()) {
+        writeFailed(ctx, e, f.cause());
+      }
+    });
+  }
+
+  private static void writeFailed(ChannelHandlerContext ctx, Exchange e, Throwable cause) {
+    if (e.writeFailed) {
+      return;
+    }
+    e.writeFailed = true;
+    if (e.note == null) {
+      e.note = "write-failed";
+    }
+    if (!ctx.channel().isActive() || cause instanceof IOException) {
+      // The client went away: its doing, and common.
+      log.debug("{}: {} {}: writing the response failed: {}", ctx.channel().id(), e.method, e.path, cause.toString());
+    } else {
+      log.warn("{}: {} {}: writing the response failed, closing the connection: {}",
+          ctx.channel().id(), e.method, e.path, cause.toString(), cause);
+    }
+    ctx.close();
   }
 
   @Override
@@ -99,6 +134,10 @@ final class AccessLogHandler extends ChannelDuplexHandler {
   }
 
   private void finish(Exchange e, String outcome) {
+    if (e.logged) {
+      return;
+    }
+    e.logged = true;
     if (outcome != null && e.note == null) {
       e.note = outcome;
     }

@@ -35,7 +35,13 @@ import java.util.function.Consumer;
  *   <li>the registry stream breaks, or sends more or fewer bytes than announced: the client
  *       connection is closed without the last chunk, so with its {@code Content-Length} the client
  *       sees a truncated transfer, never a clean short 200.
+ *   <li>a write to the client fails: {@link AccessLogHandler} closes the connection, and the
+ *       registry stream is cancelled here (the write's listener, then {@link #cancel()}).
  * </ul>
+ *
+ * <p>The relay counts itself in {@code oranc_streams_in_flight} from its start to whichever of
+ * its ends comes first (complete, failed, cancelled); the count is a {@link ServerMetrics.Stream},
+ * whose end is once-only, so a second end is harmless.
  *
  * <p>A range ({@link ByteRange}) is answered 206. The registry was asked for just those bytes;
  * one that answers 206 sends exactly them, one that ignores the range and answers 200 sends the
@@ -63,6 +69,8 @@ final class BlobRelay implements BlobConsumer {
   private long relayed;
   private boolean paused;
   private boolean finished;
+  /** Null until {@link #start()} has written the head. */
+  private ServerMetrics.Stream inFlight;
 
   BlobRelay(
       ChannelHandlerContext ctx, BlobDownload download, StoredFile file, ByteRange range, boolean s3,
@@ -81,6 +89,10 @@ final class BlobRelay implements BlobConsumer {
     this.onFailure = onFailure;
   }
 
+  /**
+   * Writes the head and starts the download. Throws (before anything is written or counted) when
+   * the head cannot be built; the caller then cancels the relay.
+   */
   void start() {
     HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1,
         range == null ? HttpResponseStatus.OK : HttpResponseStatus.PARTIAL_CONTENT);
@@ -89,9 +101,16 @@ final class BlobRelay implements BlobConsumer {
       head.headers().set(HttpHeaderNames.CONTENT_LENGTH, range.length());
       head.headers().set(HttpHeaderNames.CONTENT_RANGE, range.contentRange());
     }
-    metrics.downloads().incrementAndGet();
-    ctx.writeAndFlush(head).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    inFlight = metrics.downloads().start();
+    // A failed write closes the connection (AccessLogHandler); the listener stops the download.
+    ctx.writeAndFlush(head).addListener(writeListener);
     download.start(this);
+  }
+
+  private void uncount() {
+    if (inFlight != null) {
+      inFlight.end();
+    }
   }
 
   @Override
@@ -108,10 +127,12 @@ final class BlobRelay implements BlobConsumer {
     received += data.readableBytes();
     if (received > expected) {
       data.release();
+      // The counts are the log's: how much a registry (or a redirect target) sent is not a
+      // client's business.
       fail(new RegistryException.Protocol(
           "GET blob " + file.repository() + "@" + file.digest(),
-          "the registry sent more than the " + expected + " bytes "
-              + (expected == file.size() ? "of the manifest" : "of the range")));
+          "the registry sent more bytes than " + (expected == file.size() ? "the manifest says" : "the range"),
+          "more than " + expected, null));
       return;
     }
     if (skip > 0) {
@@ -167,8 +188,8 @@ final class BlobRelay implements BlobConsumer {
     if (received != expected) {
       fail(new RegistryException.Protocol(
           "GET blob " + file.repository() + "@" + file.digest(),
-          "the registry sent " + received + " of the " + expected + " bytes "
-              + (expected == file.size() ? "of the manifest" : "of the range")));
+          "the registry sent fewer bytes than " + (expected == file.size() ? "the manifest says" : "the range"),
+          received + " of " + expected, null));
       return;
     }
     end();
@@ -176,7 +197,7 @@ final class BlobRelay implements BlobConsumer {
 
   private void end() {
     finished = true;
-    metrics.downloads().decrementAndGet();
+    uncount();
     if (received < expected) {
       download.cancel();
     }
@@ -197,7 +218,7 @@ final class BlobRelay implements BlobConsumer {
 
   private void fail(Throwable error) {
     finished = true;
-    metrics.downloads().decrementAndGet();
+    uncount();
     download.cancel();
     onFailure.accept(error);
   }
@@ -208,7 +229,7 @@ final class BlobRelay implements BlobConsumer {
       return;
     }
     finished = true;
-    metrics.downloads().decrementAndGet();
+    uncount();
     download.cancel();
   }
 

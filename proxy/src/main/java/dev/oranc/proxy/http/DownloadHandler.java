@@ -25,6 +25,8 @@ import io.netty.handler.codec.http.LastHttpContent;
 import dev.oranc.proxy.route.RequestRejected;
 import java.util.Arrays;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code GET} and {@code HEAD} of a cache file.
@@ -56,9 +58,15 @@ import java.util.Optional;
  * {@code aws s3 cp} refuses a download without it.
  *
  * Registry calls run on this channel's event loop (the client pools connections per loop), and
- * every callback hops back to it before touching the channel.
+ * every callback hops back to it before touching the channel. A callback runs inside a future's
+ * completion, where a throw would be lost and the client left waiting with no access-log line and
+ * no idle timeout (the exchange waits "on the server"); so each runs guarded ({@link
+ * Download#onLoop}): whatever it throws fails the download like any error, a 500 before the head
+ * and a closed connection after it.
  */
 final class DownloadHandler extends ChannelInboundHandlerAdapter {
+
+  private static final Logger log = LoggerFactory.getLogger(DownloadHandler.class);
 
   private final Backend backend;
   private final StreamLimiter streams;
@@ -139,6 +147,8 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
     final Credentials credentials;
     final EventLoop loop;
     BlobRelay relay;
+    /** The answer, or the error that becomes it, has been handed to the pipeline. */
+    boolean answered;
     /** Held from the decision to stream until the relay has ended, however it ends. */
     StreamLimiter.Permit permit;
 
@@ -159,9 +169,22 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
 
     void onLoop(Runnable r) {
       if (loop.inEventLoop()) {
-        r.run();
+        guarded(r);
       } else {
-        loop.execute(r);
+        loop.execute(() -> guarded(r));
+      }
+    }
+
+    private void guarded(Runnable r) {
+      try {
+        r.run();
+      } catch (RuntimeException | Error e) {
+        if (!answered) {
+          fail(e);
+        } else {
+          // Answered already (or the client is gone): nothing left to tell it.
+          log.warn("{}: {} {}: after the answer: {}", ctx.channel().id(), exchange.method, exchange.path, e.toString(), e);
+        }
       }
     }
 
@@ -271,8 +294,8 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
       byte[] bytes = lookup.bytes();
       if (bytes.length != file.size()) {
         fail(new RegistryException.Protocol(
-            "GET blob " + repo + "@" + file.digest(),
-            "the blob has " + bytes.length + " bytes, the manifest says " + file.size()));
+            "GET blob " + repo + "@" + file.digest(), "the blob's size is not the manifest's",
+            bytes.length + " bytes, the manifest says " + file.size(), null));
         return;
       }
       if (range != null) {
@@ -301,20 +324,27 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       long announced = download.contentLength();
+      // What the registry announced is the log's (the foreign part): the client is told only
+      // that it does not fit.
       String problem = null;
+      String said = null;
       if (download.status() == 206) {
-        String answered = download.headers().get(HttpHeaderNames.CONTENT_RANGE);
-        if (range == null || answered == null || !sameRange(answered, range)) {
-          problem = "the registry answered range " + answered + " to a request for " + (range == null ? "the whole blob" : range.header());
+        String contentRange = download.headers().get(HttpHeaderNames.CONTENT_RANGE);
+        if (range == null || contentRange == null || !sameRange(contentRange, range)) {
+          problem = "the registry answered another range than "
+              + (range == null ? "the whole blob" : "the " + range.header() + " asked for");
+          said = "Content-Range " + contentRange;
         } else if (announced >= 0 && announced != range.length()) {
-          problem = "the registry announced " + announced + " bytes for range " + range.header();
+          problem = "the registry announced another length than range " + range.header();
+          said = announced + " bytes";
         }
       } else if (announced >= 0 && announced != file.size()) {
-        problem = "the registry announced " + announced + " bytes, the manifest says " + file.size();
+        problem = "the registry announced another size than the manifest's";
+        said = announced + " bytes, the manifest says " + file.size();
       }
       if (problem != null) {
         download.cancel();
-        fail(new RegistryException.Protocol("GET blob " + repo + "@" + file.digest(), problem));
+        fail(new RegistryException.Protocol("GET blob " + repo + "@" + file.digest(), problem, said, null));
         return;
       }
       relay = new BlobRelay(ctx, download, file, range, exchange.s3, backend.metrics(), this::done, this::fail);
@@ -331,6 +361,7 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
 
     void respond(FullHttpResponse response) {
       done();
+      answered = true;
       ctx.writeAndFlush(response);
     }
 
@@ -344,8 +375,15 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
     }
 
     void fail(Throwable error) {
-      done();
-      ctx.fireExceptionCaught(error);
+      answered = true;
+      try {
+        done();
+        if (relay != null) {
+          relay.cancel(); // a no-op when the relay itself failed
+        }
+      } finally {
+        ctx.fireExceptionCaught(error);
+      }
     }
 
     void clientGone() {

@@ -28,7 +28,13 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * Logging follows harmonia: server-side failures at warn with their message, client mistakes and
- * misses at debug, and a stack trace only for what is not one of ours (a bug, answered 500).
+ * misses at debug, and a stack trace only for what is not one of ours (a bug, answered 500). The
+ * log gets the whole message, with what the registry said ({@link ErrorResponses#detailLine}); the
+ * body only our own words ({@link ErrorResponses#line}).
+ *
+ * <p>Nothing here may fail silently, being the last handler: an answer that cannot be built is
+ * logged and the connection closed, and a failed write of it is observed by {@link
+ * AccessLogHandler} (closed, logged, and still an access-log line).
  */
 final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
 
@@ -46,9 +52,9 @@ final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
         // More garbage after a refused request, on a connection that is closing: the client's
         // doing, so not a warning anyone can act on (and a client must not be able to flood the
         // log at warn).
-        log.debug("{}: after a refused request: {}", channel.id(), ErrorResponses.line(error));
+        log.debug("{}: after a refused request: {}", channel.id(), ErrorResponses.detailLine(error));
       } else {
-        log.warn("{}: error outside a request: {}", channel.id(), ErrorResponses.line(error), error);
+        log.warn("{}: error outside a request: {}", channel.id(), ErrorResponses.detailLine(error), error);
       }
       ctx.close();
       return;
@@ -58,19 +64,32 @@ final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
         e.note = "aborted";
       }
       log.warn("{}: {} {}: aborting the response after {} bytes: {}",
-          channel.id(), e.method, e.path, e.bytesOut, ErrorResponses.line(error));
+          channel.id(), e.method, e.path, e.bytesOut, ErrorResponses.detailLine(error));
       ctx.close();
       return;
     }
+    try {
+      answer(ctx, e, error);
+    } catch (RuntimeException | Error bug) {
+      log.error("{}: {} {}: cannot answer {}; closing the connection", channel.id(), e.method, e.path,
+          ErrorResponses.detailLine(error), bug);
+      if (e.note == null) {
+        e.note = "aborted";
+      }
+      ctx.close();
+    }
+  }
+
+  private static void answer(ChannelHandlerContext ctx, Exchange e, Throwable error) {
+    Channel channel = ctx.channel();
     ErrorResponses.ErrorResponse answer = e.s3 ? ErrorResponses.ofS3(error) : ErrorResponses.of(error);
     int status = answer.status().code();
     if (status == 500) {
       log.error("{}: {} {}: internal error", channel.id(), e.method, e.path, error);
     } else if (answer.serverSide()) {
-      log.warn("{}: {} {} -> {}: {}", channel.id(), e.method, e.path, status,
-          answer.contentType().equals(Responses.TEXT) ? answer.body() : ErrorResponses.line(error));
+      log.warn("{}: {} {} -> {}: {}", channel.id(), e.method, e.path, status, ErrorResponses.detailLine(error));
     } else if (log.isDebugEnabled()) {
-      log.debug("{}: {} {} -> {}: {}", channel.id(), e.method, e.path, status, ErrorResponses.line(error));
+      log.debug("{}: {} {} -> {}: {}", channel.id(), e.method, e.path, status, ErrorResponses.detailLine(error));
     }
     String body = answer.contentType().equals(Responses.TEXT) ? answer.body() + "\n" : answer.body();
     FullHttpResponse response =

@@ -38,9 +38,11 @@ import java.util.Map;
  * credentials are {@code 403 InvalidAccessKeyId}, a denied operation {@code 403 AccessDenied}.
  *
  * <p>A registry failure is never a 404: Nix remembers a 404 as "not in this cache" for an hour.
- * Bodies carry the exception's message, which names the registry operation and what happened,
- * flattened to one line and bounded; never a stack trace, never a credential (messages are
- * written not to carry any).
+ * Bodies carry the exception's {@linkplain OrancException#publicMessage() public message}, which
+ * names the registry operation and what happened in our own words, flattened to one line and
+ * bounded; never a stack trace, never a credential (messages are written not to carry any), never
+ * a byte the registry or a redirect target sent (its error text, a banner, a header, the size of
+ * what it sent): those are in {@link #detailLine}, for the log.
  */
 final class ErrorResponses {
 
@@ -282,13 +284,22 @@ final class ErrorResponses {
   }
 
   /**
-   * The message as one bounded, printable line: line breaks and tabs become spaces, any other
-   * control character (a NUL or an escape a client put in its path, quoted back by a parser's
-   * message) becomes '?', so neither a body nor a log line can be split or made to drive a
-   * terminal.
+   * The public message as one bounded, printable line: line breaks and tabs become spaces, any
+   * other control character (a NUL or an escape a client put in its path, quoted back by a
+   * parser's message) becomes '?', so neither a body nor a log line can be split or made to drive
+   * a terminal.
    */
   static String line(Throwable e) {
-    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    return oneLine(e instanceof OrancException o ? o.publicMessage() : e.getMessage(), e);
+  }
+
+  /** As {@link #line}, with what the registry said: for the log only. */
+  static String detailLine(Throwable e) {
+    return oneLine(e.getMessage(), e);
+  }
+
+  private static String oneLine(String message, Throwable e) {
+    String m = message == null ? e.getClass().getSimpleName() : message;
     String one = m.replaceAll("[\\r\\n\\t]+", " ").strip();
     StringBuilder b = new StringBuilder(Math.min(one.length(), MAX_BODY + 1));
     for (int i = 0; i < one.length() && b.length() < MAX_BODY; i++) {

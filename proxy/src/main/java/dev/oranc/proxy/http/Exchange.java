@@ -39,8 +39,15 @@ final class Exchange {
   String layer = "-";
   /** {@code hit}, {@code miss}, {@code stream} or {@code -}: how the body was obtained. */
   String body = "-";
-  /** A short word on how the exchange ended when it is not plain: {@code redirect}, {@code aborted}. */
+  /**
+   * A short word on how the exchange ended when it is not plain: {@code redirect}, {@code aborted},
+   * {@code write-failed}.
+   */
   String note;
+  /** A write of the response failed (the connection is being closed); reported once. */
+  boolean writeFailed;
+  /** The access-log line has been written: once per exchange, however it ends. */
+  boolean logged;
 
   Exchange(String method, String path, long startNanos) {
     this.method = method;

@@ -2,6 +2,8 @@ package dev.oranc.proxy.http;
 
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.proxy.metrics.ServerMetrics;
+import dev.oranc.proxy.route.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.s3.MultipartSession;
 import dev.oranc.proxy.s3.MultipartUploads;
@@ -155,9 +157,18 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
 
     void onLoop(Runnable r) {
       if (loop.inEventLoop()) {
-        r.run();
+        guarded(r);
       } else {
-        loop.execute(r);
+        loop.execute(() -> guarded(r));
+      }
+    }
+
+    /** A throw in a callback would be lost, and the request never answered: it fails instead. */
+    private void guarded(Runnable r) {
+      try {
+        r.run();
+      } catch (RuntimeException | Error e) {
+        fail(e);
       }
     }
 
@@ -216,6 +227,14 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
         }
       }
       String contentEncoding = encoding;
+      String problem = UploadHandler.storable("Content-Type", contentType);
+      if (problem == null) {
+        problem = UploadHandler.storable("Content-Encoding", contentEncoding);
+      }
+      if (problem != null) {
+        fail(new RequestRejected.BadRequest(problem));
+        return;
+      }
       MultipartUploads.Slot slot;
       try {
         // Before the registry session: a client at its cap costs the registry nothing.
@@ -269,7 +288,7 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
         fail(e);
         return;
       }
-      backend.metrics().uploads().incrementAndGet();
+      inFlight = backend.metrics().uploads().start();
       ExpectContinueHandler.answer(ctx, request);
     }
 
@@ -337,12 +356,12 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
       done();
     }
 
-    private boolean counted = true;
+    /** This part's place in the uploads gauge (once-only end); null until the part starts. */
+    private ServerMetrics.Stream inFlight;
 
     private void done() {
-      if (sink != null && counted) {
-        counted = false;
-        backend.metrics().uploads().decrementAndGet();
+      if (inFlight != null) {
+        inFlight.end();
       }
     }
   }

@@ -4,6 +4,7 @@ import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.route.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.s3.S3Rejected;
@@ -42,6 +43,12 @@ import org.slf4j.LoggerFactory;
  * AwsChunkedHandler}) and checked ({@link BodyChecksumHandler}: a mismatch comes as an error in
  * place of the body's end, and aborts the upload); a plain client's is refused, since that
  * framing is not content. An S3 PUT is answered with its {@code ETag} (the body's MD5, as S3 does).
+ * A type or encoding that could not be sent back as a header ({@link
+ * ImageLayout#headerValueProblem}: not printable ASCII, or over 1 KiB) is refused with a 400, since
+ * reading such a manifest is refused too.
+ *
+ * <p>Callbacks from the registry client run guarded ({@link Upload#onLoop}): whatever one throws
+ * fails the PUT like any error, so every PUT is answered.
  */
 final class UploadHandler extends ChannelInboundHandlerAdapter {
 
@@ -101,6 +108,14 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
     ctx.fireChannelInactive();
   }
 
+  /** Why {@code value} of header {@code name} cannot be stored (see the class comment), or null. */
+  static String storable(String name, String value) {
+    String problem = ImageLayout.headerValueProblem(value);
+    return problem == null ? null
+        : name + " " + problem + ": only printable ASCII of at most " + ImageLayout.MAX_HEADER_VALUE
+            + " characters can be stored and sent back";
+  }
+
   /** One PUT, from its head to the answer. */
   private final class Upload {
     final ChannelHandlerContext ctx;
@@ -116,7 +131,10 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
     String contentEncoding;
     boolean receiving = true;
     boolean failed;
-    boolean counted;
+    /** The answer, or the error that becomes it, has been handed to the pipeline. */
+    boolean answered;
+    /** This PUT's place in the uploads gauge; null until the upload starts. */
+    ServerMetrics.Stream inFlight;
     StreamLimiter.Permit permit;
     long startNanos;
 
@@ -134,9 +152,25 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
 
     void onLoop(Runnable r) {
       if (loop.inEventLoop()) {
-        r.run();
+        guarded(r);
       } else {
-        loop.execute(r);
+        loop.execute(() -> guarded(r));
+      }
+    }
+
+    private void guarded(Runnable r) {
+      try {
+        r.run();
+      } catch (RuntimeException | Error e) {
+        if (!answered) {
+          if (current == this) {
+            current = null;
+          }
+          receiving = false;
+          fail(e);
+        } else {
+          log.warn("{}: PUT {} in {}: after the answer: {}", ctx.channel().id(), key, repo, e.toString(), e);
+        }
       }
     }
 
@@ -157,6 +191,14 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
       contentEncoding = encoding;
       String type = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
       contentType = type == null || type.isBlank() ? ImageLayout.DEFAULT_CONTENT_TYPE : type.trim();
+      String problem = storable("Content-Type", contentType);
+      if (problem == null) {
+        problem = storable("Content-Encoding", contentEncoding);
+      }
+      if (problem != null) {
+        fail(new RequestRejected.BadRequest(problem));
+        return;
+      }
       long length;
       if (HttpUtil.isTransferEncodingChunked(request)) {
         length = -1;
@@ -172,8 +214,7 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
       }
       startNanos = System.nanoTime();
       upload = backend.registry().client().upload(repo, length, ImageLayout.LAYER_MEDIA_TYPE, credentials, loop);
-      backend.metrics().uploads().incrementAndGet();
-      counted = true;
+      inFlight = backend.metrics().uploads().start();
       // A registry that fails while the body is still arriving is answered at once.
       upload.result().whenComplete((d, error) -> {
         if (error != null) {
@@ -225,6 +266,7 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
                         if (error != null) {
                           if (current == this) {
                             current = null;
+                            answered = true;
                             ctx.fireExceptionCaught(Failures.unwrap(error));
                           }
                           return;
@@ -240,6 +282,7 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
                           if (exchange.bodyMd5 != null) {
                             ok.headers().set(HttpHeaderNames.ETAG, "\"" + HexFormat.of().formatHex(exchange.bodyMd5) + "\"");
                           }
+                          answered = true;
                           ctx.writeAndFlush(ok);
                         }
                       }));
@@ -247,12 +290,16 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
 
     void fail(Throwable error) {
       failed = true;
-      if (upload != null) {
-        upload.abort(error);
+      answered = true;
+      try {
+        if (upload != null) {
+          upload.abort(error);
+        }
+        uncount();
+        resumeReading();
+      } finally {
+        ctx.fireExceptionCaught(error);
       }
-      uncount();
-      resumeReading();
-      ctx.fireExceptionCaught(error);
     }
 
     void clientGone() {
@@ -266,9 +313,8 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void uncount() {
-      if (counted) {
-        counted = false;
-        backend.metrics().uploads().decrementAndGet();
+      if (inFlight != null) {
+        inFlight.end();
       }
       if (permit != null) {
         permit.release();

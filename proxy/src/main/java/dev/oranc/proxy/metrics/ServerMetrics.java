@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
@@ -29,8 +30,8 @@ public final class ServerMetrics {
   private final LongAdder bytesIn = new LongAdder();
   private final LongAdder bytesOut = new LongAdder();
   private final AtomicInteger connections = new AtomicInteger();
-  private final AtomicInteger downloads = new AtomicInteger();
-  private final AtomicInteger uploads = new AtomicInteger();
+  private final StreamGauge downloads = new StreamGauge();
+  private final StreamGauge uploads = new StreamGauge();
   private final LongAdder connectionsRefused = new LongAdder();
   private final LongAdder streamsRefused = new LongAdder();
   private final ConcurrentHashMap<OperationLabel, Timer> registry = new ConcurrentHashMap<>();
@@ -116,13 +117,49 @@ public final class ServerMetrics {
   }
 
   /** Blob downloads being relayed right now. */
-  public AtomicInteger downloads() {
+  public StreamGauge downloads() {
     return downloads;
   }
 
-  /** PUT bodies being streamed to a registry right now. */
-  public AtomicInteger uploads() {
+  /** PUT bodies (and multipart parts) being streamed to a registry right now. */
+  public StreamGauge uploads() {
     return uploads;
+  }
+
+  /**
+   * Streams in flight. Not a bare counter: each stream takes a {@link Stream} and ends it, and
+   * ending one twice (a stream that fails and whose client then goes, each path ending it) counts
+   * once, so the gauge cannot drift below zero whatever order a stream's ends come in. It once
+   * did: a relay that failed before it was counted was counted off when its client left.
+   */
+  public static final class StreamGauge {
+    private final AtomicInteger count = new AtomicInteger();
+
+    /** Counts one more stream; the caller ends it exactly once by {@link Stream#end()}. */
+    public Stream start() {
+      count.incrementAndGet();
+      return new Stream(count);
+    }
+
+    public int get() {
+      return count.get();
+    }
+  }
+
+  /** One stream's place in a {@link StreamGauge}; {@link #end()} is idempotent. */
+  public static final class Stream {
+    private final AtomicInteger count;
+    private final AtomicBoolean ended = new AtomicBoolean();
+
+    private Stream(AtomicInteger count) {
+      this.count = count;
+    }
+
+    public void end() {
+      if (ended.compareAndSet(false, true)) {
+        count.decrementAndGet();
+      }
+    }
   }
 
   /** A connection refused for {@code --max-connections}. */

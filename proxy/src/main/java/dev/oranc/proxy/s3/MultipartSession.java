@@ -916,8 +916,10 @@ public final class MultipartSession {
     }
   }
 
+  /** For an answer to the client: a registry's own text is left out (see RegistryException). */
   private static String oneLine(Throwable t) {
-    String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    String m = t instanceof dev.oranc.common.error.OrancException o ? o.publicMessage() : t.getMessage();
+    m = m == null ? t.getClass().getSimpleName() : m;
     m = m.replaceAll("[\\r\\n\\t]+", " ");
     return m.length() > 200 ? m.substring(0, 200) + "…" : m;
   }

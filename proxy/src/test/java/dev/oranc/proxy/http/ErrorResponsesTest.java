@@ -201,6 +201,29 @@ class ErrorResponsesTest {
   }
 
   @Test
+  void whatARegistrySaidNeverReachesABodyPlainOrS3() {
+    String foreign = "SSH-2.0-OpenSSH banner <script>\r\nX: y";
+    List<OrancException> errors = List.of(
+        new RegistryException.NotFound(OP, "registry answered 404 Not Found", foreign),
+        new RegistryException.Unauthorized(OP, "registry answered 401 Unauthorized", foreign),
+        new RegistryException.Forbidden(OP, "registry answered 403 Forbidden", foreign),
+        new RegistryException.RateLimited(OP, "registry answered 429 Too Many Requests", foreign, 3),
+        new RegistryException.Unavailable(OP, "registry answered 500", foreign, Reason.SERVER_ERROR, 500, null),
+        new RegistryException.Protocol(OP, "the registry's answer is not HTTP we can read", foreign, null),
+        new IntegrityException(OP + ": the registry sent other content", foreign));
+    for (OrancException e : errors) {
+      for (ErrorResponses.ErrorResponse r : List.of(ErrorResponses.of(e), ErrorResponses.ofS3(e))) {
+        assertFalse(r.body().contains("SSH") || r.body().contains("script"), e.getClass() + ": " + r.body());
+        if (r.status().code() != 404 || r.body().contains("Message")) {
+          assertTrue(r.body().contains("127.0.0.1:5000"), "names the operation: " + r.body());
+        }
+      }
+      assertTrue(ErrorResponses.detailLine(e).contains("SSH-2.0-OpenSSH banner"), "the log has it: " + ErrorResponses.detailLine(e));
+      assertFalse(ErrorResponses.detailLine(e).contains("\n"), ErrorResponses.detailLine(e));
+    }
+  }
+
+  @Test
   void anythingElseIsAnInternalErrorWithoutDetails() {
     ErrorResponses.ErrorResponse r = ErrorResponses.of(new IllegalStateException("secret detail at line 3"));
     assertEquals(500, r.status().code());

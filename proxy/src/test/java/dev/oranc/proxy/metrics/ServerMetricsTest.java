@@ -15,6 +15,25 @@ class ServerMetricsTest {
   }
 
   @Test
+  void aStreamCountsOffOnceHoweverManyOfItsEndsCome() {
+    ServerMetrics m = new ServerMetrics();
+    ServerMetrics.Stream a = m.downloads().start();
+    ServerMetrics.Stream b = m.downloads().start();
+    assertEquals(2, m.downloads().get());
+    a.end();
+    a.end(); // failed, then its client went: both paths end it
+    assertEquals(1, m.downloads().get());
+    b.end();
+    b.end();
+    assertEquals(0, m.downloads().get());
+    ServerMetrics.Stream u = m.uploads().start();
+    u.end();
+    u.end();
+    assertEquals(0, m.uploads().get());
+    assertTrue(m.scrape().contains("oranc_streams_in_flight{direction=\"download\"} 0"), m.scrape());
+  }
+
+  @Test
   void registryLatencyIsACumulativeHistogramPerOperation() {
     ServerMetrics m = new ServerMetrics();
     m.registry("resolve", "ok", ms(3));       // <= 0.005

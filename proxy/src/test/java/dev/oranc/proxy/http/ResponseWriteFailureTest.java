@@ -1,0 +1,87 @@
+package dev.oranc.proxy.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.oranc.proxy.metrics.ServerMetrics;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.EncoderException;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.ReferenceCountUtil;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A write of a response that fails — here an encoder refusing it, as Netty's does a header value
+ * with CR/LF — is observed whoever wrote it: the connection is closed (the client is not left
+ * waiting) and the access-log line is still written, once, with the note {@code write-failed}.
+ */
+class ResponseWriteFailureTest {
+
+  private ListAppender<ILoggingEvent> access;
+  private Logger accessLogger;
+  private EmbeddedChannel channel;
+
+  /** Refuses every write, as an encoder does a message it cannot encode. */
+  private static final class RefusingEncoder extends ChannelOutboundHandlerAdapter {
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+      ReferenceCountUtil.release(msg);
+      promise.setFailure(new EncoderException("a header value holds CR/LF"));
+    }
+  }
+
+  @BeforeEach
+  void setUp() {
+    accessLogger = (Logger) LoggerFactory.getLogger("dev.oranc.proxy.access");
+    access = new ListAppender<>();
+    access.start();
+    accessLogger.addAppender(access);
+    channel = new EmbeddedChannel(new RefusingEncoder(), new AccessLogHandler(new ServerMetrics()));
+    channel.writeInbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/r/o/c/k.narinfo"));
+  }
+
+  @AfterEach
+  void tearDown() {
+    accessLogger.detachAppender(access);
+    channel.finishAndReleaseAll();
+  }
+
+  private List<String> lines() {
+    return access.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+  }
+
+  @Test
+  void aRefusedCompleteAnswerClosesTheConnectionAndIsLoggedOnce() {
+    channel.writeAndFlush(Responses.text(HttpResponseStatus.OK, "x"));
+    channel.runPendingTasks();
+    assertFalse(channel.isActive(), "the client would wait for ever on an open connection");
+    assertEquals(1, lines().size(), lines().toString());
+    assertTrue(lines().get(0).startsWith("GET /r/o/c/k.narinfo 200 "), lines().get(0));
+    assertTrue(lines().get(0).endsWith(" write-failed"), lines().get(0));
+    assertEquals(null, Exchange.current(channel));
+  }
+
+  @Test
+  void aRefusedHeadOfAStreamClosesTheConnectionAndIsLoggedOnce() {
+    channel.writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
+    channel.runPendingTasks();
+    assertFalse(channel.isActive());
+    assertEquals(1, lines().size(), lines().toString());
+    assertTrue(lines().get(0).endsWith(" write-failed"), lines().get(0));
+  }
+}
