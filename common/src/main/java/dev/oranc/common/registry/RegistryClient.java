@@ -356,6 +356,10 @@ public final class RegistryClient implements AutoCloseable {
     return connections;
   }
 
+  Authenticator authenticator() {
+    return authenticator;
+  }
+
   Origin registryOrigin(RepositoryRef repo) {
     return Origin.ofRegistry(repo.endpoint(), config.tls());
   }
