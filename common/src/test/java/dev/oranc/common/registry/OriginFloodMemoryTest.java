@@ -83,6 +83,7 @@ class OriginFloodMemoryTest {
 
       flood(client, listeners.subList(WARM_UP_LISTENERS, listeners.size()), ORIGINS, 7);
       long after = liveHeap(client);
+      System.out.printf("live heap %d KiB -> %d KiB after %d origins%n", before >> 10, after >> 10, ORIGINS);
       assertEquals(0, client.authenticator().challengesRemembered());
       assertTrue(after - before < BOUND,
           "live heap grew by " + ((after - before) >> 10) + " KiB for " + ORIGINS + " origins (bound "
