@@ -168,8 +168,12 @@ final class ConnectionPool {
           if (!f.isSuccess()) {
             // closed() is not called for a channel that never became active.
             open--;
-            serveWaiters();
-            retireIfEmpty();
+            if (waiters.isEmpty()) {
+              retireIfEmpty();
+            } else {
+              // Not inline: a connect that fails at once would recurse through every waiter.
+              loop.execute(this::serveWaitersOrRetire);
+            }
             promise.tryFailure(
                 new ConnectionFailure(
                     ConnectionFailure.Kind.CONNECT,
@@ -232,17 +236,17 @@ final class ConnectionPool {
   void closed(HttpConnection c) {
     open--;
     idle.remove(c);
-    serveWaiters();
-    retireIfEmpty();
+    serveWaitersOrRetire();
   }
 
-  private void serveWaiters() {
+  private void serveWaitersOrRetire() {
     Promise<HttpConnection> waiter;
     while (open < max && (waiter = waiters.poll()) != null) {
       if (!waiter.isDone()) {
         connect(waiter);
       }
     }
+    retireIfEmpty();
   }
 
   /** Leaves {@link Connections} when nothing is open, being opened or waited for. */

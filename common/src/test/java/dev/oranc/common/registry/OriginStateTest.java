@@ -94,6 +94,27 @@ class OriginStateTest {
   }
 
   @Test
+  void requestsWaitingOnAConnectThatFailedAreServedAndThePoolThenLeaves() throws Exception {
+    // One connection per loop, one loop: the second request waits for the first one's connect.
+    RegistryClientConfig config = RegistryClientConfig.builder().tls(false).maxAttempts(1)
+        .maxConnectionsPerLoop(1).readTimeout(Duration.ofSeconds(120)).build();
+    EventLoopGroup group = Transport.newGroup(1, "origin-state");
+    closing.add(() -> group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly());
+    RegistryClient client = closing(new RegistryClient(config, group));
+    RepositoryRef repo = RepositoryRef.of("127.3.1.1:1", "flood/x");
+    List<java.util.concurrent.CompletableFuture<?>> all = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      all.add(client.headBlob(repo, DIGEST, USER, null));
+    }
+    for (java.util.concurrent.CompletableFuture<?> f : all) {
+      // Each tried its own connect (not left waiting for the 120 s acquire timeout).
+      Throwable t = failure(f);
+      assertTrue(t.getMessage().contains("cannot connect"), t.getMessage());
+    }
+    assertEquals(0, client.connections().poolCount());
+  }
+
+  @Test
   void aPoolLeavesWhenItsLastConnectionCloses() throws Exception {
     FakeRegistry keepAlive = closing(new FakeRegistry((n, req, reply) -> reply.send(404, "{}")));
     FakeRegistry closes = closing(new FakeRegistry((n, req, reply) -> reply.send(404, "{}", "Connection", "close")));
