@@ -35,10 +35,12 @@ import org.slf4j.LoggerFactory;
  * AuthChallenge#MAX_CHARS} (a longer one is refused before it gets here), together at most {@link
  * #MAX_CHALLENGE_WEIGHT} characters, least used evicted first, and one unused for {@link
  * #CHALLENGE_IDLE} is forgotten (the next request to that origin goes anonymous and learns it
- * again). Cached tokens are bounded by their total size the same way. Tokens are cached per (registry, credentials fingerprint, scope) until shortly before
- * they expire ({@link BearerToken#cacheFor()}); concurrent requests for the same token share one
- * fetch (the cache holds futures). A 401 to a request that carried a token means the registry no
- * longer takes it: that token is dropped and the request re-sent once with a fresh one.
+ * again). Cached tokens are bounded by their total size the same way.
+ *
+ * <p>Tokens are cached per (registry, credentials fingerprint, scope) until shortly before they
+ * expire ({@link BearerToken#cacheFor()}); concurrent requests for the same token share one fetch
+ * (the cache holds futures). A 401 to a request that carried a token means the registry no longer
+ * takes it: that token is dropped and the request re-sent once with a fresh one.
  *
  * <p>Credentials go to the token service the registry names; never over plain HTTP when the
  * registry itself uses TLS. Neither credentials nor tokens are logged.
