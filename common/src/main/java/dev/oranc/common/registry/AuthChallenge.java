@@ -11,8 +11,16 @@ import java.util.Optional;
  *
  * <p>Parameter values may be quoted and may contain commas ({@code scope="repository:a:pull,push"}),
  * so this is a small tokenizer rather than a split on commas.
+ *
+ * <p>A challenge is remembered per origin ({@link Authenticator}), and origins come from requests,
+ * so its size is bounded: a header over {@link #MAX_CHARS} is refused as a protocol error before it
+ * is parsed. Real ones (ghcr.io's, Docker Hub's with {@code error="insufficient_scope"}) are a few
+ * hundred characters; a realm of kilobytes is an attack or a broken registry.
  */
 record AuthChallenge(String scheme, Map<String, String> params) {
+
+  /** The longest {@code WWW-Authenticate} value (all of a 401's, together) we read. */
+  static final int MAX_CHARS = 4096;
 
   AuthChallenge {
     scheme = scheme.toLowerCase(Locale.ROOT);
@@ -25,6 +33,24 @@ record AuthChallenge(String scheme, Map<String, String> params) {
 
   boolean isBasic() {
     return scheme.equals("basic");
+  }
+
+  /** Characters held: what a remembered challenge weighs. */
+  int weight() {
+    int n = 32 + scheme.length();
+    for (Map.Entry<String, String> e : params.entrySet()) {
+      n += 32 + e.getKey().length() + e.getValue().length();
+    }
+    return n;
+  }
+
+  /** The total length of a 401's {@code WWW-Authenticate} values. */
+  static long headerChars(io.netty.handler.codec.http.HttpHeaders headers) {
+    long n = 0;
+    for (String v : headers.getAll(io.netty.handler.codec.http.HttpHeaderNames.WWW_AUTHENTICATE)) {
+      n += v.length();
+    }
+    return n;
   }
 
   String realm() {

@@ -2,6 +2,7 @@ package dev.oranc.common.registry;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Ticker;
@@ -16,8 +17,6 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,12 +25,22 @@ import org.slf4j.LoggerFactory;
  * Decides the {@code Authorization} of each registry request: none, Basic, or a Bearer token from
  * the registry's token service (the Docker token flow ghcr.io uses, for anonymous pulls too).
  *
- * <p>Design note. What a registry wants is learnt from its first 401 ({@code WWW-Authenticate}) and
- * remembered per origin, so later requests carry the right header from the start and cost no extra
- * round trip. Tokens are cached per (registry, credentials fingerprint, scope) until shortly before
- * they expire ({@link BearerToken#cacheFor()}); concurrent requests for the same token share one
- * fetch (the cache holds futures). A 401 to a request that carried a token means the registry no
- * longer takes it: that token is dropped and the request re-sent once with a fresh one.
+ * <p>Design note. Credentials go only where they are asked for: the first request to an origin is
+ * anonymous, whatever the caller holds, so a host that never challenges (any host named in a path
+ * the server was sent) never sees them. What a registry wants is learnt from its 401 ({@code
+ * WWW-Authenticate}, Basic or Bearer) and remembered per origin, so later requests carry the right
+ * header from the start and cost no extra round trip.
+ *
+ * <p>Remembered challenges are bounded, since origins come from requests: each is at most {@link
+ * AuthChallenge#MAX_CHARS} (a longer one is refused before it gets here), together at most {@link
+ * #MAX_CHALLENGE_WEIGHT} characters, least used evicted first, and one unused for {@link
+ * #CHALLENGE_IDLE} is forgotten (the next request to that origin goes anonymous and learns it
+ * again). Cached tokens are bounded by their total size the same way.
+ *
+ * <p>Tokens are cached per (registry, credentials fingerprint, scope) until shortly before they
+ * expire ({@link BearerToken#cacheFor()}); concurrent requests for the same token share one fetch
+ * (the cache holds futures). A 401 to a request that carried a token means the registry no longer
+ * takes it: that token is dropped and the request re-sent once with a fresh one.
  *
  * <p>Credentials go to the token service the registry names; never over plain HTTP when the
  * registry itself uses TLS. Neither credentials nor tokens are logged.
@@ -40,19 +49,40 @@ final class Authenticator {
 
   private static final Logger log = LoggerFactory.getLogger(Authenticator.class);
   private static final int MAX_TOKEN_ANSWER = 64 * 1024;
+  /** Characters of remembered challenges in all: hundreds of the largest, thousands of usual ones. */
+  static final long MAX_CHALLENGE_WEIGHT = 1 << 20;
+  static final Duration CHALLENGE_IDLE = Duration.ofHours(1);
+  /** Characters of cached tokens (and their keys) in all. */
+  static final long MAX_TOKEN_WEIGHT = 8 << 20;
 
   private record TokenKey(Origin registry, String credentials, String scope) {}
 
   private final CallRunner runner;
-  private final ConcurrentMap<Origin, AuthChallenge> challenges = new ConcurrentHashMap<>();
+  private final Cache<Origin, AuthChallenge> challenges;
   private final AsyncCache<TokenKey, BearerToken> tokens;
   private final AtomicLong tokenFetches = new AtomicLong();
 
   Authenticator(CallRunner runner, Ticker ticker) {
+    this(runner, ticker, MAX_CHALLENGE_WEIGHT);
+  }
+
+  Authenticator(CallRunner runner, Ticker ticker, long maxChallengeWeight) {
     this.runner = runner;
+    this.challenges =
+        Caffeine.newBuilder()
+            .maximumWeight(maxChallengeWeight)
+            .<Origin, AuthChallenge>weigher((origin, challenge) -> origin.host().length() + challenge.weight())
+            .expireAfterAccess(CHALLENGE_IDLE)
+            .ticker(ticker)
+            .executor(Runnable::run)
+            .build();
     this.tokens =
         Caffeine.newBuilder()
-            .maximumSize(10_000)
+            .maximumWeight(MAX_TOKEN_WEIGHT)
+            .<TokenKey, BearerToken>weigher(
+                (key, token) ->
+                    64 + key.registry().host().length() + key.credentials().length()
+                        + key.scope().length() + token.authorization().length())
             .ticker(ticker)
             .expireAfter(
                 new Expiry<TokenKey, BearerToken>() {
@@ -79,18 +109,30 @@ final class Authenticator {
     return tokenFetches.get();
   }
 
-  /** The header for a request to {@code origin}, or null for none. */
+  /** Challenges remembered now; for tests. */
+  long challengesRemembered() {
+    challenges.cleanUp();
+    return challenges.estimatedSize();
+  }
+
+  /**
+   * The header for a request to {@code origin}, or null for none: none until the origin has asked
+   * (a 401), then Basic credentials or a Bearer token as it asked.
+   */
   CompletableFuture<String> authorization(
       Origin origin, Credentials credentials, String scope, EventLoop loop) {
-    AuthChallenge challenge = challenges.get(origin);
-    if (challenge != null && challenge.isBearer()) {
+    AuthChallenge challenge = challenges.getIfPresent(origin);
+    if (challenge == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    if (challenge.isBearer()) {
       TokenKey key = new TokenKey(origin, credentials.fingerprint(), scope == null ? "" : scope);
       return tokens
           .get(key, (k, executor) -> fetch(origin, challenge, credentials, scope, loop))
           .thenApply(BearerToken::authorization);
     }
     return CompletableFuture.completedFuture(
-        credentials.isAnonymous() ? null : credentials.basicAuthorization());
+        challenge.isBasic() && !credentials.isAnonymous() ? credentials.basicAuthorization() : null);
   }
 
   /**
@@ -100,6 +142,9 @@ final class Authenticator {
    */
   boolean learn(
       Origin origin, AuthChallenge challenge, Credentials credentials, String scope, String sent) {
+    if (challenge.weight() > AuthChallenge.MAX_CHARS) {
+      return false; // CallRunner refuses these first; never stored either way
+    }
     if (challenge.isBearer()) {
       if (challenge.realm() == null) {
         return false;

@@ -448,7 +448,7 @@ public final class BlobUpload {
 
     private void send(HttpConnection c, Origin origin, String auth) {
       if (failure != null || patch != this) {
-        client.connections().pool(origin, loop).release(c);
+        c.pool().release(c);
         return;
       }
       HttpRequest request =

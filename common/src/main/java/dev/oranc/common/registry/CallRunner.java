@@ -177,6 +177,21 @@ final class CallRunner {
     public void onHead(HttpResponse head) {
       this.head = head;
       int status = head.status().code();
+      if (status == 401 && s.call.credentials() != null
+          && AuthChallenge.headerChars(head.headers()) > AuthChallenge.MAX_CHARS) {
+        // Refused before it is parsed or remembered; the connection goes too, since its decoder
+        // grew buffers to read the header.
+        overflow = true;
+        connection.abort();
+        logDone(s, status);
+        s.result.completeExceptionally(
+            new dev.oranc.common.error.RegistryException.Protocol(
+                s.call.operation(),
+                "the registry's authentication challenge (WWW-Authenticate) is longer than "
+                    + AuthChallenge.MAX_CHARS + " characters, the most we accept; it is not a registry"
+                    + " we can authenticate with"));
+        return;
+      }
       if (s.call.stream() && status >= 200 && status < 300) {
         StreamingDownload download =
             new StreamingDownload(connection, head, s.call.operation(), s.url());

@@ -28,9 +28,19 @@ import javax.net.ssl.SSLHandshakeException;
  * (first come, first served) until one is released or their wait times out. Idle connections are
  * reused most-recently-used first (the least likely to have been closed by the registry) and closed
  * after the idle timeout.
+ *
+ * <p>A pool lives only while it has something: a pool with no connection open or being opened and
+ * no waiter takes itself out of {@link Connections}, so a host that was tried once (a connect that
+ * failed, an answer on a connection since closed) leaves nothing behind. A pool evicted from
+ * {@link Connections} (too many origins) closes its idle connections and closes each busy one when
+ * its exchange ends. Either way it is then {@code retired}: set on its loop, like every other
+ * field, so an {@link #acquire} that took this pool from the map just before it left runs on the
+ * loop after the retirement and hands itself to the origin's current pool instead — no connection is
+ * ever opened by, or kept in, a pool that is no longer in the map.
  */
 final class ConnectionPool {
 
+  private final Connections connections;
   private final Origin origin;
   private final EventLoop loop;
   private final Bootstrap bootstrap;
@@ -42,13 +52,16 @@ final class ConnectionPool {
   private final ArrayDeque<HttpConnection> idle = new ArrayDeque<>();
   private final ArrayDeque<Promise<HttpConnection>> waiters = new ArrayDeque<>();
   private int open;
+  private boolean retired;
 
   ConnectionPool(
+      Connections connections,
       Origin origin,
       EventLoop loop,
       Bootstrap template,
       SslContext sslContext,
       RegistryClientConfig config) {
+    this.connections = connections;
     this.origin = origin;
     this.loop = loop;
     this.max = config.maxConnectionsPerLoop();
@@ -101,6 +114,11 @@ final class ConnectionPool {
   }
 
   private void acquire0(Promise<HttpConnection> promise) {
+    if (retired) {
+      // Taken from the map before this pool left it; the origin's current pool (same loop) serves.
+      connections.pool(origin, loop).acquire0(promise);
+      return;
+    }
     HttpConnection c;
     while ((c = idle.pollLast()) != null) {
       if (c.isUsable()) {
@@ -118,6 +136,7 @@ final class ConnectionPool {
           loop.schedule(
               () -> {
                 if (waiters.remove(promise)) {
+                  retireIfEmpty();
                   promise.tryFailure(
                       new ConnectionFailure(
                           ConnectionFailure.Kind.OVERLOADED,
@@ -149,6 +168,12 @@ final class ConnectionPool {
           if (!f.isSuccess()) {
             // closed() is not called for a channel that never became active.
             open--;
+            if (waiters.isEmpty()) {
+              retireIfEmpty();
+            } else {
+              // Not inline: a connect that fails at once would recurse through every waiter.
+              loop.execute(this::serveWaitersOrRetire);
+            }
             promise.tryFailure(
                 new ConnectionFailure(
                     ConnectionFailure.Kind.CONNECT,
@@ -199,6 +224,10 @@ final class ConnectionPool {
         return;
       }
     }
+    if (retired) {
+      c.channel().close();
+      return;
+    }
     idle.addLast(c);
     c.scheduleIdleClose(idleTimeoutNanos);
   }
@@ -207,12 +236,37 @@ final class ConnectionPool {
   void closed(HttpConnection c) {
     open--;
     idle.remove(c);
+    serveWaitersOrRetire();
+  }
+
+  private void serveWaitersOrRetire() {
     Promise<HttpConnection> waiter;
     while (open < max && (waiter = waiters.poll()) != null) {
       if (!waiter.isDone()) {
         connect(waiter);
       }
     }
+    retireIfEmpty();
+  }
+
+  /** Leaves {@link Connections} when nothing is open, being opened or waited for. */
+  private void retireIfEmpty() {
+    if (!retired && open == 0 && waiters.isEmpty() && idle.isEmpty()) {
+      retired = true;
+      connections.remove(this);
+    }
+  }
+
+  /** Evicted from {@link Connections}: idle connections close now, busy ones when released. */
+  void retire() {
+    assert loop.inEventLoop();
+    retired = true;
+    closeIdle();
+  }
+
+  /** For tests: whether this pool has left {@link Connections}. */
+  boolean retired() {
+    return retired;
   }
 
   /** Connections open or being opened; for tests and metrics. */

@@ -1,5 +1,7 @@
 package dev.oranc.common.registry;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.oranc.common.net.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
@@ -8,12 +10,27 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.RejectedExecutionException;
 import javax.net.ssl.SSLException;
 
-/** The connection pools of one client, one per (origin, event loop). */
+/**
+ * The connection pools of one client, one per (origin, event loop).
+ *
+ * <p>Design note. Origins come from requests (the server serves whatever registry a path names)
+ * and from registries (redirects, token realms), so this map must not grow with them: a pool with
+ * nothing open leaves it at once ({@link ConnectionPool}), and at most {@link #MAX_POOLS} stay,
+ * the least used evicted first — an evicted pool closes its idle connections. Eviction runs in the
+ * thread that inserts ({@code executor(Runnable::run)}) and only posts the retirement to the
+ * pool's loop, so it never blocks and never touches a pool off its loop.
+ */
 final class Connections {
+
+  /**
+   * Pools kept at most: per origin, one per event loop that used it. Far more than the registries,
+   * blob hosts and token services one server talks to; a flood of distinct hosts costs at most this
+   * many pools (each with its idle connections) until they close.
+   */
+  static final int MAX_POOLS = 1024;
 
   /** The largest single read from a registry, and so the largest body piece the codec emits. */
   static final int MAX_READ = 1 << 20;
@@ -23,10 +40,29 @@ final class Connections {
   private final RegistryClientConfig config;
   private final Bootstrap template;
   private final SslContext sslContext;
-  private final ConcurrentMap<Key, ConnectionPool> pools = new ConcurrentHashMap<>();
+  private final Cache<Key, ConnectionPool> pools;
 
   Connections(RegistryClientConfig config) {
+    this(config, MAX_POOLS);
+  }
+
+  Connections(RegistryClientConfig config, int maxPools) {
     this.config = config;
+    this.pools =
+        Caffeine.newBuilder()
+            .maximumSize(maxPools)
+            .executor(Runnable::run)
+            .<Key, ConnectionPool>evictionListener(
+                (key, pool, cause) -> {
+                  if (pool != null) {
+                    try {
+                      pool.loop().execute(pool::retire);
+                    } catch (RejectedExecutionException shutDown) {
+                      // The loop is gone, and its channels with it.
+                    }
+                  }
+                })
+            .build();
     this.template =
         new Bootstrap()
             .channel(Transport.socketChannel())
@@ -51,14 +87,25 @@ final class Connections {
   }
 
   ConnectionPool pool(Origin origin, EventLoop loop) {
-    return pools.computeIfAbsent(
-        new Key(origin, loop), k -> new ConnectionPool(origin, loop, template, sslContext, config));
+    return pools.get(
+        new Key(origin, loop), k -> new ConnectionPool(this, origin, loop, template, sslContext, config));
+  }
+
+  /** Called by a pool, on its loop, when it has nothing left; a newer pool for its key stays. */
+  void remove(ConnectionPool pool) {
+    pools.asMap().remove(new Key(pool.origin(), pool.loop()), pool);
+  }
+
+  /** Pools in the map; for tests. */
+  long poolCount() {
+    pools.cleanUp();
+    return pools.estimatedSize();
   }
 
   /** Open connections to an origin over all loops; for tests and metrics. */
   int openConnections(Origin origin) {
     int n = 0;
-    for (ConnectionPool p : pools.values()) {
+    for (ConnectionPool p : pools.asMap().values()) {
       if (p.origin().equals(origin)) {
         n += p.openConnections();
       }
@@ -67,7 +114,7 @@ final class Connections {
   }
 
   void closeIdle() {
-    for (ConnectionPool p : pools.values()) {
+    for (ConnectionPool p : pools.asMap().values()) {
       p.loop().execute(p::closeIdle);
     }
   }

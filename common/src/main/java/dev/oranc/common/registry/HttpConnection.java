@@ -69,6 +69,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     return pool.origin();
   }
 
+  /** The pool this connection belongs to (the map's pool for its origin may since be another). */
+  ConnectionPool pool() {
+    return pool;
+  }
+
   boolean isUsable() {
     return channel.isActive() && listener == null;
   }

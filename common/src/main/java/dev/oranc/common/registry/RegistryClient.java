@@ -147,8 +147,11 @@ public final class RegistryClient implements AutoCloseable {
   private CompletableFuture<OptionalLong> headBlob(
       RepositoryRef repo, Digest digest, Credentials credentials, String scope, EventLoop loop) {
     String operation = "HEAD blob " + repo + "@" + digest;
-    return run(operation, HttpMethod.HEAD, repo, "/blobs/" + digest, new DefaultHttpHeaders(), null,
-            credentials, scope, MAX_ERROR_BODY, loop)
+    // Redirects are followed as for GET: a registry on S3, GCS or Azure storage answers HEAD of a
+    // blob it has with 307 to the storage (CallRunner sends no Authorization to another origin).
+    Call call = new Call(operation, HttpMethod.HEAD, registryOrigin(repo), v2(repo, "/blobs/" + digest),
+        new DefaultHttpHeaders(), null, credentials, scope, false, MAX_ERROR_BODY, true, loopOrNext(loop));
+    return runner.run(call)
         .thenApply(
             r -> {
               if (r.status() == 404) {
@@ -354,6 +357,10 @@ public final class RegistryClient implements AutoCloseable {
 
   Connections connections() {
     return connections;
+  }
+
+  Authenticator authenticator() {
+    return authenticator;
   }
 
   Origin registryOrigin(RepositoryRef repo) {

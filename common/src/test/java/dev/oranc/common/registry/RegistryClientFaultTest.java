@@ -264,13 +264,20 @@ class RegistryClientFaultTest {
     byte[] blob = "hello".getBytes(StandardCharsets.UTF_8);
     try (FakeRegistry storage = new FakeRegistry((n, req, reply) -> reply.send(200, "application/octet-stream", blob))) {
       String storageUrl = "http://localhost:" + storage.address().split(":")[1] + "/blob?sig=secret";
-      fake = new FakeRegistry((n, req, reply) -> reply.send(307, "application/json", new byte[0], "Location", storageUrl));
+      fake = new FakeRegistry((n, req, reply) -> {
+        if (!req.headers().contains("Authorization")) {
+          reply.send(401, "{}", "WWW-Authenticate", "Basic realm=\"fake\"");
+        } else {
+          reply.send(307, "application/json", new byte[0], "Location", storageUrl);
+        }
+      });
       BlobDownload d = await(client(3, Duration.ofSeconds(5)).getBlob(repo(), new Digest("c".repeat(64)), "bytes=0-4", Credentials.basic("u", "p"), null));
       CollectingConsumer c = new CollectingConsumer(100);
       d.start(c);
       assertEquals(5, await(c.done));
       assertArrayEquals(blob, c.bytes());
-      assertTrue(fake.requests().get(0).headers().contains("Authorization"), "the registry gets the credentials");
+      assertEquals(2, fake.requests().size());
+      assertTrue(fake.requests().get(1).headers().contains("Authorization"), "the registry, having asked, gets the credentials");
       assertEquals("bytes=0-4", storage.requests().get(0).headers().get("Range"));
       assertFalse(storage.requests().get(0).headers().contains("Authorization"), "another host does not");
     }
