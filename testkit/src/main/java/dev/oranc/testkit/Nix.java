@@ -176,6 +176,21 @@ public final class Nix implements AutoCloseable {
             "for r in $refs; do printf '%s\\n' \"$r\" >> $out/refs; done"));
   }
 
+  /**
+   * Like {@link #build(String, String)}, and the builder prints {@code contents} as well, so the
+   * derivation has a build log (Nix keeps it under {@code /nix/var/log/nix/drvs}; {@link
+   * #logFile} names it for deletion).
+   */
+  public StorePathInfo buildLogging(String name, String contents) {
+    return buildWith(name, contents, List.of(), "printf '%s\\n' \"$contents\"; printf '%s' \"$contents\" > $out");
+  }
+
+  /** Where Nix 2.8 keeps the (bzip2) build log of {@code drv}. */
+  public static Path logFile(String drv) {
+    String base = drv.substring(drv.lastIndexOf('/') + 1);
+    return Path.of("/nix/var/log/nix/drvs", base.substring(0, 2), base.substring(2) + ".bz2");
+  }
+
   /** Nix's options for content-addressed derivations (Nix 2.8: an experimental feature). */
   public static final List<String> CA_DERIVATIONS = List.of("--extra-experimental-features", "ca-derivations");
 
