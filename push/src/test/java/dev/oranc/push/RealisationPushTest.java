@@ -130,4 +130,32 @@ class RealisationPushTest {
       assertEquals(List.of(), db.realisations(StorePath.parse(p.path())));
     }
   }
+
+  /**
+   * A dry run counts the realisation and uploads nothing; a path skipped because our key signed it
+   * already (it is in some cache of ours, maybe not this one) gets no realisation here.
+   */
+  @Test
+  void aDryRunUploadsNoRealisationAndASkippedPathGetsNone(@TempDir Path tmp) throws Exception {
+    Registry registry = registries.get();
+    Nix.KeyPair key = Nix.generateKey("oranc-realisation-skip");
+    Path keyFile = Files.writeString(tmp.resolve("key.sec"), key.secret());
+    try (Nix nix = new Nix()) {
+      Nix.ContentAddressed unsigned = nix.buildContentAddressed("oranc-real-dry", "dry", List.of());
+      String repo = "test/realdry" + UUID.randomUUID().toString().substring(0, 8);
+      PushReport dry = new PushRunner(registry, key).push(repo, List.of(unsigned.output().path()), o -> o.dryRun(true));
+      assertTrue(dry.succeeded());
+      assertEquals(1, dry.realisations());
+      assertTrue(dry.summary().get(0).startsWith("would push 1 path,"), dry.summary().get(0));
+      assertEquals(List.of(), registry.tags(repo));
+
+      // Nix signs what it builds with secret-key-files: the output carries our signature.
+      Nix.ContentAddressed signed = nix.buildContentAddressed("oranc-real-skip", "skip", List.of(keyFile));
+      String skipRepo = "test/realskip" + UUID.randomUUID().toString().substring(0, 8);
+      PushReport skipped = new PushRunner(registry, key).push(skipRepo, List.of(signed.output().path()));
+      assertEquals(1, skipped.count(PathOutcome.Status.SKIPPED), skipped.summary().toString());
+      assertEquals(0, skipped.realisations());
+      assertEquals(List.of(), registry.tags(skipRepo));
+    }
+  }
 }
