@@ -158,4 +158,51 @@ class RealisationPushTest {
       assertEquals(List.of(), registry.tags(skipRepo));
     }
   }
+
+  /**
+   * A realisation whose upload fails fails the push (its path is up, the realisation is listed);
+   * a path whose narinfo fails gets no realisation at all, so none names a missing path.
+   */
+  @Test
+  void aFailedRealisationFailsThePushAndAFailedPathGetsNoRealisation() throws Exception {
+    Registry registry = registries.get();
+    Nix.KeyPair key = Nix.generateKey("oranc-realisation-fault");
+    try (Nix nix = new Nix();
+        dev.oranc.testkit.FaultInjector faults = new dev.oranc.testkit.FaultInjector(registry.address(), null)) {
+      Nix.ContentAddressed a = nix.buildContentAddressed("oranc-real-fa", "a", List.of());
+      Nix.ContentAddressed b = nix.buildContentAddressed("oranc-real-fb", "b", List.of());
+      StorePath outA = StorePath.parse(a.output().path());
+      StorePath outB = StorePath.parse(b.output().path());
+      String keyA = new Realisation((String) nixRealisation(a.drv()).get("id"), outA, new TreeSet<>(), new TreeMap<>()).key();
+      String keyB = new Realisation((String) nixRealisation(b.drv()).get("id"), outB, new TreeSet<>(), new TreeMap<>()).key();
+      String tagA = java.util.regex.Pattern.quote(TagCodec.DEFAULT.writeTag(keyA).value());
+      String tagB = java.util.regex.Pattern.quote(TagCodec.DEFAULT.writeTag(keyB).value());
+      faults.add(dev.oranc.testkit.FaultInjector.Rule.of("PUT", "/manifests/" + tagA + "$",
+          dev.oranc.testkit.FaultInjector.Fault.status(500), -1));
+      faults.add(dev.oranc.testkit.FaultInjector.Rule.of("PUT", "/manifests/" + outB.hashPart() + "\\.narinfo$",
+          dev.oranc.testkit.FaultInjector.Fault.status(500), -1));
+
+      String repo = "test/realfault" + UUID.randomUUID().toString().substring(0, 8);
+      PushOptions options = PushOptions.builder(faults.address(), repo).noSsl(true).maxRetry(1).build();
+      PushReport report =
+          PushRunner.push(options, new PushRunner(registry, key).environment(), List.of(outA.toString(), outB.toString()));
+
+      assertTrue(!report.succeeded());
+      assertEquals(1, report.count(PathOutcome.Status.PUSHED), report.summary().toString());
+      assertEquals(1, report.count(PathOutcome.Status.FAILED), report.summary().toString());
+      assertEquals(0, report.realisations());
+      assertEquals(1, report.realisationFailures().size(), report.summary().toString());
+      assertTrue(report.realisationFailures().get(0).startsWith("failed: realisation " + keyA.substring(13, keyA.length() - 4)),
+          report.realisationFailures().toString());
+      assertTrue(report.summary().get(0).contains("1 failed, 0 realisations (1 failed)"), report.summary().get(0));
+      assertTrue(report.summary().contains(report.realisationFailures().get(0)));
+      // B's realisation was never even tried.
+      assertTrue(faults.requests().stream().noneMatch(r -> r.contains(TagCodec.DEFAULT.writeTag(keyB).value())),
+          faults.requests().toString());
+      CacheReader cache = new CacheReader(registry, repo);
+      assertTrue(cache.narInfo(outA).isPresent());
+      assertTrue(cache.file(keyA).isEmpty());
+      assertTrue(cache.file(keyB).isEmpty());
+    }
+  }
 }
