@@ -60,7 +60,7 @@ class KeyFamiliesTest {
   }
 
   enum Kind {
-    REALISATION, LONG_REALISATION, BUILD_TRACE, LOG, LISTING, DEBUGINFO;
+    REALISATION, LONG_REALISATION, BUILD_TRACE, LONG_BUILD_TRACE, LOG, LISTING, DEBUGINFO;
 
     Family family() {
       return switch (this) {
@@ -92,6 +92,16 @@ class KeyFamiliesTest {
                   "build-trace-v2%2F" + HASH + "-gtk%2B3-3.24.drv%2Fdev.doi"),
               utf8("{\"outPath\":\"" + HASH + "-gtk+3-3.24-dev\",\"signatures\":[{\"keyName\":\"kf-test\",\"sig\":\""
                   + SIG.substring("kf-test:".length()) + "\"}]}"),
+              "application/json", null);
+        }
+        case LONG_BUILD_TRACE -> {
+          // A derivation name of 200 characters (211 is Nix's limit): 267 characters at most.
+          String name = "python3.12-" + "p".repeat(187) + "+x";
+          String drv = HASH + "-" + name + ".drv";
+          yield new Family("build trace of a long derivation name", "build-trace-v2/" + drv + "/out.doi",
+              List.of("build-trace-v2/" + drv + "/out.doi",
+                  "build-trace-v2%2F" + drv.replace("+", "%2B") + "%2Fout.doi"),
+              utf8("{\"outPath\":\"" + HASH + "-" + name + "\",\"signatures\":[]}"),
               "application/json", null);
         }
         case LOG -> new Family("log", "log/" + HASH + "-gtk+3-3.24.drv",
@@ -206,8 +216,11 @@ class KeyFamiliesTest {
   }
 
   @Test
-  void realisationsOverflowTheirTagAsTheIssueMeasured() {
+  void longRealisationsAndBuildTracesOverflowTheirTag() {
     assertTrue(TagCodec.isHashed(TagCodec.DEFAULT.writeTag(Kind.LONG_REALISATION.family().key())));
+    assertEquals(200 + 4 + 33 + "build-trace-v2/".length() + "/out.doi".length(), Kind.LONG_BUILD_TRACE.family().key().length());
+    assertTrue(TagCodec.isHashed(TagCodec.DEFAULT.writeTag(Kind.LONG_BUILD_TRACE.family().key())));
+    assertTrue(!TagCodec.isHashed(TagCodec.DEFAULT.writeTag(Kind.BUILD_TRACE.family().key())));
     assertTrue(!TagCodec.isHashed(TagCodec.DEFAULT.writeTag(Kind.REALISATION.family().key())));
     // With base32-dnssec every realisation key (over 80 bytes) has a hashed tag.
     assertTrue(TagCodec.isHashed(new TagCodec(TagEncoding.BASE32_DNSSEC, List.of()).writeTag(Kind.REALISATION.family().key())));
