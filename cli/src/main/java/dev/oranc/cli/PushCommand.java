@@ -127,6 +127,14 @@ final class PushCommand implements Callable<Integer> {
       description = "Talk plain HTTP to the registry instead of HTTPS (for a local registry).")
   boolean noSsl;
 
+  @Option(
+      names = "--no-realisations",
+      description =
+          "Do not upload the realisations (realisations/<id>.doi) the Nix database records for"
+              + " the pushed paths (content-addressed derivations). They go up by default, each"
+              + " after the narinfo of the path it names, signed with ORANC_SIGNING_KEY.")
+  boolean noRealisations;
+
   @Mixin UploadOptions upload;
 
   @Mixin EncodingOptions encoding;
@@ -158,6 +166,7 @@ final class PushCommand implements Callable<Integer> {
         .noSsl(noSsl)
         .uploadChunkBytes(upload.chunkBytes())
         .tagCodec(encoding.codec())
+        .noRealisations(noRealisations)
         .build();
   }
 
@@ -184,7 +193,11 @@ final class PushCommand implements Callable<Integer> {
     for (String line : report.summary()) {
       err.println(line);
     }
-    if (!report.succeeded()) {
+    if (report.failures().isEmpty() && !report.realisationFailures().isEmpty()) {
+      err.println(
+          spec.qualifiedName() + ": " + report.realisationFailures().size()
+              + " realisations were not uploaded (listed above); the paths were");
+    } else if (!report.succeeded()) {
       err.println(
           spec.qualifiedName() + ": " + report.failures().size() + " of "
               + report.outcomes().size() + " paths were not pushed (listed above)");

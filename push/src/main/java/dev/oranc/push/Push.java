@@ -22,6 +22,7 @@ import dev.oranc.push.pipeline.Pipeline;
 import dev.oranc.push.pipeline.PipelineSettings;
 import dev.oranc.push.progress.Progress;
 import dev.oranc.push.progress.ProgressReporter;
+import dev.oranc.push.realisation.Realisation;
 import dev.oranc.push.upload.NarCompressor;
 import dev.oranc.push.upload.RegistryTarget;
 import java.io.IOException;
@@ -105,9 +106,18 @@ public final class Push {
     Credentials credentials = credentials(environment);
     List<StorePath> inputs = InputPaths.read(stdin, options.storeDir(), workingDirectory);
     Closure closure;
+    Map<StorePath, List<Realisation>> realisations = new LinkedHashMap<>();
     try (NixDatabase db =
         NixDatabase.open(options.database(), options.storeDir(), options.allowImmutableDb())) {
       closure = Closure.of(inputs, db::query, !options.noClosure());
+      if (!options.noRealisations()) {
+        for (StorePath path : closure.paths().keySet()) {
+          List<Realisation> of = db.realisations(path);
+          if (!of.isEmpty()) {
+            realisations.put(path, of);
+          }
+        }
+      }
     }
     SkipRules rules =
         new SkipRules(options.excludedSigningKeyPattern(), key.name(), options.alreadySigned());
@@ -135,6 +145,7 @@ public final class Push {
     NarInfoMaker maker = new NarInfoMaker(key);
     List<PathOutcome> pushed;
     long published;
+    RealisationOutcome realisationOutcome;
     try (RegistryClient client = newClient(options)) {
       RegistryTarget target =
           new RegistryTarget(
@@ -148,6 +159,7 @@ public final class Push {
         pushed = new Pipeline(target, compressor, maker, progress, settings).run(new Closure(toPush));
       }
       published = target.published();
+      realisationOutcome = uploadRealisations(target, key, realisations, pushed);
     }
     List<PathOutcome> outcomes = new ArrayList<>(closure.size());
     Map<StorePath, PathOutcome> byPath = new LinkedHashMap<>();
@@ -157,7 +169,70 @@ public final class Push {
     for (StorePath path : closure.paths().keySet()) {
       outcomes.add(skipped.containsKey(path) ? skipped.get(path) : byPath.get(path));
     }
-    return new PushReport(outcomes, Duration.ofNanos(System.nanoTime() - start), options.dryRun(), published);
+    return new PushReport(outcomes, Duration.ofNanos(System.nanoTime() - start), options.dryRun(), published,
+        realisationOutcome.uploaded(), realisationOutcome.failures());
+  }
+
+  private record RealisationOutcome(long uploaded, List<String> failures) {}
+
+  /** Realisations go up this many at a time. */
+  private static final int REALISATION_UPLOADS = 8;
+
+  /**
+   * Uploads the realisations of the paths whose narinfo is now in the registry (pushed by this
+   * push, or ours already), signed with our key, after the pipeline: so a realisation never names
+   * a path the cache does not have (Nix would take the output for substitutable, then fail to
+   * fetch it). Paths that failed or were skipped (another cache's) get none. A realisation of a
+   * path that was in the registry already, whose key the tag listing shows, is not uploaded again.
+   */
+  private static RealisationOutcome uploadRealisations(
+      RegistryTarget target, SecretKey key, Map<StorePath, List<Realisation>> realisations,
+      List<PathOutcome> pushed) throws InterruptedException {
+    if (realisations.isEmpty()) {
+      return new RealisationOutcome(0, List.of());
+    }
+    List<Realisation> toUpload = new ArrayList<>();
+    for (PathOutcome o : pushed) {
+      List<Realisation> of = realisations.get(o.path());
+      if (of == null) {
+        continue;
+      }
+      boolean inCache = o.status().pushed() || o.status() == Status.IN_REGISTRY;
+      for (Realisation r : of) {
+        if (!inCache) {
+          log.debug("{}: not uploaded, its output {} is not in the cache ({})", r.key(), o.path(), o.status());
+        } else if (o.status() == Status.IN_REGISTRY && target.listed(r.key())) {
+          log.debug("{}: in the registry already", r.key());
+        } else {
+          toUpload.add(r.signedWith(key));
+        }
+      }
+    }
+    List<String> failures = new ArrayList<>();
+    long uploaded = 0;
+    for (int from = 0; from < toUpload.size(); from += REALISATION_UPLOADS) {
+      List<Realisation> batch = toUpload.subList(from, Math.min(toUpload.size(), from + REALISATION_UPLOADS));
+      List<CompletableFuture<Void>> futures = new ArrayList<>();
+      for (Realisation r : batch) {
+        futures.add(target.publishFile(r.key(), r.json(), Realisation.CONTENT_TYPE));
+      }
+      for (int i = 0; i < batch.size(); i++) {
+        try {
+          futures.get(i).get(10, TimeUnit.MINUTES);
+          uploaded++;
+          log.debug("{}: uploaded", batch.get(i).key());
+        } catch (ExecutionException | TimeoutException e) {
+          Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+          if (cause instanceof java.util.concurrent.CompletionException c && c.getCause() != null) {
+            cause = c.getCause();
+          }
+          String line = "failed: realisation " + batch.get(i).id() + ": " + cause.getMessage();
+          log.error(line);
+          failures.add(line);
+        }
+      }
+    }
+    return new RealisationOutcome(uploaded, failures);
   }
 
   /**

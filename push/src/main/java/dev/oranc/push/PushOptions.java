@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
  * @param storeDir {@code --store-dir}, canonical
  * @param database the Nix database file (not a flag: always {@link NixDatabase#DEFAULT_FILE} on
  *     the command line, as in the Rust oranc)
+ * @param noRealisations {@code --no-realisations}: upload no realisation files
  */
 public record PushOptions(
     RepositoryRef repository,
@@ -31,7 +32,8 @@ public record PushOptions(
     boolean noSsl,
     int uploadChunkBytes,
     TagCodec tagCodec,
-    Path database) {
+    Path database,
+    boolean noRealisations) {
 
   public static final String DEFAULT_EXCLUDED_SIGNING_KEY_PATTERN = "^cache\\.nixos\\.org-.*$";
 
@@ -75,6 +77,7 @@ public record PushOptions(
     b.uploadChunkBytes = uploadChunkBytes;
     b.tagCodec = tagCodec;
     b.database = database;
+    b.noRealisations = noRealisations;
     return b;
   }
 
@@ -94,6 +97,7 @@ public record PushOptions(
     private int uploadChunkBytes = RegistryClientConfig.DEFAULT_UPLOAD_CHUNK_BYTES;
     private TagCodec tagCodec = TagCodec.DEFAULT;
     private Path database = NixDatabase.DEFAULT_FILE;
+    private boolean noRealisations;
 
     private Builder(RepositoryRef repository) {
       this.repository = repository;
@@ -169,10 +173,15 @@ public record PushOptions(
       return this;
     }
 
+    public Builder noRealisations(boolean v) {
+      noRealisations = v;
+      return this;
+    }
+
     public PushOptions build() {
       return new PushOptions(repository, noClosure, storeDir, excludedSigningKeyPattern,
           alreadySigned, parallel, zstdLevel, maxRetry, dryRun, allowImmutableDb, noSsl,
-          uploadChunkBytes, tagCodec, database);
+          uploadChunkBytes, tagCodec, database, noRealisations);
     }
   }
 }

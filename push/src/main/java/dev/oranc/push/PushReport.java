@@ -12,12 +12,23 @@ import java.util.Objects;
  *
  * @param outcomes one per path of the closure, references first
  * @param published files (NARs and narinfos) this push put into the registry; 0 in a dry run
+ * @param realisations realisation files ({@code realisations/<id>.doi}) uploaded (in a dry run:
+ *     that would be)
+ * @param realisationFailures one line per realisation that could not be uploaded
  */
-public record PushReport(List<PathOutcome> outcomes, Duration wallTime, boolean dryRun, long published) {
+public record PushReport(
+    List<PathOutcome> outcomes, Duration wallTime, boolean dryRun, long published,
+    long realisations, List<String> realisationFailures) {
 
   public PushReport {
     outcomes = List.copyOf(outcomes);
     Objects.requireNonNull(wallTime, "wallTime");
+    realisationFailures = List.copyOf(realisationFailures);
+  }
+
+  /** A report without realisations. */
+  public PushReport(List<PathOutcome> outcomes, Duration wallTime, boolean dryRun, long published) {
+    this(outcomes, wallTime, dryRun, published, 0, List.of());
   }
 
   public long count(Status status) {
@@ -28,8 +39,9 @@ public record PushReport(List<PathOutcome> outcomes, Duration wallTime, boolean 
     return outcomes.stream().filter(o -> o.status().failed()).toList();
   }
 
+  /** No path failed, and every realisation of a pushed path is up. */
   public boolean succeeded() {
-    return failures().isEmpty();
+    return failures().isEmpty() && realisationFailures.isEmpty();
   }
 
   public long narBytes() {
@@ -49,7 +61,7 @@ public record PushReport(List<PathOutcome> outcomes, Duration wallTime, boolean 
     double seconds = Math.max(wallTime.toNanos() / 1e9, 1e-9);
     String verb = dryRun ? "would push" : "pushed";
     StringBuilder sb = new StringBuilder();
-    if (!dryRun && published == 0 && failed == 0) {
+    if (!dryRun && published == 0 && realisations == 0 && failed == 0) {
       sb.append("nothing to upload: ");
     }
     sb.append(verb).append(' ').append(pushed).append(pushed == 1 ? " path" : " paths");
@@ -59,7 +71,14 @@ public record PushReport(List<PathOutcome> outcomes, Duration wallTime, boolean 
     }
     sb.append(", ").append(inRegistry).append(" already in the registry, ")
         .append(skipped).append(" skipped by signature, ")
-        .append(failed).append(" failed; NAR ").append(ProgressReporter.bytes(narBytes()))
+        .append(failed).append(" failed");
+    if (realisations > 0 || !realisationFailures.isEmpty()) {
+      sb.append(", ").append(realisations).append(realisations == 1 ? " realisation" : " realisations");
+      if (!realisationFailures.isEmpty()) {
+        sb.append(" (").append(realisationFailures.size()).append(" failed)");
+      }
+    }
+    sb.append("; NAR ").append(ProgressReporter.bytes(narBytes()))
         .append(", zstd ").append(ProgressReporter.bytes(fileBytes()))
         .append(String.format(Locale.ROOT, " in %.1f s", seconds));
     if (narBytes() > 0) {
@@ -70,6 +89,7 @@ public record PushReport(List<PathOutcome> outcomes, Duration wallTime, boolean 
     for (PathOutcome o : failures()) {
       lines.add((o.status() == Status.FAILED ? "failed: " : "not pushed: ") + o.path() + ": " + o.detail());
     }
+    lines.addAll(realisationFailures);
     return lines;
   }
 }

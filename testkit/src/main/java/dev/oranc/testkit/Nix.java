@@ -176,8 +176,62 @@ public final class Nix implements AutoCloseable {
             "for r in $refs; do printf '%s\\n' \"$r\" >> $out/refs; done"));
   }
 
-  synchronized StorePathInfo buildWith(
+  /**
+   * Like {@link #build(String, String)}, and the builder prints {@code contents} as well, so the
+   * derivation has a build log (Nix keeps it under {@code /nix/var/log/nix/drvs}; {@link
+   * #logFile} names it for deletion).
+   */
+  public StorePathInfo buildLogging(String name, String contents) {
+    return buildWith(name, contents, List.of(), "printf '%s\\n' \"$contents\"; printf '%s' \"$contents\" > $out");
+  }
+
+  /** Where Nix 2.8 keeps the (bzip2) build log of {@code drv}. */
+  public static Path logFile(String drv) {
+    String base = drv.substring(drv.lastIndexOf('/') + 1);
+    return Path.of("/nix/var/log/nix/drvs", base.substring(0, 2), base.substring(2) + ".bz2");
+  }
+
+  /** Nix's options for content-addressed derivations (Nix 2.8: an experimental feature). */
+  public static final List<String> CA_DERIVATIONS = List.of("--extra-experimental-features", "ca-derivations");
+
+  /** A content-addressed build: the derivation and what it was built to. */
+  public record ContentAddressed(String drv, StorePathInfo output) {}
+
+  /**
+   * Builds a fresh content-addressed derivation ({@code __contentAddressed = true}, recursive
+   * SHA-256) with {@code ca-derivations} enabled: a regular file holding {@code contents}. Nix
+   * records its realisation in the database, signed by the keys of {@code secretKeyFiles} (Nix's
+   * {@code secret-key-files}; none: unsigned). The realisation goes with the output when {@link
+   * #close()} deletes it (the database cascades).
+   */
+  public ContentAddressed buildContentAddressed(String name, String contents, List<Path> secretKeyFiles) {
+    List<String> options = new ArrayList<>(CA_DERIVATIONS);
+    if (!secretKeyFiles.isEmpty()) {
+      options.addAll(List.of("--option", "secret-key-files",
+          String.join(" ", secretKeyFiles.stream().map(Path::toString).toList())));
+    }
+    String attributes =
+        "  __contentAddressed = true;\n  outputHashMode = \"recursive\";\n  outputHashAlgo = \"sha256\";\n";
+    StorePathInfo out =
+        buildWith(name, contents, List.of(), "printf '%s' \"$contents\" > $out", attributes, options);
+    return new ContentAddressed(lastDerivation, out);
+  }
+
+  /** The derivation of the last build (a content-addressed output may not name it as deriver). */
+  private String lastDerivation;
+
+  StorePathInfo buildWith(
       String name, String contents, List<String> references, String script) {
+    return buildWith(name, contents, references, script, "", List.of());
+  }
+
+  /**
+   * @param attributes more attributes of the derivation (Nix text)
+   * @param options more options of {@code nix-instantiate} and {@code nix-store --realise}
+   */
+  synchronized StorePathInfo buildWith(
+      String name, String contents, List<String> references, String script, String attributes,
+      List<String> options) {
     if (closed) {
       throw new IllegalStateException("this Nix is closed");
     }
@@ -206,15 +260,20 @@ public final class Nix implements AutoCloseable {
           args = [ "-c" %s ];
           contents = %s;
           refs = map builtins.storePath [%s ];
-        }
+        %s}
         """
-            .formatted(nixString(salted), nixString(script), nixString(contents), refs);
+            .formatted(nixString(salted), nixString(script), nixString(contents), refs, attributes);
     // Instantiate, then realise: the .drv is remembered before anything can fail, so a failed
     // build leaves nothing behind either.
-    String drv = run("nix-instantiate", "-E", expression).strip();
+    List<String> instantiate = new ArrayList<>(List.of("nix-instantiate", "-E", expression));
+    instantiate.addAll(options);
+    String drv = exec(null, DEFAULT_TIMEOUT, instantiate).requireSuccess().strip();
     requireOneStorePath("nix-instantiate", drv);
     built.add(drv);
-    Result realised = exec(null, DEFAULT_TIMEOUT, List.of("nix-store", "--realise", drv));
+    lastDerivation = drv;
+    List<String> realise = new ArrayList<>(List.of("nix-store", "--realise", drv));
+    realise.addAll(options);
+    Result realised = exec(null, DEFAULT_TIMEOUT, realise);
     if (!realised.succeeded()) {
       removeStaleLocks(drv);
       realised.requireSuccess();

@@ -43,6 +43,16 @@ import java.util.Map;
  * and, with {@code fallback}, turns the cache off for a minute. A PUT of such a key (or a multipart
  * upload) stays a 400 naming what is wrong, since that client has a mistake to fix. Every other
  * key has a tag (one too long for its encoding is stored under a hashed tag, {@link TagCodec}).
+ *
+ * <p>Raw and percent-encoded spellings of a key are the same key: Nix before 2.32 sends {@code
+ * realisations/sha256:…!out.doi} and {@code log/…-gtk+3…} as they are, Nix 2.32 and later
+ * percent-encodes every byte outside {@code A-Za-z0-9-._~:@} ({@code %21}, {@code %2B}, and
+ * possibly {@code %2F}), and the per-segment decoding above gives both the same key. A path segment
+ * never turns {@code +} into a space (that is a query's rule only).
+ *
+ * <p>One key has two names: {@code debuginfo/<40 hex>}, which debug-info readers (dwarffs,
+ * nixseparatedebuginfod) ask for, is {@code debuginfo/<40 hex>.debug}, the key Nix's {@code
+ * index-debug-info} writes; see {@link #canonicalKey}.
  */
 public final class Router {
 
@@ -202,6 +212,24 @@ public final class Router {
     }
     String key = String.join("/", parts);
     requirePrintable("key", key);
+    return canonicalKey(key);
+  }
+
+  private static final java.util.regex.Pattern DEBUGINFO_WITHOUT_SUFFIX =
+      java.util.regex.Pattern.compile("debuginfo/[0-9a-f]{40}");
+
+  /**
+   * The key a request names. Nix writes a debug file's index entry as {@code
+   * debuginfo/<build id>.debug} (40 hex digits: the two of the {@code .build-id} directory and the
+   * 38 of the file name, whose {@code .debug} it keeps), but readers ask for {@code
+   * debuginfo/<build id>}. Both name one key, the {@code .debug} one, for every method: one image
+   * and one registry request per read, where a fallback would cost a second look-up on every miss,
+   * and a PUT of the short name lands where a read of either finds it.
+   */
+  static String canonicalKey(String key) {
+    if (key.length() == 50 && DEBUGINFO_WITHOUT_SUFFIX.matcher(key).matches()) {
+      return key + ".debug";
+    }
     return key;
   }
 

@@ -49,6 +49,44 @@ class RouterTest {
     assertTrue(f.credentials().isAnonymous());
   }
 
+  /**
+   * The key families as Nix sends them, raw (Nix before 2.32) and percent-encoded (2.32 and later:
+   * every byte outside {@code A-Za-z0-9-._~:@}, '/' included when a whole key is encoded), name the
+   * same key; '+' in a path is a plus, never a space.
+   */
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "realisations/sha256:0a1b!out.doi | realisations/sha256:0a1b%21out.doi | realisations%2Fsha256%3A0a1b%21out.doi",
+        "build-trace-v2/0vz5-gtk+3.drv/dev.doi | build-trace-v2/0vz5-gtk%2B3.drv/dev.doi | build-trace-v2%2F0vz5-gtk%2B3.drv%2Fdev.doi",
+        "log/0vz5-gtk+3_x.drv | log/0vz5-gtk%2B3_x.drv | log%2F0vz5-gtk%2B3_x.drv",
+        "0vz5a6yr2xa6n3fk8v9mx2g3m1xwpvb5.ls | 0vz5a6yr2xa6n3fk8v9mx2g3m1xwpvb5.ls | 0vz5a6yr2xa6n3fk8v9mx2g3m1xwpvb5.ls",
+      })
+  void rawAndPercentEncodedKeysAreTheSameKey(String raw, String encoded, String wholeKeyEncoded) {
+    for (String method : List.of("GET", "HEAD", "PUT")) {
+      for (String spelling : List.of(raw, encoded, wholeKeyEncoded)) {
+        assertEquals(raw, file(method, "/r.io/a/b/" + spelling).key(), method + " " + spelling);
+      }
+    }
+  }
+
+  /** debuginfo/<build id> is debuginfo/<build id>.debug, for reads and writes; nothing else is. */
+  @Test
+  void aDebuginfoKeyWithoutItsSuffixNamesTheDebugKey() {
+    String id = "0123456789abcdef0123456789abcdef01234567";
+    for (String method : List.of("GET", "HEAD", "PUT")) {
+      assertEquals("debuginfo/" + id + ".debug", file(method, "/r.io/a/b/debuginfo/" + id).key());
+      assertEquals("debuginfo/" + id + ".debug", file(method, "/r.io/a/b/debuginfo/" + id + ".debug").key());
+      assertEquals("debuginfo/" + id + ".debug", file(method, "/r.io/a/b/debuginfo%2F" + id).key());
+    }
+    // Not 40 lower-case hex digits, or not under debuginfo/: the key as it is.
+    for (String other : List.of("debuginfo/" + id.substring(1), "debuginfo/" + id + "0",
+        "debuginfo/" + id.toUpperCase(java.util.Locale.ROOT), "x/debuginfo/" + id, "debuginfo/" + id + ".x")) {
+      assertEquals(other, file("GET", "/r.io/a/b/" + other).key());
+    }
+  }
+
   @Test
   void repositoryPartsIsConfigurable() {
     Route.File f = assertInstanceOf(Route.File.class,

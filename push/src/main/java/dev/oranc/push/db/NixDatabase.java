@@ -6,6 +6,7 @@ import dev.oranc.common.nix.hash.NixHash;
 import dev.oranc.common.nix.signature.NixSignature;
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.push.PushException;
+import dev.oranc.push.realisation.Realisation;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -50,6 +51,23 @@ public final class NixDatabase implements AutoCloseable {
   private final Connection connection;
   private final PreparedStatement queryPath;
   private final PreparedStatement queryReferences;
+  /** Null when the database has no Realisations table (ca-derivations never enabled). */
+  private final PreparedStatement queryRealisations;
+  /** Null when it has no RealisationsRefs table (Nix before 2.4's schema for it). */
+  private final PreparedStatement queryDependents;
+
+  /*
+   * Nix's ca-specific-schema.sql (2.4 on): Realisations(id, drvPath = "sha256:<hex>" (the hash
+   * modulo), outputName, outputPath -> ValidPaths(id), signatures space-separated), and
+   * RealisationsRefs(referrer -> Realisations(id), realisationReference -> Realisations(id)).
+   */
+  private static final String QUERY_REALISATIONS =
+      "SELECT r.id, r.drvPath, r.outputName, r.signatures FROM Realisations r"
+          + " JOIN ValidPaths v ON v.id = r.outputPath WHERE v.path = ? ORDER BY r.id";
+  private static final String QUERY_DEPENDENTS =
+      "SELECT d.drvPath, d.outputName, v.path FROM RealisationsRefs rr"
+          + " JOIN Realisations d ON d.id = rr.realisationReference"
+          + " JOIN ValidPaths v ON v.id = d.outputPath WHERE rr.referrer = ?";
 
   private NixDatabase(Path file, String storeDir, Connection connection) throws SQLException {
     this.file = file;
@@ -57,6 +75,20 @@ public final class NixDatabase implements AutoCloseable {
     this.connection = connection;
     this.queryPath = connection.prepareStatement(QUERY_PATH);
     this.queryReferences = connection.prepareStatement(QUERY_REFERENCES);
+    this.queryRealisations = hasTable(connection, "Realisations") ? connection.prepareStatement(QUERY_REALISATIONS) : null;
+    this.queryDependents =
+        queryRealisations != null && hasTable(connection, "RealisationsRefs")
+            ? connection.prepareStatement(QUERY_DEPENDENTS)
+            : null;
+  }
+
+  private static boolean hasTable(Connection c, String name) throws SQLException {
+    try (PreparedStatement s = c.prepareStatement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")) {
+      s.setString(1, name);
+      try (ResultSet r = s.executeQuery()) {
+        return r.next();
+      }
+    }
   }
 
   /**
@@ -172,6 +204,60 @@ public final class NixDatabase implements AutoCloseable {
     } catch (SQLException e) {
       throw new PushException.Database(
           "cannot read " + text + " from the Nix database " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The realisations whose output is {@code path}: which derivation outputs Nix recorded as built
+   * to it (content-addressed derivations, with {@code ca-derivations}), with their signatures and
+   * the realisations they depend on. Empty for most paths, and for a database that never had
+   * {@code ca-derivations} enabled.
+   */
+  public List<Realisation> realisations(StorePath path) {
+    if (queryRealisations == null) {
+      return List.of();
+    }
+    String text = path.toString();
+    try {
+      List<Realisation> found = new ArrayList<>();
+      queryRealisations.setString(1, text);
+      List<Object[]> rows = new ArrayList<>();
+      try (ResultSet r = queryRealisations.executeQuery()) {
+        while (r.next()) {
+          rows.add(new Object[] {r.getLong(1), r.getString(2), r.getString(3), r.getString(4)});
+        }
+      }
+      for (Object[] row : rows) {
+        String id = row[1] + "!" + row[2];
+        java.util.SortedMap<String, StorePath> dependents = new java.util.TreeMap<>();
+        if (queryDependents != null) {
+          queryDependents.setLong(1, (Long) row[0]);
+          try (ResultSet r = queryDependents.executeQuery()) {
+            while (r.next()) {
+              dependents.put(r.getString(1) + "!" + r.getString(2), parsePath(text, "a dependent realisation", r.getString(3)));
+            }
+          }
+        }
+        String sigs = (String) row[3];
+        java.util.SortedSet<String> signatures = new java.util.TreeSet<>();
+        if (sigs != null) {
+          for (String s : sigs.trim().split(" +")) {
+            if (!s.isEmpty()) {
+              signatures.add(s);
+            }
+          }
+        }
+        try {
+          found.add(new Realisation(id, path, signatures, dependents));
+        } catch (IllegalArgumentException e) {
+          throw new PushException.Database(
+              "the Nix database's realisation of " + text + " is malformed: " + e.getMessage(), e);
+        }
+      }
+      return found;
+    } catch (SQLException e) {
+      throw new PushException.Database(
+          "cannot read the realisations of " + text + " from the Nix database " + file + ": " + e.getMessage(), e);
     }
   }
 

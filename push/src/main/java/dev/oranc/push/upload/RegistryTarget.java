@@ -292,6 +292,30 @@ public final class RegistryTarget implements Target {
         });
   }
 
+  /**
+   * Whether the repository's tag listing showed {@code key} (only a hint for a hashed tag); false
+   * when it was not listed.
+   */
+  public boolean listed(String key) {
+    Listing listing = listed;
+    return listing != null && listing.contains(key, cache.codec());
+  }
+
+  /**
+   * Uploads {@code body} as the file {@code key} (a realisation: small, whole in memory). Not
+   * counted in {@link #published()}, which counts the paths' files.
+   */
+  public CompletableFuture<Void> publishFile(String key, byte[] body, String contentType) {
+    if (dryRun) {
+      return done(null);
+    }
+    return cache
+        .client()
+        .putBlob(repository, body, null, ImageLayout.LAYER_MEDIA_TYPE, credentials, null)
+        .thenCompose(blob -> cache.publish(repository, key, blob, contentType, null, credentials, null))
+        .thenApply(tag -> null);
+  }
+
   /** A dry run's NAR "upload": the SHA-256 and size of what would have been sent. */
   private static final class DigestSink implements NarSink {
     private final java.security.MessageDigest sha256 = dev.oranc.common.registry.Digest.newSha256();

@@ -122,4 +122,69 @@ class NixDatabaseTest {
       }
     }
   }
+
+  /** Nix's ca-specific-schema.sql: realisations of A (two, one depending on B's) and of B. */
+  Path databaseWithRealisations(String drvHashOfA) throws Exception {
+    Path file = database("sha256:" + HEX);
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
+        Statement s = c.createStatement()) {
+      s.executeUpdate(
+          "CREATE TABLE Realisations (id integer primary key autoincrement not null, drvPath text"
+              + " not null, outputName text not null, outputPath integer not null, signatures text,"
+              + " foreign key (outputPath) references ValidPaths(id) on delete cascade)");
+      s.executeUpdate(
+          "CREATE TABLE RealisationsRefs (referrer integer not null, realisationReference integer,"
+              + " foreign key (referrer) references Realisations(id) on delete cascade,"
+              + " foreign key (realisationReference) references Realisations(id) on delete restrict)");
+      s.executeUpdate("INSERT INTO Realisations VALUES (1, 'sha256:" + "0".repeat(64) + "', 'out', 2, NULL)");
+      s.executeUpdate("INSERT INTO Realisations VALUES (2, '" + drvHashOfA + "', 'dev', 1, '" + SIG.replace("k-1", "k-2")
+          + "  " + SIG + "')");
+      s.executeUpdate("INSERT INTO Realisations VALUES (3, 'sha256:" + "f".repeat(64) + "', 'out', 1, '')");
+      s.executeUpdate("INSERT INTO RealisationsRefs VALUES (2, 1)");
+    }
+    return file;
+  }
+
+  @Test
+  void realisationsAreReadWithSignaturesAndDependents() throws Exception {
+    try (NixDatabase db =
+        NixDatabase.open(databaseWithRealisations("sha256:" + "1".repeat(64)), "/nix/store", false, d -> true)) {
+      List<dev.oranc.push.realisation.Realisation> ofA = db.realisations(StorePath.parse(A));
+      assertEquals(2, ofA.size(), ofA.toString());
+      var dev = ofA.get(0);
+      assertEquals("sha256:" + "1".repeat(64) + "!dev", dev.id());
+      assertEquals("realisations/sha256:" + "1".repeat(64) + "!dev.doi", dev.key());
+      assertEquals(new TreeSet<>(List.of(SIG, SIG.replace("k-1", "k-2"))), dev.signatures());
+      assertEquals(java.util.Map.of("sha256:" + "0".repeat(64) + "!out", StorePath.parse(B)), dev.dependents());
+      // Nix's toJSON().dump(): members in byte order, no spaces, base names, signatures sorted.
+      assertEquals("{\"dependentRealisations\":{\"sha256:" + "0".repeat(64) + "!out\":\"" + "b".repeat(32) + "-b\"},"
+          + "\"id\":\"sha256:" + "1".repeat(64) + "!dev\",\"outPath\":\"" + "a".repeat(32) + "-a\","
+          + "\"signatures\":[\"" + SIG + "\",\"" + SIG.replace("k-1", "k-2") + "\"]}",
+          new String(dev.json(), java.nio.charset.StandardCharsets.UTF_8));
+      assertEquals("{\"dependentRealisations\":{\"sha256:" + "0".repeat(64) + "!out\":\"" + "b".repeat(32) + "-b\"},"
+          + "\"id\":\"sha256:" + "1".repeat(64) + "!dev\",\"outPath\":\"" + "a".repeat(32) + "-a\"}",
+          dev.fingerprint());
+      var out = ofA.get(1);
+      assertEquals("sha256:" + "f".repeat(64) + "!out", out.id());
+      assertTrue(out.signatures().isEmpty());
+      assertTrue(out.dependents().isEmpty());
+      assertEquals(1, db.realisations(StorePath.parse(B)).size());
+    }
+  }
+
+  @Test
+  void aDatabaseWithoutCaDerivationsHasNoRealisations() throws Exception {
+    try (NixDatabase db = NixDatabase.open(database("sha256:" + HEX), "/nix/store", false, d -> true)) {
+      assertEquals(List.of(), db.realisations(StorePath.parse(A)));
+    }
+  }
+
+  @Test
+  void aMalformedRealisationIsADatabaseError() throws Exception {
+    try (NixDatabase db = NixDatabase.open(databaseWithRealisations("md5:xyz"), "/nix/store", false, d -> true)) {
+      PushException.Database e =
+          assertThrows(PushException.Database.class, () -> db.realisations(StorePath.parse(A)));
+      assertTrue(e.getMessage().contains(A) && e.getMessage().contains("md5:xyz"), e.getMessage());
+    }
+  }
 }
