@@ -1,5 +1,6 @@
 package dev.oranc.common.registry;
 
+import dev.oranc.common.net.AddressPolicy;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -13,10 +14,16 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keep-alive connections to one origin from one event loop.
@@ -28,12 +35,23 @@ import javax.net.ssl.SSLHandshakeException;
  * (first come, first served) until one is released or their wait times out. Idle connections are
  * reused most-recently-used first (the least likely to have been closed by the registry) and closed
  * after the idle timeout.
+ *
+ * <p>The address policy ({@link AddressPolicy}) is enforced here, where every connection of the
+ * client is made (registries, token services, redirect targets, upload locations): unless the
+ * origin is exempt, the name is resolved first, every address checked, and the connection made to
+ * the first permitted address itself (not to the name, which could resolve differently a moment
+ * later); once connected, the socket's peer address is checked again. A refusal is a {@link
+ * ConnectionFailure.Kind#REFUSED}, never retried.
  */
 final class ConnectionPool {
+
+  private static final Logger log = LoggerFactory.getLogger(ConnectionPool.class);
 
   private final Origin origin;
   private final EventLoop loop;
   private final Bootstrap bootstrap;
+  private final AddressPolicy policy;
+  private final boolean checked;
   private final int max;
   private final int maxPending;
   private final long acquireTimeoutNanos;
@@ -51,6 +69,8 @@ final class ConnectionPool {
       RegistryClientConfig config) {
     this.origin = origin;
     this.loop = loop;
+    this.policy = config.addressPolicy();
+    this.checked = !policy.exempts(origin.host(), origin.port());
     this.max = config.maxConnectionsPerLoop();
     this.maxPending = config.maxPendingAcquires();
     this.acquireTimeoutNanos = config.readTimeout().toNanos();
@@ -143,7 +163,60 @@ final class ConnectionPool {
 
   private void connect(Promise<HttpConnection> promise) {
     open++;
-    ChannelFuture cf = bootstrap.connect(origin.host(), origin.port());
+    if (!checked) {
+      connect(bootstrap.connect(origin.host(), origin.port()), promise);
+      return;
+    }
+    bootstrap
+        .config()
+        .resolver()
+        .getResolver(loop)
+        .resolveAll(InetSocketAddress.createUnresolved(origin.host(), origin.port()))
+        .addListener(
+            f -> {
+              if (!f.isSuccess() || ((List<?>) f.getNow()).isEmpty()) {
+                open--;
+                Throwable cause = f.cause() != null ? f.cause() : new java.net.UnknownHostException(origin.host());
+                promise.tryFailure(
+                    new ConnectionFailure(
+                        ConnectionFailure.Kind.CONNECT,
+                        "cannot connect to " + origin + ": " + describe(cause),
+                        false,
+                        cause));
+                return;
+              }
+              AddressPolicy.Refusal refusal = null;
+              for (Object o : (List<?>) f.getNow()) {
+                InetSocketAddress address = (InetSocketAddress) o;
+                Optional<AddressPolicy.Refusal> r = policy.check(origin.host(), origin.port(), address.getAddress());
+                if (r.isEmpty()) {
+                  connect(bootstrap.connect(address), promise);
+                  return;
+                }
+                if (refusal == null) {
+                  refusal = r.get();
+                }
+              }
+              open--;
+              refuse(refusal, promise);
+            });
+  }
+
+  private void refuse(AddressPolicy.Refusal r, Promise<HttpConnection> promise) {
+    String host = r.host().indexOf(':') >= 0 ? "[" + r.host() + "]" : r.host();
+    log.warn("refused a connection to {}:{}: {} is a {} address (a registry there needs --allow-registry {}:{})",
+        host, r.port(), r.address().getHostAddress(), r.addressClass(), host, r.port());
+    policy.refused(r);
+    promise.tryFailure(
+        new ConnectionFailure(
+            ConnectionFailure.Kind.REFUSED,
+            "refused to connect to " + host + ":" + r.port() + ": a " + r.addressClass()
+                + " address (allow the registry with --allow-registry)",
+            false,
+            null));
+  }
+
+  private void connect(ChannelFuture cf, Promise<HttpConnection> promise) {
     cf.addListener(
         f -> {
           if (!f.isSuccess()) {
@@ -158,6 +231,19 @@ final class ConnectionPool {
             return;
           }
           Channel ch = cf.channel();
+          if (checked) {
+            // Again on the socket's peer: what was connected is what counts.
+            SocketAddress remote = ch.remoteAddress();
+            Optional<AddressPolicy.Refusal> r =
+                remote instanceof InetSocketAddress a
+                    ? policy.check(origin.host(), origin.port(), a.getAddress())
+                    : Optional.empty();
+            if (r.isPresent()) {
+              ch.close(); // closed() counts it out
+              refuse(r.get(), promise);
+              return;
+            }
+          }
           HttpConnection c = (HttpConnection) ch.pipeline().get(HttpConnection.HANDLER_NAME);
           SslHandler tls = ch.pipeline().get(SslHandler.class);
           if (tls == null) {
@@ -175,7 +261,7 @@ final class ConnectionPool {
                           new ConnectionFailure(
                               ConnectionFailure.Kind.TLS,
                               "TLS with " + origin + " failed: " + describe(h.cause())
-                                  + " (a registry without TLS needs --no-ssl)",
+                                  + " (a registry without TLS needs --insecure-registry)",
                               false,
                               h.cause()));
                     }
