@@ -1,6 +1,8 @@
 package dev.oranc.proxy;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.net.AddressPolicy;
+import dev.oranc.common.net.HostPattern;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
 import java.net.InetSocketAddress;
@@ -49,6 +51,11 @@ import java.util.regex.Pattern;
  *     and closed at once
  * @param maxStreamsPerClient blob bodies (NAR downloads relayed and uploads) in flight at once
  *     from one client address; one more is a 503 with {@code Retry-After} (0: no limit)
+ * @param allowRegistries {@code --allow-registry}: when not empty, the only registries served (a
+ *     request for another is a 403); empty serves any registry whose addresses are public
+ * @param addressPolicy where the server's registry client may connect; it replaces the policy of
+ *     {@link #registry()}. The builder makes it {@link AddressPolicy#publicOnly} over {@code
+ *     allowRegistries} (explicit hosts may be on any address); tests give one with their hooks
  */
 public record ServerConfig(
     InetSocketAddress listen,
@@ -80,7 +87,9 @@ public record ServerConfig(
     long multipartSpoolBytes,
     Duration multipartExpiry,
     int maxConnections,
-    int maxStreamsPerClient) {
+    int maxStreamsPerClient,
+    List<HostPattern> allowRegistries,
+    AddressPolicy addressPolicy) {
 
   public static final int DEFAULT_PORT = 8080;
 
@@ -122,6 +131,22 @@ public record ServerConfig(
     requirePositive(multipartExpiry, "multipart expiry");
     require(maxConnections >= 1, "max connections", maxConnections, "at least 1");
     require(maxStreamsPerClient >= 0, "max streams per client", maxStreamsPerClient, "0 (no limit) or more");
+    allowRegistries = List.copyOf(allowRegistries);
+    Objects.requireNonNull(addressPolicy, "addressPolicy");
+  }
+
+  /** True when a request may name {@code registry} ({@code host} or {@code host:port}). */
+  public boolean serves(String registry) {
+    if (allowRegistries.isEmpty()) {
+      return true;
+    }
+    int defaultPort = registry().tlsFor(registry) ? 443 : 80;
+    for (HostPattern p : allowRegistries) {
+      if (p.matchesAuthority(registry, defaultPort)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** {@code java.io.tmpdir}/oranc-multipart. */
@@ -165,6 +190,8 @@ public record ServerConfig(
     private Duration multipartExpiry = Duration.ofHours(1);
     private int maxConnections = 8192;
     private int maxStreamsPerClient = 64;
+    private List<HostPattern> allowRegistries = List.of();
+    private AddressPolicy addressPolicy;
 
     private Builder() {}
 
@@ -201,6 +228,9 @@ public record ServerConfig(
     public Builder multipartExpiry(Duration v) { multipartExpiry = v; return this; }
     public Builder maxConnections(int v) { maxConnections = v; return this; }
     public Builder maxStreamsPerClient(int v) { maxStreamsPerClient = v; return this; }
+    public Builder allowRegistries(List<HostPattern> v) { allowRegistries = v; return this; }
+    /** Replaces the policy made from {@link #allowRegistries}: for tests and their hooks. */
+    public Builder addressPolicy(AddressPolicy v) { addressPolicy = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
@@ -209,7 +239,8 @@ public record ServerConfig(
           layerCacheTtl, layerCacheNegativeTtl, blobCacheBytes, smallBlobBytes, blobCacheIdle,
           upstreamTimeout, upstreamCacheEntries, upstreamCacheTtl, upstreamCacheNegativeTtl, ticker,
           multipartSpoolDir, multipartSpoolBytes, multipartExpiry,
-          maxConnections, maxStreamsPerClient);
+          maxConnections, maxStreamsPerClient, allowRegistries,
+          addressPolicy != null ? addressPolicy : AddressPolicy.publicOnly(allowRegistries));
     }
   }
 

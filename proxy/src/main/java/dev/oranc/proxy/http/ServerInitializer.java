@@ -53,6 +53,7 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
   private final ChannelGroup channels;
   private final ConnectionLimiter connectionLimiter;
   private final StreamLimiter streamLimiter;
+  private final RegistryAllowList allowList;
 
   public ServerInitializer(
       ServerConfig config, Backend backend, BooleanSupplier draining, ChannelGroup channels) {
@@ -63,6 +64,7 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     this.channels = channels;
     this.connectionLimiter = new ConnectionLimiter(config.maxConnections(), backend.metrics());
     this.streamLimiter = new StreamLimiter(config.maxStreamsPerClient());
+    this.allowList = new RegistryAllowList(config, backend.metrics());
   }
 
   /** True when no request is in progress on {@code ch}: a shutdown may close it at once. */
@@ -110,7 +112,7 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     p.addLast("access-log", new AccessLogHandler(backend.metrics()));
     p.addLast("decoder-failure",
         new DecoderFailureHandler(config.maxInitialLineLength(), config.maxHeaderSize()));
-    p.addLast("route", new RouteHandler(router, draining));
+    p.addLast("route", new RouteHandler(router, allowList, draining));
     p.addLast("aws-chunked", new AwsChunkedHandler());
     p.addLast("checksums", new BodyChecksumHandler());
     p.addLast("multipart", new MultipartHandler(backend));
