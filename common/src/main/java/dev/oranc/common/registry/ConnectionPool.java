@@ -261,7 +261,7 @@ final class ConnectionPool {
                           new ConnectionFailure(
                               ConnectionFailure.Kind.TLS,
                               "TLS with " + origin + " failed: " + describe(h.cause())
-                                  + " (a registry without TLS needs --insecure-registry)",
+                                  + " (a registry without TLS needs --no-ssl, or --insecure-registry HOST for oranc server)",
                               false,
                               h.cause()));
                     }
