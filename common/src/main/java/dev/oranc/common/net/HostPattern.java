@@ -1,7 +1,6 @@
 package dev.oranc.common.net;
 
 import io.netty.util.NetUtil;
-import java.net.UnknownHostException;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -113,10 +112,10 @@ public record HostPattern(String host, boolean wildcard, int port) {
       byte[] bytes = NetUtil.createByteArrayFromIpAddressString(percent < 0 ? h : h.substring(0, percent));
       if (bytes != null && bytes.length == 16) {
         try {
-          // getByAddress would turn ::ffff:a.b.c.d into an IPv4 address; keep the IPv6 text.
-          return NetUtil.toAddressString(java.net.Inet6Address.getByAddress(null, bytes, null), false);
-        } catch (UnknownHostException impossible) {
-          return h;
+          // Inet6Address, not InetAddress.getByAddress, which makes ::ffff:a.b.c.d an IPv4 address.
+          return NetUtil.toAddressString(java.net.Inet6Address.getByAddress(null, bytes, -1));
+        } catch (java.net.UnknownHostException impossible) {
+          return h; // only for a byte array of the wrong length
         }
       }
     }
