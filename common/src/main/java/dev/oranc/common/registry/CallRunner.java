@@ -272,7 +272,7 @@ final class CallRunner {
                 call.operation(), "the registry redirected to an unusable URL"));
         return;
       }
-      if (s.origin.tls() && !next.tls()) {
+      if (isDowngrade(s.origin, next)) {
         log.warn("{} {}: {} redirect from https to plain http ({}:{}), not followed",
             call.method(), s.url(), status, next.host(), next.port());
         s.result.completeExceptionally(
@@ -312,6 +312,11 @@ final class CallRunner {
     }
     logDone(s, status);
     s.result.complete(r);
+  }
+
+  /** From https to plain http: a redirect that is not followed. */
+  static boolean isDowngrade(Origin from, Origin to) {
+    return from.tls() && !to.tls();
   }
 
   private void onFailure(State s, Throwable cause) {
