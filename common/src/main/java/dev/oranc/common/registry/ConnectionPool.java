@@ -204,7 +204,7 @@ final class ConnectionPool {
 
   private void refuse(AddressPolicy.Refusal r, Promise<HttpConnection> promise) {
     String host = r.host().indexOf(':') >= 0 ? "[" + r.host() + "]" : r.host();
-    log.warn("refused a connection to {}:{}: {} is a {} address (a registry there needs --allow-registry {}:{})",
+    log.warn("refused a connection to {}:{}: {} is a {} address (only a host that --allow-registry names explicitly is reached there, e.g. --allow-registry {}:{})",
         host, r.port(), r.address().getHostAddress(), r.addressClass(), host, r.port());
     policy.refused(r);
     promise.tryFailure(
