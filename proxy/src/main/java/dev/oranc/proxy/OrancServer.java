@@ -179,9 +179,9 @@ public final class OrancServer implements AutoCloseable {
         + "; registries over " + (config.registry().tls() ? "HTTPS" : "plain HTTP (--no-ssl)")
         + (config.registry().tls() && !config.registry().insecureRegistries().isEmpty()
             ? " (plain HTTP to " + config.registry().insecureRegistries() + ")" : "")
+        + ", " + config.registry().maxAttempts() + " attempt(s) per request"
         + "; serving " + (config.allowRegistries().isEmpty()
             ? "any registry on a public address" : "only " + config.allowRegistries())
-        + ", " + config.registry().maxAttempts() + " attempt(s) per request"
         + "; " + config.repositoryParts() + " repository parts, tag encoding "
         + config.codec().main().cliName() + fallbacks
         + "; upstreams: " + (upstreams.length() == 0 ? "none" : upstreams
