@@ -4,6 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.sun.net.httpserver.HttpServer;
 import dev.oranc.common.net.AddressPolicy;
 import dev.oranc.common.net.AddressPolicy.AddressClass;
@@ -11,6 +15,7 @@ import dev.oranc.common.net.HostPattern;
 import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
+import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.testkit.RegistryFlavour;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -24,6 +29,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code --allow-registry} and the address policy, through the server against the real registry.
@@ -46,11 +52,31 @@ class ServerAddressPolicyTest {
     }
   }
 
+  private final ListAppender<ILoggingEvent> logged = new ListAppender<>();
+
+  @org.junit.jupiter.api.BeforeEach
+  void captureWarnings() {
+    logged.start();
+    for (String name : List.of("dev.oranc.proxy.OrancServer", "dev.oranc.common.registry.ConnectionPool")) {
+      ((Logger) LoggerFactory.getLogger(name)).addAppender(logged);
+    }
+  }
+
   @AfterEach
   void stop() {
     if (server != null) {
       server.close();
     }
+    for (String name : List.of("dev.oranc.proxy.OrancServer", "dev.oranc.common.registry.ConnectionPool")) {
+      ((Logger) LoggerFactory.getLogger(name)).detachAppender(logged);
+    }
+  }
+
+  private List<String> warnings(String logger) {
+    return logged.list.stream()
+        .filter(e -> e.getLevel() == Level.WARN && e.getLoggerName().equals(logger))
+        .map(ILoggingEvent::getFormattedMessage)
+        .toList();
   }
 
   private static Registry registry() {
@@ -165,6 +191,13 @@ class ServerAddressPolicyTest {
       assertFalse(TestServer.text(get).contains("metadata.internal.test"), TestServer.text(get));
       assertFalse(TestServer.text(get).contains("internal-secret"));
       assertEquals(0, internalRequests.get(), "the internal host never sees a request");
+      List<String> refusals = warnings("dev.oranc.common.registry.ConnectionPool");
+      assertEquals(1, refusals.size(), refusals.toString());
+      String line = refusals.get(0);
+      assertTrue(line.contains("metadata.internal.test:" + internal.getAddress().getPort()), line);
+      assertTrue(line.contains("loopback address"), line);
+      assertTrue(line.contains("--allow-registry"), line);
+      assertFalse(line.contains("/latest/credentials"), "no path or query of the target: " + line);
       assertTrue(hostile.injectedCount() >= 1, "the redirect was sent");
       assertEquals(1, server.server.metrics().registryRefused());
     } finally {
@@ -185,5 +218,22 @@ class ServerAddressPolicyTest {
     assertFalse(some.serves("ghcr.io.evil.example"));
     assertTrue(some.addressPolicy().exempts("127.0.0.1", 5000));
     assertFalse(some.addressPolicy().exempts("127.0.0.1", 5001));
+  }
+
+  @Test
+  void noSslWarnsAtStartUpWhatItExposesAndInsecureRegistryDoesNotNeedTo() {
+    server = TestServer.start(b -> {});
+    List<String> warned = warnings("dev.oranc.proxy.OrancServer");
+    assertEquals(1, warned.size(), warned.toString());
+    assertTrue(warned.get(0).startsWith("--no-ssl: "), warned.get(0));
+    assertTrue(warned.get(0).contains("credentials and tokens"), warned.get(0));
+    assertTrue(warned.get(0).contains("clear text"), warned.get(0));
+    server.close();
+    logged.list.clear();
+
+    server = TestServer.start(b -> b.registry(
+        RegistryClientConfig.builder().insecureRegistries(TestServer.LOOPBACK_REGISTRIES).build()));
+    assertEquals(List.of(), warnings("dev.oranc.proxy.OrancServer"));
+    assertFalse(server.server.config().registry().tlsFor(registry().address()));
   }
 }
