@@ -28,7 +28,7 @@ public record HostPattern(String host, boolean wildcard, int port) {
   public static final int ANY_PORT = -1;
 
   public HostPattern {
-    Objects.requireNonNull(host, "host");
+    host = normalize(Objects.requireNonNull(host, "host"));
     if (port != ANY_PORT && (port < 1 || port > 65535)) {
       throw new IllegalArgumentException("port " + port + " (expected: 1 to 65535)");
     }
