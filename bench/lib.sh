@@ -236,7 +236,8 @@ NGINX
   say "nginx at http://$NGINX (pid $NGINX_PID)"
 }
 
-# start_oranc: oranc server --no-ssl on a free loopback port in front of the registry. Sets ORANC_URL
+# start_oranc: oranc server on a free loopback port in front of the registry (plain HTTP to it and
+# allowed by name: the server refuses loopback registries otherwise). Sets ORANC_URL
 # (http://host:port/REGISTRY) and ORANC_PID, or ORANC_URL="" when this build has no server yet (the
 # oranc rows are then left out, and bench/report says why).
 start_oranc() {
@@ -245,7 +246,7 @@ start_oranc() {
   local port
   port=$(free_port)
   # shellcheck disable=SC2086 # ORANC_SERVER_ARGS: extra flags, split on spaces
-  ORANC_JAVA_OPTS=${ORANC_BENCH_JAVA_OPTS:-} "$ORANC" server --no-ssl -l "127.0.0.1:$port" \
+  ORANC_JAVA_OPTS=${ORANC_BENCH_JAVA_OPTS:-} "$ORANC" server --insecure-registry "$REGISTRY" --allow-registry "$REGISTRY" -l "127.0.0.1:$port" \
     ${ORANC_SERVER_ARGS:-} > "$WORK/oranc-server${ORANC_SERVER_LOG_SUFFIX:-}.log" 2>&1 &
   ORANC_PID=$!
   if wait_http "http://127.0.0.1:$port/" "$ORANC_PID" 60; then

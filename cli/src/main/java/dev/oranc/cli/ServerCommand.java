@@ -1,5 +1,6 @@
 package dev.oranc.cli;
 
+import dev.oranc.common.net.HostPattern;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.proxy.OrancServer;
 import dev.oranc.proxy.ServerConfig;
@@ -67,8 +68,39 @@ final class ServerCommand implements Callable<Integer> {
 
   @Option(
       names = "--no-ssl",
-      description = "Talk plain HTTP to registries instead of HTTPS (for a local registry).")
+      description =
+          "Talk plain HTTP to every registry instead of HTTPS. Credentials and tokens then travel"
+              + " in clear text to whichever registry a request names; for a local registry prefer"
+              + " --insecure-registry.")
   boolean noSsl;
+
+  @Option(
+      names = "--allow-registry",
+      paramLabel = "PATTERN",
+      split = "\\s+",
+      splitSynopsisLabel = " ",
+      converter = RegistryPattern.class,
+      description =
+          "Serve only registries matching PATTERN (repeatable): HOST, HOST:PORT, *.DOMAIN or"
+              + " [IPv6]:PORT, e.g. ghcr.io or 127.0.0.1:5000 (no port: any port). A request for"
+              + " another registry, by path or ?registry=, is answered 403. An explicit HOST may"
+              + " be on any address (loopback, private): that is how a local registry is served."
+              + " Default: any registry whose addresses are public; the server never connects to"
+              + " loopback, private, link-local or other internal addresses (registries, token"
+              + " services, redirects) that no explicit PATTERN names.")
+  List<HostPattern> allowRegistries = new ArrayList<>();
+
+  @Option(
+      names = "--insecure-registry",
+      paramLabel = "PATTERN",
+      split = "\\s+",
+      splitSynopsisLabel = " ",
+      converter = RegistryPattern.class,
+      description =
+          "Talk plain HTTP, not HTTPS, to registries matching PATTERN (repeatable; same form as"
+              + " --allow-registry), e.g. a local registry at 127.0.0.1:5000. Other registries"
+              + " keep TLS. Default: none.")
+  List<HostPattern> insecureRegistries = new ArrayList<>();
 
   @Option(
       names = {"-u", "--upstream"},
@@ -337,6 +369,7 @@ final class ServerCommand implements Callable<Integer> {
         .repositoryParts(repositoryParts)
         .codec(encoding.codec())
         .registry(registryConfig())
+        .allowRegistries(allowRegistries)
         .upstreams(upstreams)
         .ignoreUpstream(ignoreUpstream)
         .upstreamAnonymous(upstreamAnonymous)
@@ -381,7 +414,8 @@ final class ServerCommand implements Callable<Integer> {
   private RegistryClientConfig registryConfig() {
     int chunk = upload.chunkBytes();
     RegistryClientConfig.Builder b =
-        RegistryClientConfig.builder().tls(!noSsl).maxAttempts(maxRetry).uploadChunkBytes(chunk);
+        RegistryClientConfig.builder().tls(!noSsl).insecureRegistries(insecureRegistries)
+            .maxAttempts(maxRetry).uploadChunkBytes(chunk);
     int monolithic = RegistryClientConfig.builder().build().monolithicUploadBytes();
     return b.monolithicUploadBytes(chunk == 0 ? monolithic : Math.min(monolithic, chunk)).build();
   }
@@ -409,6 +443,18 @@ final class ServerCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(hook);
     server.awaitClose();
     return 0;
+  }
+
+  /** A registry pattern ({@link HostPattern}); a bad one is a usage error naming it. */
+  static final class RegistryPattern implements ITypeConverter<HostPattern> {
+    @Override
+    public HostPattern convert(String value) {
+      try {
+        return HostPattern.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+    }
   }
 
   /** A whole number from 0 up. */

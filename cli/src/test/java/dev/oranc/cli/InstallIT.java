@@ -62,7 +62,7 @@ class InstallIT {
 
     // As the unit runs it: the environment file's variables, then the installed command on PATH.
     Files.writeString(config.resolve("oranc.env"),
-        Files.readString(config.resolve("oranc.env")) + "ORANC_LISTEN=127.0.0.1:0\nORANC_NO_SSL=true\n");
+        Files.readString(config.resolve("oranc.env")) + "ORANC_LISTEN=127.0.0.1:0\nORANC_NO_SSL=true\nORANC_ALLOW_REGISTRY=127.0.0.1\n");
     Process server = new ProcessBuilder("bash", "-c",
         "set -a; . '" + config.resolve("oranc.env") + "'; set +a; exec '" + bin.resolve("oranc") + "' server").start();
     server.getOutputStream().close();

@@ -97,7 +97,7 @@ class PushThroughServerIT {
     String tree = null;
     try (Nix nix = new Nix();
         ExternalProcess server =
-            ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0", "--no-ssl"))) {
+            ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0", "--no-ssl", "--allow-registry", "127.0.0.1"))) {
       Matcher listening = server.awaitLogLine(LISTENING, Duration.ofSeconds(60));
       String cache = "http://127.0.0.1:" + listening.group(1) + "/" + registry.address() + "/" + repo;
 

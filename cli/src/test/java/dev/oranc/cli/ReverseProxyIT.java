@@ -55,7 +55,7 @@ class ReverseProxyIT {
 
   @BeforeAll
   static void startServerAndMakeACertificate() throws Exception {
-    oranc = ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0", "--no-ssl"));
+    oranc = ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0", "--insecure-registry", "127.0.0.1", "--allow-registry", "127.0.0.1"));
     Matcher listening = oranc.awaitLogLine(LISTENING, Duration.ofSeconds(60));
     orancPort = Integer.parseInt(listening.group(1));
     cert = tmp.resolve("cert.pem");

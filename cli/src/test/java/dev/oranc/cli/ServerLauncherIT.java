@@ -26,7 +26,7 @@ class ServerLauncherIT {
 
   @Test
   void servesAndStopsCleanlyOnSigterm() throws Exception {
-    Process p = new ProcessBuilder(LAUNCHER, "server", "-l", "127.0.0.1:0", "--no-ssl").start();
+    Process p = new ProcessBuilder(LAUNCHER, "server", "-l", "127.0.0.1:0", "--no-ssl", "--allow-registry", "127.0.0.1").start();
     p.getOutputStream().close();
     BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
     try {

@@ -76,7 +76,13 @@ public final class OrancServer implements AutoCloseable {
         throw new ServerStartException("cannot use the multipart spool directory " + config.multipartSpoolDir()
             + " (--multipart-spool-dir): " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
       }
-      client = new RegistryClient(config.registry(), group);
+      // The server's address policy, whatever config.registry() says (its default lets push
+      // connect anywhere); refusals are counted.
+      client = new RegistryClient(
+          config.registry().toBuilder()
+              .addressPolicy(config.addressPolicy().onRefusal(r -> metrics.registryAddressRefused()))
+              .build(),
+          group);
       this.registryClient = client;
       this.layers = new LayerCache(config.layerCacheEntries(), config.layerCacheTtl(),
           config.layerCacheNegativeTtl(), config.ticker());
@@ -139,6 +145,11 @@ public final class OrancServer implements AutoCloseable {
   public static OrancServer start(ServerConfig config) {
     OrancServer server = new OrancServer(config);
     log.info("{}", server.startupLine());
+    if (!config.registry().tls()) {
+      log.warn("--no-ssl: every registry is reached over plain HTTP, so the credentials and tokens of"
+          + " every request travel in clear text to whichever registry it names (ghcr.io too);"
+          + " for a local registry, use --insecure-registry HOST:PORT instead");
+    }
     return server;
   }
 
@@ -166,7 +177,11 @@ public final class OrancServer implements AutoCloseable {
     return "oranc " + version + " server listening on " + format(address())
         + " (" + Transport.name() + ", " + loops + " event loops)"
         + "; registries over " + (config.registry().tls() ? "HTTPS" : "plain HTTP (--no-ssl)")
+        + (config.registry().tls() && !config.registry().insecureRegistries().isEmpty()
+            ? " (plain HTTP to " + config.registry().insecureRegistries() + ")" : "")
         + ", " + config.registry().maxAttempts() + " attempt(s) per request"
+        + "; serving " + (config.allowRegistries().isEmpty()
+            ? "any registry on a public address" : "only " + config.allowRegistries())
         + "; " + config.repositoryParts() + " repository parts, tag encoding "
         + config.codec().main().cliName() + fallbacks
         + "; upstreams: " + (upstreams.length() == 0 ? "none" : upstreams

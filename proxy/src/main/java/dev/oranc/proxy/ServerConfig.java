@@ -1,6 +1,8 @@
 package dev.oranc.proxy;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.net.AddressPolicy;
+import dev.oranc.common.net.HostPattern;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.s3.MultipartUploads;
@@ -56,6 +58,11 @@ import java.util.regex.Pattern;
  *     {@code nar/} (narinfos, {@code nix-cache-info}; 0: {@code no-store}); see {@code
  *     http.CacheHeaders}
  * @param maxAgeNotFound {@code max-age} of an anonymous 404 (0: {@code no-store})
+ * @param allowRegistries {@code --allow-registry}: when not empty, the only registries served (a
+ *     request for another is a 403); empty serves any registry whose addresses are public
+ * @param addressPolicy where the server's registry client may connect; it replaces the policy of
+ *     {@link #registry()}. The builder makes it {@link AddressPolicy#publicOnly} over {@code
+ *     allowRegistries} (explicit hosts may be on any address); tests give one with their hooks
  */
 public record ServerConfig(
     InetSocketAddress listen,
@@ -90,7 +97,9 @@ public record ServerConfig(
     int maxStreamsPerClient,
     int maxMultipartUploadsPerClient,
     Duration maxAgeNarinfo,
-    Duration maxAgeNotFound) {
+    Duration maxAgeNotFound,
+    List<HostPattern> allowRegistries,
+    AddressPolicy addressPolicy) {
 
   public static final int DEFAULT_PORT = 8080;
 
@@ -136,6 +145,22 @@ public record ServerConfig(
         "max multipart uploads per client", maxMultipartUploadsPerClient, "from 1 to " + MultipartUploads.MAX_UPLOADS);
     requireMaxAge(maxAgeNarinfo, "narinfo max-age");
     requireMaxAge(maxAgeNotFound, "not-found max-age");
+    allowRegistries = List.copyOf(allowRegistries);
+    Objects.requireNonNull(addressPolicy, "addressPolicy");
+  }
+
+  /** True when a request may name {@code registry} ({@code host} or {@code host:port}). */
+  public boolean serves(String registry) {
+    if (allowRegistries.isEmpty()) {
+      return true;
+    }
+    int defaultPort = registry().tlsFor(registry) ? 443 : 80;
+    for (HostPattern p : allowRegistries) {
+      if (p.matchesAuthority(registry, defaultPort)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** {@code java.io.tmpdir}/oranc-multipart. */
@@ -182,6 +207,8 @@ public record ServerConfig(
     private int maxMultipartUploadsPerClient = 100;
     private Duration maxAgeNarinfo = Duration.ofSeconds(60);
     private Duration maxAgeNotFound = Duration.ZERO;
+    private List<HostPattern> allowRegistries = List.of();
+    private AddressPolicy addressPolicy;
 
     private Builder() {}
 
@@ -221,6 +248,9 @@ public record ServerConfig(
     public Builder maxMultipartUploadsPerClient(int v) { maxMultipartUploadsPerClient = v; return this; }
     public Builder maxAgeNarinfo(Duration v) { maxAgeNarinfo = v; return this; }
     public Builder maxAgeNotFound(Duration v) { maxAgeNotFound = v; return this; }
+    public Builder allowRegistries(List<HostPattern> v) { allowRegistries = v; return this; }
+    /** Replaces the policy made from {@link #allowRegistries}: for tests and their hooks. */
+    public Builder addressPolicy(AddressPolicy v) { addressPolicy = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
@@ -230,7 +260,8 @@ public record ServerConfig(
           upstreamTimeout, upstreamCacheEntries, upstreamCacheTtl, upstreamCacheNegativeTtl, ticker,
           multipartSpoolDir, multipartSpoolBytes, multipartExpiry,
           maxConnections, maxStreamsPerClient, maxMultipartUploadsPerClient,
-          maxAgeNarinfo, maxAgeNotFound);
+          maxAgeNarinfo, maxAgeNotFound, allowRegistries,
+          addressPolicy != null ? addressPolicy : AddressPolicy.publicOnly(allowRegistries));
     }
   }
 

@@ -133,7 +133,8 @@ class SecretsNeverLeakTest {
       "operation", Pattern.compile("resolve|blob_get|blob_open|upload|publish"),
       "outcome", Pattern.compile("ok|miss|error|found|absent|failed|[A-Z][A-Za-z]{1,30}"),
       "cache", Pattern.compile("layer|blob|upstream"),
-      "path", Pattern.compile("direct|spooled"));
+      "path", Pattern.compile("direct|spooled"),
+      "reason", Pattern.compile("address|not_allowed"));
 
   /** Every sample line parses, and every label is known with a value from its fixed set. */
   static void checkMetricLabels(String metrics) {

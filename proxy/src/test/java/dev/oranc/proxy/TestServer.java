@@ -1,5 +1,6 @@
 package dev.oranc.proxy;
 
+import dev.oranc.common.net.HostPattern;
 import dev.oranc.common.registry.RegistryClientConfig;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -36,13 +37,24 @@ final class TestServer implements AutoCloseable {
     this.server = server;
   }
 
-  /** A server talking plain HTTP to registries, with quick retries; {@code tweak} adjusts it. */
+  /**
+   * The loopback registries tests run, as {@code --allow-registry} names them: served, and exempt
+   * from the address policy (which refuses loopback otherwise).
+   */
+  static final java.util.List<HostPattern> LOOPBACK_REGISTRIES =
+      java.util.List.of(HostPattern.parse("127.0.0.1"), HostPattern.parse("localhost"), HostPattern.parse("[::1]"));
+
+  /**
+   * A server talking plain HTTP to registries, with quick retries, serving the loopback registries
+   * ({@link #LOOPBACK_REGISTRIES}); {@code tweak} adjusts it.
+   */
   static TestServer start(Consumer<ServerConfig.Builder> tweak) {
     ServerConfig.Builder b =
         ServerConfig.builder()
             .listen(new InetSocketAddress("127.0.0.1", 0))
             .threads(2)
             .shutdownGrace(Duration.ofSeconds(2))
+            .allowRegistries(LOOPBACK_REGISTRIES)
             .registry(
                 RegistryClientConfig.builder()
                     .tls(false)

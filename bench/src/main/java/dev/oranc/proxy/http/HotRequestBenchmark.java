@@ -109,7 +109,10 @@ public class HotRequestBenchmark {
                 + "\r\n")
             .getBytes(StandardCharsets.ISO_8859_1);
 
-    ServerConfig config = ServerConfig.builder().build();
+    // As a public instance runs: the allow-list is checked on every request.
+    ServerConfig config = ServerConfig.builder()
+        .allowRegistries(List.of(dev.oranc.common.net.HostPattern.parse("127.0.0.1:5000")))
+        .build();
     client = new RegistryClient(RegistryClientConfig.builder().tls(false).maxAttempts(1).build());
     ServerMetrics metrics = new ServerMetrics();
     LayerCache layers =

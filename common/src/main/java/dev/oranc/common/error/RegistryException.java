@@ -16,6 +16,8 @@ import java.util.Objects;
  *   <li>{@link RateLimited}: 429, with the registry's {@code Retry-After} when given.
  *   <li>{@link Unavailable}: unreachable, timed out, or a 5xx.
  *   <li>{@link Protocol}: an answer we cannot use (bad JSON, wrong layout, over a size bound).
+ *   <li>{@link Refused}: we would not ask: the registry is not one the server serves, or a
+ *       connection would go to an address the server's policy does not connect to.
  * </ul>
  *
  * <p>Design note. The server tells its clients why a registry operation failed, but a registry (or
@@ -34,7 +36,8 @@ public abstract sealed class RegistryException extends OrancException
         RegistryException.Forbidden,
         RegistryException.RateLimited,
         RegistryException.Unavailable,
-        RegistryException.Protocol {
+        RegistryException.Protocol,
+        RegistryException.Refused {
 
   /** The most of a registry's own text kept for the log. */
   static final int MAX_FOREIGN = 300;
@@ -183,6 +186,33 @@ public abstract sealed class RegistryException extends OrancException
 
     public Protocol(String operation, String detail, String foreign, Throwable cause) {
       super(operation, detail, foreign, cause);
+    }
+  }
+
+  /**
+   * Refused on our side, by policy, before or instead of a connection: never the registry's
+   * answer, so never retried. The message is for the log (it may name an address a registry
+   * gave); the server answers the client with a fixed line.
+   */
+  public static final class Refused extends RegistryException {
+
+    /** What refused it. */
+    public enum Reason {
+      /** The server's {@code --allow-registry} patterns do not name the registry. */
+      NOT_ALLOWED,
+      /** A connection would go to a loopback, private or otherwise internal address. */
+      ADDRESS
+    }
+
+    private final Reason reason;
+
+    public Refused(String operation, String detail, Reason reason, Throwable cause) {
+      super(operation, detail, cause);
+      this.reason = Objects.requireNonNull(reason, "reason");
+    }
+
+    public Reason reason() {
+      return reason;
     }
   }
 }

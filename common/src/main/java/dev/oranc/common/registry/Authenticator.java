@@ -43,7 +43,9 @@ import org.slf4j.LoggerFactory;
  * takes it: that token is dropped and the request re-sent once with a fresh one.
  *
  * <p>Credentials go to the token service the registry names; never over plain HTTP when the
- * registry itself uses TLS. Neither credentials nor tokens are logged.
+ * registry itself uses TLS (nor is a token fetched that way, with or without credentials: it
+ * would travel in clear text). The token service's address passes the same address policy as
+ * every connection. Neither credentials nor tokens are logged.
  */
 final class Authenticator {
 
@@ -184,12 +186,12 @@ final class Authenticator {
       return CompletableFuture.failedFuture(
           new RegistryException.Protocol(operation, "the registry names an unusable token service URL"));
     }
-    if (!credentials.isAnonymous() && registry.tls() && !origin.tls()) {
+    if (registry.tls() && !origin.tls()) {
       return CompletableFuture.failedFuture(
           new RegistryException.Protocol(
               operation,
               "the registry uses TLS but its token service does not; refusing to send credentials"
-                  + " in clear text"));
+                  + " or fetch a token in clear text"));
     }
     QueryStringEncoder query = new QueryStringEncoder(realm.getRawPath().isEmpty() ? "/" : realm.getRawPath());
     if (realm.getRawQuery() != null) {

@@ -32,7 +32,10 @@ import org.slf4j.LoggerFactory;
  * can send it again; a streamed request body is never sent through here ({@link BlobUpload}).
  *
  * <p>Credentials never cross origins: after a redirect to another host the request goes without
- * {@code Authorization}, as every registry client does (the target URL is pre-signed).
+ * {@code Authorization}, as every registry client does (the target URL is pre-signed). A redirect
+ * from https to plain http is not followed: it would expose the request, and the answer, to the
+ * network. Where a redirect may connect to at all is the address policy's to say ({@link
+ * ConnectionPool}), for every hop.
  */
 final class CallRunner {
 
@@ -284,6 +287,14 @@ final class CallRunner {
                 call.operation(), "the registry redirected to an unusable URL"));
         return;
       }
+      if (isDowngrade(s.origin, next)) {
+        log.warn("{} {}: {} redirect from https to plain http ({}:{}), not followed",
+            call.method(), s.url(), status, next.host(), next.port());
+        s.result.completeExceptionally(
+            new dev.oranc.common.error.RegistryException.Protocol(
+                call.operation(), "the registry redirected from https to plain http; not followed"));
+        return;
+      }
       if (!next.equals(s.origin)) {
         s.sameOrigin = false;
       }
@@ -318,13 +329,19 @@ final class CallRunner {
     s.result.complete(r);
   }
 
+  /** From https to plain http: a redirect that is not followed. */
+  static boolean isDowngrade(Origin from, Origin to) {
+    return from.tls() && !to.tls();
+  }
+
   private void onFailure(State s, Throwable cause) {
     Call call = s.call;
     boolean retriable =
         cause instanceof ConnectionFailure f
             && !f.responseStarted()
             && f.kind() != ConnectionFailure.Kind.OVERLOADED
-            && f.kind() != ConnectionFailure.Kind.TLS;
+            && f.kind() != ConnectionFailure.Kind.TLS
+            && f.kind() != ConnectionFailure.Kind.REFUSED;
     if (retriable && s.attempts < config.maxAttempts()) {
       long delayMillis = backoffMillis(s.attempts);
       log.warn(

@@ -15,7 +15,9 @@ final class ConnectionFailure extends IOException {
     TIMEOUT,
     MALFORMED,
     TLS,
-    OVERLOADED
+    OVERLOADED,
+    /** The address policy refused the address: not a failure to retry. */
+    REFUSED
   }
 
   private final Kind kind;

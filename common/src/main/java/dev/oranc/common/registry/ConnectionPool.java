@@ -1,5 +1,6 @@
 package dev.oranc.common.registry;
 
+import dev.oranc.common.net.AddressPolicy;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -13,10 +14,16 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keep-alive connections to one origin from one event loop.
@@ -37,13 +44,24 @@ import javax.net.ssl.SSLHandshakeException;
  * field, so an {@link #acquire} that took this pool from the map just before it left runs on the
  * loop after the retirement and hands itself to the origin's current pool instead — no connection is
  * ever opened by, or kept in, a pool that is no longer in the map.
+ *
+ * <p>The address policy ({@link AddressPolicy}) is enforced here, where every connection of the
+ * client is made (registries, token services, redirect targets, upload locations): unless the
+ * origin is exempt, the name is resolved first, every address checked, and the connection made to
+ * the first permitted address itself (not to the name, which could resolve differently a moment
+ * later); once connected, the socket's peer address is checked again. A refusal is a {@link
+ * ConnectionFailure.Kind#REFUSED}, never retried.
  */
 final class ConnectionPool {
+
+  private static final Logger log = LoggerFactory.getLogger(ConnectionPool.class);
 
   private final Connections connections;
   private final Origin origin;
   private final EventLoop loop;
   private final Bootstrap bootstrap;
+  private final AddressPolicy policy;
+  private final boolean checked;
   private final int max;
   private final int maxPending;
   private final long acquireTimeoutNanos;
@@ -64,6 +82,8 @@ final class ConnectionPool {
     this.connections = connections;
     this.origin = origin;
     this.loop = loop;
+    this.policy = config.addressPolicy();
+    this.checked = !policy.exempts(origin.host(), origin.port());
     this.max = config.maxConnectionsPerLoop();
     this.maxPending = config.maxPendingAcquires();
     this.acquireTimeoutNanos = config.readTimeout().toNanos();
@@ -162,18 +182,76 @@ final class ConnectionPool {
 
   private void connect(Promise<HttpConnection> promise) {
     open++;
-    ChannelFuture cf = bootstrap.connect(origin.host(), origin.port());
+    if (!checked) {
+      connect(bootstrap.connect(origin.host(), origin.port()), promise);
+      return;
+    }
+    bootstrap
+        .config()
+        .resolver()
+        .getResolver(loop)
+        .resolveAll(InetSocketAddress.createUnresolved(origin.host(), origin.port()))
+        .addListener(
+            f -> {
+              if (!f.isSuccess() || ((List<?>) f.getNow()).isEmpty()) {
+                notOpened();
+                Throwable cause = f.cause() != null ? f.cause() : new java.net.UnknownHostException(origin.host());
+                promise.tryFailure(
+                    new ConnectionFailure(
+                        ConnectionFailure.Kind.CONNECT,
+                        "cannot connect to " + origin + ": " + describe(cause),
+                        false,
+                        cause));
+                return;
+              }
+              AddressPolicy.Refusal refusal = null;
+              for (Object o : (List<?>) f.getNow()) {
+                InetSocketAddress address = (InetSocketAddress) o;
+                Optional<AddressPolicy.Refusal> r = policy.check(origin.host(), origin.port(), address.getAddress());
+                if (r.isEmpty()) {
+                  connect(bootstrap.connect(address), promise);
+                  return;
+                }
+                if (refusal == null) {
+                  refusal = r.get();
+                }
+              }
+              notOpened();
+              refuse(refusal, promise);
+            });
+  }
+
+  /** A connection counted in {@code open} was never made: let waiters try, or leave the map. */
+  private void notOpened() {
+    open--;
+    if (waiters.isEmpty()) {
+      retireIfEmpty();
+    } else {
+      // Not inline: a connect that fails at once would recurse through every waiter.
+      loop.execute(this::serveWaitersOrRetire);
+    }
+  }
+
+  private void refuse(AddressPolicy.Refusal r, Promise<HttpConnection> promise) {
+    String host = r.host().indexOf(':') >= 0 ? "[" + r.host() + "]" : r.host();
+    log.warn("refused a connection to {}:{}: {} is a {} address (only a host that --allow-registry names explicitly is reached there, e.g. --allow-registry {}:{})",
+        host, r.port(), r.address().getHostAddress(), r.addressClass(), host, r.port());
+    policy.refused(r);
+    promise.tryFailure(
+        new ConnectionFailure(
+            ConnectionFailure.Kind.REFUSED,
+            "refused to connect to " + host + ":" + r.port() + ": a " + r.addressClass()
+                + " address (allow the registry with --allow-registry)",
+            false,
+            null));
+  }
+
+  private void connect(ChannelFuture cf, Promise<HttpConnection> promise) {
     cf.addListener(
         f -> {
           if (!f.isSuccess()) {
             // closed() is not called for a channel that never became active.
-            open--;
-            if (waiters.isEmpty()) {
-              retireIfEmpty();
-            } else {
-              // Not inline: a connect that fails at once would recurse through every waiter.
-              loop.execute(this::serveWaitersOrRetire);
-            }
+            notOpened();
             promise.tryFailure(
                 new ConnectionFailure(
                     ConnectionFailure.Kind.CONNECT,
@@ -183,6 +261,19 @@ final class ConnectionPool {
             return;
           }
           Channel ch = cf.channel();
+          if (checked) {
+            // Again on the socket's peer: what was connected is what counts.
+            SocketAddress remote = ch.remoteAddress();
+            Optional<AddressPolicy.Refusal> r =
+                remote instanceof InetSocketAddress a
+                    ? policy.check(origin.host(), origin.port(), a.getAddress())
+                    : Optional.empty();
+            if (r.isPresent()) {
+              ch.close(); // closed() counts it out
+              refuse(r.get(), promise);
+              return;
+            }
+          }
           HttpConnection c = (HttpConnection) ch.pipeline().get(HttpConnection.HANDLER_NAME);
           SslHandler tls = ch.pipeline().get(SslHandler.class);
           if (tls == null) {
@@ -200,7 +291,7 @@ final class ConnectionPool {
                           new ConnectionFailure(
                               ConnectionFailure.Kind.TLS,
                               "TLS with " + origin + " failed: " + describe(h.cause())
-                                  + " (a registry without TLS needs --no-ssl)",
+                                  + " (a registry without TLS needs --no-ssl, or --insecure-registry HOST for oranc server)",
                               false,
                               h.cause()));
                     }

@@ -67,7 +67,7 @@ final class Connections {
         new Bootstrap()
             .channel(Transport.socketChannel())
             // Host names are looked up off the event loops (Netty's default blocks the loop).
-            .resolver(OffloadedResolverGroup.INSTANCE)
+            .resolver(OffloadedResolverGroup.forPolicy(config.addressPolicy()))
             .option(ChannelOption.AUTO_READ, false)
             .option(ChannelOption.TCP_NODELAY, true)
             .option(ChannelOption.SO_KEEPALIVE, true)

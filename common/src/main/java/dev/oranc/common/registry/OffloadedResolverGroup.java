@@ -1,5 +1,6 @@
 package dev.oranc.common.registry;
 
+import dev.oranc.common.net.AddressPolicy;
 import io.netty.resolver.AddressResolver;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.resolver.InetNameResolver;
@@ -36,7 +37,26 @@ final class OffloadedResolverGroup extends AddressResolverGroup<InetSocketAddres
   }
 
   /** Shared by every client of the process: look-ups are rare (the JDK caches them, pools keep connections). */
-  static final OffloadedResolverGroup INSTANCE = new OffloadedResolverGroup(InetAddress::getAllByName, pool(4));
+  private static final Executor SHARED_POOL = pool(4);
+
+  static final OffloadedResolverGroup INSTANCE = new OffloadedResolverGroup(InetAddress::getAllByName, SHARED_POOL);
+
+  /**
+   * The resolver for a client with this address policy: {@link #INSTANCE}, unless a test mapped
+   * made-up names to loopback addresses ({@link AddressPolicy#testLookup}), which are answered
+   * first.
+   */
+  static OffloadedResolverGroup forPolicy(AddressPolicy policy) {
+    if (!policy.hasTestNames()) {
+      return INSTANCE;
+    }
+    return new OffloadedResolverGroup(
+        host -> {
+          InetAddress[] mapped = policy.testLookup(host);
+          return mapped != null ? mapped : InetAddress.getAllByName(host);
+        },
+        SHARED_POOL);
+  }
 
   private final Lookup lookup;
   private final Executor executor;

@@ -77,7 +77,7 @@ public final class RegistryClient implements AutoCloseable {
 
   /** Connections open to a registry (a metric). */
   public int openConnections(String registry) {
-    return connections.openConnections(Origin.ofRegistry(registry, config.tls()));
+    return connections.openConnections(Origin.ofRegistry(registry, config.tlsFor(registry)));
   }
 
   // --- manifests ------------------------------------------------------------------------------
@@ -364,7 +364,7 @@ public final class RegistryClient implements AutoCloseable {
   }
 
   Origin registryOrigin(RepositoryRef repo) {
-    return Origin.ofRegistry(repo.endpoint(), config.tls());
+    return Origin.ofRegistry(repo.endpoint(), config.tlsFor(repo.registry()));
   }
 
   CompletableFuture<String> authorization(
@@ -388,7 +388,13 @@ public final class RegistryClient implements AutoCloseable {
               if (location == null) {
                 throw new RegistryException.Protocol(operation, "the registry's 202 has no Location");
               }
-              return registryOrigin(repo).resolve(v2(repo, "/blobs/uploads/")).resolve(location);
+              URI session = registryOrigin(repo).resolve(v2(repo, "/blobs/uploads/")).resolve(location);
+              if (registryOrigin(repo).tls() && !"https".equalsIgnoreCase(session.getScheme())) {
+                // The blob would go in clear text (and, to the same host, the credentials).
+                throw new RegistryException.Protocol(
+                    operation, "the registry's upload location is not https; not uploading in clear text");
+              }
+              return session;
             });
   }
 

@@ -1,6 +1,10 @@
 package dev.oranc.common.registry;
 
+import dev.oranc.common.net.AddressPolicy;
+import dev.oranc.common.net.HostPattern;
 import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
 
 /**
  * How the registry client talks to registries. Defaults suit both a server in front of hundreds of
@@ -28,6 +32,11 @@ import java.time.Duration;
  *     the upload when the registry has it. Right when the blob may well be there (a client's PUT
  *     of a file it may have sent before); a wasted request per blob when the caller knows it is
  *     new ({@code oranc push} looked the keys up first, and each config blob names its layer)
+ * @param addressPolicy which addresses connections may go to: all for {@code oranc push} (the
+ *     default), public ones and the explicit {@code --allow-registry} hosts for {@code oranc
+ *     server}
+ * @param insecureRegistries {@code --insecure-registry}: registries reached over plain HTTP even
+ *     though {@code tls} is true; see {@link #tlsFor}
  */
 public record RegistryClientConfig(
     boolean tls,
@@ -43,7 +52,9 @@ public record RegistryClientConfig(
     Duration maxRetryAfter,
     Duration initialBackoff,
     Duration maxBackoff,
-    boolean checkBeforeUpload) {
+    boolean checkBeforeUpload,
+    AddressPolicy addressPolicy,
+    List<HostPattern> insecureRegistries) {
 
   public static final int DEFAULT_MAX_MANIFEST_BYTES = 4 << 20;
   public static final int DEFAULT_UPLOAD_CHUNK_BYTES = 4 << 20;
@@ -68,6 +79,26 @@ public record RegistryClientConfig(
     if (maxRetryAfter == null || maxRetryAfter.isNegative()) {
       throw new IllegalArgumentException("max Retry-After wait: " + maxRetryAfter + " (expected: 0 or more)");
     }
+    Objects.requireNonNull(addressPolicy, "addressPolicy");
+    insecureRegistries = List.copyOf(insecureRegistries);
+  }
+
+  /**
+   * Whether a registry ({@code host} or {@code host:port}, as a request names it) is reached over
+   * TLS: never with {@code --no-ssl}; otherwise unless an {@code --insecure-registry} pattern
+   * matches it (a registry named without a port is matched on port 80, where plain HTTP would
+   * reach it).
+   */
+  public boolean tlsFor(String registry) {
+    if (!tls) {
+      return false;
+    }
+    for (HostPattern p : insecureRegistries) {
+      if (p.matchesAuthority(registry, 80)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   public static RegistryClientConfig defaults() {
@@ -94,6 +125,8 @@ public record RegistryClientConfig(
     b.initialBackoff = initialBackoff;
     b.maxBackoff = maxBackoff;
     b.checkBeforeUpload = checkBeforeUpload;
+    b.addressPolicy = addressPolicy;
+    b.insecureRegistries = insecureRegistries;
     return b;
   }
 
@@ -113,6 +146,8 @@ public record RegistryClientConfig(
     private Duration initialBackoff = Duration.ofMillis(200);
     private Duration maxBackoff = Duration.ofSeconds(5);
     private boolean checkBeforeUpload = true;
+    private AddressPolicy addressPolicy = AddressPolicy.allowAll();
+    private List<HostPattern> insecureRegistries = List.of();
 
     private Builder() {}
 
@@ -182,10 +217,21 @@ public record RegistryClientConfig(
       return this;
     }
 
+    public Builder addressPolicy(AddressPolicy addressPolicy) {
+      this.addressPolicy = addressPolicy;
+      return this;
+    }
+
+    public Builder insecureRegistries(List<HostPattern> insecureRegistries) {
+      this.insecureRegistries = insecureRegistries;
+      return this;
+    }
+
     public RegistryClientConfig build() {
       return new RegistryClientConfig(tls, maxAttempts, connectTimeout, readTimeout, idleTimeout,
           maxConnectionsPerLoop, maxPendingAcquires, maxManifestBytes, uploadChunkBytes,
-          monolithicUploadBytes, maxRetryAfter, initialBackoff, maxBackoff, checkBeforeUpload);
+          monolithicUploadBytes, maxRetryAfter, initialBackoff, maxBackoff, checkBeforeUpload,
+          addressPolicy, insecureRegistries);
     }
   }
 

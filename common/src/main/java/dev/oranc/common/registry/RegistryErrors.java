@@ -59,13 +59,16 @@ final class RegistryErrors {
     if (cause instanceof RegistryException e) {
       return e;
     }
+    if (cause instanceof ConnectionFailure f && f.kind() == ConnectionFailure.Kind.REFUSED) {
+      return new RegistryException.Refused(operation, f.getMessage(), RegistryException.Refused.Reason.ADDRESS, f);
+    }
     if (cause instanceof ConnectionFailure f) {
       Reason reason =
           switch (f.kind()) {
             case TIMEOUT -> Reason.TIMEOUT;
             case OVERLOADED -> Reason.OVERLOADED;
             case CONNECT, CLOSED, TLS -> Reason.UNREACHABLE;
-            case MALFORMED -> null;
+            case MALFORMED, REFUSED -> null;
           };
       if (reason == null) {
         return new RegistryException.Protocol(operation, f.publicPhrase(), f.detail(), f);

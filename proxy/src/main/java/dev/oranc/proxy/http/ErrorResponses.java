@@ -22,6 +22,8 @@ import java.util.Map;
  * RegistryException.RateLimited    503  Retry-After: the registry's, or 10 s when it did not say
  * RegistryException.Unavailable    502 unreachable or 5xx, 503 overloaded, 504 timed out
  * RegistryException.Protocol       502  an answer we cannot use (a manifest that is not a cache file's)
+ * RegistryException.Refused        403  not on --allow-registry, or a connection to a non-public address
+ *                                       (a fixed line naming the flag: never the address a registry gave)
  * IntegrityException               502  the registry's bytes are not what it announced
  * FormatException                  400  the client's path, key, header or body is malformed
  * RequestRejected.*                400 / 404 / 405 (Allow) / 414 / 416 (Content-Range) / 431 / 503 (shutting down, or
@@ -118,7 +120,27 @@ final class ErrorResponses {
     if (r instanceof RegistryException.Protocol) {
       return text(HttpResponseStatus.BAD_GATEWAY, r, true);
     }
+    if (r instanceof RegistryException.Refused refused) {
+      return new ErrorResponse(HttpResponseStatus.FORBIDDEN, Responses.TEXT, refusal(refused), Map.of(), false);
+    }
     throw new AssertionError("unmapped registry error " + r.getClass().getName());
+  }
+
+  static final String ADDRESS_REFUSED =
+      "this server does not connect to the registry (or to where it redirects): its address is"
+          + " loopback, private, link-local or otherwise internal; an operator serves such a registry"
+          + " with --allow-registry HOST[:PORT]";
+
+  /**
+   * A refusal by policy. An allow-list refusal names the registry the client asked for; an
+   * address refusal is one fixed line, since its message may name a host or an address a
+   * registry sent us (it is in the log).
+   */
+  private static String refusal(RegistryException.Refused r) {
+    return switch (r.reason()) {
+      case NOT_ALLOWED -> line(r);
+      case ADDRESS -> ADDRESS_REFUSED;
+    };
   }
 
   private static ErrorResponse rejected(RequestRejected r) {
@@ -241,6 +263,10 @@ final class ErrorResponses {
       }
       if (r instanceof RegistryException.Protocol) {
         return s3(HttpResponseStatus.BAD_GATEWAY, "InternalError", r, Map.of(), true);
+      }
+      if (r instanceof RegistryException.Refused refused) {
+        return new ErrorResponse(HttpResponseStatus.FORBIDDEN, Responses.XML,
+            s3Body("AccessDenied", refusal(refused)), Map.of(), false);
       }
       throw new AssertionError("unmapped registry error " + r.getClass().getName());
     }

@@ -1,6 +1,7 @@
 package dev.oranc.proxy.http;
 
 import dev.oranc.common.error.FormatException;
+import dev.oranc.common.error.RegistryException;
 import dev.oranc.proxy.route.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.route.Router;
@@ -18,18 +19,20 @@ import java.util.function.BooleanSupplier;
 
 /**
  * Reads each request's route ({@link Router}: path, query, credentials) and passes a {@link
- * RoutedRequest} on. A request that names nothing servable is refused here, before any registry is
- * asked: the error goes to {@link ErrorResponseHandler} and the request's body, if any, is
+ * RoutedRequest} on. A request that names nothing servable, or a registry {@code --allow-registry}
+ * does not name ({@link RegistryAllowList}), is refused here, before any registry is asked: the error goes to {@link ErrorResponseHandler} and the request's body, if any, is
  * dropped as it arrives.
  */
 final class RouteHandler extends ChannelInboundHandlerAdapter {
 
   private final Router router;
+  private final RegistryAllowList allowList;
   private final BooleanSupplier draining;
   private boolean discarding;
 
-  RouteHandler(Router router, BooleanSupplier draining) {
+  RouteHandler(Router router, RegistryAllowList allowList, BooleanSupplier draining) {
     this.router = router;
+    this.allowList = allowList;
     this.draining = draining;
   }
 
@@ -55,7 +58,8 @@ final class RouteHandler extends ChannelInboundHandlerAdapter {
         route =
             router.route(
                 request.method().name(), request.uri(), authorization.isEmpty() ? null : authorization.get(0));
-      } catch (RequestRejected | FormatException e) {
+        allowList.check(route);
+      } catch (RequestRejected | FormatException | RegistryException.Refused e) {
         if (request instanceof FullHttpRequest full) {
           full.release();
         } else {

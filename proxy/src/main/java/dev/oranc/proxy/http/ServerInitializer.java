@@ -55,6 +55,7 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
   private final ConnectionLimiter connectionLimiter;
   private final StreamLimiter streamLimiter;
   private final CacheHeaders cacheHeaders;
+  private final RegistryAllowList allowList;
 
   public ServerInitializer(
       ServerConfig config, Backend backend, BooleanSupplier draining, ChannelGroup channels) {
@@ -66,6 +67,7 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     this.connectionLimiter = new ConnectionLimiter(config.maxConnections(), backend.metrics());
     this.streamLimiter = new StreamLimiter(config.maxStreamsPerClient());
     this.cacheHeaders = new CacheHeaders(config.maxAgeNarinfo(), config.maxAgeNotFound());
+    this.allowList = new RegistryAllowList(config, backend.metrics());
   }
 
   /** True when no request is in progress on {@code ch}: a shutdown may close it at once. */
@@ -114,7 +116,7 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     p.addLast("cache-headers", new CacheHeadersHandler(cacheHeaders));
     p.addLast("decoder-failure",
         new DecoderFailureHandler(config.maxInitialLineLength(), config.maxHeaderSize()));
-    p.addLast("route", new RouteHandler(router, draining));
+    p.addLast("route", new RouteHandler(router, allowList, draining));
     p.addLast("aws-chunked", new AwsChunkedHandler());
     p.addLast("checksums", new BodyChecksumHandler());
     p.addLast("multipart", new MultipartHandler(backend));

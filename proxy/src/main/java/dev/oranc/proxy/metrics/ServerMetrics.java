@@ -34,6 +34,8 @@ public final class ServerMetrics {
   private final StreamGauge uploads = new StreamGauge();
   private final LongAdder connectionsRefused = new LongAdder();
   private final LongAdder streamsRefused = new LongAdder();
+  private final LongAdder registryNotAllowed = new LongAdder();
+  private final LongAdder registryAddressRefused = new LongAdder();
   private final ConcurrentHashMap<OperationLabel, Timer> registry = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, LongAdder> upstream = new ConcurrentHashMap<>();
   private final Map<String, CacheSource> caches = new ConcurrentHashMap<>();
@@ -172,6 +174,21 @@ public final class ServerMetrics {
     streamsRefused.increment();
   }
 
+  /** A request for a registry that no {@code --allow-registry} pattern names. */
+  public void registryNotAllowed() {
+    registryNotAllowed.increment();
+  }
+
+  /** A registry connection the address policy refused (a non-public address). */
+  public void registryAddressRefused() {
+    registryAddressRefused.increment();
+  }
+
+  /** Registry requests and connections refused by policy so far, both reasons (tests). */
+  public long registryRefused() {
+    return registryNotAllowed.sum() + registryAddressRefused.sum();
+  }
+
   /** Connections refused so far (tests). */
   public long connectionsRefused() {
     return connectionsRefused.sum();
@@ -253,6 +270,11 @@ public final class ServerMetrics {
     header(b, "oranc_streams_refused_total", "counter",
         "Downloads and uploads answered 503 because their client address had --max-streams-per-client in flight.");
     sample(b, "oranc_streams_refused_total", "", streamsRefused.sum());
+    header(b, "oranc_registry_refused_total", "counter",
+        "Registries refused by policy: not named by --allow-registry (not_allowed), or a connection"
+            + " to a loopback, private or otherwise internal address (address).");
+    sample(b, "oranc_registry_refused_total", "{reason=\"address\"}", registryAddressRefused.sum());
+    sample(b, "oranc_registry_refused_total", "{reason=\"not_allowed\"}", registryNotAllowed.sum());
 
     Map<String, Timer> ops = new TreeMap<>();
     registry.forEach(

@@ -55,6 +55,8 @@ class ErrorResponsesTest {
     m.put(new S3Rejected.MalformedXml("not XML"), 400);
     m.put(new S3Rejected.SlowDown("the multipart spool is full", 7), 503);
     m.put(new RequestRejected.TooBusy(64), 503);
+    m.put(notAllowed(), 403);
+    m.put(addressRefused(), 403);
     return m;
   }
 
@@ -85,7 +87,35 @@ class ErrorResponsesTest {
     m.put(new S3Rejected.MalformedXml("x"), "400 MalformedXML");
     m.put(new S3Rejected.SlowDown("x", 7), "503 SlowDown");
     m.put(new RequestRejected.TooBusy(64), "503 SlowDown");
+    m.put(notAllowed(), "403 AccessDenied");
+    m.put(addressRefused(), "403 AccessDenied");
     return m;
+  }
+
+  private static RegistryException.Refused notAllowed() {
+    return new RegistryException.Refused("registry evil.example", RegistryAllowList.NOT_SERVED,
+        RegistryException.Refused.Reason.NOT_ALLOWED, null);
+  }
+
+  /** The detail names what a hostile registry redirected to: the client must not see it. */
+  private static RegistryException.Refused addressRefused() {
+    return new RegistryException.Refused(OP, "refused to connect to internal-credentials.corp:8080: a loopback address",
+        RegistryException.Refused.Reason.ADDRESS, null);
+  }
+
+  @Test
+  void aRefusalByPolicyIs403NamingTheFlagAndNeverTheAddressARegistryGave() {
+    for (ErrorResponses.ErrorResponse r :
+        List.of(ErrorResponses.of(addressRefused()), ErrorResponses.ofS3(addressRefused()))) {
+      assertEquals(403, r.status().code());
+      assertTrue(r.body().contains("--allow-registry"), r.body());
+      assertFalse(r.body().contains("internal-credentials"), r.body());
+      assertFalse(r.body().contains("loopback address"), r.body());
+      assertFalse(r.serverSide(), "the client's doing; the registry client logs the refusal at warn");
+    }
+    ErrorResponses.ErrorResponse r = ErrorResponses.of(notAllowed());
+    assertEquals("registry evil.example: " + RegistryAllowList.NOT_SERVED, r.body());
+    assertTrue(r.body().contains("--allow-registry"), r.body());
   }
 
   @Test
