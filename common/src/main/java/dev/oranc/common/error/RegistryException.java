@@ -207,7 +207,12 @@ public abstract sealed class RegistryException extends OrancException
     private final Reason reason;
 
     public Refused(String operation, String detail, Reason reason, Throwable cause) {
-      super(operation, detail, cause);
+      this(operation, detail, null, reason, cause);
+    }
+
+    /** @param foreign the host and address refused (a redirect's or realm's, so the log's only) */
+    public Refused(String operation, String detail, String foreign, Reason reason, Throwable cause) {
+      super(operation, detail, foreign, cause);
       this.reason = Objects.requireNonNull(reason, "reason");
     }
 

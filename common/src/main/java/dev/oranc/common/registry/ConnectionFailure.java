@@ -68,7 +68,8 @@ final class ConnectionFailure extends IOException {
           case MALFORMED -> "the registry's answer is not HTTP we can read";
           case TLS -> "TLS with the registry failed (a registry without TLS needs --no-ssl)";
           case OVERLOADED -> "no free connection to the registry in time (too many requests to it in flight)";
-          default -> detail();
+          case REFUSED -> "refused to connect: the address is not public (a registry on an internal"
+              + " address must be named by --allow-registry)";
         };
     return phrase + note;
   }

@@ -60,7 +60,8 @@ final class RegistryErrors {
       return e;
     }
     if (cause instanceof ConnectionFailure f && f.kind() == ConnectionFailure.Kind.REFUSED) {
-      return new RegistryException.Refused(operation, f.getMessage(), RegistryException.Refused.Reason.ADDRESS, f);
+      return new RegistryException.Refused(
+          operation, f.publicPhrase(), f.detail(), RegistryException.Refused.Reason.ADDRESS, f);
     }
     if (cause instanceof ConnectionFailure f) {
       Reason reason =
