@@ -61,9 +61,12 @@ class ClientFaultTest {
     byte[] nar = new byte[64 << 20];
     new Random(5).nextBytes(nar);
     String path = "/" + r.address() + "/test/slow/nar/s.nar";
-    assertEquals(200, server.put(path, nar, null).statusCode());
+    // Its own server: the class's 1 s idle timeout would (rightly) close a client that reads
+    // nothing, and may close a 64 MiB upload whose client a busy machine stalls for a second.
+    try (TestServer patient = TestServer.start()) {
+      assertEquals(200, patient.put(path, nar, null).statusCode());
+    }
     long before = PlatformDependent.usedDirectMemory();
-    // Its own server: the class's 1 s idle timeout would (rightly) close a client that reads nothing.
     try (TestServer patient = TestServer.start();
         Socket s = new Socket("127.0.0.1", patient.port())) {
       s.setReceiveBufferSize(64 * 1024);
