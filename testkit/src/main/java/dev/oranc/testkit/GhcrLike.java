@@ -605,9 +605,10 @@ public final class GhcrLike implements AutoCloseable {
         continue;
       }
       for (String v : h.getValue()) {
-        // The registry builds absolute upload locations from the Host it was sent: ours.
+        // The registry builds absolute upload locations from the Host it was sent (its own); the
+        // caller's Host is ours, or that of a proxy in front of us.
         out.add(h.getKey(), name.equals("location") && v.startsWith(upstream.toString())
-            ? baseUri() + v.substring(upstream.toString().length()) : v);
+            ? ourBase(exchange) + v.substring(upstream.toString().length()) : v);
       }
     }
     int status = response.statusCode();
@@ -628,6 +629,11 @@ public final class GhcrLike implements AutoCloseable {
       }
     }
     return status;
+  }
+
+  private String ourBase(HttpExchange exchange) {
+    String host = exchange.getRequestHeaders().getFirst("Host");
+    return host == null || host.isBlank() ? baseUri().toString() : "http://" + host.strip();
   }
 
   private static int error(HttpExchange exchange, int status, String code, String message) throws IOException {
