@@ -339,7 +339,24 @@ public final class GhcrLike implements AutoCloseable {
         }
       }
     } finally {
-      served.add(new Served(origin, exchange.getRequestMethod(), exchange.getRequestURI().toString(), status));
+      Served s = new Served(origin, exchange.getRequestMethod(), exchange.getRequestURI().toString(), status);
+      served.add(s);
+      appendLog(s);
+    }
+  }
+
+  /** Every request in {@code registry-token.ghcr-like.log} next to the registry's log. */
+  private synchronized void appendLog(Served s) {
+    String name = registry.logFile().getFileName().toString();
+    Path file = registry.logFile().resolveSibling(name.replace(".log", ".ghcr-like.log"));
+    // The signature is a bearer credential for the blob: not in the log.
+    String line = Instant.now() + " " + s.origin() + " " + s.method() + " "
+        + s.target().replaceAll("X-Signature=[0-9a-f]+", "X-Signature=-") + " " + s.status() + "\n";
+    try {
+      Files.writeString(file, line, StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      // a debugging aid; tests read served()
     }
   }
 
