@@ -13,11 +13,21 @@ import java.util.Objects;
  * @param outcomes one per path of the closure, references first
  * @param published files (NARs and narinfos) this push put into the registry; 0 in a dry run
  */
-public record PushReport(List<PathOutcome> outcomes, Duration wallTime, boolean dryRun, long published) {
+public record PushReport(
+    List<PathOutcome> outcomes, Duration wallTime, boolean dryRun, long published, String cacheInfo) {
 
+  /**
+   * @param cacheInfo what the push did about the cache's {@code nix-cache-info} (wrote it because
+   *     the cache had none, or could not), a line of the summary; empty when it was there already
+   */
   public PushReport {
     outcomes = List.copyOf(outcomes);
     Objects.requireNonNull(wallTime, "wallTime");
+    Objects.requireNonNull(cacheInfo, "cacheInfo");
+  }
+
+  public PushReport(List<PathOutcome> outcomes, Duration wallTime, boolean dryRun, long published) {
+    this(outcomes, wallTime, dryRun, published, "");
   }
 
   public long count(Status status) {
@@ -67,6 +77,9 @@ public record PushReport(List<PathOutcome> outcomes, Duration wallTime, boolean 
     }
     java.util.ArrayList<String> lines = new java.util.ArrayList<>();
     lines.add(sb.toString());
+    if (!cacheInfo.isEmpty()) {
+      lines.add(cacheInfo);
+    }
     for (PathOutcome o : failures()) {
       lines.add((o.status() == Status.FAILED ? "failed: " : "not pushed: ") + o.path() + ": " + o.detail());
     }

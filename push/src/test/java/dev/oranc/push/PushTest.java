@@ -147,8 +147,10 @@ class PushTest {
     assertTrue(again.summary().get(0).startsWith("nothing to upload"), again.summary().get(0));
     List<ProxiedRequest> requests = registry().proxiedRequests();
     assertEquals(List.of(), writes(requests));
-    // One request per path: its narinfo's manifest, whose annotation carries our signature.
-    assertEquals(4, requests.size(), requests.toString());
+    // One request per path: its narinfo's manifest, whose annotation carries our signature; and
+    // one per push for nix-cache-info (written if missing, see CacheInfoTest).
+    assertEquals(5, requests.size(), requests.toString());
+    assertEquals(1, registry().proxiedRequests("GET", ".*/manifests/nix-cache-info").size(), requests.toString());
     assertTrue(requests.stream().allMatch(r -> r.matches("GET", ".*/manifests/.*")), requests.toString());
   }
 
@@ -239,7 +241,8 @@ class PushTest {
     assertEquals(
         Set.of(
             "nar/" + NixHash.parse(NixPathInfo.of(closure.get("file")).narHash()).bareNix32() + ".nar.zst",
-            StorePath.parse(closure.get("file")).hashPart() + ".narinfo"),
+            StorePath.parse(closure.get("file")).hashPart() + ".narinfo",
+            Push.NIX_CACHE_INFO),
         Set.copyOf(new CacheReader(registry(), repo).keys()));
   }
 
