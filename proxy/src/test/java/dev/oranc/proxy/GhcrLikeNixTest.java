@@ -118,6 +118,22 @@ class GhcrLikeNixTest {
         }
       }
       assertEquals(List.of(), refused, "answers that are neither a challenge nor a miss");
+
+      // Everything is there: a second copy uploads nothing (its existence checks meet the 307s).
+      ghcr.resetCounters();
+      nix(withCredentials, "copy", "--to", cache, b.path());
+      assertEquals(List.of(), ghcr.served("registry", "PATCH", ".*"));
+      assertEquals(List.of(), ghcr.served("registry", "PUT", ".*"));
+
+      // A NAR's HEAD and GET through the server, anonymously: the registry answers both with a 307.
+      String narinfo = new String(server.get("/" + registryAddress + "/" + repo + "/" + hash + ".narinfo", null).body(),
+          java.nio.charset.StandardCharsets.UTF_8);
+      String narUrl = narinfo.lines().filter(l -> l.startsWith("URL: ")).findFirst().orElseThrow().substring(5);
+      var narHead = server.head("/" + registryAddress + "/" + repo + "/" + narUrl, null);
+      var narGet = server.get("/" + registryAddress + "/" + repo + "/" + narUrl, null);
+      assertEquals(200, narGet.statusCode());
+      assertEquals(200, narHead.statusCode(), "HEAD of a NAR whose blob HEAD is a 307 to storage");
+      assertEquals(String.valueOf(narGet.body().length), narHead.headers().firstValue("Content-Length").orElse(null));
     } finally {
       Nix.exec(null, Duration.ofMinutes(1), List.of("nix-store", "--delete", big));
       new ProcessBuilder("chmod", "-R", "u+w", temp.toString()).start().waitFor();
