@@ -33,7 +33,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
@@ -190,12 +189,19 @@ public final class GhcrLike implements AutoCloseable {
   private final HttpServer front;
   private final HttpServer storage;
   private final ExecutorService executor;
+  private final ExecutorService clientExecutor =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "oranc-testkit-ghcr-like-client");
+            t.setDaemon(true);
+            return t;
+          });
   private final HttpClient http;
   private final byte[] signingKey = new byte[32];
   private final Set<String> publicRepositories = ConcurrentHashMap.newKeySet();
   private final RateWindow uploadStarts;
   private final RateWindow pulls;
-  private final List<Served> served = new CopyOnWriteArrayList<>();
+  private final java.util.Queue<Served> served = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   private GhcrLike(Options options, Registry registry) throws IOException {
     this.options = options;
@@ -218,7 +224,9 @@ public final class GhcrLike implements AutoCloseable {
             .version(HttpClient.Version.HTTP_1_1)
             .followRedirects(HttpClient.Redirect.NEVER)
             .connectTimeout(Duration.ofSeconds(5))
-            .executor(executor)
+            // Not the servers' pool: a handler blocks on the client's data, which the client
+            // delivers on its executor; sharing a fixed pool could leave none to deliver it.
+            .executor(clientExecutor)
             .build();
     InetAddress loopback = InetAddress.getByName("127.0.0.1");
     this.front = HttpServer.create(new InetSocketAddress(loopback, 0), 64);
@@ -303,6 +311,7 @@ public final class GhcrLike implements AutoCloseable {
       front.stop(0);
       storage.stop(0);
       executor.shutdownNow();
+      clientExecutor.shutdownNow();
     } finally {
       registry.close();
     }
