@@ -146,12 +146,14 @@ public final class Push {
     List<PathOutcome> pushed;
     long published;
     RealisationOutcome realisationOutcome;
+    String cacheInfo;
     try (RegistryClient client = newClient(options)) {
       RegistryTarget target =
           new RegistryTarget(
               new OciBinaryCache(client, options.tagCodec()), options.repository(), credentials,
               maker, options.storeDir(), options.dryRun());
       target.listKeys(toPush.size());
+      cacheInfo = ensureCacheInfo(client, target, credentials);
       int cores = Runtime.getRuntime().availableProcessors();
       NarCompressor compressor =
           new NarCompressor(narSource, options.zstdLevel(), cores, LARGE_NAR_BYTES);
@@ -170,7 +172,7 @@ public final class Push {
       outcomes.add(skipped.containsKey(path) ? skipped.get(path) : byPath.get(path));
     }
     return new PushReport(outcomes, Duration.ofNanos(System.nanoTime() - start), options.dryRun(), published,
-        realisationOutcome.uploaded(), realisationOutcome.failures());
+        realisationOutcome.uploaded(), realisationOutcome.failures(), cacheInfo);
   }
 
   private record RealisationOutcome(long uploaded, List<String> failures) {}
@@ -242,29 +244,78 @@ public final class Push {
    * @return the file's text
    */
   public String initialize(int priority, boolean wantMassQuery) throws InterruptedException {
-    String text =
-        "StoreDir: " + options.storeDir() + "\n"
-            + "WantMassQuery: " + (wantMassQuery ? 1 : 0) + "\n"
-            + "Priority: " + priority + "\n";
+    String text = cacheInfoText(priority, wantMassQuery);
     if (options.dryRun()) {
       log.info("dry run: would upload {} to {}:\n{}", NIX_CACHE_INFO, options.repository(), text);
       return text;
     }
     Credentials credentials = credentials(environment);
     try (RegistryClient client = newClient(options)) {
-      OciBinaryCache cache = new OciBinaryCache(client, options.tagCodec());
-      byte[] body = text.getBytes(StandardCharsets.UTF_8);
-      CompletableFuture<?> f =
-          client
-              .putBlob(options.repository(), body, null, ImageLayout.LAYER_MEDIA_TYPE, credentials, null)
-              .thenCompose(
-                  (Descriptor blob) ->
-                      cache.publish(options.repository(), NIX_CACHE_INFO, blob,
-                          NIX_CACHE_INFO_CONTENT_TYPE, null, credentials, null));
-      await(f);
+      uploadCacheInfo(client, credentials, text);
     }
     log.info("uploaded {} to {}", NIX_CACHE_INFO, options.repository());
     return text;
+  }
+
+  /** What {@code push initialize} writes by default: {@code --priority}'s default, mass query. */
+  public static final int DEFAULT_PRIORITY = 41;
+
+  private String cacheInfoText(int priority, boolean wantMassQuery) {
+    return "StoreDir: " + options.storeDir() + "\n"
+        + "WantMassQuery: " + (wantMassQuery ? 1 : 0) + "\n"
+        + "Priority: " + priority + "\n";
+  }
+
+  private void uploadCacheInfo(RegistryClient client, Credentials credentials, String text)
+      throws InterruptedException {
+    OciBinaryCache cache = new OciBinaryCache(client, options.tagCodec());
+    byte[] body = text.getBytes(StandardCharsets.UTF_8);
+    CompletableFuture<?> f =
+        client
+            .putBlob(options.repository(), body, null, ImageLayout.LAYER_MEDIA_TYPE, credentials, null)
+            .thenCompose(
+                (Descriptor blob) ->
+                    cache.publish(options.repository(), NIX_CACHE_INFO, blob,
+                        NIX_CACHE_INFO_CONTENT_TYPE, null, credentials, null));
+    await(f);
+  }
+
+  /**
+   * A cache without {@code nix-cache-info} is one Nix cannot use as a substituter ({@code nix copy
+   * --from} fails on it, and before this its first reader with write rights wrote it through the
+   * server): a push into such a cache writes it, with {@code push initialize}'s defaults, before
+   * the first path, and says so in the summary. An existing one is never replaced. Not being able
+   * to check or write it does not stop the push: the paths are what was asked for.
+   *
+   * @return the summary's line, empty when the file was there
+   */
+  private String ensureCacheInfo(RegistryClient client, RegistryTarget target, Credentials credentials)
+      throws InterruptedException {
+    boolean present;
+    try {
+      present = target.has(NIX_CACHE_INFO).get(5, TimeUnit.MINUTES);
+    } catch (ExecutionException | TimeoutException e) {
+      Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+      log.debug("cannot look up {} in {}", NIX_CACHE_INFO, options.repository(), cause);
+      return "could not check the cache's " + NIX_CACHE_INFO + ": " + cause.getMessage();
+    }
+    if (present) {
+      return "";
+    }
+    String text = cacheInfoText(DEFAULT_PRIORITY, true);
+    String fields = text.strip().replace("\n", ", ");
+    if (options.dryRun()) {
+      return "the cache has no " + NIX_CACHE_INFO + ": would write it (" + fields + ")";
+    }
+    try {
+      uploadCacheInfo(client, credentials, text);
+    } catch (RuntimeException e) {
+      log.debug("cannot write {} to {}", NIX_CACHE_INFO, options.repository(), e);
+      return "the cache has no " + NIX_CACHE_INFO + " and it could not be written: " + e.getMessage();
+    }
+    log.info("wrote {} to {} (it had none)", NIX_CACHE_INFO, options.repository());
+    return "the cache had no " + NIX_CACHE_INFO + ": wrote it (" + fields
+        + "; 'oranc push initialize' changes it)";
   }
 
   private static void await(CompletableFuture<?> f) throws InterruptedException {

@@ -15,20 +15,23 @@ import java.util.Objects;
  * @param realisations realisation files ({@code realisations/<id>.doi}) uploaded (in a dry run:
  *     that would be)
  * @param realisationFailures one line per realisation that could not be uploaded
+ * @param cacheInfo what the push did about the cache's {@code nix-cache-info} (wrote it because
+ *     the cache had none, or could not), a line of the summary; empty when it was there already
  */
 public record PushReport(
     List<PathOutcome> outcomes, Duration wallTime, boolean dryRun, long published,
-    long realisations, List<String> realisationFailures) {
+    long realisations, List<String> realisationFailures, String cacheInfo) {
 
   public PushReport {
     outcomes = List.copyOf(outcomes);
     Objects.requireNonNull(wallTime, "wallTime");
     realisationFailures = List.copyOf(realisationFailures);
+    Objects.requireNonNull(cacheInfo, "cacheInfo");
   }
 
-  /** A report without realisations. */
+  /** A report without realisations, the cache's nix-cache-info there already. */
   public PushReport(List<PathOutcome> outcomes, Duration wallTime, boolean dryRun, long published) {
-    this(outcomes, wallTime, dryRun, published, 0, List.of());
+    this(outcomes, wallTime, dryRun, published, 0, List.of(), "");
   }
 
   public long count(Status status) {
@@ -86,6 +89,9 @@ public record PushReport(
     }
     java.util.ArrayList<String> lines = new java.util.ArrayList<>();
     lines.add(sb.toString());
+    if (!cacheInfo.isEmpty()) {
+      lines.add(cacheInfo);
+    }
     for (PathOutcome o : failures()) {
       lines.add((o.status() == Status.FAILED ? "failed: " : "not pushed: ") + o.path() + ": " + o.detail());
     }

@@ -147,10 +147,13 @@ class PushTest {
     assertTrue(again.summary().get(0).startsWith("nothing to upload"), again.summary().get(0));
     List<ProxiedRequest> requests = registry().proxiedRequests();
     assertEquals(List.of(), writes(requests));
-    // One request per path: its narinfo's manifest, whose annotation carries our signature. (A
-    // fresh client sends credentials only once the registry has asked: its first requests, made
-    // before the first 401 came back, meet one each and go again.)
-    assertEquals(4, requests.stream().filter(r -> r.status() != 401).count(), requests.toString());
+    // One request per path: its narinfo's manifest, whose annotation carries our signature; and
+    // one per push for nix-cache-info (written if missing, see CacheInfoTest). (A fresh client
+    // sends credentials only once the registry has asked: its first requests, made before the
+    // first 401 came back, meet one each and go again.)
+    assertEquals(5, requests.stream().filter(r -> r.status() != 401).count(), requests.toString());
+    assertEquals(1, registry().proxiedRequests("GET", ".*/manifests/nix-cache-info").stream()
+        .filter(r -> r.status() != 401).count(), requests.toString());
     assertTrue(requests.stream().allMatch(r -> r.matches("GET", ".*/manifests/.*")), requests.toString());
     assertTrue(requests.stream().filter(r -> r.status() == 401).allMatch(r -> r.authorizationScheme() == null),
         requests.toString());
@@ -243,7 +246,8 @@ class PushTest {
     assertEquals(
         Set.of(
             "nar/" + NixHash.parse(NixPathInfo.of(closure.get("file")).narHash()).bareNix32() + ".nar.zst",
-            StorePath.parse(closure.get("file")).hashPart() + ".narinfo"),
+            StorePath.parse(closure.get("file")).hashPart() + ".narinfo",
+            Push.NIX_CACHE_INFO),
         Set.copyOf(new CacheReader(registry(), repo).keys()));
   }
 

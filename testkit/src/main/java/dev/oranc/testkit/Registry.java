@@ -393,6 +393,11 @@ public final class Registry implements AutoCloseable {
     tokens().policy(Objects.requireNonNull(policy, "policy"));
   }
 
+  /** Which repositories anonymous callers may pull (TOKEN flavour); all of them by default. */
+  void anonymousPull(java.util.function.Predicate<String> publicRepository) {
+    tokens().anonymousPull(Objects.requireNonNull(publicRepository, "publicRepository"));
+  }
+
   /** Token requests served since start or {@link #resetCounters()}, refused ones included. */
   public int tokenRequests() {
     return tokenService == null ? 0 : tokenService.requestCount();

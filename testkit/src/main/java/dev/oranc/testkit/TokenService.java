@@ -44,6 +44,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
@@ -90,6 +91,13 @@ final class TokenService implements AutoCloseable {
   private final AtomicInteger counted = new AtomicInteger();
   private final List<TokenRequest> requests = new CopyOnWriteArrayList<>();
   private volatile TokenPolicy policy;
+
+  /**
+   * Repositories an anonymous caller may pull; by default all (a public package). The ghcr.io-like
+   * registry narrows it to the repositories made public: ghcr.io answers an anonymous token request
+   * for a private package 401 (openai/tunnel-client#75 shows it with curl).
+   */
+  private volatile Predicate<String> anonymousPull = repository -> true;
 
   TokenService(Path logFile, TokenPolicy policy) {
     this.logFile = logFile;
@@ -150,6 +158,10 @@ final class TokenService implements AutoCloseable {
 
   void policy(TokenPolicy policy) {
     this.policy = policy;
+  }
+
+  void anonymousPull(Predicate<String> anonymousPull) {
+    this.anonymousPull = anonymousPull;
   }
 
   @Override
@@ -232,6 +244,12 @@ final class TokenService implements AutoCloseable {
         return Answer.refused(login.user(), scopes, 401, "UNAUTHORIZED", "authentication required");
       }
       account = login.user();
+    } else {
+      for (Resource r : grant(null, scopes).keySet()) {
+        if (r.type().equals("repository") && !anonymousPull.test(r.name())) {
+          return Answer.refused(null, scopes, 401, "UNAUTHORIZED", "authentication required");
+        }
+      }
     }
     List<Map<String, Object>> access = new ArrayList<>();
     List<String> granted = new ArrayList<>();

@@ -139,6 +139,18 @@ public final class RegistryTarget implements Target {
     }
   }
 
+  /**
+   * Whether the repository holds {@code key}: from the listing when {@link #listKeys} made one (no
+   * request), else one look-up. A registry failure fails the future, never reads as absent.
+   */
+  public CompletableFuture<Boolean> has(String key) {
+    Listing listing = listed;
+    if (listing != null && !listing.contains(key, cache.codec())) {
+      return done(false);
+    }
+    return cache.find(repository, key, credentials, null).thenApply(java.util.Optional::isPresent);
+  }
+
   /** Below this many paths, looking each up costs fewer requests than listing the repository. */
   static final int LIST_THRESHOLD = 8;
 
