@@ -68,6 +68,7 @@ public final class Push {
   private final Map<String, String> environment;
   private NarSource narSource = new StoreNarSource();
   private PipelineSettings settings;
+  private List<StorePath> inputs = List.of();
 
   /**
    * @param environment where {@code ORANC_SIGNING_KEY}, {@code ORANC_USERNAME} and {@code
@@ -104,6 +105,7 @@ public final class Push {
     SecretKey key = signingKey(environment);
     Credentials credentials = credentials(environment);
     List<StorePath> inputs = InputPaths.read(stdin, options.storeDir(), workingDirectory);
+    this.inputs = inputs;
     Closure closure;
     try (NixDatabase db =
         NixDatabase.open(options.database(), options.storeDir(), options.allowImmutableDb())) {
@@ -158,6 +160,11 @@ public final class Push {
       outcomes.add(skipped.containsKey(path) ? skipped.get(path) : byPath.get(path));
     }
     return new PushReport(outcomes, Duration.ofNanos(System.nanoTime() - start), options.dryRun(), published);
+  }
+
+  /** The input paths of the last {@link #run}, as resolved (what {@code push --pin} pins). */
+  public List<StorePath> inputs() {
+    return inputs;
   }
 
   /**
@@ -247,7 +254,7 @@ public final class Push {
   }
 
   /** Basic credentials when both variables are set; anonymous otherwise, as the Rust oranc. */
-  static Credentials credentials(Map<String, String> environment) {
+  public static Credentials credentials(Map<String, String> environment) {
     String user = environment.get(USERNAME_VARIABLE);
     String password = environment.get(PASSWORD_VARIABLE);
     if (user != null && password != null) {
