@@ -210,6 +210,27 @@ class RetentionTest {
   }
 
   @Test
+  void aDeleteStillRateLimitedAfterTheClientsRetriesWaitsForRetryAfterAndGcGoesOn() throws Exception {
+    String repo = pushedAndPinned();
+    List<Duration> waits = new ArrayList<>();
+    try (FaultInjector limiting = new FaultInjector(registry().address(), registry().tokenRealm())) {
+      // Longer than the client waits itself (10 s), so the 429 reaches gc.
+      limiting.add(FaultInjector.Rule.of("DELETE", "/manifests/",
+          FaultInjector.Fault.status(429, "Retry-After", "120"), 1));
+      try (CacheTarget t = target(limiting.address(), repo)) {
+        GcSummary s = new GarbageCollector(t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
+            .pacing(new dev.oranc.retention.gc.DeleteThrottle(0, () -> 0, waits::add), waits::add)
+            .run();
+        assertTrue(s.succeeded(), s.lines().toString());
+        assertEquals(8, s.deleted());
+      }
+      assertEquals(1, limiting.injectedCount());
+    }
+    assertEquals(List.of(Duration.ofSeconds(120)), waits);
+    assertEquals(List.of(), check(repo));
+  }
+
+  @Test
   void theCacheIsConsistentAfterEveryDeleteAndAStoppedRunIsFinishedByTheNext() throws Exception {
     String repo = pushedAndPinned();
     List<String> deletedKeys = new ArrayList<>();
