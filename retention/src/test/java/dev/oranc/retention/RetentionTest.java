@@ -292,6 +292,44 @@ class RetentionTest {
   }
 
   @Test
+  void anUnreadablePinStopsGcBeforeAnyDeleteAndAForeignImageIsLeftAlone() throws Exception {
+    String repo = pushedAndPinned();
+    // Another tool's image under a tag of its own: two layers, not a cache file.
+    String layer1 = registry().putBlob(repo, "one".getBytes(StandardCharsets.UTF_8));
+    String layer2 = registry().putBlob(repo, "two".getBytes(StandardCharsets.UTF_8));
+    String config = registry().putBlob(repo, "{}".getBytes(StandardCharsets.UTF_8));
+    String foreign = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+        + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + config + "\",\"size\":2},"
+        + "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" + layer1 + "\",\"size\":3},"
+        + "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" + layer2 + "\",\"size\":3}]}";
+    registry().putManifest(repo, "latest", "application/vnd.oci.image.manifest.v1+json",
+        foreign.getBytes(StandardCharsets.UTF_8));
+    try (CacheTarget t = target(registry().address(), repo)) {
+      byte[] bad = "not a store path\n".getBytes(StandardCharsets.UTF_8);
+      var blob = CacheTarget.await(t.client().putBlob(t.repository(), bad, null,
+          dev.oranc.common.registry.ImageLayout.LAYER_MEDIA_TYPE, t.credentials(), null));
+      CacheTarget.await(t.cache().publish(t.repository(), "pins/broken", blob, Pins.CONTENT_TYPE, null,
+          t.credentials(), null));
+    }
+    Set<String> before = tags(repo);
+    RetentionException ex = assertThrows(RetentionException.class,
+        () -> gc(repo, gcOptions(Duration.ZERO, Duration.ZERO, false, 4)));
+    assertTrue(ex.getMessage().contains("pin broken cannot be read"), ex.getMessage());
+    assertEquals(before, tags(repo));
+
+    try (CacheTarget t = target(registry().address(), repo)) {
+      new Pins(t).remove("broken");
+    }
+    GcSummary s = gc(repo, gcOptions(Duration.ZERO, Duration.ZERO, false, 4));
+    assertEquals(8, s.deleted());
+    assertTrue(tags(repo).contains("latest"));
+    // check reports the foreign image as a key it cannot read, and nothing else.
+    List<String> problems = check(repo);
+    assertEquals(1, problems.size(), problems.toString());
+    assertTrue(problems.get(0).startsWith("latest: not a cache file's image"), problems.toString());
+  }
+
+  @Test
   void pinsAreListedCountedAndRemoved() throws Exception {
     String repo = freshRepository();
     try (CacheTarget t = target(registry().address(), repo)) {
