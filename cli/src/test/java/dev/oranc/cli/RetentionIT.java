@@ -120,6 +120,104 @@ class RetentionIT {
     }
   }
 
+  /**
+   * 200 paths in 20 chains of 10 (each referencing the one before), a narinfo and a NAR each,
+   * written through the client library (gc needs no store); then {@code oranc gc} is killed with
+   * SIGKILL in the middle of deleting them. What is left passes {@code check}, and the next run
+   * deletes the rest.
+   */
+  @Test
+  void aGcKilledMidwayLeavesAConsistentCacheAndTheNextRunFinishes(@org.junit.jupiter.api.io.TempDir Path tmp)
+      throws Exception {
+    Registry registry = registries.get();
+    String repo = "e2e/killed";
+    List<String> target = List.of("--registry", registry.address(), "--repository", repo, "--no-ssl");
+    writeSyntheticCache(registry, repo, 20, 10);
+    assertEquals(400, registry.tags(repo).size());
+    registry.resetCounters();
+
+    // Paced to 50 deletes a second, so the 400 take seconds and the kill lands among them.
+    List<String> command = new ArrayList<>(List.of(LAUNCHER, "gc"));
+    command.addAll(target);
+    command.addAll(List.of("--keep-days", "0", "--grace", "0s", "--max-deletes-per-minute", "3000", "-p", "4"));
+    Process gc = new ProcessBuilder(command)
+        .redirectOutput(tmp.resolve("gc.out").toFile())
+        .redirectError(tmp.resolve("gc.err").toFile())
+        .start();
+    long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+    while (registry.accessLog("DELETE", ".*/manifests/.*").size() < 40 && gc.isAlive() && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+      Thread.sleep(20);
+    }
+    if (!gc.isAlive()) {
+      throw new AssertionError("gc ended before it could be killed (exit " + gc.exitValue() + ", "
+          + registry.accessLog("DELETE", ".*/manifests/.*").size() + " deletes seen): "
+          + Files.readString(tmp.resolve("gc.err")) + Files.readString(tmp.resolve("gc.out")));
+    }
+    gc.destroyForcibly();
+    assertTrue(gc.waitFor(1, java.util.concurrent.TimeUnit.MINUTES));
+    int left = registry.tags(repo).size();
+    assertTrue(left > 0 && left < 400, left + " keys left");
+
+    Run check = oranc(Map.of(), "", "check", target);
+    assertEquals(0, check.exit(), check.out() + check.err());
+
+    Run rest = oranc(Map.of(), "", "gc", target, "--keep-days", "0", "--grace", "0s",
+        "--max-deletes-per-minute", "0", "--json");
+    assertEquals(0, rest.exit(), rest.err());
+    Map<String, Object> summary = json(rest.out());
+    long deleted = ((Number) summary.get("narinfosDeleted")).longValue() + ((Number) summary.get("narsDeleted")).longValue();
+    assertEquals(left, deleted, rest.out());
+    assertEquals(List.of(), registry.tags(repo));
+  }
+
+  static void writeSyntheticCache(Registry registry, String repo, int chains, int length) throws Exception {
+    java.util.Random random = new java.util.Random(17);
+    try (dev.oranc.common.registry.RegistryClient client = new dev.oranc.common.registry.RegistryClient(
+        dev.oranc.common.registry.RegistryClientConfig.builder().tls(false).build())) {
+      var cache = new dev.oranc.common.registry.OciBinaryCache(client, dev.oranc.common.tag.TagCodec.DEFAULT);
+      var ref = dev.oranc.common.registry.RepositoryRef.of(registry.address(), repo);
+      var credentials = dev.oranc.common.registry.Credentials.anonymous();
+      List<java.util.concurrent.CompletableFuture<?>> pending = new ArrayList<>();
+      for (int c = 0; c < chains; c++) {
+        String previous = null;
+        for (int i = 0; i < length; i++) {
+          byte[] hashBytes = new byte[20];
+          random.nextBytes(hashBytes);
+          String base = dev.oranc.common.nix.hash.Nix32.encode(hashBytes) + "-synthetic-" + c + "-" + i;
+          byte[] nar = new byte[64 + random.nextInt(64)];
+          random.nextBytes(nar);
+          byte[] fileHash = java.security.MessageDigest.getInstance("SHA-256").digest(nar);
+          String narKey = "nar/" + java.util.HexFormat.of().formatHex(fileHash) + ".nar.zst";
+          String narinfo = "StorePath: /nix/store/" + base + "\n"
+              + "URL: " + narKey + "\n"
+              + "Compression: zstd\n"
+              + "FileHash: sha256:" + dev.oranc.common.nix.hash.Nix32.encode(fileHash) + "\n"
+              + "FileSize: " + nar.length + "\n"
+              + "NarHash: sha256:" + dev.oranc.common.nix.hash.Nix32.encode(fileHash) + "\n"
+              + "NarSize: " + nar.length + "\n"
+              + "References: " + (previous == null ? "" : previous) + "\n";
+          byte[] narinfoBytes = narinfo.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+          String narinfoKey = base.substring(0, 32) + ".narinfo";
+          pending.add(client.putBlob(ref, nar, null, "application/octet-stream", credentials, null)
+              .thenCompose(d -> cache.publish(ref, narKey, d, "application/x-nix-nar", null, credentials, null))
+              .thenCompose(t -> client.putBlob(ref, narinfoBytes, null, "application/octet-stream", credentials, null))
+              .thenCompose(d -> cache.publish(ref, narinfoKey, d, "text/x-nix-narinfo", null, credentials, null)));
+          previous = base;
+        }
+        if (pending.size() >= 40) {
+          for (var f : pending) {
+            f.get(2, java.util.concurrent.TimeUnit.MINUTES);
+          }
+          pending.clear();
+        }
+      }
+      for (var f : pending) {
+        f.get(2, java.util.concurrent.TimeUnit.MINUTES);
+      }
+    }
+  }
+
   static Run oranc(Map<String, String> env, String stdin, String command, List<String> target, String... more)
       throws Exception {
     List<String> args = new ArrayList<>(List.of(command.split(" ")));
