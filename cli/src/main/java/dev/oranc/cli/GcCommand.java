@@ -1,11 +1,14 @@
 package dev.oranc.cli;
 
+import dev.oranc.push.Push;
 import dev.oranc.push.progress.ProgressReporter;
 import dev.oranc.retention.CacheTarget;
 import dev.oranc.retention.RetentionException;
 import dev.oranc.retention.gc.GarbageCollector;
 import dev.oranc.retention.gc.GcOptions;
 import dev.oranc.retention.gc.GcSummary;
+import dev.oranc.retention.github.GithubDeleter;
+import dev.oranc.retention.github.GithubPackages;
 import java.io.PrintWriter;
 import java.time.Clock;
 import java.time.Duration;
@@ -40,8 +43,9 @@ import picocli.CommandLine.TypeConversionException;
           + " that references it, a NAR only after every narinfo naming it, so the cache is"
           + " consistent at every instant; a stopped run is finished by the next one.",
       "  oranc gc --repository owner/cache --keep-days 30",
-      "The registry must allow deletes (the CNCF registry: storage.delete.enabled); the space"
-          + " comes back with the registry's own garbage collection.",
+      "The registry must allow deletes (the CNCF registry: storage.delete.enabled); on ghcr.io,"
+          + " which refuses them, package versions are deleted through GitHub's API (--backend)."
+          + " The space comes back with the registry's own garbage collection.",
     },
     footer = {
       "",
@@ -52,6 +56,8 @@ import picocli.CommandLine.TypeConversionException;
 final class GcCommand implements Callable<Integer> {
 
   enum Undated { keep, delete }
+
+  enum Backend { auto, oci, github }
 
   @Mixin RegistryOptions target;
 
@@ -108,6 +114,25 @@ final class GcCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the summary as one JSON object on standard output.")
   boolean json;
 
+  @Option(
+      names = "--backend",
+      paramLabel = "auto|oci|github",
+      defaultValue = "auto",
+      description =
+          "How keys are deleted: oci (DELETE /v2/<name>/manifests/<digest>: the CNCF registry,"
+              + " Harbor, Zot, GitLab), github (package versions through GitHub's REST API, as"
+              + " ghcr.io refuses OCI deletes; ORANC_PASSWORD must be a token with read:packages and"
+              + " delete:packages), auto (github for ghcr.io, else oci). Default: ${DEFAULT-VALUE}.")
+  Backend backend;
+
+  @Option(
+      names = "--github-api",
+      paramLabel = "URL",
+      defaultValue = "https://api.github.com",
+      converter = Converters.HttpUrl.class,
+      description = "GitHub's REST API, for --backend github. Default: ${DEFAULT-VALUE}.")
+  java.net.URI githubApi;
+
   @Mixin EncodingOptions encoding;
 
   @Spec CommandSpec spec;
@@ -120,6 +145,11 @@ final class GcCommand implements Callable<Integer> {
     GcSummary summary;
     try (CacheTarget cache = target.open(spec, encoding)) {
       GarbageCollector gc = new GarbageCollector(cache, options, Clock.systemUTC());
+      boolean github = backend == Backend.github || (backend == Backend.auto && target.registry.equals("ghcr.io"));
+      if (github && !dryRun) {
+        gc.deleter(new GithubDeleter(new GithubPackages(GithubPackages.newHttpClient(), githubApi,
+            target.repository, System.getenv(Push.PASSWORD_VARIABLE))));
+      }
       ScheduledExecutorService line = ProgressReporter.stderrIsTerminal() ? progressLine(gc) : null;
       try {
         summary = gc.run();

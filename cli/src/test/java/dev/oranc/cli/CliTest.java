@@ -194,6 +194,8 @@ class CliTest {
         "gc     | -p | --parallel                     | 8",
         "gc     |    | --max-deletes-per-minute       | 60",
         "gc     |    | --json                         | null",
+        "gc     |    | --backend                      | auto",
+        "gc     |    | --github-api                   | https://api.github.com",
         "gc     | -m | --max-retry                    | 3",
         "gc     |    | --no-ssl                       | null",
         "check  |    | --trusted-public-key           | null",

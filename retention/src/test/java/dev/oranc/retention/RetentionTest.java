@@ -330,6 +330,48 @@ class RetentionTest {
   }
 
   @Test
+  void whereOciDeletesAreRefusedAsOnGhcrGcDeletesPackageVersionsThroughTheGithubApi() throws Exception {
+    String repo = pushedAndPinned();
+    try (FaultInjector noOciDeletes = new FaultInjector(registry().address(), registry().tokenRealm());
+        GithubStandIn github = new GithubStandIn(registry(), "gh-token")) {
+      noOciDeletes.add(FaultInjector.Rule.of("DELETE", "/manifests/", FaultInjector.Fault.status(405), -1));
+      String cNar;
+      try (CacheTarget t = target(registry().address(), repo)) {
+        var scan = new CacheScanner(t, 2, List.of()).scan();
+        String cNarKey = scan.narinfos().get(narinfo(c)).narKey();
+        cNar = scan.keys().stream().filter(k -> k.key().equals(cNarKey)).findFirst().orElseThrow()
+            .manifestDigest().toString();
+      }
+      github.undeletable.add(cNar); // as GitHub refuses a public version downloaded 5,000 times
+
+      try (CacheTarget t = target(noOciDeletes.address(), repo)) {
+        var wrongToken = new dev.oranc.retention.github.GithubDeleter(new dev.oranc.retention.github.GithubPackages(
+            dev.oranc.retention.github.GithubPackages.newHttpClient(), github.api(), repo, "not-the-token"));
+        RetentionException refused = assertThrows(RetentionException.class, () ->
+            new GarbageCollector(t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
+                .deleter(wrongToken).run());
+        assertTrue(refused.getMessage().contains("401"), refused.getMessage());
+        assertFalse(refused.getMessage().contains("not-the-token"), refused.getMessage());
+
+        var deleter = new dev.oranc.retention.github.GithubDeleter(new dev.oranc.retention.github.GithubPackages(
+            dev.oranc.retention.github.GithubPackages.newHttpClient(), github.api(), repo, "gh-token"));
+        GcSummary s = new GarbageCollector(t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
+            .deleter(deleter).run();
+        s.lines().forEach(System.err::println);
+        assertEquals(7, s.deleted(), s.lines().toString());
+        assertEquals(1, s.failed());
+        assertTrue(s.failures().get(0).contains("more than 5000 downloads"), s.failures().toString());
+      }
+      assertEquals(0, noOciDeletes.injectedCount(), "no OCI delete was tried");
+      assertTrue(github.requests.stream().anyMatch(r -> r.startsWith("GET ") && r.contains("page=")),
+          "the versions were read page by page: " + github.requests);
+    }
+    Set<String> left = tags(repo);
+    assertEquals(6, left.size(), left.toString()); // A, D (narinfos and NARs), the pin, C's NAR
+    assertEquals(List.of(), check(repo));
+  }
+
+  @Test
   void pinsAreListedCountedAndRemoved() throws Exception {
     String repo = freshRepository();
     try (CacheTarget t = target(registry().address(), repo)) {

@@ -169,7 +169,7 @@ public final class RegistryClient implements AutoCloseable {
       "the registry does not allow deletes (405 UNSUPPORTED): enable them (the CNCF registry:"
           + " storage.delete.enabled: true, or REGISTRY_STORAGE_DELETE_ENABLED=true; Harbor, Zot"
           + " and GitLab allow them to a user with delete rights; ghcr.io deletes only through"
-          + " GitHub's packages API, which oranc does not use yet)";
+          + " GitHub's packages API: oranc gc --backend github)";
 
   /** Stores {@code manifest} under {@code tag}; the digest the registry gives it. */
   public CompletableFuture<Digest> putManifest(
