@@ -146,6 +146,11 @@ final class GcCommand implements Callable<Integer> {
     try (CacheTarget cache = target.open(spec, encoding)) {
       GarbageCollector gc = new GarbageCollector(cache, options, Clock.systemUTC());
       boolean github = backend == Backend.github || (backend == Backend.auto && target.registry.equals("ghcr.io"));
+      if (github && githubApi.getScheme().equalsIgnoreCase("http") && !target.noSsl) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+            "--github-api " + githubApi + " would send the token unencrypted: use https (or --no-ssl"
+                + " for a local stand-in)");
+      }
       if (github && !dryRun) {
         gc.deleter(new GithubDeleter(new GithubPackages(GithubPackages.newHttpClient(), githubApi,
             target.repository, System.getenv(Push.PASSWORD_VARIABLE))));

@@ -108,6 +108,7 @@ class CliTest {
         "gc --repository a/b --grace soon       | --grace       | 90m",
         "gc --repository a/b --keep-days -1     | --keep-days   | from 0",
         "gc --repository a/b --undated maybe    | --undated     | keep",
+        "gc --repository a/b --backend github --github-api http://127.0.0.1:1 | --github-api | https",
         "check --repository a/b --trusted-public-key x | --trusted-public-key | public key",
         "completion tcsh                        | SHELL         | bash, zsh, fish",
         "--log-level loud tag encode x          | --log-level   | error, warn, info, debug, trace",
