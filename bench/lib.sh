@@ -111,7 +111,7 @@ need_load_tools() {
 
 # Builds cli/target/oranc when it is missing (mvn package, tests skipped; never install).
 need_oranc() {
-  if [ ! -x "$ORANC" ] || [ -n "$(find "$ROOT"/{common,proxy,push,cli}/src -newer "$ORANC" -type f -print -quit 2>/dev/null)" ]; then
+  if [ ! -x "$ORANC" ] || [ -n "$(find "$ROOT"/{common,proxy,push,retention,cli}/src -newer "$ORANC" -type f -print -quit 2>/dev/null)" ]; then
     say "building oranc (mvn package -pl cli -am, tests skipped)"
     (cd "$ROOT" && mvn -B -ntp -q package -pl cli -am -DskipTests) >&2
   fi

@@ -23,6 +23,9 @@ import picocli.CommandLine.Spec;
     subcommands = {
       ServerCommand.class,
       PushCommand.class,
+      PinCommand.class,
+      GcCommand.class,
+      CheckCommand.class,
       TagCommand.class,
       CompletionCommand.class,
     })
@@ -34,6 +37,6 @@ final class OrancCommand implements Runnable {
 
   @Override
   public void run() {
-    throw new ParameterException(spec.commandLine(), "a command is required (server, push, tag, completion)");
+    throw new ParameterException(spec.commandLine(), "a command is required (server, push, pin, gc, check, tag, completion)");
   }
 }

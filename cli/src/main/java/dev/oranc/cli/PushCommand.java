@@ -5,6 +5,9 @@ import dev.oranc.push.PushException;
 import dev.oranc.push.PushOptions;
 import dev.oranc.push.PushReport;
 import dev.oranc.push.progress.ProgressReporter;
+import dev.oranc.retention.CacheTarget;
+import dev.oranc.retention.RetentionException;
+import dev.oranc.retention.pin.Pins;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -13,7 +16,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.ParentCommand;
 
@@ -40,20 +42,7 @@ import picocli.CommandLine.ParentCommand;
     })
 final class PushCommand implements Callable<Integer> {
 
-  @Option(
-      names = "--registry",
-      paramLabel = "HOST[:PORT]",
-      defaultValue = "ghcr.io",
-      converter = Converters.Registry.class,
-      description = "Registry to push to. Default: ${DEFAULT-VALUE}.")
-  String registry;
-
-  @Option(
-      names = "--repository",
-      paramLabel = "NAME",
-      converter = Converters.Repository.class,
-      description = "Repository to push to, e.g. owner/cache. Required.")
-  String repository;
+  @Mixin RegistryOptions target;
 
   @Option(
       names = "--no-closure",
@@ -102,15 +91,6 @@ final class PushCommand implements Callable<Integer> {
   int zstdLevel;
 
   @Option(
-      names = {"-m", "--max-retry"},
-      paramLabel = "NUM",
-      defaultValue = "3",
-      converter = Bounded.Attempts.class,
-      description =
-          "Attempts of a failing registry request in all (1 = no retry). Default: ${DEFAULT-VALUE}.")
-  int maxRetry;
-
-  @Option(
       names = "--dry-run",
       description = "Compute and report what would be pushed; upload nothing.")
   boolean dryRun;
@@ -123,9 +103,13 @@ final class PushCommand implements Callable<Integer> {
   boolean allowImmutableDb;
 
   @Option(
-      names = "--no-ssl",
-      description = "Talk plain HTTP to the registry instead of HTTPS (for a local registry).")
-  boolean noSsl;
+      names = "--pin",
+      paramLabel = "NAME",
+      description =
+          "Once every path is up, set pin NAME to the input paths, so 'oranc gc' keeps their"
+              + " closure whatever its age (as 'oranc pin add NAME' does). Not set when a path"
+              + " failed.")
+  String pin;
 
   @Option(
       names = "--no-realisations",
@@ -146,24 +130,21 @@ final class PushCommand implements Callable<Integer> {
    * {@code push initialize --help} for want of the parent's option.
    */
   void requireRepository() {
-    if (repository == null) {
-      throw new ParameterException(
-          spec.commandLine(), "Missing required option: '--repository=NAME'");
-    }
+    target.requireRepository(spec);
   }
 
   PushOptions options() {
-    return PushOptions.builder(registry, repository)
+    return PushOptions.builder(target.registry, target.repository)
         .noClosure(noClosure)
         .storeDir(storeDir)
         .excludedSigningKeyPattern(excludedSigningKeyPattern)
         .alreadySigned(alreadySigned)
         .parallel(parallel)
         .zstdLevel(zstdLevel)
-        .maxRetry(maxRetry)
+        .maxRetry(target.maxRetry)
         .dryRun(dryRun)
         .allowImmutableDb(allowImmutableDb)
-        .noSsl(noSsl)
+        .noSsl(target.noSsl)
         .uploadChunkBytes(upload.chunkBytes())
         .tagCodec(encoding.codec())
         .noRealisations(noRealisations)
@@ -179,12 +160,15 @@ final class PushCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     requireRepository();
     PrintWriter err = spec.commandLine().getErr();
+    if (pin != null) {
+      Pins.key(pin); // a bad name is refused before anything is uploaded
+    }
     PushReport report;
+    Push push = new Push(options(), System.getenv());
     try {
       report =
-          new Push(options(), System.getenv())
-              .run(System.in, Path.of("").toAbsolutePath(), System.err,
-                  ProgressReporter.stderrIsTerminal());
+          push.run(System.in, Path.of("").toAbsolutePath(), System.err,
+              ProgressReporter.stderrIsTerminal());
     } catch (PushException e) {
       err.println(spec.qualifiedName() + ": " + e.getMessage());
       err.flush();
@@ -202,8 +186,32 @@ final class PushCommand implements Callable<Integer> {
           spec.qualifiedName() + ": " + report.failures().size() + " of "
               + report.outcomes().size() + " paths were not pushed (listed above)");
     }
+    if (pin != null && !setPin(push, report, err)) {
+      err.flush();
+      return ExecutionErrors.EXIT_FAILURE;
+    }
     err.flush();
     return report.succeeded() ? 0 : ExecutionErrors.EXIT_FAILURE;
+  }
+
+  /** {@code --pin}: after the push, only when every narinfo of it is up. */
+  private boolean setPin(Push push, PushReport report, PrintWriter err) throws InterruptedException {
+    if (!report.succeeded()) {
+      err.println(spec.qualifiedName() + ": pin " + pin + " not set, as not every path was pushed");
+      return true;
+    }
+    if (dryRun) {
+      err.println("would set pin " + pin + " to " + push.inputs().size() + " paths");
+      return true;
+    }
+    try (CacheTarget cache = target.open(spec, encoding)) {
+      new Pins(cache).set(pin, push.inputs());
+    } catch (RetentionException | dev.oranc.common.error.OrancException e) {
+      err.println(spec.qualifiedName() + ": pin " + pin + " not set: " + e.getMessage());
+      return false;
+    }
+    err.println("pin " + pin + " set to " + push.inputs().size() + " paths");
+    return true;
   }
 
   @Command(

@@ -129,6 +129,11 @@ class CliTest {
         "push --repository a/b -z 99            | --zstd-level  | -7 to 22",
         "push --repository a/b -p 0             | --parallel    | from 1",
         "push --repository a/b initialize -p x  | --priority    | from 0",
+        "gc --repository a/b --grace soon       | --grace       | 90m",
+        "gc --repository a/b --keep-days -1     | --keep-days   | from 0",
+        "gc --repository a/b --undated maybe    | --undated     | keep",
+        "gc --repository a/b --backend github --github-api http://127.0.0.1:1 | --github-api | https",
+        "check --repository a/b --trusted-public-key x | --trusted-public-key | public key",
         "completion tcsh                        | SHELL         | bash, zsh, fish",
         "--log-level loud tag encode x          | --log-level   | error, warn, info, debug, trace",
       })
@@ -151,7 +156,8 @@ class CliTest {
 
   @ParameterizedTest
   @ValueSource(
-      strings = {"", "server", "push", "push initialize", "tag", "tag encode", "tag decode", "completion"})
+      strings = {"", "server", "push", "push initialize", "tag", "tag encode", "tag decode", "completion",
+        "pin", "pin add", "pin list", "pin remove", "gc", "check"})
   void everyCommandHasHelpExplainingEveryFlag(String command) {
     String[] path = command.isEmpty() ? new String[0] : command.split(" ");
     String[] args = java.util.stream.Stream.concat(java.util.Arrays.stream(path), java.util.stream.Stream.of("--help"))
@@ -205,6 +211,21 @@ class CliTest {
         "push   |    | --fallback-encodings           | null",
         "push initialize | -p | --priority            | 41",
         "push initialize | -n | --no-mass-query       | null",
+        "push   |    | --pin                          | null",
+        "gc     |    | --keep-days                    | 30",
+        "gc     |    | --grace                        | 1h",
+        "gc     |    | --undated                      | keep",
+        "gc     |    | --dry-run                      | null",
+        "gc     | -p | --parallel                     | 8",
+        "gc     |    | --max-deletes-per-minute       | 60",
+        "gc     |    | --json                         | null",
+        "gc     |    | --backend                      | auto",
+        "gc     |    | --github-api                   | https://api.github.com",
+        "gc     | -m | --max-retry                    | 3",
+        "gc     |    | --no-ssl                       | null",
+        "check  |    | --trusted-public-key           | null",
+        "pin add |   | --repository                   | null",
+        "pin remove | | --registry                    | ghcr.io",
         "tag encode |  | --fallbacks                  | null",
         "tag encode |  | --tag-encoding               | custom",
         "tag decode |  | --fallback-encodings         | null",

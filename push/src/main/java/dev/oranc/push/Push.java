@@ -69,6 +69,7 @@ public final class Push {
   private final Map<String, String> environment;
   private NarSource narSource = new StoreNarSource();
   private PipelineSettings settings;
+  private List<StorePath> inputs = List.of();
 
   /**
    * @param environment where {@code ORANC_SIGNING_KEY}, {@code ORANC_USERNAME} and {@code
@@ -105,6 +106,7 @@ public final class Push {
     SecretKey key = signingKey(environment);
     Credentials credentials = credentials(environment);
     List<StorePath> inputs = InputPaths.read(stdin, options.storeDir(), workingDirectory);
+    this.inputs = inputs;
     Closure closure;
     Map<StorePath, List<Realisation>> realisations = new LinkedHashMap<>();
     try (NixDatabase db =
@@ -235,6 +237,11 @@ public final class Push {
       }
     }
     return new RealisationOutcome(uploaded, failures);
+  }
+
+  /** The input paths of the last {@link #run}, as resolved (what {@code push --pin} pins). */
+  public List<StorePath> inputs() {
+    return inputs;
   }
 
   /**
@@ -373,7 +380,7 @@ public final class Push {
   }
 
   /** Basic credentials when both variables are set; anonymous otherwise, as the Rust oranc. */
-  static Credentials credentials(Map<String, String> environment) {
+  public static Credentials credentials(Map<String, String> environment) {
     String user = environment.get(USERNAME_VARIABLE);
     String password = environment.get(PASSWORD_VARIABLE);
     if (user != null && password != null) {

@@ -6,9 +6,15 @@ import dev.oranc.common.tag.Tag;
 import dev.oranc.common.tag.TagCodec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * How one cache file is stored as one OCI image (SPEC §1), in both directions.
@@ -16,6 +22,7 @@ import java.util.Map;
  * <pre>
  * manifest (application/vnd.oci.image.manifest.v1+json), tagged encode(key)
  * ├── annotations: com.linyinfeng.oranc.key = key, org.opencontainers.image.description = key
+ * │                org.opencontainers.image.created = when it was written, RFC 3339 UTC (ours)
  * ├── config: application/vnd.oci.image.config.v1+json
  * │     {"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":["&lt;layer digest&gt;"]}}
  * └── layers[0]: application/octet-stream = the file's bytes
@@ -40,6 +47,12 @@ public final class ImageLayout {
 
   public static final String KEY_ANNOTATION = "com.linyinfeng.oranc.key";
   public static final String DESCRIPTION_ANNOTATION = "org.opencontainers.image.description";
+  /**
+   * When the key was written (RFC 3339, UTC, whole seconds): what {@code oranc gc} measures a
+   * key's age by. The OCI image spec's own annotation, so registries' UIs show it; keys written
+   * by the Rust tool or older versions have none ("undated").
+   */
+  public static final String CREATED_ANNOTATION = "org.opencontainers.image.created";
   public static final String CONTENT_TYPE_ANNOTATION = "com.linyinfeng.oranc.content.type";
   public static final String CONTENT_ENCODING_ANNOTATION = "dev.oranc.content.encoding";
   /**
@@ -89,13 +102,40 @@ public final class ImageLayout {
     return new Descriptor(LAYER_MEDIA_TYPE, digest, size, annotations);
   }
 
-  /** The manifest of the image that stores {@code key}. */
+  /** The manifest of the image that stores {@code key}, written now. */
   public static Manifest manifest(String key, Descriptor layer, Descriptor config) {
+    return manifest(key, layer, config, Instant.now());
+  }
+
+  /** The manifest of the image that stores {@code key}, written at {@code created}. */
+  public static Manifest manifest(String key, Descriptor layer, Descriptor config, Instant created) {
     return new Manifest(
         Manifest.OCI_MANIFEST,
         config,
         List.of(layer),
-        Map.of(KEY_ANNOTATION, key, DESCRIPTION_ANNOTATION, key));
+        Map.of(KEY_ANNOTATION, key, DESCRIPTION_ANNOTATION, key,
+            CREATED_ANNOTATION, formatCreated(created)));
+  }
+
+  /** {@code 2026-12-07T08:00:00Z}: RFC 3339 in UTC, whole seconds. */
+  public static String formatCreated(Instant created) {
+    return DateTimeFormatter.ISO_INSTANT.format(created.truncatedTo(ChronoUnit.SECONDS));
+  }
+
+  /**
+   * When the image was written, from its {@link #CREATED_ANNOTATION}; empty when it has none or
+   * one that is not an RFC 3339 date-time (another tool's), so the key counts as undated.
+   */
+  public static Optional<Instant> created(Manifest manifest) {
+    String value = manifest.annotations().get(CREATED_ANNOTATION);
+    if (value == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(OffsetDateTime.parse(value.trim(), DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant());
+    } catch (DateTimeParseException e) {
+      return Optional.empty();
+    }
   }
 
   /**

@@ -111,6 +111,67 @@ public final class RegistryClient implements AutoCloseable {
             });
   }
 
+  /**
+   * As {@link #getManifest}, with the manifest's digest (SHA-256 of the bytes the registry sent),
+   * which is what {@link #deleteManifest} takes.
+   */
+  public CompletableFuture<Optional<DigestedManifest>> getDigestedManifest(
+      RepositoryRef repo, String reference, Credentials credentials, EventLoop loop) {
+    String operation = "GET manifest " + repo + ":" + reference;
+    HttpHeaders headers = new DefaultHttpHeaders().set(HttpHeaderNames.ACCEPT, Manifest.ACCEPT);
+    return run(operation, HttpMethod.GET, repo, "/manifests/" + reference, headers, null, credentials,
+            pull(repo), config.maxManifestBytes(), loop)
+        .thenApply(
+            r -> {
+              if (r.status() == 404) {
+                return Optional.empty();
+              }
+              if (r.status() != 200) {
+                throw RegistryErrors.fromResponse(operation, r, credentials);
+              }
+              try {
+                Manifest m = Manifest.parse(r.body(), "manifest " + repo + ":" + reference,
+                    r.headers().get(HttpHeaderNames.CONTENT_TYPE));
+                return Optional.of(new DigestedManifest(m, Digest.sha256(r.body())));
+              } catch (dev.oranc.common.error.FormatException e) {
+                throw new RegistryException.Protocol(operation, e.getMessage(), e);
+              }
+            });
+  }
+
+  /**
+   * Deletes the manifest {@code digest} ({@code DELETE /v2/<name>/manifests/<digest>}), and with
+   * it every tag that points to it. True when the registry deleted it, false when it was gone
+   * already (404): a retried or resumed delete is done, not an error. A registry that does not
+   * allow deletes (405, {@code UNSUPPORTED}) fails with one line naming what to enable.
+   */
+  public CompletableFuture<Boolean> deleteManifest(
+      RepositoryRef repo, Digest digest, Credentials credentials, EventLoop loop) {
+    String operation = "DELETE manifest " + repo + "@" + digest;
+    return run(operation, HttpMethod.DELETE, repo, "/manifests/" + digest, new DefaultHttpHeaders(), null,
+            credentials, delete(repo), MAX_ERROR_BODY, loop)
+        .thenApply(
+            r -> {
+              if (r.status() == 202 || r.status() == 200 || r.status() == 204) {
+                return true;
+              }
+              if (r.status() == 404) {
+                return false;
+              }
+              if (r.status() == 405) {
+                throw new RegistryException.Forbidden(operation, DELETES_DISABLED);
+              }
+              throw RegistryErrors.fromResponse(operation, r, credentials);
+            });
+  }
+
+  /** What a 405 to a manifest DELETE means, and what to do about it. */
+  public static final String DELETES_DISABLED =
+      "the registry does not allow deletes (405 UNSUPPORTED): enable them (the CNCF registry:"
+          + " storage.delete.enabled: true, or REGISTRY_STORAGE_DELETE_ENABLED=true; Harbor, Zot"
+          + " and GitLab allow them to a user with delete rights; ghcr.io deletes only through"
+          + " GitHub's packages API: oranc gc --backend github)";
+
   /** Stores {@code manifest} under {@code tag}; the digest the registry gives it. */
   public CompletableFuture<Digest> putManifest(
       RepositoryRef repo, String tag, Manifest manifest, Credentials credentials, EventLoop loop) {
@@ -456,6 +517,11 @@ public final class RegistryClient implements AutoCloseable {
 
   static String pull(RepositoryRef repo) {
     return "repository:" + repo.repository() + ":pull";
+  }
+
+  /** Distribution checks the {@code delete} action for a manifest DELETE. */
+  static String delete(RepositoryRef repo) {
+    return "repository:" + repo.repository() + ":delete";
   }
 
   static String push(RepositoryRef repo) {

@@ -1,0 +1,233 @@
+package dev.oranc.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import dev.oranc.cli.PushThroughServerIT.Run;
+import dev.oranc.testkit.ExternalProcess;
+import dev.oranc.testkit.Nix;
+import dev.oranc.testkit.Registry;
+import dev.oranc.testkit.RegistryExtension;
+import dev.oranc.testkit.RegistryFlavour;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Retention with the packaged launcher, as CI would run it: {@code push --pin}, plain pushes,
+ * {@code pin list}, {@code gc --dry-run --json}, {@code gc --json}, {@code check}; then Nix
+ * substitutes the pinned closure through {@code oranc server} with signatures required, while a
+ * collected path is gone from the cache.
+ */
+class RetentionIT {
+
+  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+
+  private static final String LAUNCHER = System.getProperty("oranc.launcher", "target/oranc");
+  private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
+
+  static Map<String, Object> json(String text) throws Exception {
+    return JSON.std.mapFrom(text.strip());
+  }
+
+  @Test
+  void pinnedClosureSurvivesGcAndSubstitutesThroughTheServer() throws Exception {
+    Registry registry = registries.get();
+    String repo = "e2e/retention";
+    Nix.KeyPair key = Nix.generateKey("oranc-e2e-gc-1");
+    Map<String, String> env = Map.of("ORANC_SIGNING_KEY", key.secret());
+    List<String> target = List.of("--registry", registry.address(), "--repository", repo, "--no-ssl");
+    try (Nix nix = new Nix();
+        ExternalProcess server =
+            ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0", "--no-ssl"))) {
+      Nix.StorePathInfo dep = nix.build("oranc-gc-dep", "shared by A and B");
+      Nix.StorePathInfo a = nix.build("oranc-gc-a", "A", List.of(dep.path()));
+      Nix.StorePathInfo b = nix.build("oranc-gc-b", "B", List.of(dep.path()));
+      Nix.StorePathInfo c = nix.build("oranc-gc-c", "C");
+
+      Run pinned = oranc(env, a.path() + "\n", "push", target, "--pin", "prod");
+      assertEquals(0, pinned.exit(), pinned.err());
+      assertTrue(pinned.err().contains("pin prod set to 1 paths"), pinned.err());
+      Run rest = oranc(env, b.path() + "\n" + c.path() + "\n", "push", target);
+      assertEquals(0, rest.exit(), rest.err());
+
+      Run list = oranc(Map.of(), "", "pin", "list", target);
+      assertEquals(0, list.exit(), list.err());
+      assertEquals("prod\t1", list.out().strip());
+
+      List<String> before = registry.tags(repo);
+      Run dry = oranc(Map.of(), "", "gc", target, "--keep-days", "0", "--grace", "0s", "--dry-run", "--json");
+      assertEquals(0, dry.exit(), dry.err());
+      Map<String, Object> drySummary = json(dry.out());
+      assertEquals(true, drySummary.get("dryRun"));
+      assertEquals(2, ((Number) drySummary.get("narinfosDeleted")).intValue(), dry.out());
+      assertEquals(before.size(), registry.tags(repo).size());
+
+      Run gc = oranc(Map.of(), "", "gc", target, "--keep-days", "0", "--grace", "0s",
+          "--max-deletes-per-minute", "0", "--json");
+      assertEquals(0, gc.exit(), gc.err());
+      Map<String, Object> summary = json(gc.out());
+      assertEquals(2, ((Number) summary.get("narinfosDeleted")).intValue(), gc.out());
+      assertEquals(2, ((Number) summary.get("narsDeleted")).intValue(), gc.out());
+      assertEquals(2, ((Number) summary.get("narinfosKept")).intValue(), gc.out());
+
+      Run check = oranc(Map.of(), "", "check", target, "--trusted-public-key", key.publicKey());
+      assertEquals(0, check.exit(), check.out() + check.err());
+      assertTrue(check.err().contains("no problems"), check.err());
+
+      Run again = oranc(Map.of(), "", "gc", target, "--keep-days", "0", "--grace", "0s", "--json");
+      assertEquals(0, ((Number) json(again.out()).get("narinfosDeleted")).intValue(), again.out());
+
+      // Everything gone from the store, then A's closure back from the cache, signatures
+      // required; B is not in the cache any more.
+      Matcher listening = server.awaitLogLine(LISTENING, Duration.ofSeconds(60));
+      String cache = "http://127.0.0.1:" + listening.group(1) + "/" + registry.address() + "/" + repo;
+      List<String> built = new ArrayList<>(nix.builtPaths());
+      Collections.reverse(built);
+      List<String> delete = new ArrayList<>(List.of("nix-store", "--delete"));
+      delete.addAll(built);
+      Nix.Result deleted = Nix.exec(null, Duration.ofMinutes(1), delete);
+      assertTrue(deleted.succeeded(), deleted.stderr());
+      assertFalse(Files.exists(Path.of(a.path()), LinkOption.NOFOLLOW_LINKS));
+      Nix.Result substituted = Nix.exec(null, Duration.ofMinutes(2),
+          List.of("nix-store", "--realise", a.path(), "--option", "substituters", cache,
+              "--option", "trusted-public-keys", key.publicKey()));
+      assertTrue(substituted.succeeded(), substituted.stderr());
+      assertTrue(Files.exists(Path.of(a.path())) && Files.exists(Path.of(dep.path())));
+      Nix.Result collected = Nix.exec(null, Duration.ofMinutes(2),
+          List.of("nix-store", "--realise", b.path(), "--option", "substituters", cache,
+              "--option", "trusted-public-keys", key.publicKey()));
+      assertFalse(collected.succeeded(), collected.stdout());
+      Nix.exec(null, Duration.ofMinutes(1), List.of("nix-store", "--delete", a.path(), dep.path()));
+
+      Run removed = oranc(Map.of(), "", "pin", "remove", target, "prod");
+      assertEquals(0, removed.exit(), removed.err());
+      Run missing = oranc(Map.of(), "", "pin", "remove", target, "prod");
+      assertEquals(1, missing.exit(), missing.err());
+      assertEquals(List.of("oranc pin remove: there is no pin prod in " + registry.address() + "/" + repo),
+          PushThroughServerIT.lines(missing.err()));
+    }
+  }
+
+  /**
+   * 200 paths in 20 chains of 10 (each referencing the one before), a narinfo and a NAR each,
+   * written through the client library (gc needs no store); then {@code oranc gc} is killed with
+   * SIGKILL in the middle of deleting them. What is left passes {@code check}, and the next run
+   * deletes the rest.
+   */
+  @Test
+  void aGcKilledMidwayLeavesAConsistentCacheAndTheNextRunFinishes(@org.junit.jupiter.api.io.TempDir Path tmp)
+      throws Exception {
+    Registry registry = registries.get();
+    String repo = "e2e/killed";
+    List<String> target = List.of("--registry", registry.address(), "--repository", repo, "--no-ssl");
+    writeSyntheticCache(registry, repo, 20, 10);
+    assertEquals(400, registry.tags(repo).size());
+    registry.resetCounters();
+
+    // Paced to 50 deletes a second, so the 400 take seconds and the kill lands among them.
+    List<String> command = new ArrayList<>(List.of(LAUNCHER, "gc"));
+    command.addAll(target);
+    command.addAll(List.of("--keep-days", "0", "--grace", "0s", "--max-deletes-per-minute", "3000", "-p", "4"));
+    Process gc = new ProcessBuilder(command)
+        .redirectOutput(tmp.resolve("gc.out").toFile())
+        .redirectError(tmp.resolve("gc.err").toFile())
+        .start();
+    long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+    while (registry.accessLog("DELETE", ".*/manifests/.*").size() < 40 && gc.isAlive() && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+      Thread.sleep(20);
+    }
+    if (!gc.isAlive()) {
+      throw new AssertionError("gc ended before it could be killed (exit " + gc.exitValue() + ", "
+          + registry.accessLog("DELETE", ".*/manifests/.*").size() + " deletes seen): "
+          + Files.readString(tmp.resolve("gc.err")) + Files.readString(tmp.resolve("gc.out")));
+    }
+    gc.destroyForcibly();
+    assertTrue(gc.waitFor(1, java.util.concurrent.TimeUnit.MINUTES));
+    int left = registry.tags(repo).size();
+    assertTrue(left > 0 && left < 400, left + " keys left");
+
+    Run check = oranc(Map.of(), "", "check", target);
+    assertEquals(0, check.exit(), check.out() + check.err());
+
+    Run rest = oranc(Map.of(), "", "gc", target, "--keep-days", "0", "--grace", "0s",
+        "--max-deletes-per-minute", "0", "--json");
+    assertEquals(0, rest.exit(), rest.err());
+    Map<String, Object> summary = json(rest.out());
+    long deleted = ((Number) summary.get("narinfosDeleted")).longValue() + ((Number) summary.get("narsDeleted")).longValue();
+    assertEquals(left, deleted, rest.out());
+    assertEquals(List.of(), registry.tags(repo));
+  }
+
+  static void writeSyntheticCache(Registry registry, String repo, int chains, int length) throws Exception {
+    java.util.Random random = new java.util.Random(17);
+    try (dev.oranc.common.registry.RegistryClient client = new dev.oranc.common.registry.RegistryClient(
+        dev.oranc.common.registry.RegistryClientConfig.builder().tls(false).build())) {
+      var cache = new dev.oranc.common.registry.OciBinaryCache(client, dev.oranc.common.tag.TagCodec.DEFAULT);
+      var ref = dev.oranc.common.registry.RepositoryRef.of(registry.address(), repo);
+      var credentials = dev.oranc.common.registry.Credentials.anonymous();
+      List<java.util.concurrent.CompletableFuture<?>> pending = new ArrayList<>();
+      for (int c = 0; c < chains; c++) {
+        String previous = null;
+        for (int i = 0; i < length; i++) {
+          byte[] hashBytes = new byte[20];
+          random.nextBytes(hashBytes);
+          String base = dev.oranc.common.nix.hash.Nix32.encode(hashBytes) + "-synthetic-" + c + "-" + i;
+          byte[] nar = new byte[64 + random.nextInt(64)];
+          random.nextBytes(nar);
+          byte[] fileHash = java.security.MessageDigest.getInstance("SHA-256").digest(nar);
+          String narKey = "nar/" + java.util.HexFormat.of().formatHex(fileHash) + ".nar.zst";
+          String narinfo = "StorePath: /nix/store/" + base + "\n"
+              + "URL: " + narKey + "\n"
+              + "Compression: zstd\n"
+              + "FileHash: sha256:" + dev.oranc.common.nix.hash.Nix32.encode(fileHash) + "\n"
+              + "FileSize: " + nar.length + "\n"
+              + "NarHash: sha256:" + dev.oranc.common.nix.hash.Nix32.encode(fileHash) + "\n"
+              + "NarSize: " + nar.length + "\n"
+              + "References: " + (previous == null ? "" : previous) + "\n";
+          byte[] narinfoBytes = narinfo.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+          String narinfoKey = base.substring(0, 32) + ".narinfo";
+          pending.add(client.putBlob(ref, nar, null, "application/octet-stream", credentials, null)
+              .thenCompose(d -> cache.publish(ref, narKey, d, "application/x-nix-nar", null, credentials, null))
+              .thenCompose(t -> client.putBlob(ref, narinfoBytes, null, "application/octet-stream", credentials, null))
+              .thenCompose(d -> cache.publish(ref, narinfoKey, d, "text/x-nix-narinfo", null, credentials, null)));
+          previous = base;
+        }
+        if (pending.size() >= 40) {
+          for (var f : pending) {
+            f.get(2, java.util.concurrent.TimeUnit.MINUTES);
+          }
+          pending.clear();
+        }
+      }
+      for (var f : pending) {
+        f.get(2, java.util.concurrent.TimeUnit.MINUTES);
+      }
+    }
+  }
+
+  static Run oranc(Map<String, String> env, String stdin, String command, List<String> target, String... more)
+      throws Exception {
+    List<String> args = new ArrayList<>(List.of(command.split(" ")));
+    args.addAll(target);
+    args.addAll(List.of(more));
+    return PushThroughServerIT.oranc(env, stdin, args.toArray(String[]::new));
+  }
+
+  static Run oranc(Map<String, String> env, String stdin, String command, String sub, List<String> target, String... more)
+      throws Exception {
+    return oranc(env, stdin, command + " " + sub, target, more);
+  }
+}

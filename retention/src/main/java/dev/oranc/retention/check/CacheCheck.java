@@ -1,0 +1,63 @@
+package dev.oranc.retention.check;
+
+import dev.oranc.retention.scan.CacheKey;
+import dev.oranc.retention.scan.CacheScan;
+import dev.oranc.retention.scan.KeyKind;
+import dev.oranc.retention.scan.NarInfoFacts;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code oranc check}: whether a cache is one Nix can substitute from without surprises. Every
+ * narinfo's NAR is there with the digest and size the narinfo says ({@code FileHash}, {@code
+ * FileSize} against the NAR layer's digest and size), every reference has a narinfo, every
+ * realisation names a narinfo, and, when trusted keys are given, every narinfo carries a
+ * signature one of them verifies. This is the invariant {@code gc} keeps at every instant.
+ */
+public final class CacheCheck {
+
+  private CacheCheck() {}
+
+  /** The problems, one line each, sorted; empty when the cache is consistent. */
+  public static List<String> problems(CacheScan scan) {
+    List<String> problems = new ArrayList<>(scan.problems());
+    Map<String, CacheKey> byKey = scan.byKey();
+    Set<String> narinfoHashes = new HashSet<>();
+    for (NarInfoFacts n : scan.narinfos().values()) {
+      narinfoHashes.add(n.hashPart());
+    }
+    for (Map.Entry<String, NarInfoFacts> e : scan.narinfos().entrySet()) {
+      String key = e.getKey();
+      NarInfoFacts n = e.getValue();
+      CacheKey nar = byKey.get(n.narKey());
+      if (nar == null) {
+        problems.add(key + ": its NAR " + n.narKey() + " is missing");
+      } else {
+        if (n.fileSize() >= 0 && n.fileSize() != nar.layerSize()) {
+          problems.add(key + ": FileSize " + n.fileSize() + " but " + n.narKey() + " is " + nar.layerSize() + " bytes");
+        }
+        if (n.fileDigest() != null && !n.fileDigest().equals(nar.layerDigest())) {
+          problems.add(key + ": FileHash is " + n.fileDigest() + " but " + n.narKey() + " is " + nar.layerDigest());
+        }
+      }
+      for (String ref : n.references()) {
+        if (!narinfoHashes.contains(ref)) {
+          problems.add(key + ": its reference " + ref + " has no narinfo");
+        }
+      }
+      if (n.signatureProblem() != null) {
+        problems.add(key + ": " + n.signatureProblem());
+      }
+    }
+    for (CacheKey k : scan.keys()) {
+      if (k.kind() == KeyKind.REALISATION && k.subject() != null && !narinfoHashes.contains(k.subject())) {
+        problems.add(k.key() + ": names " + k.subject() + ", which has no narinfo");
+      }
+    }
+    problems.sort(null);
+    return problems;
+  }
+}
