@@ -228,6 +228,9 @@ public final class Pipeline {
           case IN_REGISTRY -> finish(n, Status.IN_REGISTRY);
           case NAR_PRESENT -> {
             n.nar = probe.nar();
+            if (n.waitingFor > 0) {
+              stageNarInfo(n, n.nar);
+            }
             queueNarInfo(n);
           }
           case MISSING -> {
@@ -285,6 +288,11 @@ public final class Pipeline {
         compressed = compressor.compress(n.info, sink.stream(), progress::narRead, progress::fileWritten);
         CompressedNar c = compressed;
         CompletableFuture<Descriptor> finished = sink.finish();
+        CompletableFuture<Descriptor> described = sink.described();
+        if (described != null) {
+          // The narinfo's bytes are known now: its blob and config go up while the NAR completes.
+          described.thenAccept(d -> post(() -> stageNarInfo(n, d)));
+        }
         // The CPU work is done: the next path may start while this one completes.
         handedOver = true;
         post(() -> onStreamed(n));
@@ -349,6 +357,22 @@ public final class Pipeline {
     }
 
     // --- stage 3: narinfo ------------------------------------------------------------------
+
+    /**
+     * Starts the upload of what {@code n}'s narinfo needs and no reader can see (its blob and
+     * config) once its NAR's digest and size are known; the tag still waits for the NAR's tag and
+     * the references (queueNarInfo). A narinfo that then differs is simply uploaded again.
+     */
+    void stageNarInfo(Node n, Descriptor nar) {
+      if (n.status != null) {
+        return;
+      }
+      try {
+        target.stageNarInfo(n.info, maker.narInfo(n.info, n.sigs, nar.digest(), nar.size()));
+      } catch (RuntimeException e) {
+        log.debug("{}: not staging its narinfo: {}", n.path(), e.toString());
+      }
+    }
 
     void queueNarInfo(Node n) {
       if (n.status == null && n.nar != null && n.waitingFor == 0 && !n.narInfoQueued) {

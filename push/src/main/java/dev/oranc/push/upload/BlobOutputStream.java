@@ -137,6 +137,11 @@ public final class BlobOutputStream extends OutputStream {
     return upload.finish();
   }
 
+  /** The blob's digest and size once {@link #finish()} has ended the body, before it is stored. */
+  public CompletableFuture<Descriptor> described() {
+    return upload.described();
+  }
+
   /** Gives the upload up: nothing becomes visible, buffers are released. */
   public void abort(Throwable cause) {
     releaseCurrent();

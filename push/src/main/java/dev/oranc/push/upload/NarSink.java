@@ -14,6 +14,15 @@ public interface NarSink extends AutoCloseable {
   /** Ends the blob: its digest and size once stored. */
   CompletableFuture<Descriptor> finish() throws IOException;
 
+  /**
+   * The blob's digest and size once {@link #finish()} has ended it, possibly before the registry
+   * has it: what depends only on them may go up meanwhile. Null (the default) when a sink cannot
+   * tell before the blob is stored.
+   */
+  default CompletableFuture<Descriptor> described() {
+    return null;
+  }
+
   /** Gives it up; nothing becomes visible. */
   void abort(Throwable cause);
 
