@@ -72,6 +72,7 @@ class PushRequestsTest {
       assertEquals(PATHS, report.count(Status.PUSHED), report.summary().toString());
 
       List<SinglePostFront.Request> requests = front.requests();
+      System.err.println("single POST: " + requests.size() + " requests for " + PATHS + " fresh paths");
       assertTrue(requests.size() <= 7 * PATHS, requests.size() + " requests for " + PATHS + " paths: " + requests);
       long perPath = requests.stream().filter(r -> !r.method().equals("GET")).count();
       assertTrue(perPath <= 6 * PATHS + OVERHEAD, perPath + " writes for " + PATHS + " paths: " + requests);
@@ -91,6 +92,7 @@ class PushRequestsTest {
     assertEquals(PATHS, report.count(Status.PUSHED), report.summary().toString());
 
     List<ProxiedRequest> requests = registries.get().proxiedRequests();
+    System.err.println("CNCF: " + requests.size() + " requests for " + PATHS + " fresh paths");
     assertTrue(requests.size() <= 10 * PATHS + OVERHEAD, requests.size() + " requests: " + requests);
     assertEquals(0, requests.stream().filter(r -> r.method().equals("HEAD")).count(), requests.toString());
     // It answers a single POST with a session: each blob is that session's PUT, 4 per path.

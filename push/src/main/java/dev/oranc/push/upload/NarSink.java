@@ -23,6 +23,12 @@ public interface NarSink extends AutoCloseable {
     return null;
   }
 
+  /**
+   * {@code before} runs when a write is about to wait for the network, {@code after} when it goes
+   * on (both on the writer's thread); by default writes never wait.
+   */
+  default void whileBlocked(Runnable before, Runnable after) {}
+
   /** Gives it up; nothing becomes visible. */
   void abort(Throwable cause);
 

@@ -271,6 +271,11 @@ public final class RegistryTarget implements Target {
       }
 
       @Override
+      public void whileBlocked(Runnable before, Runnable after) {
+        stream.whileBlocked(before, after);
+      }
+
+      @Override
       public void abort(Throwable cause) {
         stream.abort(cause);
       }
