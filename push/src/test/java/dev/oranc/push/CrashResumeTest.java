@@ -83,7 +83,8 @@ class CrashResumeTest {
     int seenAtKill;
     Process push;
     try (FaultInjector slow = new FaultInjector(registry().address(), null)) {
-      slow.delay(15);
+      // Slow enough that the kill lands half-way: a fresh path waits on 3 or 4 round trips.
+      slow.delay(50);
       ProcessBuilder pb =
           new ProcessBuilder(ForkedPush.command(List.of("-Xmx128m"), slow.address(), repo, 2))
               .redirectInput(stdin.toFile())

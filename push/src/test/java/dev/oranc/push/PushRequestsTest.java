@@ -17,6 +17,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * What a push of fresh paths costs the registry, per path (issue 16, point 3): 6 requests where
@@ -80,6 +82,35 @@ class PushRequestsTest {
       assertEquals(0, requests.stream().filter(r -> r.matches("PUT", "/blobs/uploads/")).count(), requests.toString());
       assertEquals(0, requests.stream().filter(r -> r.matches("PATCH", "/blobs/uploads/")).count(), requests.toString());
       assertTagOrder("requests/single", paths, requests.stream().map(r -> r.method() + " " + r.uri()).toList());
+    }
+  }
+
+  /**
+   * The round trips a fresh path waits on one after another, its writes only (its two look-ups
+   * come first): 3 where the registry takes a small blob in one request (the NAR's blob, its tag,
+   * the narinfo's tag), 4 on the CNCF registry (the NAR's POST and PUT); everything else goes
+   * up beside them. Each answer is held 100 ms, so requests sent together are in flight together;
+   * the chain counted is an upper bound (a request counts after every answer that left before it
+   * arrived).
+   */
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void aFreshPathWaitsOnAtMostSixRoundTrips(boolean singlePost) throws Exception {
+    List<String> path = List.copyOf(store.build(List.of(new TestStore.Drv("chain" + singlePost,
+        "mkdir $out; echo one > $out/file"))).values());
+    PushRunner runner = new PushRunner(registries.get(), key);
+    try (SinglePostFront front = new SinglePostFront(registries.get().proxyAddress(), singlePost, 100)) {
+      PushReport report =
+          PushRunner.push(
+              PushOptions.builder(front.address(), "requests/chain-" + singlePost).noSsl(true).build(),
+              runner.environment(), path);
+      assertEquals(1, report.count(Status.PUSHED), report.summary().toString());
+      List<SinglePostFront.Request> writes =
+          front.requests().stream().filter(r -> !r.method().equals("GET") && !r.method().equals("HEAD")).toList();
+      int chain = SinglePostFront.longestChain(writes);
+      System.err.println((singlePost ? "single POST" : "CNCF") + ": " + writes.size() + " writes, chain " + chain);
+      assertEquals(singlePost ? 6 : 10, writes.size(), writes.toString());
+      assertTrue(chain <= 6, "a chain of " + chain + " round trips: " + writes);
     }
   }
 

@@ -34,11 +34,38 @@ import java.util.regex.Pattern;
  */
 public final class SinglePostFront implements AutoCloseable {
 
-  /** One request a client made: method, target, and the status it got. */
-  public record Request(String method, String uri, int status) {
+  /**
+   * One request a client made: method, target, the status it got, and when (on one counter shared
+   * by all requests) it arrived and its answer left.
+   */
+  public record Request(String method, String uri, int status, long arrived, long answered) {
     public boolean matches(String method, String uriRegex) {
       return this.method.equals(method) && Pattern.compile(uriRegex).matcher(uri).find();
     }
+  }
+
+  /**
+   * The longest chain of requests each of which arrived after the answer to the one before it
+   * left: an upper bound of the round trips a client waited on one after another (requests sent
+   * at once count as one, unless one's answer happened to leave before another arrived; a delay
+   * on every answer makes that unlikely).
+   */
+  public static int longestChain(List<Request> requests) {
+    List<Request> byArrival = new ArrayList<>(requests);
+    byArrival.sort(java.util.Comparator.comparingLong(Request::arrived));
+    int[] depth = new int[byArrival.size()];
+    int longest = 0;
+    for (int i = 0; i < depth.length; i++) {
+      int before = 0;
+      for (int j = 0; j < i; j++) {
+        if (byArrival.get(j).answered() < byArrival.get(i).arrived()) {
+          before = Math.max(before, depth[j]);
+        }
+      }
+      depth[i] = before + 1;
+      longest = Math.max(longest, depth[i]);
+    }
+    return longest;
   }
 
   private static final Pattern SINGLE_POST =
@@ -48,8 +75,11 @@ public final class SinglePostFront implements AutoCloseable {
           "keep-alive", "te", "trailer", "proxy-connection");
 
   private final String upstream;
+  private final boolean singlePost;
+  private final long answerDelayMillis;
+  private final java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong();
   private final HttpServer server;
-  private final ExecutorService executor = Executors.newFixedThreadPool(8, r -> {
+  private final ExecutorService executor = Executors.newFixedThreadPool(32, r -> {
     Thread t = new Thread(r, "single-post-front");
     t.setDaemon(true);
     return t;
@@ -59,7 +89,17 @@ public final class SinglePostFront implements AutoCloseable {
 
   /** @param upstreamAddress the real registry's {@code host:port} (plain HTTP, loopback) */
   public SinglePostFront(String upstreamAddress) {
+    this(upstreamAddress, true, 0);
+  }
+
+  /**
+   * @param singlePost complete single-POST uploads; false: relay them too (the upstream answers)
+   * @param answerDelayMillis hold every answer this long (a round trip's worth of latency)
+   */
+  public SinglePostFront(String upstreamAddress, boolean singlePost, long answerDelayMillis) {
     this.upstream = upstreamAddress;
+    this.singlePost = singlePost;
+    this.answerDelayMillis = answerDelayMillis;
     try {
       server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
     } catch (IOException e) {
@@ -90,6 +130,7 @@ public final class SinglePostFront implements AutoCloseable {
 
   private void handle(HttpExchange exchange) throws IOException {
     try (exchange) {
+      long arrived = clock.incrementAndGet();
       String method = exchange.getRequestMethod();
       String uri = exchange.getRequestURI().getRawPath()
           + (exchange.getRequestURI().getRawQuery() == null ? "" : "?" + exchange.getRequestURI().getRawQuery());
@@ -99,7 +140,7 @@ public final class SinglePostFront implements AutoCloseable {
       }
       Matcher single = SINGLE_POST.matcher(uri);
       HttpResponse<byte[]> answer;
-      if (method.equals("POST") && single.find() && body.length > 0) {
+      if (singlePost && method.equals("POST") && single.find() && body.length > 0) {
         answer = singlePost(exchange, single.group(1), single.group(2), body);
       } else {
         answer = relay(exchange, method, uri, body);
@@ -113,7 +154,10 @@ public final class SinglePostFront implements AutoCloseable {
           exchange.getResponseHeaders().add(name, rewrite(value));
         }
       }
-      record(new Request(method, uri, answer.statusCode()));
+      if (answerDelayMillis > 0) {
+        Thread.sleep(answerDelayMillis);
+      }
+      record(new Request(method, uri, answer.statusCode(), arrived, clock.incrementAndGet()));
       boolean empty = method.equals("HEAD") || answer.body().length == 0;
       exchange.sendResponseHeaders(answer.statusCode(), empty ? -1 : answer.body().length);
       if (!empty) {
