@@ -273,9 +273,14 @@ public final class RegistryClient implements AutoCloseable {
         .thenCompose(
             r -> {
               if (r.status() == 201) {
-                remember(origin, true);
                 String stored = r.headers().get("Docker-Content-Digest");
-                return CompletableFuture.completedFuture(stored == null ? digest : Digest.parse(stored));
+                if (stored != null && !stored.equals(digest.toString())) {
+                  throw new IntegrityException(
+                      operation + ": the registry stored another digest than the " + digest + " we sent",
+                      "it says " + stored);
+                }
+                remember(origin, true);
+                return CompletableFuture.completedFuture(digest);
               }
               if (r.status() == 202) {
                 remember(origin, false);
