@@ -78,7 +78,10 @@ final class PushCommand implements Callable<Integer> {
       paramLabel = "NUM",
       defaultValue = "4",
       converter = Bounded.AtLeastOne.class,
-      description = "Store paths pushed at the same time. Default: ${DEFAULT-VALUE}.")
+      description =
+          "Store paths pushed at the same time (uploads in flight); no more than the cores "
+              + "compress at once, so a larger NUM fills a slow link without more CPU. "
+              + "Default: ${DEFAULT-VALUE}.")
   int parallel;
 
   @Option(

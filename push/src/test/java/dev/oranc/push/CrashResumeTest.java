@@ -83,7 +83,9 @@ class CrashResumeTest {
     int seenAtKill;
     Process push;
     try (FaultInjector slow = new FaultInjector(registry().address(), null)) {
-      slow.delay(15);
+      // Slow enough that the kill lands half-way (a fresh path waits on only 4 round trips, the
+      // narinfos of a whole layer go up at once, and a look at the cache takes a while).
+      slow.delay(150);
       ProcessBuilder pb =
           new ProcessBuilder(ForkedPush.command(List.of("-Xmx128m"), slow.address(), repo, 2))
               .redirectInput(stdin.toFile())

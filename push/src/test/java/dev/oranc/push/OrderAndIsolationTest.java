@@ -328,4 +328,99 @@ class OrderAndIsolationTest {
       assertTrue(finishes.get() >= 2, "leaf4's NAR was tried twice: " + finishes.get());
     }
   }
+
+  /**
+   * {@code -p} paths stream at once while only {@code cpuThreads} compute: with one CPU turn and
+   * two paths, a path whose upload waits for the link gives its turn to the other. Each path's
+   * sink, on its first write, "waits for the link" until the other path has written too: that
+   * can only happen if the waiting path gave its turn away (else the wait runs out, bounded).
+   */
+  @Test
+  void aPathWaitingForTheLinkGivesItsCpuTurnToAnother() throws Exception {
+    NarInfoMaker maker = new NarInfoMaker(SecretKey.parse(key.secret()));
+    Closure closure = closureOf("mid3");
+    java.util.concurrent.CountDownLatch bothWriting = new java.util.concurrent.CountDownLatch(2);
+    List<Boolean> overlapped = java.util.Collections.synchronizedList(new ArrayList<>());
+    try (RegistryClient client = new RegistryClient(RegistryClientConfig.builder().tls(false).build())) {
+      Target real = new RegistryTarget(new OciBinaryCache(client, TagCodec.DEFAULT),
+          RepositoryRef.of(registry().address(), "isolation/turns"), Credentials.anonymous(), maker, "/nix/store", false);
+      Target slowLink = new Target() {
+        @Override
+        public CompletableFuture<Probe> probe(PathInfo info) {
+          return real.probe(info);
+        }
+
+        @Override
+        public CompletableFuture<Void> publishNar(PathInfo info, Descriptor blob) {
+          return real.publishNar(info, blob);
+        }
+
+        @Override
+        public CompletableFuture<Void> publishNarInfo(PathInfo info, NarInfo narInfo) {
+          return real.publishNarInfo(info, narInfo);
+        }
+
+        @Override
+        public NarSink openNar() {
+          NarSink inner = real.openNar();
+          return new NarSink() {
+            Runnable before = () -> {};
+            Runnable after = () -> {};
+            boolean waited;
+            final java.io.OutputStream stream = new java.io.FilterOutputStream(inner.stream()) {
+              @Override
+              public void write(byte[] b, int off, int len) throws java.io.IOException {
+                if (!waited) {
+                  waited = true;
+                  before.run();
+                  try {
+                    bothWriting.countDown();
+                    overlapped.add(bothWriting.await(30, java.util.concurrent.TimeUnit.SECONDS));
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException();
+                  } finally {
+                    after.run();
+                  }
+                }
+                out.write(b, off, len);
+              }
+            };
+
+            @Override
+            public java.io.OutputStream stream() {
+              return stream;
+            }
+
+            @Override
+            public void whileBlocked(Runnable before, Runnable after) {
+              this.before = before;
+              this.after = after;
+            }
+
+            @Override
+            public CompletableFuture<Descriptor> finish() throws java.io.IOException {
+              return inner.finish();
+            }
+
+            @Override
+            public void abort(Throwable cause) {
+              inner.abort(cause);
+            }
+
+            @Override
+            public void close() {
+              inner.close();
+            }
+          };
+        }
+      };
+      List<PathOutcome> outcomes =
+          new Pipeline(slowLink, new NarCompressor(new StoreNarSource(), 3, 1, Long.MAX_VALUE), maker,
+              new Progress(), new PipelineSettings(2, 1, 8, 16, 8, 1, Duration.ofMillis(10)))
+              .run(closure);
+      assertEquals(2, outcomes.stream().filter(o -> o.status() == Status.PUSHED).count(), outcomes.toString());
+      assertEquals(List.of(true, true), overlapped, "both paths were writing at once, on one CPU turn");
+    }
+  }
 }

@@ -11,7 +11,8 @@ import java.util.stream.Collectors;
 
 /**
  * Which blobs a client uploaded, from the counting proxy's record: every upload, chunked or in one
- * piece, ends with {@code PUT …/blobs/uploads/…?digest=sha256:…} naming the blob.
+ * piece, ends with {@code PUT …/blobs/uploads/…?digest=sha256:…} naming the blob, or is one {@code
+ * POST …/blobs/uploads/?digest=sha256:…} the registry answered 201.
  */
 final class Uploads {
 
@@ -21,7 +22,8 @@ final class Uploads {
 
   static Set<String> blobDigests(List<ProxiedRequest> requests) {
     return requests.stream()
-        .filter(r -> r.method().equals("PUT") && r.path().contains("/blobs/uploads/"))
+        .filter(r -> r.path().contains("/blobs/uploads/")
+            && (r.method().equals("PUT") || (r.method().equals("POST") && r.status() == 201)))
         .map(r -> DIGEST.matcher(r.uri()))
         .filter(Matcher::find)
         .map(m -> m.group(1))

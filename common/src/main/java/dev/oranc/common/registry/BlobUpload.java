@@ -81,6 +81,7 @@ public final class BlobUpload {
   private Digest digest;
   private Throwable failure;
   private final CompletableFuture<Descriptor> result = new CompletableFuture<>();
+  private final CompletableFuture<Descriptor> described = new CompletableFuture<>();
   private final List<Runnable> writabilityWaiters = new ArrayList<>();
   /** Bytes written from other threads that the loop has not taken yet. */
   private final AtomicLong inTransit = new AtomicLong();
@@ -218,6 +219,7 @@ public final class BlobUpload {
             return;
           }
           digest = Digest.of(sha256.digest());
+          described.complete(new Descriptor(mediaType, digest, received));
           if (location == null && !opening) {
             uploadWhole();
           } else {
@@ -230,6 +232,15 @@ public final class BlobUpload {
   /** Gives up: releases what is held, closes the PATCH in flight, and ends the session. */
   public void abort(Throwable cause) {
     onLoop(() -> fail(cause));
+  }
+
+  /**
+   * The blob's digest and size as soon as the body has ended, before the registry has it: what
+   * depends only on the digest (the config of the image that will hold it, a narinfo naming it)
+   * can go up while the blob completes. Fails when the upload fails before the body ended.
+   */
+  public CompletableFuture<Descriptor> described() {
+    return described;
   }
 
   /** The result, without finishing. */
@@ -627,6 +638,7 @@ public final class BlobUpload {
         cause instanceof RegistryException re ? re : RegistryErrors.fromFailure(operation, cause);
     Throwable reported = cause instanceof IntegrityException || cause instanceof IllegalStateException ? cause : e;
     result.completeExceptionally(reported);
+    described.completeExceptionally(reported);
     for (CompletableFuture<Void> w : openWaiters) {
       w.completeExceptionally(reported);
     }

@@ -87,11 +87,30 @@ public final class OciBinaryCache {
   public CompletableFuture<Tag> publish(
       RepositoryRef repo, String key, Descriptor blob, String contentType, String contentEncoding,
       java.util.Map<String, String> annotations, Credentials credentials, EventLoop loop) {
+    return publish(repo, key, blob, contentType, contentEncoding, annotations,
+        putConfig(repo, blob.digest(), credentials, loop), credentials, loop);
+  }
+
+  /**
+   * Uploads the config of the image that will hold the layer {@code layer} (SPEC §1: it names the
+   * layer's digest, so each file has its own), so that it can go up while the layer does.
+   */
+  public CompletableFuture<Descriptor> putConfig(
+      RepositoryRef repo, Digest layer, Credentials credentials, EventLoop loop) {
+    return client.putBlob(repo, ImageLayout.configJson(layer), null, ImageLayout.CONFIG_MEDIA_TYPE, credentials, loop);
+  }
+
+  /**
+   * As above, with the config on its way already ({@link #putConfig}): the manifest goes up once
+   * it is there. The caller sees to it that {@code blob} is stored by then.
+   */
+  public CompletableFuture<Tag> publish(
+      RepositoryRef repo, String key, Descriptor blob, String contentType, String contentEncoding,
+      java.util.Map<String, String> annotations, CompletableFuture<Descriptor> config,
+      Credentials credentials, EventLoop loop) {
     Tag tag = codec.writeTag(key);
     Descriptor layer = ImageLayout.layer(blob.digest(), blob.size(), contentType, contentEncoding, annotations);
-    byte[] config = ImageLayout.configJson(blob.digest());
-    return client
-        .putBlob(repo, config, null, ImageLayout.CONFIG_MEDIA_TYPE, credentials, loop)
+    return config
         .thenCompose(
             configDescriptor ->
                 client.putManifest(repo, tag.value(), ImageLayout.manifest(key, layer, configDescriptor), credentials, loop))

@@ -12,9 +12,11 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import java.net.URI;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -306,10 +308,73 @@ public final class RegistryClient implements AutoCloseable {
             });
   }
 
+  /**
+   * A body held in memory, in one request where the registry can: the OCI "single POST" ({@code
+   * POST /blobs/uploads/?digest=} with the body, answered 201). A registry that cannot (the CNCF
+   * registry answers 202 and ignores the body) opens a session instead, and the body goes in a
+   * {@code PUT} to its Location: the same two requests as without the attempt. That answer is
+   * remembered per registry, so later bodies there go as an empty {@code POST} and one {@code PUT}
+   * (the body crosses the link twice only once). Until a registry has shown that it can, only
+   * bodies up to {@code monolithicUploadBytes} try it.
+   */
   private CompletableFuture<Digest> uploadWhole(
       RepositoryRef repo, byte[] content, Digest digest, Credentials credentials, EventLoop loop) {
-    return openUploadSession(repo, credentials, loop)
-        .thenCompose(location -> closeUploadSession(repo, location, digest, content, credentials, loop));
+    Origin origin = registryOrigin(repo);
+    Boolean single = singlePost.get(origin);
+    if (Boolean.FALSE.equals(single)
+        || (single == null && content.length > config.monolithicUploadBytes())) {
+      return openUploadSession(repo, credentials, loop)
+          .thenCompose(location -> closeUploadSession(repo, location, digest, content, credentials, loop));
+    }
+    String operation = "POST blob " + repo + "@" + digest;
+    HttpHeaders headers =
+        new DefaultHttpHeaders().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
+    return run(operation, HttpMethod.POST, repo, "/blobs/uploads/?digest=" + digest, headers, content,
+            credentials, push(repo), MAX_ERROR_BODY, loop)
+        .thenCompose(
+            r -> {
+              if (r.status() == 201) {
+                String stored = r.headers().get("Docker-Content-Digest");
+                if (stored != null && !stored.equals(digest.toString())) {
+                  throw new IntegrityException(
+                      operation + ": the registry stored another digest than the " + digest + " we sent",
+                      "it says " + stored);
+                }
+                remember(origin, true);
+                return CompletableFuture.completedFuture(digest);
+              }
+              if (r.status() == 202) {
+                remember(origin, false);
+                URI session = sessionLocation(operation, repo, r);
+                // A registry that kept the body as the session's first bytes says so in Range
+                // ("0-<last>"); then the PUT only closes it. Otherwise the body goes again.
+                boolean kept =
+                    content.length > 1 && ("0-" + (content.length - 1)).equals(r.headers().get(HttpHeaderNames.RANGE));
+                return closeUploadSession(repo, session, digest, kept ? new byte[0] : content, credentials, loop);
+              }
+              throw RegistryErrors.fromResponse(operation, r, credentials);
+            });
+  }
+
+  /**
+   * Per registry origin: whether it completes a single-POST upload (true), opens a session
+   * instead (false); absent when not tried yet. Bounded: origins come from the repositories a
+   * caller names, and forgetting costs one redundant body.
+   */
+  private final Map<Origin, Boolean> singlePost = new ConcurrentHashMap<>();
+
+  private static final int MAX_SINGLE_POST_ORIGINS = 1024;
+
+  private void remember(Origin origin, boolean supported) {
+    if (singlePost.size() >= MAX_SINGLE_POST_ORIGINS && !singlePost.containsKey(origin)) {
+      singlePost.clear();
+    }
+    singlePost.put(origin, supported);
+  }
+
+  /** Whether the registry of {@code repo} completed a single-POST upload; empty when not tried. */
+  public Optional<Boolean> singlePostSupported(RepositoryRef repo) {
+    return Optional.ofNullable(singlePost.get(registryOrigin(repo)));
   }
 
   // --- tags -----------------------------------------------------------------------------------
@@ -445,18 +510,23 @@ public final class RegistryClient implements AutoCloseable {
               if (r.status() != 202) {
                 throw RegistryErrors.fromResponse(operation, r, credentials);
               }
-              String location = r.headers().get(HttpHeaderNames.LOCATION);
-              if (location == null) {
-                throw new RegistryException.Protocol(operation, "the registry's 202 has no Location");
-              }
-              URI session = registryOrigin(repo).resolve(v2(repo, "/blobs/uploads/")).resolve(location);
-              if (registryOrigin(repo).tls() && !"https".equalsIgnoreCase(session.getScheme())) {
-                // The blob would go in clear text (and, to the same host, the credentials).
-                throw new RegistryException.Protocol(
-                    operation, "the registry's upload location is not https; not uploading in clear text");
-              }
-              return session;
+              return sessionLocation(operation, repo, r);
             });
+  }
+
+  /** The upload session a 202 names, absolute; refused when it would downgrade TLS. */
+  private URI sessionLocation(String operation, RepositoryRef repo, Response r) {
+    String location = r.headers().get(HttpHeaderNames.LOCATION);
+    if (location == null) {
+      throw new RegistryException.Protocol(operation, "the registry's 202 has no Location");
+    }
+    URI session = registryOrigin(repo).resolve(v2(repo, "/blobs/uploads/")).resolve(location);
+    if (registryOrigin(repo).tls() && !"https".equalsIgnoreCase(session.getScheme())) {
+      // The blob would go in clear text (and, to the same host, the credentials).
+      throw new RegistryException.Protocol(
+          operation, "the registry's upload location is not https; not uploading in clear text");
+    }
+    return session;
   }
 
   CompletableFuture<Digest> closeUploadSession(

@@ -231,6 +231,66 @@ class RegistryClientTest {
     }
   }
 
+  /**
+   * The CNCF registry answers a single POST ({@code ?digest=} with the body) with a session: the
+   * body then goes in the PUT (two requests, as without the attempt), and the client remembers, so
+   * the next POST there carries no body.
+   */
+  @ParameterizedTest
+  @EnumSource(value = RegistryFlavour.class, names = {"ANONYMOUS", "TOKEN"})
+  void aRegistryThatOpensASessionForASinglePostIsRemembered(RegistryFlavour flavour) throws Exception {
+    Registry r = registries.get(flavour);
+    RepositoryRef counted = RepositoryRef.of(r.proxyAddress(), "single/cncf");
+    Credentials c = writer(r);
+    try (RegistryClient fresh =
+        new RegistryClient(client.config().toBuilder().checkBeforeUpload(false).build())) {
+      byte[] first = randomBytes(30_000, 21);
+      byte[] second = randomBytes(30_000, 22);
+      r.resetCounters();
+      assertEquals(Optional.empty(), fresh.singlePostSupported(counted));
+      Descriptor d1 = await(fresh.putBlob(counted, first, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+      assertEquals(Optional.of(false), fresh.singlePostSupported(counted));
+      Descriptor d2 = await(fresh.putBlob(counted, second, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+      List<ProxiedRequest> requests = r.proxiedRequests().stream().filter(q -> q.status() != 401).toList();
+      assertEquals(List.of("POST 30000 202", "PUT 30000 201", "POST 0 202", "PUT 30000 201"),
+          requests.stream().map(q -> q.method() + " " + q.bodyBytes() + " " + q.status()).toList(), requests.toString());
+      assertTrue(requests.get(0).uri().contains("digest=sha256"), requests.toString());
+      assertArrayEquals(first, download(RepositoryRef.of(r.address(), "single/cncf"), d1.digest(), c));
+      assertArrayEquals(second, download(RepositoryRef.of(r.address(), "single/cncf"), d2.digest(), c));
+    }
+  }
+
+  /**
+   * A registry that completes a single POST takes a body held in memory in one request; until it
+   * has shown that it can, a body over {@code monolithicUploadBytes} does not try.
+   */
+  @ParameterizedTest
+  @EnumSource(value = RegistryFlavour.class, names = {"ANONYMOUS", "TOKEN"})
+  void aRegistryThatCompletesASinglePostTakesABodyInOneRequest(RegistryFlavour flavour) throws Exception {
+    Registry r = registries.get(flavour);
+    Credentials c = writer(r);
+    try (dev.oranc.testkit.SinglePostFront front = new dev.oranc.testkit.SinglePostFront(r.proxyAddress());
+        RegistryClient fresh =
+            new RegistryClient(client.config().toBuilder().checkBeforeUpload(false).build())) {
+      RepositoryRef repo = RepositoryRef.of(front.address(), "single/front");
+      byte[] big = randomBytes(100_000, 31);
+      byte[] small = randomBytes(30_000, 32);
+      byte[] bigAgain = randomBytes(100_000, 33);
+      Descriptor d1 = await(fresh.putBlob(repo, big, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+      assertEquals(Optional.empty(), fresh.singlePostSupported(repo));
+      Descriptor d2 = await(fresh.putBlob(repo, small, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+      assertEquals(Optional.of(true), fresh.singlePostSupported(repo));
+      Descriptor d3 = await(fresh.putBlob(repo, bigAgain, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+      List<String> requests = front.requests().stream().filter(q -> q.status() != 401)
+          .map(q -> q.method() + " " + q.status() + (q.uri().contains("digest=") ? " digest" : "")).toList();
+      assertEquals(List.of("POST 202", "PUT 201 digest", "POST 201 digest", "POST 201 digest"), requests);
+      RepositoryRef real = RepositoryRef.of(r.address(), "single/front");
+      assertArrayEquals(big, download(real, d1.digest(), c));
+      assertArrayEquals(small, download(real, d2.digest(), c));
+      assertArrayEquals(bigAgain, download(real, d3.digest(), c));
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(value = RegistryFlavour.class, names = {"ANONYMOUS", "BASIC"})
   void aBlobIsMountedFromAnotherRepository(RegistryFlavour flavour) throws Exception {

@@ -33,6 +33,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,13 +47,18 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li><b>probe</b> (network, {@code probes} at once, in dependency order): is its narinfo there
  *       and signed by us (done), is its NAR there (reuse it), or neither;
- *   <li><b>NAR</b> ({@code parallel} paths at once, dependencies first): serialise, hash, compress
- *       and stream into a blob upload on a CPU thread; once the last byte is handed over, the path
+ *   <li><b>NAR</b> ({@code parallel} paths at once, dependencies first, each on a thread of its
+ *       own, but only {@code cpuThreads} computing at once: a path whose upload waits for the link
+ *       gives its CPU turn to another): serialise, hash, compress
+ *       and stream into a blob upload; once the last byte is handed over, the path
  *       leaves its slot to the next one and, asynchronously ({@code finishing} at once), the blob is
  *       completed and tagged {@code nar/<hash>.nar.zst}. Keeping a slot through those round trips
  *       would leave the cores idle while the registry answers;
  *   <li><b>narinfo</b> ({@code publishes} at once): when its NAR is in the registry and the
- *       narinfos of all its references in this push are too.
+ *       narinfos of all its references in this push are too. Its blob and its image's config do
+ *       not wait for that: they go up as soon as the NAR's digest is known (staged), beside the
+ *       NAR's own last request, config and tag, since no reader can see an untagged blob. Per
+ *       fresh path the chain is then the NAR's blob, its tag and the narinfo's tag.
  * </ol>
  *
  * So at every instant a narinfo in the registry names a NAR that is there and references that are
@@ -135,8 +141,15 @@ public final class Pipeline {
   private final class Run {
     final ScheduledExecutorService coordinator =
         Executors.newSingleThreadScheduledExecutor(daemon("oranc-push-coordinator"));
+    /** One thread per path in its NAR stage ({@code parallel}); only {@link #turns} compute. */
     final ExecutorService cpu =
-        Executors.newFixedThreadPool(settings.cpuThreads(), daemon("oranc-push-cpu"));
+        Executors.newFixedThreadPool(settings.parallel(), daemon("oranc-push-cpu"));
+    /**
+     * CPU turns ({@code cpuThreads}, no more than the cores): a path serialises and compresses
+     * only while it holds one, and gives it back while its upload waits for the link. So {@code
+     * -p} paths can be streaming at once to fill a slow link while no more than the cores compute.
+     */
+    final Semaphore turns = new Semaphore(settings.cpuThreads());
     final CompletableFuture<List<PathOutcome>> done = new CompletableFuture<>();
     final List<Node> nodes = new ArrayList<>();
     final Queue<Node> probeQueue = new ArrayDeque<>();
@@ -228,6 +241,9 @@ public final class Pipeline {
           case IN_REGISTRY -> finish(n, Status.IN_REGISTRY);
           case NAR_PRESENT -> {
             n.nar = probe.nar();
+            if (n.waitingFor > 0) {
+              stageNarInfo(n, n.nar);
+            }
             queueNarInfo(n);
           }
           case MISSING -> {
@@ -266,8 +282,27 @@ public final class Pipeline {
       }
     }
 
-    /** On a CPU thread: the NAR through zstd into an upload; the rest goes on asynchronously. */
+    /** On a CPU thread: waits for a CPU turn, then {@link #streamNar}. */
     void uploadNar(Node n, int attempt) {
+      try {
+        turns.acquire();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        post(() -> {
+          onStreamed(n);
+          onNar(n, attempt, null, null, e);
+        });
+        return;
+      }
+      try {
+        streamNar(n, attempt);
+      } finally {
+        turns.release();
+      }
+    }
+
+    /** Holding a CPU turn: the NAR through zstd into an upload; the rest goes on asynchronously. */
+    void streamNar(Node n, int attempt) {
       if (n.cancelled) {
         post(() -> {
           onStreamed(n);
@@ -282,9 +317,16 @@ public final class Pipeline {
       // (the upload broke off between the last write and the end of the body).
       boolean handedOver = false;
       try (NarSink sink = target.openNar()) {
+        // Waiting for the link is not CPU work: the turn goes to another path meanwhile.
+        sink.whileBlocked(turns::release, turns::acquireUninterruptibly);
         compressed = compressor.compress(n.info, sink.stream(), progress::narRead, progress::fileWritten);
         CompressedNar c = compressed;
         CompletableFuture<Descriptor> finished = sink.finish();
+        CompletableFuture<Descriptor> described = sink.described();
+        if (described != null) {
+          // The narinfo's bytes are known now: its blob and config go up while the NAR completes.
+          described.thenAccept(d -> post(() -> stageNarInfo(n, d)));
+        }
         // The CPU work is done: the next path may start while this one completes.
         handedOver = true;
         post(() -> onStreamed(n));
@@ -349,6 +391,22 @@ public final class Pipeline {
     }
 
     // --- stage 3: narinfo ------------------------------------------------------------------
+
+    /**
+     * Starts the upload of what {@code n}'s narinfo needs and no reader can see (its blob and
+     * config) once its NAR's digest and size are known; the tag still waits for the NAR's tag and
+     * the references (queueNarInfo). A narinfo that then differs is simply uploaded again.
+     */
+    void stageNarInfo(Node n, Descriptor nar) {
+      if (n.status != null) {
+        return;
+      }
+      try {
+        target.stageNarInfo(n.info, maker.narInfo(n.info, n.sigs, nar.digest(), nar.size()));
+      } catch (RuntimeException e) {
+        log.debug("{}: not staging its narinfo: {}", n.path(), e.toString());
+      }
+    }
 
     void queueNarInfo(Node n) {
       if (n.status == null && n.nar != null && n.waitingFor == 0 && !n.narInfoQueued) {

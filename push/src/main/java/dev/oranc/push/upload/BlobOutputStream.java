@@ -33,6 +33,8 @@ public final class BlobOutputStream extends OutputStream {
   private ByteBuf current;
   private long written;
   private boolean ended;
+  private Runnable beforeBlocking = () -> {};
+  private Runnable afterBlocking = () -> {};
 
   public BlobOutputStream(BlobUpload upload, ByteBufAllocator allocator, int bufferSize) {
     if (bufferSize < 4096) {
@@ -45,6 +47,16 @@ public final class BlobOutputStream extends OutputStream {
 
   public BlobOutputStream(BlobUpload upload) {
     this(upload, ByteBufAllocator.DEFAULT, DEFAULT_BUFFER_SIZE);
+  }
+
+  /**
+   * Runs {@code before} when a write is about to wait for the upload (the link is slower than the
+   * writer) and {@code after} once it goes on, on the writer's thread: so the writer can give its
+   * CPU turn to another path while it waits for the network.
+   */
+  public void whileBlocked(Runnable before, Runnable after) {
+    this.beforeBlocking = before;
+    this.afterBlocking = after;
   }
 
   /** Bytes written so far. */
@@ -88,18 +100,26 @@ public final class BlobOutputStream extends OutputStream {
 
   private void awaitWritable() throws IOException {
     checkFailed();
-    while (!upload.isWritable()) {
-      CountDownLatch latch = new CountDownLatch(1);
-      upload.whenWritable(latch::countDown);
-      try {
-        latch.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        InterruptedIOException ie = new InterruptedIOException("interrupted while uploading");
-        abort(ie);
-        throw ie;
+    if (upload.isWritable()) {
+      return;
+    }
+    beforeBlocking.run();
+    try {
+      while (!upload.isWritable()) {
+        CountDownLatch latch = new CountDownLatch(1);
+        upload.whenWritable(latch::countDown);
+        try {
+          latch.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          InterruptedIOException ie = new InterruptedIOException("interrupted while uploading");
+          abort(ie);
+          throw ie;
+        }
+        checkFailed();
       }
-      checkFailed();
+    } finally {
+      afterBlocking.run();
     }
   }
 
@@ -135,6 +155,11 @@ public final class BlobOutputStream extends OutputStream {
     }
     ended = true;
     return upload.finish();
+  }
+
+  /** The blob's digest and size once {@link #finish()} has ended the body, before it is stored. */
+  public CompletableFuture<Descriptor> described() {
+    return upload.described();
   }
 
   /** Gives the upload up: nothing becomes visible, buffers are released. */

@@ -4,6 +4,7 @@ import dev.oranc.common.error.FormatException;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.Descriptor;
+import dev.oranc.common.registry.Digest;
 import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RepositoryRef;
@@ -19,9 +20,11 @@ import dev.oranc.push.narinfo.NarInfoMaker;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,6 +41,17 @@ public final class RegistryTarget implements Target {
   private final String storeDir;
   private final boolean dryRun;
   private final AtomicLong published = new AtomicLong();
+  /**
+   * Configs of NAR images on their way, by the NAR's digest: started as soon as the NAR's digest
+   * is known (its last byte handed over), while the NAR's blob completes; taken by publishNar.
+   */
+  private final Map<Digest, CompletableFuture<Descriptor>> narConfigs = new ConcurrentHashMap<>();
+  /** Narinfo blobs and configs on their way ({@link #stageNarInfo}), by narinfo key. */
+  private final Map<String, Staged> stagedNarInfos = new ConcurrentHashMap<>();
+
+  /** A narinfo's blob and its image's config, uploading or uploaded, untagged. */
+  private record Staged(Digest digest, CompletableFuture<Descriptor> blob, CompletableFuture<Descriptor> config) {}
+
   /** The keys the repository holds, from one tag listing; null when not listed. */
   private volatile Listing listed;
 
@@ -256,7 +270,21 @@ public final class RegistryTarget implements Target {
 
       @Override
       public CompletableFuture<Descriptor> finish() throws IOException {
-        return stream.finish();
+        CompletableFuture<Descriptor> stored = stream.finish();
+        // The config names only the NAR's digest: it goes up beside the NAR's last request.
+        stream.described().thenAccept(d -> narConfigs.computeIfAbsent(d.digest(),
+            digest -> cache.putConfig(repository, digest, credentials, null)));
+        return stored;
+      }
+
+      @Override
+      public CompletableFuture<Descriptor> described() {
+        return stream.described();
+      }
+
+      @Override
+      public void whileBlocked(Runnable before, Runnable after) {
+        stream.whileBlocked(before, after);
       }
 
       @Override
@@ -276,9 +304,13 @@ public final class RegistryTarget implements Target {
     if (dryRun) {
       return done(null);
     }
+    CompletableFuture<Descriptor> config = narConfigs.remove(blob.digest());
+    if (config == null || config.isCompletedExceptionally()) {
+      config = cache.putConfig(repository, blob.digest(), credentials, null);
+    }
     return cache
         .publish(repository, NarInfoMaker.narKey(info.narHash()), blob,
-            NarInfoMaker.NAR_CONTENT_TYPE, null, credentials, null)
+            NarInfoMaker.NAR_CONTENT_TYPE, null, Map.of(), config, credentials, null)
         .thenApply(tag -> {
           published.incrementAndGet();
           return null;
@@ -290,18 +322,43 @@ public final class RegistryTarget implements Target {
     if (dryRun) {
       return done(null);
     }
+    String key = NarInfoMaker.narInfoKey(info.path());
     byte[] body = narInfo.formatBytes();
-    return cache
-        .client()
-        .putBlob(repository, body, null, ImageLayout.LAYER_MEDIA_TYPE, credentials, null)
+    Digest digest = Digest.sha256(body);
+    Staged staged = stagedNarInfos.remove(key);
+    if (staged == null || !staged.digest().equals(digest)
+        || staged.blob().isCompletedExceptionally() || staged.config().isCompletedExceptionally()) {
+      staged = stage(body, digest);
+    }
+    CompletableFuture<Descriptor> config = staged.config();
+    return staged
+        .blob()
         .thenCompose(
             blob ->
-                cache.publish(repository, NarInfoMaker.narInfoKey(info.path()), blob,
-                    NarInfo.CONTENT_TYPE, null, signaturesAnnotation(narInfo), credentials, null))
+                cache.publish(repository, key, blob, NarInfo.CONTENT_TYPE, null,
+                    signaturesAnnotation(narInfo), config, credentials, null))
         .thenApply(tag -> {
           published.incrementAndGet();
           return null;
         });
+  }
+
+  @Override
+  public void stageNarInfo(PathInfo info, NarInfo narInfo) {
+    if (dryRun) {
+      return;
+    }
+    byte[] body = narInfo.formatBytes();
+    Staged staged = stage(body, Digest.sha256(body));
+    stagedNarInfos.put(NarInfoMaker.narInfoKey(info.path()), staged);
+  }
+
+  /** The narinfo's blob and its config, both at once: neither is visible until the tag. */
+  private Staged stage(byte[] body, Digest digest) {
+    CompletableFuture<Descriptor> blob =
+        cache.client().putBlob(repository, body, digest, ImageLayout.LAYER_MEDIA_TYPE, credentials, null);
+    CompletableFuture<Descriptor> config = cache.putConfig(repository, digest, credentials, null);
+    return new Staged(digest, blob, config);
   }
 
   /**
@@ -352,13 +409,21 @@ public final class RegistryTarget implements Target {
       return stream;
     }
 
+    private CompletableFuture<Descriptor> finished;
+
     @Override
     public CompletableFuture<Descriptor> finish() {
-      return done(
+      finished = done(
           new Descriptor(
               ImageLayout.LAYER_MEDIA_TYPE,
               dev.oranc.common.registry.Digest.of(sha256.digest()),
               size));
+      return finished;
+    }
+
+    @Override
+    public CompletableFuture<Descriptor> described() {
+      return finished;
     }
 
     @Override

@@ -23,4 +23,11 @@ public interface Target {
 
   /** Uploads and tags {@code narInfo}; called only after its NAR and references are there. */
   CompletableFuture<Void> publishNarInfo(PathInfo info, NarInfo narInfo);
+
+  /**
+   * A hint that {@code narInfo} will be published: what may go up before its NAR and references
+   * are there (its blob, its image's config; nothing a reader can see) may start now, so that
+   * {@link #publishNarInfo} then costs only the tag. By default nothing.
+   */
+  default void stageNarInfo(PathInfo info, NarInfo narInfo) {}
 }
