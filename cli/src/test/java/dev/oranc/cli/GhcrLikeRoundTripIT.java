@@ -61,7 +61,8 @@ class GhcrLikeRoundTripIT {
     try (Nix nix = new Nix();
         LatencyProxy wan = new LatencyProxy(front, Duration.ofMillis(20), 0);
         ExternalProcess server =
-            ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0", "--no-ssl"))) {
+            ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0",
+                "--insecure-registry", "127.0.0.1", "--allow-registry", "127.0.0.1"))) {
       Matcher listening = server.awaitLogLine(LISTENING, Duration.ofSeconds(60));
       String cache = "http://127.0.0.1:" + listening.group(1) + "/" + wan.address() + "/" + repo;
 

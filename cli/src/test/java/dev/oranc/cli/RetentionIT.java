@@ -50,7 +50,8 @@ class RetentionIT {
     List<String> target = List.of("--registry", registry.address(), "--repository", repo, "--no-ssl");
     try (Nix nix = new Nix();
         ExternalProcess server =
-            ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0", "--no-ssl"))) {
+            ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0",
+                "--insecure-registry", "127.0.0.1", "--allow-registry", "127.0.0.1"))) {
       Nix.StorePathInfo dep = nix.build("oranc-gc-dep", "shared by A and B");
       Nix.StorePathInfo a = nix.build("oranc-gc-a", "A", List.of(dep.path()));
       Nix.StorePathInfo b = nix.build("oranc-gc-b", "B", List.of(dep.path()));
