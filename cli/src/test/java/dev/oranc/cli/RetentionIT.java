@@ -168,7 +168,9 @@ class RetentionIT {
     assertEquals(0, rest.exit(), rest.err());
     Map<String, Object> summary = json(rest.out());
     long deleted = ((Number) summary.get("narinfosDeleted")).longValue() + ((Number) summary.get("narsDeleted")).longValue();
-    assertEquals(left, deleted, rest.out());
+    // Up to -p (4) deletes were in flight at the kill: the registry may finish them after `left`
+    // was counted, so the rerun finds that many fewer.
+    assertTrue(deleted <= left && deleted >= left - 4, left + " left, " + deleted + " deleted: " + rest.out());
     assertEquals(List.of(), registry.tags(repo));
   }
 
