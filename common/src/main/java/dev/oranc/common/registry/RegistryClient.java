@@ -90,27 +90,7 @@ public final class RegistryClient implements AutoCloseable {
    */
   public CompletableFuture<Optional<Manifest>> getManifest(
       RepositoryRef repo, String reference, Credentials credentials, EventLoop loop) {
-    String operation = "GET manifest " + repo + ":" + reference;
-    HttpHeaders headers = new DefaultHttpHeaders().set(HttpHeaderNames.ACCEPT, Manifest.ACCEPT);
-    return run(operation, HttpMethod.GET, repo, "/manifests/" + reference, headers, null, credentials,
-            pull(repo), config.maxManifestBytes(), loop)
-        .thenApply(
-            r -> {
-              if (r.status() == 404) {
-                return Optional.empty();
-              }
-              if (r.status() != 200) {
-                throw RegistryErrors.fromResponse(operation, r, credentials);
-              }
-              try {
-                return Optional.of(
-                    Manifest.parse(r.body(), "manifest " + repo + ":" + reference,
-                        r.headers().get(HttpHeaderNames.CONTENT_TYPE)));
-              } catch (dev.oranc.common.error.FormatException e) {
-                throw new RegistryException.Protocol(
-                    operation, "the registry's manifest is not an image manifest we can read", e.getMessage(), e);
-              }
-            });
+    return readManifest(repo, reference, credentials, loop, (manifest, bytes) -> manifest);
   }
 
   /**
@@ -119,6 +99,14 @@ public final class RegistryClient implements AutoCloseable {
    */
   public CompletableFuture<Optional<DigestedManifest>> getDigestedManifest(
       RepositoryRef repo, String reference, Credentials credentials, EventLoop loop) {
+    return readManifest(repo, reference, credentials, loop,
+        (manifest, bytes) -> new DigestedManifest(manifest, Digest.sha256(bytes)));
+  }
+
+  /** One manifest GET; {@code result} makes the answer of the parsed manifest and its bytes. */
+  private <T> CompletableFuture<Optional<T>> readManifest(
+      RepositoryRef repo, String reference, Credentials credentials, EventLoop loop,
+      java.util.function.BiFunction<Manifest, byte[], T> result) {
     String operation = "GET manifest " + repo + ":" + reference;
     HttpHeaders headers = new DefaultHttpHeaders().set(HttpHeaderNames.ACCEPT, Manifest.ACCEPT);
     return run(operation, HttpMethod.GET, repo, "/manifests/" + reference, headers, null, credentials,
@@ -131,13 +119,15 @@ public final class RegistryClient implements AutoCloseable {
               if (r.status() != 200) {
                 throw RegistryErrors.fromResponse(operation, r, credentials);
               }
+              Manifest manifest;
               try {
-                Manifest m = Manifest.parse(r.body(), "manifest " + repo + ":" + reference,
+                manifest = Manifest.parse(r.body(), "manifest " + repo + ":" + reference,
                     r.headers().get(HttpHeaderNames.CONTENT_TYPE));
-                return Optional.of(new DigestedManifest(m, Digest.sha256(r.body())));
               } catch (dev.oranc.common.error.FormatException e) {
-                throw new RegistryException.Protocol(operation, e.getMessage(), e);
+                throw new RegistryException.Protocol(
+                    operation, "the registry's manifest is not an image manifest we can read", e.getMessage(), e);
               }
+              return Optional.of(result.apply(manifest, r.body()));
             });
   }
 
