@@ -234,8 +234,13 @@ final class ConnectionPool {
 
   private void refuse(AddressPolicy.Refusal r, Promise<HttpConnection> promise) {
     String host = r.host().indexOf(':') >= 0 ? "[" + r.host() + "]" : r.host();
-    log.warn("refused a connection to {}:{}: {} is a {} address (only a host that --allow-registry names explicitly is reached there, e.g. --allow-registry {}:{})",
-        host, r.port(), r.address().getHostAddress(), r.addressClass(), host, r.port());
+    long unlogged = connections.refusalWarnings().admit();
+    if (unlogged >= 0) {
+      log.warn("refused a connection to {}:{}: {} is a {} address (only a host that --allow-registry names explicitly is reached there, e.g. --allow-registry {}:{}){}",
+          host, r.port(), r.address().getHostAddress(), r.addressClass(), host, r.port(),
+          unlogged == 0 ? "" : "; " + unlogged + " more refused since the last such line (at most one every 10 s;"
+              + " oranc_registry_refused_total counts them all)");
+    }
     policy.refused(r);
     promise.tryFailure(
         new ConnectionFailure(

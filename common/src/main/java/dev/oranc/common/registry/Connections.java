@@ -41,6 +41,7 @@ final class Connections {
   private final Bootstrap template;
   private final SslContext sslContext;
   private final Cache<Key, ConnectionPool> pools;
+  private final RefusalWarnings refusalWarnings = new RefusalWarnings();
 
   Connections(RegistryClientConfig config) {
     this(config, MAX_POOLS);
@@ -89,6 +90,11 @@ final class Connections {
   ConnectionPool pool(Origin origin, EventLoop loop) {
     return pools.get(
         new Key(origin, loop), k -> new ConnectionPool(this, origin, loop, template, sslContext, config));
+  }
+
+  /** The throttle on warnings about refused connections, shared by this client's pools. */
+  RefusalWarnings refusalWarnings() {
+    return refusalWarnings;
   }
 
   /** Called by a pool, on its loop, when it has nothing left; a newer pool for its key stays. */
