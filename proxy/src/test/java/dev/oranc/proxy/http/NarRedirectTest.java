@@ -140,4 +140,11 @@ class NarRedirectTest {
     NarRedirect off = new NarRedirect(false, null, new ServerMetrics(), TTL, Ticker.systemTicker(), Clock.systemUTC());
     assertFalse(off.applies("nar/0abc.nar.xz", false, null));
   }
+
+  @Test
+  void theRedirectIsNeverStoredByASharedCacheWhoeverAsked() {
+    CacheHeaders headers = new CacheHeaders(Duration.ofSeconds(60), Duration.ofSeconds(30));
+    assertEquals("no-store", headers.cacheControl(307, "nar/0abc.nar.xz", false));
+    assertEquals("no-store", headers.cacheControl(307, "nar/0abc.nar.xz", true));
+  }
 }
