@@ -192,4 +192,24 @@ class NarRedirectServerTest {
         cncf.proxiedRequests().toString());
     server.awaitStreamsSettled();
   }
+
+  @Test
+  void onAPublicRepositoryAnAnonymousRequestGetsItsOwnUrlNeverOneFetchedWithCredentials() throws Exception {
+    byte[] nar = random(90_000, 4);
+    String path = put(ghcr.address(), nar);
+    String repository = path.split("/")[2] + "/" + path.split("/")[3];
+    ghcr.makePublic(repository);
+    ghcr.resetCounters();
+
+    HttpResponse<byte[]> user = server.get(path, USER);
+    assertEquals(307, user.statusCode(), TestServer.text(user));
+    assertEquals(1, blobGets());
+    HttpResponse<byte[]> anonymous = server.get(path, null);
+    assertEquals(307, anonymous.statusCode(), TestServer.text(anonymous));
+    assertEquals(2, blobGets(), "the anonymous request was handed the URL fetched with credentials");
+    assertEquals("no-store", anonymous.headers().firstValue("Cache-Control").orElse(null));
+    assertArrayEquals(nar, follow(anonymous).body());
+    assertEquals(307, server.get(path, null).statusCode());
+    assertEquals(2, blobGets(), "the anonymous URL is remembered for anonymous requests");
+  }
 }

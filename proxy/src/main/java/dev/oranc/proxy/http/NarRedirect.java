@@ -72,7 +72,9 @@ import org.slf4j.LoggerFactory;
  *       #MAX_REMEMBERED}, and not at all when less than {@link #MIN_REMEMBERED} would be left: a
  *       client handed it at the end of that time still has as long again to start its download.
  *       A URL that says nothing is remembered for {@code --nar-redirect-ttl}. The cache is bounded
- *       ({@link #MAX_ENTRIES}) and expires on the server's {@link Ticker}.
+ *       ({@link #MAX_ENTRIES}) and expires on the server's {@link Ticker}. Concurrent first asks
+ *       for one NAR are not merged (no single flight, unlike {@code LayerCache}): an answer may be
+ *       a 200 stream, which only one client can take, and Nix fetches a NAR once.
  * </ol>
  *
  * <p>What is not redirected: {@code HEAD} (answered here from the manifest: storage URLs are
