@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.registry.Digest;
+import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.GhcrLike;
 import dev.oranc.testkit.Registry;
 import java.net.URI;
@@ -211,5 +213,30 @@ class NarRedirectServerTest {
     assertArrayEquals(nar, follow(anonymous).body());
     assertEquals(307, server.get(path, null).statusCode());
     assertEquals(2, blobGets(), "the anonymous URL is remembered for anonymous requests");
+  }
+
+  @Test
+  void aRedirectToTheRegistrysOwnOriginIsFollowedAndRelayedNeverHandedOut() throws Exception {
+    // The client would need the server's credentials at the registry's origin: not handed out.
+    Registry cncf = ghcr.registry();
+    byte[] nar = random(80_000, 5);
+    try (FaultInjector front = new FaultInjector(cncf.address(), cncf.tokenRealm())) {
+      String path = put(front.address(), nar);
+      String blob = "/v2/" + path.split("/")[2] + "/" + path.split("/")[3] + "/blobs/" + Digest.sha256(nar);
+      front.add(FaultInjector.Rule.of("GET", java.util.regex.Pattern.quote(blob) + "$",
+          FaultInjector.Fault.status(307, "Location", "http://" + front.address() + blob + "?own=1"), -1));
+      long redirected = server.server.metrics().narsRedirected();
+      long relayed = server.server.metrics().narsRelayed();
+
+      HttpResponse<byte[]> get = server.get(path, USER);
+      assertEquals(200, get.statusCode(), TestServer.text(get));
+      assertArrayEquals(nar, get.body());
+      // The locating GET (its redirect not followed), then the relay's own GET, which follows it
+      // with the credentials: two, for a case that is rare (storage is another origin).
+      assertEquals(2, front.injectedCount());
+      awaitCount(relayed + 1, () -> server.server.metrics().narsRelayed());
+      assertEquals(redirected, server.server.metrics().narsRedirected());
+      server.awaitStreamsSettled();
+    }
   }
 }
