@@ -353,6 +353,29 @@ final class ServerCommand implements Callable<Integer> {
               + " hides a path pushed since from everyone behind the cache). Default: ${DEFAULT-VALUE}.")
   Duration maxAgeNotFound;
 
+  // --- NAR redirects (see docs/SERVER.md) --------------------------------------------------------
+
+  @Option(
+      names = "--nar-redirect",
+      description =
+          "Answer a NAR's GET with 307 to where the registry keeps its blob (ghcr.io: a presigned"
+              + " storage URL), fetched with the request's own credentials, so the NAR's bytes go from"
+              + " storage to the client, not through this server. A registry that serves the bytes"
+              + " itself is relayed as without it. HEAD, Range GETs and S3-signed requests are"
+              + " answered as without it. Off by default.")
+  boolean narRedirect;
+
+  @Option(
+      names = "--nar-redirect-ttl",
+      paramLabel = "DURATION",
+      defaultValue = "60s",
+      converter = DurationConverter.class,
+      description =
+          "With --nar-redirect: how long a storage URL that does not say when it expires is handed"
+              + " out again to the same credentials (a URL that says is kept for half its remaining"
+              + " life, at most 5m). At most 5m. Default: ${DEFAULT-VALUE}.")
+  Duration narRedirectTtl;
+
   @Spec CommandSpec spec;
 
   ServerConfig config() {
@@ -364,6 +387,10 @@ final class ServerCommand implements Callable<Integer> {
     requireSize("--max-header-size", maxHeaderSize, 1024, 1L << 20);
     requireMaxAge("--max-age-narinfo", maxAgeNarinfo);
     requireMaxAge("--max-age-not-found", maxAgeNotFound);
+    if (narRedirectTtl.isZero() || narRedirectTtl.isNegative() || narRedirectTtl.compareTo(Duration.ofMinutes(5)) > 0) {
+      throw new IllegalArgumentException(
+          "--nar-redirect-ttl: " + narRedirectTtl.toMillis() + "ms (expected: more than 0, at most 5m)");
+    }
     return ServerConfig.builder()
         .listen(listen)
         .repositoryParts(repositoryParts)
@@ -394,6 +421,8 @@ final class ServerCommand implements Callable<Integer> {
         .maxMultipartUploadsPerClient(maxMultipartUploadsPerClient)
         .maxAgeNarinfo(maxAgeNarinfo)
         .maxAgeNotFound(maxAgeNotFound)
+        .narRedirect(narRedirect)
+        .narRedirectTtl(narRedirectTtl)
         .build();
   }
 

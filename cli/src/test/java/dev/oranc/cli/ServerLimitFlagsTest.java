@@ -83,4 +83,17 @@ class ServerLimitFlagsTest {
           && e.getMessage().contains("from 1 to 10000"), e.getMessage());
     }
   }
+
+  @Test
+  void narRedirectIsOffByDefaultAndItsTtlIsBounded() {
+    ServerConfig off = parse(Map.of(), "server").config();
+    assertEquals(false, off.narRedirect());
+    assertEquals(ServerConfig.builder().build().narRedirectTtl(), off.narRedirectTtl());
+    ServerConfig on = parse(Map.of(), "server", "--nar-redirect", "--nar-redirect-ttl", "30s").config();
+    assertEquals(true, on.narRedirect());
+    assertEquals(java.time.Duration.ofSeconds(30), on.narRedirectTtl());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> parse(Map.of(), "server", "--nar-redirect-ttl", "10m").config());
+    assertTrue(e.getMessage().startsWith("--nar-redirect-ttl: 600000ms"), e.getMessage());
+  }
 }

@@ -63,6 +63,10 @@ import java.util.regex.Pattern;
  * @param addressPolicy where the server's registry client may connect; it replaces the policy of
  *     {@link #registry()}. The builder makes it {@link AddressPolicy#publicOnly} over {@code
  *     allowRegistries} (explicit hosts may be on any address); tests give one with their hooks
+ * @param narRedirect {@code --nar-redirect}: a NAR GET is answered 307 to where the registry
+ *     redirects its blob (presigned storage); see {@code http.NarRedirect}
+ * @param narRedirectTtl how long such a URL is handed out again when it does not say when it
+ *     expires (at most 5 minutes)
  */
 public record ServerConfig(
     InetSocketAddress listen,
@@ -99,7 +103,9 @@ public record ServerConfig(
     Duration maxAgeNarinfo,
     Duration maxAgeNotFound,
     List<HostPattern> allowRegistries,
-    AddressPolicy addressPolicy) {
+    AddressPolicy addressPolicy,
+    boolean narRedirect,
+    Duration narRedirectTtl) {
 
   public static final int DEFAULT_PORT = 8080;
 
@@ -147,6 +153,11 @@ public record ServerConfig(
     requireMaxAge(maxAgeNotFound, "not-found max-age");
     allowRegistries = List.copyOf(allowRegistries);
     Objects.requireNonNull(addressPolicy, "addressPolicy");
+    requirePositive(narRedirectTtl, "nar redirect TTL");
+    if (narRedirectTtl.compareTo(Duration.ofMinutes(5)) > 0) {
+      throw new IllegalArgumentException("nar redirect TTL: " + narRedirectTtl
+          + " (expected: at most 5 minutes, well under a presigned URL's life; ghcr.io's is about 300 s)");
+    }
   }
 
   /** True when a request may name {@code registry} ({@code host} or {@code host:port}). */
@@ -209,6 +220,8 @@ public record ServerConfig(
     private Duration maxAgeNotFound = Duration.ZERO;
     private List<HostPattern> allowRegistries = List.of();
     private AddressPolicy addressPolicy;
+    private boolean narRedirect;
+    private Duration narRedirectTtl = Duration.ofSeconds(60);
 
     private Builder() {}
 
@@ -251,6 +264,8 @@ public record ServerConfig(
     public Builder allowRegistries(List<HostPattern> v) { allowRegistries = v; return this; }
     /** Replaces the policy made from {@link #allowRegistries}: for tests and their hooks. */
     public Builder addressPolicy(AddressPolicy v) { addressPolicy = v; return this; }
+    public Builder narRedirect(boolean v) { narRedirect = v; return this; }
+    public Builder narRedirectTtl(Duration v) { narRedirectTtl = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
@@ -261,7 +276,8 @@ public record ServerConfig(
           multipartSpoolDir, multipartSpoolBytes, multipartExpiry,
           maxConnections, maxStreamsPerClient, maxMultipartUploadsPerClient,
           maxAgeNarinfo, maxAgeNotFound, allowRegistries,
-          addressPolicy != null ? addressPolicy : AddressPolicy.publicOnly(allowRegistries));
+          addressPolicy != null ? addressPolicy : AddressPolicy.publicOnly(allowRegistries),
+          narRedirect, narRedirectTtl);
     }
   }
 

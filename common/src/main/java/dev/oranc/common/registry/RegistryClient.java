@@ -247,6 +247,68 @@ public final class RegistryClient implements AutoCloseable {
   }
 
   /**
+   * One {@code GET} of a blob that does not follow a redirect: the registry's bytes ({@link
+   * BlobLocation.Here}, a download begun that the caller starts or cancels) or where it sent the
+   * request ({@link BlobLocation.Elsewhere}). The request carries {@code credentials} (the token
+   * dance included), so the redirect is the one these credentials get. A redirect's own body is
+   * small and is read (bounded) so that its connection goes back to the pool; nothing is left
+   * open. Fails with {@link RegistryException.NotFound} when the registry has no such blob, and
+   * with {@link RegistryException.Protocol} for a redirect without a usable {@code Location}.
+   */
+  public CompletableFuture<BlobLocation> locateBlob(
+      RepositoryRef repo, Digest digest, Credentials credentials, EventLoop loop) {
+    String operation = "GET blob " + repo + "@" + digest;
+    Origin origin = registryOrigin(repo);
+    String path = v2(repo, "/blobs/" + digest);
+    Call call = new Call(operation, HttpMethod.GET, origin, path,
+        new DefaultHttpHeaders(), null, credentials, pull(repo), true, MAX_ERROR_BODY, false, loopOrNext(loop));
+    return runner.run(call)
+        .thenApply(
+            r -> {
+              if (r.download() != null) {
+                if (r.status() != 200) {
+                  // A 2xx that is not the blob (no range was asked for): not ours to relay.
+                  r.download().cancel();
+                  throw new RegistryException.Protocol(operation, "the registry answered "
+                      + RegistryErrors.statusText(r.status()) + " to a whole blob's GET");
+                }
+                return new BlobLocation.Here(r.download());
+              }
+              int status = r.status();
+              String location = r.headers().get(HttpHeaderNames.LOCATION);
+              if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
+                URI target;
+                try {
+                  target = origin.resolve(path).resolve(location == null ? "" : location.trim());
+                  Origin.of(target);
+                } catch (RuntimeException e) {
+                  throw new RegistryException.Protocol(operation,
+                      "the registry redirected to an unusable URL (or sent no Location)");
+                }
+                if (location == null || location.isBlank()) {
+                  throw new RegistryException.Protocol(operation, "the registry redirected without a Location");
+                }
+                return new BlobLocation.Elsewhere(status, target, URI.create(origin.toString()),
+                    httpDate(r.headers().get(HttpHeaderNames.DATE)));
+              }
+              throw RegistryErrors.fromResponse(operation, r, credentials);
+            });
+  }
+
+  /** An HTTP {@code Date} (RFC 1123), or null. */
+  static java.time.Instant httpDate(String value) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      return java.time.ZonedDateTime.parse(value.trim(), java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME)
+          .toInstant();
+    } catch (java.time.format.DateTimeParseException e) {
+      return null;
+    }
+  }
+
+  /**
    * A small blob, read whole into memory and checked against its digest. Fails with a {@link
    * RegistryException.Protocol} when it is larger than {@code maxBytes}.
    */

@@ -23,6 +23,7 @@ import java.time.Duration;
  *   request with credentials         private, ...   (never stored by a shared cache)
  *   anonymous nar/*                  public, max-age=31536000, immutable
  *   anonymous, any other key         public, max-age=--max-age-narinfo (0: no-store)
+ * 307 to storage (--nar-redirect)   no-store (a presigned URL: one caller's, and it expires)
  * file GET/HEAD                      Vary: Authorization
  * </pre>
  *

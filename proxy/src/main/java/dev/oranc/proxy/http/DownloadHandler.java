@@ -44,6 +44,10 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET} of a large blob: relayed from the registry ({@link BlobRelay}).
  * </ol>
  *
+ * With {@code --nar-redirect}, a {@code GET} of a NAR (no range, not S3-signed) leaves after step 2
+ * for {@link NarRedirect}: a {@code 307} to the registry's storage, or the registry's own answer
+ * relayed.
+ *
  * A {@code Range} (one byte range, see {@link ByteRange}) is answered 206 with {@code
  * Content-Range}: a small blob's cached bytes are sliced, a large blob's range is asked of the
  * registry (and cut from its whole answer if it ignores the range), so an interrupted download of
@@ -70,13 +74,20 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
 
   private final Backend backend;
   private final StreamLimiter streams;
+  private final NarRedirect narRedirect;
   /** The current request's body is still arriving (it is dropped: GET and HEAD have none). */
   private boolean consuming;
   private Download current;
 
   DownloadHandler(Backend backend, StreamLimiter streams) {
+    this(backend, streams, null);
+  }
+
+  /** @param narRedirect null: {@code --nar-redirect} is off */
+  DownloadHandler(Backend backend, StreamLimiter streams, NarRedirect narRedirect) {
     this.backend = backend;
     this.streams = streams;
+    this.narRedirect = narRedirect;
   }
 
   @Override
@@ -260,6 +271,11 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
         fail(e);
         return;
       }
+      if (narRedirect != null && narRedirect.applies(key, exchange.s3, range)) {
+        narRedirect.answer(repo, file, credentials, loop)
+            .whenComplete((a, e) -> onLoop(() -> afterNarRedirect(file, a, e)));
+        return;
+      }
       BlobCache blobs = backend.blobs();
       if (blobs.holds(file.size())) {
         blobs
@@ -280,6 +296,45 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
                 Failures.call(() -> client.getBlob(repo, file.digest(), rangeHeader, credentials, loop)))
             .whenComplete((d, e) -> onLoop(() -> afterBlobOpened(file, range, d, e)));
       }
+    }
+
+    /** {@code --nar-redirect}: a 307, or a relay as below (of the answer in hand when there is one). */
+    void afterNarRedirect(StoredFile file, NarRedirect.Answer answer, Throwable error) {
+      BlobDownload download = answer instanceof NarRedirect.Answer.Relay r ? r.download() : null;
+      if (!live()) {
+        if (download != null) {
+          download.cancel();
+        }
+        return;
+      }
+      if (error != null) {
+        fail(Failures.unwrap(error));
+        return;
+      }
+      if (answer instanceof NarRedirect.Answer.Redirect redirect) {
+        exchange.body = redirect.remembered() ? "redirect-hit" : "redirect";
+        backend.metrics().narRedirected();
+        respond(NarRedirect.response(redirect));
+        return;
+      }
+      permit = streams.tryAcquire(ctx.channel());
+      if (permit == null) {
+        if (download != null) {
+          download.cancel();
+        }
+        backend.metrics().streamRefused();
+        fail(new RequestRejected.TooBusy(streams.max()));
+        return;
+      }
+      exchange.body = "stream";
+      if (download != null) {
+        afterBlobOpened(file, null, download, null);
+        return;
+      }
+      RegistryClient client = backend.registry().client();
+      Failures.timed(backend.metrics(), "blob_open",
+              Failures.call(() -> client.getBlob(repo, file.digest(), null, credentials, loop)))
+          .whenComplete((d, e) -> onLoop(() -> afterBlobOpened(file, null, d, e)));
     }
 
     void afterSmallBlob(StoredFile file, ByteRange range, BlobCache.Lookup lookup, Throwable error) {
@@ -309,6 +364,7 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
       }
       FullHttpResponse r = Responses.full(HttpResponseStatus.OK, null, bytes, false);
       fileHeaders(r.headers(), file, exchange.s3);
+      countNar(bytes.length);
       respond(r);
     }
 
@@ -347,7 +403,12 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
         fail(new RegistryException.Protocol("GET blob " + repo + "@" + file.digest(), problem, said, null));
         return;
       }
-      relay = new BlobRelay(ctx, download, file, range, exchange.s3, backend.metrics(), this::done, this::fail);
+      relay = new BlobRelay(ctx, download, file, range, exchange.s3, backend.metrics(),
+          () -> {
+            countNar(range == null ? file.size() : range.length());
+            done();
+          },
+          this::fail);
       relay.start();
     }
 
@@ -357,6 +418,13 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
       int slash = v.indexOf('/');
       String spec = (slash < 0 ? v : v.substring(0, slash)).trim();
       return spec.equalsIgnoreCase("bytes " + range.first() + "-" + range.last());
+    }
+
+    /** A NAR's bytes sent by this server (the metrics compare them with redirected NARs). */
+    void countNar(long bytes) {
+      if (key.startsWith(CacheHeaders.NAR_PREFIX)) {
+        backend.metrics().narRelayed(bytes);
+      }
     }
 
     void respond(FullHttpResponse response) {

@@ -56,6 +56,7 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
   private final StreamLimiter streamLimiter;
   private final CacheHeaders cacheHeaders;
   private final RegistryAllowList allowList;
+  private final NarRedirect narRedirect;
 
   public ServerInitializer(
       ServerConfig config, Backend backend, BooleanSupplier draining, ChannelGroup channels) {
@@ -68,6 +69,11 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     this.streamLimiter = new StreamLimiter(config.maxStreamsPerClient());
     this.cacheHeaders = new CacheHeaders(config.maxAgeNarinfo(), config.maxAgeNotFound());
     this.allowList = new RegistryAllowList(config, backend.metrics());
+    this.narRedirect = new NarRedirect(config.narRedirect(), backend.registry().client(), backend.metrics(),
+        config.narRedirectTtl(), config.ticker(), java.time.Clock.systemUTC());
+    if (config.narRedirect()) {
+      backend.metrics().cache("nar_redirect", narRedirect::stats, narRedirect::size, () -> -1);
+    }
   }
 
   /** True when no request is in progress on {@code ch}: a shutdown may close it at once. */
@@ -122,7 +128,7 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     p.addLast("multipart", new MultipartHandler(backend));
     p.addLast("expect-continue", new ExpectContinueHandler());
     p.addLast("service", new ServiceHandler(backend.metrics(), draining));
-    p.addLast("download", new DownloadHandler(backend, streamLimiter));
+    p.addLast("download", new DownloadHandler(backend, streamLimiter, narRedirect));
     p.addLast("upload", new UploadHandler(backend, streamLimiter));
     p.addLast("errors", new ErrorResponseHandler());
   }

@@ -36,6 +36,9 @@ public final class ServerMetrics {
   private final LongAdder streamsRefused = new LongAdder();
   private final LongAdder registryNotAllowed = new LongAdder();
   private final LongAdder registryAddressRefused = new LongAdder();
+  private final LongAdder narRedirected = new LongAdder();
+  private final LongAdder narRelayed = new LongAdder();
+  private final LongAdder narRelayedBytes = new LongAdder();
   private final ConcurrentHashMap<OperationLabel, Timer> registry = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, LongAdder> upstream = new ConcurrentHashMap<>();
   private final Map<String, CacheSource> caches = new ConcurrentHashMap<>();
@@ -184,6 +187,32 @@ public final class ServerMetrics {
     registryAddressRefused.increment();
   }
 
+  /** A NAR GET answered 307 to where the registry keeps it ({@code --nar-redirect}). */
+  public void narRedirected() {
+    narRedirected.increment();
+  }
+
+  /** A NAR GET whose {@code bytes} this server sent itself (relayed, or from the small-blob cache). */
+  public void narRelayed(long bytes) {
+    narRelayed.increment();
+    narRelayedBytes.add(bytes);
+  }
+
+  /** NAR GETs redirected so far (tests). */
+  public long narsRedirected() {
+    return narRedirected.sum();
+  }
+
+  /** NAR GETs relayed so far (tests). */
+  public long narsRelayed() {
+    return narRelayed.sum();
+  }
+
+  /** NAR bytes relayed so far (tests). */
+  public long narBytesRelayed() {
+    return narRelayedBytes.sum();
+  }
+
   /** Registry requests and connections refused by policy so far, both reasons (tests). */
   public long registryRefused() {
     return registryNotAllowed.sum() + registryAddressRefused.sum();
@@ -275,6 +304,13 @@ public final class ServerMetrics {
             + " to a loopback, private or otherwise internal address (address).");
     sample(b, "oranc_registry_refused_total", "{reason=\"address\"}", registryAddressRefused.sum());
     sample(b, "oranc_registry_refused_total", "{reason=\"not_allowed\"}", registryNotAllowed.sum());
+    header(b, "oranc_nar_redirected_total", "counter",
+        "NAR GETs answered 307 to the registry's storage (--nar-redirect): their bytes did not pass here.");
+    sample(b, "oranc_nar_redirected_total", "", narRedirected.sum());
+    header(b, "oranc_nar_relayed_total", "counter", "NAR GETs whose bytes this server sent itself.");
+    sample(b, "oranc_nar_relayed_total", "", narRelayed.sum());
+    header(b, "oranc_nar_relayed_bytes_total", "counter", "NAR bytes this server sent itself.");
+    sample(b, "oranc_nar_relayed_bytes_total", "", narRelayedBytes.sum());
 
     Map<String, Timer> ops = new TreeMap<>();
     registry.forEach(
