@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.testkit.ExternalProcess;
+import dev.oranc.testkit.Nginx;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
@@ -81,25 +82,7 @@ class ReverseProxyIT {
     site = replaceOnce(site, "listen 443 ssl http2;", "listen 127.0.0.1:" + port + " ssl http2;");
     site = site.replaceAll("ssl_certificate +\\S+;", "ssl_certificate " + cert + ";");
     site = site.replaceAll("ssl_certificate_key +\\S+;", "ssl_certificate_key " + key + ";");
-    Path dir = Files.createDirectories(tmp.resolve("nginx"));
-    String conf = "pid " + dir.resolve("nginx.pid") + ";\n"
-        + "error_log " + dir.resolve("error.log") + " warn;\n"
-        + "events { worker_connections 256; }\n"
-        + "http {\n"
-        + "  access_log off;\n"
-        + "  client_body_temp_path " + dir.resolve("body") + ";\n"
-        + "  proxy_temp_path " + dir.resolve("proxy") + ";\n"
-        + "  fastcgi_temp_path " + dir.resolve("fastcgi") + ";\n"
-        + "  uwsgi_temp_path " + dir.resolve("uwsgi") + ";\n"
-        + "  scgi_temp_path " + dir.resolve("scgi") + ";\n"
-        + site
-        + "}\n";
-    Path confFile = Files.writeString(dir.resolve("nginx.conf"), conf);
-    Commands.Run check = Commands.run(List.of("nginx", "-e", "stderr", "-t", "-p", dir.toString(), "-c", confFile.toString()));
-    assertEquals(0, check.exit(), "nginx -t on the documented block:\n" + conf + "\n" + check.out());
-    try (ExternalProcess nginx = ExternalProcess.start("nginx",
-        List.of("nginx", "-e", "stderr", "-p", dir.toString(), "-c", confFile.toString(), "-g", "daemon off; master_process off;"))) {
-      awaitPort(port, nginx);
+    try (Nginx nginx = Nginx.start(tmp.resolve("nginx"), site, port)) {
       roundTrip(port, "nginx");
     }
   }

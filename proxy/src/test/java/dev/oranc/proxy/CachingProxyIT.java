@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oranc.testkit.ExternalProcess;
+import dev.oranc.testkit.Nginx;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
@@ -13,7 +13,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -60,7 +59,7 @@ class CachingProxyIT {
   @TempDir static Path tmp;
 
   private static TestServer oranc;
-  private static ExternalProcess nginx;
+  private static Nginx nginx;
   private static int port;
   private static HttpClient https;
 
@@ -83,25 +82,9 @@ class CachingProxyIT {
     site = replaceOnce(site, "listen 443 ssl http2;", "listen 127.0.0.1:" + port + " ssl http2;");
     site = site.replaceAll("ssl_certificate +\\S+;", "ssl_certificate " + cert + ";");
     site = site.replaceAll("ssl_certificate_key +\\S+;", "ssl_certificate_key " + key + ";");
-    Path dir = Files.createDirectories(tmp.resolve("nginx"));
+    Path dir = tmp.resolve("nginx");
     site = replaceOnce(site, "proxy_cache_path /var/cache/nginx/oranc ", "proxy_cache_path " + dir.resolve("cache") + " ");
-    String conf = "pid " + dir.resolve("nginx.pid") + ";\n"
-        + "error_log " + dir.resolve("error.log") + " warn;\n"
-        + "events { worker_connections 256; }\n"
-        + "http {\n"
-        + "  access_log off;\n"
-        + "  client_body_temp_path " + dir.resolve("body") + ";\n"
-        + "  proxy_temp_path " + dir.resolve("proxy") + ";\n"
-        + "  fastcgi_temp_path " + dir.resolve("fastcgi") + ";\n"
-        + "  uwsgi_temp_path " + dir.resolve("uwsgi") + ";\n"
-        + "  scgi_temp_path " + dir.resolve("scgi") + ";\n"
-        + site
-        + "}\n";
-    Path confFile = Files.writeString(dir.resolve("nginx.conf"), conf);
-    nginx = ExternalProcess.start("nginx",
-        List.of("nginx", "-e", "stderr", "-p", dir.toString(), "-c", confFile.toString(), "-g",
-            "daemon off; master_process off;"));
-    awaitPort(port, nginx);
+    nginx = Nginx.start(dir, site, port);
 
     KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
     trust.load(null, null);
@@ -250,18 +233,5 @@ class CachingProxyIT {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
       return s.getLocalPort();
     }
-  }
-
-  static void awaitPort(int port, ExternalProcess process) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (System.nanoTime() < deadline) {
-      assertTrue(process.isAlive(), process.name() + " exited:\n" + process.log());
-      try (Socket s = new Socket(InetAddress.getByName("127.0.0.1"), port)) {
-        return;
-      } catch (IOException notYet) {
-        Thread.sleep(50);
-      }
-    }
-    throw new AssertionError(process.name() + " does not listen on " + port + ":\n" + process.log());
   }
 }

@@ -34,9 +34,19 @@ import java.util.function.Supplier;
  *       flight (its answer, possibly from before the PUT, is then not kept). It walks the keys:
  *       O(entries) per PUT, which at the default bound is well under a millisecond of work and
  *       keeps the structure a plain cache.
+ *   <li><b>A NAR's miss is not remembered</b> (concurrent misses still share one lookup). Nix
+ *       asks for a NAR that is not there only right before uploading it ({@code nix copy --to}
+ *       checks the NAR's URL first); it never substitutes a NAR without a narinfo naming it. With
+ *       replicas behind a load balancer that check may reach one replica and the upload another:
+ *       a remembered miss would then answer 404 for the NAR for {@code negativeTtl} while its
+ *       narinfo is already served, and a client substituting the path at that moment would fail.
+ *       Not remembering it costs one registry lookup per upload. ReplicasIT checks it.
  * </ul>
  */
 public final class LayerCache {
+
+  /** Keys whose misses are not remembered (see "A NAR's miss" in the class comment). */
+  static final String NAR_PREFIX = "nar/";
 
   /** An entry's identity. {@code scope} is a credential fingerprint, never a secret. */
   public record Key(String registry, String repository, String key, String scope) {
@@ -64,14 +74,14 @@ public final class LayerCache {
                   @Override
                   public long expireAfterCreate(
                       Key key, SingleFlight.Outcome<Optional<StoredFile>> value, long currentTime) {
-                    return lifetime(value);
+                    return lifetime(key, value);
                   }
 
                   @Override
                   public long expireAfterUpdate(
                       Key key, SingleFlight.Outcome<Optional<StoredFile>> value, long currentTime,
                       long currentDuration) {
-                    return lifetime(value);
+                    return lifetime(key, value);
                   }
 
                   @Override
@@ -81,11 +91,14 @@ public final class LayerCache {
                     return currentDuration;
                   }
 
-                  private long lifetime(SingleFlight.Outcome<Optional<StoredFile>> value) {
+                  private long lifetime(Key key, SingleFlight.Outcome<Optional<StoredFile>> value) {
                     if (value.failed()) {
                       return 0;
                     }
-                    return value.value().isPresent() ? positiveNanos : negativeNanos;
+                    if (value.value().isPresent()) {
+                      return positiveNanos;
+                    }
+                    return key.key().startsWith(NAR_PREFIX) ? 0 : negativeNanos;
                   }
                 })
             .ticker(ticker)

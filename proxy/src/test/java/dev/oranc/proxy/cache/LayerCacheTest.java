@@ -69,6 +69,21 @@ class LayerCacheTest {
   }
 
   @Test
+  void aNarMissIsNotRememberedButAFoundNarIs() throws Exception {
+    String nar = "nar/0sf0k15dhahzx3djd4qsp5k7kid8zw4y6za714c3m085x5gwcpmq.nar.zst";
+    java.util.function.Function<Optional<StoredFile>, LayerCache.Lookup> lookup = answer -> cache.get(repo, nar, alice, () -> {
+      loads.incrementAndGet();
+      return CompletableFuture.completedFuture(answer);
+    }).join();
+    assertFalse(lookup.apply(Optional.empty()).hit());
+    LayerCache.Lookup uploadedMeanwhile = lookup.apply(Optional.of(file));
+    assertFalse(uploadedMeanwhile.hit(), "a NAR's miss was remembered");
+    assertEquals(file, uploadedMeanwhile.file().orElseThrow());
+    assertTrue(lookup.apply(Optional.empty()).hit(), "a found NAR lives the TTL");
+    assertEquals(2, loads.get());
+  }
+
+  @Test
   void aFailureIsNeverCached() throws Exception {
     ExecutionException e = assertThrows(ExecutionException.class, () -> cache.get(repo, "k", alice, () -> {
       loads.incrementAndGet();
