@@ -63,6 +63,9 @@ import java.util.regex.Pattern;
  * @param addressPolicy where the server's registry client may connect; it replaces the policy of
  *     {@link #registry()}. The builder makes it {@link AddressPolicy#publicOnly} over {@code
  *     allowRegistries} (explicit hosts may be on any address); tests give one with their hooks
+ * @param prefetchConcurrency background prefetches (see {@code cache.Prefetcher}) running at once;
+ *     0 turns prefetching off ({@code --no-prefetch})
+ * @param prefetchQueue prefetches waiting for a turn; one more is dropped
  */
 public record ServerConfig(
     InetSocketAddress listen,
@@ -99,7 +102,9 @@ public record ServerConfig(
     Duration maxAgeNarinfo,
     Duration maxAgeNotFound,
     List<HostPattern> allowRegistries,
-    AddressPolicy addressPolicy) {
+    AddressPolicy addressPolicy,
+    int prefetchConcurrency,
+    int prefetchQueue) {
 
   public static final int DEFAULT_PORT = 8080;
 
@@ -147,6 +152,9 @@ public record ServerConfig(
     requireMaxAge(maxAgeNotFound, "not-found max-age");
     allowRegistries = List.copyOf(allowRegistries);
     Objects.requireNonNull(addressPolicy, "addressPolicy");
+    require(prefetchConcurrency >= 0 && prefetchConcurrency <= 1024, "prefetch concurrency", prefetchConcurrency,
+        "from 0 (off) to 1024");
+    require(prefetchQueue >= 0 && prefetchQueue <= 1 << 20, "prefetch queue", prefetchQueue, "from 0 to 1048576");
   }
 
   /** True when a request may name {@code registry} ({@code host} or {@code host:port}). */
@@ -209,6 +217,8 @@ public record ServerConfig(
     private Duration maxAgeNotFound = Duration.ZERO;
     private List<HostPattern> allowRegistries = List.of();
     private AddressPolicy addressPolicy;
+    private int prefetchConcurrency = 16;
+    private int prefetchQueue = 4096;
 
     private Builder() {}
 
@@ -251,6 +261,9 @@ public record ServerConfig(
     public Builder allowRegistries(List<HostPattern> v) { allowRegistries = v; return this; }
     /** Replaces the policy made from {@link #allowRegistries}: for tests and their hooks. */
     public Builder addressPolicy(AddressPolicy v) { addressPolicy = v; return this; }
+    /** 0 turns prefetching off. */
+    public Builder prefetchConcurrency(int v) { prefetchConcurrency = v; return this; }
+    public Builder prefetchQueue(int v) { prefetchQueue = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
@@ -261,7 +274,8 @@ public record ServerConfig(
           multipartSpoolDir, multipartSpoolBytes, multipartExpiry,
           maxConnections, maxStreamsPerClient, maxMultipartUploadsPerClient,
           maxAgeNarinfo, maxAgeNotFound, allowRegistries,
-          addressPolicy != null ? addressPolicy : AddressPolicy.publicOnly(allowRegistries));
+          addressPolicy != null ? addressPolicy : AddressPolicy.publicOnly(allowRegistries),
+          prefetchConcurrency, prefetchQueue);
     }
   }
 

@@ -107,6 +107,11 @@ public final class LayerCache {
         .thenApply(loaded -> new Lookup(loaded.value(), loaded.hit()));
   }
 
+  /** True when an answer (or a lookup in flight) is held for this key and credential. */
+  public boolean contains(RepositoryRef repo, String key, Credentials credentials) {
+    return cache.getIfPresent(Key.of(repo, key, credentials)) != null;
+  }
+
   /** Forgets {@code key} in {@code repo} for every credential scope (after a PUT of it). */
   public void invalidate(RepositoryRef repo, String key) {
     cache.asMap().keySet().removeIf(
