@@ -39,8 +39,8 @@ import org.slf4j.LoggerFactory;
  *         <li>a {@code HEAD} that resolved a small blob ({@link #headResolved}): its bytes are
  *             fetched. Nix 2.8 {@code HEAD}s every narinfo of a closure at once and then {@code
  *             GET}s them one at a time; after this each {@code GET} is a hit;
- *         <li>any narinfo served ({@link #narinfoServed}): its {@code URL} key (the NAR) is
- *             resolved, so the NAR's {@code GET} costs no manifest round trip.
+ *         <li>any narinfo served or prefetched: its {@code URL} key (the NAR) is resolved, unless
+ *             its layer is cached already, so the NAR's {@code GET} costs no manifest round trip.
  *       </ol>
  *   <li><b>Same scope as the request.</b> A prefetch runs with the triggering request's registry,
  *       repository and credentials, through the same caches and the same single-flight loads as a
@@ -135,15 +135,8 @@ public final class Prefetcher {
       return;
     }
     NarInfo info = parse(repo, key, bytes);
-    if (info == null) {
-      return;
-    }
-    if (NAR_URL.matcher(info.url()).matches() && !info.url().endsWith(NARINFO)
-        && !layers.contains(repo, info.url(), credentials)) {
-      submit(repo, info.url(), credentials, loop, false);
-    }
-    if (fetched) {
-      references(repo, info, credentials, loop);
+    if (info != null) {
+      warm(repo, info, fetched, credentials, loop);
     }
   }
 
@@ -153,6 +146,17 @@ public final class Prefetcher {
       return;
     }
     submit(repo, key, credentials, loop, true);
+  }
+
+  /** The NAR's layer, unless cached; and when {@code fetched}, the References' narinfos. */
+  private void warm(RepositoryRef repo, NarInfo info, boolean fetched, Credentials credentials, EventLoop loop) {
+    if (NAR_URL.matcher(info.url()).matches() && !info.url().endsWith(NARINFO)
+        && !layers.contains(repo, info.url(), credentials)) {
+      submit(repo, info.url(), credentials, loop, false);
+    }
+    if (fetched) {
+      references(repo, info, credentials, loop);
+    }
   }
 
   private void references(RepositoryRef repo, NarInfo info, Credentials credentials, EventLoop loop) {
@@ -228,7 +232,7 @@ public final class Prefetcher {
           if (!lookup.hit() || !b.hit()) {
             NarInfo info = parse(job.repo, job.key, b.bytes());
             if (info != null) {
-              references(job.repo, info, job.credentials, job.loop);
+              warm(job.repo, info, true, job.credentials, job.loop);
             }
           }
         });
