@@ -118,7 +118,7 @@ public final class BlobCache {
 
   /** True when bytes (or a fetch in flight) are held for this blob of this repository. */
   public boolean contains(RepositoryRef repository, Digest digest) {
-    return cache.getIfPresent(new Key(repository, digest)) != null;
+    return cache.asMap().containsKey(new Key(repository, digest)); // counts no hit or miss
   }
 
   public CacheStats stats() {

@@ -109,7 +109,8 @@ public final class LayerCache {
 
   /** True when an answer (or a lookup in flight) is held for this key and credential. */
   public boolean contains(RepositoryRef repo, String key, Credentials credentials) {
-    return cache.getIfPresent(Key.of(repo, key, credentials)) != null;
+    // Not getIfPresent: a look here is no request, and must not count as a hit or miss.
+    return cache.asMap().containsKey(Key.of(repo, key, credentials));
   }
 
   /** Forgets {@code key} in {@code repo} for every credential scope (after a PUT of it). */
