@@ -134,9 +134,14 @@ public final class Prefetcher {
     if (!enabled || !key.endsWith(NARINFO)) {
       return;
     }
-    NarInfo info = parse(repo, key, bytes);
-    if (info != null) {
-      warm(repo, info, fetched, credentials, loop);
+    try {
+      NarInfo info = parse(repo, key, bytes);
+      if (info != null) {
+        warm(repo, info, fetched, credentials, loop);
+      }
+    } catch (RuntimeException e) {
+      // A prefetch is nobody's business but the caches': it never fails the request that caused it.
+      log.warn("prefetch after {} in {}: {}", key, repo, e.toString(), e);
     }
   }
 
@@ -145,7 +150,11 @@ public final class Prefetcher {
     if (!enabled || !key.endsWith(NARINFO) || !blobs.holds(file.size()) || blobs.contains(repo, file.digest())) {
       return;
     }
-    submit(repo, key, credentials, loop, true);
+    try {
+      submit(repo, key, credentials, loop, true);
+    } catch (RuntimeException e) {
+      log.warn("prefetch after HEAD {} in {}: {}", key, repo, e.toString(), e);
+    }
   }
 
   /** The NAR's layer, unless cached; and when {@code fetched}, the References' narinfos. */
@@ -197,12 +206,23 @@ public final class Prefetcher {
   }
 
   private void start(Job job) {
-    try {
-      job.loop.execute(() -> run(job));
-    } catch (RuntimeException e) {
-      // The loop is shutting down (the server is closing): nothing to warm any more.
-      finished(job, e);
+    if (!launch(job)) {
+      finished(job, new java.util.concurrent.RejectedExecutionException("the server is closing"));
     }
+  }
+
+  /** Hands {@code job} to its loop; false when the loop takes no more tasks (the server closes). */
+  private static boolean launch(Job job, Runnable task) {
+    try {
+      job.loop.execute(task);
+      return true;
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return false;
+    }
+  }
+
+  private boolean launch(Job job) {
+    return launch(job, () -> run(job));
   }
 
   private void run(Job job) {
@@ -238,29 +258,37 @@ public final class Prefetcher {
         });
   }
 
+  /** Counts {@code job}'s end and starts the next waiting one (in a loop, not by recursion). */
   private void finished(Job job, Throwable error) {
+    while (job != null) {
+      count(job, error);
+      Job next;
+      synchronized (lock) {
+        pending.remove(job.id);
+        next = queue.poll();
+        if (next == null) {
+          running--;
+        }
+        if (pending.isEmpty()) {
+          lock.notifyAll();
+        }
+      }
+      if (next == null || launch(next)) {
+        return;
+      }
+      job = next;
+      error = new java.util.concurrent.RejectedExecutionException("the server is closing");
+    }
+  }
+
+  private void count(Job job, Throwable error) {
     if (error == null) {
       metrics.prefetch("done");
     } else {
       metrics.prefetch("failed");
       Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-      // The key and repository, never the credentials (a scope fingerprint is no secret, but the
-      // log has no use for it either).
+      // The key and repository, never the credentials.
       log.debug("prefetch of {} in {} failed: {}", job.key, job.repo, cause.toString());
-    }
-    Job next;
-    synchronized (lock) {
-      pending.remove(job.id);
-      next = queue.poll();
-      if (next == null) {
-        running--;
-      }
-      if (pending.isEmpty()) {
-        lock.notifyAll();
-      }
-    }
-    if (next != null) {
-      start(next);
     }
   }
 
