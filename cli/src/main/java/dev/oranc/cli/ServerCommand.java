@@ -255,6 +255,48 @@ final class ServerCommand implements Callable<Integer> {
   long smallBlobSize;
 
   @Option(
+      names = "--no-prefetch",
+      description =
+          "Do not warm the caches ahead of Nix. By default a narinfo fetched from the registry"
+              + " makes the server fetch, in the background and with the same credentials, the"
+              + " narinfos of its References (and theirs, down the closure), a HEAD of a narinfo"
+              + " fetches its bytes, and a narinfo served resolves its NAR's layer: Nix's next"
+              + " requests are then answered from memory. A failed prefetch is forgotten.")
+  boolean noPrefetch;
+
+  @Option(
+      names = "--prefetch-concurrency",
+      paramLabel = "NUM",
+      defaultValue = "16",
+      converter = PrefetchConcurrency.class,
+      description = "Background prefetches running at once (1 to 1024). Default: ${DEFAULT-VALUE}.")
+  int prefetchConcurrency;
+
+  @Option(
+      names = "--prefetch-queue",
+      paramLabel = "NUM",
+      defaultValue = "4096",
+      converter = PrefetchQueue.class,
+      description =
+          "Prefetches waiting for a turn (0 to 1048576); one more is dropped, never waited for."
+              + " Default: ${DEFAULT-VALUE}.")
+  int prefetchQueue;
+
+  /** From 1 to 1024. */
+  static final class PrefetchConcurrency extends Bounded {
+    PrefetchConcurrency() {
+      super(1, 1024);
+    }
+  }
+
+  /** From 0 to 1048576. */
+  static final class PrefetchQueue extends Bounded {
+    PrefetchQueue() {
+      super(0, 1 << 20);
+    }
+  }
+
+  @Option(
       names = "--upstream-timeout",
       paramLabel = "DURATION",
       defaultValue = "10s",
@@ -412,6 +454,8 @@ final class ServerCommand implements Callable<Integer> {
         .layerCacheNegativeTtl(layerCacheNegativeTtl)
         .blobCacheBytes(blobCacheSize)
         .smallBlobBytes((int) smallBlobSize)
+        .prefetchConcurrency(noPrefetch ? 0 : prefetchConcurrency)
+        .prefetchQueue(prefetchQueue)
         .upstreamTimeout(upstreamTimeout)
         .upstreamCacheTtl(upstreamCacheTtl)
         .upstreamCacheNegativeTtl(upstreamCacheNegativeTtl)

@@ -5,6 +5,7 @@ import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
+import dev.oranc.proxy.cache.Prefetcher;
 import dev.oranc.proxy.http.Backend;
 import dev.oranc.proxy.http.ServerInitializer;
 import dev.oranc.proxy.metrics.ServerMetrics;
@@ -54,6 +55,7 @@ public final class OrancServer implements AutoCloseable {
   private final BlobCache blobs;
   private final ServerMetrics metrics;
   private final MultipartUploads multipart;
+  private final Prefetcher prefetch;
   private final ChannelGroup channels = new DefaultChannelGroup("oranc-clients", GlobalEventExecutor.INSTANCE);
   private final Channel serverChannel;
   private final CountDownLatch closed = new CountDownLatch(1);
@@ -96,7 +98,10 @@ public final class OrancServer implements AutoCloseable {
       metrics.cache("blob", blobs::stats, blobs::size, blobs::weight);
       metrics.cache("upstream", checker::stats, checker::size, () -> -1);
       metrics.multipart(multipart::uploads, multipart::spoolBytes, multipart::directParts, multipart::spooledParts);
-      Backend backend = new Backend(new OciBinaryCache(client, config.codec()), layers, blobs, checker, metrics, multipart);
+      OciBinaryCache cache = new OciBinaryCache(client, config.codec());
+      this.prefetch = config.prefetchConcurrency() == 0 ? Prefetcher.disabled()
+          : new Prefetcher(cache, layers, blobs, metrics, config.prefetchConcurrency(), config.prefetchQueue());
+      Backend backend = new Backend(cache, layers, blobs, checker, metrics, multipart, prefetch);
       long sweep = multipart.sweepInterval().toMillis();
       group.scheduleAtFixedRate(multipart::expire, sweep, sweep, TimeUnit.MILLISECONDS);
       ServerBootstrap bootstrap =
@@ -190,6 +195,8 @@ public final class OrancServer implements AutoCloseable {
         + config.layerCacheTtl().toSeconds() + "s (misses " + config.layerCacheNegativeTtl().toSeconds() + "s)"
         + ", small blobs " + (config.blobCacheBytes() >> 20) + " MiB (each up to "
         + (config.smallBlobBytes() >> 10) + " KiB)"
+        + "; prefetch " + (config.prefetchConcurrency() == 0 ? "off"
+            : config.prefetchConcurrency() + " at once, " + config.prefetchQueue() + " queued")
         + "; S3 multipart spool " + (config.multipartSpoolBytes() >> 20) + " MiB in " + config.multipartSpoolDir()
         + ", uploads expire after " + config.multipartExpiry().toMinutes() + " min, at most "
         + config.maxMultipartUploadsPerClient() + " per client"
@@ -214,6 +221,11 @@ public final class OrancServer implements AutoCloseable {
   /** The S3 multipart uploads in progress (tests look at the spool). */
   public MultipartUploads multipart() {
     return multipart;
+  }
+
+  /** The background prefetcher (disabled with {@code --no-prefetch}). */
+  public Prefetcher prefetcher() {
+    return prefetch;
   }
 
   /** Drops every cached answer (tests; an operator could wire it to a signal). */

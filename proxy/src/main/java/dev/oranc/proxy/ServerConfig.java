@@ -67,6 +67,9 @@ import java.util.regex.Pattern;
  *     redirects its blob (presigned storage); see {@code http.NarRedirect}
  * @param narRedirectTtl how long such a URL is handed out again when it does not say when it
  *     expires (at most 5 minutes)
+ * @param prefetchConcurrency background prefetches (see {@code cache.Prefetcher}) running at once;
+ *     0 turns prefetching off ({@code --no-prefetch})
+ * @param prefetchQueue prefetches waiting for a turn; one more is dropped
  */
 public record ServerConfig(
     InetSocketAddress listen,
@@ -105,7 +108,9 @@ public record ServerConfig(
     List<HostPattern> allowRegistries,
     AddressPolicy addressPolicy,
     boolean narRedirect,
-    Duration narRedirectTtl) {
+    Duration narRedirectTtl,
+    int prefetchConcurrency,
+    int prefetchQueue) {
 
   public static final int DEFAULT_PORT = 8080;
 
@@ -158,6 +163,9 @@ public record ServerConfig(
       throw new IllegalArgumentException("nar redirect TTL: " + narRedirectTtl
           + " (expected: at most 5 minutes, well under a presigned URL's life; ghcr.io's is about 300 s)");
     }
+    require(prefetchConcurrency >= 0 && prefetchConcurrency <= 1024, "prefetch concurrency", prefetchConcurrency,
+        "from 0 (off) to 1024");
+    require(prefetchQueue >= 0 && prefetchQueue <= 1 << 20, "prefetch queue", prefetchQueue, "from 0 to 1048576");
   }
 
   /** True when a request may name {@code registry} ({@code host} or {@code host:port}). */
@@ -222,6 +230,8 @@ public record ServerConfig(
     private AddressPolicy addressPolicy;
     private boolean narRedirect;
     private Duration narRedirectTtl = Duration.ofSeconds(60);
+    private int prefetchConcurrency = 16;
+    private int prefetchQueue = 4096;
 
     private Builder() {}
 
@@ -266,6 +276,9 @@ public record ServerConfig(
     public Builder addressPolicy(AddressPolicy v) { addressPolicy = v; return this; }
     public Builder narRedirect(boolean v) { narRedirect = v; return this; }
     public Builder narRedirectTtl(Duration v) { narRedirectTtl = v; return this; }
+    /** 0 turns prefetching off. */
+    public Builder prefetchConcurrency(int v) { prefetchConcurrency = v; return this; }
+    public Builder prefetchQueue(int v) { prefetchQueue = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
@@ -277,7 +290,7 @@ public record ServerConfig(
           maxConnections, maxStreamsPerClient, maxMultipartUploadsPerClient,
           maxAgeNarinfo, maxAgeNotFound, allowRegistries,
           addressPolicy != null ? addressPolicy : AddressPolicy.publicOnly(allowRegistries),
-          narRedirect, narRedirectTtl);
+          narRedirect, narRedirectTtl, prefetchConcurrency, prefetchQueue);
     }
   }
 

@@ -130,11 +130,12 @@ class SecretsNeverLeakTest {
       "method", Pattern.compile("GET|HEAD|PUT|other"),
       "status", Pattern.compile("[1-5]\\d\\d"),
       "direction", Pattern.compile("download|upload"),
-      "operation", Pattern.compile("resolve|blob_get|blob_open|upload|publish"),
+      "operation", Pattern.compile("resolve|blob_get|blob_open|upload|publish|prefetch_resolve|prefetch_blob_get"),
       "outcome", Pattern.compile("ok|miss|error|found|absent|failed|[A-Z][A-Za-z]{1,30}"),
       "cache", Pattern.compile("layer|blob|upstream"),
       "path", Pattern.compile("direct|spooled"),
-      "reason", Pattern.compile("address|not_allowed"));
+      "reason", Pattern.compile("address|not_allowed"),
+      "result", Pattern.compile("done|dropped|failed|skipped"));
 
   /** Every sample line parses, and every label is known with a value from its fixed set. */
   static void checkMetricLabels(String metrics) {

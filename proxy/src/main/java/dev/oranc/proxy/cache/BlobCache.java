@@ -116,6 +116,11 @@ public final class BlobCache {
         .thenApply(loaded -> new Lookup(loaded.value(), loaded.hit()));
   }
 
+  /** True when bytes (or a fetch in flight) are held for this blob of this repository. */
+  public boolean contains(RepositoryRef repository, Digest digest) {
+    return cache.asMap().containsKey(new Key(repository, digest)); // counts no hit or miss
+  }
+
   public CacheStats stats() {
     return cache.synchronous().stats();
   }

@@ -120,6 +120,12 @@ public final class LayerCache {
         .thenApply(loaded -> new Lookup(loaded.value(), loaded.hit()));
   }
 
+  /** True when an answer (or a lookup in flight) is held for this key and credential. */
+  public boolean contains(RepositoryRef repo, String key, Credentials credentials) {
+    // Not getIfPresent: a look here is no request, and must not count as a hit or miss.
+    return cache.asMap().containsKey(Key.of(repo, key, credentials));
+  }
+
   /** Forgets {@code key} in {@code repo} for every credential scope (after a PUT of it). */
   public void invalidate(RepositoryRef repo, String key) {
     cache.asMap().keySet().removeIf(

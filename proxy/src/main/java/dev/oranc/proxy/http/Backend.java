@@ -3,6 +3,7 @@ package dev.oranc.proxy.http;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
+import dev.oranc.proxy.cache.Prefetcher;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.s3.MultipartUploads;
@@ -10,8 +11,8 @@ import dev.oranc.proxy.upstream.UpstreamChecker;
 import java.util.Objects;
 
 /**
- * What the request handlers serve from: the registry, the caches, the upstreams, the counters, and
- * the S3 multipart uploads in progress.
+ * What the request handlers serve from: the registry, the caches, the upstreams, the counters, the
+ * S3 multipart uploads in progress, and the prefetcher that warms the caches.
  */
 public record Backend(
     OciBinaryCache registry,
@@ -19,7 +20,8 @@ public record Backend(
     BlobCache blobs,
     UpstreamChecker upstream,
     ServerMetrics metrics,
-    MultipartUploads multipart) {
+    MultipartUploads multipart,
+    Prefetcher prefetch) {
 
   public Backend {
     Objects.requireNonNull(registry, "registry");
@@ -28,6 +30,14 @@ public record Backend(
     Objects.requireNonNull(upstream, "upstream");
     Objects.requireNonNull(metrics, "metrics");
     Objects.requireNonNull(multipart, "multipart");
+    Objects.requireNonNull(prefetch, "prefetch");
+  }
+
+  /** Without prefetching ({@code --no-prefetch}). */
+  public Backend(
+      OciBinaryCache registry, LayerCache layers, BlobCache blobs, UpstreamChecker upstream, ServerMetrics metrics,
+      MultipartUploads multipart) {
+    this(registry, layers, blobs, upstream, metrics, multipart, Prefetcher.disabled());
   }
 
   /** With multipart uploads as configured by default (a spool made only when first used). */

@@ -255,6 +255,7 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       if (route.method() == Route.Method.HEAD) {
+        backend.prefetch().headResolved(repo, key, file, credentials, loop); // Nix GETs it next
         FullHttpResponse r = Responses.empty(HttpResponseStatus.OK);
         fileHeaders(r.headers(), file, exchange.s3);
         respond(r);
@@ -353,6 +354,9 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
             bytes.length + " bytes, the manifest says " + file.size(), null));
         return;
       }
+      // Warms what Nix asks next: the NAR's layer, and (when this came from the registry) the
+      // References' narinfos.
+      backend.prefetch().narinfoServed(repo, key, bytes, !lookup.hit() || "miss".equals(exchange.layer), credentials, loop);
       if (range != null) {
         byte[] part = Arrays.copyOfRange(bytes, (int) range.first(), (int) range.last() + 1);
         FullHttpResponse r = Responses.full(HttpResponseStatus.PARTIAL_CONTENT, null, part, false);

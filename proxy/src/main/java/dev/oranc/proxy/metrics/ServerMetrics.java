@@ -43,6 +43,7 @@ public final class ServerMetrics {
   private final ConcurrentHashMap<String, LongAdder> upstream = new ConcurrentHashMap<>();
   private final Map<String, CacheSource> caches = new ConcurrentHashMap<>();
   private volatile LongSupplier[] multipart;
+  private final ConcurrentHashMap<String, LongAdder> prefetch = new ConcurrentHashMap<>();
 
   private record RequestLabel(String method, int status) {}
 
@@ -243,6 +244,17 @@ public final class ServerMetrics {
     upstream.computeIfAbsent(outcome, k -> new LongAdder()).increment();
   }
 
+  /** A prefetch's outcome: {@code done}, {@code dropped} (queue full), {@code failed}, {@code skipped}. */
+  public void prefetch(String result) {
+    prefetch.computeIfAbsent(result, k -> new LongAdder()).increment();
+  }
+
+  /** Prefetches so far with this result. */
+  public long prefetches(String result) {
+    LongAdder a = prefetch.get(result);
+    return a == null ? 0 : a.sum();
+  }
+
   /** Registers a Caffeine cache's statistics, entry count and weight (bytes, or -1). */
   public void cache(String name, Supplier<CacheStats> stats, LongSupplier size, LongSupplier weight) {
     caches.put(name, new CacheSource(stats, size, weight));
@@ -354,6 +366,13 @@ public final class ServerMetrics {
 
     header(b, "oranc_upstream_checks_total", "counter", "Upstream cache checks, by outcome.");
     new TreeMap<>(upstream).forEach((k, v) -> sample(b, "oranc_upstream_checks_total", "{outcome=\"" + k + "\"}", v.sum()));
+
+    header(b, "oranc_prefetch_total", "counter",
+        "Background prefetches of narinfos and NAR layers, by result: done, dropped (queue full),"
+            + " failed (nothing kept), skipped (cached, queued or running already).");
+    for (String r : new String[] {"done", "dropped", "failed", "skipped"}) {
+      sample(b, "oranc_prefetch_total", "{result=\"" + r + "\"}", prefetches(r));
+    }
 
     Map<String, CacheSource> sorted = new TreeMap<>(caches);
     header(b, "oranc_cache_hits_total", "counter", "Cache hits, by cache.");
