@@ -9,7 +9,8 @@
 #            ran in the same repetition, one after the other), then median and range. For a metric
 #            where less is better (names ending in _s for seconds or _ms), the ratio is den/num,
 #            so above 1 always means "num is faster". goal: a minimum ratio, or "" for none
-#   absolute ";"-separated "target|param-contains|metric|<or>|limit|label" goals on a figure
+#   absolute ";"-separated "target|param-contains|metric|op|limit|label" goals on a figure, op one
+#            of <, <=, >, >=
 #   what     "figures", "ratios" or "absolute": which table to print
 #   unavailable_note  what to print where a target was not measured
 
@@ -148,7 +149,8 @@ END {
         for (r = 1; r <= maxrep; r++) if ((t, p, m, r) in v) x[++n] = v[t, p, m, r]
         if (n == 0) continue
         med = median(x, n)
-        verdict = (op == "<" ? med < limit : med > limit) ? "met" : "**missed**"
+        ok = op == "<" ? med < limit : op == "<=" ? med <= limit + 0 : op == ">=" ? med >= limit + 0 : med > limit
+        verdict = ok ? "met" : "**missed**"
         print "| " p " | " label " | " cell(t, p, m) " | " op " " limit " | " verdict " |"
         shown = 1
         delete x
