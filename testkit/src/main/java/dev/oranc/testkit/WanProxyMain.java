@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The WAN benchmarks' link ({@code bench/wan}): a process that puts a {@link CountingProxy} in
@@ -45,7 +46,11 @@ import java.util.concurrent.CountDownLatch;
  *       request_bytes}, {@code response_bytes}; with {@code --ghcr} also {@code storage_requests}
  *       and {@code token_requests_since_start} (those origins are not behind the proxies; the
  *       token count is not reset).
- *   <li>{@code /reset}: forgets what was counted.
+ *   <li>{@code /front?upstream=HOST:PORT}: a second counting proxy, in front of a client-facing
+ *       server (oranc server), replacing the previous one; the body is its {@code HOST:PORT}. What
+ *       it sees is in {@code /counts} as {@code front_requests} and {@code front_response_bytes}:
+ *       the bytes the server sent its clients.
+ *   <li>{@code /reset}: forgets what was counted (by both).
  *   <li>{@code /public?repository=NAME}: with {@code --ghcr}, makes the repository public.
  * </ul>
  *
@@ -109,7 +114,7 @@ public final class WanProxyMain {
       }
     }
 
-    private static InetSocketAddress hostPort(String s) {
+    static InetSocketAddress hostPort(String s) {
       int colon = s.lastIndexOf(':');
       if (colon <= 0) {
         throw new IllegalArgumentException("--upstream wants HOST:PORT, not '" + s + "'");
@@ -159,9 +164,38 @@ public final class WanProxyMain {
         answer(ex, 400, "rtt-ms and rate must be whole numbers, not negative: " + e.getMessage() + "\n");
       }
     });
-    control.createContext("/counts", ex -> answer(ex, 200, counts(counting.requests(), g)));
+    AtomicReference<CountingProxy> front = new AtomicReference<>();
+    control.createContext("/front", ex -> {
+      String upstreamOfFront = query(ex.getRequestURI()).get("upstream");
+      try {
+        CountingProxy p = new CountingProxy(Arguments.hostPort(upstreamOfFront == null ? "" : upstreamOfFront));
+        open.add(p);
+        CountingProxy old = front.getAndSet(p);
+        if (old != null) {
+          old.close();
+        }
+        answer(ex, 200, "127.0.0.1:" + p.port() + "\n");
+      } catch (IllegalArgumentException e) {
+        answer(ex, 400, e.getMessage() + "\n");
+      }
+    });
+    control.createContext("/counts", ex -> {
+      StringBuilder body = new StringBuilder(counts(counting.requests(), g));
+      CountingProxy f = front.get();
+      if (f != null) {
+        List<ProxiedRequest> seen = f.requests();
+        body.append("front_requests ").append(seen.size()).append('\n');
+        body.append("front_response_bytes ")
+            .append(seen.stream().mapToLong(ProxiedRequest::responseBodyBytes).sum()).append('\n');
+      }
+      answer(ex, 200, body.toString());
+    });
     control.createContext("/reset", ex -> {
       counting.reset();
+      CountingProxy f = front.get();
+      if (f != null) {
+        f.reset();
+      }
       if (g != null) {
         g.resetCounters();
       }
