@@ -50,6 +50,9 @@ import java.util.concurrent.atomic.AtomicReference;
  *       server (oranc server), replacing the previous one; the body is its {@code HOST:PORT}. What
  *       it sees is in {@code /counts} as {@code front_requests} and {@code front_response_bytes}:
  *       the bytes the server sent its clients.
+ *   <li>{@code /chain?rtt-ms=N}: {@code serial_round_trips D}, the longest chain of requests
+ *       since the last reset in which each was sent after the one before it was answered (see
+ *       {@link #serialRoundTrips}); N must be the round trip of the latency proxy the client used.
  *   <li>{@code /reset}: forgets what was counted (by both).
  *   <li>{@code /public?repository=NAME}: with {@code --ghcr}, makes the repository public.
  * </ul>
@@ -190,6 +193,20 @@ public final class WanProxyMain {
       }
       answer(ex, 200, body.toString());
     });
+    control.createContext("/chain", ex -> {
+      String rtt = query(ex.getRequestURI()).getOrDefault("rtt-ms", "");
+      long millis;
+      try {
+        millis = Long.parseLong(rtt);
+      } catch (NumberFormatException e) {
+        millis = 0;
+      }
+      if (millis <= 0) {
+        answer(ex, 400, "needs ?rtt-ms=N, N > 0: at 0 ms the proxy cannot tell what waited on what\n");
+        return;
+      }
+      answer(ex, 200, "serial_round_trips " + serialRoundTrips(counting.timings(), Duration.ofMillis(millis)) + "\n");
+    });
     control.createContext("/reset", ex -> {
       counting.reset();
       CountingProxy f = front.get();
@@ -261,6 +278,42 @@ public final class WanProxyMain {
       out.append("token_requests_since_start ").append(ghcr.registry().tokenRequests()).append('\n');
     }
     return out.toString();
+  }
+
+  /**
+   * The round trips a client waited on in series, from the counting proxy's timings alone: a
+   * request that reached the counting proxy at least one {@code roundTrip} after another's response
+   * left it may have been sent after the client had that response (it cannot have been otherwise),
+   * so its depth is one more than the deepest such response; the answer is the largest depth.
+   *
+   * <p>Why timing and not the client's own account: push and Nix do not report their critical
+   * path. What it is: an upper bound of the true dependency chain (a request sent after an
+   * unrelated response counts as waiting on it), exact for a client with one request in flight at a
+   * time, close for one path at a time ({@code push -p 1}, Nix's {@code copy --to}); for a pipeline
+   * of many paths it measures rounds of the whole run, not one path's chain.
+   */
+  static long serialRoundTrips(List<CountingProxy.Timing> timings, Duration roundTrip) {
+    long rtt = roundTrip.toNanos();
+    List<CountingProxy.Timing> byArrival = timings.stream()
+        .sorted(java.util.Comparator.comparingLong(CountingProxy.Timing::arrivedNanos)).toList();
+    Map<CountingProxy.Timing, Long> depth = new java.util.IdentityHashMap<>();
+    List<CountingProxy.Timing> byAnswer = byArrival.stream().filter(t -> t.answeredNanos() != 0)
+        .sorted(java.util.Comparator.comparingLong(CountingProxy.Timing::answeredNanos)).toList();
+    int next = 0;
+    long deepestAnswered = 0;
+    long deepest = 0;
+    for (CountingProxy.Timing t : byArrival) {
+      // Every response that left at least a round trip before this request arrived: it arrived
+      // before its response left, so it came earlier in this loop and has its depth.
+      while (next < byAnswer.size() && byAnswer.get(next).answeredNanos() + rtt <= t.arrivedNanos()) {
+        deepestAnswered = Math.max(deepestAnswered, depth.getOrDefault(byAnswer.get(next), 0L));
+        next++;
+      }
+      long d = deepestAnswered + 1;
+      depth.put(t, d);
+      deepest = Math.max(deepest, d);
+    }
+    return deepest;
   }
 
   static String kind(String path) {

@@ -47,6 +47,24 @@ class WanProxyMainTest {
         () -> WanProxyMain.Arguments.parse(new String[] {"--rtt", "40"})).getMessage());
   }
 
+  private static CountingProxy.Timing at(long arrivedMillis, long answeredMillis) {
+    return new CountingProxy.Timing(arrivedMillis * 1_000_000, answeredMillis * 1_000_000);
+  }
+
+  @Test
+  void serialRoundTripsFollowWhatWasSentAfterAnAnswer() {
+    Duration rtt = Duration.ofMillis(40);
+    // A strict chain of three: each sent once the one before was answered (a round trip later).
+    assertEquals(3, WanProxyMain.serialRoundTrips(List.of(at(0, 5), at(45, 50), at(90, 95)), rtt));
+    // Two in flight together, then one after both: two rounds, whatever the order of the list.
+    assertEquals(2, WanProxyMain.serialRoundTrips(List.of(at(60, 70), at(0, 10), at(1, 20)), rtt));
+    // Sent less than a round trip after an answer: it cannot have waited on it.
+    assertEquals(1, WanProxyMain.serialRoundTrips(List.of(at(0, 5), at(30, 35)), rtt));
+    // No response: nothing waits on it; it still counts as a round of its own.
+    assertEquals(1, WanProxyMain.serialRoundTrips(List.of(at(0, 0), at(100, 0)), rtt));
+    assertEquals(0, WanProxyMain.serialRoundTrips(List.of(), rtt));
+  }
+
   @Test
   void countsByMethodKindAndStatus() {
     List<ProxiedRequest> seen = List.of(
