@@ -559,3 +559,55 @@ closure_nar_bytes() {
 }
 
 closure_path_count() { nix-store --query --requisites "$1" | wc -l; }
+
+# --- the WAN link (issue 16): testkit's latency and counting proxies as a process -----------------
+
+# need_testkit: compiles testkit (mvn compile -pl testkit, offline first; never install) when its
+# classes are missing or older than its sources, and sets TESTKIT_CP to its runtime classpath. The
+# classpath is read from the compiler's debug output (its compilePath): the dependency plugin
+# cannot resolve itself offline on these machines.
+need_testkit() {
+  local cp_file=$ROOT/testkit/target/wan-classpath.txt
+  if [ ! -s "$cp_file" ] || [ -n "$(find "$ROOT/testkit/src/main" "$ROOT/testkit/pom.xml" -newer "$cp_file" -type f -print -quit 2>/dev/null)" ]; then
+    say "compiling testkit for the WAN proxies (mvn compile -pl testkit)"
+    local log=$WORK/testkit-build.log
+    (cd "$ROOT" && { mvn -B -ntp -o -X compile -pl testkit > "$log" 2>&1 || mvn -B -ntp -X compile -pl testkit > "$log" 2>&1; }) ||
+      { grep -E 'ERROR' "$log" | head -20 >&2; die "compiling testkit failed"; }
+    sed -n 's/^\[DEBUG\]   (f) compilePath = \[\(.*\)\]$/\1/p' "$log" | head -n1 | sed 's/, /:/g' > "$cp_file"
+    [ -s "$cp_file" ] || die "could not read testkit's classpath from the build output ($log)"
+  fi
+  TESTKIT_CP=$(cat "$cp_file")
+}
+
+# start_wan NAME (--upstream HOST:PORT | --ghcr): testkit's WanProxyMain: a counting proxy in front
+# of the upstream (or of a GhcrLike it starts, with its own token registry) and latency proxies on
+# request (wan_proxy). Sets WAN_CONTROL_<NAME> (host:port of its control endpoint), WAN_PID_<NAME>
+# and, with --ghcr, WAN_GHCR_<NAME> (ghcr front, uncounted).
+start_wan() {
+  local name=$1 file pid
+  shift
+  need_testkit
+  file=$WORK/wan-$name.addresses
+  java -XX:+UseSerialGC -Xmx256m -cp "$TESTKIT_CP" dev.oranc.testkit.WanProxyMain "$@" \
+    --address-file "$file" --log-dir "$WORK/wan-$name-logs" > "$WORK/wan-$name.log" 2>&1 &
+  pid=$!
+  _pids+=("$pid")
+  for _ in $(seq 600); do
+    [ -s "$file" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -s "$file" ] || { tail -20 "$WORK/wan-$name.log" >&2; die "the WAN proxy '$name' did not start"; }
+  printf -v "WAN_CONTROL_$name" '%s' "$(awk '$1 == "control" { print $2 }' "$file")"
+  printf -v "WAN_PID_$name" '%s' "$pid"
+  printf -v "WAN_GHCR_$name" '%s' "$(awk '$1 == "ghcr" { print $2 }' "$file")"
+  say "WAN proxy '$name' (pid $pid): $(tr '\n' ' ' < "$file")"
+}
+
+# wan_proxy CONTROL RTT_MS [RATE]: a new latency proxy in front of the counting proxy; prints its
+# host:port.
+wan_proxy() { curl -fsS "http://$1/latency?rtt-ms=$2&rate=${3:-0}" | tr -d '\n'; }
+wan_reset() { curl -fsS -o /dev/null "http://$1/reset"; }
+# wan_counts CONTROL: the counts since the last reset ("KEY VALUE" lines; see WanProxyMain).
+wan_counts() { curl -fsS "http://$1/counts"; }
+wan_public() { curl -fsS -o /dev/null "http://$1/public?repository=$2"; }

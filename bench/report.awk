@@ -9,8 +9,11 @@
 #            ran in the same repetition, one after the other), then median and range. For a metric
 #            where less is better (names ending in _s for seconds or _ms), the ratio is den/num,
 #            so above 1 always means "num is faster". goal: a minimum ratio, or "" for none
-#   absolute ";"-separated "target|param-contains|metric|<or>|limit|label" goals on a figure
-#   what     "figures", "ratios" or "absolute": which table to print
+#   absolute ";"-separated "target|param-contains|metric|op|limit|label" goals on a figure, op one
+#            of <, <=, >, >=
+#   what     "figures" (or "run": the same, for a table of run metadata), "ratios" or "absolute"
+#   targets  figures and run only: comma-separated targets to show (all when empty)
+#   skip     figures and run only: comma-separated targets to leave out (run metadata such as "machine")
 #   unavailable_note  what to print where a target was not measured
 
 function fmt(x,    s, neg, i, out, intpart, frac) {
@@ -69,6 +72,8 @@ function lower_is_better(m) {
   return m == "seconds" || m ~ /_ms$/ || (m ~ /_s$/ && m !~ /^(req|mb|nar_mb|paths)_s$/)
 }
 
+function shown_op(op) { return op == "<=" ? "≤" : op == ">=" ? "≥" : op }
+
 BEGIN { FS = "\t" }
 
 NF >= 6 {
@@ -83,7 +88,11 @@ NF >= 6 {
 }
 
 END {
-  if (what == "figures") {
+  if (what == "figures" || what == "run") {
+    nk = split(skip, ks, ",")
+    for (i = 1; i <= nk; i++) skipped[ks[i]] = 1
+    nk = split(targets, ks, ",")
+    for (i = 1; i <= nk; i++) wanted[ks[i]] = 1
     nm = split(metrics, ms, ",")
     line = "| | |"; sep = "|---|---|"
     for (i = 1; i <= nm; i++) { split(ms[i], kv, ":"); line = line " " kv[2] " |"; sep = sep "---:|" }
@@ -92,13 +101,13 @@ END {
     for (i = 1; i <= np; i++) {
       for (j = 1; j <= nt; j++) {
         t = torder[j]; p = porder[i]
-        if (!((t, p) in has)) continue
+        if (!((t, p) in has) || (t in skipped) || (nk > 0 && !(t in wanted))) continue
         line = "| " p " | " t " |"
         for (k = 1; k <= nm; k++) { split(ms[k], kv, ":"); line = line " " cell(t, p, kv[1]) " |" }
         print line
       }
     }
-    for (j = 1; j <= nt; j++) if (torder[j] in unavailable)
+    for (j = 1; j <= nt; j++) if ((torder[j] in unavailable) && !(torder[j] in skipped) && (nk == 0 || (torder[j] in wanted)))
       print "| — | " torder[j] " |" (nm > 0 ? " " unavailable_note " |" : "")
   }
   if (what == "ratios") {
@@ -148,12 +157,13 @@ END {
         for (r = 1; r <= maxrep; r++) if ((t, p, m, r) in v) x[++n] = v[t, p, m, r]
         if (n == 0) continue
         med = median(x, n)
-        verdict = (op == "<" ? med < limit : med > limit) ? "met" : "**missed**"
-        print "| " p " | " label " | " cell(t, p, m) " | " op " " limit " | " verdict " |"
+        ok = op == "<" ? med < limit : op == "<=" ? med <= limit + 0 : op == ">=" ? med >= limit + 0 : med > limit
+        verdict = ok ? "met" : "**missed**"
+        print "| " p " | " label " | " cell(t, p, m) " | " shown_op(op) " " limit " | " verdict " |"
         shown = 1
         delete x
       }
-      if (!shown) print "| — | " label " | " (unavailable_target(t) ? unavailable_note : "—") " | " op " " limit " | |"
+      if (!shown) print "| — | " label " | " (unavailable_target(t) ? unavailable_note : "—") " | " shown_op(op) " " limit " | |"
     }
   }
 }

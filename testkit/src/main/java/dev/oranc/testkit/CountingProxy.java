@@ -64,6 +64,17 @@ final class CountingProxy implements AutoCloseable {
     return exchanges.stream().map(Exchange::snapshot).toList();
   }
 
+  /**
+   * When each request's head reached the proxy and when its final response head did ({@link
+   * System#nanoTime()}; 0 when no response came), in the order of {@link #requests()}: for the WAN
+   * benchmarks' estimate of the round trips a client waited on in series.
+   */
+  record Timing(long arrivedNanos, long answeredNanos) {}
+
+  List<Timing> timings() {
+    return exchanges.stream().map(e -> new Timing(e.arrivedNanos, e.answeredNanos)).toList();
+  }
+
   /** Connections accepted so far. */
   int connections() {
     return connections.get();
@@ -197,6 +208,7 @@ final class CountingProxy implements AutoCloseable {
         exchanges.add(exchange);
       }
       exchange.status = status;
+      exchange.answeredNanos = System.nanoTime();
       out.write(head);
       boolean noBody = exchange.method.equals("HEAD") || status == 204 || status == 304;
       if (noBody) {
@@ -370,6 +382,8 @@ final class CountingProxy implements AutoCloseable {
     volatile long bodyBytes;
     volatile int status;
     volatile long responseBodyBytes;
+    final long arrivedNanos = System.nanoTime();
+    volatile long answeredNanos;
 
     Exchange(String method, String uri, String authorizationScheme) {
       this.method = method;
