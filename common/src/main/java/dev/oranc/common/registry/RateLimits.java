@@ -1,0 +1,44 @@
+package dev.oranc.common.registry;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Ticker;
+
+/**
+ * The {@link AimdLimiter}s of one client, one per registry origin, and what they counted.
+ *
+ * <p>Bounded as {@link Connections} is: origins come from requests, so at most {@link #MAX_ORIGINS}
+ * limiters are kept, the least used evicted first. An evicted limiter goes on serving the requests
+ * that hold it; new requests to its origin get a fresh window at the ceiling, so forgetting costs
+ * at most one more round of 429s. The counts live here, not in the limiters, and survive eviction.
+ */
+final class RateLimits {
+
+  static final int MAX_ORIGINS = 1024;
+
+  private final RegistryClientConfig config;
+  private final Ticker ticker;
+  private final Throttling.Counter counter = new Throttling.Counter();
+  private final Cache<Origin, AimdLimiter> limiters;
+
+  RateLimits(RegistryClientConfig config, Ticker ticker) {
+    this.config = config;
+    this.ticker = ticker;
+    this.limiters = Caffeine.newBuilder().maximumSize(MAX_ORIGINS).executor(Runnable::run).build();
+  }
+
+  AimdLimiter forOrigin(Origin origin) {
+    return limiters.get(
+        origin,
+        o -> new AimdLimiter(o.toString(), ticker, counter, Math.max(1, config.maxPendingAcquires()),
+            config.initialBackoff().toNanos(), config.maxBackoff().toNanos()));
+  }
+
+  Ticker ticker() {
+    return ticker;
+  }
+
+  Throttling throttling() {
+    return counter.snapshot();
+  }
+}
