@@ -137,7 +137,7 @@ final class AimdLimiter {
     synchronized (this) {
       long now = ticker.read();
       counter.rateLimited();
-      if (grantedNanos >= lastDecrease) {
+      if (grantedNanos > lastDecrease) {
         int before = limit;
         limit = Math.max(1, Math.min(limit, inFlight) / 2);
         successes = 0;
