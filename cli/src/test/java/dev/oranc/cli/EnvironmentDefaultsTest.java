@@ -30,7 +30,7 @@ class EnvironmentDefaultsTest {
                 "ORANC_FALLBACK_ENCODINGS", "base32-dnssec"),
             "server");
     assertEquals("127.0.0.1:9090", s.listen.getHostString() + ":" + s.listen.getPort());
-    assertEquals(5, s.maxRetry);
+    assertEquals(5, s.maxRetry.attempts());
     assertTrue(s.noSsl);
     assertEquals(3, s.repositoryParts);
     assertEquals(java.util.List.of(dev.oranc.common.tag.TagEncoding.BASE32_DNSSEC), s.encoding.fallbackEncodings);
@@ -63,14 +63,14 @@ class EnvironmentDefaultsTest {
   @Test
   void aFlagWinsOverItsVariable() {
     ServerCommand s = parse(Map.of("ORANC_MAX_RETRY", "5", "ORANC_LISTEN", "127.0.0.1:9090"), "server", "-m", "2");
-    assertEquals(2, s.maxRetry);
+    assertEquals(2, s.maxRetry.attempts());
     assertEquals("127.0.0.1:9090", s.listen.getHostString() + ":" + s.listen.getPort());
   }
 
   @Test
   void withoutVariablesTheDefaultsHold() {
     ServerCommand s = parse(Map.of(), "server");
-    assertEquals(3, s.maxRetry);
+    assertEquals(3, s.maxRetry.attempts());
     assertEquals(8080, s.listen.getPort());
   }
 
