@@ -215,6 +215,12 @@ final class AimdLimiter {
     return base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
   }
 
+  /** How long the origin stays paused from now; 0 when it is not. */
+  synchronized long pauseLeft() {
+    long now = ticker.read();
+    return pausedAt(now) ? pausedUntil - now : 0;
+  }
+
   /** Throttled now: a smaller window than the ceiling, or paused. */
   synchronized boolean throttled() {
     return limit < CEILING || pausedAt(ticker.read());

@@ -177,6 +177,18 @@ final class CallRunner {
       return;
     }
     AimdLimiter limiter = rateLimits.forOrigin(s.call.origin());
+    long pause = limiter.pauseLeft();
+    if (pause > 0) {
+      // The origin is paused for longer than this call may still wait: it fails now, not after.
+      long now = rateLimits.ticker().read();
+      long waited = s.throttled ? now - s.throttledSince : 0;
+      if (waited + pause > config.maxRetryAfter().toNanos()) {
+        long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(pause + 999_999_999L));
+        s.result.completeExceptionally(tooLong(s, "the registry is rate-limiting us for " + seconds
+            + " s more", null, seconds));
+        return;
+      }
+    }
     s.admitting = limiter;
     AimdLimiter.Admission admission = limiter.acquire(s);
     if (admission == AimdLimiter.Admission.QUEUED && !s.throttled && limiter.throttled()) {
@@ -465,13 +477,8 @@ final class CallRunner {
             retryAfter >= 0 ? "; the registry asked for " + retryAfter + " s more" : "");
         logDone(s, status);
         s.result.completeExceptionally(
-            new dev.oranc.common.error.RegistryException.RateLimited(
-                call.operation(),
-                "registry answered " + RegistryErrors.statusText(status) + " (rate limit) for longer"
-                    + " than the retry budget of " + RetryBudget.format(config.maxRetryAfter())
-                    + " allows; wait, or give more with --max-retry DURATION (e.g. --max-retry 15m)",
-                RegistryErrors.registryMessage(r.body()),
-                retryAfter));
+            tooLong(s, "registry answered " + RegistryErrors.statusText(status) + " (rate limit)",
+                RegistryErrors.registryMessage(r.body()), retryAfter));
         return;
       }
     }
@@ -489,6 +496,17 @@ final class CallRunner {
       releaseSuccess(s);
     }
     s.result.complete(r);
+  }
+
+  /** Rate-limited past the call's time budget: the one line a user or a Nix client gets. */
+  private dev.oranc.common.error.RegistryException.RateLimited tooLong(
+      State s, String what, String said, long retryAfterSeconds) {
+    return new dev.oranc.common.error.RegistryException.RateLimited(
+        s.call.operation(),
+        what + ", for longer than the retry budget of " + RetryBudget.format(config.maxRetryAfter())
+            + " allows; wait, or give more with --max-retry DURATION (e.g. --max-retry 15m)",
+        said,
+        retryAfterSeconds);
   }
 
   /** From https to plain http: a redirect that is not followed. */

@@ -38,7 +38,14 @@ final class RateLimits {
     return ticker;
   }
 
+  /** What was counted, less the pauses still to come: time spent, not time announced. */
   Throttling throttling() {
-    return counter.snapshot();
+    Throttling t = counter.snapshot();
+    long ahead = 0;
+    for (AimdLimiter l : limiters.asMap().values()) {
+      ahead += l.pauseLeft();
+    }
+    return ahead == 0 ? t : new Throttling(t.rateLimitAnswers(),
+        java.time.Duration.ofNanos(Math.max(0, t.throttled().toNanos() - ahead)));
   }
 }
