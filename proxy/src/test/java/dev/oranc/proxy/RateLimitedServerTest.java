@@ -109,7 +109,11 @@ class RateLimitedServerTest {
       }
       Thread.sleep(10);
     }
-    assertTrue(tooMany() > 0, "the storm happened");
+    long refused = tooMany();
+    assertTrue(refused > 0, "the storm happened");
+    String metrics = TestServer.text(server.get("/-/metrics", null));
+    assertTrue(metrics.contains("\noranc_registry_rate_limited_total " + refused + "\n"), metrics);
+    assertTrue(metrics.contains("\noranc_registry_throttled_seconds_total "), metrics);
     for (int i = 0; i < puts.size(); i++) {
       HttpResponse<byte[]> r = puts.get(i).get();
       assertEquals(200, r.statusCode(), TestServer.text(r));
