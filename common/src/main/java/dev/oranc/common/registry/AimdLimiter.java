@@ -50,11 +50,15 @@ final class AimdLimiter {
     void wakeAfter(long delayNanos, Runnable task);
   }
 
-  /** Whether a request started at once, waits, or was refused for want of room to wait. */
+  /**
+   * Whether a request started at once, waits, was refused for want of room to wait, or would wait
+   * for a pause longer than it may.
+   */
   enum Admission {
     STARTED,
     QUEUED,
-    REFUSED
+    REFUSED,
+    PAUSED_TOO_LONG
   }
 
   private final String origin;
@@ -87,11 +91,21 @@ final class AimdLimiter {
 
   /** Starts {@code w} now (calling {@link Waiter#start} before returning) or queues it. */
   Admission acquire(Waiter w) {
+    return acquire(w, Long.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #acquire(Waiter)}, unless the origin is paused for longer than {@code maxWaitNanos}
+   * from now: then {@link Admission#PAUSED_TOO_LONG}, and {@code w} is not queued.
+   */
+  Admission acquire(Waiter w, long maxWaitNanos) {
     long now;
     synchronized (this) {
       now = ticker.read();
       if (waiting.isEmpty() && !pausedAt(now) && inFlight < limit) {
         inFlight++;
+      } else if (pausedAt(now) && pausedUntil - now > maxWaitNanos) {
+        return Admission.PAUSED_TOO_LONG;
       } else if (waiting.size() >= maxWaiting) {
         return Admission.REFUSED;
       } else {

@@ -176,22 +176,20 @@ final class CallRunner {
       send(s);
       return;
     }
-    AimdLimiter limiter = rateLimits.forOrigin(s.call.origin());
-    long pause = limiter.pauseLeft();
-    if (pause > 0) {
-      // The origin is paused for longer than this call may still wait: it fails now, not after.
-      long now = rateLimits.ticker().read();
-      long waited = s.throttled ? now - s.throttledSince : 0;
-      if (waited + pause > config.maxRetryAfter().toNanos()) {
-        long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(pause + 999_999_999L));
-        s.result.completeExceptionally(tooLong(s, "the registry is rate-limiting us for " + seconds
-            + " s more", null, seconds));
-        return;
-      }
-    }
+    io.netty.handler.codec.http.HttpMethod m = s.call.method();
+    AimdLimiter limiter = rateLimits.forOrigin(
+        s.call.origin(), !(m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD)));
+    long maxWait = config.maxRetryAfter().toNanos()
+        - (s.throttled ? rateLimits.ticker().read() - s.throttledSince : 0);
     s.admitting = limiter;
-    AimdLimiter.Admission admission = limiter.acquire(s);
-    if (admission == AimdLimiter.Admission.QUEUED && !s.throttled && limiter.throttled()) {
+    AimdLimiter.Admission admission = limiter.acquire(s, maxWait);
+    if (admission == AimdLimiter.Admission.PAUSED_TOO_LONG) {
+      // Paused for longer than this call may still wait: it fails now, not after waiting in vain.
+      long pause = limiter.pauseLeft();
+      long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(pause + 999_999_999L));
+      s.result.completeExceptionally(
+          tooLong(s, "the registry is rate-limiting us for " + seconds + " s more", null, seconds));
+    } else if (admission == AimdLimiter.Admission.QUEUED && !s.throttled && limiter.throttled()) {
       s.throttled = true;
       s.throttledSince = rateLimits.ticker().read();
     } else if (admission == AimdLimiter.Admission.REFUSED) {

@@ -5,7 +5,12 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
 
 /**
- * The {@link AimdLimiter}s of one client, one per registry origin, and what they counted.
+ * The {@link AimdLimiter}s of one client, one per registry origin and direction, and what they
+ * counted.
+ *
+ * <p>Reads (GET, HEAD) and writes (everything else) have windows of their own: ghcr.io counts
+ * pulls and upload starts separately (44,000 and 2,000 a minute), so a push held back on upload
+ * starts must not stall the server's substitutions from the same registry.
  *
  * <p>Bounded as {@link Connections} is: origins come from requests, so at most {@link #MAX_ORIGINS}
  * limiters are kept, the least used evicted first. An evicted limiter goes on serving the requests
@@ -19,7 +24,9 @@ final class RateLimits {
   private final RegistryClientConfig config;
   private final Ticker ticker;
   private final Throttling.Counter counter = new Throttling.Counter();
-  private final Cache<Origin, AimdLimiter> limiters;
+  private record Key(Origin origin, boolean write) {}
+
+  private final Cache<Key, AimdLimiter> limiters;
 
   RateLimits(RegistryClientConfig config, Ticker ticker) {
     this.config = config;
@@ -27,11 +34,12 @@ final class RateLimits {
     this.limiters = Caffeine.newBuilder().maximumSize(MAX_ORIGINS).executor(Runnable::run).build();
   }
 
-  AimdLimiter forOrigin(Origin origin) {
+  AimdLimiter forOrigin(Origin origin, boolean write) {
     return limiters.get(
-        origin,
-        o -> new AimdLimiter(o.toString(), ticker, counter, Math.max(1, config.maxPendingAcquires()),
-            config.initialBackoff().toNanos(), config.maxBackoff().toNanos()));
+        new Key(origin, write),
+        k -> new AimdLimiter(k.origin() + (k.write() ? " (writes)" : " (reads)"), ticker, counter,
+            Math.max(1, config.maxPendingAcquires()), config.initialBackoff().toNanos(),
+            config.maxBackoff().toNanos()));
   }
 
   Ticker ticker() {

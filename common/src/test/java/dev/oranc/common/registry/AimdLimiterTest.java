@@ -184,6 +184,19 @@ class AimdLimiterTest {
   }
 
   @Test
+  void aRequestThatMayNotWaitAsLongAsThePauseIsNotQueued() {
+    AimdLimiter l = limiter(10);
+    Req r = start(l, 1).get(0);
+    l.onRateLimited(r.granted, 60 * SECOND);
+    assertEquals(AimdLimiter.Admission.PAUSED_TOO_LONG, l.acquire(new Req(time), 30 * SECOND));
+    assertEquals(0, l.waiting());
+    assertEquals(AimdLimiter.Admission.QUEUED, l.acquire(new Req(time), 60 * SECOND));
+    time.advance(31 * SECOND);
+    assertEquals(AimdLimiter.Admission.QUEUED, l.acquire(new Req(time), 30 * SECOND));
+    assertEquals(29 * SECOND, l.pauseLeft());
+  }
+
+  @Test
   void waitersBeyondTheBoundAreRefused() {
     AimdLimiter l = limiter(2);
     Req r = start(l, 1).get(0);
