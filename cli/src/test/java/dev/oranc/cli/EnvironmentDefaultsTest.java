@@ -68,6 +68,29 @@ class EnvironmentDefaultsTest {
   }
 
   @Test
+  void maxRetryTakesAttemptsOrARateLimitBudget() {
+    ServerCommand d = parse(Map.of(), "server");
+    assertEquals(java.time.Duration.ofSeconds(30), d.config().registry().maxRetryAfter());
+    ServerCommand s = parse(Map.of("ORANC_MAX_RETRY", "2m"), "server");
+    assertEquals(3, s.maxRetry.attempts());
+    assertEquals(java.time.Duration.ofMinutes(2), s.config().registry().maxRetryAfter());
+    CommandLine push = Main.newCommandLine(Map.of());
+    push.parseArgs("push", "--repository", "o/c", "-m", "15m");
+    PushCommand p = push.getSubcommands().get("push").getCommand();
+    assertEquals(java.time.Duration.ofMinutes(15), p.options().rateLimitWait());
+    push = Main.newCommandLine(Map.of());
+    push.parseArgs("push", "--repository", "o/c", "-m", "4");
+    p = push.getSubcommands().get("push").getCommand();
+    assertEquals(4, p.options().maxRetry());
+    assertEquals(dev.oranc.push.PushOptions.DEFAULT_RATE_LIMIT_WAIT, p.options().rateLimitWait());
+    CommandLine.ParameterException e = org.junit.jupiter.api.Assertions.assertThrows(
+        CommandLine.ParameterException.class,
+        () -> Main.newCommandLine(Map.of()).parseArgs("server", "-m", "soon"));
+    assertTrue(e.getMessage().contains("--max-retry"), e.getMessage());
+    assertTrue(e.getMessage().contains("5m"), e.getMessage());
+  }
+
+  @Test
   void withoutVariablesTheDefaultsHold() {
     ServerCommand s = parse(Map.of(), "server");
     assertEquals(3, s.maxRetry.attempts());

@@ -139,14 +139,23 @@ final class AimdLimiter {
     drain();
   }
 
+  /** As {@link #onRateLimited(long, long, long)} for a request that may wait however long. */
+  long onRateLimited(long grantedNanos, long retryAfterNanos) {
+    return onRateLimited(grantedNanos, retryAfterNanos, Long.MAX_VALUE);
+  }
+
   /**
    * The request was rate-limited: halves the window (once per round of requests) and pauses the
-   * origin.
+   * origin — unless the wait is longer than the request may wait ({@code maxPauseNanos}): then
+   * that request fails and the others go on and hear for themselves. A registry may well limit one
+   * repository or one tag for an hour and serve the rest; an hour's pause of the whole origin on
+   * one answer would fail everything else without a request.
    *
    * @param retryAfterNanos the registry's {@code Retry-After}, or -1 when it gave none
-   * @return how long the origin is paused from now
+   * @return how long the request would wait from now: the origin's pause, or the wait it was
+   *     asked for when that is over {@code maxPauseNanos} (the origin is then not paused for it)
    */
-  long onRateLimited(long grantedNanos, long retryAfterNanos) {
+  long onRateLimited(long grantedNanos, long retryAfterNanos, long maxPauseNanos) {
     long wait;
     synchronized (this) {
       long now = ticker.read();
@@ -164,14 +173,16 @@ final class AimdLimiter {
       inFlight--;
       consecutive++;
       wait = retryAfterNanos >= 0 ? retryAfterNanos : backoffNanos(consecutive);
-      long until = now + wait;
-      if (!pausedAt(now) || until - pausedUntil > 0) {
-        long from = pausedAt(now) ? pausedUntil : now;
-        counter.throttled(until - from);
-        pausedUntil = until;
-        paused = true;
+      if (wait <= maxPauseNanos) {
+        long until = now + wait;
+        if (!pausedAt(now) || until - pausedUntil > 0) {
+          long from = pausedAt(now) ? pausedUntil : now;
+          counter.throttled(until - from);
+          pausedUntil = until;
+          paused = true;
+        }
+        wait = pausedUntil - now;
       }
-      wait = pausedUntil - now;
     }
     drain();
     return wait;

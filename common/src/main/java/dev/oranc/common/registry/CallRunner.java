@@ -222,13 +222,13 @@ final class CallRunner {
   }
 
   /** @return how long the origin is paused from now */
-  private static long releaseRateLimited(State s, long retryAfterNanos) {
+  private static long releaseRateLimited(State s, long retryAfterNanos, long maxPauseNanos) {
     AimdLimiter l = s.limiter;
     if (l == null) {
       return 0;
     }
     s.limiter = null;
-    return l.onRateLimited(s.grantedNanos, retryAfterNanos);
+    return l.onRateLimited(s.grantedNanos, retryAfterNanos, maxPauseNanos);
   }
 
   private void send(State s) {
@@ -436,8 +436,11 @@ final class CallRunner {
     if (status == 429 || status == 503) {
       long retryAfter = RegistryErrors.retryAfterSeconds(r);
       s.rateLimitedCount++;
+      long now0 = rateLimits.ticker().read();
+      long mayWait = config.maxRetryAfter().toNanos() - (s.throttled ? now0 - s.throttledSince : 0);
       long wait = s.limited
-          ? releaseRateLimited(s, retryAfter < 0 ? -1 : TimeUnit.SECONDS.toNanos(retryAfter))
+          ? releaseRateLimited(s, retryAfter < 0 ? -1 : TimeUnit.SECONDS.toNanos(retryAfter),
+              status == 503 && retryAfter < 0 ? Long.MAX_VALUE : mayWait)
           : TimeUnit.MILLISECONDS.toNanos(
               retryAfter < 0 ? backoffMillis(s.rateLimitedCount) : retryAfter * 1000);
       if (status == 503 && retryAfter < 0) {

@@ -54,14 +54,6 @@ public final class RegistryClient implements AutoCloseable {
     this(config, group, false, Ticker.systemTicker());
   }
 
-  /**
-   * A client with its own event loops whose token expiry and rate-limit pauses read {@code
-   * ticker}: for tests of callers that move time by hand (gc waiting out a long Retry-After).
-   */
-  public RegistryClient(RegistryClientConfig config, Ticker ticker) {
-    this(config, Transport.newGroup(Runtime.getRuntime().availableProcessors(), "oranc-registry"), true, ticker);
-  }
-
   RegistryClient(RegistryClientConfig config, EventLoopGroup group, boolean ownsGroup, Ticker ticker) {
     this.config = config;
     this.group = group;

@@ -197,6 +197,20 @@ class AimdLimiterTest {
   }
 
   @Test
+  void aRetryAfterLongerThanTheRequestMayWaitHalvesButPausesNothing() {
+    AimdLimiter l = limiter(10);
+    List<Req> rs = start(l, 4);
+    assertEquals(3600 * SECOND, l.onRateLimited(rs.get(0).granted, 3600 * SECOND, 30 * SECOND));
+    assertEquals(2, l.limit());
+    assertEquals(0, l.pauseLeft(), "one request told to come back in an hour stops no other");
+    assertEquals(1, counter.snapshot().rateLimitAnswers());
+    assertEquals(Duration.ZERO, counter.snapshot().throttled());
+    l.onOther(rs.get(1).granted);
+    l.onOther(rs.get(2).granted);
+    assertEquals(AimdLimiter.Admission.STARTED, l.acquire(new Req(time)));
+  }
+
+  @Test
   void waitersBeyondTheBoundAreRefused() {
     AimdLimiter l = limiter(2);
     Req r = start(l, 1).get(0);
