@@ -120,6 +120,7 @@ final class AimdLimiter {
 
   /** The request started at {@code grantedNanos} was answered, not rate-limited. */
   void onSuccess(long grantedNanos) {
+    boolean waiters;
     synchronized (this) {
       inFlight--;
       consecutive = 0;
@@ -127,16 +128,23 @@ final class AimdLimiter {
         successes = 0;
         limit++;
       }
+      waiters = !waiting.isEmpty();
     }
-    drain();
+    if (waiters) {
+      drain();
+    }
   }
 
   /** The request failed some other way (no answer, a 5xx that is no rate limit): no signal. */
   void onOther(long grantedNanos) {
+    boolean waiters;
     synchronized (this) {
       inFlight--;
+      waiters = !waiting.isEmpty();
     }
-    drain();
+    if (waiters) {
+      drain();
+    }
   }
 
   /** As {@link #onRateLimited(long, long, long)} for a request that may wait however long. */

@@ -281,9 +281,9 @@ public final class ServerMetrics {
             + " to a loopback, private or otherwise internal address (address).");
     sample(b, "oranc_registry_refused_total", "{reason=\"address\"}", registryAddressRefused.sum());
     sample(b, "oranc_registry_refused_total", "{reason=\"not_allowed\"}", registryNotAllowed.sum());
-    Supplier<dev.oranc.common.registry.Throttling> t = throttling;
-    if (t != null) {
-      dev.oranc.common.registry.Throttling now = t.get();
+    Supplier<dev.oranc.common.registry.Throttling> throttled = throttling;
+    if (throttled != null) {
+      dev.oranc.common.registry.Throttling now = throttled.get();
       header(b, "oranc_registry_rate_limited_total", "counter",
           "Registry answers 429 (or 503) the client slowed down for.");
       sample(b, "oranc_registry_rate_limited_total", "", now.rateLimitAnswers());
