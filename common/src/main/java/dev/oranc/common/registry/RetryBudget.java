@@ -52,8 +52,8 @@ public record RetryBudget(int attempts, Duration rateLimited) {
     Matcher m = DURATION.matcher(t);
     if (!m.matches()) {
       throw new IllegalArgumentException(
-          "--max-retry: '" + text + "' (expected: a number of attempts such as 3, or how long to"
-              + " wait out rate limits such as 90s, 5m or 1h)");
+          "--max-retry: '" + text + "' (expected: attempts from 1 to " + MAX_ATTEMPTS + ", or how"
+              + " long to wait out rate limits, such as 90s, 5m or 1h)");
     }
     long n = Long.parseLong(m.group(1));
     Duration d =
