@@ -120,4 +120,38 @@ final class Converters {
       return value;
     }
   }
+  /**
+   * {@code --max-retry}: attempts ({@code 3}) or how long to wait out rate limits ({@code 5m});
+   * the form not given keeps its default, which for the wait differs by command.
+   */
+  abstract static class RetryBudgetConverter implements ITypeConverter<dev.oranc.common.registry.RetryBudget> {
+    private final java.time.Duration defaultWait;
+
+    RetryBudgetConverter(java.time.Duration defaultWait) {
+      this.defaultWait = defaultWait;
+    }
+
+    @Override
+    public dev.oranc.common.registry.RetryBudget convert(String value) {
+      try {
+        return dev.oranc.common.registry.RetryBudget.parse(value, defaultWait);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage().replaceFirst("^--max-retry: ", ""));
+      }
+    }
+  }
+
+  /** {@code oranc server}: a Nix client waits for its answer, so rate limits are waited 30 s. */
+  static final class ServerRetryBudget extends RetryBudgetConverter {
+    ServerRetryBudget() {
+      super(dev.oranc.common.registry.RegistryClientConfig.defaults().maxRetryAfter());
+    }
+  }
+
+  /** push, pin, gc, check: batch jobs, which wait out rate limits for minutes. */
+  static final class BatchRetryBudget extends RetryBudgetConverter {
+    BatchRetryBudget() {
+      super(dev.oranc.push.PushOptions.DEFAULT_RATE_LIMIT_WAIT);
+    }
+  }
 }

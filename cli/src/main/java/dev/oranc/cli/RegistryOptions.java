@@ -1,5 +1,6 @@
 package dev.oranc.cli;
 
+import dev.oranc.common.registry.RetryBudget;
 import dev.oranc.push.Push;
 import dev.oranc.retention.CacheTarget;
 import picocli.CommandLine.Model.CommandSpec;
@@ -30,12 +31,14 @@ final class RegistryOptions {
 
   @Option(
       names = {"-m", "--max-retry"},
-      paramLabel = "NUM",
+      paramLabel = "NUM|DURATION",
       defaultValue = "3",
-      converter = Bounded.Attempts.class,
+      converter = Converters.BatchRetryBudget.class,
       description =
-          "Attempts of a failing registry request in all (1 = no retry). Default: ${DEFAULT-VALUE}.")
-  int maxRetry;
+          "A number: attempts of a failing registry request in all (1 = no retry). A duration"
+              + " (90s, 5m, 1h): how long one request may wait out the registry's rate limits"
+              + " (429) before it fails; 5m when a number is given. Default: ${DEFAULT-VALUE}.")
+  RetryBudget maxRetry;
 
   @Option(
       names = "--no-ssl",

@@ -59,12 +59,15 @@ final class ServerCommand implements Callable<Integer> {
 
   @Option(
       names = {"-m", "--max-retry"},
-      paramLabel = "NUM",
+      paramLabel = "NUM|DURATION",
       defaultValue = "3",
-      converter = Bounded.Attempts.class,
+      converter = Converters.ServerRetryBudget.class,
       description =
-          "Attempts of a failing registry request in all (1 = no retry). Default: ${DEFAULT-VALUE}.")
-  int maxRetry;
+          "A number: attempts of a failing registry request in all (1 = no retry). A duration"
+              + " (10s, 2m): how long one request may wait out the registry's rate limits (429)"
+              + " before the client gets 503 with Retry-After; 30s when a number is given."
+              + " Default: ${DEFAULT-VALUE}.")
+  dev.oranc.common.registry.RetryBudget maxRetry;
 
   @Option(
       names = "--no-ssl",
@@ -488,7 +491,7 @@ final class ServerCommand implements Callable<Integer> {
     int chunk = upload.chunkBytes();
     RegistryClientConfig.Builder b =
         RegistryClientConfig.builder().tls(!noSsl).insecureRegistries(insecureRegistries)
-            .maxAttempts(maxRetry).uploadChunkBytes(chunk);
+            .retryBudget(maxRetry).uploadChunkBytes(chunk);
     int monolithic = RegistryClientConfig.builder().build().monolithicUploadBytes();
     return b.monolithicUploadBytes(chunk == 0 ? monolithic : Math.min(monolithic, chunk)).build();
   }

@@ -30,7 +30,7 @@ class EnvironmentDefaultsTest {
                 "ORANC_FALLBACK_ENCODINGS", "base32-dnssec"),
             "server");
     assertEquals("127.0.0.1:9090", s.listen.getHostString() + ":" + s.listen.getPort());
-    assertEquals(5, s.maxRetry);
+    assertEquals(5, s.maxRetry.attempts());
     assertTrue(s.noSsl);
     assertEquals(3, s.repositoryParts);
     assertEquals(java.util.List.of(dev.oranc.common.tag.TagEncoding.BASE32_DNSSEC), s.encoding.fallbackEncodings);
@@ -63,14 +63,37 @@ class EnvironmentDefaultsTest {
   @Test
   void aFlagWinsOverItsVariable() {
     ServerCommand s = parse(Map.of("ORANC_MAX_RETRY", "5", "ORANC_LISTEN", "127.0.0.1:9090"), "server", "-m", "2");
-    assertEquals(2, s.maxRetry);
+    assertEquals(2, s.maxRetry.attempts());
     assertEquals("127.0.0.1:9090", s.listen.getHostString() + ":" + s.listen.getPort());
+  }
+
+  @Test
+  void maxRetryTakesAttemptsOrARateLimitBudget() {
+    ServerCommand d = parse(Map.of(), "server");
+    assertEquals(java.time.Duration.ofSeconds(30), d.config().registry().maxRetryAfter());
+    ServerCommand s = parse(Map.of("ORANC_MAX_RETRY", "2m"), "server");
+    assertEquals(3, s.maxRetry.attempts());
+    assertEquals(java.time.Duration.ofMinutes(2), s.config().registry().maxRetryAfter());
+    CommandLine push = Main.newCommandLine(Map.of());
+    push.parseArgs("push", "--repository", "o/c", "-m", "15m");
+    PushCommand p = push.getSubcommands().get("push").getCommand();
+    assertEquals(java.time.Duration.ofMinutes(15), p.options().rateLimitWait());
+    push = Main.newCommandLine(Map.of());
+    push.parseArgs("push", "--repository", "o/c", "-m", "4");
+    p = push.getSubcommands().get("push").getCommand();
+    assertEquals(4, p.options().maxRetry());
+    assertEquals(dev.oranc.push.PushOptions.DEFAULT_RATE_LIMIT_WAIT, p.options().rateLimitWait());
+    CommandLine.ParameterException e = org.junit.jupiter.api.Assertions.assertThrows(
+        CommandLine.ParameterException.class,
+        () -> Main.newCommandLine(Map.of()).parseArgs("server", "-m", "soon"));
+    assertTrue(e.getMessage().contains("--max-retry"), e.getMessage());
+    assertTrue(e.getMessage().contains("5m"), e.getMessage());
   }
 
   @Test
   void withoutVariablesTheDefaultsHold() {
     ServerCommand s = parse(Map.of(), "server");
-    assertEquals(3, s.maxRetry);
+    assertEquals(3, s.maxRetry.attempts());
     assertEquals(8080, s.listen.getPort());
   }
 

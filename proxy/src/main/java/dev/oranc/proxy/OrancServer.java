@@ -94,6 +94,7 @@ public final class OrancServer implements AutoCloseable {
           config.registry().maxAttempts(), config.upstreamTimeout(), config.upstreamCacheEntries(),
           config.upstreamCacheTtl(), config.upstreamCacheNegativeTtl(), config.ticker(), metrics);
       this.upstream = checker;
+      metrics.registryThrottling(client::throttling);
       metrics.cache("layer", layers::stats, layers::size, () -> -1);
       metrics.cache("blob", blobs::stats, blobs::size, blobs::weight);
       metrics.cache("upstream", checker::stats, checker::size, () -> -1);

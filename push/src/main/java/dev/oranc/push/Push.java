@@ -9,6 +9,7 @@ import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.registry.Throttling;
 import dev.oranc.push.PathOutcome.Status;
 import dev.oranc.push.closure.Closure;
 import dev.oranc.push.closure.SkipRules;
@@ -149,6 +150,7 @@ public final class Push {
     long published;
     RealisationOutcome realisationOutcome;
     String cacheInfo;
+    Throttling throttling;
     try (RegistryClient client = newClient(options)) {
       RegistryTarget target =
           new RegistryTarget(
@@ -164,6 +166,7 @@ public final class Push {
       }
       published = target.published();
       realisationOutcome = uploadRealisations(target, key, realisations, pushed);
+      throttling = client.throttling();
     }
     List<PathOutcome> outcomes = new ArrayList<>(closure.size());
     Map<StorePath, PathOutcome> byPath = new LinkedHashMap<>();
@@ -174,7 +177,7 @@ public final class Push {
       outcomes.add(skipped.containsKey(path) ? skipped.get(path) : byPath.get(path));
     }
     return new PushReport(outcomes, Duration.ofNanos(System.nanoTime() - start), options.dryRun(), published,
-        realisationOutcome.uploaded(), realisationOutcome.failures(), cacheInfo);
+        realisationOutcome.uploaded(), realisationOutcome.failures(), cacheInfo, throttling);
   }
 
   private record RealisationOutcome(long uploaded, List<String> failures) {}
@@ -351,6 +354,7 @@ public final class Push {
         RegistryClientConfig.builder()
             .tls(!options.noSsl())
             .maxAttempts(options.maxRetry())
+            .maxRetryAfter(options.rateLimitWait())
             .uploadChunkBytes(options.uploadChunkBytes())
             .monolithicUploadBytes(
                 Math.min(RegistryClientConfig.builder().build().monolithicUploadBytes(),

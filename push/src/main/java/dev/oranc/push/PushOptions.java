@@ -3,9 +3,11 @@ package dev.oranc.push;
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.registry.RetryBudget;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.db.NixDatabase;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -17,6 +19,10 @@ import java.util.regex.Pattern;
  * @param database the Nix database file (not a flag: always {@link NixDatabase#DEFAULT_FILE} on
  *     the command line, as in the Rust oranc)
  * @param noRealisations {@code --no-realisations}: upload no realisation files
+ * @param maxRetry {@code --max-retry N}: attempts of a failing registry request
+ * @param rateLimitWait {@code --max-retry DURATION}: how long one registry request may keep
+ *     waiting on rate limits (429) before the push gives it up; {@link #DEFAULT_RATE_LIMIT_WAIT}
+ *     when the flag gives a count (see {@link RetryBudget})
  */
 public record PushOptions(
     RepositoryRef repository,
@@ -33,9 +39,13 @@ public record PushOptions(
     int uploadChunkBytes,
     TagCodec tagCodec,
     Path database,
-    boolean noRealisations) {
+    boolean noRealisations,
+    Duration rateLimitWait) {
 
   public static final String DEFAULT_EXCLUDED_SIGNING_KEY_PATTERN = "^cache\\.nixos\\.org-.*$";
+
+  /** A push is a batch job: it waits out rate limits for minutes rather than fail. */
+  public static final Duration DEFAULT_RATE_LIMIT_WAIT = Duration.ofMinutes(5);
 
   public PushOptions {
     Objects.requireNonNull(repository, "repository");
@@ -49,9 +59,7 @@ public record PushOptions(
     if (zstdLevel < -7 || zstdLevel > 22) {
       throw new IllegalArgumentException("--zstd-level: " + zstdLevel + " (expected: -7 to 22)");
     }
-    if (maxRetry < 1) {
-      throw new IllegalArgumentException("--max-retry: " + maxRetry + " (expected: at least 1)");
-    }
+    new RetryBudget(maxRetry, rateLimitWait); // validates both, naming --max-retry
     if (uploadChunkBytes != 0 && uploadChunkBytes < 64 * 1024) {
       throw new IllegalArgumentException(
           "--upload-chunk-size: " + uploadChunkBytes + " (expected: 0 for one PATCH per blob, or at least 64KiB)");
@@ -78,6 +86,7 @@ public record PushOptions(
     b.tagCodec = tagCodec;
     b.database = database;
     b.noRealisations = noRealisations;
+    b.rateLimitWait = rateLimitWait;
     return b;
   }
 
@@ -98,6 +107,7 @@ public record PushOptions(
     private TagCodec tagCodec = TagCodec.DEFAULT;
     private Path database = NixDatabase.DEFAULT_FILE;
     private boolean noRealisations;
+    private Duration rateLimitWait = DEFAULT_RATE_LIMIT_WAIT;
 
     private Builder(RepositoryRef repository) {
       this.repository = repository;
@@ -143,6 +153,18 @@ public record PushOptions(
       return this;
     }
 
+    /** {@code --max-retry}, either form. */
+    public Builder maxRetry(RetryBudget v) {
+      maxRetry = v.attempts();
+      rateLimitWait = v.rateLimited();
+      return this;
+    }
+
+    public Builder rateLimitWait(Duration v) {
+      rateLimitWait = v;
+      return this;
+    }
+
     public Builder dryRun(boolean v) {
       dryRun = v;
       return this;
@@ -181,7 +203,7 @@ public record PushOptions(
     public PushOptions build() {
       return new PushOptions(repository, noClosure, storeDir, excludedSigningKeyPattern,
           alreadySigned, parallel, zstdLevel, maxRetry, dryRun, allowImmutableDb, noSsl,
-          uploadChunkBytes, tagCodec, database, noRealisations);
+          uploadChunkBytes, tagCodec, database, noRealisations, rateLimitWait);
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.oranc.push;
 
+import dev.oranc.common.registry.Throttling;
 import dev.oranc.push.PathOutcome.Status;
 import dev.oranc.push.progress.ProgressReporter;
 import java.time.Duration;
@@ -17,21 +18,31 @@ import java.util.Objects;
  * @param realisationFailures one line per realisation that could not be uploaded
  * @param cacheInfo what the push did about the cache's {@code nix-cache-info} (wrote it because
  *     the cache had none, or could not), a line of the summary; empty when it was there already
+ * @param throttling how often and how long the registry's rate limits held the push back
  */
 public record PushReport(
     List<PathOutcome> outcomes, Duration wallTime, boolean dryRun, long published,
-    long realisations, List<String> realisationFailures, String cacheInfo) {
+    long realisations, List<String> realisationFailures, String cacheInfo, Throttling throttling) {
 
   public PushReport {
     outcomes = List.copyOf(outcomes);
     Objects.requireNonNull(wallTime, "wallTime");
     realisationFailures = List.copyOf(realisationFailures);
     Objects.requireNonNull(cacheInfo, "cacheInfo");
+    Objects.requireNonNull(throttling, "throttling");
+  }
+
+  /** A report of a push the registry never rate-limited. */
+  public PushReport(
+      List<PathOutcome> outcomes, Duration wallTime, boolean dryRun, long published,
+      long realisations, List<String> realisationFailures, String cacheInfo) {
+    this(outcomes, wallTime, dryRun, published, realisations, realisationFailures, cacheInfo,
+        Throttling.NONE);
   }
 
   /** A report without realisations, the cache's nix-cache-info there already. */
   public PushReport(List<PathOutcome> outcomes, Duration wallTime, boolean dryRun, long published) {
-    this(outcomes, wallTime, dryRun, published, 0, List.of(), "");
+    this(outcomes, wallTime, dryRun, published, 0, List.of(), "", Throttling.NONE);
   }
 
   public long count(Status status) {
@@ -86,6 +97,9 @@ public record PushReport(
         .append(String.format(Locale.ROOT, " in %.1f s", seconds));
     if (narBytes() > 0) {
       sb.append(" (").append(ProgressReporter.bytes((long) (narBytes() / seconds))).append("/s of NAR)");
+    }
+    if (throttling.any()) {
+      sb.append("; ").append(throttling.describe()).append(" by the registry's rate limits");
     }
     java.util.ArrayList<String> lines = new java.util.ArrayList<>();
     lines.add(sb.toString());

@@ -35,9 +35,10 @@ public final class CacheTarget implements AutoCloseable {
 
   /** A target with a client of its own, as the command line makes it. */
   public static CacheTarget open(
-      String registry, String repository, boolean tls, int maxRetry, TagCodec codec, Credentials credentials) {
+      String registry, String repository, boolean tls, dev.oranc.common.registry.RetryBudget maxRetry,
+      TagCodec codec, Credentials credentials) {
     RegistryClient client =
-        new RegistryClient(RegistryClientConfig.builder().tls(tls).maxAttempts(maxRetry).build());
+        new RegistryClient(RegistryClientConfig.builder().tls(tls).retryBudget(maxRetry).build());
     return new CacheTarget(client, codec, RepositoryRef.of(registry, repository), credentials);
   }
 

@@ -214,7 +214,7 @@ class RetentionTest {
     String repo = pushedAndPinned();
     List<Duration> waits = new ArrayList<>();
     try (FaultInjector limiting = new FaultInjector(registry().address(), registry().tokenRealm())) {
-      // Longer than the client waits itself (10 s), so the 429 reaches gc.
+      // Longer than the client waits itself (its budget, 30 s), so the 429 reaches gc.
       limiting.add(FaultInjector.Rule.of("DELETE", "/manifests/",
           FaultInjector.Fault.status(429, "Retry-After", "120"), 1));
       try (CacheTarget t = target(limiting.address(), repo)) {
@@ -227,6 +227,29 @@ class RetentionTest {
       assertEquals(1, limiting.injectedCount());
     }
     assertEquals(List.of(Duration.ofSeconds(120)), waits);
+    assertEquals(List.of(), check(repo));
+  }
+
+  @Test
+  void aStormOfShortRateLimitsIsWaitedOutByTheClientAndGcNeverSeesIt() throws Exception {
+    String repo = pushedAndPinned();
+    List<Duration> waits = new ArrayList<>();
+    try (FaultInjector limiting = new FaultInjector(registry().address(), registry().tokenRealm())) {
+      // More 429s than the client's attempts (3), each asking for no wait: the client's window
+      // narrows and goes on, within its time budget.
+      limiting.add(FaultInjector.Rule.of("DELETE", "/manifests/",
+          FaultInjector.Fault.status(429, "Retry-After", "0"), 6));
+      try (CacheTarget t = target(limiting.address(), repo)) {
+        GcSummary s = new GarbageCollector(t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
+            .pacing(new dev.oranc.retention.gc.DeleteThrottle(0, () -> 0, waits::add), waits::add)
+            .run();
+        assertTrue(s.succeeded(), s.lines().toString());
+        assertEquals(8, s.deleted());
+        assertEquals(6, t.client().throttling().rateLimitAnswers());
+      }
+      assertEquals(6, limiting.injectedCount());
+    }
+    assertEquals(List.of(), waits, "gc itself never waited");
     assertEquals(List.of(), check(repo));
   }
 

@@ -218,7 +218,7 @@ final class Authenticator {
     Call call =
         new Call(operation, HttpMethod.GET, origin, query.toString(), headers, null, null, null,
             false, MAX_TOKEN_ANSWER, true, loop);
-    return runner.run(call).thenApply(r -> readToken(operation, r, credentials));
+    return runner.run(call, false).thenApply(r -> readToken(operation, r, credentials));
   }
 
   private static BearerToken readToken(String operation, Response r, Credentials credentials) {

@@ -25,10 +25,20 @@ import org.slf4j.LoggerFactory;
  * <p>Design note. Of the attempts {@code --max-retry} allows, only failures count: a 401 that
  * teaches us the registry's token service, and a redirect to where a blob really is (ghcr.io sends
  * blob downloads to another host), are steps of one attempt. Retried: a connection that failed
- * before any of the answer arrived, and 500/502/503/504/429 answers, after an exponential backoff
- * with full jitter, or the registry's {@code Retry-After} when it is short enough; a longer one is
- * the caller's to report. Everything else is returned as it came, and the caller decides what it
- * means (a 404 is an answer, not a failure). The body of a call is a byte array, so every attempt
+ * before any of the answer arrived, and 500/502/503/504 answers, after an exponential backoff
+ * with full jitter. Everything else is returned as it came, and the caller decides what it
+ * means (a 404 is an answer, not a failure).
+ *
+ * <p>Rate limits are not failures. Every attempt starts through its origin's {@link AimdLimiter}
+ * (requests in flight per registry, halved on a rate limit, grown back on success), and a {@code
+ * 429}, or a {@code 503} with {@code Retry-After}, sends the call back to wait in that window for
+ * the registry's {@code Retry-After} (a jittered backoff when it gave none) without spending an
+ * attempt. A call gives up on rate limits only when waiting on would take it past the time budget
+ * ({@link RegistryClientConfig#maxRetryAfter()}, {@code --max-retry 5m}) counted from its first
+ * one: then it fails as {@link dev.oranc.common.error.RegistryException.RateLimited} with the
+ * registry's {@code Retry-After}, which the server passes on with its {@code 503}. A {@code 503}
+ * without {@code Retry-After} is as likely an outage as load shedding: it halves the window too,
+ * but spends an attempt. The body of a call is a byte array, so every attempt
  * can send it again; a streamed request body is never sent through here ({@link BlobUpload}).
  *
  * <p>Credentials never cross origins: after a redirect to another host the request goes without
@@ -47,11 +57,21 @@ final class CallRunner {
 
   private final Connections connections;
   private final RegistryClientConfig config;
+  private final RateLimits rateLimits;
   private Authenticator authenticator;
 
   CallRunner(Connections connections, RegistryClientConfig config) {
+    this(connections, config, new RateLimits(config, com.github.benmanes.caffeine.cache.Ticker.systemTicker()));
+  }
+
+  CallRunner(Connections connections, RegistryClientConfig config, RateLimits rateLimits) {
     this.connections = connections;
     this.config = config;
+    this.rateLimits = rateLimits;
+  }
+
+  Throttling throttling() {
+    return rateLimits.throttling();
   }
 
   void authenticator(Authenticator authenticator) {
@@ -59,12 +79,24 @@ final class CallRunner {
   }
 
   CompletableFuture<Response> run(Call call) {
+    return run(call, true);
+  }
+
+  /**
+   * As {@link #run(Call)}; {@code limited} false keeps the call out of the origin's window: token
+   * fetches, which a call holding a place in the same origin's window (ghcr.io's realm is on
+   * ghcr.io) may wait for, and must not queue behind.
+   */
+  CompletableFuture<Response> run(Call call, boolean limited) {
     State s = new State(call);
+    s.limited = limited;
+    // Whatever ends the call gives its place in the window back, if it still holds one.
+    s.result.whenComplete((r, e) -> releaseOther(s));
     s.loop.execute(() -> attempt(s));
     return s.result;
   }
 
-  private final class State {
+  private final class State implements AimdLimiter.Waiter {
     final Call call;
     final EventLoop loop;
     final CompletableFuture<Response> result = new CompletableFuture<>();
@@ -79,6 +111,17 @@ final class CallRunner {
     boolean refreshed;
     String authorizationSent;
     long startNanos;
+    /** The window this attempt holds a place in, and since when; null when it holds none. */
+    AimdLimiter limiter;
+    long grantedNanos;
+    boolean limited;
+    /** Rate-limit answers to this call, for the backoff of a call outside the windows. */
+    int rateLimitedCount;
+    /** The window the call last asked to start in. */
+    AimdLimiter admitting;
+    /** When the call was first held back by a rate limit ({@link #throttled}). */
+    boolean throttled;
+    long throttledSince;
 
     State(Call call) {
       this.call = call;
@@ -95,12 +138,97 @@ final class CallRunner {
       int q = pathAndQuery.indexOf('?');
       return origin + (q < 0 ? pathAndQuery : pathAndQuery.substring(0, q) + "?…");
     }
+
+    @Override
+    public void start(long granted) {
+      Runnable go = () -> {
+        if (result.isDone()) {
+          admitting.onOther(granted);
+          return;
+        }
+        limiter = admitting;
+        grantedNanos = granted;
+        startNanos = System.nanoTime();
+        send(this);
+      };
+      if (loop.inEventLoop()) {
+        go.run();
+      } else {
+        loop.execute(go);
+      }
+    }
+
+    @Override
+    public void wakeAfter(long delayNanos, Runnable task) {
+      loop.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+    }
   }
 
   private void attempt(State s) {
     s.attempts++;
-    s.startNanos = System.nanoTime();
-    send(s);
+    admit(s);
+  }
+
+  /** Into the origin's window: sends now, or once there is room and no pause. */
+  private void admit(State s) {
+    if (!s.limited) {
+      s.startNanos = System.nanoTime();
+      send(s);
+      return;
+    }
+    io.netty.handler.codec.http.HttpMethod m = s.call.method();
+    AimdLimiter limiter = rateLimits.forOrigin(
+        s.call.origin(), !(m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD)));
+    long maxWait = config.maxRetryAfter().toNanos()
+        - (s.throttled ? rateLimits.ticker().read() - s.throttledSince : 0);
+    s.admitting = limiter;
+    AimdLimiter.Admission admission = limiter.acquire(s, maxWait);
+    if (admission == AimdLimiter.Admission.PAUSED_TOO_LONG) {
+      // Paused for longer than this call may still wait: it fails now, not after waiting in vain.
+      long pause = limiter.pauseLeft();
+      long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(pause + 999_999_999L));
+      s.result.completeExceptionally(
+          tooLong(s, "the registry is rate-limiting us for " + seconds + " s more", null, seconds));
+    } else if (admission == AimdLimiter.Admission.QUEUED && !s.throttled && limiter.throttled()) {
+      s.throttled = true;
+      s.throttledSince = rateLimits.ticker().read();
+    } else if (admission == AimdLimiter.Admission.REFUSED) {
+      s.result.completeExceptionally(
+          new dev.oranc.common.error.RegistryException.Unavailable(
+              s.call.operation(),
+              "too many requests waiting for the registry, which is rate-limiting us",
+              dev.oranc.common.error.RegistryException.Unavailable.Reason.OVERLOADED, 0, null));
+    }
+  }
+
+  private static void releaseSuccess(State s) {
+    AimdLimiter l = s.limiter;
+    if (l != null) {
+      s.limiter = null;
+      l.onSuccess(s.grantedNanos);
+    }
+  }
+
+  private static void releaseOther(State s) {
+    if (!s.loop.inEventLoop()) {
+      s.loop.execute(() -> releaseOther(s));
+      return;
+    }
+    AimdLimiter l = s.limiter;
+    if (l != null) {
+      s.limiter = null;
+      l.onOther(s.grantedNanos);
+    }
+  }
+
+  /** @return how long the origin is paused from now */
+  private static long releaseRateLimited(State s, long retryAfterNanos, long maxPauseNanos) {
+    AimdLimiter l = s.limiter;
+    if (l == null) {
+      return 0;
+    }
+    s.limiter = null;
+    return l.onRateLimited(s.grantedNanos, retryAfterNanos, maxPauseNanos);
   }
 
   private void send(State s) {
@@ -199,6 +327,7 @@ final class CallRunner {
         StreamingDownload download =
             new StreamingDownload(connection, head, s.call.operation(), s.url());
         logDone(s, status);
+        releaseSuccess(s);
         s.result.complete(new Response(status, head.headers(), Response.NO_BODY, download));
       }
     }
@@ -304,21 +433,59 @@ final class CallRunner {
       send(s);
       return;
     }
-    if ((status == 429 || status == 500 || status == 502 || status == 503 || status == 504)
-        && s.attempts < config.maxAttempts()) {
-      long delayMillis = backoffMillis(s.attempts);
-      if (status == 429 || status == 503) {
-        long retryAfter = RegistryErrors.retryAfterSeconds(r);
-        if (retryAfter > config.maxRetryAfter().toSeconds()) {
-          log.warn("{} {}: {}, asked to wait {} s, longer than we wait", call.method(), s.url(), RegistryErrors.statusText(status), retryAfter);
-          logDone(s, status);
-          s.result.complete(r);
+    if (status == 429 || status == 503) {
+      long retryAfter = RegistryErrors.retryAfterSeconds(r);
+      s.rateLimitedCount++;
+      long now0 = rateLimits.ticker().read();
+      long mayWait = config.maxRetryAfter().toNanos() - (s.throttled ? now0 - s.throttledSince : 0);
+      long wait = s.limited
+          ? releaseRateLimited(s, retryAfter < 0 ? -1 : TimeUnit.SECONDS.toNanos(retryAfter),
+              status == 503 && retryAfter < 0 ? Long.MAX_VALUE : mayWait)
+          : TimeUnit.MILLISECONDS.toNanos(
+              retryAfter < 0 ? backoffMillis(s.rateLimitedCount) : retryAfter * 1000);
+      if (status == 503 && retryAfter < 0) {
+        // Maybe an outage rather than load shedding: slowed down for, but an attempt spent.
+        if (s.attempts < config.maxAttempts()) {
+          log.warn("{} {}: {}, retrying in {} ms (attempt {} of {})", call.method(), s.url(),
+              RegistryErrors.statusText(status), TimeUnit.NANOSECONDS.toMillis(wait), s.attempts,
+              config.maxAttempts());
+          if (s.limited) {
+            attempt(s);
+          } else {
+            s.loop.schedule(() -> attempt(s), wait, TimeUnit.NANOSECONDS);
+          }
           return;
         }
-        if (retryAfter >= 0) {
-          delayMillis = Math.max(delayMillis, retryAfter * 1000);
+      } else {
+        long now = rateLimits.ticker().read();
+        if (!s.throttled) {
+          s.throttled = true;
+          s.throttledSince = now;
         }
+        long budget = config.maxRetryAfter().toNanos();
+        if (now - s.throttledSince + wait <= budget) {
+          log.debug("{} {}: {}, waiting {} ms for the registry's rate limit", call.method(), s.url(),
+              RegistryErrors.statusText(status), TimeUnit.NANOSECONDS.toMillis(wait));
+          if (s.limited) {
+            admit(s);
+          } else {
+            s.loop.schedule(() -> admit(s), wait, TimeUnit.NANOSECONDS);
+          }
+          return;
+        }
+        log.warn("{} {}: {}, rate-limited for longer than the retry budget ({}{})", call.method(),
+            s.url(), RegistryErrors.statusText(status), RetryBudget.format(config.maxRetryAfter()),
+            retryAfter >= 0 ? "; the registry asked for " + retryAfter + " s more" : "");
+        logDone(s, status);
+        s.result.completeExceptionally(
+            tooLong(s, "registry answered " + RegistryErrors.statusText(status) + " (rate limit)",
+                RegistryErrors.registryMessage(r.body()), retryAfter));
+        return;
       }
+    }
+    if ((status == 500 || status == 502 || status == 504) && s.attempts < config.maxAttempts()) {
+      releaseOther(s);
+      long delayMillis = backoffMillis(s.attempts);
       log.warn(
           "{} {}: {}, retrying in {} ms (attempt {} of {})",
           call.method(), s.url(), RegistryErrors.statusText(status), delayMillis, s.attempts, config.maxAttempts());
@@ -326,7 +493,21 @@ final class CallRunner {
       return;
     }
     logDone(s, status);
+    if (status < 500) {
+      releaseSuccess(s);
+    }
     s.result.complete(r);
+  }
+
+  /** Rate-limited past the call's time budget: the one line a user or a Nix client gets. */
+  private dev.oranc.common.error.RegistryException.RateLimited tooLong(
+      State s, String what, String said, long retryAfterSeconds) {
+    return new dev.oranc.common.error.RegistryException.RateLimited(
+        s.call.operation(),
+        what + ", for longer than the retry budget of " + RetryBudget.format(config.maxRetryAfter())
+            + " allows; wait, or give more with --max-retry DURATION (e.g. --max-retry 15m)",
+        said,
+        retryAfterSeconds);
   }
 
   /** From https to plain http: a redirect that is not followed. */
@@ -336,6 +517,7 @@ final class CallRunner {
 
   private void onFailure(State s, Throwable cause) {
     Call call = s.call;
+    releaseOther(s);
     boolean retriable =
         cause instanceof ConnectionFailure f
             && !f.responseStarted()

@@ -59,7 +59,7 @@ public final class RegistryClient implements AutoCloseable {
     this.group = group;
     this.ownsGroup = ownsGroup;
     this.connections = new Connections(config);
-    this.runner = new CallRunner(connections, config);
+    this.runner = new CallRunner(connections, config, new RateLimits(config, ticker));
     this.authenticator = new Authenticator(runner, ticker);
     runner.authenticator(authenticator);
   }
@@ -75,6 +75,14 @@ public final class RegistryClient implements AutoCloseable {
   /** Token requests made so far (a metric; tests count them). */
   public long tokenFetches() {
     return authenticator.tokenFetches();
+  }
+
+  /**
+   * Rate-limit answers so far and how long registries kept us waiting (a metric; {@code oranc push}
+   * prints it).
+   */
+  public Throttling throttling() {
+    return runner.throttling();
   }
 
   /** Connections open to a registry (a metric). */

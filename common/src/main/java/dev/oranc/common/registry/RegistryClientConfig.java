@@ -26,8 +26,11 @@ import java.util.Objects;
  *     gathered in memory)
  * @param monolithicUploadBytes bodies up to this size are sent in one PUT after a HEAD that skips
  *     the upload when the registry has the blob; larger ones stream in chunks
- * @param maxRetryAfter the longest a 429's {@code Retry-After} is waited for before retrying; a
- *     longer one is reported to the caller instead
+ * @param maxRetryAfter the time budget for rate limits ({@code --max-retry} given as a duration):
+ *     how long one request may keep waiting on {@code 429}s (and {@code 503}s with {@code
+ *     Retry-After}), counted from its first, before it fails as rate-limited; a {@code
+ *     Retry-After} that would take it past the budget fails it at once, and the server passes that
+ *     {@code Retry-After} on. 0 fails at the first rate limit. See {@link RetryBudget}
  * @param checkBeforeUpload send a {@code HEAD} before uploading a blob held in memory, and skip
  *     the upload when the registry has it. Right when the blob may well be there (a client's PUT
  *     of a file it may have sent before); a wasted request per blob when the caller knows it is
@@ -142,7 +145,8 @@ public record RegistryClientConfig(
     private int maxManifestBytes = DEFAULT_MAX_MANIFEST_BYTES;
     private int uploadChunkBytes = DEFAULT_UPLOAD_CHUNK_BYTES;
     private int monolithicUploadBytes = 256 * 1024;
-    private Duration maxRetryAfter = Duration.ofSeconds(10);
+    /** The server's: a Nix client waits this long at most for one request held by rate limits. */
+    private Duration maxRetryAfter = Duration.ofSeconds(30);
     private Duration initialBackoff = Duration.ofMillis(200);
     private Duration maxBackoff = Duration.ofSeconds(5);
     private boolean checkBeforeUpload = true;
@@ -203,6 +207,13 @@ public record RegistryClientConfig(
 
     public Builder maxRetryAfter(Duration maxRetryAfter) {
       this.maxRetryAfter = maxRetryAfter;
+      return this;
+    }
+
+    /** {@code --max-retry}: attempts and the rate-limit time budget. */
+    public Builder retryBudget(RetryBudget budget) {
+      this.maxAttempts = budget.attempts();
+      this.maxRetryAfter = budget.rateLimited();
       return this;
     }
 

@@ -44,6 +44,7 @@ public final class ServerMetrics {
   private final Map<String, CacheSource> caches = new ConcurrentHashMap<>();
   private volatile LongSupplier[] multipart;
   private final ConcurrentHashMap<String, LongAdder> prefetch = new ConcurrentHashMap<>();
+  private volatile Supplier<dev.oranc.common.registry.Throttling> throttling;
 
   private record RequestLabel(String method, int status) {}
 
@@ -268,6 +269,11 @@ public final class ServerMetrics {
     multipart = new LongSupplier[] {uploads, spoolBytes, direct, spooled};
   }
 
+  /** Registers the registry client's rate-limit figures (answers, time paused). */
+  public void registryThrottling(Supplier<dev.oranc.common.registry.Throttling> throttling) {
+    this.throttling = throttling;
+  }
+
   /** Count of requests so far with this method and status (tests and the health check use it). */
   public long requests(String method, int status) {
     LongAdder a = requests.get(new RequestLabel(method, status));
@@ -323,6 +329,17 @@ public final class ServerMetrics {
     sample(b, "oranc_nar_relayed_total", "", narRelayed.sum());
     header(b, "oranc_nar_relayed_bytes_total", "counter", "NAR bytes this server sent itself.");
     sample(b, "oranc_nar_relayed_bytes_total", "", narRelayedBytes.sum());
+    Supplier<dev.oranc.common.registry.Throttling> throttled = throttling;
+    if (throttled != null) {
+      dev.oranc.common.registry.Throttling now = throttled.get();
+      header(b, "oranc_registry_rate_limited_total", "counter",
+          "Registry answers 429 (or 503) the client slowed down for.");
+      sample(b, "oranc_registry_rate_limited_total", "", now.rateLimitAnswers());
+      header(b, "oranc_registry_throttled_seconds_total", "counter",
+          "Time some registry was paused by its rate limits (Retry-After or backoff).");
+      b.append("oranc_registry_throttled_seconds_total ")
+          .append(now.throttled().toMillis() / 1000.0).append('\n');
+    }
 
     Map<String, Timer> ops = new TreeMap<>();
     registry.forEach(
