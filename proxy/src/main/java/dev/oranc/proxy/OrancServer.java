@@ -6,6 +6,7 @@ import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
 import dev.oranc.proxy.http.Backend;
+import dev.oranc.proxy.http.PendingPublishes;
 import dev.oranc.proxy.http.ServerInitializer;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.s3.MultipartUploads;
@@ -78,8 +79,12 @@ public final class OrancServer implements AutoCloseable {
       }
       // The server's address policy, whatever config.registry() says (its default lets push
       // connect anywhere); refusals are counted.
+      // No HEAD before a blob held in memory (a narinfo, a config, a small NAR): the server uploads
+      // what a client sends, which is new as a rule (Nix HEADs the key first), and a redundant
+      // upload costs less than a round trip on every one.
       client = new RegistryClient(
           config.registry().toBuilder()
+              .checkBeforeUpload(false)
               .addressPolicy(config.addressPolicy().onRefusal(r -> metrics.registryAddressRefused()))
               .build(),
           group);
@@ -96,7 +101,8 @@ public final class OrancServer implements AutoCloseable {
       metrics.cache("blob", blobs::stats, blobs::size, blobs::weight);
       metrics.cache("upstream", checker::stats, checker::size, () -> -1);
       metrics.multipart(multipart::uploads, multipart::spoolBytes, multipart::directParts, multipart::spooledParts);
-      Backend backend = new Backend(new OciBinaryCache(client, config.codec()), layers, blobs, checker, metrics, multipart);
+      Backend backend = new Backend(new OciBinaryCache(client, config.codec()), layers, blobs, checker, metrics, multipart,
+          new PendingPublishes(config.maxPendingPublishes(), PendingPublishes.DEFAULT_REMEMBER, config.ticker()));
       long sweep = multipart.sweepInterval().toMillis();
       group.scheduleAtFixedRate(multipart::expire, sweep, sweep, TimeUnit.MILLISECONDS);
       ServerBootstrap bootstrap =

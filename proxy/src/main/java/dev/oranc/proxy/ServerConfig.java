@@ -63,6 +63,9 @@ import java.util.regex.Pattern;
  * @param addressPolicy where the server's registry client may connect; it replaces the policy of
  *     {@link #registry()}. The builder makes it {@link AddressPolicy#publicOnly} over {@code
  *     allowRegistries} (explicit hosts may be on any address); tests give one with their hooks
+ * @param maxPendingPublishes {@code --max-pending-publishes}: NAR {@code PUT}s answered once their
+ *     blob is stored while their image is still being published (0: every PUT is answered after
+ *     its publish); see {@code proxy.http.PendingPublishes}
  */
 public record ServerConfig(
     InetSocketAddress listen,
@@ -99,7 +102,8 @@ public record ServerConfig(
     Duration maxAgeNarinfo,
     Duration maxAgeNotFound,
     List<HostPattern> allowRegistries,
-    AddressPolicy addressPolicy) {
+    AddressPolicy addressPolicy,
+    int maxPendingPublishes) {
 
   public static final int DEFAULT_PORT = 8080;
 
@@ -116,6 +120,7 @@ public record ServerConfig(
         throw new IllegalArgumentException("upstream: " + u + " (expected: an http(s) URL with a host)");
       }
     }
+    require(maxPendingPublishes >= 0, "max pending publishes", maxPendingPublishes, "0 or more");
     require(repositoryParts >= 1, "repository parts", repositoryParts, "at least 1");
     require(threads >= 0, "threads", threads, "0 (one per core) or more");
     require(maxInitialLineLength >= 256, "max request line", maxInitialLineLength, "at least 256 bytes");
@@ -205,6 +210,7 @@ public record ServerConfig(
     private int maxConnections = 8192;
     private int maxStreamsPerClient = 64;
     private int maxMultipartUploadsPerClient = 100;
+    private int maxPendingPublishes = 1024;
     private Duration maxAgeNarinfo = Duration.ofSeconds(60);
     private Duration maxAgeNotFound = Duration.ZERO;
     private List<HostPattern> allowRegistries = List.of();
@@ -251,6 +257,7 @@ public record ServerConfig(
     public Builder allowRegistries(List<HostPattern> v) { allowRegistries = v; return this; }
     /** Replaces the policy made from {@link #allowRegistries}: for tests and their hooks. */
     public Builder addressPolicy(AddressPolicy v) { addressPolicy = v; return this; }
+    public Builder maxPendingPublishes(int v) { maxPendingPublishes = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
@@ -261,7 +268,8 @@ public record ServerConfig(
           multipartSpoolDir, multipartSpoolBytes, multipartExpiry,
           maxConnections, maxStreamsPerClient, maxMultipartUploadsPerClient,
           maxAgeNarinfo, maxAgeNotFound, allowRegistries,
-          addressPolicy != null ? addressPolicy : AddressPolicy.publicOnly(allowRegistries));
+          addressPolicy != null ? addressPolicy : AddressPolicy.publicOnly(allowRegistries),
+          maxPendingPublishes);
     }
   }
 

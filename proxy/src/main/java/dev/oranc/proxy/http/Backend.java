@@ -11,7 +11,7 @@ import java.util.Objects;
 
 /**
  * What the request handlers serve from: the registry, the caches, the upstreams, the counters, and
- * the S3 multipart uploads in progress.
+ * the S3 multipart uploads in progress, and the NAR publishes answered but not finished.
  */
 public record Backend(
     OciBinaryCache registry,
@@ -19,7 +19,8 @@ public record Backend(
     BlobCache blobs,
     UpstreamChecker upstream,
     ServerMetrics metrics,
-    MultipartUploads multipart) {
+    MultipartUploads multipart,
+    PendingPublishes pending) {
 
   public Backend {
     Objects.requireNonNull(registry, "registry");
@@ -28,6 +29,14 @@ public record Backend(
     Objects.requireNonNull(upstream, "upstream");
     Objects.requireNonNull(metrics, "metrics");
     Objects.requireNonNull(multipart, "multipart");
+    Objects.requireNonNull(pending, "pending");
+  }
+
+  /** With NAR publishes pending as configured by default. */
+  public Backend(
+      OciBinaryCache registry, LayerCache layers, BlobCache blobs, UpstreamChecker upstream, ServerMetrics metrics,
+      MultipartUploads multipart) {
+    this(registry, layers, blobs, upstream, metrics, multipart, new PendingPublishes());
   }
 
   /** With multipart uploads as configured by default (a spool made only when first used). */
@@ -35,6 +44,6 @@ public record Backend(
       OciBinaryCache registry, LayerCache layers, BlobCache blobs, UpstreamChecker upstream, ServerMetrics metrics) {
     this(registry, layers, blobs, upstream, metrics, new MultipartUploads(ServerConfig.defaultMultipartSpoolDir(),
         1L << 30, java.time.Duration.ofHours(1), ServerConfig.builder().build().maxMultipartUploadsPerClient(),
-        com.github.benmanes.caffeine.cache.Ticker.systemTicker()));
+        com.github.benmanes.caffeine.cache.Ticker.systemTicker()), new PendingPublishes());
   }
 }
