@@ -35,6 +35,14 @@ import org.slf4j.LoggerFactory;
  * image (config and manifest) is published under the key's tag, the key's cached lookups are
  * dropped, and the answer is {@code 200 <_/>} (S3 clients parse it as XML).
  *
+ * <p>Design note (issue 16: Nix copies one path at a time, so every registry round trip in here is
+ * paid once per path). The config goes up as soon as the body's digest is known, beside the blob's
+ * last request. A NAR ({@code nar/…}) is answered once its blob is stored, and its image is
+ * published after the answer, tracked in {@link PendingPublishes} (bounded; when full, answered
+ * after the publish). A narinfo's manifest waits for {@link NarInfoGate}: the NAR it names must be
+ * in the registry first, so a narinfo never names a NAR that is not there. ARCHITECTURE.md, "A PUT
+ * from nix copy", has the failure cases.
+ *
  * <p>Design note. Backpressure: while the upload cannot take more ({@link BlobUpload#isWritable()}
  * false: the registry is slower than the client), reading from the client stops ({@code
  * AUTO_READ} off) and resumes in {@link BlobUpload#whenWritable}. Memory per PUT is bounded by the
