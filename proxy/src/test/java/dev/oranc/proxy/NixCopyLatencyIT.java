@@ -39,7 +39,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  *   <li>{@code server}: this tree's server, in process (defaults: early NAR answers on);
  *   <li>{@code server-no-early}: the same with {@code --max-pending-publishes 0};
  *   <li>{@code base}: an older build's {@code oranc server} as a process, when {@code
- *       -Dnixcopy.base=<oranc.jar>} names one (e.g. /work/wt-base/cli/target/oranc.jar).
+ *       -Dnixcopy.base=<oranc.jar>} names one (e.g. /work/wt-base/cli/target/oranc.jar);
+ *   <li>{@code push-p4}: that build's {@code oranc push -p 4} of the same closure (JVM start
+ *       included), the goal's yardstick.
  * </ul>
  *
  * <p>{@code -Dnixcopy.paths=N} (default 40), {@code -Dnixcopy.reps=R} (default 3), {@code
@@ -75,6 +77,7 @@ class NixCopyLatencyIT {
         built.add(nix.build("oranc-nixcopy-" + run + "-" + i, i + " " + run + " " + filler, List.copyOf(refs)).path());
       }
       String top = built.get(built.size() - 1);
+      Nix.KeyPair signingKey = Nix.generateKey("oranc-nixcopy-" + run);
       InetSocketAddress counted = parse(registry.proxyAddress());
       for (int rtt : rtts) {
         try (LatencyProxy latency = new LatencyProxy(counted, Duration.ofMillis(rtt), 0)) {
@@ -91,6 +94,20 @@ class NixCopyLatencyIT {
             variants.add(Map.entry("server-no-early", noEarly.port()));
             if (base != null) {
               variants.add(Map.entry("base", base.port));
+            }
+            if (base != null) {
+              // oranc push of the same closure (the base build's; a JVM start included), -p 4.
+              String repo = "nixcopy/" + run + "-push-" + rtt + "-" + rep;
+              long t0 = System.nanoTime();
+              ProcessBuilder pb = new ProcessBuilder("java", "-jar", baseJar, "push", "--no-ssl", "--registry", registryName,
+                  "--repository", repo, "-p", "4")
+                  .redirectErrorStream(true).redirectOutput(temp.resolve("push.log").toFile());
+              pb.environment().put("ORANC_SIGNING_KEY", signingKey.secret());
+              Process push = pb.start();
+              push.getOutputStream().write((top + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+              push.getOutputStream().close();
+              assertEquals(0, push.waitFor(), "oranc push failed: " + Files.readString(temp.resolve("push.log")));
+              seconds.computeIfAbsent("push-p4 rtt=" + rtt, k -> new ArrayList<>()).add((System.nanoTime() - t0) / 1e9);
             }
             for (Map.Entry<String, Integer> v : variants) {
               String repo = "nixcopy/" + run + "-" + v.getKey() + "-" + rtt + "-" + rep;
