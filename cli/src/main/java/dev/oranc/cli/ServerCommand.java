@@ -368,6 +368,26 @@ final class ServerCommand implements Callable<Integer> {
               + " proxy's address: raise it. Default: ${DEFAULT-VALUE}.")
   int maxMultipartUploadsPerClient;
 
+  @Option(
+      names = "--max-pending-publishes",
+      paramLabel = "NUM",
+      defaultValue = "1024",
+      converter = PendingPublishesBound.class,
+      description =
+          "A PUT of a NAR (nar/...) is answered as soon as its blob is in the registry, and its"
+              + " image is published after the answer; a narinfo PUT naming it waits for that"
+              + " publish (and is refused if it failed). At most NUM such publishes run at once;"
+              + " beyond that a PUT is answered after its publish. 0 answers every PUT after its"
+              + " publish. Default: ${DEFAULT-VALUE}.")
+  int maxPendingPublishes;
+
+  /** From 0 (answer after publishing) to 65536. */
+  static final class PendingPublishesBound extends Bounded {
+    PendingPublishesBound() {
+      super(0, 65_536);
+    }
+  }
+
   /** From 1 to the server's bound on uploads in progress. */
   static final class UploadsPerClient extends Bounded {
     UploadsPerClient() {
@@ -450,6 +470,7 @@ final class ServerCommand implements Callable<Integer> {
         .shutdownGrace(shutdownGrace)
         .maxConnections(maxConnections)
         .maxStreamsPerClient(maxStreamsPerClient)
+        .maxPendingPublishes(maxPendingPublishes)
         .maxInitialLineLength((int) maxRequestLine)
         .maxHeaderSize((int) maxHeaderSize)
         .layerCacheEntries(layerCacheEntries)

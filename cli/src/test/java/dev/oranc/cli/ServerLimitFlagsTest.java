@@ -96,4 +96,16 @@ class ServerLimitFlagsTest {
         () -> parse(Map.of(), "server", "--nar-redirect-ttl", "10m").config());
     assertTrue(e.getMessage().startsWith("--nar-redirect-ttl: 600000ms"), e.getMessage());
   }
+
+  @Test
+  void maxPendingPublishesIsAFlagFromZero() {
+    assertEquals(1024, ServerConfig.builder().build().maxPendingPublishes());
+    assertEquals(1024, parse(Map.of(), "server").config().maxPendingPublishes());
+    assertEquals(0, parse(Map.of(), "server", "--max-pending-publishes", "0").config().maxPendingPublishes());
+    for (String bad : new String[] {"-1", "65537", "lots"}) {
+      CommandLine.ParameterException e = assertThrows(CommandLine.ParameterException.class,
+          () -> parse(Map.of(), "server", "--max-pending-publishes", bad), bad);
+      assertTrue(e.getMessage().contains("--max-pending-publishes"), e.getMessage());
+    }
+  }
 }

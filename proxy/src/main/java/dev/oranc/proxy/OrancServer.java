@@ -7,6 +7,7 @@ import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
 import dev.oranc.proxy.cache.Prefetcher;
 import dev.oranc.proxy.http.Backend;
+import dev.oranc.proxy.http.PendingPublishes;
 import dev.oranc.proxy.http.ServerInitializer;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.s3.MultipartUploads;
@@ -80,8 +81,12 @@ public final class OrancServer implements AutoCloseable {
       }
       // The server's address policy, whatever config.registry() says (its default lets push
       // connect anywhere); refusals are counted.
+      // No HEAD before a blob held in memory (a narinfo, a config, a small NAR): the server uploads
+      // what a client sends, which is new as a rule (Nix HEADs the key first), and a redundant
+      // upload costs less than a round trip on every one.
       client = new RegistryClient(
           config.registry().toBuilder()
+              .checkBeforeUpload(false)
               .addressPolicy(config.addressPolicy().onRefusal(r -> metrics.registryAddressRefused()))
               .build(),
           group);
@@ -102,7 +107,8 @@ public final class OrancServer implements AutoCloseable {
       OciBinaryCache cache = new OciBinaryCache(client, config.codec());
       this.prefetch = config.prefetchConcurrency() == 0 ? Prefetcher.disabled()
           : new Prefetcher(cache, layers, blobs, metrics, config.prefetchConcurrency(), config.prefetchQueue());
-      Backend backend = new Backend(cache, layers, blobs, checker, metrics, multipart, prefetch);
+      Backend backend = new Backend(cache, layers, blobs, checker, metrics, multipart, prefetch,
+          new PendingPublishes(config.maxPendingPublishes(), PendingPublishes.DEFAULT_REMEMBER, config.ticker()));
       long sweep = multipart.sweepInterval().toMillis();
       group.scheduleAtFixedRate(multipart::expire, sweep, sweep, TimeUnit.MILLISECONDS);
       ServerBootstrap bootstrap =

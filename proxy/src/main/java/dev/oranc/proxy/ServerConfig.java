@@ -70,6 +70,9 @@ import java.util.regex.Pattern;
  * @param prefetchConcurrency background prefetches (see {@code cache.Prefetcher}) running at once;
  *     0 turns prefetching off ({@code --no-prefetch})
  * @param prefetchQueue prefetches waiting for a turn; one more is dropped
+ * @param maxPendingPublishes {@code --max-pending-publishes}: NAR {@code PUT}s answered once their
+ *     blob is stored while their image is still being published (0: every PUT is answered after
+ *     its publish); see {@code proxy.http.PendingPublishes}
  */
 public record ServerConfig(
     InetSocketAddress listen,
@@ -110,7 +113,8 @@ public record ServerConfig(
     boolean narRedirect,
     Duration narRedirectTtl,
     int prefetchConcurrency,
-    int prefetchQueue) {
+    int prefetchQueue,
+    int maxPendingPublishes) {
 
   public static final int DEFAULT_PORT = 8080;
 
@@ -127,6 +131,7 @@ public record ServerConfig(
         throw new IllegalArgumentException("upstream: " + u + " (expected: an http(s) URL with a host)");
       }
     }
+    require(maxPendingPublishes >= 0, "max pending publishes", maxPendingPublishes, "0 or more");
     require(repositoryParts >= 1, "repository parts", repositoryParts, "at least 1");
     require(threads >= 0, "threads", threads, "0 (one per core) or more");
     require(maxInitialLineLength >= 256, "max request line", maxInitialLineLength, "at least 256 bytes");
@@ -224,6 +229,7 @@ public record ServerConfig(
     private int maxConnections = 8192;
     private int maxStreamsPerClient = 64;
     private int maxMultipartUploadsPerClient = 100;
+    private int maxPendingPublishes = 1024;
     private Duration maxAgeNarinfo = Duration.ofSeconds(60);
     private Duration maxAgeNotFound = Duration.ZERO;
     private List<HostPattern> allowRegistries = List.of();
@@ -279,6 +285,7 @@ public record ServerConfig(
     /** 0 turns prefetching off. */
     public Builder prefetchConcurrency(int v) { prefetchConcurrency = v; return this; }
     public Builder prefetchQueue(int v) { prefetchQueue = v; return this; }
+    public Builder maxPendingPublishes(int v) { maxPendingPublishes = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
@@ -290,7 +297,7 @@ public record ServerConfig(
           maxConnections, maxStreamsPerClient, maxMultipartUploadsPerClient,
           maxAgeNarinfo, maxAgeNotFound, allowRegistries,
           addressPolicy != null ? addressPolicy : AddressPolicy.publicOnly(allowRegistries),
-          narRedirect, narRedirectTtl, prefetchConcurrency, prefetchQueue);
+          narRedirect, narRedirectTtl, prefetchConcurrency, prefetchQueue, maxPendingPublishes);
     }
   }
 

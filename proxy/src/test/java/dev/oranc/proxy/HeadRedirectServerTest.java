@@ -13,15 +13,16 @@ import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Issue 14, point 9, through {@code oranc server}: behind a registry that answers blob HEADs with
  * 307 to its storage (Distribution on S3, GCS or Azure), a PUT of content the repository already
- * has — the retry of a PUT whose blob landed but whose manifest did not — succeeds and sends no
- * blob again. Before, the HEAD's 307 was taken as a failure and the PUT was a 502 for good.
+ * has — the retry of a PUT whose blob landed but whose manifest did not — succeeds. Before, the
+ * HEAD's 307 was taken as a failure and the PUT was a 502 for good; since issue 16 the server sends
+ * no HEAD before an upload at all (the blob goes again, a cheaper thing than a round trip on every
+ * PUT), and the client's handling of a redirected HEAD is tested in common.
  */
 class HeadRedirectServerTest {
 
@@ -49,16 +50,11 @@ class HeadRedirectServerTest {
 
       HttpResponse<byte[]> first = server.put(path, narinfo, null, "Content-Type", "text/x-nix-narinfo");
       assertEquals(200, first.statusCode(), TestServer.text(first));
-      int injected = front.injectedCount();
-      assertEquals(2, injected, front.injected().toString());
-      int seen = front.requests().size();
-
       HttpResponse<byte[]> again = server.put(path, narinfo, null, "Content-Type", "text/x-nix-narinfo");
       assertEquals(200, again.statusCode(), TestServer.text(again));
-      List<String> requests = front.requests().subList(seen, front.requests().size());
-      assertEquals(injected + 2, front.injectedCount(), requests.toString());
-      assertTrue(requests.stream().noneMatch(q -> q.startsWith("POST") || q.startsWith("PATCH")
-          || q.startsWith("PUT /v2/" + repository + "/blobs/")), "no blob sent again: " + requests);
+      // The server sends no HEAD before a blob it holds in memory (issue 16): the 307 never comes.
+      assertEquals(0, front.injectedCount(), front.injected().toString());
+      assertTrue(front.requests().stream().noneMatch(q -> q.startsWith("HEAD")), front.requests().toString());
 
       HttpResponse<byte[]> get = server.get(path, null);
       assertEquals(200, get.statusCode(), TestServer.text(get));

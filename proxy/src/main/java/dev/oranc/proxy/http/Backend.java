@@ -12,7 +12,8 @@ import java.util.Objects;
 
 /**
  * What the request handlers serve from: the registry, the caches, the upstreams, the counters, the
- * S3 multipart uploads in progress, and the prefetcher that warms the caches.
+ * S3 multipart uploads in progress, the prefetcher that warms the caches, and the NAR publishes
+ * answered but not finished.
  */
 public record Backend(
     OciBinaryCache registry,
@@ -21,7 +22,8 @@ public record Backend(
     UpstreamChecker upstream,
     ServerMetrics metrics,
     MultipartUploads multipart,
-    Prefetcher prefetch) {
+    Prefetcher prefetch,
+    PendingPublishes pending) {
 
   public Backend {
     Objects.requireNonNull(registry, "registry");
@@ -31,13 +33,28 @@ public record Backend(
     Objects.requireNonNull(metrics, "metrics");
     Objects.requireNonNull(multipart, "multipart");
     Objects.requireNonNull(prefetch, "prefetch");
+    Objects.requireNonNull(pending, "pending");
+  }
+
+  /** With NAR publishes pending as configured by default. */
+  public Backend(
+      OciBinaryCache registry, LayerCache layers, BlobCache blobs, UpstreamChecker upstream, ServerMetrics metrics,
+      MultipartUploads multipart, Prefetcher prefetch) {
+    this(registry, layers, blobs, upstream, metrics, multipart, prefetch, new PendingPublishes());
   }
 
   /** Without prefetching ({@code --no-prefetch}). */
   public Backend(
       OciBinaryCache registry, LayerCache layers, BlobCache blobs, UpstreamChecker upstream, ServerMetrics metrics,
+      MultipartUploads multipart, PendingPublishes pending) {
+    this(registry, layers, blobs, upstream, metrics, multipart, Prefetcher.disabled(), pending);
+  }
+
+  /** Without prefetching, with NAR publishes pending as configured by default. */
+  public Backend(
+      OciBinaryCache registry, LayerCache layers, BlobCache blobs, UpstreamChecker upstream, ServerMetrics metrics,
       MultipartUploads multipart) {
-    this(registry, layers, blobs, upstream, metrics, multipart, Prefetcher.disabled());
+    this(registry, layers, blobs, upstream, metrics, multipart, Prefetcher.disabled(), new PendingPublishes());
   }
 
   /** With multipart uploads as configured by default (a spool made only when first used). */

@@ -223,6 +223,16 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
     }
 
     void resolve() {
+      // A NAR whose PUT was answered while its image is still going up: wait, rather than 404.
+      java.util.concurrent.CompletableFuture<Void> publishing = backend.pending().pending(repo, key);
+      if (publishing != null) {
+        publishing.whenComplete((v, e) -> onLoop(() -> {
+          if (live()) {
+            resolve();
+          }
+        }));
+        return;
+      }
       RegistryClient client = backend.registry().client();
       backend
           .layers()

@@ -2,12 +2,15 @@ package dev.oranc.proxy.http;
 
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.Descriptor;
 import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.route.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.s3.S3Rejected;
+import dev.oranc.common.tag.Tag;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
@@ -22,6 +25,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,6 +34,14 @@ import org.slf4j.LoggerFactory;
  * {@code PUT} of a cache file: the body streams into a registry upload as it arrives, then the
  * image (config and manifest) is published under the key's tag, the key's cached lookups are
  * dropped, and the answer is {@code 200 <_/>} (S3 clients parse it as XML).
+ *
+ * <p>Design note (issue 16: Nix copies one path at a time, so every registry round trip in here is
+ * paid once per path). The config goes up as soon as the body's digest is known, beside the blob's
+ * last request. A NAR ({@code nar/…}) is answered once its blob is stored, and its image is
+ * published after the answer, tracked in {@link PendingPublishes} (bounded; when full, answered
+ * after the publish). A narinfo's manifest waits for {@link NarInfoGate}: the NAR it names must be
+ * in the registry first, so a narinfo never names a NAR that is not there. ARCHITECTURE.md, "A PUT
+ * from nix copy", has the failure cases.
  *
  * <p>Design note. Backpressure: while the upload cannot take more ({@link BlobUpload#isWritable()}
  * false: the registry is slower than the client), reading from the client stops ({@code
@@ -54,6 +67,8 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
 
   private static final Logger log = LoggerFactory.getLogger(UploadHandler.class);
   static final String OK_BODY = "<_/>";
+  private static final String NAR_PREFIX = "nar/";
+  private static final String NARINFO_SUFFIX = ".narinfo";
 
   private final Backend backend;
   private final StreamLimiter streams;
@@ -127,6 +142,11 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
     final Credentials credentials;
     final EventLoop loop;
     BlobUpload upload;
+    /** The config of the image, on its way once the body's digest is known. */
+    CompletableFuture<Descriptor> config;
+    /** A narinfo's first bytes ({@link NarInfoGate}); null for other keys. */
+    byte[] narinfoHead;
+    int narinfoHeadLength;
     String contentType;
     String contentEncoding;
     boolean receiving = true;
@@ -214,6 +234,12 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
       }
       startNanos = System.nanoTime();
       upload = backend.registry().client().upload(repo, length, ImageLayout.LAYER_MEDIA_TYPE, credentials, loop);
+      // The config names only the blob's digest: it goes up as soon as the last byte is hashed,
+      // beside the blob's final request, and the manifest follows both.
+      config = upload.described().thenCompose(d -> backend.registry().putConfig(repo, d.digest(), credentials, loop));
+      if (key.endsWith(NARINFO_SUFFIX) && contentEncoding == null) {
+        narinfoHead = new byte[(int) Math.min(NarInfoGate.HEAD_BYTES, length < 0 ? NarInfoGate.HEAD_BYTES : length)];
+      }
       inFlight = backend.metrics().uploads().start();
       // A registry that fails while the body is still arriving is answered at once.
       upload.result().whenComplete((d, error) -> {
@@ -237,6 +263,12 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
         }
         return;
       }
+      if (narinfoHead != null && narinfoHeadLength < narinfoHead.length) {
+        ByteBuf b = content.content();
+        int n = Math.min(b.readableBytes(), narinfoHead.length - narinfoHeadLength);
+        b.getBytes(b.readerIndex(), narinfoHead, narinfoHeadLength, n);
+        narinfoHeadLength += n;
+      }
       upload.write(content.content()); // the upload owns the bytes from here on
       if (last) {
         receiving = false;
@@ -253,39 +285,86 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
     }
 
     void finish() {
-      Failures.timed(backend.metrics(), "upload", upload.finish())
-          .thenCompose(
-              blob ->
-                  Failures.timed(backend.metrics(), "publish",
-                      backend.registry().publish(repo, key, blob, contentType, contentEncoding, credentials, loop)))
-          .whenComplete(
-              (tag, error) ->
-                  onLoop(
-                      () -> {
-                        uncount();
-                        if (error != null) {
-                          if (current == this) {
-                            current = null;
-                            answered = true;
-                            ctx.fireExceptionCaught(Failures.unwrap(error));
-                          }
-                          return;
-                        }
-                        // Before the answer: a GET that follows the 200 must see the new file.
-                        backend.layers().invalidate(repo, key);
-                        log.debug("{}: stored {} in {} as {} ({} bytes, {})", ctx.channel().id(), key, repo,
-                            tag, exchange.bytesIn, contentType);
-                        if (current == this) {
-                          current = null;
-                          FullHttpResponse ok = Responses.full(HttpResponseStatus.OK, Responses.XML,
-                              OK_BODY.getBytes(StandardCharsets.US_ASCII), false);
-                          if (exchange.bodyMd5 != null) {
-                            ok.headers().set(HttpHeaderNames.ETAG, "\"" + HexFormat.of().formatHex(exchange.bodyMd5) + "\"");
-                          }
-                          answered = true;
-                          ctx.writeAndFlush(ok);
-                        }
-                      }));
+      CompletableFuture<Descriptor> stored = Failures.timed(backend.metrics(), "upload", upload.finish());
+      if (key.startsWith(NAR_PREFIX)) {
+        stored.whenComplete((blob, error) -> onLoop(() -> narStored(blob, error)));
+        return;
+      }
+      CompletableFuture<Void> ready = narinfoHead == null
+          ? CompletableFuture.completedFuture(null)
+          : new NarInfoGate(backend, repo, credentials, loop).ready(NarInfoGate.Names.parse(narinfoHead, narinfoHeadLength));
+      narinfoHead = null;
+      // The blob, its config and the narinfo's NAR check go on at once; only the manifest waits.
+      stored
+          .thenCombine(ready, (blob, v) -> blob)
+          .thenCompose(blob -> Failures.timed(backend.metrics(), "publish", publish(blob)))
+          .whenComplete((tag, error) -> onLoop(() -> answer(tag, error)));
+    }
+
+    CompletableFuture<Tag> publish(Descriptor blob) {
+      return backend.registry().publish(repo, key, blob, contentType, contentEncoding, Map.of(), config,
+          credentials, loop);
+    }
+
+    /**
+     * A NAR's blob is stored: answered now when the pending table has room, and its image goes up
+     * in the background (see {@link PendingPublishes}); otherwise answered after the publish.
+     */
+    void narStored(Descriptor blob, Throwable error) {
+      if (error != null) {
+        answer(null, error);
+        return;
+      }
+      CompletableFuture<Void> pending = backend.pending().begin(repo, key);
+      CompletableFuture<Tag> published = Failures.timed(backend.metrics(), "publish", publish(blob));
+      if (pending == null) {
+        published.whenComplete((tag, e) -> onLoop(() -> answer(tag, e)));
+        return;
+      }
+      String channel = ctx.channel().id().toString();
+      published.whenComplete((tag, e) -> {
+        Throwable cause = e == null ? null : Failures.unwrap(e);
+        if (cause == null) {
+          // Before the table lets waiters go: their lookups must not find an older miss.
+          backend.layers().invalidate(repo, key);
+          log.debug("{}: published {} in {} as {} after the answer", channel, key, repo, tag);
+        } else {
+          log.warn("{}: PUT {} in {}: answered, but its publish failed, so a narinfo naming it will be"
+              + " refused: {}", channel, key, repo, cause.toString());
+        }
+        backend.pending().end(repo, key, pending, cause);
+      });
+      answer(null, null);
+    }
+
+    /** The answer: {@code error}, else {@code 200} ({@code tag} null: the publish goes on). */
+    void answer(Tag tag, Throwable error) {
+      uncount();
+      if (error != null) {
+        if (current == this) {
+          current = null;
+          answered = true;
+          ctx.fireExceptionCaught(Failures.unwrap(error));
+        }
+        return;
+      }
+      if (tag != null) {
+        // Before the answer: a GET that follows the 200 must see the new file.
+        backend.layers().invalidate(repo, key);
+        backend.pending().published(repo, key);
+      }
+      log.debug("{}: stored {} in {} as {} ({} bytes, {})", ctx.channel().id(), key, repo,
+          tag == null ? "(publishing)" : tag, exchange.bytesIn, contentType);
+      if (current == this) {
+        current = null;
+        FullHttpResponse ok = Responses.full(HttpResponseStatus.OK, Responses.XML,
+            OK_BODY.getBytes(StandardCharsets.US_ASCII), false);
+        if (exchange.bodyMd5 != null) {
+          ok.headers().set(HttpHeaderNames.ETAG, "\"" + HexFormat.of().formatHex(exchange.bodyMd5) + "\"");
+        }
+        answered = true;
+        ctx.writeAndFlush(ok);
+      }
     }
 
     void fail(Throwable error) {
