@@ -175,7 +175,8 @@ class RetentionIT {
   }
 
   /**
-   * A push running while gc runs with its default grace and keep-days loses nothing. The cache
+   * A push running while gc runs with its default grace ({@code --keep-days 0}, so that the grace
+   * alone protects the push) loses nothing. The cache
    * holds 200 paths written 60 days ago and pinned by nothing, which gc deletes, paced so that
    * deleting them takes a while; one push starts when gc starts reading the repository (its
    * writes land during the scan), another when the registry sees gc's first delete (its writes
@@ -208,10 +209,11 @@ class RetentionIT {
       }
       registry.resetCounters();
 
-      // Default --keep-days and --grace; 400 deletes at 8 a second take 50 s.
+      // --keep-days 0, so that only the default --grace (1h) protects what the pushes write;
+      // 400 deletes at 8 a second take 50 s.
       List<String> command = new ArrayList<>(List.of(LAUNCHER, "gc"));
       command.addAll(target);
-      command.addAll(List.of("--max-deletes-per-minute", "480", "-p", "2", "--json"));
+      command.addAll(List.of("--keep-days", "0", "--max-deletes-per-minute", "480", "-p", "2", "--json"));
       Process gc = new ProcessBuilder(command)
           .redirectOutput(tmp.resolve("gc.out").toFile())
           .redirectError(tmp.resolve("gc.err").toFile())

@@ -184,6 +184,19 @@ class RetentionTest {
     assertEquals(after, tags(repo));
   }
 
+  /** A scan reads every key, 8 at a time, with one token: concurrent reads share its fetch. */
+  @Test
+  void aScanFetchesOneToken() throws Exception {
+    String repo = pushedAndPinned();
+    registry().resetCounters();
+    try (CacheTarget t = target(registry().address(), repo)) {
+      var scan = new CacheScanner(t, 8, List.of()).scan();
+      assertEquals(14, scan.keys().size());
+    }
+    assertEquals(1, registry().tokenRequests(), registry().tokenRequestLog().toString());
+    assertEquals(14, registry().accessLog("GET", ".*/manifests/.*").stream().filter(e -> e.status() == 200).count());
+  }
+
   @Test
   void keepDaysKeepsAFreshPushAndGraceProtectsIt() throws Exception {
     String repo = freshRepository();
