@@ -90,7 +90,9 @@ final class CheckCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     String missing = result.missingReferences().isEmpty()
         ? ""
-        : "; " + result.missingReferences().size() + " referenced paths have no narinfo here (referenced by "
+        : "; " + result.missingReferences().size()
+            + (result.missingReferences().size() == 1 ? " referenced path has" : " referenced paths have")
+            + " no narinfo here (referenced by "
             + result.referrers() + " narinfos" + (allowMissingReferences ? ", allowed" : "") + ")";
     err.println(scan.keys().size() + " keys, " + scan.narinfos().size() + " narinfos checked: "
         + (problems.isEmpty() ? "no problems" : problems.size() + (problems.size() == 1 ? " problem" : " problems"))
