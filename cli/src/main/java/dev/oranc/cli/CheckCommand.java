@@ -28,7 +28,8 @@ import picocli.CommandLine.TypeConversionException;
       "Check the cache's consistency: every narinfo's NAR is there with the size and digest the"
           + " narinfo says, every reference has a narinfo, every realisation names a narinfo, and"
           + " (with --trusted-public-key) every narinfo has a signature by a trusted key.",
-      "Prints the problems on standard output, one per line.",
+      "Prints the problems on standard output, one per line (a path referenced by many narinfos but"
+          + " without a narinfo is one line), and a summary on standard error.",
       "  oranc check --repository owner/cache --trusted-public-key cache-1:...",
     },
     footer = {
@@ -52,6 +53,15 @@ final class CheckCommand implements Callable<Integer> {
   List<PublicKey> trustedKeys = new ArrayList<>();
 
   @Option(
+      names = "--allow-missing-references",
+      description =
+          "Paths that narinfos reference but that have no narinfo here are fine (counted, not"
+              + " problems): for a cache that relies on another one for them, as push skips paths"
+              + " signed by an excluded key (--excluded-signing-key-pattern, cache.nixos.org's by"
+              + " default). Default: each such path is a problem.")
+  boolean allowMissingReferences;
+
+  @Option(
       names = {"-p", "--parallel"},
       paramLabel = "NUM",
       defaultValue = "8",
@@ -65,20 +75,28 @@ final class CheckCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    List<String> problems;
+    CacheCheck.Result result;
     CacheScan scan;
     try (CacheTarget cache = target.open(spec, encoding)) {
       scan = new CacheScanner(cache, parallel, trustedKeys).scan();
-      problems = CacheCheck.problems(scan);
+      result = CacheCheck.check(scan);
     } catch (RetentionException e) {
       return PinCommand.fail(spec, e);
     }
+    List<String> problems = result.lines(allowMissingReferences);
     PrintWriter out = spec.commandLine().getOut();
     problems.forEach(out::println);
     out.flush();
     PrintWriter err = spec.commandLine().getErr();
+    String missing = result.missingReferences().isEmpty()
+        ? ""
+        : "; " + result.missingReferences().size()
+            + (result.missingReferences().size() == 1 ? " referenced path has" : " referenced paths have")
+            + " no narinfo here (referenced by "
+            + result.referrers() + " narinfos" + (allowMissingReferences ? ", allowed" : "") + ")";
     err.println(scan.keys().size() + " keys, " + scan.narinfos().size() + " narinfos checked: "
-        + (problems.isEmpty() ? "no problems" : problems.size() + " problems"));
+        + (problems.isEmpty() ? "no problems" : problems.size() + (problems.size() == 1 ? " problem" : " problems"))
+        + missing);
     err.flush();
     return problems.isEmpty() ? 0 : ExecutionErrors.EXIT_FAILURE;
   }

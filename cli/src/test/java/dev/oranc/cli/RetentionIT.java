@@ -174,7 +174,141 @@ class RetentionIT {
     assertEquals(List.of(), registry.tags(repo));
   }
 
+  /**
+   * A push running while gc runs with its default grace ({@code --keep-days 0}, so that the grace
+   * alone protects the push) loses nothing. The cache
+   * holds 200 paths written 60 days ago and pinned by nothing, which gc deletes, paced so that
+   * deleting them takes a while; one push starts when gc starts reading the repository (its
+   * writes land during the scan), another when the registry sees gc's first delete (its writes
+   * land among the deletes). Afterwards gc has deleted exactly the old paths, {@code check}
+   * passes, and every path of both pushes substitutes through the server with signatures required.
+   */
+  @Test
+  void aPushRunningDuringGcLosesNothing(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+    Registry registry = registries.get();
+    String repo = "e2e/concurrent";
+    List<String> target = List.of("--registry", registry.address(), "--repository", repo, "--no-ssl");
+    writeSyntheticCache(registry, repo, 20, 10, java.time.Instant.now().minus(Duration.ofDays(60)));
+    assertEquals(400, registry.tags(repo).size());
+    Nix.KeyPair key = Nix.generateKey("oranc-e2e-concurrent-1");
+    Map<String, String> env = Map.of("ORANC_SIGNING_KEY", key.secret());
+    try (Nix nix = new Nix();
+        ExternalProcess server =
+            ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0",
+                "--insecure-registry", "127.0.0.1", "--allow-registry", "127.0.0.1"))) {
+      // Two closures per push, each a path and its dependency.
+      List<Nix.StorePathInfo> first = new ArrayList<>();
+      List<Nix.StorePathInfo> second = new ArrayList<>();
+      for (List<Nix.StorePathInfo> push : List.of(first, second)) {
+        for (int i = 0; i < 2; i++) {
+          String name = "oranc-gc-concurrent-" + (push == first ? "one" : "two") + "-" + i;
+          Nix.StorePathInfo dep = nix.build(name + "-dep", "dependency " + name);
+          push.add(dep);
+          push.add(nix.build(name, "top " + name, List.of(dep.path())));
+        }
+      }
+      registry.resetCounters();
+
+      // --keep-days 0, so that only the default --grace (1h) protects what the pushes write;
+      // 400 deletes at 8 a second take 50 s.
+      List<String> command = new ArrayList<>(List.of(LAUNCHER, "gc"));
+      command.addAll(target);
+      command.addAll(List.of("--keep-days", "0", "--max-deletes-per-minute", "480", "-p", "2", "--json"));
+      Process gc = new ProcessBuilder(command)
+          .redirectOutput(tmp.resolve("gc.out").toFile())
+          .redirectError(tmp.resolve("gc.err").toFile())
+          .start();
+      try {
+        awaitRequests(registry, gc, "GET", ".*/tags/list", 1);
+        Run one = oranc(env, tops(first), "push", target);
+        assertEquals(0, one.exit(), one.err());
+        awaitRequests(registry, gc, "DELETE", ".*/manifests/.*", 1);
+        int mark = registry.accessLog().size();
+        Run two = oranc(env, tops(second), "push", target);
+        assertEquals(0, two.exit(), two.err());
+        assertTrue(gc.waitFor(5, java.util.concurrent.TimeUnit.MINUTES), "gc did not finish");
+        // The overlap: gc deleted after the second push's first tag went up.
+        List<dev.oranc.testkit.AccessLogEntry> after = registry.accessLog();
+        after = after.subList(mark, after.size());
+        int firstPut = -1;
+        for (int i = 0; i < after.size() && firstPut < 0; i++) {
+          if (after.get(i).matches("PUT", ".*/manifests/.*")) {
+            firstPut = i;
+          }
+        }
+        assertTrue(firstPut >= 0, "the second push wrote no tag");
+        assertTrue(after.subList(firstPut, after.size()).stream().anyMatch(e -> e.matches("DELETE", ".*/manifests/.*")),
+            "gc deleted nothing after the second push's first tag: they did not overlap");
+      } finally {
+        gc.destroyForcibly();
+      }
+      assertEquals(0, gc.exitValue(), Files.readString(tmp.resolve("gc.err")));
+      Map<String, Object> summary = json(Files.readString(tmp.resolve("gc.out")));
+      assertEquals(200, ((Number) summary.get("narinfosDeleted")).intValue(), summary.toString());
+      assertEquals(200, ((Number) summary.get("narsDeleted")).intValue(), summary.toString());
+
+      Run check = oranc(Map.of(), "", "check", target, "--trusted-public-key", key.publicKey());
+      assertEquals(0, check.exit(), check.out() + check.err());
+      assertTrue(check.err().contains("8 narinfos checked: no problems"), check.err());
+
+      // Every pushed path, gone from the store, comes back from the cache, signatures required.
+      Matcher listening = server.awaitLogLine(LISTENING, Duration.ofSeconds(60));
+      String cache = "http://127.0.0.1:" + listening.group(1) + "/" + registry.address() + "/" + repo;
+      List<String> built = new ArrayList<>(nix.builtPaths());
+      Collections.reverse(built);
+      List<String> delete = new ArrayList<>(List.of("nix-store", "--delete"));
+      delete.addAll(built);
+      Nix.Result deleted = Nix.exec(null, Duration.ofMinutes(1), delete);
+      assertTrue(deleted.succeeded(), deleted.stderr());
+      List<String> realise = new ArrayList<>(List.of("nix-store", "--realise"));
+      List<Nix.StorePathInfo> all = new ArrayList<>(first);
+      all.addAll(second);
+      for (Nix.StorePathInfo p : all) {
+        assertFalse(Files.exists(Path.of(p.path()), LinkOption.NOFOLLOW_LINKS), p.path());
+        realise.add(p.path());
+      }
+      realise.addAll(List.of("--option", "substituters", cache, "--option", "trusted-public-keys", key.publicKey()));
+      Nix.Result substituted = Nix.exec(null, Duration.ofMinutes(2), realise);
+      assertTrue(substituted.succeeded(), substituted.stderr());
+      for (Nix.StorePathInfo p : all) {
+        assertTrue(Files.exists(Path.of(p.path())), p.path());
+      }
+    }
+  }
+
+  static String tops(List<Nix.StorePathInfo> paths) {
+    StringBuilder s = new StringBuilder();
+    for (int i = 1; i < paths.size(); i += 2) {
+      s.append(paths.get(i).path()).append('\n');
+    }
+    return s.toString();
+  }
+
+  /** Waits until the registry has seen {@code count} such requests (gc must still be running). */
+  static void awaitRequests(Registry registry, Process gc, String method, String path, int count)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+    while (registry.accessLog(method, path).size() < count) {
+      if (!gc.isAlive()) {
+        throw new AssertionError("gc ended (exit " + gc.exitValue() + ") before the registry saw " + method + " " + path);
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the registry saw no " + method + " " + path + " in 2 minutes");
+      }
+      Thread.sleep(20);
+    }
+  }
+
   static void writeSyntheticCache(Registry registry, String repo, int chains, int length) throws Exception {
+    writeSyntheticCache(registry, repo, chains, length, null);
+  }
+
+  /**
+   * As above; with {@code created}, every key says it was written then (as an old cache's keys
+   * do), else now.
+   */
+  static void writeSyntheticCache(Registry registry, String repo, int chains, int length, java.time.Instant created)
+      throws Exception {
     java.util.Random random = new java.util.Random(17);
     try (dev.oranc.common.registry.RegistryClient client = new dev.oranc.common.registry.RegistryClient(
         dev.oranc.common.registry.RegistryClientConfig.builder().tls(false).build())) {
@@ -203,9 +337,9 @@ class RetentionIT {
           byte[] narinfoBytes = narinfo.getBytes(java.nio.charset.StandardCharsets.UTF_8);
           String narinfoKey = base.substring(0, 32) + ".narinfo";
           pending.add(client.putBlob(ref, nar, null, "application/octet-stream", credentials, null)
-              .thenCompose(d -> cache.publish(ref, narKey, d, "application/x-nix-nar", null, credentials, null))
+              .thenCompose(d -> publish(client, cache, ref, narKey, d, "application/x-nix-nar", created))
               .thenCompose(t -> client.putBlob(ref, narinfoBytes, null, "application/octet-stream", credentials, null))
-              .thenCompose(d -> cache.publish(ref, narinfoKey, d, "text/x-nix-narinfo", null, credentials, null)));
+              .thenCompose(d -> publish(client, cache, ref, narinfoKey, d, "text/x-nix-narinfo", created)));
           previous = base;
         }
         if (pending.size() >= 40) {
@@ -219,6 +353,20 @@ class RetentionIT {
         f.get(2, java.util.concurrent.TimeUnit.MINUTES);
       }
     }
+  }
+
+  private static java.util.concurrent.CompletableFuture<?> publish(
+      dev.oranc.common.registry.RegistryClient client, dev.oranc.common.registry.OciBinaryCache cache,
+      dev.oranc.common.registry.RepositoryRef ref, String key, dev.oranc.common.registry.Descriptor blob,
+      String contentType, java.time.Instant created) {
+    var credentials = dev.oranc.common.registry.Credentials.anonymous();
+    if (created == null) {
+      return cache.publish(ref, key, blob, contentType, null, credentials, null);
+    }
+    var layer = dev.oranc.common.registry.ImageLayout.layer(blob.digest(), blob.size(), contentType, null, Map.of());
+    return cache.putConfig(ref, blob.digest(), credentials, null)
+        .thenCompose(config -> client.putManifest(ref, cache.codec().writeTag(key).value(),
+            dev.oranc.common.registry.ImageLayout.manifest(key, layer, config, created), credentials, null));
   }
 
   static Run oranc(Map<String, String> env, String stdin, String command, List<String> target, String... more)

@@ -184,6 +184,19 @@ class RetentionTest {
     assertEquals(after, tags(repo));
   }
 
+  /** A scan reads every key, 8 at a time, with one token: concurrent reads share its fetch. */
+  @Test
+  void aScanFetchesOneToken() throws Exception {
+    String repo = pushedAndPinned();
+    registry().resetCounters();
+    try (CacheTarget t = target(registry().address(), repo)) {
+      var scan = new CacheScanner(t, 8, List.of()).scan();
+      assertEquals(14, scan.keys().size());
+    }
+    assertEquals(1, registry().tokenRequests(), registry().tokenRequestLog().toString());
+    assertEquals(14, registry().accessLog("GET", ".*/manifests/.*").stream().filter(e -> e.status() == 200).count());
+  }
+
   @Test
   void keepDaysKeepsAFreshPushAndGraceProtectsIt() throws Exception {
     String repo = freshRepository();
@@ -289,22 +302,34 @@ class RetentionTest {
   @Test
   void checkReportsAMissingNarAReferenceWithoutNarinfoAndAnUntrustedSignature() throws Exception {
     String repo = freshRepository();
-    push(registry().address(), repo, b.path());
+    push(registry().address(), repo, a.path(), b.path());
     try (CacheTarget t = target(registry().address(), repo)) {
       var scan = new CacheScanner(t, 2, List.of()).scan();
-      var eNarinfo = scan.keys().stream().filter(k -> k.key().equals(narinfo(e))).findFirst().orElseThrow();
-      String eNar = scan.narinfos().get(narinfo(e)).narKey();
-      var eNarKey = scan.keys().stream().filter(k -> k.key().equals(eNar)).findFirst().orElseThrow();
-      dev.oranc.retention.gc.Deleter.of(t).delete(eNarinfo);
+      // D's narinfo, which A and B both reference, and E's, which B references.
+      for (Nix.StorePathInfo gone : List.of(d, e)) {
+        var key = scan.keys().stream().filter(k -> k.key().equals(narinfo(gone))).findFirst().orElseThrow();
+        dev.oranc.retention.gc.Deleter.of(t).delete(key);
+      }
       var fNar = scan.keys().stream().filter(k -> k.key().equals(scan.narinfos().get(narinfo(f)).narKey()))
           .findFirst().orElseThrow();
       dev.oranc.retention.gc.Deleter.of(t).delete(fNar);
-      assertFalse(eNarKey.key().isEmpty());
     }
+    // One line per missing path, however many narinfos reference it.
     List<String> problems = check(repo);
-    assertEquals(2, problems.size(), problems.toString());
-    assertTrue(problems.stream().anyMatch(p -> p.startsWith(narinfo(b)) && p.contains(e.hashPart()) && p.contains("no narinfo")), problems.toString());
+    assertEquals(3, problems.size(), problems.toString());
+    assertTrue(problems.contains(d.hashPart() + ": has no narinfo, but 2 narinfos reference it ("
+        + List.of(narinfo(a), narinfo(b)).stream().sorted().findFirst().orElseThrow() + ", …)"), problems.toString());
+    assertTrue(problems.contains(e.hashPart() + ": has no narinfo, but " + narinfo(b) + " references it"),
+        problems.toString());
     assertTrue(problems.stream().anyMatch(p -> p.startsWith(narinfo(f)) && p.contains("missing")), problems.toString());
+    try (CacheTarget t = target(registry().address(), repo)) {
+      CacheCheck.Result allowed = CacheCheck.check(new CacheScanner(t, 2, List.of()).scan());
+      assertEquals(2, allowed.missingReferences().size());
+      assertEquals(2, allowed.referrers()); // A and B
+      List<String> lines = allowed.lines(true);
+      assertEquals(1, lines.size(), lines.toString());
+      assertTrue(lines.get(0).startsWith(narinfo(f)), lines.toString());
+    }
 
     try (CacheTarget t = target(registry().address(), repo)) {
       Nix.KeyPair other = Nix.generateKey("someone-else-1");

@@ -21,9 +21,54 @@ public final class CacheCheck {
 
   private CacheCheck() {}
 
-  /** The problems, one line each, sorted; empty when the cache is consistent. */
+  /**
+   * What {@code check} found: the problems, one line each, sorted; and the paths that narinfos
+   * reference but that have no narinfo here, each with the narinfos referencing it (sorted).
+   */
+  public record Result(List<String> problems, Map<String, List<String>> missingReferences) {
+
+    public Result {
+      problems = List.copyOf(problems);
+      missingReferences = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(missingReferences));
+    }
+
+    /** How many narinfos reference a path that has no narinfo. */
+    public long referrers() {
+      Set<String> referrers = new HashSet<>();
+      missingReferences.values().forEach(referrers::addAll);
+      return referrers.size();
+    }
+
+    /**
+     * The problems, with one line per path that is referenced but has no narinfo (how many
+     * narinfos reference it and the first of them), unless {@code allowMissingReferences}.
+     */
+    public List<String> lines(boolean allowMissingReferences) {
+      List<String> lines = new ArrayList<>(problems);
+      if (!allowMissingReferences) {
+        for (Map.Entry<String, List<String>> e : missingReferences.entrySet()) {
+          List<String> by = e.getValue();
+          lines.add(e.getKey() + ": has no narinfo, but " + (by.size() == 1
+              ? by.get(0) + " references it"
+              : by.size() + " narinfos reference it (" + by.get(0) + ", …)"));
+        }
+      }
+      lines.sort(null);
+      return lines;
+    }
+  }
+
+  /**
+   * The problems, one line each, sorted; empty when the cache is consistent. A path referenced by
+   * several narinfos but without a narinfo of its own is one line.
+   */
   public static List<String> problems(CacheScan scan) {
+    return check(scan).lines(false);
+  }
+
+  public static Result check(CacheScan scan) {
     List<String> problems = new ArrayList<>(scan.problems());
+    Map<String, List<String>> missing = new java.util.HashMap<>();
     Map<String, CacheKey> byKey = scan.byKey();
     Set<String> narinfoHashes = new HashSet<>();
     for (NarInfoFacts n : scan.narinfos().values()) {
@@ -45,7 +90,7 @@ public final class CacheCheck {
       }
       for (String ref : n.references()) {
         if (!narinfoHashes.contains(ref)) {
-          problems.add(key + ": its reference " + ref + " has no narinfo");
+          missing.computeIfAbsent(ref, r -> new ArrayList<>(1)).add(key);
         }
       }
       if (n.signatureProblem() != null) {
@@ -58,6 +103,7 @@ public final class CacheCheck {
       }
     }
     problems.sort(null);
-    return problems;
+    missing.values().forEach(l -> l.sort(null));
+    return new Result(problems, missing);
   }
 }
