@@ -25,7 +25,9 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,6 +63,8 @@ public final class OrancServer implements AutoCloseable {
   private final Channel serverChannel;
   private final CountDownLatch closed = new CountDownLatch(1);
   private volatile boolean draining;
+  /** NAR publishes answered already but still running; {@link #close()} waits for them. */
+  private final PendingPublishes pending;
   private boolean closing;
 
   private OrancServer(ServerConfig config) {
@@ -107,8 +111,8 @@ public final class OrancServer implements AutoCloseable {
       OciBinaryCache cache = new OciBinaryCache(client, config.codec());
       this.prefetch = config.prefetchConcurrency() == 0 ? Prefetcher.disabled()
           : new Prefetcher(cache, layers, blobs, metrics, config.prefetchConcurrency(), config.prefetchQueue());
-      Backend backend = new Backend(cache, layers, blobs, checker, metrics, multipart, prefetch,
-          new PendingPublishes(config.maxPendingPublishes(), PendingPublishes.DEFAULT_REMEMBER, config.ticker()));
+      this.pending = new PendingPublishes(config.maxPendingPublishes(), PendingPublishes.DEFAULT_REMEMBER, config.ticker());
+      Backend backend = new Backend(cache, layers, blobs, checker, metrics, multipart, prefetch, pending);
       long sweep = multipart.sweepInterval().toMillis();
       group.scheduleAtFixedRate(multipart::expire, sweep, sweep, TimeUnit.MILLISECONDS);
       ServerBootstrap bootstrap =
@@ -280,6 +284,7 @@ public final class OrancServer implements AutoCloseable {
             config.shutdownGrace().toSeconds());
         channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
       }
+      awaitPublishes(deadline);
       upstream.close();
       multipart.close();
       registryClient.close();
@@ -287,6 +292,30 @@ public final class OrancServer implements AutoCloseable {
       log.info("oranc server stopped");
     } finally {
       closed.countDown();
+    }
+  }
+
+  /**
+   * Lets the NAR publishes answered already (their PUT got its 200 once the blob was stored) put
+   * up their manifests, until the shutdown grace is spent: without it a NAR Nix was told is stored
+   * would have no tag, and its narinfo would be refused ({@code NarInfoGate}).
+   */
+  private void awaitPublishes(long deadline) {
+    int publishing = pending.size();
+    if (publishing == 0) {
+      return;
+    }
+    log.info("oranc server stopping: {} NAR publish(es) answered already still running; waiting for them", publishing);
+    try {
+      pending.whenIdle().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      log.warn("oranc server: {} NAR publish(es) unfinished after the shutdown grace ({} s): those NARs were"
+              + " answered 200 but have no tag, and a narinfo naming one is refused until it is uploaded again",
+          pending.size(), config.shutdownGrace().toSeconds());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      // whenIdle() never fails.
     }
   }
 

@@ -120,6 +120,16 @@ public final class PendingPublishes {
     return published.getIfPresent(Key.of(repo, key)) != null;
   }
 
+  /**
+   * Completes (never exceptionally) once every publish pending now has ended, well or not: a
+   * stopping server waits on it, so a NAR answered 200 gets its tag before the process ends.
+   */
+  public CompletableFuture<Void> whenIdle() {
+    CompletableFuture<?>[] now =
+        pending.values().stream().map(f -> f.handle((v, e) -> null)).toArray(CompletableFuture[]::new);
+    return CompletableFuture.allOf(now);
+  }
+
   /** Publishes pending now. */
   public int size() {
     return pending.size();

@@ -47,6 +47,20 @@ class PendingPublishesTest {
   }
 
   @Test
+  void whenIdleWaitsForEveryPublishPendingAndNeverFails() {
+    PendingPublishes table = new PendingPublishes(4, Duration.ofMinutes(1), Ticker.systemTicker());
+    assertTrue(table.whenIdle().isDone(), "nothing pending: a stopping server does not wait");
+    CompletableFuture<Void> a = table.begin(REPO, "nar/a.nar");
+    CompletableFuture<Void> b = table.begin(REPO, "nar/b.nar");
+    CompletableFuture<Void> idle = table.whenIdle();
+    assertFalse(idle.isDone());
+    table.end(REPO, "nar/a.nar", a, null);
+    assertFalse(idle.isDone(), "one publish still runs");
+    table.end(REPO, "nar/b.nar", b, new IllegalStateException("manifest refused"));
+    assertTrue(idle.isDone() && !idle.isCompletedExceptionally(), "a failed publish ends the wait too");
+  }
+
+  @Test
   void outcomesAreForgottenAfterTheirTime() {
     AtomicLong now = new AtomicLong();
     PendingPublishes table = new PendingPublishes(4, Duration.ofMinutes(10), now::get);
