@@ -2,6 +2,7 @@ package dev.oranc.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.nix.hash.NixHash;
@@ -15,7 +16,11 @@ import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -140,12 +145,24 @@ class NixCopyFlowTest {
     try (FaultInjector front = new FaultInjector(registry.address(), null);
         TestServer server = TestServer.start()) {
       String base = "/" + front.address() + "/" + repository;
-      front.delay(400); // every registry request: the image's three go on well after the answer
+      // The NAR's manifest is held back by the registry until the test lets it go.
+      FaultInjector.Hold manifest = front.hold("PUT", "/manifests/nar_");
       HttpResponse<byte[]> nar = server.put(base + "/" + p.narKey(), p.nar(), null, "Content-Type", "application/x-nix-nar");
       assertEquals(200, nar.statusCode(), TestServer.text(nar));
-      boolean manifestUpAtAnswer = front.requests().stream().anyMatch(r -> r.startsWith("PUT") && r.contains("/manifests/"));
-      HttpResponse<byte[]> get = server.get(base + "/" + p.narKey(), null);
-      assertTrue(!manifestUpAtAnswer, "the PUT was answered after its manifest: " + front.requests());
+      assertTrue(manifest.awaitHeld(Duration.ofSeconds(30)), "the NAR's manifest was never sent: " + front.requests());
+      assertFalse(front.requests().stream().anyMatch(r -> r.startsWith("GET") && r.contains("/manifests/nar_")),
+          "nothing looked the NAR up yet: " + front.requests());
+      // A GET now (its tag not in the registry yet) waits for the publish instead of a 404.
+      CompletableFuture<HttpResponse<byte[]>> pendingGet =
+          CompletableFuture.supplyAsync(() -> {
+            try {
+              return server.get(base + "/" + p.narKey(), null);
+            } catch (Exception e) {
+              throw new CompletionException(e);
+            }
+          });
+      manifest.release();
+      HttpResponse<byte[]> get = pendingGet.get(60, TimeUnit.SECONDS);
       assertEquals(200, get.statusCode(), TestServer.text(get));
       assertArrayEquals(p.nar(), get.body());
       assertEquals("application/x-nix-nar", get.headers().firstValue("Content-Type").orElse(""));

@@ -170,6 +170,75 @@ public final class FaultInjector implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Holds back every request matching {@code method} and {@code targetRegex} (a registry that has
+   * not answered yet) until {@link Hold#release()}: a test can then check what happened while it
+   * was held, without guessing how long that takes.
+   */
+  public Hold hold(String method, String targetRegex) {
+    Hold h = new Hold(method, Pattern.compile(targetRegex));
+    holds.add(h);
+    return h;
+  }
+
+  private final List<Hold> holds = new CopyOnWriteArrayList<>();
+
+  /** Requests held back by {@link #hold} until released. */
+  public final class Hold {
+    private final String method;
+    private final Pattern target;
+    private final List<Runnable> parked = new java.util.ArrayList<>();
+    private final java.util.concurrent.Semaphore arrivals = new java.util.concurrent.Semaphore(0);
+    private boolean released;
+
+    private Hold(String method, Pattern target) {
+      this.method = method;
+      this.target = target;
+    }
+
+    boolean matches(String m, String uri) {
+      return method.equals(m) && target.matcher(uri).find();
+    }
+
+    /** Parks {@code forward}, or runs it when already released. */
+    void park(Runnable forward) {
+      synchronized (this) {
+        if (!released) {
+          parked.add(forward);
+          arrivals.release();
+          return;
+        }
+      }
+      forward.run();
+    }
+
+    /** Waits (at most {@code timeout}) until a matching request is held; false when none came. */
+    public boolean awaitHeld(java.time.Duration timeout) throws InterruptedException {
+      if (arrivals.tryAcquire(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        arrivals.release();
+        return true;
+      }
+      return false;
+    }
+
+    /** How many requests are held now. */
+    public synchronized int held() {
+      return parked.size();
+    }
+
+    /** Passes on what is held, and everything matching from now on. */
+    public void release() {
+      List<Runnable> now;
+      synchronized (this) {
+        released = true;
+        now = List.copyOf(parked);
+        parked.clear();
+      }
+      holds.remove(this);
+      now.forEach(Runnable::run);
+    }
+  }
+
   /** Holds every request passed on this long first: a slow registry. */
   public FaultInjector delay(long millis) {
     this.delayMillis = millis;
@@ -250,6 +319,12 @@ public final class FaultInjector implements AutoCloseable {
       // Kept past this call: written to the upstream connection once that is open.
       FullHttpRequest forwarded = request.retainedDuplicate();
       inFlight.add(forwarded);
+      for (Hold h : holds) {
+        if (h.matches(method, uri)) {
+          h.park(() -> ctx.executor().execute(() -> forward(ctx, forwarded, token, cut)));
+          return;
+        }
+      }
       long delay = delayMillis;
       if (delay > 0) {
         ctx.executor().schedule(() -> forward(ctx, forwarded, token, cut), delay, TimeUnit.MILLISECONDS);
