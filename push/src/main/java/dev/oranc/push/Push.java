@@ -175,7 +175,8 @@ public final class Push {
       published = target.published();
       if (target.refreshed() > 0) {
         log.info("refreshed {} path{} written more than {} ago, so that a concurrent gc keeps them",
-            target.refreshed(), target.refreshed() == 1 ? "" : "s", options.refreshOlderThan());
+            target.refreshed(), target.refreshed() == 1 ? "" : "s",
+            options.refreshOlderThan().toString().substring(2).toLowerCase(java.util.Locale.ROOT));
       }
       realisationOutcome = uploadRealisations(target, key, realisations, pushed);
       throttling = client.throttling();
