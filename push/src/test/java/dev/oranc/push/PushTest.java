@@ -235,7 +235,7 @@ class PushTest {
 
     // Refreshed: dated now (by that clock), so a third push within the threshold writes nothing.
     registry().resetCounters();
-    pushAgainLater(repo, java.time.Duration.ofMinutes(31 + 29));
+    pushAgainLater(repo, java.time.Duration.ofMinutes(31 + 20));
     assertEquals(List.of(), writes(registry().proxiedRequests()));
   }
 
