@@ -10,6 +10,7 @@ import dev.oranc.retention.RetentionException;
 import dev.oranc.retention.pin.Pins;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
@@ -122,6 +123,18 @@ final class PushCommand implements Callable<Integer> {
               + " after the narinfo of the path it names, signed with ORANC_SIGNING_KEY.")
   boolean noRealisations;
 
+  @Option(
+      names = "--refresh-older-than",
+      paramLabel = "DURATION",
+      defaultValue = "30m",
+      converter = GcCommand.DurationConverter.class,
+      description =
+          "A path already in the cache written longer ago than this (e.g. 0s, 30m, 2h; 0s: every"
+              + " one) or undated has its narinfo and NAR written again (their manifests only, no"
+              + " upload) before anything referring to it is published, so an 'oranc gc' running"
+              + " meanwhile cannot take it away. Default: ${DEFAULT-VALUE}.")
+  Duration refreshOlderThan;
+
   @Mixin UploadOptions upload;
 
   @Mixin EncodingOptions encoding;
@@ -151,6 +164,7 @@ final class PushCommand implements Callable<Integer> {
         .uploadChunkBytes(upload.chunkBytes())
         .tagCodec(encoding.codec())
         .noRealisations(noRealisations)
+        .refreshOlderThan(refreshOlderThan)
         .build();
   }
 

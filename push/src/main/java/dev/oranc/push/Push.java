@@ -69,6 +69,7 @@ public final class Push {
   private final PushOptions options;
   private final Map<String, String> environment;
   private NarSource narSource = new StoreNarSource();
+  private java.time.Clock clock = java.time.Clock.systemUTC();
   private PipelineSettings settings;
   private List<StorePath> inputs = List.of();
 
@@ -85,6 +86,12 @@ public final class Push {
   /** Replaces how NARs are made (tests compare writers; the default reads the store). */
   public Push narSource(NarSource source) {
     this.narSource = source;
+    return this;
+  }
+
+  /** Replaces the clock that dates refreshes and judges what is old ({@code --refresh-older-than}). */
+  public Push clock(java.time.Clock clock) {
+    this.clock = clock;
     return this;
   }
 
@@ -155,7 +162,8 @@ public final class Push {
       RegistryTarget target =
           new RegistryTarget(
               new OciBinaryCache(client, options.tagCodec()), options.repository(), credentials,
-              maker, options.storeDir(), options.dryRun());
+              maker, options.storeDir(), options.dryRun())
+              .refresh(options.refreshOlderThan(), clock);
       target.listKeys(toPush.size());
       cacheInfo = ensureCacheInfo(client, target, credentials);
       int cores = Runtime.getRuntime().availableProcessors();
@@ -165,6 +173,11 @@ public final class Push {
         pushed = new Pipeline(target, compressor, maker, progress, settings).run(new Closure(toPush));
       }
       published = target.published();
+      if (target.refreshed() > 0) {
+        log.info("refreshed {} path{} written more than {} ago, so that a concurrent gc keeps them",
+            target.refreshed(), target.refreshed() == 1 ? "" : "s",
+            options.refreshOlderThan().toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+      }
       realisationOutcome = uploadRealisations(target, key, realisations, pushed);
       throttling = client.throttling();
     }

@@ -23,6 +23,10 @@ import java.util.regex.Pattern;
  * @param rateLimitWait {@code --max-retry DURATION}: how long one registry request may keep
  *     waiting on rate limits (429) before the push gives it up; {@link #DEFAULT_RATE_LIMIT_WAIT}
  *     when the flag gives a count (see {@link RetryBudget})
+ * @param refreshOlderThan {@code --refresh-older-than DURATION}: a path found in the registry
+ *     written longer ago than this (or undated) has its manifests put again, written now, before
+ *     anything referring to it is published, so a concurrent {@code oranc gc} cannot take it
+ *     away (zero: every path found); see {@code RegistryTarget}
  */
 public record PushOptions(
     RepositoryRef repository,
@@ -40,12 +44,16 @@ public record PushOptions(
     TagCodec tagCodec,
     Path database,
     boolean noRealisations,
-    Duration rateLimitWait) {
+    Duration rateLimitWait,
+    Duration refreshOlderThan) {
 
   public static final String DEFAULT_EXCLUDED_SIGNING_KEY_PATTERN = "^cache\\.nixos\\.org-.*$";
 
   /** A push is a batch job: it waits out rate limits for minutes rather than fail. */
   public static final Duration DEFAULT_RATE_LIMIT_WAIT = Duration.ofMinutes(5);
+
+  /** Half gc's default {@code --grace} (1h): a second push of a fresh closure refreshes nothing. */
+  public static final Duration DEFAULT_REFRESH_OLDER_THAN = Duration.ofMinutes(30);
 
   public PushOptions {
     Objects.requireNonNull(repository, "repository");
@@ -60,6 +68,10 @@ public record PushOptions(
       throw new IllegalArgumentException("--zstd-level: " + zstdLevel + " (expected: -7 to 22)");
     }
     new RetryBudget(maxRetry, rateLimitWait); // validates both, naming --max-retry
+    Objects.requireNonNull(refreshOlderThan, "refreshOlderThan");
+    if (refreshOlderThan.isNegative()) {
+      throw new IllegalArgumentException("--refresh-older-than: " + refreshOlderThan + " (expected: 0 or more)");
+    }
     if (uploadChunkBytes != 0 && uploadChunkBytes < 64 * 1024) {
       throw new IllegalArgumentException(
           "--upload-chunk-size: " + uploadChunkBytes + " (expected: 0 for one PATCH per blob, or at least 64KiB)");
@@ -87,6 +99,7 @@ public record PushOptions(
     b.database = database;
     b.noRealisations = noRealisations;
     b.rateLimitWait = rateLimitWait;
+    b.refreshOlderThan = refreshOlderThan;
     return b;
   }
 
@@ -108,6 +121,7 @@ public record PushOptions(
     private Path database = NixDatabase.DEFAULT_FILE;
     private boolean noRealisations;
     private Duration rateLimitWait = DEFAULT_RATE_LIMIT_WAIT;
+    private Duration refreshOlderThan = DEFAULT_REFRESH_OLDER_THAN;
 
     private Builder(RepositoryRef repository) {
       this.repository = repository;
@@ -200,10 +214,16 @@ public record PushOptions(
       return this;
     }
 
+    public Builder refreshOlderThan(Duration v) {
+      refreshOlderThan = v;
+      return this;
+    }
+
     public PushOptions build() {
       return new PushOptions(repository, noClosure, storeDir, excludedSigningKeyPattern,
           alreadySigned, parallel, zstdLevel, maxRetry, dryRun, allowImmutableDb, noSsl,
-          uploadChunkBytes, tagCodec, database, noRealisations, rateLimitWait);
+          uploadChunkBytes, tagCodec, database, noRealisations, rateLimitWait,
+          refreshOlderThan);
     }
   }
 }

@@ -182,6 +182,63 @@ class PushTest {
         registry().proxiedRequests().toString());
   }
 
+  /** A second push, {@code later} after the first, as its clock tells (issue 17's refresh). */
+  PushReport pushAgainLater(String repo, java.time.Duration later) throws Exception {
+    byte[] stdin = (closure.get("top") + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    PushReport report =
+        new Push(runner().options(repo).build(), runner().environment())
+            .clock(java.time.Clock.offset(java.time.Clock.systemUTC(), later))
+            .run(new java.io.ByteArrayInputStream(stdin), java.nio.file.Path.of("").toAbsolutePath(), System.err, false);
+    assertTrue(report.succeeded(), report.summary().toString());
+    assertEquals(4, report.count(Status.IN_REGISTRY));
+    assertEquals(0, report.published());
+    return report;
+  }
+
+  /**
+   * What the refresh costs: nothing for paths pushed less than --refresh-older-than (30m) ago, the
+   * same 5 requests as {@link #aSecondRunUploadsNothingAndSaysSo}; past it, per path one GET of its
+   * NAR's manifest and one PUT each of the NAR's and the narinfo's manifests (no blob), each
+   * manifest then dated by the push's clock.
+   */
+  @Test
+  void aSecondRunRefreshesOnlyPathsOlderThanTheThreshold() throws Exception {
+    String repo = "push/refresh";
+    assertTrue(runner().push(repo, List.of(closure.get("top"))).succeeded());
+
+    registry().resetCounters();
+    pushAgainLater(repo, java.time.Duration.ofMinutes(29));
+    List<ProxiedRequest> requests = registry().proxiedRequests();
+    assertEquals(List.of(), writes(requests));
+    assertEquals(5, requests.stream().filter(r -> r.status() != 401).count(), requests.toString());
+
+    registry().resetCounters();
+    pushAgainLater(repo, java.time.Duration.ofMinutes(31));
+    requests = registry().proxiedRequests().stream().filter(r -> r.status() != 401).toList();
+    List<ProxiedRequest> written = writes(requests);
+    System.err.println("refresh: " + requests.size() + " requests, " + written.size() + " writes for 4 old paths");
+    assertEquals(8, written.size(), written.toString());
+    assertTrue(written.stream().allMatch(r -> r.matches("PUT", ".*/manifests/.*")), written.toString());
+    assertEquals(4, written.stream().filter(r -> r.uri().endsWith(".narinfo")).count(), written.toString());
+    assertEquals(5 + 4 + 8, requests.size(), requests.toString());
+    // Each narinfo's refresh comes after its NAR's.
+    List<String> order = requests.stream().map(r -> r.method() + " " + r.uri()).toList();
+    CacheReader cache = new CacheReader(registry(), repo);
+    for (String path : closurePaths()) {
+      String hash = StorePath.parse(path).hashPart();
+      String url = cache.narInfo(path).orElseThrow().url();
+      int narInfo = PushRequestsTest.indexOf(order, "PUT .*/manifests/" + hash + "\\.narinfo$");
+      int nar = PushRequestsTest.indexOf(order, "PUT .*/manifests/"
+          + java.util.regex.Pattern.quote(dev.oranc.common.tag.TagCodec.DEFAULT.writeTag(url).value()) + "$");
+      assertTrue(nar >= 0 && narInfo > nar, path + ": " + order);
+    }
+
+    // Refreshed: dated now (by that clock), so a third push within the threshold writes nothing.
+    registry().resetCounters();
+    pushAgainLater(repo, java.time.Duration.ofMinutes(31 + 20));
+    assertEquals(List.of(), writes(registry().proxiedRequests()));
+  }
+
   static List<ProxiedRequest> writes(List<ProxiedRequest> requests) {
     return requests.stream().filter(r -> !r.method().equals("GET") && !r.method().equals("HEAD")).toList();
   }

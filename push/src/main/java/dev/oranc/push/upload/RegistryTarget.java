@@ -4,7 +4,9 @@ import dev.oranc.common.error.FormatException;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.Descriptor;
+import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.registry.Digest;
+import dev.oranc.common.registry.Manifest;
 import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RepositoryRef;
@@ -18,6 +20,10 @@ import java.util.concurrent.TimeoutException;
 import dev.oranc.push.db.PathInfo;
 import dev.oranc.push.narinfo.NarInfoMaker;
 import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.io.OutputStream;
 import java.util.HashSet;
 import java.util.Map;
@@ -41,6 +47,9 @@ public final class RegistryTarget implements Target {
   private final String storeDir;
   private final boolean dryRun;
   private final AtomicLong published = new AtomicLong();
+  private final AtomicLong refreshed = new AtomicLong();
+  private Duration refreshOlderThan = dev.oranc.push.PushOptions.DEFAULT_REFRESH_OLDER_THAN;
+  private Clock clock = Clock.systemUTC();
   /**
    * Configs of NAR images on their way, by the NAR's digest: started as soon as the NAR's digest
    * is known (its last byte handed over), while the NAR's blob completes; taken by publishNar.
@@ -183,14 +192,144 @@ public final class RegistryTarget implements Target {
         return probeNar(info);
       }
     }
-    return cache
-        .find(repository, NarInfoMaker.narInfoKey(info.path()), credentials, null)
+    return findImage(NarInfoMaker.narInfoKey(info.path()))
         .thenCompose(
             found ->
                 found.isPresent()
-                    ? isOurs(found.get(), info)
-                        .thenCompose(ours -> ours ? done(Probe.IN_REGISTRY) : probeNar(info))
+                    ? narKeyIfOurs(found.get().file(), info)
+                        .thenCompose(narKey -> narKey.isPresent()
+                            ? refreshPath(info, found.get(), narKey.get())
+                            : probeNar(info))
                     : probeNar(info));
+  }
+
+  /**
+   * A key found in the registry: the tag it was found under, its manifest as read (whose {@link
+   * ImageLayout#CREATED_ANNOTATION} says how old it is), and the file it stores.
+   */
+  private record Found(Tag tag, Manifest manifest, StoredFile file) {}
+
+  /**
+   * As {@link OciBinaryCache#find}, keeping the manifest (same request: one GET per tag tried):
+   * the main tag, then each fallback; a registry failure is never a miss.
+   */
+  private CompletableFuture<Optional<Found>> findImage(String key) {
+    return findImage(key, cache.codec().readTags(key), 0, null);
+  }
+
+  private CompletableFuture<Optional<Found>> findImage(
+      String key, List<Tag> tags, int index, Throwable firstFailure) {
+    if (index == tags.size()) {
+      return firstFailure == null ? done(Optional.empty()) : CompletableFuture.failedFuture(firstFailure);
+    }
+    Tag tag = tags.get(index);
+    return cache.client()
+        .getManifest(repository, tag.value(), credentials, null)
+        .handle(
+            (manifest, error) -> {
+              if (error == null) {
+                if (manifest.isPresent()) {
+                  return done(Optional.of(
+                      new Found(tag, manifest.get(), ImageLayout.read(repository, tag, manifest.get(), key))));
+                }
+                return findImage(key, tags, index + 1, firstFailure);
+              }
+              Throwable cause = error;
+              while ((cause instanceof java.util.concurrent.CompletionException
+                      || cause instanceof ExecutionException) && cause.getCause() != null) {
+                cause = cause.getCause();
+              }
+              if (cause instanceof RegistryException && index + 1 < tags.size()) {
+                return findImage(key, tags, index + 1, firstFailure == null ? cause : firstFailure);
+              }
+              return CompletableFuture.<Optional<Found>>failedFuture(firstFailure != null ? firstFailure : cause);
+            })
+        .thenCompose(f -> f);
+  }
+
+  /**
+   * Design note: a push during {@code oranc gc} (issue 17). A path the push finds in the registry
+   * is not uploaded again, and a gc whose scan saw no live narinfo naming it may delete its
+   * narinfo and NAR before the narinfo of the path that refers to it appears: the pushed closure
+   * would be broken. So a path found older than {@link #refresh refreshOlderThan} (or undated) is
+   * refreshed before the probe answers, hence before anything referring to it is published: its
+   * NAR's manifest, then its narinfo's, are put again under their tags with a new {@link
+   * ImageLayout#CREATED_ANNOTATION} (same layer and config; no blob is sent). A gc that planned to
+   * delete the old manifest deletes it by its old digest, which no longer carries the tag; a gc
+   * that deleted it already is undone (a manifest delete leaves the blobs, until the registry's
+   * own garbage collection, which needs it read-only); and the refreshed path is younger than
+   * gc's grace. A NAR whose manifest is gone already makes the path missing: it is pushed again.
+   * A fresh path costs nothing more: its created date is in the manifest the probe reads anyway.
+   */
+  private CompletableFuture<Probe> refreshPath(PathInfo info, Found narInfo, String narKey) {
+    if (!stale(narInfo.manifest())) {
+      return done(Probe.IN_REGISTRY);
+    }
+    if (dryRun) {
+      log.info("dry run: would refresh {} (written {})", info.path(), written(narInfo.manifest()));
+      return done(Probe.IN_REGISTRY);
+    }
+    if (narKey.contains("://") || narKey.startsWith("/")) {
+      log.debug("{}: its NAR ({}) is not a key of this cache; refreshing the narinfo only", info.path(), narKey);
+      return rewrite(narInfo).thenApply(v -> countRefresh(info, narInfo));
+    }
+    return findImage(narKey)
+        .thenCompose(
+            nar -> {
+              if (nar.isEmpty()) {
+                log.info("{}: its NAR {} is gone from the registry: pushing it again", info.path(), narKey);
+                return done(Probe.MISSING);
+              }
+              CompletableFuture<Void> narDone = stale(nar.get().manifest()) ? rewrite(nar.get()) : done(null);
+              return narDone.thenCompose(v -> rewrite(narInfo)).thenApply(v -> countRefresh(info, narInfo));
+            });
+  }
+
+  private Probe countRefresh(PathInfo info, Found narInfo) {
+    refreshed.incrementAndGet();
+    log.debug("{}: refreshed (it was written {})", info.path(), written(narInfo.manifest()));
+    return Probe.IN_REGISTRY;
+  }
+
+  private static String written(Manifest manifest) {
+    return ImageLayout.created(manifest).map(Object::toString).orElse("at an unknown time");
+  }
+
+  /** Whether a manifest is old enough to be refreshed: undated, or older than the threshold. */
+  boolean stale(Manifest manifest) {
+    Optional<Instant> created = ImageLayout.created(manifest);
+    return refreshOlderThan.isZero()
+        || created.isEmpty()
+        || created.get().isBefore(clock.instant().minus(refreshOlderThan));
+  }
+
+  /** Puts {@code found}'s manifest again under its tag, written now: same layer, same config. */
+  private CompletableFuture<Void> rewrite(Found found) {
+    Manifest old = found.manifest();
+    Map<String, String> annotations = new java.util.LinkedHashMap<>(old.annotations());
+    annotations.put(ImageLayout.CREATED_ANNOTATION, ImageLayout.formatCreated(clock.instant()));
+    Manifest fresh = new Manifest(old.mediaType(), old.config(), old.layers(), annotations);
+    return cache.client()
+        .putManifest(repository, found.tag().value(), fresh, credentials, null)
+        .thenApply(digest -> null);
+  }
+
+  /** Paths found in the registry and refreshed (see {@link #refreshPath}); 0 in a dry run. */
+  public long refreshed() {
+    return refreshed.get();
+  }
+
+  /**
+   * Refresh a path found in the registry when its manifest is older than {@code olderThan}
+   * (zero: always), as {@code clock} tells; by default {@code PushOptions.DEFAULT_REFRESH_OLDER_THAN}.
+   */
+  public RegistryTarget refresh(Duration olderThan, Clock clock) {
+    if (olderThan.isNegative()) {
+      throw new IllegalArgumentException("--refresh-older-than: " + olderThan + " (expected: 0 or more)");
+    }
+    this.refreshOlderThan = olderThan;
+    this.clock = clock;
+    return this;
   }
 
   private static <T> CompletableFuture<T> done(T value) {
@@ -209,7 +348,12 @@ public final class RegistryTarget implements Target {
     return java.util.Map.of(ImageLayout.NARINFO_SIGNATURES_ANNOTATION, sigs.toString());
   }
 
-  private CompletableFuture<Boolean> isOurs(StoredFile file, PathInfo info) {
+  /**
+   * The key of the NAR named by the narinfo {@code file} when it is ours (describes the local path
+   * and carries our signature); empty when it is not. Pushed by oranc push, the NAR is {@code
+   * nar/<NarHash>.nar.zst}; otherwise the narinfo is read and its URL names it.
+   */
+  private CompletableFuture<Optional<String>> narKeyIfOurs(StoredFile file, PathInfo info) {
     String annotated = file.annotations().get(ImageLayout.NARINFO_SIGNATURES_ANNOTATION);
     if (annotated != null) {
       // Pushed by oranc push: our signature over the local path's fingerprint settles it
@@ -223,11 +367,11 @@ public final class RegistryTarget implements Target {
         }
       }
       if (maker.signedByUs(sigs, info)) {
-        return done(true);
+        return done(Optional.of(NarInfoMaker.narKey(info.narHash())));
       }
     }
     if (file.size() > NarInfo.MAX_LENGTH) {
-      return done(false);
+      return done(Optional.empty());
     }
     return cache
         .client()
@@ -235,23 +379,34 @@ public final class RegistryTarget implements Target {
         .thenApply(
             bytes -> {
               try {
-                return maker.isOurs(NarInfo.parse(storeDir, bytes), info);
+                NarInfo remote = NarInfo.parse(storeDir, bytes);
+                return maker.isOurs(remote, info) ? Optional.of(remote.url()) : Optional.<String>empty();
               } catch (FormatException e) {
                 log.debug("{}: the narinfo in the registry is unreadable, pushing it again: {}",
                     info.path(), e.getMessage());
-                return false;
+                return Optional.<String>empty();
               }
             });
   }
 
+  /**
+   * Whether the NAR is there to be reused. A NAR no narinfo names yet is what gc deletes first, so
+   * an old one is refreshed too before the narinfo naming it goes up (see {@link #refreshPath}).
+   */
   private CompletableFuture<Probe> probeNar(PathInfo info) {
-    return cache
-        .find(repository, NarInfoMaker.narKey(info.narHash()), credentials, null)
-        .thenApply(
-            (Optional<StoredFile> found) ->
-                found
-                    .map(f -> Probe.narPresent(new Descriptor(ImageLayout.LAYER_MEDIA_TYPE, f.digest(), f.size())))
-                    .orElse(Probe.MISSING));
+    return findImage(NarInfoMaker.narKey(info.narHash()))
+        .thenCompose(
+            (Optional<Found> found) -> {
+              if (found.isEmpty()) {
+                return done(Probe.MISSING);
+              }
+              StoredFile f = found.get().file();
+              Probe probe = Probe.narPresent(new Descriptor(ImageLayout.LAYER_MEDIA_TYPE, f.digest(), f.size()));
+              if (dryRun || !stale(found.get().manifest())) {
+                return done(probe);
+              }
+              return rewrite(found.get()).thenApply(v -> probe);
+            });
   }
 
   @Override
