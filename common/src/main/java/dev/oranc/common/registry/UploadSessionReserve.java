@@ -118,6 +118,12 @@ final class UploadSessionReserve {
     return scopes.values().stream().mapToInt(ArrayDeque::size).sum();
   }
 
+  /** The sessions {@code scope} holds, left in place (tests). */
+  synchronized List<CompletableFuture<URI>> peek(Scope scope) {
+    ArrayDeque<Held> held = scopes.get(scope);
+    return held == null ? List.of() : held.stream().map(Held::session).toList();
+  }
+
   /** Scopes held (tests). */
   synchronized int scopes() {
     return scopes.size();
