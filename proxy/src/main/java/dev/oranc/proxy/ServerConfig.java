@@ -74,7 +74,7 @@ import java.util.regex.Pattern;
  *     blob is stored while their image is still being published (0: every PUT is answered after
  *     its publish); see {@code proxy.http.PendingPublishes}
  * @param uploadSessionsAhead {@code --upload-sessions-ahead}: registry upload sessions kept open
- *     ahead per repository and credentials (2), so that a small blob waits on its final {@code PUT}
+ *     ahead per repository and credentials (4), so that a small blob waits on its final {@code PUT}
  *     alone; 0 opens each when needed. It replaces {@link #registry()}'s {@code
  *     uploadSessionReserve}; see {@code common.registry.UploadSessionReserve}
  */
@@ -237,7 +237,7 @@ public record ServerConfig(
     private int maxStreamsPerClient = 64;
     private int maxMultipartUploadsPerClient = 100;
     private int maxPendingPublishes = 1024;
-    private int uploadSessionsAhead = 2;
+    private int uploadSessionsAhead = 4;
     private Duration maxAgeNarinfo = Duration.ofSeconds(60);
     private Duration maxAgeNotFound = Duration.ZERO;
     private List<HostPattern> allowRegistries = List.of();

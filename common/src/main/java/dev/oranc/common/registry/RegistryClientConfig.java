@@ -37,7 +37,7 @@ import java.util.Objects;
  *     new ({@code oranc push} looked the keys up first, and each config blob names its layer)
  * @param uploadSessionReserve upload sessions opened ahead per registry, repository and
  *     credentials, so that a blob held in memory goes up in one {@code PUT} (see {@link
- *     UploadSessionReserve}); 0 (the default) opens each when it is needed. The server's is 2
+ *     UploadSessionReserve}); 0 (the default) opens each when it is needed. The server's is 4
  * @param addressPolicy which addresses connections may go to: all for {@code oranc push} (the
  *     default), public ones and the explicit {@code --allow-registry} hosts for {@code oranc
  *     server}
