@@ -381,6 +381,26 @@ final class ServerCommand implements Callable<Integer> {
               + " publish. Default: ${DEFAULT-VALUE}.")
   int maxPendingPublishes;
 
+  @Option(
+      names = "--upload-sessions-ahead",
+      paramLabel = "NUM",
+      defaultValue = "4",
+      converter = SessionsAheadBound.class,
+      description =
+          "Registry upload sessions kept open ahead per repository and credentials (after an"
+              + " upload with them succeeded; each kept at most 60 s), so that a small PUT's blob"
+              + " waits on one registry round trip instead of two (nix copy uses 4 per path: its NAR,"
+              + " narinfo and their configs). 0 opens each when needed."
+              + " Default: ${DEFAULT-VALUE}.")
+  int uploadSessionsAhead;
+
+  /** From 0 (off) to 8. */
+  static final class SessionsAheadBound extends Bounded {
+    SessionsAheadBound() {
+      super(0, 8);
+    }
+  }
+
   /** From 0 (answer after publishing) to 65536. */
   static final class PendingPublishesBound extends Bounded {
     PendingPublishesBound() {
@@ -471,6 +491,7 @@ final class ServerCommand implements Callable<Integer> {
         .maxConnections(maxConnections)
         .maxStreamsPerClient(maxStreamsPerClient)
         .maxPendingPublishes(maxPendingPublishes)
+        .uploadSessionsAhead(uploadSessionsAhead)
         .maxInitialLineLength((int) maxRequestLine)
         .maxHeaderSize((int) maxHeaderSize)
         .layerCacheEntries(layerCacheEntries)

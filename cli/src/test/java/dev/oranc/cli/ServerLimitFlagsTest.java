@@ -108,4 +108,17 @@ class ServerLimitFlagsTest {
       assertTrue(e.getMessage().contains("--max-pending-publishes"), e.getMessage());
     }
   }
+
+  @Test
+  void uploadSessionsAheadIsAFlagFromZeroToEight() {
+    assertEquals(4, ServerConfig.builder().build().uploadSessionsAhead());
+    assertEquals(4, parse(Map.of(), "server").config().uploadSessionsAhead());
+    assertEquals(0, parse(Map.of(), "server", "--upload-sessions-ahead", "0").config().uploadSessionsAhead());
+    assertEquals(8, parse(Map.of(), "server", "--upload-sessions-ahead", "8").config().uploadSessionsAhead());
+    for (String bad : new String[] {"-1", "9", "many"}) {
+      CommandLine.ParameterException e = assertThrows(CommandLine.ParameterException.class,
+          () -> parse(Map.of(), "server", "--upload-sessions-ahead", bad), bad);
+      assertTrue(e.getMessage().contains("--upload-sessions-ahead"), e.getMessage());
+    }
+  }
 }

@@ -91,6 +91,9 @@ public final class OrancServer implements AutoCloseable {
       client = new RegistryClient(
           config.registry().toBuilder()
               .checkBeforeUpload(false)
+              // Upload sessions opened ahead per repository and credentials (4 by default): a small
+              // body (a narinfo, a config, a small NAR) then waits on its final PUT alone.
+              .uploadSessionReserve(config.uploadSessionsAhead())
               .addressPolicy(config.addressPolicy().onRefusal(r -> metrics.registryAddressRefused()))
               .build(),
           group);

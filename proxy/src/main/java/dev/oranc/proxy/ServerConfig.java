@@ -73,6 +73,10 @@ import java.util.regex.Pattern;
  * @param maxPendingPublishes {@code --max-pending-publishes}: NAR {@code PUT}s answered once their
  *     blob is stored while their image is still being published (0: every PUT is answered after
  *     its publish); see {@code proxy.http.PendingPublishes}
+ * @param uploadSessionsAhead {@code --upload-sessions-ahead}: registry upload sessions kept open
+ *     ahead per repository and credentials (4), so that a small blob waits on its final {@code PUT}
+ *     alone; 0 opens each when needed. It replaces {@link #registry()}'s {@code
+ *     uploadSessionReserve}; see {@code common.registry.UploadSessionReserve}
  */
 public record ServerConfig(
     InetSocketAddress listen,
@@ -114,7 +118,8 @@ public record ServerConfig(
     Duration narRedirectTtl,
     int prefetchConcurrency,
     int prefetchQueue,
-    int maxPendingPublishes) {
+    int maxPendingPublishes,
+    int uploadSessionsAhead) {
 
   public static final int DEFAULT_PORT = 8080;
 
@@ -132,6 +137,8 @@ public record ServerConfig(
       }
     }
     require(maxPendingPublishes >= 0, "max pending publishes", maxPendingPublishes, "0 or more");
+    require(uploadSessionsAhead >= 0 && uploadSessionsAhead <= 8, "upload sessions ahead (--upload-sessions-ahead)",
+        uploadSessionsAhead, "between 0 and 8");
     require(repositoryParts >= 1, "repository parts", repositoryParts, "at least 1");
     require(threads >= 0, "threads", threads, "0 (one per core) or more");
     require(maxInitialLineLength >= 256, "max request line", maxInitialLineLength, "at least 256 bytes");
@@ -230,6 +237,7 @@ public record ServerConfig(
     private int maxStreamsPerClient = 64;
     private int maxMultipartUploadsPerClient = 100;
     private int maxPendingPublishes = 1024;
+    private int uploadSessionsAhead = 4;
     private Duration maxAgeNarinfo = Duration.ofSeconds(60);
     private Duration maxAgeNotFound = Duration.ZERO;
     private List<HostPattern> allowRegistries = List.of();
@@ -286,6 +294,7 @@ public record ServerConfig(
     public Builder prefetchConcurrency(int v) { prefetchConcurrency = v; return this; }
     public Builder prefetchQueue(int v) { prefetchQueue = v; return this; }
     public Builder maxPendingPublishes(int v) { maxPendingPublishes = v; return this; }
+    public Builder uploadSessionsAhead(int v) { uploadSessionsAhead = v; return this; }
 
     public ServerConfig build() {
       return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
@@ -297,7 +306,8 @@ public record ServerConfig(
           maxConnections, maxStreamsPerClient, maxMultipartUploadsPerClient,
           maxAgeNarinfo, maxAgeNotFound, allowRegistries,
           addressPolicy != null ? addressPolicy : AddressPolicy.publicOnly(allowRegistries),
-          narRedirect, narRedirectTtl, prefetchConcurrency, prefetchQueue, maxPendingPublishes);
+          narRedirect, narRedirectTtl, prefetchConcurrency, prefetchQueue, maxPendingPublishes,
+          uploadSessionsAhead);
     }
   }
 

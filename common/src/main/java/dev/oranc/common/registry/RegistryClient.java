@@ -18,6 +18,9 @@ import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The OCI registry client both {@code oranc server} and {@code oranc push} use: manifests and
@@ -35,6 +38,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class RegistryClient implements AutoCloseable {
 
+  private static final Logger log = LoggerFactory.getLogger(RegistryClient.class);
+
   private static final int MAX_ERROR_BODY = 64 * 1024;
 
   private final RegistryClientConfig config;
@@ -43,6 +48,8 @@ public final class RegistryClient implements AutoCloseable {
   private final Connections connections;
   private final CallRunner runner;
   private final Authenticator authenticator;
+  /** Upload sessions opened ahead; null when {@code uploadSessionReserve} is 0. */
+  private final UploadSessionReserve sessions;
 
   /** A client with its own event loops, one per core. */
   public RegistryClient(RegistryClientConfig config) {
@@ -62,6 +69,9 @@ public final class RegistryClient implements AutoCloseable {
     this.runner = new CallRunner(connections, config, new RateLimits(config, ticker));
     this.authenticator = new Authenticator(runner, ticker);
     runner.authenticator(authenticator);
+    this.sessions = config.uploadSessionReserve() == 0
+        ? null
+        : new UploadSessionReserve(config.uploadSessionReserve(), UploadSessionReserve.MAX_AGE, ticker);
   }
 
   public RegistryClientConfig config() {
@@ -383,8 +393,7 @@ public final class RegistryClient implements AutoCloseable {
     Boolean single = singlePost.get(origin);
     if (Boolean.FALSE.equals(single)
         || (single == null && content.length > config.monolithicUploadBytes())) {
-      return openUploadSession(repo, credentials, loop)
-          .thenCompose(location -> closeUploadSession(repo, location, digest, content, credentials, loop));
+      return uploadInSession(repo, content, digest, credentials, loop);
     }
     String operation = "POST blob " + repo + "@" + digest;
     HttpHeaders headers =
@@ -410,10 +419,78 @@ public final class RegistryClient implements AutoCloseable {
                 // ("0-<last>"); then the PUT only closes it. Otherwise the body goes again.
                 boolean kept =
                     content.length > 1 && ("0-" + (content.length - 1)).equals(r.headers().get(HttpHeaderNames.RANGE));
-                return closeUploadSession(repo, session, digest, kept ? new byte[0] : content, credentials, loop);
+                return closeUploadSession(repo, session, digest, kept ? new byte[0] : content, credentials, loop)
+                    .thenApply(stored -> refillSessions(repo, credentials, loop, stored));
               }
               throw RegistryErrors.fromResponse(operation, r, credentials);
             });
+  }
+
+  /**
+   * A body held in memory through a session: one opened ahead when there is one ({@link
+   * UploadSessionReserve}), so only the final {@code PUT} waits; else {@code POST} and {@code
+   * PUT}. A session opened ahead that the registry no longer knows ({@code 404}, or another
+   * {@code 4xx} than an auth or rate answer) is given up for a fresh one, once: the body is still
+   * here. A success tops the reserve up (these credentials worked).
+   */
+  private CompletableFuture<Digest> uploadInSession(
+      RepositoryRef repo, byte[] content, Digest digest, Credentials credentials, EventLoop loop) {
+    Supplier<CompletableFuture<Digest>> fresh = () -> openUploadSession(repo, credentials, loop)
+        .thenCompose(location -> closeUploadSession(repo, location, digest, content, credentials, loop));
+    if (sessions == null) {
+      return fresh.get();
+    }
+    UploadSessionReserve.Taken taken = sessions.take(sessionScope(repo, credentials));
+    taken.expired().forEach(UploadSessionReserve.Held::drop);
+    CompletableFuture<Digest> stored;
+    if (taken.session() == null) {
+      stored = fresh.get();
+    } else {
+      stored = taken.session()
+          .handle((location, openFailed) -> location)
+          .thenCompose(location -> {
+            if (location == null) {
+              return fresh.get();
+            }
+            return closeUploadSession(repo, location, digest, content, credentials, loop)
+                .handle((d, error) -> {
+                  if (error == null) {
+                    return CompletableFuture.completedFuture(d);
+                  }
+                  Throwable cause = CallRunner.unwrap(error);
+                  if (cause instanceof RegistryException.NotFound || cause instanceof RegistryException.Protocol) {
+                    log.debug("{}: the session opened ahead was refused ({}); opening another",
+                        repo, cause.getMessage());
+                    return fresh.get();
+                  }
+                  return CompletableFuture.<Digest>failedFuture(cause);
+                })
+                .thenCompose(f -> f);
+          });
+    }
+    return stored.thenApply(d -> refillSessions(repo, credentials, loop, d));
+  }
+
+  /** After an upload with {@code credentials} succeeded: tops their reserve up. Returns {@code d}. */
+  private Digest refillSessions(RepositoryRef repo, Credentials credentials, EventLoop loop, Digest d) {
+    if (sessions != null) {
+      sessions
+          .refill(
+              sessionScope(repo, credentials),
+              () -> openUploadSession(repo, credentials, loop),
+              location -> cancelUploadSession(repo, location, credentials, loop))
+          .forEach(UploadSessionReserve.Held::drop);
+    }
+    return d;
+  }
+
+  private UploadSessionReserve.Scope sessionScope(RepositoryRef repo, Credentials credentials) {
+    return new UploadSessionReserve.Scope(registryOrigin(repo), repo.repository(), credentials.fingerprint());
+  }
+
+  /** The sessions opened ahead (tests); null when off. */
+  UploadSessionReserve sessionReserve() {
+    return sessions;
   }
 
   /**

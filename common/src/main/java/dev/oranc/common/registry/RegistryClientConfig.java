@@ -35,6 +35,9 @@ import java.util.Objects;
  *     the upload when the registry has it. Right when the blob may well be there (a client's PUT
  *     of a file it may have sent before); a wasted request per blob when the caller knows it is
  *     new ({@code oranc push} looked the keys up first, and each config blob names its layer)
+ * @param uploadSessionReserve upload sessions opened ahead per registry, repository and
+ *     credentials, so that a blob held in memory goes up in one {@code PUT} (see {@link
+ *     UploadSessionReserve}); 0 (the default) opens each when it is needed. The server's is 4
  * @param addressPolicy which addresses connections may go to: all for {@code oranc push} (the
  *     default), public ones and the explicit {@code --allow-registry} hosts for {@code oranc
  *     server}
@@ -56,6 +59,7 @@ public record RegistryClientConfig(
     Duration initialBackoff,
     Duration maxBackoff,
     boolean checkBeforeUpload,
+    int uploadSessionReserve,
     AddressPolicy addressPolicy,
     List<HostPattern> insecureRegistries) {
 
@@ -77,6 +81,8 @@ public record RegistryClientConfig(
         "monolithic upload bound",
         monolithicUploadBytes,
         "between 0 and the upload chunk size");
+    require(uploadSessionReserve >= 0 && uploadSessionReserve <= 8, "upload sessions opened ahead",
+        uploadSessionReserve, "between 0 and 8");
     requirePositive(initialBackoff, "initial backoff");
     requirePositive(maxBackoff, "max backoff");
     if (maxRetryAfter == null || maxRetryAfter.isNegative()) {
@@ -128,6 +134,7 @@ public record RegistryClientConfig(
     b.initialBackoff = initialBackoff;
     b.maxBackoff = maxBackoff;
     b.checkBeforeUpload = checkBeforeUpload;
+    b.uploadSessionReserve = uploadSessionReserve;
     b.addressPolicy = addressPolicy;
     b.insecureRegistries = insecureRegistries;
     return b;
@@ -150,6 +157,7 @@ public record RegistryClientConfig(
     private Duration initialBackoff = Duration.ofMillis(200);
     private Duration maxBackoff = Duration.ofSeconds(5);
     private boolean checkBeforeUpload = true;
+    private int uploadSessionReserve = 0;
     private AddressPolicy addressPolicy = AddressPolicy.allowAll();
     private List<HostPattern> insecureRegistries = List.of();
 
@@ -228,6 +236,11 @@ public record RegistryClientConfig(
       return this;
     }
 
+    public Builder uploadSessionReserve(int uploadSessionReserve) {
+      this.uploadSessionReserve = uploadSessionReserve;
+      return this;
+    }
+
     public Builder addressPolicy(AddressPolicy addressPolicy) {
       this.addressPolicy = addressPolicy;
       return this;
@@ -242,7 +255,7 @@ public record RegistryClientConfig(
       return new RegistryClientConfig(tls, maxAttempts, connectTimeout, readTimeout, idleTimeout,
           maxConnectionsPerLoop, maxPendingAcquires, maxManifestBytes, uploadChunkBytes,
           monolithicUploadBytes, maxRetryAfter, initialBackoff, maxBackoff, checkBeforeUpload,
-          addressPolicy, insecureRegistries);
+          uploadSessionReserve, addressPolicy, insecureRegistries);
     }
   }
 
