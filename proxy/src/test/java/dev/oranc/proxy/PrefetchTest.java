@@ -67,12 +67,14 @@ class PrefetchTest {
   private static TestServer serverWithClosure(String base, String auth, Consumer<ServerConfig.Builder> tweak)
       throws Exception {
     TestServer s = TestServer.start(tweak);
-    put(s, base + "/" + HASH_A + ".narinfo", A, auth);
-    put(s, base + "/" + HASH_B + ".narinfo", B, auth);
-    put(s, base + "/" + HASH_C + ".narinfo", C, auth);
+    // Nix's order: each NAR, then the narinfo naming it. A NAR's PUT is answered before its
+    // manifest is up; its narinfo's PUT waits for that, so once these return every key is there.
     put(s, base + "/" + NAR_A, NAR_BYTES, auth);
     put(s, base + "/" + NAR_B, NAR_BYTES, auth);
     put(s, base + "/" + NAR_C, NAR_BYTES, auth);
+    put(s, base + "/" + HASH_A + ".narinfo", A, auth);
+    put(s, base + "/" + HASH_B + ".narinfo", B, auth);
+    put(s, base + "/" + HASH_C + ".narinfo", C, auth);
     s.server.clearCaches();
     return s;
   }
