@@ -129,6 +129,11 @@ class ReplicasIT {
     return p;
   }
 
+  /** Whether nginx's access log shows a request answered by the replica on {@code port}. */
+  private static boolean servedBy(List<String> log, int port) {
+    return log.stream().anyMatch(l -> l.contains(":" + port + " "));
+  }
+
   private static String cacheUrl(String repo) {
     return "https://127.0.0.1:" + nginx.port() + "/" + wan.address() + "/" + repo;
   }
@@ -268,6 +273,16 @@ class ReplicasIT {
         }
       });
 
+      // nginx may still count a replica as failed (the kill test's, for its fail_timeout): wait
+      // until it sends requests to each, so the copy below crosses replicas.
+      long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      for (int probe = 0; !(servedBy(nginx.accessLog(), replicaPorts[0]) && servedBy(nginx.accessLog(), replicaPorts[1]));
+          probe++) {
+        assertTrue(System.nanoTime() < until, "nginx never sent a request to each replica: " + nginx.accessLog());
+        http.send(HttpRequest.newBuilder(URI.create(cacheUrl(repo) + "/probe-" + probe + ".narinfo"))
+            .GET().build(), HttpResponse.BodyHandlers.discarding());
+        Thread.sleep(100); // polling for nginx's next try of a replica it held as failed
+      }
       Nix.Result copied = nix(Duration.ofMinutes(4), "copy", "--to",
           cacheUrl(repo) + "?compression=zstd&secret-key=" + secret, closure.get(0).path());
       done.set(true);
