@@ -2,6 +2,7 @@ package dev.oranc.common.registry;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.oranc.common.net.RefusalWarnings;
 import dev.oranc.common.net.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;

@@ -1,5 +1,6 @@
 package dev.oranc.proxy.http;
 
+import dev.oranc.common.net.RefusalWarnings;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -7,8 +8,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,19 +17,17 @@ import org.slf4j.LoggerFactory;
  * accepted, and it is closed. Nothing of the request is read, so a flood costs one small write per
  * connection (a client whose request is already on the wire may see a reset instead of the 503).
  *
- * <p>The refusal is logged at warn at most once per {@link #WARN_INTERVAL_NANOS}, with how many
- * were refused since the last warning: a flood must not become a flood of log lines.
+ * <p>The refusal is logged at warn at most once per {@link RefusalWarnings#INTERVAL_NANOS}, with how
+ * many were refused since the last warning: a flood must not become a flood of log lines.
  */
 final class ConnectionLimiter {
 
   private static final Logger log = LoggerFactory.getLogger(ConnectionLimiter.class);
-  static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   private final int max;
   private final ServerMetrics metrics;
   private final byte[] refusal;
-  private final AtomicLong refusedSinceWarning = new AtomicLong();
-  private final AtomicLong lastWarning = new AtomicLong(System.nanoTime() - WARN_INTERVAL_NANOS);
+  private final RefusalWarnings warnings = new RefusalWarnings();
 
   ConnectionLimiter(int max, ServerMetrics metrics) {
     this.max = max;
@@ -54,13 +51,10 @@ final class ConnectionLimiter {
   /** The handler a refused connection gets instead of the HTTP pipeline. */
   ChannelInboundHandlerAdapter refusal(int open) {
     metrics.connectionRefused();
-    long refused = refusedSinceWarning.incrementAndGet();
-    long now = System.nanoTime();
-    long last = lastWarning.get();
-    if (now - last >= WARN_INTERVAL_NANOS && lastWarning.compareAndSet(last, now)) {
-      refusedSinceWarning.addAndGet(-refused);
+    long unlogged = warnings.admit();
+    if (unlogged >= 0) {
       log.warn("refusing connections: {} open, the limit is {} (--max-connections); {} refused since the"
-          + " last warning", open - 1, max, refused);
+          + " last warning", open - 1, max, unlogged + 1);
     }
     return new Refusal();
   }
