@@ -39,11 +39,23 @@ public final class OciBinaryCache {
    */
   public CompletableFuture<Optional<StoredFile>> find(
       RepositoryRef repo, String key, Credentials credentials, EventLoop loop) {
+    return findImage(repo, key, credentials, loop).thenApply(found -> found.map(Image::file));
+  }
+
+  /** A key found in the registry: the tag it was found under, its manifest as read, its file. */
+  public record Image(Tag tag, Manifest manifest, StoredFile file) {}
+
+  /**
+   * As {@link #find}, keeping the tag and the manifest it was read from (whose {@link
+   * ImageLayout#CREATED_ANNOTATION} says how old the key is): the same requests.
+   */
+  public CompletableFuture<Optional<Image>> findImage(
+      RepositoryRef repo, String key, Credentials credentials, EventLoop loop) {
     List<Tag> tags = codec.readTags(key);
     return find(repo, key, tags, 0, null, credentials, loop);
   }
 
-  private CompletableFuture<Optional<StoredFile>> find(
+  private CompletableFuture<Optional<Image>> find(
       RepositoryRef repo, String key, List<Tag> tags, int index, RegistryException firstFailure,
       Credentials credentials, EventLoop loop) {
     if (index == tags.size()) {
@@ -58,8 +70,8 @@ public final class OciBinaryCache {
             (manifest, error) -> {
               if (error == null) {
                 if (manifest.isPresent()) {
-                  return CompletableFuture.completedFuture(
-                      Optional.of(ImageLayout.read(repo, tag, manifest.get(), key)));
+                  return CompletableFuture.completedFuture(Optional.of(
+                      new Image(tag, manifest.get(), ImageLayout.read(repo, tag, manifest.get(), key))));
                 }
                 return find(repo, key, tags, index + 1, firstFailure, credentials, loop);
               }
@@ -67,7 +79,7 @@ public final class OciBinaryCache {
               if (cause instanceof RegistryException e && index + 1 < tags.size()) {
                 return find(repo, key, tags, index + 1, firstFailure == null ? e : firstFailure, credentials, loop);
               }
-              return CompletableFuture.<Optional<StoredFile>>failedFuture(
+              return CompletableFuture.<Optional<Image>>failedFuture(
                   firstFailure != null ? firstFailure : cause);
             })
         .thenCompose(f -> f);

@@ -4,11 +4,11 @@ import dev.oranc.common.error.FormatException;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.Descriptor;
-import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.registry.Digest;
 import dev.oranc.common.registry.Manifest;
 import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.common.registry.OciBinaryCache;
+import dev.oranc.common.registry.OciBinaryCache.Image;
 import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.common.registry.StoredFile;
 import dev.oranc.common.registry.TagList;
@@ -192,7 +192,7 @@ public final class RegistryTarget implements Target {
         return probeNar(info);
       }
     }
-    return findImage(NarInfoMaker.narInfoKey(info.path()))
+    return cache.findImage(repository, NarInfoMaker.narInfoKey(info.path()), credentials, null)
         .thenCompose(
             found ->
                 found.isPresent()
@@ -201,50 +201,6 @@ public final class RegistryTarget implements Target {
                             ? refreshPath(info, found.get(), narKey.get())
                             : probeNar(info))
                     : probeNar(info));
-  }
-
-  /**
-   * A key found in the registry: the tag it was found under, its manifest as read (whose {@link
-   * ImageLayout#CREATED_ANNOTATION} says how old it is), and the file it stores.
-   */
-  private record Found(Tag tag, Manifest manifest, StoredFile file) {}
-
-  /**
-   * As {@link OciBinaryCache#find}, keeping the manifest (same request: one GET per tag tried):
-   * the main tag, then each fallback; a registry failure is never a miss.
-   */
-  private CompletableFuture<Optional<Found>> findImage(String key) {
-    return findImage(key, cache.codec().readTags(key), 0, null);
-  }
-
-  private CompletableFuture<Optional<Found>> findImage(
-      String key, List<Tag> tags, int index, Throwable firstFailure) {
-    if (index == tags.size()) {
-      return firstFailure == null ? done(Optional.empty()) : CompletableFuture.failedFuture(firstFailure);
-    }
-    Tag tag = tags.get(index);
-    return cache.client()
-        .getManifest(repository, tag.value(), credentials, null)
-        .handle(
-            (manifest, error) -> {
-              if (error == null) {
-                if (manifest.isPresent()) {
-                  return done(Optional.of(
-                      new Found(tag, manifest.get(), ImageLayout.read(repository, tag, manifest.get(), key))));
-                }
-                return findImage(key, tags, index + 1, firstFailure);
-              }
-              Throwable cause = error;
-              while ((cause instanceof java.util.concurrent.CompletionException
-                      || cause instanceof ExecutionException) && cause.getCause() != null) {
-                cause = cause.getCause();
-              }
-              if (cause instanceof RegistryException && index + 1 < tags.size()) {
-                return findImage(key, tags, index + 1, firstFailure == null ? cause : firstFailure);
-              }
-              return CompletableFuture.<Optional<Found>>failedFuture(firstFailure != null ? firstFailure : cause);
-            })
-        .thenCompose(f -> f);
   }
 
   /**
@@ -261,7 +217,7 @@ public final class RegistryTarget implements Target {
    * gc's grace. A NAR whose manifest is gone already makes the path missing: it is pushed again.
    * A fresh path costs nothing more: its created date is in the manifest the probe reads anyway.
    */
-  private CompletableFuture<Probe> refreshPath(PathInfo info, Found narInfo, String narKey) {
+  private CompletableFuture<Probe> refreshPath(PathInfo info, Image narInfo, String narKey) {
     if (!stale(narInfo.manifest())) {
       return done(Probe.IN_REGISTRY);
     }
@@ -273,7 +229,7 @@ public final class RegistryTarget implements Target {
       log.debug("{}: its NAR ({}) is not a key of this cache; refreshing the narinfo only", info.path(), narKey);
       return rewrite(narInfo).thenApply(v -> countRefresh(info, narInfo));
     }
-    return findImage(narKey)
+    return cache.findImage(repository, narKey, credentials, null)
         .thenCompose(
             nar -> {
               if (nar.isEmpty()) {
@@ -285,7 +241,7 @@ public final class RegistryTarget implements Target {
             });
   }
 
-  private Probe countRefresh(PathInfo info, Found narInfo) {
+  private Probe countRefresh(PathInfo info, Image narInfo) {
     refreshed.incrementAndGet();
     log.debug("{}: refreshed (it was written {})", info.path(), written(narInfo.manifest()));
     return Probe.IN_REGISTRY;
@@ -304,7 +260,7 @@ public final class RegistryTarget implements Target {
   }
 
   /** Puts {@code found}'s manifest again under its tag, written now: same layer, same config. */
-  private CompletableFuture<Void> rewrite(Found found) {
+  private CompletableFuture<Void> rewrite(Image found) {
     Manifest old = found.manifest();
     Map<String, String> annotations = new java.util.LinkedHashMap<>(old.annotations());
     annotations.put(ImageLayout.CREATED_ANNOTATION, ImageLayout.formatCreated(clock.instant()));
@@ -394,9 +350,9 @@ public final class RegistryTarget implements Target {
    * an old one is refreshed too before the narinfo naming it goes up (see {@link #refreshPath}).
    */
   private CompletableFuture<Probe> probeNar(PathInfo info) {
-    return findImage(NarInfoMaker.narKey(info.narHash()))
+    return cache.findImage(repository, NarInfoMaker.narKey(info.narHash()), credentials, null)
         .thenCompose(
-            (Optional<Found> found) -> {
+            (Optional<Image> found) -> {
               if (found.isEmpty()) {
                 return done(Probe.MISSING);
               }
