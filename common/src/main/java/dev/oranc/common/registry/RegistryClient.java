@@ -182,9 +182,31 @@ public final class RegistryClient implements AutoCloseable {
           + " and GitLab allow them to a user with delete rights; ghcr.io deletes only through"
           + " GitHub's packages API: oranc gc --backend github)";
 
-  /** Stores {@code manifest} under {@code tag}; the digest the registry gives it. */
+  /**
+   * How many times a manifest PUT is sent again when the registry says a blob it names, stored a
+   * moment ago, is unknown ({@link RegistryErrors#blobJustStoredLooksUnknown}).
+   */
+  static final int MANIFEST_BLOB_UNKNOWN_RETRIES = 3;
+
+  /**
+   * Stores {@code manifest} under {@code tag}; the digest the registry gives it.
+   *
+   * <p>A 400 saying a blob the manifest names is unknown (or its link unreadable) is sent again,
+   * {@link #MANIFEST_BLOB_UNKNOWN_RETRIES} times after the configured backoff: callers PUT a
+   * manifest only after its blobs were stored, so the answer is the registry's storage catching up
+   * — an eventually consistent S3 backend, or the CNCF registry's filesystem driver, which rewrites
+   * a blob's repository link in place when the same blob is uploaded again at that moment, and a
+   * concurrent manifest PUT then reads it empty ({@code DIGEST_INVALID} + {@code
+   * MANIFEST_BLOB_UNKNOWN}). A manifest PUT by tag is idempotent.
+   */
   public CompletableFuture<Digest> putManifest(
       RepositoryRef repo, String tag, Manifest manifest, Credentials credentials, EventLoop loop) {
+    return putManifest(repo, tag, manifest, credentials, loopOrNext(loop), 0);
+  }
+
+  private CompletableFuture<Digest> putManifest(
+      RepositoryRef repo, String tag, Manifest manifest, Credentials credentials, EventLoop loop,
+      int retried) {
     String operation = "PUT manifest " + repo + ":" + tag;
     byte[] json = manifest.toJson();
     Digest computed = Digest.sha256(json);
@@ -192,19 +214,41 @@ public final class RegistryClient implements AutoCloseable {
         new DefaultHttpHeaders().set(HttpHeaderNames.CONTENT_TYPE, manifest.mediaType());
     return run(operation, HttpMethod.PUT, repo, "/manifests/" + tag, headers, json, credentials,
             push(repo), MAX_ERROR_BODY, loop)
-        .thenApply(
+        .thenCompose(
             r -> {
-              if (r.status() != 201 && r.status() != 200) {
-                throw RegistryErrors.fromResponse(operation, r, credentials);
+              if (r.status() == 400 && retried < MANIFEST_BLOB_UNKNOWN_RETRIES
+                  && RegistryErrors.blobJustStoredLooksUnknown(r.body())) {
+                long delay = Math.min(config.maxBackoff().toMillis(),
+                    config.initialBackoff().toMillis() << retried);
+                log.warn("{}: {}; its blobs were stored a moment ago, sending it again in {} ms"
+                        + " (retry {} of {})", operation, RegistryErrors.registryMessage(r.body()),
+                    delay, retried + 1, MANIFEST_BLOB_UNKNOWN_RETRIES);
+                CompletableFuture<Digest> again = new CompletableFuture<>();
+                loop.schedule(() -> putManifest(repo, tag, manifest, credentials, loop, retried + 1)
+                    .whenComplete((d, e) -> {
+                      if (e != null) {
+                        again.completeExceptionally(e);
+                      } else {
+                        again.complete(d);
+                      }
+                    }), delay, TimeUnit.MILLISECONDS);
+                return again;
               }
-              String stored = r.headers().get("Docker-Content-Digest");
-              if (stored != null && !stored.equals(computed.toString())) {
-                throw new IntegrityException(
-                    operation + ": the registry stored another digest than the " + computed + " we sent",
-                    "it says " + stored);
-              }
-              return computed;
+              return CompletableFuture.completedFuture(storedManifest(operation, r, computed, credentials));
             });
+  }
+
+  private static Digest storedManifest(String operation, Response r, Digest computed, Credentials credentials) {
+    if (r.status() != 201 && r.status() != 200) {
+      throw RegistryErrors.fromResponse(operation, r, credentials);
+    }
+    String stored = r.headers().get("Docker-Content-Digest");
+    if (stored != null && !stored.equals(computed.toString())) {
+      throw new IntegrityException(
+          operation + ": the registry stored another digest than the " + computed + " we sent",
+          "it says " + stored);
+    }
+    return computed;
   }
 
   // --- blobs ----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Turns a registry's unsuccessful answer, or a failed connection, into a {@link RegistryException}
@@ -126,6 +127,34 @@ final class RegistryErrors {
     }
     return null;
   }
+
+  /**
+   * Whether a distribution error body (to a manifest PUT) says a blob is unknown or its digest
+   * unreadable: {@code MANIFEST_BLOB_UNKNOWN}, {@code BLOB_UNKNOWN} or {@code DIGEST_INVALID}, and
+   * nothing else (a manifest that is itself wrong is not sent again).
+   */
+  static boolean blobJustStoredLooksUnknown(byte[] body) {
+    if (body == null || body.length == 0 || body[0] != '{') {
+      return false;
+    }
+    try {
+      Map<String, Object> root = JSON.std.mapFrom(body);
+      if (root == null || !(root.get("errors") instanceof List<?> errors) || errors.isEmpty()) {
+        return false;
+      }
+      for (Object e : errors) {
+        if (!(e instanceof Map<?, ?> m) || !BLOB_UNKNOWN_CODES.contains(String.valueOf(m.get("code")))) {
+          return false;
+        }
+      }
+      return true;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  private static final Set<String> BLOB_UNKNOWN_CODES =
+      Set.of("MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "DIGEST_INVALID");
 
   static String truncate(String s) {
     String line = s.replaceAll("[\\r\\n\\t]+", " ");

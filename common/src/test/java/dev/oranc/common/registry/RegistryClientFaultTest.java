@@ -135,6 +135,50 @@ class RegistryClientFaultTest {
     assertEquals(1, fake.requests().size());
   }
 
+  private static final String LINK_READ_EMPTY =
+      "{\"errors\":[{\"code\":\"DIGEST_INVALID\",\"message\":\"provided digest did not match uploaded content\"},"
+          + "{\"code\":\"MANIFEST_BLOB_UNKNOWN\",\"message\":\"blob unknown to registry\"}]}";
+
+  private static Manifest aManifest() {
+    return Manifest.parse(MANIFEST_JSON.getBytes(StandardCharsets.UTF_8), "t", Manifest.OCI_MANIFEST);
+  }
+
+  @Test
+  void aManifestPutToldABlobJustStoredIsUnknownIsSentAgain() throws Exception {
+    // The CNCF registry's answer when another upload of the same blob rewrites its link file at
+    // the moment the manifest PUT reads it (seen in the suite: two NARs with the same bytes).
+    fake = new FakeRegistry((n, req, reply) -> {
+      if (n <= 2) {
+        reply.send(400, LINK_READ_EMPTY);
+      } else {
+        reply.send(201, "", "Docker-Content-Digest", Digest.sha256(aManifest().toJson()).toString());
+      }
+    });
+    Digest d = await(client(3, Duration.ofSeconds(5)).putManifest(repo(), "t", aManifest(), Credentials.anonymous(), null));
+    assertEquals(Digest.sha256(aManifest().toJson()), d);
+    assertEquals(3, fake.requests().size());
+    assertTrue(fake.requests().stream().allMatch(r -> r.method().equals("PUT")), fake.requests().toString());
+  }
+
+  @Test
+  void aManifestWhoseBlobStaysUnknownFailsAfterTheRetriesNamingTheRegistrysWords() {
+    fake = new FakeRegistry((n, req, reply) -> reply.send(400, LINK_READ_EMPTY));
+    Throwable t = failure(client(3, Duration.ofSeconds(5)).putManifest(repo(), "t", aManifest(), Credentials.anonymous(), null));
+    assertInstanceOf(RegistryException.class, t);
+    assertTrue(t.getMessage().contains("DIGEST_INVALID"), t.getMessage());
+    assertEquals(1 + RegistryClient.MANIFEST_BLOB_UNKNOWN_RETRIES, fake.requests().size());
+  }
+
+  @Test
+  void aManifestTheRegistryFindsInvalidIsNotSentAgain() {
+    fake = new FakeRegistry((n, req, reply) ->
+        reply.send(400, "{\"errors\":[{\"code\":\"MANIFEST_INVALID\",\"message\":\"manifest invalid\"},"
+            + "{\"code\":\"MANIFEST_BLOB_UNKNOWN\",\"message\":\"blob unknown to registry\"}]}"));
+    Throwable t = failure(client(3, Duration.ofSeconds(5)).putManifest(repo(), "t", aManifest(), Credentials.anonymous(), null));
+    assertTrue(t.getMessage().contains("MANIFEST_INVALID"), t.getMessage());
+    assertEquals(1, fake.requests().size());
+  }
+
   @Test
   void notFoundIsAnAnswerNotAFailureAndIsNotRetried() throws Exception {
     fake = new FakeRegistry((n, req, reply) -> reply.send(404, "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\"}]}"));
