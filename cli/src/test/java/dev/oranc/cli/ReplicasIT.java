@@ -134,6 +134,12 @@ class ReplicasIT {
     return log.stream().anyMatch(l -> l.contains(":" + port + " "));
   }
 
+  /** nginx's access log from line {@code from} on. */
+  private static List<String> since(int from) {
+    List<String> log = nginx.accessLog();
+    return log.subList(Math.min(from, log.size()), log.size());
+  }
+
   private static String cacheUrl(String repo) {
     return "https://127.0.0.1:" + nginx.port() + "/" + wan.address() + "/" + repo;
   }
@@ -273,14 +279,18 @@ class ReplicasIT {
         }
       });
 
-      // nginx may still count a replica as failed (the kill test's, for its fail_timeout): wait
-      // until it sends requests to each, so the copy below crosses replicas.
+      // nginx may still hold a replica as failed (the kill test's victim, for its fail_timeout of
+      // 10 s): until then it sends every request to the other. Wait until requests sent from now
+      // on reach each replica, so the copy below crosses replicas. (Only the new lines count: the
+      // kill test's own lines show both replicas.)
+      int linesBefore = nginx.accessLog().size();
       long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      for (int probe = 0; !(servedBy(nginx.accessLog(), replicaPorts[0]) && servedBy(nginx.accessLog(), replicaPorts[1]));
+      for (int probe = 0; !(servedBy(since(linesBefore), replicaPorts[0]) && servedBy(since(linesBefore), replicaPorts[1]));
           probe++) {
         assertTrue(System.nanoTime() < until, "nginx never sent a request to each replica: " + nginx.accessLog());
-        http.send(HttpRequest.newBuilder(URI.create(cacheUrl(repo) + "/probe-" + probe + ".narinfo"))
-            .GET().build(), HttpResponse.BodyHandlers.discarding());
+        Commands.Run probed = Commands.run(List.of("curl", "-sS", "-o", "/dev/null", "--cacert", cert.toString(),
+            cacheUrl(repo) + "/probe-" + probe + ".narinfo"));
+        assertEquals(0, probed.exit(), probed.out());
         Thread.sleep(100); // polling for nginx's next try of a replica it held as failed
       }
       Nix.Result copied = nix(Duration.ofMinutes(4), "copy", "--to",
