@@ -6,21 +6,11 @@ import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.Descriptor;
 import dev.oranc.common.registry.RepositoryRef;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
@@ -40,16 +30,15 @@ import org.slf4j.LoggerFactory;
  * order. So each part, when its body begins, goes one of three ways:
  *
  * <ul>
- *   <li><b>direct</b>: it is the next part the blob needs and nothing is being fed: its bytes
- *       stream into the {@link BlobUpload} as they arrive, with the upload's flow control (a
- *       client sending parts one at a time never touches the disk);
- *   <li><b>spooled</b>: it is early (or the blob is busy): its bytes go to a file in the {@link
- *       Spool}, within the spool's byte budget ({@link S3Rejected.SlowDown} when that is spent),
- *       and once the part has ended and its turn has come, a feeder reads the file back into the
- *       upload, chunk by chunk, as fast as the upload takes them, and deletes it;
- *   <li><b>duplicate</b>: the part already streamed on (a client retrying): its bytes are dropped
- *       and it is answered with the earlier ETag when its MD5 is the same, else {@link
- *       S3Rejected.InvalidPart}: bytes in the registry's session cannot be taken back.
+ *   <li><b>direct</b> ({@link DirectPart}): it is the next part the blob needs and nothing is
+ *       being fed: its bytes stream into the {@link BlobUpload} as they arrive (a client sending
+ *       parts one at a time never touches the disk);
+ *   <li><b>spooled</b> ({@link SpooledPart}): it is early (or the blob is busy): its bytes go to a
+ *       file in the {@link Spool}; once it has ended it waits here ({@link WaitingPart}) for its
+ *       turn, when a {@link SpoolFeeder} reads it back into the upload and deletes it;
+ *   <li><b>duplicate</b> ({@link DuplicatePart}): the part already streamed on (a client
+ *       retrying): its bytes are dropped and it is answered with the earlier ETag when its MD5 is
+ *       the same, else {@link S3Rejected.InvalidPart}.
  * </ul>
  *
  * A direct part that does not end well (the client goes, or its checksum fails) has put bytes
@@ -58,28 +47,28 @@ import org.slf4j.LoggerFactory;
  * is simply dropped, and the client may send it again.
  *
  * <p>Because the blob is built in order, the parts must be numbered 1, 2, 3… without gaps (every S3
- * client does so); {@link #complete} checks the client's list against what was stored (order,
- * ETags, nothing missing or extra), waits until the feeder has caught up, and finishes the blob.
- * Memory per upload is the upload's queue (a PATCH of at most 4 MiB) plus what waits for a spool
- * file to be written (about 1 MiB per part being received); the rest is on disk.
+ * client does so); {@link #complete} checks the client's list against what was stored ({@link
+ * StoredParts}: order, ETags, nothing missing or extra), waits until the feeder has caught up, and
+ * finishes the blob. Memory per upload is the upload's queue (a PATCH of at most 4 MiB) plus what
+ * waits for a spool file to be written (about 1 MiB per part being received); the rest is on disk.
+ *
+ * <p>This class owns the upload's state: where it is (open, completing, blob done, ended, failed),
+ * which part the blob needs next and who is feeding it, the parts being received, stored and
+ * waiting, and the decisions at each part's end (the part classes carry the bytes and call back
+ * here). It also owns the {@link BlobUpload}'s end: finished, or aborted.
  *
  * <p>Threads: a part's bytes arrive on its connection's event loop, the spool's files are written
- * and read on the spool's I/O threads, the registry upload runs on its own loop. The session's
- * state is guarded by its monitor; a part's file by the part's. Lock order: session, then part —
- * a part never calls into the session while holding its own monitor.
+ * and read on the spool's I/O threads, the registry upload runs on its own loop, and {@link
+ * #expireIfIdle} runs on the sweep's thread; each of them calls in here. The session's state is
+ * guarded by its monitor; a spooled part's file by the part's. Lock order: session, then part — a
+ * part never takes the session's monitor while holding its own (only {@link #gone()}, which needs
+ * none), and the session aborts its parts after letting go of its monitor.
  */
 public final class MultipartSession {
 
   private static final Logger log = LoggerFactory.getLogger(MultipartSession.class);
 
-  /** Reading a part back from the spool: how much per read. */
-  private static final int FEED_CHUNK = 256 * 1024;
-  /** A part being spooled stops its client above this much waiting to be written, ... */
-  private static final int SPOOL_HIGH = 1024 * 1024;
-  /** ... and resumes it below this much. */
-  private static final int SPOOL_LOW = 256 * 1024;
   static final long SLOW_DOWN_SECONDS = 5;
-
 
   /** What a part's body is written into while it arrives. */
   public interface PartSink {
@@ -103,11 +92,6 @@ public final class MultipartSession {
 
   private enum State { OPEN, COMPLETING, BLOB_DONE, ENDED }
 
-  private record Stored(long size, byte[] md5) {}
-
-  /** A part on disk, waiting for its turn; the file is null for an empty part. */
-  private record Spooled(int number, Path file, long size, byte[] md5, long reserved) {}
-
   private final String id;
   private final String fingerprint;
   private final RepositoryRef repository;
@@ -122,7 +106,8 @@ public final class MultipartSession {
 
   // Guarded by this.
   private State state = State.OPEN;
-  private String endedWhy;
+  /** Written under the monitor; volatile for {@link #gone()}, which a part calls without it. */
+  private volatile String endedWhy;
   private Throwable failure;
   private long lastUsed;
   private int nextPart = 1;
@@ -130,8 +115,8 @@ public final class MultipartSession {
   private boolean feeding;
   private int feedingPart;
   private boolean feedingDirect;
-  private final TreeMap<Integer, Spooled> waiting = new TreeMap<>();
-  private final Map<Integer, Stored> stored = new HashMap<>();
+  private final TreeMap<Integer, WaitingPart> waiting = new TreeMap<>();
+  private final StoredParts stored = new StoredParts();
   private final Set<PartSink> active = new LinkedHashSet<>();
   private int lastPart;
   private String objectETag;
@@ -203,19 +188,19 @@ public final class MultipartSession {
       lastUsed = ticker.read();
       PartSink sink;
       if (number < nextPart || (feeding && feedingPart == number)) {
-        sink = new DuplicatePart(number);
+        sink = new DuplicatePart(this, number);
       } else if (number == nextPart && !feeding) {
         feeding = true;
         feedingPart = number;
         feedingDirect = true;
-        sink = new DirectPart(number);
+        sink = new DirectPart(this, upload, number);
         counters.direct.increment();
       } else {
         long reserve = Math.max(0, declaredLength);
         if (!spool.reserve(reserve)) {
-          throw spoolFull(number);
+          throw SpooledPart.spoolFull(spool, number);
         }
-        sink = new SpooledPart(number, reserve);
+        sink = new SpooledPart(this, spool, number, reserve);
         counters.spooled.increment();
       }
       active.add(sink);
@@ -235,11 +220,14 @@ public final class MultipartSession {
     synchronized (this) {
       requireUsable();
       lastUsed = ticker.read();
-      validate(parts);
+      stored.check(parts);
+      if (feeding && feedingDirect) {
+        throw new S3Rejected.InvalidPart("part " + feedingPart + " is still being uploaded");
+      }
       if (state == State.OPEN) {
         state = State.COMPLETING;
         lastPart = parts.size();
-        objectETag = objectETag(parts.size());
+        objectETag = stored.objectETag(parts.size());
         completion = new CompletableFuture<>();
         kick();
       }
@@ -273,6 +261,126 @@ public final class MultipartSession {
     return true;
   }
 
+  // --- what the parts and the feeder tell the session (never holding their own monitor) ---------
+
+  /** A direct part's body ended well: it is stored, and the next part's turn comes. */
+  synchronized CompletableFuture<String> directFinished(PartSink part, int number, long size, byte[] md5) {
+    if (!active.remove(part)) {
+      return CompletableFuture.failedFuture(gone());
+    }
+    if (failure != null) {
+      return CompletableFuture.failedFuture(failure);
+    }
+    stored.put(number, size, md5);
+    fed(number, size);
+    return CompletableFuture.completedFuture(StoredParts.quoted(md5));
+  }
+
+  /** A direct part broke off after {@code size} bytes went into the blob: the upload fails. */
+  void directBroke(PartSink part, int number, long size, Throwable cause) {
+    synchronized (this) {
+      if (!active.remove(part) || state == State.ENDED) {
+        return;
+      }
+    }
+    failed(new S3Rejected.InvalidPart(
+        "part " + number + " broke off after " + size + " bytes while it was streaming to the registry ("
+            + oneLine(cause) + "); this upload cannot be completed: abort it and upload again"));
+  }
+
+  /** A duplicate part's body ended: the earlier ETag if the bytes were the same. */
+  synchronized CompletableFuture<String> duplicateFinished(PartSink part, int number, byte[] md5) {
+    if (!active.remove(part)) {
+      return CompletableFuture.failedFuture(gone());
+    }
+    StoredParts.Stored s = stored.get(number);
+    if (s != null && MessageDigest.isEqual(s.md5(), md5)) {
+      return CompletableFuture.completedFuture(StoredParts.quoted(md5));
+    }
+    return CompletableFuture.failedFuture(new S3Rejected.InvalidPart(
+        "part " + number + " was sent to the registry already"
+            + (s == null ? " (by another request, still arriving)" : " with other contents")
+            + "; a part cannot be replaced once it has streamed on"));
+  }
+
+  /** A part that put nothing into the blob was aborted, or its spool file failed: forgotten. */
+  synchronized void dropped(PartSink part) {
+    active.remove(part);
+  }
+
+  /**
+   * The session takes a spooled part's file: it waits for its turn, or is a duplicate.
+   *
+   * @return the part's ETag
+   */
+  String spooled(PartSink part, WaitingPart s) {
+    synchronized (this) {
+      boolean wasActive = active.remove(part);
+      if (!wasActive || state == State.ENDED || failure != null || state != State.OPEN) {
+        s.discard(spool);
+        if (state == State.ENDED || !wasActive) {
+          throw gone();
+        }
+        requireUsable();
+        throw new S3Rejected.InvalidPart("part " + s.number() + " arrived while the upload is being completed");
+      }
+      if (s.number() < nextPart || (feeding && feedingPart == s.number())) {
+        s.discard(spool);
+        StoredParts.Stored earlier = stored.get(s.number());
+        if (earlier != null && MessageDigest.isEqual(earlier.md5(), s.md5())) {
+          return StoredParts.quoted(s.md5());
+        }
+        throw new S3Rejected.InvalidPart("part " + s.number()
+            + " was sent to the registry already with other contents; a part cannot be replaced once it has streamed on");
+      }
+      WaitingPart replaced = waiting.put(s.number(), s);
+      if (replaced != null) {
+        replaced.discard(spool);
+      }
+      stored.put(s.number(), s.size(), s.md5());
+      lastUsed = ticker.read();
+      kick();
+      return StoredParts.quoted(s.md5());
+    }
+  }
+
+  /** The feeder should stop: the upload ended or failed. */
+  synchronized boolean stopped() {
+    return state == State.ENDED || failure != null;
+  }
+
+  /** A part reached the blob. */
+  synchronized void fed(int number, long size) {
+    if (state == State.ENDED) {
+      return;
+    }
+    nextPart = number + 1;
+    feeding = false;
+    feedingDirect = false;
+    lastUsed = ticker.read();
+    counters.fedBytes.add(size);
+    kick();
+  }
+
+  /** The registry upload failed, or a direct part broke: no part can be added any more. */
+  void failed(Throwable cause) {
+    CompletableFuture<Completed> c;
+    synchronized (this) {
+      if (state == State.ENDED || failure != null) {
+        return;
+      }
+      failure = cause;
+      waiting.values().forEach(w -> w.discard(spool));
+      waiting.clear();
+      c = completion;
+    }
+    log.debug("multipart upload of {} in {} failed: {}", key, repository, cause.getMessage());
+    upload.abort(cause);
+    if (c != null) {
+      c.completeExceptionally(cause);
+    }
+  }
+
   // --- state changes (hold the monitor) -------------------------------------------------------
 
   private void requireUsable() {
@@ -284,54 +392,17 @@ public final class MultipartSession {
     }
   }
 
-  private void validate(List<S3Xml.CompletedPart> parts) {
-    int previous = 0;
-    for (S3Xml.CompletedPart p : parts) {
-      if (p.number() <= previous) {
-        throw new S3Rejected.InvalidPartOrder(
-            "the parts must be listed in ascending order; part " + p.number() + " follows part " + previous);
-      }
-      previous = p.number();
-    }
-    for (int i = 0; i < parts.size(); i++) {
-      S3Xml.CompletedPart p = parts.get(i);
-      Stored s = stored.get(p.number());
-      if (s == null) {
-        throw new S3Rejected.InvalidPart("part " + p.number() + " was not uploaded, or has not finished");
-      }
-      if (!S3Xml.bareETag(p.etag()).equals(hex(s.md5()))) {
-        throw new S3Rejected.InvalidPart(
-            "part " + p.number() + " has ETag \"" + hex(s.md5()) + "\", not " + p.etag());
-      }
-      if (p.number() != i + 1) {
-        throw new S3Rejected.InvalidPart(
-            "part " + (i + 1) + " is not listed: this server streams the parts into one registry blob in"
-                + " order, so they must be numbered 1, 2, 3… without gaps");
-      }
-    }
-    for (int n : stored.keySet()) {
-      if (n > parts.size()) {
-        throw new S3Rejected.InvalidPart(
-            "part " + n + " was uploaded but is not listed: its bytes are in the registry's upload already");
-      }
-    }
-    if (feeding && feedingDirect) {
-      throw new S3Rejected.InvalidPart("part " + feedingPart + " is still being uploaded");
-    }
-  }
-
   /** Starts the next feed, or finishes the blob when all listed parts are in. */
   private void kick() {
     if (feeding || failure != null || state == State.ENDED) {
       return;
     }
-    Spooled next = waiting.remove(nextPart);
+    WaitingPart next = waiting.remove(nextPart);
     if (next != null) {
       feeding = true;
       feedingPart = next.number();
       feedingDirect = false;
-      Feeder f = new Feeder(next);
-      spool.execute(f::step);
+      new SpoolFeeder(this, upload, spool, next).start();
       return;
     }
     if (state == State.COMPLETING && nextPart > lastPart && !finishing) {
@@ -354,38 +425,6 @@ public final class MultipartSession {
     }
   }
 
-  /** A part reached the blob. */
-  private synchronized void fed(int number, long size) {
-    if (state == State.ENDED) {
-      return;
-    }
-    nextPart = number + 1;
-    feeding = false;
-    feedingDirect = false;
-    lastUsed = ticker.read();
-    counters.fedBytes.add(size);
-    kick();
-  }
-
-  /** The registry upload failed, or a direct part broke: no part can be added any more. */
-  private void failed(Throwable cause) {
-    CompletableFuture<Completed> c;
-    synchronized (this) {
-      if (state == State.ENDED || failure != null) {
-        return;
-      }
-      failure = cause;
-      waiting.values().forEach(this::discard);
-      waiting.clear();
-      c = completion;
-    }
-    log.debug("multipart upload of {} in {} failed: {}", key, repository, cause.getMessage());
-    upload.abort(cause);
-    if (c != null) {
-      c.completeExceptionally(cause);
-    }
-  }
-
   private void end(String why, Throwable abortCause) {
     List<PartSink> sinks;
     CompletableFuture<Completed> c;
@@ -397,7 +436,7 @@ public final class MultipartSession {
       endedWhy = why;
       sinks = new ArrayList<>(active);
       active.clear();
-      waiting.values().forEach(this::discard);
+      waiting.values().forEach(w -> w.discard(spool));
       waiting.clear();
       c = completion;
     }
@@ -414,510 +453,15 @@ public final class MultipartSession {
     onEnd.accept(this);
   }
 
-  /** Deletes a spooled part's file (on an I/O thread) and gives its space back. */
-  private void discard(Spooled s) {
-    if (s.file() != null) {
-      spool.execute(() -> Spool.deleteQuietly(s.file()));
-    }
-    spool.release(s.reserved());
-  }
-
-  private S3Rejected.SlowDown spoolFull(int number) {
-    return new S3Rejected.SlowDown(
-        "part " + number + " arrived before its turn and the multipart spool is full (" + spool.used() + " of "
-            + spool.capacity() + " bytes); send it again later", SLOW_DOWN_SECONDS);
-  }
-
-  private String objectETag(int parts) {
-    MessageDigest md5 = md5();
-    for (int n = 1; n <= parts; n++) {
-      md5.update(stored.get(n).md5());
-    }
-    return "\"" + hex(md5.digest()) + "-" + parts + "\"";
-  }
-
-  // --- the three kinds of part ---------------------------------------------------------------
-
-  /** The next part, streamed straight into the upload. */
-  private final class DirectPart implements PartSink {
-    final int number;
-    /** Only touched by the part's connection's event loop. */
-    long size;
-
-    DirectPart(int number) {
-      this.number = number;
-    }
-
-    @Override
-    public void write(ByteBuf data) {
-      size += data.readableBytes();
-      upload.write(data);
-    }
-
-    @Override
-    public boolean isWritable() {
-      return upload.isWritable();
-    }
-
-    @Override
-    public void whenWritable(Runnable r) {
-      upload.whenWritable(r);
-    }
-
-    @Override
-    public CompletableFuture<String> finish(byte[] md5) {
-      synchronized (MultipartSession.this) {
-        if (!active.remove(this)) {
-          return CompletableFuture.failedFuture(gone());
-        }
-        if (failure != null) {
-          return CompletableFuture.failedFuture(failure);
-        }
-        stored.put(number, new Stored(size, md5));
-        fed(number, size);
-        return CompletableFuture.completedFuture(quoted(md5));
-      }
-    }
-
-    @Override
-    public void abort(Throwable cause) {
-      synchronized (MultipartSession.this) {
-        if (!active.remove(this) || state == State.ENDED) {
-          return;
-        }
-      }
-      failed(new S3Rejected.InvalidPart(
-          "part " + number + " broke off after " + size + " bytes while it was streaming to the registry ("
-              + oneLine(cause) + "); this upload cannot be completed: abort it and upload again"));
-    }
-  }
-
-  /** A part sent again after it streamed on: compared by MD5, never stored. */
-  private final class DuplicatePart implements PartSink {
-    final int number;
-
-    DuplicatePart(int number) {
-      this.number = number;
-    }
-
-    @Override
-    public void write(ByteBuf data) {
-      data.release();
-    }
-
-    @Override
-    public boolean isWritable() {
-      return true;
-    }
-
-    @Override
-    public void whenWritable(Runnable r) {
-      r.run();
-    }
-
-    @Override
-    public CompletableFuture<String> finish(byte[] md5) {
-      synchronized (MultipartSession.this) {
-        if (!active.remove(this)) {
-          return CompletableFuture.failedFuture(gone());
-        }
-        Stored s = stored.get(number);
-        if (s != null && MessageDigest.isEqual(s.md5(), md5)) {
-          return CompletableFuture.completedFuture(quoted(md5));
-        }
-        return CompletableFuture.failedFuture(new S3Rejected.InvalidPart(
-            "part " + number + " was sent to the registry already"
-                + (s == null ? " (by another request, still arriving)" : " with other contents")
-                + "; a part cannot be replaced once it has streamed on"));
-      }
-    }
-
-    @Override
-    public void abort(Throwable cause) {
-      synchronized (MultipartSession.this) {
-        active.remove(this);
-      }
-    }
-  }
-
-  /** An early part, written to a spool file; the session feeds it when its turn comes. */
-  private final class SpooledPart implements PartSink {
-    final int number;
-    // Guarded by this part.
-    private long reserved;
-    private long received;
-    private final ArrayDeque<ByteBuf> queue = new ArrayDeque<>();
-    private long pending;
-    private boolean writing;
-    private boolean finishing;
-    private boolean closed;
-    private IOException error;
-    private Path file;
-    private FileChannel channel;
-    private byte[] md5;
-    private CompletableFuture<String> result;
-    private final List<Runnable> waiters = new ArrayList<>();
-
-    SpooledPart(int number, long reserved) {
-      this.number = number;
-      this.reserved = reserved;
-    }
-
-    @Override
-    public void write(ByteBuf data) {
-      boolean start = false;
-      synchronized (this) {
-        if (closed) {
-          data.release();
-          return;
-        }
-        int n = data.readableBytes();
-        if (received + n > reserved) {
-          long need = received + n - reserved;
-          if (!spool.reserve(need)) {
-            data.release();
-            throw spoolFull(number);
-          }
-          reserved += need;
-        }
-        received += n;
-        queue.add(data);
-        pending += n;
-        if (!writing) {
-          writing = true;
-          start = true;
-        }
-      }
-      if (start) {
-        spool.execute(this::drain);
-      }
-    }
-
-    @Override
-    public synchronized boolean isWritable() {
-      return pending < SPOOL_HIGH || closed;
-    }
-
-    @Override
-    public void whenWritable(Runnable r) {
-      synchronized (this) {
-        if (pending >= SPOOL_HIGH && !closed) {
-          waiters.add(r);
-          return;
-        }
-      }
-      r.run();
-    }
-
-    /** Writes what is queued to the file, on an I/O thread; one drain at a time. */
-    private void drain() {
-      while (true) {
-        ByteBuf b;
-        boolean complete = false;
-        List<Runnable> wake = null;
-        synchronized (this) {
-          if (closed) {
-            writing = false;
-            break;
-          }
-          b = queue.poll();
-          if (b == null) {
-            writing = false;
-            complete = finishing;
-            wake = takeWaiters();
-          }
-        }
-        if (b == null) {
-          run(wake);
-          if (complete) {
-            complete();
-          }
-          return;
-        }
-        int n = b.readableBytes();
-        try {
-          if (error == null) {
-            if (channel == null) {
-              file = spool.newFile();
-              channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            }
-            for (ByteBuffer nio : b.nioBuffers()) {
-              while (nio.hasRemaining()) {
-                channel.write(nio);
-              }
-            }
-          }
-        } catch (IOException e) {
-          synchronized (this) {
-            error = e;
-          }
-        } finally {
-          b.release();
-        }
-        synchronized (this) {
-          pending -= n;
-          if (pending < SPOOL_LOW) {
-            wake = takeWaiters();
-          }
-        }
-        run(wake);
-      }
-      cleanup();
-    }
-
-    private List<Runnable> takeWaiters() {
-      if (waiters.isEmpty()) {
-        return null;
-      }
-      List<Runnable> w = new ArrayList<>(waiters);
-      waiters.clear();
-      return w;
-    }
-
-    private void run(List<Runnable> rs) {
-      if (rs != null) {
-        rs.forEach(Runnable::run);
-      }
-    }
-
-    @Override
-    public CompletableFuture<String> finish(byte[] md5) {
-      boolean now;
-      synchronized (this) {
-        if (closed) {
-          return CompletableFuture.failedFuture(gone());
-        }
-        this.md5 = md5;
-        finishing = true;
-        result = new CompletableFuture<>();
-        now = !writing;
-      }
-      if (now) {
-        spool.execute(this::complete);
-      }
-      return result;
-    }
-
-    /** Everything is written: the file is closed and handed to the session. On an I/O thread. */
-    private void complete() {
-      IOException e;
-      synchronized (this) {
-        if (closed) {
-          return;
-        }
-        closed = true; // the session owns the file from here
-        try {
-          if (channel != null) {
-            channel.close();
-          }
-        } catch (IOException c) {
-          error = error == null ? c : error;
-        }
-        channel = null;
-        e = error;
-      }
-      if (e != null) {
-        Spool.deleteQuietly(file);
-        spool.release(reserved);
-        synchronized (MultipartSession.this) {
-          active.remove(this);
-        }
-        result.completeExceptionally(new S3Rejected.SlowDown(
-            "part " + number + " could not be written to the multipart spool (" + oneLine(e) + ")", SLOW_DOWN_SECONDS));
-        return;
-      }
-      Spooled s = new Spooled(number, file, received, md5, reserved);
-      try {
-        result.complete(spooled(this, s));
-      } catch (RuntimeException r) {
-        result.completeExceptionally(r);
-      }
-    }
-
-    @Override
-    public void abort(Throwable cause) {
-      List<ByteBuf> drop;
-      List<Runnable> wake;
-      boolean cleanNow;
-      CompletableFuture<String> r;
-      synchronized (this) {
-        if (closed) {
-          return;
-        }
-        closed = true;
-        drop = new ArrayList<>(queue);
-        queue.clear();
-        pending = 0;
-        wake = takeWaiters();
-        cleanNow = !writing;
-        r = result;
-      }
-      drop.forEach(ByteBuf::release);
-      if (cleanNow) {
-        spool.execute(this::cleanup);
-      }
-      synchronized (MultipartSession.this) {
-        active.remove(this);
-      }
-      run(wake);
-      if (r != null) {
-        r.completeExceptionally(cause);
-      }
-    }
-
-    /** After an abort: the file and its space are given up. On an I/O thread. */
-    private void cleanup() {
-      synchronized (this) {
-        try {
-          if (channel != null) {
-            channel.close();
-          }
-        } catch (IOException e) {
-          // deleted below
-        }
-        channel = null;
-      }
-      Spool.deleteQuietly(file);
-      spool.release(reserved);
-    }
-  }
-
-  /** The session takes a spooled part's file: it waits for its turn, or is a duplicate. */
-  private String spooled(SpooledPart part, Spooled s) {
-    synchronized (this) {
-      boolean wasActive = active.remove(part);
-      if (!wasActive || state == State.ENDED || failure != null || state != State.OPEN) {
-        discard(s);
-        if (state == State.ENDED || !wasActive) {
-          throw gone();
-        }
-        requireUsable();
-        throw new S3Rejected.InvalidPart("part " + s.number() + " arrived while the upload is being completed");
-      }
-      if (s.number() < nextPart || (feeding && feedingPart == s.number())) {
-        discard(s);
-        Stored earlier = stored.get(s.number());
-        if (earlier != null && MessageDigest.isEqual(earlier.md5(), s.md5())) {
-          return quoted(s.md5());
-        }
-        throw new S3Rejected.InvalidPart("part " + s.number()
-            + " was sent to the registry already with other contents; a part cannot be replaced once it has streamed on");
-      }
-      Spooled replaced = waiting.put(s.number(), s);
-      if (replaced != null) {
-        discard(replaced);
-      }
-      stored.put(s.number(), new Stored(s.size(), s.md5()));
-      lastUsed = ticker.read();
-      kick();
-      return quoted(s.md5());
-    }
-  }
-
-  /** Reads a spooled part back into the upload, chunk by chunk, on the spool's I/O threads. */
-  private final class Feeder {
-    final Spooled part;
-    FileChannel channel;
-    long position;
-
-    Feeder(Spooled part) {
-      this.part = part;
-    }
-
-    void step() {
-      synchronized (MultipartSession.this) {
-        if (state == State.ENDED || failure != null) {
-          close();
-          discard(part);
-          return;
-        }
-      }
-      try {
-        if (part.file() == null) {
-          done();
-          return;
-        }
-        if (channel == null) {
-          channel = FileChannel.open(part.file(), StandardOpenOption.READ);
-        }
-        if (!upload.isWritable()) {
-          upload.whenWritable(() -> spool.execute(this::step));
-          return;
-        }
-        // Unpooled: buffers taken from the pooled allocator on these (non event loop) threads and
-        // freed on the registry's loop after the PATCH made it hold 90-170 MiB of chunks for a
-        // 0.5-1 GiB upload, and ran slower (S3MultipartMemoryIT); one allocation per 256 KiB read
-        // costs nothing next to the read and the send.
-        ByteBuf buf = Unpooled.directBuffer(FEED_CHUNK);
-        int n;
-        try {
-          n = buf.writeBytes(channel, position, FEED_CHUNK);
-        } catch (IOException e) {
-          buf.release();
-          throw e;
-        }
-        if (n <= 0) {
-          buf.release();
-          if (position != part.size()) {
-            throw new IOException("the spool file has " + position + " bytes, the part had " + part.size());
-          }
-          done();
-          return;
-        }
-        position += n;
-        upload.write(buf);
-        // One chunk at a time, so that parts being spooled get the I/O threads too.
-        spool.execute(this::step);
-      } catch (IOException e) {
-        close();
-        discard(part);
-        failed(new IllegalStateException(
-            "reading part " + part.number() + " back from the multipart spool: " + oneLine(e), e));
-      }
-    }
-
-    private void done() {
-      close();
-      discard(part);
-      fed(part.number(), part.size());
-    }
-
-    private void close() {
-      if (channel != null) {
-        try {
-          channel.close();
-        } catch (IOException e) {
-          // read-only; the file is deleted anyway
-        }
-        channel = null;
-      }
-    }
-  }
-
   // --- small helpers ----------------------------------------------------------------------------
 
-  private S3Rejected.NoSuchUpload gone() {
+  /** Why a part cannot be taken: the upload ended. */
+  S3Rejected.NoSuchUpload gone() {
     return new S3Rejected.NoSuchUpload("the multipart upload " + (endedWhy == null ? "was aborted" : endedWhy));
   }
 
-  static String quoted(byte[] md5) {
-    return "\"" + hex(md5) + "\"";
-  }
-
-  private static String hex(byte[] b) {
-    return HexFormat.of().formatHex(b);
-  }
-
-  private static MessageDigest md5() {
-    try {
-      return MessageDigest.getInstance("MD5");
-    } catch (NoSuchAlgorithmException e) {
-      throw new AssertionError("every JDK has MD5", e);
-    }
-  }
-
   /** For an answer to the client: a registry's own text is left out (see RegistryException). */
-  private static String oneLine(Throwable t) {
+  static String oneLine(Throwable t) {
     String m = t instanceof dev.oranc.common.error.OrancException o ? o.publicMessage() : t.getMessage();
     m = m == null ? t.getClass().getSimpleName() : m;
     m = m.replaceAll("[\\r\\n\\t]+", " ");
