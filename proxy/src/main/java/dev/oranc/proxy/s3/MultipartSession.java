@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -53,9 +52,9 @@ import org.slf4j.LoggerFactory;
  * waits for a spool file to be written (about 1 MiB per part being received); the rest is on disk.
  *
  * <p>This class owns the upload's state: where it is (open, completing, blob done, ended, failed),
- * which part the blob needs next and who is feeding it, the parts being received, stored and
- * waiting, and the decisions at each part's end (the part classes carry the bytes and call back
- * here). It also owns the {@link BlobUpload}'s end: finished, or aborted.
+ * the parts being received, the order they go into the blob ({@link PartOrder}), what was stored,
+ * and the decisions at each part's end (the part classes carry the bytes and call back here). It
+ * also owns the {@link BlobUpload}'s end: finished, or aborted.
  *
  * <p>Threads: a part's bytes arrive on its connection's event loop, the spool's files are written
  * and read on the spool's I/O threads, the registry upload runs on its own loop, and {@link
@@ -104,18 +103,13 @@ public final class MultipartSession {
   private final Consumer<MultipartSession> onEnd;
   private final MultipartUploads.Counters counters;
 
-  // Guarded by this.
+  // Guarded by this: these fields, and what order, stored and active hold.
   private State state = State.OPEN;
   /** Written under the monitor; volatile for {@link #gone()}, which a part calls without it. */
   private volatile String endedWhy;
   private Throwable failure;
   private long lastUsed;
-  private int nextPart = 1;
-  /** A direct part or the feeder is writing into the upload. */
-  private boolean feeding;
-  private int feedingPart;
-  private boolean feedingDirect;
-  private final TreeMap<Integer, WaitingPart> waiting = new TreeMap<>();
+  private final PartOrder order = new PartOrder();
   private final StoredParts stored = new StoredParts();
   private final Set<PartSink> active = new LinkedHashSet<>();
   private int lastPart;
@@ -187,12 +181,9 @@ public final class MultipartSession {
       }
       lastUsed = ticker.read();
       PartSink sink;
-      if (number < nextPart || (feeding && feedingPart == number)) {
+      if (order.streamedOn(number)) {
         sink = new DuplicatePart(this, number);
-      } else if (number == nextPart && !feeding) {
-        feeding = true;
-        feedingPart = number;
-        feedingDirect = true;
+      } else if (order.startDirect(number)) {
         sink = new DirectPart(this, upload, number);
         counters.direct.increment();
       } else {
@@ -221,8 +212,9 @@ public final class MultipartSession {
       requireUsable();
       lastUsed = ticker.read();
       stored.check(parts);
-      if (feeding && feedingDirect) {
-        throw new S3Rejected.InvalidPart("part " + feedingPart + " is still being uploaded");
+      int direct = order.directPart();
+      if (direct != 0) {
+        throw new S3Rejected.InvalidPart("part " + direct + " is still being uploaded");
       }
       if (state == State.OPEN) {
         state = State.COMPLETING;
@@ -251,7 +243,7 @@ public final class MultipartSession {
       if (state == State.ENDED || now - lastUsed <= expiryNanos) {
         return false;
       }
-      boolean busy = failure == null && (!active.isEmpty() || feeding || state == State.COMPLETING);
+      boolean busy = failure == null && (!active.isEmpty() || order.feeding() || state == State.COMPLETING);
       if (busy) {
         return false;
       }
@@ -324,7 +316,7 @@ public final class MultipartSession {
         requireUsable();
         throw new S3Rejected.InvalidPart("part " + s.number() + " arrived while the upload is being completed");
       }
-      if (s.number() < nextPart || (feeding && feedingPart == s.number())) {
+      if (order.streamedOn(s.number())) {
         s.discard(spool);
         StoredParts.Stored earlier = stored.get(s.number());
         if (earlier != null && MessageDigest.isEqual(earlier.md5(), s.md5())) {
@@ -333,7 +325,7 @@ public final class MultipartSession {
         throw new S3Rejected.InvalidPart("part " + s.number()
             + " was sent to the registry already with other contents; a part cannot be replaced once it has streamed on");
       }
-      WaitingPart replaced = waiting.put(s.number(), s);
+      WaitingPart replaced = order.await(s);
       if (replaced != null) {
         replaced.discard(spool);
       }
@@ -354,9 +346,7 @@ public final class MultipartSession {
     if (state == State.ENDED) {
       return;
     }
-    nextPart = number + 1;
-    feeding = false;
-    feedingDirect = false;
+    order.fed(number);
     lastUsed = ticker.read();
     counters.fedBytes.add(size);
     kick();
@@ -370,8 +360,7 @@ public final class MultipartSession {
         return;
       }
       failure = cause;
-      waiting.values().forEach(w -> w.discard(spool));
-      waiting.clear();
+      order.discardWaiting(spool);
       c = completion;
     }
     log.debug("multipart upload of {} in {} failed: {}", key, repository, cause.getMessage());
@@ -394,18 +383,15 @@ public final class MultipartSession {
 
   /** Starts the next feed, or finishes the blob when all listed parts are in. */
   private void kick() {
-    if (feeding || failure != null || state == State.ENDED) {
+    if (order.feeding() || failure != null || state == State.ENDED) {
       return;
     }
-    WaitingPart next = waiting.remove(nextPart);
+    WaitingPart next = order.takeNext();
     if (next != null) {
-      feeding = true;
-      feedingPart = next.number();
-      feedingDirect = false;
       new SpoolFeeder(this, upload, spool, next).start();
       return;
     }
-    if (state == State.COMPLETING && nextPart > lastPart && !finishing) {
+    if (state == State.COMPLETING && order.allFed(lastPart) && !finishing) {
       finishing = true;
       CompletableFuture<Completed> done = completion;
       int parts = lastPart;
@@ -436,8 +422,7 @@ public final class MultipartSession {
       endedWhy = why;
       sinks = new ArrayList<>(active);
       active.clear();
-      waiting.values().forEach(w -> w.discard(spool));
-      waiting.clear();
+      order.discardWaiting(spool);
       c = completion;
     }
     S3Rejected.NoSuchUpload gone = new S3Rejected.NoSuchUpload("the multipart upload " + why);
