@@ -256,7 +256,8 @@ public final class MultipartSession {
   // --- what the parts and the feeder tell the session (never holding their own monitor) ---------
 
   /** A direct part's body ended well: it is stored, and the next part's turn comes. */
-  synchronized CompletableFuture<String> directFinished(PartSink part, int number, long size, byte[] md5) {
+  synchronized CompletableFuture<String> directFinished(
+      PartSink part, int number, long size, byte[] md5) {
     if (!active.remove(part)) {
       return CompletableFuture.failedFuture(gone());
     }

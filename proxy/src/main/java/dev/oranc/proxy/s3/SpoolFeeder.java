@@ -91,8 +91,8 @@ final class SpoolFeeder {
     } catch (IOException e) {
       close();
       part.discard(spool);
-      session.failed(new IllegalStateException(
-          "reading part " + part.number() + " back from the multipart spool: " + MultipartSession.oneLine(e), e));
+      session.failed(new IllegalStateException("reading part " + part.number()
+          + " back from the multipart spool: " + MultipartSession.oneLine(e), e));
     }
   }
 

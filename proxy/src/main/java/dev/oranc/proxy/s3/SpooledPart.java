@@ -229,8 +229,8 @@ final class SpooledPart implements MultipartSession.PartSink {
       spool.release(reserved);
       session.dropped(this);
       result.completeExceptionally(new S3Rejected.SlowDown(
-          "part " + number + " could not be written to the multipart spool (" + MultipartSession.oneLine(e) + ")",
-          MultipartSession.SLOW_DOWN_SECONDS));
+          "part " + number + " could not be written to the multipart spool ("
+              + MultipartSession.oneLine(e) + ")", MultipartSession.SLOW_DOWN_SECONDS));
       return;
     }
     WaitingPart s = new WaitingPart(number, file, received, md5, reserved);
