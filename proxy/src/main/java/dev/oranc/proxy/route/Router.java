@@ -1,9 +1,12 @@
 package dev.oranc.proxy.route;
 
+import static dev.oranc.proxy.error.ErrorText.abbreviate;
+
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
+import dev.oranc.proxy.error.RequestRejected;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -355,18 +358,5 @@ public final class Router {
       }
     }
     return true;
-  }
-
-  /** Keeps messages one short line, whatever a client sent. */
-  static String abbreviate(String s) {
-    StringBuilder b = new StringBuilder(Math.min(s.length(), 200));
-    for (int i = 0; i < s.length() && b.length() < 200; i++) {
-      char c = s.charAt(i);
-      b.append(Character.isISOControl(c) ? '?' : c);
-    }
-    if (b.length() < s.length()) {
-      b.append('…');
-    }
-    return b.toString();
   }
 }
