@@ -149,8 +149,8 @@ final class RegistryErrors {
         return false;
       }
       for (Object e : errors) {
-        if (!(e instanceof Map<?, ?> m)
-            || !RegistryErrorCode.of(m.get("code")).map(BLOB_UNKNOWN_CODES::contains).orElse(false)) {
+        if (!(e instanceof Map<?, ?> m) || !RegistryErrorCode.of(m.get("code"))
+            .map(BLOB_UNKNOWN_CODES::contains).orElse(false)) {
           return false;
         }
       }

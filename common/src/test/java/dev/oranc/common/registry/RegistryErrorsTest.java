@@ -36,8 +36,8 @@ class RegistryErrorsTest {
         "{\"errors\":[" + error("DIGEST_INVALID") + "," + error("MANIFEST_BLOB_UNKNOWN") + "]}")));
     assertTrue(RegistryErrors.blobJustStoredLooksUnknown(
         body("{\"errors\":[" + error("BLOB_UNKNOWN") + "]}")));
-    assertFalse(RegistryErrors.blobJustStoredLooksUnknown(body(
-        "{\"errors\":[" + error("MANIFEST_BLOB_UNKNOWN") + "," + error("MANIFEST_INVALID") + "]}")));
+    assertFalse(RegistryErrors.blobJustStoredLooksUnknown(body("{\"errors\":["
+        + error("MANIFEST_BLOB_UNKNOWN") + "," + error("MANIFEST_INVALID") + "]}")));
     assertFalse(RegistryErrors.blobJustStoredLooksUnknown(
         body("{\"errors\":[" + error("manifest_blob_unknown") + "]}")));
     assertFalse(RegistryErrors.blobJustStoredLooksUnknown(body("{\"errors\":[]}")));

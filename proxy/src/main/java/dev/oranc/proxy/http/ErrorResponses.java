@@ -27,10 +27,10 @@ import java.util.Map;
  * ({@link S3Errors}, in {@code proxy.s3}), whose XML body S3 clients parse.
  *
  * <pre>
- * Rejection (RequestRejected.*, S3Rejected.*)  the status and headers it carries:
- *                                  400 / 404 / 405 (Allow) / 414 / 416 (Content-Range) / 431 / 503
- *                                  (shutting down, the client's streams at --max-streams-per-client,
- *                                  S3's SlowDown: Retry-After)
+ * Rejection (RequestRejected.*,    the status and headers it carries: 400 / 404 / 405 (Allow) /
+ *   S3Rejected.*)                  414 / 416 (Content-Range) / 431 / 503 (shutting down, the
+ *                                  client's streams at --max-streams-per-client, S3's SlowDown:
+ *                                  Retry-After)
  * RegistryException.NotFound       404  &lt;Error&gt;&lt;Code&gt;NoSuchKey&lt;/Code&gt;&lt;/Error&gt; (S3 clients parse it)
  * RegistryException.Unauthorized   401  WWW-Authenticate: Basic — the registry wants (other) credentials
  * RegistryException.Forbidden      403

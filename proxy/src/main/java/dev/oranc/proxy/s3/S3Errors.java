@@ -26,7 +26,8 @@ import java.util.Map;
  * <pre>
  * S3Rejected.*                      its own status and code (BadDigest, NoSuchUpload, SlowDown…)
  * RequestRejected.*                 its own status and headers, with S3's code for it
- * FormatException                   400 InvalidArgument (AuthorizationHeaderMalformed for the header)
+ * FormatException                   400 InvalidArgument (the Authorization header's:
+ *                                   AuthorizationHeaderMalformed)
  * IntegrityException                502 InternalError
  * RegistryException.NotFound        404 NoSuchKey
  * RegistryException.Unauthorized    403 InvalidAccessKeyId
