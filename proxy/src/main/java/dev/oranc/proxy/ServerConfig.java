@@ -1,5 +1,9 @@
 package dev.oranc.proxy;
 
+import static dev.oranc.common.error.ConfigCheck.require;
+import static dev.oranc.common.error.ConfigCheck.requireNonNegative;
+import static dev.oranc.common.error.ConfigCheck.requirePositive;
+
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.net.AddressPolicy;
 import dev.oranc.common.net.HostPattern;
@@ -311,28 +315,10 @@ public record ServerConfig(
     }
   }
 
-  private static void require(boolean ok, String what, long value, String expected) {
-    if (!ok) {
-      throw new IllegalArgumentException(what + ": " + value + " (expected: " + expected + ")");
-    }
-  }
-
-  private static void requirePositive(Duration d, String what) {
-    if (d == null || d.isZero() || d.isNegative()) {
-      throw new IllegalArgumentException(what + ": " + d + " (expected: a positive duration)");
-    }
-  }
-
   /** Whole seconds (what {@code max-age} can say), from 0 to a year. */
   private static void requireMaxAge(Duration d, String what) {
     if (d == null || d.isNegative() || d.compareTo(Duration.ofDays(365)) > 0 || d.toMillis() % 1000 != 0) {
       throw new IllegalArgumentException(what + ": " + d + " (expected: whole seconds from 0 to 365 days)");
-    }
-  }
-
-  private static void requireNonNegative(Duration d, String what) {
-    if (d == null || d.isNegative()) {
-      throw new IllegalArgumentException(what + ": " + d + " (expected: 0 or more)");
     }
   }
 }

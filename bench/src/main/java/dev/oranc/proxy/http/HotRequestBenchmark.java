@@ -12,7 +12,9 @@ import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
+import dev.oranc.proxy.cache.Prefetcher;
 import dev.oranc.proxy.metrics.ServerMetrics;
+import dev.oranc.proxy.s3.MultipartUploads;
 import dev.oranc.proxy.route.AuthorizationParser;
 import dev.oranc.proxy.upstream.UpstreamChecker;
 import io.netty.buffer.ByteBuf;
@@ -136,7 +138,11 @@ public class HotRequestBenchmark {
             blobs,
             new UpstreamChecker(List.of(), config.ignoreUpstream(), false, 1, config.upstreamTimeout(), 10,
                 config.upstreamCacheTtl(), config.upstreamCacheNegativeTtl(), Ticker.systemTicker(), metrics),
-            metrics);
+            metrics,
+            new MultipartUploads(config.multipartSpoolDir(), config.multipartSpoolBytes(),
+                config.multipartExpiry(), config.maxMultipartUploadsPerClient(), config.ticker()),
+            Prefetcher.disabled(),
+            new PendingPublishes());
     server = new EmbeddedChannel();
     new ServerInitializer(config, backend, () -> false, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE))
         .addHandlers(server.pipeline());

@@ -1,5 +1,9 @@
 package dev.oranc.common.registry;
 
+import static dev.oranc.common.error.ConfigCheck.require;
+import static dev.oranc.common.error.ConfigCheck.requireNonNegative;
+import static dev.oranc.common.error.ConfigCheck.requirePositive;
+
 import dev.oranc.common.net.AddressPolicy;
 import dev.oranc.common.net.HostPattern;
 import java.time.Duration;
@@ -85,9 +89,7 @@ public record RegistryClientConfig(
         uploadSessionReserve, "between 0 and 8");
     requirePositive(initialBackoff, "initial backoff");
     requirePositive(maxBackoff, "max backoff");
-    if (maxRetryAfter == null || maxRetryAfter.isNegative()) {
-      throw new IllegalArgumentException("max Retry-After wait: " + maxRetryAfter + " (expected: 0 or more)");
-    }
+    requireNonNegative(maxRetryAfter, "max Retry-After wait");
     Objects.requireNonNull(addressPolicy, "addressPolicy");
     insecureRegistries = List.copyOf(insecureRegistries);
   }
@@ -256,18 +258,6 @@ public record RegistryClientConfig(
           maxConnectionsPerLoop, maxPendingAcquires, maxManifestBytes, uploadChunkBytes,
           monolithicUploadBytes, maxRetryAfter, initialBackoff, maxBackoff, checkBeforeUpload,
           uploadSessionReserve, addressPolicy, insecureRegistries);
-    }
-  }
-
-  private static void require(boolean ok, String what, long value, String expected) {
-    if (!ok) {
-      throw new IllegalArgumentException(what + ": " + value + " (expected: " + expected + ")");
-    }
-  }
-
-  private static void requirePositive(Duration d, String what) {
-    if (d == null || d.isZero() || d.isNegative()) {
-      throw new IllegalArgumentException(what + ": " + d + " (expected: a positive duration)");
     }
   }
 }

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -116,7 +117,12 @@ final class RegistryErrors {
           && errors.get(0) instanceof Map<?, ?> first) {
         Object code = first.get("code");
         Object message = first.get("message");
-        String text = (code == null ? "" : code + ": ") + (message == null ? "" : message);
+        String said = message == null ? "" : message.toString();
+        if (said.isBlank()) {
+          // A bare code: the spec's wording for it says what it means.
+          said = RegistryErrorCode.of(code).map(RegistryErrorCode::message).orElse(said);
+        }
+        String text = (code == null ? "" : code + ": ") + said;
         if (errors.size() > 1) {
           text += " (and " + (errors.size() - 1) + " more)";
         }
@@ -143,7 +149,8 @@ final class RegistryErrors {
         return false;
       }
       for (Object e : errors) {
-        if (!(e instanceof Map<?, ?> m) || !BLOB_UNKNOWN_CODES.contains(String.valueOf(m.get("code")))) {
+        if (!(e instanceof Map<?, ?> m) || !RegistryErrorCode.of(m.get("code"))
+            .map(BLOB_UNKNOWN_CODES::contains).orElse(false)) {
           return false;
         }
       }
@@ -153,8 +160,9 @@ final class RegistryErrors {
     }
   }
 
-  private static final Set<String> BLOB_UNKNOWN_CODES =
-      Set.of("MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN", "DIGEST_INVALID");
+  private static final Set<RegistryErrorCode> BLOB_UNKNOWN_CODES = EnumSet.of(
+      RegistryErrorCode.MANIFEST_BLOB_UNKNOWN, RegistryErrorCode.BLOB_UNKNOWN,
+      RegistryErrorCode.DIGEST_INVALID);
 
   static String truncate(String s) {
     String line = s.replaceAll("[\\r\\n\\t]+", " ");

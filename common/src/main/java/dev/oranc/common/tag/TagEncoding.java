@@ -1,9 +1,7 @@
 package dev.oranc.common.tag;
 
 import dev.oranc.common.error.FormatException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
+import dev.oranc.common.error.StrictUtf8;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Locale;
@@ -281,17 +279,8 @@ public enum TagEncoding {
     if ((buffer & ((1 << bits) - 1)) != 0) {
       throw malformed(tag, tag.length() - 1, "base32 has non-zero trailing bits");
     }
-    try {
-      return StandardCharsets.UTF_8
-          .newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(out))
-          .toString();
-    } catch (CharacterCodingException e) {
-      throw new FormatException(
-          "tag '" + tag + "'", "", "base32-dnssec decodes to bytes that are not UTF-8 text");
-    }
+    return StrictUtf8.decode(
+        out, "tag '" + tag + "'", "base32-dnssec decodes to bytes that are not UTF-8 text");
   }
 
   // ---- errors ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
+import dev.oranc.common.error.ConfigCheck;
 import dev.oranc.common.registry.Digest;
 import dev.oranc.common.registry.RepositoryRef;
 import java.time.Duration;
@@ -87,7 +88,7 @@ public final class BlobCache {
         Caffeine.newBuilder()
             .maximumWeight(maxBytes)
             .weigher((Key k, SingleFlight.Outcome<byte[]> o) -> o.failed() ? 0 : o.value().length + k.weight() + ENTRY_OVERHEAD)
-            .expireAfterAccess(LayerCache.requirePositive(idle, "blob cache idle expiry"))
+            .expireAfterAccess(ConfigCheck.requirePositive(idle, "blob cache idle expiry"))
             .ticker(ticker)
             .executor(Runnable::run)
             .recordStats()

@@ -1,8 +1,9 @@
 package dev.oranc.proxy.cache;
 
+import static dev.oranc.common.error.ConfigCheck.require;
+import static dev.oranc.common.error.ConfigCheck.requirePositive;
+
 import com.github.benmanes.caffeine.cache.AsyncCache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
 import dev.oranc.common.registry.Credentials;
@@ -61,51 +62,11 @@ public final class LayerCache {
   private final AsyncCache<Key, SingleFlight.Outcome<Optional<StoredFile>>> cache;
 
   public LayerCache(long maxEntries, Duration ttl, Duration negativeTtl, Ticker ticker) {
-    if (maxEntries < 0) {
-      throw new IllegalArgumentException("layer cache entries: " + maxEntries + " (expected: 0 or more)");
-    }
-    long positiveNanos = requirePositive(ttl, "layer cache TTL").toNanos();
-    long negativeNanos = requirePositive(negativeTtl, "layer cache negative TTL").toNanos();
-    this.cache =
-        Caffeine.newBuilder()
-            .maximumSize(maxEntries)
-            .expireAfter(
-                new Expiry<Key, SingleFlight.Outcome<Optional<StoredFile>>>() {
-                  @Override
-                  public long expireAfterCreate(
-                      Key key, SingleFlight.Outcome<Optional<StoredFile>> value, long currentTime) {
-                    return lifetime(key, value);
-                  }
-
-                  @Override
-                  public long expireAfterUpdate(
-                      Key key, SingleFlight.Outcome<Optional<StoredFile>> value, long currentTime,
-                      long currentDuration) {
-                    return lifetime(key, value);
-                  }
-
-                  @Override
-                  public long expireAfterRead(
-                      Key key, SingleFlight.Outcome<Optional<StoredFile>> value, long currentTime,
-                      long currentDuration) {
-                    return currentDuration;
-                  }
-
-                  private long lifetime(Key key, SingleFlight.Outcome<Optional<StoredFile>> value) {
-                    if (value.failed()) {
-                      return 0;
-                    }
-                    if (value.value().isPresent()) {
-                      return positiveNanos;
-                    }
-                    return key.key().startsWith(NAR_PREFIX) ? 0 : negativeNanos;
-                  }
-                })
-            .ticker(ticker)
-            // Maintenance and completions run on the calling thread (an event loop), not a pool.
-            .executor(Runnable::run)
-            .recordStats()
-            .buildAsync();
+    require(maxEntries >= 0, "layer cache entries", maxEntries, "0 or more");
+    requirePositive(ttl, "layer cache TTL");
+    requirePositive(negativeTtl, "layer cache negative TTL");
+    this.cache = SingleFlight.cache(maxEntries, ttl,
+        key -> key.key().startsWith(NAR_PREFIX) ? Duration.ZERO : negativeTtl, ticker);
   }
 
   /**
@@ -142,12 +103,5 @@ public final class LayerCache {
 
   public void clear() {
     cache.synchronous().invalidateAll();
-  }
-
-  static Duration requirePositive(Duration d, String what) {
-    if (d == null || d.isZero() || d.isNegative()) {
-      throw new IllegalArgumentException(what + ": " + d + " (expected: a positive duration)");
-    }
-    return d;
   }
 }

@@ -1,7 +1,13 @@
 package dev.oranc.proxy.cache;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.Ticker;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -27,6 +33,50 @@ public final class SingleFlight {
 
   /** A value, and whether this caller found it cached or in flight rather than loading it. */
   public record Loaded<V>(V value, boolean hit) {}
+
+  /**
+   * A cache for {@link #get} of answers that may be "none": a found answer lives {@code ttl}, a
+   * miss {@code missTtl} of its key (zero: not remembered, though concurrent misses still share
+   * one load), a failure not at all. A read does not extend a lifetime. At most {@code
+   * maxEntries}, statistics recorded.
+   */
+  public static <K, V> AsyncCache<K, Outcome<Optional<V>>> cache(
+      long maxEntries, Duration ttl, Function<K, Duration> missTtl, Ticker ticker) {
+    long foundNanos = ttl.toNanos();
+    return Caffeine.newBuilder()
+        .maximumSize(maxEntries)
+        .expireAfter(
+            new Expiry<K, Outcome<Optional<V>>>() {
+              @Override
+              public long expireAfterCreate(K key, Outcome<Optional<V>> value, long currentTime) {
+                return lifetime(key, value);
+              }
+
+              @Override
+              public long expireAfterUpdate(
+                  K key, Outcome<Optional<V>> value, long currentTime, long currentDuration) {
+                return lifetime(key, value);
+              }
+
+              @Override
+              public long expireAfterRead(
+                  K key, Outcome<Optional<V>> value, long currentTime, long currentDuration) {
+                return currentDuration;
+              }
+
+              private long lifetime(K key, Outcome<Optional<V>> value) {
+                if (value.failed()) {
+                  return 0;
+                }
+                return value.value().isPresent() ? foundNanos : missTtl.apply(key).toNanos();
+              }
+            })
+        .ticker(ticker)
+        // Maintenance and completions run on the calling thread (an event loop), not a pool.
+        .executor(Runnable::run)
+        .recordStats()
+        .buildAsync();
+  }
 
   public static <K, V> CompletableFuture<Loaded<V>> get(
       AsyncCache<K, Outcome<V>> cache, K key, Supplier<CompletableFuture<V>> loader) {

@@ -5,7 +5,6 @@ import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
 import dev.oranc.proxy.cache.Prefetcher;
 import dev.oranc.proxy.metrics.ServerMetrics;
-import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.s3.MultipartUploads;
 import dev.oranc.proxy.upstream.UpstreamChecker;
 import java.util.Objects;
@@ -34,34 +33,5 @@ public record Backend(
     Objects.requireNonNull(multipart, "multipart");
     Objects.requireNonNull(prefetch, "prefetch");
     Objects.requireNonNull(pending, "pending");
-  }
-
-  /** With NAR publishes pending as configured by default. */
-  public Backend(
-      OciBinaryCache registry, LayerCache layers, BlobCache blobs, UpstreamChecker upstream, ServerMetrics metrics,
-      MultipartUploads multipart, Prefetcher prefetch) {
-    this(registry, layers, blobs, upstream, metrics, multipart, prefetch, new PendingPublishes());
-  }
-
-  /** Without prefetching ({@code --no-prefetch}). */
-  public Backend(
-      OciBinaryCache registry, LayerCache layers, BlobCache blobs, UpstreamChecker upstream, ServerMetrics metrics,
-      MultipartUploads multipart, PendingPublishes pending) {
-    this(registry, layers, blobs, upstream, metrics, multipart, Prefetcher.disabled(), pending);
-  }
-
-  /** Without prefetching, with NAR publishes pending as configured by default. */
-  public Backend(
-      OciBinaryCache registry, LayerCache layers, BlobCache blobs, UpstreamChecker upstream, ServerMetrics metrics,
-      MultipartUploads multipart) {
-    this(registry, layers, blobs, upstream, metrics, multipart, Prefetcher.disabled(), new PendingPublishes());
-  }
-
-  /** With multipart uploads as configured by default (a spool made only when first used). */
-  public Backend(
-      OciBinaryCache registry, LayerCache layers, BlobCache blobs, UpstreamChecker upstream, ServerMetrics metrics) {
-    this(registry, layers, blobs, upstream, metrics, new MultipartUploads(ServerConfig.defaultMultipartSpoolDir(),
-        1L << 30, java.time.Duration.ofHours(1), ServerConfig.builder().build().maxMultipartUploadsPerClient(),
-        com.github.benmanes.caffeine.cache.Ticker.systemTicker()));
   }
 }

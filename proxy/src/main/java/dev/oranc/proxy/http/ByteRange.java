@@ -1,6 +1,6 @@
 package dev.oranc.proxy.http;
 
-import dev.oranc.proxy.route.RequestRejected;
+import dev.oranc.proxy.error.RequestRejected;
 import java.util.Locale;
 import java.util.Optional;
 

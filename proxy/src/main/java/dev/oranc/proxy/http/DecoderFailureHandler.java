@@ -1,6 +1,7 @@
 package dev.oranc.proxy.http;
 
-import dev.oranc.proxy.route.RequestRejected;
+import dev.oranc.proxy.error.ErrorText;
+import dev.oranc.proxy.error.RequestRejected;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderResult;
@@ -54,7 +55,7 @@ final class DecoderFailureHandler extends ChannelInboundHandlerAdapter {
       answer = new RequestRejected.HeadersTooLarge(maxHeaderSize);
     } else {
       String why = cause == null || cause.getMessage() == null ? "unreadable" : cause.getMessage();
-      answer = new RequestRejected.BadRequest("malformed HTTP request: " + ErrorResponses.line(new RuntimeException(why)));
+      answer = new RequestRejected.BadRequest("malformed HTTP request: " + ErrorText.line(new RuntimeException(why)));
     }
     refuse(ctx, answer);
   }

@@ -1,7 +1,8 @@
 package dev.oranc.proxy.http;
 
 import dev.oranc.common.error.FormatException;
-import dev.oranc.proxy.route.RequestRejected;
+import dev.oranc.proxy.error.ErrorText;
+import dev.oranc.proxy.error.RequestRejected;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -29,8 +30,8 @@ import org.slf4j.LoggerFactory;
  *
  * Logging follows harmonia: server-side failures at warn with their message, client mistakes and
  * misses at debug, and a stack trace only for what is not one of ours (a bug, answered 500). The
- * log gets the whole message, with what the registry said ({@link ErrorResponses#detailLine}); the
- * body only our own words ({@link ErrorResponses#line}).
+ * log gets the whole message, with what the registry said ({@link ErrorText#detailLine}); the
+ * body only our own words ({@link ErrorText#line}).
  *
  * <p>Nothing here may fail silently, being the last handler: an answer that cannot be built is
  * logged and the connection closed, and a failed write of it is observed by {@link
@@ -52,9 +53,9 @@ final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
         // More garbage after a refused request, on a connection that is closing: the client's
         // doing, so not a warning anyone can act on (and a client must not be able to flood the
         // log at warn).
-        log.debug("{}: after a refused request: {}", channel.id(), ErrorResponses.detailLine(error));
+        log.debug("{}: after a refused request: {}", channel.id(), ErrorText.detailLine(error));
       } else {
-        log.warn("{}: error outside a request: {}", channel.id(), ErrorResponses.detailLine(error), error);
+        log.warn("{}: error outside a request: {}", channel.id(), ErrorText.detailLine(error), error);
       }
       ctx.close();
       return;
@@ -64,7 +65,7 @@ final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
         e.note = "aborted";
       }
       log.warn("{}: {} {}: aborting the response after {} bytes: {}",
-          channel.id(), e.method, e.path, e.bytesOut, ErrorResponses.detailLine(error));
+          channel.id(), e.method, e.path, e.bytesOut, ErrorText.detailLine(error));
       ctx.close();
       return;
     }
@@ -72,7 +73,7 @@ final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
       answer(ctx, e, error);
     } catch (RuntimeException | Error bug) {
       log.error("{}: {} {}: cannot answer {}; closing the connection", channel.id(), e.method, e.path,
-          ErrorResponses.detailLine(error), bug);
+          ErrorText.detailLine(error), bug);
       if (e.note == null) {
         e.note = "aborted";
       }
@@ -87,9 +88,9 @@ final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
     if (status == 500) {
       log.error("{}: {} {}: internal error", channel.id(), e.method, e.path, error);
     } else if (answer.serverSide()) {
-      log.warn("{}: {} {} -> {}: {}", channel.id(), e.method, e.path, status, ErrorResponses.detailLine(error));
+      log.warn("{}: {} {} -> {}: {}", channel.id(), e.method, e.path, status, ErrorText.detailLine(error));
     } else if (log.isDebugEnabled()) {
-      log.debug("{}: {} {} -> {}: {}", channel.id(), e.method, e.path, status, ErrorResponses.detailLine(error));
+      log.debug("{}: {} {} -> {}: {}", channel.id(), e.method, e.path, status, ErrorText.detailLine(error));
     }
     String body = answer.contentType().equals(Responses.TEXT) ? answer.body() + "\n" : answer.body();
     FullHttpResponse response =

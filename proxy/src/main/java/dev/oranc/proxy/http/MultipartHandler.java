@@ -3,7 +3,7 @@ package dev.oranc.proxy.http;
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.proxy.metrics.ServerMetrics;
-import dev.oranc.proxy.route.RequestRejected;
+import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.s3.MultipartSession;
 import dev.oranc.proxy.s3.MultipartUploads;

@@ -6,7 +6,7 @@ import dev.oranc.common.nix.hash.NixHash;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.Digest;
 import dev.oranc.common.registry.RepositoryRef;
-import dev.oranc.proxy.route.RequestRejected;
+import dev.oranc.proxy.error.RequestRejected;
 import io.netty.channel.EventLoop;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

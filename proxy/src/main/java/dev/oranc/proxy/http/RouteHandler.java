@@ -2,7 +2,7 @@ package dev.oranc.proxy.http;
 
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.error.RegistryException;
-import dev.oranc.proxy.route.RequestRejected;
+import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.route.Router;
 import dev.oranc.proxy.s3.S3Request;

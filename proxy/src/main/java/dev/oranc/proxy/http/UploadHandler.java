@@ -6,7 +6,7 @@ import dev.oranc.common.registry.Descriptor;
 import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.proxy.metrics.ServerMetrics;
-import dev.oranc.proxy.route.RequestRejected;
+import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.s3.S3Rejected;
 import dev.oranc.common.tag.Tag;

@@ -4,11 +4,8 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.time.Duration;
 import dev.oranc.common.error.FormatException;
+import dev.oranc.common.error.StrictUtf8;
 import dev.oranc.common.registry.Credentials;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
@@ -126,18 +123,8 @@ public final class AuthorizationParser {
 
   private static Credentials decode(String encoded, String what) {
     byte[] bytes = decodeBase64(encoded, what);
-    String text;
-    try {
-      text =
-          StandardCharsets.UTF_8
-              .newDecoder()
-              .onMalformedInput(CodingErrorAction.REPORT)
-              .onUnmappableCharacter(CodingErrorAction.REPORT)
-              .decode(ByteBuffer.wrap(bytes))
-              .toString();
-    } catch (CharacterCodingException e) {
-      throw new FormatException(SUBJECT, what + " are not UTF-8 once base64-decoded");
-    }
+    String text =
+        StrictUtf8.decode(bytes, SUBJECT, what + " are not UTF-8 once base64-decoded");
     int colon = text.indexOf(':');
     if (colon <= 0 || colon == text.length() - 1) {
       throw new FormatException(

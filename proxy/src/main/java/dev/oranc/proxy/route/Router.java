@@ -1,13 +1,14 @@
 package dev.oranc.proxy.route;
 
+import static dev.oranc.proxy.error.ErrorText.abbreviate;
+
 import dev.oranc.common.error.FormatException;
+import dev.oranc.common.error.StrictUtf8;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
+import dev.oranc.proxy.error.RequestRejected;
 import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -334,17 +335,8 @@ public final class Router {
         bytes.write(utf8, 0, utf8.length);
       }
     }
-    try {
-      return StandardCharsets.UTF_8
-          .newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(bytes.toByteArray()))
-          .toString();
-    } catch (CharacterCodingException e) {
-      throw new FormatException(
-          "path segment '" + abbreviate(segment) + "'", "its percent-escapes are not UTF-8");
-    }
+    return StrictUtf8.decode(bytes.toByteArray(),
+        "path segment '" + abbreviate(segment) + "'", "its percent-escapes are not UTF-8");
   }
 
   private static boolean isPlainAscii(String s) {
@@ -355,18 +347,5 @@ public final class Router {
       }
     }
     return true;
-  }
-
-  /** Keeps messages one short line, whatever a client sent. */
-  static String abbreviate(String s) {
-    StringBuilder b = new StringBuilder(Math.min(s.length(), 200));
-    for (int i = 0; i < s.length() && b.length() < 200; i++) {
-      char c = s.charAt(i);
-      b.append(Character.isISOControl(c) ? '?' : c);
-    }
-    if (b.length() < s.length()) {
-      b.append('…');
-    }
-    return b.toString();
   }
 }

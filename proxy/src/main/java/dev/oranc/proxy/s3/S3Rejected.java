@@ -1,11 +1,17 @@
 package dev.oranc.proxy.s3;
 
+import dev.oranc.proxy.error.Rejection;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.util.Map;
+
 /**
- * What the S3 face refuses, in S3's own terms: each kind is an S3 error code that S3 clients know
- * ({@code ErrorResponses} gives each its status, and its XML body for S3 requests). Sealed so the
- * error mapper's test can walk every kind.
+ * What the S3 face refuses, in S3's own terms: each kind is an S3 error code that S3 clients know,
+ * with the status S3 gives it (a request that is not signed for S3 gets the same status, with the
+ * message as text; {@link S3Errors} writes S3's XML). Sealed so the error mapper's test can walk
+ * every kind.
  */
-public abstract sealed class S3Rejected extends RuntimeException
+public abstract sealed class S3Rejected extends Rejection
     permits S3Rejected.BadDigest,
         S3Rejected.IncompleteBody,
         S3Rejected.NoSuchUpload,
@@ -14,9 +20,8 @@ public abstract sealed class S3Rejected extends RuntimeException
         S3Rejected.MalformedXml,
         S3Rejected.SlowDown {
 
-  S3Rejected(String message) {
-    // No stack trace: these are answers, not bugs.
-    super(message, null, false, false);
+  S3Rejected(HttpResponseStatus status, String message) {
+    super(status, message);
   }
 
   /** The S3 error code, e.g. {@code BadDigest}. */
@@ -25,7 +30,7 @@ public abstract sealed class S3Rejected extends RuntimeException
   /** A body's checksum (Content-MD5, x-amz-checksum-*, the payload's SHA-256) does not match it (400). */
   public static final class BadDigest extends S3Rejected {
     public BadDigest(String message) {
-      super(message);
+      super(HttpResponseStatus.BAD_REQUEST, message);
     }
 
     @Override
@@ -37,7 +42,7 @@ public abstract sealed class S3Rejected extends RuntimeException
   /** An aws-chunked body whose framing or length is not what its headers announced (400). */
   public static final class IncompleteBody extends S3Rejected {
     public IncompleteBody(String message) {
-      super(message);
+      super(HttpResponseStatus.BAD_REQUEST, message);
     }
 
     @Override
@@ -49,7 +54,7 @@ public abstract sealed class S3Rejected extends RuntimeException
   /** No multipart upload with this id for these credentials (404). */
   public static final class NoSuchUpload extends S3Rejected {
     public NoSuchUpload(String message) {
-      super(message);
+      super(HttpResponseStatus.NOT_FOUND, message);
     }
 
     @Override
@@ -61,7 +66,7 @@ public abstract sealed class S3Rejected extends RuntimeException
   /** A listed part was not uploaded, has another ETag, or cannot be used (400). */
   public static final class InvalidPart extends S3Rejected {
     public InvalidPart(String message) {
-      super(message);
+      super(HttpResponseStatus.BAD_REQUEST, message);
     }
 
     @Override
@@ -73,7 +78,7 @@ public abstract sealed class S3Rejected extends RuntimeException
   /** The parts of a CompleteMultipartUpload are not in ascending order (400). */
   public static final class InvalidPartOrder extends S3Rejected {
     public InvalidPartOrder(String message) {
-      super(message);
+      super(HttpResponseStatus.BAD_REQUEST, message);
     }
 
     @Override
@@ -85,7 +90,7 @@ public abstract sealed class S3Rejected extends RuntimeException
   /** A request's XML body cannot be read (400). */
   public static final class MalformedXml extends S3Rejected {
     public MalformedXml(String message) {
-      super(message);
+      super(HttpResponseStatus.BAD_REQUEST, message);
     }
 
     @Override
@@ -107,7 +112,7 @@ public abstract sealed class S3Rejected extends RuntimeException
     }
 
     private SlowDown(String message, long retryAfterSeconds, boolean clientAtItsLimit) {
-      super(message);
+      super(HttpResponseStatus.SERVICE_UNAVAILABLE, message);
       this.retryAfterSeconds = retryAfterSeconds;
       this.clientAtItsLimit = clientAtItsLimit;
     }
@@ -126,6 +131,18 @@ public abstract sealed class S3Rejected extends RuntimeException
 
     public boolean clientAtItsLimit() {
       return clientAtItsLimit;
+    }
+
+    @Override
+    public Map<String, String> headers() {
+      return Map.of(HttpHeaderNames.RETRY_AFTER.toString(),
+          Long.toString(Math.max(1, retryAfterSeconds)));
+    }
+
+    /** The server's trouble (warn), unless the client is at its own allowance (debug). */
+    @Override
+    public boolean serverSide() {
+      return !clientAtItsLimit;
     }
 
     @Override

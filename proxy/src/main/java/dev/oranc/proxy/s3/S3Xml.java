@@ -8,7 +8,10 @@ import javax.xml.stream.XMLStreamConstants;
 import javax.xml.stream.XMLStreamException;
 import javax.xml.stream.XMLStreamReader;
 
-/** The XML of S3's multipart operations: the answers we write and the one request body we read. */
+/**
+ * The XML of S3: the answers we write (multipart results, errors) and the one request body we
+ * read.
+ */
 public final class S3Xml {
 
   private static final String HEAD = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -38,6 +41,12 @@ public final class S3Xml {
     return HEAD + "<CompleteMultipartUploadResult" + NS + "><Location>" + escape(location) + "</Location><Bucket>"
         + escape(bucket) + "</Bucket><Key>" + escape(key) + "</Key><ETag>" + escape(etag)
         + "</ETag></CompleteMultipartUploadResult>";
+  }
+
+  /** An error answer: {@code <Error><Code>…</Code><Message>…</Message></Error>}. */
+  public static String error(String code, String message) {
+    return HEAD + "<Error><Code>" + code + "</Code><Message>" + escape(message)
+        + "</Message></Error>";
   }
 
   /**
@@ -122,16 +131,38 @@ public final class S3Xml {
     return e.toLowerCase(java.util.Locale.ROOT);
   }
 
-  static String escape(String s) {
-    StringBuilder b = new StringBuilder(s.length() + 8);
+  /**
+   * Text as XML 1.0 character data, in element content or an attribute value alike.
+   *
+   * <ul>
+   *   <li>{@code & < > " '} become entities (the quotes only matter in attributes; escaping
+   *       them everywhere keeps one rule).
+   *   <li>Tab, line feed and carriage return are legal but a parser normalises them (a CR to
+   *       LF, all three to a space in an attribute): they become character references, which
+   *       come back as they were.
+   *   <li>What XML 1.0 cannot carry at all, not even as a reference (the other C0 controls,
+   *       U+FFFE, U+FFFF, a surrogate without its pair) becomes '?', as in the server's
+   *       one-line messages. A surrogate pair (a character past U+FFFF) is kept.
+   * </ul>
+   */
+  public static String escape(String s) {
+    StringBuilder b = new StringBuilder(s.length() + 16);
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        b.append(c).append(s.charAt(++i));
+        continue;
+      }
       switch (c) {
         case '&' -> b.append("&amp;");
         case '<' -> b.append("&lt;");
         case '>' -> b.append("&gt;");
         case '"' -> b.append("&quot;");
-        default -> b.append(c);
+        case '\'' -> b.append("&apos;");
+        case '\t', '\n', '\r' -> b.append("&#").append((int) c).append(';');
+        default -> b.append(c < 0x20 || c == 0xFFFE || c == 0xFFFF
+            || Character.isSurrogate(c) ? '?' : c);
       }
     }
     return b.toString();

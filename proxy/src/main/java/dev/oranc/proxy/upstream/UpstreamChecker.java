@@ -1,8 +1,6 @@
 package dev.oranc.proxy.upstream;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
 import dev.oranc.proxy.cache.SingleFlight;
@@ -86,44 +84,7 @@ public final class UpstreamChecker implements AutoCloseable {
             .connectTimeout(timeout)
             .followRedirects(HttpClient.Redirect.NORMAL)
             .build();
-    long positive = ttl.toNanos();
-    long negative = negativeTtl.toNanos();
-    this.cache =
-        Caffeine.newBuilder()
-            .maximumSize(maxEntries)
-            .expireAfter(
-                new Expiry<String, SingleFlight.Outcome<Optional<URI>>>() {
-                  @Override
-                  public long expireAfterCreate(
-                      String key, SingleFlight.Outcome<Optional<URI>> value, long currentTime) {
-                    return lifetime(value);
-                  }
-
-                  @Override
-                  public long expireAfterUpdate(
-                      String key, SingleFlight.Outcome<Optional<URI>> value, long currentTime,
-                      long currentDuration) {
-                    return lifetime(value);
-                  }
-
-                  @Override
-                  public long expireAfterRead(
-                      String key, SingleFlight.Outcome<Optional<URI>> value, long currentTime,
-                      long currentDuration) {
-                    return currentDuration;
-                  }
-
-                  private long lifetime(SingleFlight.Outcome<Optional<URI>> value) {
-                    if (value.failure() != null) {
-                      return 0;
-                    }
-                    return value.value().isPresent() ? positive : negative;
-                  }
-                })
-            .ticker(ticker)
-            .executor(Runnable::run)
-            .recordStats()
-            .buildAsync();
+    this.cache = SingleFlight.cache(maxEntries, ttl, key -> negativeTtl, ticker);
   }
 
   /**

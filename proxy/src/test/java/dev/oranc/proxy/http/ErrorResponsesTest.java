@@ -10,8 +10,11 @@ import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.error.OrancException;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.error.RegistryException.Unavailable.Reason;
+import dev.oranc.proxy.error.ErrorText;
+import dev.oranc.proxy.error.Rejection;
+import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.route.AuthorizationParser;
-import dev.oranc.proxy.route.RequestRejected;
+import dev.oranc.proxy.s3.S3Errors;
 import dev.oranc.proxy.s3.S3Rejected;
 import java.lang.reflect.Modifier;
 import java.util.HashSet;
@@ -142,6 +145,36 @@ class ErrorResponsesTest {
     });
   }
 
+  /**
+   * One row per kind in each face, none left to the fallback; a rejection carries its answer, so
+   * both faces give its status and headers, and the S3 message is the plain body.
+   */
+  @Test
+  void everyKindHasARowInBothFacesAndARejectionAnswersAlikeInBoth() {
+    Set<Class<?>> kinds = new HashSet<>();
+    collectConcrete(OrancException.class, kinds);
+    collectConcrete(RequestRejected.class, kinds);
+    collectConcrete(S3Rejected.class, kinds);
+    for (Class<?> kind : kinds) {
+      Class<? extends Throwable> k = kind.asSubclass(Throwable.class);
+      assertTrue(ErrorResponses.hasRowFor(k), "plain face: " + kind.getName());
+      assertTrue(S3Errors.hasRowFor(k), "S3 face: " + kind.getName());
+    }
+    assertFalse(ErrorResponses.hasRowFor(IllegalStateException.class));
+    assertFalse(S3Errors.hasRowFor(IllegalStateException.class));
+    examples().keySet().stream().filter(t -> t instanceof Rejection).forEach(t -> {
+      Rejection r = (Rejection) t;
+      ErrorResponses.ErrorResponse plain = ErrorResponses.of(r);
+      S3Errors.S3Error s3 = S3Errors.of(r);
+      assertEquals(r.status(), plain.status(), r.getClass().getName());
+      assertEquals(r.status(), s3.status(), r.getClass().getName());
+      assertEquals(r.headers(), plain.headers(), r.getClass().getName());
+      assertEquals(r.headers(), s3.headers(), r.getClass().getName());
+      assertEquals(plain.serverSide(), s3.serverSide(), r.getClass().getName());
+      assertEquals(plain.body(), s3.message(), r.getClass().getName());
+    });
+  }
+
   @Test
   void aRegistryFailureIsSlowDownWithRetryAfterNeverAMiss() {
     ErrorResponses.ErrorResponse limited = ErrorResponses.ofS3(new RegistryException.RateLimited(OP, "x", 17));
@@ -151,7 +184,7 @@ class ErrorResponsesTest {
           ErrorResponses.ofS3(new RegistryException.Unavailable(OP, "answered 503", reason, 503, null));
       assertEquals(503, r.status().code(), reason.name());
       assertTrue(r.body().contains("<Code>SlowDown</Code>"), r.body());
-      assertEquals(String.valueOf(ErrorResponses.UNAVAILABLE_RETRY_AFTER_SECONDS), r.headers().get("retry-after"));
+      assertEquals(String.valueOf(S3Errors.UNAVAILABLE_RETRY_AFTER_SECONDS), r.headers().get("retry-after"));
       assertTrue(r.body().contains("127.0.0.1:5000"), r.body());
     }
     assertEquals("7", ErrorResponses.of(new S3Rejected.SlowDown("spool full", 7)).headers().get("retry-after"));
@@ -215,7 +248,7 @@ class ErrorResponsesTest {
   @Test
   void headersThatGoWithAStatus() {
     assertEquals("17", ErrorResponses.of(new RegistryException.RateLimited(OP, "x", 17)).headers().get("retry-after"));
-    assertEquals(String.valueOf(ErrorResponses.DEFAULT_RETRY_AFTER_SECONDS),
+    assertEquals(String.valueOf(ErrorText.DEFAULT_RETRY_AFTER_SECONDS),
         ErrorResponses.of(new RegistryException.RateLimited(OP, "x", -1)).headers().get("retry-after"));
     assertEquals("2", ErrorResponses.of(new RequestRejected.TooBusy(64)).headers().get("retry-after"));
     assertEquals("GET, HEAD, PUT",
@@ -248,8 +281,8 @@ class ErrorResponsesTest {
           assertTrue(r.body().contains("127.0.0.1:5000"), "names the operation: " + r.body());
         }
       }
-      assertTrue(ErrorResponses.detailLine(e).contains("SSH-2.0-OpenSSH banner"), "the log has it: " + ErrorResponses.detailLine(e));
-      assertFalse(ErrorResponses.detailLine(e).contains("\n"), ErrorResponses.detailLine(e));
+      assertTrue(ErrorText.detailLine(e).contains("SSH-2.0-OpenSSH banner"), "the log has it: " + ErrorText.detailLine(e));
+      assertFalse(ErrorText.detailLine(e).contains("\n"), ErrorText.detailLine(e));
     }
   }
 

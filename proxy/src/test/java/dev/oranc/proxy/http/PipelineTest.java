@@ -12,7 +12,9 @@ import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
+import dev.oranc.proxy.cache.Prefetcher;
 import dev.oranc.proxy.metrics.ServerMetrics;
+import dev.oranc.proxy.s3.MultipartUploads;
 import dev.oranc.proxy.upstream.UpstreamChecker;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.netty.buffer.ByteBuf;
@@ -51,7 +53,11 @@ class PipelineTest {
         new BlobCache(1 << 20, 65536, Duration.ofMinutes(1), Ticker.systemTicker()),
         new UpstreamChecker(List.of(), Pattern.compile("x"), false, 1, Duration.ofSeconds(1), 10,
             Duration.ofMinutes(1), Duration.ofMinutes(1), Ticker.systemTicker(), metrics),
-        metrics);
+        metrics,
+        new MultipartUploads(config.multipartSpoolDir(), config.multipartSpoolBytes(),
+            config.multipartExpiry(), config.maxMultipartUploadsPerClient(), config.ticker()),
+        Prefetcher.disabled(),
+        new PendingPublishes());
     ServerInitializer init = new ServerInitializer(config, backend, () -> draining,
         new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
     channel = new EmbeddedChannel();

@@ -9,6 +9,7 @@ import dev.oranc.common.error.FormatException;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.common.tag.TagEncoding;
+import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.testkit.SeedCorpus;
 import java.nio.charset.StandardCharsets;
 import java.util.List;

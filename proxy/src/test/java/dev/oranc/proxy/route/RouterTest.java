@@ -10,6 +10,7 @@ import dev.oranc.common.error.FormatException;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
+import dev.oranc.proxy.error.RequestRejected;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;

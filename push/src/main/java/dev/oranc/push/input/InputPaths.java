@@ -1,14 +1,13 @@
 package dev.oranc.push.input;
 
 import dev.oranc.common.error.FormatException;
+import dev.oranc.common.error.StrictUtf8;
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.push.PushException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
@@ -39,12 +38,7 @@ public final class InputPaths {
    */
   public static List<StorePath> read(InputStream in, String storeDir, Path workingDirectory)
       throws IOException {
-    var decoder =
-        StandardCharsets.UTF_8
-            .newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT)
-            .onUnmappableCharacter(CodingErrorAction.REPORT);
-    BufferedReader reader = new BufferedReader(new InputStreamReader(in, decoder));
+    BufferedReader reader = new BufferedReader(new InputStreamReader(in, StrictUtf8.decoder()));
     List<String> lines = new ArrayList<>();
     try {
       String line;

@@ -1,15 +1,12 @@
 package dev.oranc.common.nix.nar;
 
 import dev.oranc.common.error.FormatException;
+import dev.oranc.common.error.StrictUtf8;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.CharBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -386,17 +383,7 @@ public final class NarReader {
    */
   static String quote(byte[] bytes, int from, int length) {
     StringBuilder out = new StringBuilder(length + 2).append('\'');
-    CharBuffer text;
-    try {
-      text =
-          StandardCharsets.UTF_8
-              .newDecoder()
-              .onMalformedInput(CodingErrorAction.REPORT)
-              .onUnmappableCharacter(CodingErrorAction.REPORT)
-              .decode(ByteBuffer.wrap(bytes, from, length));
-    } catch (CharacterCodingException e) {
-      text = null;
-    }
+    String text = StrictUtf8.decode(bytes, from, length).orElse(null);
     if (text != null) {
       for (int i = 0; i < text.length(); i++) {
         char c = text.charAt(i);

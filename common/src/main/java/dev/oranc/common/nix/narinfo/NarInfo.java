@@ -1,13 +1,11 @@
 package dev.oranc.common.nix.narinfo;
 
 import dev.oranc.common.error.FormatException;
+import dev.oranc.common.error.StrictUtf8;
 import dev.oranc.common.nix.hash.NixHash;
 import dev.oranc.common.nix.signature.Fingerprint;
 import dev.oranc.common.nix.signature.NixSignature;
 import dev.oranc.common.nix.store.StorePath;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -213,19 +211,7 @@ public record NarInfo(
     if (utf8.length > MAX_LENGTH) {
       throw tooLong(utf8.length, "bytes");
     }
-    String text;
-    try {
-      text =
-          StandardCharsets.UTF_8
-              .newDecoder()
-              .onMalformedInput(CodingErrorAction.REPORT)
-              .onUnmappableCharacter(CodingErrorAction.REPORT)
-              .decode(ByteBuffer.wrap(utf8))
-              .toString();
-    } catch (CharacterCodingException e) {
-      throw new FormatException(SUBJECT, "is not UTF-8 text");
-    }
-    return parse(storeDir, text);
+    return parse(storeDir, StrictUtf8.decode(utf8, SUBJECT, "is not UTF-8 text"));
   }
 
   /**
