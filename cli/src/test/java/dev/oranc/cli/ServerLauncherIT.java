@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.LeakCheck;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.ServerSocket;
@@ -54,6 +55,7 @@ class ServerLauncherIT {
       }
       assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the server did not stop on SIGTERM");
       String rest = restLog.toString();
+      LeakCheck.verifyNoLeaksIn("oranc server", log + rest);
       assertTrue(rest.contains("oranc server stopped"), rest);
       assertTrue(rest.contains("GET / 200"), "no access log line in:\n" + rest);
       // 143 would mean the JVM was killed by the signal rather than shutting down.
