@@ -13,6 +13,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -42,6 +44,10 @@ class ServerLauncherIT {
         }
       }
       assertTrue(port > 0, "no startup line in:\n" + log);
+      // The launcher passed the pom's ORANC_JAVA_OPTS on: Netty's leak detector runs at PARANOID
+      // in the server as in the tests, and LeakCheck.verifyNoLeaksIn below reads its reports.
+      String cmdline = Files.readString(Path.of("/proc/" + p.pid() + "/cmdline")).replace('\0', ' ');
+      assertTrue(cmdline.contains("-Dio.netty.leakDetection.level=PARANOID"), cmdline);
       HttpResponse<String> banner = HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/")).build(),
           HttpResponse.BodyHandlers.ofString());
