@@ -2,6 +2,7 @@ package dev.oranc.cli;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.LeakCheck;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -25,6 +26,7 @@ final class Commands {
     p.getOutputStream().close();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(120, TimeUnit.SECONDS), String.join(" ", command) + " did not finish");
+    LeakCheck.verifyNoLeaksIn(String.join(" ", command), out);
     return new Run(p.exitValue(), out);
   }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.LeakCheck;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
@@ -98,6 +99,7 @@ class InstallIT {
         rest.append(line).append('\n');
       }
       assertTrue(server.waitFor(30, TimeUnit.SECONDS), "no stop on SIGTERM");
+      LeakCheck.verifyNoLeaksIn("installed oranc server", log + rest.toString());
       // The unit's SuccessExitStatus=143 counts the JVM's exit after SIGTERM as clean.
       assertTrue(server.exitValue() == 0 || server.exitValue() == 143, "exit " + server.exitValue() + "\n" + rest);
       assertTrue(rest.toString().contains("GET /" + registry.get().address() + "/install/test/abc.narinfo 200"), rest.toString());

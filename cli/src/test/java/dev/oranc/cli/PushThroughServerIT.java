@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.testkit.ExternalProcess;
+import dev.oranc.testkit.LeakCheck;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
@@ -50,7 +51,9 @@ class PushThroughServerIT {
     List<String> command = new ArrayList<>(List.of(LAUNCHER));
     command.addAll(Arrays.asList(args));
     ProcessBuilder pb = new ProcessBuilder(command);
-    pb.environment().keySet().removeIf(k -> k.startsWith("ORANC_"));
+    // Leak detection (ORANC_JAVA_OPTS, from the pom) stays; other settings come from env only.
+    pb.environment().keySet()
+        .removeIf(k -> k.startsWith("ORANC_") && !k.equals("ORANC_JAVA_OPTS"));
     pb.environment().putAll(env);
     Process p = pb.start();
     p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
@@ -58,6 +61,7 @@ class PushThroughServerIT {
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(5, TimeUnit.MINUTES), "timed out: " + command);
+    LeakCheck.verifyNoLeaksIn(String.join(" ", command), err);
     return new Run(p.exitValue(), out, err);
   }
 

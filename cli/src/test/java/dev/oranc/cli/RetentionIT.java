@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.oranc.cli.PushThroughServerIT.Run;
 import dev.oranc.testkit.ExternalProcess;
+import dev.oranc.testkit.LeakCheck;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
@@ -243,6 +244,7 @@ class RetentionIT {
         gc.destroyForcibly();
       }
       assertEquals(0, gc.exitValue(), Files.readString(tmp.resolve("gc.err")));
+      LeakCheck.verifyNoLeaksIn("oranc gc", Files.readString(tmp.resolve("gc.err")));
       Map<String, Object> summary = json(Files.readString(tmp.resolve("gc.out")));
       assertEquals(200, ((Number) summary.get("narinfosDeleted")).intValue(), summary.toString());
       assertEquals(200, ((Number) summary.get("narsDeleted")).intValue(), summary.toString());

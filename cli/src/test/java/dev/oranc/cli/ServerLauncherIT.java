@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.LeakCheck;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.ServerSocket;
@@ -12,6 +13,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -41,6 +44,10 @@ class ServerLauncherIT {
         }
       }
       assertTrue(port > 0, "no startup line in:\n" + log);
+      // The launcher passed the pom's ORANC_JAVA_OPTS on: Netty's leak detector runs at PARANOID
+      // in the server as in the tests, and LeakCheck.verifyNoLeaksIn below reads its reports.
+      String cmdline = Files.readString(Path.of("/proc/" + p.pid() + "/cmdline")).replace('\0', ' ');
+      assertTrue(cmdline.contains("-Dio.netty.leakDetection.level=PARANOID"), cmdline);
       HttpResponse<String> banner = HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/")).build(),
           HttpResponse.BodyHandlers.ofString());
@@ -54,6 +61,7 @@ class ServerLauncherIT {
       }
       assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the server did not stop on SIGTERM");
       String rest = restLog.toString();
+      LeakCheck.verifyNoLeaksIn("oranc server", log + rest);
       assertTrue(rest.contains("oranc server stopped"), rest);
       assertTrue(rest.contains("GET / 200"), "no access log line in:\n" + rest);
       // 143 would mean the JVM was killed by the signal rather than shutting down.

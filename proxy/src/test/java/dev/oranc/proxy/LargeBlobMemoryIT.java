@@ -101,6 +101,7 @@ class LargeBlobMemoryIT {
           "this test must run with -Xmx256m (its own failsafe execution)");
       assertTrue(sampler.peakDirect.get() < 96L << 20,
           "direct memory peaked at " + (sampler.peakDirect.get() >> 20) + " MiB");
+      server.awaitStreamsSettled();
       assertEquals(0, server.server.metrics().downloads().get());
       assertEquals(0, server.server.metrics().uploads().get());
     }

@@ -79,9 +79,9 @@ class LimitsTest {
       }
       for (int i = 0; i < 5; i++) {
         try (RawHttp over = new RawHttp(server.port(), DEADLINE)) {
-          long t0 = System.nanoTime();
+          // At once: the four inside the limit stay open throughout, so an answer at all (within
+          // the read deadline) is one that did not wait for a slot.
           RawHttp.Response r = over.read();
-          long millis = (System.nanoTime() - t0) / 1_000_000;
           assertNotNull(r, "refused without an answer");
           assertEquals(503, r.status(), r.toString());
           assertEquals("1", r.header("retry-after"));
@@ -89,7 +89,6 @@ class LimitsTest {
           assertEquals("no-store", r.header("cache-control"));
           assertTrue(r.text().contains("too many connections"), r.text());
           assertTrue(over.closedByServer());
-          assertTrue(millis < 1000, "refused only after " + millis + " ms");
         }
       }
       // The ones inside the limit are still served.
@@ -179,8 +178,8 @@ class LimitsTest {
       assertEquals(200, back.status(), String.valueOf(back));
       assertEquals(nar.length, back.body().length);
       two.close();
-      // Exactly two again: nothing was counted twice or lost.
-      Thread.sleep(200);
+      // Exactly two again: nothing was counted twice or lost (once the hung-up stream has ended).
+      server.awaitStreamsSettled();
       Socket x = holdDownload(server, a);
       Socket y = holdDownload(server, a);
       try {

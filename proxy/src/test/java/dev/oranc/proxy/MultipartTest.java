@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -265,12 +266,17 @@ class MultipartTest {
 
   @Test
   void anUploadNobodyTouchesExpiresAndFreesItsSpool() throws Exception {
-    server(b -> b.multipartExpiry(Duration.ofMillis(400)));
+    // The server's clock is the test's: the upload cannot expire before the spool is checked,
+    // however slow the machine (the sweep itself runs every 100 ms, a quarter of the expiry).
+    AtomicLong nanos = new AtomicLong();
+    server(b -> b.multipartExpiry(Duration.ofMillis(400)).ticker(nanos::get));
     String path = path("nar/expired.nar");
     String id = create(path, "application/x-nix-nar");
     etagOf(path, id, 2, random(300_000, 10));
     assertTrue(server.server.multipart().spoolBytes() > 0);
     assertEquals(1, spoolFiles());
+    assertEquals(1, server.server.multipart().uploads(), "expired before its time");
+    nanos.addAndGet(Duration.ofMillis(401).toNanos());
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (server.server.multipart().uploads() > 0 && System.nanoTime() < deadline) {
       Thread.sleep(50);

@@ -157,13 +157,13 @@ class RegistryFaultTest {
         reply.stallMidBody(size, new byte[200_000]);
       }
     });
-    long t0 = System.nanoTime();
+    // The registry never sends the rest, so only the server's 1 s read timeout can end the body
+    // (short, and before rawGet's 10 s socket timeout): no wall-clock bound needed.
     Raw r = rawGet("/" + fake.address() + "/a/b/nar/stall.nar", true);
-    long millis = (System.nanoTime() - t0) / 1_000_000;
     assertTrue(r.head.startsWith("HTTP/1.1 200"), r.head);
     assertTrue(r.bodyBytes < size, "the client got " + r.bodyBytes + " bytes and a clean end");
-    assertTrue(millis < 8000, "aborted only after " + millis + " ms (read timeout 1 s)");
     assertEquals(200, server.get("/-/health", null).statusCode());
+    server.awaitStreamsSettled();
     assertEquals(0, server.server.metrics().downloads().get(), "a relay is still counted in flight");
   }
 
@@ -245,6 +245,7 @@ class RegistryFaultTest {
     Raw r = rawGet("/" + fake.address() + "/a/b/nar/y.nar", false); // reads the head, then hangs up
     assertTrue(r.head.startsWith("HTTP/1.1 200"), r.head);
     assertTrue(fake.awaitClose(3000), "the registry stream was not closed after the client left");
+    server.awaitStreamsSettled();
     assertEquals(0, server.server.metrics().downloads().get(), "a relay is still counted in flight");
   }
 }

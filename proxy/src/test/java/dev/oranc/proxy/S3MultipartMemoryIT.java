@@ -89,6 +89,7 @@ class S3MultipartMemoryIT {
           "direct memory peaked at " + (sampler.peakDirect.get() >> 20) + " MiB");
       assertTrue(sampler.peakSpool.get() <= server.server.config().multipartSpoolBytes());
       assertEquals(0, server.server.multipart().spoolBytes());
+      server.awaitStreamsSettled();
       assertEquals(0, server.server.metrics().uploads().get());
 
       HttpResponse<InputStream> get = server.http.send(

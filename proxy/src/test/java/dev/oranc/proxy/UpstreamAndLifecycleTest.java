@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -118,8 +119,20 @@ class UpstreamAndLifecycleTest {
       assertTrue(new String(first, StandardCharsets.US_ASCII).startsWith("HTTP/1.1 200"));
       Thread closer = new Thread(server::close);
       closer.start();
-      Thread.sleep(300);
-      assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", port).close(), "still accepting");
+      // Waits for the event (the listening socket closes), not a fixed time; this download is
+      // still in flight throughout, as its client reads nothing more until after.
+      boolean refused = false;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!refused && System.nanoTime() < deadline) {
+        try {
+          new Socket("127.0.0.1", port).close();
+          Thread.sleep(10);
+        } catch (ConnectException e) {
+          refused = true;
+        }
+      }
+      assertTrue(refused, "still accepting");
+      assertTrue(closer.isAlive(), "close() returned before the download in flight finished");
       ByteArrayOutputStream rest = new ByteArrayOutputStream();
       in.transferTo(rest); // to EOF: the server closes after the response
       String head = new String(first, StandardCharsets.US_ASCII);

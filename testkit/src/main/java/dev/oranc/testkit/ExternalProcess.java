@@ -32,6 +32,10 @@ import org.slf4j.LoggerFactory;
  * itself gets {@code /dev/null} as stdin. Normal stops do not depend on the watchdog: {@link
  * #close()} sends SIGTERM to the program's PID, waits, then SIGKILL; a shutdown hook does the same
  * for whatever a test forgot to close.
+ *
+ * <p>A leak report in the log ({@link LeakCheck#verifyNoLeaksIn}) fails {@link #close()}: oranc
+ * processes run with Netty's leak detector at PARANOID as the tests themselves do (the parent pom's
+ * {@code ORANC_JAVA_OPTS}), and their reports are only log lines.
  */
 public final class ExternalProcess implements AutoCloseable {
 
@@ -69,7 +73,9 @@ public final class ExternalProcess implements AutoCloseable {
             new Thread(
                 () -> {
                   for (ExternalProcess p : live) {
-                    p.close();
+                    if (live.remove(p)) {
+                      p.stopAndRelease();
+                    }
                   }
                 },
                 "oranc-testkit-stop-processes"));
@@ -226,12 +232,20 @@ public final class ExternalProcess implements AutoCloseable {
     }
   }
 
-  /** SIGTERM to the program's PID, up to 5 s to exit, then SIGKILL. Idempotent. */
+  /**
+   * SIGTERM to the program's PID, up to 5 s to exit, then SIGKILL. Idempotent. Then fails with
+   * the reports if the program's log holds a Netty leak report.
+   */
   @Override
   public void close() {
     if (!live.remove(this)) {
       return;
     }
+    stopAndRelease();
+    LeakCheck.verifyNoLeaksIn(toString(), log());
+  }
+
+  private void stopAndRelease() {
     stop(program);
     try {
       if (!watchdog.waitFor(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {

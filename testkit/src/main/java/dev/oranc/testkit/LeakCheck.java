@@ -135,6 +135,34 @@ public final class LeakCheck implements AfterAllCallback {
     throw new AssertionError(message.toString());
   }
 
+  /** How Netty's leak reports begin, in its own log line and in {@link Leak#toString()}. */
+  static final String REPORT_MARK = "LEAK: ";
+
+  private static final int MAX_PROCESS_REPORT_CHARS = 8_000;
+
+  /**
+   * Fails when {@code output}, what a process a test started wrote (an oranc server or push run
+   * through the launcher, which the parent pom's {@code ORANC_JAVA_OPTS} puts at PARANOID too),
+   * holds a Netty leak report. A process's reports are only log lines: this is how they fail a test.
+   *
+   * @param process what the process is, for the message ("oranc-server (pid 123)")
+   */
+  public static void verifyNoLeaksIn(String process, String output) {
+    int first = output.indexOf(REPORT_MARK);
+    if (first < 0) {
+      return;
+    }
+    int lineStart = output.lastIndexOf('\n', first) + 1;
+    String reports = output.substring(lineStart);
+    if (reports.length() > MAX_PROCESS_REPORT_CHARS) {
+      reports = reports.substring(0, MAX_PROCESS_REPORT_CHARS) + "\n...";
+    }
+    throw new AssertionError(
+        process
+            + " reported a leak (a ByteBuf or other reference-counted object was never released):\n"
+            + reports);
+  }
+
   static void record(String resourceType, String records) {
     leaks.add(new Leak(resourceType, records));
   }

@@ -37,6 +37,27 @@ class ExternalProcessTest {
   }
 
   @Test
+  void aLeakReportInTheLogFailsClose() throws Exception {
+    ExternalProcess p =
+        ExternalProcess.start(
+            "leaker",
+            List.of(
+                "/bin/sh",
+                "-c",
+                "echo started; echo 'ERROR ResourceLeakDetector: LEAK: ByteBuf.release() was not"
+                    + " called'; echo '#1: at Somewhere.alloc'; exec sleep 60"),
+            newLog("leaker"));
+    p.awaitLogLine(Pattern.compile("#1: at"), Duration.ofSeconds(5));
+    AssertionError failed = assertThrows(AssertionError.class, p::close);
+    assertFalse(p.isAlive(), "stopped before failing");
+    assertTrue(failed.getMessage().startsWith("leaker (pid "), failed.getMessage());
+    String reports = "\nERROR ResourceLeakDetector: LEAK: ByteBuf.release() was not called\n";
+    assertTrue(
+        failed.getMessage().contains(reports + "#1: at Somewhere.alloc\n"), failed.getMessage());
+    p.close(); // idempotent: the report failed the test once
+  }
+
+  @Test
   void programDiesWhenTheOwnerGoesAway() throws Exception {
     // What the kernel does when the JVM dies: the watchdog's end of the pipe sees EOF.
     try (ExternalProcess p =

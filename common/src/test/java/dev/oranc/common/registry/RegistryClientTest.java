@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.net.Transport;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.ProxiedRequest;
 import dev.oranc.testkit.Registry;
@@ -23,6 +24,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -337,15 +339,20 @@ class RegistryClientTest {
   @Test
   void aTokenIsFetchedAgainAfterItExpires() throws Exception {
     try (Registry r = Registry.start(RegistryFlavour.TOKEN,
-        Registry.Options.DEFAULT.withTokenPolicy(TokenPolicy.DEFAULT.withLifetime(Duration.ofSeconds(3))))) {
-      RegistryClient fresh = new RegistryClient(RegistryClientConfig.builder().tls(false).build());
+        Registry.Options.DEFAULT.withTokenPolicy(TokenPolicy.DEFAULT.withLifetime(Duration.ofSeconds(300))))) {
+      // The client's clock is the test's: a 300 s token (valid at the registry throughout) is
+      // kept for 270 s of it, however slow the machine.
+      AtomicLong nanos = new AtomicLong();
+      RegistryClient fresh = new RegistryClient(RegistryClientConfig.builder().tls(false).build(),
+          Transport.newGroup(1, "token-expiry-test"), true, nanos::get);
       try {
         RepositoryRef repo = RepositoryRef.of(r.address(), "tokens/expiry");
         Credentials c = Credentials.basic(Registry.USER, Registry.PASSWORD);
         await(fresh.getManifest(repo, "a", c, null));
+        nanos.addAndGet(Duration.ofSeconds(269).toNanos());
         await(fresh.getManifest(repo, "b", c, null));
         assertEquals(1, r.tokenRequests());
-        Thread.sleep(2_500); // a 3 s token is kept for 2 s
+        nanos.addAndGet(Duration.ofSeconds(2).toNanos());
         await(fresh.getManifest(repo, "c", c, null));
         assertEquals(2, r.tokenRequests());
       } finally {
