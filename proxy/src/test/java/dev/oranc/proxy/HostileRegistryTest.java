@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.FakeRegistry;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
@@ -54,7 +55,7 @@ class HostileRegistryTest {
   private static final int DEADLINE_MILLIS = 5000;
   private static final String MARKER = "HOSTILE-MARKER-7f3a";
 
-  private FaultyRegistry fake;
+  private FakeRegistry fake;
   private TestServer server;
   private ListAppender<ILoggingEvent> logs;
   private Logger oranc;
@@ -78,8 +79,8 @@ class HostileRegistryTest {
     }
   }
 
-  private void start(FaultyRegistry.Behaviour behaviour) {
-    fake = behaviour == null ? null : new FaultyRegistry(behaviour);
+  private void start(FakeRegistry.ByTarget behaviour) {
+    fake = behaviour == null ? null : FakeRegistry.byTarget(behaviour);
     server = TestServer.start(b -> b.registry(
         dev.oranc.common.registry.RegistryClientConfig.builder()
             .tls(false)
@@ -143,7 +144,7 @@ class HostileRegistryTest {
       }
       String[] c = CASES.get(Integer.parseInt(m.group(1)) % CASES.size());
       byte[] blob = Integer.parseInt(m.group(1)) % 2 == 0 ? SMALL : LARGE;
-      reply.send(200, FaultyRegistry.OCI_MANIFEST, manifest(blob, c[0], c[1]).getBytes(StandardCharsets.UTF_8));
+      reply.send(200, FakeRegistry.OCI_MANIFEST, manifest(blob, c[0], c[1]).getBytes(StandardCharsets.UTF_8));
     });
     int baseline = server.server.metrics().connections().get();
     ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
@@ -244,7 +245,7 @@ class HostileRegistryTest {
     long announced = 7_654_321;
     start((m, uri, reply) -> {
       if (uri.contains("/manifests/")) {
-        reply.send(200, FaultyRegistry.OCI_MANIFEST, FaultyRegistry.manifest(1 << 20, 1).getBytes(StandardCharsets.UTF_8));
+        reply.send(200, FakeRegistry.OCI_MANIFEST, NarManifests.manifest(1 << 20, 1).getBytes(StandardCharsets.UTF_8));
       } else {
         reply.stallMidBody(announced, new byte[10]);
       }
@@ -264,7 +265,7 @@ class HostileRegistryTest {
     String otherDigest = Digest.sha256(other).hex();
     start((m, uri, reply) -> {
       if (uri.contains("/manifests/")) {
-        reply.send(200, FaultyRegistry.OCI_MANIFEST, FaultyRegistry.manifest(other.length, 1).getBytes(StandardCharsets.UTF_8));
+        reply.send(200, FakeRegistry.OCI_MANIFEST, NarManifests.manifest(other.length, 1).getBytes(StandardCharsets.UTF_8));
       } else {
         reply.send(200, "application/octet-stream", other);
       }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.FakeRegistry;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.Registry;
