@@ -5,10 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.LogCapture;
 import dev.oranc.testkit.FakeRegistry;
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.oranc.common.registry.Digest;
 import dev.oranc.common.registry.ImageLayout;
 import java.io.InputStream;
@@ -31,7 +30,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * A registry (or whatever a path names) that answers to hurt: every request is still answered,
@@ -57,20 +55,16 @@ class HostileRegistryTest {
 
   private FakeRegistry fake;
   private TestServer server;
-  private ListAppender<ILoggingEvent> logs;
-  private Logger oranc;
+  private LogCapture logs;
 
   @BeforeEach
   void captureLogs() {
-    oranc = (Logger) LoggerFactory.getLogger("dev.oranc");
-    logs = new ListAppender<>();
-    logs.start();
-    oranc.addAppender(logs);
+    logs = LogCapture.of("dev.oranc");
   }
 
   @AfterEach
   void close() {
-    oranc.detachAppender(logs);
+    logs.close();
     if (server != null) {
       server.close();
     }
@@ -188,7 +182,7 @@ class HostileRegistryTest {
     assertTrue(await(() -> accessLines(" 502 ").size() == CLIENTS),
         "access-log lines: " + accessLines(" 502 ").size() + " of " + CLIENTS);
     // The registry's bytes did not reach the log raw either: no line break, no escape.
-    for (ILoggingEvent e : logs.list) {
+    for (ILoggingEvent e : logs.events()) {
       String m = e.getFormattedMessage();
       assertFalse(m.contains("\r") || m.contains("\n") || m.contains("\u001b"), m);
     }
@@ -287,7 +281,7 @@ class HostileRegistryTest {
 
   private List<String> accessLines(String contains) {
     List<String> out = new ArrayList<>();
-    for (ILoggingEvent e : List.copyOf(logs.list)) {
+    for (ILoggingEvent e : logs.events()) {
       if (e.getLoggerName().equals("dev.oranc.proxy.access") && e.getFormattedMessage().contains(contains)) {
         out.add(e.getFormattedMessage());
       }
@@ -296,7 +290,7 @@ class HostileRegistryTest {
   }
 
   private boolean logged(String text) {
-    return List.copyOf(logs.list).stream().anyMatch(e -> e.getFormattedMessage().contains(text));
+    return logs.messages().stream().anyMatch(m -> m.contains(text));
   }
 
   /** Waits (at most 5 s) for a condition the server reaches on its own loop. */
