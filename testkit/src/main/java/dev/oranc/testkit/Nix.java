@@ -397,8 +397,8 @@ public final class Nix implements AutoCloseable {
     return List.copyOf(argv);
   }
 
-  /** A Nix string literal for any text. */
-  static String nixString(String s) {
+  /** A Nix string literal for any text (quotes, backslashes, {@code $}, CR, LF, tab escaped). */
+  public static String nixString(String s) {
     StringBuilder b = new StringBuilder(s.length() + 2).append('"');
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
