@@ -75,13 +75,9 @@ class HostileRegistryTest {
 
   private void start(FakeRegistry.ByTarget behaviour) {
     fake = behaviour == null ? null : FakeRegistry.byTarget(behaviour);
-    server = TestServer.start(b -> b.registry(
-        dev.oranc.common.registry.RegistryClientConfig.builder()
-            .tls(false)
-            .maxAttempts(2)
-            .readTimeout(Duration.ofSeconds(2))
-            .backoff(Duration.ofMillis(10), Duration.ofMillis(20))
-            .build()));
+    server = TestServer.start(b -> {}, registry -> registry
+        .readTimeout(Duration.ofSeconds(2))
+        .backoff(Duration.ofMillis(10), Duration.ofMillis(20)));
   }
 
   /** One manifest per hostile value, for each of the two annotations that become headers. */

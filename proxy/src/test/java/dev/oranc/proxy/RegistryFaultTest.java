@@ -41,14 +41,7 @@ class RegistryFaultTest {
 
   private void start(FakeRegistry.ByTarget behaviour, Duration readTimeout) {
     fake = FakeRegistry.byTarget(behaviour);
-    server = TestServer.start(b -> b.registry(
-        dev.oranc.common.registry.RegistryClientConfig.builder()
-            .tls(false)
-            .maxAttempts(2)
-            .readTimeout(readTimeout)
-            .backoff(Duration.ofMillis(10), Duration.ofMillis(20))
-            .maxRetryAfter(Duration.ofSeconds(1))
-            .build()));
+    server = TestServer.forFaults(readTimeout);
   }
 
   private HttpResponse<byte[]> get(String key) throws Exception {

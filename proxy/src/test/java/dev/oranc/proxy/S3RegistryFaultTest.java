@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.testkit.FakeRegistry;
-import dev.oranc.common.registry.RegistryClientConfig;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -42,14 +41,7 @@ class S3RegistryFaultTest {
 
   private void start(FakeRegistry.ByTarget behaviour) {
     fake = FakeRegistry.byTarget(behaviour);
-    server = TestServer.start(b -> b.registry(
-        RegistryClientConfig.builder()
-            .tls(false)
-            .maxAttempts(2)
-            .readTimeout(Duration.ofSeconds(2))
-            .backoff(Duration.ofMillis(10), Duration.ofMillis(20))
-            .maxRetryAfter(Duration.ofSeconds(1))
-            .build()));
+    server = TestServer.forFaults(Duration.ofSeconds(2));
   }
 
   private HttpResponse<byte[]> s3(String method, String pathAndQuery, byte[] body) throws Exception {
