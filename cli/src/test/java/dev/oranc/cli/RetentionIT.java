@@ -95,12 +95,7 @@ class RetentionIT {
       // required; B is not in the cache any more.
       Matcher listening = server.awaitLogLine(LISTENING, Duration.ofSeconds(60));
       String cache = "http://127.0.0.1:" + listening.group(1) + "/" + registry.address() + "/" + repo;
-      List<String> built = new ArrayList<>(nix.builtPaths());
-      Collections.reverse(built);
-      List<String> delete = new ArrayList<>(List.of("nix-store", "--delete"));
-      delete.addAll(built);
-      Nix.Result deleted = Nix.exec(null, Duration.ofMinutes(1), delete);
-      assertTrue(deleted.succeeded(), deleted.stderr());
+      deleteBuiltPaths(nix);
       assertFalse(Files.exists(Path.of(a.path()), LinkOption.NOFOLLOW_LINKS));
       Nix.Result substituted = Nix.exec(null, Duration.ofMinutes(2),
           List.of("nix-store", "--realise", a.path(), "--option", "substituters", cache,
@@ -256,12 +251,7 @@ class RetentionIT {
       // Every pushed path, gone from the store, comes back from the cache, signatures required.
       Matcher listening = server.awaitLogLine(LISTENING, Duration.ofSeconds(60));
       String cache = "http://127.0.0.1:" + listening.group(1) + "/" + registry.address() + "/" + repo;
-      List<String> built = new ArrayList<>(nix.builtPaths());
-      Collections.reverse(built);
-      List<String> delete = new ArrayList<>(List.of("nix-store", "--delete"));
-      delete.addAll(built);
-      Nix.Result deleted = Nix.exec(null, Duration.ofMinutes(1), delete);
-      assertTrue(deleted.succeeded(), deleted.stderr());
+      deleteBuiltPaths(nix);
       List<String> realise = new ArrayList<>(List.of("nix-store", "--realise"));
       List<Nix.StorePathInfo> all = new ArrayList<>(first);
       all.addAll(second);
@@ -382,5 +372,15 @@ class RetentionIT {
   static Run oranc(Map<String, String> env, String stdin, String command, String sub, List<String> target, String... more)
       throws Exception {
     return oranc(env, stdin, command + " " + sub, target, more);
+  }
+
+  /** Deletes every path {@code nix} built from the store, those referring to others first. */
+  private static void deleteBuiltPaths(Nix nix) {
+    List<String> built = new ArrayList<>(nix.builtPaths());
+    Collections.reverse(built);
+    List<String> delete = new ArrayList<>(List.of("nix-store", "--delete"));
+    delete.addAll(built);
+    Nix.Result deleted = Nix.exec(null, Duration.ofMinutes(1), delete);
+    assertTrue(deleted.succeeded(), deleted.stderr());
   }
 }

@@ -84,7 +84,7 @@ class GhcrLikeNixTest {
       Nix.run("nix", "store", "sign", "--key-file", secret.toString(), "--recursive", b.path());
 
       ghcr.resetCounters();
-      nix(withCredentials, "copy", "--to", cache, b.path());
+      Nix.nix(withCredentials, "copy", "--to", cache, b.path());
       assertTrue(ghcr.served("registry", "POST", "/v2/" + repo + "/blobs/uploads/").size() > 0, "nothing was uploaded");
       List<GhcrLike.Served> patches = ghcr.served("registry", "PATCH", "/v2/" + repo + "/blobs/uploads/.*");
       assertTrue(patches.size() >= 2, "the 6 MiB NAR went up in fewer than two PATCHes: " + patches);
@@ -97,7 +97,7 @@ class GhcrLikeNixTest {
 
       ghcr.makePublic(repo);
       ghcr.resetCounters();
-      nix(anonymous, "copy", "--from", cache, "--to", fresh.toString(),
+      Nix.nix(anonymous, "copy", "--from", cache, "--to", fresh.toString(),
           "--trusted-public-keys", key.publicKey(), b.path());
       for (String p : List.of(a.path(), b.path(), big)) {
         Path copied = Path.of(fresh.toString(), p);
@@ -121,7 +121,7 @@ class GhcrLikeNixTest {
 
       // Everything is there: a second copy uploads nothing (its existence checks meet the 307s).
       ghcr.resetCounters();
-      nix(withCredentials, "copy", "--to", cache, b.path());
+      Nix.nix(withCredentials, "copy", "--to", cache, b.path());
       assertEquals(List.of(), ghcr.served("registry", "PATCH", ".*"));
       assertEquals(List.of(), ghcr.served("registry", "PUT", ".*"));
 
@@ -136,16 +136,7 @@ class GhcrLikeNixTest {
       assertEquals(String.valueOf(narGet.body().length), narHead.headers().firstValue("Content-Length").orElse(null));
     } finally {
       Nix.exec(null, Duration.ofMinutes(1), List.of("nix-store", "--delete", big));
-      new ProcessBuilder("chmod", "-R", "u+w", temp.toString()).start().waitFor();
-      new ProcessBuilder("rm", "-rf", temp.toString()).start().waitFor();
+      Nix.deleteTree(temp);
     }
-  }
-
-  private static String nix(List<String> options, String... args) {
-    List<String> argv = new ArrayList<>();
-    argv.add("nix");
-    argv.addAll(List.of(args));
-    argv.addAll(options);
-    return Nix.exec(null, Duration.ofMinutes(3), argv).requireSuccess();
   }
 }

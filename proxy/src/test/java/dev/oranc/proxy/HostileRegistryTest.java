@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ch.qos.logback.classic.Logger;
+import dev.oranc.testkit.LogCapture;
+import dev.oranc.testkit.FakeRegistry;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.oranc.common.registry.Digest;
 import dev.oranc.common.registry.ImageLayout;
 import java.io.InputStream;
@@ -30,7 +30,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * A registry (or whatever a path names) that answers to hurt: every request is still answered,
@@ -54,22 +53,18 @@ class HostileRegistryTest {
   private static final int DEADLINE_MILLIS = 5000;
   private static final String MARKER = "HOSTILE-MARKER-7f3a";
 
-  private FaultyRegistry fake;
+  private FakeRegistry fake;
   private TestServer server;
-  private ListAppender<ILoggingEvent> logs;
-  private Logger oranc;
+  private LogCapture logs;
 
   @BeforeEach
   void captureLogs() {
-    oranc = (Logger) LoggerFactory.getLogger("dev.oranc");
-    logs = new ListAppender<>();
-    logs.start();
-    oranc.addAppender(logs);
+    logs = LogCapture.of("dev.oranc");
   }
 
   @AfterEach
   void close() {
-    oranc.detachAppender(logs);
+    logs.close();
     if (server != null) {
       server.close();
     }
@@ -78,15 +73,11 @@ class HostileRegistryTest {
     }
   }
 
-  private void start(FaultyRegistry.Behaviour behaviour) {
-    fake = behaviour == null ? null : new FaultyRegistry(behaviour);
-    server = TestServer.start(b -> b.registry(
-        dev.oranc.common.registry.RegistryClientConfig.builder()
-            .tls(false)
-            .maxAttempts(2)
-            .readTimeout(Duration.ofSeconds(2))
-            .backoff(Duration.ofMillis(10), Duration.ofMillis(20))
-            .build()));
+  private void start(FakeRegistry.ByTarget behaviour) {
+    fake = behaviour == null ? null : FakeRegistry.byTarget(behaviour);
+    server = TestServer.start(b -> {}, registry -> registry
+        .readTimeout(Duration.ofSeconds(2))
+        .backoff(Duration.ofMillis(10), Duration.ofMillis(20)));
   }
 
   /** One manifest per hostile value, for each of the two annotations that become headers. */
@@ -143,7 +134,7 @@ class HostileRegistryTest {
       }
       String[] c = CASES.get(Integer.parseInt(m.group(1)) % CASES.size());
       byte[] blob = Integer.parseInt(m.group(1)) % 2 == 0 ? SMALL : LARGE;
-      reply.send(200, FaultyRegistry.OCI_MANIFEST, manifest(blob, c[0], c[1]).getBytes(StandardCharsets.UTF_8));
+      reply.send(200, FakeRegistry.OCI_MANIFEST, manifest(blob, c[0], c[1]).getBytes(StandardCharsets.UTF_8));
     });
     int baseline = server.server.metrics().connections().get();
     ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
@@ -187,7 +178,7 @@ class HostileRegistryTest {
     assertTrue(await(() -> accessLines(" 502 ").size() == CLIENTS),
         "access-log lines: " + accessLines(" 502 ").size() + " of " + CLIENTS);
     // The registry's bytes did not reach the log raw either: no line break, no escape.
-    for (ILoggingEvent e : logs.list) {
+    for (ILoggingEvent e : logs.events()) {
       String m = e.getFormattedMessage();
       assertFalse(m.contains("\r") || m.contains("\n") || m.contains("\u001b"), m);
     }
@@ -244,7 +235,7 @@ class HostileRegistryTest {
     long announced = 7_654_321;
     start((m, uri, reply) -> {
       if (uri.contains("/manifests/")) {
-        reply.send(200, FaultyRegistry.OCI_MANIFEST, FaultyRegistry.manifest(1 << 20, 1).getBytes(StandardCharsets.UTF_8));
+        reply.send(200, FakeRegistry.OCI_MANIFEST, NarManifests.manifest(1 << 20, 1).getBytes(StandardCharsets.UTF_8));
       } else {
         reply.stallMidBody(announced, new byte[10]);
       }
@@ -264,7 +255,7 @@ class HostileRegistryTest {
     String otherDigest = Digest.sha256(other).hex();
     start((m, uri, reply) -> {
       if (uri.contains("/manifests/")) {
-        reply.send(200, FaultyRegistry.OCI_MANIFEST, FaultyRegistry.manifest(other.length, 1).getBytes(StandardCharsets.UTF_8));
+        reply.send(200, FakeRegistry.OCI_MANIFEST, NarManifests.manifest(other.length, 1).getBytes(StandardCharsets.UTF_8));
       } else {
         reply.send(200, "application/octet-stream", other);
       }
@@ -286,7 +277,7 @@ class HostileRegistryTest {
 
   private List<String> accessLines(String contains) {
     List<String> out = new ArrayList<>();
-    for (ILoggingEvent e : List.copyOf(logs.list)) {
+    for (ILoggingEvent e : logs.events()) {
       if (e.getLoggerName().equals("dev.oranc.proxy.access") && e.getFormattedMessage().contains(contains)) {
         out.add(e.getFormattedMessage());
       }
@@ -295,7 +286,7 @@ class HostileRegistryTest {
   }
 
   private boolean logged(String text) {
-    return List.copyOf(logs.list).stream().anyMatch(e -> e.getFormattedMessage().contains(text));
+    return logs.messages().stream().anyMatch(m -> m.contains(text));
   }
 
   /** Waits (at most 5 s) for a condition the server reaches on its own loop. */

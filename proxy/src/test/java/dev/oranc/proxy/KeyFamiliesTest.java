@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.jr.ob.JSON;
-import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.common.tag.TagEncoding;
 import dev.oranc.testkit.Registry;
@@ -211,7 +210,7 @@ class KeyFamiliesTest {
       TagCodec codec = s == server ? TagCodec.DEFAULT : new TagCodec(TagEncoding.BASE32_DNSSEC, List.of());
       assertEquals(codec.writeTag(f.key()).value(), tags.get(0));
       Map<String, Object> manifest = JSON.std.mapFrom(registry.getManifest(repo, tags.get(0)).orElseThrow());
-      assertEquals(f.key(), ((Map<?, ?>) manifest.get("annotations")).get(ImageLayout.KEY_ANNOTATION));
+      assertEquals(f.key(), ((Map<?, ?>) manifest.get("annotations")).get("com.linyinfeng.oranc.key"));
     }
   }
 

@@ -3,18 +3,14 @@ package dev.oranc.proxy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.MemorySampler;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufAllocatorMetricProvider;
-import io.netty.util.internal.PlatformDependent;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -25,8 +21,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -61,10 +55,7 @@ class LargeBlobMemoryIT {
 
     try (TestServer server = TestServer.start(b -> {})) {
       String path = "/" + r.address() + "/test/large/nar/big.nar.zst";
-      Sampler sampler = new Sampler();
-      Thread sampling = new Thread(sampler, "memory-sampler");
-      sampling.setDaemon(true);
-      sampling.start();
+      MemorySampler sampler = MemorySampler.start();
       try {
         long t0 = System.nanoTime();
         String answer = put(server.port(), path, block);
@@ -92,15 +83,14 @@ class LargeBlobMemoryIT {
           pool.shutdownNow();
         }
       } finally {
-        sampler.stop.set(true);
-        sampling.join();
+        sampler.close();
       }
       log.info("peak heap used {} MiB (max {} MiB), peak direct memory of the allocator {} MiB ({})",
-          sampler.peakHeap.get() >> 20, Runtime.getRuntime().maxMemory() >> 20, sampler.peakDirect.get() >> 20, ByteBufAllocator.DEFAULT.getClass().getSimpleName());
+          sampler.peakHeap() >> 20, Runtime.getRuntime().maxMemory() >> 20, sampler.peakDirect() >> 20, ByteBufAllocator.DEFAULT.getClass().getSimpleName());
       assertTrue(Runtime.getRuntime().maxMemory() <= 300L << 20,
           "this test must run with -Xmx256m (its own failsafe execution)");
-      assertTrue(sampler.peakDirect.get() < 96L << 20,
-          "direct memory peaked at " + (sampler.peakDirect.get() >> 20) + " MiB");
+      assertTrue(sampler.peakDirect() < 96L << 20,
+          "direct memory peaked at " + (sampler.peakDirect() >> 20) + " MiB");
       server.awaitStreamsSettled();
       assertEquals(0, server.server.metrics().downloads().get());
       assertEquals(0, server.server.metrics().uploads().get());
@@ -155,39 +145,5 @@ class LargeBlobMemoryIT {
       state = (c == '\r' || c == '\n') ? state + 1 : 0;
     }
     return head.toString(StandardCharsets.US_ASCII);
-  }
-
-  /** Samples heap in use and Netty's pooled direct memory every 50 ms. */
-  private static final class Sampler implements Runnable {
-    final AtomicBoolean stop = new AtomicBoolean();
-    final AtomicLong peakHeap = new AtomicLong();
-    final AtomicLong peakDirect = new AtomicLong();
-
-    @Override
-    public void run() {
-      List<MemoryPoolMXBean> heapPools = new ArrayList<>();
-      for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
-        if (p.getType() == MemoryType.HEAP) {
-          heapPools.add(p);
-        }
-      }
-      while (!stop.get()) {
-        long heap = 0;
-        for (MemoryPoolMXBean p : heapPools) {
-          heap += p.getUsage().getUsed();
-        }
-        peakHeap.accumulateAndGet(heap, Math::max);
-        long direct = PlatformDependent.usedDirectMemory();
-        if (ByteBufAllocator.DEFAULT instanceof ByteBufAllocatorMetricProvider p) {
-          direct = Math.max(direct, p.metric().usedDirectMemory());
-        }
-        peakDirect.accumulateAndGet(direct, Math::max);
-        try {
-          Thread.sleep(50);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    }
   }
 }

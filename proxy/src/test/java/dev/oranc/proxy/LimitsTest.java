@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.FakeRegistry;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -194,9 +195,9 @@ class LimitsTest {
   @Test
   void theAllowanceComesBackWhenStreamsFail() throws Exception {
     long size = 1 << 20;
-    try (FaultyRegistry fake = new FaultyRegistry((m, uri, reply) -> {
+    try (FakeRegistry fake = FakeRegistry.byTarget((m, uri, reply) -> {
           if (uri.contains("/manifests/")) {
-            reply.send(200, FaultyRegistry.OCI_MANIFEST, FaultyRegistry.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
+            reply.send(200, FakeRegistry.OCI_MANIFEST, NarManifests.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
           } else if (m.equals("GET")) {
             reply.truncate(size, new byte[1000]);
           } else {

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.jr.ob.JSON;
-import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
@@ -101,8 +100,8 @@ class LongKeyTest {
     // The full key is in the manifest, as for every key.
     Map<String, Object> manifest = JSON.std.mapFrom(registry.getManifest(repo, hashed).orElseThrow());
     Map<?, ?> annotations = (Map<?, ?>) manifest.get("annotations");
-    assertEquals(LOG_KEY, annotations.get(ImageLayout.KEY_ANNOTATION));
-    assertEquals(LOG_KEY, annotations.get(ImageLayout.DESCRIPTION_ANNOTATION));
+    assertEquals(LOG_KEY, annotations.get("com.linyinfeng.oranc.key"));
+    assertEquals(LOG_KEY, annotations.get("org.opencontainers.image.description"));
 
     // An independent OCI client lists the repository without complaint.
     assertEquals(tags.stream().sorted().toList(), skopeoListTags(home, repo).stream().sorted().toList());

@@ -9,7 +9,6 @@ import dev.oranc.testkit.Registry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -64,13 +63,13 @@ class NarRedirectNixTest {
       Path secret = temp.resolve("key.sec");
       Files.writeString(secret, key.secret());
       Nix.run("nix", "store", "sign", "--key-file", secret.toString(), "--recursive", c.path());
-      nix(withCredentials, "copy", "--to", cache, c.path());
+      Nix.nix(withCredentials, "copy", "--to", cache, c.path());
 
       ghcr.resetCounters();
       long redirected = server.server.metrics().narsRedirected();
       long relayed = server.server.metrics().narsRelayed();
       long relayedBytes = server.server.metrics().narBytesRelayed();
-      nix(withCredentials, "copy", "--from", cache, "--to", fresh.toString(),
+      Nix.nix(withCredentials, "copy", "--from", cache, "--to", fresh.toString(),
           "--trusted-public-keys", key.publicKey(), c.path());
       for (String p : List.of(a.path(), b.path(), c.path())) {
         Path copied = Path.of(fresh.toString(), p);
@@ -91,16 +90,7 @@ class NarRedirectNixTest {
         }
       }
     } finally {
-      new ProcessBuilder("chmod", "-R", "u+w", temp.toString()).start().waitFor();
-      new ProcessBuilder("rm", "-rf", temp.toString()).start().waitFor();
+      Nix.deleteTree(temp);
     }
-  }
-
-  private static String nix(List<String> options, String... args) {
-    List<String> argv = new ArrayList<>();
-    argv.add("nix");
-    argv.addAll(List.of(args));
-    argv.addAll(options);
-    return Nix.exec(null, Duration.ofMinutes(3), argv).requireSuccess();
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.FakeRegistry;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
@@ -121,10 +122,10 @@ class RangeTest {
   @Test
   void aRegistryThatIgnoresTheRangeHasItCutFromTheWholeBlob() throws Exception {
     byte[] body = random(100_000, 5);
-    try (FaultyRegistry fake = new FaultyRegistry((method, uri, reply) -> {
+    try (FakeRegistry fake = FakeRegistry.byTarget((method, uri, reply) -> {
           if (uri.contains("/manifests/")) {
-            reply.send(200, FaultyRegistry.OCI_MANIFEST,
-                FaultyRegistry.manifest(body.length, 1).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            reply.send(200, FakeRegistry.OCI_MANIFEST,
+                NarManifests.manifest(body.length, 1).getBytes(java.nio.charset.StandardCharsets.UTF_8));
           } else {
             reply.send(200, "application/octet-stream", body);
           }

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.testkit.GhcrLike;
 import dev.oranc.testkit.Registry;
 import java.net.http.HttpResponse;
@@ -59,14 +58,8 @@ class RateLimitedServerTest {
   private void server(Duration budget) {
     // No upload sessions opened ahead: their background POSTs meet the storm too, after the PUTs
     // are answered, and the count of 429s the registry sent would run ahead of the one compared.
-    server = TestServer.start(b -> b.uploadSessionsAhead(0).registry(
-        RegistryClientConfig.builder()
-            .tls(false)
-            .maxAttempts(2)
-            .readTimeout(Duration.ofSeconds(10))
-            .backoff(Duration.ofMillis(10), Duration.ofMillis(50))
-            .maxRetryAfter(budget)
-            .build()));
+    server = TestServer.start(
+        b -> b.uploadSessionsAhead(0), registry -> registry.maxRetryAfter(budget));
   }
 
   private long tooMany() {

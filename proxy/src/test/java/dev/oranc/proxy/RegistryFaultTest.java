@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.FakeRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -11,7 +12,6 @@ import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  */
 class RegistryFaultTest {
 
-  private FaultyRegistry fake;
+  private FakeRegistry fake;
   private TestServer server;
 
   @AfterEach
@@ -35,20 +35,13 @@ class RegistryFaultTest {
     }
   }
 
-  private void start(FaultyRegistry.Behaviour behaviour) {
+  private void start(FakeRegistry.ByTarget behaviour) {
     start(behaviour, Duration.ofSeconds(1));
   }
 
-  private void start(FaultyRegistry.Behaviour behaviour, Duration readTimeout) {
-    fake = new FaultyRegistry(behaviour);
-    server = TestServer.start(b -> b.registry(
-        dev.oranc.common.registry.RegistryClientConfig.builder()
-            .tls(false)
-            .maxAttempts(2)
-            .readTimeout(readTimeout)
-            .backoff(Duration.ofMillis(10), Duration.ofMillis(20))
-            .maxRetryAfter(Duration.ofSeconds(1))
-            .build()));
+  private void start(FakeRegistry.ByTarget behaviour, Duration readTimeout) {
+    fake = FakeRegistry.byTarget(behaviour);
+    server = TestServer.forFaults(readTimeout);
   }
 
   private HttpResponse<byte[]> get(String key) throws Exception {
@@ -71,10 +64,10 @@ class RegistryFaultTest {
     // Our words, not the registry's: its message is for the log (HostileRegistryTest).
     assertTrue(TestServer.text(r).contains("registry answered 500"), TestServer.text(r));
     assertFalse(TestServer.text(r).contains("disk on fire"), TestServer.text(r));
-    assertEquals(2, fake.requests.size(), fake.requests.toString());
+    assertEquals(2, fake.requests().size(), fake.requests().toString());
     // Failures are not cached: the next request asks again.
     get("x.narinfo");
-    assertEquals(4, fake.requests.size());
+    assertEquals(4, fake.requests().size());
   }
 
   @Test
@@ -123,20 +116,20 @@ class RegistryFaultTest {
 
   @Test
   void aManifestThatIsNotACacheFilesIs502NamingWhatIsWrong() throws Exception {
-    start((m, uri, reply) -> reply.send(200, FaultyRegistry.OCI_MANIFEST,
-        FaultyRegistry.manifest(5, 2).getBytes(StandardCharsets.UTF_8)));
+    start((m, uri, reply) -> reply.send(200, FakeRegistry.OCI_MANIFEST,
+        NarManifests.manifest(5, 2).getBytes(StandardCharsets.UTF_8)));
     HttpResponse<byte[]> r = get("x.narinfo");
     assertEquals(502, r.statusCode());
     assertOneLineNaming(r, "2 layers");
-    start2((m, uri, reply) -> reply.send(200, FaultyRegistry.OCI_MANIFEST, "not json".getBytes()));
+    start2((m, uri, reply) -> reply.send(200, FakeRegistry.OCI_MANIFEST, "not json".getBytes()));
     assertEquals(502, get("y.narinfo").statusCode());
   }
 
   @Test
   void manifestsWithNoLayerOrAnotherMediaTypeAre502NamingWhatIsWrong() throws Exception {
-    start((m, uri, reply) -> reply.send(200, FaultyRegistry.OCI_MANIFEST,
-        (uri.contains("none") ? FaultyRegistry.manifest(5, 0)
-            : FaultyRegistry.manifest(5, 1).replace("application/octet-stream", "application/vnd.oci.image.layer.v1.tar+gzip"))
+    start((m, uri, reply) -> reply.send(200, FakeRegistry.OCI_MANIFEST,
+        (uri.contains("none") ? NarManifests.manifest(5, 0)
+            : NarManifests.manifest(5, 1).replace("application/octet-stream", "application/vnd.oci.image.layer.v1.tar+gzip"))
             .getBytes(StandardCharsets.UTF_8)));
     HttpResponse<byte[]> none = get("none.narinfo");
     assertEquals(502, none.statusCode());
@@ -152,7 +145,7 @@ class RegistryFaultTest {
     long size = 1 << 20;
     start((m, uri, reply) -> {
       if (uri.contains("/manifests/")) {
-        reply.send(200, FaultyRegistry.OCI_MANIFEST, FaultyRegistry.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
+        reply.send(200, FakeRegistry.OCI_MANIFEST, NarManifests.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
       } else {
         reply.stallMidBody(size, new byte[200_000]);
       }
@@ -167,7 +160,7 @@ class RegistryFaultTest {
     assertEquals(0, server.server.metrics().downloads().get(), "a relay is still counted in flight");
   }
 
-  private void start2(FaultyRegistry.Behaviour b) {
+  private void start2(FakeRegistry.ByTarget b) {
     server.close();
     fake.close();
     start(b);
@@ -217,7 +210,7 @@ class RegistryFaultTest {
     long size = 1 << 20;
     start((m, uri, reply) -> {
       if (uri.contains("/manifests/")) {
-        reply.send(200, FaultyRegistry.OCI_MANIFEST, FaultyRegistry.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
+        reply.send(200, FakeRegistry.OCI_MANIFEST, NarManifests.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
       } else {
         reply.truncate(size, new byte[300_000]);
       }
@@ -235,13 +228,13 @@ class RegistryFaultTest {
     long size = 100L << 20;
     start((m, uri, reply) -> {
       if (uri.contains("/manifests/")) {
-        reply.send(200, FaultyRegistry.OCI_MANIFEST, FaultyRegistry.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
+        reply.send(200, FakeRegistry.OCI_MANIFEST, NarManifests.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
       } else {
         reply.stallMidBody(size, new byte[100_000]);
       }
     }, Duration.ofSeconds(30)); // so that only a cancel, not a read timeout, closes it in time
     // The manifest's connection stays pooled; count the blob connection's close only.
-    fake.closes = new CountDownLatch(1);
+    fake.watchCloses();
     Raw r = rawGet("/" + fake.address() + "/a/b/nar/y.nar", false); // reads the head, then hangs up
     assertTrue(r.head.startsWith("HTTP/1.1 200"), r.head);
     assertTrue(fake.awaitClose(3000), "the registry stream was not closed after the client left");

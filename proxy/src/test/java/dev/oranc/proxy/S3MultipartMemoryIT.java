@@ -3,26 +3,17 @@ package dev.oranc.proxy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.MemorySampler;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
-import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufAllocatorMetricProvider;
-import io.netty.util.internal.PlatformDependent;
 import java.io.InputStream;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -60,17 +51,13 @@ class S3MultipartMemoryIT {
       String endpoint = "http://127.0.0.1:" + server.port() + "/" + r.address() + "/s3mem";
       AwsCli aws = new AwsCli(dir, "multipart_threshold = 8MB", "multipart_chunksize = 8MB",
           "max_concurrent_requests = 10");
-      Sampler sampler = new Sampler(server);
-      Thread sampling = new Thread(sampler, "memory-sampler");
-      sampling.setDaemon(true);
-      sampling.start();
+      MemorySampler sampler = MemorySampler.start(() -> server.server.multipart().spoolBytes());
       long t0 = System.nanoTime();
       try {
         aws.ok(900, "s3", "cp", file.toString(), "s3://" + bucket + "/nar/big.nar.zst", "--endpoint-url", endpoint,
             "--no-progress");
       } finally {
-        sampler.stop.set(true);
-        sampling.join();
+        sampler.close();
       }
       double seconds = (System.nanoTime() - t0) / 1e9;
       Files.delete(file);
@@ -78,16 +65,16 @@ class S3MultipartMemoryIT {
       log.info("aws s3 cp of {} MiB in {} s ({} MB/s): {} parts, {} spooled; peak heap used {} MiB (max {} MiB),"
               + " peak direct memory {} MiB, peak spool {} MiB",
           SIZE >> 20, String.format("%.1f", seconds), String.format("%.0f", SIZE / seconds / 1e6), parts,
-          server.server.multipart().spooledParts(), sampler.peakHeap.get() >> 20,
-          Runtime.getRuntime().maxMemory() >> 20, sampler.peakDirect.get() >> 20, sampler.peakSpool.get() >> 20);
+          server.server.multipart().spooledParts(), sampler.peakHeap() >> 20,
+          Runtime.getRuntime().maxMemory() >> 20, sampler.peakDirect() >> 20, sampler.peakGauge() >> 20);
 
       assertTrue(Runtime.getRuntime().maxMemory() <= 300L << 20,
           "this test must run with -Xmx256m (failsafe, its own JVM)");
       assertEquals(SIZE / (8 << 20), parts);
       assertTrue(server.server.multipart().spooledParts() > 0, "parts arrived out of order and were spooled");
-      assertTrue(sampler.peakDirect.get() < 64L << 20,
-          "direct memory peaked at " + (sampler.peakDirect.get() >> 20) + " MiB");
-      assertTrue(sampler.peakSpool.get() <= server.server.config().multipartSpoolBytes());
+      assertTrue(sampler.peakDirect() < 64L << 20,
+          "direct memory peaked at " + (sampler.peakDirect() >> 20) + " MiB");
+      assertTrue(sampler.peakGauge() <= server.server.config().multipartSpoolBytes());
       assertEquals(0, server.server.multipart().spoolBytes());
       server.awaitStreamsSettled();
       assertEquals(0, server.server.metrics().uploads().get());
@@ -100,47 +87,6 @@ class S3MultipartMemoryIT {
       assertEquals(200, get.statusCode());
       try (InputStream in = get.body()) {
         assertEquals(AwsCli.hex(sha), AwsCli.hex(AwsCli.sha256(in)));
-      }
-    }
-  }
-
-  /** Samples heap in use, Netty's direct memory and the spool every 50 ms. */
-  private static final class Sampler implements Runnable {
-    final AtomicBoolean stop = new AtomicBoolean();
-    final AtomicLong peakHeap = new AtomicLong();
-    final AtomicLong peakDirect = new AtomicLong();
-    final AtomicLong peakSpool = new AtomicLong();
-    final TestServer server;
-
-    Sampler(TestServer server) {
-      this.server = server;
-    }
-
-    @Override
-    public void run() {
-      List<MemoryPoolMXBean> heapPools = new ArrayList<>();
-      for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
-        if (p.getType() == MemoryType.HEAP) {
-          heapPools.add(p);
-        }
-      }
-      while (!stop.get()) {
-        long heap = 0;
-        for (MemoryPoolMXBean p : heapPools) {
-          heap += p.getUsage().getUsed();
-        }
-        peakHeap.accumulateAndGet(heap, Math::max);
-        long direct = PlatformDependent.usedDirectMemory();
-        if (ByteBufAllocator.DEFAULT instanceof ByteBufAllocatorMetricProvider p) {
-          direct = Math.max(direct, p.metric().usedDirectMemory());
-        }
-        peakDirect.accumulateAndGet(direct, Math::max);
-        peakSpool.accumulateAndGet(server.server.multipart().spoolBytes(), Math::max);
-        try {
-          Thread.sleep(50);
-        } catch (InterruptedException e) {
-          return;
-        }
       }
     }
   }

@@ -3,7 +3,7 @@ package dev.oranc.proxy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.testkit.FakeRegistry;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -26,7 +26,7 @@ class S3RegistryFaultTest {
       + Base64.getEncoder().encodeToString("user:password".getBytes(StandardCharsets.UTF_8))
       + "/20240101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=" + "0".repeat(64);
 
-  private FaultyRegistry fake;
+  private FakeRegistry fake;
   private TestServer server;
 
   @AfterEach
@@ -39,16 +39,9 @@ class S3RegistryFaultTest {
     }
   }
 
-  private void start(FaultyRegistry.Behaviour behaviour) {
-    fake = new FaultyRegistry(behaviour);
-    server = TestServer.start(b -> b.registry(
-        RegistryClientConfig.builder()
-            .tls(false)
-            .maxAttempts(2)
-            .readTimeout(Duration.ofSeconds(2))
-            .backoff(Duration.ofMillis(10), Duration.ofMillis(20))
-            .maxRetryAfter(Duration.ofSeconds(1))
-            .build()));
+  private void start(FakeRegistry.ByTarget behaviour) {
+    fake = FakeRegistry.byTarget(behaviour);
+    server = TestServer.forFaults(Duration.ofSeconds(2));
   }
 
   private HttpResponse<byte[]> s3(String method, String pathAndQuery, byte[] body) throws Exception {
@@ -115,7 +108,7 @@ class S3RegistryFaultTest {
         + "</ETag></Part></CompleteMultipartUpload>";
     // The part's bytes go up with the Complete, and the registry refuses them.
     assertSlowDown(s3("POST", "nar/x.nar?uploadId=" + id.group(1), xml.getBytes(StandardCharsets.UTF_8)), "5");
-    assertTrue(fake.requests.stream().noneMatch(r -> r.contains("/manifests/")), fake.requests.toString());
+    assertTrue(fake.requestLines().stream().noneMatch(r -> r.contains("/manifests/")), fake.requests().toString());
     // The upload has failed for good; every later request says so, as SlowDown, until it is aborted.
     assertSlowDown(s3("PUT", "nar/x.nar?partNumber=2&uploadId=" + id.group(1), new byte[10]), "5");
     assertEquals(204, s3("DELETE", "nar/x.nar?uploadId=" + id.group(1), null).statusCode());

@@ -3,12 +3,8 @@ package dev.oranc.proxy;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.classic.spi.IThrowableProxy;
-import ch.qos.logback.core.read.ListAppender;
+import dev.oranc.testkit.LogCapture;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
@@ -24,7 +20,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.slf4j.LoggerFactory;
 
 /**
  * No credential or token reaches a log line (at TRACE, every logger), an error body, the access
@@ -49,20 +44,7 @@ class SecretsNeverLeakTest {
 
   @Test
   void noSecretInLogsBodiesOrMetricsAtTrace() throws Exception {
-    LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-    Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    Map<String, Level> before = new java.util.HashMap<>();
-    for (Logger l : context.getLoggerList()) {
-      before.put(l.getName(), l.getLevel());
-      if (l != root && l.getLevel() != null) {
-        l.setLevel(Level.TRACE);
-      }
-    }
-    ListAppender<ILoggingEvent> events = new ListAppender<>();
-    events.setContext(context);
-    events.start();
-    root.addAppender(events);
-    root.setLevel(Level.TRACE);
+    LogCapture events = LogCapture.everythingAtTrace();
     List<String> seen = new ArrayList<>();
     Registry r = registry.get();
     String user = TestServer.basic(Registry.USER, Registry.PASSWORD);
@@ -93,18 +75,15 @@ class SecretsNeverLeakTest {
       seen.add(body(metrics));
       checkMetricLabels(new String(metrics.body(), StandardCharsets.UTF_8));
     } finally {
-      root.detachAppender(events);
-      for (Logger l : context.getLoggerList()) {
-        l.setLevel(before.get(l.getName()));
-      }
+      events.close();
     }
     List<String> secrets = List.of(Registry.PASSWORD, Registry.READER_PASSWORD, WRONG, BARE_TOKEN,
         b64(Registry.USER + ":" + Registry.PASSWORD), b64(Registry.READER + ":" + Registry.READER_PASSWORD),
         b64(Registry.USER + ":" + WRONG));
-    assertTrue(events.list.size() > 50, "expected a trace of the traffic, got " + events.list.size() + " events");
+    assertTrue(events.events().size() > 50, "expected a trace of the traffic, got " + events.events().size() + " events");
     assertTrue(r.tokenRequests() > 0, "the scenario fetched no token");
-    for (ILoggingEvent e : events.list) {
-      String text = e.getFormattedMessage() + " " + throwableText(e.getThrowableProxy()) + " " + e.getMDCPropertyMap();
+    for (ILoggingEvent e : events.events()) {
+      String text = LogCapture.text(e) + " " + e.getMDCPropertyMap();
       check("log line of " + e.getLoggerName(), text, secrets);
     }
     for (String body : seen) {
@@ -160,11 +139,4 @@ class SecretsNeverLeakTest {
     assertTrue(samples > 10, metrics);
   }
 
-  private static String throwableText(IThrowableProxy t) {
-    StringBuilder sb = new StringBuilder();
-    for (; t != null; t = t.getCause()) {
-      sb.append(t.getClassName()).append(": ").append(t.getMessage()).append(' ');
-    }
-    return sb.toString();
-  }
 }

@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.LogCapture;
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import com.sun.net.httpserver.HttpServer;
 import dev.oranc.common.net.AddressPolicy;
 import dev.oranc.common.net.AddressPolicy.AddressClass;
@@ -29,7 +27,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code --allow-registry} and the address policy, through the server against the real registry.
@@ -52,14 +49,11 @@ class ServerAddressPolicyTest {
     }
   }
 
-  private final ListAppender<ILoggingEvent> logged = new ListAppender<>();
+  private LogCapture logged;
 
   @org.junit.jupiter.api.BeforeEach
   void captureWarnings() {
-    logged.start();
-    for (String name : List.of("dev.oranc.proxy.OrancServer", "dev.oranc.common.registry.ConnectionPool")) {
-      ((Logger) LoggerFactory.getLogger(name)).addAppender(logged);
-    }
+    logged = LogCapture.of("dev.oranc.proxy.OrancServer", "dev.oranc.common.registry.ConnectionPool");
   }
 
   @AfterEach
@@ -67,16 +61,11 @@ class ServerAddressPolicyTest {
     if (server != null) {
       server.close();
     }
-    for (String name : List.of("dev.oranc.proxy.OrancServer", "dev.oranc.common.registry.ConnectionPool")) {
-      ((Logger) LoggerFactory.getLogger(name)).detachAppender(logged);
-    }
+    logged.close();
   }
 
   private List<String> warnings(String logger) {
-    return logged.list.stream()
-        .filter(e -> e.getLevel() == Level.WARN && e.getLoggerName().equals(logger))
-        .map(ILoggingEvent::getFormattedMessage)
-        .toList();
+    return logged.messages(logger, Level.WARN);
   }
 
   private static Registry registry() {
@@ -230,7 +219,7 @@ class ServerAddressPolicyTest {
     assertTrue(warned.get(0).contains("credentials and tokens"), warned.get(0));
     assertTrue(warned.get(0).contains("clear text"), warned.get(0));
     server.close();
-    logged.list.clear();
+    logged.clear();
 
     server = TestServer.start(b -> b.registry(
         RegistryClientConfig.builder().insecureRegistries(TestServer.LOOPBACK_REGISTRIES).build()));

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
@@ -132,8 +131,8 @@ class ServerRegistryTest {
     String tag = "realisations_L_sha256_W_ab_x_out.doi";
     assertEquals(List.of(tag), registry.tags(repo));
     String manifest = new String(registry.getManifest(repo, tag).orElseThrow(), StandardCharsets.UTF_8);
-    assertTrue(manifest.contains("\"" + ImageLayout.KEY_ANNOTATION + "\":\"realisations/sha256:ab!out.doi\""), manifest);
-    assertTrue(manifest.contains("\"" + ImageLayout.CONTENT_TYPE_ANNOTATION + "\":\"application/json\""), manifest);
+    assertTrue(manifest.contains("\"com.linyinfeng.oranc.key\":\"realisations/sha256:ab!out.doi\""), manifest);
+    assertTrue(manifest.contains("\"com.linyinfeng.oranc.content.type\":\"application/json\""), manifest);
     assertTrue(manifest.contains("application/vnd.oci.image.manifest.v1+json"), manifest);
   }
 

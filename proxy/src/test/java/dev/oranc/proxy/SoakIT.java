@@ -3,7 +3,6 @@ package dev.oranc.proxy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.FaultInjector.Fault;
 import dev.oranc.testkit.FaultInjector.Rule;
@@ -125,10 +124,8 @@ class SoakIT {
       server = TestServer.start(b -> b
           .maxStreamsPerClient(0) // 64 clients on one address: the limit is LimitsTest's business
           .layerCacheTtl(Duration.ofSeconds(2))
-          .layerCacheNegativeTtl(Duration.ofSeconds(1))
-          .registry(RegistryClientConfig.builder().tls(false).maxAttempts(2)
-              .readTimeout(Duration.ofSeconds(10)).backoff(Duration.ofMillis(10), Duration.ofMillis(50))
-              .maxRetryAfter(Duration.ofSeconds(1)).build()));
+          .layerCacheNegativeTtl(Duration.ofSeconds(1)),
+          registry -> registry.maxRetryAfter(Duration.ofSeconds(1)));
       try {
         base = "/" + faults.address() + "/" + REPO;
         try (Connection c = new Connection()) {

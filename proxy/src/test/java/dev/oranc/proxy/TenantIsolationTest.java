@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.FakeRegistry;
 import dev.oranc.testkit.ProxiedRequest;
 import dev.oranc.testkit.RawClient;
 import dev.oranc.testkit.Registry;
@@ -33,7 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * deleted from its repository. The manifest stays, naming a digest the repository no longer holds
  * — which is what a hostile registry (one that checks nothing) would serve. The test harness knows
  * Alice's bytes; an attacker would only know their digest. A third case puts a stand-in that checks
- * nothing ({@link FaultyRegistry}) in the hostile registry's place, answering the digest with other
+ * nothing ({@link FakeRegistry}) in the hostile registry's place, answering the digest with other
  * bytes; a fourth shows what the cache still shares: one repository's entry, among the credentials
  * the registry lets read that repository.
  */
@@ -160,9 +161,9 @@ class TenantIsolationTest {
     byte[] manifest = hostile.getManifest("mallory/cache", tagOf(hostile)).orElseThrow();
     byte[] other = new byte[NARINFO.length];
     java.util.Arrays.fill(other, (byte) 'x');
-    try (FaultyRegistry fake = new FaultyRegistry((method, uri, reply) -> {
+    try (FakeRegistry fake = FakeRegistry.byTarget((method, uri, reply) -> {
       if (uri.contains("/manifests/")) {
-        reply.send(200, FaultyRegistry.OCI_MANIFEST, manifest);
+        reply.send(200, FakeRegistry.OCI_MANIFEST, manifest);
       } else if (uri.contains("/blobs/")) {
         reply.send(200, "application/octet-stream", other);
       } else {
@@ -177,14 +178,14 @@ class TenantIsolationTest {
         if (aliceCached) {
           aliceReadsHerNarinfo();
         }
-        fake.requests.clear();
+        fake.clearRequests();
         HttpResponse<byte[]> r = server.get(path, null);
         String body = new String(r.body(), StandardCharsets.ISO_8859_1);
         assertEquals(502, r.statusCode(), body);
         assertFalse(body.contains(MARKER), body);
         assertFalse(body.contains("xxxx"), "the foreign bytes are not quoted: " + body);
         answers.add(r.statusCode() + " " + body);
-        requests.add(List.copyOf(fake.requests));
+        requests.add(fake.requestLines());
       }
       assertEquals(answers.get(0), answers.get(1), "the answer depends on Alice's cache entry");
       assertEquals(requests.get(0), requests.get(1), "the registry requests depend on Alice's cache entry");

@@ -49,21 +49,43 @@ final class TestServer implements AutoCloseable {
    * ({@link #LOOPBACK_REGISTRIES}); {@code tweak} adjusts it.
    */
   static TestServer start(Consumer<ServerConfig.Builder> tweak) {
+    return start(tweak, registry -> {});
+  }
+
+  /**
+   * A server as {@link #start(Consumer)} makes it, whose registry client {@code registry} adjusts
+   * (plain HTTP, 2 attempts, a 10 s read timeout and 10–50 ms backoff unless it says otherwise):
+   * the fault tests shorten the timeout, the backoff and the longest {@code Retry-After} waited.
+   */
+  static TestServer start(
+      Consumer<ServerConfig.Builder> tweak, Consumer<RegistryClientConfig.Builder> registry) {
+    RegistryClientConfig.Builder client =
+        RegistryClientConfig.builder()
+            .tls(false)
+            .maxAttempts(2)
+            .readTimeout(Duration.ofSeconds(10))
+            .backoff(Duration.ofMillis(10), Duration.ofMillis(50));
+    registry.accept(client);
     ServerConfig.Builder b =
         ServerConfig.builder()
             .listen(new InetSocketAddress("127.0.0.1", 0))
             .threads(2)
             .shutdownGrace(Duration.ofSeconds(2))
             .allowRegistries(LOOPBACK_REGISTRIES)
-            .registry(
-                RegistryClientConfig.builder()
-                    .tls(false)
-                    .maxAttempts(2)
-                    .readTimeout(Duration.ofSeconds(10))
-                    .backoff(Duration.ofMillis(10), Duration.ofMillis(50))
-                    .build());
+            .registry(client.build());
     tweak.accept(b);
     return new TestServer(OrancServer.start(b.build()));
+  }
+
+  /**
+   * A server for a misbehaving registry: a read timeout of {@code readTimeout}, 10–20 ms backoff,
+   * a {@code Retry-After} waited for at most 1 s.
+   */
+  static TestServer forFaults(Duration readTimeout) {
+    return start(b -> {}, registry -> registry
+        .readTimeout(readTimeout)
+        .backoff(Duration.ofMillis(10), Duration.ofMillis(20))
+        .maxRetryAfter(Duration.ofSeconds(1)));
   }
 
   static TestServer start() {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.jr.ob.JSON;
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.RawClient;
 import dev.oranc.testkit.Registry;
@@ -51,14 +50,14 @@ final class CacheReader {
       Map<String, Object> layer = (Map<String, Object>) layers.get(0);
       Map<String, Object> annotations = (Map<String, Object>) layer.get("annotations");
       Map<String, Object> imageAnnotations = (Map<String, Object>) m.get("annotations");
-      if (!key.equals(imageAnnotations.get(ImageLayout.KEY_ANNOTATION))) {
+      if (!key.equals(imageAnnotations.get("com.linyinfeng.oranc.key"))) {
         throw new AssertionError(key + ": key annotation " + imageAnnotations);
       }
       String digest = (String) layer.get("digest");
       return Optional.of(
           new StoredFile(
               key, digest, ((Number) layer.get("size")).longValue(),
-              (String) annotations.get(ImageLayout.CONTENT_TYPE_ANNOTATION),
+              (String) annotations.get("com.linyinfeng.oranc.content.type"),
               client.getBlob(repository, digest)));
     } catch (IOException e) {
       throw new UncheckedIOException(e);

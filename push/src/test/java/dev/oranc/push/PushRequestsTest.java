@@ -144,6 +144,31 @@ class PushRequestsTest {
   }
 
   /**
+   * docs/ARCHITECTURE.md, push step 2: for 8 paths or more, one tag listing replaces two look-ups
+   * per path, and a path whose keys are not listed costs no request: one {@code GET …/tags/list}
+   * (one page here), and no manifest of a path is looked up.
+   */
+  @Test
+  void aPushOfEightPathsOrMoreListsTheTagsOnceAndLooksNoPathUp() throws Exception {
+    List<String> paths = freshPaths("listed");
+    PushRunner runner = new PushRunner(registries.get(), key);
+    initialized(runner, "requests/listed");
+    registries.get().resetCounters();
+    PushReport report = runner.push("requests/listed", paths);
+    assertTrue(report.succeeded(), report.summary().toString());
+    assertEquals(PATHS, report.count(Status.PUSHED), report.summary().toString());
+
+    List<ProxiedRequest> requests = registries.get().proxiedRequests();
+    assertEquals(1, registries.get().proxiedRequests("GET", ".*/tags/list").size(),
+        requests.toString());
+    List<ProxiedRequest> lookUps = requests.stream()
+        .filter(r -> r.method().equals("GET") || r.method().equals("HEAD"))
+        .filter(r -> r.path().contains("/manifests/") && !r.path().endsWith("/nix-cache-info"))
+        .toList();
+    assertEquals(List.of(), lookUps, "look-ups of paths the listing did not name");
+  }
+
+  /**
    * In the order the registry saw them, each narinfo's tag comes after the tag of the NAR it
    * names (the proxies record a request when it arrives; the push sends the narinfo's tag only
    * once the NAR's was answered).

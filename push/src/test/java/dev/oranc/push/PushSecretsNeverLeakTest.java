@@ -3,12 +3,8 @@ package dev.oranc.push;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.classic.spi.IThrowableProxy;
-import ch.qos.logback.core.read.ListAppender;
+import dev.oranc.testkit.LogCapture;
 import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.FaultInjector.Fault;
 import dev.oranc.testkit.FaultInjector.Rule;
@@ -28,7 +24,6 @@ import java.util.Map;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.slf4j.LoggerFactory;
 
 /**
  * A push never shows its secrets: with every logger at TRACE, a push against a token registry —
@@ -47,20 +42,7 @@ class PushSecretsNeverLeakTest {
   void noSecretInAnyLogLineOrOutputAtTrace() throws Exception {
     Nix.KeyPair key = Nix.generateKey("oranc-push-secrets-1");
     Registry registry = registries.get();
-    LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-    Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    Map<String, Level> before = new HashMap<>();
-    for (Logger l : context.getLoggerList()) {
-      before.put(l.getName(), l.getLevel());
-      if (l != root && l.getLevel() != null) {
-        l.setLevel(Level.TRACE);
-      }
-    }
-    ListAppender<ILoggingEvent> events = new ListAppender<>();
-    events.setContext(context);
-    events.start();
-    root.addAppender(events);
-    root.setLevel(Level.TRACE);
+    LogCapture events = LogCapture.everythingAtTrace();
     List<String> output = new ArrayList<>();
     try (TestStore store = new TestStore();
         FaultInjector faults = new FaultInjector(registry.address(), registry.tokenRealm())) {
@@ -77,18 +59,15 @@ class PushSecretsNeverLeakTest {
       env.put(Push.PASSWORD_VARIABLE, WRONG);
       output.add(run(faults, "secrets/wrong", env, paths.get("app")));
     } finally {
-      root.detachAppender(events);
-      for (Logger l : context.getLoggerList()) {
-        l.setLevel(before.get(l.getName()));
-      }
+      events.close();
     }
     String keySecret = key.secret().substring(key.secret().indexOf(':') + 1);
     List<String> secrets = List.of(Registry.PASSWORD, WRONG, keySecret, keySecret.substring(0, 43),
         b64(Registry.USER + ":" + Registry.PASSWORD), b64(Registry.USER + ":" + WRONG));
-    assertTrue(events.list.size() > 20, "expected a trace of the push, got " + events.list.size());
-    for (ILoggingEvent e : events.list) {
+    assertTrue(events.events().size() > 20, "expected a trace of the push, got " + events.events().size());
+    for (ILoggingEvent e : events.events()) {
       check("log line of " + e.getLoggerName(),
-          e.getFormattedMessage() + " " + throwableText(e.getThrowableProxy()), secrets);
+          LogCapture.text(e), secrets);
     }
     for (String o : output) {
       check("the push's output", o, secrets);
@@ -121,11 +100,4 @@ class PushSecretsNeverLeakTest {
     assertFalse(JWT.matcher(text).find(), "a token in " + where + ": " + text);
   }
 
-  private static String throwableText(IThrowableProxy t) {
-    StringBuilder sb = new StringBuilder();
-    for (; t != null; t = t.getCause()) {
-      sb.append(t.getClassName()).append(": ").append(t.getMessage()).append(' ');
-    }
-    return sb.toString();
-  }
 }

@@ -55,11 +55,11 @@ final class TestStore implements AutoCloseable {
     StringBuilder expr = new StringBuilder("let\n");
     for (Drv d : drvs) {
       expr.append("  ").append(var(d.name())).append(" = builtins.derivation {\n")
-          .append("    name = ").append(nixString(d.name() + "-" + salt)).append(";\n")
+          .append("    name = ").append(Nix.nixString(d.name() + "-" + salt)).append(";\n")
           .append("    system = builtins.currentSystem;\n")
           .append("    builder = \"/bin/sh\";\n")
           .append("    PATH = \"/usr/bin:/bin\";\n")
-          .append("    args = [ \"-c\" ").append(nixString(d.script())).append(" ];\n")
+          .append("    args = [ \"-c\" ").append(Nix.nixString(d.script())).append(" ];\n")
           .append("    deps = [");
       for (String dep : d.deps()) {
         expr.append(' ').append(var(dep));
@@ -146,22 +146,6 @@ final class TestStore implements AutoCloseable {
     byte[] b = new byte[n];
     random.nextBytes(b);
     return b;
-  }
-
-  static String nixString(String s) {
-    StringBuilder b = new StringBuilder(s.length() + 2).append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> b.append("\\\"");
-        case '\\' -> b.append("\\\\");
-        case '$' -> b.append("\\$");
-        case '\n' -> b.append("\\n");
-        case '\t' -> b.append("\\t");
-        default -> b.append(c);
-      }
-    }
-    return b.append('"').toString();
   }
 
   // ----- scripts -----

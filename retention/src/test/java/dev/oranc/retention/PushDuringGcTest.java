@@ -7,12 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.nix.signature.PublicKey;
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.DigestedManifest;
 import dev.oranc.common.registry.ImageLayout;
-import dev.oranc.common.registry.RegistryClient;
-import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.PathOutcome;
 import dev.oranc.push.PathOutcome.Status;
@@ -39,7 +35,6 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -86,11 +81,7 @@ class PushDuringGcTest {
   }
 
   Map<String, String> environment() {
-    Map<String, String> env = new HashMap<>();
-    env.put(Push.SIGNING_KEY_VARIABLE, key.secret());
-    env.put(Push.USERNAME_VARIABLE, Registry.USER);
-    env.put(Push.PASSWORD_VARIABLE, Registry.PASSWORD);
-    return env;
+    return TestCaches.pushEnvironment(key);
   }
 
   PushReport push(String repository, Clock clock, Duration refreshOlderThan, String... paths) throws Exception {
@@ -105,10 +96,7 @@ class PushDuringGcTest {
   }
 
   CacheTarget target(String repository) {
-    RegistryClient client = new RegistryClient(RegistryClientConfig.builder().tls(false)
-        .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build());
-    return new CacheTarget(client, TagCodec.DEFAULT, RepositoryRef.of(registry().address(), repository),
-        Credentials.basic(Registry.USER, Registry.PASSWORD));
+    return TestCaches.target(registry().address(), repository);
   }
 
   List<String> check(String repository) throws InterruptedException {

@@ -7,10 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.nix.signature.PublicKey;
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.registry.RegistryClient;
-import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.Push;
 import dev.oranc.push.PushOptions;
@@ -32,7 +28,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -84,11 +79,7 @@ class RetentionTest {
   }
 
   Map<String, String> environment() {
-    Map<String, String> env = new HashMap<>();
-    env.put(Push.SIGNING_KEY_VARIABLE, key.secret());
-    env.put(Push.USERNAME_VARIABLE, Registry.USER);
-    env.put(Push.PASSWORD_VARIABLE, Registry.PASSWORD);
-    return env;
+    return TestCaches.pushEnvironment(key);
   }
 
   String freshRepository() {
@@ -104,10 +95,7 @@ class RetentionTest {
   }
 
   CacheTarget target(String address, String repository) {
-    RegistryClient client = new RegistryClient(RegistryClientConfig.builder().tls(false)
-        .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build());
-    return new CacheTarget(client, TagCodec.DEFAULT, RepositoryRef.of(address, repository),
-        Credentials.basic(Registry.USER, Registry.PASSWORD));
+    return TestCaches.target(address, repository);
   }
 
   /** The cache pushed and pinned as the class comment says. */

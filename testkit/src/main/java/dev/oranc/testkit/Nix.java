@@ -397,8 +397,8 @@ public final class Nix implements AutoCloseable {
     return List.copyOf(argv);
   }
 
-  /** A Nix string literal for any text. */
-  static String nixString(String s) {
+  /** A Nix string literal for any text (quotes, backslashes, {@code $}, CR, LF, tab escaped). */
+  public static String nixString(String s) {
     StringBuilder b = new StringBuilder(s.length() + 2).append('"');
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
@@ -439,6 +439,28 @@ public final class Nix implements AutoCloseable {
    */
   public static String run(String... argv) {
     return exec(null, DEFAULT_TIMEOUT, Arrays.asList(argv)).requireSuccess();
+  }
+
+  /**
+   * {@code nix ARGS OPTIONS} (offline options added as {@link #run} does, 3 minutes at most):
+   * its stdout, or a failure with its stderr. For the tests that run {@code nix copy} and {@code
+   * nix path-info} against a server with options of their own ({@code --store}, a netrc file).
+   */
+  public static String nix(List<String> options, String... args) {
+    List<String> argv = new ArrayList<>();
+    argv.add("nix");
+    argv.addAll(Arrays.asList(args));
+    argv.addAll(options);
+    return exec(null, Duration.ofMinutes(3), argv).requireSuccess();
+  }
+
+  /**
+   * Deletes {@code dir} with everything in it, read-only files included (a store made with {@code
+   * --store} holds them): {@code chmod -R u+w}, then {@code rm -rf}.
+   */
+  public static void deleteTree(Path dir) throws IOException, InterruptedException {
+    new ProcessBuilder("chmod", "-R", "u+w", dir.toString()).start().waitFor();
+    new ProcessBuilder("rm", "-rf", dir.toString()).start().waitFor();
   }
 
   /** Like {@link #run} with {@code stdin} as standard input. */

@@ -5,12 +5,8 @@ import static dev.oranc.common.registry.RegistryClientFaultTest.failure;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.classic.spi.IThrowableProxy;
-import ch.qos.logback.core.read.ListAppender;
+import dev.oranc.testkit.LogCapture;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
@@ -23,7 +19,6 @@ import java.util.List;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.slf4j.LoggerFactory;
 
 /**
  * Nothing secret reaches a log line, at any level: every event of a token flow (including a
@@ -38,14 +33,7 @@ class CredentialLoggingTest {
 
   @Test
   void noPasswordOrTokenIsEverLogged() throws Exception {
-    LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-    Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    Level before = root.getLevel();
-    ListAppender<ILoggingEvent> appender = new ListAppender<>();
-    appender.setContext(context);
-    appender.start();
-    root.addAppender(appender);
-    root.setLevel(Level.TRACE);
+    LogCapture appender = LogCapture.everythingAtTrace();
     Registry r = registry.get();
     try (RegistryClient client = new RegistryClient(RegistryClientConfig.builder().tls(false)
         .backoff(Duration.ofMillis(5), Duration.ofMillis(10)).build())) {
@@ -59,16 +47,15 @@ class CredentialLoggingTest {
       failure(client.getManifest(repo, "y", Credentials.basic(Registry.READER, Registry.READER_PASSWORD), null));
       r.tokenPolicy(TokenPolicy.DEFAULT);
     } finally {
-      root.detachAppender(appender);
-      root.setLevel(before);
+      appender.close();
     }
     List<String> secrets = new ArrayList<>(List.of(Registry.PASSWORD, Registry.READER_PASSWORD, "s3cr3t-wrong-pw"));
     for (String userPass : List.of(Registry.USER + ":" + Registry.PASSWORD, Registry.READER + ":" + Registry.READER_PASSWORD)) {
       secrets.add(Base64.getEncoder().encodeToString(userPass.getBytes(StandardCharsets.UTF_8)));
     }
-    assertTrue(appender.list.size() > 10, "expected a trace of the flow, got " + appender.list.size() + " events");
-    for (ILoggingEvent e : appender.list) {
-      String text = e.getFormattedMessage() + " " + throwableText(e.getThrowableProxy());
+    assertTrue(appender.events().size() > 10, "expected a trace of the flow, got " + appender.events().size() + " events");
+    for (ILoggingEvent e : appender.events()) {
+      String text = LogCapture.text(e);
       for (String secret : secrets) {
         assertFalse(text.contains(secret), "a secret in the log: " + e.getLoggerName() + ": " + text);
       }
@@ -79,11 +66,4 @@ class CredentialLoggingTest {
     }
   }
 
-  private static String throwableText(IThrowableProxy t) {
-    StringBuilder sb = new StringBuilder();
-    for (; t != null; t = t.getCause()) {
-      sb.append(t.getClassName()).append(": ").append(t.getMessage()).append(' ');
-    }
-    return sb.toString();
-  }
 }

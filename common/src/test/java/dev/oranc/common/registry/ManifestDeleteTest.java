@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.FakeRegistry;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.Registry;
@@ -62,14 +63,14 @@ class ManifestDeleteTest {
         client.getDigestedManifest(repo, "x.narinfo", c, null)).orElseThrow();
     byte[] raw = r.getManifest("delete/files", "x.narinfo").orElseThrow();
     assertEquals(Digest.sha256(raw), read.digest());
-    String created = read.manifest().annotations().get(ImageLayout.CREATED_ANNOTATION);
+    String created = read.manifest().annotations().get("org.opencontainers.image.created");
     assertTrue(created.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ"), created);
     Instant at = ImageLayout.created(read.manifest()).orElseThrow();
     assertFalse(at.isBefore(before), at + " before " + before);
     assertFalse(at.isAfter(after), at + " after " + after);
     // The Rust layout's annotations are still there, unchanged.
-    assertEquals("x.narinfo", read.manifest().annotations().get(ImageLayout.KEY_ANNOTATION));
-    assertEquals("x.narinfo", read.manifest().annotations().get(ImageLayout.DESCRIPTION_ANNOTATION));
+    assertEquals("x.narinfo", read.manifest().annotations().get("com.linyinfeng.oranc.key"));
+    assertEquals("x.narinfo", read.manifest().annotations().get("org.opencontainers.image.description"));
 
     assertTrue(RegistryClientFaultTest.await(client.deleteManifest(repo, read.digest(), c, null)));
     assertEquals(Optional.empty(), RegistryClientFaultTest.await(cache.find(repo, "x.narinfo", c, null)));

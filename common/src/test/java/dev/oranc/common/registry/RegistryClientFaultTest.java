@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.FakeRegistry;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.error.RegistryException.Unavailable.Reason;
 import dev.oranc.common.tag.TagCodec;

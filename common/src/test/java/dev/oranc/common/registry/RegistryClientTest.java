@@ -114,9 +114,9 @@ class RegistryClientTest {
     byte[] manifestJson = r.getManifest("roundtrip/files", "abc.narinfo").orElseThrow();
     Manifest m = Manifest.parse(manifestJson, "test", null);
     assertEquals(Manifest.OCI_MANIFEST, m.mediaType());
-    assertEquals("abc.narinfo", m.annotations().get(ImageLayout.KEY_ANNOTATION));
-    assertEquals("abc.narinfo", m.annotations().get(ImageLayout.DESCRIPTION_ANNOTATION));
-    assertEquals(ImageLayout.CONFIG_MEDIA_TYPE, m.config().mediaType());
+    assertEquals("abc.narinfo", m.annotations().get("com.linyinfeng.oranc.key"));
+    assertEquals("abc.narinfo", m.annotations().get("org.opencontainers.image.description"));
+    assertEquals("application/vnd.oci.image.config.v1+json", m.config().mediaType());
     assertEquals(
         "{\"architecture\":\"\",\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + blob.digest() + "\"]}}",
         new String(r.getBlob("roundtrip/files", m.config().digest().toString()), StandardCharsets.UTF_8));

@@ -187,6 +187,16 @@ class PipelineTest {
   }
 
   @Test
+  void whileDrainingTheHealthCheckIs503() {
+    send("GET /-/health HTTP/1.1\r\nHost: x\r\n\r\n");
+    assertTrue(output().startsWith("HTTP/1.1 200 OK\r\n"));
+    draining = true;
+    send("GET /-/health HTTP/1.1\r\nHost: x\r\n\r\n");
+    String out = output();
+    assertTrue(out.startsWith("HTTP/1.1 503 "), "docs/SERVER.md: 503 while draining: " + out);
+  }
+
+  @Test
   void theAccessLogExchangeIsGoneAfterTheResponse() {
     send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     output();

@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
+import dev.oranc.testkit.LogCapture;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
@@ -23,7 +21,6 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * A write of a response that fails — here an encoder refusing it, as Netty's does a header value
@@ -32,8 +29,7 @@ import org.slf4j.LoggerFactory;
  */
 class ResponseWriteFailureTest {
 
-  private ListAppender<ILoggingEvent> access;
-  private Logger accessLogger;
+  private LogCapture access;
   private EmbeddedChannel channel;
 
   /** Refuses every write, as an encoder does a message it cannot encode. */
@@ -47,22 +43,19 @@ class ResponseWriteFailureTest {
 
   @BeforeEach
   void setUp() {
-    accessLogger = (Logger) LoggerFactory.getLogger("dev.oranc.proxy.access");
-    access = new ListAppender<>();
-    access.start();
-    accessLogger.addAppender(access);
+    access = LogCapture.of("dev.oranc.proxy.access");
     channel = new EmbeddedChannel(new RefusingEncoder(), new AccessLogHandler(new ServerMetrics()));
     channel.writeInbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/r/o/c/k.narinfo"));
   }
 
   @AfterEach
   void tearDown() {
-    accessLogger.detachAppender(access);
+    access.close();
     channel.finishAndReleaseAll();
   }
 
   private List<String> lines() {
-    return access.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+    return access.messages();
   }
 
   @Test
