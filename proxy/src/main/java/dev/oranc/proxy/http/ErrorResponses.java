@@ -4,7 +4,7 @@ import dev.oranc.common.error.FormatException;
 import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.error.OrancException;
 import dev.oranc.common.error.RegistryException;
-import dev.oranc.proxy.route.AuthorizationParser;
+import dev.oranc.proxy.s3.AuthorizationParser;
 import dev.oranc.proxy.route.RequestRejected;
 import dev.oranc.proxy.s3.S3Rejected;
 import io.netty.handler.codec.http.HttpHeaderNames;

@@ -6,6 +6,8 @@ import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.route.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.s3.MultipartSession;
+import dev.oranc.proxy.s3.AwsChunkedHandler;
+import dev.oranc.proxy.s3.BodyChecksumHandler;
 import dev.oranc.proxy.s3.MultipartUploads;
 import dev.oranc.proxy.s3.S3Rejected;
 import dev.oranc.proxy.s3.S3Xml;

@@ -2,6 +2,8 @@ package dev.oranc.proxy.http;
 
 import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.route.Router;
+import dev.oranc.proxy.s3.AwsChunkedHandler;
+import dev.oranc.proxy.s3.BodyChecksumHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;

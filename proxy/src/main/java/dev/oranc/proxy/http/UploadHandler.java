@@ -8,6 +8,8 @@ import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.route.RequestRejected;
 import dev.oranc.proxy.route.Route;
+import dev.oranc.proxy.s3.AwsChunkedHandler;
+import dev.oranc.proxy.s3.BodyChecksumHandler;
 import dev.oranc.proxy.s3.S3Rejected;
 import dev.oranc.common.tag.Tag;
 import io.netty.buffer.ByteBuf;

@@ -4,6 +4,7 @@ import dev.oranc.common.error.FormatException;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
+import dev.oranc.proxy.s3.AuthorizationParser;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
