@@ -4,6 +4,7 @@ import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.route.Router;
 import dev.oranc.proxy.s3.AwsChunkedHandler;
 import dev.oranc.proxy.s3.BodyChecksumHandler;
+import dev.oranc.proxy.s3.MultipartHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;

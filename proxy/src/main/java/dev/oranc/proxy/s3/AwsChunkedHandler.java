@@ -33,7 +33,7 @@ import java.util.Locale;
  */
 public final class AwsChunkedHandler extends S3BodyFilter<AwsChunkedParser> {
 
-  public static final String AWS_CHUNKED = "aws-chunked";
+  static final String AWS_CHUNKED = "aws-chunked";
   static final String DECODED_LENGTH = "x-amz-decoded-content-length";
 
   @Override

@@ -1,16 +1,16 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.s3;
 
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.proxy.http.Backend;
+import dev.oranc.proxy.http.Failures;
+import dev.oranc.proxy.http.RequestHandler;
+import dev.oranc.proxy.http.Responses;
+import dev.oranc.proxy.http.RoutedRequest;
+import dev.oranc.proxy.http.UploadHandler;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.route.RequestRejected;
 import dev.oranc.proxy.route.Route;
-import dev.oranc.proxy.s3.MultipartSession;
-import dev.oranc.proxy.s3.AwsChunkedHandler;
-import dev.oranc.proxy.s3.BodyChecksumHandler;
-import dev.oranc.proxy.s3.MultipartUploads;
-import dev.oranc.proxy.s3.S3Rejected;
-import dev.oranc.proxy.s3.S3Xml;
 import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
@@ -54,14 +54,14 @@ import org.slf4j.LoggerFactory;
  * It sits before {@code expect-continue}, so it answers {@code Expect: 100-continue} itself, once a
  * part has been accepted.
  */
-final class MultipartHandler extends RequestHandler {
+public final class MultipartHandler extends RequestHandler {
 
   private static final Logger log = LoggerFactory.getLogger(MultipartHandler.class);
   static final int MAX_COMPLETE_BODY = 2 * 1024 * 1024;
 
   private final Backend backend;
 
-  MultipartHandler(Backend backend) {
+  public MultipartHandler(Backend backend) {
     super(log);
     this.backend = backend;
   }
