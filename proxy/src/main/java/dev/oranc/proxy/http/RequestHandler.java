@@ -61,7 +61,7 @@ public abstract class RequestHandler extends ChannelInboundHandlerAdapter {
     this.log = log;
   }
 
-  /** The request {@code routed} starts here, or null when it is not this handler's (it passes on). */
+  /** The request {@code routed} starts here; null when it is not this handler's (it passes on). */
   protected abstract Request accept(ChannelHandlerContext ctx, RoutedRequest routed);
 
   @Override

@@ -54,7 +54,8 @@ final class ServiceHandler extends RequestHandler {
                 bytes(up ? "ok\n" : "shutting down\n"),
                 head));
       } else if (route instanceof Route.Metrics) {
-        respond(Responses.full(HttpResponseStatus.OK, PROMETHEUS_TEXT, bytes(metrics.scrape()), head));
+        respond(
+            Responses.full(HttpResponseStatus.OK, PROMETHEUS_TEXT, bytes(metrics.scrape()), head));
       }
     }
   }

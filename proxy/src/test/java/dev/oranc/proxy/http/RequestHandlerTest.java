@@ -113,7 +113,8 @@ class RequestHandlerTest {
   }
 
   private static RoutedRequest routed(Route route) {
-    return new RoutedRequest(new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/"), route);
+    return new RoutedRequest(
+        new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/"), route);
   }
 
   private static HttpContent piece(String s) {
@@ -140,7 +141,8 @@ class RequestHandlerTest {
     assertEquals(HttpResponseStatus.OK, answer.status());
     answer.release();
     HttpContent piece = piece("abc");
-    HttpContent end = new DefaultLastHttpContent(Unpooled.copiedBuffer("d", StandardCharsets.US_ASCII));
+    HttpContent end =
+        new DefaultLastHttpContent(Unpooled.copiedBuffer("d", StandardCharsets.US_ASCII));
     channel.writeInbound(piece, end);
     assertEquals(0, piece.refCnt());
     assertEquals(0, end.refCnt());
@@ -179,7 +181,8 @@ class RequestHandlerTest {
     assertEquals(0, late.refCnt());
     assertNull(channel.readOutbound());
     channel.close();
-    assertEquals(List.of("start", "body-failed", "ended"), handler.events, "no client-gone after the end");
+    assertEquals(List.of("start", "body-failed", "ended"), handler.events,
+        "no client-gone after the end");
   }
 
   @Test
