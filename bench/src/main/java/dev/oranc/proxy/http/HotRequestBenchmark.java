@@ -15,7 +15,7 @@ import dev.oranc.proxy.cache.LayerCache;
 import dev.oranc.proxy.cache.Prefetcher;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.s3.MultipartUploads;
-import dev.oranc.proxy.route.AuthorizationParser;
+import dev.oranc.proxy.s3.AuthorizationParser;
 import dev.oranc.proxy.upstream.UpstreamChecker;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;

@@ -12,10 +12,7 @@ import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.upstream.UpstreamChecker;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -65,19 +62,16 @@ import org.slf4j.LoggerFactory;
  * every callback hops back to it before touching the channel. A callback runs inside a future's
  * completion, where a throw would be lost and the client left waiting with no access-log line and
  * no idle timeout (the exchange waits "on the server"); so each runs guarded ({@link
- * Download#onLoop}): whatever it throws fails the download like any error, a 500 before the head
- * and a closed connection after it.
+ * RequestHandler.Request#onLoop}): whatever it throws fails the download like any error, a 500
+ * before the head and a closed connection after it. A body (GET and HEAD have none) is dropped.
  */
-final class DownloadHandler extends ChannelInboundHandlerAdapter {
+final class DownloadHandler extends RequestHandler {
 
   private static final Logger log = LoggerFactory.getLogger(DownloadHandler.class);
 
   private final Backend backend;
   private final StreamLimiter streams;
   private final NarRedirect narRedirect;
-  /** The current request's body is still arriving (it is dropped: GET and HEAD have none). */
-  private boolean consuming;
-  private Download current;
 
   DownloadHandler(Backend backend, StreamLimiter streams) {
     this(backend, streams, null);
@@ -85,46 +79,18 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
 
   /** @param narRedirect null: {@code --nar-redirect} is off */
   DownloadHandler(Backend backend, StreamLimiter streams, NarRedirect narRedirect) {
+    super(log);
     this.backend = backend;
     this.streams = streams;
     this.narRedirect = narRedirect;
   }
 
   @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg instanceof RoutedRequest routed
-        && routed.route() instanceof Route.File file
-        && file.method() != Route.Method.PUT) {
-      consuming = true;
-      current = new Download(ctx, file, Exchange.current(ctx.channel()), routed.request());
-      current.start();
-      return;
+  protected Request accept(ChannelHandlerContext ctx, RoutedRequest routed) {
+    if (routed.route() instanceof Route.File file && file.method() != Route.Method.PUT) {
+      return new Download(ctx, file, routed.request());
     }
-    if (consuming && msg instanceof HttpContent content) {
-      content.release();
-      if (msg instanceof LastHttpContent) {
-        consuming = false;
-      }
-      return;
-    }
-    ctx.fireChannelRead(msg);
-  }
-
-  @Override
-  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-    if (current != null && current.relay != null) {
-      current.relay.writabilityChanged();
-    }
-    ctx.fireChannelWritabilityChanged();
-  }
-
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
-    if (current != null) {
-      current.clientGone();
-      current = null;
-    }
-    ctx.fireChannelInactive();
+    return null;
   }
 
   /** What S3-signed requests are told for {@code Last-Modified}: see the class comment. */
@@ -148,58 +114,29 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
   }
 
   /** One GET or HEAD, from its head to its last byte. */
-  private final class Download {
-    final ChannelHandlerContext ctx;
+  private final class Download extends Request {
     final Route.File route;
-    final Exchange exchange;
-    final HttpRequest request;
     final RepositoryRef repo;
     final String key;
     final Credentials credentials;
-    final EventLoop loop;
     BlobRelay relay;
-    /** The answer, or the error that becomes it, has been handed to the pipeline. */
-    boolean answered;
     /** Held from the decision to stream until the relay has ended, however it ends. */
     StreamLimiter.Permit permit;
 
-    Download(ChannelHandlerContext ctx, Route.File route, Exchange exchange, HttpRequest request) {
-      this.ctx = ctx;
+    Download(ChannelHandlerContext ctx, Route.File route, HttpRequest request) {
+      super(ctx, request);
       this.route = route;
-      this.request = request;
-      this.exchange = exchange != null ? exchange : new Exchange(route.method().name(), "?", System.nanoTime());
       this.repo = route.repository();
       this.key = route.key();
       this.credentials = route.credentials();
-      this.loop = ctx.channel().eventLoop();
     }
 
     boolean live() {
-      return current == this && ctx.channel().isActive();
+      return !isAnswered() && ctx.channel().isActive();
     }
 
-    void onLoop(Runnable r) {
-      if (loop.inEventLoop()) {
-        guarded(r);
-      } else {
-        loop.execute(() -> guarded(r));
-      }
-    }
-
-    private void guarded(Runnable r) {
-      try {
-        r.run();
-      } catch (RuntimeException | Error e) {
-        if (!answered) {
-          fail(e);
-        } else {
-          // Answered already (or the client is gone): nothing left to tell it.
-          log.warn("{}: {} {}: after the answer: {}", ctx.channel().id(), exchange.method, exchange.path, e.toString(), e);
-        }
-      }
-    }
-
-    void start() {
+    @Override
+    protected void start() {
       UpstreamChecker upstream = backend.upstream();
       if (upstream.applies(key, credentials)) {
         upstream.check(key).whenComplete((lookup, error) -> onLoop(() -> afterUpstream(lookup)));
@@ -420,7 +357,7 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
       relay = new BlobRelay(ctx, download, file, range, exchange.s3, backend.metrics(),
           () -> {
             countNar(range == null ? file.size() : range.length());
-            done();
+            answeredDirectly();
           },
           this::fail);
       relay.start();
@@ -441,36 +378,17 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
       }
     }
 
-    void respond(FullHttpResponse response) {
-      done();
-      answered = true;
-      ctx.writeAndFlush(response);
-    }
-
-    void done() {
-      if (current == this) {
-        current = null;
-      }
-      if (permit != null) {
-        permit.release();
-      }
-    }
-
-    void fail(Throwable error) {
-      answered = true;
-      try {
-        done();
-        if (relay != null) {
-          relay.cancel(); // a no-op when the relay itself failed
-        }
-      } finally {
-        ctx.fireExceptionCaught(error);
-      }
-    }
-
-    void clientGone() {
+    @Override
+    protected void writabilityChanged() {
       if (relay != null) {
-        relay.cancel();
+        relay.writabilityChanged();
+      }
+    }
+
+    @Override
+    protected void ended() {
+      if (relay != null) {
+        relay.cancel(); // a no-op when the relay itself ended (complete or failed)
       }
       if (permit != null) {
         permit.release();

@@ -10,9 +10,10 @@ import io.netty.util.AttributeKey;
  * waiting on the client or on the registry). Lives in a channel attribute from the moment the
  * request's head is read until its response has been written or the connection has gone.
  *
- * <p>Only touched on the channel's event loop.
+ * <p>Only touched on the channel's event loop. Public only for {@link #recordBodyMd5}: the S3
+ * body checks ({@code proxy.s3}) leave the body's MD5 here.
  */
-final class Exchange {
+public final class Exchange {
 
   static final AttributeKey<Exchange> KEY = AttributeKey.valueOf("oranc.exchange");
 
@@ -57,6 +58,14 @@ final class Exchange {
 
   static Exchange current(Channel channel) {
     return channel.attr(KEY).get();
+  }
+
+  /** Keeps the MD5 of the current request's body, once it has all arrived (the S3 ETag). */
+  public static void recordBodyMd5(Channel channel, byte[] md5) {
+    Exchange exchange = current(channel);
+    if (exchange != null) {
+      exchange.bodyMd5 = md5;
+    }
   }
 
   /**

@@ -7,8 +7,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
-/** Small helpers for futures: the real cause of a failure, and timing registry operations. */
-final class Failures {
+/**
+ * Small helpers for futures: the real cause of a failure, and timing registry operations. Public
+ * for the S3 handlers ({@code proxy.s3}).
+ */
+public final class Failures {
 
   private Failures() {}
 
@@ -20,7 +23,7 @@ final class Failures {
   }
 
   /** Counts and times one registry operation in the metrics, by its outcome. */
-  static <T> CompletableFuture<T> timed(ServerMetrics metrics, String operation, CompletableFuture<T> f) {
+  public static <T> CompletableFuture<T> timed(ServerMetrics metrics, String operation, CompletableFuture<T> f) {
     long start = System.nanoTime();
     f.whenComplete(
         (value, error) -> {
@@ -39,7 +42,7 @@ final class Failures {
   }
 
   /** Runs {@code supplier}, turning a synchronous throw into a failed future. */
-  static <T> CompletableFuture<T> call(java.util.function.Supplier<CompletableFuture<T>> supplier) {
+  public static <T> CompletableFuture<T> call(java.util.function.Supplier<CompletableFuture<T>> supplier) {
     try {
       return supplier.get();
     } catch (RuntimeException e) {

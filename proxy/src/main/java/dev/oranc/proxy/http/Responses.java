@@ -9,11 +9,11 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 
-/** Small complete responses: text, XML, empty. */
-final class Responses {
+/** Small complete responses: text, XML, empty. Public for the S3 handlers ({@code proxy.s3}). */
+public final class Responses {
 
   static final String TEXT = "text/plain; charset=utf-8";
-  static final String XML = "application/xml";
+  public static final String XML = "application/xml";
 
   private Responses() {}
 
@@ -21,7 +21,7 @@ final class Responses {
     return full(status, TEXT, body.getBytes(StandardCharsets.UTF_8), false);
   }
 
-  static FullHttpResponse full(HttpResponseStatus status, String contentType, byte[] body, boolean head) {
+  public static FullHttpResponse full(HttpResponseStatus status, String contentType, byte[] body, boolean head) {
     // A HEAD answer says how long the body would be, and has none.
     ByteBuf content = head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body);
     FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
@@ -32,7 +32,7 @@ final class Responses {
     return r;
   }
 
-  static FullHttpResponse empty(HttpResponseStatus status) {
+  public static FullHttpResponse empty(HttpResponseStatus status) {
     FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.EMPTY_BUFFER);
     r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
     return r;

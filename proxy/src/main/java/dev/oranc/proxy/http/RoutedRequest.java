@@ -9,13 +9,13 @@ import io.netty.handler.codec.http.HttpRequest;
  * the bare {@link HttpRequest}. Never reference-counted (a body always follows as {@code
  * HttpContent}, even when the decoder produced a full request).
  */
-record RoutedRequest(HttpRequest request, Route route) {
+public record RoutedRequest(HttpRequest request, Route route) {
 
   /**
    * A body to be stored from an S3 client — a PUT of a file signed for S3, or a multipart upload's
    * part (an S3 operation whoever sends it): aws-chunked and checksums apply.
    */
-  boolean isS3Upload() {
+  public boolean isS3Upload() {
     if (route instanceof Route.Multipart m) {
       return m.operation() == Route.Multipart.Operation.PART;
     }

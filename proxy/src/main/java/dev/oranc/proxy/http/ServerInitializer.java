@@ -2,6 +2,9 @@ package dev.oranc.proxy.http;
 
 import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.route.Router;
+import dev.oranc.proxy.s3.AwsChunkedHandler;
+import dev.oranc.proxy.s3.BodyChecksumHandler;
+import dev.oranc.proxy.s3.MultipartHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
@@ -27,9 +30,9 @@ import java.util.function.BooleanSupplier;
  *           cache-headers    Cache-Control, Vary, nosniff, CSP on every answer (CacheHeaders)
  *           decoder-failure  414 / 431 / 400 for what the codec could not read
  *           route            path, query, credentials → RoutedRequest
- *           aws-chunked      S3 uploads: aws-chunked bodies decoded to the plain bytes
- *           checksums        S3 uploads: Content-MD5, x-amz-checksum-* verified
- *           multipart        S3 multipart uploads (answers its own 100 Continue)
+ *           aws-chunked      S3 uploads: aws-chunked bodies decoded to the plain bytes (s3)
+ *           checksums        S3 uploads: Content-MD5, x-amz-checksum-* verified (s3)
+ *           multipart        S3 multipart uploads (s3; answers its own 100 Continue)
  *           expect-continue  100 Continue at once
  *           service          /, /-/health, /-/metrics
  *           download         GET, HEAD of cache files
@@ -37,7 +40,9 @@ import java.util.function.BooleanSupplier;
  *           errors           every error → one answer (ErrorResponses)
  * </pre>
  *
- * No {@code HttpObjectAggregator} anywhere: a body (a NAR of gigabytes) is never gathered.
+ * No {@code HttpObjectAggregator} anywhere: a body (a NAR of gigabytes) is never gathered. The
+ * handlers that answer requests (multipart, service, download, upload) share one skeleton,
+ * {@link RequestHandler}; the S3 body filters share {@code s3.S3BodyFilter}.
  *
  * <p>A connection over {@code --max-connections} gets none of this: see {@link ConnectionLimiter}.
  * Streams per client address are bounded by one {@link StreamLimiter} shared by all connections.

@@ -8,19 +8,17 @@ import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.route.Route;
-import dev.oranc.proxy.s3.S3Rejected;
+import dev.oranc.proxy.s3.AwsChunkedHandler;
+import dev.oranc.proxy.s3.BodyChecksumHandler;
 import dev.oranc.common.tag.Tag;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.LastHttpContent;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
@@ -45,7 +43,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Design note. Backpressure: while the upload cannot take more ({@link BlobUpload#isWritable()}
  * false: the registry is slower than the client), reading from the client stops ({@code
- * AUTO_READ} off) and resumes in {@link BlobUpload#whenWritable}. Memory per PUT is bounded by the
+ * AUTO_READ} off, {@link RequestHandler.Request#throttle}) and resumes in {@link
+ * BlobUpload#whenWritable}. Memory per PUT is bounded by the
  * upload's queue plus one read. Nothing half-uploaded becomes visible: the manifest is written only
  * after the whole body has arrived and the blob is complete; a body that stops (client gone,
  * connection reset) aborts the upload session and publishes nothing.
@@ -60,10 +59,10 @@ import org.slf4j.LoggerFactory;
  * ImageLayout#headerValueProblem}: not printable ASCII, or over 1 KiB) is refused with a 400, since
  * reading such a manifest is refused too.
  *
- * <p>Callbacks from the registry client run guarded ({@link Upload#onLoop}): whatever one throws
- * fails the PUT like any error, so every PUT is answered.
+ * <p>Callbacks from the registry client run guarded ({@link RequestHandler.Request#onLoop}):
+ * whatever one throws fails the PUT like any error, so every PUT is answered.
  */
-final class UploadHandler extends ChannelInboundHandlerAdapter {
+public final class UploadHandler extends RequestHandler {
 
   private static final Logger log = LoggerFactory.getLogger(UploadHandler.class);
   static final String OK_BODY = "<_/>";
@@ -72,59 +71,26 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
 
   private final Backend backend;
   private final StreamLimiter streams;
-  private Upload current;
 
   UploadHandler(Backend backend, StreamLimiter streams) {
+    super(log);
     this.backend = backend;
     this.streams = streams;
   }
 
   @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg instanceof RoutedRequest routed
-        && routed.route() instanceof Route.File file
-        && file.method() == Route.Method.PUT) {
-      current = new Upload(ctx, file, routed.request());
-      current.start();
-      return;
+  protected Request accept(ChannelHandlerContext ctx, RoutedRequest routed) {
+    if (routed.route() instanceof Route.File file && file.method() == Route.Method.PUT) {
+      return new Upload(ctx, file, routed.request());
     }
-    if (current != null && current.receiving && msg instanceof HttpContent content) {
-      current.body(content);
-      return;
-    }
-    ctx.fireChannelRead(msg);
+    return null;
   }
 
-  @Override
-  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    // A body found bad on its way here (aws-chunked framing, a checksum): nothing is published.
-    if (current != null && current.receiving) {
-      Upload u = current;
-      current = null;
-      u.receiving = false;
-      if (u.failed) {
-        if (!(cause instanceof S3Rejected)) {
-          ctx.fireExceptionCaught(cause);
-        }
-        return; // the body was refused already, and answered
-      }
-      u.fail(cause);
-      return;
-    }
-    ctx.fireExceptionCaught(cause);
-  }
-
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
-    if (current != null) {
-      current.clientGone();
-      current = null;
-    }
-    ctx.fireChannelInactive();
-  }
-
-  /** Why {@code value} of header {@code name} cannot be stored (see the class comment), or null. */
-  static String storable(String name, String value) {
+  /**
+   * Why {@code value} of header {@code name} cannot be stored (see the class comment), or null.
+   * Public for the S3 multipart upload, whose file is stored the same way.
+   */
+  public static String storable(String name, String value) {
     String problem = ImageLayout.headerValueProblem(value);
     return problem == null ? null
         : name + " " + problem + ": only printable ASCII of at most " + ImageLayout.MAX_HEADER_VALUE
@@ -132,15 +98,11 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
   }
 
   /** One PUT, from its head to the answer. */
-  private final class Upload {
-    final ChannelHandlerContext ctx;
+  private final class Upload extends Request {
     final Route.File route;
-    final HttpRequest request;
-    final Exchange exchange;
     final RepositoryRef repo;
     final String key;
     final Credentials credentials;
-    final EventLoop loop;
     BlobUpload upload;
     /** The config of the image, on its way once the body's digest is known. */
     CompletableFuture<Descriptor> config;
@@ -149,52 +111,26 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
     int narinfoHeadLength;
     String contentType;
     String contentEncoding;
-    boolean receiving = true;
-    boolean failed;
-    /** The answer, or the error that becomes it, has been handed to the pipeline. */
-    boolean answered;
     /** This PUT's place in the uploads gauge; null until the upload starts. */
     ServerMetrics.Stream inFlight;
     StreamLimiter.Permit permit;
     long startNanos;
 
     Upload(ChannelHandlerContext ctx, Route.File route, HttpRequest request) {
-      this.ctx = ctx;
+      super(ctx, request);
       this.route = route;
-      this.request = request;
-      Exchange e = Exchange.current(ctx.channel());
-      this.exchange = e != null ? e : new Exchange("PUT", "?", System.nanoTime());
       this.repo = route.repository();
       this.key = route.key();
       this.credentials = route.credentials();
-      this.loop = ctx.channel().eventLoop();
     }
 
-    void onLoop(Runnable r) {
-      if (loop.inEventLoop()) {
-        guarded(r);
-      } else {
-        loop.execute(() -> guarded(r));
-      }
+    @Override
+    protected String describe() {
+      return "PUT " + key + " in " + repo;
     }
 
-    private void guarded(Runnable r) {
-      try {
-        r.run();
-      } catch (RuntimeException | Error e) {
-        if (!answered) {
-          if (current == this) {
-            current = null;
-          }
-          receiving = false;
-          fail(e);
-        } else {
-          log.warn("{}: PUT {} in {}: after the answer: {}", ctx.channel().id(), key, repo, e.toString(), e);
-        }
-      }
-    }
-
-    void start() {
+    @Override
+    protected void start() {
       String encoding = request.headers().get(HttpHeaderNames.CONTENT_ENCODING);
       if (encoding != null) {
         encoding = encoding.trim();
@@ -245,7 +181,7 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
       upload.result().whenComplete((d, error) -> {
         if (error != null) {
           onLoop(() -> {
-            if (current == this && receiving && !failed) {
+            if (isReceiving() && !isAnswered()) {
               fail(Failures.unwrap(error));
             }
           });
@@ -253,16 +189,8 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
       });
     }
 
-    void body(HttpContent content) {
-      boolean last = content instanceof LastHttpContent;
-      if (failed) {
-        content.release();
-        if (last) {
-          receiving = false;
-          current = null;
-        }
-        return;
-      }
+    @Override
+    protected void body(HttpContent content, boolean last) {
       if (narinfoHead != null && narinfoHeadLength < narinfoHead.length) {
         ByteBuf b = content.content();
         int n = Math.min(b.readableBytes(), narinfoHead.length - narinfoHeadLength);
@@ -271,17 +199,11 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
       }
       upload.write(content.content()); // the upload owns the bytes from here on
       if (last) {
-        receiving = false;
         resumeReading();
         finish();
-      } else if (!upload.isWritable() && !exchange.readingPaused) {
-        exchange.pauseReading(ctx.channel());
-        upload.whenWritable(() -> onLoop(this::resumeReading));
+      } else {
+        throttle(upload.isWritable(), upload::whenWritable);
       }
-    }
-
-    void resumeReading() {
-      exchange.resumeReading(ctx.channel());
     }
 
     void finish() {
@@ -339,13 +261,8 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
 
     /** The answer: {@code error}, else {@code 200} ({@code tag} null: the publish goes on). */
     void answer(Tag tag, Throwable error) {
-      uncount();
       if (error != null) {
-        if (current == this) {
-          current = null;
-          answered = true;
-          ctx.fireExceptionCaught(Failures.unwrap(error));
-        }
+        answerWith(error); // the upload ended already: nothing to abort
         return;
       }
       if (tag != null) {
@@ -355,43 +272,39 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
       }
       log.debug("{}: stored {} in {} as {} ({} bytes, {})", ctx.channel().id(), key, repo,
           tag == null ? "(publishing)" : tag, exchange.bytesIn, contentType);
-      if (current == this) {
-        current = null;
+      if (!isAnswered()) {
         FullHttpResponse ok = Responses.full(HttpResponseStatus.OK, Responses.XML,
             OK_BODY.getBytes(StandardCharsets.US_ASCII), false);
         if (exchange.bodyMd5 != null) {
           ok.headers().set(HttpHeaderNames.ETAG, "\"" + HexFormat.of().formatHex(exchange.bodyMd5) + "\"");
         }
-        answered = true;
-        ctx.writeAndFlush(ok);
+        respond(ok);
       }
     }
 
-    void fail(Throwable error) {
-      failed = true;
-      answered = true;
+    @Override
+    protected void fail(Throwable error) {
       try {
-        if (upload != null) {
+        if (upload != null && !isAnswered()) {
           upload.abort(error);
         }
-        uncount();
-        resumeReading();
       } finally {
-        ctx.fireExceptionCaught(error);
+        answerWith(error);
       }
     }
 
-    void clientGone() {
-      if (receiving && upload != null && !failed) {
-        failed = true;
+    @Override
+    protected void clientGone() {
+      if (isReceiving() && upload != null) {
         upload.abort(new IOException("the client closed the connection before the body ended"));
         log.debug("{}: PUT {} in {} abandoned after {} bytes; nothing published",
             ctx.channel().id(), key, repo, exchange.bytesIn);
       }
-      uncount();
     }
 
-    private void uncount() {
+    /** Out of the uploads gauge, and the stream permit back. */
+    @Override
+    protected void ended() {
       if (inFlight != null) {
         inFlight.end();
       }

@@ -14,7 +14,6 @@ import dev.oranc.proxy.error.ErrorTable;
 import dev.oranc.proxy.error.ErrorText;
 import dev.oranc.proxy.error.Rejection;
 import dev.oranc.proxy.error.RequestRejected;
-import dev.oranc.proxy.route.AuthorizationParser;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.Map;

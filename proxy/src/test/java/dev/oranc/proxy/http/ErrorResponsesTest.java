@@ -13,7 +13,7 @@ import dev.oranc.common.error.RegistryException.Unavailable.Reason;
 import dev.oranc.proxy.error.ErrorText;
 import dev.oranc.proxy.error.Rejection;
 import dev.oranc.proxy.error.RequestRejected;
-import dev.oranc.proxy.route.AuthorizationParser;
+import dev.oranc.proxy.s3.AuthorizationParser;
 import dev.oranc.proxy.s3.S3Errors;
 import dev.oranc.proxy.s3.S3Rejected;
 import java.lang.reflect.Modifier;

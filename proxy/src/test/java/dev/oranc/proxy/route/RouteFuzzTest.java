@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.oranc.common.error.FormatException;
-import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.common.tag.TagEncoding;
 import dev.oranc.proxy.error.RequestRejected;
@@ -17,8 +16,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Fuzzing of what the server reads from a request before anything else: the path and query
- * ({@link Router}) and the {@code Authorization} header ({@link AuthorizationParser}). The input is
- * Latin-1 text, as Netty hands over a request line and headers byte for byte.
+ * ({@link Router}; the {@code Authorization} header alone: {@code s3.AuthorizationFuzzTest}). The
+ * input is Latin-1 text, as Netty hands over a request line and headers byte for byte.
  *
  * <p>{@link #routes}: the input's lines are method, target and (optional) Authorization header.
  * Invariants: the result is a route, or a {@link RequestRejected} or {@link FormatException} (a
@@ -27,10 +26,6 @@ import org.junit.jupiter.api.Test;
  * not print its credentials; what a PUT can store, a GET of the same target reads, and a GET is
  * refused with a 400 ({@link FormatException}) only where a PUT is too (a key that cannot exist is
  * a 404 for a read).
- *
- * <p>{@link #authorizationHeaders}: the whole input is a header value. Invariants: credentials or a
- * {@link FormatException}, whose message is one of a fixed set — so it can never quote the
- * credentials a client sent, however malformed.
  */
 class RouteFuzzTest {
 
@@ -90,41 +85,8 @@ class RouteFuzzTest {
     }
   }
 
-  /** Every message AuthorizationParser may give, whatever it read. */
-  private static final List<String> KNOWN_MESSAGES = List.of(
-      "Authorization header: Basic credentials are empty",
-      "Authorization header: Basic credentials are not base64",
-      "Authorization header: Basic credentials are not UTF-8 once base64-decoded",
-      "Authorization header: Basic credentials do not decode to user:password (both non-empty, separated by ':')",
-      "Authorization header: the S3 access key id are empty",
-      "Authorization header: the S3 access key id are not base64",
-      "Authorization header: the S3 access key id are not UTF-8 once base64-decoded",
-      "Authorization header: the S3 access key id do not decode to user:password (both non-empty, separated by ':')",
-      "Authorization header: AWS4-HMAC-SHA256 Credential= is not ID/date/region/service/aws4_request",
-      "Authorization header: AWS4-HMAC-SHA256 without a Credential= parameter");
-
-  @FuzzTest(maxDuration = "5m")
-  void authorizationHeaders(byte[] input) {
-    String header = new String(input, StandardCharsets.ISO_8859_1);
-    Credentials c;
-    try {
-      c = AuthorizationParser.parse(header);
-    } catch (FormatException refused) {
-      String m = refused.getMessage();
-      assertTrue(KNOWN_MESSAGES.contains(m) || m.startsWith("Authorization header: unsupported scheme"),
-          "an unexpected message (might it quote the header?): " + m);
-      if (m.startsWith("Authorization header: unsupported scheme")) {
-        assertTrue(AuthorizationParser.unsupportedSchemeMessages().contains(m), "a scheme message quoting input: " + m);
-      }
-      return;
-    }
-    assertTrue(CREDENTIALS_TEXT.contains(c.toString()), "credentials printed themselves: " + c);
-    assertEquals(header == null || header.isBlank(), c.isAnonymous());
-  }
-
   @Test
   void seedMutations() {
     SeedCorpus.of(RouteFuzzTest.class, "routes").sweep(20240604, 5_000, this::routes);
-    SeedCorpus.of(RouteFuzzTest.class, "authorizationHeaders").sweep(20240605, 5_000, this::authorizationHeaders);
   }
 }

@@ -1,4 +1,4 @@
-package dev.oranc.proxy.route;
+package dev.oranc.proxy.s3;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;

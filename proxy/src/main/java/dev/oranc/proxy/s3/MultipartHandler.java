@@ -1,20 +1,20 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.s3;
 
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.proxy.http.Backend;
+import dev.oranc.proxy.http.Failures;
+import dev.oranc.proxy.http.RequestHandler;
+import dev.oranc.proxy.http.Responses;
+import dev.oranc.proxy.http.RoutedRequest;
+import dev.oranc.proxy.http.UploadHandler;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.route.Route;
-import dev.oranc.proxy.s3.MultipartSession;
-import dev.oranc.proxy.s3.MultipartUploads;
-import dev.oranc.proxy.s3.S3Rejected;
-import dev.oranc.proxy.s3.S3Xml;
 import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -23,7 +23,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -55,148 +54,42 @@ import org.slf4j.LoggerFactory;
  * It sits before {@code expect-continue}, so it answers {@code Expect: 100-continue} itself, once a
  * part has been accepted.
  */
-final class MultipartHandler extends ChannelInboundHandlerAdapter {
+public final class MultipartHandler extends RequestHandler {
 
   private static final Logger log = LoggerFactory.getLogger(MultipartHandler.class);
   static final int MAX_COMPLETE_BODY = 2 * 1024 * 1024;
 
   private final Backend backend;
-  private Operation current;
 
-  MultipartHandler(Backend backend) {
+  public MultipartHandler(Backend backend) {
+    super(log);
     this.backend = backend;
   }
 
   @Override
-  public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg instanceof RoutedRequest routed && routed.route() instanceof Route.Multipart m) {
-      current = switch (m.operation()) {
-        case CREATE -> new Create(ctx, m, routed.request());
-        case PART -> new Part(ctx, m, routed.request());
-        case COMPLETE -> new Complete(ctx, m, routed.request());
-        case ABORT -> new Abort(ctx, m, routed.request());
-      };
-      current.start();
-      return;
+  protected Request accept(ChannelHandlerContext ctx, RoutedRequest routed) {
+    if (!(routed.route() instanceof Route.Multipart m)) {
+      return null;
     }
-    if (current != null && current.receiving && msg instanceof HttpContent content) {
-      Operation op = current;
-      boolean last = msg instanceof LastHttpContent;
-      if (last) {
-        op.receiving = false;
-      }
-      if (op.failed) {
-        content.release();
-      } else {
-        op.body(content, last);
-      }
-      return;
-    }
-    ctx.fireChannelRead(msg);
-  }
-
-  @Override
-  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    // A body found bad on its way here (aws-chunked framing, a checksum): the part is dropped.
-    if (current != null && current.receiving) {
-      Operation op = current;
-      op.receiving = false;
-      if (op.failed) {
-        if (!(cause instanceof S3Rejected)) {
-          ctx.fireExceptionCaught(cause);
-        }
-        return;
-      }
-      op.bodyFailed(cause);
-      op.fail(cause);
-      return;
-    }
-    ctx.fireExceptionCaught(cause);
-  }
-
-  @Override
-  public void channelInactive(ChannelHandlerContext ctx) {
-    if (current != null) {
-      current.clientGone();
-      current = null;
-    }
-    ctx.fireChannelInactive();
+    return switch (m.operation()) {
+      case CREATE -> new Create(ctx, m, routed.request());
+      case PART -> new Part(ctx, m, routed.request());
+      case COMPLETE -> new Complete(ctx, m, routed.request());
+      case ABORT -> new Abort(ctx, m, routed.request());
+    };
   }
 
   /** One multipart request, from its head to its answer. */
-  private abstract class Operation {
-    final ChannelHandlerContext ctx;
+  private abstract class Operation extends Request {
     final Route.Multipart route;
-    final HttpRequest request;
-    final Exchange exchange;
-    final EventLoop loop;
-    boolean receiving = true;
-    boolean failed;
-    boolean answered;
 
     Operation(ChannelHandlerContext ctx, Route.Multipart route, HttpRequest request) {
-      this.ctx = ctx;
+      super(ctx, request);
       this.route = route;
-      this.request = request;
-      Exchange e = Exchange.current(ctx.channel());
-      this.exchange = e != null ? e : new Exchange(request.method().name(), "?", System.nanoTime());
-      this.loop = ctx.channel().eventLoop();
-    }
-
-    abstract void start();
-
-    /** A piece of the body; the default drops it. {@code last}: the body has ended. */
-    void body(HttpContent content, boolean last) {
-      content.release();
-    }
-
-    /** The body was found bad before it reached us. */
-    void bodyFailed(Throwable cause) {}
-
-    void clientGone() {}
-
-    void onLoop(Runnable r) {
-      if (loop.inEventLoop()) {
-        guarded(r);
-      } else {
-        loop.execute(() -> guarded(r));
-      }
-    }
-
-    /** A throw in a callback would be lost, and the request never answered: it fails instead. */
-    private void guarded(Runnable r) {
-      try {
-        r.run();
-      } catch (RuntimeException | Error e) {
-        fail(e);
-      }
-    }
-
-    void respond(FullHttpResponse response) {
-      if (answered || failed) {
-        response.release();
-        return;
-      }
-      answered = true;
-      if (current == this && !receiving) {
-        current = null;
-      }
-      ctx.writeAndFlush(response);
     }
 
     void respondXml(String xml) {
       respond(Responses.full(HttpResponseStatus.OK, Responses.XML, xml.getBytes(StandardCharsets.UTF_8), false));
-    }
-
-    void fail(Throwable error) {
-      if (failed || answered) {
-        return;
-      }
-      failed = true;
-      if (current == this && !receiving) {
-        current = null;
-      }
-      ctx.fireExceptionCaught(Failures.unwrap(error));
     }
 
     MultipartSession session() {
@@ -215,7 +108,7 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    void start() {
+    protected void start() {
       String type = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
       String contentType = type == null || type.isBlank() ? ImageLayout.DEFAULT_CONTENT_TYPE : type.trim();
       String encoding = request.headers().get(HttpHeaderNames.CONTENT_ENCODING);
@@ -243,7 +136,7 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
         fail(r);
         return;
       }
-      ExpectContinueHandler.answer(ctx, request);
+      expectContinue();
       BlobUpload upload;
       try {
         upload = backend.registry().client()
@@ -280,7 +173,7 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    void start() {
+    protected void start() {
       long declared = HttpUtil.isTransferEncodingChunked(request) ? -1 : HttpUtil.getContentLength(request, 0L);
       try {
         sink = session().beginPart(route.partNumber(), declared);
@@ -289,43 +182,34 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       inFlight = backend.metrics().uploads().start();
-      ExpectContinueHandler.answer(ctx, request);
+      expectContinue();
     }
 
     @Override
-    void body(HttpContent content, boolean last) {
+    protected void body(HttpContent content, boolean last) {
       try {
         sink.write(content.content()); // the sink owns the bytes from here on
       } catch (S3Rejected e) {
         sink.abort(e);
-        done();
-        resumeReading();
         fail(e);
         return;
       }
       if (last) {
         resumeReading();
         finish();
-      } else if (!sink.isWritable() && !exchange.readingPaused) {
-        exchange.pauseReading(ctx.channel());
-        sink.whenWritable(() -> onLoop(this::resumeReading));
+      } else {
+        throttle(sink.isWritable(), sink::whenWritable);
       }
     }
 
-    void resumeReading() {
-      exchange.resumeReading(ctx.channel());
-    }
-
     void finish() {
-      byte[] md5 = exchange.bodyMd5;
+      byte[] md5 = bodyMd5();
       if (md5 == null) {
         sink.abort(new IllegalStateException("no MD5 for the part"));
-        done();
         fail(new IllegalStateException("the part's MD5 was not computed"));
         return;
       }
       sink.finish(md5).whenComplete((etag, error) -> onLoop(() -> {
-        done();
         if (error != null) {
           fail(error);
           return;
@@ -337,29 +221,26 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    void bodyFailed(Throwable cause) {
+    protected void bodyFailed(Throwable cause) {
       if (sink != null) {
         sink.abort(cause);
-        done();
-        resumeReading();
       }
     }
 
     @Override
-    void clientGone() {
-      if (receiving && sink != null && !failed) {
-        failed = true;
+    protected void clientGone() {
+      if (isReceiving() && sink != null) {
         sink.abort(new IOException("the client closed the connection before the part ended"));
         log.debug("{}: part {} of {} abandoned after {} bytes", ctx.channel().id(), route.partNumber(), route.key(),
-            exchange.bytesIn);
+            bytesIn());
       }
-      done();
     }
 
     /** This part's place in the uploads gauge (once-only end); null until the part starts. */
     private ServerMetrics.Stream inFlight;
 
-    private void done() {
+    @Override
+    protected void ended() {
       if (inFlight != null) {
         inFlight.end();
       }
@@ -375,19 +256,19 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    void start() {
+    protected void start() {
       try {
         session = session();
       } catch (RuntimeException e) {
         fail(e);
         return;
       }
-      ExpectContinueHandler.answer(ctx, request);
+      expectContinue();
       xml = ctx.alloc().compositeBuffer();
     }
 
     @Override
-    void body(HttpContent content, boolean last) {
+    protected void body(HttpContent content, boolean last) {
       if (xml.readableBytes() + content.content().readableBytes() > MAX_COMPLETE_BODY) {
         content.release();
         release();
@@ -425,7 +306,7 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
             session.completed();
             log.debug("{}: multipart upload of {} in {} stored: {} parts, {} bytes", ctx.channel().id(), route.key(),
                 route.repository(), done.parts(), done.blob().size());
-            respondXml(S3Xml.completeResult(exchange.path, bucket(), route.key(), done.etag()));
+            respondXml(S3Xml.completeResult(path(), bucket(), route.key(), done.etag()));
           }));
     }
 
@@ -436,13 +317,9 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
       }
     }
 
+    /** The list gathered so far is dropped, however the request ends. */
     @Override
-    void bodyFailed(Throwable cause) {
-      release();
-    }
-
-    @Override
-    void clientGone() {
+    protected void ended() {
       release();
     }
   }
@@ -453,7 +330,7 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    void start() {
+    protected void start() {
       try {
         session().abort("was aborted");
       } catch (RuntimeException e) {

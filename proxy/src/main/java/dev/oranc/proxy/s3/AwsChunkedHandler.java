@@ -1,7 +1,6 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.s3;
 
-import dev.oranc.proxy.s3.AwsChunkedParser;
-import dev.oranc.proxy.s3.S3Rejected;
+import dev.oranc.proxy.http.RoutedRequest;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -32,7 +31,7 @@ import java.util.Locale;
  * S3Rejected.IncompleteBody}: the error goes down the pipeline (the upload aborts on it) instead of
  * the last content, so nothing is published, and the rest of the body is dropped.
  */
-final class AwsChunkedHandler extends S3BodyFilter<AwsChunkedParser> {
+public final class AwsChunkedHandler extends S3BodyFilter<AwsChunkedParser> {
 
   static final String AWS_CHUNKED = "aws-chunked";
   static final String DECODED_LENGTH = "x-amz-decoded-content-length";

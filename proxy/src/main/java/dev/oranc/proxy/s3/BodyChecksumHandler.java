@@ -1,7 +1,7 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.s3;
 
-import dev.oranc.proxy.s3.BodyChecksums;
-import dev.oranc.proxy.s3.S3Rejected;
+import dev.oranc.proxy.http.Exchange;
+import dev.oranc.proxy.http.RoutedRequest;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -16,7 +16,7 @@ import io.netty.handler.codec.http.LastHttpContent;
  * is published. The body's MD5 is left in the {@link Exchange} for the ETag. Requests that are not
  * S3-signed PUTs pass untouched.
  */
-final class BodyChecksumHandler extends S3BodyFilter<BodyChecksums> {
+public final class BodyChecksumHandler extends S3BodyFilter<BodyChecksums> {
 
   @Override
   BodyChecksums start(RoutedRequest routed) {
@@ -36,10 +36,7 @@ final class BodyChecksumHandler extends S3BodyFilter<BodyChecksums> {
       reject(ctx, content, true, e);
       return;
     }
-    Exchange exchange = Exchange.current(ctx.channel());
-    if (exchange != null) {
-      exchange.bodyMd5 = sums.md5();
-    }
+    Exchange.recordBodyMd5(ctx.channel(), sums.md5());
     ctx.fireChannelRead(content);
   }
 }

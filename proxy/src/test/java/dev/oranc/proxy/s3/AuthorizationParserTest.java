@@ -1,4 +1,4 @@
-package dev.oranc.proxy.route;
+package dev.oranc.proxy.s3;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
