@@ -201,8 +201,9 @@ public final class MultipartSession {
 
   /**
    * CompleteMultipartUpload: checks {@code parts} against what was stored, lets the spooled parts
-   * that wait be fed, and finishes the blob. A Complete sent again while this one runs, or after
-   * it (its answer lost), gets the same result.
+   * that wait be fed, and finishes the blob. A Complete sent again while this one runs gets the
+   * same result; once the upload is stored ({@link #completed}) its id is gone, and a Complete
+   * sent again after that (its answer lost) is {@code NoSuchUpload} (docs/SERVER.md).
    *
    * @throws S3Rejected.InvalidPartOrder, {@link S3Rejected.InvalidPart} for a list that does not
    *     match; {@link S3Rejected.NoSuchUpload} when the upload has ended
