@@ -4,7 +4,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.Digest;
 import dev.oranc.common.registry.RepositoryRef;
-import dev.oranc.common.registry.StoredFile;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;

@@ -363,10 +363,10 @@ class RetentionIT {
     if (created == null) {
       return cache.publish(ref, key, blob, contentType, null, credentials, null);
     }
-    var layer = dev.oranc.common.registry.ImageLayout.layer(blob.digest(), blob.size(), contentType, null, Map.of());
+    var layer = dev.oranc.common.layout.ImageLayout.layer(blob.digest(), blob.size(), contentType, null, Map.of());
     return cache.putConfig(ref, blob.digest(), credentials, null)
         .thenCompose(config -> client.putManifest(ref, cache.codec().writeTag(key).value(),
-            dev.oranc.common.registry.ImageLayout.manifest(key, layer, config, created), credentials, null));
+            dev.oranc.common.layout.ImageLayout.manifest(key, layer, config, created), credentials, null));
   }
 
   static Run oranc(Map<String, String> env, String stdin, String command, List<String> target, String... more)

@@ -9,7 +9,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.oranc.common.registry.Digest;
-import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.common.layout.ImageLayout;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;

@@ -5,7 +5,7 @@ import dev.oranc.common.nix.signature.SecretKey;
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.Descriptor;
-import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;

@@ -9,7 +9,7 @@ import dev.oranc.common.nix.signature.PublicKey;
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.DigestedManifest;
-import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.registry.RepositoryRef;

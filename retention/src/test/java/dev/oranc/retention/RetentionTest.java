@@ -355,7 +355,7 @@ class RetentionTest {
     try (CacheTarget t = target(registry().address(), repo)) {
       byte[] bad = "not a store path\n".getBytes(StandardCharsets.UTF_8);
       var blob = CacheTarget.await(t.client().putBlob(t.repository(), bad, null,
-          dev.oranc.common.registry.ImageLayout.LAYER_MEDIA_TYPE, t.credentials(), null));
+          dev.oranc.common.layout.ImageLayout.LAYER_MEDIA_TYPE, t.credentials(), null));
       CacheTarget.await(t.cache().publish(t.repository(), "pins/broken", blob, Pins.CONTENT_TYPE, null,
           t.credentials(), null));
     }

@@ -7,7 +7,7 @@ import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.registry.RepositoryRef;
-import dev.oranc.common.registry.StoredFile;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.cache.BlobCache;

@@ -1,6 +1,8 @@
 package dev.oranc.common.registry;
 
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.common.tag.TagCodec;
 import io.netty.channel.EventLoop;

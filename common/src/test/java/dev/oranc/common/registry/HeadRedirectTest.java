@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.FaultInjector.Fault;
 import dev.oranc.testkit.FaultInjector.Rule;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.ProxiedRequest;
 import dev.oranc.testkit.Registry;

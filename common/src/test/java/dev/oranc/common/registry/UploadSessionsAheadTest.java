@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.net.Transport;
 import dev.oranc.testkit.ProxiedRequest;
 import dev.oranc.testkit.Registry;

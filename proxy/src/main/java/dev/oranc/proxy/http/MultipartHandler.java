@@ -1,7 +1,7 @@
 package dev.oranc.proxy.http;
 
 import dev.oranc.common.registry.BlobUpload;
-import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.route.RequestRejected;
 import dev.oranc.proxy.route.Route;

@@ -3,7 +3,7 @@ package dev.oranc.proxy.http;
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.Descriptor;
-import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.route.RequestRejected;

@@ -10,7 +10,7 @@ import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.Descriptor;
 import dev.oranc.common.registry.Digest;
-import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.registry.RepositoryRef;
