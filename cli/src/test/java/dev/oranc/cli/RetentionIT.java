@@ -313,7 +313,7 @@ class RetentionIT {
     try (dev.oranc.common.registry.RegistryClient client = new dev.oranc.common.registry.RegistryClient(
         dev.oranc.common.registry.RegistryClientConfig.builder().tls(false).build())) {
       var cache = new dev.oranc.common.registry.OciBinaryCache(client, dev.oranc.common.tag.TagCodec.DEFAULT);
-      var ref = dev.oranc.common.registry.RepositoryRef.of(registry.address(), repo);
+      var ref = dev.oranc.common.oci.RepositoryRef.of(registry.address(), repo);
       var credentials = dev.oranc.common.registry.Credentials.anonymous();
       List<java.util.concurrent.CompletableFuture<?>> pending = new ArrayList<>();
       for (int c = 0; c < chains; c++) {
@@ -357,7 +357,7 @@ class RetentionIT {
 
   private static java.util.concurrent.CompletableFuture<?> publish(
       dev.oranc.common.registry.RegistryClient client, dev.oranc.common.registry.OciBinaryCache cache,
-      dev.oranc.common.registry.RepositoryRef ref, String key, dev.oranc.common.registry.Descriptor blob,
+      dev.oranc.common.oci.RepositoryRef ref, String key, dev.oranc.common.oci.Descriptor blob,
       String contentType, java.time.Instant created) {
     var credentials = dev.oranc.common.registry.Credentials.anonymous();
     if (created == null) {

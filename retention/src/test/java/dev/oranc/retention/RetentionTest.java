@@ -10,7 +10,7 @@ import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.Push;
 import dev.oranc.push.PushOptions;

@@ -1,7 +1,7 @@
 package dev.oranc.common.layout;
 
-import dev.oranc.common.registry.Digest;
-import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.Tag;
 import java.util.Map;
 import java.util.Objects;

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.error.RegistryException;
-import dev.oranc.common.registry.Descriptor;
-import dev.oranc.common.registry.Digest;
-import dev.oranc.common.registry.Manifest;
-import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.Manifest;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.common.tag.TagCodec;
 import java.nio.charset.StandardCharsets;

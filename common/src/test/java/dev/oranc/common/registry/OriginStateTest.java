@@ -14,6 +14,8 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.net.Transport;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.RepositoryRef;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.DefaultHttpHeaders;

@@ -9,6 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.error.RegistryException.Unavailable.Reason;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.Manifest;
+import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.oci.TagList;
 import dev.oranc.common.tag.TagCodec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -4,7 +4,7 @@ import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.registry.BlobDownload;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.RegistryClient;
-import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.layout.StoredFile;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;

@@ -10,7 +10,7 @@ import dev.oranc.common.registry.BlobDownload;
 import dev.oranc.common.registry.BlobLocation;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.RegistryClient;
-import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.layout.StoredFile;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import io.netty.channel.EventLoop;

@@ -2,9 +2,9 @@ package dev.oranc.proxy.http;
 
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.registry.Descriptor;
+import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.layout.ImageLayout;
-import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.route.RequestRejected;
 import dev.oranc.proxy.route.Route;

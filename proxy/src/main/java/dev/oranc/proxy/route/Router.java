@@ -2,7 +2,7 @@ package dev.oranc.proxy.route;
 
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;

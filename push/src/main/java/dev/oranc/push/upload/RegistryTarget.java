@@ -3,15 +3,15 @@ package dev.oranc.push.upload;
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.registry.Descriptor;
-import dev.oranc.common.registry.Digest;
-import dev.oranc.common.registry.Manifest;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.Manifest;
 import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.OciBinaryCache.Image;
-import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.layout.StoredFile;
-import dev.oranc.common.registry.TagList;
+import dev.oranc.common.oci.TagList;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.common.tag.TagCodec;
 import java.util.concurrent.ExecutionException;
@@ -498,7 +498,7 @@ public final class RegistryTarget implements Target {
 
   /** A dry run's NAR "upload": the SHA-256 and size of what would have been sent. */
   private static final class DigestSink implements NarSink {
-    private final java.security.MessageDigest sha256 = dev.oranc.common.registry.Digest.newSha256();
+    private final java.security.MessageDigest sha256 = dev.oranc.common.oci.Digest.newSha256();
     private long size;
     private final OutputStream stream =
         new OutputStream() {
@@ -527,7 +527,7 @@ public final class RegistryTarget implements Target {
       finished = done(
           new Descriptor(
               ImageLayout.LAYER_MEDIA_TYPE,
-              dev.oranc.common.registry.Digest.of(sha256.digest()),
+              dev.oranc.common.oci.Digest.of(sha256.digest()),
               size));
       return finished;
     }

@@ -2,8 +2,8 @@ package dev.oranc.retention.pin;
 
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.registry.Descriptor;
-import dev.oranc.common.registry.DigestedManifest;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.DigestedManifest;
 import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.tag.Tag;
