@@ -121,6 +121,13 @@ public final class ImageLayout {
             CREATED_ANNOTATION, formatCreated(created)));
   }
 
+  /** {@code manifest} as written at {@code created}: the same layer, config and key, a new date. */
+  public static Manifest redated(Manifest manifest, Instant created) {
+    Map<String, String> annotations = new LinkedHashMap<>(manifest.annotations());
+    annotations.put(CREATED_ANNOTATION, formatCreated(created));
+    return new Manifest(manifest.mediaType(), manifest.config(), manifest.layers(), annotations);
+  }
+
   /** {@code 2026-12-07T08:00:00Z}: RFC 3339 in UTC, whole seconds. */
   public static String formatCreated(Instant created) {
     return DateTimeFormatter.ISO_INSTANT.format(created.truncatedTo(ChronoUnit.SECONDS));

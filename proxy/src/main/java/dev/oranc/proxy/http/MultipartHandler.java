@@ -246,8 +246,7 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
       ExpectContinueHandler.answer(ctx, request);
       BlobUpload upload;
       try {
-        upload = backend.registry().client()
-            .upload(route.repository(), -1, ImageLayout.LAYER_MEDIA_TYPE, route.credentials(), loop);
+        upload = backend.registry().upload(route.repository(), -1, route.credentials(), loop);
       } catch (RuntimeException e) {
         slot.release();
         fail(e);

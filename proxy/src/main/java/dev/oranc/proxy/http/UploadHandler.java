@@ -233,7 +233,7 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       startNanos = System.nanoTime();
-      upload = backend.registry().client().upload(repo, length, ImageLayout.LAYER_MEDIA_TYPE, credentials, loop);
+      upload = backend.registry().upload(repo, length, credentials, loop);
       // The config names only the blob's digest: it goes up as soon as the last byte is hashed,
       // beside the blob's final request, and the manifest follows both.
       config = upload.described().thenCompose(d -> backend.registry().putConfig(repo, d.digest(), credentials, loop));

@@ -2,9 +2,7 @@ package dev.oranc.retention.pin;
 
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.DigestedManifest;
-import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.retention.CacheTarget;
@@ -74,10 +72,8 @@ public final class Pins {
       throw new RetentionException("pin " + name + ": no store paths given (on the command line or standard input)");
     }
     byte[] body = body(paths);
-    Descriptor blob = CacheTarget.await(target.client().putBlob(
-        target.repository(), body, null, ImageLayout.LAYER_MEDIA_TYPE, target.credentials(), null));
-    CacheTarget.await(target.cache().publish(
-        target.repository(), key, blob, CONTENT_TYPE, null, target.credentials(), null));
+    CacheTarget.await(target.cache().store(
+        target.repository(), key, body, CONTENT_TYPE, null, target.credentials(), null));
     log.info("pin {} set to {} path{} in {}", name, paths.size(), paths.size() == 1 ? "" : "s", target.repository());
   }
 
