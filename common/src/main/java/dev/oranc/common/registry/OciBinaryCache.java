@@ -49,6 +49,15 @@ public final class OciBinaryCache {
     return findImage(repo, key, credentials, loop).thenApply(found -> found.map(Image::file));
   }
 
+  /**
+   * The bytes of {@code file}, read whole into memory and checked against its digest; a file of
+   * more than {@code maxBytes} is a {@link RegistryException.Protocol}.
+   */
+  public CompletableFuture<byte[]> read(
+      StoredFile file, int maxBytes, Credentials credentials, EventLoop loop) {
+    return client.getBlobBytes(file.repository(), file.digest(), maxBytes, credentials, loop);
+  }
+
   /** A key found in the registry: the tag it was found under, its manifest as read, its file. */
   public record Image(Tag tag, Manifest manifest, StoredFile file) {}
 

@@ -247,7 +247,7 @@ public final class Prefetcher {
     return blobs
         .get(job.repo, f.digest(),
             () -> timed("prefetch_blob_get",
-                () -> registry.client().getBlobBytes(job.repo, f.digest(), blobs.maxBlobBytes(), job.credentials, job.loop)))
+                () -> registry.read(f, blobs.maxBlobBytes(), job.credentials, job.loop)))
         .thenAccept(b -> {
           if (!lookup.hit() || !b.hit()) {
             NarInfo info = parse(job.repo, job.key, b.bytes());

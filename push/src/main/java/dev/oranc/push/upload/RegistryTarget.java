@@ -324,8 +324,7 @@ public final class RegistryTarget implements Target {
       return done(Optional.empty());
     }
     return cache
-        .client()
-        .getBlobBytes(repository, file.digest(), (int) file.size(), credentials, null)
+        .read(file, (int) file.size(), credentials, null)
         .thenApply(
             bytes -> {
               try {

@@ -96,9 +96,8 @@ public final class Pins {
       if (file.isEmpty()) {
         continue;
       }
-      byte[] bytes = CacheTarget.await(target.client().getBlobBytes(
-          target.repository(), file.get().digest(), (int) Math.max(1, Math.min(file.get().size(), 1 << 20)),
-          target.credentials(), null));
+      byte[] bytes = CacheTarget.await(target.cache().read(
+          file.get(), (int) Math.max(1, Math.min(file.get().size(), 1 << 20)), target.credentials(), null));
       pins.add(new Pin(key.substring(PREFIX.length()), CacheScanner.pinnedHashParts(bytes).size()));
     }
     pins.sort((a, b) -> a.name().compareTo(b.name()));

@@ -197,8 +197,8 @@ public final class CacheScanner {
       }
       byte[] body;
       try {
-        body = CacheTarget.await(target.client().getBlobBytes(
-            target.repository(), file.digest(), (int) Math.max(1, file.size()), target.credentials(), null));
+        body = CacheTarget.await(target.cache().read(
+            file, (int) Math.max(1, file.size()), target.credentials(), null));
       } catch (RegistryException.NotFound e) {
         return new Read.Unreadable(key, "its blob " + file.digest() + " is missing");
       }
