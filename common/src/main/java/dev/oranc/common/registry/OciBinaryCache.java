@@ -49,15 +49,6 @@ public final class OciBinaryCache {
     return findImage(repo, key, credentials, loop).thenApply(found -> found.map(Image::file));
   }
 
-  /**
-   * The bytes of {@code file}, read whole into memory and checked against its digest; a file of
-   * more than {@code maxBytes} is a {@link RegistryException.Protocol}.
-   */
-  public CompletableFuture<byte[]> read(
-      StoredFile file, int maxBytes, Credentials credentials, EventLoop loop) {
-    return client.getBlobBytes(file.repository(), file.digest(), maxBytes, credentials, loop);
-  }
-
   /** A key found in the registry: the tag it was found under, its manifest as read, its file. */
   public record Image(Tag tag, Manifest manifest, StoredFile file) {}
 
@@ -102,6 +93,15 @@ public final class OciBinaryCache {
   }
 
   /**
+   * The bytes of {@code file}, read whole into memory and checked against its digest; a file of
+   * more than {@code maxBytes} is a {@link RegistryException.Protocol}.
+   */
+  public CompletableFuture<byte[]> read(
+      StoredFile file, int maxBytes, Credentials credentials, EventLoop loop) {
+    return client.getBlobBytes(file.repository(), file.digest(), maxBytes, credentials, loop);
+  }
+
+  /**
    * Puts {@code found}'s manifest again under its tag, dated {@code now} ({@link
    * ImageLayout#redated}): the same layer and config, no blob. How {@code oranc push} refreshes a
    * key that {@code oranc gc} could otherwise find too old.
@@ -121,14 +121,16 @@ public final class OciBinaryCache {
       RepositoryRef repo, String key, byte[] body, String contentType, String contentEncoding,
       Credentials credentials, EventLoop loop) {
     return upload(repo, body, null, credentials, loop)
-        .thenCompose(blob -> publish(repo, key, blob, contentType, contentEncoding, credentials, loop));
+        .thenCompose(
+            blob -> publish(repo, key, blob, contentType, contentEncoding, credentials, loop));
   }
 
   /**
    * Starts uploading a file's bytes, streamed as they come ({@code length} -1 when not known), as
    * the blob of its image's one layer. Nothing is visible until {@link #publish} tags the image.
    */
-  public BlobUpload upload(RepositoryRef repo, long length, Credentials credentials, EventLoop loop) {
+  public BlobUpload upload(
+      RepositoryRef repo, long length, Credentials credentials, EventLoop loop) {
     return client.upload(repo, length, ImageLayout.LAYER_MEDIA_TYPE, credentials, loop);
   }
 
