@@ -107,9 +107,9 @@ public final class OciBinaryCache {
    * key that {@code oranc gc} could otherwise find too old.
    */
   public CompletableFuture<Digest> redate(
-      RepositoryRef repo, Image found, Instant now, Credentials credentials, EventLoop loop) {
-    return client.putManifest(
-        repo, found.tag().value(), ImageLayout.redated(found.manifest(), now), credentials, loop);
+      Image found, Instant now, Credentials credentials, EventLoop loop) {
+    return client.putManifest(found.file().repository(), found.tag().value(),
+        ImageLayout.redated(found.manifest(), now), credentials, loop);
   }
 
   /**

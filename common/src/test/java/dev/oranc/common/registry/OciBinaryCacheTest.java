@@ -115,7 +115,7 @@ class OciBinaryCacheTest {
     OciBinaryCache.Image before = await(cache.findImage(repo, "x.narinfo", c, null)).orElseThrow();
 
     Instant now = Instant.parse("2031-05-06T07:08:09.750Z");
-    await(cache.redate(repo, before, now, c, null));
+    await(cache.redate(before, now, c, null));
 
     OciBinaryCache.Image after = await(cache.findImage(repo, "x.narinfo", c, null)).orElseThrow();
     assertEquals(Instant.parse("2031-05-06T07:08:09Z"),

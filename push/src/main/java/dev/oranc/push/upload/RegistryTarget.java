@@ -261,7 +261,7 @@ public final class RegistryTarget implements Target {
 
   /** Puts {@code found}'s manifest again under its tag, written now: same layer, same config. */
   private CompletableFuture<Void> rewrite(Image found) {
-    return cache.redate(repository, found, clock.instant(), credentials, null).thenApply(digest -> null);
+    return cache.redate(found, clock.instant(), credentials, null).thenApply(digest -> null);
   }
 
   /** Paths found in the registry and refreshed (see {@link #refreshPath}); 0 in a dry run. */
