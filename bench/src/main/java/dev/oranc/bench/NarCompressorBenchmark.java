@@ -3,7 +3,7 @@ package dev.oranc.bench;
 import dev.oranc.common.nix.hash.NixHash;
 import dev.oranc.common.nix.nar.NarWriter;
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.registry.Digest;
+import dev.oranc.common.oci.Digest;
 import dev.oranc.push.db.PathInfo;
 import dev.oranc.push.upload.CompressedNar;
 import dev.oranc.push.upload.NarCompressor;

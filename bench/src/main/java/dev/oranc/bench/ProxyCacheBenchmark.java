@@ -2,9 +2,9 @@ package dev.oranc.bench;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.registry.Digest;
-import dev.oranc.common.registry.RepositoryRef;
-import dev.oranc.common.registry.StoredFile;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;

@@ -2,12 +2,12 @@ package dev.oranc.bench;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.registry.Descriptor;
-import dev.oranc.common.registry.Digest;
-import dev.oranc.common.registry.ImageLayout;
-import dev.oranc.common.registry.Manifest;
-import dev.oranc.common.registry.RepositoryRef;
-import dev.oranc.common.registry.StoredFile;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.oci.Manifest;
+import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.common.tag.TagCodec;
 import java.io.IOException;

@@ -305,7 +305,7 @@ class RetentionIT {
     try (dev.oranc.common.registry.RegistryClient client = new dev.oranc.common.registry.RegistryClient(
         dev.oranc.common.registry.RegistryClientConfig.builder().tls(false).build())) {
       var cache = new dev.oranc.common.registry.OciBinaryCache(client, dev.oranc.common.tag.TagCodec.DEFAULT);
-      var ref = dev.oranc.common.registry.RepositoryRef.of(registry.address(), repo);
+      var ref = dev.oranc.common.oci.RepositoryRef.of(registry.address(), repo);
       var credentials = dev.oranc.common.registry.Credentials.anonymous();
       List<java.util.concurrent.CompletableFuture<?>> pending = new ArrayList<>();
       for (int c = 0; c < chains; c++) {
@@ -349,16 +349,16 @@ class RetentionIT {
 
   private static java.util.concurrent.CompletableFuture<?> publish(
       dev.oranc.common.registry.RegistryClient client, dev.oranc.common.registry.OciBinaryCache cache,
-      dev.oranc.common.registry.RepositoryRef ref, String key, dev.oranc.common.registry.Descriptor blob,
+      dev.oranc.common.oci.RepositoryRef ref, String key, dev.oranc.common.oci.Descriptor blob,
       String contentType, java.time.Instant created) {
     var credentials = dev.oranc.common.registry.Credentials.anonymous();
     if (created == null) {
       return cache.publish(ref, key, blob, contentType, null, credentials, null);
     }
-    var layer = dev.oranc.common.registry.ImageLayout.layer(blob.digest(), blob.size(), contentType, null, Map.of());
+    var layer = dev.oranc.common.layout.ImageLayout.layer(blob.digest(), blob.size(), contentType, null, Map.of());
     return cache.putConfig(ref, blob.digest(), credentials, null)
         .thenCompose(config -> client.putManifest(ref, cache.codec().writeTag(key).value(),
-            dev.oranc.common.registry.ImageLayout.manifest(key, layer, config, created), credentials, null));
+            dev.oranc.common.layout.ImageLayout.manifest(key, layer, config, created), credentials, null));
   }
 
   static Run oranc(Map<String, String> env, String stdin, String command, List<String> target, String... more)

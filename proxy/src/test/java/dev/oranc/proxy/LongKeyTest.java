@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;

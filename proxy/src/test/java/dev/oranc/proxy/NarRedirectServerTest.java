@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.benmanes.caffeine.cache.Ticker;
-import dev.oranc.common.registry.Digest;
+import dev.oranc.common.oci.Digest;
 import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.GhcrLike;
 import dev.oranc.testkit.Registry;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.nix.hash.NixHash;
-import dev.oranc.common.registry.Digest;
+import dev.oranc.common.oci.Digest;
 import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.FaultInjector.Fault;
 import dev.oranc.testkit.FaultInjector.Rule;

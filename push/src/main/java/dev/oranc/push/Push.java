@@ -4,8 +4,6 @@ import dev.oranc.common.error.FormatException;
 import dev.oranc.common.nix.signature.SecretKey;
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.registry.Descriptor;
-import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
@@ -293,14 +291,8 @@ public final class Push {
       throws InterruptedException {
     OciBinaryCache cache = new OciBinaryCache(client, options.tagCodec());
     byte[] body = text.getBytes(StandardCharsets.UTF_8);
-    CompletableFuture<?> f =
-        client
-            .putBlob(options.repository(), body, null, ImageLayout.LAYER_MEDIA_TYPE, credentials, null)
-            .thenCompose(
-                (Descriptor blob) ->
-                    cache.publish(options.repository(), NIX_CACHE_INFO, blob,
-                        NIX_CACHE_INFO_CONTENT_TYPE, null, credentials, null));
-    await(f);
+    await(cache.store(options.repository(), NIX_CACHE_INFO, body, NIX_CACHE_INFO_CONTENT_TYPE, null,
+        credentials, null));
   }
 
   /**

@@ -2,7 +2,7 @@ package dev.oranc.push;
 
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.RetryBudget;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.db.NixDatabase;

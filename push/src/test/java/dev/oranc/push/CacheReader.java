@@ -4,6 +4,7 @@ import com.fasterxml.jackson.jr.ob.JSON;
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.store.StorePath;
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.RawClient;
 import dev.oranc.testkit.Registry;

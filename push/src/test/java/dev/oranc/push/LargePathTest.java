@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import dev.oranc.common.nix.hash.NixHash;
 import dev.oranc.common.nix.narinfo.NarInfo;
-import dev.oranc.common.registry.Digest;
+import dev.oranc.common.oci.Digest;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;

@@ -10,7 +10,7 @@ import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.signature.NixSignature;
 import dev.oranc.common.nix.signature.PublicKey;
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.registry.Digest;
+import dev.oranc.common.oci.Digest;
 import dev.oranc.push.PathOutcome.Status;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.ProxiedRequest;

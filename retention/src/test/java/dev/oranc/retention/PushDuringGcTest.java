@@ -7,8 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.nix.signature.PublicKey;
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.registry.DigestedManifest;
-import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.common.oci.DigestedManifest;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.RegistryClient;
+import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.PathOutcome;
 import dev.oranc.push.PathOutcome.Status;

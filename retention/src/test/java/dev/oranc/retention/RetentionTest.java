@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.nix.signature.PublicKey;
 import dev.oranc.common.nix.store.StorePath;
+import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.RegistryClient;
+import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.Push;
 import dev.oranc.push.PushOptions;
@@ -343,7 +347,7 @@ class RetentionTest {
     try (CacheTarget t = target(registry().address(), repo)) {
       byte[] bad = "not a store path\n".getBytes(StandardCharsets.UTF_8);
       var blob = CacheTarget.await(t.client().putBlob(t.repository(), bad, null,
-          dev.oranc.common.registry.ImageLayout.LAYER_MEDIA_TYPE, t.credentials(), null));
+          dev.oranc.common.layout.ImageLayout.LAYER_MEDIA_TYPE, t.credentials(), null));
       CacheTarget.await(t.cache().publish(t.repository(), "pins/broken", blob, Pins.CONTENT_TYPE, null,
           t.credentials(), null));
     }

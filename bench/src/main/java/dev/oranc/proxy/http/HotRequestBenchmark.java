@@ -2,12 +2,12 @@ package dev.oranc.proxy.http;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.nix.hash.Nix32;
-import dev.oranc.common.registry.Digest;
+import dev.oranc.common.oci.Digest;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.registry.RepositoryRef;
-import dev.oranc.common.registry.StoredFile;
+import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.cache.BlobCache;

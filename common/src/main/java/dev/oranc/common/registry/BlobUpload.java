@@ -2,6 +2,9 @@ package dev.oranc.common.registry;
 
 import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.RepositoryRef;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.EventLoop;

@@ -1,9 +1,16 @@
 package dev.oranc.common.registry;
 
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.layout.StoredFile;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.Manifest;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.common.tag.TagCodec;
 import io.netty.channel.EventLoop;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -83,6 +90,56 @@ public final class OciBinaryCache {
                   firstFailure != null ? firstFailure : cause);
             })
         .thenCompose(f -> f);
+  }
+
+  /**
+   * The bytes of {@code file}, read whole into memory and checked against its digest; a file of
+   * more than {@code maxBytes} is a {@link RegistryException.Protocol}.
+   */
+  public CompletableFuture<byte[]> read(
+      StoredFile file, int maxBytes, Credentials credentials, EventLoop loop) {
+    return client.getBlobBytes(file.repository(), file.digest(), maxBytes, credentials, loop);
+  }
+
+  /**
+   * Puts {@code found}'s manifest again under its tag, dated {@code now} ({@link
+   * ImageLayout#redated}): the same layer and config, no blob. How {@code oranc push} refreshes a
+   * key that {@code oranc gc} could otherwise find too old.
+   */
+  public CompletableFuture<Digest> redate(
+      Image found, Instant now, Credentials credentials, EventLoop loop) {
+    return client.putManifest(found.file().repository(), found.tag().value(),
+        ImageLayout.redated(found.manifest(), now), credentials, loop);
+  }
+
+  /**
+   * Stores {@code body}, held in memory, as the file under {@code key}: its blob, then its image
+   * ({@link #publish}). What {@code oranc push} writes whole (nix-cache-info, realisations) and
+   * {@code oranc pin} does.
+   */
+  public CompletableFuture<Tag> store(
+      RepositoryRef repo, String key, byte[] body, String contentType, String contentEncoding,
+      Credentials credentials, EventLoop loop) {
+    return upload(repo, body, null, credentials, loop)
+        .thenCompose(
+            blob -> publish(repo, key, blob, contentType, contentEncoding, credentials, loop));
+  }
+
+  /**
+   * Starts uploading a file's bytes, streamed as they come ({@code length} -1 when not known), as
+   * the blob of its image's one layer. Nothing is visible until {@link #publish} tags the image.
+   */
+  public BlobUpload upload(
+      RepositoryRef repo, long length, Credentials credentials, EventLoop loop) {
+    return client.upload(repo, length, ImageLayout.LAYER_MEDIA_TYPE, credentials, loop);
+  }
+
+  /**
+   * As above, for bytes held in memory; {@code digest} is theirs, or null to have it computed.
+   */
+  public CompletableFuture<Descriptor> upload(
+      RepositoryRef repo, byte[] body, Digest digest, Credentials credentials, EventLoop loop) {
+    return client.putBlob(repo, body, digest, ImageLayout.LAYER_MEDIA_TYPE, credentials, loop);
   }
 
   /**

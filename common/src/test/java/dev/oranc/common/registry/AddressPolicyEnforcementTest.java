@@ -14,6 +14,8 @@ import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.net.AddressPolicy;
 import dev.oranc.common.net.AddressPolicy.AddressClass;
 import dev.oranc.common.net.HostPattern;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.RepositoryRef;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.oci.RepositoryRef;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

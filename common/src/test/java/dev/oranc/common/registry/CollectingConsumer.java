@@ -1,6 +1,7 @@
 package dev.oranc.common.registry;
 
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.oci.Digest;
 import io.netty.buffer.ByteBuf;
 import java.io.ByteArrayOutputStream;
 import java.security.MessageDigest;

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.testkit.ProxiedRequest;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;

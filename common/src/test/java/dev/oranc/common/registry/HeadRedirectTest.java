@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.testkit.FakeRegistry;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.FaultInjector.Fault;
 import dev.oranc.testkit.FaultInjector.Rule;

@@ -4,6 +4,10 @@ import static dev.oranc.common.registry.RegistryClientFaultTest.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.testkit.FakeRegistry;
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.RepositoryRef;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -7,6 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.testkit.FakeRegistry;
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.DigestedManifest;
+import dev.oranc.common.oci.Manifest;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ch.qos.logback.classic.Level;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.net.Transport;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.RepositoryRef;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;

@@ -8,6 +8,8 @@ import dev.oranc.testkit.FakeRegistry;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.net.Transport;
+import dev.oranc.common.oci.Manifest;
+import dev.oranc.common.oci.RepositoryRef;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Optional;

@@ -10,6 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.net.Transport;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.layout.StoredFile;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.Manifest;
+import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.oci.TagList;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.ProxiedRequest;
 import dev.oranc.testkit.Registry;

@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.net.Transport;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.testkit.ProxiedRequest;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;

@@ -4,8 +4,8 @@ import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.OciBinaryCache;
-import dev.oranc.common.registry.RepositoryRef;
-import dev.oranc.common.registry.StoredFile;
+import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import io.netty.channel.EventLoop;
 import java.nio.charset.StandardCharsets;
@@ -247,7 +247,7 @@ public final class Prefetcher {
     return blobs
         .get(job.repo, f.digest(),
             () -> timed("prefetch_blob_get",
-                () -> registry.client().getBlobBytes(job.repo, f.digest(), blobs.maxBlobBytes(), job.credentials, job.loop)))
+                () -> registry.read(f, blobs.maxBlobBytes(), job.credentials, job.loop)))
         .thenAccept(b -> {
           if (!lookup.hit() || !b.hit()) {
             NarInfo info = parse(job.repo, job.key, b.bytes());

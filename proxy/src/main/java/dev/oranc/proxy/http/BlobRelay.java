@@ -3,7 +3,7 @@ package dev.oranc.proxy.http;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.registry.BlobConsumer;
 import dev.oranc.common.registry.BlobDownload;
-import dev.oranc.common.registry.StoredFile;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;

@@ -3,7 +3,7 @@ package dev.oranc.proxy.http;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
-import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.oci.RepositoryRef;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;

@@ -1,7 +1,7 @@
 package dev.oranc.proxy.http;
 
 import dev.oranc.common.error.RegistryException;
-import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.route.Route;

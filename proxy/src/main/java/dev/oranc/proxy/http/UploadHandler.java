@@ -2,9 +2,9 @@ package dev.oranc.proxy.http;
 
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.registry.Descriptor;
-import dev.oranc.common.registry.ImageLayout;
-import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.route.Route;
@@ -169,7 +169,7 @@ public final class UploadHandler extends RequestHandler {
         return;
       }
       startNanos = System.nanoTime();
-      upload = backend.registry().client().upload(repo, length, ImageLayout.LAYER_MEDIA_TYPE, credentials, loop);
+      upload = backend.registry().upload(repo, length, credentials, loop);
       // The config names only the blob's digest: it goes up as soon as the last byte is hashed,
       // beside the blob's final request, and the manifest follows both.
       config = upload.described().thenCompose(d -> backend.registry().putConfig(repo, d.digest(), credentials, loop));

@@ -1,7 +1,7 @@
 package dev.oranc.proxy.s3;
 
 import dev.oranc.common.registry.BlobUpload;
-import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.proxy.http.Backend;
 import dev.oranc.proxy.http.Failures;
 import dev.oranc.proxy.http.RequestHandler;
@@ -139,8 +139,7 @@ public final class MultipartHandler extends RequestHandler {
       expectContinue();
       BlobUpload upload;
       try {
-        upload = backend.registry().client()
-            .upload(route.repository(), -1, ImageLayout.LAYER_MEDIA_TYPE, route.credentials(), loop);
+        upload = backend.registry().upload(route.repository(), -1, route.credentials(), loop);
       } catch (RuntimeException e) {
         slot.release();
         fail(e);

@@ -3,7 +3,7 @@ package dev.oranc.proxy.s3;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.oci.RepositoryRef;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

@@ -8,7 +8,7 @@ import dev.oranc.common.nix.signature.NixSignature;
 import dev.oranc.common.nix.signature.SecretKey;
 import dev.oranc.common.nix.signature.Signatures;
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.registry.Digest;
+import dev.oranc.common.oci.Digest;
 import dev.oranc.push.db.PathInfo;
 import java.util.List;
 import java.util.Optional;

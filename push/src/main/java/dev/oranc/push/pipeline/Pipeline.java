@@ -6,7 +6,7 @@ import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.signature.NixSignature;
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.registry.Descriptor;
+import dev.oranc.common.oci.Descriptor;
 import dev.oranc.push.PathOutcome;
 import dev.oranc.push.PathOutcome.Status;
 import dev.oranc.push.closure.Closure;

@@ -1,7 +1,7 @@
 package dev.oranc.push.upload;
 
 import dev.oranc.common.registry.BlobUpload;
-import dev.oranc.common.registry.Descriptor;
+import dev.oranc.common.oci.Descriptor;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.io.IOException;

@@ -4,7 +4,7 @@ import com.github.luben.zstd.RecyclingBufferPool;
 import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;
 import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.nix.hash.NixHash;
-import dev.oranc.common.registry.Digest;
+import dev.oranc.common.oci.Digest;
 import dev.oranc.push.db.PathInfo;
 import dev.oranc.push.nar.NarSource;
 import java.io.FilterOutputStream;

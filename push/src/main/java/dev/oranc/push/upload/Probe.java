@@ -1,6 +1,6 @@
 package dev.oranc.push.upload;
 
-import dev.oranc.common.registry.Descriptor;
+import dev.oranc.common.oci.Descriptor;
 import java.util.Objects;
 
 /**

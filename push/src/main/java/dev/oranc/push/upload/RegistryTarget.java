@@ -3,15 +3,15 @@ package dev.oranc.push.upload;
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.registry.Descriptor;
-import dev.oranc.common.registry.Digest;
-import dev.oranc.common.registry.Manifest;
-import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.Manifest;
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.OciBinaryCache.Image;
-import dev.oranc.common.registry.RepositoryRef;
-import dev.oranc.common.registry.StoredFile;
-import dev.oranc.common.registry.TagList;
+import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.layout.StoredFile;
+import dev.oranc.common.oci.TagList;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.common.tag.TagCodec;
 import java.util.concurrent.ExecutionException;
@@ -261,13 +261,7 @@ public final class RegistryTarget implements Target {
 
   /** Puts {@code found}'s manifest again under its tag, written now: same layer, same config. */
   private CompletableFuture<Void> rewrite(Image found) {
-    Manifest old = found.manifest();
-    Map<String, String> annotations = new java.util.LinkedHashMap<>(old.annotations());
-    annotations.put(ImageLayout.CREATED_ANNOTATION, ImageLayout.formatCreated(clock.instant()));
-    Manifest fresh = new Manifest(old.mediaType(), old.config(), old.layers(), annotations);
-    return cache.client()
-        .putManifest(repository, found.tag().value(), fresh, credentials, null)
-        .thenApply(digest -> null);
+    return cache.redate(found, clock.instant(), credentials, null).thenApply(digest -> null);
   }
 
   /** Paths found in the registry and refreshed (see {@link #refreshPath}); 0 in a dry run. */
@@ -330,8 +324,7 @@ public final class RegistryTarget implements Target {
       return done(Optional.empty());
     }
     return cache
-        .client()
-        .getBlobBytes(repository, file.digest(), (int) file.size(), credentials, null)
+        .read(file, (int) file.size(), credentials, null)
         .thenApply(
             bytes -> {
               try {
@@ -357,7 +350,7 @@ public final class RegistryTarget implements Target {
                 return done(Probe.MISSING);
               }
               StoredFile f = found.get().file();
-              Probe probe = Probe.narPresent(new Descriptor(ImageLayout.LAYER_MEDIA_TYPE, f.digest(), f.size()));
+              Probe probe = Probe.narPresent(f.blob());
               if (dryRun || !stale(found.get().manifest())) {
                 return done(probe);
               }
@@ -372,7 +365,7 @@ public final class RegistryTarget implements Target {
     }
     BlobOutputStream stream =
         new BlobOutputStream(
-            cache.client().upload(repository, -1, ImageLayout.LAYER_MEDIA_TYPE, credentials, null));
+            cache.upload(repository, -1, credentials, null));
     return new NarSink() {
       @Override
       public OutputStream stream() {
@@ -467,7 +460,7 @@ public final class RegistryTarget implements Target {
   /** The narinfo's blob and its config, both at once: neither is visible until the tag. */
   private Staged stage(byte[] body, Digest digest) {
     CompletableFuture<Descriptor> blob =
-        cache.client().putBlob(repository, body, digest, ImageLayout.LAYER_MEDIA_TYPE, credentials, null);
+        cache.upload(repository, body, digest, credentials, null);
     CompletableFuture<Descriptor> config = cache.putConfig(repository, digest, credentials, null);
     return new Staged(digest, blob, config);
   }
@@ -489,16 +482,12 @@ public final class RegistryTarget implements Target {
     if (dryRun) {
       return done(null);
     }
-    return cache
-        .client()
-        .putBlob(repository, body, null, ImageLayout.LAYER_MEDIA_TYPE, credentials, null)
-        .thenCompose(blob -> cache.publish(repository, key, blob, contentType, null, credentials, null))
-        .thenApply(tag -> null);
+    return cache.store(repository, key, body, contentType, null, credentials, null).thenApply(tag -> null);
   }
 
   /** A dry run's NAR "upload": the SHA-256 and size of what would have been sent. */
   private static final class DigestSink implements NarSink {
-    private final java.security.MessageDigest sha256 = dev.oranc.common.registry.Digest.newSha256();
+    private final java.security.MessageDigest sha256 = dev.oranc.common.oci.Digest.newSha256();
     private long size;
     private final OutputStream stream =
         new OutputStream() {
@@ -527,7 +516,7 @@ public final class RegistryTarget implements Target {
       finished = done(
           new Descriptor(
               ImageLayout.LAYER_MEDIA_TYPE,
-              dev.oranc.common.registry.Digest.of(sha256.digest()),
+              dev.oranc.common.oci.Digest.of(sha256.digest()),
               size));
       return finished;
     }

@@ -1,7 +1,7 @@
 package dev.oranc.push.upload;
 
 import dev.oranc.common.nix.narinfo.NarInfo;
-import dev.oranc.common.registry.Descriptor;
+import dev.oranc.common.oci.Descriptor;
 import dev.oranc.push.db.PathInfo;
 import java.util.concurrent.CompletableFuture;
 

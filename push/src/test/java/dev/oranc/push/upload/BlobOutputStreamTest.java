@@ -8,12 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.registry.Descriptor;
-import dev.oranc.common.registry.Digest;
-import dev.oranc.common.registry.ImageLayout;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;

@@ -2,10 +2,8 @@ package dev.oranc.retention.pin;
 
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.registry.Descriptor;
-import dev.oranc.common.registry.DigestedManifest;
-import dev.oranc.common.registry.ImageLayout;
-import dev.oranc.common.registry.StoredFile;
+import dev.oranc.common.oci.DigestedManifest;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.retention.CacheTarget;
 import dev.oranc.retention.RetentionException;
@@ -74,10 +72,8 @@ public final class Pins {
       throw new RetentionException("pin " + name + ": no store paths given (on the command line or standard input)");
     }
     byte[] body = body(paths);
-    Descriptor blob = CacheTarget.await(target.client().putBlob(
-        target.repository(), body, null, ImageLayout.LAYER_MEDIA_TYPE, target.credentials(), null));
-    CacheTarget.await(target.cache().publish(
-        target.repository(), key, blob, CONTENT_TYPE, null, target.credentials(), null));
+    CacheTarget.await(target.cache().store(
+        target.repository(), key, body, CONTENT_TYPE, null, target.credentials(), null));
     log.info("pin {} set to {} path{} in {}", name, paths.size(), paths.size() == 1 ? "" : "s", target.repository());
   }
 
@@ -100,9 +96,8 @@ public final class Pins {
       if (file.isEmpty()) {
         continue;
       }
-      byte[] bytes = CacheTarget.await(target.client().getBlobBytes(
-          target.repository(), file.get().digest(), (int) Math.max(1, Math.min(file.get().size(), 1 << 20)),
-          target.credentials(), null));
+      byte[] bytes = CacheTarget.await(target.cache().read(
+          file.get(), (int) Math.max(1, Math.min(file.get().size(), 1 << 20)), target.credentials(), null));
       pins.add(new Pin(key.substring(PREFIX.length()), CacheScanner.pinnedHashParts(bytes).size()));
     }
     pins.sort((a, b) -> a.name().compareTo(b.name()));

@@ -8,11 +8,11 @@ import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.signature.NixSignature;
 import dev.oranc.common.nix.signature.PublicKey;
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.registry.Digest;
-import dev.oranc.common.registry.DigestedManifest;
-import dev.oranc.common.registry.ImageLayout;
-import dev.oranc.common.registry.StoredFile;
-import dev.oranc.common.registry.TagList;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.DigestedManifest;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.layout.StoredFile;
+import dev.oranc.common.oci.TagList;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.retention.CacheTarget;
 import dev.oranc.retention.RetentionException;
@@ -197,8 +197,8 @@ public final class CacheScanner {
       }
       byte[] body;
       try {
-        body = CacheTarget.await(target.client().getBlobBytes(
-            target.repository(), file.digest(), (int) Math.max(1, file.size()), target.credentials(), null));
+        body = CacheTarget.await(target.cache().read(
+            file, (int) Math.max(1, file.size()), target.credentials(), null));
       } catch (RegistryException.NotFound e) {
         return new Read.Unreadable(key, "its blob " + file.digest() + " is missing");
       }

@@ -1,6 +1,6 @@
 package dev.oranc.retention.scan;
 
-import dev.oranc.common.registry.Digest;
+import dev.oranc.common.oci.Digest;
 import java.util.List;
 import java.util.Objects;
 

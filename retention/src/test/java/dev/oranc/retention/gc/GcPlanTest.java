@@ -3,7 +3,7 @@ package dev.oranc.retention.gc;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oranc.common.registry.Digest;
+import dev.oranc.common.oci.Digest;
 import dev.oranc.retention.scan.CacheKey;
 import dev.oranc.retention.scan.CacheScan;
 import dev.oranc.retention.scan.KeyKind;

@@ -1,5 +1,8 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.layout;
 
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.Tag;
 import java.util.Map;
 import java.util.Objects;
@@ -36,5 +39,10 @@ public record StoredFile(
   public StoredFile(
       RepositoryRef repository, Tag tag, Digest digest, long size, String contentType, String contentEncoding) {
     this(repository, tag, digest, size, contentType, contentEncoding, Map.of());
+  }
+
+  /** The file's blob, as an image that stores it again names it (without the annotations). */
+  public Descriptor blob() {
+    return new Descriptor(ImageLayout.LAYER_MEDIA_TYPE, digest, size);
   }
 }

@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.oci;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.oranc.common.error.FormatException;

@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.oci;
 
 import java.util.Objects;
 

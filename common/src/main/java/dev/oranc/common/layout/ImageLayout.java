@@ -1,7 +1,11 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.layout;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.Manifest;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.common.tag.TagCodec;
 import java.io.IOException;
@@ -115,6 +119,13 @@ public final class ImageLayout {
         List.of(layer),
         Map.of(KEY_ANNOTATION, key, DESCRIPTION_ANNOTATION, key,
             CREATED_ANNOTATION, formatCreated(created)));
+  }
+
+  /** {@code manifest} as written at {@code created}: the same layer, config and key, a new date. */
+  public static Manifest redated(Manifest manifest, Instant created) {
+    Map<String, String> annotations = new LinkedHashMap<>(manifest.annotations());
+    annotations.put(CREATED_ANNOTATION, formatCreated(created));
+    return new Manifest(manifest.mediaType(), manifest.config(), manifest.layers(), annotations);
   }
 
   /** {@code 2026-12-07T08:00:00Z}: RFC 3339 in UTC, whole seconds. */

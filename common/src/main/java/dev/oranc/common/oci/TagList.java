@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.oci;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.oranc.common.error.RegistryException;
@@ -24,7 +24,7 @@ public record TagList(List<String> tags, boolean complete) {
   }
 
   /** The {@code tags} of one page ({@code null} is how distribution says "none"). */
-  static List<String> parsePage(String operation, byte[] body) {
+  public static List<String> parsePage(String operation, byte[] body) {
     try {
       Map<String, Object> page = JSON.std.mapFrom(body);
       Object tags = page.get("tags");
@@ -48,7 +48,7 @@ public record TagList(List<String> tags, boolean complete) {
   }
 
   /** The target of the {@code rel="next"} link among {@code Link} header values, or null. */
-  static String nextPage(List<String> linkHeaders) {
+  public static String nextPage(List<String> linkHeaders) {
     for (String header : linkHeaders) {
       Matcher m = LINK.matcher(header);
       while (m.find()) {
