@@ -1,19 +1,15 @@
 package dev.oranc.common.registry;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.error.RegistryException;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -44,13 +40,17 @@ import org.slf4j.LoggerFactory;
  * sent (the producer pauses; {@link #whenWritable} wakes it). So memory per upload is bounded by
  * about two chunks at worst, and by the socket's write buffer when the size is known.
  *
- * <p>A PATCH that fails cannot be sent again (its bytes are gone): the upload fails as a whole and
- * the caller, who can produce the body again, starts a new one. All state is touched on one event
- * loop; the public methods may be called from any thread.
+ * <p>Every request goes through {@link CallRunner} like any other (auth, logging, connection
+ * policy); a PATCH is a {@link Call} with a {@link StreamedBody} that this class feeds from its
+ * queue. A PATCH that fails cannot be sent again (its bytes are gone), so the runner sends it once
+ * and hands back whatever answer came: the upload fails as a whole and the caller, who can
+ * produce the body again, starts a new one. All state is touched on one event loop; the public
+ * methods may be called from any thread.
  */
 public final class BlobUpload {
 
   private static final Logger log = LoggerFactory.getLogger(BlobUpload.class);
+  /** The largest answer to a PATCH read; a longer one fails the upload. */
   private static final int MAX_ANSWER = 64 * 1024;
   /** How much may wait between PATCHes when streaming a body of known size. */
   private static final int STREAMING_QUEUE_LIMIT = 256 * 1024;
@@ -304,7 +304,7 @@ public final class BlobUpload {
         .whenComplete(
             (d, error) -> {
               if (error != null) {
-                fail(CallRunner.unwrap(error));
+                fail(Causes.of(error));
               } else {
                 result.complete(descriptor);
               }
@@ -334,7 +334,7 @@ public final class BlobUpload {
       } else if (finishing && queued == 0) {
         complete();
       }
-    } else if (patch.connection != null && patch.remaining > 0) {
+    } else if (patch.sink != null && patch.sink.isOpen() && patch.remaining > 0) {
       patch.feed();
     }
     updateWritability();
@@ -367,7 +367,7 @@ public final class BlobUpload {
                     () -> {
                       opening = false;
                       if (error != null) {
-                        fail(CallRunner.unwrap(error));
+                        fail(Causes.of(error));
                         return;
                       }
                       if (failure != null) {
@@ -394,7 +394,7 @@ public final class BlobUpload {
                     () -> {
                       if (error != null) {
                         location = null; // the session is spent either way
-                        fail(CallRunner.unwrap(error));
+                        fail(Causes.of(error));
                         return;
                       }
                       if (stored != null && !stored.equals(digest)) {
@@ -409,23 +409,25 @@ public final class BlobUpload {
                     }));
   }
 
-  /** One PATCH: {@code length} bytes at {@code offset}. */
-  private final class Patch implements ResponseListener {
+  /**
+   * One PATCH: {@code length} bytes at {@code offset}, a {@link Call} whose body is fed from the
+   * queue as it fills ({@link StreamedBody}); {@link CallRunner} sends it once.
+   */
+  private final class Patch implements StreamedBody {
     final long offset;
     final long length;
     long remaining;
-    HttpConnection connection;
-    HttpResponse head;
-    CompositeByteBuf answer;
+    /** Bytes this PATCH has carried so far. */
+    long written;
+    /** Where the bytes go once the head is out; null until then. */
+    Sink sink;
+    CompletableFuture<Response> call;
 
     Patch(long offset, long length) {
       this.offset = offset;
       this.length = length;
       this.remaining = length;
     }
-
-    /** Bytes this PATCH has carried so far. */
-    long written;
 
     boolean openEnded() {
       return length == OPEN_ENDED;
@@ -438,52 +440,42 @@ public final class BlobUpload {
     }
 
     void begin() {
-      Origin origin = Origin.of(location);
-      client
-          .authorization(origin, repository, credentials, loop)
-          .thenCompose(auth -> toCompletable(client.connections().pool(origin, loop).acquire()).thenApply(c -> {
-            send(c, origin, auth);
-            return c;
-          }))
-          .whenComplete(
-              (c, error) -> {
-                if (error != null) {
-                  onLoop(() -> {
-                    if (patch == this) {
-                      fail(RegistryErrors.fromFailure(describe(), CallRunner.unwrap(error)));
-                    }
-                  });
-                }
-              });
-    }
-
-    private void send(HttpConnection c, Origin origin, String auth) {
-      if (failure != null || patch != this) {
-        c.pool().release(c);
-        return;
-      }
-      HttpRequest request =
-          new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.PATCH, pathAndQuery(location));
-      request.headers()
-          .set(HttpHeaderNames.HOST, origin.authority())
-          .set(HttpHeaderNames.USER_AGENT, CallRunner.USER_AGENT)
+      HttpHeaders headers = new DefaultHttpHeaders()
           .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
       if (openEnded()) {
         // The length is not known until the producer finishes: chunked transfer encoding, which
         // the CNCF registry takes in one PATCH of any size (Docker pushes layers this way).
-        request.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
       } else {
-        request.headers()
+        headers
             .set(HttpHeaderNames.CONTENT_LENGTH, length)
             .set(HttpHeaderNames.CONTENT_RANGE, offset + "-" + (offset + length - 1));
       }
-      if (auth != null && origin.equals(client.registryOrigin(repository))) {
-        request.headers().set(HttpHeaderNames.AUTHORIZATION, auth);
-      }
-      connection = c;
-      c.send(request, false, this);
-      c.onWritabilityChanged(BlobUpload.this::updateWritability);
+      Origin origin = Origin.of(location);
+      // Credentials only to the registry itself, as for the session's other requests.
+      Credentials auth = origin.equals(client.registryOrigin(repository)) ? credentials : null;
+      call = client.run(new Call(describe(), HttpMethod.PATCH, origin, pathAndQuery(location),
+          headers, null, auth, RegistryClient.push(repository), false, MAX_ANSWER, false, loop,
+          this));
+      // CallRunner completes on this loop; the answer is taken at once, as the connection gave it.
+      call.whenComplete((r, error) -> {
+        if (loop.inEventLoop()) {
+          answered(r, error);
+        } else {
+          loop.execute(() -> answered(r, error));
+        }
+      });
+    }
+
+    @Override
+    public void start(Sink sink) {
+      this.sink = sink;
       feed();
+      updateWritability();
+    }
+
+    @Override
+    public void onWritabilityChanged() {
       updateWritability();
     }
 
@@ -503,47 +495,25 @@ public final class BlobUpload {
         queued -= n;
         remaining -= n;
         written += n;
-        connection.writeBody(new DefaultHttpContent(piece), false);
+        sink.write(piece);
         wrote = true;
       }
       if (openEnded() && finishing && queue.isEmpty()) {
         remaining = 0;
       }
       if (remaining == 0) {
-        connection.writeBody(LastHttpContent.EMPTY_LAST_CONTENT, true);
+        sink.end();
       } else if (wrote) {
-        connection.channel().flush();
+        sink.flush();
       }
     }
 
-    @Override
-    public void onHead(HttpResponse head) {
-      this.head = head;
-    }
-
-    @Override
-    public void onContent(ByteBuf content) {
-      if (answer == null) {
-        answer = content.alloc().compositeBuffer();
-      }
-      if (answer.readableBytes() + content.readableBytes() > MAX_ANSWER) {
-        content.release();
+    private void answered(Response r, Throwable error) {
+      if (patch != this || failure != null) {
         return;
       }
-      answer.addComponent(true, content);
-    }
-
-    @Override
-    public void onEnd() {
-      byte[] body = Response.NO_BODY;
-      if (answer != null) {
-        body = new byte[answer.readableBytes()];
-        answer.readBytes(body);
-        answer.release();
-        answer = null;
-      }
-      Response r = new Response(head.status().code(), head.headers(), body, null);
-      if (patch != this || failure != null) {
+      if (error != null) {
+        fail(RegistryErrors.fromFailure(describe(), Causes.of(error)));
         return;
       }
       if (r.status() != 202 || remaining > 0) {
@@ -575,17 +545,6 @@ public final class BlobUpload {
       patch = null;
       pump();
     }
-
-    @Override
-    public void onError(Throwable cause) {
-      if (answer != null) {
-        answer.release();
-        answer = null;
-      }
-      if (patch == this) {
-        fail(RegistryErrors.fromFailure(describe(), cause));
-      }
-    }
   }
 
   // --- flow control and failure ---------------------------------------------------------------
@@ -594,7 +553,7 @@ public final class BlobUpload {
     if (failure != null || result.isDone()) {
       return true;
     }
-    boolean channelOk = patch == null || patch.connection == null || patch.connection.isWritable();
+    boolean channelOk = patch == null || patch.sink == null || patch.sink.isWritable();
     return queued + inTransit.get() < queueLimit() && channelOk;
   }
 
@@ -627,8 +586,8 @@ public final class BlobUpload {
       b.release();
     }
     queued = 0;
-    if (patch != null && patch.connection != null) {
-      patch.connection.abort();
+    if (patch != null && patch.call != null) {
+      patch.call.cancel(false); // closes its connection, if it has one yet
     }
     patch = null;
     if (location != null) {
@@ -649,17 +608,5 @@ public final class BlobUpload {
 
   static String pathAndQuery(URI uri) {
     return uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
-  }
-
-  private static <T> CompletableFuture<T> toCompletable(io.netty.util.concurrent.Future<T> f) {
-    CompletableFuture<T> c = new CompletableFuture<>();
-    f.addListener(x -> {
-      if (x.isSuccess()) {
-        c.complete(f.getNow());
-      } else {
-        c.completeExceptionally(x.cause());
-      }
-    });
-    return c;
   }
 }
