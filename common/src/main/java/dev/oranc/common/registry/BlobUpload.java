@@ -5,15 +5,9 @@ import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.error.RegistryException;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.DefaultHttpHeaders;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -41,21 +35,17 @@ import org.slf4j.LoggerFactory;
  * about two chunks at worst, and by the socket's write buffer when the size is known.
  *
  * <p>Every request goes through {@link CallRunner} like any other (auth, logging, connection
- * policy); a PATCH is a {@link Call} with a {@link StreamedBody} that this class feeds from its
- * queue. A PATCH that fails cannot be sent again (its bytes are gone), so the runner sends it once
- * and hands back whatever answer came: the upload fails as a whole and the caller, who can
- * produce the body again, starts a new one. All state is touched on one event loop; the public
- * methods may be called from any thread.
+ * policy); each PATCH is an {@link UploadPatch}, a {@link Call} whose streamed body is fed from
+ * the upload's queue. A PATCH that fails cannot be sent again (its bytes are gone), so the runner
+ * sends it once and hands back whatever answer came: the upload fails as a whole and the caller,
+ * who can produce the body again, starts a new one. All state is touched on one event loop; the
+ * public methods may be called from any thread.
  */
 public final class BlobUpload {
 
   private static final Logger log = LoggerFactory.getLogger(BlobUpload.class);
-  /** The largest answer to a PATCH read; a longer one fails the upload. */
-  private static final int MAX_ANSWER = 64 * 1024;
   /** How much may wait between PATCHes when streaming a body of known size. */
   private static final int STREAMING_QUEUE_LIMIT = 256 * 1024;
-  /** The length of an open-ended PATCH: it carries everything up to {@link #finish()}. */
-  private static final long OPEN_ENDED = Long.MAX_VALUE;
 
   private final RegistryClient client;
   private final RepositoryRef repository;
@@ -70,13 +60,12 @@ public final class BlobUpload {
   private final String operation;
 
   private final MessageDigest sha256 = Digest.newSha256();
-  private final ArrayDeque<ByteBuf> queue = new ArrayDeque<>();
-  private long queued;
+  private final ChunkQueue queue = new ChunkQueue();
   private long received;
   private long sent;
   private URI location;
   private boolean opening;
-  private Patch patch;
+  private UploadPatch patch;
   private boolean finishing;
   private Digest digest;
   private Throwable failure;
@@ -156,7 +145,6 @@ public final class BlobUpload {
     }
     updateDigest(data);
     queue.add(data);
-    queued += n;
     pump();
   }
 
@@ -289,16 +277,7 @@ public final class BlobUpload {
 
   private void uploadWhole() {
     Descriptor descriptor = new Descriptor(mediaType, digest, received);
-    byte[] body = new byte[(int) queued];
-    int at = 0;
-    ByteBuf b;
-    while ((b = queue.poll()) != null) {
-      int n = b.readableBytes();
-      b.readBytes(body, at, n);
-      at += n;
-      b.release();
-    }
-    queued = 0;
+    byte[] body = queue.drain();
     client
         .putBlob(repository, body, digest, mediaType, credentials, loop)
         .whenComplete(
@@ -329,18 +308,38 @@ public final class BlobUpload {
     if (patch == null) {
       long length = nextPatchLength();
       if (length > 0) {
-        patch = new Patch(sent, length);
-        patch.begin();
-      } else if (finishing && queued == 0) {
+        sendPatch(length);
+      } else if (finishing && queue.bytes() == 0) {
         complete();
       }
-    } else if (patch.sink != null && patch.sink.isOpen() && patch.remaining > 0) {
+    } else {
       patch.feed();
     }
     updateWritability();
   }
 
+  /** The next PATCH: {@code length} bytes from where the registry's session is. */
+  private void sendPatch(long length) {
+    UploadPatch p = new UploadPatch(client, repository, credentials, queue, () -> finishing,
+        this::updateWritability, location, sent, length);
+    patch = p;
+    p.send(loop).whenComplete((next, error) -> {
+      if (patch != p || failure != null) {
+        return;
+      }
+      if (error != null) {
+        fail(Causes.of(error));
+        return;
+      }
+      location = next;
+      sent += p.written();
+      patch = null;
+      pump();
+    });
+  }
+
   private long nextPatchLength() {
+    long queued = queue.bytes();
     if (queued == 0) {
       return 0;
     }
@@ -349,7 +348,9 @@ public final class BlobUpload {
     }
     if (unbounded) {
       // Past the monolithic bound the body streams in one PATCH of a length not known yet.
-      return queued > client.config().monolithicUploadBytes() ? OPEN_ENDED : (finishing ? queued : 0);
+      return queued > client.config().monolithicUploadBytes()
+          ? UploadPatch.OPEN_ENDED
+          : (finishing ? queued : 0);
     }
     if (queued >= chunkBytes) {
       return chunkBytes;
@@ -409,152 +410,14 @@ public final class BlobUpload {
                     }));
   }
 
-  /**
-   * One PATCH: {@code length} bytes at {@code offset}, a {@link Call} whose body is fed from the
-   * queue as it fills ({@link StreamedBody}); {@link CallRunner} sends it once.
-   */
-  private final class Patch implements StreamedBody {
-    final long offset;
-    final long length;
-    long remaining;
-    /** Bytes this PATCH has carried so far. */
-    long written;
-    /** Where the bytes go once the head is out; null until then. */
-    Sink sink;
-    CompletableFuture<Response> call;
-
-    Patch(long offset, long length) {
-      this.offset = offset;
-      this.length = length;
-      this.remaining = length;
-    }
-
-    boolean openEnded() {
-      return length == OPEN_ENDED;
-    }
-
-    String describe() {
-      return openEnded()
-          ? "PATCH " + repository + " upload bytes from " + offset
-          : "PATCH " + repository + " upload bytes " + offset + "-" + (offset + length - 1);
-    }
-
-    void begin() {
-      HttpHeaders headers = new DefaultHttpHeaders()
-          .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
-      if (openEnded()) {
-        // The length is not known until the producer finishes: chunked transfer encoding, which
-        // the CNCF registry takes in one PATCH of any size (Docker pushes layers this way).
-        headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-      } else {
-        headers
-            .set(HttpHeaderNames.CONTENT_LENGTH, length)
-            .set(HttpHeaderNames.CONTENT_RANGE, offset + "-" + (offset + length - 1));
-      }
-      Origin origin = Origin.of(location);
-      // Credentials only to the registry itself, as for the session's other requests.
-      Credentials auth = origin.equals(client.registryOrigin(repository)) ? credentials : null;
-      call = client.run(new Call(describe(), HttpMethod.PATCH, origin, pathAndQuery(location),
-          headers, null, auth, RegistryClient.push(repository), false, MAX_ANSWER, false, loop,
-          this));
-      // CallRunner completes on this loop; the answer is taken at once, as the connection gave it.
-      call.whenComplete((r, error) -> {
-        if (loop.inEventLoop()) {
-          answered(r, error);
-        } else {
-          loop.execute(() -> answered(r, error));
-        }
-      });
-    }
-
-    @Override
-    public void start(Sink sink) {
-      this.sink = sink;
-      feed();
-      updateWritability();
-    }
-
-    @Override
-    public void onWritabilityChanged() {
-      updateWritability();
-    }
-
-    /** Moves queued bytes into this PATCH, up to its length. */
-    void feed() {
-      boolean wrote = false;
-      while (remaining > 0 && !queue.isEmpty()) {
-        ByteBuf b = queue.peek();
-        int n = b.readableBytes();
-        ByteBuf piece;
-        if (n <= remaining) {
-          piece = queue.poll();
-        } else {
-          piece = b.readRetainedSlice((int) remaining);
-          n = (int) remaining;
-        }
-        queued -= n;
-        remaining -= n;
-        written += n;
-        sink.write(piece);
-        wrote = true;
-      }
-      if (openEnded() && finishing && queue.isEmpty()) {
-        remaining = 0;
-      }
-      if (remaining == 0) {
-        sink.end();
-      } else if (wrote) {
-        sink.flush();
-      }
-    }
-
-    private void answered(Response r, Throwable error) {
-      if (patch != this || failure != null) {
-        return;
-      }
-      if (error != null) {
-        fail(RegistryErrors.fromFailure(describe(), Causes.of(error)));
-        return;
-      }
-      if (r.status() != 202 || remaining > 0) {
-        RegistryException e = RegistryErrors.fromResponse(describe(), r, credentials);
-        if (r.status() == 416) {
-          e = new RegistryException.Protocol(
-              describe(),
-              "the registry refused the chunk (416 Range Not Satisfiable); it may take only smaller"
-                  + " PATCH bodies than " + chunkBytes + " bytes");
-        }
-        fail(e);
-        return;
-      }
-      String next = r.headers().get(HttpHeaderNames.LOCATION);
-      if (next == null) {
-        fail(new RegistryException.Protocol(describe(), "the registry's 202 has no Location"));
-        return;
-      }
-      String range = r.headers().get(HttpHeaderNames.RANGE);
-      long end = offset + written - 1;
-      if (range != null && !range.endsWith("-" + end)) {
-        fail(
-            new RegistryException.Protocol(
-                describe(), "the registry's Range is not the bytes 0-" + end + " we sent", range, null));
-        return;
-      }
-      location = location.resolve(next);
-      sent += written;
-      patch = null;
-      pump();
-    }
-  }
-
   // --- flow control and failure ---------------------------------------------------------------
 
   private boolean computeWritable() {
     if (failure != null || result.isDone()) {
       return true;
     }
-    boolean channelOk = patch == null || patch.sink == null || patch.sink.isWritable();
-    return queued + inTransit.get() < queueLimit() && channelOk;
+    boolean channelOk = patch == null || patch.isWritable();
+    return queue.bytes() + inTransit.get() < queueLimit() && channelOk;
   }
 
   /** How much may wait to be sent before the producer is told to wait. */
@@ -581,13 +444,9 @@ public final class BlobUpload {
       return;
     }
     failure = cause;
-    ByteBuf b;
-    while ((b = queue.poll()) != null) {
-      b.release();
-    }
-    queued = 0;
-    if (patch != null && patch.call != null) {
-      patch.call.cancel(false); // closes its connection, if it has one yet
+    queue.clear();
+    if (patch != null) {
+      patch.cancel();
     }
     patch = null;
     if (location != null) {
