@@ -1,5 +1,6 @@
 package dev.oranc.proxy.http;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.registry.BlobDownload;
 import dev.oranc.common.registry.Credentials;
@@ -247,7 +248,7 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       if (error != null) {
-        fail(Failures.unwrap(error));
+        fail(Causes.of(error));
         return;
       }
       exchange.layer = lookup.hit() ? "hit" : "miss";
@@ -319,7 +320,7 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       if (error != null) {
-        fail(Failures.unwrap(error));
+        fail(Causes.of(error));
         return;
       }
       if (answer instanceof NarRedirect.Answer.Redirect redirect) {
@@ -353,7 +354,7 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       if (error != null) {
-        fail(Failures.unwrap(error));
+        fail(Causes.of(error));
         return;
       }
       exchange.body = lookup.hit() ? "hit" : "miss";
@@ -390,7 +391,7 @@ final class DownloadHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       if (error != null) {
-        fail(Failures.unwrap(error));
+        fail(Causes.of(error));
         return;
       }
       long announced = download.contentLength();

@@ -1,5 +1,6 @@
 package dev.oranc.proxy.http;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.ImageLayout;
 import dev.oranc.proxy.metrics.ServerMetrics;
@@ -196,7 +197,7 @@ final class MultipartHandler extends ChannelInboundHandlerAdapter {
       if (current == this && !receiving) {
         current = null;
       }
-      ctx.fireExceptionCaught(Failures.unwrap(error));
+      ctx.fireExceptionCaught(Causes.of(error));
     }
 
     MultipartSession session() {

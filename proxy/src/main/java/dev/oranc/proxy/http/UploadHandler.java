@@ -1,5 +1,6 @@
 package dev.oranc.proxy.http;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.Descriptor;
@@ -246,7 +247,7 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
         if (error != null) {
           onLoop(() -> {
             if (current == this && receiving && !failed) {
-              fail(Failures.unwrap(error));
+              fail(Causes.of(error));
             }
           });
         }
@@ -323,7 +324,7 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
       }
       String channel = ctx.channel().id().toString();
       published.whenComplete((tag, e) -> {
-        Throwable cause = e == null ? null : Failures.unwrap(e);
+        Throwable cause = e == null ? null : Causes.of(e);
         if (cause == null) {
           // Before the table lets waiters go: their lookups must not find an older miss.
           backend.layers().invalidate(repo, key);
@@ -344,7 +345,7 @@ final class UploadHandler extends ChannelInboundHandlerAdapter {
         if (current == this) {
           current = null;
           answered = true;
-          ctx.fireExceptionCaught(Failures.unwrap(error));
+          ctx.fireExceptionCaught(Causes.of(error));
         }
         return;
       }
