@@ -1,5 +1,6 @@
 package dev.oranc.retention;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
@@ -70,7 +71,7 @@ public final class CacheTarget implements AutoCloseable {
     try {
       return future.get(ANSWER_MINUTES, TimeUnit.MINUTES);
     } catch (ExecutionException e) {
-      Throwable cause = unwrap(e);
+      Throwable cause = Causes.of(e);
       if (cause instanceof RuntimeException r) {
         throw r;
       }
@@ -82,16 +83,6 @@ public final class CacheTarget implements AutoCloseable {
       future.cancel(false);
       throw new IllegalStateException("the registry did not answer in " + ANSWER_MINUTES + " minutes", e);
     }
-  }
-
-  /** The failure inside {@code ExecutionException}s and {@code CompletionException}s. */
-  public static Throwable unwrap(Throwable t) {
-    Throwable cause = t;
-    while ((cause instanceof ExecutionException || cause instanceof java.util.concurrent.CompletionException)
-        && cause.getCause() != null) {
-      cause = cause.getCause();
-    }
-    return cause;
   }
 
   @Override

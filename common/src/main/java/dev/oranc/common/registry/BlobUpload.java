@@ -1,26 +1,16 @@
 package dev.oranc.common.registry;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -47,18 +37,18 @@ import org.slf4j.LoggerFactory;
  * sent (the producer pauses; {@link #whenWritable} wakes it). So memory per upload is bounded by
  * about two chunks at worst, and by the socket's write buffer when the size is known.
  *
- * <p>A PATCH that fails cannot be sent again (its bytes are gone): the upload fails as a whole and
- * the caller, who can produce the body again, starts a new one. All state is touched on one event
- * loop; the public methods may be called from any thread.
+ * <p>Every request goes through {@link CallRunner} like any other (auth, logging, connection
+ * policy); each PATCH is an {@link UploadPatch}, a {@link Call} whose streamed body is fed from
+ * the upload's queue. A PATCH that fails cannot be sent again (its bytes are gone), so the runner
+ * sends it once and hands back whatever answer came: the upload fails as a whole and the caller,
+ * who can produce the body again, starts a new one. All state is touched on one event loop; the
+ * public methods may be called from any thread.
  */
 public final class BlobUpload {
 
   private static final Logger log = LoggerFactory.getLogger(BlobUpload.class);
-  private static final int MAX_ANSWER = 64 * 1024;
   /** How much may wait between PATCHes when streaming a body of known size. */
   private static final int STREAMING_QUEUE_LIMIT = 256 * 1024;
-  /** The length of an open-ended PATCH: it carries everything up to {@link #finish()}. */
-  private static final long OPEN_ENDED = Long.MAX_VALUE;
 
   private final RegistryClient client;
   private final RepositoryRef repository;
@@ -73,13 +63,12 @@ public final class BlobUpload {
   private final String operation;
 
   private final MessageDigest sha256 = Digest.newSha256();
-  private final ArrayDeque<ByteBuf> queue = new ArrayDeque<>();
-  private long queued;
+  private final ChunkQueue queue = new ChunkQueue();
   private long received;
   private long sent;
   private URI location;
   private boolean opening;
-  private Patch patch;
+  private UploadPatch patch;
   private boolean finishing;
   private Digest digest;
   private Throwable failure;
@@ -159,7 +148,6 @@ public final class BlobUpload {
     }
     updateDigest(data);
     queue.add(data);
-    queued += n;
     pump();
   }
 
@@ -292,22 +280,13 @@ public final class BlobUpload {
 
   private void uploadWhole() {
     Descriptor descriptor = new Descriptor(mediaType, digest, received);
-    byte[] body = new byte[(int) queued];
-    int at = 0;
-    ByteBuf b;
-    while ((b = queue.poll()) != null) {
-      int n = b.readableBytes();
-      b.readBytes(body, at, n);
-      at += n;
-      b.release();
-    }
-    queued = 0;
+    byte[] body = queue.drain();
     client
         .putBlob(repository, body, digest, mediaType, credentials, loop)
         .whenComplete(
             (d, error) -> {
               if (error != null) {
-                fail(CallRunner.unwrap(error));
+                fail(Causes.of(error));
               } else {
                 result.complete(descriptor);
               }
@@ -332,18 +311,38 @@ public final class BlobUpload {
     if (patch == null) {
       long length = nextPatchLength();
       if (length > 0) {
-        patch = new Patch(sent, length);
-        patch.begin();
-      } else if (finishing && queued == 0) {
+        sendPatch(length);
+      } else if (finishing && queue.bytes() == 0) {
         complete();
       }
-    } else if (patch.connection != null && patch.remaining > 0) {
+    } else {
       patch.feed();
     }
     updateWritability();
   }
 
+  /** The next PATCH: {@code length} bytes from where the registry's session is. */
+  private void sendPatch(long length) {
+    UploadPatch p = new UploadPatch(client, repository, credentials, queue, () -> finishing,
+        this::updateWritability, location, sent, length);
+    patch = p;
+    p.send(loop).whenComplete((next, error) -> {
+      if (patch != p || failure != null) {
+        return;
+      }
+      if (error != null) {
+        fail(Causes.of(error));
+        return;
+      }
+      location = next;
+      sent += p.written();
+      patch = null;
+      pump();
+    });
+  }
+
   private long nextPatchLength() {
+    long queued = queue.bytes();
     if (queued == 0) {
       return 0;
     }
@@ -352,7 +351,9 @@ public final class BlobUpload {
     }
     if (unbounded) {
       // Past the monolithic bound the body streams in one PATCH of a length not known yet.
-      return queued > client.config().monolithicUploadBytes() ? OPEN_ENDED : (finishing ? queued : 0);
+      return queued > client.config().monolithicUploadBytes()
+          ? UploadPatch.OPEN_ENDED
+          : (finishing ? queued : 0);
     }
     if (queued >= chunkBytes) {
       return chunkBytes;
@@ -370,7 +371,7 @@ public final class BlobUpload {
                     () -> {
                       opening = false;
                       if (error != null) {
-                        fail(CallRunner.unwrap(error));
+                        fail(Causes.of(error));
                         return;
                       }
                       if (failure != null) {
@@ -397,7 +398,7 @@ public final class BlobUpload {
                     () -> {
                       if (error != null) {
                         location = null; // the session is spent either way
-                        fail(CallRunner.unwrap(error));
+                        fail(Causes.of(error));
                         return;
                       }
                       if (stored != null && !stored.equals(digest)) {
@@ -412,193 +413,14 @@ public final class BlobUpload {
                     }));
   }
 
-  /** One PATCH: {@code length} bytes at {@code offset}. */
-  private final class Patch implements ResponseListener {
-    final long offset;
-    final long length;
-    long remaining;
-    HttpConnection connection;
-    HttpResponse head;
-    CompositeByteBuf answer;
-
-    Patch(long offset, long length) {
-      this.offset = offset;
-      this.length = length;
-      this.remaining = length;
-    }
-
-    /** Bytes this PATCH has carried so far. */
-    long written;
-
-    boolean openEnded() {
-      return length == OPEN_ENDED;
-    }
-
-    String describe() {
-      return openEnded()
-          ? "PATCH " + repository + " upload bytes from " + offset
-          : "PATCH " + repository + " upload bytes " + offset + "-" + (offset + length - 1);
-    }
-
-    void begin() {
-      Origin origin = Origin.of(location);
-      client
-          .authorization(origin, repository, credentials, loop)
-          .thenCompose(auth -> toCompletable(client.connections().pool(origin, loop).acquire()).thenApply(c -> {
-            send(c, origin, auth);
-            return c;
-          }))
-          .whenComplete(
-              (c, error) -> {
-                if (error != null) {
-                  onLoop(() -> {
-                    if (patch == this) {
-                      fail(RegistryErrors.fromFailure(describe(), CallRunner.unwrap(error)));
-                    }
-                  });
-                }
-              });
-    }
-
-    private void send(HttpConnection c, Origin origin, String auth) {
-      if (failure != null || patch != this) {
-        c.pool().release(c);
-        return;
-      }
-      HttpRequest request =
-          new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.PATCH, pathAndQuery(location));
-      request.headers()
-          .set(HttpHeaderNames.HOST, origin.authority())
-          .set(HttpHeaderNames.USER_AGENT, CallRunner.USER_AGENT)
-          .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
-      if (openEnded()) {
-        // The length is not known until the producer finishes: chunked transfer encoding, which
-        // the CNCF registry takes in one PATCH of any size (Docker pushes layers this way).
-        request.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-      } else {
-        request.headers()
-            .set(HttpHeaderNames.CONTENT_LENGTH, length)
-            .set(HttpHeaderNames.CONTENT_RANGE, offset + "-" + (offset + length - 1));
-      }
-      if (auth != null && origin.equals(client.registryOrigin(repository))) {
-        request.headers().set(HttpHeaderNames.AUTHORIZATION, auth);
-      }
-      connection = c;
-      c.send(request, false, this);
-      c.onWritabilityChanged(BlobUpload.this::updateWritability);
-      feed();
-      updateWritability();
-    }
-
-    /** Moves queued bytes into this PATCH, up to its length. */
-    void feed() {
-      boolean wrote = false;
-      while (remaining > 0 && !queue.isEmpty()) {
-        ByteBuf b = queue.peek();
-        int n = b.readableBytes();
-        ByteBuf piece;
-        if (n <= remaining) {
-          piece = queue.poll();
-        } else {
-          piece = b.readRetainedSlice((int) remaining);
-          n = (int) remaining;
-        }
-        queued -= n;
-        remaining -= n;
-        written += n;
-        connection.writeBody(new DefaultHttpContent(piece), false);
-        wrote = true;
-      }
-      if (openEnded() && finishing && queue.isEmpty()) {
-        remaining = 0;
-      }
-      if (remaining == 0) {
-        connection.writeBody(LastHttpContent.EMPTY_LAST_CONTENT, true);
-      } else if (wrote) {
-        connection.channel().flush();
-      }
-    }
-
-    @Override
-    public void onHead(HttpResponse head) {
-      this.head = head;
-    }
-
-    @Override
-    public void onContent(ByteBuf content) {
-      if (answer == null) {
-        answer = content.alloc().compositeBuffer();
-      }
-      if (answer.readableBytes() + content.readableBytes() > MAX_ANSWER) {
-        content.release();
-        return;
-      }
-      answer.addComponent(true, content);
-    }
-
-    @Override
-    public void onEnd() {
-      byte[] body = Response.NO_BODY;
-      if (answer != null) {
-        body = new byte[answer.readableBytes()];
-        answer.readBytes(body);
-        answer.release();
-        answer = null;
-      }
-      Response r = new Response(head.status().code(), head.headers(), body, null);
-      if (patch != this || failure != null) {
-        return;
-      }
-      if (r.status() != 202 || remaining > 0) {
-        RegistryException e = RegistryErrors.fromResponse(describe(), r, credentials);
-        if (r.status() == 416) {
-          e = new RegistryException.Protocol(
-              describe(),
-              "the registry refused the chunk (416 Range Not Satisfiable); it may take only smaller"
-                  + " PATCH bodies than " + chunkBytes + " bytes");
-        }
-        fail(e);
-        return;
-      }
-      String next = r.headers().get(HttpHeaderNames.LOCATION);
-      if (next == null) {
-        fail(new RegistryException.Protocol(describe(), "the registry's 202 has no Location"));
-        return;
-      }
-      String range = r.headers().get(HttpHeaderNames.RANGE);
-      long end = offset + written - 1;
-      if (range != null && !range.endsWith("-" + end)) {
-        fail(
-            new RegistryException.Protocol(
-                describe(), "the registry's Range is not the bytes 0-" + end + " we sent", range, null));
-        return;
-      }
-      location = location.resolve(next);
-      sent += written;
-      patch = null;
-      pump();
-    }
-
-    @Override
-    public void onError(Throwable cause) {
-      if (answer != null) {
-        answer.release();
-        answer = null;
-      }
-      if (patch == this) {
-        fail(RegistryErrors.fromFailure(describe(), cause));
-      }
-    }
-  }
-
   // --- flow control and failure ---------------------------------------------------------------
 
   private boolean computeWritable() {
     if (failure != null || result.isDone()) {
       return true;
     }
-    boolean channelOk = patch == null || patch.connection == null || patch.connection.isWritable();
-    return queued + inTransit.get() < queueLimit() && channelOk;
+    boolean channelOk = patch == null || patch.isWritable();
+    return queue.bytes() + inTransit.get() < queueLimit() && channelOk;
   }
 
   /** How much may wait to be sent before the producer is told to wait. */
@@ -625,13 +447,9 @@ public final class BlobUpload {
       return;
     }
     failure = cause;
-    ByteBuf b;
-    while ((b = queue.poll()) != null) {
-      b.release();
-    }
-    queued = 0;
-    if (patch != null && patch.connection != null) {
-      patch.connection.abort();
+    queue.clear();
+    if (patch != null) {
+      patch.cancel();
     }
     patch = null;
     if (location != null) {
@@ -652,17 +470,5 @@ public final class BlobUpload {
 
   static String pathAndQuery(URI uri) {
     return uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
-  }
-
-  private static <T> CompletableFuture<T> toCompletable(io.netty.util.concurrent.Future<T> f) {
-    CompletableFuture<T> c = new CompletableFuture<>();
-    f.addListener(x -> {
-      if (x.isSuccess()) {
-        c.complete(f.getNow());
-      } else {
-        c.completeExceptionally(x.cause());
-      }
-    });
-    return c;
   }
 }

@@ -1,13 +1,16 @@
 package dev.oranc.common.registry;
 
+import dev.oranc.common.error.Causes;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import java.net.URI;
@@ -38,8 +41,19 @@ import org.slf4j.LoggerFactory;
  * one: then it fails as {@link dev.oranc.common.error.RegistryException.RateLimited} with the
  * registry's {@code Retry-After}, which the server passes on with its {@code 503}. A {@code 503}
  * without {@code Retry-After} is as likely an outage as load shedding: it halves the window too,
- * but spends an attempt. The body of a call is a byte array, so every attempt
- * can send it again; a streamed request body is never sent through here ({@link BlobUpload}).
+ * but spends an attempt.
+ *
+ * <p>A call's body is a byte array, which every attempt can send again, or a {@link StreamedBody}
+ * (an upload's {@code PATCH}), which is gone once sent. A streamed call is sent exactly once, as
+ * PATCHes always were: it is authorized and logged as any call, but not retried after a failure
+ * (not even one before its first byte went out), not sent again after a 401, a rate limit or a
+ * 5xx, and it follows no redirect; its answer, whatever it is, goes to the caller ({@link
+ * BlobUpload} fails the upload, and its caller, who can produce the body again, starts anew). It
+ * also stays out of the origin's window, as PATCHes always have (they go on a session whose
+ * {@code POST} went through it): it waits for no room, and its answers, a rate limit included,
+ * neither shrink nor grow the window nor count in {@link Throttling}. Cancelling its future (the
+ * upload failed elsewhere) ends the exchange: the connection is closed, or given back unused when
+ * it was still being taken.
  *
  * <p>Credentials never cross origins: after a redirect to another host the request goes without
  * {@code Authorization}, as every registry client does (the target URL is pre-signed). A redirect
@@ -89,9 +103,12 @@ final class CallRunner {
    */
   CompletableFuture<Response> run(Call call, boolean limited) {
     State s = new State(call);
-    s.limited = limited;
+    s.limited = limited && call.streamed() == null;
     // Whatever ends the call gives its place in the window back, if it still holds one.
     s.result.whenComplete((r, e) -> releaseOther(s));
+    if (call.streamed() != null) {
+      s.result.whenComplete((r, e) -> endStreamed(s));
+    }
     s.loop.execute(() -> attempt(s));
     return s.result;
   }
@@ -122,6 +139,9 @@ final class CallRunner {
     /** When the call was first held back by a rate limit ({@link #throttled}). */
     boolean throttled;
     long throttledSince;
+    /** A streamed call's exchange while its body may still be written; null before and after. */
+    HttpConnection streaming;
+    StreamedBody.Sink sink;
 
     State(Call call) {
       this.call = call;
@@ -249,7 +269,7 @@ final class CallRunner {
                     () -> {
                       if (error != null) {
                         s.result.completeExceptionally(
-                            RegistryErrors.fromFailure(call.operation(), unwrap(error)));
+                            RegistryErrors.fromFailure(call.operation(), Causes.of(error)));
                       } else {
                         acquireAndExchange(s, authorization);
                       }
@@ -273,10 +293,62 @@ final class CallRunner {
 
   private void exchange(State s, HttpConnection connection, String authorization) {
     Call call = s.call;
+    if (call.streamed() != null) {
+      exchangeStreamed(s, connection, authorization);
+      return;
+    }
     ByteBuf body = call.body() == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(call.body());
     FullHttpRequest request =
         new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, call.method(), s.pathAndQuery, body);
-    HttpHeaders h = request.headers();
+    setHeaders(s, request.headers(), authorization);
+    if (call.body() != null || call.method().equals(HttpMethod.PUT)
+        || call.method().equals(HttpMethod.POST) || call.method().equals(HttpMethod.PATCH)) {
+      request.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+    }
+    connection.send(request, true, new Listener(s, connection));
+  }
+
+  /** The head goes out, then the body writes itself through a sink while the exchange lasts. */
+  private void exchangeStreamed(State s, HttpConnection connection, String authorization) {
+    if (s.result.isDone()) {
+      // Cancelled while the connection was being taken: it goes back unused.
+      connection.pool().release(connection);
+      return;
+    }
+    StreamedBody body = s.call.streamed();
+    HttpRequest request =
+        new DefaultHttpRequest(HttpVersion.HTTP_1_1, s.call.method(), s.pathAndQuery);
+    setHeaders(s, request.headers(), authorization);
+    s.streaming = connection;
+    s.sink = new StreamedBody.Sink(connection);
+    connection.send(request, false, new Listener(s, connection));
+    connection.onWritabilityChanged(body::onWritabilityChanged);
+    body.start(s.sink);
+  }
+
+  /** The exchange is over (answered or failed): the body writes no more. */
+  private static void streamedExchangeOver(State s) {
+    s.streaming = null;
+    if (s.sink != null) {
+      s.sink.close();
+    }
+  }
+
+  /** The call is over; a streamed exchange still running (cancelled by the caller) is closed. */
+  private static void endStreamed(State s) {
+    if (!s.loop.inEventLoop()) {
+      s.loop.execute(() -> endStreamed(s));
+      return;
+    }
+    HttpConnection c = s.streaming;
+    streamedExchangeOver(s);
+    if (c != null) {
+      c.abort();
+    }
+  }
+
+  private static void setHeaders(State s, HttpHeaders h, String authorization) {
+    Call call = s.call;
     h.set(HttpHeaderNames.HOST, s.origin.authority());
     h.set(HttpHeaderNames.USER_AGENT, USER_AGENT);
     h.add(call.headers());
@@ -284,11 +356,6 @@ final class CallRunner {
     if (authorization != null) {
       h.set(HttpHeaderNames.AUTHORIZATION, authorization);
     }
-    if (call.body() != null || call.method().equals(HttpMethod.PUT)
-        || call.method().equals(HttpMethod.POST) || call.method().equals(HttpMethod.PATCH)) {
-      h.setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
-    }
-    connection.send(request, true, new Listener(s, connection));
   }
 
   /** Collects one answer; hands a successful streamed one over to a {@link StreamingDownload}. */
@@ -359,6 +426,7 @@ final class CallRunner {
 
     @Override
     public void onEnd() {
+      streamedExchangeOver(s);
       byte[] bytes = Response.NO_BODY;
       if (body != null) {
         bytes = new byte[body.readableBytes()];
@@ -371,6 +439,7 @@ final class CallRunner {
 
     @Override
     public void onError(Throwable cause) {
+      streamedExchangeOver(s);
       if (body != null) {
         body.release();
         body = null;
@@ -382,6 +451,12 @@ final class CallRunner {
   private void onAnswer(State s, Response r) {
     Call call = s.call;
     int status = r.status();
+    if (call.streamed() != null) {
+      // Its body is gone: whatever the answer, it goes to the caller as it came.
+      logDone(s, status);
+      s.result.complete(r);
+      return;
+    }
     boolean sentToken = s.authorizationSent != null && s.authorizationSent.startsWith("Bearer ");
     if (status == 401 && call.credentials() != null && s.sameOrigin && !(sentToken ? s.refreshed : s.learnt)) {
       Optional<AuthChallenge> challenge =
@@ -519,7 +594,8 @@ final class CallRunner {
     Call call = s.call;
     releaseOther(s);
     boolean retriable =
-        cause instanceof ConnectionFailure f
+        call.streamed() == null
+            && cause instanceof ConnectionFailure f
             && !f.responseStarted()
             && f.kind() != ConnectionFailure.Kind.OVERLOADED
             && f.kind() != ConnectionFailure.Kind.TLS
@@ -560,14 +636,5 @@ final class CallRunner {
           s.call.method(), s.url(), status,
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - s.startNanos), s.attempts);
     }
-  }
-
-  static Throwable unwrap(Throwable t) {
-    while ((t instanceof java.util.concurrent.CompletionException
-            || t instanceof java.util.concurrent.ExecutionException)
-        && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
   }
 }

@@ -1,5 +1,6 @@
 package dev.oranc.common.registry;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.layout.StoredFile;
@@ -82,7 +83,7 @@ public final class OciBinaryCache {
                 }
                 return find(repo, key, tags, index + 1, firstFailure, credentials, loop);
               }
-              Throwable cause = CallRunner.unwrap(error);
+              Throwable cause = Causes.of(error);
               if (cause instanceof RegistryException e && index + 1 < tags.size()) {
                 return find(repo, key, tags, index + 1, firstFailure == null ? e : firstFailure, credentials, loop);
               }

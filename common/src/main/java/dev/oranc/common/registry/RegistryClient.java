@@ -1,6 +1,7 @@
 package dev.oranc.common.registry;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.net.Transport;
@@ -507,7 +508,7 @@ public final class RegistryClient implements AutoCloseable {
                   if (error == null) {
                     return CompletableFuture.completedFuture(d);
                   }
-                  Throwable cause = CallRunner.unwrap(error);
+                  Throwable cause = Causes.of(error);
                   if (cause instanceof RegistryException.NotFound || cause instanceof RegistryException.Protocol) {
                     log.debug("{}: the session opened ahead was refused ({}); opening another",
                         repo, cause.getMessage());
@@ -680,12 +681,9 @@ public final class RegistryClient implements AutoCloseable {
     return Origin.ofRegistry(repo.endpoint(), config.tlsFor(repo.registry()));
   }
 
-  CompletableFuture<String> authorization(
-      Origin origin, RepositoryRef repo, Credentials credentials, EventLoop loop) {
-    if (!origin.equals(registryOrigin(repo))) {
-      return CompletableFuture.completedFuture(null);
-    }
-    return authenticator.authorization(origin, credentials, push(repo), loop);
+  /** Sends a call built by BlobUpload (its PATCHes) the way every call goes. */
+  CompletableFuture<Response> run(Call call) {
+    return runner.run(call);
   }
 
   CompletableFuture<URI> openUploadSession(RepositoryRef repo, Credentials credentials, EventLoop loop) {

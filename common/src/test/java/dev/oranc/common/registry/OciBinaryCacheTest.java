@@ -1,5 +1,6 @@
 package dev.oranc.common.registry;
 
+import dev.oranc.common.error.Causes;
 import static dev.oranc.common.registry.RegistryClientFaultTest.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -73,7 +74,7 @@ class OciBinaryCacheTest {
     assertArrayEquals(body, await(cache.read(file, body.length, c, null)));
     ExecutionException tooLarge = assertThrows(ExecutionException.class,
         () -> cache.read(file, body.length - 1, c, null).get());
-    assertInstanceOf(RegistryException.Protocol.class, CallRunner.unwrap(tooLarge));
+    assertInstanceOf(RegistryException.Protocol.class, Causes.of(tooLarge));
   }
 
   @Test

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.Level;
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.net.Transport;
 import dev.oranc.common.oci.Digest;
@@ -143,7 +144,7 @@ class OriginFloodMemoryTest {
     try {
       f.get(30, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
-      return CallRunner.unwrap(e);
+      return Causes.of(e);
     }
     throw new AssertionError("expected a failure");
   }

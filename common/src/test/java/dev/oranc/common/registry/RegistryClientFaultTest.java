@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.testkit.FakeRegistry;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.error.RegistryException.Unavailable.Reason;
@@ -76,7 +77,7 @@ class RegistryClientFaultTest {
 
   static Throwable failure(CompletableFuture<?> f) {
     ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(30, TimeUnit.SECONDS));
-    return CallRunner.unwrap(e);
+    return Causes.of(e);
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.oranc.proxy.http;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.registry.BlobDownload;
 import dev.oranc.common.registry.Credentials;
@@ -184,7 +185,7 @@ final class DownloadHandler extends RequestHandler {
         return;
       }
       if (error != null) {
-        fail(Failures.unwrap(error));
+        fail(Causes.of(error));
         return;
       }
       exchange.layer = lookup.hit() ? "hit" : "miss";
@@ -256,7 +257,7 @@ final class DownloadHandler extends RequestHandler {
         return;
       }
       if (error != null) {
-        fail(Failures.unwrap(error));
+        fail(Causes.of(error));
         return;
       }
       if (answer instanceof NarRedirect.Answer.Redirect redirect) {
@@ -290,7 +291,7 @@ final class DownloadHandler extends RequestHandler {
         return;
       }
       if (error != null) {
-        fail(Failures.unwrap(error));
+        fail(Causes.of(error));
         return;
       }
       exchange.body = lookup.hit() ? "hit" : "miss";
@@ -327,7 +328,7 @@ final class DownloadHandler extends RequestHandler {
         return;
       }
       if (error != null) {
-        fail(Failures.unwrap(error));
+        fail(Causes.of(error));
         return;
       }
       long announced = download.contentLength();

@@ -1,5 +1,6 @@
 package dev.oranc.proxy.http;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.FormatException;
 import dev.oranc.proxy.error.ErrorText;
 import dev.oranc.proxy.error.RequestRejected;
@@ -43,7 +44,7 @@ final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-    Throwable error = Failures.unwrap(cause);
+    Throwable error = Causes.of(cause);
     Channel channel = ctx.channel();
     Exchange e = Exchange.current(channel);
     if (e == null || !channel.isActive()) {

@@ -1,26 +1,18 @@
 package dev.oranc.proxy.http;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.OrancException;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 
 /**
- * Small helpers for futures: the real cause of a failure, and timing registry operations. Public
+ * Small helpers for futures: timing registry operations, a synchronous throw as a failure. Public
  * for the S3 handlers ({@code proxy.s3}).
  */
 public final class Failures {
 
   private Failures() {}
-
-  static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
-  }
 
   /** Counts and times one registry operation in the metrics, by its outcome. */
   public static <T> CompletableFuture<T> timed(ServerMetrics metrics, String operation, CompletableFuture<T> f) {
@@ -29,7 +21,7 @@ public final class Failures {
         (value, error) -> {
           String outcome;
           if (error != null) {
-            Throwable cause = unwrap(error);
+            Throwable cause = Causes.of(error);
             outcome = cause instanceof OrancException ? cause.getClass().getSimpleName() : "error";
           } else if (value instanceof Optional<?> o && o.isEmpty()) {
             outcome = "miss";

@@ -1,5 +1,6 @@
 package dev.oranc.proxy.http;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.proxy.s3.S3Rejected;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -222,7 +223,7 @@ public abstract class RequestHandler extends ChannelInboundHandlerAdapter {
         return;
       }
       end();
-      ctx.fireExceptionCaught(Failures.unwrap(error));
+      ctx.fireExceptionCaught(Causes.of(error));
     }
 
     /** Writes {@code response} as the answer; released instead when the request has one already. */

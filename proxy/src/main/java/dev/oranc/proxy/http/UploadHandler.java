@@ -1,5 +1,6 @@
 package dev.oranc.proxy.http;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.oci.Descriptor;
@@ -182,7 +183,7 @@ public final class UploadHandler extends RequestHandler {
         if (error != null) {
           onLoop(() -> {
             if (isReceiving() && !isAnswered()) {
-              fail(Failures.unwrap(error));
+              fail(Causes.of(error));
             }
           });
         }
@@ -245,7 +246,7 @@ public final class UploadHandler extends RequestHandler {
       }
       String channel = ctx.channel().id().toString();
       published.whenComplete((tag, e) -> {
-        Throwable cause = e == null ? null : Failures.unwrap(e);
+        Throwable cause = e == null ? null : Causes.of(e);
         if (cause == null) {
           // Before the table lets waiters go: their lookups must not find an older miss.
           backend.layers().invalidate(repo, key);

@@ -1,5 +1,6 @@
 package dev.oranc.proxy.s3;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.proxy.http.Backend;

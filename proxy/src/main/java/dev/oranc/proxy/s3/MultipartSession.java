@@ -1,5 +1,6 @@
 package dev.oranc.proxy.s3;
 
+import dev.oranc.common.error.Causes;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.Credentials;
@@ -14,7 +15,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -135,7 +135,7 @@ public final class MultipartSession {
     this.lastUsed = ticker.read();
     upload.result().whenComplete((d, e) -> {
       if (e != null) {
-        failed(unwrap(e));
+        failed(Causes.of(e));
       }
     });
   }
@@ -400,7 +400,7 @@ public final class MultipartSession {
       String etag = objectETag;
       upload.finish().whenComplete((blob, e) -> {
         if (e != null) {
-          failed(unwrap(e));
+          failed(Causes.of(e));
           return;
         }
         synchronized (this) {
@@ -453,12 +453,5 @@ public final class MultipartSession {
     m = m == null ? t.getClass().getSimpleName() : m;
     m = m.replaceAll("[\\r\\n\\t]+", " ");
     return m.length() > 200 ? m.substring(0, 200) + "…" : m;
-  }
-
-  private static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
   }
 }

@@ -1,5 +1,6 @@
 package dev.oranc.push.pipeline;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.error.OrancException;
 import dev.oranc.common.error.RegistryException;
@@ -28,7 +29,6 @@ import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -545,13 +545,16 @@ public final class Pipeline {
         && ((RegistryException) e).operation().startsWith("PATCH ");
   }
 
+  /**
+   * The failure inside the future wrappers ({@link Causes#of}) and the {@link
+   * UploadFailedException} a {@code BlobOutputStream} write throws for the upload's failure.
+   */
   static Throwable unwrap(Throwable e) {
-    while ((e instanceof CompletionException || e instanceof ExecutionException
-            || e instanceof UploadFailedException)
-        && e.getCause() != null) {
-      e = e.getCause();
+    Throwable cause = Causes.of(e);
+    while (cause instanceof UploadFailedException && cause.getCause() != null) {
+      cause = Causes.of(cause.getCause());
     }
-    return e;
+    return cause;
   }
 
   /** A one-line reason: oranc's own errors say what and where; others get their class named. */

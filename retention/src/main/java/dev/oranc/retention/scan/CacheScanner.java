@@ -1,6 +1,7 @@
 package dev.oranc.retention.scan;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.nix.hash.HashAlgorithm;
@@ -136,7 +137,7 @@ public final class CacheScanner {
         try {
           f.get();
         } catch (java.util.concurrent.ExecutionException e) {
-          Throwable cause = CacheTarget.unwrap(e);
+          Throwable cause = Causes.of(e);
           pool.shutdownNow();
           throw new RetentionException(
               "cannot read " + target.repository() + " whole, so nothing is decided from it: "
