@@ -95,38 +95,28 @@ public final class NarCompressor {
     return new CompressedNar(narHash, nar.count, file.count);
   }
 
-  /** Counts and hashes the NAR on its way to zstd. */
-  private static final class NarHashingStream extends FilterOutputStream {
+  /** Counts and hashes the NAR on its way to zstd; never ends the zstd frame. */
+  private static final class NarHashingStream extends CountingStream {
     final MessageDigest sha256 = Digest.newSha256();
-    final LongConsumer progress;
-    long count;
 
     NarHashingStream(OutputStream out, LongConsumer progress) {
-      super(out);
-      this.progress = progress;
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
+      super(out, progress);
     }
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
       sha256.update(b, off, len);
-      out.write(b, off, len);
-      count += len;
-      progress.accept(len);
+      super.write(b, off, len);
     }
 
     @Override
-    public void close() {
-      // The NAR source must not end the zstd frame; compress() does.
+    public void flush() throws IOException {
+      out.flush(); // into zstd, as FilterOutputStream does (only the compressed side holds back)
     }
   }
 
   /** Counts the compressed bytes; never closes the sink. */
-  private static final class CountingStream extends FilterOutputStream {
+  private static class CountingStream extends FilterOutputStream {
     final LongConsumer progress;
     long count;
 
