@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
+import java.security.NoSuchAlgorithmException;
 
 /**
  * Values shaped like the real ones (a store path with a dozen references, a signed narinfo, cache
@@ -57,7 +58,7 @@ final class Samples {
       SecureRandom random = SecureRandom.getInstance("SHA1PRNG");
       random.setSeed(42);
       return SecretKey.generate("bench-1", random);
-    } catch (java.security.NoSuchAlgorithmException e) {
+    } catch (NoSuchAlgorithmException e) {
       throw new AssertionError(e);
     }
   }

@@ -10,6 +10,8 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
+import java.util.Iterator;
+import java.util.List;
 
 @Command(
     name = "completion",
@@ -45,8 +47,8 @@ final class CompletionCommand implements Runnable {
 
   static final class ShellNames implements Iterable<String> {
     @Override
-    public java.util.Iterator<String> iterator() {
-      return java.util.List.of("bash", "zsh", "fish").iterator();
+    public Iterator<String> iterator() {
+      return List.of("bash", "zsh", "fish").iterator();
     }
   }
 

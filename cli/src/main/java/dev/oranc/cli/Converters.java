@@ -7,6 +7,10 @@ import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
+import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.registry.RetryBudget;
+import dev.oranc.push.PushOptions;
+import java.time.Duration;
 
 /** Converters whose errors say what was wrong and what is accepted, in one line. */
 final class Converters {
@@ -124,17 +128,17 @@ final class Converters {
    * {@code --max-retry}: attempts ({@code 3}) or how long to wait out rate limits ({@code 5m});
    * the form not given keeps its default, which for the wait differs by command.
    */
-  abstract static class RetryBudgetConverter implements ITypeConverter<dev.oranc.common.registry.RetryBudget> {
-    private final java.time.Duration defaultWait;
+  abstract static class RetryBudgetConverter implements ITypeConverter<RetryBudget> {
+    private final Duration defaultWait;
 
-    RetryBudgetConverter(java.time.Duration defaultWait) {
+    RetryBudgetConverter(Duration defaultWait) {
       this.defaultWait = defaultWait;
     }
 
     @Override
-    public dev.oranc.common.registry.RetryBudget convert(String value) {
+    public RetryBudget convert(String value) {
       try {
-        return dev.oranc.common.registry.RetryBudget.parse(value, defaultWait);
+        return RetryBudget.parse(value, defaultWait);
       } catch (IllegalArgumentException e) {
         throw new TypeConversionException(e.getMessage().replaceFirst("^--max-retry: ", ""));
       }
@@ -144,14 +148,14 @@ final class Converters {
   /** {@code oranc server}: a Nix client waits for its answer, so rate limits are waited 30 s. */
   static final class ServerRetryBudget extends RetryBudgetConverter {
     ServerRetryBudget() {
-      super(dev.oranc.common.registry.RegistryClientConfig.defaults().maxRetryAfter());
+      super(RegistryClientConfig.defaults().maxRetryAfter());
     }
   }
 
   /** push, pin, gc, check: batch jobs, which wait out rate limits for minutes. */
   static final class BatchRetryBudget extends RetryBudgetConverter {
     BatchRetryBudget() {
-      super(dev.oranc.push.PushOptions.DEFAULT_RATE_LIMIT_WAIT);
+      super(PushOptions.DEFAULT_RATE_LIMIT_WAIT);
     }
   }
 }

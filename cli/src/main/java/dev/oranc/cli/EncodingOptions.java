@@ -7,6 +7,8 @@ import java.util.List;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.TypeConversionException;
+import java.util.Arrays;
+import java.util.Iterator;
 
 /** {@code --tag-encoding} and {@code --fallback-encodings}, wherever a key becomes a tag. */
 final class EncodingOptions {
@@ -51,8 +53,8 @@ final class EncodingOptions {
 
   static final class EncodingNames implements Iterable<String> {
     @Override
-    public java.util.Iterator<String> iterator() {
-      return java.util.Arrays.stream(TagEncoding.values()).map(TagEncoding::cliName).iterator();
+    public Iterator<String> iterator() {
+      return Arrays.stream(TagEncoding.values()).map(TagEncoding::cliName).iterator();
     }
   }
 }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
+import java.util.regex.Pattern;
 
 /**
  * A fish completion script generated from the picocli model, so it never drifts from the real
@@ -110,7 +111,7 @@ final class FishCompletion {
     }
     String line = description[0].replaceAll("\\$\\{[A-Z-]+}", "").trim();
     // The first sentence: a period followed by a space and a capital ("e.g. x" goes on).
-    var sentenceEnd = java.util.regex.Pattern.compile("\\. (?=[A-Z])").matcher(line);
+    var sentenceEnd = Pattern.compile("\\. (?=[A-Z])").matcher(line);
     return sentenceEnd.find() ? line.substring(0, sentenceEnd.start() + 1) : line;
   }
 

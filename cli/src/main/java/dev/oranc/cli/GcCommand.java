@@ -26,6 +26,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
+import java.net.URI;
+import java.time.format.DateTimeParseException;
+import picocli.CommandLine;
 
 @Command(
     name = "gc",
@@ -131,7 +134,7 @@ final class GcCommand implements Callable<Integer> {
       defaultValue = "https://api.github.com",
       converter = Converters.HttpUrl.class,
       description = "GitHub's REST API, for --backend github. Default: ${DEFAULT-VALUE}.")
-  java.net.URI githubApi;
+  URI githubApi;
 
   @Mixin EncodingOptions encoding;
 
@@ -147,7 +150,7 @@ final class GcCommand implements Callable<Integer> {
       GarbageCollector gc = new GarbageCollector(cache, options, Clock.systemUTC());
       boolean github = backend == Backend.github || (backend == Backend.auto && target.registry.equals("ghcr.io"));
       if (github && githubApi.getScheme().equalsIgnoreCase("http") && !target.noSsl) {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+        throw new CommandLine.ParameterException(spec.commandLine(),
             "--github-api " + githubApi + " would send the token unencrypted: use https (or --no-ssl"
                 + " for a local stand-in)");
       }
@@ -220,7 +223,7 @@ final class GcCommand implements Callable<Integer> {
         if (!d.isNegative()) {
           return d;
         }
-      } catch (java.time.format.DateTimeParseException e) {
+      } catch (DateTimeParseException e) {
         // reported below
       }
       throw new TypeConversionException(

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
+import java.util.Iterator;
 
 final class LogLevelConverter implements ITypeConverter<String> {
 
@@ -11,7 +12,7 @@ final class LogLevelConverter implements ITypeConverter<String> {
 
   static final class Names implements Iterable<String> {
     @Override
-    public java.util.Iterator<String> iterator() {
+    public Iterator<String> iterator() {
       return LEVELS.iterator();
     }
   }

@@ -8,6 +8,8 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import java.util.Locale;
 import org.slf4j.LoggerFactory;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * Sets log levels from {@code --log-level} and the {@code ORANC_LOG} environment variable.
@@ -30,7 +32,7 @@ final class Logging {
    */
   static void configure(String flagLevel, String environment) {
     String oranc = "info";
-    java.util.Map<String, String> named = new java.util.LinkedHashMap<>();
+    Map<String, String> named = new LinkedHashMap<>();
     if (environment != null && !environment.isBlank()) {
       for (String part : environment.split(",")) {
         String item = part.trim();

@@ -1,6 +1,7 @@
 package dev.oranc.cli;
 
 import picocli.CommandLine;
+import java.util.Map;
 
 /** Entry point of the {@code oranc} command. */
 public final class Main {
@@ -40,7 +41,7 @@ public final class Main {
   }
 
   /** {@code environment} supplies the server's flags (ORANC_LISTEN, …) for systemd units. */
-  static CommandLine newCommandLine(java.util.Map<String, String> environment) {
+  static CommandLine newCommandLine(Map<String, String> environment) {
     CommandLine commandLine = new CommandLine(new OrancCommand());
     EnvironmentDefaults serverDefaults = new EnvironmentDefaults(environment);
     commandLine.getSubcommands().get("server").setDefaultValueProvider(serverDefaults);

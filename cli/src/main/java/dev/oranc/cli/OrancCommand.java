@@ -4,6 +4,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 @Command(
     name = "oranc",
@@ -33,7 +34,7 @@ final class OrancCommand implements Runnable {
 
   @Spec CommandSpec spec;
 
-  @picocli.CommandLine.Mixin LogOptions logOptions;
+  @CommandLine.Mixin LogOptions logOptions;
 
   @Override
   public void run() {

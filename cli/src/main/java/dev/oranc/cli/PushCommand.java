@@ -19,6 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.ParentCommand;
+import dev.oranc.common.error.OrancException;
 
 @Command(
     name = "push",
@@ -223,7 +224,7 @@ final class PushCommand implements Callable<Integer> {
     }
     try (CacheTarget cache = target.open(spec, encoding)) {
       new Pins(cache).set(pin, push.inputs());
-    } catch (RetentionException | dev.oranc.common.error.OrancException e) {
+    } catch (RetentionException | OrancException e) {
       err.println(spec.qualifiedName() + ": pin " + pin + " not set: " + e.getMessage());
       return false;
     }

@@ -22,6 +22,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
+import ch.qos.logback.classic.LoggerContext;
+import dev.oranc.common.registry.RetryBudget;
+import java.nio.file.Path;
+import org.slf4j.LoggerFactory;
 
 @Command(
     name = "server",
@@ -67,7 +71,7 @@ final class ServerCommand implements Callable<Integer> {
               + " (10s, 2m): how long one request may wait out the registry's rate limits (429)"
               + " before the client gets 503 with Retry-After; 30s when a number is given."
               + " Default: ${DEFAULT-VALUE}.")
-  dev.oranc.common.registry.RetryBudget maxRetry;
+  RetryBudget maxRetry;
 
   @Option(
       names = "--no-ssl",
@@ -333,7 +337,7 @@ final class ServerCommand implements Callable<Integer> {
           "Where parts of S3 multipart uploads that arrive before their turn wait (the server makes"
               + " a directory of its own inside, removed at exit). Put it on a disk, not a tmpfs."
               + " Default: ${DEFAULT-VALUE}.")
-  java.nio.file.Path multipartSpoolDir;
+  Path multipartSpoolDir;
 
   @Option(
       names = "--multipart-spool-size",
@@ -555,7 +559,7 @@ final class ServerCommand implements Callable<Integer> {
             () -> {
               server.close();
               // Last: write out the access log's queue (logback.xml makes it asynchronous).
-              ((ch.qos.logback.classic.LoggerContext) org.slf4j.LoggerFactory.getILoggerFactory()).stop();
+              ((LoggerContext) LoggerFactory.getILoggerFactory()).stop();
             },
             "oranc-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);

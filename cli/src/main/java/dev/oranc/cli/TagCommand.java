@@ -10,6 +10,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
+import dev.oranc.common.tag.Tag;
+import java.util.List;
+import picocli.CommandLine;
 
 @Command(
     name = "tag",
@@ -28,7 +31,7 @@ final class TagCommand implements Runnable {
 
   @Override
   public void run() {
-    throw new picocli.CommandLine.ParameterException(
+    throw new CommandLine.ParameterException(
         spec.commandLine(), "a subcommand is required: encode or decode");
   }
 
@@ -61,7 +64,7 @@ final class TagCommand implements Runnable {
       boolean hashed = print(out, codec.writeTag(key));
       if (fallbacks) {
         for (TagEncoding fallback : encoding.fallbackEncodings) {
-          hashed |= print(out, new TagCodec(fallback, java.util.List.of()).writeTag(key));
+          hashed |= print(out, new TagCodec(fallback, List.of()).writeTag(key));
         }
       }
       out.flush();
@@ -73,7 +76,7 @@ final class TagCommand implements Runnable {
       }
     }
 
-    private static boolean print(PrintWriter out, dev.oranc.common.tag.Tag tag) {
+    private static boolean print(PrintWriter out, Tag tag) {
       out.println(tag.value());
       return TagCodec.isHashed(tag);
     }

@@ -15,6 +15,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
+import dev.oranc.common.tag.TagEncoding;
+import java.util.Arrays;
+import java.util.stream.Stream;
 
 class CliTest {
 
@@ -160,7 +163,7 @@ class CliTest {
         "pin", "pin add", "pin list", "pin remove", "gc", "check"})
   void everyCommandHasHelpExplainingEveryFlag(String command) {
     String[] path = command.isEmpty() ? new String[0] : command.split(" ");
-    String[] args = java.util.stream.Stream.concat(java.util.Arrays.stream(path), java.util.stream.Stream.of("--help"))
+    String[] args = Stream.concat(Arrays.stream(path), Stream.of("--help"))
         .toArray(String[]::new);
     Result r = run(args);
     assertEquals(0, r.exit(), r.err());
@@ -252,7 +255,7 @@ class CliTest {
         "server", "--fallback-encodings", "base32-dnssec", "--fallback-encodings", "custom");
     ServerCommand server = commandLine.getSubcommands().get("server").getCommand();
     assertEquals(
-        List.of(dev.oranc.common.tag.TagEncoding.BASE32_DNSSEC, dev.oranc.common.tag.TagEncoding.CUSTOM),
+        List.of(TagEncoding.BASE32_DNSSEC, TagEncoding.CUSTOM),
         server.encoding.fallbackEncodings);
   }
 

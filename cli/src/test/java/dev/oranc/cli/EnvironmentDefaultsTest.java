@@ -8,6 +8,13 @@ import java.io.StringWriter;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
+import dev.oranc.common.tag.TagEncoding;
+import dev.oranc.push.PushOptions;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Assertions;
 
 /** The server's flags from ORANC_* variables (for systemd's EnvironmentFile=); flags win. */
 class EnvironmentDefaultsTest {
@@ -33,31 +40,31 @@ class EnvironmentDefaultsTest {
     assertEquals(5, s.maxRetry.attempts());
     assertTrue(s.noSsl);
     assertEquals(3, s.repositoryParts);
-    assertEquals(java.util.List.of(dev.oranc.common.tag.TagEncoding.BASE32_DNSSEC), s.encoding.fallbackEncodings);
+    assertEquals(List.of(TagEncoding.BASE32_DNSSEC), s.encoding.fallbackEncodings);
   }
 
   @Test
   void severalUpstreamsInOneVariable() {
     ServerCommand s = parse(Map.of("ORANC_UPSTREAM", "https://a.example https://b.example:8443/x"), "server");
     assertEquals(
-        java.util.List.of(java.net.URI.create("https://a.example"), java.net.URI.create("https://b.example:8443/x")),
+        List.of(URI.create("https://a.example"), URI.create("https://b.example:8443/x")),
         s.upstreams);
     ServerCommand flags = parse(Map.of("ORANC_UPSTREAM", "https://a.example"), "server", "-u", "https://c.example");
-    assertEquals(java.util.List.of(java.net.URI.create("https://c.example")), flags.upstreams);
+    assertEquals(List.of(URI.create("https://c.example")), flags.upstreams);
   }
 
   @Test
   void theMultipartFlagsHaveTheirDefaultsAndTheirVariables() {
     ServerCommand d = parse(Map.of(), "server");
-    assertEquals(java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "oranc-multipart"), d.multipartSpoolDir);
+    assertEquals(Path.of(System.getProperty("java.io.tmpdir"), "oranc-multipart"), d.multipartSpoolDir);
     assertEquals(1L << 30, d.multipartSpoolSize);
-    assertEquals(java.time.Duration.ofHours(1), d.multipartExpiry);
+    assertEquals(Duration.ofHours(1), d.multipartExpiry);
     assertEquals(d.multipartSpoolDir, d.config().multipartSpoolDir());
     ServerCommand s = parse(Map.of("ORANC_MULTIPART_SPOOL_DIR", "/var/cache/oranc", "ORANC_MULTIPART_EXPIRY", "30m"),
         "server", "--multipart-spool-size", "256MiB");
-    assertEquals(java.nio.file.Path.of("/var/cache/oranc"), s.config().multipartSpoolDir());
+    assertEquals(Path.of("/var/cache/oranc"), s.config().multipartSpoolDir());
     assertEquals(256L << 20, s.config().multipartSpoolBytes());
-    assertEquals(java.time.Duration.ofMinutes(30), s.config().multipartExpiry());
+    assertEquals(Duration.ofMinutes(30), s.config().multipartExpiry());
   }
 
   @Test
@@ -70,20 +77,20 @@ class EnvironmentDefaultsTest {
   @Test
   void maxRetryTakesAttemptsOrARateLimitBudget() {
     ServerCommand d = parse(Map.of(), "server");
-    assertEquals(java.time.Duration.ofSeconds(30), d.config().registry().maxRetryAfter());
+    assertEquals(Duration.ofSeconds(30), d.config().registry().maxRetryAfter());
     ServerCommand s = parse(Map.of("ORANC_MAX_RETRY", "2m"), "server");
     assertEquals(3, s.maxRetry.attempts());
-    assertEquals(java.time.Duration.ofMinutes(2), s.config().registry().maxRetryAfter());
+    assertEquals(Duration.ofMinutes(2), s.config().registry().maxRetryAfter());
     CommandLine push = Main.newCommandLine(Map.of());
     push.parseArgs("push", "--repository", "o/c", "-m", "15m");
     PushCommand p = push.getSubcommands().get("push").getCommand();
-    assertEquals(java.time.Duration.ofMinutes(15), p.options().rateLimitWait());
+    assertEquals(Duration.ofMinutes(15), p.options().rateLimitWait());
     push = Main.newCommandLine(Map.of());
     push.parseArgs("push", "--repository", "o/c", "-m", "4");
     p = push.getSubcommands().get("push").getCommand();
     assertEquals(4, p.options().maxRetry());
-    assertEquals(dev.oranc.push.PushOptions.DEFAULT_RATE_LIMIT_WAIT, p.options().rateLimitWait());
-    CommandLine.ParameterException e = org.junit.jupiter.api.Assertions.assertThrows(
+    assertEquals(PushOptions.DEFAULT_RATE_LIMIT_WAIT, p.options().rateLimitWait());
+    CommandLine.ParameterException e = Assertions.assertThrows(
         CommandLine.ParameterException.class,
         () -> Main.newCommandLine(Map.of()).parseArgs("server", "-m", "soon"));
     assertTrue(e.getMessage().contains("--max-retry"), e.getMessage());

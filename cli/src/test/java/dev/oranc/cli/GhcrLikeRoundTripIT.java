@@ -23,6 +23,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import java.nio.file.LinkOption;
+import java.util.Random;
 
 /**
  * The whole life of a cache on the ghcr.io stand-in ({@link GhcrLike}), with the packaged
@@ -54,7 +56,7 @@ class GhcrLikeRoundTripIT {
     Nix.KeyPair key = Nix.generateKey("oranc-ghcr-it");
     Path bigFile = tmp.resolve("oranc-ghcr-it-big");
     byte[] random = new byte[6 * 1024 * 1024];
-    new java.util.Random(11).nextBytes(random);
+    new Random(11).nextBytes(random);
     Files.write(bigFile, random);
     String big = Nix.run("nix-store", "--add", bigFile.toString()).strip();
     InetSocketAddress front = new InetSocketAddress("127.0.0.1", ghcr.baseUri().getPort());
@@ -92,7 +94,7 @@ class GhcrLikeRoundTripIT {
       Nix.Result deleted = Nix.exec(null, Duration.ofMinutes(1), delete);
       assertTrue(deleted.succeeded(), deleted.stderr());
       for (String p : closure) {
-        assertFalse(Files.exists(Path.of(p), java.nio.file.LinkOption.NOFOLLOW_LINKS), p);
+        assertFalse(Files.exists(Path.of(p), LinkOption.NOFOLLOW_LINKS), p);
       }
       List<String> realise =
           List.of("nix-store", "--realise", top.path(), "--option", "substituters", cache,
@@ -107,7 +109,7 @@ class GhcrLikeRoundTripIT {
       Nix.Result substituted = Nix.exec(null, Duration.ofMinutes(3), realise);
       assertTrue(substituted.succeeded(), substituted.stderr());
       for (String p : closure) {
-        assertTrue(Files.exists(Path.of(p), java.nio.file.LinkOption.NOFOLLOW_LINKS), p);
+        assertTrue(Files.exists(Path.of(p), LinkOption.NOFOLLOW_LINKS), p);
       }
       assertEquals(-1L, Files.mismatch(bigFile, Path.of(big)));
       List<GhcrLike.Served> storage = ghcr.served("storage", "GET", "/blobs/sha256/[0-9a-f]{64}");

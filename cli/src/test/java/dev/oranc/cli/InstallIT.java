@@ -24,6 +24,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import java.nio.file.LinkOption;
 
 /**
  * What an operator does (docs/OPERATIONS.md), on a temporary prefix: {@code scripts/install},
@@ -111,7 +112,7 @@ class InstallIT {
     Commands.Run uninstall = Commands.run(ROOT, List.of("scripts/install", "--uninstall", "--prefix", prefix.toString()));
     assertEquals(0, uninstall.exit(), uninstall.out());
     assertFalse(Files.exists(prefix.resolve("bin/oranc.jar")));
-    assertFalse(Files.exists(bin.resolve("oranc"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    assertFalse(Files.exists(bin.resolve("oranc"), LinkOption.NOFOLLOW_LINKS));
     assertFalse(Files.exists(unit));
     assertTrue(Files.exists(config.resolve("oranc.env")), "the operator's settings are kept");
   }

@@ -29,6 +29,8 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import java.nio.file.LinkOption;
+import java.util.Collections;
 
 /**
  * The Rust oranc's own integration scenario, with the packaged launcher: {@code push initialize};
@@ -131,14 +133,14 @@ class PushThroughServerIT {
       // Gone from the store (with the derivations, which name their inputs), then back from the
       // cache with signatures required (Nix's default).
       List<String> built = new ArrayList<>(nix.builtPaths());
-      java.util.Collections.reverse(built);
+      Collections.reverse(built);
       built.add(tree);
       List<String> delete = new ArrayList<>(List.of("nix-store", "--delete"));
       delete.addAll(built);
       Nix.Result deleted = Nix.exec(null, Duration.ofMinutes(1), delete);
       assertTrue(deleted.succeeded(), deleted.stderr());
       for (String p : closure) {
-        assertFalse(Files.exists(Path.of(p), java.nio.file.LinkOption.NOFOLLOW_LINKS), p);
+        assertFalse(Files.exists(Path.of(p), LinkOption.NOFOLLOW_LINKS), p);
       }
       Nix.Result substituted =
           Nix.exec(null, Duration.ofMinutes(2),
@@ -146,7 +148,7 @@ class PushThroughServerIT {
                   "--option", "trusted-public-keys", key.publicKey()));
       assertTrue(substituted.succeeded(), substituted.stderr());
       for (String p : closure) {
-        assertTrue(Files.exists(Path.of(p), java.nio.file.LinkOption.NOFOLLOW_LINKS), p);
+        assertTrue(Files.exists(Path.of(p), LinkOption.NOFOLLOW_LINKS), p);
       }
       Nix.Result local =
           Nix.exec(null, Duration.ofMinutes(2), List.of("nix", "store", "verify", "-r", "--sigs-needed", "1",

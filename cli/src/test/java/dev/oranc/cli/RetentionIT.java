@@ -24,6 +24,24 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.nix.hash.Nix32;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.OciBinaryCache;
+import dev.oranc.common.registry.RegistryClient;
+import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.tag.TagCodec;
+import dev.oranc.testkit.AccessLogEntry;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Retention with the packaged launcher, as CI would run it: {@code push --pin}, plain pushes,
@@ -124,7 +142,7 @@ class RetentionIT {
    * deletes the rest.
    */
   @Test
-  void aGcKilledMidwayLeavesAConsistentCacheAndTheNextRunFinishes(@org.junit.jupiter.api.io.TempDir Path tmp)
+  void aGcKilledMidwayLeavesAConsistentCacheAndTheNextRunFinishes(@TempDir Path tmp)
       throws Exception {
     Registry registry = registries.get();
     String repo = "e2e/killed";
@@ -152,7 +170,7 @@ class RetentionIT {
           + Files.readString(tmp.resolve("gc.err")) + Files.readString(tmp.resolve("gc.out")));
     }
     gc.destroyForcibly();
-    assertTrue(gc.waitFor(1, java.util.concurrent.TimeUnit.MINUTES));
+    assertTrue(gc.waitFor(1, TimeUnit.MINUTES));
     int left = registry.tags(repo).size();
     assertTrue(left > 0 && left < 400, left + " keys left");
 
@@ -180,11 +198,11 @@ class RetentionIT {
    * passes, and every path of both pushes substitutes through the server with signatures required.
    */
   @Test
-  void aPushRunningDuringGcLosesNothing(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+  void aPushRunningDuringGcLosesNothing(@TempDir Path tmp) throws Exception {
     Registry registry = registries.get();
     String repo = "e2e/concurrent";
     List<String> target = List.of("--registry", registry.address(), "--repository", repo, "--no-ssl");
-    writeSyntheticCache(registry, repo, 20, 10, java.time.Instant.now().minus(Duration.ofDays(60)));
+    writeSyntheticCache(registry, repo, 20, 10, Instant.now().minus(Duration.ofDays(60)));
     assertEquals(400, registry.tags(repo).size());
     Nix.KeyPair key = Nix.generateKey("oranc-e2e-concurrent-1");
     Map<String, String> env = Map.of("ORANC_SIGNING_KEY", key.secret());
@@ -222,9 +240,9 @@ class RetentionIT {
         int mark = registry.accessLog().size();
         Run two = oranc(env, tops(second), "push", target);
         assertEquals(0, two.exit(), two.err());
-        assertTrue(gc.waitFor(5, java.util.concurrent.TimeUnit.MINUTES), "gc did not finish");
+        assertTrue(gc.waitFor(5, TimeUnit.MINUTES), "gc did not finish");
         // The overlap: gc deleted after the second push's first tag went up.
-        List<dev.oranc.testkit.AccessLogEntry> after = registry.accessLog();
+        List<AccessLogEntry> after = registry.accessLog();
         after = after.subList(mark, after.size());
         int firstPut = -1;
         for (int i = 0; i < after.size() && firstPut < 0; i++) {
@@ -299,34 +317,34 @@ class RetentionIT {
    * As above; with {@code created}, every key says it was written then (as an old cache's keys
    * do), else now.
    */
-  static void writeSyntheticCache(Registry registry, String repo, int chains, int length, java.time.Instant created)
+  static void writeSyntheticCache(Registry registry, String repo, int chains, int length, Instant created)
       throws Exception {
-    java.util.Random random = new java.util.Random(17);
-    try (dev.oranc.common.registry.RegistryClient client = new dev.oranc.common.registry.RegistryClient(
-        dev.oranc.common.registry.RegistryClientConfig.builder().tls(false).build())) {
-      var cache = new dev.oranc.common.registry.OciBinaryCache(client, dev.oranc.common.tag.TagCodec.DEFAULT);
-      var ref = dev.oranc.common.oci.RepositoryRef.of(registry.address(), repo);
-      var credentials = dev.oranc.common.registry.Credentials.anonymous();
-      List<java.util.concurrent.CompletableFuture<?>> pending = new ArrayList<>();
+    Random random = new Random(17);
+    try (RegistryClient client = new RegistryClient(
+        RegistryClientConfig.builder().tls(false).build())) {
+      var cache = new OciBinaryCache(client, TagCodec.DEFAULT);
+      var ref = RepositoryRef.of(registry.address(), repo);
+      var credentials = Credentials.anonymous();
+      List<CompletableFuture<?>> pending = new ArrayList<>();
       for (int c = 0; c < chains; c++) {
         String previous = null;
         for (int i = 0; i < length; i++) {
           byte[] hashBytes = new byte[20];
           random.nextBytes(hashBytes);
-          String base = dev.oranc.common.nix.hash.Nix32.encode(hashBytes) + "-synthetic-" + c + "-" + i;
+          String base = Nix32.encode(hashBytes) + "-synthetic-" + c + "-" + i;
           byte[] nar = new byte[64 + random.nextInt(64)];
           random.nextBytes(nar);
-          byte[] fileHash = java.security.MessageDigest.getInstance("SHA-256").digest(nar);
-          String narKey = "nar/" + java.util.HexFormat.of().formatHex(fileHash) + ".nar.zst";
+          byte[] fileHash = MessageDigest.getInstance("SHA-256").digest(nar);
+          String narKey = "nar/" + HexFormat.of().formatHex(fileHash) + ".nar.zst";
           String narinfo = "StorePath: /nix/store/" + base + "\n"
               + "URL: " + narKey + "\n"
               + "Compression: zstd\n"
-              + "FileHash: sha256:" + dev.oranc.common.nix.hash.Nix32.encode(fileHash) + "\n"
+              + "FileHash: sha256:" + Nix32.encode(fileHash) + "\n"
               + "FileSize: " + nar.length + "\n"
-              + "NarHash: sha256:" + dev.oranc.common.nix.hash.Nix32.encode(fileHash) + "\n"
+              + "NarHash: sha256:" + Nix32.encode(fileHash) + "\n"
               + "NarSize: " + nar.length + "\n"
               + "References: " + (previous == null ? "" : previous) + "\n";
-          byte[] narinfoBytes = narinfo.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+          byte[] narinfoBytes = narinfo.getBytes(StandardCharsets.UTF_8);
           String narinfoKey = base.substring(0, 32) + ".narinfo";
           pending.add(client.putBlob(ref, nar, null, "application/octet-stream", credentials, null)
               .thenCompose(d -> publish(client, cache, ref, narKey, d, "application/x-nix-nar", created))
@@ -336,29 +354,29 @@ class RetentionIT {
         }
         if (pending.size() >= 40) {
           for (var f : pending) {
-            f.get(2, java.util.concurrent.TimeUnit.MINUTES);
+            f.get(2, TimeUnit.MINUTES);
           }
           pending.clear();
         }
       }
       for (var f : pending) {
-        f.get(2, java.util.concurrent.TimeUnit.MINUTES);
+        f.get(2, TimeUnit.MINUTES);
       }
     }
   }
 
-  private static java.util.concurrent.CompletableFuture<?> publish(
-      dev.oranc.common.registry.RegistryClient client, dev.oranc.common.registry.OciBinaryCache cache,
-      dev.oranc.common.oci.RepositoryRef ref, String key, dev.oranc.common.oci.Descriptor blob,
-      String contentType, java.time.Instant created) {
-    var credentials = dev.oranc.common.registry.Credentials.anonymous();
+  private static CompletableFuture<?> publish(
+      RegistryClient client, OciBinaryCache cache,
+      RepositoryRef ref, String key, Descriptor blob,
+      String contentType, Instant created) {
+    var credentials = Credentials.anonymous();
     if (created == null) {
       return cache.publish(ref, key, blob, contentType, null, credentials, null);
     }
-    var layer = dev.oranc.common.layout.ImageLayout.layer(blob.digest(), blob.size(), contentType, null, Map.of());
+    var layer = ImageLayout.layer(blob.digest(), blob.size(), contentType, null, Map.of());
     return cache.putConfig(ref, blob.digest(), credentials, null)
         .thenCompose(config -> client.putManifest(ref, cache.codec().writeTag(key).value(),
-            dev.oranc.common.layout.ImageLayout.manifest(key, layer, config, created), credentials, null));
+            ImageLayout.manifest(key, layer, config, created), credentials, null));
   }
 
   static Run oranc(Map<String, String> env, String stdin, String command, List<String> target, String... more)

@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import java.net.InetAddress;
 
 /** {@code oranc server} as an operator runs it: starts, serves, stops on SIGTERM with exit 0. */
 class ServerLauncherIT {
@@ -73,7 +74,7 @@ class ServerLauncherIT {
 
   @Test
   void aTakenPortIsOneLineAndExit1() throws Exception {
-    try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
       LauncherIT.Run r = LauncherIT.run(List.of(LAUNCHER, "server", "-l", "127.0.0.1:" + taken.getLocalPort()));
       assertEquals(1, r.exit(), r.err());
       List<String> lines = r.err().lines().filter(l -> l.startsWith("oranc server:")).toList();

@@ -8,6 +8,7 @@ import dev.oranc.proxy.ServerConfig;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
+import java.time.Duration;
 
 /**
  * The server's resource limits as flags: their defaults are the server's own (so {@code --help}
@@ -37,8 +38,8 @@ class ServerLimitFlagsTest {
   @Test
   void cacheLifetimesReachTheServerAndAreBounded() {
     ServerConfig c = parse(Map.of("ORANC_MAX_AGE_NOT_FOUND", "30s"), "server", "--max-age-narinfo", "5m").config();
-    assertEquals(java.time.Duration.ofMinutes(5), c.maxAgeNarinfo());
-    assertEquals(java.time.Duration.ofSeconds(30), c.maxAgeNotFound());
+    assertEquals(Duration.ofMinutes(5), c.maxAgeNarinfo());
+    assertEquals(Duration.ofSeconds(30), c.maxAgeNotFound());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> parse(Map.of(), "server", "--max-age-narinfo", "1500ms").config());
     assertTrue(e.getMessage().startsWith("--max-age-narinfo: 1500ms"), e.getMessage());
@@ -56,7 +57,7 @@ class ServerLimitFlagsTest {
     assertEquals(0, c.maxStreamsPerClient());
     assertEquals(4096, c.maxInitialLineLength());
     assertEquals(32768, c.maxHeaderSize());
-    assertEquals(java.time.Duration.ofSeconds(15), c.idleTimeout());
+    assertEquals(Duration.ofSeconds(15), c.idleTimeout());
   }
 
   @Test
@@ -91,7 +92,7 @@ class ServerLimitFlagsTest {
     assertEquals(ServerConfig.builder().build().narRedirectTtl(), off.narRedirectTtl());
     ServerConfig on = parse(Map.of(), "server", "--nar-redirect", "--nar-redirect-ttl", "30s").config();
     assertEquals(true, on.narRedirect());
-    assertEquals(java.time.Duration.ofSeconds(30), on.narRedirectTtl());
+    assertEquals(Duration.ofSeconds(30), on.narRedirectTtl());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> parse(Map.of(), "server", "--nar-redirect-ttl", "10m").config());
     assertTrue(e.getMessage().startsWith("--nar-redirect-ttl: 600000ms"), e.getMessage());

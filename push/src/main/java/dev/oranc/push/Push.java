@@ -41,6 +41,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.time.Clock;
+import java.util.Locale;
+import java.util.concurrent.CompletionException;
 
 /**
  * {@code oranc push} and {@code oranc push initialize} (SPEC §4): the entry points the command
@@ -67,7 +70,7 @@ public final class Push {
   private final PushOptions options;
   private final Map<String, String> environment;
   private NarSource narSource = new StoreNarSource();
-  private java.time.Clock clock = java.time.Clock.systemUTC();
+  private Clock clock = Clock.systemUTC();
   private PipelineSettings settings;
   private List<StorePath> inputs = List.of();
 
@@ -88,7 +91,7 @@ public final class Push {
   }
 
   /** Replaces the clock that dates refreshes and judges what is old ({@code --refresh-older-than}). */
-  public Push clock(java.time.Clock clock) {
+  public Push clock(Clock clock) {
     this.clock = clock;
     return this;
   }
@@ -174,7 +177,7 @@ public final class Push {
       if (target.refreshed() > 0) {
         log.info("refreshed {} path{} written more than {} ago, so that a concurrent gc keeps them",
             target.refreshed(), target.refreshed() == 1 ? "" : "s",
-            options.refreshOlderThan().toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+            options.refreshOlderThan().toString().substring(2).toLowerCase(Locale.ROOT));
       }
       realisationOutcome = uploadRealisations(target, key, realisations, pushed);
       throttling = client.throttling();
@@ -241,7 +244,7 @@ public final class Push {
           log.debug("{}: uploaded", batch.get(i).key());
         } catch (ExecutionException | TimeoutException e) {
           Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-          if (cause instanceof java.util.concurrent.CompletionException c && c.getCause() != null) {
+          if (cause instanceof CompletionException c && c.getCause() != null) {
             cause = c.getCause();
           }
           String line = "failed: realisation " + batch.get(i).id() + ": " + cause.getMessage();
@@ -338,7 +341,7 @@ public final class Push {
       f.get(10, TimeUnit.MINUTES);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
-      if (cause instanceof java.util.concurrent.CompletionException c && c.getCause() != null) {
+      if (cause instanceof CompletionException c && c.getCause() != null) {
         cause = c.getCause();
       }
       if (cause instanceof RuntimeException r) {

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.ArrayList;
 
 /**
  * What a push did: every path of the closure with its outcome, and totals.
@@ -101,7 +102,7 @@ public record PushReport(
     if (throttling.any()) {
       sb.append("; ").append(throttling.describe()).append(" by the registry's rate limits");
     }
-    java.util.ArrayList<String> lines = new java.util.ArrayList<>();
+    ArrayList<String> lines = new ArrayList<>();
     lines.add(sb.toString());
     if (!cacheInfo.isEmpty()) {
       lines.add(cacheInfo);

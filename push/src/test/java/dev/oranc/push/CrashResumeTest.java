@@ -26,6 +26,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import dev.oranc.common.nix.hash.NixHash;
+import java.io.IOException;
 
 /**
  * A push killed with SIGKILL half-way through a 50-path closure leaves a consistent cache (every
@@ -115,7 +117,7 @@ class CrashResumeTest {
     Set<String> keysLeft = Set.copyOf(cache.keys());
     Set<String> narPresent = new HashSet<>();
     for (String path : paths.values()) {
-      String narKey = "nar/" + dev.oranc.common.nix.hash.NixHash.parse(NixPathInfo.of(path).narHash()).bareNix32() + ".nar.zst";
+      String narKey = "nar/" + NixHash.parse(NixPathInfo.of(path).narHash()).bareNix32() + ".nar.zst";
       if (keysLeft.contains(narKey)) {
         narPresent.add(path);
       }
@@ -193,7 +195,7 @@ class CrashResumeTest {
   static String log(Path tmp) {
     try {
       return Files.readString(tmp.resolve("push.log"), StandardCharsets.UTF_8);
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       return e.toString();
     }
   }

@@ -3,6 +3,9 @@ package dev.oranc.push;
 import dev.oranc.push.progress.ProgressReporter;
 import java.nio.file.Path;
 import java.util.List;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryType;
+import java.util.ArrayList;
 
 /**
  * {@code oranc push} in a JVM of its own, for tests that must kill it or bound its heap: {@code
@@ -35,8 +38,8 @@ public final class ForkedPush {
 
   private static long usedHeapPeak() {
     long peak = 0;
-    for (var pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
-      if (pool.getType() == java.lang.management.MemoryType.HEAP && pool.getPeakUsage() != null) {
+    for (var pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == MemoryType.HEAP && pool.getPeakUsage() != null) {
         peak += pool.getPeakUsage().getUsed();
       }
     }
@@ -45,7 +48,7 @@ public final class ForkedPush {
 
   /** The command line of a forked push: this JVM's java and class path, {@code jvmOptions} added. */
   static List<String> command(List<String> jvmOptions, String registry, String repository, int parallel) {
-    List<String> command = new java.util.ArrayList<>();
+    List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);
     command.add("-cp");

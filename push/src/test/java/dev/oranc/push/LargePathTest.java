@@ -28,6 +28,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import java.security.DigestInputStream;
 
 /**
  * Memory is bounded whatever the NAR's size: a single path of 2 GiB (half random, half text) is
@@ -102,7 +103,7 @@ class LargePathTest {
     MessageDigest narSha = Digest.newSha256();
     long narBytes = 0;
     try (InputStream raw = blob.body();
-        InputStream in = new ZstdInputStreamNoFinalizer(new java.security.DigestInputStream(raw, fileSha))) {
+        InputStream in = new ZstdInputStreamNoFinalizer(new DigestInputStream(raw, fileSha))) {
       byte[] buffer = new byte[1 << 20];
       int n;
       while ((n = in.read(buffer)) > 0) {

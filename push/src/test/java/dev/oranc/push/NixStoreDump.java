@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
+import java.io.InterruptedIOException;
 
 /**
  * NARs made by {@code nix-store --dump}: the reference the pushed NARs are compared with.
@@ -47,7 +48,7 @@ public final class NixStoreDump implements NarSource {
     } catch (InterruptedException e) {
       p.destroyForcibly();
       Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while dumping " + path);
+      throw new InterruptedIOException("interrupted while dumping " + path);
     }
     return n;
   }

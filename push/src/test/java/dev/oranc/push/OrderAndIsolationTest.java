@@ -48,6 +48,17 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import dev.oranc.common.nix.hash.NixHash;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
 
 /**
  * The consistency guarantee (a narinfo goes up only after its NAR and its references' narinfos)
@@ -136,7 +147,7 @@ class OrderAndIsolationTest {
     public CompletableFuture<Void> publishNar(PathInfo info, Descriptor blob) {
       CompletableFuture<Void> start =
           slow.contains(info.path())
-              ? CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(700, java.util.concurrent.TimeUnit.MILLISECONDS))
+              ? CompletableFuture.runAsync(() -> {}, CompletableFuture.delayedExecutor(700, TimeUnit.MILLISECONDS))
               : CompletableFuture.completedFuture(null);
       return start
           .thenCompose(v -> inner.publishNar(info, blob))
@@ -201,11 +212,11 @@ class OrderAndIsolationTest {
     String repo = "isolation/cache";
     StorePath victim = StorePath.parse(paths.get("mid1"));
     String victimNarTag =
-        TagCodec.DEFAULT.writeTag(NarInfoMaker.narKey(dev.oranc.common.nix.hash.NixHash.parse(
+        TagCodec.DEFAULT.writeTag(NarInfoMaker.narKey(NixHash.parse(
             NixPathInfo.of(victim.toString()).narHash()))).value();
     try (FaultInjector proxy = new FaultInjector(registry().address(), null)) {
       proxy.add(FaultInjector.Rule.of(
-          "PUT", "/manifests/" + java.util.regex.Pattern.quote(victimNarTag) + "$", FaultInjector.Fault.status(500), -1));
+          "PUT", "/manifests/" + Pattern.quote(victimNarTag) + "$", FaultInjector.Fault.status(500), -1));
       PushRunner runner = new PushRunner(registry(), key);
       PushOptions options =
           PushOptions.builder(proxy.address(), repo).noSsl(true).maxRetry(2).build();
@@ -214,7 +225,7 @@ class OrderAndIsolationTest {
 
       assertFalse(report.succeeded());
       assertEquals(2, proxy.injectedCount(), "the client tried --max-retry times: " + proxy.injected());
-      Map<String, PathOutcome> byPath = new java.util.HashMap<>();
+      Map<String, PathOutcome> byPath = new HashMap<>();
       report.outcomes().forEach(o -> byPath.put(o.path().toString(), o));
       assertEquals(Status.FAILED, byPath.get(paths.get("mid1")).status());
       assertTrue(byPath.get(paths.get("mid1")).detail().contains("PUT manifest"), byPath.get(paths.get("mid1")).detail());
@@ -244,7 +255,7 @@ class OrderAndIsolationTest {
       assertEquals(6, again.count(Status.IN_REGISTRY));
       // The victim's NAR was never tagged; its dependents' NARs may have gone up in the first run
       // (they are not held back, only their narinfos are), and are then reused.
-      Map<String, Status> second = new java.util.HashMap<>();
+      Map<String, Status> second = new HashMap<>();
       again.outcomes().forEach(o -> second.put(o.path().toString(), o.status()));
       assertEquals(Status.PUSHED, second.get(paths.get("mid1")));
       for (String dependent : List.of("mid2", "top")) {
@@ -264,7 +275,7 @@ class OrderAndIsolationTest {
   void anUploadThatBreaksOffWhenItsBodyEndsFailsAndThePushStillEnds() throws Exception {
     NarInfoMaker maker = new NarInfoMaker(SecretKey.parse(key.secret()));
     Closure closure = closureOf("mid3");
-    java.util.concurrent.atomic.AtomicInteger finishes = new java.util.concurrent.atomic.AtomicInteger();
+    AtomicInteger finishes = new AtomicInteger();
     try (RegistryClient client = new RegistryClient(RegistryClientConfig.builder().tls(false).build())) {
       Target real = new RegistryTarget(new OciBinaryCache(client, TagCodec.DEFAULT),
           RepositoryRef.of(registry().address(), "isolation/finish"), Credentials.anonymous(), maker, "/nix/store", false);
@@ -289,14 +300,14 @@ class OrderAndIsolationTest {
           NarSink inner = real.openNar();
           return new NarSink() {
             @Override
-            public java.io.OutputStream stream() {
+            public OutputStream stream() {
               return inner.stream();
             }
 
             @Override
-            public CompletableFuture<Descriptor> finish() throws java.io.IOException {
+            public CompletableFuture<Descriptor> finish() throws IOException {
               finishes.incrementAndGet();
-              inner.abort(new java.io.IOException("test: the PATCH was reset"));
+              inner.abort(new IOException("test: the PATCH was reset"));
               throw new UploadFailedException(new RegistryException.Unavailable(
                   "PATCH isolation/finish upload bytes 0-", "connection reset by the test",
                   RegistryException.Unavailable.Reason.UNREACHABLE, 0, null));
@@ -318,7 +329,7 @@ class OrderAndIsolationTest {
           new Pipeline(breaking, new NarCompressor(new StoreNarSource(), 3, 1, Long.MAX_VALUE), maker,
               new Progress(), new PipelineSettings(2, 1, 8, 16, 8, 2, Duration.ofMillis(10)))
               .run(closure));
-      Map<StorePath, Status> status = new java.util.HashMap<>();
+      Map<StorePath, Status> status = new HashMap<>();
       outcomes.forEach(o -> status.put(o.path(), o.status()));
       assertEquals(Status.FAILED, status.get(StorePath.parse(paths.get("leaf4"))), outcomes.toString());
       // mid3's own NAR may fail first (both NARs go up at once), or leaf4's failure reaches it first.
@@ -339,8 +350,8 @@ class OrderAndIsolationTest {
   void aPathWaitingForTheLinkGivesItsCpuTurnToAnother() throws Exception {
     NarInfoMaker maker = new NarInfoMaker(SecretKey.parse(key.secret()));
     Closure closure = closureOf("mid3");
-    java.util.concurrent.CountDownLatch bothWriting = new java.util.concurrent.CountDownLatch(2);
-    List<Boolean> overlapped = java.util.Collections.synchronizedList(new ArrayList<>());
+    CountDownLatch bothWriting = new CountDownLatch(2);
+    List<Boolean> overlapped = Collections.synchronizedList(new ArrayList<>());
     try (RegistryClient client = new RegistryClient(RegistryClientConfig.builder().tls(false).build())) {
       Target real = new RegistryTarget(new OciBinaryCache(client, TagCodec.DEFAULT),
           RepositoryRef.of(registry().address(), "isolation/turns"), Credentials.anonymous(), maker, "/nix/store", false);
@@ -367,18 +378,18 @@ class OrderAndIsolationTest {
             Runnable before = () -> {};
             Runnable after = () -> {};
             boolean waited;
-            final java.io.OutputStream stream = new java.io.FilterOutputStream(inner.stream()) {
+            final OutputStream stream = new FilterOutputStream(inner.stream()) {
               @Override
-              public void write(byte[] b, int off, int len) throws java.io.IOException {
+              public void write(byte[] b, int off, int len) throws IOException {
                 if (!waited) {
                   waited = true;
                   before.run();
                   try {
                     bothWriting.countDown();
-                    overlapped.add(bothWriting.await(30, java.util.concurrent.TimeUnit.SECONDS));
+                    overlapped.add(bothWriting.await(30, TimeUnit.SECONDS));
                   } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException();
+                    throw new InterruptedIOException();
                   } finally {
                     after.run();
                   }
@@ -388,7 +399,7 @@ class OrderAndIsolationTest {
             };
 
             @Override
-            public java.io.OutputStream stream() {
+            public OutputStream stream() {
               return stream;
             }
 
@@ -399,7 +410,7 @@ class OrderAndIsolationTest {
             }
 
             @Override
-            public CompletableFuture<Descriptor> finish() throws java.io.IOException {
+            public CompletableFuture<Descriptor> finish() throws IOException {
               return inner.finish();
             }
 

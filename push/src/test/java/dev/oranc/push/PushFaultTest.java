@@ -27,6 +27,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import dev.oranc.common.nix.hash.NixHash;
+import dev.oranc.common.tag.TagCodec;
+import dev.oranc.push.narinfo.NarInfoMaker;
+import java.util.HashSet;
 
 /**
  * Registry faults during a push, in each phase of it — token fetch, blob upload (start, PATCH of
@@ -101,7 +105,7 @@ class PushFaultTest {
   static Set<String> assertConsistent(String repo) {
     CacheReader cache = new CacheReader(registry(), repo);
     Set<String> keys = Set.copyOf(cache.keys());
-    Set<String> present = new java.util.HashSet<>();
+    Set<String> present = new HashSet<>();
     for (String name : NAMES) {
       StorePath p = StorePath.parse(paths.get(name));
       if (!keys.contains(p.hashPart() + ".narinfo")) {
@@ -223,8 +227,8 @@ class PushFaultTest {
   @Test
   void aManifestRateLimitedForAnHourFailsThatPathPromptly() throws Exception {
     String repo = fresh("ratelimit");
-    String leafNarTag = dev.oranc.common.tag.TagCodec.DEFAULT.writeTag(
-        dev.oranc.push.narinfo.NarInfoMaker.narKey(dev.oranc.common.nix.hash.NixHash.parse(
+    String leafNarTag = TagCodec.DEFAULT.writeTag(
+        NarInfoMaker.narKey(NixHash.parse(
             NixPathInfo.of(paths.get("leaf")).narHash()))).value();
     try (FaultInjector faults = new FaultInjector(registry().address(), registry().tokenRealm())) {
       faults.add(Rule.of("PUT", "/manifests/" + leafNarTag + "$", Fault.status(429, "Retry-After", "3600"), -1));

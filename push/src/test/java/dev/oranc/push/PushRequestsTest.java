@@ -19,6 +19,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import dev.oranc.common.tag.TagCodec;
+import java.util.regex.Pattern;
 
 /**
  * What a push of fresh paths costs the registry, per path (issue 16, point 3): 6 requests where
@@ -179,7 +181,7 @@ class PushRequestsTest {
       String hash = StorePath.parse(path).hashPart();
       String url = cache.narInfo(path).orElseThrow().url();
       int narInfo = indexOf(requests, "PUT .*/manifests/" + hash + "\\.narinfo$");
-      int nar = indexOf(requests, "PUT .*/manifests/" + java.util.regex.Pattern.quote(dev.oranc.common.tag.TagCodec.DEFAULT.writeTag(url).value()) + "$");
+      int nar = indexOf(requests, "PUT .*/manifests/" + Pattern.quote(TagCodec.DEFAULT.writeTag(url).value()) + "$");
       assertTrue(nar >= 0 && narInfo > nar, path + ": narinfo tag at " + narInfo + ", its NAR's (" + url + ") at "
           + nar + ": " + requests);
     }

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import java.io.ByteArrayInputStream;
 
 /**
  * A push never shows its secrets: with every logger at TRACE, a push against a token registry —
@@ -80,7 +81,7 @@ class PushSecretsNeverLeakTest {
     PushReport report;
     try (PrintStream out = new PrintStream(progress, true, StandardCharsets.UTF_8)) {
       report = new Push(options, env).run(
-          new java.io.ByteArrayInputStream((path + "\n").getBytes(StandardCharsets.UTF_8)),
+          new ByteArrayInputStream((path + "\n").getBytes(StandardCharsets.UTF_8)),
           Path.of("").toAbsolutePath(), out, false);
     }
     StringBuilder all = new StringBuilder(progress.toString(StandardCharsets.UTF_8));

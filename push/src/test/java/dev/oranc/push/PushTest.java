@@ -31,6 +31,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import dev.oranc.common.tag.TagCodec;
+import dev.oranc.testkit.RawClient;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.regex.Pattern;
 
 /**
  * {@code oranc push} end to end: real Nix store paths, the real registry (with credentials),
@@ -183,12 +191,12 @@ class PushTest {
   }
 
   /** A second push, {@code later} after the first, as its clock tells (issue 17's refresh). */
-  PushReport pushAgainLater(String repo, java.time.Duration later) throws Exception {
-    byte[] stdin = (closure.get("top") + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  PushReport pushAgainLater(String repo, Duration later) throws Exception {
+    byte[] stdin = (closure.get("top") + "\n").getBytes(StandardCharsets.UTF_8);
     PushReport report =
         new Push(runner().options(repo).build(), runner().environment())
-            .clock(java.time.Clock.offset(java.time.Clock.systemUTC(), later))
-            .run(new java.io.ByteArrayInputStream(stdin), java.nio.file.Path.of("").toAbsolutePath(), System.err, false);
+            .clock(Clock.offset(Clock.systemUTC(), later))
+            .run(new ByteArrayInputStream(stdin), Path.of("").toAbsolutePath(), System.err, false);
     assertTrue(report.succeeded(), report.summary().toString());
     assertEquals(4, report.count(Status.IN_REGISTRY));
     assertEquals(0, report.published());
@@ -207,13 +215,13 @@ class PushTest {
     assertTrue(runner().push(repo, List.of(closure.get("top"))).succeeded());
 
     registry().resetCounters();
-    pushAgainLater(repo, java.time.Duration.ofMinutes(29));
+    pushAgainLater(repo, Duration.ofMinutes(29));
     List<ProxiedRequest> requests = registry().proxiedRequests();
     assertEquals(List.of(), writes(requests));
     assertEquals(5, requests.stream().filter(r -> r.status() != 401).count(), requests.toString());
 
     registry().resetCounters();
-    pushAgainLater(repo, java.time.Duration.ofMinutes(31));
+    pushAgainLater(repo, Duration.ofMinutes(31));
     requests = registry().proxiedRequests().stream().filter(r -> r.status() != 401).toList();
     List<ProxiedRequest> written = writes(requests);
     System.err.println("refresh: " + requests.size() + " requests, " + written.size() + " writes for 4 old paths");
@@ -229,13 +237,13 @@ class PushTest {
       String url = cache.narInfo(path).orElseThrow().url();
       int narInfo = PushRequestsTest.indexOf(order, "PUT .*/manifests/" + hash + "\\.narinfo$");
       int nar = PushRequestsTest.indexOf(order, "PUT .*/manifests/"
-          + java.util.regex.Pattern.quote(dev.oranc.common.tag.TagCodec.DEFAULT.writeTag(url).value()) + "$");
+          + Pattern.quote(TagCodec.DEFAULT.writeTag(url).value()) + "$");
       assertTrue(nar >= 0 && narInfo > nar, path + ": " + order);
     }
 
     // Refreshed: dated now (by that clock), so a third push within the threshold writes nothing.
     registry().resetCounters();
-    pushAgainLater(repo, java.time.Duration.ofMinutes(31 + 20));
+    pushAgainLater(repo, Duration.ofMinutes(31 + 20));
     assertEquals(List.of(), writes(registry().proxiedRequests()));
   }
 
@@ -248,12 +256,12 @@ class PushTest {
     String repo = "push/resume";
     assertTrue(runner().push(repo, List.of(closure.get("top"))).succeeded());
     CacheReader cache = new CacheReader(registry(), repo);
-    Map<String, NarInfo> before = new java.util.HashMap<>();
+    Map<String, NarInfo> before = new HashMap<>();
     for (String path : closurePaths()) {
       before.put(path, cache.narInfo(path).orElseThrow());
       String tag = StorePath.parse(path).hashPart() + ".narinfo";
       byte[] manifest = registry().client().getManifest(repo, tag).orElseThrow();
-      registry().client().deleteManifest(repo, dev.oranc.testkit.RawClient.digest(manifest));
+      registry().client().deleteManifest(repo, RawClient.digest(manifest));
     }
     registry().resetCounters();
 
@@ -317,21 +325,21 @@ class PushTest {
     assertEquals("text/x-nix-cache-info", file.contentType());
     assertEquals(
         "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 41\n",
-        new String(file.bytes(), java.nio.charset.StandardCharsets.UTF_8));
+        new String(file.bytes(), StandardCharsets.UTF_8));
 
     new Push(r.options(repo).build(), r.environment()).initialize(30, false);
     file = new CacheReader(registry(), repo).file("nix-cache-info").orElseThrow();
     assertEquals(
         "StoreDir: /nix/store\nWantMassQuery: 0\nPriority: 30\n",
-        new String(file.bytes(), java.nio.charset.StandardCharsets.UTF_8));
+        new String(file.bytes(), StandardCharsets.UTF_8));
   }
 
   @Test
   void symlinksToTheStoreAreFollowedAndRepeatsMerged(@TempDir Path tmp) throws Exception {
     Path result = tmp.resolve("result");
-    java.nio.file.Files.createSymbolicLink(result, Path.of(closure.get("file")));
+    Files.createSymbolicLink(result, Path.of(closure.get("file")));
     Path link = tmp.resolve("link-to-result");
-    java.nio.file.Files.createSymbolicLink(link, Path.of("result")); // relative, via another link
+    Files.createSymbolicLink(link, Path.of("result")); // relative, via another link
     String repo = "push/links";
     PushReport report =
         runner()
@@ -352,7 +360,7 @@ class PushTest {
     PushReport report =
         new Push(r.options(repo).build(), r.environment())
             .narSource((path, out) -> new NixStoreDump().writeNar(path.equals(victim) ? other : path, out))
-            .run(new java.io.ByteArrayInputStream((victim + "\n").getBytes()), Path.of("/"), System.err, false);
+            .run(new ByteArrayInputStream((victim + "\n").getBytes()), Path.of("/"), System.err, false);
     PathOutcome failed =
         report.outcomes().stream().filter(o -> o.path().equals(victim)).findFirst().orElseThrow();
     assertEquals(Status.FAILED, failed.status());

@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import java.util.concurrent.CompletionException;
 
 /**
  * A push against the ghcr.io stand-in while its upload-start limit is spent: 429 storms with
@@ -83,7 +84,7 @@ class RateLimitedPushTest {
       try {
         return PushRunner.push(options, env, List.of(paths.get("top")));
       } catch (Exception e) {
-        throw new java.util.concurrent.CompletionException(e);
+        throw new CompletionException(e);
       }
     });
   }

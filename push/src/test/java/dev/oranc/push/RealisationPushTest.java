@@ -26,6 +26,9 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import dev.oranc.testkit.FaultInjector;
+import java.util.ArrayList;
+import java.util.regex.Pattern;
 
 /**
  * Realisations (issue 15, point 4) with real Nix 2.8 and the real registry: the Nix database's
@@ -40,7 +43,7 @@ class RealisationPushTest {
   /** Nix's own view: {@code nix realisation info --json DRV}, the first entry. */
   @SuppressWarnings("unchecked")
   private static Map<String, Object> nixRealisation(String drv) throws Exception {
-    List<String> argv = new java.util.ArrayList<>(List.of("nix", "realisation", "info", "--json", drv));
+    List<String> argv = new ArrayList<>(List.of("nix", "realisation", "info", "--json", drv));
     argv.addAll(Nix.CA_DERIVATIONS);
     String json = Nix.exec(null, Duration.ofMinutes(1), argv).requireSuccess();
     List<Object> list = JSON.std.listFrom(json);
@@ -169,19 +172,19 @@ class RealisationPushTest {
     Registry registry = registries.get();
     Nix.KeyPair key = Nix.generateKey("oranc-realisation-fault");
     try (Nix nix = new Nix();
-        dev.oranc.testkit.FaultInjector faults = new dev.oranc.testkit.FaultInjector(registry.address(), null)) {
+        FaultInjector faults = new FaultInjector(registry.address(), null)) {
       Nix.ContentAddressed a = nix.buildContentAddressed("oranc-real-fa", "a", List.of());
       Nix.ContentAddressed b = nix.buildContentAddressed("oranc-real-fb", "b", List.of());
       StorePath outA = StorePath.parse(a.output().path());
       StorePath outB = StorePath.parse(b.output().path());
       String keyA = new Realisation((String) nixRealisation(a.drv()).get("id"), outA, new TreeSet<>(), new TreeMap<>()).key();
       String keyB = new Realisation((String) nixRealisation(b.drv()).get("id"), outB, new TreeSet<>(), new TreeMap<>()).key();
-      String tagA = java.util.regex.Pattern.quote(TagCodec.DEFAULT.writeTag(keyA).value());
-      String tagB = java.util.regex.Pattern.quote(TagCodec.DEFAULT.writeTag(keyB).value());
-      faults.add(dev.oranc.testkit.FaultInjector.Rule.of("PUT", "/manifests/" + tagA + "$",
-          dev.oranc.testkit.FaultInjector.Fault.status(500), -1));
-      faults.add(dev.oranc.testkit.FaultInjector.Rule.of("PUT", "/manifests/" + outB.hashPart() + "\\.narinfo$",
-          dev.oranc.testkit.FaultInjector.Fault.status(500), -1));
+      String tagA = Pattern.quote(TagCodec.DEFAULT.writeTag(keyA).value());
+      String tagB = Pattern.quote(TagCodec.DEFAULT.writeTag(keyB).value());
+      faults.add(FaultInjector.Rule.of("PUT", "/manifests/" + tagA + "$",
+          FaultInjector.Fault.status(500), -1));
+      faults.add(FaultInjector.Rule.of("PUT", "/manifests/" + outB.hashPart() + "\\.narinfo$",
+          FaultInjector.Fault.status(500), -1));
 
       String repo = "test/realfault" + UUID.randomUUID().toString().substring(0, 8);
       PushOptions options = PushOptions.builder(faults.address(), repo).noSsl(true).maxRetry(1).build();

@@ -16,6 +16,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.Collections;
 
 /**
  * Builds closures of throwaway store paths from shell scripts, all in one {@code nix-instantiate}
@@ -111,7 +112,7 @@ final class TestStore implements AutoCloseable {
   public synchronized void close() {
     List<String> paths = new ArrayList<>(built);
     built.clear();
-    java.util.Collections.reverse(paths);
+    Collections.reverse(paths);
     paths.removeIf(p -> !Files.exists(Path.of(p)));
     // Outputs before derivations, referrers before references.
     paths.sort((a, b) -> Boolean.compare(a.endsWith(".drv"), b.endsWith(".drv")));

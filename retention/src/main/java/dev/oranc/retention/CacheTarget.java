@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import dev.oranc.common.registry.RetryBudget;
 
 /**
  * The cache that {@code pin}, {@code gc} and {@code check} work on: one repository of one
@@ -36,7 +37,7 @@ public final class CacheTarget implements AutoCloseable {
 
   /** A target with a client of its own, as the command line makes it. */
   public static CacheTarget open(
-      String registry, String repository, boolean tls, dev.oranc.common.registry.RetryBudget maxRetry,
+      String registry, String repository, boolean tls, RetryBudget maxRetry,
       TagCodec codec, Credentials credentials) {
     RegistryClient client =
         new RegistryClient(RegistryClientConfig.builder().tls(tls).retryBudget(maxRetry).build());

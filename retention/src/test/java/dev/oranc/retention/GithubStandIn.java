@@ -19,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.net.URLDecoder;
 
 /**
  * A stand-in for GitHub's packages REST API over a real registry, following GitHub's documented
@@ -76,7 +77,7 @@ final class GithubStandIn implements AutoCloseable {
         send(exchange, 404, Map.of("message", "Not Found"));
         return;
       }
-      String repository = parts[2] + "/" + java.net.URLDecoder.decode(parts[5], StandardCharsets.UTF_8);
+      String repository = parts[2] + "/" + URLDecoder.decode(parts[5], StandardCharsets.UTF_8);
       if (method.equals("GET") && parts.length == 7) {
         list(exchange, repository, uri);
       } else if (method.equals("DELETE") && parts.length == 8) {

@@ -50,6 +50,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import java.time.temporal.ChronoUnit;
 
 /**
  * Issue 17, "a push running concurrently with gc loses nothing": a push that finds an old path in
@@ -205,7 +206,7 @@ class PushDuringGcTest {
         for (DigestedManifest[] pair : List.of(new DigestedManifest[] {oldNarInfo, narInfo.get()},
             new DigestedManifest[] {oldNar, nar.get()})) {
           assertNotEquals(pair[0].digest(), pair[1].digest());
-          assertEquals(Optional.of(LATER.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)),
+          assertEquals(Optional.of(LATER.truncatedTo(ChronoUnit.SECONDS)),
               ImageLayout.created(pair[1].manifest()));
           // Same blobs: only the date changed.
           assertEquals(pair[0].manifest().layers(), pair[1].manifest().layers());
@@ -283,7 +284,7 @@ class PushDuringGcTest {
         // Put back refreshed (dated LATER), not as it was. (Pushed again, deleteAt 1, it is
         // dated by the wall clock, possibly the same second as before: the same manifest.)
         assertNotEquals(oldNarInfo.digest(), narInfo.digest());
-        assertEquals(Optional.of(LATER.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)),
+        assertEquals(Optional.of(LATER.truncatedTo(ChronoUnit.SECONDS)),
             ImageLayout.created(narInfo.manifest()));
       }
     }

@@ -41,6 +41,15 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.retention.gc.DeleteThrottle;
+import dev.oranc.retention.gc.Deleter;
+import dev.oranc.retention.github.GithubDeleter;
+import dev.oranc.retention.github.GithubPackages;
+import dev.oranc.retention.scan.KeyKind;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code pin}, {@code gc} and {@code check} end to end: real Nix store paths pushed by {@code
@@ -224,7 +233,7 @@ class RetentionTest {
           FaultInjector.Fault.status(429, "Retry-After", "120"), 1));
       try (CacheTarget t = target(limiting.address(), repo)) {
         GcSummary s = new GarbageCollector(t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
-            .pacing(new dev.oranc.retention.gc.DeleteThrottle(0, () -> 0, waits::add), waits::add)
+            .pacing(new DeleteThrottle(0, () -> 0, waits::add), waits::add)
             .run();
         assertTrue(s.succeeded(), s.lines().toString());
         assertEquals(8, s.deleted());
@@ -246,7 +255,7 @@ class RetentionTest {
           FaultInjector.Fault.status(429, "Retry-After", "0"), 6));
       try (CacheTarget t = target(limiting.address(), repo)) {
         GcSummary s = new GarbageCollector(t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
-            .pacing(new dev.oranc.retention.gc.DeleteThrottle(0, () -> 0, waits::add), waits::add)
+            .pacing(new DeleteThrottle(0, () -> 0, waits::add), waits::add)
             .run();
         assertTrue(s.succeeded(), s.lines().toString());
         assertEquals(8, s.deleted());
@@ -263,7 +272,7 @@ class RetentionTest {
     String repo = pushedAndPinned();
     List<String> deletedKeys = new ArrayList<>();
     try (CacheTarget t = target(registry().address(), repo)) {
-      var real = dev.oranc.retention.gc.Deleter.of(t);
+      var real = Deleter.of(t);
       // One at a time, the whole cache checked after each delete: every instant a kill -9 could
       // stop at. Stopped (as by a kill) after the fifth.
       RuntimeException stop = new IllegalStateException("stopped after 5 deletes");
@@ -300,11 +309,11 @@ class RetentionTest {
       // D's narinfo, which A and B both reference, and E's, which B references.
       for (Nix.StorePathInfo gone : List.of(d, e)) {
         var key = scan.keys().stream().filter(k -> k.key().equals(narinfo(gone))).findFirst().orElseThrow();
-        dev.oranc.retention.gc.Deleter.of(t).delete(key);
+        Deleter.of(t).delete(key);
       }
       var fNar = scan.keys().stream().filter(k -> k.key().equals(scan.narinfos().get(narinfo(f)).narKey()))
           .findFirst().orElseThrow();
-      dev.oranc.retention.gc.Deleter.of(t).delete(fNar);
+      Deleter.of(t).delete(fNar);
     }
     // One line per missing path, however many narinfos reference it.
     List<String> problems = check(repo);
@@ -347,7 +356,7 @@ class RetentionTest {
     try (CacheTarget t = target(registry().address(), repo)) {
       byte[] bad = "not a store path\n".getBytes(StandardCharsets.UTF_8);
       var blob = CacheTarget.await(t.client().putBlob(t.repository(), bad, null,
-          dev.oranc.common.layout.ImageLayout.LAYER_MEDIA_TYPE, t.credentials(), null));
+          ImageLayout.LAYER_MEDIA_TYPE, t.credentials(), null));
       CacheTarget.await(t.cache().publish(t.repository(), "pins/broken", blob, Pins.CONTENT_TYPE, null,
           t.credentials(), null));
     }
@@ -385,16 +394,16 @@ class RetentionTest {
       github.undeletable.add(cNar); // as GitHub refuses a public version downloaded 5,000 times
 
       try (CacheTarget t = target(noOciDeletes.address(), repo)) {
-        var wrongToken = new dev.oranc.retention.github.GithubDeleter(new dev.oranc.retention.github.GithubPackages(
-            dev.oranc.retention.github.GithubPackages.newHttpClient(), github.api(), repo, "not-the-token"));
+        var wrongToken = new GithubDeleter(new GithubPackages(
+            GithubPackages.newHttpClient(), github.api(), repo, "not-the-token"));
         RetentionException refused = assertThrows(RetentionException.class, () ->
             new GarbageCollector(t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
                 .deleter(wrongToken).run());
         assertTrue(refused.getMessage().contains("401"), refused.getMessage());
         assertFalse(refused.getMessage().contains("not-the-token"), refused.getMessage());
 
-        var deleter = new dev.oranc.retention.github.GithubDeleter(new dev.oranc.retention.github.GithubPackages(
-            dev.oranc.retention.github.GithubPackages.newHttpClient(), github.api(), repo, "gh-token"));
+        var deleter = new GithubDeleter(new GithubPackages(
+            GithubPackages.newHttpClient(), github.api(), repo, "gh-token"));
         GcSummary s = new GarbageCollector(t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
             .deleter(deleter).run();
         s.lines().forEach(System.err::println);
@@ -434,9 +443,9 @@ class RetentionTest {
     assertEquals(10, s.narsDeleted());
     long afterGc = storageBytes();
 
-    java.nio.file.Path config = java.nio.file.Files.createTempFile("oranc-gc-registry", ".yml");
+    Path config = Files.createTempFile("oranc-gc-registry", ".yml");
     try {
-      java.nio.file.Files.writeString(config, "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: '"
+      Files.writeString(config, "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: '"
           + registry().storageDir().toString().replace("'", "''") + "'\n  delete:\n    enabled: true\n");
       Process collect = new ProcessBuilder(
               System.getProperty(Registry.BINARY_PROPERTY, "docker-registry"), "garbage-collect", "--delete-untagged",
@@ -444,10 +453,10 @@ class RetentionTest {
           .redirectErrorStream(true)
           .redirectOutput(ProcessBuilder.Redirect.DISCARD)
           .start();
-      assertTrue(collect.waitFor(2, java.util.concurrent.TimeUnit.MINUTES), "garbage-collect did not finish");
+      assertTrue(collect.waitFor(2, TimeUnit.MINUTES), "garbage-collect did not finish");
       assertEquals(0, collect.exitValue(), "garbage-collect failed");
     } finally {
-      java.nio.file.Files.deleteIfExists(config);
+      Files.deleteIfExists(config);
     }
     long afterCollect = storageBytes();
     System.err.printf("storage: %d bytes before gc, %d after gc (%d freed), %d after garbage-collect (%d freed);"
@@ -459,18 +468,18 @@ class RetentionTest {
       var scan = new CacheScanner(t, 4, List.of()).scan();
       assertEquals(List.of(), CacheCheck.problems(scan));
       // What was kept still reads, byte for byte as its digest says.
-      for (var k : scan.ofKind(dev.oranc.retention.scan.KeyKind.NAR)) {
+      for (var k : scan.ofKind(KeyKind.NAR)) {
         assertEquals(256 * 1024, CacheTarget.await(t.client().getBlobBytes(
             t.repository(), k.layerDigest(), 256 * 1024, t.credentials(), null)).length);
       }
-      assertEquals(10, scan.ofKind(dev.oranc.retention.scan.KeyKind.NAR).size());
+      assertEquals(10, scan.ofKind(KeyKind.NAR).size());
     }
   }
 
   /** The bytes of every file under the registry's storage. */
-  long storageBytes() throws java.io.IOException {
-    try (var files = java.nio.file.Files.walk(registry().storageDir())) {
-      return files.filter(java.nio.file.Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+  long storageBytes() throws IOException {
+    try (var files = Files.walk(registry().storageDir())) {
+      return files.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
     }
   }
 

@@ -20,6 +20,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.io.Closeable;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * An HTTP/1.1 pass-through on a loopback port that forwards bytes unchanged to the registry and
@@ -354,10 +357,10 @@ final class CountingProxy implements AutoCloseable {
   }
 
   /** A start line and headers (names lower-cased; the last of repeated headers wins). */
-  private record Head(String startLine, java.util.Map<String, String> headers) {
+  private record Head(String startLine, Map<String, String> headers) {
     static Head parse(byte[] bytes) {
       String[] lines = new String(bytes, StandardCharsets.ISO_8859_1).split("\r?\n");
-      java.util.Map<String, String> headers = new java.util.HashMap<>();
+      Map<String, String> headers = new HashMap<>();
       for (int i = 1; i < lines.length; i++) {
         int colon = lines[i].indexOf(':');
         if (colon > 0) {
@@ -403,7 +406,7 @@ final class CountingProxy implements AutoCloseable {
     return t;
   }
 
-  private static void closeQuietly(java.io.Closeable c) {
+  private static void closeQuietly(Closeable c) {
     try {
       c.close();
     } catch (IOException e) {

@@ -19,6 +19,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.Comparator;
+import java.util.concurrent.ExecutionException;
 
 /**
  * An external program (the registry, later oranc's own binaries) started for a test, with stdout
@@ -276,7 +278,7 @@ public final class ExternalProcess implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       handle.destroyForcibly();
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       handle.destroyForcibly();
     }
   }
@@ -305,7 +307,7 @@ public final class ExternalProcess implements AutoCloseable {
       return;
     }
     try (var paths = Files.walk(root)) {
-      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
       }
     } catch (IOException e) {

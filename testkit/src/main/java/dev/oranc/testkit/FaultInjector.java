@@ -35,6 +35,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Set;
+import java.util.concurrent.Semaphore;
 
 /**
  * A fault-injecting proxy in front of a real registry <em>and</em> its token service: a {@link
@@ -120,8 +126,8 @@ public final class FaultInjector implements AutoCloseable {
    * still unreleased when the injector closes (held back by a delay, or its upstream connect never
    * completed) is released by {@link #close()}.
    */
-  private final java.util.Set<FullHttpRequest> inFlight =
-      java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
+  private final Set<FullHttpRequest> inFlight =
+      Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
 
   /**
    * @param registryAddress the registry's {@code host:port}
@@ -187,8 +193,8 @@ public final class FaultInjector implements AutoCloseable {
   public final class Hold {
     private final String method;
     private final Pattern target;
-    private final List<Runnable> parked = new java.util.ArrayList<>();
-    private final java.util.concurrent.Semaphore arrivals = new java.util.concurrent.Semaphore(0);
+    private final List<Runnable> parked = new ArrayList<>();
+    private final Semaphore arrivals = new Semaphore(0);
     private boolean released;
 
     private Hold(String method, Pattern target) {
@@ -213,7 +219,7 @@ public final class FaultInjector implements AutoCloseable {
     }
 
     /** Waits (at most {@code timeout}) until a matching request is held; false when none came. */
-    public boolean awaitHeld(java.time.Duration timeout) throws InterruptedException {
+    public boolean awaitHeld(Duration timeout) throws InterruptedException {
       if (arrivals.tryAcquire(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         arrivals.release();
         return true;

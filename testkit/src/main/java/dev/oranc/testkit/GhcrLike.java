@@ -41,6 +41,9 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.nio.file.StandardOpenOption;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * A stand-in for ghcr.io: a front on a loopback port of its own that answers as ghcr.io does where
@@ -201,7 +204,7 @@ public final class GhcrLike implements AutoCloseable {
   private final Set<String> publicRepositories = ConcurrentHashMap.newKeySet();
   private final RateWindow uploadStarts;
   private final RateWindow pulls;
-  private final java.util.Queue<Served> served = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final Queue<Served> served = new ConcurrentLinkedQueue<>();
 
   private GhcrLike(Options options, Registry registry) throws IOException {
     this.options = options;
@@ -362,8 +365,8 @@ public final class GhcrLike implements AutoCloseable {
     String line = Instant.now() + " " + s.origin() + " " + s.method() + " "
         + s.target().replaceAll("X-Signature=[0-9a-f]+", "X-Signature=-") + " " + s.status() + "\n";
     try {
-      Files.writeString(file, line, StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
-          java.nio.file.StandardOpenOption.APPEND);
+      Files.writeString(file, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
     } catch (IOException e) {
       // a debugging aid; tests read served()
     }

@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.Collections;
 
 /**
  * The real Nix 2.8 CLI, offline: builds throwaway store paths and deletes them again, generates
@@ -342,7 +343,7 @@ public final class Nix implements AutoCloseable {
     closed = true;
     List<String> paths = new ArrayList<>(built);
     built.clear();
-    java.util.Collections.reverse(paths);
+    Collections.reverse(paths);
     delete(paths);
     retryLeftovers();
   }

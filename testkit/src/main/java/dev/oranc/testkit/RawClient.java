@@ -21,6 +21,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.Locale;
 
 /**
  * A minimal registry client for seeding and inspecting a test {@link Registry}, independent of
@@ -92,7 +93,7 @@ public final class RawClient {
   /** A response: status, headers (names lower-case), body. */
   public record Response(int status, Map<String, List<String>> headers, byte[] body) {
     public Optional<String> header(String name) {
-      List<String> values = headers.get(name.toLowerCase(java.util.Locale.ROOT));
+      List<String> values = headers.get(name.toLowerCase(Locale.ROOT));
       return values == null || values.isEmpty() ? Optional.empty() : Optional.of(values.get(0));
     }
 
@@ -326,7 +327,7 @@ public final class RawClient {
       Map<String, List<String>> lower = new LinkedHashMap<>();
       r.headers()
           .map()
-          .forEach((k, v) -> lower.put(k.toLowerCase(java.util.Locale.ROOT), List.copyOf(v)));
+          .forEach((k, v) -> lower.put(k.toLowerCase(Locale.ROOT), List.copyOf(v)));
       return new Response(r.statusCode(), lower, r.body());
     } catch (IOException e) {
       throw new UncheckedIOException(method + " " + withoutQuery(uri) + " failed", e);

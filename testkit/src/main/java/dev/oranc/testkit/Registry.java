@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
 import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.function.Predicate;
 
 /**
  * A real CNCF distribution registry ({@code docker-registry serve}, 2.8) on a loopback port, with
@@ -394,7 +395,7 @@ public final class Registry implements AutoCloseable {
   }
 
   /** Which repositories anonymous callers may pull (TOKEN flavour); all of them by default. */
-  void anonymousPull(java.util.function.Predicate<String> publicRepository) {
+  void anonymousPull(Predicate<String> publicRepository) {
     tokens().anonymousPull(Objects.requireNonNull(publicRepository, "publicRepository"));
   }
 

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
+import java.util.Arrays;
 
 /**
  * A fuzz test's seed corpus, and a bounded, seeded sweep of mutations of it for the normal suite.
@@ -126,7 +127,7 @@ public final class SeedCorpus {
         }
         int at = random.nextInt(n);
         int end = Math.min(n, at + 1 + random.nextInt(32));
-        byte[] range = java.util.Arrays.copyOfRange(in, at, end);
+        byte[] range = Arrays.copyOfRange(in, at, end);
         return splice(in, end, end, range);
       }
       case 5 -> { // splice with another seed
@@ -139,7 +140,7 @@ public final class SeedCorpus {
         return out;
       }
       case 6 -> { // truncate
-        return java.util.Arrays.copyOf(in, n == 0 ? 0 : random.nextInt(n));
+        return Arrays.copyOf(in, n == 0 ? 0 : random.nextInt(n));
       }
       default -> { // overwrite 8 bytes with a little-endian length-like number
         if (n < 8) {

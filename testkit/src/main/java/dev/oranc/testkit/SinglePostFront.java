@@ -20,6 +20,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.Comparator;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A registry that completes the OCI "single POST" upload ({@code POST /v2/<name>/blobs/uploads/
@@ -52,7 +55,7 @@ public final class SinglePostFront implements AutoCloseable {
    */
   public static int longestChain(List<Request> requests) {
     List<Request> byArrival = new ArrayList<>(requests);
-    byArrival.sort(java.util.Comparator.comparingLong(Request::arrived));
+    byArrival.sort(Comparator.comparingLong(Request::arrived));
     int[] depth = new int[byArrival.size()];
     int longest = 0;
     for (int i = 0; i < depth.length; i++) {
@@ -77,7 +80,7 @@ public final class SinglePostFront implements AutoCloseable {
   private final String upstream;
   private final boolean singlePost;
   private final long answerDelayMillis;
-  private final java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong clock = new AtomicLong();
   private final HttpServer server;
   private final ExecutorService executor = Executors.newFixedThreadPool(32, r -> {
     Thread t = new Thread(r, "single-post-front");
@@ -147,7 +150,7 @@ public final class SinglePostFront implements AutoCloseable {
       }
       for (Map.Entry<String, List<String>> h : answer.headers().map().entrySet()) {
         String name = h.getKey();
-        if (HOP_BY_HOP.contains(name.toLowerCase(java.util.Locale.ROOT)) || name.startsWith(":")) {
+        if (HOP_BY_HOP.contains(name.toLowerCase(Locale.ROOT)) || name.startsWith(":")) {
           continue;
         }
         for (String value : h.getValue()) {
@@ -189,7 +192,7 @@ public final class SinglePostFront implements AutoCloseable {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + uri))
         .method(method, body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
     for (Map.Entry<String, List<String>> h : exchange.getRequestHeaders().entrySet()) {
-      if (HOP_BY_HOP.contains(h.getKey().toLowerCase(java.util.Locale.ROOT))) {
+      if (HOP_BY_HOP.contains(h.getKey().toLowerCase(Locale.ROOT))) {
         continue;
       }
       for (String value : h.getValue()) {

@@ -18,6 +18,9 @@ import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
+import java.net.URLDecoder;
+import java.util.Comparator;
+import java.util.IdentityHashMap;
 
 /**
  * The WAN benchmarks' link ({@code bench/wan}): a process that puts a {@link CountingProxy} in
@@ -295,10 +298,10 @@ public final class WanProxyMain {
   static long serialRoundTrips(List<CountingProxy.Timing> timings, Duration roundTrip) {
     long rtt = roundTrip.toNanos();
     List<CountingProxy.Timing> byArrival = timings.stream()
-        .sorted(java.util.Comparator.comparingLong(CountingProxy.Timing::arrivedNanos)).toList();
-    Map<CountingProxy.Timing, Long> depth = new java.util.IdentityHashMap<>();
+        .sorted(Comparator.comparingLong(CountingProxy.Timing::arrivedNanos)).toList();
+    Map<CountingProxy.Timing, Long> depth = new IdentityHashMap<>();
     List<CountingProxy.Timing> byAnswer = byArrival.stream().filter(t -> t.answeredNanos() != 0)
-        .sorted(java.util.Comparator.comparingLong(CountingProxy.Timing::answeredNanos)).toList();
+        .sorted(Comparator.comparingLong(CountingProxy.Timing::answeredNanos)).toList();
     int next = 0;
     long deepestAnswered = 0;
     long deepest = 0;
@@ -338,7 +341,7 @@ public final class WanProxyMain {
     for (String pair : raw.split("&")) {
       int eq = pair.indexOf('=');
       if (eq > 0) {
-        q.put(pair.substring(0, eq), java.net.URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+        q.put(pair.substring(0, eq), URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
       }
     }
     return q;

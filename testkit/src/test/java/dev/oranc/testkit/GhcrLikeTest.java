@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import java.util.Random;
 
 /**
  * Each ghcr.io behaviour of {@link GhcrLike}, seen by a plain JDK client, against the real
@@ -158,7 +159,7 @@ class GhcrLikeTest {
     String repo = "ghcr/blobs";
     String auth = pushToken(ghcr, repo);
     byte[] bytes = new byte[300_000];
-    new java.util.Random(7).nextBytes(bytes);
+    new Random(7).nextBytes(bytes);
     String digest = upload(ghcr, repo, auth, bytes);
 
     for (String method : List.of("GET", "HEAD")) {

@@ -55,6 +55,8 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import dev.oranc.common.net.HostPattern;
+import java.util.Base64;
 
 /**
  * A warm narinfo GET through the server's whole pipeline, bytes in and bytes out: the request's
@@ -99,7 +101,7 @@ public class HotRequestBenchmark {
         credentials.equals("anonymous")
             ? null
             : "Basic "
-                + java.util.Base64.getEncoder()
+                + Base64.getEncoder()
                     .encodeToString("user:ghp_0123456789abcdefghijklmnopqrstuvwxyz".getBytes(StandardCharsets.UTF_8));
     // What Nix 2.8 sends: Host, User-Agent, Accept (SPEC §3).
     request =
@@ -113,7 +115,7 @@ public class HotRequestBenchmark {
 
     // As a public instance runs: the allow-list is checked on every request.
     ServerConfig config = ServerConfig.builder()
-        .allowRegistries(List.of(dev.oranc.common.net.HostPattern.parse("127.0.0.1:5000")))
+        .allowRegistries(List.of(HostPattern.parse("127.0.0.1:5000")))
         .build();
     client = new RegistryClient(RegistryClientConfig.builder().tls(false).maxAttempts(1).build());
     ServerMetrics metrics = new ServerMetrics();

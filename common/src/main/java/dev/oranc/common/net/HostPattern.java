@@ -3,6 +3,8 @@ package dev.oranc.common.net;
 import io.netty.util.NetUtil;
 import java.util.Locale;
 import java.util.Objects;
+import java.net.Inet6Address;
+import java.net.UnknownHostException;
 
 /**
  * A registry named by an operator: {@code ghcr.io}, {@code 127.0.0.1:5000}, {@code
@@ -113,8 +115,8 @@ public record HostPattern(String host, boolean wildcard, int port) {
       if (bytes != null && bytes.length == 16) {
         try {
           // Inet6Address, not InetAddress.getByAddress, which makes ::ffff:a.b.c.d an IPv4 address.
-          return NetUtil.toAddressString(java.net.Inet6Address.getByAddress(null, bytes, -1));
-        } catch (java.net.UnknownHostException impossible) {
+          return NetUtil.toAddressString(Inet6Address.getByAddress(null, bytes, -1));
+        } catch (UnknownHostException impossible) {
           return h; // only for a byte array of the wrong length
         }
       }

@@ -4,6 +4,8 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 
 /**
  * A parsed {@code WWW-Authenticate} header (RFC 7235): {@code Bearer realm="…",service="…",
@@ -45,9 +47,9 @@ record AuthChallenge(String scheme, Map<String, String> params) {
   }
 
   /** The total length of a 401's {@code WWW-Authenticate} values. */
-  static long headerChars(io.netty.handler.codec.http.HttpHeaders headers) {
+  static long headerChars(HttpHeaders headers) {
     long n = 0;
-    for (String v : headers.getAll(io.netty.handler.codec.http.HttpHeaderNames.WWW_AUTHENTICATE)) {
+    for (String v : headers.getAll(HttpHeaderNames.WWW_AUTHENTICATE)) {
       n += v.length();
     }
     return n;

@@ -20,6 +20,10 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.error.RegistryException;
+import io.netty.buffer.CompositeByteBuf;
+import java.util.Objects;
 
 /**
  * Sends a {@link Call} until it has an answer worth returning: through the auth challenge, redirects
@@ -66,7 +70,7 @@ final class CallRunner {
   private static final Logger log = LoggerFactory.getLogger(CallRunner.class);
   private static final int MAX_REDIRECTS = 5;
   static final String USER_AGENT =
-      "oranc/" + java.util.Objects.requireNonNullElse(
+      "oranc/" + Objects.requireNonNullElse(
           CallRunner.class.getPackage().getImplementationVersion(), "dev");
 
   private final Connections connections;
@@ -75,7 +79,7 @@ final class CallRunner {
   private Authenticator authenticator;
 
   CallRunner(Connections connections, RegistryClientConfig config) {
-    this(connections, config, new RateLimits(config, com.github.benmanes.caffeine.cache.Ticker.systemTicker()));
+    this(connections, config, new RateLimits(config, Ticker.systemTicker()));
   }
 
   CallRunner(Connections connections, RegistryClientConfig config, RateLimits rateLimits) {
@@ -196,7 +200,7 @@ final class CallRunner {
       send(s);
       return;
     }
-    io.netty.handler.codec.http.HttpMethod m = s.call.method();
+    HttpMethod m = s.call.method();
     AimdLimiter limiter = rateLimits.forOrigin(
         s.call.origin(), !(m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD)));
     long maxWait = config.maxRetryAfter().toNanos()
@@ -214,10 +218,10 @@ final class CallRunner {
       s.throttledSince = rateLimits.ticker().read();
     } else if (admission == AimdLimiter.Admission.REFUSED) {
       s.result.completeExceptionally(
-          new dev.oranc.common.error.RegistryException.Unavailable(
+          new RegistryException.Unavailable(
               s.call.operation(),
               "too many requests waiting for the registry, which is rate-limiting us",
-              dev.oranc.common.error.RegistryException.Unavailable.Reason.OVERLOADED, 0, null));
+              RegistryException.Unavailable.Reason.OVERLOADED, 0, null));
     }
   }
 
@@ -383,7 +387,7 @@ final class CallRunner {
         connection.abort();
         logDone(s, status);
         s.result.completeExceptionally(
-            new dev.oranc.common.error.RegistryException.Protocol(
+            new RegistryException.Protocol(
                 s.call.operation(),
                 "the registry's authentication challenge (WWW-Authenticate) is longer than "
                     + AuthChallenge.MAX_CHARS + " characters, the most we accept; it is not a registry"
@@ -415,13 +419,13 @@ final class CallRunner {
         body = null;
         connection.abort();
         s.result.completeExceptionally(
-            new dev.oranc.common.error.RegistryException.Protocol(
+            new RegistryException.Protocol(
                 s.call.operation(),
                 "the registry's answer (" + RegistryErrors.statusText(head.status().code())
                     + ") is larger than " + s.call.maxBody() + " bytes, the most we read for this"));
         return;
       }
-      ((io.netty.buffer.CompositeByteBuf) body).addComponent(true, content);
+      ((CompositeByteBuf) body).addComponent(true, content);
     }
 
     @Override
@@ -477,7 +481,7 @@ final class CallRunner {
         && r.headers().contains(HttpHeaderNames.LOCATION)) {
       if (++s.redirects > MAX_REDIRECTS) {
         s.result.completeExceptionally(
-            new dev.oranc.common.error.RegistryException.Protocol(
+            new RegistryException.Protocol(
                 call.operation(), "more than " + MAX_REDIRECTS + " redirects"));
         return;
       }
@@ -487,7 +491,7 @@ final class CallRunner {
         next = Origin.of(target);
       } catch (RuntimeException e) {
         s.result.completeExceptionally(
-            new dev.oranc.common.error.RegistryException.Protocol(
+            new RegistryException.Protocol(
                 call.operation(), "the registry redirected to an unusable URL"));
         return;
       }
@@ -495,7 +499,7 @@ final class CallRunner {
         log.warn("{} {}: {} redirect from https to plain http ({}:{}), not followed",
             call.method(), s.url(), status, next.host(), next.port());
         s.result.completeExceptionally(
-            new dev.oranc.common.error.RegistryException.Protocol(
+            new RegistryException.Protocol(
                 call.operation(), "the registry redirected from https to plain http; not followed"));
         return;
       }
@@ -575,9 +579,9 @@ final class CallRunner {
   }
 
   /** Rate-limited past the call's time budget: the one line a user or a Nix client gets. */
-  private dev.oranc.common.error.RegistryException.RateLimited tooLong(
+  private RegistryException.RateLimited tooLong(
       State s, String what, String said, long retryAfterSeconds) {
-    return new dev.oranc.common.error.RegistryException.RateLimited(
+    return new RegistryException.RateLimited(
         s.call.operation(),
         what + ", for longer than the retry budget of " + RetryBudget.format(config.maxRetryAfter())
             + " allows; wait, or give more with --max-retry DURATION (e.g. --max-retry 15m)",

@@ -24,6 +24,7 @@ import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.net.UnknownHostException;
 
 /**
  * Keep-alive connections to one origin from one event loop.
@@ -195,7 +196,7 @@ final class ConnectionPool {
             f -> {
               if (!f.isSuccess() || ((List<?>) f.getNow()).isEmpty()) {
                 notOpened();
-                Throwable cause = f.cause() != null ? f.cause() : new java.net.UnknownHostException(origin.host());
+                Throwable cause = f.cause() != null ? f.cause() : new UnknownHostException(origin.host());
                 promise.tryFailure(
                     new ConnectionFailure(
                         ConnectionFailure.Kind.CONNECT,

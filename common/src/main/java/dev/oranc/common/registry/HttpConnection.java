@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import io.netty.handler.codec.http.HttpStatusClass;
 
 /**
  * One pooled HTTP/1.1 connection to one origin, and the exchange running on it.
@@ -177,7 +178,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     if (msg instanceof HttpResponse head) {
-      if (head.status().codeClass() == io.netty.handler.codec.http.HttpStatusClass.INFORMATIONAL
+      if (head.status().codeClass() == HttpStatusClass.INFORMATIONAL
           && !head.status().equals(HttpResponseStatus.SWITCHING_PROTOCOLS)) {
         // An interim answer (100 Continue): the real one follows. Netty sends its empty last
         // content after it, which we drop below.

@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.Map;
 
 /**
  * A Nix binary cache kept in OCI repositories: cache keys in, stored files out (SPEC §1, §2).
@@ -150,13 +151,13 @@ public final class OciBinaryCache {
   public CompletableFuture<Tag> publish(
       RepositoryRef repo, String key, Descriptor blob, String contentType, String contentEncoding,
       Credentials credentials, EventLoop loop) {
-    return publish(repo, key, blob, contentType, contentEncoding, java.util.Map.of(), credentials, loop);
+    return publish(repo, key, blob, contentType, contentEncoding, Map.of(), credentials, loop);
   }
 
   /** As above, with more layer annotations of our own ({@code dev.oranc.*}). */
   public CompletableFuture<Tag> publish(
       RepositoryRef repo, String key, Descriptor blob, String contentType, String contentEncoding,
-      java.util.Map<String, String> annotations, Credentials credentials, EventLoop loop) {
+      Map<String, String> annotations, Credentials credentials, EventLoop loop) {
     return publish(repo, key, blob, contentType, contentEncoding, annotations,
         putConfig(repo, blob.digest(), credentials, loop), credentials, loop);
   }
@@ -176,7 +177,7 @@ public final class OciBinaryCache {
    */
   public CompletableFuture<Tag> publish(
       RepositoryRef repo, String key, Descriptor blob, String contentType, String contentEncoding,
-      java.util.Map<String, String> annotations, CompletableFuture<Descriptor> config,
+      Map<String, String> annotations, CompletableFuture<Descriptor> config,
       Credentials credentials, EventLoop loop) {
     Tag tag = codec.writeTag(key);
     Descriptor layer = ImageLayout.layer(blob.digest(), blob.size(), contentType, contentEncoding, annotations);

@@ -3,6 +3,7 @@ package dev.oranc.common.registry;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
+import java.time.Duration;
 
 /**
  * The {@link AimdLimiter}s of one client, one per registry origin and direction, and what they
@@ -54,6 +55,6 @@ final class RateLimits {
       ahead += l.pauseLeft();
     }
     return ahead == 0 ? t : new Throttling(t.rateLimitAnswers(),
-        java.time.Duration.ofNanos(Math.max(0, t.throttled().toNanos() - ahead)));
+        Duration.ofNanos(Math.max(0, t.throttled().toNanos() - ahead)));
   }
 }

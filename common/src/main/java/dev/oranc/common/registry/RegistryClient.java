@@ -28,6 +28,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.oranc.common.error.FormatException;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiFunction;
 
 /**
  * The OCI registry client both {@code oranc server} and {@code oranc push} use: manifests and
@@ -131,7 +139,7 @@ public final class RegistryClient implements AutoCloseable {
   /** One manifest GET; {@code result} makes the answer of the parsed manifest and its bytes. */
   private <T> CompletableFuture<Optional<T>> readManifest(
       RepositoryRef repo, String reference, Credentials credentials, EventLoop loop,
-      java.util.function.BiFunction<Manifest, byte[], T> result) {
+      BiFunction<Manifest, byte[], T> result) {
     String operation = "GET manifest " + repo + ":" + reference;
     HttpHeaders headers = new DefaultHttpHeaders().set(HttpHeaderNames.ACCEPT, Manifest.ACCEPT);
     return run(operation, HttpMethod.GET, repo, "/manifests/" + reference, headers, null, credentials,
@@ -148,7 +156,7 @@ public final class RegistryClient implements AutoCloseable {
               try {
                 manifest = Manifest.parse(r.body(), "manifest " + repo + ":" + reference,
                     r.headers().get(HttpHeaderNames.CONTENT_TYPE));
-              } catch (dev.oranc.common.error.FormatException e) {
+              } catch (FormatException e) {
                 throw new RegistryException.Protocol(
                     operation, "the registry's manifest is not an image manifest we can read", e.getMessage(), e);
               }
@@ -365,14 +373,14 @@ public final class RegistryClient implements AutoCloseable {
   }
 
   /** An HTTP {@code Date} (RFC 1123), or null. */
-  static java.time.Instant httpDate(String value) {
+  static Instant httpDate(String value) {
     if (value == null) {
       return null;
     }
     try {
-      return java.time.ZonedDateTime.parse(value.trim(), java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME)
+      return ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME)
           .toInstant();
-    } catch (java.time.format.DateTimeParseException e) {
+    } catch (DateTimeParseException e) {
       return null;
     }
   }
@@ -582,12 +590,12 @@ public final class RegistryClient implements AutoCloseable {
           "pageSize " + pageSize + ", maxPages " + maxPages + " (expected: at least 1 each)");
     }
     EventLoop l = loopOrNext(loop);
-    return listTags(repo, v2(repo, "/tags/list?n=" + pageSize), new java.util.ArrayList<>(), 1,
+    return listTags(repo, v2(repo, "/tags/list?n=" + pageSize), new ArrayList<>(), 1,
         maxPages, credentials, l);
   }
 
   private CompletableFuture<TagList> listTags(
-      RepositoryRef repo, String target, java.util.List<String> tags, int page, int maxPages,
+      RepositoryRef repo, String target, List<String> tags, int page, int maxPages,
       Credentials credentials, EventLoop loop) {
     String operation = "GET tags " + repo + " (page " + page + ")";
     Call call = new Call(operation, HttpMethod.GET, registryOrigin(repo), target,
@@ -597,7 +605,7 @@ public final class RegistryClient implements AutoCloseable {
         .thenCompose(
             r -> {
               if (r.status() == 404 && page == 1) {
-                return CompletableFuture.completedFuture(new TagList(java.util.List.of(), true));
+                return CompletableFuture.completedFuture(new TagList(List.of(), true));
               }
               if (r.status() != 200) {
                 throw RegistryErrors.fromResponse(operation, r, credentials);

@@ -2,6 +2,7 @@ package dev.oranc.common.registry;
 
 import java.time.Duration;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.Locale;
 
 /**
  * How much registries rate-limited one client: a metric, and the line {@code oranc push} ends its
@@ -32,7 +33,7 @@ public record Throttling(long rateLimitAnswers, Duration throttled) {
     if (!any()) {
       return "";
     }
-    return String.format(java.util.Locale.ROOT, "throttled %d time%s, %.1f s", rateLimitAnswers,
+    return String.format(Locale.ROOT, "throttled %d time%s, %.1f s", rateLimitAnswers,
         rateLimitAnswers == 1 ? "" : "s", throttled.toMillis() / 1000.0);
   }
 

@@ -26,6 +26,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import dev.oranc.common.net.Transport;
+import io.netty.channel.EventLoopGroup;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The address policy on every connection the client opens: the registry, a redirect target, a
@@ -220,7 +223,7 @@ class AddressPolicyEnforcementTest {
     Origin registry = new Origin(true, "registry.test", 443);
     // Port 1 on loopback: were the realm asked, the failure would be a connection's, not this.
     AuthChallenge challenge = AuthChallenge.parse("Bearer realm=\"http://127.0.0.1:1/token\",service=\"x\"").orElseThrow();
-    io.netty.channel.EventLoopGroup group = dev.oranc.common.net.Transport.newGroup(1, "test-auth");
+    EventLoopGroup group = Transport.newGroup(1, "test-auth");
     try {
       for (Credentials credentials : List.of(Credentials.anonymous(), Credentials.basic("alice", "pw"))) {
         assertTrue(authenticator.learn(registry, challenge, credentials, "repository:o/c:pull", null));
@@ -231,7 +234,7 @@ class AddressPolicyEnforcementTest {
       }
       assertEquals(0, authenticator.tokenFetches());
     } finally {
-      group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
   }
 

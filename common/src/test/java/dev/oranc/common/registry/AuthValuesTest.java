@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.oranc.common.oci.RepositoryRef;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import dev.oranc.common.error.FormatException;
+import org.junit.jupiter.api.Assertions;
 
 /** The small auth values: what they parse, and that none of them shows a secret. */
 class AuthValuesTest {
@@ -70,14 +72,14 @@ class AuthValuesTest {
     assertEquals("registry-1.docker.io", RepositoryRef.of("docker.io", "a/b").endpoint());
     assertEquals("127.0.0.1:5000", RepositoryRef.of("127.0.0.1:5000", "a").endpoint());
     RepositoryRef.of("[::1]:5000", "a");
-    var e = org.junit.jupiter.api.Assertions.assertThrows(
-        dev.oranc.common.error.FormatException.class, () -> RepositoryRef.of("ghcr.io", "Owner/cache"));
+    var e = Assertions.assertThrows(
+        FormatException.class, () -> RepositoryRef.of("ghcr.io", "Owner/cache"));
     assertTrue(e.getMessage().contains("path component 1"), e.getMessage());
-    org.junit.jupiter.api.Assertions.assertThrows(
-        dev.oranc.common.error.FormatException.class, () -> RepositoryRef.of("ghcr.io", "a//b"));
-    org.junit.jupiter.api.Assertions.assertThrows(
-        dev.oranc.common.error.FormatException.class, () -> RepositoryRef.of("host:99999", "a"));
-    org.junit.jupiter.api.Assertions.assertThrows(
-        dev.oranc.common.error.FormatException.class, () -> RepositoryRef.of("bad host", "a"));
+    Assertions.assertThrows(
+        FormatException.class, () -> RepositoryRef.of("ghcr.io", "a//b"));
+    Assertions.assertThrows(
+        FormatException.class, () -> RepositoryRef.of("host:99999", "a"));
+    Assertions.assertThrows(
+        FormatException.class, () -> RepositoryRef.of("bad host", "a"));
   }
 }

@@ -16,6 +16,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.api.Test;
+import io.netty.channel.EventLoop;
+import java.time.Instant;
 
 /**
  * {@link RegistryClient#locateBlob}: one blob GET, with the caller's credentials, whose redirect is
@@ -45,13 +47,13 @@ class LocateBlobTest {
         RegistryClient client = client()) {
       RepositoryRef repo = RepositoryRef.of(registry.address(), "a/b");
       // Connections are pooled per event loop: both calls on one.
-      io.netty.channel.EventLoop loop = client.group().next();
+      EventLoop loop = client.group().next();
       BlobLocation first = await(client.locateBlob(repo, DIGEST, Credentials.basic("u", "p"), loop));
       BlobLocation.Elsewhere e = assertInstanceOf(BlobLocation.Elsewhere.class, first);
       assertEquals(307, e.status());
       assertEquals(URI.create("http://localhost:1/blobs/e?X-Expires=99&X-Signature=s"), e.location());
       assertEquals(URI.create("http://" + registry.address()), e.registry());
-      assertEquals(java.time.Instant.parse("2026-12-07T10:00:00Z"), e.date());
+      assertEquals(Instant.parse("2026-12-07T10:00:00Z"), e.date());
       assertTrue(!e.toString().contains("X-Signature"), e.toString());
       await(client.locateBlob(repo, DIGEST, Credentials.basic("u", "p"), loop));
       // 401, 307, 307: nothing went to the Location, and the registry saw the credentials.

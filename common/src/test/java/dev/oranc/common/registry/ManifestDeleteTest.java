@@ -29,6 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import java.util.List;
 
 /**
  * Manifest deletes by digest (what {@code oranc gc} and {@code pin remove} use) against the real
@@ -106,13 +107,13 @@ class ManifestDeleteTest {
     Manifest m = ImageLayout.manifest("k", layer, config, t);
     Manifest reread = Manifest.parse(m.toJson(), "test", null);
     assertEquals(Optional.of(Instant.parse("2026-12-07T08:00:01Z")), ImageLayout.created(reread));
-    Manifest offset = new Manifest(Manifest.OCI_MANIFEST, config, java.util.List.of(layer),
+    Manifest offset = new Manifest(Manifest.OCI_MANIFEST, config, List.of(layer),
         Map.of(ImageLayout.CREATED_ANNOTATION, "2026-12-07T10:00:01+02:00"));
     assertEquals(Optional.of(Instant.parse("2026-12-07T08:00:01Z")), ImageLayout.created(offset));
-    Manifest rust = new Manifest(Manifest.OCI_MANIFEST, config, java.util.List.of(layer),
+    Manifest rust = new Manifest(Manifest.OCI_MANIFEST, config, List.of(layer),
         Map.of(ImageLayout.KEY_ANNOTATION, "k"));
     assertEquals(Optional.empty(), ImageLayout.created(rust));
-    Manifest foreign = new Manifest(Manifest.OCI_MANIFEST, config, java.util.List.of(layer),
+    Manifest foreign = new Manifest(Manifest.OCI_MANIFEST, config, List.of(layer),
         Map.of(ImageLayout.CREATED_ANNOTATION, "yesterday"));
     assertEquals(Optional.empty(), ImageLayout.created(foreign));
   }

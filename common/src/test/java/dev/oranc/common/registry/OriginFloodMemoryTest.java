@@ -36,6 +36,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
+import ch.qos.logback.classic.Logger;
 
 /**
  * Issue 14, point 4: requests naming 10,000 distinct registries leave the live heap as it was.
@@ -63,8 +64,8 @@ class OriginFloodMemoryTest {
 
   @Test
   void tenThousandOriginsLeaveTheLiveHeapAsItWas() throws Exception {
-    ch.qos.logback.classic.Logger root =
-        (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    Logger root =
+        (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
     Level level = root.getLevel();
     // 10,000 failures at DEBUG would be the bulk of this test's time and output.
     root.setLevel(Level.WARN);

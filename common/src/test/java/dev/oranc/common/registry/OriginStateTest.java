@@ -31,6 +31,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import io.netty.buffer.Unpooled;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * What the client keeps per origin, and that it does not keep it for long or without bound:
@@ -106,11 +108,11 @@ class OriginStateTest {
     closing.add(() -> group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly());
     RegistryClient client = closing(new RegistryClient(config, group));
     RepositoryRef repo = RepositoryRef.of("127.3.1.1:1", "flood/x");
-    List<java.util.concurrent.CompletableFuture<?>> all = new ArrayList<>();
+    List<CompletableFuture<?>> all = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
       all.add(client.headBlob(repo, DIGEST, USER, null));
     }
-    for (java.util.concurrent.CompletableFuture<?> f : all) {
+    for (CompletableFuture<?> f : all) {
       // Each tried its own connect (not left waiting for the 120 s acquire timeout).
       Throwable t = failure(f);
       assertTrue(t.getMessage().contains("cannot connect"), t.getMessage());
@@ -341,7 +343,7 @@ class OriginStateTest {
     await(client.putBlob(repo, small, null, ImageLayout.LAYER_MEDIA_TYPE, USER, null));
     byte[] large = RegistryClientTest.randomBytes(400 * 1024, 3);
     BlobUpload upload = client.upload(repo, large.length, ImageLayout.LAYER_MEDIA_TYPE, USER, null);
-    upload.write(io.netty.buffer.Unpooled.wrappedBuffer(large));
+    upload.write(Unpooled.wrappedBuffer(large));
     await(upload.finish());
     await(client.listTags(repo, 100, 1, USER, null));
 

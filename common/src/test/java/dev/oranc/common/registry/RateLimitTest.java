@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Assertions;
 
 /**
  * Rate limits through the whole client: a 429 storm is waited out whatever {@code --max-retry}'s
@@ -149,7 +150,7 @@ class RateLimitTest {
     assertEquals("90s", RetryBudget.format(Duration.ofSeconds(90)));
     assertEquals("0s", RetryBudget.format(Duration.ZERO));
     for (String bad : new String[] {"", "0", "5 minutes", "-1", "25h", "101", "1d"}) {
-      IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+      IllegalArgumentException e = Assertions.assertThrows(
           IllegalArgumentException.class, () -> RetryBudget.parse(bad, Duration.ofSeconds(30)), bad);
       assertTrue(e.getMessage().startsWith("--max-retry: "), e.getMessage());
       assertTrue(!e.getMessage().contains("\n"));

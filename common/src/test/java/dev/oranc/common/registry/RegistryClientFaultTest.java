@@ -26,6 +26,12 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import dev.oranc.common.tag.TagEncoding;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.util.SelfSignedCertificate;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The registry client against a registry that fails on purpose: what is retried, how often, what
@@ -305,7 +311,7 @@ class RegistryClientFaultTest {
       }
     });
     OciBinaryCache cache = new OciBinaryCache(client(1, Duration.ofSeconds(5)),
-        new TagCodec(dev.oranc.common.tag.TagEncoding.CUSTOM, List.of(dev.oranc.common.tag.TagEncoding.BASE32_DNSSEC)));
+        new TagCodec(TagEncoding.CUSTOM, List.of(TagEncoding.BASE32_DNSSEC)));
     Throwable t = failure(cache.find(repo(), "abc.narinfo", Credentials.anonymous(), null));
     assertInstanceOf(RegistryException.Unavailable.class, t);
     assertEquals(2, fake.requests().size());
@@ -337,7 +343,7 @@ class RegistryClientFaultTest {
 
   @Test
   void bearerChallengeLeadsToOneTokenForManyRequests() throws Exception {
-    Map<String, String> seen = new java.util.concurrent.ConcurrentHashMap<>();
+    Map<String, String> seen = new ConcurrentHashMap<>();
     fake = new FakeRegistry((n, req, reply) -> {
       if (req.uri().startsWith("/token")) {
         seen.put("token-auth", String.valueOf(req.headers().get("Authorization")));
@@ -380,7 +386,7 @@ class RegistryClientFaultTest {
     // Larger than a chunk, so that it streams.
     int size = RegistryClientConfig.DEFAULT_UPLOAD_CHUNK_BYTES + 1000;
     BlobUpload upload = c.upload(repo(), size, "application/octet-stream", Credentials.anonymous(), null);
-    upload.write(io.netty.buffer.Unpooled.wrappedBuffer(new byte[size]));
+    upload.write(Unpooled.wrappedBuffer(new byte[size]));
     Throwable t = failure(upload.finish());
     assertInstanceOf(RegistryException.Unavailable.class, t);
     assertTrue(fake.requests().stream().noneMatch(r -> r.method().equals("PUT")), "nothing may be committed");
@@ -392,7 +398,7 @@ class RegistryClientFaultTest {
   void anUploadShorterThanAnnouncedFails() throws Exception {
     fake = new FakeRegistry((n, req, reply) -> reply.send(404, "{}"));
     BlobUpload upload = client(3, Duration.ofSeconds(5)).upload(repo(), 1000, "application/octet-stream", Credentials.anonymous(), null);
-    upload.write(io.netty.buffer.Unpooled.wrappedBuffer(new byte[10]));
+    upload.write(Unpooled.wrappedBuffer(new byte[10]));
     RegistryException.Protocol e = assertInstanceOf(RegistryException.Protocol.class, failure(upload.finish()));
     assertTrue(e.getMessage().contains("ended after 10 of the 1000 bytes"), e.getMessage());
     assertTrue(fake.requests().isEmpty(), fake.requests().toString());
@@ -400,8 +406,8 @@ class RegistryClientFaultTest {
 
   @Test
   void tlsIsTheDefaultAndAnUntrustedCertificateIsRefused() throws Exception {
-    io.netty.handler.ssl.util.SelfSignedCertificate cert = new io.netty.handler.ssl.util.SelfSignedCertificate("localhost");
-    io.netty.handler.ssl.SslContext serverTls = io.netty.handler.ssl.SslContextBuilder.forServer(cert.certificate(), cert.privateKey()).build();
+    SelfSignedCertificate cert = new SelfSignedCertificate("localhost");
+    SslContext serverTls = SslContextBuilder.forServer(cert.certificate(), cert.privateKey()).build();
     fake = new FakeRegistry((n, req, reply) -> reply.send(200, "{}"), serverTls);
     client = new RegistryClient(RegistryClientConfig.builder().maxAttempts(3).build());
     Throwable t = failure(client.getManifest(repo(), "t", Credentials.basic("u", "p"), null));

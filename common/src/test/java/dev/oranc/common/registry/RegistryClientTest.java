@@ -38,6 +38,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import dev.oranc.testkit.SinglePostFront;
+import io.netty.channel.EventLoop;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 
 /** The registry client against the real CNCF registry, in each auth flavour. */
 class RegistryClientTest {
@@ -209,7 +213,7 @@ class RegistryClientTest {
     TagList tags = await(client.listTags(repo, 1000, 10, c, null));
     assertTrue(tags.complete());
     assertEquals(
-        java.util.Set.of("a.narinfo", "nar_L_b.nar.zst", "nix-cache-info"), java.util.Set.copyOf(tags.tags()));
+        Set.of("a.narinfo", "nar_L_b.nar.zst", "nix-cache-info"), Set.copyOf(tags.tags()));
 
     TagList none = await(client.listTags(RepositoryRef.of(r.address(), "tags/never-pushed"), 1000, 10, c, null));
     assertEquals(new TagList(List.of(), true), none);
@@ -278,7 +282,7 @@ class RegistryClientTest {
   void aRegistryThatCompletesASinglePostTakesABodyInOneRequest(RegistryFlavour flavour) throws Exception {
     Registry r = registries.get(flavour);
     Credentials c = writer(r);
-    try (dev.oranc.testkit.SinglePostFront front = new dev.oranc.testkit.SinglePostFront(r.proxyAddress());
+    try (SinglePostFront front = new SinglePostFront(r.proxyAddress());
         RegistryClient fresh =
             new RegistryClient(client.config().toBuilder().checkBeforeUpload(false).build())) {
       RepositoryRef repo = RepositoryRef.of(front.address(), "single/front");
@@ -418,9 +422,9 @@ class RegistryClientTest {
   void aProducerOnAnotherThreadIsToldToWaitBeforeABusyLoopCatchesUp() throws Exception {
     Registry r = registries.get(RegistryFlavour.ANONYMOUS);
     RepositoryRef repo = RepositoryRef.of(r.address(), "test/cross-thread");
-    io.netty.channel.EventLoop loop = client.group().next();
+    EventLoop loop = client.group().next();
     BlobUpload upload = client.upload(repo, -1, ImageLayout.LAYER_MEDIA_TYPE, Credentials.anonymous(), loop);
-    java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+    CountDownLatch hold = new CountDownLatch(1);
     loop.execute(() -> {
       try {
         hold.await();
@@ -454,11 +458,11 @@ class RegistryClientTest {
   void writesAndFinishOnTheLoopNeverOvertakeWritesPostedFromAnotherThread() throws Exception {
     Registry r = registries.get(RegistryFlavour.ANONYMOUS);
     RepositoryRef repo = RepositoryRef.of(r.address(), "test/order");
-    io.netty.channel.EventLoop loop = client.group().next();
+    EventLoop loop = client.group().next();
     BlobUpload upload = client.upload(repo, -1, ImageLayout.LAYER_MEDIA_TYPE, Credentials.anonymous(), loop);
     byte[] a = randomBytes(100_000, 10);
     byte[] b = randomBytes(50_000, 11);
-    java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+    CountDownLatch go = new CountDownLatch(1);
     CompletableFuture<Descriptor> done = new CompletableFuture<>();
     // Queued first, runs last: by then A, written from this thread, waits in the loop's queue.
     loop.execute(() -> {

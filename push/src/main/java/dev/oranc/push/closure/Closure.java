@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.Collections;
 
 /**
  * The paths a push covers, in dependency order: every path after the paths it refers to
@@ -29,7 +30,7 @@ import java.util.function.Function;
 public record Closure(Map<StorePath, PathInfo> paths) {
 
   public Closure {
-    paths = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(paths));
+    paths = Collections.unmodifiableMap(new LinkedHashMap<>(paths));
   }
 
   /**

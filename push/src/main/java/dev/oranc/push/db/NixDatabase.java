@@ -20,6 +20,10 @@ import java.util.Optional;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.SortedMap;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * The local Nix store's database ({@code /nix/var/nix/db/db.sqlite}), read-only.
@@ -229,7 +233,7 @@ public final class NixDatabase implements AutoCloseable {
       }
       for (Object[] row : rows) {
         String id = row[1] + "!" + row[2];
-        java.util.SortedMap<String, StorePath> dependents = new java.util.TreeMap<>();
+        SortedMap<String, StorePath> dependents = new TreeMap<>();
         if (queryDependents != null) {
           queryDependents.setLong(1, (Long) row[0]);
           try (ResultSet r = queryDependents.executeQuery()) {
@@ -239,7 +243,7 @@ public final class NixDatabase implements AutoCloseable {
           }
         }
         String sigs = (String) row[3];
-        java.util.SortedSet<String> signatures = new java.util.TreeSet<>();
+        SortedSet<String> signatures = new TreeSet<>();
         if (sigs != null) {
           for (String s : sigs.trim().split(" +")) {
             if (!s.isEmpty()) {

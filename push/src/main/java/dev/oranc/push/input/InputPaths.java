@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.nio.charset.CharacterCodingException;
 
 /**
  * The store paths named on standard input, one per line, as Nix's {@code
@@ -45,7 +46,7 @@ public final class InputPaths {
       while ((line = reader.readLine()) != null) {
         lines.add(line);
       }
-    } catch (java.nio.charset.CharacterCodingException e) {
+    } catch (CharacterCodingException e) {
       throw new PushException.BadInput(
           "standard input, line " + (lines.size() + 1) + ": is not UTF-8 text");
     }

@@ -86,7 +86,7 @@ public final class NarInfoMaker {
    * whatever carries them describes exactly this path (store path, NAR hash and size,
    * references), as we signed it.
    */
-  public boolean signedByUs(java.util.List<NixSignature> sigs, PathInfo info) {
+  public boolean signedByUs(List<NixSignature> sigs, PathInfo info) {
     Fingerprint local = info.fingerprint();
     for (NixSignature sig : sigs) {
       if (sig.keyName().equals(key.name()) && key.publicKey().verify(local, sig)) {

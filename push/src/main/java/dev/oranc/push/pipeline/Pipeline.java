@@ -37,6 +37,11 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.oranc.common.nix.hash.NixHash;
+import java.io.IOException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Pushes the paths of a closure: look in the registry, compress and upload what is missing,
@@ -160,7 +165,7 @@ public final class Pipeline {
      * the same NAR and so the same key, {@code nar/<NarHash>.nar.zst}: one uploads it, the others
      * wait and share it. (Uploading it twice at once would race two manifests for one tag.)
      */
-    final Map<dev.oranc.common.nix.hash.NixHash, Node> narLeaders = new HashMap<>();
+    final Map<NixHash, Node> narLeaders = new HashMap<>();
     int probing;
     /** Paths whose NAR is queued for or on a CPU thread (held to {@code parallel}). */
     int narRunning;
@@ -523,7 +528,7 @@ public final class Pipeline {
                 done.completeExceptionally(e);
               }
             });
-      } catch (java.util.concurrent.RejectedExecutionException e) {
+      } catch (RejectedExecutionException e) {
         // Shut down after the run ended (an interrupted push): nothing waits for it.
       }
     }
@@ -560,7 +565,7 @@ public final class Pipeline {
   /** A one-line reason: oranc's own errors say what and where; others get their class named. */
   static String describe(Throwable error) {
     Throwable e = unwrap(error);
-    if (e instanceof OrancException || e instanceof java.io.IOException) {
+    if (e instanceof OrancException || e instanceof IOException) {
       return e.getMessage();
     }
     log.debug("unexpected failure", e);
@@ -568,8 +573,8 @@ public final class Pipeline {
         + (e.getMessage() == null ? "" : ": " + e.getMessage());
   }
 
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
-    java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+  private static ThreadFactory daemon(String name) {
+    AtomicInteger count = new AtomicInteger();
     return r -> {
       Thread t = new Thread(r, name + "-" + count.incrementAndGet());
       t.setDaemon(true);

@@ -10,6 +10,7 @@ import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
+import java.util.Collections;
 
 /**
  * A realisation: which store path a derivation output ({@code sha256:<hash modulo>!<output>}) was
@@ -42,13 +43,13 @@ public record Realisation(
   public Realisation {
     requireId(id);
     Objects.requireNonNull(outPath, "outPath");
-    signatures = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(signatures));
+    signatures = Collections.unmodifiableSortedSet(new TreeSet<>(signatures));
     for (String s : signatures) {
       if (s.isEmpty() || s.chars().anyMatch(c -> c <= ' ' || c == '"' || c == '\\' || c >= 0x7f)) {
         throw new IllegalArgumentException("signature of " + id + ": not a Nix signature");
       }
     }
-    dependents = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(dependents));
+    dependents = Collections.unmodifiableSortedMap(new TreeMap<>(dependents));
     dependents.keySet().forEach(Realisation::requireId);
   }
 

@@ -11,6 +11,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.Objects;
+import java.util.concurrent.CancellationException;
 
 /**
  * A blocking {@link OutputStream} over an asynchronous {@link BlobUpload}, for the CPU threads
@@ -71,7 +73,7 @@ public final class BlobOutputStream extends OutputStream {
 
   @Override
   public void write(byte[] b, int off, int len) throws IOException {
-    java.util.Objects.checkFromIndexSize(off, len, b.length);
+    Objects.checkFromIndexSize(off, len, b.length);
     if (ended) {
       throw new IOException("the upload has been finished or aborted");
     }
@@ -138,7 +140,7 @@ public final class BlobOutputStream extends OutputStream {
       return new IllegalStateException("not failed");
     } catch (CompletionException e) {
       return e.getCause() != null ? e.getCause() : e;
-    } catch (java.util.concurrent.CancellationException e) {
+    } catch (CancellationException e) {
       return e;
     }
   }

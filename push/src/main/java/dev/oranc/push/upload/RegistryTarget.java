@@ -34,6 +34,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.oranc.common.nix.signature.NixSignature;
+import dev.oranc.push.PushOptions;
+import java.security.MessageDigest;
+import java.util.ArrayList;
 
 /** A {@link Target} that is an OCI repository, through the oranc image layout (SPEC §1). */
 public final class RegistryTarget implements Target {
@@ -48,7 +52,7 @@ public final class RegistryTarget implements Target {
   private final boolean dryRun;
   private final AtomicLong published = new AtomicLong();
   private final AtomicLong refreshed = new AtomicLong();
-  private Duration refreshOlderThan = dev.oranc.push.PushOptions.DEFAULT_REFRESH_OLDER_THAN;
+  private Duration refreshOlderThan = PushOptions.DEFAULT_REFRESH_OLDER_THAN;
   private Clock clock = Clock.systemUTC();
   /**
    * Configs of NAR images on their way, by the NAR's digest: started as soon as the NAR's digest
@@ -171,7 +175,7 @@ public final class RegistryTarget implements Target {
     if (listing != null && !listing.contains(key, cache.codec())) {
       return done(false);
     }
-    return cache.find(repository, key, credentials, null).thenApply(java.util.Optional::isPresent);
+    return cache.find(repository, key, credentials, null).thenApply(Optional::isPresent);
   }
 
   /** Below this many paths, looking each up costs fewer requests than listing the repository. */
@@ -287,15 +291,15 @@ public final class RegistryTarget implements Target {
   }
 
   /** The narinfo's signatures on its manifest, so that the next push need not read the narinfo. */
-  static java.util.Map<String, String> signaturesAnnotation(NarInfo narInfo) {
+  static Map<String, String> signaturesAnnotation(NarInfo narInfo) {
     if (narInfo.sigs().isEmpty()) {
-      return java.util.Map.of();
+      return Map.of();
     }
     StringBuilder sigs = new StringBuilder();
-    for (dev.oranc.common.nix.signature.NixSignature sig : narInfo.sigs()) {
+    for (NixSignature sig : narInfo.sigs()) {
       sigs.append(sigs.length() == 0 ? "" : " ").append(sig);
     }
-    return java.util.Map.of(ImageLayout.NARINFO_SIGNATURES_ANNOTATION, sigs.toString());
+    return Map.of(ImageLayout.NARINFO_SIGNATURES_ANNOTATION, sigs.toString());
   }
 
   /**
@@ -308,10 +312,10 @@ public final class RegistryTarget implements Target {
     if (annotated != null) {
       // Pushed by oranc push: our signature over the local path's fingerprint settles it
       // without reading the narinfo. No match (another key, or the path changed): read it.
-      java.util.List<dev.oranc.common.nix.signature.NixSignature> sigs = new java.util.ArrayList<>();
+      List<NixSignature> sigs = new ArrayList<>();
       for (String text : annotated.trim().split(" +")) {
         try {
-          sigs.add(dev.oranc.common.nix.signature.NixSignature.parse(text));
+          sigs.add(NixSignature.parse(text));
         } catch (FormatException e) {
           // An annotation we cannot read is no evidence either way.
         }
@@ -487,7 +491,7 @@ public final class RegistryTarget implements Target {
 
   /** A dry run's NAR "upload": the SHA-256 and size of what would have been sent. */
   private static final class DigestSink implements NarSink {
-    private final java.security.MessageDigest sha256 = dev.oranc.common.oci.Digest.newSha256();
+    private final MessageDigest sha256 = Digest.newSha256();
     private long size;
     private final OutputStream stream =
         new OutputStream() {
@@ -516,7 +520,7 @@ public final class RegistryTarget implements Target {
       finished = done(
           new Descriptor(
               ImageLayout.LAYER_MEDIA_TYPE,
-              dev.oranc.common.oci.Digest.of(sha256.digest()),
+              Digest.of(sha256.digest()),
               size));
       return finished;
     }

@@ -20,6 +20,9 @@ import java.util.Optional;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.oranc.push.realisation.Realisation;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
 /**
  * The Nix database, opened read-only: against the machine's real one (what Nix itself says
@@ -149,18 +152,18 @@ class NixDatabaseTest {
   void realisationsAreReadWithSignaturesAndDependents() throws Exception {
     try (NixDatabase db =
         NixDatabase.open(databaseWithRealisations("sha256:" + "1".repeat(64)), "/nix/store", false, d -> true)) {
-      List<dev.oranc.push.realisation.Realisation> ofA = db.realisations(StorePath.parse(A));
+      List<Realisation> ofA = db.realisations(StorePath.parse(A));
       assertEquals(2, ofA.size(), ofA.toString());
       var dev = ofA.get(0);
       assertEquals("sha256:" + "1".repeat(64) + "!dev", dev.id());
       assertEquals("realisations/sha256:" + "1".repeat(64) + "!dev.doi", dev.key());
       assertEquals(new TreeSet<>(List.of(SIG, SIG.replace("k-1", "k-2"))), dev.signatures());
-      assertEquals(java.util.Map.of("sha256:" + "0".repeat(64) + "!out", StorePath.parse(B)), dev.dependents());
+      assertEquals(Map.of("sha256:" + "0".repeat(64) + "!out", StorePath.parse(B)), dev.dependents());
       // Nix's toJSON().dump(): members in byte order, no spaces, base names, signatures sorted.
       assertEquals("{\"dependentRealisations\":{\"sha256:" + "0".repeat(64) + "!out\":\"" + "b".repeat(32) + "-b\"},"
           + "\"id\":\"sha256:" + "1".repeat(64) + "!dev\",\"outPath\":\"" + "a".repeat(32) + "-a\","
           + "\"signatures\":[\"" + SIG + "\",\"" + SIG.replace("k-1", "k-2") + "\"]}",
-          new String(dev.json(), java.nio.charset.StandardCharsets.UTF_8));
+          new String(dev.json(), StandardCharsets.UTF_8));
       assertEquals("{\"dependentRealisations\":{\"sha256:" + "0".repeat(64) + "!out\":\"" + "b".repeat(32) + "-b\"},"
           + "\"id\":\"sha256:" + "1".repeat(64) + "!dev\",\"outPath\":\"" + "a".repeat(32) + "-a\"}",
           dev.fingerprint());

@@ -10,6 +10,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
 
 /**
  * What goes into a signed realisation file comes from the Nix database; nothing in it can break
@@ -47,7 +48,7 @@ class RealisationTest {
     assertEquals("realisations/" + HASH + "!" + output + ".doi", r.key());
   }
 
-  @org.junit.jupiter.api.Test
+  @Test
   void anOutputNameIsAtMost211Characters() {
     new Realisation(HASH + "!" + "a".repeat(211), OUT, new TreeSet<>(), new TreeMap<>());
     assertThrows(IllegalArgumentException.class,

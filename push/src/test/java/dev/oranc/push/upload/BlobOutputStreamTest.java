@@ -27,6 +27,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import dev.oranc.testkit.RawClient;
 
 /** The blocking stream over a registry upload: bytes round trip, failures surface, nothing leaks. */
 class BlobOutputStreamTest {
@@ -77,7 +78,7 @@ class BlobOutputStreamTest {
     out.close(); // after finish: nothing to abort
     assertEquals(Digest.sha256(content), d.digest());
     assertEquals(content.length, d.size());
-    assertEquals(Digest.sha256(content).toString(), dev.oranc.testkit.RawClient.digest(r.getBlob("stream/ok", d.digest().toString())));
+    assertEquals(Digest.sha256(content).toString(), RawClient.digest(r.getBlob("stream/ok", d.digest().toString())));
   }
 
   @Test

@@ -9,6 +9,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.TreeMap;
 
 /**
  * {@code oranc check}: whether a cache is one Nix can substitute from without surprises. Every
@@ -29,7 +32,7 @@ public final class CacheCheck {
 
     public Result {
       problems = List.copyOf(problems);
-      missingReferences = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(missingReferences));
+      missingReferences = Collections.unmodifiableMap(new TreeMap<>(missingReferences));
     }
 
     /** How many narinfos reference a path that has no narinfo. */
@@ -68,7 +71,7 @@ public final class CacheCheck {
 
   public static Result check(CacheScan scan) {
     List<String> problems = new ArrayList<>(scan.problems());
-    Map<String, List<String>> missing = new java.util.HashMap<>();
+    Map<String, List<String>> missing = new HashMap<>();
     Map<String, CacheKey> byKey = scan.byKey();
     Set<String> narinfoHashes = new HashSet<>();
     for (NarInfoFacts n : scan.narinfos().values()) {

@@ -35,6 +35,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.io.IOException;
+import java.util.concurrent.ExecutionException;
 
 /**
  * Reads a whole repository: the tag list (paged), then every tag's manifest and, for the keys that
@@ -136,7 +138,7 @@ public final class CacheScanner {
       for (Future<?> f : futures) {
         try {
           f.get();
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
           Throwable cause = Causes.of(e);
           pool.shutdownNow();
           throw new RetentionException(
@@ -326,7 +328,7 @@ public final class CacheScanner {
         throw new IllegalArgumentException(what + " is not a JSON object");
       }
       return m;
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new IllegalArgumentException(what + " is not JSON");
     }
   }

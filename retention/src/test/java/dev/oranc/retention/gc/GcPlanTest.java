@@ -17,6 +17,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
+import java.util.ArrayDeque;
+import java.util.HashSet;
 
 /** The live set and the delete order, from a hand-made scan: no registry needed. */
 class GcPlanTest {
@@ -28,7 +30,7 @@ class GcPlanTest {
   static final class ScanBuilder {
     final List<CacheKey> keys = new ArrayList<>();
     final Map<String, NarInfoFacts> narinfos = new HashMap<>();
-    final Set<String> pinned = new java.util.HashSet<>();
+    final Set<String> pinned = new HashSet<>();
     int n;
 
     static String hash(char c) {
@@ -79,14 +81,14 @@ class GcPlanTest {
   static List<String> runInOrder(GcPlan plan, CacheScan scan) {
     List<CacheKey> doomed = plan.doomed();
     int[] waiting = new int[doomed.size()];
-    java.util.ArrayDeque<Integer> ready = new java.util.ArrayDeque<>();
+    ArrayDeque<Integer> ready = new ArrayDeque<>();
     for (int i = 0; i < doomed.size(); i++) {
       waiting[i] = plan.blockers(i);
       if (waiting[i] == 0) {
         ready.add(i);
       }
     }
-    Set<String> present = new java.util.HashSet<>();
+    Set<String> present = new HashSet<>();
     scan.keys().forEach(k -> present.add(k.key()));
     List<String> order = new ArrayList<>();
     while (!ready.isEmpty()) {

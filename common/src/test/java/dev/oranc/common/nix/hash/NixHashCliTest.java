@@ -11,6 +11,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import java.util.Arrays;
 
 /** Our conversions against {@code nix hash to-base16/to-base32/to-base64/to-sri} of Nix 2.8. */
 class NixHashCliTest {
@@ -26,7 +27,7 @@ class NixHashCliTest {
     // The edges of the bit string: all zeros and all ones.
     hashes.add(NixHash.of(algorithm, new byte[algorithm.size()]));
     byte[] ones = new byte[algorithm.size()];
-    java.util.Arrays.fill(ones, (byte) 0xff);
+    Arrays.fill(ones, (byte) 0xff);
     hashes.add(NixHash.of(algorithm, ones));
     return hashes;
   }

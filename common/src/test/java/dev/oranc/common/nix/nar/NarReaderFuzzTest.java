@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import org.junit.jupiter.api.Test;
+import java.util.Arrays;
 
 /**
  * Fuzzing of {@link NarReader} with any bytes. Invariants: the reader either refuses the input with
@@ -92,7 +93,7 @@ class NarReaderFuzzTest {
         assertTrue(!text.equals(".") && !text.equals("..") && text.indexOf('/') < 0 && text.indexOf('\0') < 0,
             "an invalid entry name was accepted");
         byte[] last = lastNames.pop();
-        assertTrue(last.length == 0 || java.util.Arrays.compareUnsigned(last, name) < 0,
+        assertTrue(last.length == 0 || Arrays.compareUnsigned(last, name) < 0,
             "entries out of order or duplicated");
         lastNames.push(name);
       } else {

@@ -28,13 +28,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import java.io.InputStream;
+import org.junit.jupiter.params.provider.Arguments;
 
 /** The writer against the test's reference encoder, and its refusals. */
 class NarWriterTest {
 
   @TempDir Path dir;
 
-  static List<org.junit.jupiter.params.provider.Arguments> cases() {
+  static List<Arguments> cases() {
     return NarTreeCases.all();
   }
 
@@ -76,7 +78,7 @@ class NarWriterTest {
         new NarVisitor() {
           @Override
           public void regular(
-              byte[] name, boolean executable, long size, long offset, java.io.InputStream in) {
+              byte[] name, boolean executable, long size, long offset, InputStream in) {
             names.add(new String(name, StandardCharsets.UTF_8));
           }
         });

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.nio.ByteBuffer;
 
 /**
  * Restores a NAR to a directory through {@link NarReader}, so tests can check the reader against
@@ -59,7 +60,7 @@ final class TreeRestorer implements NarVisitor {
     return StandardCharsets.UTF_8
         .newDecoder()
         .onMalformedInput(CodingErrorAction.REPORT)
-        .decode(java.nio.ByteBuffer.wrap(bytes))
+        .decode(ByteBuffer.wrap(bytes))
         .toString();
   }
 }

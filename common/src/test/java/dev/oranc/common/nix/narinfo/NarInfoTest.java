@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
+import java.security.SecureRandom;
 
 class NarInfoTest {
 
@@ -168,7 +169,7 @@ class NarInfoTest {
   void signaturesKeepTheirOrder() {
     NarInfo top = NarInfo.parse(TOP);
     NixSignature ours = top.sigs().get(0);
-    NixSignature other = SecretKey.generate("aaa-first-when-sorted", new java.security.SecureRandom()).sign(top.fingerprint());
+    NixSignature other = SecretKey.generate("aaa-first-when-sorted", new SecureRandom()).sign(top.fingerprint());
     NarInfo two = top.withSigs(List.of(ours, other));
     assertEquals(List.of(ours, other), NarInfo.parse(two.format()).sigs());
     assertTrue(two.format().endsWith("Sig: " + ours + "\nSig: " + other + "\n"));

@@ -13,6 +13,8 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 class KeysTest {
 
@@ -101,7 +103,7 @@ class KeysTest {
   @Test
   void generatedKeysSignAndVerify() {
     SecretKey key = SecretKey.generate("fresh-1", new SecureRandom());
-    byte[] message = "1;/nix/store/x;sha256:y;1;".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] message = "1;/nix/store/x;sha256:y;1;".getBytes(StandardCharsets.UTF_8);
     NixSignature sig = key.sign(message);
     assertEquals("fresh-1", sig.keyName());
     assertTrue(key.publicKey().verify(message, sig));
@@ -124,7 +126,7 @@ class KeysTest {
     String a = (String) NixVectors.signingPaths().get(0).get("signature");
     String b = (String) NixVectors.signingPaths().get(1).get("signature");
     assertEquals(
-        java.util.List.of(NixSignature.parse(a), NixSignature.parse(b)),
+        List.of(NixSignature.parse(a), NixSignature.parse(b)),
         NixSignature.parseList("  " + a + "   " + b + " "));
     assertTrue(NixSignature.parseList("").isEmpty());
     assertTrue(NixSignature.parseList(null).isEmpty());
