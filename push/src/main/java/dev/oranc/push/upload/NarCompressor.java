@@ -138,7 +138,7 @@ public final class NarCompressor {
     }
 
     @Override
-    public void flush() {
+    public void flush() throws IOException {
       // zstd flushes at the end of its frame; passing it on would only cost a PATCH boundary.
     }
 
