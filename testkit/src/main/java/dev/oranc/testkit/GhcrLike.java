@@ -44,6 +44,9 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.StandardOpenOption;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.ConcurrentSkipListSet;
 
 /**
  * A stand-in for ghcr.io: a front on a loopback port of its own that answers as ghcr.io does where
@@ -205,6 +208,15 @@ public final class GhcrLike implements AutoCloseable {
   private final RateWindow uploadStarts;
   private final RateWindow pulls;
   private final Queue<Served> served = new ConcurrentLinkedQueue<>();
+  /**
+   * Exchanges are recorded once their answer is sent, so a client can hold the answer before its
+   * record exists. Each exchange takes a number when it starts; {@link #served()} first waits for
+   * every exchange that started before it to be recorded (never for later ones), so a test that
+   * reads it after a request was answered always sees that request.
+   */
+  private final AtomicLong started = new AtomicLong();
+  private final ConcurrentSkipListSet<Long> running = new ConcurrentSkipListSet<>();
+  private final Object recorded = new Object();
 
   private GhcrLike(Options options, Registry registry) throws IOException {
     this.options = options;
@@ -296,14 +308,37 @@ public final class GhcrLike implements AutoCloseable {
 
   /** Requests answered by the front and the storage since start or {@link #resetCounters()}. */
   public List<Served> served() {
+    awaitRecorded();
     return List.copyOf(served);
   }
 
   public List<Served> served(String origin, String method, String pathRegex) {
+    awaitRecorded();
     return served.stream().filter(s -> s.origin().equals(origin) && s.matches(method, pathRegex)).toList();
   }
 
+  /** Waits (at most 5 s) until every exchange started so far is recorded. */
+  private void awaitRecorded() {
+    long upTo = started.get();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    synchronized (recorded) {
+      while (!running.isEmpty() && running.first() <= upTo) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return; // one still running (a held or stalled answer): the test reads what is there
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(recorded, left);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
   public void resetCounters() {
+    awaitRecorded();
     served.clear();
     registry.resetCounters();
   }
@@ -333,6 +368,8 @@ public final class GhcrLike implements AutoCloseable {
 
   private void handle(HttpExchange exchange, String origin, Handler handler) {
     int status = 0;
+    long id = started.incrementAndGet();
+    running.add(id);
     try (exchange) {
       try {
         status = handler.serve(exchange);
@@ -353,6 +390,10 @@ public final class GhcrLike implements AutoCloseable {
     } finally {
       Served s = new Served(origin, exchange.getRequestMethod(), exchange.getRequestURI().toString(), status);
       served.add(s);
+      synchronized (recorded) {
+        running.remove(id);
+        recorded.notifyAll();
+      }
       appendLog(s);
     }
   }
