@@ -13,6 +13,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import dev.oranc.proxy.cache.PendingPublishes;
+import dev.oranc.proxy.request.Backend;
+import dev.oranc.proxy.request.Failures;
 
 /**
  * When a narinfo {@code PUT} may publish its manifest: once the NAR its {@code URL:} names is in

@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import dev.oranc.common.error.OrancException;
 import dev.oranc.proxy.metrics.ServerMetrics;
@@ -15,7 +15,7 @@ public final class Failures {
 
   private Failures() {}
 
-  static Throwable unwrap(Throwable t) {
+  public static Throwable unwrap(Throwable t) {
     while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
       t = t.getCause();
     }
