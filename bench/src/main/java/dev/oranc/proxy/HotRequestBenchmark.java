@@ -146,7 +146,8 @@ public class HotRequestBenchmark {
             Prefetcher.disabled(),
             new PendingPublishes());
     server = new EmbeddedChannel();
-    new ServerInitializer(config, backend, multipart, () -> false, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE))
+    new ServerInitializer(config, backend, multipart, () -> false,
+            new DefaultChannelGroup(GlobalEventExecutor.INSTANCE))
         .addHandlers(server.pipeline());
 
     bare = new EmbeddedChannel(new HttpServerCodec(), new HttpServerKeepAliveHandler(), new Answer(narinfo));

@@ -133,7 +133,8 @@ public final class OrancServer implements AutoCloseable {
               .childOption(
                   ChannelOption.WRITE_BUFFER_WATER_MARK,
                   new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark()))
-              .childHandler(new ServerInitializer(config, backend, multipart, () -> draining, channels));
+              .childHandler(
+                  new ServerInitializer(config, backend, multipart, () -> draining, channels));
       InetSocketAddress listen = resolved(config.listen());
       ChannelFuture bind = bootstrap.bind(listen).awaitUninterruptibly();
       if (!bind.isSuccess()) {

@@ -1,21 +1,5 @@
 package dev.oranc.proxy;
 
-import dev.oranc.proxy.route.Router;
-import dev.oranc.proxy.s3.AwsChunkedHandler;
-import dev.oranc.proxy.s3.BodyChecksumHandler;
-import dev.oranc.proxy.s3.MultipartHandler;
-import dev.oranc.proxy.s3.MultipartUploads;
-import dev.oranc.proxy.s3.S3Errors;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelPipeline;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
-import io.netty.handler.timeout.IdleStateHandler;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import dev.oranc.proxy.http.CacheHeaders;
 import dev.oranc.proxy.http.CacheHeadersHandler;
 import dev.oranc.proxy.http.ConnectionLimiter;
@@ -34,6 +18,22 @@ import dev.oranc.proxy.request.IdleCloseHandler;
 import dev.oranc.proxy.request.PipeliningGate;
 import dev.oranc.proxy.request.RegistryAllowList;
 import dev.oranc.proxy.request.RouteHandler;
+import dev.oranc.proxy.route.Router;
+import dev.oranc.proxy.s3.AwsChunkedHandler;
+import dev.oranc.proxy.s3.BodyChecksumHandler;
+import dev.oranc.proxy.s3.MultipartHandler;
+import dev.oranc.proxy.s3.MultipartUploads;
+import dev.oranc.proxy.s3.S3Errors;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
  * The client connection's pipeline, in named groups (after Zuul's {@code

@@ -1,7 +1,8 @@
 package dev.oranc.proxy.http;
 
-import dev.oranc.proxy.route.Route;
+import dev.oranc.proxy.request.Exchange;
 import dev.oranc.proxy.request.S3Request;
+import dev.oranc.proxy.route.Route;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
@@ -9,7 +10,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
-import dev.oranc.proxy.request.Exchange;
 
 /**
  * Puts {@link CacheHeaders} on every answer's head as it is written, whichever handler wrote it

@@ -6,16 +6,16 @@ import dev.oranc.common.nix.hash.NixHash;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.Digest;
 import dev.oranc.common.registry.RepositoryRef;
+import dev.oranc.proxy.cache.PendingPublishes;
 import dev.oranc.proxy.error.RequestRejected;
+import dev.oranc.proxy.request.Backend;
+import dev.oranc.proxy.request.Failures;
 import io.netty.channel.EventLoop;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import dev.oranc.proxy.cache.PendingPublishes;
-import dev.oranc.proxy.request.Backend;
-import dev.oranc.proxy.request.Failures;
 
 /**
  * When a narinfo {@code PUT} may publish its manifest: once the NAR its {@code URL:} names is in

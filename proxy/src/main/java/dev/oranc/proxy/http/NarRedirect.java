@@ -13,6 +13,8 @@ import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RepositoryRef;
 import dev.oranc.common.registry.StoredFile;
 import dev.oranc.proxy.metrics.ServerMetrics;
+import dev.oranc.proxy.request.Failures;
+import dev.oranc.proxy.request.Responses;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -35,8 +37,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import dev.oranc.proxy.request.Failures;
-import dev.oranc.proxy.request.Responses;
 
 /**
  * {@code --nar-redirect}: a NAR's {@code GET} answered {@code 307} to where the registry keeps the

@@ -1,6 +1,9 @@
 package dev.oranc.proxy.http;
 
 import dev.oranc.proxy.metrics.ServerMetrics;
+import dev.oranc.proxy.request.RequestHandler;
+import dev.oranc.proxy.request.Responses;
+import dev.oranc.proxy.request.RoutedRequest;
 import dev.oranc.proxy.route.Route;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpMethod;
@@ -9,9 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import dev.oranc.proxy.request.RequestHandler;
-import dev.oranc.proxy.request.Responses;
-import dev.oranc.proxy.request.RoutedRequest;
 
 /** The banner ({@code GET /}), {@code /-/health} and {@code /-/metrics}. */
 public final class ServiceHandler extends RequestHandler {

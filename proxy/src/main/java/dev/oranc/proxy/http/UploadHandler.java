@@ -56,8 +56,8 @@ import dev.oranc.proxy.request.StoredHeaders;
  * <p>The request's {@code Content-Type} (default {@code application/octet-stream}) and {@code
  * Content-Encoding} (Nix's {@code narinfo-compression} and friends) are kept as layer annotations
  * and sent back on GET. An S3 client's {@code aws-chunked} body arrives here decoded ({@code
- * s3.AwsChunkedHandler}) and checked ({@code s3.BodyChecksumHandler}: a mismatch comes as an error in
- * place of the body's end, and aborts the upload); a plain client's is refused, since that
+ * s3.AwsChunkedHandler}) and checked ({@code s3.BodyChecksumHandler}: a mismatch comes as an
+ * error in place of the body's end, and aborts the upload); a plain client's is refused, since that
  * framing is not content. An S3 PUT is answered with its {@code ETag} (the body's MD5, as S3 does).
  * A type or encoding that could not be sent back as a header ({@link
  * StoredHeaders}: not printable ASCII, or over 1 KiB) is refused with a 400, since reading such a

@@ -3,11 +3,11 @@ package dev.oranc.proxy.request;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
+import dev.oranc.proxy.cache.PendingPublishes;
 import dev.oranc.proxy.cache.Prefetcher;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.upstream.UpstreamChecker;
 import java.util.Objects;
-import dev.oranc.proxy.cache.PendingPublishes;
 
 /**
  * What the request handlers of both faces serve from: the registry, the caches, the upstreams, the

@@ -9,7 +9,7 @@ import java.util.concurrent.ExecutionException;
 
 /**
  * Small helpers for futures: the real cause of a failure, and timing registry operations. Public
- * for the S3 handlers ({@code proxy.s3}).
+ * for the handlers of both faces ({@code proxy.http}, {@code proxy.s3}).
  */
 public final class Failures {
 

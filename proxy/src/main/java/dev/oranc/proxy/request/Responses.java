@@ -9,7 +9,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 
-/** Small complete responses: text, XML, empty. Public for the S3 handlers ({@code proxy.s3}). */
+/** Small complete responses: text, XML, empty. Public for both faces ({@code http}, {@code s3}). */
 public final class Responses {
 
   public static final String TEXT = "text/plain; charset=utf-8";
