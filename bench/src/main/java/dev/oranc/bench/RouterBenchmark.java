@@ -3,7 +3,7 @@ package dev.oranc.bench;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.common.tag.TagEncoding;
-import dev.oranc.proxy.s3.AuthorizationParser;
+import dev.oranc.proxy.route.AuthorizationParser;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.route.Router;
 import java.nio.charset.StandardCharsets;

@@ -6,9 +6,8 @@ import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
 import dev.oranc.proxy.cache.Prefetcher;
-import dev.oranc.proxy.http.Backend;
-import dev.oranc.proxy.http.PendingPublishes;
-import dev.oranc.proxy.http.ServerInitializer;
+import dev.oranc.proxy.request.Backend;
+import dev.oranc.proxy.cache.PendingPublishes;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.s3.MultipartUploads;
 import dev.oranc.proxy.upstream.UpstreamChecker;
@@ -115,7 +114,7 @@ public final class OrancServer implements AutoCloseable {
       this.prefetch = config.prefetchConcurrency() == 0 ? Prefetcher.disabled()
           : new Prefetcher(cache, layers, blobs, metrics, config.prefetchConcurrency(), config.prefetchQueue());
       this.pending = new PendingPublishes(config.maxPendingPublishes(), PendingPublishes.DEFAULT_REMEMBER, config.ticker());
-      Backend backend = new Backend(cache, layers, blobs, checker, metrics, multipart, prefetch, pending);
+      Backend backend = new Backend(cache, layers, blobs, checker, metrics, prefetch, pending);
       long sweep = multipart.sweepInterval().toMillis();
       group.scheduleAtFixedRate(multipart::expire, sweep, sweep, TimeUnit.MILLISECONDS);
       ServerBootstrap bootstrap =
@@ -134,7 +133,8 @@ public final class OrancServer implements AutoCloseable {
               .childOption(
                   ChannelOption.WRITE_BUFFER_WATER_MARK,
                   new WriteBufferWaterMark(config.writeBufferLowWaterMark(), config.writeBufferHighWaterMark()))
-              .childHandler(new ServerInitializer(config, backend, () -> draining, channels));
+              .childHandler(
+                  new ServerInitializer(config, backend, multipart, () -> draining, channels));
       InetSocketAddress listen = resolved(config.listen());
       ChannelFuture bind = bootstrap.bind(listen).awaitUninterruptibly();
       if (!bind.isSuccess()) {

@@ -76,7 +76,7 @@ import java.util.regex.Pattern;
  * @param prefetchQueue prefetches waiting for a turn; one more is dropped
  * @param maxPendingPublishes {@code --max-pending-publishes}: NAR {@code PUT}s answered once their
  *     blob is stored while their image is still being published (0: every PUT is answered after
- *     its publish); see {@code proxy.http.PendingPublishes}
+ *     its publish); see {@code proxy.cache.PendingPublishes}
  * @param uploadSessionsAhead {@code --upload-sessions-ahead}: registry upload sessions kept open
  *     ahead per repository and credentials (4), so that a small blob waits on its final {@code PUT}
  *     alone; 0 opens each when needed. It replaces {@link #registry()}'s {@code

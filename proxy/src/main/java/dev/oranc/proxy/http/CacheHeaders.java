@@ -50,7 +50,7 @@ import java.time.Duration;
  * ignore them, and a list of "safe" types is one more thing to get wrong (an error body quotes a
  * client's path, XML can carry a stylesheet, SVG scripts).
  */
-final class CacheHeaders {
+public final class CacheHeaders {
 
   static final AsciiString X_CONTENT_TYPE_OPTIONS = AsciiString.cached("x-content-type-options");
   static final String NOSNIFF = "nosniff";
@@ -69,7 +69,7 @@ final class CacheHeaders {
    *     stored)
    * @param maxAgeNotFound lifetime of an anonymous 404 (0: not stored)
    */
-  CacheHeaders(Duration maxAgeNarinfo, Duration maxAgeNotFound) {
+  public CacheHeaders(Duration maxAgeNarinfo, Duration maxAgeNotFound) {
     long shortSeconds = maxAgeNarinfo.toSeconds();
     long notFoundSeconds = maxAgeNotFound.toSeconds();
     this.publicShort = shortSeconds == 0 ? NO_STORE : "public, max-age=" + shortSeconds;

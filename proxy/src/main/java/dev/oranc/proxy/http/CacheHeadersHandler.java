@@ -1,7 +1,8 @@
 package dev.oranc.proxy.http;
 
+import dev.oranc.proxy.request.Exchange;
+import dev.oranc.proxy.request.S3Request;
 import dev.oranc.proxy.route.Route;
-import dev.oranc.proxy.s3.S3Request;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
@@ -20,12 +21,12 @@ import io.netty.handler.codec.http.HttpStatusClass;
  * the request itself, so a request refused before routing (a malformed {@code Authorization}) is
  * counted as one with credentials too.
  */
-final class CacheHeadersHandler extends ChannelDuplexHandler {
+public final class CacheHeadersHandler extends ChannelDuplexHandler {
 
   private final CacheHeaders policy;
   private boolean credentialed;
 
-  CacheHeadersHandler(CacheHeaders policy) {
+  public CacheHeadersHandler(CacheHeaders policy) {
     this.policy = policy;
   }
 
@@ -41,7 +42,7 @@ final class CacheHeadersHandler extends ChannelDuplexHandler {
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
     if (msg instanceof HttpResponse response && response.status().codeClass() != HttpStatusClass.INFORMATIONAL) {
       Exchange e = Exchange.current(ctx.channel());
-      Route route = e == null ? null : e.route;
+      Route route = e == null ? null : e.route();
       policy.apply(response.headers(), response.status().code(), route, credentialed);
     }
     ctx.write(msg, promise);

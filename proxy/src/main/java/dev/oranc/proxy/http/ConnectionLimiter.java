@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * <p>The refusal is logged at warn at most once per {@link RefusalWarnings#INTERVAL_NANOS}, with how
  * many were refused since the last warning: a flood must not become a flood of log lines.
  */
-final class ConnectionLimiter {
+public final class ConnectionLimiter {
 
   private static final Logger log = LoggerFactory.getLogger(ConnectionLimiter.class);
 
@@ -29,7 +29,7 @@ final class ConnectionLimiter {
   private final byte[] refusal;
   private final RefusalWarnings warnings = new RefusalWarnings();
 
-  ConnectionLimiter(int max, ServerMetrics metrics) {
+  public ConnectionLimiter(int max, ServerMetrics metrics) {
     this.max = max;
     this.metrics = metrics;
     String body = "the server has too many connections open (" + max + "); retry later\n";
@@ -44,12 +44,12 @@ final class ConnectionLimiter {
   }
 
   /** Whether a connection that makes {@code open} connections in all may be served. */
-  boolean admits(int open) {
+  public boolean admits(int open) {
     return open <= max;
   }
 
   /** The handler a refused connection gets instead of the HTTP pipeline. */
-  ChannelInboundHandlerAdapter refusal(int open) {
+  public ChannelInboundHandlerAdapter refusal(int open) {
     metrics.connectionRefused();
     long unlogged = warnings.admit();
     if (unlogged >= 0) {

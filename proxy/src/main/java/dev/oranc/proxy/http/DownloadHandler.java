@@ -25,6 +25,11 @@ import java.util.Arrays;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.oranc.proxy.request.Backend;
+import dev.oranc.proxy.request.Failures;
+import dev.oranc.proxy.request.RequestHandler;
+import dev.oranc.proxy.request.Responses;
+import dev.oranc.proxy.request.RoutedRequest;
 
 /**
  * {@code GET} and {@code HEAD} of a cache file.
@@ -66,7 +71,7 @@ import org.slf4j.LoggerFactory;
  * RequestHandler.Request#onLoop}): whatever it throws fails the download like any error, a 500
  * before the head and a closed connection after it. A body (GET and HEAD have none) is dropped.
  */
-final class DownloadHandler extends RequestHandler {
+public final class DownloadHandler extends RequestHandler {
 
   private static final Logger log = LoggerFactory.getLogger(DownloadHandler.class);
 
@@ -79,7 +84,7 @@ final class DownloadHandler extends RequestHandler {
   }
 
   /** @param narRedirect null: {@code --nar-redirect} is off */
-  DownloadHandler(Backend backend, StreamLimiter streams, NarRedirect narRedirect) {
+  public DownloadHandler(Backend backend, StreamLimiter streams, NarRedirect narRedirect) {
     super(log);
     this.backend = backend;
     this.streams = streams;
@@ -151,7 +156,7 @@ final class DownloadHandler extends RequestHandler {
         return;
       }
       if (lookup != null && lookup.location().isPresent()) {
-        exchange.note = "upstream";
+        logNote("upstream");
         FullHttpResponse r = Responses.empty(HttpResponseStatus.FOUND);
         r.headers().set(HttpHeaderNames.LOCATION, lookup.location().get().toASCIIString());
         respond(r);
@@ -188,7 +193,7 @@ final class DownloadHandler extends RequestHandler {
         fail(Causes.of(error));
         return;
       }
-      exchange.layer = lookup.hit() ? "hit" : "miss";
+      logLayer(lookup.hit() ? "hit" : "miss");
       if (lookup.file().isEmpty()) {
         fail(new RegistryException.NotFound(
             "GET " + repo + " key " + key, "no tag of the key exists"));
@@ -198,14 +203,14 @@ final class DownloadHandler extends RequestHandler {
       if (CacheHeaders.ifNoneMatch(request.headers().get(HttpHeaderNames.IF_NONE_MATCH), etag(file))) {
         // Before Range (RFC 9110 §13.2.2): the client, or a cache revalidating, has these bytes.
         FullHttpResponse r = Responses.empty(HttpResponseStatus.NOT_MODIFIED);
-        fileHeaders(r.headers(), file, exchange.s3);
+        fileHeaders(r.headers(), file, signedForS3());
         respond(r);
         return;
       }
       if (route.method() == Route.Method.HEAD) {
         backend.prefetch().headResolved(repo, key, file, credentials, loop); // Nix GETs it next
         FullHttpResponse r = Responses.empty(HttpResponseStatus.OK);
-        fileHeaders(r.headers(), file, exchange.s3);
+        fileHeaders(r.headers(), file, signedForS3());
         respond(r);
         return;
       }
@@ -220,7 +225,7 @@ final class DownloadHandler extends RequestHandler {
         fail(e);
         return;
       }
-      if (narRedirect != null && narRedirect.applies(key, exchange.s3, range)) {
+      if (narRedirect != null && narRedirect.applies(key, signedForS3(), range)) {
         narRedirect.answer(repo, file, credentials, loop)
             .whenComplete((a, e) -> onLoop(() -> afterNarRedirect(file, a, e)));
         return;
@@ -239,7 +244,7 @@ final class DownloadHandler extends RequestHandler {
           fail(new RequestRejected.TooBusy(streams.max()));
           return;
         }
-        exchange.body = "stream";
+        logBody("stream");
         String rangeHeader = range == null ? null : range.header();
         Failures.timed(backend.metrics(), "blob_open",
                 Failures.call(() -> client.getBlob(repo, file.digest(), rangeHeader, credentials, loop)))
@@ -261,7 +266,7 @@ final class DownloadHandler extends RequestHandler {
         return;
       }
       if (answer instanceof NarRedirect.Answer.Redirect redirect) {
-        exchange.body = redirect.remembered() ? "redirect-hit" : "redirect";
+        logBody(redirect.remembered() ? "redirect-hit" : "redirect");
         backend.metrics().narRedirected();
         respond(NarRedirect.response(redirect));
         return;
@@ -275,7 +280,7 @@ final class DownloadHandler extends RequestHandler {
         fail(new RequestRejected.TooBusy(streams.max()));
         return;
       }
-      exchange.body = "stream";
+      logBody("stream");
       if (download != null) {
         afterBlobOpened(file, null, download, null);
         return;
@@ -294,7 +299,7 @@ final class DownloadHandler extends RequestHandler {
         fail(Causes.of(error));
         return;
       }
-      exchange.body = lookup.hit() ? "hit" : "miss";
+      logBody(lookup.hit() ? "hit" : "miss");
       byte[] bytes = lookup.bytes();
       if (bytes.length != file.size()) {
         fail(new RegistryException.Protocol(
@@ -304,18 +309,18 @@ final class DownloadHandler extends RequestHandler {
       }
       // Warms what Nix asks next: the NAR's layer, and (when this came from the registry) the
       // References' narinfos.
-      backend.prefetch().narinfoServed(repo, key, bytes, !lookup.hit() || "miss".equals(exchange.layer), credentials, loop);
+      backend.prefetch().narinfoServed(repo, key, bytes, !lookup.hit() || "miss".equals(loggedLayer()), credentials, loop);
       if (range != null) {
         byte[] part = Arrays.copyOfRange(bytes, (int) range.first(), (int) range.last() + 1);
         FullHttpResponse r = Responses.full(HttpResponseStatus.PARTIAL_CONTENT, null, part, false);
-        fileHeaders(r.headers(), file, exchange.s3);
+        fileHeaders(r.headers(), file, signedForS3());
         r.headers().set(HttpHeaderNames.CONTENT_LENGTH, part.length);
         r.headers().set(HttpHeaderNames.CONTENT_RANGE, range.contentRange());
         respond(r);
         return;
       }
       FullHttpResponse r = Responses.full(HttpResponseStatus.OK, null, bytes, false);
-      fileHeaders(r.headers(), file, exchange.s3);
+      fileHeaders(r.headers(), file, signedForS3());
       countNar(bytes.length);
       respond(r);
     }
@@ -355,7 +360,7 @@ final class DownloadHandler extends RequestHandler {
         fail(new RegistryException.Protocol("GET blob " + repo + "@" + file.digest(), problem, said, null));
         return;
       }
-      relay = new BlobRelay(ctx, download, file, range, exchange.s3, backend.metrics(),
+      relay = new BlobRelay(ctx, download, file, range, signedForS3(), backend.metrics(),
           () -> {
             countNar(range == null ? file.size() : range.length());
             answeredDirectly();

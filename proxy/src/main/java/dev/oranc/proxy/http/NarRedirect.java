@@ -13,6 +13,8 @@ import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.layout.StoredFile;
 import dev.oranc.proxy.metrics.ServerMetrics;
+import dev.oranc.proxy.request.Failures;
+import dev.oranc.proxy.request.Responses;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -88,7 +90,7 @@ import org.slf4j.LoggerFactory;
  * {@link CacheHeaders} (a status it does not cache), so a shared cache never keeps one user's
  * presigned URL for another, nor a URL past its life.
  */
-final class NarRedirect {
+public final class NarRedirect {
 
   private static final Logger log = LoggerFactory.getLogger(NarRedirect.class);
 
@@ -137,7 +139,7 @@ final class NarRedirect {
   private final Clock clock;
   private final Cache<Key, Remembered> urls;
 
-  NarRedirect(boolean enabled, RegistryClient client, ServerMetrics metrics, Duration ttl, Ticker ticker, Clock clock) {
+  public NarRedirect(boolean enabled, RegistryClient client, ServerMetrics metrics, Duration ttl, Ticker ticker, Clock clock) {
     this.enabled = enabled;
     this.client = client;
     this.metrics = Objects.requireNonNull(metrics, "metrics");
@@ -330,11 +332,11 @@ final class NarRedirect {
     return OffsetDateTime.parse(value).toInstant();
   }
 
-  CacheStats stats() {
+  public CacheStats stats() {
     return urls.stats();
   }
 
-  long size() {
+  public long size() {
     return urls.estimatedSize();
   }
 }

@@ -1,6 +1,9 @@
 package dev.oranc.proxy.http;
 
 import dev.oranc.proxy.metrics.ServerMetrics;
+import dev.oranc.proxy.request.RequestHandler;
+import dev.oranc.proxy.request.Responses;
+import dev.oranc.proxy.request.RoutedRequest;
 import dev.oranc.proxy.route.Route;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpMethod;
@@ -11,7 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** The banner ({@code GET /}), {@code /-/health} and {@code /-/metrics}. */
-final class ServiceHandler extends RequestHandler {
+public final class ServiceHandler extends RequestHandler {
 
   private static final Logger log = LoggerFactory.getLogger(ServiceHandler.class);
   static final String BANNER = "oranc: OCI Registry As Nix Cache";
@@ -20,7 +23,7 @@ final class ServiceHandler extends RequestHandler {
   private final ServerMetrics metrics;
   private final BooleanSupplier draining;
 
-  ServiceHandler(ServerMetrics metrics, BooleanSupplier draining) {
+  public ServiceHandler(ServerMetrics metrics, BooleanSupplier draining) {
     super(log);
     this.metrics = metrics;
     this.draining = draining;

@@ -15,13 +15,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Keyed by the peer's IP address (the port differs per connection). Behind a reverse proxy
  * every client has the proxy's address: there the bound is for all of them together.
  */
-final class StreamLimiter {
+public final class StreamLimiter {
 
   private final int max;
   private final ConcurrentHashMap<Object, Integer> counts = new ConcurrentHashMap<>();
 
   /** @param max streams per client address; 0 for no limit */
-  StreamLimiter(int max) {
+  public StreamLimiter(int max) {
     this.max = max;
   }
 

@@ -9,8 +9,6 @@ import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.route.Route;
-import dev.oranc.proxy.s3.AwsChunkedHandler;
-import dev.oranc.proxy.s3.BodyChecksumHandler;
 import dev.oranc.common.tag.Tag;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -28,6 +26,12 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.oranc.proxy.request.Backend;
+import dev.oranc.proxy.request.Failures;
+import dev.oranc.proxy.request.RequestHandler;
+import dev.oranc.proxy.request.Responses;
+import dev.oranc.proxy.request.RoutedRequest;
+import dev.oranc.proxy.request.StoredHeaders;
 
 /**
  * {@code PUT} of a cache file: the body streams into a registry upload as it arrives, then the
@@ -52,13 +56,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The request's {@code Content-Type} (default {@code application/octet-stream}) and {@code
  * Content-Encoding} (Nix's {@code narinfo-compression} and friends) are kept as layer annotations
- * and sent back on GET. An S3 client's {@code aws-chunked} body arrives here decoded ({@link
- * AwsChunkedHandler}) and checked ({@link BodyChecksumHandler}: a mismatch comes as an error in
- * place of the body's end, and aborts the upload); a plain client's is refused, since that
+ * and sent back on GET. An S3 client's {@code aws-chunked} body arrives here decoded ({@code
+ * s3.AwsChunkedHandler}) and checked ({@code s3.BodyChecksumHandler}: a mismatch comes as an
+ * error in place of the body's end, and aborts the upload); a plain client's is refused, since that
  * framing is not content. An S3 PUT is answered with its {@code ETag} (the body's MD5, as S3 does).
  * A type or encoding that could not be sent back as a header ({@link
- * ImageLayout#headerValueProblem}: not printable ASCII, or over 1 KiB) is refused with a 400, since
- * reading such a manifest is refused too.
+ * StoredHeaders}: not printable ASCII, or over 1 KiB) is refused with a 400, since reading such a
+ * manifest is refused too.
  *
  * <p>Callbacks from the registry client run guarded ({@link RequestHandler.Request#onLoop}):
  * whatever one throws fails the PUT like any error, so every PUT is answered.
@@ -73,7 +77,7 @@ public final class UploadHandler extends RequestHandler {
   private final Backend backend;
   private final StreamLimiter streams;
 
-  UploadHandler(Backend backend, StreamLimiter streams) {
+  public UploadHandler(Backend backend, StreamLimiter streams) {
     super(log);
     this.backend = backend;
     this.streams = streams;
@@ -85,17 +89,6 @@ public final class UploadHandler extends RequestHandler {
       return new Upload(ctx, file, routed.request());
     }
     return null;
-  }
-
-  /**
-   * Why {@code value} of header {@code name} cannot be stored (see the class comment), or null.
-   * Public for the S3 multipart upload, whose file is stored the same way.
-   */
-  public static String storable(String name, String value) {
-    String problem = ImageLayout.headerValueProblem(value);
-    return problem == null ? null
-        : name + " " + problem + ": only printable ASCII of at most " + ImageLayout.MAX_HEADER_VALUE
-            + " characters can be stored and sent back";
   }
 
   /** One PUT, from its head to the answer. */
@@ -148,9 +141,9 @@ public final class UploadHandler extends RequestHandler {
       contentEncoding = encoding;
       String type = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
       contentType = type == null || type.isBlank() ? ImageLayout.DEFAULT_CONTENT_TYPE : type.trim();
-      String problem = storable("Content-Type", contentType);
+      String problem = StoredHeaders.problem("Content-Type", contentType);
       if (problem == null) {
-        problem = storable("Content-Encoding", contentEncoding);
+        problem = StoredHeaders.problem("Content-Encoding", contentEncoding);
       }
       if (problem != null) {
         fail(new RequestRejected.BadRequest(problem));
@@ -272,12 +265,12 @@ public final class UploadHandler extends RequestHandler {
         backend.pending().published(repo, key);
       }
       log.debug("{}: stored {} in {} as {} ({} bytes, {})", ctx.channel().id(), key, repo,
-          tag == null ? "(publishing)" : tag, exchange.bytesIn, contentType);
+          tag == null ? "(publishing)" : tag, bytesIn(), contentType);
       if (!isAnswered()) {
         FullHttpResponse ok = Responses.full(HttpResponseStatus.OK, Responses.XML,
             OK_BODY.getBytes(StandardCharsets.US_ASCII), false);
-        if (exchange.bodyMd5 != null) {
-          ok.headers().set(HttpHeaderNames.ETAG, "\"" + HexFormat.of().formatHex(exchange.bodyMd5) + "\"");
+        if (bodyMd5() != null) {
+          ok.headers().set(HttpHeaderNames.ETAG, "\"" + HexFormat.of().formatHex(bodyMd5()) + "\"");
         }
         respond(ok);
       }
@@ -299,7 +292,7 @@ public final class UploadHandler extends RequestHandler {
       if (isReceiving() && upload != null) {
         upload.abort(new IOException("the client closed the connection before the body ended"));
         log.debug("{}: PUT {} in {} abandoned after {} bytes; nothing published",
-            ctx.channel().id(), key, repo, exchange.bytesIn);
+            ctx.channel().id(), key, repo, bytesIn());
       }
     }
 

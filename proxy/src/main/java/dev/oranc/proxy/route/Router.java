@@ -8,7 +8,6 @@ import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.error.RequestRejected;
-import dev.oranc.proxy.s3.AuthorizationParser;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package dev.oranc.proxy.s3;
 
-import dev.oranc.proxy.http.RoutedRequest;
+import dev.oranc.proxy.request.RoutedRequest;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;

@@ -1,7 +1,7 @@
 package dev.oranc.proxy.s3;
 
-import dev.oranc.proxy.http.Exchange;
-import dev.oranc.proxy.http.RoutedRequest;
+import dev.oranc.proxy.request.Exchange;
+import dev.oranc.proxy.request.RoutedRequest;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.LastHttpContent;

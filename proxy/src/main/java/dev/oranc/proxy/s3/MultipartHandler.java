@@ -3,12 +3,12 @@ package dev.oranc.proxy.s3;
 import dev.oranc.common.error.Causes;
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.layout.ImageLayout;
-import dev.oranc.proxy.http.Backend;
-import dev.oranc.proxy.http.Failures;
-import dev.oranc.proxy.http.RequestHandler;
-import dev.oranc.proxy.http.Responses;
-import dev.oranc.proxy.http.RoutedRequest;
-import dev.oranc.proxy.http.UploadHandler;
+import dev.oranc.proxy.request.Backend;
+import dev.oranc.proxy.request.Failures;
+import dev.oranc.proxy.request.RequestHandler;
+import dev.oranc.proxy.request.Responses;
+import dev.oranc.proxy.request.RoutedRequest;
+import dev.oranc.proxy.request.StoredHeaders;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.route.Route;
@@ -61,10 +61,12 @@ public final class MultipartHandler extends RequestHandler {
   static final int MAX_COMPLETE_BODY = 2 * 1024 * 1024;
 
   private final Backend backend;
+  private final MultipartUploads uploads;
 
-  public MultipartHandler(Backend backend) {
+  public MultipartHandler(Backend backend, MultipartUploads uploads) {
     super(log);
     this.backend = backend;
+    this.uploads = uploads;
   }
 
   @Override
@@ -94,7 +96,7 @@ public final class MultipartHandler extends RequestHandler {
     }
 
     MultipartSession session() {
-      return backend.multipart().find(route.uploadId(), route.repository(), route.key(), route.credentials());
+      return uploads.find(route.uploadId(), route.repository(), route.key(), route.credentials());
     }
 
     String bucket() {
@@ -121,9 +123,9 @@ public final class MultipartHandler extends RequestHandler {
         }
       }
       String contentEncoding = encoding;
-      String problem = UploadHandler.storable("Content-Type", contentType);
+      String problem = StoredHeaders.problem("Content-Type", contentType);
       if (problem == null) {
-        problem = UploadHandler.storable("Content-Encoding", contentEncoding);
+        problem = StoredHeaders.problem("Content-Encoding", contentEncoding);
       }
       if (problem != null) {
         fail(new RequestRejected.BadRequest(problem));
@@ -132,7 +134,7 @@ public final class MultipartHandler extends RequestHandler {
       MultipartUploads.Slot slot;
       try {
         // Before the registry session: a client at its cap costs the registry nothing.
-        slot = backend.multipart().reserve(route.credentials(), ctx.channel().remoteAddress());
+        slot = uploads.reserve(route.credentials(), ctx.channel().remoteAddress());
       } catch (S3Rejected r) {
         fail(r);
         return;
@@ -153,7 +155,7 @@ public final class MultipartHandler extends RequestHandler {
               fail(error);
               return;
             }
-            MultipartSession session = backend.multipart().open(slot, route.repository(), route.key(),
+            MultipartSession session = uploads.open(slot, route.repository(), route.key(),
                 route.credentials(), contentType, contentEncoding, upload);
             if (!ctx.channel().isActive()) {
               session.abort("was abandoned: the client left before it learnt the upload id");

@@ -14,13 +14,17 @@ import dev.oranc.proxy.error.ErrorTable;
 import dev.oranc.proxy.error.ErrorText;
 import dev.oranc.proxy.error.Rejection;
 import dev.oranc.proxy.error.RequestRejected;
+import dev.oranc.proxy.request.ErrorResponseHandler;
+import dev.oranc.proxy.request.ErrorResponses;
+import dev.oranc.proxy.request.Responses;
+import dev.oranc.proxy.route.AuthorizationParser;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.Map;
 
 /**
  * The S3 face of every error: what a request signed for S3 is answered, one row per kind. The
- * plain face is {@code proxy.http.ErrorResponses}; the test walks every kind through both.
+ * plain face is {@code proxy.request.ErrorResponses}; the test walks every kind through both.
  *
  * <pre>
  * S3Rejected.*                      its own status and code (BadDigest, NoSuchUpload, SlowDown…)
@@ -98,6 +102,16 @@ public final class S3Errors {
 
   public static S3Error of(Throwable error) {
     return TABLE.answer(error);
+  }
+
+  /**
+   * An error's answer to a request signed for S3: the status S3 would give and S3's XML body. The
+   * server's assembly hands this to {@link ErrorResponseHandler}, the pipeline's end.
+   */
+  public static ErrorResponses.ErrorResponse response(Throwable error) {
+    S3Error s3 = of(error);
+    return new ErrorResponses.ErrorResponse(
+        s3.status(), Responses.XML, s3.body(), s3.headers(), s3.serverSide());
   }
 
   /** Whether a kind of error has a row of its own (for the test). */

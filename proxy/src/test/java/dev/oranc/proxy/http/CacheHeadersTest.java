@@ -12,7 +12,6 @@ import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
-import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
 import dev.oranc.proxy.cache.Prefetcher;
@@ -34,6 +33,10 @@ import java.util.Locale;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import dev.oranc.proxy.ServerConfig;
+import dev.oranc.proxy.ServerInitializer;
+import dev.oranc.proxy.cache.PendingPublishes;
+import dev.oranc.proxy.request.Backend;
 
 /**
  * Each rule of {@link CacheHeaders}: as a function of status, key and credentials, the {@code
@@ -152,6 +155,9 @@ class CacheHeadersTest {
     ServerConfig config = ServerConfig.builder().build();
     client = new RegistryClient(RegistryClientConfig.builder().tls(false).maxAttempts(1).build());
     ServerMetrics metrics = new ServerMetrics();
+    MultipartUploads multipart = new MultipartUploads(config.multipartSpoolDir(),
+        config.multipartSpoolBytes(), config.multipartExpiry(), config.maxMultipartUploadsPerClient(),
+        config.ticker());
     Backend backend = new Backend(
         new OciBinaryCache(client, TagCodec.DEFAULT),
         new LayerCache(100, Duration.ofMinutes(1), Duration.ofSeconds(1), Ticker.systemTicker()),
@@ -159,11 +165,9 @@ class CacheHeadersTest {
         new UpstreamChecker(List.of(), Pattern.compile("x"), false, 1, Duration.ofSeconds(1), 10,
             Duration.ofMinutes(1), Duration.ofMinutes(1), Ticker.systemTicker(), metrics),
         metrics,
-        new MultipartUploads(config.multipartSpoolDir(), config.multipartSpoolBytes(),
-            config.multipartExpiry(), config.maxMultipartUploadsPerClient(), config.ticker()),
         Prefetcher.disabled(),
         new PendingPublishes());
-    ServerInitializer init = new ServerInitializer(config, backend, () -> false,
+    ServerInitializer init = new ServerInitializer(config, backend, multipart, () -> false,
         new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
     channel = new EmbeddedChannel();
     init.addHandlers(channel.pipeline());

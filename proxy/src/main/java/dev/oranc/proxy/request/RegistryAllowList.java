@@ -1,10 +1,10 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.route.Route;
+import java.util.function.Predicate;
 
 /**
  * {@code --allow-registry} at routing: a request for a registry that no pattern names is refused
@@ -13,16 +13,17 @@ import dev.oranc.proxy.route.Route;
  * proxy's path rules or this list. Where the request may then connect is the address policy's to
  * say, in the registry client.
  */
-final class RegistryAllowList {
+public final class RegistryAllowList {
 
-  static final String NOT_SERVED =
+  public static final String NOT_SERVED =
       "not served here: this server serves only the registries its --allow-registry flags name";
 
-  private final ServerConfig config;
+  private final Predicate<String> serves;
   private final ServerMetrics metrics;
 
-  RegistryAllowList(ServerConfig config, ServerMetrics metrics) {
-    this.config = config;
+  /** @param serves whether a registry is served ({@code ServerConfig.serves}) */
+  public RegistryAllowList(Predicate<String> serves, ServerMetrics metrics) {
+    this.serves = serves;
     this.metrics = metrics;
   }
 
@@ -36,7 +37,7 @@ final class RegistryAllowList {
     } else {
       return;
     }
-    if (config.serves(repo.registry())) {
+    if (serves.test(repo.registry())) {
       return;
     }
     metrics.registryNotAllowed();

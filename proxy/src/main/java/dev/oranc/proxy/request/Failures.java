@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.OrancException;
@@ -8,7 +8,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Small helpers for futures: timing registry operations, a synchronous throw as a failure. Public
- * for the S3 handlers ({@code proxy.s3}).
+ * for the handlers of both faces ({@code proxy.http}, {@code proxy.s3}).
  */
 public final class Failures {
 

@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import static dev.oranc.proxy.error.ErrorText.line;
 import static io.netty.handler.codec.http.HttpResponseStatus.BAD_GATEWAY;
@@ -16,10 +16,7 @@ import dev.oranc.common.error.RegistryException.Unavailable.Reason;
 import dev.oranc.proxy.error.ErrorTable;
 import dev.oranc.proxy.error.ErrorText;
 import dev.oranc.proxy.error.Rejection;
-import dev.oranc.proxy.s3.S3Errors;
-import dev.oranc.proxy.s3.AuthorizationParser;
 import dev.oranc.proxy.error.RequestRejected;
-import dev.oranc.proxy.s3.S3Rejected;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.Map;
@@ -27,7 +24,8 @@ import java.util.Map;
 /**
  * The one place where an error becomes an answer: status, headers and a one-line body. One table
  * row per kind of error for the plain face; a request signed for S3 gets the S3 face instead
- * ({@link S3Errors}, in {@code proxy.s3}), whose XML body S3 clients parse.
+ * ({@code s3.S3Errors}, handed to {@link ErrorResponseHandler} by the server's assembly), whose XML
+ * body S3 clients parse.
  *
  * <pre>
  * Rejection (RequestRejected.*,    the status and headers it carries: 400 / 404 / 405 (Allow) /
@@ -50,7 +48,7 @@ import java.util.Map;
  * <p>A registry failure is never a 404: Nix remembers a 404 as "not in this cache" for an hour.
  * What a body may say, and what only the log, is {@link ErrorText}'s to decide.
  */
-final class ErrorResponses {
+public final class ErrorResponses {
 
   static final String NO_SUCH_KEY = "<Error><Code>NoSuchKey</Code></Error>";
 
@@ -62,7 +60,7 @@ final class ErrorResponses {
    * @param serverSide true when the server or the registry failed (logged at warn), false for
    *     a client's mistake or a plain miss (logged at debug)
    */
-  record ErrorResponse(
+  public record ErrorResponse(
       HttpResponseStatus status, String contentType, String body, Map<String, String> headers,
       boolean serverSide) {}
 
@@ -91,12 +89,6 @@ final class ErrorResponses {
 
   static ErrorResponse of(Throwable error) {
     return PLAIN.answer(error);
-  }
-
-  /** An error's answer to a request signed for S3: the status S3 would give and S3's XML body. */
-  static ErrorResponse ofS3(Throwable error) {
-    S3Errors.S3Error s3 = S3Errors.of(error);
-    return new ErrorResponse(s3.status(), Responses.XML, s3.body(), s3.headers(), s3.serverSide());
   }
 
   /** Whether a kind of error has a row of its own in the plain face (for the test). */

@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,7 +9,6 @@ import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
-import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
 import dev.oranc.proxy.cache.Prefetcher;
@@ -29,6 +28,9 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import dev.oranc.proxy.cache.PendingPublishes;
+import dev.oranc.proxy.request.Backend;
+import dev.oranc.proxy.request.Exchange;
 
 /**
  * The whole pipeline on an {@code EmbeddedChannel}, bytes in and bytes out: limits, Expect,
@@ -47,6 +49,9 @@ class PipelineTest {
     ServerConfig config = ServerConfig.builder().maxInitialLineLength(1024).maxHeaderSize(2048).build();
     client = new RegistryClient(RegistryClientConfig.builder().tls(false).maxAttempts(1).build());
     metrics = new ServerMetrics();
+    MultipartUploads multipart = new MultipartUploads(config.multipartSpoolDir(),
+        config.multipartSpoolBytes(), config.multipartExpiry(), config.maxMultipartUploadsPerClient(),
+        config.ticker());
     Backend backend = new Backend(
         new OciBinaryCache(client, TagCodec.DEFAULT),
         new LayerCache(100, Duration.ofMinutes(1), Duration.ofSeconds(1), Ticker.systemTicker()),
@@ -54,11 +59,9 @@ class PipelineTest {
         new UpstreamChecker(List.of(), Pattern.compile("x"), false, 1, Duration.ofSeconds(1), 10,
             Duration.ofMinutes(1), Duration.ofMinutes(1), Ticker.systemTicker(), metrics),
         metrics,
-        new MultipartUploads(config.multipartSpoolDir(), config.multipartSpoolBytes(),
-            config.multipartExpiry(), config.maxMultipartUploadsPerClient(), config.ticker()),
         Prefetcher.disabled(),
         new PendingPublishes());
-    ServerInitializer init = new ServerInitializer(config, backend, () -> draining,
+    ServerInitializer init = new ServerInitializer(config, backend, multipart, () -> draining,
         new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
     channel = new EmbeddedChannel();
     init.addHandlers(channel.pipeline());

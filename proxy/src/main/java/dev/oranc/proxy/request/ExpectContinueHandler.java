@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -15,7 +15,7 @@ import io.netty.handler.codec.http.HttpVersion;
  * one, and waits about a second for the interim answer otherwise. It sits after routing, so a
  * request the server refuses gets its final answer instead and the client never sends the body.
  */
-final class ExpectContinueHandler extends ChannelInboundHandlerAdapter {
+public final class ExpectContinueHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {

@@ -1,11 +1,10 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.route.Router;
-import dev.oranc.proxy.s3.S3Request;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultHttpRequest;
@@ -23,14 +22,14 @@ import java.util.function.BooleanSupplier;
  * does not name ({@link RegistryAllowList}), is refused here, before any registry is asked: the error goes to {@link ErrorResponseHandler} and the request's body, if any, is
  * dropped as it arrives.
  */
-final class RouteHandler extends ChannelInboundHandlerAdapter {
+public final class RouteHandler extends ChannelInboundHandlerAdapter {
 
   private final Router router;
   private final RegistryAllowList allowList;
   private final BooleanSupplier draining;
   private boolean discarding;
 
-  RouteHandler(Router router, RegistryAllowList allowList, BooleanSupplier draining) {
+  public RouteHandler(Router router, RegistryAllowList allowList, BooleanSupplier draining) {
     this.router = router;
     this.allowList = allowList;
     this.draining = draining;

@@ -1,7 +1,6 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import dev.oranc.proxy.route.Route;
-import dev.oranc.proxy.s3.S3Request;
 import io.netty.handler.codec.http.HttpRequest;
 
 /**

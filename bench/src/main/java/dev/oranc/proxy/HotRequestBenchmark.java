@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.nix.hash.Nix32;
@@ -9,13 +9,14 @@ import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.tag.TagCodec;
-import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
+import dev.oranc.proxy.cache.PendingPublishes;
 import dev.oranc.proxy.cache.Prefetcher;
 import dev.oranc.proxy.metrics.ServerMetrics;
+import dev.oranc.proxy.request.Backend;
 import dev.oranc.proxy.s3.MultipartUploads;
-import dev.oranc.proxy.s3.AuthorizationParser;
+import dev.oranc.proxy.route.AuthorizationParser;
 import dev.oranc.proxy.upstream.UpstreamChecker;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -68,8 +69,8 @@ import java.util.Base64;
  * <p>Reference: the same request into a bare Netty pipeline ({@code HttpServerCodec}, keep-alive,
  * one handler answering the same bytes): what Netty's HTTP/1.1 alone costs.
  *
- * <p>In this package because the pipeline's assembly ({@code ServerInitializer.addHandlers}) is
- * package-private, as its tests use it. Logging is SLF4J's no-op here (the bench has no logging
+ * <p>In the package of the pipeline's assembly ({@code ServerInitializer.addHandlers}), as its
+ * tests are. Logging is SLF4J's no-op here (the bench has no logging
  * backend), so the access log line costs nothing; the whole-system benchmark has it.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -133,6 +134,9 @@ public class HotRequestBenchmark {
             () -> CompletableFuture.completedFuture(Optional.of(file)))
         .join();
     blobs.get(repo, digest, () -> CompletableFuture.completedFuture(narinfo)).join();
+    MultipartUploads multipart = new MultipartUploads(config.multipartSpoolDir(),
+        config.multipartSpoolBytes(), config.multipartExpiry(), config.maxMultipartUploadsPerClient(),
+        config.ticker());
     Backend backend =
         new Backend(
             new OciBinaryCache(client, config.codec()),
@@ -141,12 +145,11 @@ public class HotRequestBenchmark {
             new UpstreamChecker(List.of(), config.ignoreUpstream(), false, 1, config.upstreamTimeout(), 10,
                 config.upstreamCacheTtl(), config.upstreamCacheNegativeTtl(), Ticker.systemTicker(), metrics),
             metrics,
-            new MultipartUploads(config.multipartSpoolDir(), config.multipartSpoolBytes(),
-                config.multipartExpiry(), config.maxMultipartUploadsPerClient(), config.ticker()),
             Prefetcher.disabled(),
             new PendingPublishes());
     server = new EmbeddedChannel();
-    new ServerInitializer(config, backend, () -> false, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE))
+    new ServerInitializer(config, backend, multipart, () -> false,
+            new DefaultChannelGroup(GlobalEventExecutor.INSTANCE))
         .addHandlers(server.pipeline());
 
     bare = new EmbeddedChannel(new HttpServerCodec(), new HttpServerKeepAliveHandler(), new Answer(narinfo));

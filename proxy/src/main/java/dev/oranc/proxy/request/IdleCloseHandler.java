@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
  * response the client stopped reading. Not while the server itself is waiting (on the registry,
  * or for an upload to drain): the registry client has its own timeouts for that.
  */
-final class IdleCloseHandler extends ChannelInboundHandlerAdapter {
+public final class IdleCloseHandler extends ChannelInboundHandlerAdapter {
 
   private static final Logger log = LoggerFactory.getLogger(IdleCloseHandler.class);
 

@@ -1,4 +1,4 @@
-package dev.oranc.proxy.s3;
+package dev.oranc.proxy.route;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

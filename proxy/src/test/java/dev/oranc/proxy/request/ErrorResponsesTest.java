@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,7 +13,7 @@ import dev.oranc.common.error.RegistryException.Unavailable.Reason;
 import dev.oranc.proxy.error.ErrorText;
 import dev.oranc.proxy.error.Rejection;
 import dev.oranc.proxy.error.RequestRejected;
-import dev.oranc.proxy.s3.AuthorizationParser;
+import dev.oranc.proxy.route.AuthorizationParser;
 import dev.oranc.proxy.s3.S3Errors;
 import dev.oranc.proxy.s3.S3Rejected;
 import java.lang.reflect.Modifier;
@@ -109,7 +109,7 @@ class ErrorResponsesTest {
   @Test
   void aRefusalByPolicyIs403NamingTheFlagAndNeverTheAddressARegistryGave() {
     for (ErrorResponses.ErrorResponse r :
-        List.of(ErrorResponses.of(addressRefused()), ErrorResponses.ofS3(addressRefused()))) {
+        List.of(ErrorResponses.of(addressRefused()), S3Errors.response(addressRefused()))) {
       assertEquals(403, r.status().code());
       assertTrue(r.body().contains("--allow-registry"), r.body());
       assertFalse(r.body().contains("internal-credentials"), r.body());
@@ -131,7 +131,7 @@ class ErrorResponsesTest {
     s3Examples().keySet().forEach(t -> covered.add(t.getClass()));
     assertEquals(kinds, covered, "every concrete error kind needs an S3 example here");
     s3Examples().forEach((error, expected) -> {
-      ErrorResponses.ErrorResponse r = ErrorResponses.ofS3(error);
+      ErrorResponses.ErrorResponse r = S3Errors.response(error);
       String code = expected.substring(4);
       assertEquals(expected, r.status().code() + " " + code, error.getClass().getName());
       assertEquals("application/xml", r.contentType());
@@ -177,11 +177,11 @@ class ErrorResponsesTest {
 
   @Test
   void aRegistryFailureIsSlowDownWithRetryAfterNeverAMiss() {
-    ErrorResponses.ErrorResponse limited = ErrorResponses.ofS3(new RegistryException.RateLimited(OP, "x", 17));
+    ErrorResponses.ErrorResponse limited = S3Errors.response(new RegistryException.RateLimited(OP, "x", 17));
     assertEquals("17", limited.headers().get("retry-after"));
     for (Reason reason : Reason.values()) {
       ErrorResponses.ErrorResponse r =
-          ErrorResponses.ofS3(new RegistryException.Unavailable(OP, "answered 503", reason, 503, null));
+          S3Errors.response(new RegistryException.Unavailable(OP, "answered 503", reason, 503, null));
       assertEquals(503, r.status().code(), reason.name());
       assertTrue(r.body().contains("<Code>SlowDown</Code>"), r.body());
       // docs/SERVER.md: registry 5xx, unreachable, timed out: SlowDown, Retry-After: 5
@@ -190,27 +190,27 @@ class ErrorResponsesTest {
     }
     assertEquals("7", ErrorResponses.of(new S3Rejected.SlowDown("spool full", 7)).headers().get("retry-after"));
     assertEquals("bytes */10",
-        ErrorResponses.ofS3(new RequestRejected.RangeNotSatisfiable("bytes=100-", 10)).headers().get("content-range"));
+        S3Errors.response(new RequestRejected.RangeNotSatisfiable("bytes=100-", 10)).headers().get("content-range"));
   }
 
   /** A client at its own allowance is answered like a server in trouble, but not logged at warn. */
   @Test
   void aClientAtItsMultipartLimitIsSlowDownButNotTheServersTrouble() {
     S3Rejected.SlowDown atLimit = S3Rejected.SlowDown.clientAtItsLimit("this client has 100 uploads", 5);
-    for (ErrorResponses.ErrorResponse r : List.of(ErrorResponses.ofS3(atLimit), ErrorResponses.of(atLimit))) {
+    for (ErrorResponses.ErrorResponse r : List.of(S3Errors.response(atLimit), ErrorResponses.of(atLimit))) {
       assertEquals(503, r.status().code());
       assertEquals("5", r.headers().get("retry-after"));
       assertFalse(r.serverSide(), "logged at warn");
     }
-    assertTrue(ErrorResponses.ofS3(atLimit).body().contains("<Code>SlowDown</Code>"));
-    assertTrue(ErrorResponses.ofS3(new S3Rejected.SlowDown("the multipart spool is full", 5)).serverSide());
+    assertTrue(S3Errors.response(atLimit).body().contains("<Code>SlowDown</Code>"));
+    assertTrue(S3Errors.response(new S3Rejected.SlowDown("the multipart spool is full", 5)).serverSide());
   }
 
   @Test
   void s3MessagesAreEscapedAndInternalErrorsSayNothing() {
-    String body = ErrorResponses.ofS3(new RequestRejected.BadRequest("a <b> & \"c\"")).body();
+    String body = S3Errors.response(new RequestRejected.BadRequest("a <b> & \"c\"")).body();
     assertTrue(body.contains("<Message>a &lt;b&gt; &amp; &quot;c&quot;</Message>"), body);
-    ErrorResponses.ErrorResponse r = ErrorResponses.ofS3(new IllegalStateException("secret detail"));
+    ErrorResponses.ErrorResponse r = S3Errors.response(new IllegalStateException("secret detail"));
     assertEquals(500, r.status().code());
     assertFalse(r.body().contains("secret"), r.body());
     assertTrue(r.body().contains("<Code>InternalError</Code>"), r.body());
@@ -253,7 +253,7 @@ class ErrorResponsesTest {
     assertEquals("10",
         ErrorResponses.of(new RegistryException.RateLimited(OP, "x", -1)).headers().get("retry-after"));
     assertEquals("10",
-        ErrorResponses.ofS3(new RegistryException.RateLimited(OP, "x", -1)).headers().get("retry-after"));
+        S3Errors.response(new RegistryException.RateLimited(OP, "x", -1)).headers().get("retry-after"));
     assertEquals("2", ErrorResponses.of(new RequestRejected.TooBusy(64)).headers().get("retry-after"));
     assertEquals("GET, HEAD, PUT",
         ErrorResponses.of(new RequestRejected.MethodNotAllowed("POST", List.of("GET", "HEAD", "PUT"))).headers().get("allow"));
@@ -279,7 +279,7 @@ class ErrorResponsesTest {
         new RegistryException.Protocol(OP, "the registry's answer is not HTTP we can read", foreign, null),
         new IntegrityException(OP + ": the registry sent other content", foreign));
     for (OrancException e : errors) {
-      for (ErrorResponses.ErrorResponse r : List.of(ErrorResponses.of(e), ErrorResponses.ofS3(e))) {
+      for (ErrorResponses.ErrorResponse r : List.of(ErrorResponses.of(e), S3Errors.response(e))) {
         assertFalse(r.body().contains("SSH") || r.body().contains("script"), e.getClass() + ": " + r.body());
         if (r.status().code() != 404 || r.body().contains("Message")) {
           assertTrue(r.body().contains("127.0.0.1:5000"), "names the operation: " + r.body());

@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import dev.oranc.proxy.route.Route;
 import io.netty.channel.Channel;
@@ -10,8 +10,9 @@ import io.netty.util.AttributeKey;
  * waiting on the client or on the registry). Lives in a channel attribute from the moment the
  * request's head is read until its response has been written or the connection has gone.
  *
- * <p>Only touched on the channel's event loop. Public only for {@link #recordBodyMd5}: the S3
- * body checks ({@code proxy.s3}) leave the body's MD5 here.
+ * <p>Only touched on the channel's event loop. Public for the handlers of both faces: the S3
+ * body checks ({@code proxy.s3}) leave the body's MD5 here ({@link #recordBodyMd5}), the cache
+ * headers read the route ({@link #route()}), the assembly asks whether a connection is idle.
  */
 public final class Exchange {
 
@@ -56,8 +57,14 @@ public final class Exchange {
     this.startNanos = startNanos;
   }
 
-  static Exchange current(Channel channel) {
+  /** The exchange in progress on {@code channel}, or null. */
+  public static Exchange current(Channel channel) {
     return channel.attr(KEY).get();
+  }
+
+  /** The request's route, once routed; else null. */
+  public Route route() {
+    return route;
   }
 
   /** Keeps the MD5 of the current request's body, once it has all arrived (the S3 ETag). */

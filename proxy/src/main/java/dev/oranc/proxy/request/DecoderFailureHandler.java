@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import dev.oranc.proxy.error.ErrorText;
 import dev.oranc.proxy.error.RequestRejected;
@@ -17,12 +17,12 @@ import io.netty.util.ReferenceCountUtil;
  * 414, headers over it a 431, anything else malformed a 400. The decoder reads nothing more on
  * the connection after a failure, so the connection closes after the answer.
  */
-final class DecoderFailureHandler extends ChannelInboundHandlerAdapter {
+public final class DecoderFailureHandler extends ChannelInboundHandlerAdapter {
 
   private final int maxInitialLineLength;
   private final int maxHeaderSize;
 
-  DecoderFailureHandler(int maxInitialLineLength, int maxHeaderSize) {
+  public DecoderFailureHandler(int maxInitialLineLength, int maxHeaderSize) {
     this.maxInitialLineLength = maxInitialLineLength;
     this.maxHeaderSize = maxHeaderSize;
   }

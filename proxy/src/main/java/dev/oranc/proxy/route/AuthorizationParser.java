@@ -1,4 +1,4 @@
-package dev.oranc.proxy.s3;
+package dev.oranc.proxy.route;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;

@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -9,10 +9,10 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.nio.charset.StandardCharsets;
 
-/** Small complete responses: text, XML, empty. Public for the S3 handlers ({@code proxy.s3}). */
+/** Small complete responses: text, XML, empty. Public for both faces ({@code http}, {@code s3}). */
 public final class Responses {
 
-  static final String TEXT = "text/plain; charset=utf-8";
+  public static final String TEXT = "text/plain; charset=utf-8";
   public static final String XML = "application/xml";
 
   private Responses() {}

@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.FormatException;
@@ -13,6 +13,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,9 +39,16 @@ import org.slf4j.LoggerFactory;
  * logged and the connection closed, and a failed write of it is observed by {@link
  * AccessLogHandler} (closed, logged, and still an access-log line).
  */
-final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
+public final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
 
   private static final Logger log = LoggerFactory.getLogger(ErrorResponseHandler.class);
+
+  private final Function<Throwable, ErrorResponses.ErrorResponse> s3Face;
+
+  /** @param s3Face the answer to a request signed for S3 ({@code s3.S3Errors#response}) */
+  public ErrorResponseHandler(Function<Throwable, ErrorResponses.ErrorResponse> s3Face) {
+    this.s3Face = s3Face;
+  }
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
@@ -82,9 +90,9 @@ final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private static void answer(ChannelHandlerContext ctx, Exchange e, Throwable error) {
+  private void answer(ChannelHandlerContext ctx, Exchange e, Throwable error) {
     Channel channel = ctx.channel();
-    ErrorResponses.ErrorResponse answer = e.s3 ? ErrorResponses.ofS3(error) : ErrorResponses.of(error);
+    ErrorResponses.ErrorResponse answer = e.s3 ? s3Face.apply(error) : ErrorResponses.of(error);
     int status = answer.status().code();
     if (status == 500) {
       log.error("{}: {} {}: internal error", channel.id(), e.method, e.path, error);

@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
@@ -22,7 +22,7 @@ import java.util.function.BooleanSupplier;
  * <p>Also the place that knows when a response ends: while the server is draining for shutdown,
  * responses go out with {@code Connection: close}, so each connection closes after its exchange.
  */
-final class PipeliningGate extends ChannelDuplexHandler {
+public final class PipeliningGate extends ChannelDuplexHandler {
 
   private final BooleanSupplier draining;
   private final ArrayDeque<Object> held = new ArrayDeque<>();
@@ -32,7 +32,7 @@ final class PipeliningGate extends ChannelDuplexHandler {
   private boolean requestOpen;
   private boolean releaseScheduled;
 
-  PipeliningGate(BooleanSupplier draining) {
+  public PipeliningGate(BooleanSupplier draining) {
     this.draining = draining;
   }
 

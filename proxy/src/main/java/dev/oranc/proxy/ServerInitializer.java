@@ -1,10 +1,29 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy;
 
-import dev.oranc.proxy.ServerConfig;
+import dev.oranc.proxy.http.CacheHeaders;
+import dev.oranc.proxy.http.CacheHeadersHandler;
+import dev.oranc.proxy.http.ConnectionLimiter;
+import dev.oranc.proxy.http.DownloadHandler;
+import dev.oranc.proxy.http.NarRedirect;
+import dev.oranc.proxy.http.ServiceHandler;
+import dev.oranc.proxy.http.StreamLimiter;
+import dev.oranc.proxy.http.UploadHandler;
+import dev.oranc.proxy.request.AccessLogHandler;
+import dev.oranc.proxy.request.Backend;
+import dev.oranc.proxy.request.DecoderFailureHandler;
+import dev.oranc.proxy.request.ErrorResponseHandler;
+import dev.oranc.proxy.request.Exchange;
+import dev.oranc.proxy.request.ExpectContinueHandler;
+import dev.oranc.proxy.request.IdleCloseHandler;
+import dev.oranc.proxy.request.PipeliningGate;
+import dev.oranc.proxy.request.RegistryAllowList;
+import dev.oranc.proxy.request.RouteHandler;
 import dev.oranc.proxy.route.Router;
 import dev.oranc.proxy.s3.AwsChunkedHandler;
 import dev.oranc.proxy.s3.BodyChecksumHandler;
 import dev.oranc.proxy.s3.MultipartHandler;
+import dev.oranc.proxy.s3.MultipartUploads;
+import dev.oranc.proxy.s3.S3Errors;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
@@ -54,6 +73,7 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
 
   private final ServerConfig config;
   private final Backend backend;
+  private final MultipartUploads multipart;
   private final Router router;
   private final BooleanSupplier draining;
   private final ChannelGroup channels;
@@ -64,16 +84,18 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
   private final NarRedirect narRedirect;
 
   public ServerInitializer(
-      ServerConfig config, Backend backend, BooleanSupplier draining, ChannelGroup channels) {
+      ServerConfig config, Backend backend, MultipartUploads multipart, BooleanSupplier draining,
+      ChannelGroup channels) {
     this.config = config;
     this.backend = backend;
+    this.multipart = multipart;
     this.router = new Router(config.repositoryParts(), config.codec());
     this.draining = draining;
     this.channels = channels;
     this.connectionLimiter = new ConnectionLimiter(config.maxConnections(), backend.metrics());
     this.streamLimiter = new StreamLimiter(config.maxStreamsPerClient());
     this.cacheHeaders = new CacheHeaders(config.maxAgeNarinfo(), config.maxAgeNotFound());
-    this.allowList = new RegistryAllowList(config, backend.metrics());
+    this.allowList = new RegistryAllowList(config::serves, backend.metrics());
     this.narRedirect = new NarRedirect(config.narRedirect(), backend.registry().client(), backend.metrics(),
         config.narRedirectTtl(), config.ticker(), java.time.Clock.systemUTC());
     if (config.narRedirect()) {
@@ -98,8 +120,11 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     addHandlers(ch.pipeline());
   }
 
-  /** Every handler, in order; tests assemble an {@code EmbeddedChannel} with it. */
-  void addHandlers(ChannelPipeline p) {
+  /**
+   * Every handler, in order; tests and the benchmark assemble an {@code EmbeddedChannel} with it.
+   * Public for the tests of the faces' own packages ({@code http.CacheHeadersTest}).
+   */
+  public void addHandlers(ChannelPipeline p) {
     addHttp1Handlers(p);
     addTimeoutHandlers(p);
     addApplicationHandlers(p);
@@ -130,11 +155,11 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     p.addLast("route", new RouteHandler(router, allowList, draining));
     p.addLast("aws-chunked", new AwsChunkedHandler());
     p.addLast("checksums", new BodyChecksumHandler());
-    p.addLast("multipart", new MultipartHandler(backend));
+    p.addLast("multipart", new MultipartHandler(backend, multipart));
     p.addLast("expect-continue", new ExpectContinueHandler());
     p.addLast("service", new ServiceHandler(backend.metrics(), draining));
     p.addLast("download", new DownloadHandler(backend, streamLimiter, narRedirect));
     p.addLast("upload", new UploadHandler(backend, streamLimiter));
-    p.addLast("errors", new ErrorResponseHandler());
+    p.addLast("errors", new ErrorResponseHandler(S3Errors::response));
   }
 }

@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import dev.oranc.proxy.metrics.ServerMetrics;
 import io.netty.channel.ChannelDuplexHandler;
@@ -36,14 +36,14 @@ import org.slf4j.LoggerFactory;
  * logged, and the line is written with the note {@code write-failed}. Without this a refused head
  * left the client waiting and the exchange open for good.
  */
-final class AccessLogHandler extends ChannelDuplexHandler {
+public final class AccessLogHandler extends ChannelDuplexHandler {
 
   static final Logger ACCESS = LoggerFactory.getLogger("dev.oranc.proxy.access");
   private static final Logger log = LoggerFactory.getLogger(AccessLogHandler.class);
 
   private final ServerMetrics metrics;
 
-  AccessLogHandler(ServerMetrics metrics) {
+  public AccessLogHandler(ServerMetrics metrics) {
     this.metrics = metrics;
   }
 

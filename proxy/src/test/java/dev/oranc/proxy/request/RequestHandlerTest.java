@@ -1,4 +1,4 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.s3.S3Rejected;
 import io.netty.buffer.Unpooled;
@@ -202,6 +203,17 @@ class RequestHandlerTest {
     IOException reset = new IOException("connection reset");
     channel.pipeline().fireExceptionCaught(reset);
     assertEquals(List.of(reset), tail2.errors);
+
+    // Only the S3 body filters' refusals are dropped: a RequestRejected (a decoder failure in the
+    // body) still passes on, to close the connection.
+    Tail tail3 = new Tail();
+    channel.finishAndReleaseAll();
+    channel = new EmbeddedChannel(new Recorder(true), tail3);
+    channel.writeInbound(routed(new Route.Banner()));
+    ((FullHttpResponse) channel.readOutbound()).release();
+    RequestRejected late = new RequestRejected.BadRequest("late");
+    channel.pipeline().fireExceptionCaught(late);
+    assertEquals(List.of(late), tail3.errors);
   }
 
   @Test

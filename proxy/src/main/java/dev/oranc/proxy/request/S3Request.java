@@ -1,4 +1,4 @@
-package dev.oranc.proxy.s3;
+package dev.oranc.proxy.request;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;

@@ -1,7 +1,8 @@
-package dev.oranc.proxy.http;
+package dev.oranc.proxy.request;
 
 import dev.oranc.common.error.Causes;
-import dev.oranc.proxy.s3.S3Rejected;
+import dev.oranc.proxy.error.Rejection;
+import dev.oranc.proxy.error.RequestRejected;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
@@ -31,8 +32,8 @@ import org.slf4j.Logger;
  *       read as the next request. {@link Request#body} owns each piece it is given.
  *   <li>An error coming down the pipeline while the body arrives (a body filter's refusal, a
  *       reset) fails the request: {@link Request#bodyFailed}, then {@link Request#fail}. Once the
- *       request has been answered, a refusal ({@link S3Rejected}) is dropped, since that answer
- *       went out already; any other error passes on.
+ *       request has been answered, a body filter's refusal ({@code s3.S3Rejected}) is dropped,
+ *       since that answer went out already; any other error passes on.
  *   <li>Every request ends once: with {@link Request#respond}, with an error ({@link
  *       Request#fail}, {@link Request#answerWith}), with an answer written by other means ({@link
  *       Request#answeredDirectly}: a relay), or when the client goes first ({@link
@@ -100,13 +101,21 @@ public abstract class RequestHandler extends ChannelInboundHandlerAdapter {
     // A body found bad on its way here (aws-chunked framing, a checksum): the request fails.
     r.receiving = false;
     if (r.answered) {
-      if (!(cause instanceof S3Rejected)) {
+      if (!bodyRefusal(cause)) {
         ctx.fireExceptionCaught(cause);
       }
       return;
     }
     r.bodyFailed(cause);
     r.fail(cause);
+  }
+
+  /**
+   * A refusal from an S3 body filter ({@code s3.S3Rejected}: the {@link Rejection}s that are not
+   * {@link RequestRejected}s), which the body filters below the handlers fire down the pipeline.
+   */
+  private static boolean bodyRefusal(Throwable cause) {
+    return cause instanceof Rejection && !(cause instanceof RequestRejected);
   }
 
   @Override
@@ -283,6 +292,31 @@ public abstract class RequestHandler extends ChannelInboundHandlerAdapter {
     /** The request's path, without its query. */
     protected final String path() {
       return exchange.path;
+    }
+
+    /** True when the request is signed for S3: its answers take S3's shape. */
+    protected final boolean signedForS3() {
+      return exchange.s3;
+    }
+
+    /** For the access log: how the key's layer was found ({@code hit}, {@code miss}). */
+    protected final void logLayer(String outcome) {
+      exchange.layer = outcome;
+    }
+
+    /** What {@link #logLayer} noted, {@code -} until then. */
+    protected final String loggedLayer() {
+      return exchange.layer;
+    }
+
+    /** For the access log: how the body was obtained ({@code hit}, {@code stream}…). */
+    protected final void logBody(String outcome) {
+      exchange.body = outcome;
+    }
+
+    /** For the access log: how the exchange ended when it is not plain ({@code upstream}…). */
+    protected final void logNote(String note) {
+      exchange.note = note;
     }
   }
 }
