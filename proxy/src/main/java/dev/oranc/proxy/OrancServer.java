@@ -29,6 +29,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.io.IOException;
+import java.net.URI;
+import java.util.Objects;
 
 /**
  * {@code oranc server}: an HTTP Nix binary cache in front of OCI registries (SPEC §3).
@@ -78,7 +81,7 @@ public final class OrancServer implements AutoCloseable {
     try {
       try {
         multipart.checkSpool();
-      } catch (java.io.IOException | RuntimeException e) {
+      } catch (IOException | RuntimeException e) {
         throw new ServerStartException("cannot use the multipart spool directory " + config.multipartSpoolDir()
             + " (--multipart-spool-dir): " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
       }
@@ -177,14 +180,14 @@ public final class OrancServer implements AutoCloseable {
    * cache bounds, in one line. Upstream URLs are shown without any user info they carry.
    */
   String startupLine() {
-    String version = java.util.Objects.requireNonNullElse(
+    String version = Objects.requireNonNullElse(
         OrancServer.class.getPackage().getImplementationVersion(), "dev");
     StringBuilder fallbacks = new StringBuilder();
     for (var e : config.codec().fallbacks()) {
       fallbacks.append(fallbacks.length() == 0 ? ", then " : ", ").append(e.cliName());
     }
     StringBuilder upstreams = new StringBuilder();
-    for (java.net.URI u : config.upstreams()) {
+    for (URI u : config.upstreams()) {
       upstreams.append(upstreams.length() == 0 ? "" : " ")
           .append(u.getScheme()).append("://").append(u.getHost())
           .append(u.getPort() < 0 ? "" : ":" + u.getPort()).append(u.getRawPath() == null ? "" : u.getRawPath());

@@ -34,6 +34,8 @@ import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import io.netty.channel.Channel;
+import java.time.Clock;
 
 /**
  * The client connection's pipeline, in named groups (after Zuul's {@code
@@ -97,14 +99,14 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     this.cacheHeaders = new CacheHeaders(config.maxAgeNarinfo(), config.maxAgeNotFound());
     this.allowList = new RegistryAllowList(config::serves, backend.metrics());
     this.narRedirect = new NarRedirect(config.narRedirect(), backend.registry().client(), backend.metrics(),
-        config.narRedirectTtl(), config.ticker(), java.time.Clock.systemUTC());
+        config.narRedirectTtl(), config.ticker(), Clock.systemUTC());
     if (config.narRedirect()) {
       backend.metrics().cache("nar_redirect", narRedirect::stats, narRedirect::size, () -> -1);
     }
   }
 
   /** True when no request is in progress on {@code ch}: a shutdown may close it at once. */
-  public static boolean isIdle(io.netty.channel.Channel ch) {
+  public static boolean isIdle(Channel ch) {
     return Exchange.current(ch) == null;
   }
 

@@ -19,6 +19,7 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import java.security.MessageDigest;
 
 /**
  * Debian's {@code aws} CLI through the server into the real registry (token auth), with the
@@ -99,7 +100,7 @@ class AwsCliMultipartTest {
       byte[] small = "StorePath: /nix/store/abc-hello\nURL: nar/x.nar.zst\n".getBytes(StandardCharsets.UTF_8);
       Path file = dir.resolve("small");
       Files.write(file, small);
-      String md5 = Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance("MD5").digest(small));
+      String md5 = Base64.getEncoder().encodeToString(MessageDigest.getInstance("MD5").digest(small));
 
       String out = aws.ok(120, "s3api", "put-object", "--endpoint-url", endpoint, "--bucket", bucket, "--key",
           "abc.narinfo", "--body", file.toString(), "--content-type", "text/x-nix-narinfo", "--content-md5", md5);

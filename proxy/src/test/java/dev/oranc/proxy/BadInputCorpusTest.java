@@ -30,6 +30,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import java.net.SocketException;
 
 /**
  * The server's HTTP face against input no well-behaved client sends, over real sockets, byte for
@@ -269,7 +270,7 @@ class BadInputCorpusTest {
     try (RawHttp c = new RawHttp(server.port(), READ_DEADLINE_MILLIS)) {
       try {
         c.write(request);
-      } catch (java.net.SocketException e) {
+      } catch (SocketException e) {
         // The server may close on what it read before we finished writing; the answer is still readable.
       }
       boolean firstIsHead = new String(request, StandardCharsets.ISO_8859_1).startsWith("HEAD ");
@@ -370,7 +371,7 @@ class BadInputCorpusTest {
         try {
           c.write(new byte[] {head[sent]});
           Thread.sleep(100);
-        } catch (java.net.SocketException closed) {
+        } catch (SocketException closed) {
           cutOff = true;
         }
       }

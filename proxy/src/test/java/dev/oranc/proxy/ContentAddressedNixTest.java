@@ -29,6 +29,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import java.util.regex.Pattern;
 
 /**
  * Real Nix 2.8 with {@code ca-derivations} through the server (issue 15, point 5): {@code nix copy
@@ -134,7 +135,7 @@ class ContentAddressedNixTest {
       // answer to Nix was a 2xx, or nix copy would have failed).
       String key2 = "realisations/" + local.get("id") + ".doi";
       String tag = TagCodec.DEFAULT.writeTag(key2).value();
-      List<ProxiedRequest> puts = registry.proxiedRequests("PUT", "/v2/" + repo + "/manifests/" + java.util.regex.Pattern.quote(tag));
+      List<ProxiedRequest> puts = registry.proxiedRequests("PUT", "/v2/" + repo + "/manifests/" + Pattern.quote(tag));
       assertEquals(1, puts.size(), registry.proxiedRequests().toString());
       assertEquals(201, puts.get(0).status());
       HttpResponse<byte[]> stored = server.get("/" + registry.proxyAddress() + "/" + repo + "/" + key2, null);

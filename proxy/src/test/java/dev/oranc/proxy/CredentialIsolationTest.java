@@ -18,6 +18,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import java.util.Random;
 
 /**
  * The caches never serve one credential's answer to another, also when the requests race: with the
@@ -38,7 +39,7 @@ class CredentialIsolationTest {
     String wrong = TestServer.basic(Registry.USER, "not-the-password");
     byte[] narinfo = "StorePath: /nix/store/isolated\nX-Marker: private-content-marker\n".getBytes(StandardCharsets.UTF_8);
     byte[] nar = new byte[300_000];
-    new java.util.Random(11).nextBytes(nar);
+    new Random(11).nextBytes(nar);
     try (TestServer server = TestServer.start()) {
       String base = "/" + r.address() + "/private/isolated";
       assertEquals(200, server.put(base + "/i.narinfo", narinfo, user).statusCode());

@@ -18,6 +18,8 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
 
 /**
  * Real Nix through the server against the ghcr.io stand-in ({@link GhcrLike}), once directly and
@@ -72,7 +74,7 @@ class GhcrLikeNixTest {
     // Random bytes do not compress: a NAR over 4 MiB, so its upload must be split into PATCHes.
     Path bigFile = temp.resolve("oranc-ghcr-big-" + label);
     byte[] random = new byte[6 * 1024 * 1024];
-    new java.util.Random(label.hashCode()).nextBytes(random);
+    new Random(label.hashCode()).nextBytes(random);
     Files.write(bigFile, random);
     String big = Nix.run("nix-store", "--add", bigFile.toString()).strip();
     try (Nix nix = new Nix()) {
@@ -127,7 +129,7 @@ class GhcrLikeNixTest {
 
       // A NAR's HEAD and GET through the server, anonymously: the registry answers both with a 307.
       String narinfo = new String(server.get("/" + registryAddress + "/" + repo + "/" + hash + ".narinfo", null).body(),
-          java.nio.charset.StandardCharsets.UTF_8);
+          StandardCharsets.UTF_8);
       String narUrl = narinfo.lines().filter(l -> l.startsWith("URL: ")).findFirst().orElseThrow().substring(5);
       var narHead = server.head("/" + registryAddress + "/" + repo + "/" + narUrl, null);
       var narGet = server.get("/" + registryAddress + "/" + repo + "/" + narUrl, null);

@@ -31,6 +31,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import java.io.IOException;
 
 /**
  * A registry (or whatever a path names) that answers to hurt: every request is still answered,
@@ -199,7 +200,7 @@ class HostileRegistryTest {
             while (in.read() >= 0) {
               // an SSH server waits for the client's identification; this one until it hangs up
             }
-          } catch (java.io.IOException e) {
+          } catch (IOException e) {
             // closed: the test is over, or the client hung up
           }
         }

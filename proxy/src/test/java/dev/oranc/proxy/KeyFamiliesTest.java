@@ -28,6 +28,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
 
 /**
  * Every key family Nix writes, with the bodies and headers Nix sends (issue 15, point 3), through
@@ -147,8 +150,8 @@ class KeyFamiliesTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (GZIPOutputStream z = new GZIPOutputStream(out)) {
       z.write(utf8(s));
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
     return out.toByteArray();
   }
@@ -178,7 +181,7 @@ class KeyFamiliesTest {
   }
 
   private static String[] headers(Family f, String... more) {
-    List<String> h = new java.util.ArrayList<>(List.of("Content-Type", f.contentType()));
+    List<String> h = new ArrayList<>(List.of("Content-Type", f.contentType()));
     if (f.contentEncoding() != null) {
       h.addAll(List.of("Content-Encoding", f.contentEncoding()));
     }
@@ -256,7 +259,7 @@ class KeyFamiliesTest {
     for (Kind kind : Kind.values()) {
       Family f = kind.family();
       Path body = Files.write(dir.resolve("body"), f.body());
-      List<String> put = new java.util.ArrayList<>(List.of("s3api", "put-object", "--endpoint-url", endpoint,
+      List<String> put = new ArrayList<>(List.of("s3api", "put-object", "--endpoint-url", endpoint,
           "--bucket", bucket, "--key", f.key(), "--body", body.toString(), "--content-type", f.contentType()));
       if (f.contentEncoding() != null) {
         put.addAll(List.of("--content-encoding", f.contentEncoding()));

@@ -35,6 +35,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
+import org.junit.jupiter.api.Assertions;
 
 /**
  * S3 multipart uploads through the server into the real registry, with requests shaped as S3
@@ -395,18 +398,18 @@ class MultipartTest {
   @Test
   void aSpoolDirectoryThatCannotBeMadeStopsTheStartWithOneLine() throws Exception {
     Path file = Files.writeString(spoolRoot.resolve("a-file"), "x");
-    ServerStartException e = org.junit.jupiter.api.Assertions.assertThrows(ServerStartException.class,
+    ServerStartException e = Assertions.assertThrows(ServerStartException.class,
         () -> server(b -> b.multipartSpoolDir(file.resolve("spool"))));
     assertTrue(e.getMessage().contains("--multipart-spool-dir"), e.getMessage());
     assertFalse(e.getMessage().contains("\n"), e.getMessage());
     server = null;
   }
 
-  private static <T> T call(java.util.concurrent.Callable<T> c) {
+  private static <T> T call(Callable<T> c) {
     try {
       return c.call();
     } catch (Exception e) {
-      throw new java.util.concurrent.CompletionException(e);
+      throw new CompletionException(e);
     }
   }
 

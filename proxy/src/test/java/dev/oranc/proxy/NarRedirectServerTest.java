@@ -23,6 +23,7 @@ import java.util.function.LongSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import java.util.regex.Pattern;
 
 /**
  * {@code --nar-redirect} against the ghcr.io stand-in (blob GETs answered 307 to presigned
@@ -223,7 +224,7 @@ class NarRedirectServerTest {
     try (FaultInjector front = new FaultInjector(cncf.address(), cncf.tokenRealm())) {
       String path = put(front.address(), nar);
       String blob = "/v2/" + path.split("/")[2] + "/" + path.split("/")[3] + "/blobs/" + Digest.sha256(nar);
-      front.add(FaultInjector.Rule.of("GET", java.util.regex.Pattern.quote(blob) + "$",
+      front.add(FaultInjector.Rule.of("GET", Pattern.quote(blob) + "$",
           FaultInjector.Fault.status(307, "Location", "http://" + front.address() + blob + "?own=1"), -1));
       long redirected = server.server.metrics().narsRedirected();
       long relayed = server.server.metrics().narsRelayed();

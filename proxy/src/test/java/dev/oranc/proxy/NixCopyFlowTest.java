@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import java.util.ArrayList;
 
 /**
  * Issue 16 point 2: the requests Nix's {@code nix copy --to http://…} sends per path (HEAD narinfo,
@@ -86,7 +87,7 @@ class NixCopyFlowTest {
     try (TestServer server = TestServer.start()) {
       copy(server, base, PathFiles.of("warm-" + UUID.randomUUID())); // the first request's auth and pool
       registry.resetCounters();
-      List<PathFiles> files = new java.util.ArrayList<>();
+      List<PathFiles> files = new ArrayList<>();
       for (int i = 0; i < paths; i++) {
         PathFiles p = PathFiles.of(i + "-" + UUID.randomUUID());
         files.add(p);

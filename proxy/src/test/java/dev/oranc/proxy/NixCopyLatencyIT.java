@@ -26,6 +26,8 @@ import java.util.UUID;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
 
 /**
  * The harness of issue 16 point 2: {@code nix copy --to http://<oranc server>/…?compression=zstd}
@@ -108,7 +110,7 @@ class NixCopyLatencyIT {
                   .redirectErrorStream(true).redirectOutput(temp.resolve("push.log").toFile());
               pb.environment().put("ORANC_SIGNING_KEY", signingKey.secret());
               Process push = pb.start();
-              push.getOutputStream().write((top + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+              push.getOutputStream().write((top + "\n").getBytes(StandardCharsets.UTF_8));
               push.getOutputStream().close();
               assertEquals(0, push.waitFor(), "oranc push failed: " + Files.readString(temp.resolve("push.log")));
               seconds.computeIfAbsent("push-p4 rtt=" + rtt, k -> new ArrayList<>()).add((System.nanoTime() - t0) / 1e9);
@@ -201,7 +203,7 @@ class NixCopyLatencyIT {
 
     static ExternalServer start(String jar, Path temp) throws IOException, InterruptedException {
       int port;
-      try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
         port = s.getLocalPort();
       }
       Process p = new ProcessBuilder("java", "-jar", jar, "server", "--listen", "127.0.0.1:" + port, "--no-ssl",

@@ -18,6 +18,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import java.util.ArrayList;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Test;
 
 /**
  * Real Nix 2.8 through the server: {@code nix copy --to} of a closure with references, {@code nix
@@ -111,7 +114,7 @@ class NixRoundTripTest {
    * what is checked). This Nix has no S3 store, so the compressed uploads are made here; the Rust
    * tool loses the encoding.
    */
-  @org.junit.jupiter.api.Test
+  @Test
   void compressedNarinfosAndListingsComeBackReadable() throws Exception {
     Registry registry = registries.get(RegistryFlavour.ANONYMOUS);
     String repo = "test/nixenc" + UUID.randomUUID().toString().substring(0, 8);
@@ -131,7 +134,7 @@ class NixRoundTripTest {
         assertEquals(200, put.statusCode());
         var back = server.get(base + "/" + key, null);
         assertEquals("xz", back.headers().firstValue("Content-Encoding").orElse(null));
-        org.junit.jupiter.api.Assertions.assertArrayEquals(xz, back.body());
+        Assertions.assertArrayEquals(xz, back.body());
       }
       // Nix cached the narinfo it uploaded: make it fetch the compressed one from the server.
       List<String> refetch = List.of("--option", "narinfo-cache-positive-ttl", "0");
@@ -158,7 +161,7 @@ class NixRoundTripTest {
   }
 
   private static String nix(List<String> options, String... args) {
-    List<String> argv = new java.util.ArrayList<>();
+    List<String> argv = new ArrayList<>();
     argv.add("nix");
     argv.addAll(List.of(args));
     argv.addAll(options);

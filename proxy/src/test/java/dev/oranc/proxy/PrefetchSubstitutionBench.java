@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import java.util.Base64;
 
 /**
  * Benchmark, not a test (its name keeps it out of the default runs; {@code bench/prefetch} runs
@@ -123,7 +124,7 @@ class PrefetchSubstitutionBench {
   private static String filler(Random random) {
     byte[] bytes = new byte[72 * 1024];
     random.nextBytes(bytes);
-    return java.util.Base64.getEncoder().encodeToString(bytes);
+    return Base64.getEncoder().encodeToString(bytes);
   }
 
   private static void substitute(String cache, Path store, Path xdg, String top) throws Exception {

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import java.nio.charset.StandardCharsets;
 
 /**
  * {@code Range} on GET, for every client: one range is a 206 with {@code Content-Range} — sliced
@@ -125,7 +126,7 @@ class RangeTest {
     try (FakeRegistry fake = FakeRegistry.byTarget((method, uri, reply) -> {
           if (uri.contains("/manifests/")) {
             reply.send(200, FakeRegistry.OCI_MANIFEST,
-                NarManifests.manifest(body.length, 1).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                NarManifests.manifest(body.length, 1).getBytes(StandardCharsets.UTF_8));
           } else {
             reply.send(200, "application/octet-stream", body);
           }

@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import java.util.concurrent.CompletionException;
 
 /**
  * {@code nix copy --to} through the server while the ghcr.io stand-in refuses upload starts
@@ -75,7 +76,7 @@ class RateLimitedServerTest {
       try {
         return server.put(path, body, auth(), "Content-Type", "text/x-nix-narinfo");
       } catch (Exception e) {
-        throw new java.util.concurrent.CompletionException(e);
+        throw new CompletionException(e);
       }
     });
   }

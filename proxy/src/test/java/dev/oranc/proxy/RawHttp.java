@@ -11,6 +11,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.io.BufferedInputStream;
+import java.net.InetAddress;
 
 /**
  * A client that writes exactly the bytes it is given and reads HTTP/1.1 responses byte by byte,
@@ -56,15 +58,15 @@ final class RawHttp implements AutoCloseable {
   }
 
   /** From a local address of choice (127.0.0.2 is another client to the server). */
-  static RawHttp from(java.net.InetAddress local, int port, int timeoutMillis) throws IOException {
-    return new RawHttp(new Socket(java.net.InetAddress.getByName("127.0.0.1"), port, local, 0), timeoutMillis);
+  static RawHttp from(InetAddress local, int port, int timeoutMillis) throws IOException {
+    return new RawHttp(new Socket(InetAddress.getByName("127.0.0.1"), port, local, 0), timeoutMillis);
   }
 
   private RawHttp(Socket socket, int timeoutMillis) throws IOException {
     this.socket = socket;
     socket.setSoTimeout(timeoutMillis);
     socket.setTcpNoDelay(true);
-    in = new java.io.BufferedInputStream(socket.getInputStream(), 64 * 1024);
+    in = new BufferedInputStream(socket.getInputStream(), 64 * 1024);
   }
 
   RawHttp write(byte[] bytes) throws IOException {

@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.BeforeEach;
 
 /**
  * {@code --allow-registry} and the address policy, through the server against the real registry.
@@ -51,7 +52,7 @@ class ServerAddressPolicyTest {
 
   private LogCapture logged;
 
-  @org.junit.jupiter.api.BeforeEach
+  @BeforeEach
   void captureWarnings() {
     logged = LogCapture.of("dev.oranc.proxy.OrancServer", "dev.oranc.common.registry.ConnectionPool");
   }

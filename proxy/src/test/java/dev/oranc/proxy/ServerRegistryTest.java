@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * The server against the real distribution registry in its three auth flavours: PUT, GET, HEAD,
@@ -165,7 +166,7 @@ class ServerRegistryTest {
     ExecutorService pool = Executors.newFixedThreadPool(100);
     try {
       List<CompletableFuture<HttpResponse<byte[]>>> all = new ArrayList<>();
-      java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+      CountDownLatch go = new CountDownLatch(1);
       for (int i = 0; i < 100; i++) {
         all.add(CompletableFuture.supplyAsync(() -> {
           try {

@@ -38,6 +38,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.Arrays;
 
 /**
  * A bounded soak of the server: {@value #CLIENTS} clients at once, for {@code oranc.soak.seconds}
@@ -370,7 +371,7 @@ class SoakIT {
     }
     if (r.status() != 200) {
       violation(what + " " + s.key + ": " + r);
-    } else if (!java.util.Arrays.equals(s.bytes, r.body())) {
+    } else if (!Arrays.equals(s.bytes, r.body())) {
       violation(what + " " + s.key + ": other bytes (" + r.body().length + " of " + s.bytes.length + ")");
     }
   }
@@ -404,7 +405,7 @@ class SoakIT {
             for (int i = first; i < all.size(); i += threads) {
               Put p = all.get(i);
               RawHttp.Response r = c.send("GET", p.key, null);
-              if (r.status() != 200 || !java.util.Arrays.equals(content(p.seed, p.size), r.body())) {
+              if (r.status() != 200 || !Arrays.equals(content(p.seed, p.size), r.body())) {
                 bad.incrementAndGet();
                 violation("PUT " + p.key + " acknowledged but reads back as " + r.status()
                     + " with " + r.body().length + " bytes");

@@ -20,6 +20,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import java.util.ArrayList;
+import java.util.Arrays;
 
 /**
  * The small-blob cache is per (registry, repository): two real registries, Alice's private one
@@ -160,7 +162,7 @@ class TenantIsolationTest {
   void aRegistryThatAnswersTheDigestWithOtherBytesGets502NeverAlicesBytes() throws Exception {
     byte[] manifest = hostile.getManifest("mallory/cache", tagOf(hostile)).orElseThrow();
     byte[] other = new byte[NARINFO.length];
-    java.util.Arrays.fill(other, (byte) 'x');
+    Arrays.fill(other, (byte) 'x');
     try (FakeRegistry fake = FakeRegistry.byTarget((method, uri, reply) -> {
       if (uri.contains("/manifests/")) {
         reply.send(200, FakeRegistry.OCI_MANIFEST, manifest);
@@ -171,8 +173,8 @@ class TenantIsolationTest {
       }
     })) {
       String path = "/" + fake.address() + "/mallory/cache/" + KEY;
-      List<String> answers = new java.util.ArrayList<>();
-      List<List<String>> requests = new java.util.ArrayList<>();
+      List<String> answers = new ArrayList<>();
+      List<List<String>> requests = new ArrayList<>();
       for (boolean aliceCached : new boolean[] {false, true}) {
         server.server.clearCaches();
         if (aliceCached) {

@@ -12,6 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.function.Consumer;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /** An {@link OrancServer} on a loopback port for one test class, and a JDK HTTP client for it. */
 final class TestServer implements AutoCloseable {
@@ -26,7 +28,7 @@ final class TestServer implements AutoCloseable {
    * has read the last byte of a Content-Length body: callers then assert the counts as usual.
    */
   void awaitStreamsSettled() throws InterruptedException {
-    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
     while ((server.metrics().uploads().get() != 0 || server.metrics().downloads().get() != 0)
         && System.nanoTime() < deadline) {
       Thread.sleep(10);
@@ -41,8 +43,8 @@ final class TestServer implements AutoCloseable {
    * The loopback registries tests run, as {@code --allow-registry} names them: served, and exempt
    * from the address policy (which refuses loopback otherwise).
    */
-  static final java.util.List<HostPattern> LOOPBACK_REGISTRIES =
-      java.util.List.of(HostPattern.parse("127.0.0.1"), HostPattern.parse("localhost"), HostPattern.parse("[::1]"));
+  static final List<HostPattern> LOOPBACK_REGISTRIES =
+      List.of(HostPattern.parse("127.0.0.1"), HostPattern.parse("localhost"), HostPattern.parse("[::1]"));
 
   /**
    * A server talking plain HTTP to registries, with quick retries, serving the loopback registries

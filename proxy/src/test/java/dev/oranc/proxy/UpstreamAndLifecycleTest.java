@@ -24,6 +24,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import java.util.ArrayList;
+import java.util.Arrays;
 
 /** Upstream redirects ({@code -u}, {@code -i}, {@code --upstream-anonymous}); start and stop. */
 class UpstreamAndLifecycleTest {
@@ -148,14 +150,14 @@ class UpstreamAndLifecycleTest {
     try (TestServer server = TestServer.start()) {
       String base = "/" + registry.get().address() + "/test/many";
       AtomicInteger ok = new AtomicInteger();
-      List<Thread> threads = new java.util.ArrayList<>();
+      List<Thread> threads = new ArrayList<>();
       for (int i = 0; i < 16; i++) {
         int n = i;
         threads.add(new Thread(() -> {
           try {
             byte[] body = ("file " + n).repeat(1000 * n + 1).getBytes(StandardCharsets.UTF_8);
             if (server.put(base + "/f" + n, body, null).statusCode() == 200
-                && java.util.Arrays.equals(body, server.get(base + "/f" + n, null).body())) {
+                && Arrays.equals(body, server.get(base + "/f" + n, null).body())) {
               ok.incrementAndGet();
             }
           } catch (Exception e) {

@@ -19,6 +19,9 @@ import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Fills {@link LayerCache} and {@link BlobCache} ahead of the requests Nix is about to make, so
@@ -207,7 +210,7 @@ public final class Prefetcher {
 
   private void start(Job job) {
     if (!launch(job)) {
-      finished(job, new java.util.concurrent.RejectedExecutionException("the server is closing"));
+      finished(job, new RejectedExecutionException("the server is closing"));
     }
   }
 
@@ -216,7 +219,7 @@ public final class Prefetcher {
     try {
       job.loop.execute(task);
       return true;
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+    } catch (RejectedExecutionException e) {
       return false;
     }
   }
@@ -277,7 +280,7 @@ public final class Prefetcher {
         return;
       }
       job = next;
-      error = new java.util.concurrent.RejectedExecutionException("the server is closing");
+      error = new RejectedExecutionException("the server is closing");
     }
   }
 
@@ -337,7 +340,7 @@ public final class Prefetcher {
    * Waits until no prefetch is waiting or running, at most {@code timeout}; true when none is (tests,
    * and benchmarks that want a settled server).
    */
-  public boolean awaitIdle(java.time.Duration timeout) throws InterruptedException {
+  public boolean awaitIdle(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (lock) {
       while (!pending.isEmpty()) {
@@ -345,7 +348,7 @@ public final class Prefetcher {
         if (left <= 0) {
           return false;
         }
-        java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(lock, left);
+        TimeUnit.NANOSECONDS.timedWait(lock, left);
       }
       return true;
     }

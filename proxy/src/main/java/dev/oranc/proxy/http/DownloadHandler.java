@@ -30,6 +30,7 @@ import dev.oranc.proxy.request.Failures;
 import dev.oranc.proxy.request.RequestHandler;
 import dev.oranc.proxy.request.Responses;
 import dev.oranc.proxy.request.RoutedRequest;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * {@code GET} and {@code HEAD} of a cache file.
@@ -167,7 +168,7 @@ public final class DownloadHandler extends RequestHandler {
 
     void resolve() {
       // A NAR whose PUT was answered while its image is still going up: wait, rather than 404.
-      java.util.concurrent.CompletableFuture<Void> publishing = backend.pending().pending(repo, key);
+      CompletableFuture<Void> publishing = backend.pending().pending(repo, key);
       if (publishing != null) {
         publishing.whenComplete((v, e) -> onLoop(() -> {
           if (live()) {

@@ -10,6 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
+import dev.oranc.common.registry.Throttling;
+import java.util.stream.Collectors;
 
 /**
  * The server's counters, exposed at {@code GET /-/metrics} in the Prometheus text format (0.0.4).
@@ -44,7 +46,7 @@ public final class ServerMetrics {
   private final Map<String, CacheSource> caches = new ConcurrentHashMap<>();
   private volatile LongSupplier[] multipart;
   private final ConcurrentHashMap<String, LongAdder> prefetch = new ConcurrentHashMap<>();
-  private volatile Supplier<dev.oranc.common.registry.Throttling> throttling;
+  private volatile Supplier<Throttling> throttling;
 
   private record RequestLabel(String method, int status) {}
 
@@ -270,7 +272,7 @@ public final class ServerMetrics {
   }
 
   /** Registers the registry client's rate-limit figures (answers, time paused). */
-  public void registryThrottling(Supplier<dev.oranc.common.registry.Throttling> throttling) {
+  public void registryThrottling(Supplier<Throttling> throttling) {
     this.throttling = throttling;
   }
 
@@ -298,7 +300,7 @@ public final class ServerMetrics {
     new TreeMap<String, Long>(
             requests.entrySet().stream()
                 .collect(
-                    java.util.stream.Collectors.toMap(
+                    Collectors.toMap(
                         e -> "{method=\"" + e.getKey().method + "\",status=\"" + e.getKey().status + "\"}",
                         e -> e.getValue().sum())))
         .forEach((labels, v) -> sample(b, "oranc_http_requests_total", labels, v));
@@ -329,9 +331,9 @@ public final class ServerMetrics {
     sample(b, "oranc_nar_relayed_total", "", narRelayed.sum());
     header(b, "oranc_nar_relayed_bytes_total", "counter", "NAR bytes this server sent itself.");
     sample(b, "oranc_nar_relayed_bytes_total", "", narRelayedBytes.sum());
-    Supplier<dev.oranc.common.registry.Throttling> throttled = throttling;
+    Supplier<Throttling> throttled = throttling;
     if (throttled != null) {
-      dev.oranc.common.registry.Throttling now = throttled.get();
+      Throttling now = throttled.get();
       header(b, "oranc_registry_rate_limited_total", "counter",
           "Registry answers 429 (or 503) the client slowed down for.");
       sample(b, "oranc_registry_rate_limited_total", "", now.rateLimitAnswers());

@@ -5,6 +5,7 @@ import dev.oranc.common.error.OrancException;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 /**
  * Small helpers for futures: timing registry operations, a synchronous throw as a failure. Public
@@ -34,7 +35,7 @@ public final class Failures {
   }
 
   /** Runs {@code supplier}, turning a synchronous throw into a failed future. */
-  public static <T> CompletableFuture<T> call(java.util.function.Supplier<CompletableFuture<T>> supplier) {
+  public static <T> CompletableFuture<T> call(Supplier<CompletableFuture<T>> supplier) {
     try {
       return supplier.get();
     } catch (RuntimeException e) {

@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.util.function.BooleanSupplier;
+import java.util.List;
 
 /**
  * Reads each request's route ({@link Router}: path, query, credentials) and passes a {@link
@@ -48,7 +49,7 @@ public final class RouteHandler extends ChannelInboundHandlerAdapter {
         if (draining.getAsBoolean()) {
           throw new RequestRejected.ShuttingDown();
         }
-        java.util.List<String> authorization = request.headers().getAll(HttpHeaderNames.AUTHORIZATION);
+        List<String> authorization = request.headers().getAll(HttpHeaderNames.AUTHORIZATION);
         if (authorization.size() > 1) {
           // Which one would the registry see? Refuse rather than guess (a proxy in front may pick
           // the other one).

@@ -9,6 +9,7 @@ import dev.oranc.common.registry.Credentials;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
+import java.util.ArrayList;
 
 /**
  * Registry credentials from a request's {@code Authorization} header (SPEC §3).
@@ -73,7 +74,7 @@ public final class AuthorizationParser {
 
   /** Every message a refused scheme can get (tests check no other one is ever made). */
   static List<String> unsupportedSchemeMessages() {
-    List<String> all = new java.util.ArrayList<>();
+    List<String> all = new ArrayList<>();
     for (String named : NAMED_SCHEMES) {
       all.add(SUBJECT + ": " + unsupportedScheme(named));
     }

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * Reads a request's target and {@code Authorization} header into a {@link Route} (SPEC §3).
@@ -216,8 +217,8 @@ public final class Router {
     return canonicalKey(key);
   }
 
-  private static final java.util.regex.Pattern DEBUGINFO_WITHOUT_SUFFIX =
-      java.util.regex.Pattern.compile("debuginfo/[0-9a-f]{40}");
+  private static final Pattern DEBUGINFO_WITHOUT_SUFFIX =
+      Pattern.compile("debuginfo/[0-9a-f]{40}");
 
   /**
    * The key a request names. Nix writes a debug file's index entry as {@code

@@ -6,6 +6,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Locale;
 import java.util.zip.CRC32;
 import java.util.zip.CRC32C;
+import java.util.zip.Checksum;
 
 /**
  * The checksums S3 clients send with a body ({@code x-amz-checksum-*} as a header or in an
@@ -61,7 +62,7 @@ public enum ChecksumAlgorithm {
     };
   }
 
-  private static Sum crc(java.util.zip.Checksum c) {
+  private static Sum crc(Checksum c) {
     return new Sum() {
       @Override
       public void update(ByteBuffer bytes) {

@@ -18,6 +18,7 @@ import java.util.concurrent.CompletionException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.oranc.common.error.OrancException;
 
 /**
  * One S3 multipart upload, mapped onto one OCI blob upload session: the parts become the blob's
@@ -449,7 +450,7 @@ public final class MultipartSession {
 
   /** For an answer to the client: a registry's own text is left out (see RegistryException). */
   static String oneLine(Throwable t) {
-    String m = t instanceof dev.oranc.common.error.OrancException o ? o.publicMessage() : t.getMessage();
+    String m = t instanceof OrancException o ? o.publicMessage() : t.getMessage();
     m = m == null ? t.getClass().getSimpleName() : m;
     m = m.replaceAll("[\\r\\n\\t]+", " ");
     return m.length() > 200 ? m.substring(0, 200) + "…" : m;

@@ -18,6 +18,7 @@ import java.util.HexFormat;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import java.io.IOException;
 
 /**
  * The S3 multipart uploads in progress on this server, by upload id, and the spool their early
@@ -164,7 +165,7 @@ public final class MultipartUploads implements AutoCloseable {
   }
 
   /** Checks, at start-up, that the spool can be made where it is configured. */
-  public void checkSpool() throws java.io.IOException {
+  public void checkSpool() throws IOException {
     spool.checkRoot();
   }
 

@@ -7,6 +7,7 @@ import javax.xml.stream.XMLInputFactory;
 import javax.xml.stream.XMLStreamConstants;
 import javax.xml.stream.XMLStreamException;
 import javax.xml.stream.XMLStreamReader;
+import java.util.Locale;
 
 /**
  * The XML of S3: the answers we write (multipart results, errors) and the one request body we
@@ -128,7 +129,7 @@ public final class S3Xml {
     if (e.length() >= 2 && e.startsWith("\"") && e.endsWith("\"")) {
       e = e.substring(1, e.length() - 1);
     }
-    return e.toLowerCase(java.util.Locale.ROOT);
+    return e.toLowerCase(Locale.ROOT);
   }
 
   /**

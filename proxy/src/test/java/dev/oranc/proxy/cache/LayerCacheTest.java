@@ -21,6 +21,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import java.util.function.Function;
 
 /** Expiry by an injected ticker (no sleeping), scoping by credentials, single flight, invalidation. */
 class LayerCacheTest {
@@ -71,7 +72,7 @@ class LayerCacheTest {
   @Test
   void aNarMissIsNotRememberedButAFoundNarIs() throws Exception {
     String nar = "nar/0sf0k15dhahzx3djd4qsp5k7kid8zw4y6za714c3m085x5gwcpmq.nar.zst";
-    java.util.function.Function<Optional<StoredFile>, LayerCache.Lookup> lookup = answer -> cache.get(repo, nar, alice, () -> {
+    Function<Optional<StoredFile>, LayerCache.Lookup> lookup = answer -> cache.get(repo, nar, alice, () -> {
       loads.incrementAndGet();
       return CompletableFuture.completedFuture(answer);
     }).join();

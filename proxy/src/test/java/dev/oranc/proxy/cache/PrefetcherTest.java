@@ -15,6 +15,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What the prefetcher takes from a narinfo, without a registry: the loop it is handed is shut
@@ -35,7 +36,7 @@ class PrefetcherTest {
   @BeforeEach
   void setUp() {
     closed = new DefaultEventLoop();
-    closed.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    closed.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
     prefetcher = new Prefetcher(null, layers, blobs, metrics, 2, 10);
   }
 

@@ -9,6 +9,7 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import org.junit.jupiter.api.Test;
+import java.nio.file.NoSuchFileException;
 
 class ErrorTableTest {
 
@@ -21,9 +22,9 @@ class ErrorTableTest {
   void theNearestRowAnswers() {
     assertEquals("missing: a", TABLE.answer(new FileNotFoundException("a")));
     assertEquals("io: b", TABLE.answer(new IOException("b")));
-    assertEquals("io: c", TABLE.answer(new java.nio.file.NoSuchFileException("c")));
+    assertEquals("io: c", TABLE.answer(new NoSuchFileException("c")));
     assertEquals("fallback", TABLE.answer(new UncheckedIOException(new IOException("d"))));
-    assertTrue(TABLE.hasRowFor(java.nio.file.NoSuchFileException.class));
+    assertTrue(TABLE.hasRowFor(NoSuchFileException.class));
     assertFalse(TABLE.hasRowFor(UncheckedIOException.class));
   }
 

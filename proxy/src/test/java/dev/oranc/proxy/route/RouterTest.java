@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import java.util.Locale;
 
 class RouterTest {
 
@@ -83,7 +84,7 @@ class RouterTest {
     }
     // Not 40 lower-case hex digits, or not under debuginfo/: the key as it is.
     for (String other : List.of("debuginfo/" + id.substring(1), "debuginfo/" + id + "0",
-        "debuginfo/" + id.toUpperCase(java.util.Locale.ROOT), "x/debuginfo/" + id, "debuginfo/" + id + ".x")) {
+        "debuginfo/" + id.toUpperCase(Locale.ROOT), "x/debuginfo/" + id, "debuginfo/" + id + ".x")) {
       assertEquals(other, file("GET", "/r.io/a/b/" + other).key());
     }
   }
