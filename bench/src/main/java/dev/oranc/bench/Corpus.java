@@ -154,7 +154,9 @@ final class Corpus {
   static List<Path> regularFiles(Path dir) throws IOException {
     List<Path> out = new ArrayList<>();
     try (Stream<Path> walk = Files.walk(dir)) {
-      walk.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).sorted().forEach(out::add);
+      walk.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
+          .sorted()
+          .forEach(out::add);
     }
     return out;
   }
@@ -175,7 +177,8 @@ final class Corpus {
         dir,
         new SimpleFileVisitor<>() {
           @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+              throws IOException {
             Files.delete(file);
             return FileVisitResult.CONTINUE;
           }

@@ -29,14 +29,14 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Push's own per-path CPU work, {@link NarCompressor#compress}: NAR writer → SHA-256 and size
- * (checked against the database's values) → zstd level 3 → a sink that hashes what it is given
- * (the upload's FileHash) and discards it; in MB/s of NAR, for the two trees of {@link NarTrees}.
- * {@code workers} 2 makes the compressor use zstd's two worker threads for every NAR (push does for
- * NARs over its large-NAR bound). Compare with {@link PushPipelineBenchmark#pipeline} (the same
- * stages assembled by hand) and {@link ZstdBenchmark#oneShot} (zstd alone).
+ * (checked against the database's values) → zstd level 3 → a sink that hashes what it is given (the
+ * upload's FileHash) and discards it; in MB/s of NAR, for the two trees of {@link NarTrees}. {@code
+ * workers} 2 makes the compressor use zstd's two worker threads for every NAR (push does for NARs
+ * over its large-NAR bound). Compare with {@link PushPipelineBenchmark#pipeline} (the same stages
+ * assembled by hand) and {@link ZstdBenchmark#oneShot} (zstd alone).
  *
- * <p>{@code compressInMemory} feeds the compressor the tree's NAR from memory in 128 KiB writes,
- * as the NAR writer hands it on: push's streaming zstd and hashing without the file reads, to set
+ * <p>{@code compressInMemory} feeds the compressor the tree's NAR from memory in 128 KiB writes, as
+ * the NAR writer hands it on: push's streaming zstd and hashing without the file reads, to set
  * against zstd-jni's one-shot compression of bytes in memory.
  */
 @BenchmarkMode(Mode.Throughput)
@@ -60,7 +60,9 @@ public class NarCompressorBenchmark {
     @Setup(Level.Trial)
     public void setUp(NarTrees t) {
       // The tree is not in the store: the source writes the tree whatever path it is asked for.
-      compressor = new NarCompressor((path, out) -> writer.write(t.root, out), ZstdBenchmark.LEVEL, workers, 0);
+      compressor =
+          new NarCompressor(
+              (path, out) -> writer.write(t.root, out), ZstdBenchmark.LEVEL, workers, 0);
       inMemory =
           new NarCompressor(
               (path, out) -> {
@@ -69,12 +71,19 @@ public class NarCompressorBenchmark {
                 }
                 return t.nar.length;
               },
-              ZstdBenchmark.LEVEL, workers, 0);
+              ZstdBenchmark.LEVEL,
+              workers,
+              0);
       StorePath path = Samples.storePath(new Random(42), "bench-tree");
       info =
           new PathInfo(
-              path, NixHash.sha256(Digest.newSha256().digest(t.nar)), t.nar.length, List.of(),
-              Optional.empty(), List.of(), Optional.empty());
+              path,
+              NixHash.sha256(Digest.newSha256().digest(t.nar)),
+              t.nar.length,
+              List.of(),
+              Optional.empty(),
+              List.of(),
+              Optional.empty());
     }
   }
 
@@ -89,7 +98,8 @@ public class NarCompressorBenchmark {
   }
 
   @Benchmark
-  public CompressedNar compressInMemory(NarTrees t, Compressor c, ByteCounter counter) throws IOException {
+  public CompressedNar compressInMemory(NarTrees t, Compressor c, ByteCounter counter)
+      throws IOException {
     ZstdBenchmark.CountingSink sink = new ZstdBenchmark.CountingSink();
     CompressedNar result =
         c.inMemory.compress(c.info, new DigestOutputStream(sink, c.fileSha), n -> {}, n -> {});

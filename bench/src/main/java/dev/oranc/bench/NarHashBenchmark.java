@@ -45,7 +45,8 @@ public class NarHashBenchmark {
 
   @Benchmark
   public byte[] narIntoSha256(NarTrees t, Hasher h, ByteCounter c) throws IOException {
-    c.bytes += h.writer.write(t.root, new DigestOutputStream(OutputStream.nullOutputStream(), h.sha256));
+    c.bytes +=
+        h.writer.write(t.root, new DigestOutputStream(OutputStream.nullOutputStream(), h.sha256));
     return h.sha256.digest();
   }
 

@@ -19,8 +19,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * narinfo parse and format with 1, 12 and 200 references (a leaf, a typical library, a large
  * closure root), as push writes them and a reader checks them. {@code referenceSplitLines} splits
- * the same text into lines and fields without interpreting them: the floor of any parser that
- * makes strings of the fields.
+ * the same text into lines and fields without interpreting them: the floor of any parser that makes
+ * strings of the fields.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)

@@ -24,8 +24,8 @@ import org.openjdk.jmh.annotations.TearDown;
  *       shared-library bytes.
  * </ul>
  *
- * <p>{@link #nar} is the tree's NAR in memory, for the benchmarks whose reference works on the
- * same bytes without reading files.
+ * <p>{@link #nar} is the tree's NAR in memory, for the benchmarks whose reference works on the same
+ * bytes without reading files.
  */
 @State(Scope.Benchmark)
 public class NarTrees {
@@ -46,7 +46,8 @@ public class NarTrees {
   public void create() throws IOException {
     dir = Files.createTempDirectory("oranc-bench-nar");
     switch (tree) {
-      case "small-files" -> root = Corpus.smallTree(dir.resolve("tree"), SMALL_FILE_COUNT, SMALL_FILE_MAX);
+      case "small-files" ->
+          root = Corpus.smallTree(dir.resolve("tree"), SMALL_FILE_COUNT, SMALL_FILE_MAX);
       case "large-file" ->
           root =
               Corpus.largeFile(

@@ -32,8 +32,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code filesCopy}: {@code Files.copy(path, nullOutputStream)} per file, the plain Java way;
  *   <li>{@code channelRead}: {@code FileChannel.read} into one reused 128 KiB heap buffer, the
  *       system calls the writer itself makes, without the NAR framing and directory listing;
- *   <li>{@code transferToDevNull}: {@code FileChannel.transferTo} into {@code /dev/null}, where
- *       the kernel may not copy at all: a floor no user-space reader reaches.
+ *   <li>{@code transferToDevNull}: {@code FileChannel.transferTo} into {@code /dev/null}, where the
+ *       kernel may not copy at all: a floor no user-space reader reaches.
  * </ul>
  */
 @BenchmarkMode(Mode.Throughput)

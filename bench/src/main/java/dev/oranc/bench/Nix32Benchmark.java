@@ -20,9 +20,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * nix32 of a SHA-256 (52 characters) and of a store path's 20-byte hash part (32 characters),
- * against the JDK's base-16 and base-64 codecs on the same bytes (the cost of any table-driven
- * text encoding of that length), plus {@link NixHash} parsing and printing of {@code
- * sha256:<nix32>}, as narinfos carry it.
+ * against the JDK's base-16 and base-64 codecs on the same bytes (the cost of any table-driven text
+ * encoding of that length), plus {@link NixHash} parsing and printing of {@code sha256:<nix32>}, as
+ * narinfos carry it.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)

@@ -1,10 +1,10 @@
 package dev.oranc.bench;
 
 import com.github.benmanes.caffeine.cache.Ticker;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.layout.StoredFile;
+import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
@@ -60,7 +60,9 @@ public class ProxyCacheBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    layers = new LayerCache(100_000, Duration.ofMinutes(5), Duration.ofSeconds(5), Ticker.systemTicker());
+    layers =
+        new LayerCache(
+            100_000, Duration.ofMinutes(5), Duration.ofSeconds(5), Ticker.systemTicker());
     blobs = new BlobCache(64 << 20, 64 << 10, Duration.ofMinutes(10), Ticker.systemTicker());
     repo = RepositoryRef.of("ghcr.io", "owner/cache");
     creds =
@@ -71,15 +73,23 @@ public class ProxyCacheBenchmark {
     Digest digest = Digest.sha256(narinfo);
     file =
         new StoredFile(
-            repo, TagCodec.DEFAULT.writeTag(Samples.NARINFO_KEY), digest, narinfo.length,
-            "text/x-nix-narinfo", null);
+            repo,
+            TagCodec.DEFAULT.writeTag(Samples.NARINFO_KEY),
+            digest,
+            narinfo.length,
+            "text/x-nix-narinfo",
+            null);
     layers
-        .get(repo, Samples.NARINFO_KEY, creds,
+        .get(
+            repo,
+            Samples.NARINFO_KEY,
+            creds,
             () -> CompletableFuture.completedFuture(Optional.of(file)))
         .join();
     blobs.get(repo, digest, () -> CompletableFuture.completedFuture(narinfo)).join();
     layerMap.put(
-        new LayerCache.Key(repo.registry(), repo.repository(), Samples.NARINFO_KEY, creds.fingerprint()),
+        new LayerCache.Key(
+            repo.registry(), repo.repository(), Samples.NARINFO_KEY, creds.fingerprint()),
         file);
     blobMap.put(new BlobCache.Key(repo, digest), narinfo);
   }
@@ -95,7 +105,8 @@ public class ProxyCacheBenchmark {
   public byte[] referenceConcurrentHashMaps() {
     StoredFile f =
         layerMap.get(
-            new LayerCache.Key(repo.registry(), repo.repository(), Samples.NARINFO_KEY, creds.fingerprint()));
+            new LayerCache.Key(
+                repo.registry(), repo.repository(), Samples.NARINFO_KEY, creds.fingerprint()));
     return blobMap.get(new BlobCache.Key(repo, f.digest()));
   }
 }

@@ -1,13 +1,13 @@
 package dev.oranc.bench;
 
 import com.fasterxml.jackson.jr.ob.JSON;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.Digest;
-import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.oci.Manifest;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.layout.StoredFile;
+import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.common.tag.TagCodec;
 import java.io.IOException;
@@ -28,8 +28,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The per-request value work of the registry client: reading a cache file's manifest (what every
- * cold GET does) against jackson-jr's parse of the same JSON alone; making the repository name
- * and credentials a request carries; a digest from the registry's text.
+ * cold GET does) against jackson-jr's parse of the same JSON alone; making the repository name and
+ * credentials a request carries; a digest from the registry's text.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)

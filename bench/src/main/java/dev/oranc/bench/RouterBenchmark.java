@@ -24,14 +24,14 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * What the server does with every request before any cache or registry: {@link Router#route}
- * (path split and percent-decoded per segment, registry and repository checked, the key's tags
- * made, the {@code Authorization} header decoded), for a narinfo and a NAR key, anonymous, with
- * Basic credentials and with an S3 SigV4 header; and {@link AuthorizationParser#parse} alone.
+ * What the server does with every request before any cache or registry: {@link Router#route} (path
+ * split and percent-decoded per segment, registry and repository checked, the key's tags made, the
+ * {@code Authorization} header decoded), for a narinfo and a NAR key, anonymous, with Basic
+ * credentials and with an S3 SigV4 header; and {@link AuthorizationParser#parse} alone.
  *
- * <p>References: splitting the same target on {@code /} ({@code referenceSplitPath}), and
- * base-64 decoding the same credentials and splitting at the colon ({@code
- * referenceDecodeBasic}): the least any parser of these values does.
+ * <p>References: splitting the same target on {@code /} ({@code referenceSplitPath}), and base-64
+ * decoding the same credentials and splitting at the colon ({@code referenceDecodeBasic}): the
+ * least any parser of these values does.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -70,7 +70,8 @@ public class RouterBenchmark {
     aws =
         "AWS4-HMAC-SHA256 Credential="
             + encodedUserPassword
-            + "/20240101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date,"
+            + "/20240101/us-east-1/s3/aws4_request,"
+            + " SignedHeaders=host;x-amz-content-sha256;x-amz-date,"
             + " Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
   }
 

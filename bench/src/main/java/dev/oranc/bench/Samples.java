@@ -5,12 +5,12 @@ import dev.oranc.common.nix.hash.NixHash;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.signature.SecretKey;
 import dev.oranc.common.nix.store.StorePath;
+import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
-import java.security.NoSuchAlgorithmException;
 
 /**
  * Values shaped like the real ones (a store path with a dozen references, a signed narinfo, cache

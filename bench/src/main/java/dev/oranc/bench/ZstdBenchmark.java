@@ -24,8 +24,8 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * zstd at push's default level 3 on {@code inputMiB} MiB of shared-library bytes (compressible
- * like real store paths, ratio about 0.3), in MB/s of input.
+ * zstd at push's default level 3 on {@code inputMiB} MiB of shared-library bytes (compressible like
+ * real store paths, ratio about 0.3), in MB/s of input.
  *
  * <p>The streaming path push uses (a {@code ZstdOutputStream} fed in NAR-writer-sized chunks)
  * against zstd-jni's one-shot compression of the same bytes held in memory, the limit. {@code

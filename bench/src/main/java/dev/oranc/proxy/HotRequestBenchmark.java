@@ -1,13 +1,14 @@
 package dev.oranc.proxy;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.layout.StoredFile;
+import dev.oranc.common.net.HostPattern;
 import dev.oranc.common.nix.hash.Nix32;
 import dev.oranc.common.oci.Digest;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
@@ -15,8 +16,8 @@ import dev.oranc.proxy.cache.PendingPublishes;
 import dev.oranc.proxy.cache.Prefetcher;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.request.Backend;
-import dev.oranc.proxy.s3.MultipartUploads;
 import dev.oranc.proxy.route.AuthorizationParser;
+import dev.oranc.proxy.s3.MultipartUploads;
 import dev.oranc.proxy.upstream.UpstreamChecker;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -36,13 +37,12 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
+import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -56,8 +56,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-import dev.oranc.common.net.HostPattern;
-import java.util.Base64;
 
 /**
  * A warm narinfo GET through the server's whole pipeline, bytes in and bytes out: the request's
@@ -70,8 +68,8 @@ import java.util.Base64;
  * one handler answering the same bytes): what Netty's HTTP/1.1 alone costs.
  *
  * <p>In the package of the pipeline's assembly ({@code ServerInitializer.addHandlers}), as its
- * tests are. Logging is SLF4J's no-op here (the bench has no logging
- * backend), so the access log line costs nothing; the whole-system benchmark has it.
+ * tests are. Logging is SLF4J's no-op here (the bench has no logging backend), so the access log
+ * line costs nothing; the whole-system benchmark has it.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -103,10 +101,14 @@ public class HotRequestBenchmark {
             ? null
             : "Basic "
                 + Base64.getEncoder()
-                    .encodeToString("user:ghp_0123456789abcdefghijklmnopqrstuvwxyz".getBytes(StandardCharsets.UTF_8));
+                    .encodeToString(
+                        "user:ghp_0123456789abcdefghijklmnopqrstuvwxyz"
+                            .getBytes(StandardCharsets.UTF_8));
     // What Nix 2.8 sends: Host, User-Agent, Accept (SPEC §3).
     request =
-        ("GET /127.0.0.1:5000/owner/cache/" + key + " HTTP/1.1\r\n"
+        ("GET /127.0.0.1:5000/owner/cache/"
+                + key
+                + " HTTP/1.1\r\n"
                 + "Host: 127.0.0.1:8080\r\n"
                 + "User-Agent: curl/7.88.1 Nix/2.8.0\r\n"
                 + "Accept: */*\r\n"
@@ -115,49 +117,86 @@ public class HotRequestBenchmark {
             .getBytes(StandardCharsets.ISO_8859_1);
 
     // As a public instance runs: the allow-list is checked on every request.
-    ServerConfig config = ServerConfig.builder()
-        .allowRegistries(List.of(HostPattern.parse("127.0.0.1:5000")))
-        .build();
+    ServerConfig config =
+        ServerConfig.builder()
+            .allowRegistries(List.of(HostPattern.parse("127.0.0.1:5000")))
+            .build();
     client = new RegistryClient(RegistryClientConfig.builder().tls(false).maxAttempts(1).build());
     ServerMetrics metrics = new ServerMetrics();
     LayerCache layers =
-        new LayerCache(config.layerCacheEntries(), config.layerCacheTtl(), config.layerCacheNegativeTtl(),
+        new LayerCache(
+            config.layerCacheEntries(),
+            config.layerCacheTtl(),
+            config.layerCacheNegativeTtl(),
             Ticker.systemTicker());
     BlobCache blobs =
-        new BlobCache(config.blobCacheBytes(), config.smallBlobBytes(), config.blobCacheIdle(),
+        new BlobCache(
+            config.blobCacheBytes(),
+            config.smallBlobBytes(),
+            config.blobCacheIdle(),
             Ticker.systemTicker());
     RepositoryRef repo = RepositoryRef.of("127.0.0.1:5000", "owner/cache");
     Digest digest = Digest.sha256(narinfo);
     StoredFile file =
-        new StoredFile(repo, TagCodec.DEFAULT.writeTag(key), digest, narinfo.length, "text/x-nix-narinfo", null);
-    layers.get(repo, key, AuthorizationParser.parse(authorization),
+        new StoredFile(
+            repo,
+            TagCodec.DEFAULT.writeTag(key),
+            digest,
+            narinfo.length,
+            "text/x-nix-narinfo",
+            null);
+    layers
+        .get(
+            repo,
+            key,
+            AuthorizationParser.parse(authorization),
             () -> CompletableFuture.completedFuture(Optional.of(file)))
         .join();
     blobs.get(repo, digest, () -> CompletableFuture.completedFuture(narinfo)).join();
-    MultipartUploads multipart = new MultipartUploads(config.multipartSpoolDir(),
-        config.multipartSpoolBytes(), config.multipartExpiry(), config.maxMultipartUploadsPerClient(),
-        config.ticker());
+    MultipartUploads multipart =
+        new MultipartUploads(
+            config.multipartSpoolDir(),
+            config.multipartSpoolBytes(),
+            config.multipartExpiry(),
+            config.maxMultipartUploadsPerClient(),
+            config.ticker());
     Backend backend =
         new Backend(
             new OciBinaryCache(client, config.codec()),
             layers,
             blobs,
-            new UpstreamChecker(List.of(), config.ignoreUpstream(), false, 1, config.upstreamTimeout(), 10,
-                config.upstreamCacheTtl(), config.upstreamCacheNegativeTtl(), Ticker.systemTicker(), metrics),
+            new UpstreamChecker(
+                List.of(),
+                config.ignoreUpstream(),
+                false,
+                1,
+                config.upstreamTimeout(),
+                10,
+                config.upstreamCacheTtl(),
+                config.upstreamCacheNegativeTtl(),
+                Ticker.systemTicker(),
+                metrics),
             metrics,
             Prefetcher.disabled(),
             new PendingPublishes());
     server = new EmbeddedChannel();
-    new ServerInitializer(config, backend, multipart, () -> false,
+    new ServerInitializer(
+            config,
+            backend,
+            multipart,
+            () -> false,
             new DefaultChannelGroup(GlobalEventExecutor.INSTANCE))
         .addHandlers(server.pipeline());
 
-    bare = new EmbeddedChannel(new HttpServerCodec(), new HttpServerKeepAliveHandler(), new Answer(narinfo));
+    bare =
+        new EmbeddedChannel(
+            new HttpServerCodec(), new HttpServerKeepAliveHandler(), new Answer(narinfo));
 
     // Both must answer 200 with the narinfo, or the benchmark measures an error page.
     for (EmbeddedChannel ch : List.of(server, bare)) {
       String out = new String(exchange(ch, new StringBuilder()), StandardCharsets.ISO_8859_1);
-      if (!out.startsWith("HTTP/1.1 200 ") || !out.endsWith(new String(narinfo, StandardCharsets.ISO_8859_1))) {
+      if (!out.startsWith("HTTP/1.1 200 ")
+          || !out.endsWith(new String(narinfo, StandardCharsets.ISO_8859_1))) {
         throw new IllegalStateException("unexpected answer:\n" + out);
       }
     }
@@ -213,14 +252,18 @@ public class HotRequestBenchmark {
       refs.append(i == 0 ? "" : " ").append(Nix32.encode(h)).append("-dependency-").append(i);
     }
     String hashPart = key.substring(0, 32);
-    return ("StorePath: /nix/store/" + hashPart + "-openssl-3.0.13\n"
+    return ("StorePath: /nix/store/"
+            + hashPart
+            + "-openssl-3.0.13\n"
             + "URL: nar/1b4sb93wp679q4zx9k1ignby1yna3z7c4c2ri3wphylbc2dwsys0.nar.zst\n"
             + "Compression: zstd\n"
             + "FileHash: sha256:0vz5ggyk0ij8fj9hmz1svwh1i8pmhwqp1b4sb93wp679q4zx9k1ig\n"
             + "FileSize: 1914561\n"
             + "NarHash: sha256:1b4sb93wp679q4zx9k1ignby1yna3z7c4c2ri3wphylbc2dwsys0\n"
             + "NarSize: 6563272\n"
-            + "References: " + refs + "\n")
+            + "References: "
+            + refs
+            + "\n")
         .getBytes(StandardCharsets.UTF_8);
   }
 
@@ -236,7 +279,8 @@ public class HotRequestBenchmark {
     protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
       if (msg instanceof HttpRequest req) {
         FullHttpResponse r =
-            new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(body));
+            new DefaultFullHttpResponse(
+                HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(body));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/x-nix-narinfo");
         HttpUtil.setContentLength(r, body.length);
         HttpUtil.setKeepAlive(r, HttpUtil.isKeepAlive(req));

@@ -88,15 +88,28 @@ final class CheckCommand implements Callable<Integer> {
     problems.forEach(out::println);
     out.flush();
     PrintWriter err = spec.commandLine().getErr();
-    String missing = result.missingReferences().isEmpty()
-        ? ""
-        : "; " + result.missingReferences().size()
-            + (result.missingReferences().size() == 1 ? " referenced path has" : " referenced paths have")
-            + " no narinfo here (referenced by "
-            + result.referrers() + " narinfos" + (allowMissingReferences ? ", allowed" : "") + ")";
-    err.println(scan.keys().size() + " keys, " + scan.narinfos().size() + " narinfos checked: "
-        + (problems.isEmpty() ? "no problems" : problems.size() + (problems.size() == 1 ? " problem" : " problems"))
-        + missing);
+    String missing =
+        result.missingReferences().isEmpty()
+            ? ""
+            : "; "
+                + result.missingReferences().size()
+                + (result.missingReferences().size() == 1
+                    ? " referenced path has"
+                    : " referenced paths have")
+                + " no narinfo here (referenced by "
+                + result.referrers()
+                + " narinfos"
+                + (allowMissingReferences ? ", allowed" : "")
+                + ")";
+    err.println(
+        scan.keys().size()
+            + " keys, "
+            + scan.narinfos().size()
+            + " narinfos checked: "
+            + (problems.isEmpty()
+                ? "no problems"
+                : problems.size() + (problems.size() == 1 ? " problem" : " problems"))
+            + missing);
     err.flush();
     return problems.isEmpty() ? 0 : ExecutionErrors.EXIT_FAILURE;
   }

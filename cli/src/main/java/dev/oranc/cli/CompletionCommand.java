@@ -1,6 +1,8 @@
 package dev.oranc.cli;
 
 import java.io.PrintWriter;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import picocli.AutoComplete;
 import picocli.CommandLine;
@@ -10,8 +12,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
-import java.util.Iterator;
-import java.util.List;
 
 @Command(
     name = "completion",

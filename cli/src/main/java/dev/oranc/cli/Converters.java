@@ -1,16 +1,16 @@
 package dev.oranc.cli;
 
+import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.registry.RetryBudget;
+import dev.oranc.push.PushOptions;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.time.Duration;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
-import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.registry.RetryBudget;
-import dev.oranc.push.PushOptions;
-import java.time.Duration;
 
 /** Converters whose errors say what was wrong and what is accepted, in one line. */
 final class Converters {
@@ -85,8 +85,12 @@ final class Converters {
         return Pattern.compile(value);
       } catch (PatternSyntaxException e) {
         throw new TypeConversionException(
-            "'" + value + "' is not a valid regular expression: " + e.getDescription()
-                + " near index " + e.getIndex());
+            "'"
+                + value
+                + "' is not a valid regular expression: "
+                + e.getDescription()
+                + " near index "
+                + e.getIndex());
       }
     }
   }
@@ -94,13 +98,16 @@ final class Converters {
   /** A registry as {@code host} or {@code host:port}, no scheme, no path. */
   static final class Registry implements ITypeConverter<String> {
     private static final Pattern HOST_PORT =
-        Pattern.compile("(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?");
+        Pattern.compile(
+            "(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?");
 
     @Override
     public String convert(String value) {
       if (!HOST_PORT.matcher(value).matches()) {
         throw new TypeConversionException(
-            "'" + value + "' is not a registry HOST[:PORT] (e.g. ghcr.io or 127.0.0.1:5000; no"
+            "'"
+                + value
+                + "' is not a registry HOST[:PORT] (e.g. ghcr.io or 127.0.0.1:5000; no"
                 + " scheme, no path)");
       }
       return value;
@@ -109,7 +116,8 @@ final class Converters {
 
   /** An OCI repository name: lowercase path components separated by '/'. */
   static final class Repository implements ITypeConverter<String> {
-    // OCI distribution spec: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*
+    // OCI distribution spec:
+    // [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*
     private static final Pattern NAME =
         Pattern.compile(
             "[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*)*");
@@ -118,15 +126,18 @@ final class Converters {
     public String convert(String value) {
       if (!NAME.matcher(value).matches()) {
         throw new TypeConversionException(
-            "'" + value + "' is not a repository name (lowercase letters, digits and . _ -"
+            "'"
+                + value
+                + "' is not a repository name (lowercase letters, digits and . _ -"
                 + " separated by '/', e.g. owner/cache)");
       }
       return value;
     }
   }
+
   /**
-   * {@code --max-retry}: attempts ({@code 3}) or how long to wait out rate limits ({@code 5m});
-   * the form not given keeps its default, which for the wait differs by command.
+   * {@code --max-retry}: attempts ({@code 3}) or how long to wait out rate limits ({@code 5m}); the
+   * form not given keeps its default, which for the wait differs by command.
    */
   abstract static class RetryBudgetConverter implements ITypeConverter<RetryBudget> {
     private final Duration defaultWait;

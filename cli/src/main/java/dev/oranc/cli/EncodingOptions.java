@@ -3,12 +3,12 @@ package dev.oranc.cli;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.common.tag.TagEncoding;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.TypeConversionException;
-import java.util.Arrays;
-import java.util.Iterator;
 
 /** {@code --tag-encoding} and {@code --fallback-encodings}, wherever a key becomes a tag. */
 final class EncodingOptions {
@@ -46,7 +46,11 @@ final class EncodingOptions {
         return TagEncoding.byName(value);
       } catch (IllegalArgumentException e) {
         throw new TypeConversionException(
-            "'" + value + "' is not a tag encoding (expected one of: " + TagEncoding.acceptedNames() + ")");
+            "'"
+                + value
+                + "' is not a tag encoding (expected one of: "
+                + TagEncoding.acceptedNames()
+                + ")");
       }
     }
   }

@@ -8,9 +8,9 @@ import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * Defaults of a command's flags from the environment, for systemd's {@code EnvironmentFile=}: flag
- * {@code --max-retry} is {@code ORANC_MAX_RETRY}, {@code --no-ssl} is {@code ORANC_NO_SSL=true}.
- * A flag on the command line wins over its variable; a variable wins over the built-in default.
- * A repeatable flag takes several values in one variable, separated as the flag's own values are
+ * {@code --max-retry} is {@code ORANC_MAX_RETRY}, {@code --no-ssl} is {@code ORANC_NO_SSL=true}. A
+ * flag on the command line wins over its variable; a variable wins over the built-in default. A
+ * repeatable flag takes several values in one variable, separated as the flag's own values are
  * (e.g. {@code ORANC_UPSTREAM="https://a https://b"}).
  */
 final class EnvironmentDefaults implements IDefaultValueProvider {

@@ -18,7 +18,8 @@ final class ExecutionErrors implements IExecutionExceptionHandler {
   static final int EXIT_FAILURE = 1;
 
   @Override
-  public int handleExecutionException(Exception e, CommandLine commandLine, ParseResult parseResult) {
+  public int handleExecutionException(
+      Exception e, CommandLine commandLine, ParseResult parseResult) {
     PrintWriter err = commandLine.getErr();
     String name = commandLine.getCommandSpec().qualifiedName();
     if (e instanceof OrancException || e instanceof NotBuiltException) {

@@ -10,8 +10,10 @@ import dev.oranc.retention.gc.GcSummary;
 import dev.oranc.retention.github.GithubDeleter;
 import dev.oranc.retention.github.GithubPackages;
 import java.io.PrintWriter;
+import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
@@ -19,6 +21,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
@@ -26,9 +29,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
-import java.net.URI;
-import java.time.format.DateTimeParseException;
-import picocli.CommandLine;
 
 @Command(
     name = "gc",
@@ -58,9 +58,16 @@ import picocli.CommandLine;
     })
 final class GcCommand implements Callable<Integer> {
 
-  enum Undated { keep, delete }
+  enum Undated {
+    keep,
+    delete
+  }
 
-  enum Backend { auto, oci, github }
+  enum Backend {
+    auto,
+    oci,
+    github
+  }
 
   @Mixin RegistryOptions target;
 
@@ -69,7 +76,8 @@ final class GcCommand implements Callable<Integer> {
       paramLabel = "N",
       defaultValue = "30",
       converter = NonNegative.class,
-      description = "Keep every narinfo written within N days, with its closure. Default: ${DEFAULT-VALUE}.")
+      description =
+          "Keep every narinfo written within N days, with its closure. Default: ${DEFAULT-VALUE}.")
   int keepDays;
 
   @Option(
@@ -101,7 +109,8 @@ final class GcCommand implements Callable<Integer> {
       paramLabel = "NUM",
       defaultValue = "8",
       converter = Bounded.AtLeastOne.class,
-      description = "Manifests read, and deletes sent, at the same time. Default: ${DEFAULT-VALUE}.")
+      description =
+          "Manifests read, and deletes sent, at the same time. Default: ${DEFAULT-VALUE}.")
   int parallel;
 
   @Option(
@@ -114,7 +123,9 @@ final class GcCommand implements Callable<Integer> {
               + " Default: ${DEFAULT-VALUE}.")
   int maxDeletesPerMinute;
 
-  @Option(names = "--json", description = "Print the summary as one JSON object on standard output.")
+  @Option(
+      names = "--json",
+      description = "Print the summary as one JSON object on standard output.")
   boolean json;
 
   @Option(
@@ -124,8 +135,9 @@ final class GcCommand implements Callable<Integer> {
       description =
           "How keys are deleted: oci (DELETE /v2/<name>/manifests/<digest>: the CNCF registry,"
               + " Harbor, Zot, GitLab), github (package versions through GitHub's REST API, as"
-              + " ghcr.io refuses OCI deletes; ORANC_PASSWORD must be a token with read:packages and"
-              + " delete:packages), auto (github for ghcr.io, else oci). Default: ${DEFAULT-VALUE}.")
+              + " ghcr.io refuses OCI deletes; ORANC_PASSWORD must be a token with read:packages"
+              + " and delete:packages), auto (github for ghcr.io, else oci). Default:"
+              + " ${DEFAULT-VALUE}.")
   Backend backend;
 
   @Option(
@@ -142,21 +154,37 @@ final class GcCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    GcOptions options = new GcOptions(Duration.ofDays(keepDays), grace, undated == Undated.delete,
-        dryRun, parallel, maxDeletesPerMinute);
+    GcOptions options =
+        new GcOptions(
+            Duration.ofDays(keepDays),
+            grace,
+            undated == Undated.delete,
+            dryRun,
+            parallel,
+            maxDeletesPerMinute);
     PrintWriter err = spec.commandLine().getErr();
     GcSummary summary;
     try (CacheTarget cache = target.open(spec, encoding)) {
       GarbageCollector gc = new GarbageCollector(cache, options, Clock.systemUTC());
-      boolean github = backend == Backend.github || (backend == Backend.auto && target.registry.equals("ghcr.io"));
+      boolean github =
+          backend == Backend.github
+              || (backend == Backend.auto && target.registry.equals("ghcr.io"));
       if (github && githubApi.getScheme().equalsIgnoreCase("http") && !target.noSsl) {
-        throw new CommandLine.ParameterException(spec.commandLine(),
-            "--github-api " + githubApi + " would send the token unencrypted: use https (or --no-ssl"
+        throw new CommandLine.ParameterException(
+            spec.commandLine(),
+            "--github-api "
+                + githubApi
+                + " would send the token unencrypted: use https (or --no-ssl"
                 + " for a local stand-in)");
       }
       if (github && !dryRun) {
-        gc.deleter(new GithubDeleter(new GithubPackages(GithubPackages.newHttpClient(), githubApi,
-            target.repository, System.getenv(Push.PASSWORD_VARIABLE))));
+        gc.deleter(
+            new GithubDeleter(
+                new GithubPackages(
+                    GithubPackages.newHttpClient(),
+                    githubApi,
+                    target.repository,
+                    System.getenv(Push.PASSWORD_VARIABLE))));
       }
       ScheduledExecutorService line = ProgressReporter.stderrIsTerminal() ? progressLine(gc) : null;
       try {
@@ -183,15 +211,21 @@ final class GcCommand implements Callable<Integer> {
   }
 
   private static ScheduledExecutorService progressLine(GarbageCollector gc) {
-    ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "oranc-gc-progress");
-      t.setDaemon(true);
-      return t;
-    });
-    s.scheduleAtFixedRate(() -> {
-      System.err.print("\r\033[K" + gc.progress());
-      System.err.flush();
-    }, 250, 250, TimeUnit.MILLISECONDS);
+    ScheduledExecutorService s =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "oranc-gc-progress");
+              t.setDaemon(true);
+              return t;
+            });
+    s.scheduleAtFixedRate(
+        () -> {
+          System.err.print("\r\033[K" + gc.progress());
+          System.err.flush();
+        },
+        250,
+        250,
+        TimeUnit.MILLISECONDS);
     return s;
   }
 

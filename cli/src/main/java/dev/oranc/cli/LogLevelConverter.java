@@ -1,10 +1,10 @@
 package dev.oranc.cli;
 
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
-import java.util.Iterator;
 
 final class LogLevelConverter implements ITypeConverter<String> {
 
@@ -22,7 +22,11 @@ final class LogLevelConverter implements ITypeConverter<String> {
     String level = value.toLowerCase(Locale.ROOT);
     if (!LEVELS.contains(level)) {
       throw new TypeConversionException(
-          "'" + value + "' is not a log level (expected one of: " + String.join(", ", LEVELS) + ")");
+          "'"
+              + value
+              + "' is not a log level (expected one of: "
+              + String.join(", ", LEVELS)
+              + ")");
     }
     return level;
   }

@@ -6,17 +6,17 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
-import java.util.Locale;
-import org.slf4j.LoggerFactory;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
+import org.slf4j.LoggerFactory;
 
 /**
  * Sets log levels from {@code --log-level} and the {@code ORANC_LOG} environment variable.
  *
- * <p>{@code ORANC_LOG} is a comma-separated list of a level ({@code debug}) and/or
- * {@code logger=level} pairs ({@code info,dev.oranc.common.registry=trace}), in the spirit of
- * {@code RUST_LOG}. A bare level applies to oranc's own loggers; other libraries stay at warn unless
+ * <p>{@code ORANC_LOG} is a comma-separated list of a level ({@code debug}) and/or {@code
+ * logger=level} pairs ({@code info,dev.oranc.common.registry=trace}), in the spirit of {@code
+ * RUST_LOG}. A bare level applies to oranc's own loggers; other libraries stay at warn unless
  * named. {@code --log-level} wins over the bare level of {@code ORANC_LOG}.
  */
 final class Logging {

@@ -1,7 +1,7 @@
 package dev.oranc.cli;
 
-import picocli.CommandLine;
 import java.util.Map;
+import picocli.CommandLine;
 
 /** Entry point of the {@code oranc} command. */
 public final class Main {

@@ -1,10 +1,10 @@
 package dev.oranc.cli;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine;
 
 @Command(
     name = "oranc",
@@ -38,6 +38,8 @@ final class OrancCommand implements Runnable {
 
   @Override
   public void run() {
-    throw new ParameterException(spec.commandLine(), "a command is required (server, push, pin, gc, check, tag, completion)");
+    throw new ParameterException(
+        spec.commandLine(),
+        "a command is required (server, push, pin, gc, check, tag, completion)");
   }
 }

@@ -42,7 +42,8 @@ final class PinCommand implements Runnable {
 
   @Override
   public void run() {
-    throw new ParameterException(spec.commandLine(), "a pin command is required (add, list, remove)");
+    throw new ParameterException(
+        spec.commandLine(), "a pin command is required (add, list, remove)");
   }
 
   /** One line and exit 1 for what a user must fix; the rest is {@link ExecutionErrors}'. */
@@ -66,7 +67,10 @@ final class PinCommand implements Runnable {
       })
   static final class Add implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "NAME", description = "The pin's name: letters, digits, '.', '_', '-'.")
+    @Parameters(
+        index = "0",
+        paramLabel = "NAME",
+        description = "The pin's name: letters, digits, '.', '_', '-'.")
     String name;
 
     @Parameters(index = "1..*", paramLabel = "PATH", description = "Store paths, or links to them.")
@@ -92,9 +96,10 @@ final class PinCommand implements Runnable {
       List<StorePath> resolved;
       Path cwd = Path.of("").toAbsolutePath();
       try {
-        resolved = paths.isEmpty()
-            ? InputPaths.read(System.in, storeDir, cwd)
-            : InputPaths.resolve(paths, storeDir, cwd);
+        resolved =
+            paths.isEmpty()
+                ? InputPaths.read(System.in, storeDir, cwd)
+                : InputPaths.resolve(paths, storeDir, cwd);
       } catch (PushException e) {
         return fail(spec, e);
       }
@@ -142,7 +147,9 @@ final class PinCommand implements Runnable {
       mixinStandardHelpOptions = true,
       versionProvider = Version.class,
       sortOptions = false,
-      description = {"Remove pin NAME (its paths are then kept only while recent or otherwise live)."})
+      description = {
+        "Remove pin NAME (its paths are then kept only while recent or otherwise live)."
+      })
   static final class Remove implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "NAME", description = "The pin's name.")

@@ -1,5 +1,6 @@
 package dev.oranc.cli;
 
+import dev.oranc.common.error.OrancException;
 import dev.oranc.push.Push;
 import dev.oranc.push.PushException;
 import dev.oranc.push.PushOptions;
@@ -17,9 +18,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.ParentCommand;
-import dev.oranc.common.error.OrancException;
+import picocli.CommandLine.Spec;
 
 @Command(
     name = "push",
@@ -92,7 +92,8 @@ final class PushCommand implements Callable<Integer> {
       defaultValue = "3",
       converter = Bounded.ZstdLevel.class,
       description =
-          "zstd compression level of NARs, -7 (fastest) to 22 (smallest). Default: ${DEFAULT-VALUE}.")
+          "zstd compression level of NARs, -7 (fastest) to 22 (smallest). Default:"
+              + " ${DEFAULT-VALUE}.")
   int zstdLevel;
 
   @Option(
@@ -143,8 +144,8 @@ final class PushCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   /**
-   * Checked here rather than with {@code required = true}: picocli would then refuse
-   * {@code push initialize --help} for want of the parent's option.
+   * Checked here rather than with {@code required = true}: picocli would then refuse {@code push
+   * initialize --help} for want of the parent's option.
    */
   void requireRepository() {
     target.requireRepository(spec);
@@ -171,8 +172,8 @@ final class PushCommand implements Callable<Integer> {
 
   /**
    * A push that could not start (bad input, database, signing key) is one line and exit 1, with
-   * nothing uploaded; a push that ran prints its summary and every failed path, and exits 1 if
-   * any failed.
+   * nothing uploaded; a push that ran prints its summary and every failed path, and exits 1 if any
+   * failed.
    */
   @Override
   public Integer call() throws Exception {
@@ -185,7 +186,10 @@ final class PushCommand implements Callable<Integer> {
     Push push = new Push(options(), System.getenv());
     try {
       report =
-          push.run(System.in, Path.of("").toAbsolutePath(), System.err,
+          push.run(
+              System.in,
+              Path.of("").toAbsolutePath(),
+              System.err,
               ProgressReporter.stderrIsTerminal());
     } catch (PushException e) {
       err.println(spec.qualifiedName() + ": " + e.getMessage());
@@ -197,12 +201,18 @@ final class PushCommand implements Callable<Integer> {
     }
     if (report.failures().isEmpty() && !report.realisationFailures().isEmpty()) {
       err.println(
-          spec.qualifiedName() + ": " + report.realisationFailures().size()
+          spec.qualifiedName()
+              + ": "
+              + report.realisationFailures().size()
               + " realisations were not uploaded (listed above); the paths were");
     } else if (!report.succeeded()) {
       err.println(
-          spec.qualifiedName() + ": " + report.failures().size() + " of "
-              + report.outcomes().size() + " paths were not pushed (listed above)");
+          spec.qualifiedName()
+              + ": "
+              + report.failures().size()
+              + " of "
+              + report.outcomes().size()
+              + " paths were not pushed (listed above)");
     }
     if (pin != null && !setPin(push, report, err)) {
       err.flush();
@@ -213,7 +223,8 @@ final class PushCommand implements Callable<Integer> {
   }
 
   /** {@code --pin}: after the push, only when every narinfo of it is up. */
-  private boolean setPin(Push push, PushReport report, PrintWriter err) throws InterruptedException {
+  private boolean setPin(Push push, PushReport report, PrintWriter err)
+      throws InterruptedException {
     if (!report.succeeded()) {
       err.println(spec.qualifiedName() + ": pin " + pin + " not set, as not every path was pushed");
       return true;

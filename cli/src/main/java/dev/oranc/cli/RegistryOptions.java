@@ -46,19 +46,25 @@ final class RegistryOptions {
   boolean noSsl;
 
   /**
-   * Checked here rather than with {@code required = true}: picocli would then refuse a
-   * subcommand's {@code --help} for want of the parent's option.
+   * Checked here rather than with {@code required = true}: picocli would then refuse a subcommand's
+   * {@code --help} for want of the parent's option.
    */
   /** The cache these options name, with the credentials of the environment. */
   CacheTarget open(CommandSpec spec, EncodingOptions encoding) {
     requireRepository(spec);
-    return CacheTarget.open(registry, repository, !noSsl, maxRetry, encoding.codec(),
+    return CacheTarget.open(
+        registry,
+        repository,
+        !noSsl,
+        maxRetry,
+        encoding.codec(),
         Push.credentials(System.getenv()));
   }
 
   void requireRepository(CommandSpec spec) {
     if (repository == null) {
-      throw new ParameterException(spec.commandLine(), "Missing required option: '--repository=NAME'");
+      throw new ParameterException(
+          spec.commandLine(), "Missing required option: '--repository=NAME'");
     }
   }
 }

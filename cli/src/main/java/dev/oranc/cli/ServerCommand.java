@@ -1,13 +1,16 @@
 package dev.oranc.cli;
 
+import ch.qos.logback.classic.LoggerContext;
 import dev.oranc.common.net.HostPattern;
 import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.registry.RetryBudget;
 import dev.oranc.proxy.OrancServer;
 import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.ServerStartException;
 import dev.oranc.proxy.s3.MultipartUploads;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +18,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
@@ -22,10 +26,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
-import ch.qos.logback.classic.LoggerContext;
-import dev.oranc.common.registry.RetryBudget;
-import java.nio.file.Path;
-import org.slf4j.LoggerFactory;
 
 @Command(
     name = "server",
@@ -150,7 +150,9 @@ final class ServerCommand implements Callable<Integer> {
       paramLabel = "NUM",
       defaultValue = "0",
       converter = Count.class,
-      description = "Event-loop threads serving clients and registries (0: one per core). Default: ${DEFAULT-VALUE}.")
+      description =
+          "Event-loop threads serving clients and registries (0: one per core). Default:"
+              + " ${DEFAULT-VALUE}.")
   int threads;
 
   @Option(
@@ -192,7 +194,9 @@ final class ServerCommand implements Callable<Integer> {
       paramLabel = "SIZE",
       defaultValue = "8KiB",
       converter = SizeConverter.class,
-      description = "Longest request line (method, path, version) accepted; longer is a 414. Default: ${DEFAULT-VALUE}.")
+      description =
+          "Longest request line (method, path, version) accepted; longer is a 414. Default:"
+              + " ${DEFAULT-VALUE}.")
   long maxRequestLine;
 
   @Option(
@@ -200,7 +204,8 @@ final class ServerCommand implements Callable<Integer> {
       paramLabel = "SIZE",
       defaultValue = "16KiB",
       converter = SizeConverter.class,
-      description = "Largest request header block accepted; larger is a 431. Default: ${DEFAULT-VALUE}.")
+      description =
+          "Largest request header block accepted; larger is a 431. Default: ${DEFAULT-VALUE}.")
   long maxHeaderSize;
 
   @Option(
@@ -238,7 +243,9 @@ final class ServerCommand implements Callable<Integer> {
       paramLabel = "DURATION",
       defaultValue = "5s",
       converter = DurationConverter.class,
-      description = "How long a key missing from the registry is trusted to stay missing. Default: ${DEFAULT-VALUE}.")
+      description =
+          "How long a key missing from the registry is trusted to stay missing. Default:"
+              + " ${DEFAULT-VALUE}.")
   Duration layerCacheNegativeTtl;
 
   @Option(
@@ -391,11 +398,10 @@ final class ServerCommand implements Callable<Integer> {
       defaultValue = "4",
       converter = SessionsAheadBound.class,
       description =
-          "Registry upload sessions kept open ahead per repository and credentials (after an"
-              + " upload with them succeeded; each kept at most 60 s), so that a small PUT's blob"
-              + " waits on one registry round trip instead of two (nix copy uses 4 per path: its NAR,"
-              + " narinfo and their configs). 0 opens each when needed."
-              + " Default: ${DEFAULT-VALUE}.")
+          "Registry upload sessions kept open ahead per repository and credentials (after an upload"
+              + " with them succeeded; each kept at most 60 s), so that a small PUT's blob waits on"
+              + " one registry round trip instead of two (nix copy uses 4 per path: its NAR,"
+              + " narinfo and their configs). 0 opens each when needed. Default: ${DEFAULT-VALUE}.")
   int uploadSessionsAhead;
 
   /** From 0 (off) to 8. */
@@ -418,6 +424,7 @@ final class ServerCommand implements Callable<Integer> {
       super(1, MultipartUploads.MAX_UPLOADS);
     }
   }
+
   // --- answers a cache in front may keep (Cache-Control; see docs/SERVER.md) --------------------
 
   @Option(
@@ -438,8 +445,8 @@ final class ServerCommand implements Callable<Integer> {
       defaultValue = "0s",
       converter = DurationConverter.class,
       description =
-          "How long a cache in front may keep an anonymous 404 (0: never stored; a stored 404"
-              + " hides a path pushed since from everyone behind the cache). Default: ${DEFAULT-VALUE}.")
+          "How long a cache in front may keep an anonymous 404 (0: never stored; a stored 404 hides"
+              + " a path pushed since from everyone behind the cache). Default: ${DEFAULT-VALUE}.")
   Duration maxAgeNotFound;
 
   // --- NAR redirects (see docs/SERVER.md) --------------------------------------------------------
@@ -448,10 +455,10 @@ final class ServerCommand implements Callable<Integer> {
       names = "--nar-redirect",
       description =
           "Answer a NAR's GET with 307 to where the registry keeps its blob (ghcr.io: a presigned"
-              + " storage URL), fetched with the request's own credentials, so the NAR's bytes go from"
-              + " storage to the client, not through this server. A registry that serves the bytes"
-              + " itself is relayed as without it. HEAD, Range GETs and S3-signed requests are"
-              + " answered as without it. Off by default.")
+              + " storage URL), fetched with the request's own credentials, so the NAR's bytes go"
+              + " from storage to the client, not through this server. A registry that serves the"
+              + " bytes itself is relayed as without it. HEAD, Range GETs and S3-signed requests"
+              + " are answered as without it. Off by default.")
   boolean narRedirect;
 
   @Option(
@@ -476,9 +483,13 @@ final class ServerCommand implements Callable<Integer> {
     requireSize("--max-header-size", maxHeaderSize, 1024, 1L << 20);
     requireMaxAge("--max-age-narinfo", maxAgeNarinfo);
     requireMaxAge("--max-age-not-found", maxAgeNotFound);
-    if (narRedirectTtl.isZero() || narRedirectTtl.isNegative() || narRedirectTtl.compareTo(Duration.ofMinutes(5)) > 0) {
+    if (narRedirectTtl.isZero()
+        || narRedirectTtl.isNegative()
+        || narRedirectTtl.compareTo(Duration.ofMinutes(5)) > 0) {
       throw new IllegalArgumentException(
-          "--nar-redirect-ttl: " + narRedirectTtl.toMillis() + "ms (expected: more than 0, at most 5m)");
+          "--nar-redirect-ttl: "
+              + narRedirectTtl.toMillis()
+              + "ms (expected: more than 0, at most 5m)");
     }
     return ServerConfig.builder()
         .listen(listen)
@@ -536,8 +547,11 @@ final class ServerCommand implements Callable<Integer> {
   private RegistryClientConfig registryConfig() {
     int chunk = upload.chunkBytes();
     RegistryClientConfig.Builder b =
-        RegistryClientConfig.builder().tls(!noSsl).insecureRegistries(insecureRegistries)
-            .retryBudget(maxRetry).uploadChunkBytes(chunk);
+        RegistryClientConfig.builder()
+            .tls(!noSsl)
+            .insecureRegistries(insecureRegistries)
+            .retryBudget(maxRetry)
+            .uploadChunkBytes(chunk);
     int monolithic = RegistryClientConfig.builder().build().monolithicUploadBytes();
     return b.monolithicUploadBytes(chunk == 0 ? monolithic : Math.min(monolithic, chunk)).build();
   }
@@ -610,7 +624,8 @@ final class ServerCommand implements Callable<Integer> {
 
   /** {@code 512}, {@code 64KiB}, {@code 64MiB}, {@code 1GiB} (also KB/MB/GB, as powers of 1024). */
   static final class SizeConverter implements ITypeConverter<Long> {
-    private static final Pattern FORM = Pattern.compile("(\\d{1,12})\\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?");
+    private static final Pattern FORM =
+        Pattern.compile("(\\d{1,12})\\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?");
 
     @Override
     public Long convert(String value) {
@@ -621,12 +636,13 @@ final class ServerCommand implements Callable<Integer> {
       }
       long n = Long.parseLong(m.group(1));
       String unit = m.group(2) == null ? "b" : m.group(2);
-      int shift = switch (unit.charAt(0)) {
-        case 'k' -> 10;
-        case 'm' -> 20;
-        case 'g' -> 30;
-        default -> 0;
-      };
+      int shift =
+          switch (unit.charAt(0)) {
+            case 'k' -> 10;
+            case 'm' -> 20;
+            case 'g' -> 30;
+            default -> 0;
+          };
       if (n > (Long.MAX_VALUE >> shift)) {
         throw new TypeConversionException("'" + value + "' is too large");
       }

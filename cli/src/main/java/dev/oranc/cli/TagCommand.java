@@ -1,18 +1,18 @@
 package dev.oranc.cli;
 
+import dev.oranc.common.tag.Tag;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.common.tag.TagEncoding;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import dev.oranc.common.tag.Tag;
-import java.util.List;
-import picocli.CommandLine;
 
 @Command(
     name = "tag",
@@ -20,8 +20,8 @@ import picocli.CommandLine;
     versionProvider = Version.class,
     description = {
       "Convert between cache keys and registry tags.",
-      "A key whose tag would be longer than 128 characters (OCI's limit) is stored under a hashed tag,"
-          + " _0sha256-<SHA-256 of the key in hex>; the key itself is in the manifest's"
+      "A key whose tag would be longer than 128 characters (OCI's limit) is stored under a hashed"
+          + " tag, _0sha256-<SHA-256 of the key in hex>; the key itself is in the manifest's"
           + " com.linyinfeng.oranc.key annotation. The Rust oranc cannot read such keys.",
     },
     subcommands = {TagCommand.Encode.class, TagCommand.Decode.class})
@@ -47,7 +47,9 @@ final class TagCommand implements Runnable {
   static final class Encode implements Runnable {
     @Spec CommandSpec spec;
 
-    @Parameters(paramLabel = "KEY", description = "The cache key, e.g. nix-cache-info or <hash>.narinfo.")
+    @Parameters(
+        paramLabel = "KEY",
+        description = "The cache key, e.g. nix-cache-info or <hash>.narinfo.")
     String key;
 
     @Option(
@@ -70,8 +72,12 @@ final class TagCommand implements Runnable {
       out.flush();
       if (hashed) {
         PrintWriter err = spec.commandLine().getErr();
-        err.println(spec.qualifiedName() + ": the key is too long for a tag in " + (fallbacks ? "some" : "this")
-            + " encoding, so it is stored under its hashed tag (_0sha256-...; the Rust oranc cannot read it)");
+        err.println(
+            spec.qualifiedName()
+                + ": the key is too long for a tag in "
+                + (fallbacks ? "some" : "this")
+                + " encoding, so it is stored under its hashed tag (_0sha256-...; the Rust oranc"
+                + " cannot read it)");
         err.flush();
       }
     }
@@ -88,10 +94,12 @@ final class TagCommand implements Runnable {
       versionProvider = Version.class,
       description = {
         "Print the cache key a tag stands for, trying --tag-encoding, then each fallback.",
-        "A hashed tag (_0sha256-..., a key too long for a tag) cannot be decoded: the key is only in"
-            + " the manifest's com.linyinfeng.oranc.key annotation (skopeo inspect --raw"
-            + " docker://REGISTRY/REPOSITORY:TAG shows it). Then nothing is printed on stdout, stderr says"
-            + " so, and the exit status is " + Decode.EXIT_HASHED + ".",
+        "A hashed tag (_0sha256-..., a key too long for a tag) cannot be decoded: the key is only"
+            + " in the manifest's com.linyinfeng.oranc.key annotation (skopeo inspect --raw"
+            + " docker://REGISTRY/REPOSITORY:TAG shows it). Then nothing is printed on stdout,"
+            + " stderr says so, and the exit status is "
+            + Decode.EXIT_HASHED
+            + ".",
       },
       exitCodeListHeading = "%nExit status:%n",
       exitCodeList = {
@@ -101,7 +109,10 @@ final class TagCommand implements Runnable {
         Decode.EXIT_HASHED + ":a hashed tag: its key is in the manifest",
       })
   static final class Decode implements Callable<Integer> {
-    /** A hashed tag: well-formed, but its key is not in it. Not 1, so scripts can tell the two apart. */
+    /**
+     * A hashed tag: well-formed, but its key is not in it. Not 1, so scripts can tell the two
+     * apart.
+     */
     static final int EXIT_HASHED = 3;
 
     @Spec CommandSpec spec;
@@ -115,9 +126,14 @@ final class TagCommand implements Runnable {
     public Integer call() {
       if (TagCodec.isHashed(tag)) {
         PrintWriter err = spec.commandLine().getErr();
-        err.println(spec.qualifiedName() + ": '" + tag + "' is a hashed tag (the SHA-256 of a key too long for a"
-            + " tag): the key is not in the tag but in the manifest's com.linyinfeng.oranc.key annotation,"
-            + " e.g. skopeo inspect --raw docker://REGISTRY/REPOSITORY:" + tag);
+        err.println(
+            spec.qualifiedName()
+                + ": '"
+                + tag
+                + "' is a hashed tag (the SHA-256 of a key too long for a tag): the key is not in"
+                + " the tag but in the manifest's com.linyinfeng.oranc.key annotation, e.g. skopeo"
+                + " inspect --raw docker://REGISTRY/REPOSITORY:"
+                + tag);
         err.flush();
         return EXIT_HASHED;
       }

@@ -21,7 +21,9 @@ final class UploadOptions {
   int chunkBytes() {
     if (uploadChunkSize != 0 && (uploadChunkSize < 64 * 1024 || uploadChunkSize > (1 << 30))) {
       throw new IllegalArgumentException(
-          "--upload-chunk-size: " + uploadChunkSize + " bytes (expected: 0 for one PATCH per blob, or 64KiB to 1GiB)");
+          "--upload-chunk-size: "
+              + uploadChunkSize
+              + " bytes (expected: 0 for one PATCH per blob, or 64KiB to 1GiB)");
     }
     return (int) uploadChunkSize;
   }

@@ -11,8 +11,8 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
- * A command line that does not parse: one line on stderr naming the flag, what was wrong and
- * what is accepted, then exit status 2. No usage dump, no stack trace.
+ * A command line that does not parse: one line on stderr naming the flag, what was wrong and what
+ * is accepted, then exit status 2. No usage dump, no stack trace.
  */
 final class UsageErrors implements IParameterExceptionHandler {
 
@@ -28,10 +28,14 @@ final class UsageErrors implements IParameterExceptionHandler {
   public int handleParseException(ParameterException e, String[] args) {
     CommandLine commandLine = e.getCommandLine();
     CommandSpec spec = commandLine.getCommandSpec();
-    StringBuilder line = new StringBuilder(spec.qualifiedName()).append(": ").append(e.getMessage());
+    StringBuilder line =
+        new StringBuilder(spec.qualifiedName()).append(": ").append(e.getMessage());
     String variable = e.getArgSpec() == null ? null : environment.source(e.getArgSpec());
-    if (variable != null && spec.qualifiedName().endsWith(" server")
-        && !e.getCommandLine().getParseResult().hasMatchedOption(((OptionSpec) e.getArgSpec()).longestName())) {
+    if (variable != null
+        && spec.qualifiedName().endsWith(" server")
+        && !e.getCommandLine()
+            .getParseResult()
+            .hasMatchedOption(((OptionSpec) e.getArgSpec()).longestName())) {
       line.append(" (from the environment variable ").append(variable).append(')');
     }
     if (e instanceof UnmatchedArgumentException unmatched) {

@@ -5,9 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.tag.TagEncoding;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -15,9 +18,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
-import dev.oranc.common.tag.TagEncoding;
-import java.util.Arrays;
-import java.util.stream.Stream;
 
 class CliTest {
 
@@ -68,14 +68,24 @@ class CliTest {
   @Test
   void tagDecodeTriesFallbacks() {
     Result r =
-        run("tag", "decode", "a_w_b", "--tag-encoding", "base32-dnssec", "--fallback-encodings", "custom");
+        run(
+            "tag",
+            "decode",
+            "a_w_b",
+            "--tag-encoding",
+            "base32-dnssec",
+            "--fallback-encodings",
+            "custom");
     assertEquals(0, r.exit(), r.err());
     assertEquals("a b\n", r.out());
   }
 
   /** The known answer of TagCodecTest: sha256sum of the 248-character key. */
-  private static final String LONG_LOG_KEY = "log/0vz5a6yr2xa6n3fk8v9mx2g3m1xwpvb5-" + "a".repeat(207) + ".drv";
-  private static final String LONG_LOG_TAG = "_0sha256-da1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545f";
+  private static final String LONG_LOG_KEY =
+      "log/0vz5a6yr2xa6n3fk8v9mx2g3m1xwpvb5-" + "a".repeat(207) + ".drv";
+
+  private static final String LONG_LOG_TAG =
+      "_0sha256-da1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545f";
 
   @Test
   void tagEncodeOfAKeyTooLongForATagPrintsItsHashedTag() {
@@ -102,7 +112,9 @@ class CliTest {
     assertTrue(r.err().contains("hashed tag"), r.err());
     assertTrue(r.err().contains("com.linyinfeng.oranc.key"), r.err());
     assertTrue(r.err().contains(LONG_LOG_TAG), r.err());
-    assertTrue(run("tag", "decode", "--help").out().contains("3   a hashed tag"), run("tag", "decode", "--help").out());
+    assertTrue(
+        run("tag", "decode", "--help").out().contains("3   a hashed tag"),
+        run("tag", "decode", "--help").out());
   }
 
   @Test
@@ -135,7 +147,8 @@ class CliTest {
         "gc --repository a/b --grace soon       | --grace       | 90m",
         "gc --repository a/b --keep-days -1     | --keep-days   | from 0",
         "gc --repository a/b --undated maybe    | --undated     | keep",
-        "gc --repository a/b --backend github --github-api http://127.0.0.1:1 | --github-api | https",
+        "gc --repository a/b --backend github --github-api http://127.0.0.1:1 | --github-api |"
+            + " https",
         "check --repository a/b --trusted-public-key x | --trusted-public-key | public key",
         "completion tcsh                        | SHELL         | bash, zsh, fish",
         "--log-level loud tag encode x          | --log-level   | error, warn, info, debug, trace",
@@ -159,12 +172,25 @@ class CliTest {
 
   @ParameterizedTest
   @ValueSource(
-      strings = {"", "server", "push", "push initialize", "tag", "tag encode", "tag decode", "completion",
-        "pin", "pin add", "pin list", "pin remove", "gc", "check"})
+      strings = {
+        "",
+        "server",
+        "push",
+        "push initialize",
+        "tag",
+        "tag encode",
+        "tag decode",
+        "completion",
+        "pin",
+        "pin add",
+        "pin list",
+        "pin remove",
+        "gc",
+        "check"
+      })
   void everyCommandHasHelpExplainingEveryFlag(String command) {
     String[] path = command.isEmpty() ? new String[0] : command.split(" ");
-    String[] args = Stream.concat(Arrays.stream(path), Stream.of("--help"))
-        .toArray(String[]::new);
+    String[] args = Stream.concat(Arrays.stream(path), Stream.of("--help")).toArray(String[]::new);
     Result r = run(args);
     assertEquals(0, r.exit(), r.err());
     CommandSpec spec = Main.newCommandLine().getCommandSpec();
@@ -233,7 +259,8 @@ class CliTest {
         "tag encode |  | --tag-encoding               | custom",
         "tag decode |  | --fallback-encodings         | null",
       })
-  void flagsMatchTheRustTool(String command, String shortName, String longName, String defaultValue) {
+  void flagsMatchTheRustTool(
+      String command, String shortName, String longName, String defaultValue) {
     CommandSpec spec = Main.newCommandLine().getCommandSpec();
     for (String word : command.split(" ")) {
       spec = spec.subcommands().get(word).getCommandSpec();
@@ -241,7 +268,8 @@ class CliTest {
     OptionSpec option = spec.findOption(longName);
     assertNotNull(option, command + " " + longName);
     if (shortName != null) {
-      assertTrue(List.of(option.names()).contains(shortName), command + " " + longName + " " + shortName);
+      assertTrue(
+          List.of(option.names()).contains(shortName), command + " " + longName + " " + shortName);
     } else {
       assertEquals(1, option.names().length, command + " " + longName + " has no short form");
     }
@@ -255,8 +283,7 @@ class CliTest {
         "server", "--fallback-encodings", "base32-dnssec", "--fallback-encodings", "custom");
     ServerCommand server = commandLine.getSubcommands().get("server").getCommand();
     assertEquals(
-        List.of(TagEncoding.BASE32_DNSSEC, TagEncoding.CUSTOM),
-        server.encoding.fallbackEncodings);
+        List.of(TagEncoding.BASE32_DNSSEC, TagEncoding.CUSTOM), server.encoding.fallbackEncodings);
   }
 
   @Test

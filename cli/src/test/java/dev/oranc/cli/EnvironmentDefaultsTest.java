@@ -3,18 +3,18 @@ package dev.oranc.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.util.Map;
-import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 import dev.oranc.common.tag.TagEncoding;
 import dev.oranc.push.PushOptions;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 /** The server's flags from ORANC_* variables (for systemd's EnvironmentFile=); flags win. */
 class EnvironmentDefaultsTest {
@@ -45,23 +45,31 @@ class EnvironmentDefaultsTest {
 
   @Test
   void severalUpstreamsInOneVariable() {
-    ServerCommand s = parse(Map.of("ORANC_UPSTREAM", "https://a.example https://b.example:8443/x"), "server");
+    ServerCommand s =
+        parse(Map.of("ORANC_UPSTREAM", "https://a.example https://b.example:8443/x"), "server");
     assertEquals(
         List.of(URI.create("https://a.example"), URI.create("https://b.example:8443/x")),
         s.upstreams);
-    ServerCommand flags = parse(Map.of("ORANC_UPSTREAM", "https://a.example"), "server", "-u", "https://c.example");
+    ServerCommand flags =
+        parse(Map.of("ORANC_UPSTREAM", "https://a.example"), "server", "-u", "https://c.example");
     assertEquals(List.of(URI.create("https://c.example")), flags.upstreams);
   }
 
   @Test
   void theMultipartFlagsHaveTheirDefaultsAndTheirVariables() {
     ServerCommand d = parse(Map.of(), "server");
-    assertEquals(Path.of(System.getProperty("java.io.tmpdir"), "oranc-multipart"), d.multipartSpoolDir);
+    assertEquals(
+        Path.of(System.getProperty("java.io.tmpdir"), "oranc-multipart"), d.multipartSpoolDir);
     assertEquals(1L << 30, d.multipartSpoolSize);
     assertEquals(Duration.ofHours(1), d.multipartExpiry);
     assertEquals(d.multipartSpoolDir, d.config().multipartSpoolDir());
-    ServerCommand s = parse(Map.of("ORANC_MULTIPART_SPOOL_DIR", "/var/cache/oranc", "ORANC_MULTIPART_EXPIRY", "30m"),
-        "server", "--multipart-spool-size", "256MiB");
+    ServerCommand s =
+        parse(
+            Map.of(
+                "ORANC_MULTIPART_SPOOL_DIR", "/var/cache/oranc", "ORANC_MULTIPART_EXPIRY", "30m"),
+            "server",
+            "--multipart-spool-size",
+            "256MiB");
     assertEquals(Path.of("/var/cache/oranc"), s.config().multipartSpoolDir());
     assertEquals(256L << 20, s.config().multipartSpoolBytes());
     assertEquals(Duration.ofMinutes(30), s.config().multipartExpiry());
@@ -69,7 +77,9 @@ class EnvironmentDefaultsTest {
 
   @Test
   void aFlagWinsOverItsVariable() {
-    ServerCommand s = parse(Map.of("ORANC_MAX_RETRY", "5", "ORANC_LISTEN", "127.0.0.1:9090"), "server", "-m", "2");
+    ServerCommand s =
+        parse(
+            Map.of("ORANC_MAX_RETRY", "5", "ORANC_LISTEN", "127.0.0.1:9090"), "server", "-m", "2");
     assertEquals(2, s.maxRetry.attempts());
     assertEquals("127.0.0.1:9090", s.listen.getHostString() + ":" + s.listen.getPort());
   }
@@ -90,9 +100,10 @@ class EnvironmentDefaultsTest {
     p = push.getSubcommands().get("push").getCommand();
     assertEquals(4, p.options().maxRetry());
     assertEquals(PushOptions.DEFAULT_RATE_LIMIT_WAIT, p.options().rateLimitWait());
-    CommandLine.ParameterException e = Assertions.assertThrows(
-        CommandLine.ParameterException.class,
-        () -> Main.newCommandLine(Map.of()).parseArgs("server", "-m", "soon"));
+    CommandLine.ParameterException e =
+        Assertions.assertThrows(
+            CommandLine.ParameterException.class,
+            () -> Main.newCommandLine(Map.of()).parseArgs("server", "-m", "soon"));
     assertTrue(e.getMessage().contains("--max-retry"), e.getMessage());
     assertTrue(e.getMessage().contains("5m"), e.getMessage());
   }
@@ -107,9 +118,14 @@ class EnvironmentDefaultsTest {
   @Test
   void variableNamesFollowTheLongestFlagName() {
     CommandLine server = Main.newCommandLine(Map.of()).getSubcommands().get("server");
-    assertEquals("ORANC_MAX_RETRY", EnvironmentDefaults.variable(server.getCommandSpec().findOption("-m")));
-    assertEquals("ORANC_NO_SSL", EnvironmentDefaults.variable(server.getCommandSpec().findOption("--no-ssl")));
-    assertEquals("ORANC_UPSTREAM_ANONYMOUS", EnvironmentDefaults.variable(server.getCommandSpec().findOption("--upstream-anonymous")));
+    assertEquals(
+        "ORANC_MAX_RETRY", EnvironmentDefaults.variable(server.getCommandSpec().findOption("-m")));
+    assertEquals(
+        "ORANC_NO_SSL",
+        EnvironmentDefaults.variable(server.getCommandSpec().findOption("--no-ssl")));
+    assertEquals(
+        "ORANC_UPSTREAM_ANONYMOUS",
+        EnvironmentDefaults.variable(server.getCommandSpec().findOption("--upstream-anonymous")));
   }
 
   @Test

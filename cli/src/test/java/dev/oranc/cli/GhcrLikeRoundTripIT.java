@@ -11,27 +11,28 @@ import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import java.nio.file.LinkOption;
-import java.util.Random;
 
 /**
- * The whole life of a cache on the ghcr.io stand-in ({@link GhcrLike}), with the packaged
- * launcher, the registry 20 ms away behind a {@link LatencyProxy}: {@code oranc push} with
- * credentials into a new (private) package, which also writes its {@code nix-cache-info}, including a NAR over 4 MiB (so its upload must be
- * split into PATCHes ghcr.io accepts); the package made public; {@code oranc server}; real Nix
- * substitutes the deleted closure anonymously, every blob through a 307 to storage.
+ * The whole life of a cache on the ghcr.io stand-in ({@link GhcrLike}), with the packaged launcher,
+ * the registry 20 ms away behind a {@link LatencyProxy}: {@code oranc push} with credentials into a
+ * new (private) package, which also writes its {@code nix-cache-info}, including a NAR over 4 MiB
+ * (so its upload must be split into PATCHes ghcr.io accepts); the package made public; {@code oranc
+ * server}; real Nix substitutes the deleted closure anonymously, every blob through a 307 to
+ * storage.
  */
 class GhcrLikeRoundTripIT {
 
@@ -63,8 +64,17 @@ class GhcrLikeRoundTripIT {
     try (Nix nix = new Nix();
         LatencyProxy wan = new LatencyProxy(front, Duration.ofMillis(20), 0);
         ExternalProcess server =
-            ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0",
-                "--insecure-registry", "127.0.0.1", "--allow-registry", "127.0.0.1"))) {
+            ExternalProcess.start(
+                "oranc-server",
+                List.of(
+                    LAUNCHER,
+                    "server",
+                    "-l",
+                    "127.0.0.1:0",
+                    "--insecure-registry",
+                    "127.0.0.1",
+                    "--allow-registry",
+                    "127.0.0.1"))) {
       Matcher listening = server.awaitLogLine(LISTENING, Duration.ofSeconds(60));
       String cache = "http://127.0.0.1:" + listening.group(1) + "/" + wan.address() + "/" + repo;
 
@@ -74,15 +84,33 @@ class GhcrLikeRoundTripIT {
       assertEquals(3, closure.size(), closure.toString());
 
       Map<String, String> env =
-          Map.of("ORANC_SIGNING_KEY", key.secret(), "ORANC_USERNAME", Registry.USER, "ORANC_PASSWORD", Registry.PASSWORD);
+          Map.of(
+              "ORANC_SIGNING_KEY",
+              key.secret(),
+              "ORANC_USERNAME",
+              Registry.USER,
+              "ORANC_PASSWORD",
+              Registry.PASSWORD);
       // No 'push initialize': the push writes nix-cache-info into the empty cache and says so.
-      PushThroughServerIT.Run push = PushThroughServerIT.oranc(env, top.path() + "\n",
-          "push", "--registry", wan.address(), "--repository", repo, "--no-ssl", "-e", "^$");
+      PushThroughServerIT.Run push =
+          PushThroughServerIT.oranc(
+              env,
+              top.path() + "\n",
+              "push",
+              "--registry",
+              wan.address(),
+              "--repository",
+              repo,
+              "--no-ssl",
+              "-e",
+              "^$");
       assertEquals(0, push.exit(), push.err());
       assertTrue(push.err().contains("pushed 3 paths"), push.err());
       assertTrue(push.err().contains("the cache had no nix-cache-info: wrote it"), push.err());
-      List<GhcrLike.Served> patches = ghcr.served("registry", "PATCH", "/v2/" + repo + "/blobs/uploads/.*");
-      assertTrue(patches.size() >= 2, "the 6 MiB NAR went up in fewer than two PATCHes: " + patches);
+      List<GhcrLike.Served> patches =
+          ghcr.served("registry", "PATCH", "/v2/" + repo + "/blobs/uploads/.*");
+      assertTrue(
+          patches.size() >= 2, "the 6 MiB NAR went up in fewer than two PATCHes: " + patches);
       assertTrue(patches.stream().allMatch(p -> p.status() == 202), patches.toString());
 
       // Gone from the local store, then back from the cache, anonymously, once it is public.
@@ -97,10 +125,22 @@ class GhcrLikeRoundTripIT {
         assertFalse(Files.exists(Path.of(p), LinkOption.NOFOLLOW_LINKS), p);
       }
       List<String> realise =
-          List.of("nix-store", "--realise", top.path(), "--option", "substituters", cache,
-              "--option", "trusted-public-keys", key.publicKey(),
-              "--option", "netrc-file", tmp.resolve("no-netrc").toString(),
-              "--option", "narinfo-cache-negative-ttl", "0");
+          List.of(
+              "nix-store",
+              "--realise",
+              top.path(),
+              "--option",
+              "substituters",
+              cache,
+              "--option",
+              "trusted-public-keys",
+              key.publicKey(),
+              "--option",
+              "netrc-file",
+              tmp.resolve("no-netrc").toString(),
+              "--option",
+              "narinfo-cache-negative-ttl",
+              "0");
       Nix.Result privateRead = Nix.exec(null, Duration.ofMinutes(2), realise);
       assertFalse(privateRead.succeeded(), "substituted from a private package anonymously");
 

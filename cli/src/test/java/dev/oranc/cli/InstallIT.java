@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.testkit.LeakCheck;
-import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
 import java.io.BufferedReader;
@@ -16,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -24,7 +24,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import java.nio.file.LinkOption;
 
 /**
  * What an operator does (docs/OPERATIONS.md), on a temporary prefix: {@code scripts/install},
@@ -37,7 +36,8 @@ class InstallIT {
   private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
   private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
 
-  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   @TempDir Path tmp;
 
@@ -47,8 +47,20 @@ class InstallIT {
     Path bin = tmp.resolve("bin");
     Path units = tmp.resolve("systemd");
     Path config = tmp.resolve("etc/oranc");
-    Commands.Run install = Commands.run(ROOT, List.of("scripts/install", "--no-build", "--prefix", prefix.toString(),
-        "--bin-dir", bin.toString(), "--systemd-dir", units.toString(), "--config-dir", config.toString()));
+    Commands.Run install =
+        Commands.run(
+            ROOT,
+            List.of(
+                "scripts/install",
+                "--no-build",
+                "--prefix",
+                prefix.toString(),
+                "--bin-dir",
+                bin.toString(),
+                "--systemd-dir",
+                units.toString(),
+                "--config-dir",
+                config.toString()));
     assertEquals(0, install.exit(), install.out());
     assertTrue(Files.isExecutable(prefix.resolve("bin/oranc")));
     assertTrue(Files.isSymbolicLink(bin.resolve("oranc")));
@@ -56,19 +68,32 @@ class InstallIT {
     String unitText = Files.readString(unit);
     assertTrue(unitText.contains("ExecStart=" + prefix.resolve("bin/oranc") + " server"), unitText);
     assertTrue(unitText.contains("EnvironmentFile=-" + config.resolve("oranc.env")), unitText);
-    assertEquals(Files.readString(ROOT.resolve("systemd/oranc.env.example")), Files.readString(config.resolve("oranc.env")));
+    assertEquals(
+        Files.readString(ROOT.resolve("systemd/oranc.env.example")),
+        Files.readString(config.resolve("oranc.env")));
 
     Commands.Run verify = Commands.run(ROOT, List.of("systemd-analyze", "verify", unit.toString()));
     assertEquals(0, verify.exit(), "systemd-analyze verify:\n" + verify.out());
     assertEquals("", verify.out().strip(), "systemd-analyze verify has remarks:\n" + verify.out());
 
     // As the unit runs it: the environment file's variables, then the installed command on PATH.
-    Files.writeString(config.resolve("oranc.env"),
-        Files.readString(config.resolve("oranc.env")) + "ORANC_LISTEN=127.0.0.1:0\nORANC_NO_SSL=true\nORANC_ALLOW_REGISTRY=127.0.0.1\n");
-    Process server = new ProcessBuilder("bash", "-c",
-        "set -a; . '" + config.resolve("oranc.env") + "'; set +a; exec '" + bin.resolve("oranc") + "' server").start();
+    Files.writeString(
+        config.resolve("oranc.env"),
+        Files.readString(config.resolve("oranc.env"))
+            + "ORANC_LISTEN=127.0.0.1:0\nORANC_NO_SSL=true\nORANC_ALLOW_REGISTRY=127.0.0.1\n");
+    Process server =
+        new ProcessBuilder(
+                "bash",
+                "-c",
+                "set -a; . '"
+                    + config.resolve("oranc.env")
+                    + "'; set +a; exec '"
+                    + bin.resolve("oranc")
+                    + "' server")
+            .start();
     server.getOutputStream().close();
-    BufferedReader err = new BufferedReader(new InputStreamReader(server.getErrorStream(), StandardCharsets.UTF_8));
+    BufferedReader err =
+        new BufferedReader(new InputStreamReader(server.getErrorStream(), StandardCharsets.UTF_8));
     try {
       int port = -1;
       StringBuilder log = new StringBuilder();
@@ -81,15 +106,22 @@ class InstallIT {
         }
       }
       assertTrue(port > 0, "no start-up line in:\n" + log);
-      String url = "http://127.0.0.1:" + port + "/" + registry.get().address() + "/install/test/abc.narinfo";
+      String url =
+          "http://127.0.0.1:" + port + "/" + registry.get().address() + "/install/test/abc.narinfo";
       HttpClient http = HttpClient.newHttpClient();
       String narinfo = "StorePath: /nix/store/abc-x\nURL: nar/x.nar.zst\n";
-      HttpResponse<String> put = http.send(
-          HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "text/x-nix-narinfo")
-              .PUT(HttpRequest.BodyPublishers.ofString(narinfo)).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> put =
+          http.send(
+              HttpRequest.newBuilder(URI.create(url))
+                  .header("Content-Type", "text/x-nix-narinfo")
+                  .PUT(HttpRequest.BodyPublishers.ofString(narinfo))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       assertEquals(200, put.statusCode(), put.body());
-      HttpResponse<String> get = http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> get =
+          http.send(
+              HttpRequest.newBuilder(URI.create(url)).build(),
+              HttpResponse.BodyHandlers.ofString());
       assertEquals(200, get.statusCode(), get.body());
       assertEquals(narinfo, get.body());
       assertEquals("text/x-nix-narinfo", get.headers().firstValue("Content-Type").orElse(""));
@@ -102,14 +134,21 @@ class InstallIT {
       assertTrue(server.waitFor(30, TimeUnit.SECONDS), "no stop on SIGTERM");
       LeakCheck.verifyNoLeaksIn("installed oranc server", log + rest.toString());
       // The unit's SuccessExitStatus=143 counts the JVM's exit after SIGTERM as clean.
-      assertTrue(server.exitValue() == 0 || server.exitValue() == 143, "exit " + server.exitValue() + "\n" + rest);
-      assertTrue(rest.toString().contains("GET /" + registry.get().address() + "/install/test/abc.narinfo 200"), rest.toString());
+      assertTrue(
+          server.exitValue() == 0 || server.exitValue() == 143,
+          "exit " + server.exitValue() + "\n" + rest);
+      assertTrue(
+          rest.toString()
+              .contains("GET /" + registry.get().address() + "/install/test/abc.narinfo 200"),
+          rest.toString());
       assertFalse(rest.toString().contains("\tat "), rest.toString());
     } finally {
       server.destroyForcibly();
     }
 
-    Commands.Run uninstall = Commands.run(ROOT, List.of("scripts/install", "--uninstall", "--prefix", prefix.toString()));
+    Commands.Run uninstall =
+        Commands.run(
+            ROOT, List.of("scripts/install", "--uninstall", "--prefix", prefix.toString()));
     assertEquals(0, uninstall.exit(), uninstall.out());
     assertFalse(Files.exists(prefix.resolve("bin/oranc.jar")));
     assertFalse(Files.exists(bin.resolve("oranc"), LinkOption.NOFOLLOW_LINKS));

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The packaged launcher, cli/target/oranc, run as a user runs it. */
 class LauncherIT {
 
-  private static final Path LAUNCHER = Path.of(System.getProperty("oranc.launcher", "target/oranc"));
+  private static final Path LAUNCHER =
+      Path.of(System.getProperty("oranc.launcher", "target/oranc"));
 
   record Run(int exit, String out, String err) {}
 

@@ -29,7 +29,9 @@ class MemoryDenyWriteExecuteIT {
   private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
   private static final String LAUNCHER = System.getProperty("oranc.launcher", "target/oranc");
 
-  /** prctl(PR_SET_MDWE = 65, PR_MDWE_REFUSE_EXEC_GAIN = 1) on x86-64 (SYS_prctl = 157), then exec. */
+  /**
+   * prctl(PR_SET_MDWE = 65, PR_MDWE_REFUSE_EXEC_GAIN = 1) on x86-64 (SYS_prctl = 157), then exec.
+   */
   private static final String WITH_MDWE =
       "syscall(157, 65, 1, 0, 0, 0) == 0"
           + " or do { print STDERR \"PR_SET_MDWE: $! (errno \", $! + 0, \")\\n\"; exit 97 };"
@@ -46,7 +48,8 @@ class MemoryDenyWriteExecuteIT {
    * Instructions are {code, jt, jf, k}; seccomp_data has the arch at 4, the number at 0, the low
    * half of the third argument at 32.
    */
-  private static final String SECCOMP_MDWE = """
+  private static final String SECCOMP_MDWE =
+      """
       my $allow = 0x7fff0000; my $eperm = 0x50001; my $arg2 = 32;
       my @f = ([0x20, 0, 0, 4], [0x15, 1, 0, 0xc000003e], [0x06, 0, 0, $allow],
         [0x20, 0, 0, 0], [0x15, 4, 0, 9], [0x15, 6, 0, 10], [0x15, 5, 0, 329], [0x15, 6, 0, 30],
@@ -67,16 +70,22 @@ class MemoryDenyWriteExecuteIT {
 
   @Test
   void theJvmCannotStartUnderMemoryDenyWriteExecuteSoTheUnitLeavesItOut() throws Exception {
-    Commands.Run plain = Commands.run(List.of("perl", "-e", "exec @ARGV or exit 98", LAUNCHER, "--version"));
+    Commands.Run plain =
+        Commands.run(List.of("perl", "-e", "exec @ARGV or exit 98", LAUNCHER, "--version"));
     assertEquals(0, plain.exit(), plain.out());
     assertTrue(plain.out().startsWith("oranc "), plain.out());
 
     // The seccomp form, on every kernel: the JVM cannot start under it; a program that needs no
     // memory both writable and executable can (the filter refuses only that).
-    Commands.Run filtered = Commands.run(List.of("perl", "-e", SECCOMP_MDWE, LAUNCHER, "--version"));
+    Commands.Run filtered =
+        Commands.run(List.of("perl", "-e", SECCOMP_MDWE, LAUNCHER, "--version"));
     assertNotEquals(96, filtered.exit(), "the seccomp filter was refused:\n" + filtered.out());
-    assertNotEquals(0, filtered.exit(), "the JVM started under the seccomp filter:\n"
-        + filtered.out() + "\nit may now be allowed: test it in systemd/oranc.service");
+    assertNotEquals(
+        0,
+        filtered.exit(),
+        "the JVM started under the seccomp filter:\n"
+            + filtered.out()
+            + "\nit may now be allowed: test it in systemd/oranc.service");
     assertTrue(filtered.out().contains("Failed to mark memory page as executable"), filtered.out());
     Commands.Run shell =
         Commands.run(List.of("perl", "-e", SECCOMP_MDWE, "/bin/sh", "-c", "echo fine"));
@@ -85,15 +94,20 @@ class MemoryDenyWriteExecuteIT {
     Commands.Run probe = Commands.run(List.of("perl", "-e", PROBE));
     assertEquals(0, probe.exit(), probe.out());
     String kernel = probe.out().strip();
-    assertTrue(kernel.equals("mdwe") || kernel.equals(EINVAL),
+    assertTrue(
+        kernel.equals("mdwe") || kernel.equals(EINVAL),
         "PR_GET_MDWE answered neither a value nor EINVAL: " + kernel);
 
     List<String> command = new ArrayList<>(List.of("perl", "-e", WITH_MDWE, LAUNCHER, "--version"));
     Commands.Run denied = Commands.run(command);
     if (kernel.equals("mdwe")) {
       assertNotEquals(97, denied.exit(), "PR_SET_MDWE refused:\n" + denied.out());
-      assertNotEquals(0, denied.exit(), "the JVM started under MemoryDenyWriteExecute:\n"
-          + denied.out() + "\nit may now be allowed: test it in systemd/oranc.service");
+      assertNotEquals(
+          0,
+          denied.exit(),
+          "the JVM started under MemoryDenyWriteExecute:\n"
+              + denied.out()
+              + "\nit may now be allowed: test it in systemd/oranc.service");
       assertTrue(denied.out().contains("Failed to mark memory page as executable"), denied.out());
     } else {
       // Linux before 6.3 (Debian 12's 6.1): the option is unknown, so perl stops before the exec.

@@ -30,7 +30,8 @@ class PrefetchFlagsTest {
   @Test
   void noPrefetchTurnsItOffAndTheBoundsReachTheServer() {
     assertEquals(0, parse("server", "--no-prefetch").config().prefetchConcurrency());
-    ServerConfig c = parse("server", "--prefetch-concurrency", "4", "--prefetch-queue", "10").config();
+    ServerConfig c =
+        parse("server", "--prefetch-concurrency", "4", "--prefetch-queue", "10").config();
     assertEquals(4, c.prefetchConcurrency());
     assertEquals(10, c.prefetchQueue());
   }
@@ -38,9 +39,13 @@ class PrefetchFlagsTest {
   @Test
   void outOfRangeBoundsAreRefused() {
     for (String bad : new String[] {"0", "1025", "-1", "lots"}) {
-      assertThrows(CommandLine.ParameterException.class, () -> parse("server", "--prefetch-concurrency", bad), bad);
+      assertThrows(
+          CommandLine.ParameterException.class,
+          () -> parse("server", "--prefetch-concurrency", bad),
+          bad);
     }
-    assertThrows(CommandLine.ParameterException.class, () -> parse("server", "--prefetch-queue", "-1"));
+    assertThrows(
+        CommandLine.ParameterException.class, () -> parse("server", "--prefetch-queue", "-1"));
   }
 
   @Test

@@ -24,12 +24,12 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * The environment file of docs/OPERATIONS.md's "A public instance", read from the document and
- * run as written (only the listening port is made free): the launcher starts with it, serves its
- * health check, and refuses a registry the file does not name — by path and by {@code
- * ?registry=} — with a 403 naming the flag, before any connection is made. The registry the
- * requests name is a loopback socket that records whether anything connected; no request leaves
- * loopback (the allowed registry, ghcr.io, is never asked for).
+ * The environment file of docs/OPERATIONS.md's "A public instance", read from the document and run
+ * as written (only the listening port is made free): the launcher starts with it, serves its health
+ * check, and refuses a registry the file does not name — by path and by {@code ?registry=} — with a
+ * 403 naming the flag, before any connection is made. The registry the requests name is a loopback
+ * socket that records whether anything connected; no request leaves loopback (the allowed registry,
+ * ghcr.io, is never asked for).
  */
 class PublicInstanceIT {
 
@@ -75,7 +75,8 @@ class PublicInstanceIT {
       pb.environment().put("ORANC_LISTEN", "127.0.0.1:0"); // only the port differs from the doc
       Process p = pb.start();
       p.getOutputStream().close();
-      BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
+      BufferedReader err =
+          new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
       try {
         int port = -1;
         String line;
@@ -88,19 +89,24 @@ class PublicInstanceIT {
           }
         }
         assertTrue(port > 0, "no startup line in:\n" + log);
-        assertTrue(log.toString().contains("ghcr.io"), "the start-up line names the registries served:\n" + log);
+        assertTrue(
+            log.toString().contains("ghcr.io"),
+            "the start-up line names the registries served:\n" + log);
 
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         String base = "http://127.0.0.1:" + port;
         HttpResponse<String> health = get(http, base + "/-/health");
         assertEquals(200, health.statusCode());
 
-        HttpResponse<String> byPath = get(http, base + "/127.0.0.1:" + registryPort + "/owner/cache/nix-cache-info");
+        HttpResponse<String> byPath =
+            get(http, base + "/127.0.0.1:" + registryPort + "/owner/cache/nix-cache-info");
         assertEquals(403, byPath.statusCode(), byPath.body());
         assertTrue(byPath.body().contains("--allow-registry"), byPath.body());
 
         HttpResponse<String> byQuery =
-            get(http, base + "/ghcr.io/owner/cache/nix-cache-info?registry=127.0.0.1:" + registryPort);
+            get(
+                http,
+                base + "/ghcr.io/owner/cache/nix-cache-info?registry=127.0.0.1:" + registryPort);
         assertEquals(403, byQuery.statusCode(), byQuery.body());
         assertTrue(byQuery.body().contains("--allow-registry"), byQuery.body());
 

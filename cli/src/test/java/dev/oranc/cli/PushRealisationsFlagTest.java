@@ -7,7 +7,9 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
-/** {@code oranc push --no-realisations} reaches the push's options; realisations go up by default. */
+/**
+ * {@code oranc push --no-realisations} reaches the push's options; realisations go up by default.
+ */
 class PushRealisationsFlagTest {
 
   private static PushCommand parse(String... args) {
@@ -19,6 +21,7 @@ class PushRealisationsFlagTest {
   @Test
   void realisationsAreOnByDefaultAndNoRealisationsTurnsThemOff() {
     assertFalse(parse("push", "--repository", "o/c").options().noRealisations());
-    assertTrue(parse("push", "--repository", "o/c", "--no-realisations").options().noRealisations());
+    assertTrue(
+        parse("push", "--repository", "o/c", "--no-realisations").options().noRealisations());
   }
 }

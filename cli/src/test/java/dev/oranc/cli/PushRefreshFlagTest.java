@@ -22,17 +22,26 @@ class PushRefreshFlagTest {
 
   @Test
   void thirtyMinutesByDefaultZeroRefreshesEveryPath() {
-    assertEquals(Duration.ofMinutes(30), parse("push", "--repository", "o/c").options().refreshOlderThan());
-    assertEquals(Duration.ZERO,
-        parse("push", "--repository", "o/c", "--refresh-older-than", "0s").options().refreshOlderThan());
-    assertEquals(Duration.ofHours(2),
-        parse("push", "--repository", "o/c", "--refresh-older-than", "2h").options().refreshOlderThan());
+    assertEquals(
+        Duration.ofMinutes(30), parse("push", "--repository", "o/c").options().refreshOlderThan());
+    assertEquals(
+        Duration.ZERO,
+        parse("push", "--repository", "o/c", "--refresh-older-than", "0s")
+            .options()
+            .refreshOlderThan());
+    assertEquals(
+        Duration.ofHours(2),
+        parse("push", "--repository", "o/c", "--refresh-older-than", "2h")
+            .options()
+            .refreshOlderThan());
   }
 
   @Test
   void aBadDurationIsRefusedNamingTheFlag() {
-    CommandLine.ParameterException e = assertThrows(CommandLine.ParameterException.class,
-        () -> parse("push", "--repository", "o/c", "--refresh-older-than", "soon"));
+    CommandLine.ParameterException e =
+        assertThrows(
+            CommandLine.ParameterException.class,
+            () -> parse("push", "--repository", "o/c", "--refresh-older-than", "soon"));
     assertTrue(e.getMessage().contains("--refresh-older-than"), e.getMessage());
   }
 

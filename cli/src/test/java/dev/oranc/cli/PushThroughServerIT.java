@@ -13,11 +13,13 @@ import dev.oranc.testkit.RegistryFlavour;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -29,8 +31,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import java.nio.file.LinkOption;
-import java.util.Collections;
 
 /**
  * The Rust oranc's own integration scenario, with the packaged launcher: {@code push initialize};
@@ -42,20 +42,21 @@ import java.util.Collections;
  */
 class PushThroughServerIT {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   private static final String LAUNCHER = System.getProperty("oranc.launcher", "target/oranc");
   private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
 
   record Run(int exit, String out, String err) {}
 
-  static Run oranc(Map<String, String> env, String stdin, String... args) throws IOException, InterruptedException {
+  static Run oranc(Map<String, String> env, String stdin, String... args)
+      throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(LAUNCHER));
     command.addAll(Arrays.asList(args));
     ProcessBuilder pb = new ProcessBuilder(command);
     // Leak detection (ORANC_JAVA_OPTS, from the pom) stays; other settings come from env only.
-    pb.environment().keySet()
-        .removeIf(k -> k.startsWith("ORANC_") && !k.equals("ORANC_JAVA_OPTS"));
+    pb.environment().keySet().removeIf(k -> k.startsWith("ORANC_") && !k.equals("ORANC_JAVA_OPTS"));
     pb.environment().putAll(env);
     Process p = pb.start();
     p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
@@ -76,7 +77,8 @@ class PushThroughServerIT {
     Path exe = Files.writeString(dir.resolve("exe"), "#!/bin/sh\necho hi\n");
     Files.setPosixFilePermissions(exe, PosixFilePermissions.fromString("rwxr-xr-x"));
     Files.createSymbolicLink(dir.resolve("link"), Path.of("a"));
-    Files.writeString(dir.resolve("\uFB01"), "fi ligature: after U+1F600 in UTF-16, before it in UTF-8");
+    Files.writeString(
+        dir.resolve("\uFB01"), "fi ligature: after U+1F600 in UTF-16, before it in UTF-8");
     Files.writeString(dir.resolve("\uD83D\uDE00"), "grinning face");
     Files.createDirectories(dir.resolve("\u00E9"));
     Files.writeString(dir.resolve("\u00E9").resolve("\u00FC"), "nested");
@@ -103,11 +105,31 @@ class PushThroughServerIT {
     String tree = null;
     try (Nix nix = new Nix();
         ExternalProcess server =
-            ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0", "--no-ssl", "--allow-registry", "127.0.0.1"))) {
+            ExternalProcess.start(
+                "oranc-server",
+                List.of(
+                    LAUNCHER,
+                    "server",
+                    "-l",
+                    "127.0.0.1:0",
+                    "--no-ssl",
+                    "--allow-registry",
+                    "127.0.0.1"))) {
       Matcher listening = server.awaitLogLine(LISTENING, Duration.ofSeconds(60));
-      String cache = "http://127.0.0.1:" + listening.group(1) + "/" + registry.address() + "/" + repo;
+      String cache =
+          "http://127.0.0.1:" + listening.group(1) + "/" + registry.address() + "/" + repo;
 
-      Run init = oranc(env, "", "push", "--registry", registry.address(), "--repository", repo, "--no-ssl", "initialize");
+      Run init =
+          oranc(
+              env,
+              "",
+              "push",
+              "--registry",
+              registry.address(),
+              "--repository",
+              repo,
+              "--no-ssl",
+              "initialize");
       assertEquals(0, init.exit(), init.err());
 
       tree = Nix.run("nix-store", "--add", awkwardTree(tmp).toString()).strip();
@@ -118,16 +140,36 @@ class PushThroughServerIT {
       Nix.run("nix", "store", "sign", "--key-file", keyFile.toString(), dep.path());
 
       Run push =
-          oranc(env, "./result-does-not-matter\n".replace("./result-does-not-matter", top.path()),
-              "push", "--registry", registry.address(), "--repository", repo, "--no-ssl",
-              "--already-signed", "-e", "^$");
+          oranc(
+              env,
+              "./result-does-not-matter\n".replace("./result-does-not-matter", top.path()),
+              "push",
+              "--registry",
+              registry.address(),
+              "--repository",
+              repo,
+              "--no-ssl",
+              "--already-signed",
+              "-e",
+              "^$");
       assertEquals(0, push.exit(), push.err());
       assertTrue(push.err().contains("pushed 3 paths"), push.err());
 
       Nix.Result verified =
-          Nix.exec(null, Duration.ofMinutes(2),
-              List.of("nix", "store", "verify", "--store", cache, "--option", "trusted-public-keys",
-                  key.publicKey(), "-r", top.path()));
+          Nix.exec(
+              null,
+              Duration.ofMinutes(2),
+              List.of(
+                  "nix",
+                  "store",
+                  "verify",
+                  "--store",
+                  cache,
+                  "--option",
+                  "trusted-public-keys",
+                  key.publicKey(),
+                  "-r",
+                  top.path()));
       assertTrue(verified.succeeded(), verified.stderr());
 
       // Gone from the store (with the derivations, which name their inputs), then back from the
@@ -143,16 +185,38 @@ class PushThroughServerIT {
         assertFalse(Files.exists(Path.of(p), LinkOption.NOFOLLOW_LINKS), p);
       }
       Nix.Result substituted =
-          Nix.exec(null, Duration.ofMinutes(2),
-              List.of("nix-store", "--realise", top.path(), "--option", "substituters", cache,
-                  "--option", "trusted-public-keys", key.publicKey()));
+          Nix.exec(
+              null,
+              Duration.ofMinutes(2),
+              List.of(
+                  "nix-store",
+                  "--realise",
+                  top.path(),
+                  "--option",
+                  "substituters",
+                  cache,
+                  "--option",
+                  "trusted-public-keys",
+                  key.publicKey()));
       assertTrue(substituted.succeeded(), substituted.stderr());
       for (String p : closure) {
         assertTrue(Files.exists(Path.of(p), LinkOption.NOFOLLOW_LINKS), p);
       }
       Nix.Result local =
-          Nix.exec(null, Duration.ofMinutes(2), List.of("nix", "store", "verify", "-r", "--sigs-needed", "1",
-              "--option", "trusted-public-keys", key.publicKey(), top.path()));
+          Nix.exec(
+              null,
+              Duration.ofMinutes(2),
+              List.of(
+                  "nix",
+                  "store",
+                  "verify",
+                  "-r",
+                  "--sigs-needed",
+                  "1",
+                  "--option",
+                  "trusted-public-keys",
+                  key.publicKey(),
+                  top.path()));
       assertTrue(local.succeeded(), local.stderr());
       assertEquals("nested", Files.readString(Path.of(tree, "\u00E9", "\u00FC")));
       assertTrue(Files.isExecutable(Path.of(tree, "exe")));
@@ -168,11 +232,23 @@ class PushThroughServerIT {
   @Test
   void aMissingSigningKeyIsOneLineAndExit1() throws Exception {
     String path = "/nix/store/" + "0".repeat(32) + "-anything"; // the key is checked first
-    Run r = oranc(Map.of(), path + "\n", "push", "--registry", registries.get().address(), "--repository", "e2e/nokey", "--no-ssl");
+    Run r =
+        oranc(
+            Map.of(),
+            path + "\n",
+            "push",
+            "--registry",
+            registries.get().address(),
+            "--repository",
+            "e2e/nokey",
+            "--no-ssl");
     assertEquals(1, r.exit(), r.err());
-    assertEquals(List.of("oranc push: ORANC_SIGNING_KEY is not set: it must hold the Nix secret key"
-            + " that signs the pushed paths, as 'nix key generate-secret --key-name NAME' prints it"
-            + " (name:base64)"), lines(r.err()));
+    assertEquals(
+        List.of(
+            "oranc push: ORANC_SIGNING_KEY is not set: it must hold the Nix secret key that signs"
+                + " the pushed paths, as 'nix key generate-secret --key-name NAME' prints it"
+                + " (name:base64)"),
+        lines(r.err()));
   }
 
   @Test
@@ -181,11 +257,23 @@ class PushThroughServerIT {
     try (Nix nix = new Nix()) {
       Nix.StorePathInfo p = nix.build("oranc-e2e-unreachable", "x");
       // Nothing listens on port 1: every look-up fails, after one attempt.
-      Run r = oranc(Map.of("ORANC_SIGNING_KEY", key.secret()), p.path() + "\n",
-          "push", "--registry", "127.0.0.1:1", "--repository", "e2e/down", "--no-ssl", "-m", "1");
+      Run r =
+          oranc(
+              Map.of("ORANC_SIGNING_KEY", key.secret()),
+              p.path() + "\n",
+              "push",
+              "--registry",
+              "127.0.0.1:1",
+              "--repository",
+              "e2e/down",
+              "--no-ssl",
+              "-m",
+              "1");
       assertEquals(1, r.exit(), r.err());
-      assertTrue(r.err().contains("failed: " + p.path() + ": cannot look it up in the registry"), r.err());
-      assertTrue(r.err().contains("oranc push: 1 of 1 paths were not pushed (listed above)"), r.err());
+      assertTrue(
+          r.err().contains("failed: " + p.path() + ": cannot look it up in the registry"), r.err());
+      assertTrue(
+          r.err().contains("oranc push: 1 of 1 paths were not pushed (listed above)"), r.err());
     }
   }
 }

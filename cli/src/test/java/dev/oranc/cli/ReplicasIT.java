@@ -40,8 +40,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The scale-out configuration of docs/OPERATIONS.md ("Replicas behind a load balancer"), read
- * from the document and run as written — only the replicas' addresses, the listen address, the
+ * The scale-out configuration of docs/OPERATIONS.md ("Replicas behind a load balancer"), read from
+ * the document and run as written — only the replicas' addresses, the listen address, the
  * certificate and the cache directory are replaced: real nginx with an {@code upstream} of two
  * {@code oranc server} processes (keep-alive, {@code proxy_next_upstream}) and {@code proxy_cache}
  * as the CDN stand-in, in front of a real registry 10 ms away.
@@ -65,9 +65,12 @@ class ReplicasIT {
   private static final Pattern NAR_SERVED = Pattern.compile("GET /\\S+/nar/\\S+ 200 ");
   private static final Pattern URL_LINE = Pattern.compile("(?m)^URL: (\\S+)$");
   private static final Pattern FILE_SIZE_LINE = Pattern.compile("(?m)^FileSize: (\\d+)$");
-  private static final Pattern LAYER_DIGEST = Pattern.compile("\"layers\"\\s*:\\s*\\[\\s*\\{[^}]*\"digest\"\\s*:\\s*\"(sha256:[0-9a-f]{64})\"");
+  private static final Pattern LAYER_DIGEST =
+      Pattern.compile(
+          "\"layers\"\\s*:\\s*\\[\\s*\\{[^}]*\"digest\"\\s*:\\s*\"(sha256:[0-9a-f]{64})\"");
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   @TempDir static Path tmp;
 
@@ -77,13 +80,20 @@ class ReplicasIT {
   private static Nginx nginx;
   private static Path cert;
   private static final HttpClient http =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
 
   @BeforeAll
   static void startReplicasAndNginx() throws Exception {
     Registry registry = registries.get();
     String[] hostPort = registry.address().split(":");
-    wan = new LatencyProxy(new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])), Duration.ofMillis(10), 0);
+    wan =
+        new LatencyProxy(
+            new InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])),
+            Duration.ofMillis(10),
+            0);
     for (int i = 0; i < 2; i++) {
       replicaPorts[i] = Nginx.freePort();
       replicas[i] = startReplica(i);
@@ -92,15 +102,30 @@ class ReplicasIT {
     cert = certAndKey.get(0);
     int port = Nginx.freePort();
     Path dir = tmp.resolve("nginx");
-    String site = Nginx.documentedBlock(ROOT.resolve("docs/OPERATIONS.md"), "### Replicas behind a load balancer", "nginx");
-    site = Nginx.replaceOnce(site, "server oranc-1.internal:8080;", "server 127.0.0.1:" + replicaPorts[0] + ";");
-    site = Nginx.replaceOnce(site, "server oranc-2.internal:8080;", "server 127.0.0.1:" + replicaPorts[1] + ";");
-    site = Nginx.replaceOnce(site, "listen 443 ssl http2;", "listen 127.0.0.1:" + port + " ssl http2;");
+    String site =
+        Nginx.documentedBlock(
+            ROOT.resolve("docs/OPERATIONS.md"), "### Replicas behind a load balancer", "nginx");
+    site =
+        Nginx.replaceOnce(
+            site, "server oranc-1.internal:8080;", "server 127.0.0.1:" + replicaPorts[0] + ";");
+    site =
+        Nginx.replaceOnce(
+            site, "server oranc-2.internal:8080;", "server 127.0.0.1:" + replicaPorts[1] + ";");
+    site =
+        Nginx.replaceOnce(
+            site, "listen 443 ssl http2;", "listen 127.0.0.1:" + port + " ssl http2;");
     site = site.replaceAll("ssl_certificate +\\S+;", "ssl_certificate " + cert + ";");
-    site = site.replaceAll("ssl_certificate_key +\\S+;", "ssl_certificate_key " + certAndKey.get(1) + ";");
-    site = Nginx.replaceOnce(site, "proxy_cache_path /var/cache/nginx/oranc ", "proxy_cache_path " + dir.resolve("cache") + " ");
+    site =
+        site.replaceAll(
+            "ssl_certificate_key +\\S+;", "ssl_certificate_key " + certAndKey.get(1) + ";");
+    site =
+        Nginx.replaceOnce(
+            site,
+            "proxy_cache_path /var/cache/nginx/oranc ",
+            "proxy_cache_path " + dir.resolve("cache") + " ");
     // The retry rule the document explains: GET and HEAD to the next replica, never a PUT.
-    List<String> retry = site.lines().map(String::strip).filter(l -> l.startsWith("proxy_next_upstream ")).toList();
+    List<String> retry =
+        site.lines().map(String::strip).filter(l -> l.startsWith("proxy_next_upstream ")).toList();
     assertEquals(List.of("proxy_next_upstream error timeout;"), retry, site);
     nginx = Nginx.start(dir, site, port);
   }
@@ -121,10 +146,20 @@ class ReplicasIT {
   }
 
   private static ExternalProcess startReplica(int i) throws Exception {
-    ExternalProcess p = ExternalProcess.start("oranc-replica-" + (i + 1),
-        List.of(LAUNCHER, "server", "-l", "127.0.0.1:" + replicaPorts[i],
-            "--insecure-registry", "127.0.0.1", "--allow-registry", "127.0.0.1",
-            "--max-streams-per-client", "0"));
+    ExternalProcess p =
+        ExternalProcess.start(
+            "oranc-replica-" + (i + 1),
+            List.of(
+                LAUNCHER,
+                "server",
+                "-l",
+                "127.0.0.1:" + replicaPorts[i],
+                "--insecure-registry",
+                "127.0.0.1",
+                "--allow-registry",
+                "127.0.0.1",
+                "--max-streams-per-client",
+                "0"));
     p.awaitLogLine(LISTENING, Duration.ofSeconds(60));
     return p;
   }
@@ -148,7 +183,10 @@ class ReplicasIT {
     return "http://127.0.0.1:" + replicaPorts[i] + "/" + wan.address() + "/" + repo;
   }
 
-  /** A binary tree of {@code count} uniquely named paths, each with 48 KiB of its own random text; the root first. */
+  /**
+   * A binary tree of {@code count} uniquely named paths, each with 48 KiB of its own random text;
+   * the root first.
+   */
   private static List<Nix.StorePathInfo> buildClosure(Nix nix, String name, int count, long seed) {
     Random random = new Random(seed);
     Nix.StorePathInfo[] built = new Nix.StorePathInfo[count];
@@ -171,15 +209,23 @@ class ReplicasIT {
   private static Nix.Result nix(Duration timeout, String... args) {
     List<String> argv = new ArrayList<>(List.of("nix"));
     argv.addAll(List.of(args));
-    argv.addAll(List.of("--option", "netrc-file", tmp.resolve("no-netrc").toString(),
-        "--option", "narinfo-cache-negative-ttl", "0"));
+    argv.addAll(
+        List.of(
+            "--option",
+            "netrc-file",
+            tmp.resolve("no-netrc").toString(),
+            "--option",
+            "narinfo-cache-negative-ttl",
+            "0"));
     return Nix.exec(Map.of("NIX_SSL_CERT_FILE", cert.toString()), null, timeout, argv);
   }
 
-  private static void assertSameContents(List<Nix.StorePathInfo> closure, Path store) throws IOException {
+  private static void assertSameContents(List<Nix.StorePathInfo> closure, Path store)
+      throws IOException {
     for (Nix.StorePathInfo p : closure) {
       Path copied = Path.of(store.toString(), p.path());
-      assertEquals(Files.readString(Path.of(p.path())), Files.readString(copied), copied.toString());
+      assertEquals(
+          Files.readString(Path.of(p.path())), Files.readString(copied), copied.toString());
     }
   }
 
@@ -190,23 +236,47 @@ class ReplicasIT {
     Nix.KeyPair key = Nix.generateKey("oranc-replicas-kill-1");
     try (Nix nix = new Nix()) {
       List<Nix.StorePathInfo> closure = buildClosure(nix, "oranc-replicas-kill", 40, 1);
-      PushThroughServerIT.Run push = PushThroughServerIT.oranc(Map.of("ORANC_SIGNING_KEY", key.secret()),
-          closure.get(0).path() + "\n", "push", "--registry", wan.address(), "--repository", repo, "--no-ssl", "-e", "^$");
+      PushThroughServerIT.Run push =
+          PushThroughServerIT.oranc(
+              Map.of("ORANC_SIGNING_KEY", key.secret()),
+              closure.get(0).path() + "\n",
+              "push",
+              "--registry",
+              wan.address(),
+              "--repository",
+              repo,
+              "--no-ssl",
+              "-e",
+              "^$");
       assertEquals(0, push.exit(), push.err());
       assertTrue(push.err().contains("pushed 40 paths"), push.err());
 
       int victim = 0;
       Path victimLog = replicas[victim].logFile();
       Path fresh = work.resolve("store");
-      CompletableFuture<Nix.Result> substitution = CompletableFuture.supplyAsync(() ->
-          nix(Duration.ofMinutes(4), "copy", "--from", cacheUrl(repo), "--to", fresh.toString(),
-              "--trusted-public-keys", key.publicKey(), closure.get(0).path()));
+      CompletableFuture<Nix.Result> substitution =
+          CompletableFuture.supplyAsync(
+              () ->
+                  nix(
+                      Duration.ofMinutes(4),
+                      "copy",
+                      "--from",
+                      cacheUrl(repo),
+                      "--to",
+                      fresh.toString(),
+                      "--trusted-public-keys",
+                      key.publicKey(),
+                      closure.get(0).path()));
 
       // Kill the replica once it has served three NARs: the substitution is under way then.
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
       while (countMatches(victimLog, NAR_SERVED) < 3) {
-        assertFalse(substitution.isDone(), "the substitution ended before replica 1 served three NARs: "
-            + resultOf(substitution) + "\n" + String.join("\n", nginx.accessLog()));
+        assertFalse(
+            substitution.isDone(),
+            "the substitution ended before replica 1 served three NARs: "
+                + resultOf(substitution)
+                + "\n"
+                + String.join("\n", nginx.accessLog()));
         assertTrue(System.nanoTime() < deadline, "replica 1 never served three NARs");
         Thread.sleep(5);
       }
@@ -221,17 +291,25 @@ class ReplicasIT {
       replicas[victim] = startReplica(victim);
 
       Nix.Result result = substitution.get(5, TimeUnit.MINUTES);
-      assertTrue(result.succeeded(), result.stderr() + "\nnginx:\n" + String.join("\n", nginx.accessLog()) + nginx.errorLog());
+      assertTrue(
+          result.succeeded(),
+          result.stderr() + "\nnginx:\n" + String.join("\n", nginx.accessLog()) + nginx.errorLog());
       assertSameContents(closure, fresh);
 
       List<String> log = nginx.accessLog();
-      List<String> narsAfterKill = log.subList(linesAtKill, log.size()).stream()
-          .filter(l -> l.matches("GET /\\S+/nar/\\S+ 200 .*")).toList();
-      assertFalse(narsAfterKill.isEmpty(), "the kill came after the last NAR: nothing was substituted past it\n" + String.join("\n", log));
+      List<String> narsAfterKill =
+          log.subList(linesAtKill, log.size()).stream()
+              .filter(l -> l.matches("GET /\\S+/nar/\\S+ 200 .*"))
+              .toList();
+      assertFalse(
+          narsAfterKill.isEmpty(),
+          "the kill came after the last NAR: nothing was substituted past it\n"
+              + String.join("\n", log));
       List<String> errors = log.stream().filter(l -> l.split(" ")[2].startsWith("5")).toList();
       assertEquals(List.of(), errors, "nginx answered a client with an error");
       // The restarted replica serves again: straight to it, a narinfo of the closure.
-      HttpResponse<String> direct = get(replicaUrl(victim, repo) + "/" + closure.get(1).hashPart() + ".narinfo");
+      HttpResponse<String> direct =
+          get(replicaUrl(victim, repo) + "/" + closure.get(1).hashPart() + ".narinfo");
       assertEquals(200, direct.statusCode(), direct.body());
     } finally {
       new ProcessBuilder("chmod", "-R", "u+w", work.toString()).start().waitFor();
@@ -254,30 +332,32 @@ class ReplicasIT {
       AtomicBoolean done = new AtomicBoolean();
       ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
       ConcurrentLinkedQueue<String> checked = new ConcurrentLinkedQueue<>();
-      CompletableFuture<Void> watcher = CompletableFuture.runAsync(() -> {
-        List<String> pending = new ArrayList<>(byHash.keySet());
-        try {
-          while (!pending.isEmpty()) {
-            boolean last = done.get();
-            for (var it = pending.iterator(); it.hasNext(); ) {
-              String hash = it.next();
-              String narinfo = narinfoInRegistry(repo, hash);
-              if (narinfo == null) {
-                continue;
-              }
-              it.remove();
-              checkNarThroughEachReplica(repo, hash, narinfo, violations);
-              checked.add(hash);
-            }
-            if (last) {
-              break;
-            }
-            Thread.sleep(20);
-          }
-        } catch (Exception e) {
-          violations.add("the watcher failed: " + e);
-        }
-      });
+      CompletableFuture<Void> watcher =
+          CompletableFuture.runAsync(
+              () -> {
+                List<String> pending = new ArrayList<>(byHash.keySet());
+                try {
+                  while (!pending.isEmpty()) {
+                    boolean last = done.get();
+                    for (var it = pending.iterator(); it.hasNext(); ) {
+                      String hash = it.next();
+                      String narinfo = narinfoInRegistry(repo, hash);
+                      if (narinfo == null) {
+                        continue;
+                      }
+                      it.remove();
+                      checkNarThroughEachReplica(repo, hash, narinfo, violations);
+                      checked.add(hash);
+                    }
+                    if (last) {
+                      break;
+                    }
+                    Thread.sleep(20);
+                  }
+                } catch (Exception e) {
+                  violations.add("the watcher failed: " + e);
+                }
+              });
 
       // nginx may still hold a replica as failed (the kill test's victim, for its fail_timeout of
       // 10 s): until then it sends every request to the other. Wait until requests sent from now
@@ -285,30 +365,62 @@ class ReplicasIT {
       // kill test's own lines show both replicas.)
       int linesBefore = nginx.accessLog().size();
       long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      for (int probe = 0; !(servedBy(since(linesBefore), replicaPorts[0]) && servedBy(since(linesBefore), replicaPorts[1]));
+      for (int probe = 0;
+          !(servedBy(since(linesBefore), replicaPorts[0])
+              && servedBy(since(linesBefore), replicaPorts[1]));
           probe++) {
-        assertTrue(System.nanoTime() < until, "nginx never sent a request to each replica: " + nginx.accessLog());
-        Commands.Run probed = Commands.run(List.of("curl", "-sS", "-o", "/dev/null", "--cacert", cert.toString(),
-            cacheUrl(repo) + "/probe-" + probe + ".narinfo"));
+        assertTrue(
+            System.nanoTime() < until,
+            "nginx never sent a request to each replica: " + nginx.accessLog());
+        Commands.Run probed =
+            Commands.run(
+                List.of(
+                    "curl",
+                    "-sS",
+                    "-o",
+                    "/dev/null",
+                    "--cacert",
+                    cert.toString(),
+                    cacheUrl(repo) + "/probe-" + probe + ".narinfo"));
         assertEquals(0, probed.exit(), probed.out());
         Thread.sleep(100); // polling for nginx's next try of a replica it held as failed
       }
-      Nix.Result copied = nix(Duration.ofMinutes(4), "copy", "--to",
-          cacheUrl(repo) + "?compression=zstd&secret-key=" + secret, closure.get(0).path());
+      Nix.Result copied =
+          nix(
+              Duration.ofMinutes(4),
+              "copy",
+              "--to",
+              cacheUrl(repo) + "?compression=zstd&secret-key=" + secret,
+              closure.get(0).path());
       done.set(true);
       watcher.get(2, TimeUnit.MINUTES);
-      assertTrue(copied.succeeded(), copied.stderr() + "\nnginx:\n" + String.join("\n", nginx.accessLog()));
+      assertTrue(
+          copied.succeeded(),
+          copied.stderr() + "\nnginx:\n" + String.join("\n", nginx.accessLog()));
       assertEquals(List.of(), List.copyOf(violations));
-      assertEquals(byHash.keySet().stream().sorted().toList(), checked.stream().sorted().toList(),
+      assertEquals(
+          byHash.keySet().stream().sorted().toList(),
+          checked.stream().sorted().toList(),
           "every narinfo of the closure reached the registry and was checked");
       // Both replicas took uploads (round-robin): the check above crossed replicas.
       List<String> puts = nginx.accessLog().stream().filter(l -> l.startsWith("PUT ")).toList();
-      assertTrue(puts.stream().anyMatch(l -> l.contains(":" + replicaPorts[0] + " "))
-          && puts.stream().anyMatch(l -> l.contains(":" + replicaPorts[1] + " ")), String.join("\n", puts));
+      assertTrue(
+          puts.stream().anyMatch(l -> l.contains(":" + replicaPorts[0] + " "))
+              && puts.stream().anyMatch(l -> l.contains(":" + replicaPorts[1] + " ")),
+          String.join("\n", puts));
 
       Path fresh = work.resolve("store");
-      Nix.Result back = nix(Duration.ofMinutes(4), "copy", "--from", cacheUrl(repo), "--to", fresh.toString(),
-          "--trusted-public-keys", key.publicKey(), closure.get(0).path());
+      Nix.Result back =
+          nix(
+              Duration.ofMinutes(4),
+              "copy",
+              "--from",
+              cacheUrl(repo),
+              "--to",
+              fresh.toString(),
+              "--trusted-public-keys",
+              key.publicKey(),
+              closure.get(0).path());
       assertTrue(back.succeeded(), back.stderr());
       assertSameContents(closure, fresh);
     } finally {
@@ -316,25 +428,37 @@ class ReplicasIT {
     }
   }
 
-  /** The narinfo {@code hash} as stored in the registry (manifest by tag, then its blob), or null if its manifest is not there yet. */
+  /**
+   * The narinfo {@code hash} as stored in the registry (manifest by tag, then its blob), or null if
+   * its manifest is not there yet.
+   */
   private static String narinfoInRegistry(String repo, String hash) throws Exception {
     String registry = "http://" + registries.get().address() + "/v2/" + repo;
-    HttpResponse<String> manifest = http.send(HttpRequest.newBuilder(URI.create(registry + "/manifests/" + hash + ".narinfo"))
-        .header("Accept", "application/vnd.oci.image.manifest.v1+json").timeout(Duration.ofSeconds(30)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> manifest =
+        http.send(
+            HttpRequest.newBuilder(URI.create(registry + "/manifests/" + hash + ".narinfo"))
+                .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+                .timeout(Duration.ofSeconds(30))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     if (manifest.statusCode() == 404) {
       return null;
     }
     assertEquals(200, manifest.statusCode(), manifest.body());
     Matcher digest = LAYER_DIGEST.matcher(manifest.body());
     assertTrue(digest.find(), manifest.body());
-    HttpResponse<String> blob = http.send(HttpRequest.newBuilder(URI.create(registry + "/blobs/" + digest.group(1)))
-        .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> blob =
+        http.send(
+            HttpRequest.newBuilder(URI.create(registry + "/blobs/" + digest.group(1)))
+                .timeout(Duration.ofSeconds(30))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(200, blob.statusCode(), blob.body());
     return blob.body();
   }
 
-  private static void checkNarThroughEachReplica(String repo, String hash, String narinfo, ConcurrentLinkedQueue<String> violations)
+  private static void checkNarThroughEachReplica(
+      String repo, String hash, String narinfo, ConcurrentLinkedQueue<String> violations)
       throws Exception {
     Matcher url = URL_LINE.matcher(narinfo);
     Matcher size = FILE_SIZE_LINE.matcher(narinfo);
@@ -343,18 +467,35 @@ class ReplicasIT {
       return;
     }
     for (int i = 0; i < 2; i++) {
-      HttpResponse<byte[]> nar = http.send(HttpRequest.newBuilder(URI.create(replicaUrl(i, repo) + "/" + url.group(1)))
-          .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray());
+      HttpResponse<byte[]> nar =
+          http.send(
+              HttpRequest.newBuilder(URI.create(replicaUrl(i, repo) + "/" + url.group(1)))
+                  .timeout(Duration.ofSeconds(30))
+                  .build(),
+              HttpResponse.BodyHandlers.ofByteArray());
       if (nar.statusCode() != 200 || nar.body().length != Long.parseLong(size.group(1))) {
-        violations.add(hash + ".narinfo is in the registry, but replica " + (i + 1) + " answers its NAR " + url.group(1)
-            + " with " + nar.statusCode() + ", " + nar.body().length + " bytes (FileSize " + size.group(1) + "): "
-            + new String(nar.body(), 0, Math.min(nar.body().length, 300), StandardCharsets.UTF_8));
+        violations.add(
+            hash
+                + ".narinfo is in the registry, but replica "
+                + (i + 1)
+                + " answers its NAR "
+                + url.group(1)
+                + " with "
+                + nar.statusCode()
+                + ", "
+                + nar.body().length
+                + " bytes (FileSize "
+                + size.group(1)
+                + "): "
+                + new String(
+                    nar.body(), 0, Math.min(nar.body().length, 300), StandardCharsets.UTF_8));
       }
     }
   }
 
   private static HttpResponse<String> get(String url) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
+    return http.send(
+        HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
@@ -363,7 +504,10 @@ class ReplicasIT {
       return 0;
     }
     // Read as bytes: the log is being written, and its last line may end mid-character.
-    return new String(Files.readAllBytes(file), StandardCharsets.UTF_8).lines().filter(l -> pattern.matcher(l).find()).count();
+    return new String(Files.readAllBytes(file), StandardCharsets.UTF_8)
+        .lines()
+        .filter(l -> pattern.matcher(l).find())
+        .count();
   }
 
   private static String resultOf(CompletableFuture<Nix.Result> f) {

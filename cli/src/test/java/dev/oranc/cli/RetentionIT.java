@@ -6,24 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.oranc.cli.PushThroughServerIT.Run;
-import dev.oranc.testkit.ExternalProcess;
-import dev.oranc.testkit.LeakCheck;
-import dev.oranc.testkit.Nix;
-import dev.oranc.testkit.Registry;
-import dev.oranc.testkit.RegistryExtension;
-import dev.oranc.testkit.RegistryFlavour;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
-import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.nix.hash.Nix32;
 import dev.oranc.common.oci.Descriptor;
@@ -34,13 +16,31 @@ import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.AccessLogEntry;
+import dev.oranc.testkit.ExternalProcess;
+import dev.oranc.testkit.LeakCheck;
+import dev.oranc.testkit.Nix;
+import dev.oranc.testkit.Registry;
+import dev.oranc.testkit.RegistryExtension;
+import dev.oranc.testkit.RegistryFlavour;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -51,7 +51,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RetentionIT {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   private static final String LAUNCHER = System.getProperty("oranc.launcher", "target/oranc");
   private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
@@ -66,11 +67,21 @@ class RetentionIT {
     String repo = "e2e/retention";
     Nix.KeyPair key = Nix.generateKey("oranc-e2e-gc-1");
     Map<String, String> env = Map.of("ORANC_SIGNING_KEY", key.secret());
-    List<String> target = List.of("--registry", registry.address(), "--repository", repo, "--no-ssl");
+    List<String> target =
+        List.of("--registry", registry.address(), "--repository", repo, "--no-ssl");
     try (Nix nix = new Nix();
         ExternalProcess server =
-            ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0",
-                "--insecure-registry", "127.0.0.1", "--allow-registry", "127.0.0.1"))) {
+            ExternalProcess.start(
+                "oranc-server",
+                List.of(
+                    LAUNCHER,
+                    "server",
+                    "-l",
+                    "127.0.0.1:0",
+                    "--insecure-registry",
+                    "127.0.0.1",
+                    "--allow-registry",
+                    "127.0.0.1"))) {
       Nix.StorePathInfo dep = nix.build("oranc-gc-dep", "shared by A and B");
       Nix.StorePathInfo a = nix.build("oranc-gc-a", "A", List.of(dep.path()));
       Nix.StorePathInfo b = nix.build("oranc-gc-b", "B", List.of(dep.path()));
@@ -87,15 +98,37 @@ class RetentionIT {
       assertEquals("prod\t1", list.out().strip());
 
       List<String> before = registry.tags(repo);
-      Run dry = oranc(Map.of(), "", "gc", target, "--keep-days", "0", "--grace", "0s", "--dry-run", "--json");
+      Run dry =
+          oranc(
+              Map.of(),
+              "",
+              "gc",
+              target,
+              "--keep-days",
+              "0",
+              "--grace",
+              "0s",
+              "--dry-run",
+              "--json");
       assertEquals(0, dry.exit(), dry.err());
       Map<String, Object> drySummary = json(dry.out());
       assertEquals(true, drySummary.get("dryRun"));
       assertEquals(2, ((Number) drySummary.get("narinfosDeleted")).intValue(), dry.out());
       assertEquals(before.size(), registry.tags(repo).size());
 
-      Run gc = oranc(Map.of(), "", "gc", target, "--keep-days", "0", "--grace", "0s",
-          "--max-deletes-per-minute", "0", "--json");
+      Run gc =
+          oranc(
+              Map.of(),
+              "",
+              "gc",
+              target,
+              "--keep-days",
+              "0",
+              "--grace",
+              "0s",
+              "--max-deletes-per-minute",
+              "0",
+              "--json");
       assertEquals(0, gc.exit(), gc.err());
       Map<String, Object> summary = json(gc.out());
       assertEquals(2, ((Number) summary.get("narinfosDeleted")).intValue(), gc.out());
@@ -112,17 +145,40 @@ class RetentionIT {
       // Everything gone from the store, then A's closure back from the cache, signatures
       // required; B is not in the cache any more.
       Matcher listening = server.awaitLogLine(LISTENING, Duration.ofSeconds(60));
-      String cache = "http://127.0.0.1:" + listening.group(1) + "/" + registry.address() + "/" + repo;
+      String cache =
+          "http://127.0.0.1:" + listening.group(1) + "/" + registry.address() + "/" + repo;
       deleteBuiltPaths(nix);
       assertFalse(Files.exists(Path.of(a.path()), LinkOption.NOFOLLOW_LINKS));
-      Nix.Result substituted = Nix.exec(null, Duration.ofMinutes(2),
-          List.of("nix-store", "--realise", a.path(), "--option", "substituters", cache,
-              "--option", "trusted-public-keys", key.publicKey()));
+      Nix.Result substituted =
+          Nix.exec(
+              null,
+              Duration.ofMinutes(2),
+              List.of(
+                  "nix-store",
+                  "--realise",
+                  a.path(),
+                  "--option",
+                  "substituters",
+                  cache,
+                  "--option",
+                  "trusted-public-keys",
+                  key.publicKey()));
       assertTrue(substituted.succeeded(), substituted.stderr());
       assertTrue(Files.exists(Path.of(a.path())) && Files.exists(Path.of(dep.path())));
-      Nix.Result collected = Nix.exec(null, Duration.ofMinutes(2),
-          List.of("nix-store", "--realise", b.path(), "--option", "substituters", cache,
-              "--option", "trusted-public-keys", key.publicKey()));
+      Nix.Result collected =
+          Nix.exec(
+              null,
+              Duration.ofMinutes(2),
+              List.of(
+                  "nix-store",
+                  "--realise",
+                  b.path(),
+                  "--option",
+                  "substituters",
+                  cache,
+                  "--option",
+                  "trusted-public-keys",
+                  key.publicKey()));
       assertFalse(collected.succeeded(), collected.stdout());
       Nix.exec(null, Duration.ofMinutes(1), List.of("nix-store", "--delete", a.path(), dep.path()));
 
@@ -130,7 +186,8 @@ class RetentionIT {
       assertEquals(0, removed.exit(), removed.err());
       Run missing = oranc(Map.of(), "", "pin", "remove", target, "prod");
       assertEquals(1, missing.exit(), missing.err());
-      assertEquals(List.of("oranc pin remove: there is no pin prod in " + registry.address() + "/" + repo),
+      assertEquals(
+          List.of("oranc pin remove: there is no pin prod in " + registry.address() + "/" + repo),
           PushThroughServerIT.lines(missing.err()));
     }
   }
@@ -146,7 +203,8 @@ class RetentionIT {
       throws Exception {
     Registry registry = registries.get();
     String repo = "e2e/killed";
-    List<String> target = List.of("--registry", registry.address(), "--repository", repo, "--no-ssl");
+    List<String> target =
+        List.of("--registry", registry.address(), "--repository", repo, "--no-ssl");
     writeSyntheticCache(registry, repo, 20, 10);
     assertEquals(400, registry.tags(repo).size());
     registry.resetCounters();
@@ -154,20 +212,30 @@ class RetentionIT {
     // Paced to 50 deletes a second, so the 400 take seconds and the kill lands among them.
     List<String> command = new ArrayList<>(List.of(LAUNCHER, "gc"));
     command.addAll(target);
-    command.addAll(List.of("--keep-days", "0", "--grace", "0s", "--max-deletes-per-minute", "3000", "-p", "4"));
-    Process gc = new ProcessBuilder(command)
-        .redirectOutput(tmp.resolve("gc.out").toFile())
-        .redirectError(tmp.resolve("gc.err").toFile())
-        .start();
+    command.addAll(
+        List.of(
+            "--keep-days", "0", "--grace", "0s", "--max-deletes-per-minute", "3000", "-p", "4"));
+    Process gc =
+        new ProcessBuilder(command)
+            .redirectOutput(tmp.resolve("gc.out").toFile())
+            .redirectError(tmp.resolve("gc.err").toFile())
+            .start();
     long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-    while (registry.accessLog("DELETE", ".*/manifests/.*").size() < 40 && gc.isAlive() && System.nanoTime() < deadline) {
+    while (registry.accessLog("DELETE", ".*/manifests/.*").size() < 40
+        && gc.isAlive()
+        && System.nanoTime() < deadline) {
       Thread.onSpinWait();
       Thread.sleep(20);
     }
     if (!gc.isAlive()) {
-      throw new AssertionError("gc ended before it could be killed (exit " + gc.exitValue() + ", "
-          + registry.accessLog("DELETE", ".*/manifests/.*").size() + " deletes seen): "
-          + Files.readString(tmp.resolve("gc.err")) + Files.readString(tmp.resolve("gc.out")));
+      throw new AssertionError(
+          "gc ended before it could be killed (exit "
+              + gc.exitValue()
+              + ", "
+              + registry.accessLog("DELETE", ".*/manifests/.*").size()
+              + " deletes seen): "
+              + Files.readString(tmp.resolve("gc.err"))
+              + Files.readString(tmp.resolve("gc.out")));
     }
     gc.destroyForcibly();
     assertTrue(gc.waitFor(1, TimeUnit.MINUTES));
@@ -177,39 +245,64 @@ class RetentionIT {
     Run check = oranc(Map.of(), "", "check", target);
     assertEquals(0, check.exit(), check.out() + check.err());
 
-    Run rest = oranc(Map.of(), "", "gc", target, "--keep-days", "0", "--grace", "0s",
-        "--max-deletes-per-minute", "0", "--json");
+    Run rest =
+        oranc(
+            Map.of(),
+            "",
+            "gc",
+            target,
+            "--keep-days",
+            "0",
+            "--grace",
+            "0s",
+            "--max-deletes-per-minute",
+            "0",
+            "--json");
     assertEquals(0, rest.exit(), rest.err());
     Map<String, Object> summary = json(rest.out());
-    long deleted = ((Number) summary.get("narinfosDeleted")).longValue() + ((Number) summary.get("narsDeleted")).longValue();
+    long deleted =
+        ((Number) summary.get("narinfosDeleted")).longValue()
+            + ((Number) summary.get("narsDeleted")).longValue();
     // Up to -p (4) deletes were in flight at the kill: the registry may finish them after `left`
     // was counted, so the rerun finds that many fewer.
-    assertTrue(deleted <= left && deleted >= left - 4, left + " left, " + deleted + " deleted: " + rest.out());
+    assertTrue(
+        deleted <= left && deleted >= left - 4,
+        left + " left, " + deleted + " deleted: " + rest.out());
     assertEquals(List.of(), registry.tags(repo));
   }
 
   /**
    * A push running while gc runs with its default grace ({@code --keep-days 0}, so that the grace
-   * alone protects the push) loses nothing. The cache
-   * holds 200 paths written 60 days ago and pinned by nothing, which gc deletes, paced so that
-   * deleting them takes a while; one push starts when gc starts reading the repository (its
-   * writes land during the scan), another when the registry sees gc's first delete (its writes
-   * land among the deletes). Afterwards gc has deleted exactly the old paths, {@code check}
-   * passes, and every path of both pushes substitutes through the server with signatures required.
+   * alone protects the push) loses nothing. The cache holds 200 paths written 60 days ago and
+   * pinned by nothing, which gc deletes, paced so that deleting them takes a while; one push starts
+   * when gc starts reading the repository (its writes land during the scan), another when the
+   * registry sees gc's first delete (its writes land among the deletes). Afterwards gc has deleted
+   * exactly the old paths, {@code check} passes, and every path of both pushes substitutes through
+   * the server with signatures required.
    */
   @Test
   void aPushRunningDuringGcLosesNothing(@TempDir Path tmp) throws Exception {
     Registry registry = registries.get();
     String repo = "e2e/concurrent";
-    List<String> target = List.of("--registry", registry.address(), "--repository", repo, "--no-ssl");
+    List<String> target =
+        List.of("--registry", registry.address(), "--repository", repo, "--no-ssl");
     writeSyntheticCache(registry, repo, 20, 10, Instant.now().minus(Duration.ofDays(60)));
     assertEquals(400, registry.tags(repo).size());
     Nix.KeyPair key = Nix.generateKey("oranc-e2e-concurrent-1");
     Map<String, String> env = Map.of("ORANC_SIGNING_KEY", key.secret());
     try (Nix nix = new Nix();
         ExternalProcess server =
-            ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0",
-                "--insecure-registry", "127.0.0.1", "--allow-registry", "127.0.0.1"))) {
+            ExternalProcess.start(
+                "oranc-server",
+                List.of(
+                    LAUNCHER,
+                    "server",
+                    "-l",
+                    "127.0.0.1:0",
+                    "--insecure-registry",
+                    "127.0.0.1",
+                    "--allow-registry",
+                    "127.0.0.1"))) {
       // Two closures per push, each a path and its dependency.
       List<Nix.StorePathInfo> first = new ArrayList<>();
       List<Nix.StorePathInfo> second = new ArrayList<>();
@@ -227,11 +320,13 @@ class RetentionIT {
       // 400 deletes at 8 a second take 50 s.
       List<String> command = new ArrayList<>(List.of(LAUNCHER, "gc"));
       command.addAll(target);
-      command.addAll(List.of("--keep-days", "0", "--max-deletes-per-minute", "480", "-p", "2", "--json"));
-      Process gc = new ProcessBuilder(command)
-          .redirectOutput(tmp.resolve("gc.out").toFile())
-          .redirectError(tmp.resolve("gc.err").toFile())
-          .start();
+      command.addAll(
+          List.of("--keep-days", "0", "--max-deletes-per-minute", "480", "-p", "2", "--json"));
+      Process gc =
+          new ProcessBuilder(command)
+              .redirectOutput(tmp.resolve("gc.out").toFile())
+              .redirectError(tmp.resolve("gc.err").toFile())
+              .start();
       try {
         awaitRequests(registry, gc, "GET", ".*/tags/list", 1);
         Run one = oranc(env, tops(first), "push", target);
@@ -251,7 +346,9 @@ class RetentionIT {
           }
         }
         assertTrue(firstPut >= 0, "the second push wrote no tag");
-        assertTrue(after.subList(firstPut, after.size()).stream().anyMatch(e -> e.matches("DELETE", ".*/manifests/.*")),
+        assertTrue(
+            after.subList(firstPut, after.size()).stream()
+                .anyMatch(e -> e.matches("DELETE", ".*/manifests/.*")),
             "gc deleted nothing after the second push's first tag: they did not overlap");
       } finally {
         gc.destroyForcibly();
@@ -268,7 +365,8 @@ class RetentionIT {
 
       // Every pushed path, gone from the store, comes back from the cache, signatures required.
       Matcher listening = server.awaitLogLine(LISTENING, Duration.ofSeconds(60));
-      String cache = "http://127.0.0.1:" + listening.group(1) + "/" + registry.address() + "/" + repo;
+      String cache =
+          "http://127.0.0.1:" + listening.group(1) + "/" + registry.address() + "/" + repo;
       deleteBuiltPaths(nix);
       List<String> realise = new ArrayList<>(List.of("nix-store", "--realise"));
       List<Nix.StorePathInfo> all = new ArrayList<>(first);
@@ -277,7 +375,14 @@ class RetentionIT {
         assertFalse(Files.exists(Path.of(p.path()), LinkOption.NOFOLLOW_LINKS), p.path());
         realise.add(p.path());
       }
-      realise.addAll(List.of("--option", "substituters", cache, "--option", "trusted-public-keys", key.publicKey()));
+      realise.addAll(
+          List.of(
+              "--option",
+              "substituters",
+              cache,
+              "--option",
+              "trusted-public-keys",
+              key.publicKey()));
       Nix.Result substituted = Nix.exec(null, Duration.ofMinutes(2), realise);
       assertTrue(substituted.succeeded(), substituted.stderr());
       for (Nix.StorePathInfo p : all) {
@@ -300,7 +405,13 @@ class RetentionIT {
     long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
     while (registry.accessLog(method, path).size() < count) {
       if (!gc.isAlive()) {
-        throw new AssertionError("gc ended (exit " + gc.exitValue() + ") before the registry saw " + method + " " + path);
+        throw new AssertionError(
+            "gc ended (exit "
+                + gc.exitValue()
+                + ") before the registry saw "
+                + method
+                + " "
+                + path);
       }
       if (System.nanoTime() > deadline) {
         throw new AssertionError("the registry saw no " + method + " " + path + " in 2 minutes");
@@ -309,19 +420,20 @@ class RetentionIT {
     }
   }
 
-  static void writeSyntheticCache(Registry registry, String repo, int chains, int length) throws Exception {
+  static void writeSyntheticCache(Registry registry, String repo, int chains, int length)
+      throws Exception {
     writeSyntheticCache(registry, repo, chains, length, null);
   }
 
   /**
-   * As above; with {@code created}, every key says it was written then (as an old cache's keys
-   * do), else now.
+   * As above; with {@code created}, every key says it was written then (as an old cache's keys do),
+   * else now.
    */
-  static void writeSyntheticCache(Registry registry, String repo, int chains, int length, Instant created)
-      throws Exception {
+  static void writeSyntheticCache(
+      Registry registry, String repo, int chains, int length, Instant created) throws Exception {
     Random random = new Random(17);
-    try (RegistryClient client = new RegistryClient(
-        RegistryClientConfig.builder().tls(false).build())) {
+    try (RegistryClient client =
+        new RegistryClient(RegistryClientConfig.builder().tls(false).build())) {
       var cache = new OciBinaryCache(client, TagCodec.DEFAULT);
       var ref = RepositoryRef.of(registry.address(), repo);
       var credentials = Credentials.anonymous();
@@ -336,20 +448,49 @@ class RetentionIT {
           random.nextBytes(nar);
           byte[] fileHash = MessageDigest.getInstance("SHA-256").digest(nar);
           String narKey = "nar/" + HexFormat.of().formatHex(fileHash) + ".nar.zst";
-          String narinfo = "StorePath: /nix/store/" + base + "\n"
-              + "URL: " + narKey + "\n"
-              + "Compression: zstd\n"
-              + "FileHash: sha256:" + Nix32.encode(fileHash) + "\n"
-              + "FileSize: " + nar.length + "\n"
-              + "NarHash: sha256:" + Nix32.encode(fileHash) + "\n"
-              + "NarSize: " + nar.length + "\n"
-              + "References: " + (previous == null ? "" : previous) + "\n";
+          String narinfo =
+              "StorePath: /nix/store/"
+                  + base
+                  + "\n"
+                  + "URL: "
+                  + narKey
+                  + "\n"
+                  + "Compression: zstd\n"
+                  + "FileHash: sha256:"
+                  + Nix32.encode(fileHash)
+                  + "\n"
+                  + "FileSize: "
+                  + nar.length
+                  + "\n"
+                  + "NarHash: sha256:"
+                  + Nix32.encode(fileHash)
+                  + "\n"
+                  + "NarSize: "
+                  + nar.length
+                  + "\n"
+                  + "References: "
+                  + (previous == null ? "" : previous)
+                  + "\n";
           byte[] narinfoBytes = narinfo.getBytes(StandardCharsets.UTF_8);
           String narinfoKey = base.substring(0, 32) + ".narinfo";
-          pending.add(client.putBlob(ref, nar, null, "application/octet-stream", credentials, null)
-              .thenCompose(d -> publish(client, cache, ref, narKey, d, "application/x-nix-nar", created))
-              .thenCompose(t -> client.putBlob(ref, narinfoBytes, null, "application/octet-stream", credentials, null))
-              .thenCompose(d -> publish(client, cache, ref, narinfoKey, d, "text/x-nix-narinfo", created)));
+          pending.add(
+              client
+                  .putBlob(ref, nar, null, "application/octet-stream", credentials, null)
+                  .thenCompose(
+                      d -> publish(client, cache, ref, narKey, d, "application/x-nix-nar", created))
+                  .thenCompose(
+                      t ->
+                          client.putBlob(
+                              ref,
+                              narinfoBytes,
+                              null,
+                              "application/octet-stream",
+                              credentials,
+                              null))
+                  .thenCompose(
+                      d ->
+                          publish(
+                              client, cache, ref, narinfoKey, d, "text/x-nix-narinfo", created)));
           previous = base;
         }
         if (pending.size() >= 40) {
@@ -366,20 +507,32 @@ class RetentionIT {
   }
 
   private static CompletableFuture<?> publish(
-      RegistryClient client, OciBinaryCache cache,
-      RepositoryRef ref, String key, Descriptor blob,
-      String contentType, Instant created) {
+      RegistryClient client,
+      OciBinaryCache cache,
+      RepositoryRef ref,
+      String key,
+      Descriptor blob,
+      String contentType,
+      Instant created) {
     var credentials = Credentials.anonymous();
     if (created == null) {
       return cache.publish(ref, key, blob, contentType, null, credentials, null);
     }
     var layer = ImageLayout.layer(blob.digest(), blob.size(), contentType, null, Map.of());
-    return cache.putConfig(ref, blob.digest(), credentials, null)
-        .thenCompose(config -> client.putManifest(ref, cache.codec().writeTag(key).value(),
-            ImageLayout.manifest(key, layer, config, created), credentials, null));
+    return cache
+        .putConfig(ref, blob.digest(), credentials, null)
+        .thenCompose(
+            config ->
+                client.putManifest(
+                    ref,
+                    cache.codec().writeTag(key).value(),
+                    ImageLayout.manifest(key, layer, config, created),
+                    credentials,
+                    null));
   }
 
-  static Run oranc(Map<String, String> env, String stdin, String command, List<String> target, String... more)
+  static Run oranc(
+      Map<String, String> env, String stdin, String command, List<String> target, String... more)
       throws Exception {
     List<String> args = new ArrayList<>(List.of(command.split(" ")));
     args.addAll(target);
@@ -387,7 +540,13 @@ class RetentionIT {
     return PushThroughServerIT.oranc(env, stdin, args.toArray(String[]::new));
   }
 
-  static Run oranc(Map<String, String> env, String stdin, String command, String sub, List<String> target, String... more)
+  static Run oranc(
+      Map<String, String> env,
+      String stdin,
+      String command,
+      String sub,
+      List<String> target,
+      String... more)
       throws Exception {
     return oranc(env, stdin, command + " " + sub, target, more);
   }

@@ -45,7 +45,8 @@ class ReverseProxyIT {
   private static final String LAUNCHER = System.getProperty("oranc.launcher", "target/oranc");
   private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.TOKEN);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.TOKEN);
 
   @TempDir static Path tmp;
 
@@ -56,14 +57,43 @@ class ReverseProxyIT {
 
   @BeforeAll
   static void startServerAndMakeACertificate() throws Exception {
-    oranc = ExternalProcess.start("oranc-server", List.of(LAUNCHER, "server", "-l", "127.0.0.1:0", "--insecure-registry", "127.0.0.1", "--allow-registry", "127.0.0.1"));
+    oranc =
+        ExternalProcess.start(
+            "oranc-server",
+            List.of(
+                LAUNCHER,
+                "server",
+                "-l",
+                "127.0.0.1:0",
+                "--insecure-registry",
+                "127.0.0.1",
+                "--allow-registry",
+                "127.0.0.1"));
     Matcher listening = oranc.awaitLogLine(LISTENING, Duration.ofSeconds(60));
     orancPort = Integer.parseInt(listening.group(1));
     cert = tmp.resolve("cert.pem");
     key = tmp.resolve("key.pem");
-    Commands.Run made = Commands.run(List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-        "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-        "-keyout", key.toString(), "-out", cert.toString()));
+    Commands.Run made =
+        Commands.run(
+            List.of(
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-keyout",
+                key.toString(),
+                "-out",
+                cert.toString()));
     assertEquals(0, made.exit(), made.out());
   }
 
@@ -78,7 +108,8 @@ class ReverseProxyIT {
   void nixCopiesAndSubstitutesThroughNginxAsDocumented() throws Exception {
     String block = codeBlock("nginx");
     int port = freePort();
-    String site = replaceOnce(block, "server 127.0.0.1:8080;", "server 127.0.0.1:" + orancPort + ";");
+    String site =
+        replaceOnce(block, "server 127.0.0.1:8080;", "server 127.0.0.1:" + orancPort + ";");
     site = replaceOnce(site, "listen 443 ssl http2;", "listen 127.0.0.1:" + port + " ssl http2;");
     site = site.replaceAll("ssl_certificate +\\S+;", "ssl_certificate " + cert + ";");
     site = site.replaceAll("ssl_certificate_key +\\S+;", "ssl_certificate_key " + key + ";");
@@ -91,24 +122,40 @@ class ReverseProxyIT {
   void nixCopiesAndSubstitutesThroughCaddyAsDocumented() throws Exception {
     String block = codeBlock("caddy");
     int port = freePort();
-    String site = replaceOnce(block, "reverse_proxy 127.0.0.1:8080", "reverse_proxy 127.0.0.1:" + orancPort);
-    site = replaceOnce(site, "cache.example.org {",
-        "https://127.0.0.1:" + port + " {\n    tls " + cert + " " + key);
+    String site =
+        replaceOnce(block, "reverse_proxy 127.0.0.1:8080", "reverse_proxy 127.0.0.1:" + orancPort);
+    site =
+        replaceOnce(
+            site,
+            "cache.example.org {",
+            "https://127.0.0.1:" + port + " {\n    tls " + cert + " " + key);
     Path dir = Files.createDirectories(tmp.resolve("caddy"));
-    String conf = "{\n"
-        + "    admin off\n"
-        + "    auto_https disable_redirects\n"
-        + "    skip_install_trust\n"
-        + "    default_sni 127.0.0.1\n"
-        + "    storage file_system " + dir.resolve("data") + "\n"
-        + "}\n"
-        + site;
+    String conf =
+        "{\n"
+            + "    admin off\n"
+            + "    auto_https disable_redirects\n"
+            + "    skip_install_trust\n"
+            + "    default_sni 127.0.0.1\n"
+            + "    storage file_system "
+            + dir.resolve("data")
+            + "\n"
+            + "}\n"
+            + site;
     Path confFile = Files.writeString(dir.resolve("Caddyfile"), conf);
-    Map<String, String> env = Map.of("HOME", dir.toString(), "XDG_DATA_HOME", dir.resolve("data").toString(),
-        "XDG_CONFIG_HOME", dir.resolve("config").toString());
-    try (ExternalProcess caddy = ExternalProcess.start("caddy",
-        List.of("caddy", "run", "--adapter", "caddyfile", "--config", confFile.toString()),
-        TestLogs.newFile(TestLogs.dir(TestLogs.currentTestClass()), "caddy", ".log"), env)) {
+    Map<String, String> env =
+        Map.of(
+            "HOME",
+            dir.toString(),
+            "XDG_DATA_HOME",
+            dir.resolve("data").toString(),
+            "XDG_CONFIG_HOME",
+            dir.resolve("config").toString());
+    try (ExternalProcess caddy =
+        ExternalProcess.start(
+            "caddy",
+            List.of("caddy", "run", "--adapter", "caddyfile", "--config", confFile.toString()),
+            TestLogs.newFile(TestLogs.dir(TestLogs.currentTestClass()), "caddy", ".log"),
+            env)) {
       awaitPort(port, caddy);
       roundTrip(port, "caddy");
     }
@@ -120,26 +167,45 @@ class ReverseProxyIT {
    */
   private static void roundTrip(int port, String name) throws Exception {
     Registry registry = registries.get();
-    String url = "https://127.0.0.1:" + port + "/" + registry.address() + "/docs/" + name
-        + UUID.randomUUID().toString().substring(0, 8);
+    String url =
+        "https://127.0.0.1:"
+            + port
+            + "/"
+            + registry.address()
+            + "/docs/"
+            + name
+            + UUID.randomUUID().toString().substring(0, 8);
     Path work = Files.createTempDirectory(tmp, name);
-    Path netrc = Files.writeString(work.resolve("netrc"),
-        "machine 127.0.0.1 login " + Registry.USER + " password " + Registry.PASSWORD + "\n");
+    Path netrc =
+        Files.writeString(
+            work.resolve("netrc"),
+            "machine 127.0.0.1 login " + Registry.USER + " password " + Registry.PASSWORD + "\n");
     Map<String, String> env = Map.of("NIX_SSL_CERT_FILE", cert.toString());
     List<String> options = List.of("--option", "netrc-file", netrc.toString());
     Path fresh = work.resolve("store");
     try (Nix nix = new Nix()) {
       Nix.StorePathInfo dep = nix.build("oranc-rp-dep-" + name, "through " + name);
-      Nix.StorePathInfo top = nix.build("oranc-rp-top-" + name, "top through " + name, List.of(dep.path()));
+      Nix.StorePathInfo top =
+          nix.build("oranc-rp-top-" + name, "top through " + name, List.of(dep.path()));
       Nix.KeyPair signing = Nix.generateKey("oranc-rp-" + name + "-1");
       Path secret = Files.writeString(work.resolve("key.sec"), signing.secret());
 
       nix(env, options, "copy", "--to", url + "?compression=zstd&secret-key=" + secret, top.path());
-      nix(env, options, "copy", "--from", url, "--to", fresh.toString(),
-          "--trusted-public-keys", signing.publicKey(), top.path());
+      nix(
+          env,
+          options,
+          "copy",
+          "--from",
+          url,
+          "--to",
+          fresh.toString(),
+          "--trusted-public-keys",
+          signing.publicKey(),
+          top.path());
       for (Nix.StorePathInfo p : List.of(dep, top)) {
         Path copied = Path.of(fresh.toString(), p.path());
-        assertEquals(Files.readString(Path.of(p.path())), Files.readString(copied), copied.toString());
+        assertEquals(
+            Files.readString(Path.of(p.path())), Files.readString(copied), copied.toString());
       }
     } finally {
       new ProcessBuilder("chmod", "-R", "u+w", work.toString()).start().waitFor();
@@ -165,7 +231,8 @@ class ReverseProxyIT {
   }
 
   static String replaceOnce(String text, String what, String with) {
-    assertTrue(text.contains(what), "the documented block no longer contains '" + what + "':\n" + text);
+    assertTrue(
+        text.contains(what), "the documented block no longer contains '" + what + "':\n" + text);
     return text.replace(what, with);
   }
 
@@ -185,7 +252,7 @@ class ReverseProxyIT {
         Thread.sleep(50);
       }
     }
-    throw new AssertionError(process.name() + " does not listen on " + port + ":\n" + process.log());
+    throw new AssertionError(
+        process.name() + " does not listen on " + port + ":\n" + process.log());
   }
-
 }

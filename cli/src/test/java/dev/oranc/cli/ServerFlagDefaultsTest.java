@@ -55,9 +55,12 @@ class ServerFlagDefaultsTest {
     assertEquals(4096, c.prefetchQueue(), "--prefetch-queue");
     assertEquals(Duration.ofSeconds(10), c.upstreamTimeout(), "--upstream-timeout");
     assertEquals(Duration.ofMinutes(10), c.upstreamCacheTtl(), "--upstream-cache-ttl");
-    assertEquals(Duration.ofMinutes(1), c.upstreamCacheNegativeTtl(), "--upstream-cache-negative-ttl");
-    assertEquals(Path.of(System.getProperty("java.io.tmpdir"), "oranc-multipart"),
-        c.multipartSpoolDir(), "--multipart-spool-dir");
+    assertEquals(
+        Duration.ofMinutes(1), c.upstreamCacheNegativeTtl(), "--upstream-cache-negative-ttl");
+    assertEquals(
+        Path.of(System.getProperty("java.io.tmpdir"), "oranc-multipart"),
+        c.multipartSpoolDir(),
+        "--multipart-spool-dir");
     assertEquals(GIB, c.multipartSpoolBytes(), "--multipart-spool-size");
     assertEquals(Duration.ofHours(1), c.multipartExpiry(), "--multipart-expiry");
     assertEquals(100, c.maxMultipartUploadsPerClient(), "--max-multipart-uploads-per-client");
@@ -72,24 +75,41 @@ class ServerFlagDefaultsTest {
   /** The flags no other test sets reach the configuration, each with a value not its default. */
   @Test
   void theServerFlagsReachTheConfiguration() {
-    ServerConfig c = config(
-        "--repository-parts", "3",
-        "--threads", "3",
-        "--shutdown-grace", "7s",
-        "--layer-cache-entries", "500",
-        "--layer-cache-ttl", "2m",
-        "--layer-cache-negative-ttl", "9s",
-        "--blob-cache-size", "8MiB",
-        "--small-blob-size", "16KiB",
-        "--prefetch-queue", "100",
-        "--upstream-timeout", "3s",
-        "--upstream-cache-ttl", "20m",
-        "--upstream-cache-negative-ttl", "2m",
-        "--multipart-spool-dir", "/tmp/oranc-flags-test-spool",
-        "--multipart-spool-size", "2GiB",
-        "--multipart-expiry", "30m",
-        "--nar-redirect",
-        "--nar-redirect-ttl", "30s");
+    ServerConfig c =
+        config(
+            "--repository-parts",
+            "3",
+            "--threads",
+            "3",
+            "--shutdown-grace",
+            "7s",
+            "--layer-cache-entries",
+            "500",
+            "--layer-cache-ttl",
+            "2m",
+            "--layer-cache-negative-ttl",
+            "9s",
+            "--blob-cache-size",
+            "8MiB",
+            "--small-blob-size",
+            "16KiB",
+            "--prefetch-queue",
+            "100",
+            "--upstream-timeout",
+            "3s",
+            "--upstream-cache-ttl",
+            "20m",
+            "--upstream-cache-negative-ttl",
+            "2m",
+            "--multipart-spool-dir",
+            "/tmp/oranc-flags-test-spool",
+            "--multipart-spool-size",
+            "2GiB",
+            "--multipart-expiry",
+            "30m",
+            "--nar-redirect",
+            "--nar-redirect-ttl",
+            "30s");
     assertEquals(3, c.repositoryParts());
     assertEquals(3, c.threads());
     assertEquals(Duration.ofSeconds(7), c.shutdownGrace());

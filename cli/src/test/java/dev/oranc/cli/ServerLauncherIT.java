@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.oranc.testkit.LeakCheck;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -20,7 +21,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
-import java.net.InetAddress;
 
 /** {@code oranc server} as an operator runs it: starts, serves, stops on SIGTERM with exit 0. */
 class ServerLauncherIT {
@@ -30,9 +30,19 @@ class ServerLauncherIT {
 
   @Test
   void servesAndStopsCleanlyOnSigterm() throws Exception {
-    Process p = new ProcessBuilder(LAUNCHER, "server", "-l", "127.0.0.1:0", "--no-ssl", "--allow-registry", "127.0.0.1").start();
+    Process p =
+        new ProcessBuilder(
+                LAUNCHER,
+                "server",
+                "-l",
+                "127.0.0.1:0",
+                "--no-ssl",
+                "--allow-registry",
+                "127.0.0.1")
+            .start();
     p.getOutputStream().close();
-    BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
+    BufferedReader err =
+        new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
     try {
       int port = -1;
       String line;
@@ -47,11 +57,14 @@ class ServerLauncherIT {
       assertTrue(port > 0, "no startup line in:\n" + log);
       // The launcher passed the pom's ORANC_JAVA_OPTS on: Netty's leak detector runs at PARANOID
       // in the server as in the tests, and LeakCheck.verifyNoLeaksIn below reads its reports.
-      String cmdline = Files.readString(Path.of("/proc/" + p.pid() + "/cmdline")).replace('\0', ' ');
+      String cmdline =
+          Files.readString(Path.of("/proc/" + p.pid() + "/cmdline")).replace('\0', ' ');
       assertTrue(cmdline.contains("-Dio.netty.leakDetection.level=PARANOID"), cmdline);
-      HttpResponse<String> banner = HttpClient.newHttpClient().send(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/")).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> banner =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/")).build(),
+                  HttpResponse.BodyHandlers.ofString());
       assertEquals(200, banner.statusCode());
       assertTrue(banner.body().startsWith("oranc"), banner.body());
       // SIGTERM; Process.destroy() would also close our end of its stderr.
@@ -75,7 +88,8 @@ class ServerLauncherIT {
   @Test
   void aTakenPortIsOneLineAndExit1() throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      LauncherIT.Run r = LauncherIT.run(List.of(LAUNCHER, "server", "-l", "127.0.0.1:" + taken.getLocalPort()));
+      LauncherIT.Run r =
+          LauncherIT.run(List.of(LAUNCHER, "server", "-l", "127.0.0.1:" + taken.getLocalPort()));
       assertEquals(1, r.exit(), r.err());
       List<String> lines = r.err().lines().filter(l -> l.startsWith("oranc server:")).toList();
       assertEquals(1, lines.size(), r.err());

@@ -13,7 +13,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
-/** {@code --allow-registry}, {@code --insecure-registry} and {@code --no-ssl} reach the server's configuration. */
+/**
+ * {@code --allow-registry}, {@code --insecure-registry} and {@code --no-ssl} reach the server's
+ * configuration.
+ */
 class ServerRegistryFlagsTest {
 
   private static ServerConfig config(Map<String, String> env, String... args) {
@@ -34,14 +37,25 @@ class ServerRegistryFlagsTest {
 
   @Test
   void theFlagsReachTheConfiguration() {
-    ServerConfig c = config(Map.of(), "server", "--allow-registry", "127.0.0.1:5000",
-        "--allow-registry", "*.Example.com", "--insecure-registry", "127.0.0.1:5000");
-    assertEquals(List.of(HostPattern.parse("127.0.0.1:5000"), HostPattern.parse("*.example.com")), c.allowRegistries());
+    ServerConfig c =
+        config(
+            Map.of(),
+            "server",
+            "--allow-registry",
+            "127.0.0.1:5000",
+            "--allow-registry",
+            "*.Example.com",
+            "--insecure-registry",
+            "127.0.0.1:5000");
+    assertEquals(
+        List.of(HostPattern.parse("127.0.0.1:5000"), HostPattern.parse("*.example.com")),
+        c.allowRegistries());
     assertTrue(c.serves("127.0.0.1:5000"));
     assertTrue(c.serves("a.example.com"));
     assertFalse(c.serves("ghcr.io"));
     assertTrue(c.addressPolicy().exempts("127.0.0.1", 5000), "named explicitly: any address");
-    assertFalse(c.addressPolicy().exempts("a.example.com", 443), "a wildcard: public addresses only");
+    assertFalse(
+        c.addressPolicy().exempts("a.example.com", 443), "a wildcard: public addresses only");
     assertEquals(List.of(HostPattern.parse("127.0.0.1:5000")), c.registry().insecureRegistries());
     assertFalse(c.registry().tlsFor("127.0.0.1:5000"));
     assertTrue(c.registry().tlsFor("a.example.com"));
@@ -50,8 +64,17 @@ class ServerRegistryFlagsTest {
 
   @Test
   void variablesTakeSeveralPatternsSeparatedBySpaces() {
-    ServerConfig c = config(Map.of("ORANC_ALLOW_REGISTRY", "ghcr.io 127.0.0.1:5000", "ORANC_INSECURE_REGISTRY", "127.0.0.1:5000"), "server");
-    assertEquals(List.of(HostPattern.parse("ghcr.io"), HostPattern.parse("127.0.0.1:5000")), c.allowRegistries());
+    ServerConfig c =
+        config(
+            Map.of(
+                "ORANC_ALLOW_REGISTRY",
+                "ghcr.io 127.0.0.1:5000",
+                "ORANC_INSECURE_REGISTRY",
+                "127.0.0.1:5000"),
+            "server");
+    assertEquals(
+        List.of(HostPattern.parse("ghcr.io"), HostPattern.parse("127.0.0.1:5000")),
+        c.allowRegistries());
     assertFalse(c.registry().tlsFor("127.0.0.1:5000"));
   }
 
@@ -64,8 +87,10 @@ class ServerRegistryFlagsTest {
 
   @Test
   void aBadPatternIsAOneLineUsageErrorNamingIt() {
-    for (String[] args : List.of(new String[] {"server", "--allow-registry", "*"},
-        new String[] {"server", "--insecure-registry", "ghcr.io:99999"})) {
+    for (String[] args :
+        List.of(
+            new String[] {"server", "--allow-registry", "*"},
+            new String[] {"server", "--insecure-registry", "ghcr.io:99999"})) {
       CommandLine commandLine = Main.newCommandLine(Map.of());
       StringWriter err = new StringWriter();
       commandLine.setErr(new PrintWriter(err));

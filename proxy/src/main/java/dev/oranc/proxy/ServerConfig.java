@@ -19,11 +19,11 @@ import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * Everything {@code oranc server} is configured with. The flags of SPEC §3 map one to one
- * ({@code -l}, {@code -r}, {@code -m} and {@code --no-ssl} via {@link #registry()}, {@code -u},
- * {@code -i}, {@code --upstream-anonymous}, the tag encodings); the rest are limits and cache
- * bounds with defaults chosen for a server in front of hundreds of Nix clients. Every bound is
- * checked here, once, naming the bad value and what was expected.
+ * Everything {@code oranc server} is configured with. The flags of SPEC §3 map one to one ({@code
+ * -l}, {@code -r}, {@code -m} and {@code --no-ssl} via {@link #registry()}, {@code -u}, {@code -i},
+ * {@code --upstream-anonymous}, the tag encodings); the rest are limits and cache bounds with
+ * defaults chosen for a server in front of hundreds of Nix clients. Every bound is checked here,
+ * once, naming the bad value and what was expected.
  *
  * @param threads event loops (0: one per core)
  * @param maxInitialLineLength longest request line accepted; longer is a 414
@@ -34,8 +34,8 @@ import java.util.regex.Pattern;
  * @param shutdownGrace how long a shutdown waits for requests in flight before closing them
  * @param writeBufferLowWaterMark a client channel becomes writable again below this many queued
  *     bytes
- * @param writeBufferHighWaterMark ... and unwritable above this many: the bound on what one
- *     relayed download holds in memory, besides one read from the registry
+ * @param writeBufferHighWaterMark ... and unwritable above this many: the bound on what one relayed
+ *     download holds in memory, besides one read from the registry
  * @param layerCacheEntries most key-to-layer answers kept
  * @param layerCacheTtl how long a found layer is trusted
  * @param layerCacheNegativeTtl how long a "no such key" is trusted
@@ -48,14 +48,14 @@ import java.util.regex.Pattern;
  * @param upstreamCacheNegativeTtl how long "no upstream has it" is trusted
  * @param multipartSpoolDir where the parts of S3 multipart uploads that arrive before their turn
  *     wait (each server makes its own directory inside, and removes it at exit)
- * @param multipartSpoolBytes the most bytes those parts may take on disk in all; a part over it
- *     is answered 503 SlowDown
- * @param multipartExpiry an S3 multipart upload left untouched this long is aborted and its
- *     spooled parts deleted
- * @param maxConnections client connections open at once; a connection over it is answered 503
- *     and closed at once
- * @param maxStreamsPerClient blob bodies (NAR downloads relayed and uploads) in flight at once
- *     from one client address; one more is a 503 with {@code Retry-After} (0: no limit)
+ * @param multipartSpoolBytes the most bytes those parts may take on disk in all; a part over it is
+ *     answered 503 SlowDown
+ * @param multipartExpiry an S3 multipart upload left untouched this long is aborted and its spooled
+ *     parts deleted
+ * @param maxConnections client connections open at once; a connection over it is answered 503 and
+ *     closed at once
+ * @param maxStreamsPerClient blob bodies (NAR downloads relayed and uploads) in flight at once from
+ *     one client address; one more is a 503 with {@code Retry-After} (0: no limit)
  * @param maxMultipartUploadsPerClient S3 multipart uploads in progress at once per client
  *     credentials and per client address (both count); one more is 503 SlowDown
  * @param maxAgeNarinfo {@code Cache-Control: max-age} of an anonymous answer for a key outside
@@ -75,8 +75,8 @@ import java.util.regex.Pattern;
  *     0 turns prefetching off ({@code --no-prefetch})
  * @param prefetchQueue prefetches waiting for a turn; one more is dropped
  * @param maxPendingPublishes {@code --max-pending-publishes}: NAR {@code PUT}s answered once their
- *     blob is stored while their image is still being published (0: every PUT is answered after
- *     its publish); see {@code proxy.cache.PendingPublishes}
+ *     blob is stored while their image is still being published (0: every PUT is answered after its
+ *     publish); see {@code proxy.cache.PendingPublishes}
  * @param uploadSessionsAhead {@code --upload-sessions-ahead}: registry upload sessions kept open
  *     ahead per repository and credentials (4), so that a small blob waits on its final {@code PUT}
  *     alone; 0 opens each when needed. It replaces {@link #registry()}'s {@code
@@ -136,27 +136,47 @@ public record ServerConfig(
     upstreams = List.copyOf(upstreams);
     for (URI u : upstreams) {
       String scheme = u.getScheme();
-      if (scheme == null || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https")) || u.getHost() == null) {
-        throw new IllegalArgumentException("upstream: " + u + " (expected: an http(s) URL with a host)");
+      if (scheme == null
+          || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))
+          || u.getHost() == null) {
+        throw new IllegalArgumentException(
+            "upstream: " + u + " (expected: an http(s) URL with a host)");
       }
     }
     require(maxPendingPublishes >= 0, "max pending publishes", maxPendingPublishes, "0 or more");
-    require(uploadSessionsAhead >= 0 && uploadSessionsAhead <= 8, "upload sessions ahead (--upload-sessions-ahead)",
-        uploadSessionsAhead, "between 0 and 8");
+    require(
+        uploadSessionsAhead >= 0 && uploadSessionsAhead <= 8,
+        "upload sessions ahead (--upload-sessions-ahead)",
+        uploadSessionsAhead,
+        "between 0 and 8");
     require(repositoryParts >= 1, "repository parts", repositoryParts, "at least 1");
     require(threads >= 0, "threads", threads, "0 (one per core) or more");
-    require(maxInitialLineLength >= 256, "max request line", maxInitialLineLength, "at least 256 bytes");
+    require(
+        maxInitialLineLength >= 256,
+        "max request line",
+        maxInitialLineLength,
+        "at least 256 bytes");
     require(maxHeaderSize >= 1024, "max header size", maxHeaderSize, "at least 1024 bytes");
     requirePositive(idleTimeout, "idle timeout");
     requireNonNegative(shutdownGrace, "shutdown grace");
-    require(writeBufferLowWaterMark >= 1024, "write buffer low water mark", writeBufferLowWaterMark, "at least 1024 bytes");
-    require(writeBufferHighWaterMark > writeBufferLowWaterMark, "write buffer high water mark",
-        writeBufferHighWaterMark, "more than the low water mark (" + writeBufferLowWaterMark + ")");
+    require(
+        writeBufferLowWaterMark >= 1024,
+        "write buffer low water mark",
+        writeBufferLowWaterMark,
+        "at least 1024 bytes");
+    require(
+        writeBufferHighWaterMark > writeBufferLowWaterMark,
+        "write buffer high water mark",
+        writeBufferHighWaterMark,
+        "more than the low water mark (" + writeBufferLowWaterMark + ")");
     require(layerCacheEntries >= 0, "layer cache entries", layerCacheEntries, "0 or more");
     requirePositive(layerCacheTtl, "layer cache TTL");
     requirePositive(layerCacheNegativeTtl, "layer cache negative TTL");
     require(blobCacheBytes >= 0, "blob cache size", blobCacheBytes, "0 or more bytes");
-    require(smallBlobBytes >= 0 && smallBlobBytes <= 16 << 20, "small blob bound", smallBlobBytes,
+    require(
+        smallBlobBytes >= 0 && smallBlobBytes <= 16 << 20,
+        "small blob bound",
+        smallBlobBytes,
         "from 0 to 16 MiB");
     requirePositive(blobCacheIdle, "blob cache idle expiry");
     requirePositive(upstreamTimeout, "upstream timeout");
@@ -164,24 +184,43 @@ public record ServerConfig(
     requirePositive(upstreamCacheTtl, "upstream cache TTL");
     requirePositive(upstreamCacheNegativeTtl, "upstream cache negative TTL");
     Objects.requireNonNull(multipartSpoolDir, "multipartSpoolDir");
-    require(multipartSpoolBytes >= 0, "multipart spool size", multipartSpoolBytes, "0 or more bytes");
+    require(
+        multipartSpoolBytes >= 0, "multipart spool size", multipartSpoolBytes, "0 or more bytes");
     requirePositive(multipartExpiry, "multipart expiry");
     require(maxConnections >= 1, "max connections", maxConnections, "at least 1");
-    require(maxStreamsPerClient >= 0, "max streams per client", maxStreamsPerClient, "0 (no limit) or more");
-    require(maxMultipartUploadsPerClient >= 1 && maxMultipartUploadsPerClient <= MultipartUploads.MAX_UPLOADS,
-        "max multipart uploads per client", maxMultipartUploadsPerClient, "from 1 to " + MultipartUploads.MAX_UPLOADS);
+    require(
+        maxStreamsPerClient >= 0,
+        "max streams per client",
+        maxStreamsPerClient,
+        "0 (no limit) or more");
+    require(
+        maxMultipartUploadsPerClient >= 1
+            && maxMultipartUploadsPerClient <= MultipartUploads.MAX_UPLOADS,
+        "max multipart uploads per client",
+        maxMultipartUploadsPerClient,
+        "from 1 to " + MultipartUploads.MAX_UPLOADS);
     requireMaxAge(maxAgeNarinfo, "narinfo max-age");
     requireMaxAge(maxAgeNotFound, "not-found max-age");
     allowRegistries = List.copyOf(allowRegistries);
     Objects.requireNonNull(addressPolicy, "addressPolicy");
     requirePositive(narRedirectTtl, "nar redirect TTL");
     if (narRedirectTtl.compareTo(Duration.ofMinutes(5)) > 0) {
-      throw new IllegalArgumentException("nar redirect TTL: " + narRedirectTtl
-          + " (expected: at most 5 minutes, well under a presigned URL's life; ghcr.io's is about 300 s)");
+      throw new IllegalArgumentException(
+          "nar redirect TTL: "
+              + narRedirectTtl
+              + " (expected: at most 5 minutes, well under a presigned URL's life; ghcr.io's is"
+              + " about 300 s)");
     }
-    require(prefetchConcurrency >= 0 && prefetchConcurrency <= 1024, "prefetch concurrency", prefetchConcurrency,
+    require(
+        prefetchConcurrency >= 0 && prefetchConcurrency <= 1024,
+        "prefetch concurrency",
+        prefetchConcurrency,
         "from 0 (off) to 1024");
-    require(prefetchQueue >= 0 && prefetchQueue <= 1 << 20, "prefetch queue", prefetchQueue, "from 0 to 1048576");
+    require(
+        prefetchQueue >= 0 && prefetchQueue <= 1 << 20,
+        "prefetch queue",
+        prefetchQueue,
+        "from 0 to 1048576");
   }
 
   /** True when a request may name {@code registry} ({@code host} or {@code host:port}). */
@@ -253,72 +292,263 @@ public record ServerConfig(
 
     private Builder() {}
 
-    public Builder listen(InetSocketAddress v) { listen = v; return this; }
-    public Builder repositoryParts(int v) { repositoryParts = v; return this; }
-    public Builder codec(TagCodec v) { codec = v; return this; }
-    public Builder registry(RegistryClientConfig v) { registry = v; return this; }
-    public Builder upstreams(List<URI> v) { upstreams = v; return this; }
-    public Builder ignoreUpstream(Pattern v) { ignoreUpstream = v; return this; }
-    public Builder upstreamAnonymous(boolean v) { upstreamAnonymous = v; return this; }
-    public Builder threads(int v) { threads = v; return this; }
-    public Builder maxInitialLineLength(int v) { maxInitialLineLength = v; return this; }
-    public Builder maxHeaderSize(int v) { maxHeaderSize = v; return this; }
-    public Builder idleTimeout(Duration v) { idleTimeout = v; return this; }
-    public Builder shutdownGrace(Duration v) { shutdownGrace = v; return this; }
+    public Builder listen(InetSocketAddress v) {
+      listen = v;
+      return this;
+    }
+
+    public Builder repositoryParts(int v) {
+      repositoryParts = v;
+      return this;
+    }
+
+    public Builder codec(TagCodec v) {
+      codec = v;
+      return this;
+    }
+
+    public Builder registry(RegistryClientConfig v) {
+      registry = v;
+      return this;
+    }
+
+    public Builder upstreams(List<URI> v) {
+      upstreams = v;
+      return this;
+    }
+
+    public Builder ignoreUpstream(Pattern v) {
+      ignoreUpstream = v;
+      return this;
+    }
+
+    public Builder upstreamAnonymous(boolean v) {
+      upstreamAnonymous = v;
+      return this;
+    }
+
+    public Builder threads(int v) {
+      threads = v;
+      return this;
+    }
+
+    public Builder maxInitialLineLength(int v) {
+      maxInitialLineLength = v;
+      return this;
+    }
+
+    public Builder maxHeaderSize(int v) {
+      maxHeaderSize = v;
+      return this;
+    }
+
+    public Builder idleTimeout(Duration v) {
+      idleTimeout = v;
+      return this;
+    }
+
+    public Builder shutdownGrace(Duration v) {
+      shutdownGrace = v;
+      return this;
+    }
+
     public Builder writeBufferWaterMarks(int low, int high) {
       writeBufferLowWaterMark = low;
       writeBufferHighWaterMark = high;
       return this;
     }
-    public Builder layerCacheEntries(long v) { layerCacheEntries = v; return this; }
-    public Builder layerCacheTtl(Duration v) { layerCacheTtl = v; return this; }
-    public Builder layerCacheNegativeTtl(Duration v) { layerCacheNegativeTtl = v; return this; }
-    public Builder blobCacheBytes(long v) { blobCacheBytes = v; return this; }
-    public Builder smallBlobBytes(int v) { smallBlobBytes = v; return this; }
-    public Builder blobCacheIdle(Duration v) { blobCacheIdle = v; return this; }
-    public Builder upstreamTimeout(Duration v) { upstreamTimeout = v; return this; }
-    public Builder upstreamCacheEntries(long v) { upstreamCacheEntries = v; return this; }
-    public Builder upstreamCacheTtl(Duration v) { upstreamCacheTtl = v; return this; }
-    public Builder upstreamCacheNegativeTtl(Duration v) { upstreamCacheNegativeTtl = v; return this; }
-    public Builder ticker(Ticker v) { ticker = v; return this; }
-    public Builder multipartSpoolDir(Path v) { multipartSpoolDir = v; return this; }
-    public Builder multipartSpoolBytes(long v) { multipartSpoolBytes = v; return this; }
-    public Builder multipartExpiry(Duration v) { multipartExpiry = v; return this; }
-    public Builder maxConnections(int v) { maxConnections = v; return this; }
-    public Builder maxStreamsPerClient(int v) { maxStreamsPerClient = v; return this; }
-    public Builder maxMultipartUploadsPerClient(int v) { maxMultipartUploadsPerClient = v; return this; }
-    public Builder maxAgeNarinfo(Duration v) { maxAgeNarinfo = v; return this; }
-    public Builder maxAgeNotFound(Duration v) { maxAgeNotFound = v; return this; }
-    public Builder allowRegistries(List<HostPattern> v) { allowRegistries = v; return this; }
+
+    public Builder layerCacheEntries(long v) {
+      layerCacheEntries = v;
+      return this;
+    }
+
+    public Builder layerCacheTtl(Duration v) {
+      layerCacheTtl = v;
+      return this;
+    }
+
+    public Builder layerCacheNegativeTtl(Duration v) {
+      layerCacheNegativeTtl = v;
+      return this;
+    }
+
+    public Builder blobCacheBytes(long v) {
+      blobCacheBytes = v;
+      return this;
+    }
+
+    public Builder smallBlobBytes(int v) {
+      smallBlobBytes = v;
+      return this;
+    }
+
+    public Builder blobCacheIdle(Duration v) {
+      blobCacheIdle = v;
+      return this;
+    }
+
+    public Builder upstreamTimeout(Duration v) {
+      upstreamTimeout = v;
+      return this;
+    }
+
+    public Builder upstreamCacheEntries(long v) {
+      upstreamCacheEntries = v;
+      return this;
+    }
+
+    public Builder upstreamCacheTtl(Duration v) {
+      upstreamCacheTtl = v;
+      return this;
+    }
+
+    public Builder upstreamCacheNegativeTtl(Duration v) {
+      upstreamCacheNegativeTtl = v;
+      return this;
+    }
+
+    public Builder ticker(Ticker v) {
+      ticker = v;
+      return this;
+    }
+
+    public Builder multipartSpoolDir(Path v) {
+      multipartSpoolDir = v;
+      return this;
+    }
+
+    public Builder multipartSpoolBytes(long v) {
+      multipartSpoolBytes = v;
+      return this;
+    }
+
+    public Builder multipartExpiry(Duration v) {
+      multipartExpiry = v;
+      return this;
+    }
+
+    public Builder maxConnections(int v) {
+      maxConnections = v;
+      return this;
+    }
+
+    public Builder maxStreamsPerClient(int v) {
+      maxStreamsPerClient = v;
+      return this;
+    }
+
+    public Builder maxMultipartUploadsPerClient(int v) {
+      maxMultipartUploadsPerClient = v;
+      return this;
+    }
+
+    public Builder maxAgeNarinfo(Duration v) {
+      maxAgeNarinfo = v;
+      return this;
+    }
+
+    public Builder maxAgeNotFound(Duration v) {
+      maxAgeNotFound = v;
+      return this;
+    }
+
+    public Builder allowRegistries(List<HostPattern> v) {
+      allowRegistries = v;
+      return this;
+    }
+
     /** Replaces the policy made from {@link #allowRegistries}: for tests and their hooks. */
-    public Builder addressPolicy(AddressPolicy v) { addressPolicy = v; return this; }
-    public Builder narRedirect(boolean v) { narRedirect = v; return this; }
-    public Builder narRedirectTtl(Duration v) { narRedirectTtl = v; return this; }
+    public Builder addressPolicy(AddressPolicy v) {
+      addressPolicy = v;
+      return this;
+    }
+
+    public Builder narRedirect(boolean v) {
+      narRedirect = v;
+      return this;
+    }
+
+    public Builder narRedirectTtl(Duration v) {
+      narRedirectTtl = v;
+      return this;
+    }
+
     /** 0 turns prefetching off. */
-    public Builder prefetchConcurrency(int v) { prefetchConcurrency = v; return this; }
-    public Builder prefetchQueue(int v) { prefetchQueue = v; return this; }
-    public Builder maxPendingPublishes(int v) { maxPendingPublishes = v; return this; }
-    public Builder uploadSessionsAhead(int v) { uploadSessionsAhead = v; return this; }
+    public Builder prefetchConcurrency(int v) {
+      prefetchConcurrency = v;
+      return this;
+    }
+
+    public Builder prefetchQueue(int v) {
+      prefetchQueue = v;
+      return this;
+    }
+
+    public Builder maxPendingPublishes(int v) {
+      maxPendingPublishes = v;
+      return this;
+    }
+
+    public Builder uploadSessionsAhead(int v) {
+      uploadSessionsAhead = v;
+      return this;
+    }
 
     public ServerConfig build() {
-      return new ServerConfig(listen, repositoryParts, codec, registry, upstreams, ignoreUpstream,
-          upstreamAnonymous, threads, maxInitialLineLength, maxHeaderSize, idleTimeout,
-          shutdownGrace, writeBufferLowWaterMark, writeBufferHighWaterMark, layerCacheEntries,
-          layerCacheTtl, layerCacheNegativeTtl, blobCacheBytes, smallBlobBytes, blobCacheIdle,
-          upstreamTimeout, upstreamCacheEntries, upstreamCacheTtl, upstreamCacheNegativeTtl, ticker,
-          multipartSpoolDir, multipartSpoolBytes, multipartExpiry,
-          maxConnections, maxStreamsPerClient, maxMultipartUploadsPerClient,
-          maxAgeNarinfo, maxAgeNotFound, allowRegistries,
+      return new ServerConfig(
+          listen,
+          repositoryParts,
+          codec,
+          registry,
+          upstreams,
+          ignoreUpstream,
+          upstreamAnonymous,
+          threads,
+          maxInitialLineLength,
+          maxHeaderSize,
+          idleTimeout,
+          shutdownGrace,
+          writeBufferLowWaterMark,
+          writeBufferHighWaterMark,
+          layerCacheEntries,
+          layerCacheTtl,
+          layerCacheNegativeTtl,
+          blobCacheBytes,
+          smallBlobBytes,
+          blobCacheIdle,
+          upstreamTimeout,
+          upstreamCacheEntries,
+          upstreamCacheTtl,
+          upstreamCacheNegativeTtl,
+          ticker,
+          multipartSpoolDir,
+          multipartSpoolBytes,
+          multipartExpiry,
+          maxConnections,
+          maxStreamsPerClient,
+          maxMultipartUploadsPerClient,
+          maxAgeNarinfo,
+          maxAgeNotFound,
+          allowRegistries,
           addressPolicy != null ? addressPolicy : AddressPolicy.publicOnly(allowRegistries),
-          narRedirect, narRedirectTtl, prefetchConcurrency, prefetchQueue, maxPendingPublishes,
+          narRedirect,
+          narRedirectTtl,
+          prefetchConcurrency,
+          prefetchQueue,
+          maxPendingPublishes,
           uploadSessionsAhead);
     }
   }
 
   /** Whole seconds (what {@code max-age} can say), from 0 to a year. */
   private static void requireMaxAge(Duration d, String what) {
-    if (d == null || d.isNegative() || d.compareTo(Duration.ofDays(365)) > 0 || d.toMillis() % 1000 != 0) {
-      throw new IllegalArgumentException(what + ": " + d + " (expected: whole seconds from 0 to 365 days)");
+    if (d == null
+        || d.isNegative()
+        || d.compareTo(Duration.ofDays(365)) > 0
+        || d.toMillis() % 1000 != 0) {
+      throw new IllegalArgumentException(
+          what + ": " + d + " (expected: whole seconds from 0 to 365 days)");
     }
   }
 }

@@ -24,6 +24,7 @@ import dev.oranc.proxy.s3.BodyChecksumHandler;
 import dev.oranc.proxy.s3.MultipartHandler;
 import dev.oranc.proxy.s3.MultipartUploads;
 import dev.oranc.proxy.s3.S3Errors;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.group.ChannelGroup;
@@ -32,10 +33,9 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.timeout.IdleStateHandler;
+import java.time.Clock;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import io.netty.channel.Channel;
-import java.time.Clock;
 
 /**
  * The client connection's pipeline, in named groups (after Zuul's {@code
@@ -62,8 +62,8 @@ import java.time.Clock;
  * </pre>
  *
  * No {@code HttpObjectAggregator} anywhere: a body (a NAR of gigabytes) is never gathered. The
- * handlers that answer requests (multipart, service, download, upload) share one skeleton,
- * {@link RequestHandler}; the S3 body filters share {@code s3.S3BodyFilter}.
+ * handlers that answer requests (multipart, service, download, upload) share one skeleton, {@link
+ * RequestHandler}; the S3 body filters share {@code s3.S3BodyFilter}.
  *
  * <p>A connection over {@code --max-connections} gets none of this: see {@link ConnectionLimiter}.
  * Streams per client address are bounded by one {@link StreamLimiter} shared by all connections.
@@ -86,7 +86,10 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
   private final NarRedirect narRedirect;
 
   public ServerInitializer(
-      ServerConfig config, Backend backend, MultipartUploads multipart, BooleanSupplier draining,
+      ServerConfig config,
+      Backend backend,
+      MultipartUploads multipart,
+      BooleanSupplier draining,
       ChannelGroup channels) {
     this.config = config;
     this.backend = backend;
@@ -98,8 +101,14 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     this.streamLimiter = new StreamLimiter(config.maxStreamsPerClient());
     this.cacheHeaders = new CacheHeaders(config.maxAgeNarinfo(), config.maxAgeNotFound());
     this.allowList = new RegistryAllowList(config::serves, backend.metrics());
-    this.narRedirect = new NarRedirect(config.narRedirect(), backend.registry().client(), backend.metrics(),
-        config.narRedirectTtl(), config.ticker(), Clock.systemUTC());
+    this.narRedirect =
+        new NarRedirect(
+            config.narRedirect(),
+            backend.registry().client(),
+            backend.metrics(),
+            config.narRedirectTtl(),
+            config.ticker(),
+            Clock.systemUTC());
     if (config.narRedirect()) {
       backend.metrics().cache("nar_redirect", narRedirect::stats, narRedirect::size, () -> -1);
     }
@@ -143,7 +152,8 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
   }
 
   private void addTimeoutHandlers(ChannelPipeline p) {
-    p.addLast("idle-state",
+    p.addLast(
+        "idle-state",
         new IdleStateHandler(0, 0, config.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
     p.addLast("idle-close", new IdleCloseHandler());
   }
@@ -152,7 +162,8 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     p.addLast("gate", new PipeliningGate(draining));
     p.addLast("access-log", new AccessLogHandler(backend.metrics()));
     p.addLast("cache-headers", new CacheHeadersHandler(cacheHeaders));
-    p.addLast("decoder-failure",
+    p.addLast(
+        "decoder-failure",
         new DecoderFailureHandler(config.maxInitialLineLength(), config.maxHeaderSize()));
     p.addLast("route", new RouteHandler(router, allowList, draining));
     p.addLast("aws-chunked", new AwsChunkedHandler());

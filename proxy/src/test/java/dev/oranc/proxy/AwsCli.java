@@ -19,9 +19,9 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Debian's {@code aws} CLI pointed at a server: {@code --endpoint-url http://127.0.0.1:P/REGISTRY/PART1},
- * bucket {@code PART2}, access key id base64(user:password), path-style addressing, and the
- * multipart settings of the test.
+ * Debian's {@code aws} CLI pointed at a server: {@code --endpoint-url
+ * http://127.0.0.1:P/REGISTRY/PART1}, bucket {@code PART2}, access key id base64(user:password),
+ * path-style addressing, and the multipart settings of the test.
  */
 final class AwsCli {
 
@@ -33,25 +33,30 @@ final class AwsCli {
   private final Map<String, String> env;
 
   /**
-   * @param s3Settings lines of the config's {@code s3 =} section, e.g. {@code multipart_chunksize = 8MB}
+   * @param s3Settings lines of the config's {@code s3 =} section, e.g. {@code multipart_chunksize =
+   *     8MB}
    */
   AwsCli(Path dir, String... s3Settings) throws IOException {
     this.dir = dir;
-    StringBuilder config = new StringBuilder("[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n");
+    StringBuilder config =
+        new StringBuilder("[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n");
     for (String s : s3Settings) {
       config.append("  ").append(s).append('\n');
     }
     Path file = dir.resolve("aws-config");
     Files.writeString(file, config.toString());
-    this.env = Map.of(
-        "AWS_ACCESS_KEY_ID", Base64.getEncoder().encodeToString(
-            (Registry.USER + ":" + Registry.PASSWORD).getBytes(StandardCharsets.UTF_8)),
-        "AWS_SECRET_ACCESS_KEY", "ignored-by-oranc",
-        "AWS_CONFIG_FILE", file.toString(),
-        "AWS_SHARED_CREDENTIALS_FILE", dir.resolve("none").toString(),
-        "AWS_EC2_METADATA_DISABLED", "true",
-        "AWS_PAGER", "",
-        "HOME", dir.toString());
+    this.env =
+        Map.of(
+            "AWS_ACCESS_KEY_ID",
+                Base64.getEncoder()
+                    .encodeToString(
+                        (Registry.USER + ":" + Registry.PASSWORD).getBytes(StandardCharsets.UTF_8)),
+            "AWS_SECRET_ACCESS_KEY", "ignored-by-oranc",
+            "AWS_CONFIG_FILE", file.toString(),
+            "AWS_SHARED_CREDENTIALS_FILE", dir.resolve("none").toString(),
+            "AWS_EC2_METADATA_DISABLED", "true",
+            "AWS_PAGER", "",
+            "HOME", dir.toString());
   }
 
   /** Runs {@code aws ARGS}; fails the test unless it exits 0. */
@@ -67,12 +72,14 @@ final class AwsCli {
     argv.addAll(List.of(args));
     Path out = dir.resolve("aws-out.txt");
     Path err = dir.resolve("aws-err.txt");
-    ProcessBuilder pb = new ProcessBuilder(argv).redirectOutput(out.toFile()).redirectError(err.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(argv).redirectOutput(out.toFile()).redirectError(err.toFile());
     pb.environment().putAll(env);
     Process p = pb.start();
     if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
       p.destroyForcibly();
-      throw new AssertionError(String.join(" ", argv) + " did not finish in " + timeoutSeconds + " s");
+      throw new AssertionError(
+          String.join(" ", argv) + " did not finish in " + timeoutSeconds + " s");
     }
     return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
   }

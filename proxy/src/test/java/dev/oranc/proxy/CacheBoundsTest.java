@@ -29,13 +29,17 @@ class CacheBoundsTest {
   @Test
   void theLayerAndBlobCachesStayWithinTheirBoundsAndCountEvictions() throws Exception {
     String base = "/" + registry.get().address() + "/test/bounds";
-    try (TestServer server = TestServer.start(b -> b
-        .layerCacheEntries(3)
-        .blobCacheBytes(3 * NARINFO_BYTES)
-        .prefetchConcurrency(0))) {
+    try (TestServer server =
+        TestServer.start(
+            b -> b.layerCacheEntries(3).blobCacheBytes(3 * NARINFO_BYTES).prefetchConcurrency(0))) {
       for (int i = 0; i < FILES; i++) {
-        HttpResponse<byte[]> put = server.put(base + "/k" + i + ".narinfo", narinfo(i), null,
-            "Content-Type", "text/x-nix-narinfo");
+        HttpResponse<byte[]> put =
+            server.put(
+                base + "/k" + i + ".narinfo",
+                narinfo(i),
+                null,
+                "Content-Type",
+                "text/x-nix-narinfo");
         assertEquals(200, put.statusCode(), TestServer.text(put));
       }
       server.server.clearCaches();
@@ -48,12 +52,12 @@ class CacheBoundsTest {
       }
       String metrics = TestServer.text(server.get("/-/metrics", null));
       assertTrue(sample(metrics, "oranc_cache_entries{cache=\"layer\"}") <= 3, metrics);
-      assertTrue(sample(metrics, "oranc_cache_evictions_total{cache=\"layer\"}") >= FILES - 3,
-          metrics);
-      assertTrue(sample(metrics, "oranc_cache_bytes{cache=\"blob\"}") <= 3 * NARINFO_BYTES,
-          metrics);
-      assertTrue(sample(metrics, "oranc_cache_evictions_total{cache=\"blob\"}") >= FILES - 3,
-          metrics);
+      assertTrue(
+          sample(metrics, "oranc_cache_evictions_total{cache=\"layer\"}") >= FILES - 3, metrics);
+      assertTrue(
+          sample(metrics, "oranc_cache_bytes{cache=\"blob\"}") <= 3 * NARINFO_BYTES, metrics);
+      assertTrue(
+          sample(metrics, "oranc_cache_evictions_total{cache=\"blob\"}") >= FILES - 3, metrics);
     }
   }
 

@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The cache and inertness headers of file answers from a server in front of real registries
- * ({@code http.CacheHeaders}): an ETag for every client, {@code If-None-Match} answered 304 (GET,
- * HEAD, before a Range, a small cached blob and a streamed one), {@code Cache-Control} by key and
+ * The cache and inertness headers of file answers from a server in front of real registries ({@code
+ * http.CacheHeaders}): an ETag for every client, {@code If-None-Match} answered 304 (GET, HEAD,
+ * before a Range, a small cached blob and a streamed one), {@code Cache-Control} by key and
  * credentials, {@code Vary}, {@code nosniff} and the CSP sandbox on files, uploads and errors.
  */
 class CacheHeadersServerTest {
@@ -33,7 +33,9 @@ class CacheHeadersServerTest {
   @BeforeAll
   static void start() {
     server = TestServer.start();
-    notFoundCaching = TestServer.start(b -> b.maxAgeNarinfo(Duration.ofSeconds(7)).maxAgeNotFound(Duration.ofSeconds(30)));
+    notFoundCaching =
+        TestServer.start(
+            b -> b.maxAgeNarinfo(Duration.ofSeconds(7)).maxAgeNotFound(Duration.ofSeconds(30)));
   }
 
   @AfterAll
@@ -49,7 +51,10 @@ class CacheHeadersServerTest {
   }
 
   private static String repo(RegistryFlavour flavour) {
-    return "/" + registries.get(flavour).proxyAddress() + "/test/h" + UUID.randomUUID().toString().substring(0, 8);
+    return "/"
+        + registries.get(flavour).proxyAddress()
+        + "/test/h"
+        + UUID.randomUUID().toString().substring(0, 8);
   }
 
   private static String header(HttpResponse<?> r, String name) {
@@ -88,12 +93,14 @@ class CacheHeadersServerTest {
       for (String nar : List.of("/nar/small.nar", "/nar/large.nar")) {
         HttpResponse<byte[]> r = server.send(method, repo + nar, null, null);
         assertEquals(200, r.statusCode());
-        assertEquals("public, max-age=31536000, immutable", header(r, "Cache-Control"), method + nar);
+        assertEquals(
+            "public, max-age=31536000, immutable", header(r, "Cache-Control"), method + nar);
         assertTrue(header(r, "ETag").matches("\"[0-9a-f]{64}\""), header(r, "ETag"));
         assertInert(r);
       }
     }
-    HttpResponse<byte[]> range = server.send("GET", repo + "/nar/large.nar", null, null, "Range", "bytes=0-9");
+    HttpResponse<byte[]> range =
+        server.send("GET", repo + "/nar/large.nar", null, null, "Range", "bytes=0-9");
     assertEquals(206, range.statusCode());
     assertEquals("public, max-age=31536000, immutable", header(range, "Cache-Control"));
 
@@ -114,7 +121,8 @@ class CacheHeadersServerTest {
       String cacheControl = header(full, "Cache-Control");
       for (String ifNoneMatch : List.of(etag, "W/" + etag, "\"other\", " + etag, "*")) {
         for (String method : List.of("GET", "HEAD")) {
-          HttpResponse<byte[]> r = server.send(method, path, null, null, "If-None-Match", ifNoneMatch);
+          HttpResponse<byte[]> r =
+              server.send(method, path, null, null, "If-None-Match", ifNoneMatch);
           assertEquals(304, r.statusCode(), method + " " + ifNoneMatch);
           assertEquals(0, r.body().length);
           assertEquals(etag, header(r, "ETag"));
@@ -124,9 +132,11 @@ class CacheHeadersServerTest {
         }
       }
       // If-None-Match comes before Range.
-      HttpResponse<byte[]> ranged = server.send("GET", path, null, null, "If-None-Match", etag, "Range", "bytes=0-9");
+      HttpResponse<byte[]> ranged =
+          server.send("GET", path, null, null, "If-None-Match", etag, "Range", "bytes=0-9");
       assertEquals(304, ranged.statusCode());
-      HttpResponse<byte[]> other = server.send("GET", path, null, null, "If-None-Match", "\"" + "0".repeat(64) + "\"");
+      HttpResponse<byte[]> other =
+          server.send("GET", path, null, null, "If-None-Match", "\"" + "0".repeat(64) + "\"");
       assertEquals(200, other.statusCode());
       assertArrayEquals(path.endsWith(".narinfo") ? small : large, other.body());
       // The connection stays usable after a 304 (its Content-Length is the file's, its body none).
@@ -149,7 +159,8 @@ class CacheHeadersServerTest {
     assertEquals("authorization", header(info, "Vary").toLowerCase());
     HttpResponse<byte[]> nar = server.send("HEAD", repo + "/nar/p.nar", null, alice);
     assertEquals("private, max-age=31536000, immutable", header(nar, "Cache-Control"));
-    HttpResponse<byte[]> notModified = server.send("GET", repo + "/p.narinfo", null, alice, "If-None-Match", header(info, "ETag"));
+    HttpResponse<byte[]> notModified =
+        server.send("GET", repo + "/p.narinfo", null, alice, "If-None-Match", header(info, "ETag"));
     assertEquals(304, notModified.statusCode());
     assertEquals("private, max-age=60", header(notModified, "Cache-Control"));
 
@@ -159,7 +170,8 @@ class CacheHeadersServerTest {
     assertInert(anonymous);
     HttpResponse<byte[]> missing = notFoundCaching.get(repo + "/none.narinfo", alice);
     assertEquals(404, missing.statusCode());
-    assertEquals("no-store", header(missing, "Cache-Control"), "a 404 to credentials is never stored");
+    assertEquals(
+        "no-store", header(missing, "Cache-Control"), "a 404 to credentials is never stored");
     assertInert(missing);
   }
 

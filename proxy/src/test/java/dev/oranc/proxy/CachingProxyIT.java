@@ -69,34 +69,63 @@ class CachingProxyIT {
     oranc = TestServer.start(b -> b.maxAgeNarinfo(Duration.ofSeconds(1)));
     Path cert = tmp.resolve("cert.pem");
     Path key = tmp.resolve("key.pem");
-    Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-        "subjectAltName=IP:127.0.0.1", "-keyout", key.toString(), "-out", cert.toString())
-        .redirectErrorStream(true).start();
+    Process openssl =
+        new ProcessBuilder(
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+                "-keyout",
+                key.toString(),
+                "-out",
+                cert.toString())
+            .redirectErrorStream(true)
+            .start();
     String made = new String(openssl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertEquals(0, openssl.waitFor(), made);
 
     port = freePort();
     String block = codeBlockAfter("### A caching proxy in front", "nginx");
-    String site = replaceOnce(block, "server 127.0.0.1:8080;", "server 127.0.0.1:" + oranc.port() + ";");
+    String site =
+        replaceOnce(block, "server 127.0.0.1:8080;", "server 127.0.0.1:" + oranc.port() + ";");
     site = replaceOnce(site, "listen 443 ssl http2;", "listen 127.0.0.1:" + port + " ssl http2;");
     site = site.replaceAll("ssl_certificate +\\S+;", "ssl_certificate " + cert + ";");
     site = site.replaceAll("ssl_certificate_key +\\S+;", "ssl_certificate_key " + key + ";");
     Path dir = tmp.resolve("nginx");
-    site = replaceOnce(site, "proxy_cache_path /var/cache/nginx/oranc ", "proxy_cache_path " + dir.resolve("cache") + " ");
+    site =
+        replaceOnce(
+            site,
+            "proxy_cache_path /var/cache/nginx/oranc ",
+            "proxy_cache_path " + dir.resolve("cache") + " ");
     nginx = Nginx.start(dir, site, port);
 
     KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
     trust.load(null, null);
     try (InputStream in = Files.newInputStream(cert)) {
-      trust.setCertificateEntry("nginx", CertificateFactory.getInstance("X.509").generateCertificate(in));
+      trust.setCertificateEntry(
+          "nginx", CertificateFactory.getInstance("X.509").generateCertificate(in));
     }
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
     SSLContext tls = SSLContext.getInstance("TLS");
     tls.init(null, tmf.getTrustManagers(), null);
-    https = HttpClient.newBuilder().sslContext(tls).version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(5)).build();
+    https =
+        HttpClient.newBuilder()
+            .sslContext(tls)
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
   }
 
   @AfterAll
@@ -110,8 +139,10 @@ class CachingProxyIT {
   }
 
   private static HttpResponse<byte[]> viaNginx(String path, String authorization) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + path))
-        .timeout(Duration.ofSeconds(30)).GET();
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + path))
+            .timeout(Duration.ofSeconds(30))
+            .GET();
     if (authorization != null) {
       b.header("Authorization", authorization);
     }
@@ -123,7 +154,10 @@ class CachingProxyIT {
   }
 
   private static String repo(RegistryFlavour flavour) {
-    return "/" + registries.get(flavour).proxyAddress() + "/test/c" + UUID.randomUUID().toString().substring(0, 8);
+    return "/"
+        + registries.get(flavour).proxyAddress()
+        + "/test/c"
+        + UUID.randomUUID().toString().substring(0, 8);
   }
 
   @Test
@@ -131,17 +165,23 @@ class CachingProxyIT {
     String repo = repo(RegistryFlavour.BASIC);
     String alice = TestServer.basic(Registry.USER, Registry.PASSWORD);
     byte[] secret = "StorePath: /nix/store/alice-only\n".getBytes(StandardCharsets.UTF_8);
-    HttpResponse<byte[]> put = oranc.put(repo + "/alice.narinfo", secret, alice, "Content-Type", "text/x-nix-narinfo");
+    HttpResponse<byte[]> put =
+        oranc.put(repo + "/alice.narinfo", secret, alice, "Content-Type", "text/x-nix-narinfo");
     assertEquals(200, put.statusCode(), TestServer.text(put));
 
     HttpResponse<byte[]> first = viaNginx(repo + "/alice.narinfo", alice);
     assertEquals(200, first.statusCode(), TestServer.text(first));
     assertArrayEquals(secret, first.body());
     assertEquals("MISS", cacheStatus(first));
-    assertTrue(first.headers().firstValue("Cache-Control").orElse("").startsWith("private"), first.headers().toString());
+    assertTrue(
+        first.headers().firstValue("Cache-Control").orElse("").startsWith("private"),
+        first.headers().toString());
 
     HttpResponse<byte[]> anonymous = viaNginx(repo + "/alice.narinfo", null);
-    assertEquals(401, anonymous.statusCode(), "oranc's own answer, not Alice's file: " + TestServer.text(anonymous));
+    assertEquals(
+        401,
+        anonymous.statusCode(),
+        "oranc's own answer, not Alice's file: " + TestServer.text(anonymous));
     assertNotEquals("HIT", cacheStatus(anonymous));
     assertTrue(!TestServer.text(anonymous).contains("alice-only"), TestServer.text(anonymous));
 
@@ -155,7 +195,8 @@ class CachingProxyIT {
     String repo = repo(RegistryFlavour.ANONYMOUS);
     byte[] nar = new byte[300_000];
     new Random(7).nextBytes(nar);
-    HttpResponse<byte[]> put = oranc.put(repo + "/nar/abc.nar.zst", nar, null, "Content-Type", "application/x-nix-nar");
+    HttpResponse<byte[]> put =
+        oranc.put(repo + "/nar/abc.nar.zst", nar, null, "Content-Type", "application/x-nix-nar");
     assertEquals(200, put.statusCode(), TestServer.text(put));
 
     HttpResponse<byte[]> first = viaNginx(repo + "/nar/abc.nar.zst", null);
@@ -167,7 +208,9 @@ class CachingProxyIT {
     assertEquals(200, second.statusCode());
     assertEquals("HIT", cacheStatus(second));
     assertArrayEquals(nar, second.body());
-    assertEquals(0, registries.get(RegistryFlavour.ANONYMOUS).proxiedRequests("GET", ".*").size(),
+    assertEquals(
+        0,
+        registries.get(RegistryFlavour.ANONYMOUS).proxiedRequests("GET", ".*").size(),
         "served from nginx's cache: nothing reached the registry");
   }
 
@@ -181,9 +224,11 @@ class CachingProxyIT {
     assertNotEquals("HIT", cacheStatus(stillMissing));
 
     byte[] late = "StorePath: /nix/store/late\n".getBytes(StandardCharsets.UTF_8);
-    HttpResponse<byte[]> put = oranc.put(repo + "/late.narinfo", late, null, "Content-Type", "text/x-nix-narinfo");
+    HttpResponse<byte[]> put =
+        oranc.put(repo + "/late.narinfo", late, null, "Content-Type", "text/x-nix-narinfo");
     assertEquals(200, put.statusCode(), TestServer.text(put));
-    // oranc's own negative cache is a few seconds (layerCacheNegativeTtl); a PUT through it drops it.
+    // oranc's own negative cache is a few seconds (layerCacheNegativeTtl); a PUT through it drops
+    // it.
     HttpResponse<byte[]> found = viaNginx(repo + "/late.narinfo", null);
     assertEquals(200, found.statusCode(), "a stored 404 would hide the new file");
     assertArrayEquals(late, found.body());
@@ -193,7 +238,8 @@ class CachingProxyIT {
   void anExpiredNarinfoIsRevalidatedWithItsETag() throws Exception {
     String repo = repo(RegistryFlavour.ANONYMOUS);
     byte[] info = "StorePath: /nix/store/revalidated\n".getBytes(StandardCharsets.UTF_8);
-    HttpResponse<byte[]> put = oranc.put(repo + "/r.narinfo", info, null, "Content-Type", "text/x-nix-narinfo");
+    HttpResponse<byte[]> put =
+        oranc.put(repo + "/r.narinfo", info, null, "Content-Type", "text/x-nix-narinfo");
     assertEquals(200, put.statusCode(), TestServer.text(put));
     HttpResponse<byte[]> first = viaNginx(repo + "/r.narinfo", null);
     assertEquals("MISS", cacheStatus(first));
@@ -219,13 +265,16 @@ class CachingProxyIT {
     assertTrue(at >= 0, "docs/OPERATIONS.md has no heading '" + heading + "'");
     String fence = "```" + language + "\n";
     int start = doc.indexOf(fence, at);
-    assertTrue(start >= 0, "docs/OPERATIONS.md has no " + fence.strip() + " block after '" + heading + "'");
+    assertTrue(
+        start >= 0,
+        "docs/OPERATIONS.md has no " + fence.strip() + " block after '" + heading + "'");
     int end = doc.indexOf("```", start + fence.length());
     return doc.substring(start + fence.length(), end);
   }
 
   static String replaceOnce(String text, String what, String with) {
-    assertTrue(text.contains(what), "the documented block no longer contains '" + what + "':\n" + text);
+    assertTrue(
+        text.contains(what), "the documented block no longer contains '" + what + "':\n" + text);
     return text.replace(what, with);
   }
 

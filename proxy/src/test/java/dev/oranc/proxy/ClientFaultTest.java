@@ -28,7 +28,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class ClientFaultTest {
 
-  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   private static TestServer server;
 
@@ -72,7 +73,9 @@ class ClientFaultTest {
         Socket s = new Socket("127.0.0.1", patient.port())) {
       s.setReceiveBufferSize(64 * 1024);
       s.setSoTimeout(20_000);
-      s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream()
+          .write(
+              ("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       InputStream in = s.getInputStream();
       assertTrue(readHead(in).startsWith("HTTP/1.1 200"));
       in.readNBytes(1 << 20);
@@ -91,7 +94,9 @@ class ClientFaultTest {
         Thread.sleep(50);
       }
       assertEquals(10, unchanged, "the server's direct memory never stopped changing");
-      assertTrue(held < 16L << 20, "the server holds " + (held >> 20) + " MiB for a client that does not read");
+      assertTrue(
+          held < 16L << 20,
+          "the server holds " + (held >> 20) + " MiB for a client that does not read");
       // Reading again gets the rest, byte for byte.
       byte[] rest = in.readNBytes(nar.length - (1 << 20));
       assertEquals(nar.length - (1 << 20), rest.length);
@@ -105,8 +110,16 @@ class ClientFaultTest {
     String repo = "test/halfway";
     try (Socket s = new Socket("127.0.0.1", server.port())) {
       OutputStream out = s.getOutputStream();
-      out.write(("PUT /" + r.address() + "/" + repo + "/nar/h.nar HTTP/1.1\r\nHost: x\r\n"
-          + "Content-Length: " + (10 << 20) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("PUT /"
+                  + r.address()
+                  + "/"
+                  + repo
+                  + "/nar/h.nar HTTP/1.1\r\nHost: x\r\n"
+                  + "Content-Length: "
+                  + (10 << 20)
+                  + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       out.write(new byte[5 << 20]);
       out.flush();
       awaitUploadsInFlight(1);
@@ -121,7 +134,8 @@ class ClientFaultTest {
   void slowHeadersAndIdleConnectionsAreClosedAfterTheIdleTimeout() throws Exception {
     try (Socket s = new Socket("127.0.0.1", server.port())) {
       s.setSoTimeout(30_000);
-      s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII)); // never ends
+      s.getOutputStream()
+          .write("GET / HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII)); // never ends
       long t0 = System.nanoTime();
       assertEquals(-1, s.getInputStream().read(), "expected the server to close the connection");
       long millis = (System.nanoTime() - t0) / 1_000_000;
@@ -130,7 +144,8 @@ class ClientFaultTest {
     }
     try (Socket s = new Socket("127.0.0.1", server.port())) {
       s.setSoTimeout(5000);
-      s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream()
+          .write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       InputStream in = s.getInputStream();
       assertTrue(readHead(in).startsWith("HTTP/1.1 200"));
       in.readNBytes(33);

@@ -23,29 +23,30 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import java.util.regex.Pattern;
 
 /**
  * Real Nix 2.8 with {@code ca-derivations} through the server (issue 15, point 5): {@code nix copy
  * --to} a content-addressed derivation's output PUTs its realisation (answered 2xx; {@code nix
  * copy} exits 0), and a fresh store substitutes the output through the server by reading the
  * realisation first; the same with a realisation {@code oranc push} uploaded; {@code nix store
- * copy-log} and {@code nix log} of a derivation whose name is 200 characters long (a log key
- * stored under its hashed tag), also with the log stored xz-compressed (as Nix's S3 store writes
- * it with {@code log-compression}).
+ * copy-log} and {@code nix log} of a derivation whose name is 200 characters long (a log key stored
+ * under its hashed tag), also with the log stored xz-compressed (as Nix's S3 store writes it with
+ * {@code log-compression}).
  *
  * <p>Fresh stores are chroot stores ({@code --store DIR}) under a temporary directory, deleted
  * whole; in the machine's store only the paths built here are deleted, never collected.
  */
 class ContentAddressedNixTest {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   private static TestServer server;
   private Path temp;
@@ -85,7 +86,8 @@ class ContentAddressedNixTest {
 
   /** {@code nix-store --read-log} of a derivation, straight from the cache's {@code log/} key. */
   private static String readLog(String cache, String drv) {
-    return Nix.exec(null, Duration.ofMinutes(2), List.of("nix-store", "--store", cache, "--read-log", drv))
+    return Nix.exec(
+            null, Duration.ofMinutes(2), List.of("nix-store", "--store", cache, "--read-log", drv))
         .requireSuccess();
   }
 
@@ -99,21 +101,34 @@ class ContentAddressedNixTest {
 
   @SuppressWarnings("unchecked")
   private static Map<String, Object> realisation(String store, String drv) throws Exception {
-    List<Object> list = JSON.std.listFrom(ok("realisation", "info", "--json", "--store", store, drv));
+    List<Object> list =
+        JSON.std.listFrom(ok("realisation", "info", "--json", "--store", store, drv));
     assertEquals(1, list.size(), list.toString());
     return (Map<String, Object>) list.get(0);
   }
 
   /**
-   * Copies the derivation into a fresh chroot store, then builds it there with only the server
-   * as substituter and no build allowed ({@code --max-jobs 0}): the output can only come from the
+   * Copies the derivation into a fresh chroot store, then builds it there with only the server as
+   * substituter and no build allowed ({@code --max-jobs 0}): the output can only come from the
    * cache, found through its realisation.
    */
   private Path substitute(String drv, String cache, String publicKey) {
     Path fresh = temp.resolve("store-" + UUID.randomUUID().toString().substring(0, 6));
     ok("copy", "--no-check-sigs", "--derivation", "--to", fresh.toString(), drv);
-    ok("build", "--store", fresh.toString(), "--no-link", "--max-jobs", "0",
-        "--option", "substituters", cache, "--option", "trusted-public-keys", publicKey, drv);
+    ok(
+        "build",
+        "--store",
+        fresh.toString(),
+        "--no-link",
+        "--max-jobs",
+        "0",
+        "--option",
+        "substituters",
+        cache,
+        "--option",
+        "trusted-public-keys",
+        publicKey,
+        drv);
     return fresh;
   }
 
@@ -125,7 +140,8 @@ class ContentAddressedNixTest {
     Nix.KeyPair key = Nix.generateKey("oranc-ca-" + UUID.randomUUID().toString().substring(0, 6));
     Path keyFile = Files.writeString(temp.resolve("key.sec"), key.secret());
     try (Nix nix = new Nix()) {
-      Nix.ContentAddressed ca = nix.buildContentAddressed("oranc-ca-copy", "copied by nix copy", List.of(keyFile));
+      Nix.ContentAddressed ca =
+          nix.buildContentAddressed("oranc-ca-copy", "copied by nix copy", List.of(keyFile));
       Map<String, Object> local = realisation("auto", ca.drv());
 
       registry.resetCounters();
@@ -135,16 +151,19 @@ class ContentAddressedNixTest {
       // answer to Nix was a 2xx, or nix copy would have failed).
       String key2 = "realisations/" + local.get("id") + ".doi";
       String tag = TagCodec.DEFAULT.writeTag(key2).value();
-      List<ProxiedRequest> puts = registry.proxiedRequests("PUT", "/v2/" + repo + "/manifests/" + Pattern.quote(tag));
+      List<ProxiedRequest> puts =
+          registry.proxiedRequests("PUT", "/v2/" + repo + "/manifests/" + Pattern.quote(tag));
       assertEquals(1, puts.size(), registry.proxiedRequests().toString());
       assertEquals(201, puts.get(0).status());
-      HttpResponse<byte[]> stored = server.get("/" + registry.proxyAddress() + "/" + repo + "/" + key2, null);
+      HttpResponse<byte[]> stored =
+          server.get("/" + registry.proxyAddress() + "/" + repo + "/" + key2, null);
       assertEquals(200, stored.statusCode());
       assertEquals("application/json", stored.headers().firstValue("Content-Type").orElse(null));
       assertEquals(local, JSON.std.mapFrom(stored.body()));
 
       Path fresh = substitute(ca.drv(), cache, key.publicKey());
-      assertEquals("copied by nix copy", Files.readString(Path.of(fresh.toString(), ca.output().path())));
+      assertEquals(
+          "copied by nix copy", Files.readString(Path.of(fresh.toString(), ca.output().path())));
       // The fresh store learnt the realisation from the cache, Nix's signature with it.
       assertEquals(local, realisation(fresh.toString(), ca.drv()));
     }
@@ -155,23 +174,30 @@ class ContentAddressedNixTest {
     Registry registry = registries.get();
     String repo = "test/capush" + UUID.randomUUID().toString().substring(0, 8);
     String cache = "http://127.0.0.1:" + server.port() + "/" + registry.proxyAddress() + "/" + repo;
-    Nix.KeyPair key = Nix.generateKey("oranc-ca-push-" + UUID.randomUUID().toString().substring(0, 6));
+    Nix.KeyPair key =
+        Nix.generateKey("oranc-ca-push-" + UUID.randomUUID().toString().substring(0, 6));
     try (Nix nix = new Nix()) {
       // Unsigned by Nix: the only signature is the one oranc push makes.
-      Nix.ContentAddressed ca = nix.buildContentAddressed("oranc-ca-push", "pushed by oranc push", List.of());
+      Nix.ContentAddressed ca =
+          nix.buildContentAddressed("oranc-ca-push", "pushed by oranc push", List.of());
       Map<String, Object> local = realisation("auto", ca.drv());
       assertEquals(List.of(), local.get("signatures"));
 
       PushOptions options = PushOptions.builder(registry.proxyAddress(), repo).noSsl(true).build();
       PushReport report =
           new Push(options, Map.of(Push.SIGNING_KEY_VARIABLE, key.secret()))
-              .run(new ByteArrayInputStream((ca.output().path() + "\n").getBytes(StandardCharsets.UTF_8)),
-                  Path.of("").toAbsolutePath(), System.err, false);
+              .run(
+                  new ByteArrayInputStream(
+                      (ca.output().path() + "\n").getBytes(StandardCharsets.UTF_8)),
+                  Path.of("").toAbsolutePath(),
+                  System.err,
+                  false);
       assertTrue(report.succeeded(), report.summary().toString());
       assertEquals(1, report.realisations(), report.summary().toString());
 
       Path fresh = substitute(ca.drv(), cache, key.publicKey());
-      assertEquals("pushed by oranc push", Files.readString(Path.of(fresh.toString(), ca.output().path())));
+      assertEquals(
+          "pushed by oranc push", Files.readString(Path.of(fresh.toString(), ca.output().path())));
       Map<String, Object> substituted = realisation(fresh.toString(), ca.drv());
       assertEquals(local.get("id"), substituted.get("id"));
       assertEquals(local.get("outPath"), substituted.get("outPath"));
@@ -200,13 +226,17 @@ class ContentAddressedNixTest {
       Nix.Result copied = nix("store", "copy-log", "--to", cache, drv);
       assertEquals(0, copied.exitCode(), copied.stderr());
       // Nix writes nix-cache-info to an empty cache first; the log is under its hashed tag.
-      assertEquals(List.of(TagCodec.hashedTag(logKey).value(), "nix-cache-info"),
+      assertEquals(
+          List.of(TagCodec.hashedTag(logKey).value(), "nix-cache-info"),
           registry.tags(repo).stream().sorted().toList());
-      assertTrue(registry.tags(repo).stream().allMatch(t -> t.matches("[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")));
+      assertTrue(
+          registry.tags(repo).stream()
+              .allMatch(t -> t.matches("[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")));
       String path = "/" + registry.address() + "/" + repo + "/" + logKey;
       HttpResponse<byte[]> plain = server.get(path, null);
       assertEquals(200, plain.statusCode());
-      assertEquals("text/plain; charset=utf-8", plain.headers().firstValue("Content-Type").orElse(null));
+      assertEquals(
+          "text/plain; charset=utf-8", plain.headers().firstValue("Content-Type").orElse(null));
       assertTrue(new String(plain.body(), StandardCharsets.UTF_8).contains(logLine));
       // nix log of a derivation reads the derivation from --store, which a binary cache does
       // not hold: nix log of its output goes through the output's narinfo (Deriver) to the log.
@@ -218,12 +248,20 @@ class ContentAddressedNixTest {
       // log back xz-compressed with Content-Encoding, as an S3 store with log-compression=xz
       // does, and Nix still reads it through the server.
       byte[] xz = xz(plain.body());
-      HttpResponse<byte[]> put = server.put(path, xz, null,
-          "Content-Type", "text/plain; charset=utf-8", "Content-Encoding", "xz");
+      HttpResponse<byte[]> put =
+          server.put(
+              path,
+              xz,
+              null,
+              "Content-Type",
+              "text/plain; charset=utf-8",
+              "Content-Encoding",
+              "xz");
       assertEquals(200, put.statusCode());
       HttpResponse<byte[]> head = server.head(path, null);
       assertEquals("xz", head.headers().firstValue("Content-Encoding").orElse(null));
-      assertEquals(String.valueOf(xz.length), head.headers().firstValue("Content-Length").orElse(null));
+      assertEquals(
+          String.valueOf(xz.length), head.headers().firstValue("Content-Length").orElse(null));
       String log = ok("log", "--store", cache, built.path());
       assertTrue(log.contains(logLine), log);
       assertTrue(readLog(cache, drv).contains(logLine));

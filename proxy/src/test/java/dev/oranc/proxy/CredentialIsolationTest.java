@@ -11,6 +11,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -18,7 +19,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import java.util.Random;
 
 /**
  * The caches never serve one credential's answer to another, also when the requests race: with the
@@ -30,14 +30,17 @@ import java.util.Random;
  */
 class CredentialIsolationTest {
 
-  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.BASIC);
+  @RegisterExtension
+  static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.BASIC);
 
   @Test
   void racingRequestsWithDifferentCredentialsEachGetTheirOwnAnswer() throws Exception {
     Registry r = registry.get();
     String user = TestServer.basic(Registry.USER, Registry.PASSWORD);
     String wrong = TestServer.basic(Registry.USER, "not-the-password");
-    byte[] narinfo = "StorePath: /nix/store/isolated\nX-Marker: private-content-marker\n".getBytes(StandardCharsets.UTF_8);
+    byte[] narinfo =
+        "StorePath: /nix/store/isolated\nX-Marker: private-content-marker\n"
+            .getBytes(StandardCharsets.UTF_8);
     byte[] nar = new byte[300_000];
     new Random(11).nextBytes(nar);
     try (TestServer server = TestServer.start()) {
@@ -54,19 +57,28 @@ class CredentialIsolationTest {
             String auth = i % 3 == 0 ? user : i % 3 == 1 ? null : wrong;
             String path = i % 2 == 0 ? base + "/i.narinfo" : base + "/nar/i.nar";
             byte[] expected = i % 2 == 0 ? narinfo : nar;
-            all.add(pool.submit(() -> {
-              go.await();
-              HttpResponse<byte[]> resp = server.get(path, auth);
-              if (auth == user) {
-                assertEquals(200, resp.statusCode(), path + " with the right credentials");
-                assertArrayEquals(expected, resp.body());
-              } else {
-                assertEquals(401, resp.statusCode(), path + (auth == null ? " anonymous" : " with a wrong password"));
-                assertFalse(new String(resp.body(), StandardCharsets.ISO_8859_1).contains("private-content-marker"));
-                assertFalse(resp.body().length >= nar.length, "a refused request got a NAR's worth of bytes");
-              }
-              return "ok";
-            }));
+            all.add(
+                pool.submit(
+                    () -> {
+                      go.await();
+                      HttpResponse<byte[]> resp = server.get(path, auth);
+                      if (auth == user) {
+                        assertEquals(200, resp.statusCode(), path + " with the right credentials");
+                        assertArrayEquals(expected, resp.body());
+                      } else {
+                        assertEquals(
+                            401,
+                            resp.statusCode(),
+                            path + (auth == null ? " anonymous" : " with a wrong password"));
+                        assertFalse(
+                            new String(resp.body(), StandardCharsets.ISO_8859_1)
+                                .contains("private-content-marker"));
+                        assertFalse(
+                            resp.body().length >= nar.length,
+                            "a refused request got a NAR's worth of bytes");
+                      }
+                      return "ok";
+                    }));
           }
           go.countDown();
           for (Future<String> f : all) {

@@ -9,17 +9,17 @@ import dev.oranc.testkit.LatencyProxy;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import java.nio.charset.StandardCharsets;
-import java.util.Random;
 
 /**
  * Real Nix through the server against the ghcr.io stand-in ({@link GhcrLike}), once directly and
@@ -58,7 +58,9 @@ class GhcrLikeNixTest {
     try (LatencyProxy wan = new LatencyProxy(front, Duration.ofMillis(20), 0)) {
       roundTrip(wan.address(), "wan");
       assertTrue(wan.connections() > 0, "nothing went through the latency proxy");
-      assertTrue(wan.minimumHeldNanos() >= Duration.ofMillis(10).toNanos(), "held " + wan.minimumHeldNanos());
+      assertTrue(
+          wan.minimumHeldNanos() >= Duration.ofMillis(10).toNanos(),
+          "held " + wan.minimumHeldNanos());
     }
   }
 
@@ -67,7 +69,9 @@ class GhcrLikeNixTest {
     String cache = "http://127.0.0.1:" + server.port() + "/" + registryAddress + "/" + repo;
     Path temp = Files.createTempDirectory("oranc-ghcr-like");
     Path netrc = temp.resolve("netrc");
-    Files.writeString(netrc, "machine 127.0.0.1 login " + Registry.USER + " password " + Registry.PASSWORD + "\n");
+    Files.writeString(
+        netrc,
+        "machine 127.0.0.1 login " + Registry.USER + " password " + Registry.PASSWORD + "\n");
     List<String> withCredentials = List.of("--option", "netrc-file", netrc.toString());
     List<String> anonymous = List.of("--option", "netrc-file", temp.resolve("no-netrc").toString());
     Path fresh = temp.resolve("store");
@@ -87,20 +91,36 @@ class GhcrLikeNixTest {
 
       ghcr.resetCounters();
       Nix.nix(withCredentials, "copy", "--to", cache, b.path());
-      assertTrue(ghcr.served("registry", "POST", "/v2/" + repo + "/blobs/uploads/").size() > 0, "nothing was uploaded");
-      List<GhcrLike.Served> patches = ghcr.served("registry", "PATCH", "/v2/" + repo + "/blobs/uploads/.*");
-      assertTrue(patches.size() >= 2, "the 6 MiB NAR went up in fewer than two PATCHes: " + patches);
+      assertTrue(
+          ghcr.served("registry", "POST", "/v2/" + repo + "/blobs/uploads/").size() > 0,
+          "nothing was uploaded");
+      List<GhcrLike.Served> patches =
+          ghcr.served("registry", "PATCH", "/v2/" + repo + "/blobs/uploads/.*");
+      assertTrue(
+          patches.size() >= 2, "the 6 MiB NAR went up in fewer than two PATCHes: " + patches);
       assertTrue(patches.stream().allMatch(p -> p.status() == 202), patches.toString());
 
       // A new package is private: an anonymous reader gets nothing.
       String hash = b.path().substring("/nix/store/".length(), "/nix/store/".length() + 32);
-      int status = server.get("/" + registryAddress + "/" + repo + "/" + hash + ".narinfo", null).statusCode();
-      assertTrue(status == 401 || status == 404, "anonymous narinfo of a private package: " + status);
+      int status =
+          server
+              .get("/" + registryAddress + "/" + repo + "/" + hash + ".narinfo", null)
+              .statusCode();
+      assertTrue(
+          status == 401 || status == 404, "anonymous narinfo of a private package: " + status);
 
       ghcr.makePublic(repo);
       ghcr.resetCounters();
-      Nix.nix(anonymous, "copy", "--from", cache, "--to", fresh.toString(),
-          "--trusted-public-keys", key.publicKey(), b.path());
+      Nix.nix(
+          anonymous,
+          "copy",
+          "--from",
+          cache,
+          "--to",
+          fresh.toString(),
+          "--trusted-public-keys",
+          key.publicKey(),
+          b.path());
       for (String p : List.of(a.path(), b.path(), big)) {
         Path copied = Path.of(fresh.toString(), p);
         assertTrue(Files.exists(copied), copied + " was not substituted");
@@ -128,14 +148,19 @@ class GhcrLikeNixTest {
       assertEquals(List.of(), ghcr.served("registry", "PUT", ".*"));
 
       // A NAR's HEAD and GET through the server, anonymously: the registry answers both with a 307.
-      String narinfo = new String(server.get("/" + registryAddress + "/" + repo + "/" + hash + ".narinfo", null).body(),
-          StandardCharsets.UTF_8);
-      String narUrl = narinfo.lines().filter(l -> l.startsWith("URL: ")).findFirst().orElseThrow().substring(5);
+      String narinfo =
+          new String(
+              server.get("/" + registryAddress + "/" + repo + "/" + hash + ".narinfo", null).body(),
+              StandardCharsets.UTF_8);
+      String narUrl =
+          narinfo.lines().filter(l -> l.startsWith("URL: ")).findFirst().orElseThrow().substring(5);
       var narHead = server.head("/" + registryAddress + "/" + repo + "/" + narUrl, null);
       var narGet = server.get("/" + registryAddress + "/" + repo + "/" + narUrl, null);
       assertEquals(200, narGet.statusCode());
       assertEquals(200, narHead.statusCode(), "HEAD of a NAR whose blob HEAD is a 307 to storage");
-      assertEquals(String.valueOf(narGet.body().length), narHead.headers().firstValue("Content-Length").orElse(null));
+      assertEquals(
+          String.valueOf(narGet.body().length),
+          narHead.headers().firstValue("Content-Length").orElse(null));
     } finally {
       Nix.exec(null, Duration.ofMinutes(1), List.of("nix-store", "--delete", big));
       Nix.deleteTree(temp);

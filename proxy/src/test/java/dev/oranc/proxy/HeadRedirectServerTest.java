@@ -26,35 +26,45 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class HeadRedirectServerTest {
 
-  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   /** HEADs of {@code digest}'s blob answered 307 to the registry itself, another origin. */
   private static Rule redirectHead(Registry r, String repository, Digest digest) {
     String path = "/v2/" + repository + "/blobs/" + digest;
-    return Rule.of("HEAD", path + "$", Fault.status(307, "Location", "http://" + r.address() + path), -1);
+    return Rule.of(
+        "HEAD", path + "$", Fault.status(307, "Location", "http://" + r.address() + path), -1);
   }
 
   @Test
   void aRePutOfContentThereSucceedsBehindARegistryThatRedirectsHead() throws Exception {
     Registry r = registry.get();
     String repository = "redirect/reput";
-    byte[] narinfo = "StorePath: /nix/store/abc-x\nURL: nar/abc.nar.xz\n".getBytes(StandardCharsets.UTF_8);
+    byte[] narinfo =
+        "StorePath: /nix/store/abc-x\nURL: nar/abc.nar.xz\n".getBytes(StandardCharsets.UTF_8);
     Digest layer = Digest.sha256(narinfo);
-    Digest config = Digest.sha256(
-        ("{\"architecture\":\"\",\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + layer + "\"]}}")
-            .getBytes(StandardCharsets.UTF_8));
+    Digest config =
+        Digest.sha256(
+            ("{\"architecture\":\"\",\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\""
+                    + layer
+                    + "\"]}}")
+                .getBytes(StandardCharsets.UTF_8));
     try (FaultInjector front = new FaultInjector(r.address(), null);
         TestServer server = TestServer.start()) {
       front.add(redirectHead(r, repository, layer)).add(redirectHead(r, repository, config));
       String path = "/" + front.address() + "/" + repository + "/abc.narinfo";
 
-      HttpResponse<byte[]> first = server.put(path, narinfo, null, "Content-Type", "text/x-nix-narinfo");
+      HttpResponse<byte[]> first =
+          server.put(path, narinfo, null, "Content-Type", "text/x-nix-narinfo");
       assertEquals(200, first.statusCode(), TestServer.text(first));
-      HttpResponse<byte[]> again = server.put(path, narinfo, null, "Content-Type", "text/x-nix-narinfo");
+      HttpResponse<byte[]> again =
+          server.put(path, narinfo, null, "Content-Type", "text/x-nix-narinfo");
       assertEquals(200, again.statusCode(), TestServer.text(again));
       // The server sends no HEAD before a blob it holds in memory (issue 16): the 307 never comes.
       assertEquals(0, front.injectedCount(), front.injected().toString());
-      assertTrue(front.requests().stream().noneMatch(q -> q.startsWith("HEAD")), front.requests().toString());
+      assertTrue(
+          front.requests().stream().noneMatch(q -> q.startsWith("HEAD")),
+          front.requests().toString());
 
       HttpResponse<byte[]> get = server.get(path, null);
       assertEquals(200, get.statusCode(), TestServer.text(get));

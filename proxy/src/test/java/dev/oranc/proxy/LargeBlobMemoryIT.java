@@ -37,7 +37,8 @@ class LargeBlobMemoryIT {
 
   private static final Logger log = LoggerFactory.getLogger(LargeBlobMemoryIT.class);
 
-  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   private static final long SIZE = Long.getLong("oranc.test.largeBlobBytes", 2L << 30);
   private static final int CLIENTS = 8;
@@ -61,7 +62,10 @@ class LargeBlobMemoryIT {
         String answer = put(server.port(), path, block);
         double putSeconds = (System.nanoTime() - t0) / 1e9;
         assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
-        log.info("PUT {} MiB in {} s: {} MB/s", SIZE >> 20, String.format("%.1f", putSeconds),
+        log.info(
+            "PUT {} MiB in {} s: {} MB/s",
+            SIZE >> 20,
+            String.format("%.1f", putSeconds),
             String.format("%.0f", SIZE / putSeconds / 1e6));
 
         ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
@@ -77,19 +81,29 @@ class LargeBlobMemoryIT {
             assertEquals(expected.getValue(), got[1], "CRC32 of what was received");
           }
           double getSeconds = (System.nanoTime() - t1) / 1e9;
-          log.info("GET {} x {} MiB in {} s: {} MB/s in all", CLIENTS, SIZE >> 20,
-              String.format("%.1f", getSeconds), String.format("%.0f", CLIENTS * SIZE / getSeconds / 1e6));
+          log.info(
+              "GET {} x {} MiB in {} s: {} MB/s in all",
+              CLIENTS,
+              SIZE >> 20,
+              String.format("%.1f", getSeconds),
+              String.format("%.0f", CLIENTS * SIZE / getSeconds / 1e6));
         } finally {
           pool.shutdownNow();
         }
       } finally {
         sampler.close();
       }
-      log.info("peak heap used {} MiB (max {} MiB), peak direct memory of the allocator {} MiB ({})",
-          sampler.peakHeap() >> 20, Runtime.getRuntime().maxMemory() >> 20, sampler.peakDirect() >> 20, ByteBufAllocator.DEFAULT.getClass().getSimpleName());
-      assertTrue(Runtime.getRuntime().maxMemory() <= 300L << 20,
+      log.info(
+          "peak heap used {} MiB (max {} MiB), peak direct memory of the allocator {} MiB ({})",
+          sampler.peakHeap() >> 20,
+          Runtime.getRuntime().maxMemory() >> 20,
+          sampler.peakDirect() >> 20,
+          ByteBufAllocator.DEFAULT.getClass().getSimpleName());
+      assertTrue(
+          Runtime.getRuntime().maxMemory() <= 300L << 20,
           "this test must run with -Xmx256m (its own failsafe execution)");
-      assertTrue(sampler.peakDirect() < 96L << 20,
+      assertTrue(
+          sampler.peakDirect() < 96L << 20,
           "direct memory peaked at " + (sampler.peakDirect() >> 20) + " MiB");
       server.awaitStreamsSettled();
       assertEquals(0, server.server.metrics().downloads().get());
@@ -102,8 +116,14 @@ class LargeBlobMemoryIT {
     try (Socket s = new Socket("127.0.0.1", port)) {
       s.setSoTimeout(300_000);
       OutputStream out = s.getOutputStream();
-      out.write(("PUT " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-nix-nar\r\n"
-          + "Content-Length: " + SIZE + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("PUT "
+                  + path
+                  + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-nix-nar\r\n"
+                  + "Content-Length: "
+                  + SIZE
+                  + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       for (long done = 0; done < SIZE; done += BLOCK) {
         out.write(block, 0, (int) Math.min(BLOCK, SIZE - done));
       }
@@ -116,7 +136,9 @@ class LargeBlobMemoryIT {
   private static long[] get(int port, String path) throws Exception {
     try (Socket s = new Socket("127.0.0.1", port)) {
       s.setSoTimeout(120_000);
-      s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream()
+          .write(
+              ("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       InputStream in = s.getInputStream();
       String head = readHead(in);
       assertTrue(head.startsWith("HTTP/1.1 200"), head);

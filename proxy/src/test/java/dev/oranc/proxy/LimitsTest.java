@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oranc.testkit.FakeRegistry;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.oranc.testkit.FakeRegistry;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
@@ -26,13 +26,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The limits against resource exhaustion: {@code --max-connections} (a connection over it is
- * answered 503 and closed at once, with one warning per interval however many there are) and
- * {@code --max-streams-per-client} (a download or upload over it is a 503 with {@code
- * Retry-After}, for that address only, and the allowance comes back however a stream ends).
+ * answered 503 and closed at once, with one warning per interval however many there are) and {@code
+ * --max-streams-per-client} (a download or upload over it is a 503 with {@code Retry-After}, for
+ * that address only, and the allowance comes back however a stream ends).
  */
 class LimitsTest {
 
-  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   private static final int DEADLINE = 5000;
   private static String narPath;
@@ -49,7 +50,10 @@ class LimitsTest {
     narinfoPath = base + "/l.narinfo";
     try (TestServer s = TestServer.start(b -> b.maxStreamsPerClient(0))) {
       assertEquals(200, s.put(narPath, nar, null).statusCode());
-      assertEquals(200, s.put(narinfoPath, "StorePath: /nix/store/l\n".getBytes(StandardCharsets.UTF_8), null).statusCode());
+      assertEquals(
+          200,
+          s.put(narinfoPath, "StorePath: /nix/store/l\n".getBytes(StandardCharsets.UTF_8), null)
+              .statusCode());
     }
   }
 
@@ -121,7 +125,9 @@ class LimitsTest {
     }
     long warnings = events.list.stream().filter(e -> e.getLevel() == Level.WARN).count();
     assertEquals(1, warnings, "one warning for a burst of refusals: " + events.list);
-    assertTrue(events.list.get(0).getFormattedMessage().contains("--max-connections"), events.list.get(0).getFormattedMessage());
+    assertTrue(
+        events.list.get(0).getFormattedMessage().contains("--max-connections"),
+        events.list.get(0).getFormattedMessage());
   }
 
   /** A download whose client reads its head and then nothing: the stream stays in flight. */
@@ -136,7 +142,8 @@ class LimitsTest {
     return s;
   }
 
-  private static RawHttp.Response once(TestServer server, InetAddress from, String request, boolean head) throws Exception {
+  private static RawHttp.Response once(
+      TestServer server, InetAddress from, String request, boolean head) throws Exception {
     try (RawHttp c = RawHttp.from(from, server.port(), DEADLINE)) {
       c.write(request);
       return c.read(head);
@@ -156,7 +163,12 @@ class LimitsTest {
         assertEquals("2", third.header("retry-after"));
         assertEquals(1, third.text().strip().lines().count(), third.text());
         // An upload is a stream too.
-        RawHttp.Response put = once(server, a, "PUT " + narPath + ".2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", false);
+        RawHttp.Response put =
+            once(
+                server,
+                a,
+                "PUT " + narPath + ".2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+                false);
         assertEquals(503, put.status(), put.toString());
         // A narinfo (answered from memory) is not.
         assertEquals(200, once(server, a, get(narinfoPath), false).status());
@@ -195,28 +207,41 @@ class LimitsTest {
   @Test
   void theAllowanceComesBackWhenStreamsFail() throws Exception {
     long size = 1 << 20;
-    try (FakeRegistry fake = FakeRegistry.byTarget((m, uri, reply) -> {
-          if (uri.contains("/manifests/")) {
-            reply.send(200, FakeRegistry.OCI_MANIFEST, NarManifests.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
-          } else if (m.equals("GET")) {
-            reply.truncate(size, new byte[1000]);
-          } else {
-            reply.send(500, "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"no\"}]}");
-          }
-        });
+    try (FakeRegistry fake =
+            FakeRegistry.byTarget(
+                (m, uri, reply) -> {
+                  if (uri.contains("/manifests/")) {
+                    reply.send(
+                        200,
+                        FakeRegistry.OCI_MANIFEST,
+                        NarManifests.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
+                  } else if (m.equals("GET")) {
+                    reply.truncate(size, new byte[1000]);
+                  } else {
+                    reply.send(500, "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"no\"}]}");
+                  }
+                });
         TestServer server = TestServer.start(c -> c.maxStreamsPerClient(1))) {
       InetAddress a = InetAddress.getByName("127.0.0.1");
       for (int i = 0; i < 3; i++) {
         try (Socket s = new Socket(a, server.port())) {
           s.setSoTimeout(DEADLINE);
-          s.getOutputStream().write(get("/" + fake.address() + "/a/b/nar/t.nar").getBytes(StandardCharsets.US_ASCII));
+          s.getOutputStream()
+              .write(
+                  get("/" + fake.address() + "/a/b/nar/t.nar").getBytes(StandardCharsets.US_ASCII));
           byte[] all = s.getInputStream().readAllBytes(); // to the server's close
           String text = new String(all, 0, Math.min(12, all.length), StandardCharsets.US_ASCII);
           assertEquals("HTTP/1.1 200", text, "download " + (i + 1));
           assertTrue(all.length < size, "a truncated stream looked complete");
         }
-        RawHttp.Response put = once(server, a,
-            "PUT /" + fake.address() + "/a/b/nar/u.nar HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", false);
+        RawHttp.Response put =
+            once(
+                server,
+                a,
+                "PUT /"
+                    + fake.address()
+                    + "/a/b/nar/u.nar HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+                false);
         assertEquals(502, put.status(), "upload " + (i + 1) + ": " + put);
       }
       assertEquals(0, server.server.metrics().streamsRefused());

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.jr.ob.JSON;
-import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
@@ -39,7 +38,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class LongKeyTest {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   private static final Pattern OCI_TAG = Pattern.compile("[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}");
   private static final String SKOPEO = "/usr/bin/skopeo";
@@ -50,8 +50,8 @@ class LongKeyTest {
    * with {@code .drv}. Its {@code +} and {@code _} cost 3 and 4 characters each in the custom
    * encoding.
    */
-  static final String LOG_KEY = "log/0vz5a6yr2xa6n3fk8v9mx2g3m1xwpvb5-"
-      + "gtk+3_" + "x".repeat(201) + ".drv";
+  static final String LOG_KEY =
+      "log/0vz5a6yr2xa6n3fk8v9mx2g3m1xwpvb5-" + "gtk+3_" + "x".repeat(201) + ".drv";
 
   private static TestServer server;
   private static Registry registry;
@@ -72,40 +72,52 @@ class LongKeyTest {
   }
 
   @Test
-  void aLogKeyOf248CharactersIsStoredUnderItsHashedTagAndReadBack(@TempDir Path home) throws Exception {
+  void aLogKeyOf248CharactersIsStoredUnderItsHashedTagAndReadBack(@TempDir Path home)
+      throws Exception {
     assertEquals(248, LOG_KEY.length());
     String repo = freshRepository();
     String base = "/" + registry.address() + "/" + repo;
     byte[] log = "building '/nix/store/…'\n".getBytes(StandardCharsets.UTF_8);
 
-    HttpResponse<byte[]> put = server.put(base + "/" + LOG_KEY, log, null, "Content-Type", "text/plain; charset=utf-8");
+    HttpResponse<byte[]> put =
+        server.put(base + "/" + LOG_KEY, log, null, "Content-Type", "text/plain; charset=utf-8");
     assertEquals(200, put.statusCode(), TestServer.text(put));
-    assertEquals(200, server.put(base + "/nix-cache-info", "StoreDir: /nix/store\n".getBytes(), null).statusCode());
+    assertEquals(
+        200,
+        server
+            .put(base + "/nix-cache-info", "StoreDir: /nix/store\n".getBytes(), null)
+            .statusCode());
 
     HttpResponse<byte[]> get = server.get(base + "/" + LOG_KEY, null);
     assertEquals(200, get.statusCode(), TestServer.text(get));
     assertArrayEquals(log, get.body());
-    assertEquals("text/plain; charset=utf-8", get.headers().firstValue("Content-Type").orElse(null));
+    assertEquals(
+        "text/plain; charset=utf-8", get.headers().firstValue("Content-Type").orElse(null));
     HttpResponse<byte[]> head = server.head(base + "/" + LOG_KEY, null);
     assertEquals(200, head.statusCode());
-    assertEquals(String.valueOf(log.length), head.headers().firstValue("Content-Length").orElse(null));
+    assertEquals(
+        String.valueOf(log.length), head.headers().firstValue("Content-Length").orElse(null));
 
     // The registry's own listing (GET /v2/<repo>/tags/list): the hashed tag and the short key's
     // tag, every one a valid OCI tag.
     String hashed = TagCodec.hashedTag(LOG_KEY).value();
     List<String> tags = registry.tags(repo);
-    assertEquals(List.of(hashed, "nix-cache-info").stream().sorted().toList(), tags.stream().sorted().toList());
+    assertEquals(
+        List.of(hashed, "nix-cache-info").stream().sorted().toList(),
+        tags.stream().sorted().toList());
     for (String tag : tags) {
       assertTrue(OCI_TAG.matcher(tag).matches(), tag);
     }
     // The full key is in the manifest, as for every key.
-    Map<String, Object> manifest = JSON.std.mapFrom(registry.getManifest(repo, hashed).orElseThrow());
+    Map<String, Object> manifest =
+        JSON.std.mapFrom(registry.getManifest(repo, hashed).orElseThrow());
     Map<?, ?> annotations = (Map<?, ?>) manifest.get("annotations");
     assertEquals(LOG_KEY, annotations.get("com.linyinfeng.oranc.key"));
     assertEquals(LOG_KEY, annotations.get("org.opencontainers.image.description"));
 
     // An independent OCI client lists the repository without complaint.
-    assertEquals(tags.stream().sorted().toList(), skopeoListTags(home, repo).stream().sorted().toList());
+    assertEquals(
+        tags.stream().sorted().toList(), skopeoListTags(home, repo).stream().sorted().toList());
   }
 
   @Test
@@ -114,10 +126,17 @@ class LongKeyTest {
     String base = "/" + registry.address() + "/" + repo;
     String other = "log/1b2c3d4e5f6g7h8i9j0k1l2m3n4p5q6r-other.drv";
     byte[] secret = "another key's bytes".getBytes(StandardCharsets.UTF_8);
-    assertEquals(200, server.put(base + "/" + other, secret, null, "Content-Type", "text/plain").statusCode());
+    assertEquals(
+        200,
+        server.put(base + "/" + other, secret, null, "Content-Type", "text/plain").statusCode());
     // Plant the other key's manifest, byte for byte, under the long key's hashed tag.
-    byte[] planted = registry.getManifest(repo, TagCodec.DEFAULT.writeTag(other).value()).orElseThrow();
-    registry.putManifest(repo, TagCodec.hashedTag(LOG_KEY).value(), "application/vnd.oci.image.manifest.v1+json", planted);
+    byte[] planted =
+        registry.getManifest(repo, TagCodec.DEFAULT.writeTag(other).value()).orElseThrow();
+    registry.putManifest(
+        repo,
+        TagCodec.hashedTag(LOG_KEY).value(),
+        "application/vnd.oci.image.manifest.v1+json",
+        planted);
 
     HttpResponse<byte[]> get = server.get(base + "/" + LOG_KEY, null);
     String body = TestServer.text(get);
@@ -132,14 +151,22 @@ class LongKeyTest {
 
   private static String sigV4() {
     String id = Base64.getEncoder().encodeToString("u:p".getBytes(StandardCharsets.UTF_8));
-    return "AWS4-HMAC-SHA256 Credential=" + id
+    return "AWS4-HMAC-SHA256 Credential="
+        + id
         + "/20240101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00";
   }
 
-  private static RawHttp.Response send(String method, String target, String... headers) throws Exception {
+  private static RawHttp.Response send(String method, String target, String... headers)
+      throws Exception {
     try (RawHttp c = new RawHttp(server.port(), DEADLINE_MILLIS)) {
-      c.write(method + " " + target + " HTTP/1.1\r\nHost: x\r\n" + String.join("", headers)
-          + (method.equals("PUT") ? "Content-Length: 0\r\n" : "") + "\r\n");
+      c.write(
+          method
+              + " "
+              + target
+              + " HTTP/1.1\r\nHost: x\r\n"
+              + String.join("", headers)
+              + (method.equals("PUT") ? "Content-Length: 0\r\n" : "")
+              + "\r\n");
       RawHttp.Response r = c.read(method.equals("HEAD"));
       assertNotNull(r, method + " " + target + ": no answer");
       return r;
@@ -148,7 +175,8 @@ class LongKeyTest {
 
   /** Keys nothing can store: a bad escape, bytes that are not UTF-8, control characters. */
   @ParameterizedTest
-  @ValueSource(strings = {"%ZZ", "a%4", "%C3%28", "%ED%A0%80", "a%00b", "a%0D%0Ab", "log/a%1B%5B31m"})
+  @ValueSource(
+      strings = {"%ZZ", "a%4", "%C3%28", "%ED%A0%80", "a%00b", "a%0D%0Ab", "log/a%1B%5B31m"})
   void aKeyThatCannotExistIsNotFoundForReadsAndABadRequestForAPut(String key) throws Exception {
     String target = "/" + registry.address() + "/" + freshRepository() + "/" + key;
 
@@ -157,8 +185,12 @@ class LongKeyTest {
     assertEquals(1, get.text().strip().lines().count(), get.text());
     assertEquals(404, send("HEAD", target).status());
 
-    RawHttp.Response s3 = send("GET", target, "Authorization: " + sigV4() + "\r\n",
-        "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\n");
+    RawHttp.Response s3 =
+        send(
+            "GET",
+            target,
+            "Authorization: " + sigV4() + "\r\n",
+            "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\n");
     assertEquals(404, s3.status(), s3.toString());
     assertTrue(s3.text().contains("<Code>NoSuchKey</Code>"), s3.text());
     assertEquals(404, send("HEAD", target, "Authorization: " + sigV4() + "\r\n").status());
@@ -173,16 +205,26 @@ class LongKeyTest {
     String repo = freshRepository();
     assertEquals(400, send("GET", "/" + registry.address() + "%ZZ/" + repo + "/k").status());
     assertEquals(400, send("GET", "/" + registry.address() + "/test/a%00/k").status());
-    assertEquals(400, send("GET", "/" + registry.address() + "/" + repo + "/k?repository=%ZZ").status());
+    assertEquals(
+        400, send("GET", "/" + registry.address() + "/" + repo + "/k?repository=%ZZ").status());
     // A bad Authorization header is reported even when the key cannot exist either.
-    assertEquals(400, send("GET", "/" + registry.address() + "/" + repo + "/%ZZ", "Authorization: Basic !!\r\n").status());
+    assertEquals(
+        400,
+        send("GET", "/" + registry.address() + "/" + repo + "/%ZZ", "Authorization: Basic !!\r\n")
+            .status());
   }
 
   private static List<String> skopeoListTags(Path home, String repo) throws Exception {
-    List<String> argv = List.of(SKOPEO, "list-tags", "--tls-verify=false", "docker://" + registry.address() + "/" + repo);
+    List<String> argv =
+        List.of(
+            SKOPEO,
+            "list-tags",
+            "--tls-verify=false",
+            "docker://" + registry.address() + "/" + repo);
     Path out = home.resolve("skopeo-out.json");
     Path err = home.resolve("skopeo-err.txt");
-    ProcessBuilder pb = new ProcessBuilder(argv).redirectOutput(out.toFile()).redirectError(err.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(argv).redirectOutput(out.toFile()).redirectError(err.toFile());
     pb.environment().put("HOME", home.toString());
     pb.environment().put("XDG_RUNTIME_DIR", home.toString());
     Process p = pb.start();

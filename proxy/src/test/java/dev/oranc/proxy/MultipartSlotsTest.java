@@ -27,18 +27,21 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Fair multipart slots, through the real S3 path into the real registry: open uploads are capped
- * per client credentials and per client address (127.0.0.x are distinct clients to the server).
- * One more is 503 SlowDown with Retry-After, refused before any registry request; other clients
- * still create uploads; a completed, aborted, expired or never-opened upload gives its slot back;
- * and the per-client counts empty once nothing is open.
+ * per client credentials and per client address (127.0.0.x are distinct clients to the server). One
+ * more is 503 SlowDown with Retry-After, refused before any registry request; other clients still
+ * create uploads; a completed, aborted, expired or never-opened upload gives its slot back; and the
+ * per-client counts empty once nothing is open.
  */
 class MultipartSlotsTest {
 
-  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.BASIC);
+  @RegisterExtension
+  static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.BASIC);
 
   private static final Pattern UPLOAD_ID = Pattern.compile("<UploadId>([^<]+)</UploadId>");
+
   /** Two users: htpasswd mode lets both push. */
   private static final String ALICE = keyId(Registry.USER, Registry.PASSWORD);
+
   private static final String BOB = keyId(Registry.READER, Registry.READER_PASSWORD);
 
   @TempDir Path spoolRoot;
@@ -53,14 +56,17 @@ class MultipartSlotsTest {
   }
 
   private void start(int perClient, Consumer<ServerConfig.Builder> tweak) {
-    server = TestServer.start(b -> {
-      b.multipartSpoolDir(spoolRoot).maxMultipartUploadsPerClient(perClient);
-      tweak.accept(b);
-    });
+    server =
+        TestServer.start(
+            b -> {
+              b.multipartSpoolDir(spoolRoot).maxMultipartUploadsPerClient(perClient);
+              tweak.accept(b);
+            });
   }
 
   private static String keyId(String user, String password) {
-    return Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    return Base64.getEncoder()
+        .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
   }
 
   private static InetAddress from(int last) throws Exception {
@@ -72,14 +78,25 @@ class MultipartSlotsTest {
   }
 
   /** One S3-signed request from {@code client}, on a connection of its own. */
-  private RawHttp.Response s3(InetAddress client, String method, String target, String keyId, byte[] body)
+  private RawHttp.Response s3(
+      InetAddress client, String method, String target, String keyId, byte[] body)
       throws Exception {
     byte[] payload = body == null ? new byte[0] : body;
-    String head = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        + "Authorization: AWS4-HMAC-SHA256 Credential=" + keyId + "/20240101/us-east-1/s3/aws4_request, "
-        + "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" + "0".repeat(64) + "\r\n"
-        + "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\nx-amz-date: 20240101T000000Z\r\n"
-        + "Content-Length: " + payload.length + "\r\nConnection: close\r\n\r\n";
+    String head =
+        method
+            + " "
+            + target
+            + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + "Authorization: AWS4-HMAC-SHA256 Credential="
+            + keyId
+            + "/20240101/us-east-1/s3/aws4_request, "
+            + "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature="
+            + "0".repeat(64)
+            + "\r\n"
+            + "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\nx-amz-date: 20240101T000000Z\r\n"
+            + "Content-Length: "
+            + payload.length
+            + "\r\nConnection: close\r\n\r\n";
     try (RawHttp c = RawHttp.from(client, server.port(), 20_000)) {
       c.write(head);
       c.write(payload);
@@ -116,7 +133,8 @@ class MultipartSlotsTest {
     // An upload ends (and gives its slot back) before its answer is sent; expiry runs on a timer.
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     while (System.nanoTime() < deadline
-        && (server.server.multipart().uploads() != 0 || server.server.multipart().clientEntries() != 0)) {
+        && (server.server.multipart().uploads() != 0
+            || server.server.multipart().clientEntries() != 0)) {
       Thread.sleep(20);
     }
     assertEquals(0, server.server.multipart().uploads(), "uploads in progress");
@@ -147,12 +165,26 @@ class MultipartSlotsTest {
     // Completing one frees a slot too.
     byte[] part = "a small NAR".getBytes(StandardCharsets.UTF_8);
     String md5 = HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(part));
-    RawHttp.Response put = s3(from(11), "PUT", path("nar/a1.nar") + "?partNumber=1&uploadId=" + ids.get(1), ALICE, part);
+    RawHttp.Response put =
+        s3(
+            from(11),
+            "PUT",
+            path("nar/a1.nar") + "?partNumber=1&uploadId=" + ids.get(1),
+            ALICE,
+            part);
     assertEquals(200, put.status(), put.toString());
-    String xml = "<CompleteMultipartUpload><Part><ETag>\"" + md5 + "\"</ETag><PartNumber>1</PartNumber></Part>"
-        + "</CompleteMultipartUpload>";
-    RawHttp.Response done = s3(from(11), "POST", path("nar/a1.nar") + "?uploadId=" + ids.get(1), ALICE,
-        xml.getBytes(StandardCharsets.UTF_8));
+    String xml =
+        "<CompleteMultipartUpload><Part><ETag>\""
+            + md5
+            + "\"</ETag><PartNumber>1</PartNumber></Part>"
+            + "</CompleteMultipartUpload>";
+    RawHttp.Response done =
+        s3(
+            from(11),
+            "POST",
+            path("nar/a1.nar") + "?uploadId=" + ids.get(1),
+            ALICE,
+            xml.getBytes(StandardCharsets.UTF_8));
     assertEquals(200, done.status(), done.toString());
     ids.set(1, create(from(14), ALICE, "nar/a4.nar"));
 
@@ -171,7 +203,8 @@ class MultipartSlotsTest {
     String b = create(shared, BOB, "nar/y.nar");
     registry.get().resetCounters();
     // A third key from the same address is refused before its credentials reach the registry.
-    assertSlowDown(s3(shared, "POST", path("nar/z.nar") + "?uploads", keyId("someone", "else"), null));
+    assertSlowDown(
+        s3(shared, "POST", path("nar/z.nar") + "?uploads", keyId("someone", "else"), null));
     assertSlowDown(s3(shared, "POST", path("nar/z.nar") + "?uploads", ALICE, null));
     assertEquals(0, registrySessionsOpened(), registry.get().proxiedRequests().toString());
     // Alice from another address still has a slot (she holds one of her two).
@@ -189,8 +222,13 @@ class MultipartSlotsTest {
   void anUploadTheRegistryRefusesOrThatExpiresGivesItsSlotBack() throws Exception {
     start(1, b -> b.multipartExpiry(Duration.ofMillis(300)));
     // The registry refuses these credentials: no upload, and the slot is free again at once.
-    RawHttp.Response refused = s3(from(40), "POST", path("nar/r.nar") + "?uploads",
-        keyId(Registry.USER, "not-the-password"), null);
+    RawHttp.Response refused =
+        s3(
+            from(40),
+            "POST",
+            path("nar/r.nar") + "?uploads",
+            keyId(Registry.USER, "not-the-password"),
+            null);
     assertNotEquals(200, refused.status(), refused.toString());
     assertNothingOpen();
     create(from(40), ALICE, "nar/r.nar");

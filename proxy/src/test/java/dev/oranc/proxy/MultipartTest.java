@@ -25,30 +25,31 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import java.util.concurrent.Callable;
-import java.util.concurrent.CompletionException;
-import org.junit.jupiter.api.Assertions;
 
 /**
  * S3 multipart uploads through the server into the real registry, with requests shaped as S3
  * clients send them: parts out of order and at once (the early ones spooled, then fed in order),
- * the Complete list checked, abort and expiry leaving nothing behind, the spool's bound, the
- * upload id bound to its credentials, and parts sent twice. The registry's requests are counted
- * through the harness's proxy.
+ * the Complete list checked, abort and expiry leaving nothing behind, the spool's bound, the upload
+ * id bound to its credentials, and parts sent twice. The registry's requests are counted through
+ * the harness's proxy.
  */
 class MultipartTest {
 
-  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.BASIC);
+  @RegisterExtension
+  static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.BASIC);
 
   private static final String KEY_ID = keyId(Registry.USER, Registry.PASSWORD);
   private static final Pattern UPLOAD_ID = Pattern.compile("<UploadId>([^<]+)</UploadId>");
@@ -64,24 +65,35 @@ class MultipartTest {
   }
 
   private TestServer server(Consumer<ServerConfig.Builder> tweak) {
-    server = TestServer.start(b -> {
-      b.multipartSpoolDir(spoolRoot);
-      tweak.accept(b);
-    });
+    server =
+        TestServer.start(
+            b -> {
+              b.multipartSpoolDir(spoolRoot);
+              tweak.accept(b);
+            });
     return server;
   }
 
   private static String keyId(String user, String password) {
-    return Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    return Base64.getEncoder()
+        .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
   }
 
   private static String sigv4(String keyId) {
-    return "AWS4-HMAC-SHA256 Credential=" + keyId + "/20240101/us-east-1/s3/aws4_request, "
-        + "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" + "0".repeat(64);
+    return "AWS4-HMAC-SHA256 Credential="
+        + keyId
+        + "/20240101/us-east-1/s3/aws4_request, "
+        + "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature="
+        + "0".repeat(64);
   }
 
   private static String path(String key) {
-    return "/" + registry.get().proxyAddress() + "/test/mp" + UUID.randomUUID().toString().substring(0, 8) + "/" + key;
+    return "/"
+        + registry.get().proxyAddress()
+        + "/test/mp"
+        + UUID.randomUUID().toString().substring(0, 8)
+        + "/"
+        + key;
   }
 
   private static String repository(String path) {
@@ -89,15 +101,18 @@ class MultipartTest {
     return s[2] + "/" + s[3];
   }
 
-  private HttpResponse<byte[]> send(String method, String target, byte[] body, String keyId, String... headers)
-      throws Exception {
-    List<String> h = new ArrayList<>(List.of("x-amz-content-sha256", "UNSIGNED-PAYLOAD", "x-amz-date", "20240101T000000Z"));
+  private HttpResponse<byte[]> send(
+      String method, String target, byte[] body, String keyId, String... headers) throws Exception {
+    List<String> h =
+        new ArrayList<>(
+            List.of("x-amz-content-sha256", "UNSIGNED-PAYLOAD", "x-amz-date", "20240101T000000Z"));
     h.addAll(List.of(headers));
     return server.send(method, target, body, sigv4(keyId), h.toArray(String[]::new));
   }
 
   private String create(String path, String contentType) throws Exception {
-    HttpResponse<byte[]> r = send("POST", path + "?uploads", null, KEY_ID, "Content-Type", contentType);
+    HttpResponse<byte[]> r =
+        send("POST", path + "?uploads", null, KEY_ID, "Content-Type", contentType);
     assertEquals(200, r.statusCode(), TestServer.text(r));
     Matcher m = UPLOAD_ID.matcher(TestServer.text(r));
     assertTrue(m.find(), TestServer.text(r));
@@ -105,7 +120,8 @@ class MultipartTest {
     return m.group(1);
   }
 
-  private HttpResponse<byte[]> part(String path, String id, int n, byte[] bytes, String... headers) throws Exception {
+  private HttpResponse<byte[]> part(String path, String id, int n, byte[] bytes, String... headers)
+      throws Exception {
     return send("PUT", path + "?partNumber=" + n + "&uploadId=" + id, bytes, KEY_ID, headers);
   }
 
@@ -118,10 +134,15 @@ class MultipartTest {
   }
 
   private static String completeXml(List<String> etags, int... numbers) {
-    StringBuilder b = new StringBuilder("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    StringBuilder b =
+        new StringBuilder(
+            "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     for (int n : numbers) {
-      b.append("<Part><ETag>").append(etags.get(n - 1).replace("\"", "&quot;")).append("</ETag><PartNumber>")
-          .append(n).append("</PartNumber></Part>");
+      b.append("<Part><ETag>")
+          .append(etags.get(n - 1).replace("\"", "&quot;"))
+          .append("</ETag><PartNumber>")
+          .append(n)
+          .append("</PartNumber></Part>");
     }
     return b.append("</CompleteMultipartUpload>").toString();
   }
@@ -160,7 +181,8 @@ class MultipartTest {
 
   private void assertSpoolEmpty() throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (System.nanoTime() < deadline && (server.server.multipart().spoolBytes() != 0 || spoolFiles() != 0)) {
+    while (System.nanoTime() < deadline
+        && (server.server.multipart().spoolBytes() != 0 || spoolFiles() != 0)) {
       Thread.sleep(20);
     }
     assertEquals(0, server.server.multipart().spoolBytes(), "spool bytes reserved");
@@ -182,39 +204,55 @@ class MultipartTest {
   void partsSentOutOfOrderAndAtOnceBecomeTheirConcatenationInOrder() throws Exception {
     server(b -> {});
     String path = path("nar/big.nar.zst");
-    byte[][] parts = {random(1 << 20, 1), random((1 << 20) + 17, 2), random(300_000, 3), random(5, 4)};
+    byte[][] parts = {
+      random(1 << 20, 1), random((1 << 20) + 17, 2), random(300_000, 3), random(5, 4)
+    };
     String id = create(path, "application/x-nix-nar");
     List<String> etags = new ArrayList<>(List.of("", "", "", ""));
     // 4 and 3 first: they must wait in the spool; then 1 and 2 at once.
     etags.set(3, etagOf(path, id, 4, parts[3]));
     etags.set(2, etagOf(path, id, 3, parts[2]));
     assertTrue(server.server.multipart().spoolBytes() > 0);
-    CompletableFuture<String> one = CompletableFuture.supplyAsync(() -> call(() -> etagOf(path, id, 1, parts[0])));
-    CompletableFuture<String> two = CompletableFuture.supplyAsync(() -> call(() -> etagOf(path, id, 2, parts[1])));
+    CompletableFuture<String> one =
+        CompletableFuture.supplyAsync(() -> call(() -> etagOf(path, id, 1, parts[0])));
+    CompletableFuture<String> two =
+        CompletableFuture.supplyAsync(() -> call(() -> etagOf(path, id, 2, parts[1])));
     etags.set(0, one.get());
     etags.set(1, two.get());
 
     HttpResponse<byte[]> done = complete(path, id, completeXml(etags, 1, 2, 3, 4));
     assertEquals(200, done.statusCode(), TestServer.text(done));
-    String md5OfMd5s = md5Hex(concat(HexFormat.of().parseHex(md5Hex(parts[0])), HexFormat.of().parseHex(md5Hex(parts[1])),
-        HexFormat.of().parseHex(md5Hex(parts[2])), HexFormat.of().parseHex(md5Hex(parts[3]))));
-    assertTrue(TestServer.text(done).contains("<ETag>&quot;" + md5OfMd5s + "-4&quot;</ETag>"), TestServer.text(done));
+    String md5OfMd5s =
+        md5Hex(
+            concat(
+                HexFormat.of().parseHex(md5Hex(parts[0])),
+                HexFormat.of().parseHex(md5Hex(parts[1])),
+                HexFormat.of().parseHex(md5Hex(parts[2])),
+                HexFormat.of().parseHex(md5Hex(parts[3]))));
+    assertTrue(
+        TestServer.text(done).contains("<ETag>&quot;" + md5OfMd5s + "-4&quot;</ETag>"),
+        TestServer.text(done));
     assertTrue(TestServer.text(done).contains("<Key>nar/big.nar.zst</Key>"), TestServer.text(done));
 
     assertArrayEquals(concat(parts), get(path));
-    HttpResponse<byte[]> head = server.head(path, TestServer.basic(Registry.USER, Registry.PASSWORD));
+    HttpResponse<byte[]> head =
+        server.head(path, TestServer.basic(Registry.USER, Registry.PASSWORD));
     assertEquals("application/x-nix-nar", head.headers().firstValue("Content-Type").orElse(null));
     assertTrue(server.server.multipart().spooledParts() >= 2, "parts 3 and 4 were spooled");
     assertEquals(0, server.server.multipart().uploads());
     assertSpoolEmpty();
-    // The registry got the bytes in PATCHes of at most 4 MiB (here: the gathered unknown-size chunks).
-    var patches = registry.get().proxiedRequests("PATCH", ".*/" + repository(path) + "/blobs/uploads/.*");
+    // The registry got the bytes in PATCHes of at most 4 MiB (here: the gathered unknown-size
+    // chunks).
+    var patches =
+        registry.get().proxiedRequests("PATCH", ".*/" + repository(path) + "/blobs/uploads/.*");
     assertFalse(patches.isEmpty());
     patches.forEach(p -> assertTrue(p.bodyBytes() <= 4 << 20, p.toString()));
     assertTrue(server.get("/-/metrics", null).body().length > 0);
     String metrics = TestServer.text(server.get("/-/metrics", null));
-    assertTrue(metrics.contains("oranc_multipart_parts_total{path=\"spooled\"} 2")
-        || metrics.contains("oranc_multipart_parts_total{path=\"spooled\"} 3"), metrics);
+    assertTrue(
+        metrics.contains("oranc_multipart_parts_total{path=\"spooled\"} 2")
+            || metrics.contains("oranc_multipart_parts_total{path=\"spooled\"} 3"),
+        metrics);
   }
 
   @Test
@@ -226,20 +264,34 @@ class MultipartTest {
     List<String> etags = List.of(etagOf(path, id, 1, parts[0]), etagOf(path, id, 2, parts[1]));
 
     assertS3Error(complete(path, id, completeXml(etags, 2, 1)), 400, "InvalidPartOrder");
-    assertS3Error(complete(path, id, completeXml(List.of(etags.get(0), "\"" + "0".repeat(32) + "\""), 1, 2)), 400,
+    assertS3Error(
+        complete(path, id, completeXml(List.of(etags.get(0), "\"" + "0".repeat(32) + "\""), 1, 2)),
+        400,
         "InvalidPart");
     assertS3Error(complete(path, id, completeXml(etags, 1)), 400, "InvalidPart");
-    assertS3Error(complete(path, id, completeXml(List.of(etags.get(0), etags.get(1), "\"x\""), 1, 2, 3)), 400,
+    assertS3Error(
+        complete(path, id, completeXml(List.of(etags.get(0), etags.get(1), "\"x\""), 1, 2, 3)),
+        400,
         "InvalidPart");
     assertS3Error(complete(path, id, "<CompleteMultipartUpload><Part>"), 400, "MalformedXML");
-    assertS3Error(complete(path, id, "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><CompleteMultipartUpload/>"),
-        400, "MalformedXML");
+    assertS3Error(
+        complete(
+            path,
+            id,
+            "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><CompleteMultipartUpload/>"),
+        400,
+        "MalformedXML");
 
     HttpResponse<byte[]> done = complete(path, id, completeXml(etags, 1, 2));
     assertEquals(200, done.statusCode(), TestServer.text(done));
     assertArrayEquals(concat(parts), get(path));
-    assertEquals("text/x-nix-narinfo", server.head(path, TestServer.basic(Registry.USER, Registry.PASSWORD))
-        .headers().firstValue("Content-Type").orElse(null));
+    assertEquals(
+        "text/x-nix-narinfo",
+        server
+            .head(path, TestServer.basic(Registry.USER, Registry.PASSWORD))
+            .headers()
+            .firstValue("Content-Type")
+            .orElse(null));
     // Over: the id is gone.
     assertS3Error(complete(path, id, completeXml(etags, 1, 2)), 404, "NoSuchUpload");
   }
@@ -258,10 +310,21 @@ class MultipartTest {
     assertSpoolEmpty();
     assertEquals(0, server.server.multipart().uploads());
     assertS3Error(send("GET", path, null, KEY_ID), 404, "NoSuchKey");
-    assertTrue(registry.get().tags(repository(path)).isEmpty(), registry.get().tags(repository(path)).toString());
-    assertTrue(registry.get().proxiedRequests("PUT", ".*/" + repository(path) + "/manifests/.*").isEmpty());
+    assertTrue(
+        registry.get().tags(repository(path)).isEmpty(),
+        registry.get().tags(repository(path)).toString());
+    assertTrue(
+        registry
+            .get()
+            .proxiedRequests("PUT", ".*/" + repository(path) + "/manifests/.*")
+            .isEmpty());
     // The registry's session was cancelled.
-    assertEquals(1, registry.get().proxiedRequests("DELETE", ".*/" + repository(path) + "/blobs/uploads/.*").size(),
+    assertEquals(
+        1,
+        registry
+            .get()
+            .proxiedRequests("DELETE", ".*/" + repository(path) + "/blobs/uploads/.*")
+            .size(),
         registry.get().proxiedRequests().toString());
     assertS3Error(part(path, id, 2, random(10, 9)), 404, "NoSuchUpload");
     assertS3Error(send("DELETE", path + "?uploadId=" + id, null, KEY_ID), 404, "NoSuchUpload");
@@ -302,9 +365,19 @@ class MultipartTest {
     // With Expect: 100-continue (as S3 clients send large parts) it is refused before the body.
     try (Socket s = new Socket("127.0.0.1", server.port())) {
       s.setSoTimeout(10_000);
-      s.getOutputStream().write(("PUT " + path + "?partNumber=2&uploadId=" + id + " HTTP/1.1\r\nHost: x\r\n"
-          + "Authorization: " + sigv4(KEY_ID) + "\r\nContent-Length: " + (2 << 20) + "\r\nExpect: 100-continue\r\n\r\n")
-          .getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream()
+          .write(
+              ("PUT "
+                      + path
+                      + "?partNumber=2&uploadId="
+                      + id
+                      + " HTTP/1.1\r\nHost: x\r\n"
+                      + "Authorization: "
+                      + sigv4(KEY_ID)
+                      + "\r\nContent-Length: "
+                      + (2 << 20)
+                      + "\r\nExpect: 100-continue\r\n\r\n")
+                  .getBytes(StandardCharsets.US_ASCII));
       RawExchange.Answer first = RawExchange.readFirst(s.getInputStream());
       assertEquals(503, first.status(), first.text());
       assertTrue(first.text().contains("<Code>SlowDown</Code>"), first.text());
@@ -324,7 +397,10 @@ class MultipartTest {
     String path = path("nar/mine.nar");
     String id = create(path, "application/x-nix-nar");
     String other = keyId(Registry.READER, Registry.READER_PASSWORD);
-    assertS3Error(send("PUT", path + "?partNumber=1&uploadId=" + id, random(10, 14), other), 404, "NoSuchUpload");
+    assertS3Error(
+        send("PUT", path + "?partNumber=1&uploadId=" + id, random(10, 14), other),
+        404,
+        "NoSuchUpload");
     assertS3Error(send("DELETE", path + "?uploadId=" + id, null, other), 404, "NoSuchUpload");
     assertS3Error(part(path.replace("mine", "yours"), id, 1, random(10, 14)), 404, "NoSuchUpload");
     assertS3Error(part(path, "x" + id, 1, random(10, 14)), 404, "NoSuchUpload");
@@ -361,7 +437,9 @@ class MultipartTest {
     String id = create(path, "application/x-nix-nar");
     byte[] p1 = random(70_000, 20);
     byte[] p2 = random(70_000, 21);
-    assertS3Error(part(path, id, 2, p2, "Content-MD5", Base64.getEncoder().encodeToString(new byte[16])), 400,
+    assertS3Error(
+        part(path, id, 2, p2, "Content-MD5", Base64.getEncoder().encodeToString(new byte[16])),
+        400,
         "BadDigest");
     assertSpoolEmpty();
     String e2 = etagOf(path, id, 2, p2);
@@ -377,8 +455,15 @@ class MultipartTest {
     String id = create(path, "application/x-nix-nar");
     try (Socket s = new Socket("127.0.0.1", server.port())) {
       OutputStream out = s.getOutputStream();
-      out.write(("PUT " + path + "?partNumber=1&uploadId=" + id + " HTTP/1.1\r\nHost: x\r\nAuthorization: "
-          + sigv4(KEY_ID) + "\r\nContent-Length: 1000000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("PUT "
+                  + path
+                  + "?partNumber=1&uploadId="
+                  + id
+                  + " HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                  + sigv4(KEY_ID)
+                  + "\r\nContent-Length: 1000000\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       out.write(random(300_000, 22));
       out.flush();
     }
@@ -398,8 +483,10 @@ class MultipartTest {
   @Test
   void aSpoolDirectoryThatCannotBeMadeStopsTheStartWithOneLine() throws Exception {
     Path file = Files.writeString(spoolRoot.resolve("a-file"), "x");
-    ServerStartException e = Assertions.assertThrows(ServerStartException.class,
-        () -> server(b -> b.multipartSpoolDir(file.resolve("spool"))));
+    ServerStartException e =
+        Assertions.assertThrows(
+            ServerStartException.class,
+            () -> server(b -> b.multipartSpoolDir(file.resolve("spool"))));
     assertTrue(e.getMessage().contains("--multipart-spool-dir"), e.getMessage());
     assertFalse(e.getMessage().contains("\n"), e.getMessage());
     server = null;
@@ -417,10 +504,19 @@ class MultipartTest {
   void aPlainPutOfTheSameKeyIsUntouchedByMultipartRouting() throws Exception {
     server(b -> {});
     String path = path("plain.narinfo");
-    HttpResponse<byte[]> put = server.put(path, random(10, 24), TestServer.basic(Registry.USER, Registry.PASSWORD));
+    HttpResponse<byte[]> put =
+        server.put(path, random(10, 24), TestServer.basic(Registry.USER, Registry.PASSWORD));
     assertEquals(200, put.statusCode());
-    assertNotEquals(405, server.send("POST", path + "?uploads", null, TestServer.basic(Registry.USER, Registry.PASSWORD))
-        .statusCode());
-    assertEquals(405, server.send("POST", path, null, TestServer.basic(Registry.USER, Registry.PASSWORD)).statusCode());
+    assertNotEquals(
+        405,
+        server
+            .send(
+                "POST", path + "?uploads", null, TestServer.basic(Registry.USER, Registry.PASSWORD))
+            .statusCode());
+    assertEquals(
+        405,
+        server
+            .send("POST", path, null, TestServer.basic(Registry.USER, Registry.PASSWORD))
+            .statusCode());
   }
 }

@@ -14,12 +14,18 @@ final class NarManifests {
     for (int i = 0; i < layers; i++) {
       l.append(i == 0 ? "" : ",")
           .append("{\"mediaType\":\"application/octet-stream\",\"digest\":\"sha256:")
-          .append("b".repeat(64)).append("\",\"size\":").append(size)
+          .append("b".repeat(64))
+          .append("\",\"size\":")
+          .append(size)
           .append(",\"annotations\":{\"com.linyinfeng.oranc.content.type\":")
           .append("\"application/x-nix-nar\"}}");
     }
     return "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
         + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
-        + "\"digest\":\"sha256:" + "a".repeat(64) + "\",\"size\":2},\"layers\":[" + l + "]}";
+        + "\"digest\":\"sha256:"
+        + "a".repeat(64)
+        + "\",\"size\":2},\"layers\":["
+        + l
+        + "]}";
   }
 }

@@ -8,7 +8,6 @@ import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
@@ -21,10 +20,10 @@ import org.junit.jupiter.api.Test;
  * so the NAR bytes never pass through the server, and the storage never sees the client's
  * credentials.
  *
- * <p>The client's credentials are in a netrc, which curl matches by host name only (not port):
- * the server is reached as {@code localhost} and the storage is at {@code 127.0.0.1}, another
- * name, as ghcr.io's storage is another host than the cache's. (The storage refuses any request
- * carrying {@code Authorization} with 400, so a leaked credential would fail the substitution.)
+ * <p>The client's credentials are in a netrc, which curl matches by host name only (not port): the
+ * server is reached as {@code localhost} and the storage is at {@code 127.0.0.1}, another name, as
+ * ghcr.io's storage is another host than the cache's. (The storage refuses any request carrying
+ * {@code Authorization} with 400, so a leaked credential would fail the substitution.)
  */
 class NarRedirectNixTest {
 
@@ -52,7 +51,9 @@ class NarRedirectNixTest {
     String cache = "http://localhost:" + server.port() + "/" + ghcr.address() + "/" + repo;
     Path temp = Files.createTempDirectory("oranc-nar-redirect");
     Path netrc = temp.resolve("netrc");
-    Files.writeString(netrc, "machine localhost login " + Registry.USER + " password " + Registry.PASSWORD + "\n");
+    Files.writeString(
+        netrc,
+        "machine localhost login " + Registry.USER + " password " + Registry.PASSWORD + "\n");
     List<String> withCredentials = List.of("--option", "netrc-file", netrc.toString());
     Path fresh = temp.resolve("store");
     try (Nix nix = new Nix()) {
@@ -69,8 +70,16 @@ class NarRedirectNixTest {
       long redirected = server.server.metrics().narsRedirected();
       long relayed = server.server.metrics().narsRelayed();
       long relayedBytes = server.server.metrics().narBytesRelayed();
-      Nix.nix(withCredentials, "copy", "--from", cache, "--to", fresh.toString(),
-          "--trusted-public-keys", key.publicKey(), c.path());
+      Nix.nix(
+          withCredentials,
+          "copy",
+          "--from",
+          cache,
+          "--to",
+          fresh.toString(),
+          "--trusted-public-keys",
+          key.publicKey(),
+          c.path());
       for (String p : List.of(a.path(), b.path(), c.path())) {
         Path copied = Path.of(fresh.toString(), p);
         assertTrue(Files.exists(copied), copied + " was not substituted");

@@ -20,17 +20,17 @@ import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import java.util.regex.Pattern;
 
 /**
- * {@code --nar-redirect} against the ghcr.io stand-in (blob GETs answered 307 to presigned
- * storage that refuses {@code Authorization} and {@code HEAD}) and against the CNCF registry behind
- * it (which serves blobs itself): a NAR GET is a 307 whose URL works without credentials and is
- * remembered per credential scope for half its life (on an injected ticker); a registry that
- * serves the bytes is relayed from the one request; HEAD is answered here; a Range is relayed.
+ * {@code --nar-redirect} against the ghcr.io stand-in (blob GETs answered 307 to presigned storage
+ * that refuses {@code Authorization} and {@code HEAD}) and against the CNCF registry behind it
+ * (which serves blobs itself): a NAR GET is a 307 whose URL works without credentials and is
+ * remembered per credential scope for half its life (on an injected ticker); a registry that serves
+ * the bytes is relayed from the one request; HEAD is answered here; a Range is relayed.
  */
 class NarRedirectServerTest {
 
@@ -43,8 +43,11 @@ class NarRedirectServerTest {
   private static final String USER = TestServer.basic(Registry.USER, Registry.PASSWORD);
   private static final String READER = TestServer.basic(Registry.READER, Registry.READER_PASSWORD);
   private static final HttpClient plain =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NEVER)
-          .connectTimeout(Duration.ofSeconds(5)).build();
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .followRedirects(HttpClient.Redirect.NEVER)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
 
   @BeforeAll
   static void start() {
@@ -68,7 +71,12 @@ class NarRedirectServerTest {
   }
 
   private static String put(String registry, byte[] nar) throws Exception {
-    String path = "/" + registry + "/redirect/r" + UUID.randomUUID().toString().substring(0, 8) + "/nar/x.nar.zst";
+    String path =
+        "/"
+            + registry
+            + "/redirect/r"
+            + UUID.randomUUID().toString().substring(0, 8)
+            + "/nar/x.nar.zst";
     HttpResponse<byte[]> put = server.put(path, nar, USER, "Content-Type", "application/x-nix-nar");
     assertEquals(200, put.statusCode(), TestServer.text(put));
     return path;
@@ -76,12 +84,15 @@ class NarRedirectServerTest {
 
   private static int blobGets() {
     // A 401 is a step of the token dance, not a request of its own.
-    return (int) ghcr.served("registry", "GET", BLOB_GET).stream().filter(s -> s.status() != 401).count();
+    return (int)
+        ghcr.served("registry", "GET", BLOB_GET).stream().filter(s -> s.status() != 401).count();
   }
 
   private static HttpResponse<byte[]> follow(HttpResponse<byte[]> redirect) throws Exception {
     String location = redirect.headers().firstValue("Location").orElseThrow();
-    return plain.send(HttpRequest.newBuilder(URI.create(location)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    return plain.send(
+        HttpRequest.newBuilder(URI.create(location)).GET().build(),
+        HttpResponse.BodyHandlers.ofByteArray());
   }
 
   /** Waits (up to 5 s) for a counter that the server bumps once a relay has ended. */
@@ -128,7 +139,9 @@ class NarRedirectServerTest {
 
     // Anonymous, on a private repository: refused as before, nothing handed out.
     HttpResponse<byte[]> anonymous = server.get(path, null);
-    assertTrue(anonymous.statusCode() == 401 || anonymous.statusCode() == 404, "anonymous: " + anonymous.statusCode());
+    assertTrue(
+        anonymous.statusCode() == 401 || anonymous.statusCode() == 404,
+        "anonymous: " + anonymous.statusCode());
     assertTrue(anonymous.headers().firstValue("Location").isEmpty());
     assertEquals(2, blobGets());
 
@@ -143,7 +156,10 @@ class NarRedirectServerTest {
     assertArrayEquals(nar, follow(fresh).body());
 
     assertEquals(redirected + 5, server.server.metrics().narsRedirected());
-    assertEquals(relayedBytes, server.server.metrics().narBytesRelayed(), "NAR bytes went through the server");
+    assertEquals(
+        relayedBytes,
+        server.server.metrics().narBytesRelayed(),
+        "NAR bytes went through the server");
     assertTrue(server.server.metrics().scrape().contains("oranc_nar_redirected_total"));
   }
 
@@ -158,14 +174,16 @@ class NarRedirectServerTest {
 
     HttpResponse<byte[]> head = server.head(path, USER);
     assertEquals(200, head.statusCode());
-    assertEquals(String.valueOf(nar.length), head.headers().firstValue("Content-Length").orElse(null));
+    assertEquals(
+        String.valueOf(nar.length), head.headers().firstValue("Content-Length").orElse(null));
     assertEquals(0, blobGets());
     assertEquals(0, ghcr.served("storage", "HEAD", ".*").size());
 
     HttpResponse<byte[]> range = server.send("GET", path, null, USER, "Range", "bytes=1000-1999");
     assertEquals(206, range.statusCode(), TestServer.text(range));
     assertArrayEquals(Arrays.copyOfRange(nar, 1000, 2000), range.body());
-    assertEquals("bytes 1000-1999/" + nar.length, range.headers().firstValue("Content-Range").orElse(null));
+    assertEquals(
+        "bytes 1000-1999/" + nar.length, range.headers().firstValue("Content-Range").orElse(null));
     awaitCount(relayed + 1, () -> server.server.metrics().narsRelayed());
     assertEquals(relayedBytes + 1000, server.server.metrics().narBytesRelayed());
     assertEquals(redirected, server.server.metrics().narsRedirected());
@@ -191,13 +209,16 @@ class NarRedirectServerTest {
     assertEquals(relayedBytes + nar.length, server.server.metrics().narBytesRelayed());
     assertEquals(redirected, server.server.metrics().narsRedirected());
     // One blob GET: the answer that said "here" is the one relayed.
-    assertEquals(1, cncf.proxiedRequests("GET", BLOB_GET).stream().filter(r -> r.status() != 401).count(),
+    assertEquals(
+        1,
+        cncf.proxiedRequests("GET", BLOB_GET).stream().filter(r -> r.status() != 401).count(),
         cncf.proxiedRequests().toString());
     server.awaitStreamsSettled();
   }
 
   @Test
-  void onAPublicRepositoryAnAnonymousRequestGetsItsOwnUrlNeverOneFetchedWithCredentials() throws Exception {
+  void onAPublicRepositoryAnAnonymousRequestGetsItsOwnUrlNeverOneFetchedWithCredentials()
+      throws Exception {
     byte[] nar = random(90_000, 4);
     String path = put(ghcr.address(), nar);
     String repository = path.split("/")[2] + "/" + path.split("/")[3];
@@ -209,7 +230,8 @@ class NarRedirectServerTest {
     assertEquals(1, blobGets());
     HttpResponse<byte[]> anonymous = server.get(path, null);
     assertEquals(307, anonymous.statusCode(), TestServer.text(anonymous));
-    assertEquals(2, blobGets(), "the anonymous request was handed the URL fetched with credentials");
+    assertEquals(
+        2, blobGets(), "the anonymous request was handed the URL fetched with credentials");
     assertEquals("no-store", anonymous.headers().firstValue("Cache-Control").orElse(null));
     assertArrayEquals(nar, follow(anonymous).body());
     assertEquals(307, server.get(path, null).statusCode());
@@ -223,9 +245,15 @@ class NarRedirectServerTest {
     byte[] nar = random(80_000, 5);
     try (FaultInjector front = new FaultInjector(cncf.address(), cncf.tokenRealm())) {
       String path = put(front.address(), nar);
-      String blob = "/v2/" + path.split("/")[2] + "/" + path.split("/")[3] + "/blobs/" + Digest.sha256(nar);
-      front.add(FaultInjector.Rule.of("GET", Pattern.quote(blob) + "$",
-          FaultInjector.Fault.status(307, "Location", "http://" + front.address() + blob + "?own=1"), -1));
+      String blob =
+          "/v2/" + path.split("/")[2] + "/" + path.split("/")[3] + "/blobs/" + Digest.sha256(nar);
+      front.add(
+          FaultInjector.Rule.of(
+              "GET",
+              Pattern.quote(blob) + "$",
+              FaultInjector.Fault.status(
+                  307, "Location", "http://" + front.address() + blob + "?own=1"),
+              -1));
       long redirected = server.server.metrics().narsRedirected();
       long relayed = server.server.metrics().narsRelayed();
 

@@ -10,9 +10,11 @@ import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,8 +28,6 @@ import java.util.UUID;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 
 /**
  * The harness of issue 16 point 2: {@code nix copy --to http://<oranc server>/…?compression=zstd}
@@ -48,21 +48,26 @@ import java.nio.charset.StandardCharsets;
  * </ul>
  *
  * <p>{@code -Dnixcopy.paths=N} (default 8), {@code -Dnixcopy.reps=R} (default 1), {@code
- * -Dnixcopy.rtts=40} (default): in the suite a short check that every variant works; the figures
- * in BENCHMARKS.md come from {@code -Dnixcopy.paths=40 -Dnixcopy.reps=3 -Dnixcopy.rtts=0,40}. Each copy must succeed and substitute back; the new server must stay within
- * the per-path request bound of {@link NixCopyFlowTest}. Figures go to the log and to {@code
- * target/nixcopy-latency.txt}; nothing here asserts on time. Every store path built is deleted.
+ * -Dnixcopy.rtts=40} (default): in the suite a short check that every variant works; the figures in
+ * BENCHMARKS.md come from {@code -Dnixcopy.paths=40 -Dnixcopy.reps=3 -Dnixcopy.rtts=0,40}. Each
+ * copy must succeed and substitute back; the new server must stay within the per-path request bound
+ * of {@link NixCopyFlowTest}. Figures go to the log and to {@code target/nixcopy-latency.txt};
+ * nothing here asserts on time. Every store path built is deleted.
  */
 class NixCopyLatencyIT {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   @Test
   void nixCopyThroughTheServerAtRoundTrips() throws Exception {
     int paths = Integer.getInteger("nixcopy.paths", 8);
     int reps = Integer.getInteger("nixcopy.reps", 1);
-    List<Integer> rtts = Arrays.stream(System.getProperty("nixcopy.rtts", "40").split(","))
-        .map(String::trim).map(Integer::parseInt).toList();
+    List<Integer> rtts =
+        Arrays.stream(System.getProperty("nixcopy.rtts", "40").split(","))
+            .map(String::trim)
+            .map(Integer::parseInt)
+            .toList();
     String baseJar = System.getProperty("nixcopy.base", "");
     Registry registry = registries.get(RegistryFlavour.ANONYMOUS);
     String run = UUID.randomUUID().toString().substring(0, 6);
@@ -79,7 +84,12 @@ class NixCopyLatencyIT {
       String filler = "x".repeat(4096);
       for (int i = 0; i < paths; i++) {
         List<String> refs = built.subList(Math.max(0, built.size() - 2), built.size());
-        built.add(nix.build("oranc-nixcopy-" + run + "-" + i, i + " " + run + " " + filler, List.copyOf(refs)).path());
+        built.add(
+            nix.build(
+                    "oranc-nixcopy-" + run + "-" + i,
+                    i + " " + run + " " + filler,
+                    List.copyOf(refs))
+                .path());
       }
       String top = built.get(built.size() - 1);
       Nix.KeyPair signingKey = Nix.generateKey("oranc-nixcopy-" + run);
@@ -92,7 +102,9 @@ class NixCopyLatencyIT {
               Path dir = temp.resolve("file-" + rep);
               long t0 = System.nanoTime();
               nix("copy", "--to", "file://" + dir + "?compression=zstd", top);
-              seconds.computeIfAbsent("file rtt=0", k -> new ArrayList<>()).add((System.nanoTime() - t0) / 1e9);
+              seconds
+                  .computeIfAbsent("file rtt=0", k -> new ArrayList<>())
+                  .add((System.nanoTime() - t0) / 1e9);
             }
             List<Map.Entry<String, Integer>> variants = new ArrayList<>();
             variants.add(Map.entry("server", server.port()));
@@ -105,15 +117,32 @@ class NixCopyLatencyIT {
               // oranc push of the same closure (the base build's; a JVM start included), -p 4.
               String repo = "nixcopy/" + run + "-push-" + rtt + "-" + rep;
               long t0 = System.nanoTime();
-              ProcessBuilder pb = new ProcessBuilder("java", "-jar", baseJar, "push", "--no-ssl", "--registry", registryName,
-                  "--repository", repo, "-p", "4")
-                  .redirectErrorStream(true).redirectOutput(temp.resolve("push.log").toFile());
+              ProcessBuilder pb =
+                  new ProcessBuilder(
+                          "java",
+                          "-jar",
+                          baseJar,
+                          "push",
+                          "--no-ssl",
+                          "--registry",
+                          registryName,
+                          "--repository",
+                          repo,
+                          "-p",
+                          "4")
+                      .redirectErrorStream(true)
+                      .redirectOutput(temp.resolve("push.log").toFile());
               pb.environment().put("ORANC_SIGNING_KEY", signingKey.secret());
               Process push = pb.start();
               push.getOutputStream().write((top + "\n").getBytes(StandardCharsets.UTF_8));
               push.getOutputStream().close();
-              assertEquals(0, push.waitFor(), "oranc push failed: " + Files.readString(temp.resolve("push.log")));
-              seconds.computeIfAbsent("push-p4 rtt=" + rtt, k -> new ArrayList<>()).add((System.nanoTime() - t0) / 1e9);
+              assertEquals(
+                  0,
+                  push.waitFor(),
+                  "oranc push failed: " + Files.readString(temp.resolve("push.log")));
+              seconds
+                  .computeIfAbsent("push-p4 rtt=" + rtt, k -> new ArrayList<>())
+                  .add((System.nanoTime() - t0) / 1e9);
             }
             for (Map.Entry<String, Integer> v : variants) {
               String repo = "nixcopy/" + run + "-" + v.getKey() + "-" + rtt + "-" + rep;
@@ -125,20 +154,33 @@ class NixCopyLatencyIT {
               List<ProxiedRequest> requests = registry.proxiedRequests();
               String label = v.getKey() + " rtt=" + rtt;
               seconds.computeIfAbsent(label, k -> new ArrayList<>()).add(s);
-              perPath.computeIfAbsent(label, k -> new ArrayList<>()).add(requests.size() / (double) paths);
+              perPath
+                  .computeIfAbsent(label, k -> new ArrayList<>())
+                  .add(requests.size() / (double) paths);
               if (rep == 1) {
-                System.out.println(label + " requests by kind: " + requests.stream()
-                    .collect(Collectors.groupingBy(r -> r.method() + " " + kind(r.uri()), TreeMap::new, Collectors.counting())));
+                System.out.println(
+                    label
+                        + " requests by kind: "
+                        + requests.stream()
+                            .collect(
+                                Collectors.groupingBy(
+                                    r -> r.method() + " " + kind(r.uri()),
+                                    TreeMap::new,
+                                    Collectors.counting())));
               }
               if (v.getKey().equals("server")) {
                 // + the upload sessions opened ahead and left unused at the end (ServerConfig's 4).
-                assertTrue(requests.size() <= NixCopyFlowTest.MAX_REQUESTS_PER_PATH * paths + 8
-                        + ServerConfig.builder().build().uploadSessionsAhead(),
+                assertTrue(
+                    requests.size()
+                        <= NixCopyFlowTest.MAX_REQUESTS_PER_PATH * paths
+                            + 8
+                            + ServerConfig.builder().build().uploadSessionsAhead(),
                     label + ": " + requests.size() + " registry requests for " + paths + " paths");
                 if (rep == 1) {
                   Path fresh = temp.resolve("store-" + rtt);
                   nix("copy", "--from", url, "--to", fresh.toString(), "--no-check-sigs", top);
-                  assertEquals(Files.readString(Path.of(top)), Files.readString(Path.of(fresh + top)));
+                  assertEquals(
+                      Files.readString(Path.of(top)), Files.readString(Path.of(fresh + top)));
                 }
               }
             }
@@ -149,11 +191,19 @@ class NixCopyLatencyIT {
       new ProcessBuilder("chmod", "-R", "u+w", temp.toString()).start().waitFor();
       new ProcessBuilder("rm", "-rf", temp.toString()).start().waitFor();
     }
-    StringBuilder report = new StringBuilder("nix copy of " + paths + " paths, medians of " + reps + "\n");
+    StringBuilder report =
+        new StringBuilder("nix copy of " + paths + " paths, medians of " + reps + "\n");
     for (String label : seconds.keySet()) {
-      report.append(String.format(Locale.ROOT, "%-24s %7.2f s  %s%n", label, median(seconds.get(label)),
-          perPath.containsKey(label)
-              ? String.format(Locale.ROOT, "%5.2f registry requests/path", median(perPath.get(label))) : ""));
+      report.append(
+          String.format(
+              Locale.ROOT,
+              "%-24s %7.2f s  %s%n",
+              label,
+              median(seconds.get(label)),
+              perPath.containsKey(label)
+                  ? String.format(
+                      Locale.ROOT, "%5.2f registry requests/path", median(perPath.get(label)))
+                  : ""));
     }
     System.out.print(report);
     Files.writeString(Path.of("target", "nixcopy-latency.txt"), report);
@@ -188,7 +238,8 @@ class NixCopyLatencyIT {
 
   private static InetSocketAddress parse(String hostPort) {
     int colon = hostPort.lastIndexOf(':');
-    return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
+    return new InetSocketAddress(
+        hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
   }
 
   /** An {@code oranc server} of another build, as a process on a loopback port. */
@@ -206,9 +257,20 @@ class NixCopyLatencyIT {
       try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
         port = s.getLocalPort();
       }
-      Process p = new ProcessBuilder("java", "-jar", jar, "server", "--listen", "127.0.0.1:" + port, "--no-ssl",
-          "--max-retry", "2")
-          .redirectErrorStream(true).redirectOutput(temp.resolve("base-server.log").toFile()).start();
+      Process p =
+          new ProcessBuilder(
+                  "java",
+                  "-jar",
+                  jar,
+                  "server",
+                  "--listen",
+                  "127.0.0.1:" + port,
+                  "--no-ssl",
+                  "--max-retry",
+                  "2")
+              .redirectErrorStream(true)
+              .redirectOutput(temp.resolve("base-server.log").toFile())
+              .start();
       long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
       while (System.nanoTime() < deadline) {
         try (Socket ignored = new Socket("127.0.0.1", port)) {
@@ -221,7 +283,8 @@ class NixCopyLatencyIT {
         }
       }
       p.destroy();
-      throw new AssertionError("the base server did not start; see " + temp.resolve("base-server.log"));
+      throw new AssertionError(
+          "the base server did not start; see " + temp.resolve("base-server.log"));
     }
 
     @Override

@@ -19,38 +19,40 @@ import org.junit.jupiter.api.Test;
 class ObservabilityTest {
 
   /** The families docs/SERVER.md lists, by name as written there. */
-  private static final List<String> FAMILIES = List.of(
-      "oranc_http_requests_total",
-      "oranc_http_received_bytes_total",
-      "oranc_http_sent_bytes_total",
-      "oranc_http_connections",
-      "oranc_http_connections_refused_total",
-      "oranc_streams_in_flight",
-      "oranc_streams_refused_total",
-      "oranc_registry_refused_total",
-      "oranc_registry_rate_limited_total",
-      "oranc_registry_throttled_seconds_total",
-      "oranc_registry_operations_total",
-      "oranc_registry_operation_seconds_total",
-      "oranc_registry_operation_duration_seconds",
-      "oranc_nar_redirected_total",
-      "oranc_nar_relayed_total",
-      "oranc_nar_relayed_bytes_total",
-      "oranc_upstream_checks_total",
-      "oranc_cache_hits_total",
-      "oranc_cache_misses_total",
-      "oranc_cache_evictions_total",
-      "oranc_cache_entries",
-      "oranc_cache_bytes",
-      "oranc_multipart_uploads",
-      "oranc_multipart_spool_bytes",
-      "oranc_multipart_parts_total",
-      "oranc_prefetch_total");
+  private static final List<String> FAMILIES =
+      List.of(
+          "oranc_http_requests_total",
+          "oranc_http_received_bytes_total",
+          "oranc_http_sent_bytes_total",
+          "oranc_http_connections",
+          "oranc_http_connections_refused_total",
+          "oranc_streams_in_flight",
+          "oranc_streams_refused_total",
+          "oranc_registry_refused_total",
+          "oranc_registry_rate_limited_total",
+          "oranc_registry_throttled_seconds_total",
+          "oranc_registry_operations_total",
+          "oranc_registry_operation_seconds_total",
+          "oranc_registry_operation_duration_seconds",
+          "oranc_nar_redirected_total",
+          "oranc_nar_relayed_total",
+          "oranc_nar_relayed_bytes_total",
+          "oranc_upstream_checks_total",
+          "oranc_cache_hits_total",
+          "oranc_cache_misses_total",
+          "oranc_cache_evictions_total",
+          "oranc_cache_entries",
+          "oranc_cache_bytes",
+          "oranc_multipart_uploads",
+          "oranc_multipart_spool_bytes",
+          "oranc_multipart_parts_total",
+          "oranc_prefetch_total");
 
   /** {@code METHOD PATH STATUS out=NB in=NB N.Nms layer=… body=…}, then an optional note. */
-  private static final Pattern ACCESS_LINE = Pattern.compile(
-      "(GET|HEAD|PUT) (/\\S*) (\\d{3}|-) out=\\d+B in=\\d+B \\d+(\\.\\d+)?ms layer=\\S+ body=\\S+"
-          + "( (aborted|idle|upstream|write-failed))?");
+  private static final Pattern ACCESS_LINE =
+      Pattern.compile(
+          "(GET|HEAD|PUT) (/\\S*) (\\d{3}|-) out=\\d+B in=\\d+B \\d+(\\.\\d+)?ms layer=\\S+"
+              + " body=\\S+( (aborted|idle|upstream|write-failed))?");
 
   private TestServer server;
   private LogCapture access;
@@ -73,8 +75,11 @@ class ObservabilityTest {
     assertEquals(200, r.statusCode());
     String text = TestServer.text(r);
     for (String family : FAMILIES) {
-      assertTrue(Pattern.compile("(?m)^# TYPE " + family + " (counter|gauge|histogram)$")
-          .matcher(text).find(), family + " in\n" + text);
+      assertTrue(
+          Pattern.compile("(?m)^# TYPE " + family + " (counter|gauge|histogram)$")
+              .matcher(text)
+              .find(),
+          family + " in\n" + text);
     }
   }
 

@@ -5,17 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
+import dev.oranc.proxy.cache.PendingPublishes;
 import dev.oranc.proxy.cache.Prefetcher;
 import dev.oranc.proxy.metrics.ServerMetrics;
+import dev.oranc.proxy.request.Backend;
+import dev.oranc.proxy.request.Exchange;
 import dev.oranc.proxy.s3.MultipartUploads;
 import dev.oranc.proxy.upstream.UpstreamChecker;
-import com.github.benmanes.caffeine.cache.Ticker;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -28,9 +31,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import dev.oranc.proxy.cache.PendingPublishes;
-import dev.oranc.proxy.request.Backend;
-import dev.oranc.proxy.request.Exchange;
 
 /**
  * The whole pipeline on an {@code EmbeddedChannel}, bytes in and bytes out: limits, Expect,
@@ -46,23 +46,44 @@ class PipelineTest {
 
   @BeforeEach
   void setUp() {
-    ServerConfig config = ServerConfig.builder().maxInitialLineLength(1024).maxHeaderSize(2048).build();
+    ServerConfig config =
+        ServerConfig.builder().maxInitialLineLength(1024).maxHeaderSize(2048).build();
     client = new RegistryClient(RegistryClientConfig.builder().tls(false).maxAttempts(1).build());
     metrics = new ServerMetrics();
-    MultipartUploads multipart = new MultipartUploads(config.multipartSpoolDir(),
-        config.multipartSpoolBytes(), config.multipartExpiry(), config.maxMultipartUploadsPerClient(),
-        config.ticker());
-    Backend backend = new Backend(
-        new OciBinaryCache(client, TagCodec.DEFAULT),
-        new LayerCache(100, Duration.ofMinutes(1), Duration.ofSeconds(1), Ticker.systemTicker()),
-        new BlobCache(1 << 20, 65536, Duration.ofMinutes(1), Ticker.systemTicker()),
-        new UpstreamChecker(List.of(), Pattern.compile("x"), false, 1, Duration.ofSeconds(1), 10,
-            Duration.ofMinutes(1), Duration.ofMinutes(1), Ticker.systemTicker(), metrics),
-        metrics,
-        Prefetcher.disabled(),
-        new PendingPublishes());
-    ServerInitializer init = new ServerInitializer(config, backend, multipart, () -> draining,
-        new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
+    MultipartUploads multipart =
+        new MultipartUploads(
+            config.multipartSpoolDir(),
+            config.multipartSpoolBytes(),
+            config.multipartExpiry(),
+            config.maxMultipartUploadsPerClient(),
+            config.ticker());
+    Backend backend =
+        new Backend(
+            new OciBinaryCache(client, TagCodec.DEFAULT),
+            new LayerCache(
+                100, Duration.ofMinutes(1), Duration.ofSeconds(1), Ticker.systemTicker()),
+            new BlobCache(1 << 20, 65536, Duration.ofMinutes(1), Ticker.systemTicker()),
+            new UpstreamChecker(
+                List.of(),
+                Pattern.compile("x"),
+                false,
+                1,
+                Duration.ofSeconds(1),
+                10,
+                Duration.ofMinutes(1),
+                Duration.ofMinutes(1),
+                Ticker.systemTicker(),
+                metrics),
+            metrics,
+            Prefetcher.disabled(),
+            new PendingPublishes());
+    ServerInitializer init =
+        new ServerInitializer(
+            config,
+            backend,
+            multipart,
+            () -> draining,
+            new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
     channel = new EmbeddedChannel();
     init.addHandlers(channel.pipeline());
   }
@@ -98,7 +119,11 @@ class PipelineTest {
     assertTrue(out.endsWith("\r\n\r\noranc: OCI Registry As Nix Cache\n"), out);
     send("HEAD /-/health HTTP/1.1\r\nHost: x\r\n\r\n");
     out = output();
-    assertTrue(out.startsWith("HTTP/1.1 200 OK\r\n") && out.contains("content-length: 3") && out.endsWith("\r\n\r\n"), out);
+    assertTrue(
+        out.startsWith("HTTP/1.1 200 OK\r\n")
+            && out.contains("content-length: 3")
+            && out.endsWith("\r\n\r\n"),
+        out);
     send("GET /-/metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     out = output();
     assertTrue(out.contains("oranc_http_requests_total{method=\"HEAD\",status=\"200\"} 1"), out);
@@ -132,14 +157,22 @@ class PipelineTest {
 
   @Test
   void expectContinueIsAnsweredAtOnceForAPut() {
-    send("PUT /127.0.0.1:1/a/b/nix-cache-info HTTP/1.1\r\nHost: x\r\nContent-Length: 21\r\nExpect: 100-continue\r\n\r\n");
+    send(
+        "PUT /127.0.0.1:1/a/b/nix-cache-info HTTP/1.1\r\n"
+            + "Host: x\r\n"
+            + "Content-Length: 21\r\n"
+            + "Expect: 100-continue\r\n\r\n");
     String out = output();
     assertEquals("HTTP/1.1 100 Continue\r\n\r\n", out);
   }
 
   @Test
   void aRefusedPutGetsItsAnswerInsteadOf100AndTheConnectionCloses() {
-    send("PUT /127.0.0.1:1/a/b HTTP/1.1\r\nHost: x\r\nContent-Length: 21\r\nExpect: 100-continue\r\n\r\n");
+    send(
+        "PUT /127.0.0.1:1/a/b HTTP/1.1\r\n"
+            + "Host: x\r\n"
+            + "Content-Length: 21\r\n"
+            + "Expect: 100-continue\r\n\r\n");
     String out = output();
     assertTrue(out.startsWith("HTTP/1.1 404 "), out);
     assertFalse(out.contains("100 Continue"), out);
@@ -169,7 +202,13 @@ class PipelineTest {
 
   @Test
   void pipelinedRequestsAreAnsweredInOrder() {
-    send("GET /-/health HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    send(
+        "GET /-/health HTTP/1.1\r\n"
+            + "Host: x\r\n\r\n"
+            + "GET /nope HTTP/1.1\r\n"
+            + "Host: x\r\n\r\n"
+            + "GET / HTTP/1.1\r\n"
+            + "Host: x\r\n\r\n");
     channel.runPendingTasks();
     String out = output();
     int a = out.indexOf("HTTP/1.1 200");

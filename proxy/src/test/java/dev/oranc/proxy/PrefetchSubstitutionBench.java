@@ -13,26 +13,26 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
-import java.util.Base64;
 
 /**
  * Benchmark, not a test (its name keeps it out of the default runs; {@code bench/prefetch} runs
  * it): real Nix 2.8 substitutes a closure ({@code bench.paths}, default 30 paths: a top path, 9
- * middle ones, 20 leaves, each NAR over the small-blob bound) through {@code oranc server} from
- * a real registry behind a {@link LatencyProxy} ({@code bench.rttMillis}, default 40 ms per round
+ * middle ones, 20 leaves, each NAR over the small-blob bound) through {@code oranc server} from a
+ * real registry behind a {@link LatencyProxy} ({@code bench.rttMillis}, default 40 ms per round
  * trip): once from a fresh server (cold) and once more from the same server (warm), with and
  * without prefetch, {@code bench.reps} times (default 3), the two modes interleaved so that the
- * machine's load drifts over both alike. Each substitution goes into a fresh store with a fresh
- * Nix narinfo disk cache ({@code XDG_CACHE_HOME}), so Nix asks the server for everything.
+ * machine's load drifts over both alike. Each substitution goes into a fresh store with a fresh Nix
+ * narinfo disk cache ({@code XDG_CACHE_HOME}), so Nix asks the server for everything.
  *
- * <p>Written to {@code bench.out} (default {@code target/prefetch.tsv}): one line per
- * substitution with its wall time, the registry requests it caused, the CPU seconds of this JVM
- * (the server, and the latency proxy's threads) and of the registry, and how busy the whole
- * machine was (from {@code /proc/stat}), since the machine is shared.
+ * <p>Written to {@code bench.out} (default {@code target/prefetch.tsv}): one line per substitution
+ * with its wall time, the registry requests it caused, the CPU seconds of this JVM (the server, and
+ * the latency proxy's threads) and of the registry, and how busy the whole machine was (from {@code
+ * /proc/stat}), since the machine is shared.
  */
 class PrefetchSubstitutionBench {
 
@@ -44,17 +44,22 @@ class PrefetchSubstitutionBench {
     Path out = Path.of(System.getProperty("bench.out", "target/prefetch.tsv"));
     Path temp = Files.createTempDirectory("oranc-prefetch-bench");
     List<String> lines = new ArrayList<>();
-    lines.add("rep\tmode\tserver\twall_s\tregistry_requests\tjvm_cpu_s\tregistry_cpu_s\tmachine_busy\tloadavg");
+    lines.add(
+        "rep\tmode\tserver\twall_s\tregistry_requests\tjvm_cpu_s\tregistry_cpu_s\tmachine_busy"
+            + "\tloadavg");
     try (Registry registry = Registry.start(RegistryFlavour.ANONYMOUS);
         Nix nix = new Nix();
         LatencyProxy wan =
-            new LatencyProxy(new InetSocketAddress("127.0.0.1", registry.proxyUri().getPort()), rtt, 0)) {
+            new LatencyProxy(
+                new InetSocketAddress("127.0.0.1", registry.proxyUri().getPort()), rtt, 0)) {
       String top = closure(nix, paths);
       // Pushed straight to the registry (its own address); read back through the slow link (the
       // proxy's address: another registry name for oranc, the same repository underneath).
       try (TestServer pusher = TestServer.start()) {
-        String cache = "http://127.0.0.1:" + pusher.port() + "/" + registry.address() + "/bench/prefetch";
-        Nix.exec(null, Duration.ofMinutes(10), List.of("nix", "copy", "--to", cache, top)).requireSuccess();
+        String cache =
+            "http://127.0.0.1:" + pusher.port() + "/" + registry.address() + "/bench/prefetch";
+        Nix.exec(null, Duration.ofMinutes(10), List.of("nix", "copy", "--to", cache, top))
+            .requireSuccess();
       }
       for (int rep = 1; rep <= reps; rep++) {
         for (boolean prefetch : new boolean[] {true, false}) {
@@ -67,21 +72,33 @@ class PrefetchSubstitutionBench {
               long[] stat0 = machineTicks();
               String load = Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
               long t0 = System.nanoTime();
-              substitute(cache, temp.resolve("store-" + rep + "-" + prefetch + "-" + state),
-                  temp.resolve("xdg-" + rep + "-" + prefetch + "-" + state), top);
+              substitute(
+                  cache,
+                  temp.resolve("store-" + rep + "-" + prefetch + "-" + state),
+                  temp.resolve("xdg-" + rep + "-" + prefetch + "-" + state),
+                  top);
               long wall = System.nanoTime() - t0;
               if (prefetch) {
                 assertTrue(s.server.prefetcher().awaitIdle(Duration.ofMinutes(1)));
               }
               long[] stat1 = machineTicks();
-              double busy = stat1[1] == stat0[1] ? 0
-                  : 1.0 - (double) (stat1[0] - stat0[0]) / (stat1[1] - stat0[1]);
+              double busy =
+                  stat1[1] == stat0[1]
+                      ? 0
+                      : 1.0 - (double) (stat1[0] - stat0[0]) / (stat1[1] - stat0[1]);
               double hz = 100.0;
-              lines.add(String.join("\t", String.valueOf(rep), prefetch ? "prefetch" : "no-prefetch", state,
-                  String.format("%.3f", wall / 1e9), String.valueOf(registry.proxiedRequests().size()),
-                  String.format("%.3f", (jvmCpuNanos() - cpu0) / 1e9),
-                  String.format("%.3f", (processCpuTicks(registry.pid()) - reg0) / hz),
-                  String.format("%.2f", busy), load));
+              lines.add(
+                  String.join(
+                      "\t",
+                      String.valueOf(rep),
+                      prefetch ? "prefetch" : "no-prefetch",
+                      state,
+                      String.format("%.3f", wall / 1e9),
+                      String.valueOf(registry.proxiedRequests().size()),
+                      String.format("%.3f", (jvmCpuNanos() - cpu0) / 1e9),
+                      String.format("%.3f", (processCpuTicks(registry.pid()) - reg0) / hz),
+                      String.format("%.2f", busy),
+                      load));
               System.out.println(lines.get(lines.size() - 1));
             }
           }
@@ -95,7 +112,9 @@ class PrefetchSubstitutionBench {
     Files.write(out, lines, StandardCharsets.UTF_8);
   }
 
-  /** A closure of {@code paths} paths: a top path, a ninth of them in the middle, the rest leaves. */
+  /**
+   * A closure of {@code paths} paths: a top path, a ninth of them in the middle, the rest leaves.
+   */
   private static String closure(Nix nix, int paths) {
     Random random = new Random(paths);
     int middle = Math.max(1, (paths - 1) / 3);
@@ -129,8 +148,12 @@ class PrefetchSubstitutionBench {
 
   private static void substitute(String cache, Path store, Path xdg, String top) throws Exception {
     Files.createDirectories(xdg);
-    Nix.exec(Map.of("XDG_CACHE_HOME", xdg.toString()), null, Duration.ofMinutes(10),
-            List.of("nix", "copy", "--from", cache, "--to", store.toString(), "--no-check-sigs", top))
+    Nix.exec(
+            Map.of("XDG_CACHE_HOME", xdg.toString()),
+            null,
+            Duration.ofMinutes(10),
+            List.of(
+                "nix", "copy", "--from", cache, "--to", store.toString(), "--no-check-sigs", top))
         .requireSuccess();
   }
 

@@ -46,12 +46,22 @@ class PrefetchTest {
     for (String r : references) {
       refs.append(refs.length() == 0 ? "" : " ").append(r);
     }
-    return ("StorePath: /nix/store/" + hash + "-" + name + "\n"
-            + "URL: " + url + "\n"
+    return ("StorePath: /nix/store/"
+            + hash
+            + "-"
+            + name
+            + "\n"
+            + "URL: "
+            + url
+            + "\n"
             + "Compression: zstd\n"
-            + "NarHash: sha256:" + "0".repeat(52) + "\n"
+            + "NarHash: sha256:"
+            + "0".repeat(52)
+            + "\n"
             + "NarSize: 120\n"
-            + "References: " + refs + "\n")
+            + "References: "
+            + refs
+            + "\n")
         .getBytes(StandardCharsets.UTF_8);
   }
 
@@ -64,8 +74,8 @@ class PrefetchTest {
    * {@code base}, its caches then emptied. Every key exists, so every layer a prefetch makes lives
    * the layer cache's minutes (a miss would live seconds, and a slow run could see it expire).
    */
-  private static TestServer serverWithClosure(String base, String auth, Consumer<ServerConfig.Builder> tweak)
-      throws Exception {
+  private static TestServer serverWithClosure(
+      String base, String auth, Consumer<ServerConfig.Builder> tweak) throws Exception {
     TestServer s = TestServer.start(tweak);
     // Nix's order: each NAR, then the narinfo naming it. A NAR's PUT is answered before its
     // manifest is up; its narinfo's PUT waits for that, so once these return every key is there.
@@ -88,7 +98,8 @@ class PrefetchTest {
     assertTrue(s.server.prefetcher().awaitIdle(Duration.ofSeconds(30)), "the prefetches end");
   }
 
-  private static void getOk(TestServer s, String path, byte[] expected, String auth) throws Exception {
+  private static void getOk(TestServer s, String path, byte[] expected, String auth)
+      throws Exception {
     HttpResponse<byte[]> r = s.get(path, auth);
     assertEquals(200, r.statusCode(), TestServer.text(r));
     assertArrayEquals(expected, r.body());
@@ -136,7 +147,10 @@ class PrefetchTest {
       r.resetCounters();
       getOk(s, base + "/" + HASH_B + ".narinfo", B, null);
       assertEquals(1, manifestGets(r, HASH_B + ".narinfo").size(), "B is resolved now: " + seen(r));
-      assertEquals(1, r.proxiedRequests("GET", ".*/blobs/.*").size(), "and its bytes fetched now: " + seen(r));
+      assertEquals(
+          1,
+          r.proxiedRequests("GET", ".*/blobs/.*").size(),
+          "and its bytes fetched now: " + seen(r));
       assertEquals(0, s.server.metrics().prefetches("done"));
     }
   }
@@ -147,14 +161,16 @@ class PrefetchTest {
     String base = "/" + r.proxyAddress() + "/prefetch/full";
     // One prefetch at a time and no queue: A's NAR layer takes the turn (it is submitted first,
     // on the request's loop, which runs it only after the hook returns), B and C find no room.
-    try (TestServer s = serverWithClosure(base, null, b -> b.prefetchConcurrency(1).prefetchQueue(0))) {
+    try (TestServer s =
+        serverWithClosure(base, null, b -> b.prefetchConcurrency(1).prefetchQueue(0))) {
       getOk(s, base + "/" + HASH_A + ".narinfo", A, null);
       awaitPrefetches(s);
       assertEquals(2, s.server.metrics().prefetches("dropped"), s.server.metrics().scrape());
       assertEquals(1, s.server.metrics().prefetches("done"));
       r.resetCounters();
       getOk(s, base + "/" + HASH_B + ".narinfo", B, null);
-      assertEquals(1, manifestGets(r, HASH_B + ".narinfo").size(), "B was dropped, not fetched: " + seen(r));
+      assertEquals(
+          1, manifestGets(r, HASH_B + ".narinfo").size(), "B was dropped, not fetched: " + seen(r));
     }
   }
 
@@ -167,17 +183,25 @@ class PrefetchTest {
         String tagB = TagCodec.DEFAULT.readTags(HASH_B + ".narinfo").get(0).value();
         // Every request for B's manifest fails while A's prefetches run.
         FaultInjector.Rule rule =
-            FaultInjector.Rule.of("GET", "/manifests/" + Pattern.quote(tagB) + "$", FaultInjector.Fault.status(503), -1);
+            FaultInjector.Rule.of(
+                "GET",
+                "/manifests/" + Pattern.quote(tagB) + "$",
+                FaultInjector.Fault.status(503),
+                -1);
         faults.add(rule);
         getOk(s, base + "/" + HASH_A + ".narinfo", A, null);
         awaitPrefetches(s);
-        assertTrue(faults.injected().size() >= 2, "the prefetch of B met the faults (every attempt): " + faults.injected());
+        assertTrue(
+            faults.injected().size() >= 2,
+            "the prefetch of B met the faults (every attempt): " + faults.injected());
         assertTrue(s.server.metrics().prefetches("failed") >= 1, s.server.metrics().scrape());
         faults.clear();
 
         r.resetCounters();
         getOk(s, base + "/" + HASH_B + ".narinfo", B, null);
-        assertEquals(1, manifestGets(r, HASH_B + ".narinfo").size(),
+        assertEquals(
+            1,
+            manifestGets(r, HASH_B + ".narinfo").size(),
             "nothing of the failure was kept: the GET asks the registry and gets B: " + seen(r));
       }
     }
@@ -195,7 +219,8 @@ class PrefetchTest {
       HttpResponse<byte[]> anonymous = s.get(base + "/" + HASH_B + ".narinfo", null);
       assertEquals(401, anonymous.statusCode(), TestServer.text(anonymous));
       assertFalse(TestServer.text(anonymous).contains("StorePath"));
-      assertFalse(r.proxiedRequests("GET", ".*/manifests/.*").isEmpty(),
+      assertFalse(
+          r.proxiedRequests("GET", ".*/manifests/.*").isEmpty(),
           "the anonymous request was put to the registry, which refused it: " + seen(r));
 
       r.resetCounters();

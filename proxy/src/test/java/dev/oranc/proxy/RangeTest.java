@@ -9,6 +9,7 @@ import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.UUID;
@@ -16,17 +17,17 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import java.nio.charset.StandardCharsets;
 
 /**
  * {@code Range} on GET, for every client: one range is a 206 with {@code Content-Range} — sliced
- * from the small-blob cache, or asked of the registry for a streamed blob (the registry's
- * requests are counted through the harness's proxy to show the range was passed on) — a range
- * past the end is a 416, and several ranges get the whole file.
+ * from the small-blob cache, or asked of the registry for a streamed blob (the registry's requests
+ * are counted through the harness's proxy to show the range was passed on) — a range past the end
+ * is a 416, and several ranges get the whole file.
  */
 class RangeTest {
 
-  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   private static TestServer server;
 
@@ -48,7 +49,12 @@ class RangeTest {
 
   private static String stored(byte[] body) throws Exception {
     Registry r = registry.get();
-    String path = "/" + r.proxyAddress() + "/test/r" + UUID.randomUUID().toString().substring(0, 8) + "/nar/x.nar";
+    String path =
+        "/"
+            + r.proxyAddress()
+            + "/test/r"
+            + UUID.randomUUID().toString().substring(0, 8)
+            + "/nar/x.nar";
     HttpResponse<byte[]> put = server.put(path, body, null);
     assertEquals(200, put.statusCode(), TestServer.text(put));
     return path;
@@ -60,8 +66,11 @@ class RangeTest {
 
   private static void assertPartial(HttpResponse<byte[]> r, byte[] whole, int first, int last) {
     assertEquals(206, r.statusCode(), TestServer.text(r));
-    assertEquals("bytes " + first + "-" + last + "/" + whole.length, r.headers().firstValue("Content-Range").orElse(null));
-    assertEquals(String.valueOf(last - first + 1), r.headers().firstValue("Content-Length").orElse(null));
+    assertEquals(
+        "bytes " + first + "-" + last + "/" + whole.length,
+        r.headers().firstValue("Content-Range").orElse(null));
+    assertEquals(
+        String.valueOf(last - first + 1), r.headers().firstValue("Content-Length").orElse(null));
     assertEquals("bytes", r.headers().firstValue("Accept-Ranges").orElse(null));
     assertArrayEquals(Arrays.copyOfRange(whole, first, last + 1), r.body());
   }
@@ -93,7 +102,9 @@ class RangeTest {
     var blobGets = registry.get().proxiedRequests("GET", ".*/blobs/sha256:.*");
     assertEquals(1, blobGets.size(), blobGets.toString());
     // The registry sent the range only, not the 3 MiB.
-    assertTrue(blobGets.get(0).responseBodyBytes() < 1_100_000 && blobGets.get(0).status() == 206, blobGets.toString());
+    assertTrue(
+        blobGets.get(0).responseBodyBytes() < 1_100_000 && blobGets.get(0).status() == 206,
+        blobGets.toString());
 
     assertPartial(get(path, "Range", "bytes=-1"), body, body.length - 1, body.length - 1);
     assertPartial(get(path, "Range", "bytes=3145000-"), body, 3_145_000, body.length - 1);
@@ -104,17 +115,33 @@ class RangeTest {
     for (byte[] body : new byte[][] {random(500, 6), random(100_000, 7)}) {
       String path = stored(body);
       HttpResponse<byte[]> plain = server.head(path, null);
-      assertTrue(plain.headers().firstValue("Last-Modified").isEmpty(), "no Last-Modified for plain clients");
-      HttpResponse<byte[]> s3 = server.send("HEAD", path, null, null, "x-amz-date", "20240101T000000Z");
+      assertTrue(
+          plain.headers().firstValue("Last-Modified").isEmpty(),
+          "no Last-Modified for plain clients");
+      HttpResponse<byte[]> s3 =
+          server.send("HEAD", path, null, null, "x-amz-date", "20240101T000000Z");
       String etag = s3.headers().firstValue("ETag").orElseThrow();
       assertTrue(etag.matches("\"[0-9a-f]{64}\""), etag);
-      assertEquals(etag, plain.headers().firstValue("ETag").orElse(null), "every client gets the ETag");
-      assertEquals("Thu, 01 Jan 1970 00:00:00 GMT", s3.headers().firstValue("Last-Modified").orElse(null));
-      HttpResponse<byte[]> same = server.send("GET", path, null, null, "x-amz-date", "20240101T000000Z",
-          "Range", "bytes=5-9", "If-Range", etag);
+      assertEquals(
+          etag, plain.headers().firstValue("ETag").orElse(null), "every client gets the ETag");
+      assertEquals(
+          "Thu, 01 Jan 1970 00:00:00 GMT", s3.headers().firstValue("Last-Modified").orElse(null));
+      HttpResponse<byte[]> same =
+          server.send(
+              "GET",
+              path,
+              null,
+              null,
+              "x-amz-date",
+              "20240101T000000Z",
+              "Range",
+              "bytes=5-9",
+              "If-Range",
+              etag);
       assertPartial(same, body, 5, 9);
       assertEquals(etag, same.headers().firstValue("ETag").orElse(null));
-      HttpResponse<byte[]> other = get(path, "Range", "bytes=5-9", "If-Range", "\"" + "0".repeat(64) + "\"");
+      HttpResponse<byte[]> other =
+          get(path, "Range", "bytes=5-9", "If-Range", "\"" + "0".repeat(64) + "\"");
       assertEquals(200, other.statusCode());
       assertArrayEquals(body, other.body());
     }
@@ -123,14 +150,18 @@ class RangeTest {
   @Test
   void aRegistryThatIgnoresTheRangeHasItCutFromTheWholeBlob() throws Exception {
     byte[] body = random(100_000, 5);
-    try (FakeRegistry fake = FakeRegistry.byTarget((method, uri, reply) -> {
-          if (uri.contains("/manifests/")) {
-            reply.send(200, FakeRegistry.OCI_MANIFEST,
-                NarManifests.manifest(body.length, 1).getBytes(StandardCharsets.UTF_8));
-          } else {
-            reply.send(200, "application/octet-stream", body);
-          }
-        })) {
+    try (FakeRegistry fake =
+        FakeRegistry.byTarget(
+            (method, uri, reply) -> {
+              if (uri.contains("/manifests/")) {
+                reply.send(
+                    200,
+                    FakeRegistry.OCI_MANIFEST,
+                    NarManifests.manifest(body.length, 1).getBytes(StandardCharsets.UTF_8));
+              } else {
+                reply.send(200, "application/octet-stream", body);
+              }
+            })) {
       String path = "/" + fake.address() + "/a/b/nar/x.nar";
       assertPartial(get(path, "Range", "bytes=50000-50099"), body, 50_000, 50_099);
       assertPartial(get(path, "Range", "bytes=-10"), body, body.length - 10, body.length - 1);
@@ -148,7 +179,8 @@ class RangeTest {
       String path = stored(body);
       HttpResponse<byte[]> past = get(path, "Range", "bytes=" + body.length + "-");
       assertEquals(416, past.statusCode(), TestServer.text(past));
-      assertEquals("bytes */" + body.length, past.headers().firstValue("Content-Range").orElse(null));
+      assertEquals(
+          "bytes */" + body.length, past.headers().firstValue("Content-Range").orElse(null));
       assertEquals(416, get(path, "Range", "bytes=-0").statusCode());
 
       for (String ignored : new String[] {"bytes=0-1,5-6", "items=0-5", "bytes=9-2", "bytes=x-"}) {

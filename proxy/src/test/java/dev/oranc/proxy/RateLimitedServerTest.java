@@ -14,17 +14,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import java.util.concurrent.CompletionException;
 
 /**
- * {@code nix copy --to} through the server while the ghcr.io stand-in refuses upload starts
- * ({@code 429} with {@code retry-after}): the server slows down and answers every PUT, and answers
- * {@code 503} with {@code Retry-After} only when waiting would take a request past its budget. The
+ * {@code nix copy --to} through the server while the ghcr.io stand-in refuses upload starts ({@code
+ * 429} with {@code retry-after}): the server slows down and answers every PUT, and answers {@code
+ * 503} with {@code Retry-After} only when waiting would take a request past its budget. The
  * stand-in's rate window reads a clock this test moves, a minute at a time, only after it has seen
  * a 429.
  */
@@ -38,11 +38,12 @@ class RateLimitedServerTest {
 
   @BeforeEach
   void start() {
-    ghcr = GhcrLike.start(
-        GhcrLike.Options.DEFAULT
-            .withClock(() -> Instant.ofEpochMilli(clockMillis.get()))
-            .withUrlLifetime(Duration.ofDays(1))
-            .withRateLimits(UPLOAD_STARTS_PER_MINUTE, 44_000));
+    ghcr =
+        GhcrLike.start(
+            GhcrLike.Options.DEFAULT
+                .withClock(() -> Instant.ofEpochMilli(clockMillis.get()))
+                .withUrlLifetime(Duration.ofDays(1))
+                .withRateLimits(UPLOAD_STARTS_PER_MINUTE, 44_000));
   }
 
   @AfterEach
@@ -59,8 +60,8 @@ class RateLimitedServerTest {
   private void server(Duration budget) {
     // No upload sessions opened ahead: their background POSTs meet the storm too, after the PUTs
     // are answered, and the count of 429s the registry sent would run ahead of the one compared.
-    server = TestServer.start(
-        b -> b.uploadSessionsAhead(0), registry -> registry.maxRetryAfter(budget));
+    server =
+        TestServer.start(b -> b.uploadSessionsAhead(0), registry -> registry.maxRetryAfter(budget));
   }
 
   private long tooMany() {
@@ -72,20 +73,22 @@ class RateLimitedServerTest {
   }
 
   private CompletableFuture<HttpResponse<byte[]>> putAsync(String path, byte[] body) {
-    return CompletableFuture.supplyAsync(() -> {
-      try {
-        return server.put(path, body, auth(), "Content-Type", "text/x-nix-narinfo");
-      } catch (Exception e) {
-        throw new CompletionException(e);
-      }
-    });
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return server.put(path, body, auth(), "Content-Type", "text/x-nix-narinfo");
+          } catch (Exception e) {
+            throw new CompletionException(e);
+          }
+        });
   }
 
   @Test
   void putsThroughA429StormAreAllAnswered() throws Exception {
     server(Duration.ofMinutes(2));
     clockMillis.set((clockMillis.get() / 60_000) * 60_000 + 59_000); // a 429 asks for 1 s
-    String base = "/" + ghcr.address() + "/limits/server-" + UUID.randomUUID().toString().substring(0, 8);
+    String base =
+        "/" + ghcr.address() + "/limits/server-" + UUID.randomUUID().toString().substring(0, 8);
     List<CompletableFuture<HttpResponse<byte[]>>> puts = new ArrayList<>();
     List<byte[]> bodies = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
@@ -123,11 +126,17 @@ class RateLimitedServerTest {
   void aRateLimitLongerThanTheServersBudgetIs503WithRetryAfter() throws Exception {
     server(Duration.ofSeconds(10));
     clockMillis.set((clockMillis.get() / 60_000 + 2) * 60_000); // a 429 asks for 60 s
-    String base = "/" + ghcr.address() + "/limits/budget-" + UUID.randomUUID().toString().substring(0, 8);
+    String base =
+        "/" + ghcr.address() + "/limits/budget-" + UUID.randomUUID().toString().substring(0, 8);
     HttpResponse<byte[]> last = null;
     for (int i = 0; i < 3 && (last == null || last.statusCode() == 200); i++) {
-      last = server.put(base + "/f" + i + ".narinfo", ("x" + i).getBytes(StandardCharsets.UTF_8), auth(),
-          "Content-Type", "text/x-nix-narinfo");
+      last =
+          server.put(
+              base + "/f" + i + ".narinfo",
+              ("x" + i).getBytes(StandardCharsets.UTF_8),
+              auth(),
+              "Content-Type",
+              "text/x-nix-narinfo");
     }
     assertEquals(503, last.statusCode(), TestServer.text(last));
     long retryAfter = Long.parseLong(last.headers().firstValue("Retry-After").orElseThrow());

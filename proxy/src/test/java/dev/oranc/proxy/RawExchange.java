@@ -55,7 +55,8 @@ final class RawExchange {
     String l;
     while (!(l = line(in)).isEmpty()) {
       int colon = l.indexOf(':');
-      headers.put(l.substring(0, colon).trim().toLowerCase(Locale.ROOT), l.substring(colon + 1).trim());
+      headers.put(
+          l.substring(0, colon).trim().toLowerCase(Locale.ROOT), l.substring(colon + 1).trim());
     }
     int status = Integer.parseInt(statusLine.split(" ")[1]);
     int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));

@@ -1,8 +1,10 @@
 package dev.oranc.proxy;
 
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -11,8 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.io.BufferedInputStream;
-import java.net.InetAddress;
 
 /**
  * A client that writes exactly the bytes it is given and reads HTTP/1.1 responses byte by byte,
@@ -59,7 +59,8 @@ final class RawHttp implements AutoCloseable {
 
   /** From a local address of choice (127.0.0.2 is another client to the server). */
   static RawHttp from(InetAddress local, int port, int timeoutMillis) throws IOException {
-    return new RawHttp(new Socket(InetAddress.getByName("127.0.0.1"), port, local, 0), timeoutMillis);
+    return new RawHttp(
+        new Socket(InetAddress.getByName("127.0.0.1"), port, local, 0), timeoutMillis);
   }
 
   private RawHttp(Socket socket, int timeoutMillis) throws IOException {
@@ -96,7 +97,8 @@ final class RawHttp implements AutoCloseable {
       while ((h = line()) != null && !h.isEmpty()) {
         int colon = h.indexOf(':');
         if (colon > 0) {
-          headers.putIfAbsent(h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
+          headers.putIfAbsent(
+              h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
         }
       }
       String[] parts = statusLine.split(" ", 3);
@@ -166,7 +168,8 @@ final class RawHttp implements AutoCloseable {
       try {
         c = in.read();
       } catch (SocketTimeoutException e) {
-        throw new Hung("no answer (or an unfinished one: '" + b.toString(StandardCharsets.ISO_8859_1) + "')");
+        throw new Hung(
+            "no answer (or an unfinished one: '" + b.toString(StandardCharsets.ISO_8859_1) + "')");
       } catch (IOException reset) {
         if (b.size() == 0) {
           return null;

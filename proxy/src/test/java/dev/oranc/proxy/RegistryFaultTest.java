@@ -16,9 +16,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * What a client of the server sees when the registry fails in each way SPEC §3 names: never a
- * 404 for a failure, the right 4xx/5xx with a one-line body naming the registry, {@code
- * Retry-After} for rate limiting, and a broken stream as a broken connection, never a short 200.
+ * What a client of the server sees when the registry fails in each way SPEC §3 names: never a 404
+ * for a failure, the right 4xx/5xx with a one-line body naming the registry, {@code Retry-After}
+ * for rate limiting, and a broken stream as a broken connection, never a short 200.
  */
 class RegistryFaultTest {
 
@@ -57,7 +57,9 @@ class RegistryFaultTest {
 
   @Test
   void a500RegistryIs502NamingTheRegistryAndIsRetriedMaxRetryTimes() throws Exception {
-    start((m, uri, reply) -> reply.send(500, "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"disk on fire\"}]}"));
+    start(
+        (m, uri, reply) ->
+            reply.send(500, "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"disk on fire\"}]}"));
     HttpResponse<byte[]> r = get("x.narinfo");
     assertEquals(502, r.statusCode());
     assertOneLineNaming(r, fake.address());
@@ -108,16 +110,23 @@ class RegistryFaultTest {
 
   @Test
   void registry401And403ArePassedOn() throws Exception {
-    start((m, uri, reply) -> reply.send(uri.contains("denied") ? 403 : 401,
-        "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"no\"}]}"));
+    start(
+        (m, uri, reply) ->
+            reply.send(
+                uri.contains("denied") ? 403 : 401,
+                "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"no\"}]}"));
     assertEquals(401, get("x.narinfo").statusCode());
     assertEquals(403, get("denied.narinfo").statusCode());
   }
 
   @Test
   void aManifestThatIsNotACacheFilesIs502NamingWhatIsWrong() throws Exception {
-    start((m, uri, reply) -> reply.send(200, FakeRegistry.OCI_MANIFEST,
-        NarManifests.manifest(5, 2).getBytes(StandardCharsets.UTF_8)));
+    start(
+        (m, uri, reply) ->
+            reply.send(
+                200,
+                FakeRegistry.OCI_MANIFEST,
+                NarManifests.manifest(5, 2).getBytes(StandardCharsets.UTF_8)));
     HttpResponse<byte[]> r = get("x.narinfo");
     assertEquals(502, r.statusCode());
     assertOneLineNaming(r, "2 layers");
@@ -127,10 +136,18 @@ class RegistryFaultTest {
 
   @Test
   void manifestsWithNoLayerOrAnotherMediaTypeAre502NamingWhatIsWrong() throws Exception {
-    start((m, uri, reply) -> reply.send(200, FakeRegistry.OCI_MANIFEST,
-        (uri.contains("none") ? NarManifests.manifest(5, 0)
-            : NarManifests.manifest(5, 1).replace("application/octet-stream", "application/vnd.oci.image.layer.v1.tar+gzip"))
-            .getBytes(StandardCharsets.UTF_8)));
+    start(
+        (m, uri, reply) ->
+            reply.send(
+                200,
+                FakeRegistry.OCI_MANIFEST,
+                (uri.contains("none")
+                        ? NarManifests.manifest(5, 0)
+                        : NarManifests.manifest(5, 1)
+                            .replace(
+                                "application/octet-stream",
+                                "application/vnd.oci.image.layer.v1.tar+gzip"))
+                    .getBytes(StandardCharsets.UTF_8)));
     HttpResponse<byte[]> none = get("none.narinfo");
     assertEquals(502, none.statusCode());
     assertOneLineNaming(none, "0 layers");
@@ -143,13 +160,17 @@ class RegistryFaultTest {
   @Test
   void aStreamThatStallsMidBodyIsAbortedAfterTheReadTimeout() throws Exception {
     long size = 1 << 20;
-    start((m, uri, reply) -> {
-      if (uri.contains("/manifests/")) {
-        reply.send(200, FakeRegistry.OCI_MANIFEST, NarManifests.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
-      } else {
-        reply.stallMidBody(size, new byte[200_000]);
-      }
-    });
+    start(
+        (m, uri, reply) -> {
+          if (uri.contains("/manifests/")) {
+            reply.send(
+                200,
+                FakeRegistry.OCI_MANIFEST,
+                NarManifests.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
+          } else {
+            reply.stallMidBody(size, new byte[200_000]);
+          }
+        });
     // The registry never sends the rest, so only the server's 1 s read timeout can end the body
     // (short, and before rawGet's 10 s socket timeout): no wall-clock bound needed.
     Raw r = rawGet("/" + fake.address() + "/a/b/nar/stall.nar", true);
@@ -157,7 +178,8 @@ class RegistryFaultTest {
     assertTrue(r.bodyBytes < size, "the client got " + r.bodyBytes + " bytes and a clean end");
     assertEquals(200, server.get("/-/health", null).statusCode());
     server.awaitStreamsSettled();
-    assertEquals(0, server.server.metrics().downloads().get(), "a relay is still counted in flight");
+    assertEquals(
+        0, server.server.metrics().downloads().get(), "a relay is still counted in flight");
   }
 
   private void start2(FakeRegistry.ByTarget b) {
@@ -173,7 +195,8 @@ class RegistryFaultTest {
     try (Socket s = new Socket("127.0.0.1", server.port())) {
       s.setSoTimeout(10_000);
       OutputStream out = s.getOutputStream();
-      out.write(("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       out.flush();
       InputStream in = s.getInputStream();
       ByteArrayOutputStream head = new ByteArrayOutputStream();
@@ -208,13 +231,17 @@ class RegistryFaultTest {
   @Test
   void aStreamThatBreaksMidBodyEndsInABrokenConnectionNotAShort200() throws Exception {
     long size = 1 << 20;
-    start((m, uri, reply) -> {
-      if (uri.contains("/manifests/")) {
-        reply.send(200, FakeRegistry.OCI_MANIFEST, NarManifests.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
-      } else {
-        reply.truncate(size, new byte[300_000]);
-      }
-    });
+    start(
+        (m, uri, reply) -> {
+          if (uri.contains("/manifests/")) {
+            reply.send(
+                200,
+                FakeRegistry.OCI_MANIFEST,
+                NarManifests.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
+          } else {
+            reply.truncate(size, new byte[300_000]);
+          }
+        });
     Raw r = rawGet("/" + fake.address() + "/a/b/nar/x.nar", true);
     assertTrue(r.head.startsWith("HTTP/1.1 200"), r.head);
     assertEquals(size, r.contentLength);
@@ -226,19 +253,25 @@ class RegistryFaultTest {
   @Test
   void aClientThatGoesAwayMidDownloadClosesTheRegistryStreamPromptly() throws Exception {
     long size = 100L << 20;
-    start((m, uri, reply) -> {
-      if (uri.contains("/manifests/")) {
-        reply.send(200, FakeRegistry.OCI_MANIFEST, NarManifests.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
-      } else {
-        reply.stallMidBody(size, new byte[100_000]);
-      }
-    }, Duration.ofSeconds(30)); // so that only a cancel, not a read timeout, closes it in time
+    start(
+        (m, uri, reply) -> {
+          if (uri.contains("/manifests/")) {
+            reply.send(
+                200,
+                FakeRegistry.OCI_MANIFEST,
+                NarManifests.manifest(size, 1).getBytes(StandardCharsets.UTF_8));
+          } else {
+            reply.stallMidBody(size, new byte[100_000]);
+          }
+        },
+        Duration.ofSeconds(30)); // so that only a cancel, not a read timeout, closes it in time
     // The manifest's connection stays pooled; count the blob connection's close only.
     fake.watchCloses();
     Raw r = rawGet("/" + fake.address() + "/a/b/nar/y.nar", false); // reads the head, then hangs up
     assertTrue(r.head.startsWith("HTTP/1.1 200"), r.head);
     assertTrue(fake.awaitClose(3000), "the registry stream was not closed after the client left");
     server.awaitStreamsSettled();
-    assertEquals(0, server.server.metrics().downloads().get(), "a relay is still counted in flight");
+    assertEquals(
+        0, server.server.metrics().downloads().get(), "a relay is still counted in flight");
   }
 }

@@ -22,9 +22,11 @@ import org.junit.jupiter.api.Test;
  */
 class S3RegistryFaultTest {
 
-  private static final String SIGV4 = "AWS4-HMAC-SHA256 Credential="
-      + Base64.getEncoder().encodeToString("user:password".getBytes(StandardCharsets.UTF_8))
-      + "/20240101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=" + "0".repeat(64);
+  private static final String SIGV4 =
+      "AWS4-HMAC-SHA256 Credential="
+          + Base64.getEncoder().encodeToString("user:password".getBytes(StandardCharsets.UTF_8))
+          + "/20240101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature="
+          + "0".repeat(64);
 
   private FakeRegistry fake;
   private TestServer server;
@@ -44,9 +46,15 @@ class S3RegistryFaultTest {
     server = TestServer.forFaults(Duration.ofSeconds(2));
   }
 
-  private HttpResponse<byte[]> s3(String method, String pathAndQuery, byte[] body) throws Exception {
-    return server.send(method, "/" + fake.address() + "/a/b/" + pathAndQuery, body, SIGV4,
-        "x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+  private HttpResponse<byte[]> s3(String method, String pathAndQuery, byte[] body)
+      throws Exception {
+    return server.send(
+        method,
+        "/" + fake.address() + "/a/b/" + pathAndQuery,
+        body,
+        SIGV4,
+        "x-amz-content-sha256",
+        "UNSIGNED-PAYLOAD");
   }
 
   private static void assertSlowDown(HttpResponse<byte[]> r, String retryAfter) {
@@ -79,8 +87,13 @@ class S3RegistryFaultTest {
 
   @Test
   void refusedCredentialsAreInvalidAccessKeyId() throws Exception {
-    start((m, uri, reply) -> reply.send(401, "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"no\"}]}",
-        "WWW-Authenticate", "Basic realm=\"r\""));
+    start(
+        (m, uri, reply) ->
+            reply.send(
+                401,
+                "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"no\"}]}",
+                "WWW-Authenticate",
+                "Basic realm=\"r\""));
     HttpResponse<byte[]> r = s3("GET", "x.narinfo", null);
     assertEquals(403, r.statusCode(), TestServer.text(r));
     assertTrue(TestServer.text(r).contains("<Code>InvalidAccessKeyId</Code>"), TestServer.text(r));
@@ -88,28 +101,36 @@ class S3RegistryFaultTest {
 
   @Test
   void aRegistryFailingDuringAMultipartUploadIsSlowDownAndPublishesNothing() throws Exception {
-    start((m, uri, reply) -> {
-      if (m.equals("POST") && uri.contains("/blobs/uploads/")) {
-        reply.send(202, "", "Location", "/v2/a/b/blobs/uploads/session-1");
-      } else if (m.equals("DELETE")) {
-        reply.send(204, "");
-      } else {
-        reply.send(503, "{}");
-      }
-    });
+    start(
+        (m, uri, reply) -> {
+          if (m.equals("POST") && uri.contains("/blobs/uploads/")) {
+            reply.send(202, "", "Location", "/v2/a/b/blobs/uploads/session-1");
+          } else if (m.equals("DELETE")) {
+            reply.send(204, "");
+          } else {
+            reply.send(503, "{}");
+          }
+        });
     HttpResponse<byte[]> create = s3("POST", "nar/x.nar?uploads", null);
     assertEquals(200, create.statusCode(), TestServer.text(create));
     Matcher id = Pattern.compile("<UploadId>([^<]+)</UploadId>").matcher(TestServer.text(create));
     assertTrue(id.find());
-    HttpResponse<byte[]> part = s3("PUT", "nar/x.nar?partNumber=1&uploadId=" + id.group(1), new byte[1000]);
+    HttpResponse<byte[]> part =
+        s3("PUT", "nar/x.nar?partNumber=1&uploadId=" + id.group(1), new byte[1000]);
     assertEquals(200, part.statusCode(), TestServer.text(part));
     String etag = part.headers().firstValue("ETag").orElseThrow();
-    String xml = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" + etag
-        + "</ETag></Part></CompleteMultipartUpload>";
+    String xml =
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"
+            + etag
+            + "</ETag></Part></CompleteMultipartUpload>";
     // The part's bytes go up with the Complete, and the registry refuses them.
-    assertSlowDown(s3("POST", "nar/x.nar?uploadId=" + id.group(1), xml.getBytes(StandardCharsets.UTF_8)), "5");
-    assertTrue(fake.requestLines().stream().noneMatch(r -> r.contains("/manifests/")), fake.requests().toString());
-    // The upload has failed for good; every later request says so, as SlowDown, until it is aborted.
+    assertSlowDown(
+        s3("POST", "nar/x.nar?uploadId=" + id.group(1), xml.getBytes(StandardCharsets.UTF_8)), "5");
+    assertTrue(
+        fake.requestLines().stream().noneMatch(r -> r.contains("/manifests/")),
+        fake.requests().toString());
+    // The upload has failed for good; every later request says so, as SlowDown, until it is
+    // aborted.
     assertSlowDown(s3("PUT", "nar/x.nar?partNumber=2&uploadId=" + id.group(1), new byte[10]), "5");
     assertEquals(204, s3("DELETE", "nar/x.nar?uploadId=" + id.group(1), null).statusCode());
     assertEquals(0, server.server.multipart().uploads());

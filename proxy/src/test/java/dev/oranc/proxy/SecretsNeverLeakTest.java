@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * No credential or token reaches a log line (at TRACE, every logger), an error body, the access
- * log or {@code /-/metrics}, whatever the requests do: uploads and downloads with a writer's and a
+ * No credential or token reaches a log line (at TRACE, every logger), an error body, the access log
+ * or {@code /-/metrics}, whatever the requests do: uploads and downloads with a writer's and a
  * reader's credentials against a token registry, a wrong password, S3 credentials, a bare token
  * without a scheme, a reader's refused upload, expired tokens. The metrics' label values are also
  * checked to come from their fixed sets, so no request can put text of its own into a label.
@@ -32,7 +32,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class SecretsNeverLeakTest {
 
-  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.TOKEN);
+  @RegisterExtension
+  static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.TOKEN);
 
   private static final String WRONG = "wrong-password-never-logged";
   private static final String BARE_TOKEN = "ghp_BareTokenSentWithoutAScheme0123";
@@ -49,14 +50,22 @@ class SecretsNeverLeakTest {
     Registry r = registry.get();
     String user = TestServer.basic(Registry.USER, Registry.PASSWORD);
     String reader = TestServer.basic(Registry.READER, Registry.READER_PASSWORD);
-    String s3 = "AWS4-HMAC-SHA256 Credential=" + b64(Registry.USER + ":" + Registry.PASSWORD)
-        + "/20240101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00";
+    String s3 =
+        "AWS4-HMAC-SHA256 Credential="
+            + b64(Registry.USER + ":" + Registry.PASSWORD)
+            + "/20240101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00";
     try (TestServer server = TestServer.start()) {
       String base = "/" + r.address() + "/secrets/cache";
       byte[] nar = new byte[300_000];
       new Random(4).nextBytes(nar);
-      seen.add(body(server.put(base + "/s.narinfo", "StorePath: /nix/store/s\n".getBytes(), user,
-          "Content-Type", "text/x-nix-narinfo")));
+      seen.add(
+          body(
+              server.put(
+                  base + "/s.narinfo",
+                  "StorePath: /nix/store/s\n".getBytes(),
+                  user,
+                  "Content-Type",
+                  "text/x-nix-narinfo")));
       seen.add(body(server.put(base + "/nar/s.nar", nar, s3)));
       seen.add(body(server.get(base + "/s.narinfo", reader)));
       seen.add(body(server.get(base + "/nar/s.nar", reader)).substring(0, 0));
@@ -77,10 +86,18 @@ class SecretsNeverLeakTest {
     } finally {
       events.close();
     }
-    List<String> secrets = List.of(Registry.PASSWORD, Registry.READER_PASSWORD, WRONG, BARE_TOKEN,
-        b64(Registry.USER + ":" + Registry.PASSWORD), b64(Registry.READER + ":" + Registry.READER_PASSWORD),
-        b64(Registry.USER + ":" + WRONG));
-    assertTrue(events.events().size() > 50, "expected a trace of the traffic, got " + events.events().size() + " events");
+    List<String> secrets =
+        List.of(
+            Registry.PASSWORD,
+            Registry.READER_PASSWORD,
+            WRONG,
+            BARE_TOKEN,
+            b64(Registry.USER + ":" + Registry.PASSWORD),
+            b64(Registry.READER + ":" + Registry.READER_PASSWORD),
+            b64(Registry.USER + ":" + WRONG));
+    assertTrue(
+        events.events().size() > 50,
+        "expected a trace of the traffic, got " + events.events().size() + " events");
     assertTrue(r.tokenRequests() > 0, "the scenario fetched no token");
     for (ILoggingEvent e : events.events()) {
       String text = LogCapture.text(e) + " " + e.getMDCPropertyMap();
@@ -92,7 +109,11 @@ class SecretsNeverLeakTest {
   }
 
   private static String body(HttpResponse<byte[]> r) {
-    return r.statusCode() + " " + r.headers().map() + " " + new String(r.body(), StandardCharsets.UTF_8);
+    return r.statusCode()
+        + " "
+        + r.headers().map()
+        + " "
+        + new String(r.body(), StandardCharsets.UTF_8);
   }
 
   private static void check(String where, String text, List<String> secrets) {
@@ -104,17 +125,20 @@ class SecretsNeverLeakTest {
 
   private static final Pattern SAMPLE = Pattern.compile("^([a-z_]+)(\\{[^}]*\\})? \\S+$");
   private static final Pattern LABEL = Pattern.compile("([a-z_]+)=\"((?:[^\"\\\\]|\\\\.)*)\"");
-  private static final Map<String, Pattern> LABEL_VALUES = Map.of(
-      "le", Pattern.compile("\\d+(\\.\\d+)?|\\+Inf"),
-      "method", Pattern.compile("GET|HEAD|PUT|other"),
-      "status", Pattern.compile("[1-5]\\d\\d"),
-      "direction", Pattern.compile("download|upload"),
-      "operation", Pattern.compile("resolve|blob_get|blob_open|upload|publish|prefetch_resolve|prefetch_blob_get"),
-      "outcome", Pattern.compile("ok|miss|error|found|absent|failed|[A-Z][A-Za-z]{1,30}"),
-      "cache", Pattern.compile("layer|blob|upstream"),
-      "path", Pattern.compile("direct|spooled"),
-      "reason", Pattern.compile("address|not_allowed"),
-      "result", Pattern.compile("done|dropped|failed|skipped"));
+  private static final Map<String, Pattern> LABEL_VALUES =
+      Map.of(
+          "le", Pattern.compile("\\d+(\\.\\d+)?|\\+Inf"),
+          "method", Pattern.compile("GET|HEAD|PUT|other"),
+          "status", Pattern.compile("[1-5]\\d\\d"),
+          "direction", Pattern.compile("download|upload"),
+          "operation",
+              Pattern.compile(
+                  "resolve|blob_get|blob_open|upload|publish|prefetch_resolve|prefetch_blob_get"),
+          "outcome", Pattern.compile("ok|miss|error|found|absent|failed|[A-Z][A-Za-z]{1,30}"),
+          "cache", Pattern.compile("layer|blob|upstream"),
+          "path", Pattern.compile("direct|spooled"),
+          "reason", Pattern.compile("address|not_allowed"),
+          "result", Pattern.compile("done|dropped|failed|skipped"));
 
   /** Every sample line parses, and every label is known with a value from its fixed set. */
   static void checkMetricLabels(String metrics) {
@@ -138,5 +162,4 @@ class SecretsNeverLeakTest {
     }
     assertTrue(samples > 10, metrics);
   }
-
 }

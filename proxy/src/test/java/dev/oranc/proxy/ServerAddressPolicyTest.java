@@ -4,16 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oranc.testkit.LogCapture;
 import ch.qos.logback.classic.Level;
 import com.sun.net.httpserver.HttpServer;
 import dev.oranc.common.net.AddressPolicy;
 import dev.oranc.common.net.AddressPolicy.AddressClass;
 import dev.oranc.common.net.HostPattern;
+import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.testkit.FaultInjector;
+import dev.oranc.testkit.LogCapture;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
-import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.testkit.RegistryFlavour;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -25,9 +25,9 @@ import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.BeforeEach;
 
 /**
  * {@code --allow-registry} and the address policy, through the server against the real registry.
@@ -36,7 +36,8 @@ import org.junit.jupiter.api.BeforeEach;
  */
 class ServerAddressPolicyTest {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   private static final InetAddress LOOPBACK = loopback();
 
@@ -54,7 +55,8 @@ class ServerAddressPolicyTest {
 
   @BeforeEach
   void captureWarnings() {
-    logged = LogCapture.of("dev.oranc.proxy.OrancServer", "dev.oranc.common.registry.ConnectionPool");
+    logged =
+        LogCapture.of("dev.oranc.proxy.OrancServer", "dev.oranc.common.registry.ConnectionPool");
   }
 
   @AfterEach
@@ -85,22 +87,35 @@ class ServerAddressPolicyTest {
 
   @Test
   void aRegistryNotOnTheAllowListIs403ByPathAndByQuery() throws Exception {
-    server = TestServer.start(b -> b.addressPolicy(
-        AddressPolicy.publicOnly(TestServer.LOOPBACK_REGISTRIES).withTestName("elsewhere.test", LOOPBACK)));
+    server =
+        TestServer.start(
+            b ->
+                b.addressPolicy(
+                    AddressPolicy.publicOnly(TestServer.LOOPBACK_REGISTRIES)
+                        .withTestName("elsewhere.test", LOOPBACK)));
     registry().resetCounters();
     String elsewhere = "elsewhere.test:" + proxyPort();
 
-    HttpResponse<byte[]> byPath = server.get("/" + elsewhere + "/" + repo() + "/nix-cache-info", null);
+    HttpResponse<byte[]> byPath =
+        server.get("/" + elsewhere + "/" + repo() + "/nix-cache-info", null);
     assertEquals(403, byPath.statusCode(), TestServer.text(byPath));
-    assertEquals("registry " + elsewhere + ": not served here: this server serves only the registries its"
-        + " --allow-registry flags name\n", TestServer.text(byPath));
+    assertEquals(
+        "registry "
+            + elsewhere
+            + ": not served here: this server serves only the registries its"
+            + " --allow-registry flags name\n",
+        TestServer.text(byPath));
 
     // ?registry= wins over the path; it is what is checked.
-    HttpResponse<byte[]> byQuery = server.get("/" + repo() + "/nix-cache-info?registry=" + elsewhere, null);
+    HttpResponse<byte[]> byQuery =
+        server.get("/" + repo() + "/nix-cache-info?registry=" + elsewhere, null);
     assertEquals(403, byQuery.statusCode(), TestServer.text(byQuery));
     assertTrue(TestServer.text(byQuery).contains("--allow-registry"));
-    HttpResponse<byte[]> putByQuery = server.put("/" + repo() + "/nix-cache-info?registry=" + elsewhere,
-        "StoreDir: /nix/store\n".getBytes(StandardCharsets.UTF_8), null);
+    HttpResponse<byte[]> putByQuery =
+        server.put(
+            "/" + repo() + "/nix-cache-info?registry=" + elsewhere,
+            "StoreDir: /nix/store\n".getBytes(StandardCharsets.UTF_8),
+            null);
     assertEquals(403, putByQuery.statusCode(), TestServer.text(putByQuery));
 
     assertEquals(0, registry().proxiedRequests().size(), "no registry was asked");
@@ -111,18 +126,27 @@ class ServerAddressPolicyTest {
 
     // The allowed registry, by path and by query, is served.
     String repo = repo();
-    HttpResponse<byte[]> put = server.put("/" + registry().proxyAddress() + "/" + repo + "/nix-cache-info",
-        "StoreDir: /nix/store\n".getBytes(StandardCharsets.UTF_8), null);
+    HttpResponse<byte[]> put =
+        server.put(
+            "/" + registry().proxyAddress() + "/" + repo + "/nix-cache-info",
+            "StoreDir: /nix/store\n".getBytes(StandardCharsets.UTF_8),
+            null);
     assertEquals(200, put.statusCode(), TestServer.text(put));
-    HttpResponse<byte[]> get = server.get("/" + repo + "/nix-cache-info?registry=" + registry().proxyAddress(), null);
+    HttpResponse<byte[]> get =
+        server.get("/" + repo + "/nix-cache-info?registry=" + registry().proxyAddress(), null);
     assertEquals(200, get.statusCode(), TestServer.text(get));
   }
 
   @Test
   void aRegistryOnAnAddressThePolicyCallsPrivateIs403AndCounted() throws Exception {
     // No allow-list: any registry on a public address. registry.test is 127.0.0.1, not public.
-    server = TestServer.start(b -> b.allowRegistries(List.of())
-        .addressPolicy(AddressPolicy.publicOnly(List.of()).withTestName("registry.test", LOOPBACK)));
+    server =
+        TestServer.start(
+            b ->
+                b.allowRegistries(List.of())
+                    .addressPolicy(
+                        AddressPolicy.publicOnly(List.of())
+                            .withTestName("registry.test", LOOPBACK)));
     registry().resetCounters();
     String base = "/registry.test:" + proxyPort() + "/" + repo();
 
@@ -130,7 +154,11 @@ class ServerAddressPolicyTest {
     assertEquals(403, r.statusCode(), TestServer.text(r));
     assertTrue(TestServer.text(r).contains("--allow-registry"), TestServer.text(r));
     assertFalse(TestServer.text(r).contains("127.0.0.1"), TestServer.text(r));
-    HttpResponse<byte[]> put = server.put(base + "/nix-cache-info", "StoreDir: /nix/store\n".getBytes(StandardCharsets.UTF_8), null);
+    HttpResponse<byte[]> put =
+        server.put(
+            base + "/nix-cache-info",
+            "StoreDir: /nix/store\n".getBytes(StandardCharsets.UTF_8),
+            null);
     assertEquals(403, put.statusCode(), TestServer.text(put));
     assertEquals(0, registry().proxiedRequests().size(), "never connected");
     String metrics = TestServer.text(server.get("/-/metrics", null));
@@ -140,11 +168,17 @@ class ServerAddressPolicyTest {
 
   @Test
   void theSameRegistryIsServedWhenThePolicyCallsItsAddressPublic() throws Exception {
-    server = TestServer.start(b -> b.allowRegistries(List.of())
-        .addressPolicy(AddressPolicy.publicOnly(List.of()).withTestName("registry.test", LOOPBACK)
-            .withTestClass(LOOPBACK, AddressClass.PUBLIC)));
+    server =
+        TestServer.start(
+            b ->
+                b.allowRegistries(List.of())
+                    .addressPolicy(
+                        AddressPolicy.publicOnly(List.of())
+                            .withTestName("registry.test", LOOPBACK)
+                            .withTestClass(LOOPBACK, AddressClass.PUBLIC)));
     String base = "/registry.test:" + proxyPort() + "/" + repo();
-    byte[] info = "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 41\n".getBytes(StandardCharsets.UTF_8);
+    byte[] info =
+        "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 41\n".getBytes(StandardCharsets.UTF_8);
     HttpResponse<byte[]> put = server.put(base + "/nix-cache-info", info, null);
     assertEquals(200, put.statusCode(), TestServer.text(put));
     HttpResponse<byte[]> get = server.get(base + "/nix-cache-info", null);
@@ -157,25 +191,41 @@ class ServerAddressPolicyTest {
   void aHostileRegistrysRedirectToAnInternalHostIsRefusedAndTheHostNeverAsked() throws Exception {
     AtomicInteger internalRequests = new AtomicInteger();
     HttpServer internal = HttpServer.create(new InetSocketAddress(LOOPBACK, 0), 0);
-    internal.createContext("/", exchange -> {
-      internalRequests.incrementAndGet();
-      byte[] secret = "{\"AccessKeyId\":\"internal-secret\"}".getBytes(StandardCharsets.UTF_8);
-      exchange.sendResponseHeaders(200, secret.length);
-      exchange.getResponseBody().write(secret);
-      exchange.close();
-    });
+    internal.createContext(
+        "/",
+        exchange -> {
+          internalRequests.incrementAndGet();
+          byte[] secret = "{\"AccessKeyId\":\"internal-secret\"}".getBytes(StandardCharsets.UTF_8);
+          exchange.sendResponseHeaders(200, secret.length);
+          exchange.getResponseBody().write(secret);
+          exchange.close();
+        });
     internal.start();
     try (FaultInjector hostile = new FaultInjector(registry().address(), null)) {
-      server = TestServer.start(b -> b.addressPolicy(
-          AddressPolicy.publicOnly(TestServer.LOOPBACK_REGISTRIES).withTestName("metadata.internal.test", LOOPBACK)));
+      server =
+          TestServer.start(
+              b ->
+                  b.addressPolicy(
+                      AddressPolicy.publicOnly(TestServer.LOOPBACK_REGISTRIES)
+                          .withTestName("metadata.internal.test", LOOPBACK)));
       String base = "/" + hostile.address() + "/" + repo();
-      byte[] nar = new byte[200 * 1024]; // over the small-blob bound: relayed, never digest-checked whole
+      byte[] nar =
+          new byte[200 * 1024]; // over the small-blob bound: relayed, never digest-checked whole
       new Random(1).nextBytes(nar);
       HttpResponse<byte[]> put = server.put(base + "/nar/a.nar", nar, null);
       assertEquals(200, put.statusCode(), TestServer.text(put));
 
-      hostile.add(FaultInjector.Rule.of("GET", "/blobs/sha256:", FaultInjector.Fault.status(307,
-          "Location", "http://metadata.internal.test:" + internal.getAddress().getPort() + "/latest/credentials"), -1));
+      hostile.add(
+          FaultInjector.Rule.of(
+              "GET",
+              "/blobs/sha256:",
+              FaultInjector.Fault.status(
+                  307,
+                  "Location",
+                  "http://metadata.internal.test:"
+                      + internal.getAddress().getPort()
+                      + "/latest/credentials"),
+              -1));
       HttpResponse<byte[]> get = server.get(base + "/nar/a.nar", null);
 
       assertEquals(403, get.statusCode(), TestServer.text(get));
@@ -201,8 +251,11 @@ class ServerAddressPolicyTest {
     ServerConfig none = ServerConfig.builder().build();
     assertTrue(none.serves("anything.example"));
     assertTrue(none.addressPolicy().enforced(), "the server refuses internal addresses by default");
-    ServerConfig some = ServerConfig.builder()
-        .allowRegistries(List.of(HostPattern.parse("ghcr.io"), HostPattern.parse("127.0.0.1:5000"))).build();
+    ServerConfig some =
+        ServerConfig.builder()
+            .allowRegistries(
+                List.of(HostPattern.parse("ghcr.io"), HostPattern.parse("127.0.0.1:5000")))
+            .build();
     assertTrue(some.serves("GHCR.IO"));
     assertTrue(some.serves("127.0.0.1:5000"));
     assertFalse(some.serves("127.0.0.1:5001"));
@@ -222,8 +275,13 @@ class ServerAddressPolicyTest {
     server.close();
     logged.clear();
 
-    server = TestServer.start(b -> b.registry(
-        RegistryClientConfig.builder().insecureRegistries(TestServer.LOOPBACK_REGISTRIES).build()));
+    server =
+        TestServer.start(
+            b ->
+                b.registry(
+                    RegistryClientConfig.builder()
+                        .insecureRegistries(TestServer.LOOPBACK_REGISTRIES)
+                        .build()));
     assertEquals(List.of(), warnings("dev.oranc.proxy.OrancServer"));
     assertFalse(server.server.config().registry().tlsFor(registry().address()));
   }

@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -38,22 +39,20 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.util.Arrays;
 
 /**
  * A bounded soak of the server: {@value #CLIENTS} clients at once, for {@code oranc.soak.seconds}
  * (30 in the suite; {@code -Doranc.soak.seconds=300} for the long run, docs/RELIABILITY.md), mixing
  * narinfo hits and misses, HEADs and downloads of NARs, and PUTs of new files, against the real
- * registry behind a {@link FaultInjector} that fails the registry requests of the "flaky" keys
- * at random (500 and 503 for manifests, cut-off bodies and 503 for blobs).
+ * registry behind a {@link FaultInjector} that fails the registry requests of the "flaky" keys at
+ * random (500 and 503 for manifests, cut-off bodies and 503 for blobs).
  *
  * <p>Passes only if, at the end:
  *
  * <ul>
  *   <li>no 5xx was answered but for a flaky key, and those only as the mapped answers of the
- *       injected faults (502, 503, 504); no download of a healthy key broke, and no download of
- *       any key ended as a clean short 200; every other answer was the expected one, byte for
- *       byte;
+ *       injected faults (502, 503, 504); no download of a healthy key broke, and no download of any
+ *       key ended as a clean short 200; every other answer was the expected one, byte for byte;
  *   <li>every PUT was acknowledged with 200, and every file put reads back byte for byte;
  *   <li>no buffer leaked (Netty's detector at PARANOID, checked at the end), and the heap after a
  *       GC is back within 10 % of its baseline (measured after a warm-up, both times with the
@@ -66,7 +65,8 @@ class SoakIT {
 
   private static final Logger log = LoggerFactory.getLogger(SoakIT.class);
 
-  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   static final int CLIENTS = 64;
   private static final long SECONDS = Long.getLong("oranc.soak.seconds", 30);
@@ -110,8 +110,18 @@ class SoakIT {
     for (int i = 0; i < NARINFOS + FLAKY_NARINFOS; i++) {
       boolean flaky = i >= NARINFOS;
       String hash = String.format(Locale.ROOT, "%032d", i);
-      byte[] text = ("StorePath: /nix/store/" + hash + "-soak-" + i + "\nURL: nar/" + hash + ".nar.zst\n"
-          + "Compression: zstd\nNarSize: " + (1000 + i) + "\n").getBytes(StandardCharsets.UTF_8);
+      byte[] text =
+          ("StorePath: /nix/store/"
+                  + hash
+                  + "-soak-"
+                  + i
+                  + "\nURL: nar/"
+                  + hash
+                  + ".nar.zst\n"
+                  + "Compression: zstd\nNarSize: "
+                  + (1000 + i)
+                  + "\n")
+              .getBytes(StandardCharsets.UTF_8);
       narinfos.add(new Seeded((flaky ? "flaky" : "") + hash + ".narinfo", text, flaky));
     }
     for (int i = 0; i < NARS + FLAKY_NARS; i++) {
@@ -122,11 +132,14 @@ class SoakIT {
     }
 
     try (FaultInjector faults = new FaultInjector(r.address(), null, 7).keep(0)) {
-      server = TestServer.start(b -> b
-          .maxStreamsPerClient(0) // 64 clients on one address: the limit is LimitsTest's business
-          .layerCacheTtl(Duration.ofSeconds(2))
-          .layerCacheNegativeTtl(Duration.ofSeconds(1)),
-          registry -> registry.maxRetryAfter(Duration.ofSeconds(1)));
+      server =
+          TestServer.start(
+              b ->
+                  b.maxStreamsPerClient(
+                          0) // 64 clients on one address: the limit is LimitsTest's business
+                      .layerCacheTtl(Duration.ofSeconds(2))
+                      .layerCacheNegativeTtl(Duration.ofSeconds(1)),
+              registry -> registry.maxRetryAfter(Duration.ofSeconds(1)));
       try {
         base = "/" + faults.address() + "/" + REPO;
         try (Connection c = new Connection()) {
@@ -143,8 +156,10 @@ class SoakIT {
         }
         faults.add(Rule.sometimes("GET", "/manifests/flaky", Fault.status(500), 0.3));
         faults.add(Rule.sometimes("GET", "/manifests/flaky", Fault.status(503), 0.2));
-        faults.add(Rule.sometimes("GET", "/blobs/sha256:(" + flakyBlobs + ")", Fault.truncate(0.5), 0.3));
-        faults.add(Rule.sometimes("GET", "/blobs/sha256:(" + flakyBlobs + ")", Fault.status(503), 0.2));
+        faults.add(
+            Rule.sometimes("GET", "/blobs/sha256:(" + flakyBlobs + ")", Fault.truncate(0.5), 0.3));
+        faults.add(
+            Rule.sometimes("GET", "/blobs/sha256:(" + flakyBlobs + ")", Fault.status(503), 0.2));
 
         run(WARM_UP_SECONDS, 1000);
         long warmUpPuts = puts.size();
@@ -168,7 +183,8 @@ class SoakIT {
 
         long metrics5xx = serverFiveHundreds() - fiveHundredsBefore;
         server.awaitStreamsSettled();
-        assertEquals(0, server.server.metrics().downloads().get(), "downloads still counted in flight");
+        assertEquals(
+            0, server.server.metrics().downloads().get(), "downloads still counted in flight");
         assertEquals(0, server.server.metrics().uploads().get(), "uploads still counted in flight");
         LeakCheck.verifyNoLeaks("the soak");
         long heapAfter = settledHeap();
@@ -176,16 +192,35 @@ class SoakIT {
 
         Map<String, Long> sorted = new TreeMap<>();
         counts.forEach((k, v) -> sorted.put(k, v.sum()));
-        long requests = sorted.entrySet().stream().filter(e -> e.getKey().startsWith("op:")).mapToLong(Map.Entry::getValue).sum();
-        String figures = String.format(Locale.ROOT,
-            "soak: %d clients for %.0f s: %d requests (%.0f/s), %d PUTs acknowledged and read back;"
-                + " %d registry faults injected; 5xx answered %d (all for flaky keys, counted by the server: %d);"
-                + " heap after GC %d KiB (baseline %d KiB, %+.1f %%); Netty direct memory %d KiB (baseline %d KiB);"
-                + " warm-up %d s with %d PUTs; outcomes %s",
-            CLIENTS, elapsed, requests, requests / elapsed, acknowledged, injected,
-            sorted.getOrDefault("5xx", 0L), metrics5xx,
-            heapAfter >> 10, heapBaseline >> 10, 100.0 * (heapAfter - heapBaseline) / heapBaseline,
-            directAfter >> 10, directBaseline >> 10, WARM_UP_SECONDS, warmUpPuts, sorted);
+        long requests =
+            sorted.entrySet().stream()
+                .filter(e -> e.getKey().startsWith("op:"))
+                .mapToLong(Map.Entry::getValue)
+                .sum();
+        String figures =
+            String.format(
+                Locale.ROOT,
+                "soak: %d clients for %.0f s: %d requests (%.0f/s), %d PUTs acknowledged and read"
+                    + " back; %d registry faults injected; 5xx answered %d (all for flaky keys,"
+                    + " counted by the server: %d); heap after GC %d KiB (baseline %d KiB, %+.1f"
+                    + " %%); Netty direct memory %d KiB (baseline %d KiB); warm-up %d s with %d"
+                    + " PUTs; outcomes %s",
+                CLIENTS,
+                elapsed,
+                requests,
+                requests / elapsed,
+                acknowledged,
+                injected,
+                sorted.getOrDefault("5xx", 0L),
+                metrics5xx,
+                heapAfter >> 10,
+                heapBaseline >> 10,
+                100.0 * (heapAfter - heapBaseline) / heapBaseline,
+                directAfter >> 10,
+                directBaseline >> 10,
+                WARM_UP_SECONDS,
+                warmUpPuts,
+                sorted);
         log.info("{}", figures);
         Files.writeString(TestLogs.dir("SoakIT").resolve("soak-figures.txt"), figures + "\n");
 
@@ -194,10 +229,14 @@ class SoakIT {
         assertTrue(requests >= CLIENTS && acknowledged > 0, "hardly any traffic: " + figures);
         assertTrue(injected > 0, "no fault was injected: " + figures);
         assertTrue(acknowledged > 0, figures);
-        assertEquals(sorted.getOrDefault("5xx", 0L), metrics5xx,
+        assertEquals(
+            sorted.getOrDefault("5xx", 0L),
+            metrics5xx,
             "the server answered 5xx the clients did not see as an injected fault's: " + figures);
-        assertTrue(directAfter <= directBaseline + (32 << 20), "Netty's direct memory grew: " + figures);
-        assertTrue(heapAfter <= heapBaseline * 1.10 + (1 << 20),
+        assertTrue(
+            directAfter <= directBaseline + (32 << 20), "Netty's direct memory grew: " + figures);
+        assertTrue(
+            heapAfter <= heapBaseline * 1.10 + (1 << 20),
             "the heap did not come back to its baseline: " + figures);
       } finally {
         server.close();
@@ -234,17 +273,19 @@ class SoakIT {
     try {
       for (int i = 0; i < CLIENTS; i++) {
         int client = i;
-        all.add(pool.submit(() -> {
-          Random random = new Random(seed * 1000 + client);
-          go.await();
-          int n = 0;
-          try (Connection c = new Connection()) {
-            while (System.nanoTime() < deadline) {
-              operation(c, random, client, n++);
-            }
-          }
-          return null;
-        }));
+        all.add(
+            pool.submit(
+                () -> {
+                  Random random = new Random(seed * 1000 + client);
+                  go.await();
+                  int n = 0;
+                  try (Connection c = new Connection()) {
+                    while (System.nanoTime() < deadline) {
+                      operation(c, random, client, n++);
+                    }
+                  }
+                  return null;
+                }));
       }
       go.countDown();
       for (Future<?> f : all) {
@@ -274,7 +315,8 @@ class SoakIT {
           return;
         }
         expectStatus("HEAD " + s.key, r, 200);
-        if (r.status() == 200 && !String.valueOf(s.bytes.length).equals(r.header("content-length"))) {
+        if (r.status() == 200
+            && !String.valueOf(s.bytes.length).equals(r.header("content-length"))) {
           violation("HEAD " + s.key + ": Content-Length " + r.header("content-length"));
         }
       } else if (dice < 85) {
@@ -321,8 +363,15 @@ class SoakIT {
       if (raw == null) {
         raw = new RawHttp(server.port(), 60_000);
       }
-      String head = method + " " + base + "/" + key + " HTTP/1.1\r\nHost: soak\r\n"
-          + (body == null ? "" : "Content-Length: " + body.length + "\r\n") + "\r\n";
+      String head =
+          method
+              + " "
+              + base
+              + "/"
+              + key
+              + " HTTP/1.1\r\nHost: soak\r\n"
+              + (body == null ? "" : "Content-Length: " + body.length + "\r\n")
+              + "\r\n";
       try {
         raw.write(head);
         if (body != null) {
@@ -330,7 +379,8 @@ class SoakIT {
         }
         RawHttp.Response r = raw.read(method.equals("HEAD"));
         if (r == null) {
-          throw new IOException(method + " " + key + ": the server closed the connection without an answer");
+          throw new IOException(
+              method + " " + key + ": the server closed the connection without an answer");
         }
         if (r.closes()) {
           close();
@@ -372,7 +422,8 @@ class SoakIT {
     if (r.status() != 200) {
       violation(what + " " + s.key + ": " + r);
     } else if (!Arrays.equals(s.bytes, r.body())) {
-      violation(what + " " + s.key + ": other bytes (" + r.body().length + " of " + s.bytes.length + ")");
+      violation(
+          what + " " + s.key + ": other bytes (" + r.body().length + " of " + s.bytes.length + ")");
     }
   }
 
@@ -400,20 +451,28 @@ class SoakIT {
       List<Future<?>> checks = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
         int first = t;
-        checks.add(pool.submit(() -> {
-          try (Connection c = new Connection()) {
-            for (int i = first; i < all.size(); i += threads) {
-              Put p = all.get(i);
-              RawHttp.Response r = c.send("GET", p.key, null);
-              if (r.status() != 200 || !Arrays.equals(content(p.seed, p.size), r.body())) {
-                bad.incrementAndGet();
-                violation("PUT " + p.key + " acknowledged but reads back as " + r.status()
-                    + " with " + r.body().length + " bytes");
-              }
-            }
-          }
-          return null;
-        }));
+        checks.add(
+            pool.submit(
+                () -> {
+                  try (Connection c = new Connection()) {
+                    for (int i = first; i < all.size(); i += threads) {
+                      Put p = all.get(i);
+                      RawHttp.Response r = c.send("GET", p.key, null);
+                      if (r.status() != 200 || !Arrays.equals(content(p.seed, p.size), r.body())) {
+                        bad.incrementAndGet();
+                        violation(
+                            "PUT "
+                                + p.key
+                                + " acknowledged but reads back as "
+                                + r.status()
+                                + " with "
+                                + r.body().length
+                                + " bytes");
+                      }
+                    }
+                  }
+                  return null;
+                }));
       }
       for (Future<?> f : checks) {
         f.get(300, TimeUnit.SECONDS);

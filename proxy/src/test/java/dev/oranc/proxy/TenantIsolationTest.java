@@ -14,27 +14,27 @@ import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import java.util.ArrayList;
-import java.util.Arrays;
 
 /**
  * The small-blob cache is per (registry, repository): two real registries, Alice's private one
  * (htpasswd) and a hostile one whose manifest names the digest and size of Alice's narinfo. Digests
  * are no secret (a narinfo's FileHash, an S3 ETag), so the hostile manifest is what an attacker can
- * make. An anonymous request through the hostile registry never gets Alice's bytes, and cannot
- * tell whether they are cached: its answer and the requests the hostile registry sees are the same
+ * make. An anonymous request through the hostile registry never gets Alice's bytes, and cannot tell
+ * whether they are cached: its answer and the requests the hostile registry sees are the same
  * either way.
  *
  * <p>How the hostile manifest is made: distribution checks a manifest's layers exist when it is
  * pushed, so the stand-in gets the blob once (through the server, as any PUT), then the blob is
- * deleted from its repository. The manifest stays, naming a digest the repository no longer holds
- * — which is what a hostile registry (one that checks nothing) would serve. The test harness knows
+ * deleted from its repository. The manifest stays, naming a digest the repository no longer holds —
+ * which is what a hostile registry (one that checks nothing) would serve. The test harness knows
  * Alice's bytes; an attacker would only know their digest. A third case puts a stand-in that checks
  * nothing ({@link FakeRegistry}) in the hostile registry's place, answering the digest with other
  * bytes; a fourth shows what the cache still shares: one repository's entry, among the credentials
@@ -65,7 +65,8 @@ class TenantIsolationTest {
     alicePath = "/" + alices.proxyAddress() + "/alice/cache/" + KEY;
     hostilePath = "/" + hostile.proxyAddress() + "/mallory/cache/" + KEY;
 
-    HttpResponse<byte[]> put = server.put(alicePath, NARINFO, ALICE, "Content-Type", "text/x-nix-narinfo");
+    HttpResponse<byte[]> put =
+        server.put(alicePath, NARINFO, ALICE, "Content-Type", "text/x-nix-narinfo");
     assertEquals(200, put.statusCode(), TestServer.text(put));
     assertEquals(401, server.get(alicePath, null).statusCode(), "Alice's repository is private");
 
@@ -73,12 +74,17 @@ class TenantIsolationTest {
     assertEquals(200, server.put(hostilePath, NARINFO, null).statusCode());
     String digest = RawClient.digest(NARINFO);
     RawClient.Response deleted =
-        hostile.anonymousClient().request("DELETE", "/v2/mallory/cache/blobs/" + digest, Map.of(), null, null);
+        hostile
+            .anonymousClient()
+            .request("DELETE", "/v2/mallory/cache/blobs/" + digest, Map.of(), null, null);
     assertEquals(202, deleted.status(), deleted.bodyText());
     assertFalse(hostile.anonymousClient().hasBlob("mallory/cache", digest));
-    String manifest = new String(hostile.getManifest("mallory/cache", tagOf(hostile)).orElseThrow(),
-        StandardCharsets.UTF_8);
-    assertTrue(manifest.contains(digest) && manifest.contains("\"size\":" + NARINFO.length),
+    String manifest =
+        new String(
+            hostile.getManifest("mallory/cache", tagOf(hostile)).orElseThrow(),
+            StandardCharsets.UTF_8);
+    assertTrue(
+        manifest.contains(digest) && manifest.contains("\"size\":" + NARINFO.length),
         "the hostile manifest names Alice's digest and size: " + manifest);
 
     // Per-origin state of the client (a remembered challenge, a pooled connection) is made once
@@ -106,9 +112,10 @@ class TenantIsolationTest {
     hostile.resetCounters();
     HttpResponse<byte[]> r = server.get(hostilePath, null);
     String body = new String(r.body(), StandardCharsets.ISO_8859_1);
-    List<String> seen = hostile.proxiedRequests().stream()
-        .map(p -> p.method() + " " + p.path() + " " + p.status())
-        .toList();
+    List<String> seen =
+        hostile.proxiedRequests().stream()
+            .map(p -> p.method() + " " + p.path() + " " + p.status())
+            .toList();
     return new Probe(r.statusCode(), body, seen);
   }
 
@@ -129,8 +136,10 @@ class TenantIsolationTest {
 
     Probe p = probe();
     assertNotEquals(200, p.status(), "the hostile manifest got an answer: " + p);
-    assertFalse(p.body().contains(MARKER), "Alice's bytes went to an anonymous client: " + p.body());
-    assertTrue(p.registryRequests().stream().anyMatch(s -> s.startsWith("GET /v2/mallory/cache/blobs/")),
+    assertFalse(
+        p.body().contains(MARKER), "Alice's bytes went to an anonymous client: " + p.body());
+    assertTrue(
+        p.registryRequests().stream().anyMatch(s -> s.startsWith("GET /v2/mallory/cache/blobs/")),
         "the miss went to the hostile registry's own repository: " + p.registryRequests());
     assertTrue(p.status() == 404 || p.status() == 502, "status " + p.status());
   }
@@ -144,12 +153,15 @@ class TenantIsolationTest {
     aliceReadsHerNarinfo();
     Probe warm = probe();
 
-    assertEquals(cold, warm, "the probe's answer or its registry requests depend on Alice's cache entry");
+    assertEquals(
+        cold, warm, "the probe's answer or its registry requests depend on Alice's cache entry");
     assertFalse(warm.body().contains(MARKER));
     // Alice is still served her own bytes, from the cache.
     alices.resetCounters();
     aliceReadsHerNarinfo();
-    assertTrue(alices.proxiedRequests().stream().noneMatch((ProxiedRequest r) -> r.path().contains("/blobs/")),
+    assertTrue(
+        alices.proxiedRequests().stream()
+            .noneMatch((ProxiedRequest r) -> r.path().contains("/blobs/")),
         "Alice's entry is still cached: " + alices.proxiedRequests());
   }
 
@@ -163,15 +175,17 @@ class TenantIsolationTest {
     byte[] manifest = hostile.getManifest("mallory/cache", tagOf(hostile)).orElseThrow();
     byte[] other = new byte[NARINFO.length];
     Arrays.fill(other, (byte) 'x');
-    try (FakeRegistry fake = FakeRegistry.byTarget((method, uri, reply) -> {
-      if (uri.contains("/manifests/")) {
-        reply.send(200, FakeRegistry.OCI_MANIFEST, manifest);
-      } else if (uri.contains("/blobs/")) {
-        reply.send(200, "application/octet-stream", other);
-      } else {
-        reply.send(200, "{}");
-      }
-    })) {
+    try (FakeRegistry fake =
+        FakeRegistry.byTarget(
+            (method, uri, reply) -> {
+              if (uri.contains("/manifests/")) {
+                reply.send(200, FakeRegistry.OCI_MANIFEST, manifest);
+              } else if (uri.contains("/blobs/")) {
+                reply.send(200, "application/octet-stream", other);
+              } else {
+                reply.send(200, "{}");
+              }
+            })) {
       String path = "/" + fake.address() + "/mallory/cache/" + KEY;
       List<String> answers = new ArrayList<>();
       List<List<String>> requests = new ArrayList<>();
@@ -190,7 +204,8 @@ class TenantIsolationTest {
         requests.add(fake.requestLines());
       }
       assertEquals(answers.get(0), answers.get(1), "the answer depends on Alice's cache entry");
-      assertEquals(requests.get(0), requests.get(1), "the registry requests depend on Alice's cache entry");
+      assertEquals(
+          requests.get(0), requests.get(1), "the registry requests depend on Alice's cache entry");
     }
   }
 
@@ -201,16 +216,22 @@ class TenantIsolationTest {
    * manifest request, no blob request), an anonymous one still gets the registry's 401.
    */
   @Test
-  void withinOneRepositoryTheEntryServesEveryoneTheRegistryLetsReadTheManifestAndNoOneElse() throws Exception {
+  void withinOneRepositoryTheEntryServesEveryoneTheRegistryLetsReadTheManifestAndNoOneElse()
+      throws Exception {
     server.server.clearCaches();
     aliceReadsHerNarinfo();
     alices.resetCounters();
-    HttpResponse<byte[]> reader = server.get(alicePath, TestServer.basic(Registry.READER, Registry.READER_PASSWORD));
+    HttpResponse<byte[]> reader =
+        server.get(alicePath, TestServer.basic(Registry.READER, Registry.READER_PASSWORD));
     assertEquals(200, reader.statusCode(), TestServer.text(reader));
     assertArrayEquals(NARINFO, reader.body());
     List<ProxiedRequest> seen = alices.proxiedRequests();
-    assertTrue(seen.stream().anyMatch(r -> r.path().contains("/manifests/")), "resolved for the reader: " + seen);
-    assertTrue(seen.stream().noneMatch(r -> r.path().contains("/blobs/")), "the bytes came from the cache: " + seen);
+    assertTrue(
+        seen.stream().anyMatch(r -> r.path().contains("/manifests/")),
+        "resolved for the reader: " + seen);
+    assertTrue(
+        seen.stream().noneMatch(r -> r.path().contains("/blobs/")),
+        "the bytes came from the cache: " + seen);
 
     HttpResponse<byte[]> anonymous = server.get(alicePath, null);
     assertEquals(401, anonymous.statusCode());

@@ -11,21 +11,24 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.function.Consumer;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /** An {@link OrancServer} on a loopback port for one test class, and a JDK HTTP client for it. */
 final class TestServer implements AutoCloseable {
 
   final OrancServer server;
   final HttpClient http =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
 
   /**
-   * Waits (up to 5 s) until no download or upload is counted in flight. A stream ends in the
-   * server when the registry's end of message is handled, which may come a moment after the client
-   * has read the last byte of a Content-Length body: callers then assert the counts as usual.
+   * Waits (up to 5 s) until no download or upload is counted in flight. A stream ends in the server
+   * when the registry's end of message is handled, which may come a moment after the client has
+   * read the last byte of a Content-Length body: callers then assert the counts as usual.
    */
   void awaitStreamsSettled() throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
@@ -44,7 +47,10 @@ final class TestServer implements AutoCloseable {
    * from the address policy (which refuses loopback otherwise).
    */
   static final List<HostPattern> LOOPBACK_REGISTRIES =
-      List.of(HostPattern.parse("127.0.0.1"), HostPattern.parse("localhost"), HostPattern.parse("[::1]"));
+      List.of(
+          HostPattern.parse("127.0.0.1"),
+          HostPattern.parse("localhost"),
+          HostPattern.parse("[::1]"));
 
   /**
    * A server talking plain HTTP to registries, with quick retries, serving the loopback registries
@@ -80,14 +86,17 @@ final class TestServer implements AutoCloseable {
   }
 
   /**
-   * A server for a misbehaving registry: a read timeout of {@code readTimeout}, 10–20 ms backoff,
-   * a {@code Retry-After} waited for at most 1 s.
+   * A server for a misbehaving registry: a read timeout of {@code readTimeout}, 10–20 ms backoff, a
+   * {@code Retry-After} waited for at most 1 s.
    */
   static TestServer forFaults(Duration readTimeout) {
-    return start(b -> {}, registry -> registry
-        .readTimeout(readTimeout)
-        .backoff(Duration.ofMillis(10), Duration.ofMillis(20))
-        .maxRetryAfter(Duration.ofSeconds(1)));
+    return start(
+        b -> {},
+        registry ->
+            registry
+                .readTimeout(readTimeout)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(20))
+                .maxRetryAfter(Duration.ofSeconds(1)));
   }
 
   static TestServer start() {
@@ -103,15 +112,22 @@ final class TestServer implements AutoCloseable {
   }
 
   static String basic(String user, String password) {
-    return "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    return "Basic "
+        + Base64.getEncoder()
+            .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
   }
 
-  HttpResponse<byte[]> send(String method, String path, byte[] body, String authorization, String... headers)
+  HttpResponse<byte[]> send(
+      String method, String path, byte[] body, String authorization, String... headers)
       throws IOException, InterruptedException {
     HttpRequest.Builder b =
         HttpRequest.newBuilder(uri(path))
             .timeout(Duration.ofSeconds(60))
-            .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+            .method(
+                method,
+                body == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofByteArray(body));
     if (authorization != null) {
       b.header("Authorization", authorization);
     }
@@ -121,11 +137,13 @@ final class TestServer implements AutoCloseable {
     return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
   }
 
-  HttpResponse<byte[]> get(String path, String authorization) throws IOException, InterruptedException {
+  HttpResponse<byte[]> get(String path, String authorization)
+      throws IOException, InterruptedException {
     return send("GET", path, null, authorization);
   }
 
-  HttpResponse<byte[]> head(String path, String authorization) throws IOException, InterruptedException {
+  HttpResponse<byte[]> head(String path, String authorization)
+      throws IOException, InterruptedException {
     return send("HEAD", path, null, authorization);
   }
 

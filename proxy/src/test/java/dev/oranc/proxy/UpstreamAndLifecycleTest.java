@@ -17,6 +17,8 @@ import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -24,26 +26,27 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import java.util.ArrayList;
-import java.util.Arrays;
 
 /** Upstream redirects ({@code -u}, {@code -i}, {@code --upstream-anonymous}); start and stop. */
 class UpstreamAndLifecycleTest {
 
-  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   private static final String CREDS = TestServer.basic("someone", "secret");
 
   /** A plain HTTP cache: HEAD answers 200 for the keys it has, 500 for "broken/…", else 404. */
   private static HttpServer upstream(List<String> seen, String... has) throws Exception {
     HttpServer up = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    up.createContext("/", exchange -> {
-      String path = exchange.getRequestURI().getRawPath();
-      seen.add(exchange.getRequestMethod() + " " + path);
-      int status = List.of(has).contains(path) ? 200 : path.contains("broken") ? 500 : 404;
-      exchange.sendResponseHeaders(status, -1);
-      exchange.close();
-    });
+    up.createContext(
+        "/",
+        exchange -> {
+          String path = exchange.getRequestURI().getRawPath();
+          seen.add(exchange.getRequestMethod() + " " + path);
+          int status = List.of(has).contains(path) ? 200 : path.contains("broken") ? 500 : 404;
+          exchange.sendResponseHeaders(status, -1);
+          exchange.close();
+        });
     up.start();
     return up;
   }
@@ -51,9 +54,11 @@ class UpstreamAndLifecycleTest {
   @Test
   void aKeyTheUpstreamHasIsARedirectForRequestsWithCredentials() throws Exception {
     List<String> seen = new CopyOnWriteArrayList<>();
-    HttpServer up = upstream(seen, "/cache/abc.narinfo", "/cache/nix-cache-info", "/cache/nar/x.nar.xz");
+    HttpServer up =
+        upstream(seen, "/cache/abc.narinfo", "/cache/nix-cache-info", "/cache/nar/x.nar.xz");
     String upstreamBase = "http://127.0.0.1:" + up.getAddress().getPort() + "/cache";
-    try (TestServer server = TestServer.start(b -> b.upstreams(List.of(URI.create(upstreamBase))))) {
+    try (TestServer server =
+        TestServer.start(b -> b.upstreams(List.of(URI.create(upstreamBase))))) {
       String base = "/" + registry.get().address() + "/test/up";
       HttpResponse<byte[]> r = server.get(base + "/abc.narinfo", CREDS);
       assertEquals(302, r.statusCode());
@@ -65,14 +70,16 @@ class UpstreamAndLifecycleTest {
       assertEquals(302, server.get(base + "/abc.narinfo", CREDS).statusCode());
       assertEquals(asked, seen.size());
 
-      // Anonymous requests are not redirected without --upstream-anonymous; nix-cache-info never is.
+      // Anonymous requests are not redirected without --upstream-anonymous; nix-cache-info never
+      // is.
       assertEquals(404, server.get(base + "/abc.narinfo", null).statusCode());
       assertEquals(404, server.get(base + "/nix-cache-info", CREDS).statusCode());
       assertTrue(seen.stream().noneMatch(s -> s.endsWith("nix-cache-info")), seen.toString());
 
       // An upstream that fails is skipped (after --max-retry attempts): the registry answers.
       assertEquals(404, server.get(base + "/broken.narinfo", CREDS).statusCode());
-      assertEquals(2, seen.stream().filter(s -> s.endsWith("broken.narinfo")).count(), seen.toString());
+      assertEquals(
+          2, seen.stream().filter(s -> s.endsWith("broken.narinfo")).count(), seen.toString());
     } finally {
       up.stop(0);
     }
@@ -83,8 +90,11 @@ class UpstreamAndLifecycleTest {
     List<String> seen = new CopyOnWriteArrayList<>();
     HttpServer up = upstream(seen, "/abc.narinfo");
     String upstreamBase = "http://127.0.0.1:" + up.getAddress().getPort();
-    try (TestServer server = TestServer.start(b -> b.upstreams(List.of(URI.create(upstreamBase))).upstreamAnonymous(true))) {
-      HttpResponse<byte[]> r = server.get("/" + registry.get().address() + "/test/up2/abc.narinfo", null);
+    try (TestServer server =
+        TestServer.start(
+            b -> b.upstreams(List.of(URI.create(upstreamBase))).upstreamAnonymous(true))) {
+      HttpResponse<byte[]> r =
+          server.get("/" + registry.get().address() + "/test/up2/abc.narinfo", null);
       assertEquals(302, r.statusCode());
       assertEquals(upstreamBase + "/abc.narinfo", r.headers().firstValue("Location").orElse(null));
     } finally {
@@ -95,8 +105,12 @@ class UpstreamAndLifecycleTest {
   @Test
   void aTakenPortIsAClearOneLineError() {
     try (TestServer first = TestServer.start()) {
-      ServerStartException e = assertThrows(ServerStartException.class, () -> TestServer.start(
-          b -> b.listen(new InetSocketAddress("127.0.0.1", first.port()))));
+      ServerStartException e =
+          assertThrows(
+              ServerStartException.class,
+              () ->
+                  TestServer.start(
+                      b -> b.listen(new InetSocketAddress("127.0.0.1", first.port()))));
       assertTrue(e.getMessage().contains("127.0.0.1:" + first.port()), e.getMessage());
       assertTrue(e.getMessage().contains("already in use"), e.getMessage());
       assertEquals(1, e.getMessage().lines().count());
@@ -115,7 +129,9 @@ class UpstreamAndLifecycleTest {
     try (Socket s = new Socket("127.0.0.1", port)) {
       s.setReceiveBufferSize(64 * 1024);
       s.setSoTimeout(20_000);
-      s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream()
+          .write(
+              ("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
       InputStream in = s.getInputStream();
       byte[] first = in.readNBytes(1000);
       assertTrue(new String(first, StandardCharsets.US_ASCII).startsWith("HTTP/1.1 200"));
@@ -153,17 +169,20 @@ class UpstreamAndLifecycleTest {
       List<Thread> threads = new ArrayList<>();
       for (int i = 0; i < 16; i++) {
         int n = i;
-        threads.add(new Thread(() -> {
-          try {
-            byte[] body = ("file " + n).repeat(1000 * n + 1).getBytes(StandardCharsets.UTF_8);
-            if (server.put(base + "/f" + n, body, null).statusCode() == 200
-                && Arrays.equals(body, server.get(base + "/f" + n, null).body())) {
-              ok.incrementAndGet();
-            }
-          } catch (Exception e) {
-            throw new RuntimeException(e);
-          }
-        }));
+        threads.add(
+            new Thread(
+                () -> {
+                  try {
+                    byte[] body =
+                        ("file " + n).repeat(1000 * n + 1).getBytes(StandardCharsets.UTF_8);
+                    if (server.put(base + "/f" + n, body, null).statusCode() == 200
+                        && Arrays.equals(body, server.get(base + "/f" + n, null).body())) {
+                      ok.incrementAndGet();
+                    }
+                  } catch (Exception e) {
+                    throw new RuntimeException(e);
+                  }
+                }));
       }
       threads.forEach(Thread::start);
       for (Thread t : threads) {

@@ -17,9 +17,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * docs/SERVER.md on {@code --upstream-timeout} and {@code --upstream-cache-negative-ttl}: an
- * upstream that does not answer within the timeout is given up on (after the attempts), not
- * cached, and the registry answers; an upstream's "absent" is remembered for the negative TTL (on
- * the server's clock, moved here by hand), then asked again.
+ * upstream that does not answer within the timeout is given up on (after the attempts), not cached,
+ * and the registry answers; an upstream's "absent" is remembered for the negative TTL (on the
+ * server's clock, moved here by hand), then asked again.
  */
 class UpstreamTimeoutAndTtlTest {
 
@@ -34,19 +34,23 @@ class UpstreamTimeoutAndTtlTest {
   @BeforeEach
   void start() {
     // An upstream cache that never answers for "stall", and has nothing else.
-    upstream = FakeRegistry.byTarget((method, uri, reply) -> {
-      if (uri.contains("stall")) {
-        reply.stall();
-      } else {
-        reply.send(404, "text/plain", new byte[0]);
-      }
-    });
-    server = TestServer.start(b -> b
-        .upstreams(List.of(URI.create("http://" + upstream.address())))
-        .upstreamAnonymous(true)
-        .upstreamTimeout(Duration.ofMillis(300))
-        .upstreamCacheNegativeTtl(Duration.ofMinutes(1))
-        .ticker(now::get));
+    upstream =
+        FakeRegistry.byTarget(
+            (method, uri, reply) -> {
+              if (uri.contains("stall")) {
+                reply.stall();
+              } else {
+                reply.send(404, "text/plain", new byte[0]);
+              }
+            });
+    server =
+        TestServer.start(
+            b ->
+                b.upstreams(List.of(URI.create("http://" + upstream.address())))
+                    .upstreamAnonymous(true)
+                    .upstreamTimeout(Duration.ofMillis(300))
+                    .upstreamCacheNegativeTtl(Duration.ofMinutes(1))
+                    .ticker(now::get));
     base = "/" + registry.get().address() + "/test/upstream-ttl";
   }
 

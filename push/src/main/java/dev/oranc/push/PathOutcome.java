@@ -10,7 +10,8 @@ import java.util.Objects;
  * @param narBytes the NAR's size when this push compressed it, else 0
  * @param fileBytes the compressed size when this push uploaded it, else 0
  */
-public record PathOutcome(StorePath path, Status status, String detail, long narBytes, long fileBytes) {
+public record PathOutcome(
+    StorePath path, Status status, String detail, long narBytes, long fileBytes) {
 
   public enum Status {
     /** NAR and narinfo uploaded. */

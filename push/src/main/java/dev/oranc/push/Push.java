@@ -29,25 +29,25 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.time.Clock;
-import java.util.Locale;
-import java.util.concurrent.CompletionException;
 
 /**
- * {@code oranc push} and {@code oranc push initialize} (SPEC §4): the entry points the command
- * line calls.
+ * {@code oranc push} and {@code oranc push initialize} (SPEC §4): the entry points the command line
+ * calls.
  *
  * <p>Everything that can be wrong with the input, the database or the signing key is found before
  * the first request to the registry, and is a {@link PushException}: nothing has been uploaded
@@ -90,7 +90,9 @@ public final class Push {
     return this;
   }
 
-  /** Replaces the clock that dates refreshes and judges what is old ({@code --refresh-older-than}). */
+  /**
+   * Replaces the clock that dates refreshes and judges what is old ({@code --refresh-older-than}).
+   */
   public Push clock(Clock clock) {
     this.clock = clock;
     return this;
@@ -109,7 +111,8 @@ public final class Push {
    * @param err where the live progress line goes when {@code liveProgress}
    * @throws PushException when nothing could be pushed: bad input, database or signing key
    */
-  public PushReport run(InputStream stdin, Path workingDirectory, PrintStream err, boolean liveProgress)
+  public PushReport run(
+      InputStream stdin, Path workingDirectory, PrintStream err, boolean liveProgress)
       throws IOException, InterruptedException {
     long start = System.nanoTime();
     SecretKey key = signingKey(environment);
@@ -137,7 +140,8 @@ public final class Push {
     for (PathInfo info : closure.paths().values()) {
       Optional<SkipRules.Skip> skip = rules.check(info);
       if (skip.isPresent()) {
-        skipped.put(info.path(), new PathOutcome(info.path(), Status.SKIPPED, skip.get().toString(), 0, 0));
+        skipped.put(
+            info.path(), new PathOutcome(info.path(), Status.SKIPPED, skip.get().toString(), 0, 0));
         log.debug("{}: skipped, {}", info.path(), skip.get());
       } else {
         toPush.put(info.path(), info);
@@ -145,8 +149,13 @@ public final class Push {
     }
     log.info(
         "{} input path{}, {} in the closure, {} skipped by signature; {} {} to {}",
-        inputs.size(), inputs.size() == 1 ? "" : "s", closure.size(), skipped.size(),
-        options.dryRun() ? "checking" : "pushing", toPush.size(), options.repository());
+        inputs.size(),
+        inputs.size() == 1 ? "" : "s",
+        closure.size(),
+        skipped.size(),
+        options.dryRun() ? "checking" : "pushing",
+        toPush.size(),
+        options.repository());
 
     Progress progress = new Progress();
     progress.total(closure.size());
@@ -162,8 +171,12 @@ public final class Push {
     try (RegistryClient client = newClient(options)) {
       RegistryTarget target =
           new RegistryTarget(
-              new OciBinaryCache(client, options.tagCodec()), options.repository(), credentials,
-              maker, options.storeDir(), options.dryRun())
+                  new OciBinaryCache(client, options.tagCodec()),
+                  options.repository(),
+                  credentials,
+                  maker,
+                  options.storeDir(),
+                  options.dryRun())
               .refresh(options.refreshOlderThan(), clock);
       target.listKeys(toPush.size());
       cacheInfo = ensureCacheInfo(client, target, credentials);
@@ -171,12 +184,15 @@ public final class Push {
       NarCompressor compressor =
           new NarCompressor(narSource, options.zstdLevel(), cores, LARGE_NAR_BYTES);
       try (ProgressReporter reporter = ProgressReporter.start(progress, err, liveProgress)) {
-        pushed = new Pipeline(target, compressor, maker, progress, settings).run(new Closure(toPush));
+        pushed =
+            new Pipeline(target, compressor, maker, progress, settings).run(new Closure(toPush));
       }
       published = target.published();
       if (target.refreshed() > 0) {
-        log.info("refreshed {} path{} written more than {} ago, so that a concurrent gc keeps them",
-            target.refreshed(), target.refreshed() == 1 ? "" : "s",
+        log.info(
+            "refreshed {} path{} written more than {} ago, so that a concurrent gc keeps them",
+            target.refreshed(),
+            target.refreshed() == 1 ? "" : "s",
             options.refreshOlderThan().toString().substring(2).toLowerCase(Locale.ROOT));
       }
       realisationOutcome = uploadRealisations(target, key, realisations, pushed);
@@ -190,8 +206,15 @@ public final class Push {
     for (StorePath path : closure.paths().keySet()) {
       outcomes.add(skipped.containsKey(path) ? skipped.get(path) : byPath.get(path));
     }
-    return new PushReport(outcomes, Duration.ofNanos(System.nanoTime() - start), options.dryRun(), published,
-        realisationOutcome.uploaded(), realisationOutcome.failures(), cacheInfo, throttling);
+    return new PushReport(
+        outcomes,
+        Duration.ofNanos(System.nanoTime() - start),
+        options.dryRun(),
+        published,
+        realisationOutcome.uploaded(),
+        realisationOutcome.failures(),
+        cacheInfo,
+        throttling);
   }
 
   private record RealisationOutcome(long uploaded, List<String> failures) {}
@@ -201,14 +224,17 @@ public final class Push {
 
   /**
    * Uploads the realisations of the paths whose narinfo is now in the registry (pushed by this
-   * push, or ours already), signed with our key, after the pipeline: so a realisation never names
-   * a path the cache does not have (Nix would take the output for substitutable, then fail to
-   * fetch it). Paths that failed or were skipped (another cache's) get none. A realisation of a
-   * path that was in the registry already, whose key the tag listing shows, is not uploaded again.
+   * push, or ours already), signed with our key, after the pipeline: so a realisation never names a
+   * path the cache does not have (Nix would take the output for substitutable, then fail to fetch
+   * it). Paths that failed or were skipped (another cache's) get none. A realisation of a path that
+   * was in the registry already, whose key the tag listing shows, is not uploaded again.
    */
   private static RealisationOutcome uploadRealisations(
-      RegistryTarget target, SecretKey key, Map<StorePath, List<Realisation>> realisations,
-      List<PathOutcome> pushed) throws InterruptedException {
+      RegistryTarget target,
+      SecretKey key,
+      Map<StorePath, List<Realisation>> realisations,
+      List<PathOutcome> pushed)
+      throws InterruptedException {
     if (realisations.isEmpty()) {
       return new RealisationOutcome(0, List.of());
     }
@@ -221,7 +247,11 @@ public final class Push {
       boolean inCache = o.status().pushed() || o.status() == Status.IN_REGISTRY;
       for (Realisation r : of) {
         if (!inCache) {
-          log.debug("{}: not uploaded, its output {} is not in the cache ({})", r.key(), o.path(), o.status());
+          log.debug(
+              "{}: not uploaded, its output {} is not in the cache ({})",
+              r.key(),
+              o.path(),
+              o.status());
         } else if (o.status() == Status.IN_REGISTRY && target.listed(r.key())) {
           log.debug("{}: in the registry already", r.key());
         } else {
@@ -232,7 +262,8 @@ public final class Push {
     List<String> failures = new ArrayList<>();
     long uploaded = 0;
     for (int from = 0; from < toUpload.size(); from += REALISATION_UPLOADS) {
-      List<Realisation> batch = toUpload.subList(from, Math.min(toUpload.size(), from + REALISATION_UPLOADS));
+      List<Realisation> batch =
+          toUpload.subList(from, Math.min(toUpload.size(), from + REALISATION_UPLOADS));
       List<CompletableFuture<Void>> futures = new ArrayList<>();
       for (Realisation r : batch) {
         futures.add(target.publishFile(r.key(), r.json(), Realisation.CONTENT_TYPE));
@@ -243,7 +274,8 @@ public final class Push {
           uploaded++;
           log.debug("{}: uploaded", batch.get(i).key());
         } catch (ExecutionException | TimeoutException e) {
-          Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+          Throwable cause =
+              e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
           if (cause instanceof CompletionException c && c.getCause() != null) {
             cause = c.getCause();
           }
@@ -262,8 +294,8 @@ public final class Push {
   }
 
   /**
-   * {@code oranc push initialize}: uploads {@code nix-cache-info} (in a dry run, only says what
-   * it would upload).
+   * {@code oranc push initialize}: uploads {@code nix-cache-info} (in a dry run, only says what it
+   * would upload).
    *
    * @return the file's text
    */
@@ -285,17 +317,30 @@ public final class Push {
   public static final int DEFAULT_PRIORITY = 41;
 
   private String cacheInfoText(int priority, boolean wantMassQuery) {
-    return "StoreDir: " + options.storeDir() + "\n"
-        + "WantMassQuery: " + (wantMassQuery ? 1 : 0) + "\n"
-        + "Priority: " + priority + "\n";
+    return "StoreDir: "
+        + options.storeDir()
+        + "\n"
+        + "WantMassQuery: "
+        + (wantMassQuery ? 1 : 0)
+        + "\n"
+        + "Priority: "
+        + priority
+        + "\n";
   }
 
   private void uploadCacheInfo(RegistryClient client, Credentials credentials, String text)
       throws InterruptedException {
     OciBinaryCache cache = new OciBinaryCache(client, options.tagCodec());
     byte[] body = text.getBytes(StandardCharsets.UTF_8);
-    await(cache.store(options.repository(), NIX_CACHE_INFO, body, NIX_CACHE_INFO_CONTENT_TYPE, null,
-        credentials, null));
+    await(
+        cache.store(
+            options.repository(),
+            NIX_CACHE_INFO,
+            body,
+            NIX_CACHE_INFO_CONTENT_TYPE,
+            null,
+            credentials,
+            null));
   }
 
   /**
@@ -307,7 +352,8 @@ public final class Push {
    *
    * @return the summary's line, empty when the file was there
    */
-  private String ensureCacheInfo(RegistryClient client, RegistryTarget target, Credentials credentials)
+  private String ensureCacheInfo(
+      RegistryClient client, RegistryTarget target, Credentials credentials)
       throws InterruptedException {
     boolean present;
     try {
@@ -329,10 +375,16 @@ public final class Push {
       uploadCacheInfo(client, credentials, text);
     } catch (RuntimeException e) {
       log.debug("cannot write {} to {}", NIX_CACHE_INFO, options.repository(), e);
-      return "the cache has no " + NIX_CACHE_INFO + " and it could not be written: " + e.getMessage();
+      return "the cache has no "
+          + NIX_CACHE_INFO
+          + " and it could not be written: "
+          + e.getMessage();
     }
     log.info("wrote {} to {} (it had none)", NIX_CACHE_INFO, options.repository());
-    return "the cache had no " + NIX_CACHE_INFO + ": wrote it (" + fields
+    return "the cache had no "
+        + NIX_CACHE_INFO
+        + ": wrote it ("
+        + fields
         + "; 'oranc push initialize' changes it)";
   }
 
@@ -365,8 +417,11 @@ public final class Push {
             .maxRetryAfter(options.rateLimitWait())
             .uploadChunkBytes(options.uploadChunkBytes())
             .monolithicUploadBytes(
-                Math.min(RegistryClientConfig.builder().build().monolithicUploadBytes(),
-                    options.uploadChunkBytes() == 0 ? Integer.MAX_VALUE : options.uploadChunkBytes()))
+                Math.min(
+                    RegistryClientConfig.builder().build().monolithicUploadBytes(),
+                    options.uploadChunkBytes() == 0
+                        ? Integer.MAX_VALUE
+                        : options.uploadChunkBytes()))
             .checkBeforeUpload(false)
             .build());
   }
@@ -380,7 +435,8 @@ public final class Push {
     String text = environment.get(SIGNING_KEY_VARIABLE);
     if (text == null || text.isBlank()) {
       throw new PushException.SigningKey(
-          SIGNING_KEY_VARIABLE + " is not set: it must hold the Nix secret key that signs the"
+          SIGNING_KEY_VARIABLE
+              + " is not set: it must hold the Nix secret key that signs the"
               + " pushed paths, as 'nix key generate-secret --key-name NAME' prints it"
               + " (name:base64)");
     }

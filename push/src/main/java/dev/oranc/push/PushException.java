@@ -2,9 +2,9 @@ package dev.oranc.push;
 
 /**
  * Why {@code oranc push} stopped before uploading anything: the input, the Nix database or the
- * signing key is unusable. Each message is one line that names the problem and, where there is
- * one, the fix. Failures of single paths during the upload are not exceptions but part of the
- * {@link PushReport}: the other paths go on.
+ * signing key is unusable. Each message is one line that names the problem and, where there is one,
+ * the fix. Failures of single paths during the upload are not exceptions but part of the {@link
+ * PushReport}: the other paths go on.
  *
  * <p>Not part of {@code OrancException}: that hierarchy is sealed in {@code common} and mapped to
  * HTTP answers by the server, and none of these can happen there.

@@ -1,8 +1,8 @@
 package dev.oranc.push;
 
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.registry.RetryBudget;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.db.NixDatabase;
@@ -16,17 +16,17 @@ import java.util.regex.Pattern;
  * key) are not options: they come from the environment, see {@link Push}.
  *
  * @param storeDir {@code --store-dir}, canonical
- * @param database the Nix database file (not a flag: always {@link NixDatabase#DEFAULT_FILE} on
- *     the command line, as in the Rust oranc)
+ * @param database the Nix database file (not a flag: always {@link NixDatabase#DEFAULT_FILE} on the
+ *     command line, as in the Rust oranc)
  * @param noRealisations {@code --no-realisations}: upload no realisation files
  * @param maxRetry {@code --max-retry N}: attempts of a failing registry request
- * @param rateLimitWait {@code --max-retry DURATION}: how long one registry request may keep
- *     waiting on rate limits (429) before the push gives it up; {@link #DEFAULT_RATE_LIMIT_WAIT}
- *     when the flag gives a count (see {@link RetryBudget})
+ * @param rateLimitWait {@code --max-retry DURATION}: how long one registry request may keep waiting
+ *     on rate limits (429) before the push gives it up; {@link #DEFAULT_RATE_LIMIT_WAIT} when the
+ *     flag gives a count (see {@link RetryBudget})
  * @param refreshOlderThan {@code --refresh-older-than DURATION}: a path found in the registry
  *     written longer ago than this (or undated) has its manifests put again, written now, before
- *     anything referring to it is published, so a concurrent {@code oranc gc} cannot take it
- *     away (zero: every path found); see {@code RegistryTarget}
+ *     anything referring to it is published, so a concurrent {@code oranc gc} cannot take it away
+ *     (zero: every path found); see {@code RegistryTarget}
  */
 public record PushOptions(
     RepositoryRef repository,
@@ -70,11 +70,14 @@ public record PushOptions(
     new RetryBudget(maxRetry, rateLimitWait); // validates both, naming --max-retry
     Objects.requireNonNull(refreshOlderThan, "refreshOlderThan");
     if (refreshOlderThan.isNegative()) {
-      throw new IllegalArgumentException("--refresh-older-than: " + refreshOlderThan + " (expected: 0 or more)");
+      throw new IllegalArgumentException(
+          "--refresh-older-than: " + refreshOlderThan + " (expected: 0 or more)");
     }
     if (uploadChunkBytes != 0 && uploadChunkBytes < 64 * 1024) {
       throw new IllegalArgumentException(
-          "--upload-chunk-size: " + uploadChunkBytes + " (expected: 0 for one PATCH per blob, or at least 64KiB)");
+          "--upload-chunk-size: "
+              + uploadChunkBytes
+              + " (expected: 0 for one PATCH per blob, or at least 64KiB)");
     }
   }
 
@@ -108,7 +111,8 @@ public record PushOptions(
     private RepositoryRef repository;
     private boolean noClosure;
     private String storeDir = StorePath.DEFAULT_STORE_DIR;
-    private Pattern excludedSigningKeyPattern = Pattern.compile(DEFAULT_EXCLUDED_SIGNING_KEY_PATTERN);
+    private Pattern excludedSigningKeyPattern =
+        Pattern.compile(DEFAULT_EXCLUDED_SIGNING_KEY_PATTERN);
     private boolean alreadySigned;
     private int parallel = 4;
     private int zstdLevel = 3;
@@ -220,9 +224,23 @@ public record PushOptions(
     }
 
     public PushOptions build() {
-      return new PushOptions(repository, noClosure, storeDir, excludedSigningKeyPattern,
-          alreadySigned, parallel, zstdLevel, maxRetry, dryRun, allowImmutableDb, noSsl,
-          uploadChunkBytes, tagCodec, database, noRealisations, rateLimitWait,
+      return new PushOptions(
+          repository,
+          noClosure,
+          storeDir,
+          excludedSigningKeyPattern,
+          alreadySigned,
+          parallel,
+          zstdLevel,
+          maxRetry,
+          dryRun,
+          allowImmutableDb,
+          noSsl,
+          uploadChunkBytes,
+          tagCodec,
+          database,
+          noRealisations,
+          rateLimitWait,
           refreshOlderThan);
     }
   }

@@ -4,10 +4,10 @@ import dev.oranc.common.registry.Throttling;
 import dev.oranc.push.PathOutcome.Status;
 import dev.oranc.push.progress.ProgressReporter;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.ArrayList;
 
 /**
  * What a push did: every path of the closure with its outcome, and totals.
@@ -17,13 +17,19 @@ import java.util.ArrayList;
  * @param realisations realisation files ({@code realisations/<id>.doi}) uploaded (in a dry run:
  *     that would be)
  * @param realisationFailures one line per realisation that could not be uploaded
- * @param cacheInfo what the push did about the cache's {@code nix-cache-info} (wrote it because
- *     the cache had none, or could not), a line of the summary; empty when it was there already
+ * @param cacheInfo what the push did about the cache's {@code nix-cache-info} (wrote it because the
+ *     cache had none, or could not), a line of the summary; empty when it was there already
  * @param throttling how often and how long the registry's rate limits held the push back
  */
 public record PushReport(
-    List<PathOutcome> outcomes, Duration wallTime, boolean dryRun, long published,
-    long realisations, List<String> realisationFailures, String cacheInfo, Throttling throttling) {
+    List<PathOutcome> outcomes,
+    Duration wallTime,
+    boolean dryRun,
+    long published,
+    long realisations,
+    List<String> realisationFailures,
+    String cacheInfo,
+    Throttling throttling) {
 
   public PushReport {
     outcomes = List.copyOf(outcomes);
@@ -35,9 +41,21 @@ public record PushReport(
 
   /** A report of a push the registry never rate-limited. */
   public PushReport(
-      List<PathOutcome> outcomes, Duration wallTime, boolean dryRun, long published,
-      long realisations, List<String> realisationFailures, String cacheInfo) {
-    this(outcomes, wallTime, dryRun, published, realisations, realisationFailures, cacheInfo,
+      List<PathOutcome> outcomes,
+      Duration wallTime,
+      boolean dryRun,
+      long published,
+      long realisations,
+      List<String> realisationFailures,
+      String cacheInfo) {
+    this(
+        outcomes,
+        wallTime,
+        dryRun,
+        published,
+        realisations,
+        realisationFailures,
+        cacheInfo,
         Throttling.NONE);
   }
 
@@ -84,20 +102,30 @@ public record PushReport(
     if (reused > 0) {
       sb.append(" (").append(reused).append(" of them with a NAR already in the registry)");
     }
-    sb.append(", ").append(inRegistry).append(" already in the registry, ")
-        .append(skipped).append(" skipped by signature, ")
-        .append(failed).append(" failed");
+    sb.append(", ")
+        .append(inRegistry)
+        .append(" already in the registry, ")
+        .append(skipped)
+        .append(" skipped by signature, ")
+        .append(failed)
+        .append(" failed");
     if (realisations > 0 || !realisationFailures.isEmpty()) {
-      sb.append(", ").append(realisations).append(realisations == 1 ? " realisation" : " realisations");
+      sb.append(", ")
+          .append(realisations)
+          .append(realisations == 1 ? " realisation" : " realisations");
       if (!realisationFailures.isEmpty()) {
         sb.append(" (").append(realisationFailures.size()).append(" failed)");
       }
     }
-    sb.append("; NAR ").append(ProgressReporter.bytes(narBytes()))
-        .append(", zstd ").append(ProgressReporter.bytes(fileBytes()))
+    sb.append("; NAR ")
+        .append(ProgressReporter.bytes(narBytes()))
+        .append(", zstd ")
+        .append(ProgressReporter.bytes(fileBytes()))
         .append(String.format(Locale.ROOT, " in %.1f s", seconds));
     if (narBytes() > 0) {
-      sb.append(" (").append(ProgressReporter.bytes((long) (narBytes() / seconds))).append("/s of NAR)");
+      sb.append(" (")
+          .append(ProgressReporter.bytes((long) (narBytes() / seconds)))
+          .append("/s of NAR)");
     }
     if (throttling.any()) {
       sb.append("; ").append(throttling.describe()).append(" by the registry's rate limits");
@@ -108,7 +136,11 @@ public record PushReport(
       lines.add(cacheInfo);
     }
     for (PathOutcome o : failures()) {
-      lines.add((o.status() == Status.FAILED ? "failed: " : "not pushed: ") + o.path() + ": " + o.detail());
+      lines.add(
+          (o.status() == Status.FAILED ? "failed: " : "not pushed: ")
+              + o.path()
+              + ": "
+              + o.detail());
     }
     lines.addAll(realisationFailures);
     return lines;

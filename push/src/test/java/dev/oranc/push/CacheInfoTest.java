@@ -21,7 +21,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class CacheInfoTest {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.TOKEN);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.TOKEN);
 
   static TestStore store;
   static Nix.KeyPair key;
@@ -46,8 +47,10 @@ class CacheInfoTest {
   }
 
   private String cacheInfo(String repo) {
-    return new CacheReader(registries.get(), repo).file(Push.NIX_CACHE_INFO)
-        .map(f -> new String(f.bytes(), StandardCharsets.UTF_8)).orElse(null);
+    return new CacheReader(registries.get(), repo)
+        .file(Push.NIX_CACHE_INFO)
+        .map(f -> new String(f.bytes(), StandardCharsets.UTF_8))
+        .orElse(null);
   }
 
   @Test
@@ -56,13 +59,17 @@ class CacheInfoTest {
     PushReport report = runner().push(repo, List.of(closure.get("one")));
     assertTrue(report.succeeded(), report.summary().toString());
     assertEquals("StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 41\n", cacheInfo(repo));
-    assertTrue(report.summary().stream().anyMatch(l -> l.startsWith("the cache had no nix-cache-info: wrote it")),
+    assertTrue(
+        report.summary().stream()
+            .anyMatch(l -> l.startsWith("the cache had no nix-cache-info: wrote it")),
         report.summary().toString());
 
     // The second push finds it and says nothing about it.
     PushReport again = runner().push(repo, List.of(closure.get("one")));
     assertEquals("", again.cacheInfo());
-    assertFalse(again.summary().stream().anyMatch(l -> l.contains("nix-cache-info")), again.summary().toString());
+    assertFalse(
+        again.summary().stream().anyMatch(l -> l.contains("nix-cache-info")),
+        again.summary().toString());
   }
 
   @Test
@@ -80,7 +87,9 @@ class CacheInfoTest {
   void aDryRunOnlySaysItWould() throws Exception {
     String repo = "cacheinfo/dry";
     PushReport report = runner().push(repo, List.of(closure.get("one")), o -> o.dryRun(true));
-    assertTrue(report.cacheInfo().startsWith("the cache has no nix-cache-info: would write it"), report.cacheInfo());
+    assertTrue(
+        report.cacheInfo().startsWith("the cache has no nix-cache-info: would write it"),
+        report.cacheInfo());
     assertEquals(null, cacheInfo(repo));
   }
 }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.jr.ob.JSON;
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.RawClient;
 import dev.oranc.testkit.Registry;
@@ -57,7 +56,9 @@ final class CacheReader {
       String digest = (String) layer.get("digest");
       return Optional.of(
           new StoredFile(
-              key, digest, ((Number) layer.get("size")).longValue(),
+              key,
+              digest,
+              ((Number) layer.get("size")).longValue(),
               (String) annotations.get("com.linyinfeng.oranc.content.type"),
               client.getBlob(repository, digest)));
     } catch (IOException e) {

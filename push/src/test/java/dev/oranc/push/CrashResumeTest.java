@@ -3,6 +3,7 @@ package dev.oranc.push;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.nix.hash.NixHash;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.common.tag.TagCodec;
@@ -12,6 +13,7 @@ import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,8 +28,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import dev.oranc.common.nix.hash.NixHash;
-import java.io.IOException;
 
 /**
  * A push killed with SIGKILL half-way through a 50-path closure leaves a consistent cache (every
@@ -36,7 +36,8 @@ import java.io.IOException;
  */
 class CrashResumeTest {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   static final int LAYERS = 5;
   static final int WIDTH = 10;
@@ -53,7 +54,9 @@ class CrashResumeTest {
     for (int layer = 0; layer < LAYERS; layer++) {
       for (int i = 0; i < WIDTH; i++) {
         List<String> deps =
-            layer == 0 ? List.of() : List.of("p" + (layer - 1) + "x" + i, "p" + (layer - 1) + "x" + ((i + 1) % WIDTH));
+            layer == 0
+                ? List.of()
+                : List.of("p" + (layer - 1) + "x" + i, "p" + (layer - 1) + "x" + ((i + 1) % WIDTH));
         drvs.add(
             new TestStore.Drv(
                 "p" + layer + "x" + i,
@@ -112,12 +115,14 @@ class CrashResumeTest {
     assertEquals(137, push.exitValue(), "killed by SIGKILL");
 
     Set<String> narInfosLeft = settled(cache);
-    assertTrue(narInfosLeft.size() >= 15 && narInfosLeft.size() < 50,
+    assertTrue(
+        narInfosLeft.size() >= 15 && narInfosLeft.size() < 50,
         "killed half-way: " + narInfosLeft.size() + " narinfos of 50");
     Set<String> keysLeft = Set.copyOf(cache.keys());
     Set<String> narPresent = new HashSet<>();
     for (String path : paths.values()) {
-      String narKey = "nar/" + NixHash.parse(NixPathInfo.of(path).narHash()).bareNix32() + ".nar.zst";
+      String narKey =
+          "nar/" + NixHash.parse(NixPathInfo.of(path).narHash()).bareNix32() + ".nar.zst";
       if (keysLeft.contains(narKey)) {
         narPresent.add(path);
       }
@@ -128,8 +133,10 @@ class CrashResumeTest {
     PushReport rerun = new PushRunner(registry(), key).push(repo, tops);
     assertTrue(rerun.succeeded(), rerun.summary().toString());
     assertEquals(narInfosLeft.size(), rerun.count(Status.IN_REGISTRY));
-    assertEquals(50 - narInfosLeft.size(), rerun.count(Status.PUSHED) + rerun.count(Status.NARINFO_ONLY));
-    assertEquals(narsMissing, rerun.count(Status.PUSHED), "NARs compressed again: only the missing ones");
+    assertEquals(
+        50 - narInfosLeft.size(), rerun.count(Status.PUSHED) + rerun.count(Status.NARINFO_ONLY));
+    assertEquals(
+        narsMissing, rerun.count(Status.PUSHED), "NARs compressed again: only the missing ones");
     // No NAR that was there is sent again; the missing ones at most once each (a blob that went
     // up just before the kill, untagged, is found by the upload's HEAD and not sent again).
     Set<String> uploaded = Uploads.blobDigests(registry().proxiedRequests());
@@ -137,11 +144,13 @@ class CrashResumeTest {
     for (String path : paths.values()) {
       String digest = Uploads.narDigest(cache.narInfo(path).orElseThrow());
       if (uploaded.contains(digest)) {
-        assertTrue(!narPresent.contains(path), path + ": its NAR was there, and was uploaded again");
+        assertTrue(
+            !narPresent.contains(path), path + ": its NAR was there, and was uploaded again");
         narsUploaded++;
       }
     }
-    assertTrue(narsUploaded <= narsMissing && narsUploaded >= narsMissing - 2,
+    assertTrue(
+        narsUploaded <= narsMissing && narsUploaded >= narsMissing - 2,
         narsUploaded + " NARs uploaded, " + narsMissing + " were missing");
     assertEquals(
         (50 - narInfosLeft.size()) + narsMissing,
@@ -185,7 +194,9 @@ class CrashResumeTest {
       NarInfo info = NarInfo.parse(file.get().bytes());
       assertTrue(keys.contains(info.url()), key + " names " + info.url() + ", which is not there");
       for (StorePath ref : info.references()) {
-        assertTrue(keys.contains(ref.hashPart() + ".narinfo"), key + " refers to " + ref + ", which is not there");
+        assertTrue(
+            keys.contains(ref.hashPart() + ".narinfo"),
+            key + " refers to " + ref + ", which is not there");
       }
       withNarInfo.add(info.storePath().toString());
     }

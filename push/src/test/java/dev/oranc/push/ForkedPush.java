@@ -1,11 +1,11 @@
 package dev.oranc.push;
 
 import dev.oranc.push.progress.ProgressReporter;
-import java.nio.file.Path;
-import java.util.List;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryType;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.List;
 
 /**
  * {@code oranc push} in a JVM of its own, for tests that must kill it or bound its heap: {@code
@@ -18,12 +18,19 @@ public final class ForkedPush {
 
   public static void main(String[] args) throws Exception {
     PushOptions options =
-        PushOptions.builder(args[0], args[1]).noSsl(true).parallel(Integer.parseInt(args[2])).build();
+        PushOptions.builder(args[0], args[1])
+            .noSsl(true)
+            .parallel(Integer.parseInt(args[2]))
+            .build();
     PushReport report;
     try {
       report =
           new Push(options, System.getenv())
-              .run(System.in, Path.of("").toAbsolutePath(), System.err, ProgressReporter.stderrIsTerminal());
+              .run(
+                  System.in,
+                  Path.of("").toAbsolutePath(),
+                  System.err,
+                  ProgressReporter.stderrIsTerminal());
     } catch (PushException e) {
       System.err.println("push: " + e.getMessage());
       System.exit(1);
@@ -46,8 +53,11 @@ public final class ForkedPush {
     return peak;
   }
 
-  /** The command line of a forked push: this JVM's java and class path, {@code jvmOptions} added. */
-  static List<String> command(List<String> jvmOptions, String registry, String repository, int parallel) {
+  /**
+   * The command line of a forked push: this JVM's java and class path, {@code jvmOptions} added.
+   */
+  static List<String> command(
+      List<String> jvmOptions, String registry, String repository, int parallel) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);

@@ -20,6 +20,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +29,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import java.security.DigestInputStream;
 
 /**
  * Memory is bounded whatever the NAR's size: a single path of 2 GiB (half random, half text) is
@@ -37,7 +37,8 @@ import java.security.DigestInputStream;
  */
 class LargePathTest {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   static final long GIB = 1L << 30;
   static TestStore store;
@@ -52,8 +53,11 @@ class LargePathTest {
         store.build(
             new TestStore.Drv(
                 "large",
-                "mkdir $out; head -c " + GIB + " /dev/urandom > $out/random; "
-                    + "yes 'a line of text that compresses well, again and again' | head -c " + GIB
+                "mkdir $out; head -c "
+                    + GIB
+                    + " /dev/urandom > $out/random; "
+                    + "yes 'a line of text that compresses well, again and again' | head -c "
+                    + GIB
                     + " > $out/text"));
   }
 
@@ -70,7 +74,10 @@ class LargePathTest {
     ProcessBuilder pb =
         new ProcessBuilder(
                 ForkedPush.command(
-                    List.of("-Xmx256m", "-XX:MaxDirectMemorySize=128m"), registry.address(), repo, 4))
+                    List.of("-Xmx256m", "-XX:MaxDirectMemorySize=128m"),
+                    registry.address(),
+                    repo,
+                    4))
             .redirectInput(stdin.toFile())
             .redirectErrorStream(true)
             .redirectOutput(tmp.resolve("push.log").toFile());
@@ -90,13 +97,22 @@ class LargePathTest {
 
     // Stream the stored NAR back: its blob has the narinfo's FileHash, and it decompresses to a
     // NAR with the database's hash and size.
-    byte[] manifest = registry.client().getManifest(repo, TagCodec.DEFAULT.writeTag(info.url()).value()).orElseThrow();
+    byte[] manifest =
+        registry
+            .client()
+            .getManifest(repo, TagCodec.DEFAULT.writeTag(info.url()).value())
+            .orElseThrow();
     String digest = "sha256:" + Uploads.narDigest(info);
-    assertTrue(new String(manifest, StandardCharsets.UTF_8).contains(digest), "the NAR's tag names its blob");
+    assertTrue(
+        new String(manifest, StandardCharsets.UTF_8).contains(digest),
+        "the NAR's tag names its blob");
     HttpResponse<InputStream> blob =
         HttpClient.newHttpClient()
             .send(
-                HttpRequest.newBuilder(URI.create("http://" + registry.address() + "/v2/" + repo + "/blobs/" + digest)).build(),
+                HttpRequest.newBuilder(
+                        URI.create(
+                            "http://" + registry.address() + "/v2/" + repo + "/blobs/" + digest))
+                    .build(),
                 HttpResponse.BodyHandlers.ofInputStream());
     assertEquals(200, blob.statusCode());
     MessageDigest fileSha = Digest.newSha256();

@@ -8,8 +8,13 @@ import java.util.Map;
 
 /** {@code nix path-info --json} with everything a narinfo repeats: signatures and CA too. */
 record NixPathInfo(
-    String path, String narHash, long narSize, List<String> references, String deriver,
-    List<String> signatures, String ca) {
+    String path,
+    String narHash,
+    long narSize,
+    List<String> references,
+    String deriver,
+    List<String> signatures,
+    String ca) {
 
   @SuppressWarnings("unchecked")
   static NixPathInfo of(String path) {

@@ -1,18 +1,15 @@
 package dev.oranc.push;
 
-import dev.oranc.push.nar.NarSource;
-
 import dev.oranc.common.nix.store.StorePath;
+import dev.oranc.push.nar.NarSource;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
-import java.io.InterruptedIOException;
 
-/**
- * NARs made by {@code nix-store --dump}: the reference the pushed NARs are compared with.
- */
+/** NARs made by {@code nix-store --dump}: the reference the pushed NARs are compared with. */
 public final class NixStoreDump implements NarSource {
 
   private static final int BUFFER = 128 * 1024;

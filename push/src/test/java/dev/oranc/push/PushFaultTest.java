@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.nix.hash.NixHash;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.store.StorePath;
+import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.PathOutcome.Status;
+import dev.oranc.push.narinfo.NarInfoMaker;
 import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.FaultInjector.Fault;
 import dev.oranc.testkit.FaultInjector.Rule;
@@ -15,6 +18,7 @@ import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,15 +31,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import dev.oranc.common.nix.hash.NixHash;
-import dev.oranc.common.tag.TagCodec;
-import dev.oranc.push.narinfo.NarInfoMaker;
-import java.util.HashSet;
 
 /**
- * Registry faults during a push, in each phase of it — token fetch, blob upload (start, PATCH of
- * a large NAR, the closing PUT), manifest PUT — injected between the push and a real token
- * registry by {@link FaultInjector} (testkit). After every push, whatever its outcome, the cache must be
+ * Registry faults during a push, in each phase of it — token fetch, blob upload (start, PATCH of a
+ * large NAR, the closing PUT), manifest PUT — injected between the push and a real token registry
+ * by {@link FaultInjector} (testkit). After every push, whatever its outcome, the cache must be
  * consistent: every narinfo's NAR and every narinfo of its references are there. Then:
  *
  * <ul>
@@ -50,7 +50,8 @@ import java.util.HashSet;
  */
 class PushFaultTest {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.TOKEN);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.TOKEN);
 
   static TestStore store;
   static Nix.KeyPair key;
@@ -62,12 +63,15 @@ class PushFaultTest {
   static void build() {
     store = new TestStore();
     key = Nix.generateKey("oranc-push-faults-1");
-    paths = store.build(List.of(
-        new TestStore.Drv("big", "mkdir $out; head -c 5000000 /dev/urandom > $out/data"),
-        new TestStore.Drv("leaf", "mkdir $out; echo leaf > $out/x"),
-        new TestStore.Drv("mid", "mkdir $out; " + TestStore.REFER_TO_DEPS, List.of("big", "leaf")),
-        new TestStore.Drv("top", "mkdir $out; " + TestStore.REFER_TO_DEPS, List.of("mid")),
-        new TestStore.Drv("lone", "mkdir $out; echo lone > $out/x")));
+    paths =
+        store.build(
+            List.of(
+                new TestStore.Drv("big", "mkdir $out; head -c 5000000 /dev/urandom > $out/data"),
+                new TestStore.Drv("leaf", "mkdir $out; echo leaf > $out/x"),
+                new TestStore.Drv(
+                    "mid", "mkdir $out; " + TestStore.REFER_TO_DEPS, List.of("big", "leaf")),
+                new TestStore.Drv("top", "mkdir $out; " + TestStore.REFER_TO_DEPS, List.of("mid")),
+                new TestStore.Drv("lone", "mkdir $out; echo lone > $out/x")));
   }
 
   @AfterAll
@@ -84,8 +88,11 @@ class PushFaultTest {
   }
 
   private static PushReport push(FaultInjector faults, String repo) throws Exception {
-    PushOptions options = PushOptions.builder(faults.address(), repo).noSsl(true).maxRetry(3).build();
-    return PushRunner.push(options, new PushRunner(registry(), key).environment(),
+    PushOptions options =
+        PushOptions.builder(faults.address(), repo).noSsl(true).maxRetry(3).build();
+    return PushRunner.push(
+        options,
+        new PushRunner(registry(), key).environment(),
         List.of(paths.get("top"), paths.get("lone")));
   }
 
@@ -101,7 +108,9 @@ class PushFaultTest {
     return m;
   }
 
-  /** No narinfo names a missing NAR, nor a reference without its narinfo; returns the pushed names. */
+  /**
+   * No narinfo names a missing NAR, nor a reference without its narinfo; returns the pushed names.
+   */
   static Set<String> assertConsistent(String repo) {
     CacheReader cache = new CacheReader(registry(), repo);
     Set<String> keys = Set.copyOf(cache.keys());
@@ -116,7 +125,9 @@ class PushFaultTest {
       assertTrue(keys.contains(info.url()), name + "'s narinfo names a missing NAR " + info.url());
       assertEquals(NixPathInfo.of(p.toString()).narSize(), cache.nar(info).length, name + "'s NAR");
       for (StorePath ref : info.references()) {
-        assertTrue(keys.contains(ref.hashPart() + ".narinfo"), name + " refers to " + ref + ", which has no narinfo");
+        assertTrue(
+            keys.contains(ref.hashPart() + ".narinfo"),
+            name + " refers to " + ref + ", which has no narinfo");
       }
     }
     return present;
@@ -202,7 +213,12 @@ class PushFaultTest {
     String digest = blobDigest("leaf");
     String repo = fresh("blob");
     try (FaultInjector faults = new FaultInjector(registry().address(), registry().tokenRealm())) {
-      faults.add(Rule.of("PUT", "/blobs/uploads/.*digest=" + digest.replace(":", "(:|%3A)"), Fault.status(500), -1));
+      faults.add(
+          Rule.of(
+              "PUT",
+              "/blobs/uploads/.*digest=" + digest.replace(":", "(:|%3A)"),
+              Fault.status(500),
+              -1));
       PushReport report = push(faults, repo);
       assertEquals(3, faults.injected().size(), "--max-retry 3 attempts: " + faults.injected());
       assertOnlyFailed(report, "leaf", Set.of("mid", "top"));
@@ -227,17 +243,27 @@ class PushFaultTest {
   @Test
   void aManifestRateLimitedForAnHourFailsThatPathPromptly() throws Exception {
     String repo = fresh("ratelimit");
-    String leafNarTag = TagCodec.DEFAULT.writeTag(
-        NarInfoMaker.narKey(NixHash.parse(
-            NixPathInfo.of(paths.get("leaf")).narHash()))).value();
+    String leafNarTag =
+        TagCodec.DEFAULT
+            .writeTag(
+                NarInfoMaker.narKey(NixHash.parse(NixPathInfo.of(paths.get("leaf")).narHash())))
+            .value();
     try (FaultInjector faults = new FaultInjector(registry().address(), registry().tokenRealm())) {
-      faults.add(Rule.of("PUT", "/manifests/" + leafNarTag + "$", Fault.status(429, "Retry-After", "3600"), -1));
+      faults.add(
+          Rule.of(
+              "PUT",
+              "/manifests/" + leafNarTag + "$",
+              Fault.status(429, "Retry-After", "3600"),
+              -1));
       PushReport report = push(faults, repo);
       assertOnlyFailed(report, "leaf", Set.of("mid", "top"));
       // Promptly: the hour is weighed against the retry budget and not waited (no clock needed).
-      String leaf = report.outcomes().stream()
-          .filter(o -> o.path().toString().equals(paths.get("leaf")))
-          .findFirst().orElseThrow().detail();
+      String leaf =
+          report.outcomes().stream()
+              .filter(o -> o.path().toString().equals(paths.get("leaf")))
+              .findFirst()
+              .orElseThrow()
+              .detail();
       assertTrue(leaf.contains("for longer than the retry budget"), leaf);
       assertEquals(Set.of("big", "lone"), assertConsistent(repo));
       assertRecovers(faults, repo);
@@ -256,7 +282,9 @@ class PushFaultTest {
         assertTrue(o.status().failed(), o.toString());
       }
       assertEquals(List.of(), registry().tags(repo));
-      assertTrue(faults.requests().stream().noneMatch(r -> r.startsWith("PUT ") && r.contains("/manifests/")),
+      assertTrue(
+          faults.requests().stream()
+              .noneMatch(r -> r.startsWith("PUT ") && r.contains("/manifests/")),
           "a manifest was written without a token: " + faults.requests());
       assertRecovers(faults, repo);
     }

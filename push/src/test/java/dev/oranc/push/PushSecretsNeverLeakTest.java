@@ -4,14 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import dev.oranc.testkit.LogCapture;
 import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.FaultInjector.Fault;
 import dev.oranc.testkit.FaultInjector.Rule;
+import dev.oranc.testkit.LogCapture;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -24,17 +25,17 @@ import java.util.Map;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import java.io.ByteArrayInputStream;
 
 /**
  * A push never shows its secrets: with every logger at TRACE, a push against a token registry —
- * with a token fetch and a manifest PUT failing once, and a second push with a wrong password —
- * is searched, log events, progress output, report summary and per-path details, for the
- * password, its Basic form, the signing key's secret and anything shaped like a JWT.
+ * with a token fetch and a manifest PUT failing once, and a second push with a wrong password — is
+ * searched, log events, progress output, report summary and per-path details, for the password, its
+ * Basic form, the signing key's secret and anything shaped like a JWT.
  */
 class PushSecretsNeverLeakTest {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.TOKEN);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.TOKEN);
 
   private static final String WRONG = "push-wrong-password-never-logged";
   private static final Pattern JWT = Pattern.compile("eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}");
@@ -47,9 +48,12 @@ class PushSecretsNeverLeakTest {
     List<String> output = new ArrayList<>();
     try (TestStore store = new TestStore();
         FaultInjector faults = new FaultInjector(registry.address(), registry.tokenRealm())) {
-      Map<String, String> paths = store.build(List.of(
-          new TestStore.Drv("dep", "mkdir $out; echo dep > $out/x"),
-          new TestStore.Drv("app", "mkdir $out; " + TestStore.REFER_TO_DEPS, List.of("dep"))));
+      Map<String, String> paths =
+          store.build(
+              List.of(
+                  new TestStore.Drv("dep", "mkdir $out; echo dep > $out/x"),
+                  new TestStore.Drv(
+                      "app", "mkdir $out; " + TestStore.REFER_TO_DEPS, List.of("dep"))));
       faults.add(Rule.of("GET", "^/token", Fault.status(503), 1));
       faults.add(Rule.of("PUT", "/manifests/", Fault.status(500), 1));
       Map<String, String> env = new HashMap<>();
@@ -63,26 +67,38 @@ class PushSecretsNeverLeakTest {
       events.close();
     }
     String keySecret = key.secret().substring(key.secret().indexOf(':') + 1);
-    List<String> secrets = List.of(Registry.PASSWORD, WRONG, keySecret, keySecret.substring(0, 43),
-        b64(Registry.USER + ":" + Registry.PASSWORD), b64(Registry.USER + ":" + WRONG));
-    assertTrue(events.events().size() > 20, "expected a trace of the push, got " + events.events().size());
+    List<String> secrets =
+        List.of(
+            Registry.PASSWORD,
+            WRONG,
+            keySecret,
+            keySecret.substring(0, 43),
+            b64(Registry.USER + ":" + Registry.PASSWORD),
+            b64(Registry.USER + ":" + WRONG));
+    assertTrue(
+        events.events().size() > 20, "expected a trace of the push, got " + events.events().size());
     for (ILoggingEvent e : events.events()) {
-      check("log line of " + e.getLoggerName(),
-          LogCapture.text(e), secrets);
+      check("log line of " + e.getLoggerName(), LogCapture.text(e), secrets);
     }
     for (String o : output) {
       check("the push's output", o, secrets);
     }
   }
 
-  private static String run(FaultInjector faults, String repo, Map<String, String> env, String path) throws Exception {
-    PushOptions options = PushOptions.builder(faults.address(), repo).noSsl(true).maxRetry(3).build();
+  private static String run(FaultInjector faults, String repo, Map<String, String> env, String path)
+      throws Exception {
+    PushOptions options =
+        PushOptions.builder(faults.address(), repo).noSsl(true).maxRetry(3).build();
     ByteArrayOutputStream progress = new ByteArrayOutputStream();
     PushReport report;
     try (PrintStream out = new PrintStream(progress, true, StandardCharsets.UTF_8)) {
-      report = new Push(options, env).run(
-          new ByteArrayInputStream((path + "\n").getBytes(StandardCharsets.UTF_8)),
-          Path.of("").toAbsolutePath(), out, false);
+      report =
+          new Push(options, env)
+              .run(
+                  new ByteArrayInputStream((path + "\n").getBytes(StandardCharsets.UTF_8)),
+                  Path.of("").toAbsolutePath(),
+                  out,
+                  false);
     }
     StringBuilder all = new StringBuilder(progress.toString(StandardCharsets.UTF_8));
     report.summary().forEach(l -> all.append(l).append('\n'));
@@ -100,5 +116,4 @@ class PushSecretsNeverLeakTest {
     }
     assertFalse(JWT.matcher(text).find(), "a token in " + where + ": " + text);
   }
-
 }

@@ -11,42 +11,43 @@ import dev.oranc.common.nix.signature.NixSignature;
 import dev.oranc.common.nix.signature.PublicKey;
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.common.oci.Digest;
+import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.PathOutcome.Status;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.ProxiedRequest;
+import dev.oranc.testkit.RawClient;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import dev.oranc.common.tag.TagCodec;
-import dev.oranc.testkit.RawClient;
-import java.io.ByteArrayInputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.time.Clock;
-import java.util.HashMap;
-import java.util.regex.Pattern;
 
 /**
- * {@code oranc push} end to end: real Nix store paths, the real registry (with credentials),
- * read back with the harness's own client, and checked by real Nix.
+ * {@code oranc push} end to end: real Nix store paths, the real registry (with credentials), read
+ * back with the harness's own client, and checked by real Nix.
  */
 class PushTest {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.BASIC);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.BASIC);
 
   static TestStore store;
   static Nix.KeyPair key;
@@ -64,7 +65,8 @@ class PushTest {
                 new TestStore.Drv(
                     "file", "printf 'a single file, refers to %s' $deps > $out", List.of("dep")),
                 new TestStore.Drv(
-                    "top", "mkdir $out; echo $out > $out/self; " + TestStore.REFER_TO_DEPS,
+                    "top",
+                    "mkdir $out; echo $out > $out/self; " + TestStore.REFER_TO_DEPS,
                     List.of("tree", "file"))));
   }
 
@@ -99,24 +101,31 @@ class PushTest {
     PublicKey publicKey = PublicKey.parse(key.publicKey());
     for (String path : closurePaths()) {
       NixPathInfo nix = NixPathInfo.of(path);
-      NarInfo info = cache.narInfo(path).orElseThrow(() -> new AssertionError("no narinfo for " + path));
+      NarInfo info =
+          cache.narInfo(path).orElseThrow(() -> new AssertionError("no narinfo for " + path));
       assertEquals(path, info.storePath().toString());
       assertEquals(NixHash.parse(nix.narHash()), info.narHash(), path);
       assertEquals(nix.narSize(), info.narSize(), path);
       assertEquals(
           new TreeSet<>(nix.references()),
-          info.references().stream().map(StorePath::toString).collect(Collectors.toCollection(TreeSet::new)),
+          info.references().stream()
+              .map(StorePath::toString)
+              .collect(Collectors.toCollection(TreeSet::new)),
           path);
       assertEquals(nix.deriver(), info.deriver().map(StorePath::toString).orElse(null), path);
       assertEquals(nix.ca(), info.ca().orElse(null), path);
       assertEquals("zstd", info.compression());
       assertEquals("nar/" + info.narHash().bareNix32() + ".nar.zst", info.url());
       // Nix's own signatures (none here) plus exactly ours, which verifies.
-      Set<String> sigs = info.sigs().stream().map(NixSignature::toString).collect(Collectors.toSet());
+      Set<String> sigs =
+          info.sigs().stream().map(NixSignature::toString).collect(Collectors.toSet());
       assertEquals(nix.signatures().size() + 1, sigs.size(), path);
       assertTrue(sigs.containsAll(nix.signatures()), path);
       NixSignature ours =
-          info.sigs().stream().filter(s -> s.keyName().equals(key.name())).findFirst().orElseThrow();
+          info.sigs().stream()
+              .filter(s -> s.keyName().equals(key.name()))
+              .findFirst()
+              .orElseThrow();
       assertTrue(publicKey.verify(info.fingerprint(), ours), path + ": our signature verifies");
 
       CacheReader.StoredFile nar = cache.file(info.url()).orElseThrow();
@@ -127,7 +136,8 @@ class PushTest {
       assertEquals("sha256:" + Digest.sha256(nar.bytes()).hex(), nar.digest());
       ByteArrayOutputStream dumped = new ByteArrayOutputStream();
       new NixStoreDump().writeNar(StorePath.parse(path), dumped);
-      assertArrayEquals(dumped.toByteArray(), CacheReader.unzstd(nar.bytes()), path + ": NAR bytes");
+      assertArrayEquals(
+          dumped.toByteArray(), CacheReader.unzstd(nar.bytes()), path + ": NAR bytes");
       assertEquals(
           "text/x-nix-narinfo",
           cache.file(StorePath.parse(path).hashPart() + ".narinfo").orElseThrow().contentType());
@@ -136,9 +146,20 @@ class PushTest {
     // Real Nix reads the cache (a file:// mirror of the repository) and trusts our signatures.
     cache.mirror(tmp);
     Nix.Result verified =
-        Nix.exec(null, Duration.ofMinutes(2),
-            List.of("nix", "store", "verify", "--store", "file://" + tmp, "--option",
-                "trusted-public-keys", key.publicKey(), "-r", closure.get("top")));
+        Nix.exec(
+            null,
+            Duration.ofMinutes(2),
+            List.of(
+                "nix",
+                "store",
+                "verify",
+                "--store",
+                "file://" + tmp,
+                "--option",
+                "trusted-public-keys",
+                key.publicKey(),
+                "-r",
+                closure.get("top")));
     assertTrue(verified.succeeded(), verified.stderr());
   }
 
@@ -160,10 +181,18 @@ class PushTest {
     // sends credentials only once the registry has asked: its first requests, made before the
     // first 401 came back, meet one each and go again.)
     assertEquals(5, requests.stream().filter(r -> r.status() != 401).count(), requests.toString());
-    assertEquals(1, registry().proxiedRequests("GET", ".*/manifests/nix-cache-info").stream()
-        .filter(r -> r.status() != 401).count(), requests.toString());
-    assertTrue(requests.stream().allMatch(r -> r.matches("GET", ".*/manifests/.*")), requests.toString());
-    assertTrue(requests.stream().filter(r -> r.status() == 401).allMatch(r -> r.authorizationScheme() == null),
+    assertEquals(
+        1,
+        registry().proxiedRequests("GET", ".*/manifests/nix-cache-info").stream()
+            .filter(r -> r.status() != 401)
+            .count(),
+        requests.toString());
+    assertTrue(
+        requests.stream().allMatch(r -> r.matches("GET", ".*/manifests/.*")), requests.toString());
+    assertTrue(
+        requests.stream()
+            .filter(r -> r.status() == 401)
+            .allMatch(r -> r.authorizationScheme() == null),
         requests.toString());
   }
 
@@ -186,7 +215,9 @@ class PushTest {
     assertEquals(a.url(), b.url());
     assertEquals(a.fileHash(), b.fileHash());
     String tag = "nar_L_" + a.narHash().bareNix32() + ".nar.zst";
-    assertEquals(1, registry().proxiedRequests("PUT", ".*/manifests/" + tag).size(),
+    assertEquals(
+        1,
+        registry().proxiedRequests("PUT", ".*/manifests/" + tag).size(),
         registry().proxiedRequests().toString());
   }
 
@@ -224,10 +255,13 @@ class PushTest {
     pushAgainLater(repo, Duration.ofMinutes(31));
     requests = registry().proxiedRequests().stream().filter(r -> r.status() != 401).toList();
     List<ProxiedRequest> written = writes(requests);
-    System.err.println("refresh: " + requests.size() + " requests, " + written.size() + " writes for 4 old paths");
+    System.err.println(
+        "refresh: " + requests.size() + " requests, " + written.size() + " writes for 4 old paths");
     assertEquals(8, written.size(), written.toString());
-    assertTrue(written.stream().allMatch(r -> r.matches("PUT", ".*/manifests/.*")), written.toString());
-    assertEquals(4, written.stream().filter(r -> r.uri().endsWith(".narinfo")).count(), written.toString());
+    assertTrue(
+        written.stream().allMatch(r -> r.matches("PUT", ".*/manifests/.*")), written.toString());
+    assertEquals(
+        4, written.stream().filter(r -> r.uri().endsWith(".narinfo")).count(), written.toString());
     assertEquals(5 + 4 + 8, requests.size(), requests.toString());
     // Each narinfo's refresh comes after its NAR's.
     List<String> order = requests.stream().map(r -> r.method() + " " + r.uri()).toList();
@@ -236,8 +270,10 @@ class PushTest {
       String hash = StorePath.parse(path).hashPart();
       String url = cache.narInfo(path).orElseThrow().url();
       int narInfo = PushRequestsTest.indexOf(order, "PUT .*/manifests/" + hash + "\\.narinfo$");
-      int nar = PushRequestsTest.indexOf(order, "PUT .*/manifests/"
-          + Pattern.quote(TagCodec.DEFAULT.writeTag(url).value()) + "$");
+      int nar =
+          PushRequestsTest.indexOf(
+              order,
+              "PUT .*/manifests/" + Pattern.quote(TagCodec.DEFAULT.writeTag(url).value()) + "$");
       assertTrue(nar >= 0 && narInfo > nar, path + ": " + order);
     }
 
@@ -248,7 +284,9 @@ class PushTest {
   }
 
   static List<ProxiedRequest> writes(List<ProxiedRequest> requests) {
-    return requests.stream().filter(r -> !r.method().equals("GET") && !r.method().equals("HEAD")).toList();
+    return requests.stream()
+        .filter(r -> !r.method().equals("GET") && !r.method().equals("HEAD"))
+        .toList();
   }
 
   @Test
@@ -275,11 +313,15 @@ class PushTest {
     assertEquals(8, uploaded.size(), "4 narinfos and their 4 configs: " + writes);
     for (ProxiedRequest w : writes) {
       assertTrue(w.bodyBytes() < 2000, "a small body: " + w);
-      assertTrue(w.path().contains("/blobs/uploads/")
-          || w.matches("PUT", "/v2/" + repo + "/manifests/[0-9a-z]{32}\\.narinfo"), w.toString());
+      assertTrue(
+          w.path().contains("/blobs/uploads/")
+              || w.matches("PUT", "/v2/" + repo + "/manifests/[0-9a-z]{32}\\.narinfo"),
+          w.toString());
     }
     for (NarInfo info : before.values()) {
-      assertFalse(uploaded.contains(Uploads.narDigest(info)), info.storePath() + ": its NAR was not sent again");
+      assertFalse(
+          uploaded.contains(Uploads.narDigest(info)),
+          info.storePath() + ": its NAR was not sent again");
     }
     for (String path : closurePaths()) {
       NarInfo now = cache.narInfo(path).orElseThrow();
@@ -304,13 +346,14 @@ class PushTest {
   @Test
   void noClosurePushesTheInputOnly() throws Exception {
     String repo = "push/noclosure";
-    PushReport report =
-        runner().push(repo, List.of(closure.get("file")), o -> o.noClosure(true));
+    PushReport report = runner().push(repo, List.of(closure.get("file")), o -> o.noClosure(true));
     assertEquals(1, report.outcomes().size());
     assertEquals(Status.PUSHED, report.outcomes().get(0).status());
     assertEquals(
         Set.of(
-            "nar/" + NixHash.parse(NixPathInfo.of(closure.get("file")).narHash()).bareNix32() + ".nar.zst",
+            "nar/"
+                + NixHash.parse(NixPathInfo.of(closure.get("file")).narHash()).bareNix32()
+                + ".nar.zst",
             StorePath.parse(closure.get("file")).hashPart() + ".narinfo",
             Push.NIX_CACHE_INFO),
         Set.copyOf(new CacheReader(registry(), repo).keys()));
@@ -321,7 +364,8 @@ class PushTest {
     String repo = "push/init";
     PushRunner r = runner();
     new Push(r.options(repo).build(), r.environment()).initialize(41, true);
-    CacheReader.StoredFile file = new CacheReader(registry(), repo).file("nix-cache-info").orElseThrow();
+    CacheReader.StoredFile file =
+        new CacheReader(registry(), repo).file("nix-cache-info").orElseThrow();
     assertEquals("text/x-nix-cache-info", file.contentType());
     assertEquals(
         "StoreDir: /nix/store\nWantMassQuery: 1\nPriority: 41\n",
@@ -343,7 +387,9 @@ class PushTest {
     String repo = "push/links";
     PushReport report =
         runner()
-            .push(repo, List.of("", "  " + link + "  ", result.toString(), closure.get("file"), ""),
+            .push(
+                repo,
+                List.of("", "  " + link + "  ", result.toString(), closure.get("file"), ""),
                 o -> o.noClosure(true));
     assertEquals(1, report.outcomes().size());
     assertEquals(closure.get("file"), report.outcomes().get(0).path().toString());
@@ -359,8 +405,13 @@ class PushTest {
     registry().resetCounters();
     PushReport report =
         new Push(r.options(repo).build(), r.environment())
-            .narSource((path, out) -> new NixStoreDump().writeNar(path.equals(victim) ? other : path, out))
-            .run(new ByteArrayInputStream((victim + "\n").getBytes()), Path.of("/"), System.err, false);
+            .narSource(
+                (path, out) -> new NixStoreDump().writeNar(path.equals(victim) ? other : path, out))
+            .run(
+                new ByteArrayInputStream((victim + "\n").getBytes()),
+                Path.of("/"),
+                System.err,
+                false);
     PathOutcome failed =
         report.outcomes().stream().filter(o -> o.path().equals(victim)).findFirst().orElseThrow();
     assertEquals(Status.FAILED, failed.status());

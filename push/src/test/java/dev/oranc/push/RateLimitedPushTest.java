@@ -16,18 +16,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import java.util.concurrent.CompletionException;
 
 /**
- * A push against the ghcr.io stand-in while its upload-start limit is spent: 429 storms with
- * {@code retry-after}. The stand-in's rate windows read a clock this test moves, a minute at a
- * time and only after it has seen a 429, so how many requests are refused does not depend on how
- * fast the machine is; the push itself waits the registry's real {@code Retry-After} (1 s).
+ * A push against the ghcr.io stand-in while its upload-start limit is spent: 429 storms with {@code
+ * retry-after}. The stand-in's rate windows read a clock this test moves, a minute at a time and
+ * only after it has seen a 429, so how many requests are refused does not depend on how fast the
+ * machine is; the push itself waits the registry's real {@code Retry-After} (1 s).
  */
 class RateLimitedPushTest {
 
@@ -44,16 +44,20 @@ class RateLimitedPushTest {
   static void start() {
     store = new TestStore();
     key = Nix.generateKey("oranc-rate-limits-1");
-    paths = store.build(List.of(
-        new TestStore.Drv("leaf", "mkdir $out; echo leaf > $out/x"),
-        new TestStore.Drv("mid", "mkdir $out; " + TestStore.REFER_TO_DEPS, List.of("leaf")),
-        new TestStore.Drv("top", "mkdir $out; " + TestStore.REFER_TO_DEPS, List.of("mid"))));
+    paths =
+        store.build(
+            List.of(
+                new TestStore.Drv("leaf", "mkdir $out; echo leaf > $out/x"),
+                new TestStore.Drv("mid", "mkdir $out; " + TestStore.REFER_TO_DEPS, List.of("leaf")),
+                new TestStore.Drv(
+                    "top", "mkdir $out; " + TestStore.REFER_TO_DEPS, List.of("mid"))));
     InstantSource clock = () -> Instant.ofEpochMilli(clockMillis.get());
-    ghcr = GhcrLike.start(
-        GhcrLike.Options.DEFAULT
-            .withClock(clock)
-            .withUrlLifetime(Duration.ofDays(1))
-            .withRateLimits(UPLOAD_STARTS_PER_MINUTE, 44_000));
+    ghcr =
+        GhcrLike.start(
+            GhcrLike.Options.DEFAULT
+                .withClock(clock)
+                .withUrlLifetime(Duration.ofDays(1))
+                .withRateLimits(UPLOAD_STARTS_PER_MINUTE, 44_000));
   }
 
   @AfterAll
@@ -80,13 +84,14 @@ class RateLimitedPushTest {
     PushOptions options =
         PushOptions.builder(ghcr.address(), repo).noSsl(true).maxRetry(budget).build();
     Map<String, String> env = new PushRunner(ghcr.registry(), key).environment();
-    return CompletableFuture.supplyAsync(() -> {
-      try {
-        return PushRunner.push(options, env, List.of(paths.get("top")));
-      } catch (Exception e) {
-        throw new CompletionException(e);
-      }
-    });
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return PushRunner.push(options, env, List.of(paths.get("top")));
+          } catch (Exception e) {
+            throw new CompletionException(e);
+          }
+        });
   }
 
   @Test
@@ -94,7 +99,8 @@ class RateLimitedPushTest {
     freshMinuteAt(59); // each 429 asks for 1 s
     long before = tooMany();
     String repo = "limits/storm-" + UUID.randomUUID().toString().substring(0, 8);
-    CompletableFuture<PushReport> push = pushAsync(repo, RetryBudget.parse("3", PushOptions.DEFAULT_RATE_LIMIT_WAIT));
+    CompletableFuture<PushReport> push =
+        pushAsync(repo, RetryBudget.parse("3", PushOptions.DEFAULT_RATE_LIMIT_WAIT));
     long seen = before;
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
     while (!push.isDone()) {
@@ -125,7 +131,8 @@ class RateLimitedPushTest {
   void aPushWhoseBudgetIsShorterThanTheRegistrysRetryAfterFailsNamingTheFlag() throws Exception {
     freshMinuteAt(0); // once the window is spent, a 429 asks for 60 s
     String repo = "limits/budget-" + UUID.randomUUID().toString().substring(0, 8);
-    PushReport report = pushAsync(repo, RetryBudget.parse("30s", Duration.ZERO)).get(2, TimeUnit.MINUTES);
+    PushReport report =
+        pushAsync(repo, RetryBudget.parse("30s", Duration.ZERO)).get(2, TimeUnit.MINUTES);
     assertFalse(report.succeeded());
     assertFalse(report.failures().isEmpty());
     for (PathOutcome o : report.failures()) {

@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SigningAndSkipTest {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   static Nix.KeyPair key;
   TestStore store;
@@ -103,10 +104,17 @@ class SigningAndSkipTest {
 
     // The Rust project's scenario: -e '^$' pushes everything, keeping the other signature.
     String all = "skip/none";
-    report = runner().push(all, List.of(paths.get("top")), o -> o.excludedSigningKeyPattern(Pattern.compile("^$")));
+    report =
+        runner()
+            .push(
+                all,
+                List.of(paths.get("top")),
+                o -> o.excludedSigningKeyPattern(Pattern.compile("^$")));
     assertEquals(Status.PUSHED, outcome(report, paths.get("dep")).status());
     NarInfo dep = new CacheReader(registry(), all).narInfo(paths.get("dep")).orElseThrow();
-    assertEquals(List.of("cache.nixos.org-1", key.name()), dep.sigs().stream().map(NixSignature::keyName).toList());
+    assertEquals(
+        List.of("cache.nixos.org-1", key.name()),
+        dep.sigs().stream().map(NixSignature::keyName).toList());
     assertTrue(PublicKey.parse(official.publicKey()).verify(dep.fingerprint(), dep.sigs().get(0)));
     assertTrue(PublicKey.parse(key.publicKey()).verify(dep.fingerprint(), dep.sigs().get(1)));
   }
@@ -123,7 +131,9 @@ class SigningAndSkipTest {
     assertTrue(report.succeeded());
     assertEquals(Status.PUSHED, outcome(report, paths.get("dep")).status());
     NarInfo dep = new CacheReader(registry(), repo).narInfo(paths.get("dep")).orElseThrow();
-    assertEquals(NixPathInfo.of(paths.get("dep")).signatures(), dep.sigs().stream().map(NixSignature::toString).toList());
+    assertEquals(
+        NixPathInfo.of(paths.get("dep")).signatures(),
+        dep.sigs().stream().map(NixSignature::toString).toList());
   }
 
   @Test
@@ -144,8 +154,10 @@ class SigningAndSkipTest {
     assertFalse(cache.narInfo(paths.get("dep")).isPresent());
     assertFalse(cache.narInfo(paths.get("top")).isPresent());
     assertTrue(cache.narInfo(paths.get("sibling")).isPresent());
-    assertTrue(report.summary().stream().anyMatch(l -> l.startsWith("failed: " + paths.get("dep"))));
-    assertTrue(report.summary().stream().anyMatch(l -> l.startsWith("not pushed: " + paths.get("top"))));
+    assertTrue(
+        report.summary().stream().anyMatch(l -> l.startsWith("failed: " + paths.get("dep"))));
+    assertTrue(
+        report.summary().stream().anyMatch(l -> l.startsWith("not pushed: " + paths.get("top"))));
   }
 
   @Test
@@ -155,9 +167,12 @@ class SigningAndSkipTest {
     Map<String, String> env = new HashMap<>(r.environment());
     env.remove(Push.SIGNING_KEY_VARIABLE);
     PushException.SigningKey missing =
-        assertThrows(PushException.SigningKey.class,
-            () -> PushRunner.push(r.options("keys/missing").build(), env, List.of(paths.get("top"))));
-    assertTrue(missing.getMessage().startsWith("ORANC_SIGNING_KEY is not set"), missing.getMessage());
+        assertThrows(
+            PushException.SigningKey.class,
+            () ->
+                PushRunner.push(r.options("keys/missing").build(), env, List.of(paths.get("top"))));
+    assertTrue(
+        missing.getMessage().startsWith("ORANC_SIGNING_KEY is not set"), missing.getMessage());
 
     String secretPart = key.secret().substring(key.secret().indexOf(':') + 1);
     for (String bad :
@@ -168,10 +183,13 @@ class SigningAndSkipTest {
             key.publicKey())) {
       env.put(Push.SIGNING_KEY_VARIABLE, bad);
       PushException.SigningKey malformed =
-          assertThrows(PushException.SigningKey.class,
+          assertThrows(
+              PushException.SigningKey.class,
               () -> PushRunner.push(r.options("keys/bad").build(), env, List.of(paths.get("top"))));
       assertTrue(malformed.getMessage().startsWith("ORANC_SIGNING_KEY: "), malformed.getMessage());
-      assertFalse(malformed.getMessage().contains(secretPart.substring(0, 12)), "the message shows no key material");
+      assertFalse(
+          malformed.getMessage().contains(secretPart.substring(0, 12)),
+          "the message shows no key material");
       assertFalse(malformed.getMessage().contains("\n"), "one line");
     }
     assertEquals(List.of(), registry().proxiedRequests());
@@ -186,13 +204,15 @@ class SigningAndSkipTest {
     Map<List<String>, String> cases =
         Map.of(
             List.of(paths.get("top"), "", "not a path at all"), "line 3: 'not a path at all'",
-            List.of(outside.toString()), "line 1: '" + outside + "' is not in the Nix store /nix/store",
+            List.of(outside.toString()),
+                "line 1: '" + outside + "' is not in the Nix store /nix/store",
             List.of(tmp.resolve("nowhere").toString()), "does not exist",
             List.of("/nix/store/tooshort"), "is not a store path",
             List.of(paths.get("top"), missing), missing + " is not a valid path");
     for (var c : cases.entrySet()) {
       PushException.BadInput e =
-          assertThrows(PushException.BadInput.class,
+          assertThrows(
+              PushException.BadInput.class,
               () -> PushRunner.push(r.options("input/bad").build(), r.environment(), c.getKey()));
       assertTrue(e.getMessage().contains(c.getValue()), c.getKey() + ": " + e.getMessage());
       assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());

@@ -10,23 +10,23 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.Collections;
 
 /**
  * Builds closures of throwaway store paths from shell scripts, all in one {@code nix-instantiate}
  * and one {@code nix-store --realise}, and deletes exactly what it built. testkit's {@link Nix}
  * builds one fixed-shape path per call; a push test needs trees with awkward names, big files and
- * fifty-path closures, so this writes its own derivations, named with a random salt so that
- * nothing else on the (shared) store is ever touched.
+ * fifty-path closures, so this writes its own derivations, named with a random salt so that nothing
+ * else on the (shared) store is ever touched.
  *
- * <p>The expression goes through a file, not argv, so a script's bytes do not depend on the
- * JVM's locale; scripts spell non-ASCII names with printf octal escapes for the same reason.
+ * <p>The expression goes through a file, not argv, so a script's bytes do not depend on the JVM's
+ * locale; scripts spell non-ASCII names with printf octal escapes for the same reason.
  */
 final class TestStore implements AutoCloseable {
 
@@ -55,12 +55,18 @@ final class TestStore implements AutoCloseable {
   synchronized Map<String, String> build(List<Drv> drvs) {
     StringBuilder expr = new StringBuilder("let\n");
     for (Drv d : drvs) {
-      expr.append("  ").append(var(d.name())).append(" = builtins.derivation {\n")
-          .append("    name = ").append(Nix.nixString(d.name() + "-" + salt)).append(";\n")
+      expr.append("  ")
+          .append(var(d.name()))
+          .append(" = builtins.derivation {\n")
+          .append("    name = ")
+          .append(Nix.nixString(d.name() + "-" + salt))
+          .append(";\n")
           .append("    system = builtins.currentSystem;\n")
           .append("    builder = \"/bin/sh\";\n")
           .append("    PATH = \"/usr/bin:/bin\";\n")
-          .append("    args = [ \"-c\" ").append(Nix.nixString(d.script())).append(" ];\n")
+          .append("    args = [ \"-c\" ")
+          .append(Nix.nixString(d.script()))
+          .append(" ];\n")
           .append("    deps = [");
       for (String dep : d.deps()) {
         expr.append(' ').append(var(dep));
@@ -81,7 +87,8 @@ final class TestStore implements AutoCloseable {
     }
     try {
       List<String> derivations = lines(Nix.run("nix-instantiate", file.toString()));
-      built.addAll(lines(Nix.exec(null, TIMEOUT, concat("nix-store", "-qR", derivations)).requireSuccess()));
+      built.addAll(
+          lines(Nix.exec(null, TIMEOUT, concat("nix-store", "-qR", derivations)).requireSuccess()));
       List<String> argv = new ArrayList<>(List.of("nix-store", "--realise"));
       argv.addAll(derivations);
       List<String> outputs = lines(Nix.exec(null, TIMEOUT, argv).requireSuccess());
@@ -156,8 +163,8 @@ final class TestStore implements AutoCloseable {
 
   /**
    * The awkward tree: names whose UTF-8 order differs from their UTF-16 order (U+FB01 'ﬁ' sorts
-   * before U+1F600 in bytes, after it in UTF-16), a symlink, an executable, an empty file, an
-   * empty directory, a nested non-ASCII directory, a file referring to the output itself.
+   * before U+1F600 in bytes, after it in UTF-16), a symlink, an executable, an empty file, an empty
+   * directory, a nested non-ASCII directory, a file referring to the output itself.
    */
   static String awkwardTree(String contents) {
     return String.join(

@@ -22,8 +22,11 @@ final class Uploads {
 
   static Set<String> blobDigests(List<ProxiedRequest> requests) {
     return requests.stream()
-        .filter(r -> r.path().contains("/blobs/uploads/")
-            && (r.method().equals("PUT") || (r.method().equals("POST") && r.status() == 201)))
+        .filter(
+            r ->
+                r.path().contains("/blobs/uploads/")
+                    && (r.method().equals("PUT")
+                        || (r.method().equals("POST") && r.status() == 201)))
         .map(r -> DIGEST.matcher(r.uri()))
         .filter(Matcher::find)
         .map(m -> m.group(1))

@@ -1,22 +1,21 @@
 package dev.oranc.retention;
 
 import dev.oranc.common.error.Causes;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.RetryBudget;
 import dev.oranc.common.tag.TagCodec;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import dev.oranc.common.registry.RetryBudget;
 
 /**
- * The cache that {@code pin}, {@code gc} and {@code check} work on: one repository of one
- * registry, the credentials for it, and the tag codec its keys are written with. Owns its
- * registry client.
+ * The cache that {@code pin}, {@code gc} and {@code check} work on: one repository of one registry,
+ * the credentials for it, and the tag codec its keys are written with. Owns its registry client.
  */
 public final class CacheTarget implements AutoCloseable {
 
@@ -28,7 +27,8 @@ public final class CacheTarget implements AutoCloseable {
   private final RepositoryRef repository;
   private final Credentials credentials;
 
-  public CacheTarget(RegistryClient client, TagCodec codec, RepositoryRef repository, Credentials credentials) {
+  public CacheTarget(
+      RegistryClient client, TagCodec codec, RepositoryRef repository, Credentials credentials) {
     this.client = client;
     this.cache = new OciBinaryCache(client, codec);
     this.repository = repository;
@@ -37,8 +37,12 @@ public final class CacheTarget implements AutoCloseable {
 
   /** A target with a client of its own, as the command line makes it. */
   public static CacheTarget open(
-      String registry, String repository, boolean tls, RetryBudget maxRetry,
-      TagCodec codec, Credentials credentials) {
+      String registry,
+      String repository,
+      boolean tls,
+      RetryBudget maxRetry,
+      TagCodec codec,
+      Credentials credentials) {
     RegistryClient client =
         new RegistryClient(RegistryClientConfig.builder().tls(tls).retryBudget(maxRetry).build());
     return new CacheTarget(client, codec, RepositoryRef.of(registry, repository), credentials);
@@ -82,7 +86,8 @@ public final class CacheTarget implements AutoCloseable {
       throw new IllegalStateException(cause);
     } catch (TimeoutException e) {
       future.cancel(false);
-      throw new IllegalStateException("the registry did not answer in " + ANSWER_MINUTES + " minutes", e);
+      throw new IllegalStateException(
+          "the registry did not answer in " + ANSWER_MINUTES + " minutes", e);
     }
   }
 

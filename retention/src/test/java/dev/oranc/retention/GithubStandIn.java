@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -19,16 +20,15 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
-import java.net.URLDecoder;
 
 /**
  * A stand-in for GitHub's packages REST API over a real registry, following GitHub's documented
  * requests and answers (ghcr.io cannot be reached from here): a user-owned container package
  * ({@code /orgs/…} answers 404), versions listed {@link #PAGE} a page with {@code Link} headers,
  * each version's {@code name} its manifest digest and its tags under {@code
- * metadata.container.tags}; {@code DELETE …/versions/{id}} deletes the manifest in the registry
- * and answers 204, an unknown id 404, a version marked undeletable 400 with GitHub's message.
- * Only {@code Authorization: Bearer TOKEN} is accepted.
+ * metadata.container.tags}; {@code DELETE …/versions/{id}} deletes the manifest in the registry and
+ * answers 204, an unknown id 404, a version marked undeletable 400 with GitHub's message. Only
+ * {@code Authorization: Bearer TOKEN} is accepted.
  */
 final class GithubStandIn implements AutoCloseable {
 
@@ -72,8 +72,11 @@ final class GithubStandIn implements AutoCloseable {
       }
       // /users/{owner}/packages/container/{package}/versions[/{id}]
       String[] parts = path.split("/");
-      if (parts.length < 7 || !parts[1].equals("users") || !parts[3].equals("packages")
-          || !parts[4].equals("container") || !parts[6].equals("versions")) {
+      if (parts.length < 7
+          || !parts[1].equals("users")
+          || !parts[3].equals("packages")
+          || !parts[4].equals("container")
+          || !parts[6].equals("versions")) {
         send(exchange, 404, Map.of("message", "Not Found"));
         return;
       }
@@ -93,7 +96,9 @@ final class GithubStandIn implements AutoCloseable {
     Map<String, List<String>> byDigest = new LinkedHashMap<>();
     for (String tag : registry.tags(repository)) {
       Optional<byte[]> m = registryClient.getManifest(repository, tag);
-      m.ifPresent(bytes -> byDigest.computeIfAbsent(RawClient.digest(bytes), d -> new ArrayList<>()).add(tag));
+      m.ifPresent(
+          bytes ->
+              byDigest.computeIfAbsent(RawClient.digest(bytes), d -> new ArrayList<>()).add(tag));
     }
     return byDigest;
   }
@@ -116,15 +121,29 @@ final class GithubStandIn implements AutoCloseable {
       version.put("id", id(v.getKey()));
       version.put("name", v.getKey());
       version.put("package_type", "container");
-      version.put("metadata", Map.of("package_type", "container", "container", Map.of("tags", v.getValue())));
+      version.put(
+          "metadata",
+          Map.of("package_type", "container", "container", Map.of("tags", v.getValue())));
       all.add(version);
     }
     int from = Math.min(all.size(), (page - 1) * PAGE);
     int to = Math.min(all.size(), from + PAGE);
     if (to < all.size()) {
-      exchange.getResponseHeaders().add("Link",
-          "<" + api() + uri.getRawPath() + "?per_page=" + PAGE + "&page=" + (page + 1) + ">; rel=\"next\", <"
-              + api() + uri.getRawPath() + "?page=1>; rel=\"first\"");
+      exchange
+          .getResponseHeaders()
+          .add(
+              "Link",
+              "<"
+                  + api()
+                  + uri.getRawPath()
+                  + "?per_page="
+                  + PAGE
+                  + "&page="
+                  + (page + 1)
+                  + ">; rel=\"next\", <"
+                  + api()
+                  + uri.getRawPath()
+                  + "?page=1>; rel=\"first\"");
     }
     send(exchange, 200, all.subList(from, to));
   }
@@ -141,8 +160,12 @@ final class GithubStandIn implements AutoCloseable {
       return;
     }
     if (undeletable.contains(digest)) {
-      send(exchange, 400, Map.of("message",
-          "You cannot delete a public package version with more than 5000 downloads."));
+      send(
+          exchange,
+          400,
+          Map.of(
+              "message",
+              "You cannot delete a public package version with more than 5000 downloads."));
       return;
     }
     registryClient.deleteManifest(repository, digest);

@@ -5,14 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.nix.signature.PublicKey;
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.common.oci.DigestedManifest;
-import dev.oranc.common.layout.ImageLayout;
-import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.registry.RegistryClient;
-import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.PathOutcome;
 import dev.oranc.push.PathOutcome.Status;
@@ -37,6 +33,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -46,11 +43,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import java.time.temporal.ChronoUnit;
 
 /**
  * Issue 17, "a push running concurrently with gc loses nothing": a push that finds an old path in
@@ -61,7 +56,8 @@ import java.time.temporal.ChronoUnit;
  */
 class PushDuringGcTest {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.TOKEN);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.TOKEN);
 
   static Nix nix;
   static Nix.KeyPair key;
@@ -89,12 +85,18 @@ class PushDuringGcTest {
     return TestCaches.pushEnvironment(key);
   }
 
-  PushReport push(String repository, Clock clock, Duration refreshOlderThan, String... paths) throws Exception {
+  PushReport push(String repository, Clock clock, Duration refreshOlderThan, String... paths)
+      throws Exception {
     byte[] stdin = (String.join("\n", paths) + "\n").getBytes(StandardCharsets.UTF_8);
-    PushOptions options = PushOptions.builder(registry().address(), repository).noSsl(true)
-        .refreshOlderThan(refreshOlderThan).build();
-    PushReport report = new Push(options, environment()).clock(clock)
-        .run(new ByteArrayInputStream(stdin), Path.of("").toAbsolutePath(), System.err, false);
+    PushOptions options =
+        PushOptions.builder(registry().address(), repository)
+            .noSsl(true)
+            .refreshOlderThan(refreshOlderThan)
+            .build();
+    PushReport report =
+        new Push(options, environment())
+            .clock(clock)
+            .run(new ByteArrayInputStream(stdin), Path.of("").toAbsolutePath(), System.err, false);
     report.summary().forEach(System.err::println);
     assertTrue(report.succeeded(), report.summary().toString());
     return report;
@@ -106,7 +108,8 @@ class PushDuringGcTest {
 
   List<String> check(String repository) throws InterruptedException {
     try (CacheTarget t = target(repository)) {
-      return CacheCheck.problems(new CacheScanner(t, 4, List.of(PublicKey.parse(key.publicKey()))).scan());
+      return CacheCheck.problems(
+          new CacheScanner(t, 4, List.of(PublicKey.parse(key.publicKey()))).scan());
     }
   }
 
@@ -114,39 +117,58 @@ class PushDuringGcTest {
     return StorePath.parse(path.path()).hashPart() + ".narinfo";
   }
 
-  static Optional<DigestedManifest> manifest(CacheTarget t, String key) throws InterruptedException {
-    return CacheTarget.await(t.client().getDigestedManifest(
-        t.repository(), TagCodec.DEFAULT.writeTag(key).value(), t.credentials(), null));
+  static Optional<DigestedManifest> manifest(CacheTarget t, String key)
+      throws InterruptedException {
+    return CacheTarget.await(
+        t.client()
+            .getDigestedManifest(
+                t.repository(), TagCodec.DEFAULT.writeTag(key).value(), t.credentials(), null));
   }
 
   /** The key of the NAR the narinfo {@code key} names (its URL). */
   static String narKey(CacheTarget t, String narInfoKey) throws InterruptedException {
     DigestedManifest m = manifest(t, narInfoKey).orElseThrow();
-    byte[] bytes = CacheTarget.await(t.client().getBlobBytes(t.repository(), m.manifest().layers().get(0).digest(),
-        (int) m.manifest().layers().get(0).size(), t.credentials(), null));
+    byte[] bytes =
+        CacheTarget.await(
+            t.client()
+                .getBlobBytes(
+                    t.repository(),
+                    m.manifest().layers().get(0).digest(),
+                    (int) m.manifest().layers().get(0).size(),
+                    t.credentials(),
+                    null));
     String text = new String(bytes, StandardCharsets.UTF_8);
-    return text.lines().filter(l -> l.startsWith("URL: ")).findFirst().orElseThrow().substring(5).trim();
+    return text.lines()
+        .filter(l -> l.startsWith("URL: "))
+        .findFirst()
+        .orElseThrow()
+        .substring(5)
+        .trim();
   }
 
-  /** Runs gc (keep 1 day, grace 1 hour, at LATER); {@code meanwhile} runs before its first delete. */
+  /**
+   * Runs gc (keep 1 day, grace 1 hour, at LATER); {@code meanwhile} runs before its first delete.
+   */
   List<CacheKey> gcWith(String repository, Runnable meanwhile) throws Exception {
     List<CacheKey> deleted = Collections.synchronizedList(new ArrayList<>());
     try (CacheTarget t = target(repository)) {
       Deleter real = Deleter.of(t);
       Object once = new Object();
       boolean[] ran = {false};
-      GcOptions options = new GcOptions(Duration.ofDays(1), Duration.ofHours(1), false, false, 1, 0);
+      GcOptions options =
+          new GcOptions(Duration.ofDays(1), Duration.ofHours(1), false, false, 1, 0);
       new GarbageCollector(t, options, Clock.fixed(LATER, ZoneOffset.UTC))
-          .deleter(k -> {
-            synchronized (once) {
-              if (!ran[0]) {
-                ran[0] = true;
-                meanwhile.run();
-              }
-            }
-            deleted.add(k);
-            return real.delete(k);
-          })
+          .deleter(
+              k -> {
+                synchronized (once) {
+                  if (!ran[0]) {
+                    ran[0] = true;
+                    meanwhile.run();
+                  }
+                }
+                deleted.add(k);
+                return real.delete(k);
+              })
           .run()
           .lines()
           .forEach(System.err::println);
@@ -155,23 +177,27 @@ class PushDuringGcTest {
   }
 
   Status statusOf(PushReport report, Nix.StorePathInfo path) {
-    return report.outcomes().stream().filter(o -> o.path().toString().equals(path.path()))
-        .map(PathOutcome::status).findFirst().orElseThrow();
+    return report.outcomes().stream()
+        .filter(o -> o.path().toString().equals(path.path()))
+        .map(PathOutcome::status)
+        .findFirst()
+        .orElseThrow();
   }
 
   /**
    * gc plans to delete the old path D (unpinned, no narinfo refers to it); before it deletes, a
    * push of T → D finds D present. With the refresh, D's manifests are put again (new date, new
    * digest) before T's narinfo: gc's deletes by the old digests leave D's tags, and check passes.
-   * Without it (a threshold D is not older than), the same interleaving breaks the cache: the
-   * race the refresh closes.
+   * Without it (a threshold D is not older than), the same interleaving breaks the cache: the race
+   * the refresh closes.
    */
   @ParameterizedTest
   @ValueSource(booleans = {true, false})
   void aPushDuringGcRefreshesTheOldPathsItReuses(boolean refresh) throws Exception {
     String repo = "refresh/gc" + repositories.incrementAndGet();
     Nix.StorePathInfo d = nix.build("refresh-dep-" + refresh, "D, old");
-    Nix.StorePathInfo top = nix.build("refresh-top-" + refresh, "T, refers to D", List.of(d.path()));
+    Nix.StorePathInfo top =
+        nix.build("refresh-top-" + refresh, "T, refers to D", List.of(d.path()));
     push(repo, Clock.systemUTC(), PushOptions.DEFAULT_REFRESH_OLDER_THAN, d.path());
     String narKey;
     DigestedManifest oldNarInfo;
@@ -183,30 +209,44 @@ class PushDuringGcTest {
     }
 
     AtomicReference<PushReport> during = new AtomicReference<>();
-    List<CacheKey> deleted = gcWith(repo, () -> {
-      try {
-        during.set(push(repo, Clock.fixed(LATER, ZoneOffset.UTC),
-            refresh ? PushOptions.DEFAULT_REFRESH_OLDER_THAN : Duration.ofDays(3650), top.path()));
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    List<CacheKey> deleted =
+        gcWith(
+            repo,
+            () -> {
+              try {
+                during.set(
+                    push(
+                        repo,
+                        Clock.fixed(LATER, ZoneOffset.UTC),
+                        refresh ? PushOptions.DEFAULT_REFRESH_OLDER_THAN : Duration.ofDays(3650),
+                        top.path()));
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            });
     assertEquals(Status.IN_REGISTRY, statusOf(during.get(), d));
     assertEquals(Status.PUSHED, statusOf(during.get(), top));
     // gc planned D's two keys, by the digests it scanned: the old ones.
-    assertEquals(List.of(oldNarInfo.digest(), oldNar.digest()),
-        deleted.stream().filter(k -> k.key().equals(narInfoKey(d)) || k.key().equals(narKey))
-            .map(CacheKey::manifestDigest).toList(), deleted.toString());
+    assertEquals(
+        List.of(oldNarInfo.digest(), oldNar.digest()),
+        deleted.stream()
+            .filter(k -> k.key().equals(narInfoKey(d)) || k.key().equals(narKey))
+            .map(CacheKey::manifestDigest)
+            .toList(),
+        deleted.toString());
 
     try (CacheTarget t = target(repo)) {
       Optional<DigestedManifest> narInfo = manifest(t, narInfoKey(d));
       Optional<DigestedManifest> nar = manifest(t, narKey);
       if (refresh) {
         assertTrue(narInfo.isPresent() && nar.isPresent(), "D's tags are gone");
-        for (DigestedManifest[] pair : List.of(new DigestedManifest[] {oldNarInfo, narInfo.get()},
-            new DigestedManifest[] {oldNar, nar.get()})) {
+        for (DigestedManifest[] pair :
+            List.of(
+                new DigestedManifest[] {oldNarInfo, narInfo.get()},
+                new DigestedManifest[] {oldNar, nar.get()})) {
           assertNotEquals(pair[0].digest(), pair[1].digest());
-          assertEquals(Optional.of(LATER.truncatedTo(ChronoUnit.SECONDS)),
+          assertEquals(
+              Optional.of(LATER.truncatedTo(ChronoUnit.SECONDS)),
               ImageLayout.created(pair[1].manifest()));
           // Same blobs: only the date changed.
           assertEquals(pair[0].manifest().layers(), pair[1].manifest().layers());
@@ -232,7 +272,8 @@ class PushDuringGcTest {
   void aPathGcDeletesBetweenTheLookUpAndTheRefreshComesBack(int deleteAt) throws Exception {
     String repo = "refresh/between" + repositories.incrementAndGet();
     Nix.StorePathInfo d = nix.build("between-dep-" + deleteAt, "D, deleted under the push");
-    Nix.StorePathInfo top = nix.build("between-top-" + deleteAt, "T, refers to D", List.of(d.path()));
+    Nix.StorePathInfo top =
+        nix.build("between-top-" + deleteAt, "T, refers to D", List.of(d.path()));
     push(repo, Clock.systemUTC(), PushOptions.DEFAULT_REFRESH_OLDER_THAN, d.path());
     String narKey;
     DigestedManifest oldNarInfo;
@@ -243,48 +284,67 @@ class PushDuringGcTest {
       oldNar = manifest(t, narKey).orElseThrow();
     }
     AtomicInteger readings = new AtomicInteger();
-    Clock deleting = new Clock() {
-      @Override
-      public Instant instant() {
-        if (readings.incrementAndGet() == deleteAt) {
-          try (CacheTarget t = target(repo)) {
-            // As gc deletes: the narinfo first, then its NAR, by digest.
-            assertTrue(CacheTarget.await(t.client().deleteManifest(t.repository(), oldNarInfo.digest(), t.credentials(), null)));
-            assertTrue(CacheTarget.await(t.client().deleteManifest(t.repository(), oldNar.digest(), t.credentials(), null)));
-          } catch (InterruptedException e) {
-            throw new IllegalStateException(e);
+    Clock deleting =
+        new Clock() {
+          @Override
+          public Instant instant() {
+            if (readings.incrementAndGet() == deleteAt) {
+              try (CacheTarget t = target(repo)) {
+                // As gc deletes: the narinfo first, then its NAR, by digest.
+                assertTrue(
+                    CacheTarget.await(
+                        t.client()
+                            .deleteManifest(
+                                t.repository(), oldNarInfo.digest(), t.credentials(), null)));
+                assertTrue(
+                    CacheTarget.await(
+                        t.client()
+                            .deleteManifest(
+                                t.repository(), oldNar.digest(), t.credentials(), null)));
+              } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+              }
+            }
+            return LATER;
           }
-        }
-        return LATER;
-      }
 
-      @Override
-      public ZoneId getZone() {
-        return ZoneOffset.UTC;
-      }
+          @Override
+          public ZoneId getZone() {
+            return ZoneOffset.UTC;
+          }
 
-      @Override
-      public Clock withZone(ZoneId zone) {
-        return this;
-      }
-    };
+          @Override
+          public Clock withZone(ZoneId zone) {
+            return this;
+          }
+        };
 
     PushReport report = push(repo, deleting, PushOptions.DEFAULT_REFRESH_OLDER_THAN, top.path());
     assertTrue(readings.get() >= deleteAt, "the push read its clock " + readings.get() + " times");
     assertEquals(deleteAt == 1 ? Status.PUSHED : Status.IN_REGISTRY, statusOf(report, d));
     assertEquals(Status.PUSHED, statusOf(report, top));
     try (CacheTarget t = target(repo)) {
-      DigestedManifest narInfo = manifest(t, narInfoKey(d)).orElseThrow(() -> new AssertionError("D's narinfo is gone"));
-      DigestedManifest nar = manifest(t, narKey).orElseThrow(() -> new AssertionError("D's NAR is gone"));
+      DigestedManifest narInfo =
+          manifest(t, narInfoKey(d)).orElseThrow(() -> new AssertionError("D's narinfo is gone"));
+      DigestedManifest nar =
+          manifest(t, narKey).orElseThrow(() -> new AssertionError("D's NAR is gone"));
       // The NAR reads, whole.
-      byte[] bytes = CacheTarget.await(t.client().getBlobBytes(t.repository(), nar.manifest().layers().get(0).digest(),
-          (int) nar.manifest().layers().get(0).size(), t.credentials(), null));
+      byte[] bytes =
+          CacheTarget.await(
+              t.client()
+                  .getBlobBytes(
+                      t.repository(),
+                      nar.manifest().layers().get(0).digest(),
+                      (int) nar.manifest().layers().get(0).size(),
+                      t.credentials(),
+                      null));
       assertEquals(nar.manifest().layers().get(0).size(), bytes.length);
       if (deleteAt == 2) {
         // Put back refreshed (dated LATER), not as it was. (Pushed again, deleteAt 1, it is
         // dated by the wall clock, possibly the same second as before: the same manifest.)
         assertNotEquals(oldNarInfo.digest(), narInfo.digest());
-        assertEquals(Optional.of(LATER.truncatedTo(ChronoUnit.SECONDS)),
+        assertEquals(
+            Optional.of(LATER.truncatedTo(ChronoUnit.SECONDS)),
             ImageLayout.created(narInfo.manifest()));
       }
     }

@@ -5,29 +5,33 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.nix.signature.PublicKey;
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.registry.RegistryClient;
-import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.Push;
 import dev.oranc.push.PushOptions;
 import dev.oranc.push.PushReport;
 import dev.oranc.retention.check.CacheCheck;
+import dev.oranc.retention.gc.DeleteThrottle;
+import dev.oranc.retention.gc.Deleter;
 import dev.oranc.retention.gc.GarbageCollector;
 import dev.oranc.retention.gc.GcOptions;
 import dev.oranc.retention.gc.GcSummary;
+import dev.oranc.retention.github.GithubDeleter;
+import dev.oranc.retention.github.GithubPackages;
 import dev.oranc.retention.pin.Pins;
 import dev.oranc.retention.scan.CacheScanner;
+import dev.oranc.retention.scan.KeyKind;
 import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
 import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -36,32 +40,25 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import dev.oranc.common.layout.ImageLayout;
-import dev.oranc.retention.gc.DeleteThrottle;
-import dev.oranc.retention.gc.Deleter;
-import dev.oranc.retention.github.GithubDeleter;
-import dev.oranc.retention.github.GithubPackages;
-import dev.oranc.retention.scan.KeyKind;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.util.concurrent.TimeUnit;
 
 /**
- * {@code pin}, {@code gc} and {@code check} end to end: real Nix store paths pushed by {@code
- * oranc push} into the real registry (token auth, as ghcr.io, so the delete scope is exercised),
- * then collected.
+ * {@code pin}, {@code gc} and {@code check} end to end: real Nix store paths pushed by {@code oranc
+ * push} into the real registry (token auth, as ghcr.io, so the delete scope is exercised), then
+ * collected.
  *
  * <p>Closures: A → D, B → D and E → F, C alone. A is pinned, so gc keeps A and D (shared with B)
  * and deletes B, E, F and C, narinfos and NARs.
  */
 class RetentionTest {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.TOKEN);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.TOKEN);
 
   static Nix nix;
   static Nix.KeyPair key;
@@ -101,8 +98,9 @@ class RetentionTest {
 
   PushReport push(String address, String repository, String... paths) throws Exception {
     byte[] stdin = (String.join("\n", paths) + "\n").getBytes(StandardCharsets.UTF_8);
-    PushReport report = new Push(PushOptions.builder(address, repository).noSsl(true).build(), environment())
-        .run(new ByteArrayInputStream(stdin), Path.of("").toAbsolutePath(), System.err, false);
+    PushReport report =
+        new Push(PushOptions.builder(address, repository).noSsl(true).build(), environment())
+            .run(new ByteArrayInputStream(stdin), Path.of("").toAbsolutePath(), System.err, false);
     assertTrue(report.succeeded(), report.summary().toString());
     return report;
   }
@@ -135,7 +133,8 @@ class RetentionTest {
 
   List<String> check(String repo) throws InterruptedException {
     try (CacheTarget t = target(registry().address(), repo)) {
-      return CacheCheck.problems(new CacheScanner(t, 4, List.of(PublicKey.parse(key.publicKey()))).scan());
+      return CacheCheck.problems(
+          new CacheScanner(t, 4, List.of(PublicKey.parse(key.publicKey()))).scan());
     }
   }
 
@@ -152,7 +151,10 @@ class RetentionTest {
     String repo = pushedAndPinned();
     assertEquals(List.of(), check(repo));
     Set<String> before = tags(repo);
-    assertEquals(14, before.size(), before.toString()); // 6 narinfos, 6 NARs, the pin, nix-cache-info (push writes it)
+    assertEquals(
+        14,
+        before.size(),
+        before.toString()); // 6 narinfos, 6 NARs, the pin, nix-cache-info (push writes it)
 
     GcSummary dry = gc(repo, gcOptions(Duration.ZERO, Duration.ZERO, true, 4));
     assertEquals(before, tags(repo), "a dry run deletes nothing");
@@ -177,7 +179,8 @@ class RetentionTest {
     for (Nix.StorePathInfo gone : List.of(b, c, e, f)) {
       assertFalse(after.contains(narinfo(gone)), gone + " in " + after);
     }
-    assertEquals(6, after.size(), after.toString()); // A, D (narinfos and NARs), the pin, nix-cache-info
+    assertEquals(
+        6, after.size(), after.toString()); // A, D (narinfos and NARs), the pin, nix-cache-info
     assertEquals(List.of(), check(repo));
 
     GcSummary again = gc(repo, gcOptions(Duration.ZERO, Duration.ZERO, false, 4));
@@ -195,7 +198,11 @@ class RetentionTest {
       assertEquals(14, scan.keys().size());
     }
     assertEquals(1, registry().tokenRequests(), registry().tokenRequestLog().toString());
-    assertEquals(14, registry().accessLog("GET", ".*/manifests/.*").stream().filter(e -> e.status() == 200).count());
+    assertEquals(
+        14,
+        registry().accessLog("GET", ".*/manifests/.*").stream()
+            .filter(e -> e.status() == 200)
+            .count());
   }
 
   @Test
@@ -211,11 +218,18 @@ class RetentionTest {
   @Test
   void aRegistryThatRefusesDeletesGetsOneClearLine() throws Exception {
     String repo = pushedAndPinned();
-    try (FaultInjector refusing = new FaultInjector(registry().address(), registry().tokenRealm())) {
-      refusing.add(FaultInjector.Rule.of("DELETE", "/manifests/", FaultInjector.Fault.status(405), -1));
+    try (FaultInjector refusing =
+        new FaultInjector(registry().address(), registry().tokenRealm())) {
+      refusing.add(
+          FaultInjector.Rule.of("DELETE", "/manifests/", FaultInjector.Fault.status(405), -1));
       try (CacheTarget t = target(refusing.address(), repo)) {
-        RetentionException ex = assertThrows(RetentionException.class,
-            () -> new GarbageCollector(t, gcOptions(Duration.ZERO, Duration.ZERO, false, 4), Clock.systemUTC()).run());
+        RetentionException ex =
+            assertThrows(
+                RetentionException.class,
+                () ->
+                    new GarbageCollector(
+                            t, gcOptions(Duration.ZERO, Duration.ZERO, false, 4), Clock.systemUTC())
+                        .run());
         assertTrue(ex.getMessage().contains("storage.delete.enabled"), ex.getMessage());
         assertFalse(ex.getMessage().contains("\n"), ex.getMessage());
       }
@@ -224,17 +238,22 @@ class RetentionTest {
   }
 
   @Test
-  void aDeleteStillRateLimitedAfterTheClientsRetriesWaitsForRetryAfterAndGcGoesOn() throws Exception {
+  void aDeleteStillRateLimitedAfterTheClientsRetriesWaitsForRetryAfterAndGcGoesOn()
+      throws Exception {
     String repo = pushedAndPinned();
     List<Duration> waits = new ArrayList<>();
-    try (FaultInjector limiting = new FaultInjector(registry().address(), registry().tokenRealm())) {
+    try (FaultInjector limiting =
+        new FaultInjector(registry().address(), registry().tokenRealm())) {
       // Longer than the client waits itself (its budget, 30 s), so the 429 reaches gc.
-      limiting.add(FaultInjector.Rule.of("DELETE", "/manifests/",
-          FaultInjector.Fault.status(429, "Retry-After", "120"), 1));
+      limiting.add(
+          FaultInjector.Rule.of(
+              "DELETE", "/manifests/", FaultInjector.Fault.status(429, "Retry-After", "120"), 1));
       try (CacheTarget t = target(limiting.address(), repo)) {
-        GcSummary s = new GarbageCollector(t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
-            .pacing(new DeleteThrottle(0, () -> 0, waits::add), waits::add)
-            .run();
+        GcSummary s =
+            new GarbageCollector(
+                    t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
+                .pacing(new DeleteThrottle(0, () -> 0, waits::add), waits::add)
+                .run();
         assertTrue(s.succeeded(), s.lines().toString());
         assertEquals(8, s.deleted());
       }
@@ -248,15 +267,19 @@ class RetentionTest {
   void aStormOfShortRateLimitsIsWaitedOutByTheClientAndGcNeverSeesIt() throws Exception {
     String repo = pushedAndPinned();
     List<Duration> waits = new ArrayList<>();
-    try (FaultInjector limiting = new FaultInjector(registry().address(), registry().tokenRealm())) {
+    try (FaultInjector limiting =
+        new FaultInjector(registry().address(), registry().tokenRealm())) {
       // More 429s than the client's attempts (3), each asking for no wait: the client's window
       // narrows and goes on, within its time budget.
-      limiting.add(FaultInjector.Rule.of("DELETE", "/manifests/",
-          FaultInjector.Fault.status(429, "Retry-After", "0"), 6));
+      limiting.add(
+          FaultInjector.Rule.of(
+              "DELETE", "/manifests/", FaultInjector.Fault.status(429, "Retry-After", "0"), 6));
       try (CacheTarget t = target(limiting.address(), repo)) {
-        GcSummary s = new GarbageCollector(t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
-            .pacing(new DeleteThrottle(0, () -> 0, waits::add), waits::add)
-            .run();
+        GcSummary s =
+            new GarbageCollector(
+                    t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
+                .pacing(new DeleteThrottle(0, () -> 0, waits::add), waits::add)
+                .run();
         assertTrue(s.succeeded(), s.lines().toString());
         assertEquals(8, s.deleted());
         assertEquals(6, t.client().throttling().rateLimitAnswers());
@@ -276,18 +299,23 @@ class RetentionTest {
       // One at a time, the whole cache checked after each delete: every instant a kill -9 could
       // stop at. Stopped (as by a kill) after the fifth.
       RuntimeException stop = new IllegalStateException("stopped after 5 deletes");
-      RuntimeException thrown = assertThrows(RuntimeException.class, () ->
-          new GarbageCollector(t, gcOptions(Duration.ZERO, Duration.ZERO, false, 1), Clock.systemUTC())
-              .deleter(k -> {
-                if (deletedKeys.size() == 5) {
-                  throw stop;
-                }
-                boolean deleted = real.delete(k);
-                deletedKeys.add(k.key());
-                assertEquals(List.of(), check(repo), "after deleting " + deletedKeys);
-                return deleted;
-              })
-              .run());
+      RuntimeException thrown =
+          assertThrows(
+              RuntimeException.class,
+              () ->
+                  new GarbageCollector(
+                          t, gcOptions(Duration.ZERO, Duration.ZERO, false, 1), Clock.systemUTC())
+                      .deleter(
+                          k -> {
+                            if (deletedKeys.size() == 5) {
+                              throw stop;
+                            }
+                            boolean deleted = real.delete(k);
+                            deletedKeys.add(k.key());
+                            assertEquals(List.of(), check(repo), "after deleting " + deletedKeys);
+                            return deleted;
+                          })
+                      .run());
       assertEquals(stop, thrown);
     }
     assertEquals(5, deletedKeys.size());
@@ -308,21 +336,36 @@ class RetentionTest {
       var scan = new CacheScanner(t, 2, List.of()).scan();
       // D's narinfo, which A and B both reference, and E's, which B references.
       for (Nix.StorePathInfo gone : List.of(d, e)) {
-        var key = scan.keys().stream().filter(k -> k.key().equals(narinfo(gone))).findFirst().orElseThrow();
+        var key =
+            scan.keys().stream()
+                .filter(k -> k.key().equals(narinfo(gone)))
+                .findFirst()
+                .orElseThrow();
         Deleter.of(t).delete(key);
       }
-      var fNar = scan.keys().stream().filter(k -> k.key().equals(scan.narinfos().get(narinfo(f)).narKey()))
-          .findFirst().orElseThrow();
+      var fNar =
+          scan.keys().stream()
+              .filter(k -> k.key().equals(scan.narinfos().get(narinfo(f)).narKey()))
+              .findFirst()
+              .orElseThrow();
       Deleter.of(t).delete(fNar);
     }
     // One line per missing path, however many narinfos reference it.
     List<String> problems = check(repo);
     assertEquals(3, problems.size(), problems.toString());
-    assertTrue(problems.contains(d.hashPart() + ": has no narinfo, but 2 narinfos reference it ("
-        + List.of(narinfo(a), narinfo(b)).stream().sorted().findFirst().orElseThrow() + ", …)"), problems.toString());
-    assertTrue(problems.contains(e.hashPart() + ": has no narinfo, but " + narinfo(b) + " references it"),
+    assertTrue(
+        problems.contains(
+            d.hashPart()
+                + ": has no narinfo, but 2 narinfos reference it ("
+                + List.of(narinfo(a), narinfo(b)).stream().sorted().findFirst().orElseThrow()
+                + ", …)"),
         problems.toString());
-    assertTrue(problems.stream().anyMatch(p -> p.startsWith(narinfo(f)) && p.contains("missing")), problems.toString());
+    assertTrue(
+        problems.contains(e.hashPart() + ": has no narinfo, but " + narinfo(b) + " references it"),
+        problems.toString());
+    assertTrue(
+        problems.stream().anyMatch(p -> p.startsWith(narinfo(f)) && p.contains("missing")),
+        problems.toString());
     try (CacheTarget t = target(registry().address(), repo)) {
       CacheCheck.Result allowed = CacheCheck.check(new CacheScanner(t, 2, List.of()).scan());
       assertEquals(2, allowed.missingReferences().size());
@@ -334,9 +377,13 @@ class RetentionTest {
 
     try (CacheTarget t = target(registry().address(), repo)) {
       Nix.KeyPair other = Nix.generateKey("someone-else-1");
-      List<String> untrusted = CacheCheck.problems(
-          new CacheScanner(t, 2, List.of(PublicKey.parse(other.publicKey()))).scan());
-      assertTrue(untrusted.stream().anyMatch(p -> p.startsWith(narinfo(b)) && p.contains("oranc-gc-test-1")), untrusted.toString());
+      List<String> untrusted =
+          CacheCheck.problems(
+              new CacheScanner(t, 2, List.of(PublicKey.parse(other.publicKey()))).scan());
+      assertTrue(
+          untrusted.stream()
+              .anyMatch(p -> p.startsWith(narinfo(b)) && p.contains("oranc-gc-test-1")),
+          untrusted.toString());
     }
   }
 
@@ -347,22 +394,51 @@ class RetentionTest {
     String layer1 = registry().putBlob(repo, "one".getBytes(StandardCharsets.UTF_8));
     String layer2 = registry().putBlob(repo, "two".getBytes(StandardCharsets.UTF_8));
     String config = registry().putBlob(repo, "{}".getBytes(StandardCharsets.UTF_8));
-    String foreign = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-        + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + config + "\",\"size\":2},"
-        + "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" + layer1 + "\",\"size\":3},"
-        + "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" + layer2 + "\",\"size\":3}]}";
-    registry().putManifest(repo, "latest", "application/vnd.oci.image.manifest.v1+json",
-        foreign.getBytes(StandardCharsets.UTF_8));
+    String foreign =
+        "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+            + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\""
+            + config
+            + "\",\"size\":2},"
+            + "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\""
+            + layer1
+            + "\",\"size\":3},"
+            + "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\""
+            + layer2
+            + "\",\"size\":3}]}";
+    registry()
+        .putManifest(
+            repo,
+            "latest",
+            "application/vnd.oci.image.manifest.v1+json",
+            foreign.getBytes(StandardCharsets.UTF_8));
     try (CacheTarget t = target(registry().address(), repo)) {
       byte[] bad = "not a store path\n".getBytes(StandardCharsets.UTF_8);
-      var blob = CacheTarget.await(t.client().putBlob(t.repository(), bad, null,
-          ImageLayout.LAYER_MEDIA_TYPE, t.credentials(), null));
-      CacheTarget.await(t.cache().publish(t.repository(), "pins/broken", blob, Pins.CONTENT_TYPE, null,
-          t.credentials(), null));
+      var blob =
+          CacheTarget.await(
+              t.client()
+                  .putBlob(
+                      t.repository(),
+                      bad,
+                      null,
+                      ImageLayout.LAYER_MEDIA_TYPE,
+                      t.credentials(),
+                      null));
+      CacheTarget.await(
+          t.cache()
+              .publish(
+                  t.repository(),
+                  "pins/broken",
+                  blob,
+                  Pins.CONTENT_TYPE,
+                  null,
+                  t.credentials(),
+                  null));
     }
     Set<String> before = tags(repo);
-    RetentionException ex = assertThrows(RetentionException.class,
-        () -> gc(repo, gcOptions(Duration.ZERO, Duration.ZERO, false, 4)));
+    RetentionException ex =
+        assertThrows(
+            RetentionException.class,
+            () -> gc(repo, gcOptions(Duration.ZERO, Duration.ZERO, false, 4)));
     assertTrue(ex.getMessage().contains("pin broken cannot be read"), ex.getMessage());
     assertEquals(before, tags(repo));
 
@@ -379,44 +455,68 @@ class RetentionTest {
   }
 
   @Test
-  void whereOciDeletesAreRefusedAsOnGhcrGcDeletesPackageVersionsThroughTheGithubApi() throws Exception {
+  void whereOciDeletesAreRefusedAsOnGhcrGcDeletesPackageVersionsThroughTheGithubApi()
+      throws Exception {
     String repo = pushedAndPinned();
-    try (FaultInjector noOciDeletes = new FaultInjector(registry().address(), registry().tokenRealm());
+    try (FaultInjector noOciDeletes =
+            new FaultInjector(registry().address(), registry().tokenRealm());
         GithubStandIn github = new GithubStandIn(registry(), "gh-token")) {
-      noOciDeletes.add(FaultInjector.Rule.of("DELETE", "/manifests/", FaultInjector.Fault.status(405), -1));
+      noOciDeletes.add(
+          FaultInjector.Rule.of("DELETE", "/manifests/", FaultInjector.Fault.status(405), -1));
       String cNar;
       try (CacheTarget t = target(registry().address(), repo)) {
         var scan = new CacheScanner(t, 2, List.of()).scan();
         String cNarKey = scan.narinfos().get(narinfo(c)).narKey();
-        cNar = scan.keys().stream().filter(k -> k.key().equals(cNarKey)).findFirst().orElseThrow()
-            .manifestDigest().toString();
+        cNar =
+            scan.keys().stream()
+                .filter(k -> k.key().equals(cNarKey))
+                .findFirst()
+                .orElseThrow()
+                .manifestDigest()
+                .toString();
       }
       github.undeletable.add(cNar); // as GitHub refuses a public version downloaded 5,000 times
 
       try (CacheTarget t = target(noOciDeletes.address(), repo)) {
-        var wrongToken = new GithubDeleter(new GithubPackages(
-            GithubPackages.newHttpClient(), github.api(), repo, "not-the-token"));
-        RetentionException refused = assertThrows(RetentionException.class, () ->
-            new GarbageCollector(t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
-                .deleter(wrongToken).run());
+        var wrongToken =
+            new GithubDeleter(
+                new GithubPackages(
+                    GithubPackages.newHttpClient(), github.api(), repo, "not-the-token"));
+        RetentionException refused =
+            assertThrows(
+                RetentionException.class,
+                () ->
+                    new GarbageCollector(
+                            t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
+                        .deleter(wrongToken)
+                        .run());
         assertTrue(refused.getMessage().contains("401"), refused.getMessage());
         assertFalse(refused.getMessage().contains("not-the-token"), refused.getMessage());
 
-        var deleter = new GithubDeleter(new GithubPackages(
-            GithubPackages.newHttpClient(), github.api(), repo, "gh-token"));
-        GcSummary s = new GarbageCollector(t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
-            .deleter(deleter).run();
+        var deleter =
+            new GithubDeleter(
+                new GithubPackages(GithubPackages.newHttpClient(), github.api(), repo, "gh-token"));
+        GcSummary s =
+            new GarbageCollector(
+                    t, gcOptions(Duration.ZERO, Duration.ZERO, false, 2), Clock.systemUTC())
+                .deleter(deleter)
+                .run();
         s.lines().forEach(System.err::println);
         assertEquals(7, s.deleted(), s.lines().toString());
         assertEquals(1, s.failed());
-        assertTrue(s.failures().get(0).contains("more than 5000 downloads"), s.failures().toString());
+        assertTrue(
+            s.failures().get(0).contains("more than 5000 downloads"), s.failures().toString());
       }
       assertEquals(0, noOciDeletes.injectedCount(), "no OCI delete was tried");
-      assertTrue(github.requests.stream().anyMatch(r -> r.startsWith("GET ") && r.contains("page=")),
+      assertTrue(
+          github.requests.stream().anyMatch(r -> r.startsWith("GET ") && r.contains("page=")),
           "the versions were read page by page: " + github.requests);
     }
     Set<String> left = tags(repo);
-    assertEquals(7, left.size(), left.toString()); // A, D (narinfos and NARs), the pin, C's NAR, nix-cache-info
+    assertEquals(
+        7,
+        left.size(),
+        left.toString()); // A, D (narinfos and NARs), the pin, C's NAR, nix-cache-info
     assertEquals(List.of(), check(repo));
   }
 
@@ -430,7 +530,8 @@ class RetentionTest {
     String repo = freshRepository();
     List<List<String>> chains;
     try (CacheTarget t = target(registry().address(), repo)) {
-      chains = SyntheticCache.write(t.cache(), t.repository(), t.credentials(), 10, 2, 256 * 1024, 5);
+      chains =
+          SyntheticCache.write(t.cache(), t.repository(), t.credentials(), 10, 2, 256 * 1024, 5);
       List<StorePath> pinned = new ArrayList<>();
       for (int i = 0; i < 5; i++) {
         pinned.add(StorePath.parse(chains.get(i).get(1)));
@@ -445,32 +546,48 @@ class RetentionTest {
 
     Path config = Files.createTempFile("oranc-gc-registry", ".yml");
     try {
-      Files.writeString(config, "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: '"
-          + registry().storageDir().toString().replace("'", "''") + "'\n  delete:\n    enabled: true\n");
-      Process collect = new ProcessBuilder(
-              System.getProperty(Registry.BINARY_PROPERTY, "docker-registry"), "garbage-collect", "--delete-untagged",
-              config.toString())
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-          .start();
+      Files.writeString(
+          config,
+          "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: '"
+              + registry().storageDir().toString().replace("'", "''")
+              + "'\n  delete:\n    enabled: true\n");
+      Process collect =
+          new ProcessBuilder(
+                  System.getProperty(Registry.BINARY_PROPERTY, "docker-registry"),
+                  "garbage-collect",
+                  "--delete-untagged",
+                  config.toString())
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start();
       assertTrue(collect.waitFor(2, TimeUnit.MINUTES), "garbage-collect did not finish");
       assertEquals(0, collect.exitValue(), "garbage-collect failed");
     } finally {
       Files.deleteIfExists(config);
     }
     long afterCollect = storageBytes();
-    System.err.printf("storage: %d bytes before gc, %d after gc (%d freed), %d after garbage-collect (%d freed);"
-        + " gc counted %d bytes of layers%n", before, afterGc, before - afterGc, afterCollect,
-        before - afterCollect, s.bytesFreed());
-    assertTrue(before - afterGc < s.bytesFreed() / 10, "deleting manifests frees almost nothing by itself");
-    assertTrue(before - afterCollect >= s.bytesFreed(), "garbage-collect frees at least the layers gc deleted");
+    System.err.printf(
+        "storage: %d bytes before gc, %d after gc (%d freed), %d after garbage-collect (%d freed);"
+            + " gc counted %d bytes of layers%n",
+        before, afterGc, before - afterGc, afterCollect, before - afterCollect, s.bytesFreed());
+    assertTrue(
+        before - afterGc < s.bytesFreed() / 10,
+        "deleting manifests frees almost nothing by itself");
+    assertTrue(
+        before - afterCollect >= s.bytesFreed(),
+        "garbage-collect frees at least the layers gc deleted");
     try (CacheTarget t = target(registry().address(), repo)) {
       var scan = new CacheScanner(t, 4, List.of()).scan();
       assertEquals(List.of(), CacheCheck.problems(scan));
       // What was kept still reads, byte for byte as its digest says.
       for (var k : scan.ofKind(KeyKind.NAR)) {
-        assertEquals(256 * 1024, CacheTarget.await(t.client().getBlobBytes(
-            t.repository(), k.layerDigest(), 256 * 1024, t.credentials(), null)).length);
+        assertEquals(
+            256 * 1024,
+            CacheTarget.await(
+                    t.client()
+                        .getBlobBytes(
+                            t.repository(), k.layerDigest(), 256 * 1024, t.credentials(), null))
+                .length);
       }
       assertEquals(10, scan.ofKind(KeyKind.NAR).size());
     }
@@ -494,7 +611,8 @@ class RetentionTest {
       assertEquals(List.of(new Pins.Pin("prod", 1), new Pins.Pin("staging", 1)), pins.list());
       pins.remove("staging");
       assertEquals(List.of(new Pins.Pin("prod", 1)), pins.list());
-      RetentionException gone = assertThrows(RetentionException.class, () -> pins.remove("staging"));
+      RetentionException gone =
+          assertThrows(RetentionException.class, () -> pins.remove("staging"));
       assertTrue(gone.getMessage().contains("no pin staging"), gone.getMessage());
       assertThrows(IllegalArgumentException.class, () -> Pins.key("../etc"));
     }
@@ -503,7 +621,12 @@ class RetentionTest {
   }
 
   String digestOfPin(String repo) {
-    String manifest = new String(registry().getManifest(repo, TagCodec.DEFAULT.writeTag("pins/prod").value()).orElseThrow(), StandardCharsets.UTF_8);
+    String manifest =
+        new String(
+            registry()
+                .getManifest(repo, TagCodec.DEFAULT.writeTag("pins/prod").value())
+                .orElseThrow(),
+            StandardCharsets.UTF_8);
     assertTrue(manifest.contains("text/plain; charset=utf-8"), manifest);
     int i = manifest.indexOf("\"layers\"");
     int at = manifest.indexOf("sha256:", i);

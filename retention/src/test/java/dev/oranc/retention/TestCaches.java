@@ -1,9 +1,9 @@
 package dev.oranc.retention;
 
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.Push;
 import dev.oranc.testkit.Nix;
@@ -28,9 +28,16 @@ final class TestCaches {
 
   /** {@code repository} on the registry at {@code address}, plain HTTP, the test user's. */
   static CacheTarget target(String address, String repository) {
-    RegistryClient client = new RegistryClient(RegistryClientConfig.builder().tls(false)
-        .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build());
-    return new CacheTarget(client, TagCodec.DEFAULT, RepositoryRef.of(address, repository),
+    RegistryClient client =
+        new RegistryClient(
+            RegistryClientConfig.builder()
+                .tls(false)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50))
+                .build());
+    return new CacheTarget(
+        client,
+        TagCodec.DEFAULT,
+        RepositoryRef.of(address, repository),
         Credentials.basic(Registry.USER, Registry.PASSWORD));
   }
 }

@@ -8,19 +8,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.util.Comparator;
-import java.util.concurrent.ExecutionException;
 
 /**
  * An external program (the registry, later oranc's own binaries) started for a test, with stdout
@@ -235,8 +235,8 @@ public final class ExternalProcess implements AutoCloseable {
   }
 
   /**
-   * SIGTERM to the program's PID, up to 5 s to exit, then SIGKILL. Idempotent. Then fails with
-   * the reports if the program's log holds a Netty leak report.
+   * SIGTERM to the program's PID, up to 5 s to exit, then SIGKILL. Idempotent. Then fails with the
+   * reports if the program's log holds a Netty leak report.
    */
   @Override
   public void close() {

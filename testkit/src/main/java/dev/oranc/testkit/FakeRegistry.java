@@ -36,8 +36,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A registry that misbehaves on purpose, for fault injection only: each request goes to a {@link
  * Behaviour} that answers, stalls, truncates or hangs up. The happy path is always tested against
- * the real {@link Registry}; this stands in where a real registry cannot be made to misbehave
- * (a body cut off, a stall mid-body, a manifest no registry would store).
+ * the real {@link Registry}; this stands in where a real registry cannot be made to misbehave (a
+ * body cut off, a stall mid-body, a manifest no registry would store).
  *
  * <p>One stand-in for both the client's tests (common) and the server's (proxy): a behaviour sees
  * the request's number, method, target, headers and body ({@link Behaviour}), or only method and
@@ -84,7 +84,9 @@ public final class FakeRegistry implements AutoCloseable {
     /** A whole answer; {@code headerPairs} are name, value, name, value… */
     public void send(int status, String contentType, byte[] body, String... headerPairs) {
       DefaultFullHttpResponse r =
-          new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
+          new DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1,
+              HttpResponseStatus.valueOf(status),
               Unpooled.wrappedBuffer(body));
       r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
       if (contentType != null) {

@@ -9,15 +9,13 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.util.concurrent.DefaultThreadFactory;
-import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
@@ -25,37 +23,39 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
-import java.util.Random;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Pattern;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
 
 /**
  * A fault-injecting proxy in front of a real registry <em>and</em> its token service: a {@link
  * Rule} picks requests by method and target and answers them with a fault (a status, with headers
  * such as {@code Retry-After}, or a connection closed without an answer), for its first {@code n}
  * matches or for ever; everything else is passed on. The registry's {@code WWW-Authenticate}
- * challenges are rewritten so that their {@code realm} points here, and requests for {@code
- * /token} go on to the token service: token fetches pass through the faults too. {@code Host} is
- * passed on unchanged, so upload locations point back here as well.
+ * challenges are rewritten so that their {@code realm} points here, and requests for {@code /token}
+ * go on to the token service: token fetches pass through the faults too. {@code Host} is passed on
+ * unchanged, so upload locations point back here as well.
  *
  * <p>Faults: a status (with headers, e.g. {@code Retry-After}), a connection closed without an
  * answer, or the upstream's real answer cut off part-way through its body (with its full {@code
  * Content-Length}: a stream that breaks). A rule applies to its first {@code times} matches ({@code
- * -1}: all), each with a probability, drawn from a seeded random so that a run reproduces.
- * Requests and bodies are aggregated (up to 64 MiB): for tests, not for gigabytes.
+ * -1}: all), each with a probability, drawn from a seeded random so that a run reproduces. Requests
+ * and bodies are aggregated (up to 64 MiB): for tests, not for gigabytes.
  */
 public final class FaultInjector implements AutoCloseable {
 
@@ -82,15 +82,23 @@ public final class FaultInjector implements AutoCloseable {
   }
 
   /** Requests whose method is {@code method} and whose target matches {@code target} (a find). */
-  public record Rule(String method, Pattern target, Fault fault, int times, double probability, AtomicInteger hits) {
+  public record Rule(
+      String method,
+      Pattern target,
+      Fault fault,
+      int times,
+      double probability,
+      AtomicInteger hits) {
     /** The first {@code times} requests that match ({@code -1}: every one). */
     public static Rule of(String method, String targetRegex, Fault fault, int times) {
       return new Rule(method, Pattern.compile(targetRegex), fault, times, 1.0, new AtomicInteger());
     }
 
     /** Each matching request with this probability. */
-    public static Rule sometimes(String method, String targetRegex, Fault fault, double probability) {
-      return new Rule(method, Pattern.compile(targetRegex), fault, -1, probability, new AtomicInteger());
+    public static Rule sometimes(
+        String method, String targetRegex, Fault fault, double probability) {
+      return new Rule(
+          method, Pattern.compile(targetRegex), fault, -1, probability, new AtomicInteger());
     }
 
     boolean applies(String m, String uri, Random random) {
@@ -108,7 +116,8 @@ public final class FaultInjector implements AutoCloseable {
   public record Injected(String method, String uri, Fault fault) {}
 
   private final EventLoopGroup group =
-      new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("fault-injector", true), NioIoHandler.newFactory());
+      new MultiThreadIoEventLoopGroup(
+          1, new DefaultThreadFactory("fault-injector", true), NioIoHandler.newFactory());
   private final Random random;
   private final InetSocketAddress registry;
   private final InetSocketAddress tokens;
@@ -118,9 +127,14 @@ public final class FaultInjector implements AutoCloseable {
   private final List<Injected> injected = new CopyOnWriteArrayList<>();
   private final List<String> requests = new CopyOnWriteArrayList<>();
   private final AtomicInteger injectedCount = new AtomicInteger();
-  /** Requests and faults kept for {@link #requests()} and {@link #injected()}; a soak keeps none. */
+
+  /**
+   * Requests and faults kept for {@link #requests()} and {@link #injected()}; a soak keeps none.
+   */
   private volatile int keep = 100_000;
+
   private volatile long delayMillis;
+
   /**
    * Requests retained to be passed on (by identity: equal requests may both be in flight); one
    * still unreleased when the injector closes (held back by a delay, or its upstream connect never
@@ -304,11 +318,16 @@ public final class FaultInjector implements AutoCloseable {
             break;
           }
           if (rule.fault() instanceof Fault.Status s) {
-            byte[] body = "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"injected fault\"}]}"
-                .getBytes(StandardCharsets.UTF_8);
-            FullHttpResponse r = new DefaultFullHttpResponse(
-                HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(s.code()), Unpooled.wrappedBuffer(body));
-            r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json")
+            byte[] body =
+                "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"injected fault\"}]}"
+                    .getBytes(StandardCharsets.UTF_8);
+            FullHttpResponse r =
+                new DefaultFullHttpResponse(
+                    HttpVersion.HTTP_1_1,
+                    HttpResponseStatus.valueOf(s.code()),
+                    Unpooled.wrappedBuffer(body));
+            r.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, "application/json")
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
             for (int i = 0; i < s.headers().size(); i += 2) {
               r.headers().set(s.headers().get(i), s.headers().get(i + 1));
@@ -333,13 +352,15 @@ public final class FaultInjector implements AutoCloseable {
       }
       long delay = delayMillis;
       if (delay > 0) {
-        ctx.executor().schedule(() -> forward(ctx, forwarded, token, cut), delay, TimeUnit.MILLISECONDS);
+        ctx.executor()
+            .schedule(() -> forward(ctx, forwarded, token, cut), delay, TimeUnit.MILLISECONDS);
       } else {
         forward(ctx, forwarded, token, cut);
       }
     }
 
-    private void forward(ChannelHandlerContext ctx, FullHttpRequest forwarded, boolean token, Fault.Truncate cut) {
+    private void forward(
+        ChannelHandlerContext ctx, FullHttpRequest forwarded, boolean token, Fault.Truncate cut) {
       new Bootstrap()
           .group(ctx.channel().eventLoop())
           .channel(NioSocketChannel.class)
@@ -353,10 +374,16 @@ public final class FaultInjector implements AutoCloseable {
                       .addLast(
                           new SimpleChannelInboundHandler<FullHttpResponse>() {
                             @Override
-                            protected void channelRead0(ChannelHandlerContext upstream, FullHttpResponse response) {
+                            protected void channelRead0(
+                                ChannelHandlerContext upstream, FullHttpResponse response) {
                               if (cut != null && response.content().readableBytes() > 1) {
-                                int keep = (int) (response.content().readableBytes() * cut.fraction());
-                                DefaultHttpResponse head = new DefaultHttpResponse(response.protocolVersion(), response.status(), response.headers());
+                                int keep =
+                                    (int) (response.content().readableBytes() * cut.fraction());
+                                DefaultHttpResponse head =
+                                    new DefaultHttpResponse(
+                                        response.protocolVersion(),
+                                        response.status(),
+                                        response.headers());
                                 HttpUtil.setContentLength(head, response.content().readableBytes());
                                 ctx.write(head);
                                 ctx.writeAndFlush(response.content().retainedSlice(0, keep))
@@ -367,8 +394,14 @@ public final class FaultInjector implements AutoCloseable {
                               FullHttpResponse r = response.retainedDuplicate();
                               String challenge = r.headers().get(HttpHeaderNames.WWW_AUTHENTICATE);
                               if (challenge != null && tokenRealm != null) {
-                                r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE,
-                                    challenge.replace(tokenRealm, "http://" + address() + URI.create(tokenRealm).getPath()));
+                                r.headers()
+                                    .set(
+                                        HttpHeaderNames.WWW_AUTHENTICATE,
+                                        challenge.replace(
+                                            tokenRealm,
+                                            "http://"
+                                                + address()
+                                                + URI.create(tokenRealm).getPath()));
                               }
                               ctx.writeAndFlush(r);
                               upstream.close();
@@ -382,7 +415,9 @@ public final class FaultInjector implements AutoCloseable {
                   f -> {
                     if (f.isSuccess()) {
                       // Written or failed, the codec has released it.
-                      f.channel().writeAndFlush(forwarded).addListener(w -> inFlight.remove(forwarded));
+                      f.channel()
+                          .writeAndFlush(forwarded)
+                          .addListener(w -> inFlight.remove(forwarded));
                     } else {
                       inFlight.remove(forwarded);
                       forwarded.release();

@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
@@ -31,22 +32,21 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.nio.file.StandardOpenOption;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.ConcurrentSkipListSet;
 
 /**
  * A stand-in for ghcr.io: a front on a loopback port of its own that answers as ghcr.io does where
@@ -67,22 +67,22 @@ import java.util.concurrent.ConcurrentSkipListSet;
  *       the token.
  *   <li><b>Blobs come from storage.</b> {@code GET} and {@code HEAD} of a blob the caller may read
  *       are answered {@code 307} to the storage origin with a presigned-style URL ({@code
- *       ?X-Expires=EPOCH&X-Signature=HMAC}) that expires after {@link Options#urlLifetime()} (300
- *       s by default). The storage refuses a request carrying {@code Authorization} (400, as S3 and
+ *       ?X-Expires=EPOCH&X-Signature=HMAC}) that expires after {@link Options#urlLifetime()} (300 s
+ *       by default). The storage refuses a request carrying {@code Authorization} (400, as S3 and
  *       Azure Blob do for a presigned URL: S3 {@code InvalidArgument} "Only one auth mechanism
  *       allowed", Azure {@code InvalidAuthenticationInfo}, rapid7/metakitty#30, Azure/acr#217),
  *       answers {@code HEAD} 403 and an expired or forged URL 403 (ghcr.io's S3 backend: "The
  *       backend doesn't allow HEAD request: fails with 403" and "The redirected URL expires soon
- *       (300sec?): fails with 403", containerd/stargz-snapshotter#167). It serves the bytes from the
- *       real registry's blob store, streamed.
+ *       (300sec?): fails with 403", containerd/stargz-snapshotter#167). It serves the bytes from
+ *       the real registry's blob store, streamed.
  *   <li><b>4 MiB per PATCH.</b> A {@code PATCH} whose body exceeds {@link Options#maxPatchBytes()}
  *       gets {@code 416} with ghcr.io's body, {@code {"errors":[{"code":
  *       "REQUESTED_RANGE_NOT_SATISFIABLE","message":"the request body is too large and exceeds the
  *       maximum permissible limit of 4.00MiB"}]}} (quoted in oras-project/rust-oci-client#35 and
  *       wasmCloud/wash-archive#268).
  *   <li><b>Rate limits.</b> Upload starts ({@code POST …/blobs/uploads/}) and pulls ({@code GET}
- *       and {@code HEAD} of manifests and blobs) are counted per minute of {@link
- *       Options#clock()}; past {@link Options#uploadStartsPerMinute()} (ghcr.io: 2,000) or {@link
+ *       and {@code HEAD} of manifests and blobs) are counted per minute of {@link Options#clock()};
+ *       past {@link Options#uploadStartsPerMinute()} (ghcr.io: 2,000) or {@link
  *       Options#pullsPerMinute()} (44,000) the answer is {@code 429} with a {@code retry-after}
  *       header and code {@code TOOMANYREQUESTS}, message {@code retry-after: …, allowed: N/minute}
  *       (ghcr.io's words: chainguard-images/images#173 "POST …/blobs/uploads/: TOOMANYREQUESTS:
@@ -127,8 +127,17 @@ public final class GhcrLike implements AutoCloseable {
   private static final Pattern STORAGE = Pattern.compile("^/blobs/sha256/([0-9a-f]{64})$");
   private static final Set<String> HOP_BY_HOP =
       Set.of(
-          "host", "connection", "content-length", "expect", "upgrade", "transfer-encoding",
-          "keep-alive", "te", "trailer", "proxy-connection", "date");
+          "host",
+          "connection",
+          "content-length",
+          "expect",
+          "upgrade",
+          "transfer-encoding",
+          "keep-alive",
+          "te",
+          "trailer",
+          "proxy-connection",
+          "date");
 
   /**
    * Settings fixed at start.
@@ -147,37 +156,78 @@ public final class GhcrLike implements AutoCloseable {
 
     /** ghcr.io's figures, the system clock. */
     public static final Options DEFAULT =
-        new Options(null, InstantSource.system(), Duration.ofSeconds(300), FOUR_MIB, 2_000, 44_000, 100);
+        new Options(
+            null, InstantSource.system(), Duration.ofSeconds(300), FOUR_MIB, 2_000, 44_000, 100);
 
     public Options {
       Objects.requireNonNull(clock, "clock");
       Objects.requireNonNull(urlLifetime, "urlLifetime");
       if (maxPatchBytes < 1 || uploadStartsPerMinute < 1 || pullsPerMinute < 1 || tagPageSize < 1) {
         throw new IllegalArgumentException(
-            "limits must be positive: maxPatchBytes " + maxPatchBytes + ", uploadStartsPerMinute "
-                + uploadStartsPerMinute + ", pullsPerMinute " + pullsPerMinute + ", tagPageSize "
+            "limits must be positive: maxPatchBytes "
+                + maxPatchBytes
+                + ", uploadStartsPerMinute "
+                + uploadStartsPerMinute
+                + ", pullsPerMinute "
+                + pullsPerMinute
+                + ", tagPageSize "
                 + tagPageSize);
       }
     }
 
     public Options withName(String name) {
-      return new Options(name, clock, urlLifetime, maxPatchBytes, uploadStartsPerMinute, pullsPerMinute, tagPageSize);
+      return new Options(
+          name,
+          clock,
+          urlLifetime,
+          maxPatchBytes,
+          uploadStartsPerMinute,
+          pullsPerMinute,
+          tagPageSize);
     }
 
     public Options withClock(InstantSource clock) {
-      return new Options(name, clock, urlLifetime, maxPatchBytes, uploadStartsPerMinute, pullsPerMinute, tagPageSize);
+      return new Options(
+          name,
+          clock,
+          urlLifetime,
+          maxPatchBytes,
+          uploadStartsPerMinute,
+          pullsPerMinute,
+          tagPageSize);
     }
 
     public Options withUrlLifetime(Duration urlLifetime) {
-      return new Options(name, clock, urlLifetime, maxPatchBytes, uploadStartsPerMinute, pullsPerMinute, tagPageSize);
+      return new Options(
+          name,
+          clock,
+          urlLifetime,
+          maxPatchBytes,
+          uploadStartsPerMinute,
+          pullsPerMinute,
+          tagPageSize);
     }
 
     public Options withMaxPatchBytes(long maxPatchBytes) {
-      return new Options(name, clock, urlLifetime, maxPatchBytes, uploadStartsPerMinute, pullsPerMinute, tagPageSize);
+      return new Options(
+          name,
+          clock,
+          urlLifetime,
+          maxPatchBytes,
+          uploadStartsPerMinute,
+          pullsPerMinute,
+          tagPageSize);
     }
 
     public Options withRateLimits(int uploadStartsPerMinute, int pullsPerMinute) {
-      return new Options(name, clock, urlLifetime, maxPatchBytes, uploadStartsPerMinute, pullsPerMinute, tagPageSize);
+      return new Options(
+          name,
+          clock,
+          urlLifetime,
+          maxPatchBytes,
+          uploadStartsPerMinute,
+          pullsPerMinute,
+          tagPageSize);
     }
   }
 
@@ -208,6 +258,7 @@ public final class GhcrLike implements AutoCloseable {
   private final RateWindow uploadStarts;
   private final RateWindow pulls;
   private final Queue<Served> served = new ConcurrentLinkedQueue<>();
+
   /**
    * Exchanges are recorded once their answer is sent, so a client can hold the answer before its
    * record exists. Each exchange takes a number when it starts; {@link #served()} first waits for
@@ -215,6 +266,7 @@ public final class GhcrLike implements AutoCloseable {
    * reads it after a request was answered always sees that request.
    */
   private final AtomicLong started = new AtomicLong();
+
   private final ConcurrentSkipListSet<Long> running = new ConcurrentSkipListSet<>();
   private final Object recorded = new Object();
 
@@ -264,7 +316,11 @@ public final class GhcrLike implements AutoCloseable {
                 options.name() != null ? options.name() : TestLogs.currentTestClass()));
     try {
       GhcrLike g = new GhcrLike(options, registry);
-      log.info("ghcr-like registry at {}, storage {}, behind it {}", g.address(), g.storageAddress(), registry);
+      log.info(
+          "ghcr-like registry at {}, storage {}, behind it {}",
+          g.address(),
+          g.storageAddress(),
+          registry);
       return g;
     } catch (IOException | RuntimeException e) {
       registry.close();
@@ -314,7 +370,9 @@ public final class GhcrLike implements AutoCloseable {
 
   public List<Served> served(String origin, String method, String pathRegex) {
     awaitRecorded();
-    return served.stream().filter(s -> s.origin().equals(origin) && s.matches(method, pathRegex)).toList();
+    return served.stream()
+        .filter(s -> s.origin().equals(origin) && s.matches(method, pathRegex))
+        .toList();
   }
 
   /** Waits (at most 5 s) until every exchange started so far is recorded. */
@@ -377,7 +435,12 @@ public final class GhcrLike implements AutoCloseable {
         Thread.currentThread().interrupt();
       } catch (IOException | RuntimeException e) {
         // The client went away, or the registry behind: if nothing was answered yet, say so.
-        log.debug("{} {} {}: {}", origin, exchange.getRequestMethod(), exchange.getRequestURI(), e.toString());
+        log.debug(
+            "{} {} {}: {}",
+            origin,
+            exchange.getRequestMethod(),
+            exchange.getRequestURI(),
+            e.toString());
         if (exchange.getResponseCode() == -1) {
           try {
             status = 502;
@@ -388,7 +451,9 @@ public final class GhcrLike implements AutoCloseable {
         }
       }
     } finally {
-      Served s = new Served(origin, exchange.getRequestMethod(), exchange.getRequestURI().toString(), status);
+      Served s =
+          new Served(
+              origin, exchange.getRequestMethod(), exchange.getRequestURI().toString(), status);
       served.add(s);
       synchronized (recorded) {
         running.remove(id);
@@ -403,11 +468,20 @@ public final class GhcrLike implements AutoCloseable {
     String name = registry.logFile().getFileName().toString();
     Path file = registry.logFile().resolveSibling(name.replace(".log", ".ghcr-like.log"));
     // The signature is a bearer credential for the blob: not in the log.
-    String line = Instant.now() + " " + s.origin() + " " + s.method() + " "
-        + s.target().replaceAll("X-Signature=[0-9a-f]+", "X-Signature=-") + " " + s.status() + "\n";
+    String line =
+        Instant.now()
+            + " "
+            + s.origin()
+            + " "
+            + s.method()
+            + " "
+            + s.target().replaceAll("X-Signature=[0-9a-f]+", "X-Signature=-")
+            + " "
+            + s.status()
+            + "\n";
     try {
-      Files.writeString(file, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-          StandardOpenOption.APPEND);
+      Files.writeString(
+          file, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     } catch (IOException e) {
       // a debugging aid; tests read served()
     }
@@ -448,7 +522,10 @@ public final class GhcrLike implements AutoCloseable {
         return error(exchange, 405, "UNSUPPORTED", "the operation is unsupported");
       }
       if (method.equals("PUT") && !reference.contains(":") && reference.length() > MAX_TAG_LENGTH) {
-        return error(exchange, 400, "MANIFEST_INVALID",
+        return error(
+            exchange,
+            400,
+            "MANIFEST_INVALID",
             "manifest invalid: tag is longer than " + MAX_TAG_LENGTH + " characters");
       }
       if (method.equals("GET") || method.equals("HEAD")) {
@@ -480,7 +557,12 @@ public final class GhcrLike implements AutoCloseable {
         long expires = options.clock().instant().plus(options.urlLifetime()).getEpochSecond();
         String storagePath = "/blobs/sha256/" + digest.substring("sha256:".length());
         String location =
-            "http://" + storageAddress() + storagePath + "?X-Expires=" + expires + "&X-Signature="
+            "http://"
+                + storageAddress()
+                + storagePath
+                + "?X-Expires="
+                + expires
+                + "&X-Signature="
                 + sign(storagePath, expires);
         exchange.getResponseHeaders().set("Location", location);
         exchange.getResponseHeaders().set("Docker-Content-Digest", digest);
@@ -501,7 +583,8 @@ public final class GhcrLike implements AutoCloseable {
     HttpRequest.BodyPublisher publisher =
         length != null
             ? HttpRequest.BodyPublishers.fromPublisher(
-                HttpRequest.BodyPublishers.ofInputStream(() -> body), Long.parseLong(length.strip()))
+                HttpRequest.BodyPublishers.ofInputStream(() -> body),
+                Long.parseLong(length.strip()))
             : HttpRequest.BodyPublishers.ofInputStream(() -> body);
     HttpResponse<InputStream> response;
     try {
@@ -564,14 +647,16 @@ public final class GhcrLike implements AutoCloseable {
 
   /** The whole list from the registry, paged here: distribution 2.8 pages only when asked. */
   private int tags(HttpExchange exchange, String name) throws IOException, InterruptedException {
-    Map<String, List<String>> query = TokenService.parseQuery(exchange.getRequestURI().getRawQuery());
+    Map<String, List<String>> query =
+        TokenService.parseQuery(exchange.getRequestURI().getRawQuery());
     int n = options.tagPageSize();
     List<String> asked = query.get("n");
     if (asked != null && !asked.isEmpty()) {
       try {
         n = Math.max(1, Math.min(n, Integer.parseInt(asked.get(0))));
       } catch (NumberFormatException e) {
-        return error(exchange, 400, "PAGINATION_NUMBER_INVALID", "invalid number of results requested");
+        return error(
+            exchange, 400, "PAGINATION_NUMBER_INVALID", "invalid number of results requested");
       }
     }
     List<String> lastValues = query.get("last");
@@ -606,9 +691,17 @@ public final class GhcrLike implements AutoCloseable {
       page.add(t);
     }
     if (more) {
-      exchange.getResponseHeaders().set("Link",
-          "</v2/" + name + "/tags/list?last=" + URLEncoder.encode(page.get(page.size() - 1), StandardCharsets.UTF_8)
-              + "&n=" + n + ">; rel=\"next\"");
+      exchange
+          .getResponseHeaders()
+          .set(
+              "Link",
+              "</v2/"
+                  + name
+                  + "/tags/list?last="
+                  + URLEncoder.encode(page.get(page.size() - 1), StandardCharsets.UTF_8)
+                  + "&n="
+                  + n
+                  + ">; rel=\"next\"");
     }
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("name", all.getOrDefault("name", name));
@@ -619,7 +712,10 @@ public final class GhcrLike implements AutoCloseable {
   private int tooMany(HttpExchange exchange, long waitMillis, int allowed) throws IOException {
     long seconds = Math.max(1, (waitMillis + 999) / 1000);
     exchange.getResponseHeaders().set("Retry-After", Long.toString(seconds));
-    return error(exchange, 429, "TOOMANYREQUESTS",
+    return error(
+        exchange,
+        429,
+        "TOOMANYREQUESTS",
         "retry-after: " + waitMillis + "ms, allowed: " + allowed + "/minute");
   }
 
@@ -642,7 +738,8 @@ public final class GhcrLike implements AutoCloseable {
     return answerWith(exchange, send(exchange, method, publisher));
   }
 
-  private HttpResponse<InputStream> send(HttpExchange exchange, String method, HttpRequest.BodyPublisher body)
+  private HttpResponse<InputStream> send(
+      HttpExchange exchange, String method, HttpRequest.BodyPublisher body)
       throws IOException, InterruptedException {
     return send(exchange, method, body, null);
   }
@@ -650,8 +747,13 @@ public final class GhcrLike implements AutoCloseable {
   private HttpResponse<InputStream> send(
       HttpExchange exchange, String method, HttpRequest.BodyPublisher body, String pathAndQuery)
       throws IOException, InterruptedException {
-    String target = pathAndQuery != null ? pathAndQuery : exchange.getRequestURI().getRawPath()
-        + (exchange.getRequestURI().getRawQuery() == null ? "" : "?" + exchange.getRequestURI().getRawQuery());
+    String target =
+        pathAndQuery != null
+            ? pathAndQuery
+            : exchange.getRequestURI().getRawPath()
+                + (exchange.getRequestURI().getRawQuery() == null
+                    ? ""
+                    : "?" + exchange.getRequestURI().getRawQuery());
     HttpRequest.Builder b =
         HttpRequest.newBuilder(URI.create(upstream + target))
             .method(method, body)
@@ -667,7 +769,8 @@ public final class GhcrLike implements AutoCloseable {
     return http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
   }
 
-  private int answerWith(HttpExchange exchange, HttpResponse<InputStream> response) throws IOException {
+  private int answerWith(HttpExchange exchange, HttpResponse<InputStream> response)
+      throws IOException {
     Headers out = exchange.getResponseHeaders();
     for (Map.Entry<String, List<String>> h : response.headers().map().entrySet()) {
       String name = h.getKey().toLowerCase(Locale.ROOT);
@@ -677,8 +780,11 @@ public final class GhcrLike implements AutoCloseable {
       for (String v : h.getValue()) {
         // The registry builds absolute upload locations from the Host it was sent (its own); the
         // caller's Host is ours, or that of a proxy in front of us.
-        out.add(h.getKey(), name.equals("location") && v.startsWith(upstream.toString())
-            ? ourBase(exchange) + v.substring(upstream.toString().length()) : v);
+        out.add(
+            h.getKey(),
+            name.equals("location") && v.startsWith(upstream.toString())
+                ? ourBase(exchange) + v.substring(upstream.toString().length())
+                : v);
       }
     }
     int status = response.statusCode();
@@ -706,8 +812,11 @@ public final class GhcrLike implements AutoCloseable {
     return host == null || host.isBlank() ? baseUri().toString() : "http://" + host.strip();
   }
 
-  private static int error(HttpExchange exchange, int status, String code, String message) throws IOException {
-    return json(exchange, status,
+  private static int error(HttpExchange exchange, int status, String code, String message)
+      throws IOException {
+    return json(
+        exchange,
+        status,
         JSON.std.asBytes(Map.of("errors", List.of(Map.of("code", code, "message", message)))));
   }
 
@@ -729,9 +838,12 @@ public final class GhcrLike implements AutoCloseable {
   private int serveStorage(HttpExchange exchange) throws IOException {
     Matcher m = STORAGE.matcher(exchange.getRequestURI().getRawPath());
     if (exchange.getRequestHeaders().containsKey("Authorization")) {
-      return s3Error(exchange, 400, "InvalidArgument",
-          "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query"
-              + " string parameter or the Authorization header should be specified");
+      return s3Error(
+          exchange,
+          400,
+          "InvalidArgument",
+          "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature"
+              + " query string parameter or the Authorization header should be specified");
     }
     if (!exchange.getRequestMethod().equals("GET")) {
       // S3 signs the method: a URL presigned for GET is forged for HEAD, and a HEAD has no body.
@@ -741,19 +853,28 @@ public final class GhcrLike implements AutoCloseable {
     if (!m.matches()) {
       return s3Error(exchange, 403, "AccessDenied", "Access Denied");
     }
-    Map<String, List<String>> query = TokenService.parseQuery(exchange.getRequestURI().getRawQuery());
+    Map<String, List<String>> query =
+        TokenService.parseQuery(exchange.getRequestURI().getRawQuery());
     long expires;
     String signature;
     try {
       expires = Long.parseLong(query.getOrDefault("X-Expires", List.of("")).get(0));
       signature = query.getOrDefault("X-Signature", List.of("")).get(0);
     } catch (NumberFormatException e) {
-      return s3Error(exchange, 403, "AccessDenied", "Query-string authentication requires the Signature and Expires parameters");
+      return s3Error(
+          exchange,
+          403,
+          "AccessDenied",
+          "Query-string authentication requires the Signature and Expires parameters");
     }
     String path = exchange.getRequestURI().getRawPath();
     if (!MessageDigest.isEqual(
-        sign(path, expires).getBytes(StandardCharsets.US_ASCII), signature.getBytes(StandardCharsets.US_ASCII))) {
-      return s3Error(exchange, 403, "SignatureDoesNotMatch",
+        sign(path, expires).getBytes(StandardCharsets.US_ASCII),
+        signature.getBytes(StandardCharsets.US_ASCII))) {
+      return s3Error(
+          exchange,
+          403,
+          "SignatureDoesNotMatch",
           "The request signature we calculated does not match the signature you provided");
     }
     if (options.clock().instant().isAfter(Instant.ofEpochSecond(expires))) {
@@ -761,8 +882,12 @@ public final class GhcrLike implements AutoCloseable {
     }
     String hex = m.group(1);
     Path data =
-        registry.storageDir().resolve("docker/registry/v2/blobs/sha256").resolve(hex.substring(0, 2))
-            .resolve(hex).resolve("data");
+        registry
+            .storageDir()
+            .resolve("docker/registry/v2/blobs/sha256")
+            .resolve(hex.substring(0, 2))
+            .resolve(hex)
+            .resolve("data");
     InputStream in;
     try {
       in = Files.newInputStream(data);
@@ -779,9 +904,13 @@ public final class GhcrLike implements AutoCloseable {
     return 200;
   }
 
-  private static int s3Error(HttpExchange exchange, int status, String code, String message) throws IOException {
+  private static int s3Error(HttpExchange exchange, int status, String code, String message)
+      throws IOException {
     byte[] body =
-        ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + code + "</Code><Message>" + message
+        ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>"
+                + code
+                + "</Code><Message>"
+                + message
                 + "</Message></Error>")
             .getBytes(StandardCharsets.UTF_8);
     exchange.getResponseHeaders().set("Content-Type", "application/xml");
@@ -800,7 +929,9 @@ public final class GhcrLike implements AutoCloseable {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(signingKey, "HmacSHA256"));
-      return HexFormat.of().formatHex(mac.doFinal(("GET\n" + path + "\n" + expires).getBytes(StandardCharsets.UTF_8)));
+      return HexFormat.of()
+          .formatHex(
+              mac.doFinal(("GET\n" + path + "\n" + expires).getBytes(StandardCharsets.UTF_8)));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 is missing", e);
     }

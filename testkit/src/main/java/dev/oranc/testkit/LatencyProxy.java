@@ -29,8 +29,8 @@ import java.util.concurrent.locks.LockSupport;
  * sender's TCP window fills and it slows down (back-pressure), as a real bottleneck would.
  *
  * <p>Two threads per direction per connection, blocking I/O: for tests and benchmarks on loopback.
- * {@link #forwarded()} and {@link #minimumHeldNanos()} expose what the proxy measured itself, so
- * a test can check the delay it added without timing the wall clock.
+ * {@link #forwarded()} and {@link #minimumHeldNanos()} expose what the proxy measured itself, so a
+ * test can check the delay it added without timing the wall clock.
  */
 public final class LatencyProxy implements AutoCloseable {
 
@@ -58,7 +58,11 @@ public final class LatencyProxy implements AutoCloseable {
     this.upstream = Objects.requireNonNull(upstream, "upstream");
     if (roundTrip.isNegative() || bytesPerSecond < 0) {
       throw new IllegalArgumentException(
-          "roundTrip " + roundTrip + " and bytesPerSecond " + bytesPerSecond + " must not be negative");
+          "roundTrip "
+              + roundTrip
+              + " and bytesPerSecond "
+              + bytesPerSecond
+              + " must not be negative");
     }
     this.oneWayNanos = roundTrip.toNanos() / 2;
     this.bytesPerSecond = bytesPerSecond;
@@ -185,55 +189,62 @@ public final class LatencyProxy implements AutoCloseable {
             done.run();
           }
         };
-    daemon("oranc-testkit-latency-read-" + id, () -> {
-      try {
-        // Not closed here: closing a socket's stream closes the socket, and the other direction
-        // may still be sending.
-        InputStream in = from.getInputStream();
-        byte[] buffer = new byte[READ_BYTES];
-        int n;
-        while ((n = in.read(buffer)) >= 0) {
-          queue.put(new Chunk(Arrays.copyOf(buffer, n), System.nanoTime()));
-        }
-        queue.put(new Chunk(null, System.nanoTime()));
-      } catch (IOException | InterruptedException e) {
-        queue.fail();
-      } finally {
-        end.run();
-      }
-    }).start();
-    daemon("oranc-testkit-latency-write-" + id, () -> {
-      long nextFree = 0;
-      try {
-        OutputStream out = to.getOutputStream();
-        while (true) {
-          Chunk c = queue.take();
-          sleepUntil(c.arrivedNanos() + oneWayNanos);
-          if (c.bytes() == null) {
-            if (!to.isClosed()) {
-              to.shutdownOutput();
-            }
-            return;
-          }
-          if (bytesPerSecond > 0) {
-            nextFree = Math.max(nextFree, System.nanoTime());
-            sleepUntil(nextFree);
-            nextFree += c.bytes().length * 1_000_000_000L / bytesPerSecond;
-          }
-          long held = System.nanoTime() - c.arrivedNanos();
-          minimumHeld.accumulateAndGet(held, Math::min);
-          out.write(c.bytes());
-          out.flush();
-          forwarded.incrementAndGet();
-        }
-      } catch (IOException | InterruptedException e) {
-        queue.fail();
-        closeQuietly(from);
-        closeQuietly(to);
-      } finally {
-        end.run();
-      }
-    }).start();
+    daemon(
+            "oranc-testkit-latency-read-" + id,
+            () -> {
+              try {
+                // Not closed here: closing a socket's stream closes the socket, and the other
+                // direction
+                // may still be sending.
+                InputStream in = from.getInputStream();
+                byte[] buffer = new byte[READ_BYTES];
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                  queue.put(new Chunk(Arrays.copyOf(buffer, n), System.nanoTime()));
+                }
+                queue.put(new Chunk(null, System.nanoTime()));
+              } catch (IOException | InterruptedException e) {
+                queue.fail();
+              } finally {
+                end.run();
+              }
+            })
+        .start();
+    daemon(
+            "oranc-testkit-latency-write-" + id,
+            () -> {
+              long nextFree = 0;
+              try {
+                OutputStream out = to.getOutputStream();
+                while (true) {
+                  Chunk c = queue.take();
+                  sleepUntil(c.arrivedNanos() + oneWayNanos);
+                  if (c.bytes() == null) {
+                    if (!to.isClosed()) {
+                      to.shutdownOutput();
+                    }
+                    return;
+                  }
+                  if (bytesPerSecond > 0) {
+                    nextFree = Math.max(nextFree, System.nanoTime());
+                    sleepUntil(nextFree);
+                    nextFree += c.bytes().length * 1_000_000_000L / bytesPerSecond;
+                  }
+                  long held = System.nanoTime() - c.arrivedNanos();
+                  minimumHeld.accumulateAndGet(held, Math::min);
+                  out.write(c.bytes());
+                  out.flush();
+                  forwarded.incrementAndGet();
+                }
+              } catch (IOException | InterruptedException e) {
+                queue.fail();
+                closeQuietly(from);
+                closeQuietly(to);
+              } finally {
+                end.run();
+              }
+            })
+        .start();
   }
 
   private static void sleepUntil(long deadlineNanos) throws InterruptedException {

@@ -143,7 +143,8 @@ public final class LeakCheck implements AfterAllCallback {
   /**
    * Fails when {@code output}, what a process a test started wrote (an oranc server or push run
    * through the launcher, which the parent pom's {@code ORANC_JAVA_OPTS} puts at PARANOID too),
-   * holds a Netty leak report. A process's reports are only log lines: this is how they fail a test.
+   * holds a Netty leak report. A process's reports are only log lines: this is how they fail a
+   * test.
    *
    * @param process what the process is, for the message ("oranc-server (pid 123)")
    */

@@ -14,9 +14,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Log lines caught in memory while a test runs (logback, the tests' binding): attached to named
- * loggers ({@link #of}) or to the root with every logger at TRACE ({@link #everythingAtTrace}),
- * for tests that read what was logged (a warning given once, no secret at any level, the access
- * log's fields). {@link #close} detaches it and puts back the levels it changed.
+ * loggers ({@link #of}) or to the root with every logger at TRACE ({@link #everythingAtTrace}), for
+ * tests that read what was logged (a warning given once, no secret at any level, the access log's
+ * fields). {@link #close} detaches it and puts back the levels it changed.
  */
 public final class LogCapture implements AutoCloseable {
 

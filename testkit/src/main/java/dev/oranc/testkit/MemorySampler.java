@@ -13,8 +13,8 @@ import java.util.function.LongSupplier;
 /**
  * The peaks of heap in use, Netty's direct memory and (optionally) one more gauge, such as the
  * bytes on a spool, sampled every 50 ms on a daemon thread from {@link #start} to {@link #close}.
- * For the memory tests: a peak is what a bound is asserted on; the sampling period only decides
- * how short a peak it can miss.
+ * For the memory tests: a peak is what a bound is asserted on; the sampling period only decides how
+ * short a peak it can miss.
  */
 public final class MemorySampler implements AutoCloseable {
 

@@ -47,30 +47,63 @@ public final class Nginx implements AutoCloseable {
   public static Nginx start(Path dir, String http, int port) {
     try {
       Files.createDirectories(dir);
-      String conf = "pid " + dir.resolve("nginx.pid") + ";\n"
-          + "error_log " + dir.resolve("error.log") + " warn;\n"
-          + "events { worker_connections 256; }\n"
-          + "http {\n"
-          + "  " + LOG_FORMAT + "\n"
-          + "  access_log " + dir.resolve("access.log") + " oranc_test;\n"
-          + "  client_body_temp_path " + dir.resolve("body") + ";\n"
-          + "  proxy_temp_path " + dir.resolve("proxy") + ";\n"
-          + "  fastcgi_temp_path " + dir.resolve("fastcgi") + ";\n"
-          + "  uwsgi_temp_path " + dir.resolve("uwsgi") + ";\n"
-          + "  scgi_temp_path " + dir.resolve("scgi") + ";\n"
-          + http
-          + "}\n";
+      String conf =
+          "pid "
+              + dir.resolve("nginx.pid")
+              + ";\n"
+              + "error_log "
+              + dir.resolve("error.log")
+              + " warn;\n"
+              + "events { worker_connections 256; }\n"
+              + "http {\n"
+              + "  "
+              + LOG_FORMAT
+              + "\n"
+              + "  access_log "
+              + dir.resolve("access.log")
+              + " oranc_test;\n"
+              + "  client_body_temp_path "
+              + dir.resolve("body")
+              + ";\n"
+              + "  proxy_temp_path "
+              + dir.resolve("proxy")
+              + ";\n"
+              + "  fastcgi_temp_path "
+              + dir.resolve("fastcgi")
+              + ";\n"
+              + "  uwsgi_temp_path "
+              + dir.resolve("uwsgi")
+              + ";\n"
+              + "  scgi_temp_path "
+              + dir.resolve("scgi")
+              + ";\n"
+              + http
+              + "}\n";
       Path confFile = Files.writeString(dir.resolve("nginx.conf"), conf);
-      Process check = new ProcessBuilder("nginx", "-e", "stderr", "-t", "-p", dir.toString(), "-c", confFile.toString())
-          .redirectErrorStream(true).start();
+      Process check =
+          new ProcessBuilder(
+                  "nginx", "-e", "stderr", "-t", "-p", dir.toString(), "-c", confFile.toString())
+              .redirectErrorStream(true)
+              .start();
       check.getOutputStream().close();
       String out = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       if (!check.waitFor(60, TimeUnit.SECONDS) || check.exitValue() != 0) {
-        throw new IllegalStateException("nginx -t refuses the configuration:\n" + conf + "\n" + out);
+        throw new IllegalStateException(
+            "nginx -t refuses the configuration:\n" + conf + "\n" + out);
       }
-      ExternalProcess nginx = ExternalProcess.start("nginx",
-          List.of("nginx", "-e", "stderr", "-p", dir.toString(), "-c", confFile.toString(), "-g",
-              "daemon off; master_process off;"));
+      ExternalProcess nginx =
+          ExternalProcess.start(
+              "nginx",
+              List.of(
+                  "nginx",
+                  "-e",
+                  "stderr",
+                  "-p",
+                  dir.toString(),
+                  "-c",
+                  confFile.toString(),
+                  "-g",
+                  "daemon off; master_process off;"));
       try {
         awaitPort(port, nginx);
       } catch (RuntimeException | Error e) {
@@ -129,13 +162,17 @@ public final class Nginx implements AutoCloseable {
     String fence = "```" + language + "\n";
     int start = doc.indexOf(fence, at);
     if (start < 0) {
-      throw new AssertionError(document + " has no " + fence.strip() + " block after '" + heading + "'");
+      throw new AssertionError(
+          document + " has no " + fence.strip() + " block after '" + heading + "'");
     }
     int end = doc.indexOf("```", start + fence.length());
     return doc.substring(start + fence.length(), end);
   }
 
-  /** {@code text} with every {@code what} replaced; {@code what} must occur (the document changed otherwise). */
+  /**
+   * {@code text} with every {@code what} replaced; {@code what} must occur (the document changed
+   * otherwise).
+   */
   public static String replaceOnce(String text, String what, String with) {
     if (!text.contains(what)) {
       throw new AssertionError("the documented block no longer contains '" + what + "':\n" + text);
@@ -153,17 +190,35 @@ public final class Nginx implements AutoCloseable {
   }
 
   /**
-   * A self-signed certificate for {@code 127.0.0.1} (openssl, EC P-256, one day): {@code
-   * cert.pem} and {@code key.pem} under {@code dir}.
+   * A self-signed certificate for {@code 127.0.0.1} (openssl, EC P-256, one day): {@code cert.pem}
+   * and {@code key.pem} under {@code dir}.
    */
   public static List<Path> selfSignedCertificate(Path dir) {
     Path cert = dir.resolve("cert.pem");
     Path key = dir.resolve("key.pem");
     try {
-      Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-          "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-          "subjectAltName=IP:127.0.0.1", "-keyout", key.toString(), "-out", cert.toString())
-          .redirectErrorStream(true).start();
+      Process openssl =
+          new ProcessBuilder(
+                  "openssl",
+                  "req",
+                  "-x509",
+                  "-newkey",
+                  "ec",
+                  "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1",
+                  "-nodes",
+                  "-days",
+                  "1",
+                  "-subj",
+                  "/CN=127.0.0.1",
+                  "-addext",
+                  "subjectAltName=IP:127.0.0.1",
+                  "-keyout",
+                  key.toString(),
+                  "-out",
+                  cert.toString())
+              .redirectErrorStream(true)
+              .start();
       openssl.getOutputStream().close();
       String made = new String(openssl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       if (!openssl.waitFor(60, TimeUnit.SECONDS) || openssl.exitValue() != 0) {
@@ -178,7 +233,10 @@ public final class Nginx implements AutoCloseable {
     }
   }
 
-  /** Waits (at most 30 s) until something accepts connections on {@code port}, while {@code process} lives. */
+  /**
+   * Waits (at most 30 s) until something accepts connections on {@code port}, while {@code process}
+   * lives.
+   */
   public static void awaitPort(int port, ExternalProcess process) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (System.nanoTime() < deadline) {
@@ -191,6 +249,7 @@ public final class Nginx implements AutoCloseable {
         Thread.sleep(50);
       }
     }
-    throw new AssertionError(process.name() + " does not listen on " + port + ":\n" + process.log());
+    throw new AssertionError(
+        process.name() + " does not listen on " + port + ":\n" + process.log());
   }
 }

@@ -11,6 +11,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -22,7 +23,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.util.Collections;
 
 /**
  * The real Nix 2.8 CLI, offline: builds throwaway store paths and deletes them again, generates
@@ -179,11 +179,15 @@ public final class Nix implements AutoCloseable {
 
   /**
    * Like {@link #build(String, String)}, and the builder prints {@code contents} as well, so the
-   * derivation has a build log (Nix keeps it under {@code /nix/var/log/nix/drvs}; {@link
-   * #logFile} names it for deletion).
+   * derivation has a build log (Nix keeps it under {@code /nix/var/log/nix/drvs}; {@link #logFile}
+   * names it for deletion).
    */
   public StorePathInfo buildLogging(String name, String contents) {
-    return buildWith(name, contents, List.of(), "printf '%s\\n' \"$contents\"; printf '%s' \"$contents\" > $out");
+    return buildWith(
+        name,
+        contents,
+        List.of(),
+        "printf '%s\\n' \"$contents\"; printf '%s' \"$contents\" > $out");
   }
 
   /** Where Nix 2.8 keeps the (bzip2) build log of {@code drv}. */
@@ -193,7 +197,8 @@ public final class Nix implements AutoCloseable {
   }
 
   /** Nix's options for content-addressed derivations (Nix 2.8: an experimental feature). */
-  public static final List<String> CA_DERIVATIONS = List.of("--extra-experimental-features", "ca-derivations");
+  public static final List<String> CA_DERIVATIONS =
+      List.of("--extra-experimental-features", "ca-derivations");
 
   /** A content-addressed build: the derivation and what it was built to. */
   public record ContentAddressed(String drv, StorePathInfo output) {}
@@ -205,24 +210,30 @@ public final class Nix implements AutoCloseable {
    * {@code secret-key-files}; none: unsigned). The realisation goes with the output when {@link
    * #close()} deletes it (the database cascades).
    */
-  public ContentAddressed buildContentAddressed(String name, String contents, List<Path> secretKeyFiles) {
+  public ContentAddressed buildContentAddressed(
+      String name, String contents, List<Path> secretKeyFiles) {
     List<String> options = new ArrayList<>(CA_DERIVATIONS);
     if (!secretKeyFiles.isEmpty()) {
-      options.addAll(List.of("--option", "secret-key-files",
-          String.join(" ", secretKeyFiles.stream().map(Path::toString).toList())));
+      options.addAll(
+          List.of(
+              "--option",
+              "secret-key-files",
+              String.join(" ", secretKeyFiles.stream().map(Path::toString).toList())));
     }
     String attributes =
-        "  __contentAddressed = true;\n  outputHashMode = \"recursive\";\n  outputHashAlgo = \"sha256\";\n";
+        "  __contentAddressed = true;\n"
+            + "  outputHashMode = \"recursive\";\n"
+            + "  outputHashAlgo = \"sha256\";\n";
     StorePathInfo out =
-        buildWith(name, contents, List.of(), "printf '%s' \"$contents\" > $out", attributes, options);
+        buildWith(
+            name, contents, List.of(), "printf '%s' \"$contents\" > $out", attributes, options);
     return new ContentAddressed(lastDerivation, out);
   }
 
   /** The derivation of the last build (a content-addressed output may not name it as deriver). */
   private String lastDerivation;
 
-  StorePathInfo buildWith(
-      String name, String contents, List<String> references, String script) {
+  StorePathInfo buildWith(String name, String contents, List<String> references, String script) {
     return buildWith(name, contents, references, script, "", List.of());
   }
 
@@ -231,7 +242,11 @@ public final class Nix implements AutoCloseable {
    * @param options more options of {@code nix-instantiate} and {@code nix-store --realise}
    */
   synchronized StorePathInfo buildWith(
-      String name, String contents, List<String> references, String script, String attributes,
+      String name,
+      String contents,
+      List<String> references,
+      String script,
+      String attributes,
       List<String> options) {
     if (closed) {
       throw new IllegalStateException("this Nix is closed");
@@ -443,9 +458,9 @@ public final class Nix implements AutoCloseable {
   }
 
   /**
-   * {@code nix ARGS OPTIONS} (offline options added as {@link #run} does, 3 minutes at most):
-   * its stdout, or a failure with its stderr. For the tests that run {@code nix copy} and {@code
-   * nix path-info} against a server with options of their own ({@code --store}, a netrc file).
+   * {@code nix ARGS OPTIONS} (offline options added as {@link #run} does, 3 minutes at most): its
+   * stdout, or a failure with its stderr. For the tests that run {@code nix copy} and {@code nix
+   * path-info} against a server with options of their own ({@code --store}, a netrc file).
    */
   public static String nix(List<String> options, String... args) {
     List<String> argv = new ArrayList<>();
@@ -478,7 +493,8 @@ public final class Nix implements AutoCloseable {
    * Like {@link #exec(String, Duration, List)} with {@code environment} added to the tool's
    * environment (e.g. {@code NIX_SSL_CERT_FILE}, which Nix 2.8 reads and no option replaces).
    */
-  public static Result exec(Map<String, String> environment, String stdin, Duration timeout, List<String> argv) {
+  public static Result exec(
+      Map<String, String> environment, String stdin, Duration timeout, List<String> argv) {
     if (argv.isEmpty() || !TOOLS.contains(argv.get(0))) {
       throw new IllegalArgumentException(
           "argv: " + argv + " (expected: one of " + TOOLS + " and its arguments)");
@@ -498,7 +514,8 @@ public final class Nix implements AutoCloseable {
     return execute(environment, stdin, timeout, command);
   }
 
-  private static Result execute(Map<String, String> environment, String stdin, Duration timeout, List<String> command) {
+  private static Result execute(
+      Map<String, String> environment, String stdin, Duration timeout, List<String> command) {
     Path out = null;
     Path err = null;
     try {

@@ -16,12 +16,12 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.Locale;
 
 /**
  * A minimal registry client for seeding and inspecting a test {@link Registry}, independent of
@@ -325,9 +325,7 @@ public final class RawClient {
     try {
       HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
       Map<String, List<String>> lower = new LinkedHashMap<>();
-      r.headers()
-          .map()
-          .forEach((k, v) -> lower.put(k.toLowerCase(Locale.ROOT), List.copyOf(v)));
+      r.headers().map().forEach((k, v) -> lower.put(k.toLowerCase(Locale.ROOT), List.copyOf(v)));
       return new Response(r.statusCode(), lower, r.body());
     } catch (IOException e) {
       throw new UncheckedIOException(method + " " + withoutQuery(uri) + " failed", e);

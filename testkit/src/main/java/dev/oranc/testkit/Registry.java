@@ -20,12 +20,12 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.util.function.Predicate;
 
 /**
  * A real CNCF distribution registry ({@code docker-registry serve}, 2.8) on a loopback port, with
@@ -259,28 +259,28 @@ public final class Registry implements AutoCloseable {
   }
 
   /**
-   * JSON application log on stderr, combined-format access log on stdout (both into the log
-   * file), port 0, deletes allowed, no background upload purging.
+   * JSON application log on stderr, combined-format access log on stdout (both into the log file),
+   * port 0, deletes allowed, no background upload purging.
    */
   private static String config(Path storage) {
     return """
-        version: 0.1
-        log:
-          level: info
-          formatter: json
-          accesslog:
-            disabled: false
-        storage:
-          filesystem:
-            rootdirectory: %s
-          delete:
-            enabled: true
-          maintenance:
-            uploadpurging:
-              enabled: false
-        http:
-          addr: 127.0.0.1:0
-        """
+    version: 0.1
+    log:
+      level: info
+      formatter: json
+      accesslog:
+        disabled: false
+    storage:
+      filesystem:
+        rootdirectory: %s
+      delete:
+        enabled: true
+      maintenance:
+        uploadpurging:
+          enabled: false
+    http:
+      addr: 127.0.0.1:0
+    """
         .formatted(yamlString(storage));
   }
 

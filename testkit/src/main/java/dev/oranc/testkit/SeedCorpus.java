@@ -7,11 +7,11 @@ import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
-import java.util.Arrays;
 
 /**
  * A fuzz test's seed corpus, and a bounded, seeded sweep of mutations of it for the normal suite.
@@ -19,10 +19,10 @@ import java.util.Arrays;
  * <p>Jazzer's {@code @FuzzTest} in regression mode (every run without {@code JAZZER_FUZZ=1}) runs
  * only the seed files in {@code <TestClass>Inputs/<method>/} next to the test's package on the
  * class path. {@link #sweep} adds what a short fuzzing run would do, without Jazzer's engine:
- * {@code count} inputs made from the seeds by the same kinds of mutation libFuzzer uses (bit
- * flips, byte changes to boundary values, insertions, deletions, duplicated ranges, splices of two
- * seeds, truncation), from a fixed random seed so that a failure reproduces. A failing input is
- * reported in full (as Java string escapes) so it can be added to the seeds.
+ * {@code count} inputs made from the seeds by the same kinds of mutation libFuzzer uses (bit flips,
+ * byte changes to boundary values, insertions, deletions, duplicated ranges, splices of two seeds,
+ * truncation), from a fixed random seed so that a failure reproduces. A failing input is reported
+ * in full (as Java string escapes) so it can be added to the seeds.
  */
 public final class SeedCorpus {
 
@@ -37,7 +37,8 @@ public final class SeedCorpus {
     String dir = testClass.getSimpleName() + "Inputs/" + method;
     URL url = testClass.getResource(dir);
     if (url == null) {
-      throw new IllegalStateException("no seed directory " + dir + " next to " + testClass.getName());
+      throw new IllegalStateException(
+          "no seed directory " + dir + " next to " + testClass.getName());
     }
     List<byte[]> seeds = new ArrayList<>();
     try (Stream<Path> files = Files.list(Path.of(url.toURI()))) {
@@ -86,7 +87,9 @@ public final class SeedCorpus {
     }
   }
 
-  private static final byte[] INTERESTING = {0, 1, 0x7f, (byte) 0x80, (byte) 0xff, '\n', '\r', ':', '/', '%', '_', ' '};
+  private static final byte[] INTERESTING = {
+    0, 1, 0x7f, (byte) 0x80, (byte) 0xff, '\n', '\r', ':', '/', '%', '_', ' '
+  };
 
   private byte[] mutate(byte[] in, Random random) {
     int n = in.length;
@@ -148,12 +151,13 @@ public final class SeedCorpus {
         }
         byte[] out = in.clone();
         int at = random.nextInt(n - 7);
-        long v = switch (random.nextInt(4)) {
-          case 0 -> 0;
-          case 1 -> random.nextInt(64);
-          case 2 -> Long.MAX_VALUE;
-          default -> -1;
-        };
+        long v =
+            switch (random.nextInt(4)) {
+              case 0 -> 0;
+              case 1 -> random.nextInt(64);
+              case 2 -> Long.MAX_VALUE;
+              default -> -1;
+            };
         for (int i = 0; i < 8; i++) {
           out[at + i] = (byte) (v >>> (8 * i));
         }

@@ -13,27 +13,27 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.Comparator;
-import java.util.Locale;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A registry that completes the OCI "single POST" upload ({@code POST /v2/<name>/blobs/uploads/
  * ?digest=<d>} with the body, answered {@code 201}), as the distribution spec allows and some
  * registries do, in front of a real one (the CNCF registry, which answers such a POST with a
- * session and ignores the body). Everything else is relayed as it is, upload locations rewritten
- * to point here; a single POST becomes the upstream's {@code POST} and {@code PUT ?digest=}, so
- * the blob is stored by the real registry and checked by it.
+ * session and ignores the body). Everything else is relayed as it is, upload locations rewritten to
+ * point here; a single POST becomes the upstream's {@code POST} and {@code PUT ?digest=}, so the
+ * blob is stored by the real registry and checked by it.
  *
- * <p>It records the requests its clients make ({@link #requests()}), so that a test can count
- * what a client costs a registry that can take a small blob in one request. Loopback only.
+ * <p>It records the requests its clients make ({@link #requests()}), so that a test can count what
+ * a client costs a registry that can take a small blob in one request. Loopback only.
  */
 public final class SinglePostFront implements AutoCloseable {
 
@@ -48,10 +48,10 @@ public final class SinglePostFront implements AutoCloseable {
   }
 
   /**
-   * The longest chain of requests each of which arrived after the answer to the one before it
-   * left: an upper bound of the round trips a client waited on one after another (requests sent
-   * at once count as one, unless one's answer happened to leave before another arrived; a delay
-   * on every answer makes that unlikely).
+   * The longest chain of requests each of which arrived after the answer to the one before it left:
+   * an upper bound of the round trips a client waited on one after another (requests sent at once
+   * count as one, unless one's answer happened to leave before another arrived; a delay on every
+   * answer makes that unlikely).
    */
   public static int longestChain(List<Request> requests) {
     List<Request> byArrival = new ArrayList<>(requests);
@@ -74,23 +74,38 @@ public final class SinglePostFront implements AutoCloseable {
   private static final Pattern SINGLE_POST =
       Pattern.compile("^(/v2/.+/blobs/uploads/)\\?(?:.*&)?digest=([^&]+)");
   private static final Set<String> HOP_BY_HOP =
-      Set.of("host", "content-length", "connection", "transfer-encoding", "expect", "upgrade",
-          "keep-alive", "te", "trailer", "proxy-connection");
+      Set.of(
+          "host",
+          "content-length",
+          "connection",
+          "transfer-encoding",
+          "expect",
+          "upgrade",
+          "keep-alive",
+          "te",
+          "trailer",
+          "proxy-connection");
 
   private final String upstream;
   private final boolean singlePost;
   private final long answerDelayMillis;
   private final AtomicLong clock = new AtomicLong();
   private final HttpServer server;
-  private final ExecutorService executor = Executors.newFixedThreadPool(32, r -> {
-    Thread t = new Thread(r, "single-post-front");
-    t.setDaemon(true);
-    return t;
-  });
-  private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private final ExecutorService executor =
+      Executors.newFixedThreadPool(
+          32,
+          r -> {
+            Thread t = new Thread(r, "single-post-front");
+            t.setDaemon(true);
+            return t;
+          });
+  private final HttpClient client =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private final List<Request> requests = new ArrayList<>();
 
-  /** @param upstreamAddress the real registry's {@code host:port} (plain HTTP, loopback) */
+  /**
+   * @param upstreamAddress the real registry's {@code host:port} (plain HTTP, loopback)
+   */
   public SinglePostFront(String upstreamAddress) {
     this(upstreamAddress, true, 0);
   }
@@ -135,8 +150,11 @@ public final class SinglePostFront implements AutoCloseable {
     try (exchange) {
       long arrived = clock.incrementAndGet();
       String method = exchange.getRequestMethod();
-      String uri = exchange.getRequestURI().getRawPath()
-          + (exchange.getRequestURI().getRawQuery() == null ? "" : "?" + exchange.getRequestURI().getRawQuery());
+      String uri =
+          exchange.getRequestURI().getRawPath()
+              + (exchange.getRequestURI().getRawQuery() == null
+                  ? ""
+                  : "?" + exchange.getRequestURI().getRawQuery());
       byte[] body;
       try (InputStream in = exchange.getRequestBody()) {
         body = in.readAllBytes();
@@ -174,7 +192,8 @@ public final class SinglePostFront implements AutoCloseable {
   }
 
   /** The upstream's session, then its PUT with the body; a 201 naming the blob when it took it. */
-  private HttpResponse<byte[]> singlePost(HttpExchange exchange, String uploads, String digest, byte[] body)
+  private HttpResponse<byte[]> singlePost(
+      HttpExchange exchange, String uploads, String digest, byte[] body)
       throws IOException, InterruptedException {
     HttpResponse<byte[]> opened = relay(exchange, "POST", uploads, new byte[0]);
     String location = opened.headers().firstValue("Location").orElse(null);
@@ -182,15 +201,24 @@ public final class SinglePostFront implements AutoCloseable {
       return opened;
     }
     URI session = URI.create("http://" + upstream + uploads).resolve(location);
-    String target = session.getRawPath() + "?" + (session.getRawQuery() == null ? "" : session.getRawQuery() + "&")
-        + "digest=" + digest;
+    String target =
+        session.getRawPath()
+            + "?"
+            + (session.getRawQuery() == null ? "" : session.getRawQuery() + "&")
+            + "digest="
+            + digest;
     return relay(exchange, "PUT", target, body);
   }
 
   private HttpResponse<byte[]> relay(HttpExchange exchange, String method, String uri, byte[] body)
       throws IOException, InterruptedException {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + uri))
-        .method(method, body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create("http://" + upstream + uri))
+            .method(
+                method,
+                body.length == 0
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofByteArray(body));
     for (Map.Entry<String, List<String>> h : exchange.getRequestHeaders().entrySet()) {
       if (HOP_BY_HOP.contains(h.getKey().toLowerCase(Locale.ROOT))) {
         continue;

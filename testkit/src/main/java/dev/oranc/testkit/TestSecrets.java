@@ -38,8 +38,12 @@ public final class TestSecrets {
     try {
       Files.createDirectories(f.getParent());
       synchronized (TestSecrets.class) {
-        Files.writeString(f, secret + "\n", StandardCharsets.UTF_8,
-            StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        Files.writeString(
+            f,
+            secret + "\n",
+            StandardCharsets.UTF_8,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.APPEND);
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot record a test secret in " + f, e);

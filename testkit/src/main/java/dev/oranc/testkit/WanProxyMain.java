@@ -7,20 +7,20 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
-import java.net.URLDecoder;
-import java.util.Comparator;
-import java.util.IdentityHashMap;
 
 /**
  * The WAN benchmarks' link ({@code bench/wan}): a process that puts a {@link CountingProxy} in
@@ -47,15 +47,15 @@ import java.util.IdentityHashMap;
  *       {@code requests}, {@code METHOD KIND STATUS} for each combination seen (KIND is {@code
  *       upload}, {@code blob}, {@code manifest}, {@code tags} or {@code other}), {@code
  *       request_bytes}, {@code response_bytes}; with {@code --ghcr} also {@code storage_requests}
- *       and {@code token_requests_since_start} (those origins are not behind the proxies; the
- *       token count is not reset).
+ *       and {@code token_requests_since_start} (those origins are not behind the proxies; the token
+ *       count is not reset).
  *   <li>{@code /front?upstream=HOST:PORT}: a second counting proxy, in front of a client-facing
  *       server (oranc server), replacing the previous one; the body is its {@code HOST:PORT}. What
  *       it sees is in {@code /counts} as {@code front_requests} and {@code front_response_bytes}:
  *       the bytes the server sent its clients.
- *   <li>{@code /chain?rtt-ms=N}: {@code serial_round_trips D}, the longest chain of requests
- *       since the last reset in which each was sent after the one before it was answered (see
- *       {@link #serialRoundTrips}); N must be the round trip of the latency proxy the client used.
+ *   <li>{@code /chain?rtt-ms=N}: {@code serial_round_trips D}, the longest chain of requests since
+ *       the last reset in which each was sent after the one before it was answered (see {@link
+ *       #serialRoundTrips}); N must be the round trip of the latency proxy the client used.
  *   <li>{@code /reset}: forgets what was counted (by both).
  *   <li>{@code /public?repository=NAME}: with {@code --ghcr}, makes the repository public.
  * </ul>
@@ -70,7 +70,12 @@ public final class WanProxyMain {
 
   /** The parsed command line. */
   record Arguments(
-      InetSocketAddress upstream, boolean ghcr, Path addressFile, Duration roundTrip, long rate, Path logDir) {
+      InetSocketAddress upstream,
+      boolean ghcr,
+      Path addressFile,
+      Duration roundTrip,
+      long rate,
+      Path logDir) {
     Arguments {
       if ((upstream == null) == !ghcr) {
         throw new IllegalArgumentException("give exactly one of --upstream HOST:PORT and --ghcr");
@@ -125,7 +130,8 @@ public final class WanProxyMain {
       if (colon <= 0) {
         throw new IllegalArgumentException("--upstream wants HOST:PORT, not '" + s + "'");
       }
-      return new InetSocketAddress(s.substring(0, colon), (int) number(s.substring(colon + 1), "--upstream"));
+      return new InetSocketAddress(
+          s.substring(0, colon), (int) number(s.substring(colon + 1), "--upstream"));
     }
   }
 
@@ -134,8 +140,11 @@ public final class WanProxyMain {
     try {
       arguments = Arguments.parse(args);
     } catch (IllegalArgumentException e) {
-      System.err.println("wan-proxy: " + e.getMessage()
-          + " (usage: --upstream HOST:PORT | --ghcr, --address-file FILE [--rtt-ms N] [--rate B/s])");
+      System.err.println(
+          "wan-proxy: "
+              + e.getMessage()
+              + " (usage: --upstream HOST:PORT | --ghcr, --address-file FILE [--rtt-ms N] [--rate"
+              + " B/s])");
       System.exit(2);
       return;
     }
@@ -156,80 +165,109 @@ public final class WanProxyMain {
     LatencyProxy first = new LatencyProxy(counted, arguments.roundTrip(), arguments.rate());
     open.add(first);
 
-    HttpServer control = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0), 16);
+    HttpServer control =
+        HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0), 16);
     GhcrLike g = ghcr;
-    control.createContext("/latency", ex -> {
-      Map<String, String> q = query(ex.getRequestURI());
-      try {
-        LatencyProxy p = new LatencyProxy(counted,
-            Duration.ofMillis(Long.parseLong(q.getOrDefault("rtt-ms", "0"))),
-            Long.parseLong(q.getOrDefault("rate", "0")));
-        open.add(p);
-        answer(ex, 200, p.address() + "\n");
-      } catch (IllegalArgumentException e) {
-        answer(ex, 400, "rtt-ms and rate must be whole numbers, not negative: " + e.getMessage() + "\n");
-      }
-    });
+    control.createContext(
+        "/latency",
+        ex -> {
+          Map<String, String> q = query(ex.getRequestURI());
+          try {
+            LatencyProxy p =
+                new LatencyProxy(
+                    counted,
+                    Duration.ofMillis(Long.parseLong(q.getOrDefault("rtt-ms", "0"))),
+                    Long.parseLong(q.getOrDefault("rate", "0")));
+            open.add(p);
+            answer(ex, 200, p.address() + "\n");
+          } catch (IllegalArgumentException e) {
+            answer(
+                ex,
+                400,
+                "rtt-ms and rate must be whole numbers, not negative: " + e.getMessage() + "\n");
+          }
+        });
     AtomicReference<CountingProxy> front = new AtomicReference<>();
-    control.createContext("/front", ex -> {
-      String upstreamOfFront = query(ex.getRequestURI()).get("upstream");
-      try {
-        CountingProxy p = new CountingProxy(Arguments.hostPort(upstreamOfFront == null ? "" : upstreamOfFront));
-        open.add(p);
-        CountingProxy old = front.getAndSet(p);
-        if (old != null) {
-          old.close();
-        }
-        answer(ex, 200, "127.0.0.1:" + p.port() + "\n");
-      } catch (IllegalArgumentException e) {
-        answer(ex, 400, e.getMessage() + "\n");
-      }
-    });
-    control.createContext("/counts", ex -> {
-      StringBuilder body = new StringBuilder(counts(counting.requests(), g));
-      CountingProxy f = front.get();
-      if (f != null) {
-        List<ProxiedRequest> seen = f.requests();
-        body.append("front_requests ").append(seen.size()).append('\n');
-        body.append("front_response_bytes ")
-            .append(seen.stream().mapToLong(ProxiedRequest::responseBodyBytes).sum()).append('\n');
-      }
-      answer(ex, 200, body.toString());
-    });
-    control.createContext("/chain", ex -> {
-      String rtt = query(ex.getRequestURI()).getOrDefault("rtt-ms", "");
-      long millis;
-      try {
-        millis = Long.parseLong(rtt);
-      } catch (NumberFormatException e) {
-        millis = 0;
-      }
-      if (millis <= 0) {
-        answer(ex, 400, "needs ?rtt-ms=N, N > 0: at 0 ms the proxy cannot tell what waited on what\n");
-        return;
-      }
-      answer(ex, 200, "serial_round_trips " + serialRoundTrips(counting.timings(), Duration.ofMillis(millis)) + "\n");
-    });
-    control.createContext("/reset", ex -> {
-      counting.reset();
-      CountingProxy f = front.get();
-      if (f != null) {
-        f.reset();
-      }
-      if (g != null) {
-        g.resetCounters();
-      }
-      answer(ex, 200, "reset\n");
-    });
-    control.createContext("/public", ex -> {
-      String repository = query(ex.getRequestURI()).get("repository");
-      if (g == null || repository == null || repository.isEmpty()) {
-        answer(ex, 400, "needs --ghcr and ?repository=NAME\n");
-        return;
-      }
-      g.makePublic(repository);
-      answer(ex, 200, "public " + repository + "\n");
-    });
+    control.createContext(
+        "/front",
+        ex -> {
+          String upstreamOfFront = query(ex.getRequestURI()).get("upstream");
+          try {
+            CountingProxy p =
+                new CountingProxy(
+                    Arguments.hostPort(upstreamOfFront == null ? "" : upstreamOfFront));
+            open.add(p);
+            CountingProxy old = front.getAndSet(p);
+            if (old != null) {
+              old.close();
+            }
+            answer(ex, 200, "127.0.0.1:" + p.port() + "\n");
+          } catch (IllegalArgumentException e) {
+            answer(ex, 400, e.getMessage() + "\n");
+          }
+        });
+    control.createContext(
+        "/counts",
+        ex -> {
+          StringBuilder body = new StringBuilder(counts(counting.requests(), g));
+          CountingProxy f = front.get();
+          if (f != null) {
+            List<ProxiedRequest> seen = f.requests();
+            body.append("front_requests ").append(seen.size()).append('\n');
+            body.append("front_response_bytes ")
+                .append(seen.stream().mapToLong(ProxiedRequest::responseBodyBytes).sum())
+                .append('\n');
+          }
+          answer(ex, 200, body.toString());
+        });
+    control.createContext(
+        "/chain",
+        ex -> {
+          String rtt = query(ex.getRequestURI()).getOrDefault("rtt-ms", "");
+          long millis;
+          try {
+            millis = Long.parseLong(rtt);
+          } catch (NumberFormatException e) {
+            millis = 0;
+          }
+          if (millis <= 0) {
+            answer(
+                ex,
+                400,
+                "needs ?rtt-ms=N, N > 0: at 0 ms the proxy cannot tell what waited on what\n");
+            return;
+          }
+          answer(
+              ex,
+              200,
+              "serial_round_trips "
+                  + serialRoundTrips(counting.timings(), Duration.ofMillis(millis))
+                  + "\n");
+        });
+    control.createContext(
+        "/reset",
+        ex -> {
+          counting.reset();
+          CountingProxy f = front.get();
+          if (f != null) {
+            f.reset();
+          }
+          if (g != null) {
+            g.resetCounters();
+          }
+          answer(ex, 200, "reset\n");
+        });
+    control.createContext(
+        "/public",
+        ex -> {
+          String repository = query(ex.getRequestURI()).get("repository");
+          if (g == null || repository == null || repository.isEmpty()) {
+            answer(ex, 400, "needs --ghcr and ?repository=NAME\n");
+            return;
+          }
+          g.makePublic(repository);
+          answer(ex, 200, "public " + repository + "\n");
+        });
     control.start();
 
     StringBuilder file = new StringBuilder();
@@ -246,17 +284,21 @@ public final class WanProxyMain {
     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
 
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      control.stop(0);
-      for (AutoCloseable c : open) {
-        try {
-          c.close();
-        } catch (Exception ignored) {
-          // stopping anyway
-        }
-      }
-      stopped.countDown();
-    }, "wan-proxy-stop"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  control.stop(0);
+                  for (AutoCloseable c : open) {
+                    try {
+                      c.close();
+                    } catch (Exception ignored) {
+                      // stopping anyway
+                    }
+                  }
+                  stopped.countDown();
+                },
+                "wan-proxy-stop"));
     stopped.await();
   }
 
@@ -277,8 +319,12 @@ public final class WanProxyMain {
     out.append("response_bytes ").append(responseBytes).append('\n');
     if (ghcr != null) {
       List<GhcrLike.Served> served = ghcr.served();
-      out.append("storage_requests ").append(served.stream().filter(s -> s.origin().equals("storage")).count()).append('\n');
-      out.append("token_requests_since_start ").append(ghcr.registry().tokenRequests()).append('\n');
+      out.append("storage_requests ")
+          .append(served.stream().filter(s -> s.origin().equals("storage")).count())
+          .append('\n');
+      out.append("token_requests_since_start ")
+          .append(ghcr.registry().tokenRequests())
+          .append('\n');
     }
     return out.toString();
   }
@@ -289,26 +335,32 @@ public final class WanProxyMain {
    * left it may have been sent after the client had that response (it cannot have been otherwise),
    * so its depth is one more than the deepest such response; the answer is the largest depth.
    *
-   * <p>Why timing and not the client's own account: push and Nix do not report their critical
-   * path. What it is: an upper bound of the true dependency chain (a request sent after an
-   * unrelated response counts as waiting on it), exact for a client with one request in flight at a
-   * time, close for one path at a time ({@code push -p 1}, Nix's {@code copy --to}); for a pipeline
-   * of many paths it measures rounds of the whole run, not one path's chain.
+   * <p>Why timing and not the client's own account: push and Nix do not report their critical path.
+   * What it is: an upper bound of the true dependency chain (a request sent after an unrelated
+   * response counts as waiting on it), exact for a client with one request in flight at a time,
+   * close for one path at a time ({@code push -p 1}, Nix's {@code copy --to}); for a pipeline of
+   * many paths it measures rounds of the whole run, not one path's chain.
    */
   static long serialRoundTrips(List<CountingProxy.Timing> timings, Duration roundTrip) {
     long rtt = roundTrip.toNanos();
-    List<CountingProxy.Timing> byArrival = timings.stream()
-        .sorted(Comparator.comparingLong(CountingProxy.Timing::arrivedNanos)).toList();
+    List<CountingProxy.Timing> byArrival =
+        timings.stream()
+            .sorted(Comparator.comparingLong(CountingProxy.Timing::arrivedNanos))
+            .toList();
     Map<CountingProxy.Timing, Long> depth = new IdentityHashMap<>();
-    List<CountingProxy.Timing> byAnswer = byArrival.stream().filter(t -> t.answeredNanos() != 0)
-        .sorted(Comparator.comparingLong(CountingProxy.Timing::answeredNanos)).toList();
+    List<CountingProxy.Timing> byAnswer =
+        byArrival.stream()
+            .filter(t -> t.answeredNanos() != 0)
+            .sorted(Comparator.comparingLong(CountingProxy.Timing::answeredNanos))
+            .toList();
     int next = 0;
     long deepestAnswered = 0;
     long deepest = 0;
     for (CountingProxy.Timing t : byArrival) {
       // Every response that left at least a round trip before this request arrived: it arrived
       // before its response left, so it came earlier in this loop and has its depth.
-      while (next < byAnswer.size() && byAnswer.get(next).answeredNanos() + rtt <= t.arrivedNanos()) {
+      while (next < byAnswer.size()
+          && byAnswer.get(next).answeredNanos() + rtt <= t.arrivedNanos()) {
         deepestAnswered = Math.max(deepestAnswered, depth.getOrDefault(byAnswer.get(next), 0L));
         next++;
       }
@@ -341,7 +393,9 @@ public final class WanProxyMain {
     for (String pair : raw.split("&")) {
       int eq = pair.indexOf('=');
       if (eq > 0) {
-        q.put(pair.substring(0, eq), URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+        q.put(
+            pair.substring(0, eq),
+            URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
       }
     }
     return q;

@@ -31,24 +31,30 @@ class LatencyProxyTest {
   @BeforeEach
   void startEcho() throws Exception {
     echo = new ServerSocket(0, 16, InetAddress.getByName("127.0.0.1"));
-    echoThread = new Thread(() -> {
-      while (!echo.isClosed()) {
-        try {
-          Socket s = echo.accept();
-          Thread t = new Thread(() -> {
-            try (s; InputStream in = s.getInputStream(); OutputStream out = s.getOutputStream()) {
-              in.transferTo(out);
-            } catch (Exception ignored) {
-              // the test closed it
-            }
-          });
-          t.setDaemon(true);
-          t.start();
-        } catch (Exception e) {
-          return;
-        }
-      }
-    });
+    echoThread =
+        new Thread(
+            () -> {
+              while (!echo.isClosed()) {
+                try {
+                  Socket s = echo.accept();
+                  Thread t =
+                      new Thread(
+                          () -> {
+                            try (s;
+                                InputStream in = s.getInputStream();
+                                OutputStream out = s.getOutputStream()) {
+                              in.transferTo(out);
+                            } catch (Exception ignored) {
+                              // the test closed it
+                            }
+                          });
+                  t.setDaemon(true);
+                  t.start();
+                } catch (Exception e) {
+                  return;
+                }
+              }
+            });
     echoThread.setDaemon(true);
     echoThread.start();
   }
@@ -116,20 +122,22 @@ class LatencyProxyTest {
         Socket s = new Socket("127.0.0.1", proxy.port())) {
       s.setSoTimeout(10_000);
       long[] written = {0};
-      Thread writer = new Thread(() -> {
-        byte[] chunk = new byte[64 * 1024];
-        try {
-          OutputStream out = s.getOutputStream();
-          while (written[0] < 512L * 1024 * 1024) {
-            out.write(chunk);
-            synchronized (written) {
-              written[0] += chunk.length;
-            }
-          }
-        } catch (Exception e) {
-          // closed by the test
-        }
-      });
+      Thread writer =
+          new Thread(
+              () -> {
+                byte[] chunk = new byte[64 * 1024];
+                try {
+                  OutputStream out = s.getOutputStream();
+                  while (written[0] < 512L * 1024 * 1024) {
+                    out.write(chunk);
+                    synchronized (written) {
+                      written[0] += chunk.length;
+                    }
+                  }
+                } catch (Exception e) {
+                  // closed by the test
+                }
+              });
       writer.setDaemon(true);
       writer.start();
       // Wait until the writer has stalled: no progress across a bounded number of checks.
@@ -152,7 +160,8 @@ class LatencyProxyTest {
       synchronized (written) {
         stalledAt = written[0];
       }
-      assertTrue(writer.isAlive(), "the writer never blocked: " + stalledAt + " bytes went through");
+      assertTrue(
+          writer.isAlive(), "the writer never blocked: " + stalledAt + " bytes went through");
       // Two queues of the bound plus kernel buffers on three sockets: well under 512 MiB.
       assertTrue(stalledAt < 64L * 1024 * 1024, "buffered " + stalledAt + " bytes");
       s.close();

@@ -17,9 +17,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * What the rate-limit window costs a request when no registry rate-limits: the origin's limiter
- * looked up, a place taken and given back (what {@code CallRunner} does per attempt). Compare
- * with a registry round trip on loopback (tens of microseconds) or across the internet
- * (milliseconds); {@code @Threads(2)} puts two event loops on one origin's lock.
+ * looked up, a place taken and given back (what {@code CallRunner} does per attempt). Compare with
+ * a registry round trip on loopback (tens of microseconds) or across the internet (milliseconds);
+ * {@code @Threads(2)} puts two event loops on one origin's lock.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)

@@ -9,8 +9,8 @@ import java.util.concurrent.ExecutionException;
  * <p>Design note. {@code CompletableFuture} hands a dependent stage its cause wrapped in a {@code
  * CompletionException}, and {@code get()} wraps it in an {@code ExecutionException}; a chain of
  * stages may wrap it more than once. What a caller maps to an answer, a log line or a retry is the
- * failure inside. Only these two wrappers are removed, and only while they carry a cause: any
- * other exception is the failure itself.
+ * failure inside. Only these two wrappers are removed, and only while they carry a cause: any other
+ * exception is the failure itself.
  */
 public final class Causes {
 

@@ -3,15 +3,17 @@ package dev.oranc.common.error;
 import java.time.Duration;
 
 /**
- * Checks of settings at startup, each failing with one line that names the setting, the value
- * given and what was expected: {@code threads: -1 (expected: 0 (one per core) or more)}, the form
- * of Armeria's {@code value: X (expected: ...)}. The CLI prints the line as it is.
+ * Checks of settings at startup, each failing with one line that names the setting, the value given
+ * and what was expected: {@code threads: -1 (expected: 0 (one per core) or more)}, the form of
+ * Armeria's {@code value: X (expected: ...)}. The CLI prints the line as it is.
  */
 public final class ConfigCheck {
 
   private ConfigCheck() {}
 
-  /** @throws IllegalArgumentException naming {@code what}, {@code value} and {@code expected} */
+  /**
+   * @throws IllegalArgumentException naming {@code what}, {@code value} and {@code expected}
+   */
   public static void require(boolean ok, String what, long value, String expected) {
     if (!ok) {
       throw new IllegalArgumentException(what + ": " + value + " (expected: " + expected + ")");

@@ -10,9 +10,9 @@ package dev.oranc.common.error;
  * <p>Messages are written for the person who has to act on them: what was wrong, where, and (when
  * it helps) what to do. They never contain credentials, tokens or signing keys.
  *
- * <p>{@link #getMessage()} is for the operator (logs, the CLI's one-line errors) and may quote
- * what a registry sent; {@link #publicMessage()} is what a remote client of the server may be told,
- * and never quotes a byte a registry or a redirect target sent (see {@link RegistryException}).
+ * <p>{@link #getMessage()} is for the operator (logs, the CLI's one-line errors) and may quote what
+ * a registry sent; {@link #publicMessage()} is what a remote client of the server may be told, and
+ * never quotes a byte a registry or a redirect target sent (see {@link RegistryException}).
  */
 public abstract sealed class OrancException extends RuntimeException
     permits FormatException, IntegrityException, RegistryException {

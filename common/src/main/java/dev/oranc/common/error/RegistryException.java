@@ -3,14 +3,14 @@ package dev.oranc.common.error;
 import java.util.Objects;
 
 /**
- * A registry operation that did not succeed. Each kind carries the operation (for example
- * {@code GET manifest ghcr.io/owner/cache:abc}) so that an operator can see what failed where.
+ * A registry operation that did not succeed. Each kind carries the operation (for example {@code
+ * GET manifest ghcr.io/owner/cache:abc}) so that an operator can see what failed where.
  *
  * <p>Kinds and their meaning for callers:
  *
  * <ul>
- *   <li>{@link NotFound}: the registry answered that the object does not exist. The only kind
- *       that may be reported as a miss.
+ *   <li>{@link NotFound}: the registry answered that the object does not exist. The only kind that
+ *       may be reported as a miss.
  *   <li>{@link Unauthorized}: credentials missing or refused (401).
  *   <li>{@link Forbidden}: credentials accepted but not allowed (403).
  *   <li>{@link RateLimited}: 429, with the registry's {@code Retry-After} when given.
@@ -25,10 +25,10 @@ import java.util.Objects;
  * let a client read a banner, an error body or the size of a response it could not reach itself,
  * which turns the server into a port scanner and an oracle. So an exception holds two texts: the
  * {@code detail}, in our own words only (status codes, counts of our own, what we expected), which
- * {@link #publicMessage()} gives and the server's error bodies carry; and the {@code foreign}
- * part — the registry's error message, a parser's complaint quoting a banner, a header value —
- * which only {@link #getMessage()} adds, for the log and the CLI. Foreign text is flattened to
- * one printable, bounded line here, whoever built the exception.
+ * {@link #publicMessage()} gives and the server's error bodies carry; and the {@code foreign} part
+ * — the registry's error message, a parser's complaint quoting a banner, a header value — which
+ * only {@link #getMessage()} adds, for the log and the CLI. Foreign text is flattened to one
+ * printable, bounded line here, whoever built the exception.
  */
 public abstract sealed class RegistryException extends OrancException
     permits RegistryException.NotFound,
@@ -54,8 +54,12 @@ public abstract sealed class RegistryException extends OrancException
    * @param foreign what the registry (or the connection) said, or null: the log's only
    */
   RegistryException(String operation, String detail, String foreign, Throwable cause) {
-    super(Objects.requireNonNull(operation, "operation") + ": " + detail
-        + (foreign == null || foreign.isBlank() ? "" : " (" + printable(foreign) + ")"), cause);
+    super(
+        Objects.requireNonNull(operation, "operation")
+            + ": "
+            + detail
+            + (foreign == null || foreign.isBlank() ? "" : " (" + printable(foreign) + ")"),
+        cause);
     this.operation = operation;
     this.detail = detail;
   }
@@ -153,12 +157,18 @@ public abstract sealed class RegistryException extends OrancException
     private final Reason reason;
     private final int status;
 
-    public Unavailable(String operation, String detail, Reason reason, int status, Throwable cause) {
+    public Unavailable(
+        String operation, String detail, Reason reason, int status, Throwable cause) {
       this(operation, detail, null, reason, status, cause);
     }
 
     public Unavailable(
-        String operation, String detail, String foreign, Reason reason, int status, Throwable cause) {
+        String operation,
+        String detail,
+        String foreign,
+        Reason reason,
+        int status,
+        Throwable cause) {
       super(operation, detail, foreign, cause);
       this.reason = Objects.requireNonNull(reason, "reason");
       this.status = status;
@@ -190,9 +200,9 @@ public abstract sealed class RegistryException extends OrancException
   }
 
   /**
-   * Refused on our side, by policy, before or instead of a connection: never the registry's
-   * answer, so never retried. The message is for the log (it may name an address a registry
-   * gave); the server answers the client with a fixed line.
+   * Refused on our side, by policy, before or instead of a connection: never the registry's answer,
+   * so never retried. The message is for the log (it may name an address a registry gave); the
+   * server answers the client with a fixed line.
    */
   public static final class Refused extends RegistryException {
 
@@ -210,8 +220,11 @@ public abstract sealed class RegistryException extends OrancException
       this(operation, detail, null, reason, cause);
     }
 
-    /** @param foreign the host and address refused (a redirect's or realm's, so the log's only) */
-    public Refused(String operation, String detail, String foreign, Reason reason, Throwable cause) {
+    /**
+     * @param foreign the host and address refused (a redirect's or realm's, so the log's only)
+     */
+    public Refused(
+        String operation, String detail, String foreign, Reason reason, Throwable cause) {
       super(operation, detail, foreign, cause);
       this.reason = Objects.requireNonNull(reason, "reason");
     }

@@ -8,10 +8,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
 /**
- * Input that must be UTF-8 text (a narinfo, a decoded tag or path segment, credentials, the
- * store paths push reads): bytes that are not UTF-8 are refused, never replaced with U+FFFD as
- * {@code new String(bytes, UTF_8)} would, since a replaced character would name another key, path
- * or user than the one sent.
+ * Input that must be UTF-8 text (a narinfo, a decoded tag or path segment, credentials, the store
+ * paths push reads): bytes that are not UTF-8 are refused, never replaced with U+FFFD as {@code new
+ * String(bytes, UTF_8)} would, since a replaced character would name another key, path or user than
+ * the one sent.
  */
 public final class StrictUtf8 {
 
@@ -40,7 +40,6 @@ public final class StrictUtf8 {
    * @throws FormatException {@code subject: problem} when the bytes are not UTF-8
    */
   public static String decode(byte[] bytes, String subject, String problem) {
-    return decode(bytes, 0, bytes.length)
-        .orElseThrow(() -> new FormatException(subject, problem));
+    return decode(bytes, 0, bytes.length).orElseThrow(() -> new FormatException(subject, problem));
   }
 }

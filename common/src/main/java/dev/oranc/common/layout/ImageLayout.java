@@ -35,10 +35,10 @@ import java.util.Optional;
  *                    dev.oranc.narinfo.signatures = a narinfo's Sig values (ours; see below)
  * </pre>
  *
- * The Rust oranc writes the same image (it has no content-encoding annotation and ignores ours),
- * so either tool reads what the other wrote. Reading accepts any manifest with exactly one
- * {@code application/octet-stream} layer carrying the content-type annotation, and ignores the
- * config; anything else is an error that names the tag and what was wrong.
+ * The Rust oranc writes the same image (it has no content-encoding annotation and ignores ours), so
+ * either tool reads what the other wrote. Reading accepts any manifest with exactly one {@code
+ * application/octet-stream} layer carrying the content-type annotation, and ignores the config;
+ * anything else is an error that names the tag and what was wrong.
  *
  * <p>The content type and encoding annotations become the {@code Content-Type} and {@code
  * Content-Encoding} of the server's answers, and anyone who can push to a registry can write any
@@ -51,24 +51,31 @@ public final class ImageLayout {
 
   public static final String KEY_ANNOTATION = "com.linyinfeng.oranc.key";
   public static final String DESCRIPTION_ANNOTATION = "org.opencontainers.image.description";
+
   /**
-   * When the key was written (RFC 3339, UTC, whole seconds): what {@code oranc gc} measures a
-   * key's age by. The OCI image spec's own annotation, so registries' UIs show it; keys written
-   * by the Rust tool or older versions have none ("undated").
+   * When the key was written (RFC 3339, UTC, whole seconds): what {@code oranc gc} measures a key's
+   * age by. The OCI image spec's own annotation, so registries' UIs show it; keys written by the
+   * Rust tool or older versions have none ("undated").
    */
   public static final String CREATED_ANNOTATION = "org.opencontainers.image.created";
+
   public static final String CONTENT_TYPE_ANNOTATION = "com.linyinfeng.oranc.content.type";
   public static final String CONTENT_ENCODING_ANNOTATION = "dev.oranc.content.encoding";
+
   /**
    * On a narinfo pushed by {@code oranc push}: its {@code Sig:} values, space-separated, so that a
    * later push can tell from the manifest alone that the path is there and signed by its key,
    * without reading the narinfo (one request per path already pushed instead of two).
    */
   public static final String NARINFO_SIGNATURES_ANNOTATION = "dev.oranc.narinfo.signatures";
+
   public static final String LAYER_MEDIA_TYPE = "application/octet-stream";
   public static final String CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json";
   public static final String DEFAULT_CONTENT_TYPE = "application/octet-stream";
-  /** The longest content type or encoding we store or serve; real ones are a few dozen characters. */
+
+  /**
+   * The longest content type or encoding we store or serve; real ones are a few dozen characters.
+   */
   public static final int MAX_HEADER_VALUE = 1024;
 
   private ImageLayout() {}
@@ -90,16 +97,22 @@ public final class ImageLayout {
   }
 
   /** The layer descriptor of a file: its blob, with the content type (and encoding) annotated. */
-  public static Descriptor layer(Digest digest, long size, String contentType, String contentEncoding) {
+  public static Descriptor layer(
+      Digest digest, long size, String contentType, String contentEncoding) {
     return layer(digest, size, contentType, contentEncoding, Map.of());
   }
 
   /** As above, with more annotations of our own ({@code dev.oranc.*}). */
   public static Descriptor layer(
-      Digest digest, long size, String contentType, String contentEncoding, Map<String, String> extra) {
+      Digest digest,
+      long size,
+      String contentType,
+      String contentEncoding,
+      Map<String, String> extra) {
     Map<String, String> annotations = new LinkedHashMap<>(extra);
     annotations.put(
-        CONTENT_TYPE_ANNOTATION, contentType == null || contentType.isEmpty() ? DEFAULT_CONTENT_TYPE : contentType);
+        CONTENT_TYPE_ANNOTATION,
+        contentType == null || contentType.isEmpty() ? DEFAULT_CONTENT_TYPE : contentType);
     if (contentEncoding != null && !contentEncoding.isEmpty()) {
       annotations.put(CONTENT_ENCODING_ANNOTATION, contentEncoding);
     }
@@ -112,13 +125,19 @@ public final class ImageLayout {
   }
 
   /** The manifest of the image that stores {@code key}, written at {@code created}. */
-  public static Manifest manifest(String key, Descriptor layer, Descriptor config, Instant created) {
+  public static Manifest manifest(
+      String key, Descriptor layer, Descriptor config, Instant created) {
     return new Manifest(
         Manifest.OCI_MANIFEST,
         config,
         List.of(layer),
-        Map.of(KEY_ANNOTATION, key, DESCRIPTION_ANNOTATION, key,
-            CREATED_ANNOTATION, formatCreated(created)));
+        Map.of(
+            KEY_ANNOTATION,
+            key,
+            DESCRIPTION_ANNOTATION,
+            key,
+            CREATED_ANNOTATION,
+            formatCreated(created)));
   }
 
   /** {@code manifest} as written at {@code created}: the same layer, config and key, a new date. */
@@ -134,8 +153,8 @@ public final class ImageLayout {
   }
 
   /**
-   * When the image was written, from its {@link #CREATED_ANNOTATION}; empty when it has none or
-   * one that is not an RFC 3339 date-time (another tool's), so the key counts as undated.
+   * When the image was written, from its {@link #CREATED_ANNOTATION}; empty when it has none or one
+   * that is not an RFC 3339 date-time (another tool's), so the key counts as undated.
    */
   public static Optional<Instant> created(Manifest manifest) {
     String value = manifest.annotations().get(CREATED_ANNOTATION);
@@ -143,7 +162,8 @@ public final class ImageLayout {
       return Optional.empty();
     }
     try {
-      return Optional.of(OffsetDateTime.parse(value.trim(), DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant());
+      return Optional.of(
+          OffsetDateTime.parse(value.trim(), DateTimeFormatter.ISO_OFFSET_DATE_TIME).toInstant());
     } catch (DateTimeParseException e) {
       return Optional.empty();
     }
@@ -155,8 +175,8 @@ public final class ImageLayout {
    * the tag cannot say which key it holds, so a manifest of another key there (planted, or a hash
    * collision) is an error naming both keys, never that key's bytes. Other tags spell their key.
    *
-   * @throws RegistryException.Protocol when the manifest is not a cache file's image, or not
-   *     {@code key}'s
+   * @throws RegistryException.Protocol when the manifest is not a cache file's image, or not {@code
+   *     key}'s
    */
   public static StoredFile read(RepositoryRef repository, Tag tag, Manifest manifest, String key) {
     if (TagCodec.isHashed(tag)) {
@@ -165,8 +185,11 @@ public final class ImageLayout {
         throw new RegistryException.Protocol(
             "read " + repository + ":" + tag,
             named == null
-                ? "the manifest names no key (no " + KEY_ANNOTATION + " annotation), so it is not the requested '"
-                    + key + "'"
+                ? "the manifest names no key (no "
+                    + KEY_ANNOTATION
+                    + " annotation), so it is not the requested '"
+                    + key
+                    + "'"
                 : "the manifest names key '" + named + "', not the requested '" + key + "'");
       }
     }
@@ -189,7 +212,10 @@ public final class ImageLayout {
     Descriptor layer = layers.get(0);
     if (!layer.mediaType().equals(LAYER_MEDIA_TYPE)) {
       throw new RegistryException.Protocol(
-          operation, "its layer's media type is not " + LAYER_MEDIA_TYPE, "it is " + layer.mediaType(), null);
+          operation,
+          "its layer's media type is not " + LAYER_MEDIA_TYPE,
+          "it is " + layer.mediaType(),
+          null);
     }
     String contentType = layer.annotations().get(CONTENT_TYPE_ANNOTATION);
     if (contentType == null) {
@@ -200,14 +226,25 @@ public final class ImageLayout {
     checkHeaderValue(operation, CONTENT_TYPE_ANNOTATION, contentType);
     checkHeaderValue(operation, CONTENT_ENCODING_ANNOTATION, contentEncoding);
     return new StoredFile(
-        repository, tag, layer.digest(), layer.size(), contentType, contentEncoding, layer.annotations());
+        repository,
+        tag,
+        layer.digest(),
+        layer.size(),
+        contentType,
+        contentEncoding,
+        layer.annotations());
   }
 
   private static void checkHeaderValue(String operation, String annotation, String value) {
     String problem = headerValueProblem(value);
     if (problem != null) {
       throw new RegistryException.Protocol(
-          operation, "its layer's " + annotation + " annotation " + problem + "; it cannot be an HTTP header value");
+          operation,
+          "its layer's "
+              + annotation
+              + " annotation "
+              + problem
+              + "; it cannot be an HTTP header value");
     }
   }
 

@@ -30,14 +30,21 @@ public record StoredFile(
     Objects.requireNonNull(contentType, "contentType");
     // Both are sent as headers; ImageLayout.read refuses a manifest with such values first (a 502
     // naming the annotation), so this only stops a new path from skipping that check.
-    if (ImageLayout.headerValueProblem(contentType) != null || ImageLayout.headerValueProblem(contentEncoding) != null) {
-      throw new IllegalArgumentException("the content type or encoding cannot be an HTTP header value");
+    if (ImageLayout.headerValueProblem(contentType) != null
+        || ImageLayout.headerValueProblem(contentEncoding) != null) {
+      throw new IllegalArgumentException(
+          "the content type or encoding cannot be an HTTP header value");
     }
     annotations = Map.copyOf(annotations);
   }
 
   public StoredFile(
-      RepositoryRef repository, Tag tag, Digest digest, long size, String contentType, String contentEncoding) {
+      RepositoryRef repository,
+      Tag tag,
+      Digest digest,
+      long size,
+      String contentType,
+      String contentEncoding) {
     this(repository, tag, digest, size, contentType, contentEncoding, Map.of());
   }
 

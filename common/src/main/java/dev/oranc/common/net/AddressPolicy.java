@@ -15,29 +15,29 @@ import java.util.function.Consumer;
  * <p>Design note. {@code oranc server} connects wherever a request's path (or {@code ?registry=})
  * says, and then wherever that registry sends it: a token realm, redirects, an upload's {@code
  * Location}. Without a policy a client can make the server fetch from its own loopback ports, the
- * host's private network or a cloud metadata endpoint and relay the answer. So the server's
- * policy ({@link #publicOnly}) permits a connection only to a <em>public</em> address, checked
- * after the name is resolved and again on the address actually connected (a name that resolves
- * to something else the second time, DNS rebinding, changes nothing: the check is on the
- * socket's peer). A host named by an explicit {@code --allow-registry} pattern (no wildcard) may
- * connect anywhere: that is how an operator serves a registry on {@code 127.0.0.1:5000}. {@code
- * oranc push} uses {@link #allowAll()}: it talks to the one registry its user named.
+ * host's private network or a cloud metadata endpoint and relay the answer. So the server's policy
+ * ({@link #publicOnly}) permits a connection only to a <em>public</em> address, checked after the
+ * name is resolved and again on the address actually connected (a name that resolves to something
+ * else the second time, DNS rebinding, changes nothing: the check is on the socket's peer). A host
+ * named by an explicit {@code --allow-registry} pattern (no wildcard) may connect anywhere: that is
+ * how an operator serves a registry on {@code 127.0.0.1:5000}. {@code oranc push} uses {@link
+ * #allowAll()}: it talks to the one registry its user named.
  *
  * <p>Not public ({@link #classOf}), for IPv4 and for the IPv4-mapped ({@code ::ffff:a.b.c.d}),
  * IPv4-compatible ({@code ::a.b.c.d}), IPv4-translated ({@code ::ffff:0:a.b.c.d}), NAT64 ({@code
  * 64:ff9b::/96}) and 6to4 ({@code 2002::/16}) IPv6 forms of each, which are classified by the IPv4
- * address they carry: unspecified (0.0.0.0, ::), "this network" 0/8, loopback 127/8 and ::1,
- * RFC 1918, CGNAT 100.64/10, link-local 169.254/16 and fe80::/10, site-local fec0::/10, ULA
- * fc00::/7, multicast 224/4 and ff00::/8, reserved 240/4 (with the broadcast address) and every
- * IPv6 address outside 2000::/3, IETF protocol assignments 192.0.0/24 (NAT64 discovery, DS-Lite),
- * benchmarking 198.18/15 (used inside labs and some clouds), the documentation ranges, and the
- * tunnels whose inner address cannot be checked: Teredo 2001::/32, local-use NAT64
- * 64:ff9b:1::/48, the 6to4 relay 192.88.99/24. No registry lives in any of them.
+ * address they carry: unspecified (0.0.0.0, ::), "this network" 0/8, loopback 127/8 and ::1, RFC
+ * 1918, CGNAT 100.64/10, link-local 169.254/16 and fe80::/10, site-local fec0::/10, ULA fc00::/7,
+ * multicast 224/4 and ff00::/8, reserved 240/4 (with the broadcast address) and every IPv6 address
+ * outside 2000::/3, IETF protocol assignments 192.0.0/24 (NAT64 discovery, DS-Lite), benchmarking
+ * 198.18/15 (used inside labs and some clouds), the documentation ranges, and the tunnels whose
+ * inner address cannot be checked: Teredo 2001::/32, local-use NAT64 64:ff9b:1::/48, the 6to4 relay
+ * 192.88.99/24. No registry lives in any of them.
  *
- * <p>Tests cannot reach a private or public address (they only ever talk to loopback), so a
- * policy takes two test hooks: {@link #withTestName} maps a made-up name to a loopback address
- * (the registry client's resolver asks {@link #testLookup} first), and {@link #withTestClass}
- * makes the policy treat an address as public or private.
+ * <p>Tests cannot reach a private or public address (they only ever talk to loopback), so a policy
+ * takes two test hooks: {@link #withTestName} maps a made-up name to a loopback address (the
+ * registry client's resolver asks {@link #testLookup} first), and {@link #withTestClass} makes the
+ * policy treat an address as public or private.
  */
 public final class AddressPolicy {
 
@@ -78,7 +78,8 @@ public final class AddressPolicy {
   /** A connection the policy refused: for the log and the metrics, never for a client. */
   public record Refusal(String host, int port, InetAddress address, AddressClass addressClass) {}
 
-  private static final AddressPolicy ALLOW_ALL = new AddressPolicy(false, List.of(), Map.of(), Map.of(), r -> {});
+  private static final AddressPolicy ALLOW_ALL =
+      new AddressPolicy(false, List.of(), Map.of(), Map.of(), r -> {});
 
   private final boolean enforced;
   private final List<HostPattern> exempt;
@@ -236,7 +237,9 @@ public final class AddressPolicy {
     if (a0 == 192 && a1 == 0 && a2 == 0) {
       return AddressClass.PROTOCOL_ASSIGNMENTS;
     }
-    if ((a0 == 192 && a1 == 0 && a2 == 2) || (a0 == 198 && a1 == 51 && a2 == 100) || (a0 == 203 && a1 == 0 && a2 == 113)) {
+    if ((a0 == 192 && a1 == 0 && a2 == 2)
+        || (a0 == 198 && a1 == 51 && a2 == 100)
+        || (a0 == 203 && a1 == 0 && a2 == 113)) {
       return AddressClass.DOCUMENTATION;
     }
     if (a0 == 198 && (a1 & 0xfe) == 18) {
@@ -267,7 +270,8 @@ public final class AddressPolicy {
         return AddressClass.LOOPBACK; // ::1
       }
       if (w5 == 0) {
-        return classOf4(b, 12); // ::a.b.c.d, IPv4-compatible (deprecated, still routed by some stacks)
+        return classOf4(
+            b, 12); // ::a.b.c.d, IPv4-compatible (deprecated, still routed by some stacks)
       }
     }
     if (zero(b, 0, 8) && word(b, 8) == 0xffff && word(b, 10) == 0) {

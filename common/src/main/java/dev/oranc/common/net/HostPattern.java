@@ -1,25 +1,25 @@
 package dev.oranc.common.net;
 
 import io.netty.util.NetUtil;
-import java.util.Locale;
-import java.util.Objects;
 import java.net.Inet6Address;
 import java.net.UnknownHostException;
+import java.util.Locale;
+import java.util.Objects;
 
 /**
- * A registry named by an operator: {@code ghcr.io}, {@code 127.0.0.1:5000}, {@code
- * *.example.com}, {@code [::1]:5000} ({@code --allow-registry}, {@code --insecure-registry}).
+ * A registry named by an operator: {@code ghcr.io}, {@code 127.0.0.1:5000}, {@code *.example.com},
+ * {@code [::1]:5000} ({@code --allow-registry}, {@code --insecure-registry}).
  *
  * <p>Host names are compared normalised: lower case, without a trailing dot; an IPv6 address
- * without brackets, in its canonical text form ({@code [0:0::1]} is {@code ::1}). A pattern
- * without a port matches every port. {@code *.example.com} matches any name that ends in {@code
- * .example.com} ({@code a.example.com}, {@code a.b.example.com}), not {@code example.com}
- * itself, and needs at least two labels after the star: {@code *} or {@code *.com} would name
- * half the internet, which is what no flag at all already means.
+ * without brackets, in its canonical text form ({@code [0:0::1]} is {@code ::1}). A pattern without
+ * a port matches every port. {@code *.example.com} matches any name that ends in {@code
+ * .example.com} ({@code a.example.com}, {@code a.b.example.com}), not {@code example.com} itself,
+ * and needs at least two labels after the star: {@code *} or {@code *.com} would name half the
+ * internet, which is what no flag at all already means.
  *
- * <p>Other spellings of an address ({@code 127.1}, {@code 2130706433}) are not literals here:
- * they are names, which match only a pattern spelled the same way. That is the safe direction:
- * an allow-list entry for {@code 127.0.0.1} does not let {@code 2130706433} through.
+ * <p>Other spellings of an address ({@code 127.1}, {@code 2130706433}) are not literals here: they
+ * are names, which match only a pattern spelled the same way. That is the safe direction: an
+ * allow-list entry for {@code 127.0.0.1} does not let {@code 2130706433} through.
  *
  * @param host the normalised host, without the {@code *.} of a wildcard
  * @param wildcard true for {@code *.host}: any name below {@code host}
@@ -68,7 +68,9 @@ public record HostPattern(String host, boolean wildcard, int port) {
       // Two colons or more: a bare IPv6 address, which cannot carry a port.
       host = s;
       if (!NetUtil.isValidIpV6Address(host)) {
-        throw bad(text, "something that is not an IPv6 address (write one with a port as [ADDRESS]:PORT)");
+        throw bad(
+            text,
+            "something that is not an IPv6 address (write one with a port as [ADDRESS]:PORT)");
       }
     } else {
       int colon = s.indexOf(':');
@@ -85,10 +87,14 @@ public record HostPattern(String host, boolean wildcard, int port) {
     String normal = normalize(host);
     if (normal.indexOf(':') < 0) {
       if (normal.isEmpty() || normal.length() > 253 || !isName(normal)) {
-        throw bad(text, "an invalid host name (letters, digits, '-', '_' and '.'; an IPv6 address in brackets)");
+        throw bad(
+            text,
+            "an invalid host name (letters, digits, '-', '_' and '.'; an IPv6 address in"
+                + " brackets)");
       }
       if (wildcard && (normal.indexOf('.') < 0 || NetUtil.isValidIpV4Address(normal))) {
-        throw bad(text, "a wildcard over a top-level domain or an address (expected e.g. *.example.com)");
+        throw bad(
+            text, "a wildcard over a top-level domain or an address (expected e.g. *.example.com)");
       }
     } else if (wildcard) {
       throw bad(text, "a wildcard over an IPv6 address");
@@ -110,8 +116,10 @@ public record HostPattern(String host, boolean wildcard, int port) {
     }
     h = h.toLowerCase(Locale.ROOT);
     int percent = h.indexOf('%');
-    if (h.indexOf(':') >= 0 && NetUtil.isValidIpV6Address(percent < 0 ? h : h.substring(0, percent))) {
-      byte[] bytes = NetUtil.createByteArrayFromIpAddressString(percent < 0 ? h : h.substring(0, percent));
+    if (h.indexOf(':') >= 0
+        && NetUtil.isValidIpV6Address(percent < 0 ? h : h.substring(0, percent))) {
+      byte[] bytes =
+          NetUtil.createByteArrayFromIpAddressString(percent < 0 ? h : h.substring(0, percent));
       if (bytes != null && bytes.length == 16) {
         try {
           // Inet6Address, not InetAddress.getByAddress, which makes ::ffff:a.b.c.d an IPv4 address.
@@ -145,18 +153,23 @@ public record HostPattern(String host, boolean wildcard, int port) {
   public boolean matchesAuthority(String authority, int defaultPort) {
     int colon = authority.lastIndexOf(':');
     boolean hasPort =
-        authority.startsWith("[") ? colon > authority.lastIndexOf(']') : colon >= 0 && authority.indexOf(':') == colon;
+        authority.startsWith("[")
+            ? colon > authority.lastIndexOf(']')
+            : colon >= 0 && authority.indexOf(':') == colon;
     if (!hasPort) {
       return matches(authority, defaultPort);
     }
     try {
-      return matches(authority.substring(0, colon), Integer.parseInt(authority.substring(colon + 1)));
+      return matches(
+          authority.substring(0, colon), Integer.parseInt(authority.substring(colon + 1)));
     } catch (NumberFormatException e) {
       return false;
     }
   }
 
-  /** True for a pattern that names one host (no wildcard): only those may reach private addresses. */
+  /**
+   * True for a pattern that names one host (no wildcard): only those may reach private addresses.
+   */
   public boolean isExplicit() {
     return !wildcard;
   }
@@ -171,7 +184,8 @@ public record HostPattern(String host, boolean wildcard, int port) {
   private static boolean isName(String h) {
     for (int i = 0; i < h.length(); i++) {
       char c = h.charAt(i);
-      boolean ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+      boolean ok =
+          (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
       if (!ok) {
         return false;
       }
@@ -180,7 +194,9 @@ public record HostPattern(String host, boolean wildcard, int port) {
   }
 
   private static int port(String text, String digits) {
-    if (digits.isEmpty() || digits.length() > 5 || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+    if (digits.isEmpty()
+        || digits.length() > 5
+        || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
       throw bad(text, "port '" + digits + "', which is not a number from 1 to 65535");
     }
     int p = Integer.parseInt(digits);
@@ -192,7 +208,11 @@ public record HostPattern(String host, boolean wildcard, int port) {
 
   private static IllegalArgumentException bad(String text, String what) {
     return new IllegalArgumentException(
-        "registry pattern '" + text + "': " + what
-            + " (expected: HOST, HOST:PORT, *.DOMAIN or [IPv6]:PORT, e.g. ghcr.io or 127.0.0.1:5000)");
+        "registry pattern '"
+            + text
+            + "': "
+            + what
+            + " (expected: HOST, HOST:PORT, *.DOMAIN or [IPv6]:PORT, e.g. ghcr.io or"
+            + " 127.0.0.1:5000)");
   }
 }

@@ -5,14 +5,14 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
- * At most one log line per interval about refused connections; the refusals in between are
- * counted into the next line. Used for connections the address policy refuses (one per registry
- * client) and for client connections over {@code --max-connections} (one per server).
+ * At most one log line per interval about refused connections; the refusals in between are counted
+ * into the next line. Used for connections the address policy refuses (one per registry client) and
+ * for client connections over {@code --max-connections} (one per server).
  *
  * <p>Design note. A refusal is caused by whoever sends the request or opens the connection: on a
- * public instance, any client can cause them as fast as it can send. One warning per refusal
- * would let it fill the disk and bury the log an operator reads at 3 a.m.; the metrics still count
- * every one.
+ * public instance, any client can cause them as fast as it can send. One warning per refusal would
+ * let it fill the disk and bury the log an operator reads at 3 a.m.; the metrics still count every
+ * one.
  */
 public final class RefusalWarnings {
 
@@ -32,8 +32,8 @@ public final class RefusalWarnings {
   }
 
   /**
-   * Records one refusal. Returns how many refusals went unlogged since the last line when this
-   * one should be logged (0 for none), or -1 when it should not.
+   * Records one refusal. Returns how many refusals went unlogged since the last line when this one
+   * should be logged (0 for none), or -1 when it should not.
    */
   public long admit() {
     long now = nanoTime.getAsLong();

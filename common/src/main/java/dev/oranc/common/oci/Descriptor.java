@@ -8,7 +8,8 @@ import java.util.Objects;
  *
  * @param annotations never null; empty when the manifest has none
  */
-public record Descriptor(String mediaType, Digest digest, long size, Map<String, String> annotations) {
+public record Descriptor(
+    String mediaType, Digest digest, long size, Map<String, String> annotations) {
 
   public Descriptor {
     Objects.requireNonNull(mediaType, "mediaType");

@@ -11,12 +11,12 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * An image manifest, OCI ({@code application/vnd.oci.image.manifest.v1+json}) or Docker v2
- * ({@code application/vnd.docker.distribution.manifest.v2+json}), which have the same shape.
+ * An image manifest, OCI ({@code application/vnd.oci.image.manifest.v1+json}) or Docker v2 ({@code
+ * application/vnd.docker.distribution.manifest.v2+json}), which have the same shape.
  *
  * <p>Parsing is strict about what we use (config, layers, their digests and sizes) and lenient
- * about the rest, so that a manifest written by another tool still reads. Writing is
- * deterministic: the same manifest always gives the same bytes, hence the same digest.
+ * about the rest, so that a manifest written by another tool still reads. Writing is deterministic:
+ * the same manifest always gives the same bytes, hence the same digest.
  */
 public record Manifest(
     String mediaType, Descriptor config, List<Descriptor> layers, Map<String, String> annotations) {
@@ -75,7 +75,8 @@ public record Manifest(
     for (int i = 0; i < list.size(); i++) {
       layers.add(descriptor(list.get(i), subject, "layers[" + i + "]"));
     }
-    return new Manifest(mediaType, config, layers, annotations(root.get("annotations"), subject, ""));
+    return new Manifest(
+        mediaType, config, layers, annotations(root.get("annotations"), subject, ""));
   }
 
   /** The manifest as JSON, keys in a fixed order. */
@@ -130,7 +131,8 @@ public record Manifest(
     if (!(m.get("size") instanceof Number size) || size.longValue() < 0) {
       throw new FormatException(subject, where, "has no valid size");
     }
-    return new Descriptor(mediaType, digest, size.longValue(), annotations(m.get("annotations"), subject, where));
+    return new Descriptor(
+        mediaType, digest, size.longValue(), annotations(m.get("annotations"), subject, where));
   }
 
   private static Map<String, String> annotations(Object json, String subject, String where) {

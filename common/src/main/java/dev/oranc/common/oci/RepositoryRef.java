@@ -24,7 +24,8 @@ public record RepositoryRef(String registry, String repository) {
     if (colon > registry.lastIndexOf(']')) {
       int port = Integer.parseInt(registry.substring(colon + 1));
       if (port < 1 || port > 65535) {
-        throw new FormatException("registry '" + registry + "'", "port " + port + " is out of range");
+        throw new FormatException(
+            "registry '" + registry + "'", "port " + port + " is out of range");
       }
     }
     if (repository == null || repository.isEmpty()) {
@@ -71,7 +72,11 @@ public record RepositoryRef(String registry, String repository) {
       }
       for (int j = 1; j < close; j++) {
         char c = s.charAt(j);
-        if (!(isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.')) {
+        if (!(isDigit(c)
+            || (c >= 'a' && c <= 'f')
+            || (c >= 'A' && c <= 'F')
+            || c == ':'
+            || c == '.')) {
           return false;
         }
       }

@@ -37,13 +37,15 @@ public record TagList(List<String> tags, boolean complete) {
       List<String> out = new ArrayList<>(list.size());
       for (Object t : list) {
         if (!(t instanceof String s)) {
-          throw new RegistryException.Protocol(operation, "a tag is not a string", String.valueOf(t), null);
+          throw new RegistryException.Protocol(
+              operation, "a tag is not a string", String.valueOf(t), null);
         }
         out.add(s);
       }
       return out;
     } catch (IOException e) {
-      throw new RegistryException.Protocol(operation, "the tag list is not JSON", e.getMessage(), e);
+      throw new RegistryException.Protocol(
+          operation, "the tag list is not JSON", e.getMessage(), e);
     }
   }
 

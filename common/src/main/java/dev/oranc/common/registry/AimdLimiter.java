@@ -17,8 +17,8 @@ import org.slf4j.LoggerFactory;
  * answer ({@code 429}, or {@code 503}) halves the window — from what was really in flight, so a
  * window far above the actual load shrinks at once — and pauses the origin for the registry's
  * {@code Retry-After}, or a jittered exponential backoff when it gave none; a burst of such answers
- * to requests sent before the last halving halves only once. Every {@code limit} successes grow
- * the window by one, up to the ceiling, where the limiter stops counting.
+ * to requests sent before the last halving halves only once. Every {@code limit} successes grow the
+ * window by one, up to the ceiling, where the limiter stops counting.
  *
  * <p>Unthrottled, a request costs one uncontended lock and a clock read: the window starts at the
  * ceiling ({@link #CEILING}, well above the connections a client keeps to one host, so the
@@ -79,8 +79,12 @@ final class AimdLimiter {
   private int consecutive;
 
   AimdLimiter(
-      String origin, Ticker ticker, Throttling.Counter counter, int maxWaiting,
-      long initialBackoffNanos, long maxBackoffNanos) {
+      String origin,
+      Ticker ticker,
+      Throttling.Counter counter,
+      int maxWaiting,
+      long initialBackoffNanos,
+      long maxBackoffNanos) {
     this.origin = origin;
     this.ticker = ticker;
     this.counter = counter;
@@ -154,14 +158,14 @@ final class AimdLimiter {
 
   /**
    * The request was rate-limited: halves the window (once per round of requests) and pauses the
-   * origin — unless the wait is longer than the request may wait ({@code maxPauseNanos}): then
-   * that request fails and the others go on and hear for themselves. A registry may well limit one
+   * origin — unless the wait is longer than the request may wait ({@code maxPauseNanos}): then that
+   * request fails and the others go on and hear for themselves. A registry may well limit one
    * repository or one tag for an hour and serve the rest; an hour's pause of the whole origin on
    * one answer would fail everything else without a request.
    *
    * @param retryAfterNanos the registry's {@code Retry-After}, or -1 when it gave none
-   * @return how long the request would wait from now: the origin's pause, or the wait it was
-   *     asked for when that is over {@code maxPauseNanos} (the origin is then not paused for it)
+   * @return how long the request would wait from now: the origin's pause, or the wait it was asked
+   *     for when that is over {@code maxPauseNanos} (the origin is then not paused for it)
    */
   long onRateLimited(long grantedNanos, long retryAfterNanos, long maxPauseNanos) {
     long wait;
@@ -174,7 +178,10 @@ final class AimdLimiter {
         successes = 0;
         lastDecrease = now;
         if (limit != before) {
-          log.info("{} is rate-limiting: at most {} requests in flight now (was {})", origin, limit,
+          log.info(
+              "{} is rate-limiting: at most {} requests in flight now (was {})",
+              origin,
+              limit,
               Math.min(before, inFlight));
         }
       }
@@ -227,12 +234,16 @@ final class AimdLimiter {
       return;
     }
     wakePending = true;
-    waiting.peek().wakeAfter(pausedUntil - now, () -> {
-      synchronized (this) {
-        wakePending = false;
-      }
-      drain();
-    });
+    waiting
+        .peek()
+        .wakeAfter(
+            pausedUntil - now,
+            () -> {
+              synchronized (this) {
+                wakePending = false;
+              }
+              drain();
+            });
   }
 
   private boolean pausedAt(long now) {

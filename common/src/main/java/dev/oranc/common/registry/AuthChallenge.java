@@ -1,18 +1,18 @@
 package dev.oranc.common.registry;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaders;
 
 /**
  * A parsed {@code WWW-Authenticate} header (RFC 7235): {@code Bearer realm="…",service="…",
  * scope="…"} from a token-auth registry such as ghcr.io, or {@code Basic realm="…"}.
  *
- * <p>Parameter values may be quoted and may contain commas ({@code scope="repository:a:pull,push"}),
- * so this is a small tokenizer rather than a split on commas.
+ * <p>Parameter values may be quoted and may contain commas ({@code
+ * scope="repository:a:pull,push"}), so this is a small tokenizer rather than a split on commas.
  *
  * <p>A challenge is remembered per origin ({@link Authenticator}), and origins come from requests,
  * so its size is bounded: a header over {@link #MAX_CHARS} is refused as a protocol error before it

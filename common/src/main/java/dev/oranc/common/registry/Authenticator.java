@@ -14,14 +14,14 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.QueryStringEncoder;
 import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 
 /**
  * Decides the {@code Authorization} of each registry request: none, Basic, or a Bearer token from
@@ -45,17 +45,22 @@ import java.nio.charset.StandardCharsets;
  * takes it: that token is dropped and the request re-sent once with a fresh one.
  *
  * <p>Credentials go to the token service the registry names; never over plain HTTP when the
- * registry itself uses TLS (nor is a token fetched that way, with or without credentials: it
- * would travel in clear text). The token service's address passes the same address policy as
- * every connection. Neither credentials nor tokens are logged.
+ * registry itself uses TLS (nor is a token fetched that way, with or without credentials: it would
+ * travel in clear text). The token service's address passes the same address policy as every
+ * connection. Neither credentials nor tokens are logged.
  */
 final class Authenticator {
 
   private static final Logger log = LoggerFactory.getLogger(Authenticator.class);
   private static final int MAX_TOKEN_ANSWER = 64 * 1024;
-  /** Characters of remembered challenges in all: hundreds of the largest, thousands of usual ones. */
+
+  /**
+   * Characters of remembered challenges in all: hundreds of the largest, thousands of usual ones.
+   */
   static final long MAX_CHALLENGE_WEIGHT = 1 << 20;
+
   static final Duration CHALLENGE_IDLE = Duration.ofHours(1);
+
   /** Characters of cached tokens (and their keys) in all. */
   static final long MAX_TOKEN_WEIGHT = 8 << 20;
 
@@ -75,7 +80,8 @@ final class Authenticator {
     this.challenges =
         Caffeine.newBuilder()
             .maximumWeight(maxChallengeWeight)
-            .<Origin, AuthChallenge>weigher((origin, challenge) -> origin.host().length() + challenge.weight())
+            .<Origin, AuthChallenge>weigher(
+                (origin, challenge) -> origin.host().length() + challenge.weight())
             .expireAfterAccess(CHALLENGE_IDLE)
             .ticker(ticker)
             .executor(Runnable::run)
@@ -85,8 +91,11 @@ final class Authenticator {
             .maximumWeight(MAX_TOKEN_WEIGHT)
             .<TokenKey, BearerToken>weigher(
                 (key, token) ->
-                    64 + key.registry().host().length() + key.credentials().length()
-                        + key.scope().length() + token.authorization().length())
+                    64
+                        + key.registry().host().length()
+                        + key.credentials().length()
+                        + key.scope().length()
+                        + token.authorization().length())
             .ticker(ticker)
             .expireAfter(
                 new Expiry<TokenKey, BearerToken>() {
@@ -96,12 +105,14 @@ final class Authenticator {
                   }
 
                   @Override
-                  public long expireAfterUpdate(TokenKey key, BearerToken token, long now, long current) {
+                  public long expireAfterUpdate(
+                      TokenKey key, BearerToken token, long now, long current) {
                     return token.cacheFor().toNanos();
                   }
 
                   @Override
-                  public long expireAfterRead(TokenKey key, BearerToken token, long now, long current) {
+                  public long expireAfterRead(
+                      TokenKey key, BearerToken token, long now, long current) {
                     return current;
                   }
                 })
@@ -136,12 +147,14 @@ final class Authenticator {
           .thenApply(BearerToken::authorization);
     }
     return CompletableFuture.completedFuture(
-        challenge.isBasic() && !credentials.isAnonymous() ? credentials.basicAuthorization() : null);
+        challenge.isBasic() && !credentials.isAnonymous()
+            ? credentials.basicAuthorization()
+            : null);
   }
 
   /**
-   * Takes in a 401's challenge. True when sending the request again may succeed: the registry
-   * told us about its token service, our token was refused (it is dropped), or it wants the Basic
+   * Takes in a 401's challenge. True when sending the request again may succeed: the registry told
+   * us about its token service, our token was refused (it is dropped), or it wants the Basic
    * credentials we have and did not send.
    */
   boolean learn(
@@ -161,7 +174,9 @@ final class Authenticator {
             .computeIfPresent(
                 key,
                 (k, f) ->
-                    f.isDone() && !f.isCompletedExceptionally() && f.join().authorization().equals(sent)
+                    f.isDone()
+                            && !f.isCompletedExceptionally()
+                            && f.join().authorization().equals(sent)
                         ? null
                         : f);
       }
@@ -175,10 +190,18 @@ final class Authenticator {
   }
 
   private CompletableFuture<BearerToken> fetch(
-      Origin registry, AuthChallenge challenge, Credentials credentials, String scope, EventLoop loop) {
+      Origin registry,
+      AuthChallenge challenge,
+      Credentials credentials,
+      String scope,
+      EventLoop loop) {
     // The realm is the registry's choice (any URL, any length): named in the log by the calls'
     // own lines, never in the operation, which a client of the server may be told.
-    String operation = "GET token" + (scope == null ? "" : " for " + scope) + " from the token service of " + registry;
+    String operation =
+        "GET token"
+            + (scope == null ? "" : " for " + scope)
+            + " from the token service of "
+            + registry;
     URI realm;
     Origin origin;
     try {
@@ -186,7 +209,8 @@ final class Authenticator {
       origin = Origin.of(realm);
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(
-          new RegistryException.Protocol(operation, "the registry names an unusable token service URL"));
+          new RegistryException.Protocol(
+              operation, "the registry names an unusable token service URL"));
     }
     if (registry.tls() && !origin.tls()) {
       return CompletableFuture.failedFuture(
@@ -195,11 +219,14 @@ final class Authenticator {
               "the registry uses TLS but its token service does not; refusing to send credentials"
                   + " or fetch a token in clear text"));
     }
-    QueryStringEncoder query = new QueryStringEncoder(realm.getRawPath().isEmpty() ? "/" : realm.getRawPath());
+    QueryStringEncoder query =
+        new QueryStringEncoder(realm.getRawPath().isEmpty() ? "/" : realm.getRawPath());
     if (realm.getRawQuery() != null) {
       for (String pair : realm.getRawQuery().split("&")) {
         int eq = pair.indexOf('=');
-        query.addParam(decode(eq < 0 ? pair : pair.substring(0, eq)), eq < 0 ? "" : decode(pair.substring(eq + 1)));
+        query.addParam(
+            decode(eq < 0 ? pair : pair.substring(0, eq)),
+            eq < 0 ? "" : decode(pair.substring(eq + 1)));
       }
     }
     if (challenge.service() != null) {
@@ -218,8 +245,19 @@ final class Authenticator {
     headers.set(HttpHeaderNames.ACCEPT, "application/json");
     tokenFetches.incrementAndGet();
     Call call =
-        new Call(operation, HttpMethod.GET, origin, query.toString(), headers, null, null, null,
-            false, MAX_TOKEN_ANSWER, true, loop);
+        new Call(
+            operation,
+            HttpMethod.GET,
+            origin,
+            query.toString(),
+            headers,
+            null,
+            null,
+            null,
+            false,
+            MAX_TOKEN_ANSWER,
+            true,
+            loop);
     return runner.run(call, false).thenApply(r -> readToken(operation, r, credentials));
   }
 
@@ -228,9 +266,12 @@ final class Authenticator {
       throw new RegistryException.Unauthorized(
           operation,
           credentials.isAnonymous()
-              ? "the token service gives no anonymous access (" + RegistryErrors.statusText(r.status())
+              ? "the token service gives no anonymous access ("
+                  + RegistryErrors.statusText(r.status())
                   + "); set credentials"
-              : "the token service refused the credentials (" + RegistryErrors.statusText(r.status()) + ")");
+              : "the token service refused the credentials ("
+                  + RegistryErrors.statusText(r.status())
+                  + ")");
     }
     if (!r.isSuccess()) {
       throw RegistryErrors.fromResponse(operation, r, credentials);

@@ -3,8 +3,8 @@ package dev.oranc.common.registry;
 import java.time.Duration;
 
 /**
- * A registry token and how long we may use it. {@code toString} hides the token: it is as good
- * as a password until it expires.
+ * A registry token and how long we may use it. {@code toString} hides the token: it is as good as a
+ * password until it expires.
  */
 record BearerToken(String value, Duration lifetime) {
 

@@ -17,8 +17,8 @@ public interface BlobConsumer {
   void onComplete();
 
   /**
-   * The stream broke: the connection failed, timed out, or closed early. The bytes delivered so
-   * far are not the whole blob; treat the transfer as failed.
+   * The stream broke: the connection failed, timed out, or closed early. The bytes delivered so far
+   * are not the whole blob; treat the transfer as failed.
    */
   void onError(RegistryException error);
 }

@@ -6,11 +6,11 @@ import io.netty.handler.codec.http.HttpHeaders;
 /**
  * A blob whose download has begun: the registry's answer is in, its body not yet read.
  *
- * <p>Nothing is read until {@link #start}; after it, bytes flow to the consumer as fast as it
- * takes them. The consumer pushes back with {@link #pause()} and {@link #resume()} (call them
- * from any thread; they act on {@link #eventLoop()}): while paused, the registry's bytes stay in
- * the socket, so memory does not grow with the size of the blob. A download that is not wanted
- * after all must be {@link #cancel() cancelled}, which closes its connection.
+ * <p>Nothing is read until {@link #start}; after it, bytes flow to the consumer as fast as it takes
+ * them. The consumer pushes back with {@link #pause()} and {@link #resume()} (call them from any
+ * thread; they act on {@link #eventLoop()}): while paused, the registry's bytes stay in the socket,
+ * so memory does not grow with the size of the blob. A download that is not wanted after all must
+ * be {@link #cancel() cancelled}, which closes its connection.
  */
 public interface BlobDownload {
 

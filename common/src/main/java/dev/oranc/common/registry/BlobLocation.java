@@ -38,8 +38,15 @@ public sealed interface BlobLocation permits BlobLocation.Here, BlobLocation.Els
     @Override
     public String toString() {
       String q = location.getRawQuery();
-      return "Elsewhere[" + status + " " + location.getScheme() + "://" + location.getRawAuthority()
-          + location.getRawPath() + (q == null ? "" : "?…") + "]";
+      return "Elsewhere["
+          + status
+          + " "
+          + location.getScheme()
+          + "://"
+          + location.getRawAuthority()
+          + location.getRawPath()
+          + (q == null ? "" : "?…")
+          + "]";
     }
   }
 }

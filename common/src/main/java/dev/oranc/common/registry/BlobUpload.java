@@ -24,29 +24,30 @@ import org.slf4j.LoggerFactory;
  * still arriving from a client. Neither the whole body nor a temporary file is ever needed.
  *
  * <p>Design note. The OCI distribution protocol for this is {@code POST} (open a session), then
- * {@code PATCH}es with {@code Content-Range} carrying consecutive pieces, then {@code PUT
- * ?digest=} to close it. Each PATCH carries at most {@code uploadChunkBytes} (ghcr.io refuses more
- * than 4 MiB). When the total size is known and large, a PATCH's head goes out as soon as its
- * first bytes are here and the bytes are relayed as they arrive; when the size is unknown, a
- * chunk is gathered first, since a PATCH must say its length up front. The SHA-256 the final PUT
- * names is computed on the way. A body that is all in memory when it ends (small, or the size was
- * unknown and it fit in one chunk) goes up in one {@code PUT} instead, after a {@code HEAD} that
- * skips the upload when the registry already has the blob.
+ * {@code PATCH}es with {@code Content-Range} carrying consecutive pieces, then {@code PUT ?digest=}
+ * to close it. Each PATCH carries at most {@code uploadChunkBytes} (ghcr.io refuses more than 4
+ * MiB). When the total size is known and large, a PATCH's head goes out as soon as its first bytes
+ * are here and the bytes are relayed as they arrive; when the size is unknown, a chunk is gathered
+ * first, since a PATCH must say its length up front. The SHA-256 the final PUT names is computed on
+ * the way. A body that is all in memory when it ends (small, or the size was unknown and it fit in
+ * one chunk) goes up in one {@code PUT} instead, after a {@code HEAD} that skips the upload when
+ * the registry already has the blob.
  *
  * <p>Flow control: {@link #isWritable()} turns false while more than a bounded amount waits to be
  * sent (the producer pauses; {@link #whenWritable} wakes it). So memory per upload is bounded by
  * about two chunks at worst, and by the socket's write buffer when the size is known.
  *
  * <p>Every request goes through {@link CallRunner} like any other (auth, logging, connection
- * policy); each PATCH is an {@link UploadPatch}, a {@link Call} whose streamed body is fed from
- * the upload's queue. A PATCH that fails cannot be sent again (its bytes are gone), so the runner
- * sends it once and hands back whatever answer came: the upload fails as a whole and the caller,
- * who can produce the body again, starts a new one. All state is touched on one event loop; the
- * public methods may be called from any thread.
+ * policy); each PATCH is an {@link UploadPatch}, a {@link Call} whose streamed body is fed from the
+ * upload's queue. A PATCH that fails cannot be sent again (its bytes are gone), so the runner sends
+ * it once and hands back whatever answer came: the upload fails as a whole and the caller, who can
+ * produce the body again, starts a new one. All state is touched on one event loop; the public
+ * methods may be called from any thread.
  */
 public final class BlobUpload {
 
   private static final Logger log = LoggerFactory.getLogger(BlobUpload.class);
+
   /** How much may wait between PATCHes when streaming a body of known size. */
   private static final int STREAMING_QUEUE_LIMIT = 256 * 1024;
 
@@ -58,8 +59,10 @@ public final class BlobUpload {
   private final String mediaType;
   private final boolean streaming;
   private final int chunkBytes;
+
   /** {@code uploadChunkBytes} 0: one PATCH carries the whole body, as it comes. */
   private final boolean unbounded;
+
   private final String operation;
 
   private final MessageDigest sha256 = Digest.newSha256();
@@ -75,10 +78,13 @@ public final class BlobUpload {
   private final CompletableFuture<Descriptor> result = new CompletableFuture<>();
   private final CompletableFuture<Descriptor> described = new CompletableFuture<>();
   private final List<Runnable> writabilityWaiters = new ArrayList<>();
+
   /** Bytes written from other threads that the loop has not taken yet. */
   private final AtomicLong inTransit = new AtomicLong();
+
   /** Tasks posted to the loop that have not run yet (see onLoop). */
   private final AtomicInteger posted = new AtomicInteger();
+
   private final List<CompletableFuture<Void>> openWaiters = new ArrayList<>();
   private volatile boolean writable = true;
 
@@ -206,7 +212,11 @@ public final class BlobUpload {
             fail(
                 new RegistryException.Protocol(
                     operation,
-                    "the body ended after " + received + " of the " + declaredSize + " bytes announced"));
+                    "the body ended after "
+                        + received
+                        + " of the "
+                        + declaredSize
+                        + " bytes announced"));
             return;
           }
           digest = Digest.of(sha256.digest());
@@ -227,8 +237,8 @@ public final class BlobUpload {
 
   /**
    * The blob's digest and size as soon as the body has ended, before the registry has it: what
-   * depends only on the digest (the config of the image that will hold it, a narinfo naming it)
-   * can go up while the blob completes. Fails when the upload fails before the body ended.
+   * depends only on the digest (the config of the image that will hold it, a narinfo naming it) can
+   * go up while the blob completes. Fails when the upload fails before the body ended.
    */
   public CompletableFuture<Descriptor> described() {
     return described;
@@ -240,10 +250,10 @@ public final class BlobUpload {
   }
 
   /**
-   * Runs {@code r} on the loop: at once when called there and nothing posted from another thread
-   * is still waiting, else after what was posted. Never ahead of a task posted earlier: a finish()
-   * on the loop must not overtake the last write() of a producer on another thread, nor a write
-   * on the loop the bytes another thread wrote before it.
+   * Runs {@code r} on the loop: at once when called there and nothing posted from another thread is
+   * still waiting, else after what was posted. Never ahead of a task posted earlier: a finish() on
+   * the loop must not overtake the last write() of a producer on another thread, nor a write on the
+   * loop the bytes another thread wrote before it.
    */
   private void onLoop(Runnable r) {
     if (runsInline()) {
@@ -323,22 +333,33 @@ public final class BlobUpload {
 
   /** The next PATCH: {@code length} bytes from where the registry's session is. */
   private void sendPatch(long length) {
-    UploadPatch p = new UploadPatch(client, repository, credentials, queue, () -> finishing,
-        this::updateWritability, location, sent, length);
+    UploadPatch p =
+        new UploadPatch(
+            client,
+            repository,
+            credentials,
+            queue,
+            () -> finishing,
+            this::updateWritability,
+            location,
+            sent,
+            length);
     patch = p;
-    p.send(loop).whenComplete((next, error) -> {
-      if (patch != p || failure != null) {
-        return;
-      }
-      if (error != null) {
-        fail(Causes.of(error));
-        return;
-      }
-      location = next;
-      sent += p.written();
-      patch = null;
-      pump();
-    });
+    p.send(loop)
+        .whenComplete(
+            (next, error) -> {
+              if (patch != p || failure != null) {
+                return;
+              }
+              if (error != null) {
+                fail(Causes.of(error));
+                return;
+              }
+              location = next;
+              sent += p.written();
+              patch = null;
+              pump();
+            });
   }
 
   private long nextPatchLength() {
@@ -404,7 +425,10 @@ public final class BlobUpload {
                       if (stored != null && !stored.equals(digest)) {
                         fail(
                             new IntegrityException(
-                                operation + ": the registry stored another digest than the " + digest + " we sent",
+                                operation
+                                    + ": the registry stored another digest than the "
+                                    + digest
+                                    + " we sent",
                                 "it says " + stored));
                         return;
                       }
@@ -457,7 +481,8 @@ public final class BlobUpload {
     }
     RegistryException e =
         cause instanceof RegistryException re ? re : RegistryErrors.fromFailure(operation, cause);
-    Throwable reported = cause instanceof IntegrityException || cause instanceof IllegalStateException ? cause : e;
+    Throwable reported =
+        cause instanceof IntegrityException || cause instanceof IllegalStateException ? cause : e;
     result.completeExceptionally(reported);
     described.completeExceptionally(reported);
     for (CompletableFuture<Void> w : openWaiters) {

@@ -1,7 +1,10 @@
 package dev.oranc.common.registry;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.error.Causes;
+import dev.oranc.common.error.RegistryException;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -14,27 +17,24 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import java.net.URI;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import com.github.benmanes.caffeine.cache.Ticker;
-import dev.oranc.common.error.RegistryException;
-import io.netty.buffer.CompositeByteBuf;
-import java.util.Objects;
 
 /**
- * Sends a {@link Call} until it has an answer worth returning: through the auth challenge, redirects
- * and retries.
+ * Sends a {@link Call} until it has an answer worth returning: through the auth challenge,
+ * redirects and retries.
  *
  * <p>Design note. Of the attempts {@code --max-retry} allows, only failures count: a 401 that
  * teaches us the registry's token service, and a redirect to where a blob really is (ghcr.io sends
  * blob downloads to another host), are steps of one attempt. Retried: a connection that failed
- * before any of the answer arrived, and 500/502/503/504 answers, after an exponential backoff
- * with full jitter. Everything else is returned as it came, and the caller decides what it
- * means (a 404 is an answer, not a failure).
+ * before any of the answer arrived, and 500/502/503/504 answers, after an exponential backoff with
+ * full jitter. Everything else is returned as it came, and the caller decides what it means (a 404
+ * is an answer, not a failure).
  *
  * <p>Rate limits are not failures. Every attempt starts through its origin's {@link AimdLimiter}
  * (requests in flight per registry, halved on a rate limit, grown back on success), and a {@code
@@ -50,14 +50,14 @@ import java.util.Objects;
  * <p>A call's body is a byte array, which every attempt can send again, or a {@link StreamedBody}
  * (an upload's {@code PATCH}), which is gone once sent. A streamed call is sent exactly once, as
  * PATCHes always were: it is authorized and logged as any call, but not retried after a failure
- * (not even one before its first byte went out), not sent again after a 401, a rate limit or a
- * 5xx, and it follows no redirect; its answer, whatever it is, goes to the caller ({@link
- * BlobUpload} fails the upload, and its caller, who can produce the body again, starts anew). It
- * also stays out of the origin's window, as PATCHes always have (they go on a session whose
- * {@code POST} went through it): it waits for no room, and its answers, a rate limit included,
- * neither shrink nor grow the window nor count in {@link Throttling}. Cancelling its future (the
- * upload failed elsewhere) ends the exchange: the connection is closed, or given back unused when
- * it was still being taken.
+ * (not even one before its first byte went out), not sent again after a 401, a rate limit or a 5xx,
+ * and it follows no redirect; its answer, whatever it is, goes to the caller ({@link BlobUpload}
+ * fails the upload, and its caller, who can produce the body again, starts anew). It also stays out
+ * of the origin's window, as PATCHes always have (they go on a session whose {@code POST} went
+ * through it): it waits for no room, and its answers, a rate limit included, neither shrink nor
+ * grow the window nor count in {@link Throttling}. Cancelling its future (the upload failed
+ * elsewhere) ends the exchange: the connection is closed, or given back unused when it was still
+ * being taken.
  *
  * <p>Credentials never cross origins: after a redirect to another host the request goes without
  * {@code Authorization}, as every registry client does (the target URL is pre-signed). A redirect
@@ -70,8 +70,9 @@ final class CallRunner {
   private static final Logger log = LoggerFactory.getLogger(CallRunner.class);
   private static final int MAX_REDIRECTS = 5;
   static final String USER_AGENT =
-      "oranc/" + Objects.requireNonNullElse(
-          CallRunner.class.getPackage().getImplementationVersion(), "dev");
+      "oranc/"
+          + Objects.requireNonNullElse(
+              CallRunner.class.getPackage().getImplementationVersion(), "dev");
 
   private final Connections connections;
   private final RegistryClientConfig config;
@@ -126,25 +127,36 @@ final class CallRunner {
     boolean sameOrigin = true;
     int attempts;
     int redirects;
+
     /** Re-sent after a 401 taught us how to authenticate; once per call. */
     boolean learnt;
+
     /** Re-sent after a 401 refused our token, with a fresh one; once per call. */
     boolean refreshed;
+
     String authorizationSent;
     long startNanos;
+
     /** The window this attempt holds a place in, and since when; null when it holds none. */
     AimdLimiter limiter;
+
     long grantedNanos;
     boolean limited;
+
     /** Rate-limit answers to this call, for the backoff of a call outside the windows. */
     int rateLimitedCount;
+
     /** The window the call last asked to start in. */
     AimdLimiter admitting;
+
     /** When the call was first held back by a rate limit ({@link #throttled}). */
     boolean throttled;
+
     long throttledSince;
+
     /** A streamed call's exchange while its body may still be written; null before and after. */
     HttpConnection streaming;
+
     StreamedBody.Sink sink;
 
     State(Call call) {
@@ -156,7 +168,8 @@ final class CallRunner {
 
     /**
      * For logs: never the query. A redirect target's carries pre-signed secrets, and an upload
-     * session's carries the registry's signed {@code _state}, which lets anyone continue the upload.
+     * session's carries the registry's signed {@code _state}, which lets anyone continue the
+     * upload.
      */
     String url() {
       int q = pathAndQuery.indexOf('?');
@@ -165,16 +178,17 @@ final class CallRunner {
 
     @Override
     public void start(long granted) {
-      Runnable go = () -> {
-        if (result.isDone()) {
-          admitting.onOther(granted);
-          return;
-        }
-        limiter = admitting;
-        grantedNanos = granted;
-        startNanos = System.nanoTime();
-        send(this);
-      };
+      Runnable go =
+          () -> {
+            if (result.isDone()) {
+              admitting.onOther(granted);
+              return;
+            }
+            limiter = admitting;
+            grantedNanos = granted;
+            startNanos = System.nanoTime();
+            send(this);
+          };
       if (loop.inEventLoop()) {
         go.run();
       } else {
@@ -201,10 +215,12 @@ final class CallRunner {
       return;
     }
     HttpMethod m = s.call.method();
-    AimdLimiter limiter = rateLimits.forOrigin(
-        s.call.origin(), !(m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD)));
-    long maxWait = config.maxRetryAfter().toNanos()
-        - (s.throttled ? rateLimits.ticker().read() - s.throttledSince : 0);
+    AimdLimiter limiter =
+        rateLimits.forOrigin(
+            s.call.origin(), !(m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD)));
+    long maxWait =
+        config.maxRetryAfter().toNanos()
+            - (s.throttled ? rateLimits.ticker().read() - s.throttledSince : 0);
     s.admitting = limiter;
     AimdLimiter.Admission admission = limiter.acquire(s, maxWait);
     if (admission == AimdLimiter.Admission.PAUSED_TOO_LONG) {
@@ -221,7 +237,9 @@ final class CallRunner {
           new RegistryException.Unavailable(
               s.call.operation(),
               "too many requests waiting for the registry, which is rate-limiting us",
-              RegistryException.Unavailable.Reason.OVERLOADED, 0, null));
+              RegistryException.Unavailable.Reason.OVERLOADED,
+              0,
+              null));
     }
   }
 
@@ -245,7 +263,9 @@ final class CallRunner {
     }
   }
 
-  /** @return how long the origin is paused from now */
+  /**
+   * @return how long the origin is paused from now
+   */
   private static long releaseRateLimited(State s, long retryAfterNanos, long maxPauseNanos) {
     AimdLimiter l = s.limiter;
     if (l == null) {
@@ -301,12 +321,15 @@ final class CallRunner {
       exchangeStreamed(s, connection, authorization);
       return;
     }
-    ByteBuf body = call.body() == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(call.body());
+    ByteBuf body =
+        call.body() == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(call.body());
     FullHttpRequest request =
         new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, call.method(), s.pathAndQuery, body);
     setHeaders(s, request.headers(), authorization);
-    if (call.body() != null || call.method().equals(HttpMethod.PUT)
-        || call.method().equals(HttpMethod.POST) || call.method().equals(HttpMethod.PATCH)) {
+    if (call.body() != null
+        || call.method().equals(HttpMethod.PUT)
+        || call.method().equals(HttpMethod.POST)
+        || call.method().equals(HttpMethod.PATCH)) {
       request.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
     }
     connection.send(request, true, new Listener(s, connection));
@@ -379,7 +402,8 @@ final class CallRunner {
     public void onHead(HttpResponse head) {
       this.head = head;
       int status = head.status().code();
-      if (status == 401 && s.call.credentials() != null
+      if (status == 401
+          && s.call.credentials() != null
           && AuthChallenge.headerChars(head.headers()) > AuthChallenge.MAX_CHARS) {
         // Refused before it is parsed or remembered; the connection goes too, since its decoder
         // grew buffers to read the header.
@@ -390,7 +414,8 @@ final class CallRunner {
             new RegistryException.Protocol(
                 s.call.operation(),
                 "the registry's authentication challenge (WWW-Authenticate) is longer than "
-                    + AuthChallenge.MAX_CHARS + " characters, the most we accept; it is not a registry"
+                    + AuthChallenge.MAX_CHARS
+                    + " characters, the most we accept; it is not a registry"
                     + " we can authenticate with"));
         return;
       }
@@ -421,8 +446,11 @@ final class CallRunner {
         s.result.completeExceptionally(
             new RegistryException.Protocol(
                 s.call.operation(),
-                "the registry's answer (" + RegistryErrors.statusText(head.status().code())
-                    + ") is larger than " + s.call.maxBody() + " bytes, the most we read for this"));
+                "the registry's answer ("
+                    + RegistryErrors.statusText(head.status().code())
+                    + ") is larger than "
+                    + s.call.maxBody()
+                    + " bytes, the most we read for this"));
         return;
       }
       ((CompositeByteBuf) body).addComponent(true, content);
@@ -462,22 +490,29 @@ final class CallRunner {
       return;
     }
     boolean sentToken = s.authorizationSent != null && s.authorizationSent.startsWith("Bearer ");
-    if (status == 401 && call.credentials() != null && s.sameOrigin && !(sentToken ? s.refreshed : s.learnt)) {
+    if (status == 401
+        && call.credentials() != null
+        && s.sameOrigin
+        && !(sentToken ? s.refreshed : s.learnt)) {
       Optional<AuthChallenge> challenge =
           AuthChallenge.parse(r.headers().get(HttpHeaderNames.WWW_AUTHENTICATE));
       if (challenge.isPresent()
-          && authenticator.learn(s.origin, challenge.get(), call.credentials(), call.scope(), s.authorizationSent)) {
+          && authenticator.learn(
+              s.origin, challenge.get(), call.credentials(), call.scope(), s.authorizationSent)) {
         if (sentToken) {
           s.refreshed = true;
         } else {
           s.learnt = true;
         }
-        log.debug("{} {}: 401, authenticating ({})", call.method(), s.url(), challenge.get().scheme());
+        log.debug(
+            "{} {}: 401, authenticating ({})", call.method(), s.url(), challenge.get().scheme());
         send(s);
         return;
       }
     }
-    if (status >= 300 && status < 400 && call.followRedirects()
+    if (status >= 300
+        && status < 400
+        && call.followRedirects()
         && r.headers().contains(HttpHeaderNames.LOCATION)) {
       if (++s.redirects > MAX_REDIRECTS) {
         s.result.completeExceptionally(
@@ -485,7 +520,8 @@ final class CallRunner {
                 call.operation(), "more than " + MAX_REDIRECTS + " redirects"));
         return;
       }
-      URI target = s.origin.resolve(s.pathAndQuery).resolve(r.headers().get(HttpHeaderNames.LOCATION));
+      URI target =
+          s.origin.resolve(s.pathAndQuery).resolve(r.headers().get(HttpHeaderNames.LOCATION));
       Origin next;
       try {
         next = Origin.of(target);
@@ -496,11 +532,17 @@ final class CallRunner {
         return;
       }
       if (isDowngrade(s.origin, next)) {
-        log.warn("{} {}: {} redirect from https to plain http ({}:{}), not followed",
-            call.method(), s.url(), status, next.host(), next.port());
+        log.warn(
+            "{} {}: {} redirect from https to plain http ({}:{}), not followed",
+            call.method(),
+            s.url(),
+            status,
+            next.host(),
+            next.port());
         s.result.completeExceptionally(
             new RegistryException.Protocol(
-                call.operation(), "the registry redirected from https to plain http; not followed"));
+                call.operation(),
+                "the registry redirected from https to plain http; not followed"));
         return;
       }
       if (!next.equals(s.origin)) {
@@ -508,7 +550,8 @@ final class CallRunner {
       }
       log.debug("{} {}: {} redirect to {}", call.method(), s.url(), status, next);
       s.origin = next;
-      s.pathAndQuery = target.getRawPath() + (target.getRawQuery() == null ? "" : "?" + target.getRawQuery());
+      s.pathAndQuery =
+          target.getRawPath() + (target.getRawQuery() == null ? "" : "?" + target.getRawQuery());
       send(s);
       return;
     }
@@ -517,16 +560,24 @@ final class CallRunner {
       s.rateLimitedCount++;
       long now0 = rateLimits.ticker().read();
       long mayWait = config.maxRetryAfter().toNanos() - (s.throttled ? now0 - s.throttledSince : 0);
-      long wait = s.limited
-          ? releaseRateLimited(s, retryAfter < 0 ? -1 : TimeUnit.SECONDS.toNanos(retryAfter),
-              status == 503 && retryAfter < 0 ? Long.MAX_VALUE : mayWait)
-          : TimeUnit.MILLISECONDS.toNanos(
-              retryAfter < 0 ? backoffMillis(s.rateLimitedCount) : retryAfter * 1000);
+      long wait =
+          s.limited
+              ? releaseRateLimited(
+                  s,
+                  retryAfter < 0 ? -1 : TimeUnit.SECONDS.toNanos(retryAfter),
+                  status == 503 && retryAfter < 0 ? Long.MAX_VALUE : mayWait)
+              : TimeUnit.MILLISECONDS.toNanos(
+                  retryAfter < 0 ? backoffMillis(s.rateLimitedCount) : retryAfter * 1000);
       if (status == 503 && retryAfter < 0) {
         // Maybe an outage rather than load shedding: slowed down for, but an attempt spent.
         if (s.attempts < config.maxAttempts()) {
-          log.warn("{} {}: {}, retrying in {} ms (attempt {} of {})", call.method(), s.url(),
-              RegistryErrors.statusText(status), TimeUnit.NANOSECONDS.toMillis(wait), s.attempts,
+          log.warn(
+              "{} {}: {}, retrying in {} ms (attempt {} of {})",
+              call.method(),
+              s.url(),
+              RegistryErrors.statusText(status),
+              TimeUnit.NANOSECONDS.toMillis(wait),
+              s.attempts,
               config.maxAttempts());
           if (s.limited) {
             attempt(s);
@@ -543,8 +594,12 @@ final class CallRunner {
         }
         long budget = config.maxRetryAfter().toNanos();
         if (now - s.throttledSince + wait <= budget) {
-          log.debug("{} {}: {}, waiting {} ms for the registry's rate limit", call.method(), s.url(),
-              RegistryErrors.statusText(status), TimeUnit.NANOSECONDS.toMillis(wait));
+          log.debug(
+              "{} {}: {}, waiting {} ms for the registry's rate limit",
+              call.method(),
+              s.url(),
+              RegistryErrors.statusText(status),
+              TimeUnit.NANOSECONDS.toMillis(wait));
           if (s.limited) {
             admit(s);
           } else {
@@ -552,13 +607,20 @@ final class CallRunner {
           }
           return;
         }
-        log.warn("{} {}: {}, rate-limited for longer than the retry budget ({}{})", call.method(),
-            s.url(), RegistryErrors.statusText(status), RetryBudget.format(config.maxRetryAfter()),
+        log.warn(
+            "{} {}: {}, rate-limited for longer than the retry budget ({}{})",
+            call.method(),
+            s.url(),
+            RegistryErrors.statusText(status),
+            RetryBudget.format(config.maxRetryAfter()),
             retryAfter >= 0 ? "; the registry asked for " + retryAfter + " s more" : "");
         logDone(s, status);
         s.result.completeExceptionally(
-            tooLong(s, "registry answered " + RegistryErrors.statusText(status) + " (rate limit)",
-                RegistryErrors.registryMessage(r.body()), retryAfter));
+            tooLong(
+                s,
+                "registry answered " + RegistryErrors.statusText(status) + " (rate limit)",
+                RegistryErrors.registryMessage(r.body()),
+                retryAfter));
         return;
       }
     }
@@ -567,7 +629,12 @@ final class CallRunner {
       long delayMillis = backoffMillis(s.attempts);
       log.warn(
           "{} {}: {}, retrying in {} ms (attempt {} of {})",
-          call.method(), s.url(), RegistryErrors.statusText(status), delayMillis, s.attempts, config.maxAttempts());
+          call.method(),
+          s.url(),
+          RegistryErrors.statusText(status),
+          delayMillis,
+          s.attempts,
+          config.maxAttempts());
       s.loop.schedule(() -> attempt(s), delayMillis, TimeUnit.MILLISECONDS);
       return;
     }
@@ -583,7 +650,9 @@ final class CallRunner {
       State s, String what, String said, long retryAfterSeconds) {
     return new RegistryException.RateLimited(
         s.call.operation(),
-        what + ", for longer than the retry budget of " + RetryBudget.format(config.maxRetryAfter())
+        what
+            + ", for longer than the retry budget of "
+            + RetryBudget.format(config.maxRetryAfter())
             + " allows; wait, or give more with --max-retry DURATION (e.g. --max-retry 15m)",
         said,
         retryAfterSeconds);
@@ -608,11 +677,21 @@ final class CallRunner {
       long delayMillis = backoffMillis(s.attempts);
       log.warn(
           "{} {}: {}, retrying in {} ms (attempt {} of {})",
-          call.method(), s.url(), cause.getMessage(), delayMillis, s.attempts, config.maxAttempts());
+          call.method(),
+          s.url(),
+          cause.getMessage(),
+          delayMillis,
+          s.attempts,
+          config.maxAttempts());
       s.loop.schedule(() -> attempt(s), delayMillis, TimeUnit.MILLISECONDS);
       return;
     }
-    log.debug("{} {}: failed after {} attempt(s): {}", call.method(), s.url(), s.attempts, cause.getMessage());
+    log.debug(
+        "{} {}: failed after {} attempt(s): {}",
+        call.method(),
+        s.url(),
+        s.attempts,
+        cause.getMessage());
     String attemptsNote = s.attempts > 1 ? " (after " + s.attempts + " attempts)" : "";
     s.result.completeExceptionally(
         RegistryErrors.fromFailure(call.operation(), withNote(cause, attemptsNote)));
@@ -637,8 +716,11 @@ final class CallRunner {
     if (log.isDebugEnabled()) {
       log.debug(
           "{} {} -> {} in {} ms (attempt {})",
-          s.call.method(), s.url(), status,
-          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - s.startNanos), s.attempts);
+          s.call.method(),
+          s.url(),
+          status,
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - s.startNanos),
+          s.attempts);
     }
   }
 }

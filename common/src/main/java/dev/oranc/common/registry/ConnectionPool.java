@@ -16,6 +16,7 @@ import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.UnknownHostException;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Optional;
@@ -24,7 +25,6 @@ import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.net.UnknownHostException;
 
 /**
  * Keep-alive connections to one origin from one event loop.
@@ -39,12 +39,12 @@ import java.net.UnknownHostException;
  *
  * <p>A pool lives only while it has something: a pool with no connection open or being opened and
  * no waiter takes itself out of {@link Connections}, so a host that was tried once (a connect that
- * failed, an answer on a connection since closed) leaves nothing behind. A pool evicted from
- * {@link Connections} (too many origins) closes its idle connections and closes each busy one when
- * its exchange ends. Either way it is then {@code retired}: set on its loop, like every other
- * field, so an {@link #acquire} that took this pool from the map just before it left runs on the
- * loop after the retirement and hands itself to the origin's current pool instead — no connection is
- * ever opened by, or kept in, a pool that is no longer in the map.
+ * failed, an answer on a connection since closed) leaves nothing behind. A pool evicted from {@link
+ * Connections} (too many origins) closes its idle connections and closes each busy one when its
+ * exchange ends. Either way it is then {@code retired}: set on its loop, like every other field, so
+ * an {@link #acquire} that took this pool from the map just before it left runs on the loop after
+ * the retirement and hands itself to the origin's current pool instead — no connection is ever
+ * opened by, or kept in, a pool that is no longer in the map.
  *
  * <p>The address policy ({@link AddressPolicy}) is enforced here, where every connection of the
  * client is made (registries, token services, redirect targets, upload locations): unless the
@@ -99,7 +99,8 @@ final class ConnectionPool {
                   protected void initChannel(Channel ch) {
                     ChannelPipeline p = ch.pipeline();
                     if (origin.tls()) {
-                      p.addLast("tls", sslContext.newHandler(ch.alloc(), origin.host(), origin.port()));
+                      p.addLast(
+                          "tls", sslContext.newHandler(ch.alloc(), origin.host(), origin.port()));
                     }
                     p.addLast(
                         "http",
@@ -110,7 +111,9 @@ final class ConnectionPool {
                                 .setMaxChunkSize(Connections.MAX_READ),
                             false,
                             false));
-                    p.addLast(HttpConnection.HANDLER_NAME, new HttpConnection(ConnectionPool.this, timeoutNanos));
+                    p.addLast(
+                        HttpConnection.HANDLER_NAME,
+                        new HttpConnection(ConnectionPool.this, timeoutNanos));
                   }
                 });
   }
@@ -161,9 +164,13 @@ final class ConnectionPool {
                   promise.tryFailure(
                       new ConnectionFailure(
                           ConnectionFailure.Kind.OVERLOADED,
-                          "no free connection to " + origin + " within "
-                              + TimeUnit.NANOSECONDS.toSeconds(acquireTimeoutNanos) + " s ("
-                              + max + " per event loop are busy)",
+                          "no free connection to "
+                              + origin
+                              + " within "
+                              + TimeUnit.NANOSECONDS.toSeconds(acquireTimeoutNanos)
+                              + " s ("
+                              + max
+                              + " per event loop are busy)",
                           false,
                           null));
                 }
@@ -196,7 +203,8 @@ final class ConnectionPool {
             f -> {
               if (!f.isSuccess() || ((List<?>) f.getNow()).isEmpty()) {
                 notOpened();
-                Throwable cause = f.cause() != null ? f.cause() : new UnknownHostException(origin.host());
+                Throwable cause =
+                    f.cause() != null ? f.cause() : new UnknownHostException(origin.host());
                 promise.tryFailure(
                     new ConnectionFailure(
                         ConnectionFailure.Kind.CONNECT,
@@ -208,7 +216,8 @@ final class ConnectionPool {
               AddressPolicy.Refusal refusal = null;
               for (Object o : (List<?>) f.getNow()) {
                 InetSocketAddress address = (InetSocketAddress) o;
-                Optional<AddressPolicy.Refusal> r = policy.check(origin.host(), origin.port(), address.getAddress());
+                Optional<AddressPolicy.Refusal> r =
+                    policy.check(origin.host(), origin.port(), address.getAddress());
                 if (r.isEmpty()) {
                   connect(bootstrap.connect(address), promise);
                   return;
@@ -237,16 +246,32 @@ final class ConnectionPool {
     String host = r.host().indexOf(':') >= 0 ? "[" + r.host() + "]" : r.host();
     long unlogged = connections.refusalWarnings().admit();
     if (unlogged >= 0) {
-      log.warn("refused a connection to {}:{}: {} is a {} address (only a host that --allow-registry names explicitly is reached there, e.g. --allow-registry {}:{}){}",
-          host, r.port(), r.address().getHostAddress(), r.addressClass(), host, r.port(),
-          unlogged == 0 ? "" : "; " + unlogged + " more refused since the last such line (at most one every 10 s;"
-              + " oranc_registry_refused_total counts them all)");
+      log.warn(
+          "refused a connection to {}:{}: {} is a {} address (only a host that --allow-registry"
+              + " names explicitly is reached there, e.g. --allow-registry {}:{}){}",
+          host,
+          r.port(),
+          r.address().getHostAddress(),
+          r.addressClass(),
+          host,
+          r.port(),
+          unlogged == 0
+              ? ""
+              : "; "
+                  + unlogged
+                  + " more refused since the last such line (at most one every 10 s;"
+                  + " oranc_registry_refused_total counts them all)");
     }
     policy.refused(r);
     promise.tryFailure(
         new ConnectionFailure(
             ConnectionFailure.Kind.REFUSED,
-            "refused to connect to " + host + ":" + r.port() + ": a " + r.addressClass()
+            "refused to connect to "
+                + host
+                + ":"
+                + r.port()
+                + ": a "
+                + r.addressClass()
                 + " address (allow the registry with --allow-registry)",
             false,
             null));
@@ -296,8 +321,12 @@ final class ConnectionPool {
                       promise.tryFailure(
                           new ConnectionFailure(
                               ConnectionFailure.Kind.TLS,
-                              "TLS with " + origin + " failed: " + describe(h.cause())
-                                  + " (a registry without TLS needs --no-ssl, or --insecure-registry HOST for oranc server)",
+                              "TLS with "
+                                  + origin
+                                  + " failed: "
+                                  + describe(h.cause())
+                                  + " (a registry without TLS needs --no-ssl, or"
+                                  + " --insecure-registry HOST for oranc server)",
                               false,
                               h.cause()));
                     }

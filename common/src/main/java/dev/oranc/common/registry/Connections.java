@@ -17,12 +17,12 @@ import javax.net.ssl.SSLException;
 /**
  * The connection pools of one client, one per (origin, event loop).
  *
- * <p>Design note. Origins come from requests (the server serves whatever registry a path names)
- * and from registries (redirects, token realms), so this map must not grow with them: a pool with
- * nothing open leaves it at once ({@link ConnectionPool}), and at most {@link #MAX_POOLS} stay,
- * the least used evicted first — an evicted pool closes its idle connections. Eviction runs in the
- * thread that inserts ({@code executor(Runnable::run)}) and only posts the retirement to the
- * pool's loop, so it never blocks and never touches a pool off its loop.
+ * <p>Design note. Origins come from requests (the server serves whatever registry a path names) and
+ * from registries (redirects, token realms), so this map must not grow with them: a pool with
+ * nothing open leaves it at once ({@link ConnectionPool}), and at most {@link #MAX_POOLS} stay, the
+ * least used evicted first — an evicted pool closes its idle connections. Eviction runs in the
+ * thread that inserts ({@code executor(Runnable::run)}) and only posts the retirement to the pool's
+ * loop, so it never blocks and never touches a pool off its loop.
  */
 final class Connections {
 
@@ -76,13 +76,18 @@ final class Connections {
             .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
             // Reads grow up to 1 MiB while a blob streams in (Netty's default stops at 64 KiB): a
             // relayed NAR then costs a sixteenth of the system calls and buffer hand-overs.
-            .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(2048, 16 * 1024, MAX_READ))
+            .option(
+                ChannelOption.RCVBUF_ALLOCATOR,
+                new AdaptiveRecvByteBufAllocator(2048, 16 * 1024, MAX_READ))
             // Uploads write ahead up to 512 KiB before pausing their producer: enough to keep a
             // fast link busy, small enough that hundreds of uploads stay within a bounded heap.
-            .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(128 * 1024, 512 * 1024));
+            .option(
+                ChannelOption.WRITE_BUFFER_WATER_MARK,
+                new WriteBufferWaterMark(128 * 1024, 512 * 1024));
     try {
       // The JDK's trust store; host names are verified (Netty 4.2 sets HTTPS identification).
-      this.sslContext = SslContextBuilder.forClient().endpointIdentificationAlgorithm("HTTPS").build();
+      this.sslContext =
+          SslContextBuilder.forClient().endpointIdentificationAlgorithm("HTTPS").build();
     } catch (SSLException e) {
       throw new IllegalStateException("cannot set up TLS: " + e.getMessage(), e);
     }
@@ -90,7 +95,8 @@ final class Connections {
 
   ConnectionPool pool(Origin origin, EventLoop loop) {
     return pools.get(
-        new Key(origin, loop), k -> new ConnectionPool(this, origin, loop, template, sslContext, config));
+        new Key(origin, loop),
+        k -> new ConnectionPool(this, origin, loop, template, sslContext, config));
   }
 
   /** The throttle on warnings about refused connections, shared by this client's pools. */

@@ -1,6 +1,5 @@
 package dev.oranc.common.registry;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -11,12 +10,12 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import io.netty.handler.codec.http.HttpStatusClass;
 
 /**
  * One pooled HTTP/1.1 connection to one origin, and the exchange running on it.
@@ -24,12 +23,12 @@ import io.netty.handler.codec.http.HttpStatusClass;
  * <p>Design note. The channel runs with {@code AUTO_READ} off: we read only while the current
  * exchange wants data ({@link #demand}). A streaming download turns demand off while its consumer
  * cannot take more, so the registry's bytes wait in the kernel's socket buffer and TCP pushes back
- * on the registry; memory per stream stays at one read's worth. Every method runs on the
- * channel's event loop, so no field needs to be volatile.
+ * on the registry; memory per stream stays at one read's worth. Every method runs on the channel's
+ * event loop, so no field needs to be volatile.
  *
  * <p>Timeouts are ours rather than {@code IdleStateHandler}'s, because "idle" depends on the
- * exchange: while a consumer has paused the download, or while we are still sending a request
- * body the registry has taken, silence is expected. We count only the time we are waiting on the
+ * exchange: while a consumer has paused the download, or while we are still sending a request body
+ * the registry has taken, silence is expected. We count only the time we are waiting on the
  * registry: for an answer once the request is sent and demand is on, or for it to take bytes we
  * have written ({@link #pendingWrites}).
  */
@@ -80,8 +79,8 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * Starts an exchange: writes the request head (and its body when {@code complete}; otherwise
-   * the caller follows with {@link #writeBody}).
+   * Starts an exchange: writes the request head (and its body when {@code complete}; otherwise the
+   * caller follows with {@link #writeBody}).
    */
   void send(HttpRequest request, boolean complete, ResponseListener l) {
     assert channel.eventLoop().inEventLoop();
@@ -172,7 +171,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       fail(
           new ConnectionFailure(
               ConnectionFailure.Kind.MALFORMED,
-              origin() + " sent a malformed HTTP response: " + o.decoderResult().cause().getMessage(),
+              origin()
+                  + " sent a malformed HTTP response: "
+                  + o.decoderResult().cause().getMessage(),
               responseStarted,
               o.decoderResult().cause()));
       return;
@@ -308,7 +309,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private void scheduleTimeoutCheck(long delayNanos) {
     cancelTimeoutCheck();
     timeoutCheck =
-        channel.eventLoop().schedule(this::checkTimeout, Math.max(delayNanos, 1), TimeUnit.NANOSECONDS);
+        channel
+            .eventLoop()
+            .schedule(this::checkTimeout, Math.max(delayNanos, 1), TimeUnit.NANOSECONDS);
   }
 
   private void checkTimeout() {
@@ -341,12 +344,18 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   void scheduleIdleClose(long idleNanos) {
     cancelIdleClose();
-    idleClose = channel.eventLoop().schedule(() -> {
-      idleClose = null;
-      if (listener == null) {
-        channel.close();
-      }
-    }, idleNanos, TimeUnit.NANOSECONDS);
+    idleClose =
+        channel
+            .eventLoop()
+            .schedule(
+                () -> {
+                  idleClose = null;
+                  if (listener == null) {
+                    channel.close();
+                  }
+                },
+                idleNanos,
+                TimeUnit.NANOSECONDS);
   }
 
   private void cancelIdleClose() {

@@ -13,13 +13,13 @@ import dev.oranc.common.tag.TagCodec;
 import io.netty.channel.EventLoop;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.Map;
 
 /**
- * A Nix binary cache kept in OCI repositories: cache keys in, stored files out (SPEC §1, §2).
- * The one place that combines the tag codec, the image layout and the registry client.
+ * A Nix binary cache kept in OCI repositories: cache keys in, stored files out (SPEC §1, §2). The
+ * one place that combines the tag codec, the image layout and the registry client.
  */
 public final class OciBinaryCache {
 
@@ -65,8 +65,13 @@ public final class OciBinaryCache {
   }
 
   private CompletableFuture<Optional<Image>> find(
-      RepositoryRef repo, String key, List<Tag> tags, int index, RegistryException firstFailure,
-      Credentials credentials, EventLoop loop) {
+      RepositoryRef repo,
+      String key,
+      List<Tag> tags,
+      int index,
+      RegistryException firstFailure,
+      Credentials credentials,
+      EventLoop loop) {
     if (index == tags.size()) {
       return firstFailure == null
           ? CompletableFuture.completedFuture(Optional.empty())
@@ -79,14 +84,25 @@ public final class OciBinaryCache {
             (manifest, error) -> {
               if (error == null) {
                 if (manifest.isPresent()) {
-                  return CompletableFuture.completedFuture(Optional.of(
-                      new Image(tag, manifest.get(), ImageLayout.read(repo, tag, manifest.get(), key))));
+                  return CompletableFuture.completedFuture(
+                      Optional.of(
+                          new Image(
+                              tag,
+                              manifest.get(),
+                              ImageLayout.read(repo, tag, manifest.get(), key))));
                 }
                 return find(repo, key, tags, index + 1, firstFailure, credentials, loop);
               }
               Throwable cause = Causes.of(error);
               if (cause instanceof RegistryException e && index + 1 < tags.size()) {
-                return find(repo, key, tags, index + 1, firstFailure == null ? e : firstFailure, credentials, loop);
+                return find(
+                    repo,
+                    key,
+                    tags,
+                    index + 1,
+                    firstFailure == null ? e : firstFailure,
+                    credentials,
+                    loop);
               }
               return CompletableFuture.<Optional<Image>>failedFuture(
                   firstFailure != null ? firstFailure : cause);
@@ -110,8 +126,12 @@ public final class OciBinaryCache {
    */
   public CompletableFuture<Digest> redate(
       Image found, Instant now, Credentials credentials, EventLoop loop) {
-    return client.putManifest(found.file().repository(), found.tag().value(),
-        ImageLayout.redated(found.manifest(), now), credentials, loop);
+    return client.putManifest(
+        found.file().repository(),
+        found.tag().value(),
+        ImageLayout.redated(found.manifest(), now),
+        credentials,
+        loop);
   }
 
   /**
@@ -120,8 +140,13 @@ public final class OciBinaryCache {
    * {@code oranc pin} does.
    */
   public CompletableFuture<Tag> store(
-      RepositoryRef repo, String key, byte[] body, String contentType, String contentEncoding,
-      Credentials credentials, EventLoop loop) {
+      RepositoryRef repo,
+      String key,
+      byte[] body,
+      String contentType,
+      String contentEncoding,
+      Credentials credentials,
+      EventLoop loop) {
     return upload(repo, body, null, credentials, loop)
         .thenCompose(
             blob -> publish(repo, key, blob, contentType, contentEncoding, credentials, loop));
@@ -136,30 +161,47 @@ public final class OciBinaryCache {
     return client.upload(repo, length, ImageLayout.LAYER_MEDIA_TYPE, credentials, loop);
   }
 
-  /**
-   * As above, for bytes held in memory; {@code digest} is theirs, or null to have it computed.
-   */
+  /** As above, for bytes held in memory; {@code digest} is theirs, or null to have it computed. */
   public CompletableFuture<Descriptor> upload(
       RepositoryRef repo, byte[] body, Digest digest, Credentials credentials, EventLoop loop) {
     return client.putBlob(repo, body, digest, ImageLayout.LAYER_MEDIA_TYPE, credentials, loop);
   }
 
   /**
-   * Makes {@code blob} (already uploaded) the file stored under {@code key}: uploads its config
-   * and tags the image's manifest with the key's main-encoding tag.
+   * Makes {@code blob} (already uploaded) the file stored under {@code key}: uploads its config and
+   * tags the image's manifest with the key's main-encoding tag.
    */
   public CompletableFuture<Tag> publish(
-      RepositoryRef repo, String key, Descriptor blob, String contentType, String contentEncoding,
-      Credentials credentials, EventLoop loop) {
+      RepositoryRef repo,
+      String key,
+      Descriptor blob,
+      String contentType,
+      String contentEncoding,
+      Credentials credentials,
+      EventLoop loop) {
     return publish(repo, key, blob, contentType, contentEncoding, Map.of(), credentials, loop);
   }
 
   /** As above, with more layer annotations of our own ({@code dev.oranc.*}). */
   public CompletableFuture<Tag> publish(
-      RepositoryRef repo, String key, Descriptor blob, String contentType, String contentEncoding,
-      Map<String, String> annotations, Credentials credentials, EventLoop loop) {
-    return publish(repo, key, blob, contentType, contentEncoding, annotations,
-        putConfig(repo, blob.digest(), credentials, loop), credentials, loop);
+      RepositoryRef repo,
+      String key,
+      Descriptor blob,
+      String contentType,
+      String contentEncoding,
+      Map<String, String> annotations,
+      Credentials credentials,
+      EventLoop loop) {
+    return publish(
+        repo,
+        key,
+        blob,
+        contentType,
+        contentEncoding,
+        annotations,
+        putConfig(repo, blob.digest(), credentials, loop),
+        credentials,
+        loop);
   }
 
   /**
@@ -168,23 +210,41 @@ public final class OciBinaryCache {
    */
   public CompletableFuture<Descriptor> putConfig(
       RepositoryRef repo, Digest layer, Credentials credentials, EventLoop loop) {
-    return client.putBlob(repo, ImageLayout.configJson(layer), null, ImageLayout.CONFIG_MEDIA_TYPE, credentials, loop);
+    return client.putBlob(
+        repo,
+        ImageLayout.configJson(layer),
+        null,
+        ImageLayout.CONFIG_MEDIA_TYPE,
+        credentials,
+        loop);
   }
 
   /**
-   * As above, with the config on its way already ({@link #putConfig}): the manifest goes up once
-   * it is there. The caller sees to it that {@code blob} is stored by then.
+   * As above, with the config on its way already ({@link #putConfig}): the manifest goes up once it
+   * is there. The caller sees to it that {@code blob} is stored by then.
    */
   public CompletableFuture<Tag> publish(
-      RepositoryRef repo, String key, Descriptor blob, String contentType, String contentEncoding,
-      Map<String, String> annotations, CompletableFuture<Descriptor> config,
-      Credentials credentials, EventLoop loop) {
+      RepositoryRef repo,
+      String key,
+      Descriptor blob,
+      String contentType,
+      String contentEncoding,
+      Map<String, String> annotations,
+      CompletableFuture<Descriptor> config,
+      Credentials credentials,
+      EventLoop loop) {
     Tag tag = codec.writeTag(key);
-    Descriptor layer = ImageLayout.layer(blob.digest(), blob.size(), contentType, contentEncoding, annotations);
+    Descriptor layer =
+        ImageLayout.layer(blob.digest(), blob.size(), contentType, contentEncoding, annotations);
     return config
         .thenCompose(
             configDescriptor ->
-                client.putManifest(repo, tag.value(), ImageLayout.manifest(key, layer, configDescriptor), credentials, loop))
+                client.putManifest(
+                    repo,
+                    tag.value(),
+                    ImageLayout.manifest(key, layer, configDescriptor),
+                    credentials,
+                    loop))
         .thenApply(digest -> tag);
   }
 }

@@ -36,10 +36,14 @@ final class OffloadedResolverGroup extends AddressResolverGroup<InetSocketAddres
     InetAddress[] lookup(String host) throws UnknownHostException;
   }
 
-  /** Shared by every client of the process: look-ups are rare (the JDK caches them, pools keep connections). */
+  /**
+   * Shared by every client of the process: look-ups are rare (the JDK caches them, pools keep
+   * connections).
+   */
   private static final Executor SHARED_POOL = pool(4);
 
-  static final OffloadedResolverGroup INSTANCE = new OffloadedResolverGroup(InetAddress::getAllByName, SHARED_POOL);
+  static final OffloadedResolverGroup INSTANCE =
+      new OffloadedResolverGroup(InetAddress::getAllByName, SHARED_POOL);
 
   /**
    * The resolver for a client with this address policy: {@link #INSTANCE}, unless a test mapped
@@ -69,11 +73,17 @@ final class OffloadedResolverGroup extends AddressResolverGroup<InetSocketAddres
   private static Executor pool(int threads) {
     AtomicInteger n = new AtomicInteger();
     ThreadPoolExecutor pool =
-        new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-          Thread t = new Thread(r, "oranc-dns-" + n.incrementAndGet());
-          t.setDaemon(true);
-          return t;
-        });
+        new ThreadPoolExecutor(
+            threads,
+            threads,
+            60,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            r -> {
+              Thread t = new Thread(r, "oranc-dns-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
     pool.allowCoreThreadTimeOut(true);
     return pool;
   }
@@ -123,13 +133,14 @@ final class OffloadedResolverGroup extends AddressResolverGroup<InetSocketAddres
 
     private void offload(Promise<?> promise, Task task) {
       try {
-        executor.execute(() -> {
-          try {
-            task.run();
-          } catch (UnknownHostException | RuntimeException e) {
-            promise.tryFailure(e);
-          }
-        });
+        executor.execute(
+            () -> {
+              try {
+                task.run();
+              } catch (UnknownHostException | RuntimeException e) {
+                promise.tryFailure(e);
+              }
+            });
       } catch (RejectedExecutionException e) {
         promise.tryFailure(e);
       }

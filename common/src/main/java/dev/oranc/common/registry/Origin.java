@@ -4,8 +4,8 @@ import dev.oranc.common.error.FormatException;
 import java.net.URI;
 
 /**
- * Scheme, host and port: what a connection is made to and pooled by. Registries, token services
- * and redirect targets (ghcr.io sends blob downloads to another host) each have their own.
+ * Scheme, host and port: what a connection is made to and pooled by. Registries, token services and
+ * redirect targets (ghcr.io sends blob downloads to another host) each have their own.
  */
 record Origin(boolean tls, String host, int port) {
 

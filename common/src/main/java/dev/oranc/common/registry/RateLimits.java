@@ -9,9 +9,9 @@ import java.time.Duration;
  * The {@link AimdLimiter}s of one client, one per registry origin and direction, and what they
  * counted.
  *
- * <p>Reads (GET, HEAD) and writes (everything else) have windows of their own: ghcr.io counts
- * pulls and upload starts separately (44,000 and 2,000 a minute), so a push held back on upload
- * starts must not stall the server's substitutions from the same registry.
+ * <p>Reads (GET, HEAD) and writes (everything else) have windows of their own: ghcr.io counts pulls
+ * and upload starts separately (44,000 and 2,000 a minute), so a push held back on upload starts
+ * must not stall the server's substitutions from the same registry.
  *
  * <p>Bounded as {@link Connections} is: origins come from requests, so at most {@link #MAX_ORIGINS}
  * limiters are kept, the least used evicted first. An evicted limiter goes on serving the requests
@@ -25,6 +25,7 @@ final class RateLimits {
   private final RegistryClientConfig config;
   private final Ticker ticker;
   private final Throttling.Counter counter = new Throttling.Counter();
+
   private record Key(Origin origin, boolean write) {}
 
   private final Cache<Key, AimdLimiter> limiters;
@@ -38,9 +39,14 @@ final class RateLimits {
   AimdLimiter forOrigin(Origin origin, boolean write) {
     return limiters.get(
         new Key(origin, write),
-        k -> new AimdLimiter(k.origin() + (k.write() ? " (writes)" : " (reads)"), ticker, counter,
-            Math.max(1, config.maxPendingAcquires()), config.initialBackoff().toNanos(),
-            config.maxBackoff().toNanos()));
+        k ->
+            new AimdLimiter(
+                k.origin() + (k.write() ? " (writes)" : " (reads)"),
+                ticker,
+                counter,
+                Math.max(1, config.maxPendingAcquires()),
+                config.initialBackoff().toNanos(),
+                config.maxBackoff().toNanos()));
   }
 
   Ticker ticker() {
@@ -54,7 +60,9 @@ final class RateLimits {
     for (AimdLimiter l : limiters.asMap().values()) {
       ahead += l.pauseLeft();
     }
-    return ahead == 0 ? t : new Throttling(t.rateLimitAnswers(),
-        Duration.ofNanos(Math.max(0, t.throttled().toNanos() - ahead)));
+    return ahead == 0
+        ? t
+        : new Throttling(
+            t.rateLimitAnswers(), Duration.ofNanos(Math.max(0, t.throttled().toNanos() - ahead)));
   }
 }

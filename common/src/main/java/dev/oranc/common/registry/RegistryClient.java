@@ -2,6 +2,7 @@ package dev.oranc.common.registry;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.error.Causes;
+import dev.oranc.common.error.FormatException;
 import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.net.Transport;
@@ -19,31 +20,30 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import java.net.URI;
-import java.util.Map;
-import java.util.Optional;
-import java.util.OptionalLong;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import dev.oranc.common.error.FormatException;
 import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The OCI registry client both {@code oranc server} and {@code oranc push} use: manifests and
  * blobs, read and written, over pooled keep-alive connections, with token auth and retries.
  *
  * <p>Every operation is asynchronous and runs on an event loop: the one given (the server passes
- * the loop of the client connection it is serving, so the answer needs no thread hop) or one of
- * the client's group. A future's callbacks may run on that loop: never block in them.
+ * the loop of the client connection it is serving, so the answer needs no thread hop) or one of the
+ * client's group. A future's callbacks may run on that loop: never block in them.
  *
  * <p>Answers that mean "not there" are values ({@code Optional.empty()}); everything else that is
  * not a success fails the future with a {@link RegistryException} naming the operation and the
@@ -63,12 +63,17 @@ public final class RegistryClient implements AutoCloseable {
   private final Connections connections;
   private final CallRunner runner;
   private final Authenticator authenticator;
+
   /** Upload sessions opened ahead; null when {@code uploadSessionReserve} is 0. */
   private final UploadSessionReserve sessions;
 
   /** A client with its own event loops, one per core. */
   public RegistryClient(RegistryClientConfig config) {
-    this(config, Transport.newGroup(Runtime.getRuntime().availableProcessors(), "oranc-registry"), true, Ticker.systemTicker());
+    this(
+        config,
+        Transport.newGroup(Runtime.getRuntime().availableProcessors(), "oranc-registry"),
+        true,
+        Ticker.systemTicker());
   }
 
   /** A client on a shared group (the server's), which the caller shuts down. */
@@ -76,7 +81,8 @@ public final class RegistryClient implements AutoCloseable {
     this(config, group, false, Ticker.systemTicker());
   }
 
-  RegistryClient(RegistryClientConfig config, EventLoopGroup group, boolean ownsGroup, Ticker ticker) {
+  RegistryClient(
+      RegistryClientConfig config, EventLoopGroup group, boolean ownsGroup, Ticker ticker) {
     this.config = config;
     this.group = group;
     this.ownsGroup = ownsGroup;
@@ -84,9 +90,11 @@ public final class RegistryClient implements AutoCloseable {
     this.runner = new CallRunner(connections, config, new RateLimits(config, ticker));
     this.authenticator = new Authenticator(runner, ticker);
     runner.authenticator(authenticator);
-    this.sessions = config.uploadSessionReserve() == 0
-        ? null
-        : new UploadSessionReserve(config.uploadSessionReserve(), UploadSessionReserve.MAX_AGE, ticker);
+    this.sessions =
+        config.uploadSessionReserve() == 0
+            ? null
+            : new UploadSessionReserve(
+                config.uploadSessionReserve(), UploadSessionReserve.MAX_AGE, ticker);
   }
 
   public RegistryClientConfig config() {
@@ -132,18 +140,34 @@ public final class RegistryClient implements AutoCloseable {
    */
   public CompletableFuture<Optional<DigestedManifest>> getDigestedManifest(
       RepositoryRef repo, String reference, Credentials credentials, EventLoop loop) {
-    return readManifest(repo, reference, credentials, loop,
+    return readManifest(
+        repo,
+        reference,
+        credentials,
+        loop,
         (manifest, bytes) -> new DigestedManifest(manifest, Digest.sha256(bytes)));
   }
 
   /** One manifest GET; {@code result} makes the answer of the parsed manifest and its bytes. */
   private <T> CompletableFuture<Optional<T>> readManifest(
-      RepositoryRef repo, String reference, Credentials credentials, EventLoop loop,
+      RepositoryRef repo,
+      String reference,
+      Credentials credentials,
+      EventLoop loop,
       BiFunction<Manifest, byte[], T> result) {
     String operation = "GET manifest " + repo + ":" + reference;
     HttpHeaders headers = new DefaultHttpHeaders().set(HttpHeaderNames.ACCEPT, Manifest.ACCEPT);
-    return run(operation, HttpMethod.GET, repo, "/manifests/" + reference, headers, null, credentials,
-            pull(repo), config.maxManifestBytes(), loop)
+    return run(
+            operation,
+            HttpMethod.GET,
+            repo,
+            "/manifests/" + reference,
+            headers,
+            null,
+            credentials,
+            pull(repo),
+            config.maxManifestBytes(),
+            loop)
         .thenApply(
             r -> {
               if (r.status() == 404) {
@@ -154,27 +178,42 @@ public final class RegistryClient implements AutoCloseable {
               }
               Manifest manifest;
               try {
-                manifest = Manifest.parse(r.body(), "manifest " + repo + ":" + reference,
-                    r.headers().get(HttpHeaderNames.CONTENT_TYPE));
+                manifest =
+                    Manifest.parse(
+                        r.body(),
+                        "manifest " + repo + ":" + reference,
+                        r.headers().get(HttpHeaderNames.CONTENT_TYPE));
               } catch (FormatException e) {
                 throw new RegistryException.Protocol(
-                    operation, "the registry's manifest is not an image manifest we can read", e.getMessage(), e);
+                    operation,
+                    "the registry's manifest is not an image manifest we can read",
+                    e.getMessage(),
+                    e);
               }
               return Optional.of(result.apply(manifest, r.body()));
             });
   }
 
   /**
-   * Deletes the manifest {@code digest} ({@code DELETE /v2/<name>/manifests/<digest>}), and with
-   * it every tag that points to it. True when the registry deleted it, false when it was gone
-   * already (404): a retried or resumed delete is done, not an error. A registry that does not
-   * allow deletes (405, {@code UNSUPPORTED}) fails with one line naming what to enable.
+   * Deletes the manifest {@code digest} ({@code DELETE /v2/<name>/manifests/<digest>}), and with it
+   * every tag that points to it. True when the registry deleted it, false when it was gone already
+   * (404): a retried or resumed delete is done, not an error. A registry that does not allow
+   * deletes (405, {@code UNSUPPORTED}) fails with one line naming what to enable.
    */
   public CompletableFuture<Boolean> deleteManifest(
       RepositoryRef repo, Digest digest, Credentials credentials, EventLoop loop) {
     String operation = "DELETE manifest " + repo + "@" + digest;
-    return run(operation, HttpMethod.DELETE, repo, "/manifests/" + digest, new DefaultHttpHeaders(), null,
-            credentials, delete(repo), MAX_ERROR_BODY, loop)
+    return run(
+            operation,
+            HttpMethod.DELETE,
+            repo,
+            "/manifests/" + digest,
+            new DefaultHttpHeaders(),
+            null,
+            credentials,
+            delete(repo),
+            MAX_ERROR_BODY,
+            loop)
         .thenApply(
             r -> {
               if (r.status() == 202 || r.status() == 200 || r.status() == 204) {
@@ -220,40 +259,68 @@ public final class RegistryClient implements AutoCloseable {
   }
 
   private CompletableFuture<Digest> putManifest(
-      RepositoryRef repo, String tag, Manifest manifest, Credentials credentials, EventLoop loop,
+      RepositoryRef repo,
+      String tag,
+      Manifest manifest,
+      Credentials credentials,
+      EventLoop loop,
       int retried) {
     String operation = "PUT manifest " + repo + ":" + tag;
     byte[] json = manifest.toJson();
     Digest computed = Digest.sha256(json);
     HttpHeaders headers =
         new DefaultHttpHeaders().set(HttpHeaderNames.CONTENT_TYPE, manifest.mediaType());
-    return run(operation, HttpMethod.PUT, repo, "/manifests/" + tag, headers, json, credentials,
-            push(repo), MAX_ERROR_BODY, loop)
+    return run(
+            operation,
+            HttpMethod.PUT,
+            repo,
+            "/manifests/" + tag,
+            headers,
+            json,
+            credentials,
+            push(repo),
+            MAX_ERROR_BODY,
+            loop)
         .thenCompose(
             r -> {
-              if (r.status() == 400 && retried < MANIFEST_BLOB_UNKNOWN_RETRIES
+              if (r.status() == 400
+                  && retried < MANIFEST_BLOB_UNKNOWN_RETRIES
                   && RegistryErrors.blobJustStoredLooksUnknown(r.body())) {
-                long delay = Math.min(config.maxBackoff().toMillis(),
-                    config.initialBackoff().toMillis() << retried);
-                log.warn("{}: {}; its blobs were stored a moment ago, sending it again in {} ms"
-                        + " (retry {} of {})", operation, RegistryErrors.registryMessage(r.body()),
-                    delay, retried + 1, MANIFEST_BLOB_UNKNOWN_RETRIES);
+                long delay =
+                    Math.min(
+                        config.maxBackoff().toMillis(),
+                        config.initialBackoff().toMillis() << retried);
+                log.warn(
+                    "{}: {}; its blobs were stored a moment ago, sending it again in {} ms"
+                        + " (retry {} of {})",
+                    operation,
+                    RegistryErrors.registryMessage(r.body()),
+                    delay,
+                    retried + 1,
+                    MANIFEST_BLOB_UNKNOWN_RETRIES);
                 CompletableFuture<Digest> again = new CompletableFuture<>();
-                loop.schedule(() -> putManifest(repo, tag, manifest, credentials, loop, retried + 1)
-                    .whenComplete((d, e) -> {
-                      if (e != null) {
-                        again.completeExceptionally(e);
-                      } else {
-                        again.complete(d);
-                      }
-                    }), delay, TimeUnit.MILLISECONDS);
+                loop.schedule(
+                    () ->
+                        putManifest(repo, tag, manifest, credentials, loop, retried + 1)
+                            .whenComplete(
+                                (d, e) -> {
+                                  if (e != null) {
+                                    again.completeExceptionally(e);
+                                  } else {
+                                    again.complete(d);
+                                  }
+                                }),
+                    delay,
+                    TimeUnit.MILLISECONDS);
                 return again;
               }
-              return CompletableFuture.completedFuture(storedManifest(operation, r, computed, credentials));
+              return CompletableFuture.completedFuture(
+                  storedManifest(operation, r, computed, credentials));
             });
   }
 
-  private static Digest storedManifest(String operation, Response r, Digest computed, Credentials credentials) {
+  private static Digest storedManifest(
+      String operation, Response r, Digest computed, Credentials credentials) {
     if (r.status() != 201 && r.status() != 200) {
       throw RegistryErrors.fromResponse(operation, r, credentials);
     }
@@ -279,9 +346,22 @@ public final class RegistryClient implements AutoCloseable {
     String operation = "HEAD blob " + repo + "@" + digest;
     // Redirects are followed as for GET: a registry on S3, GCS or Azure storage answers HEAD of a
     // blob it has with 307 to the storage (CallRunner sends no Authorization to another origin).
-    Call call = new Call(operation, HttpMethod.HEAD, registryOrigin(repo), v2(repo, "/blobs/" + digest),
-        new DefaultHttpHeaders(), null, credentials, scope, false, MAX_ERROR_BODY, true, loopOrNext(loop));
-    return runner.run(call)
+    Call call =
+        new Call(
+            operation,
+            HttpMethod.HEAD,
+            registryOrigin(repo),
+            v2(repo, "/blobs/" + digest),
+            new DefaultHttpHeaders(),
+            null,
+            credentials,
+            scope,
+            false,
+            MAX_ERROR_BODY,
+            true,
+            loopOrNext(loop));
+    return runner
+        .run(call)
         .thenApply(
             r -> {
               if (r.status() == 404) {
@@ -294,15 +374,16 @@ public final class RegistryClient implements AutoCloseable {
               try {
                 return OptionalLong.of(length == null ? -1 : Long.parseLong(length.trim()));
               } catch (NumberFormatException e) {
-                throw new RegistryException.Protocol(operation, "the registry's Content-Length is not a number", length, null);
+                throw new RegistryException.Protocol(
+                    operation, "the registry's Content-Length is not a number", length, null);
               }
             });
   }
 
   /**
-   * Starts downloading a blob; the returned download has the registry's answer and streams the
-   * body once started. {@code range} (an HTTP {@code Range} value, or null) is passed on. Fails
-   * with {@link RegistryException.NotFound} when the registry has no such blob.
+   * Starts downloading a blob; the returned download has the registry's answer and streams the body
+   * once started. {@code range} (an HTTP {@code Range} value, or null) is passed on. Fails with
+   * {@link RegistryException.NotFound} when the registry has no such blob.
    */
   public CompletableFuture<BlobDownload> getBlob(
       RepositoryRef repo, Digest digest, String range, Credentials credentials, EventLoop loop) {
@@ -311,9 +392,22 @@ public final class RegistryClient implements AutoCloseable {
     if (range != null) {
       headers.set(HttpHeaderNames.RANGE, range);
     }
-    Call call = new Call(operation, HttpMethod.GET, registryOrigin(repo), v2(repo, "/blobs/" + digest),
-        headers, null, credentials, pull(repo), true, MAX_ERROR_BODY, true, loopOrNext(loop));
-    return runner.run(call)
+    Call call =
+        new Call(
+            operation,
+            HttpMethod.GET,
+            registryOrigin(repo),
+            v2(repo, "/blobs/" + digest),
+            headers,
+            null,
+            credentials,
+            pull(repo),
+            true,
+            MAX_ERROR_BODY,
+            true,
+            loopOrNext(loop));
+    return runner
+        .run(call)
         .thenApply(
             r -> {
               if (r.download() == null) {
@@ -328,44 +422,69 @@ public final class RegistryClient implements AutoCloseable {
    * BlobLocation.Here}, a download begun that the caller starts or cancels) or where it sent the
    * request ({@link BlobLocation.Elsewhere}). The request carries {@code credentials} (the token
    * dance included), so the redirect is the one these credentials get. A redirect's own body is
-   * small and is read (bounded) so that its connection goes back to the pool; nothing is left
-   * open. Fails with {@link RegistryException.NotFound} when the registry has no such blob, and
-   * with {@link RegistryException.Protocol} for a redirect without a usable {@code Location}.
+   * small and is read (bounded) so that its connection goes back to the pool; nothing is left open.
+   * Fails with {@link RegistryException.NotFound} when the registry has no such blob, and with
+   * {@link RegistryException.Protocol} for a redirect without a usable {@code Location}.
    */
   public CompletableFuture<BlobLocation> locateBlob(
       RepositoryRef repo, Digest digest, Credentials credentials, EventLoop loop) {
     String operation = "GET blob " + repo + "@" + digest;
     Origin origin = registryOrigin(repo);
     String path = v2(repo, "/blobs/" + digest);
-    Call call = new Call(operation, HttpMethod.GET, origin, path,
-        new DefaultHttpHeaders(), null, credentials, pull(repo), true, MAX_ERROR_BODY, false, loopOrNext(loop));
-    return runner.run(call)
+    Call call =
+        new Call(
+            operation,
+            HttpMethod.GET,
+            origin,
+            path,
+            new DefaultHttpHeaders(),
+            null,
+            credentials,
+            pull(repo),
+            true,
+            MAX_ERROR_BODY,
+            false,
+            loopOrNext(loop));
+    return runner
+        .run(call)
         .thenApply(
             r -> {
               if (r.download() != null) {
                 if (r.status() != 200) {
                   // A 2xx that is not the blob (no range was asked for): not ours to relay.
                   r.download().cancel();
-                  throw new RegistryException.Protocol(operation, "the registry answered "
-                      + RegistryErrors.statusText(r.status()) + " to a whole blob's GET");
+                  throw new RegistryException.Protocol(
+                      operation,
+                      "the registry answered "
+                          + RegistryErrors.statusText(r.status())
+                          + " to a whole blob's GET");
                 }
                 return new BlobLocation.Here(r.download());
               }
               int status = r.status();
               String location = r.headers().get(HttpHeaderNames.LOCATION);
-              if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
+              if (status == 301
+                  || status == 302
+                  || status == 303
+                  || status == 307
+                  || status == 308) {
                 URI target;
                 try {
                   target = origin.resolve(path).resolve(location == null ? "" : location.trim());
                   Origin.of(target);
                 } catch (RuntimeException e) {
-                  throw new RegistryException.Protocol(operation,
+                  throw new RegistryException.Protocol(
+                      operation,
                       "the registry redirected to an unusable URL (or sent no Location)");
                 }
                 if (location == null || location.isBlank()) {
-                  throw new RegistryException.Protocol(operation, "the registry redirected without a Location");
+                  throw new RegistryException.Protocol(
+                      operation, "the registry redirected without a Location");
                 }
-                return new BlobLocation.Elsewhere(status, target, URI.create(origin.toString()),
+                return new BlobLocation.Elsewhere(
+                    status,
+                    target,
+                    URI.create(origin.toString()),
                     httpDate(r.headers().get(HttpHeaderNames.DATE)));
               }
               throw RegistryErrors.fromResponse(operation, r, credentials);
@@ -378,8 +497,7 @@ public final class RegistryClient implements AutoCloseable {
       return null;
     }
     try {
-      return ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME)
-          .toInstant();
+      return ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
     } catch (DateTimeParseException e) {
       return null;
     }
@@ -392,9 +510,22 @@ public final class RegistryClient implements AutoCloseable {
   public CompletableFuture<byte[]> getBlobBytes(
       RepositoryRef repo, Digest digest, int maxBytes, Credentials credentials, EventLoop loop) {
     String operation = "GET blob " + repo + "@" + digest;
-    Call call = new Call(operation, HttpMethod.GET, registryOrigin(repo), v2(repo, "/blobs/" + digest),
-        new DefaultHttpHeaders(), null, credentials, pull(repo), false, maxBytes, true, loopOrNext(loop));
-    return runner.run(call)
+    Call call =
+        new Call(
+            operation,
+            HttpMethod.GET,
+            registryOrigin(repo),
+            v2(repo, "/blobs/" + digest),
+            new DefaultHttpHeaders(),
+            null,
+            credentials,
+            pull(repo),
+            false,
+            maxBytes,
+            true,
+            loopOrNext(loop));
+    return runner
+        .run(call)
         .thenApply(
             r -> {
               if (r.status() != 200) {
@@ -418,7 +549,11 @@ public final class RegistryClient implements AutoCloseable {
    * @param digest the content's digest, or null to compute it
    */
   public CompletableFuture<Descriptor> putBlob(
-      RepositoryRef repo, byte[] content, Digest digest, String mediaType, Credentials credentials,
+      RepositoryRef repo,
+      byte[] content,
+      Digest digest,
+      String mediaType,
+      Credentials credentials,
       EventLoop loop) {
     Digest d = digest != null ? digest : Digest.sha256(content);
     Descriptor descriptor = new Descriptor(mediaType, d, content.length);
@@ -456,16 +591,29 @@ public final class RegistryClient implements AutoCloseable {
     }
     String operation = "POST blob " + repo + "@" + digest;
     HttpHeaders headers =
-        new DefaultHttpHeaders().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
-    return run(operation, HttpMethod.POST, repo, "/blobs/uploads/?digest=" + digest, headers, content,
-            credentials, push(repo), MAX_ERROR_BODY, loop)
+        new DefaultHttpHeaders()
+            .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
+    return run(
+            operation,
+            HttpMethod.POST,
+            repo,
+            "/blobs/uploads/?digest=" + digest,
+            headers,
+            content,
+            credentials,
+            push(repo),
+            MAX_ERROR_BODY,
+            loop)
         .thenCompose(
             r -> {
               if (r.status() == 201) {
                 String stored = r.headers().get("Docker-Content-Digest");
                 if (stored != null && !stored.equals(digest.toString())) {
                   throw new IntegrityException(
-                      operation + ": the registry stored another digest than the " + digest + " we sent",
+                      operation
+                          + ": the registry stored another digest than the "
+                          + digest
+                          + " we sent",
                       "it says " + stored);
                 }
                 remember(origin, true);
@@ -477,8 +625,11 @@ public final class RegistryClient implements AutoCloseable {
                 // A registry that kept the body as the session's first bytes says so in Range
                 // ("0-<last>"); then the PUT only closes it. Otherwise the body goes again.
                 boolean kept =
-                    content.length > 1 && ("0-" + (content.length - 1)).equals(r.headers().get(HttpHeaderNames.RANGE));
-                return closeUploadSession(repo, session, digest, kept ? new byte[0] : content, credentials, loop)
+                    content.length > 1
+                        && ("0-" + (content.length - 1))
+                            .equals(r.headers().get(HttpHeaderNames.RANGE));
+                return closeUploadSession(
+                        repo, session, digest, kept ? new byte[0] : content, credentials, loop)
                     .thenApply(stored -> refillSessions(repo, credentials, loop, stored));
               }
               throw RegistryErrors.fromResponse(operation, r, credentials);
@@ -487,15 +638,19 @@ public final class RegistryClient implements AutoCloseable {
 
   /**
    * A body held in memory through a session: one opened ahead when there is one ({@link
-   * UploadSessionReserve}), so only the final {@code PUT} waits; else {@code POST} and {@code
-   * PUT}. A session opened ahead that the registry no longer knows ({@code 404}, or another
-   * {@code 4xx} than an auth or rate answer) is given up for a fresh one, once: the body is still
-   * here. A success tops the reserve up (these credentials worked).
+   * UploadSessionReserve}), so only the final {@code PUT} waits; else {@code POST} and {@code PUT}.
+   * A session opened ahead that the registry no longer knows ({@code 404}, or another {@code 4xx}
+   * than an auth or rate answer) is given up for a fresh one, once: the body is still here. A
+   * success tops the reserve up (these credentials worked).
    */
   private CompletableFuture<Digest> uploadInSession(
       RepositoryRef repo, byte[] content, Digest digest, Credentials credentials, EventLoop loop) {
-    Supplier<CompletableFuture<Digest>> fresh = () -> openUploadSession(repo, credentials, loop)
-        .thenCompose(location -> closeUploadSession(repo, location, digest, content, credentials, loop));
+    Supplier<CompletableFuture<Digest>> fresh =
+        () ->
+            openUploadSession(repo, credentials, loop)
+                .thenCompose(
+                    location ->
+                        closeUploadSession(repo, location, digest, content, credentials, loop));
     if (sessions == null) {
       return fresh.get();
     }
@@ -505,33 +660,44 @@ public final class RegistryClient implements AutoCloseable {
     if (taken.session() == null) {
       stored = fresh.get();
     } else {
-      stored = taken.session()
-          .handle((location, openFailed) -> location)
-          .thenCompose(location -> {
-            if (location == null) {
-              return fresh.get();
-            }
-            return closeUploadSession(repo, location, digest, content, credentials, loop)
-                .handle((d, error) -> {
-                  if (error == null) {
-                    return CompletableFuture.completedFuture(d);
-                  }
-                  Throwable cause = Causes.of(error);
-                  if (cause instanceof RegistryException.NotFound || cause instanceof RegistryException.Protocol) {
-                    log.debug("{}: the session opened ahead was refused ({}); opening another",
-                        repo, cause.getMessage());
-                    return fresh.get();
-                  }
-                  return CompletableFuture.<Digest>failedFuture(cause);
-                })
-                .thenCompose(f -> f);
-          });
+      stored =
+          taken
+              .session()
+              .handle((location, openFailed) -> location)
+              .thenCompose(
+                  location -> {
+                    if (location == null) {
+                      return fresh.get();
+                    }
+                    return closeUploadSession(repo, location, digest, content, credentials, loop)
+                        .handle(
+                            (d, error) -> {
+                              if (error == null) {
+                                return CompletableFuture.completedFuture(d);
+                              }
+                              Throwable cause = Causes.of(error);
+                              if (cause instanceof RegistryException.NotFound
+                                  || cause instanceof RegistryException.Protocol) {
+                                log.debug(
+                                    "{}: the session opened ahead was refused ({}); opening"
+                                        + " another",
+                                    repo,
+                                    cause.getMessage());
+                                return fresh.get();
+                              }
+                              return CompletableFuture.<Digest>failedFuture(cause);
+                            })
+                        .thenCompose(f -> f);
+                  });
     }
     return stored.thenApply(d -> refillSessions(repo, credentials, loop, d));
   }
 
-  /** After an upload with {@code credentials} succeeded: tops their reserve up. Returns {@code d}. */
-  private Digest refillSessions(RepositoryRef repo, Credentials credentials, EventLoop loop, Digest d) {
+  /**
+   * After an upload with {@code credentials} succeeded: tops their reserve up. Returns {@code d}.
+   */
+  private Digest refillSessions(
+      RepositoryRef repo, Credentials credentials, EventLoop loop, Digest d) {
     if (sessions != null) {
       sessions
           .refill(
@@ -544,7 +710,8 @@ public final class RegistryClient implements AutoCloseable {
   }
 
   private UploadSessionReserve.Scope sessionScope(RepositoryRef repo, Credentials credentials) {
-    return new UploadSessionReserve.Scope(registryOrigin(repo), repo.repository(), credentials.fingerprint());
+    return new UploadSessionReserve.Scope(
+        registryOrigin(repo), repo.repository(), credentials.fingerprint());
   }
 
   /** The sessions opened ahead (tests); null when off. */
@@ -553,9 +720,9 @@ public final class RegistryClient implements AutoCloseable {
   }
 
   /**
-   * Per registry origin: whether it completes a single-POST upload (true), opens a session
-   * instead (false); absent when not tried yet. Bounded: origins come from the repositories a
-   * caller names, and forgetting costs one redundant body.
+   * Per registry origin: whether it completes a single-POST upload (true), opens a session instead
+   * (false); absent when not tried yet. Bounded: origins come from the repositories a caller names,
+   * and forgetting costs one redundant body.
    */
   private final Map<Origin, Boolean> singlePost = new ConcurrentHashMap<>();
 
@@ -590,18 +757,35 @@ public final class RegistryClient implements AutoCloseable {
           "pageSize " + pageSize + ", maxPages " + maxPages + " (expected: at least 1 each)");
     }
     EventLoop l = loopOrNext(loop);
-    return listTags(repo, v2(repo, "/tags/list?n=" + pageSize), new ArrayList<>(), 1,
-        maxPages, credentials, l);
+    return listTags(
+        repo, v2(repo, "/tags/list?n=" + pageSize), new ArrayList<>(), 1, maxPages, credentials, l);
   }
 
   private CompletableFuture<TagList> listTags(
-      RepositoryRef repo, String target, List<String> tags, int page, int maxPages,
-      Credentials credentials, EventLoop loop) {
+      RepositoryRef repo,
+      String target,
+      List<String> tags,
+      int page,
+      int maxPages,
+      Credentials credentials,
+      EventLoop loop) {
     String operation = "GET tags " + repo + " (page " + page + ")";
-    Call call = new Call(operation, HttpMethod.GET, registryOrigin(repo), target,
-        new DefaultHttpHeaders().set(HttpHeaderNames.ACCEPT, "application/json"), null, credentials,
-        pull(repo), false, MAX_TAG_PAGE_BYTES, false, loop);
-    return runner.run(call)
+    Call call =
+        new Call(
+            operation,
+            HttpMethod.GET,
+            registryOrigin(repo),
+            target,
+            new DefaultHttpHeaders().set(HttpHeaderNames.ACCEPT, "application/json"),
+            null,
+            credentials,
+            pull(repo),
+            false,
+            MAX_TAG_PAGE_BYTES,
+            false,
+            loop);
+    return runner
+        .run(call)
         .thenCompose(
             r -> {
               if (r.status() == 404 && page == 1) {
@@ -623,8 +807,8 @@ public final class RegistryClient implements AutoCloseable {
                 throw new RegistryException.Protocol(
                     operation, "the next page is on another host", uri.getHost(), null);
               }
-              return listTags(repo, BlobUpload.pathAndQuery(uri), tags, page + 1, maxPages,
-                  credentials, loop);
+              return listTags(
+                  repo, BlobUpload.pathAndQuery(uri), tags, page + 1, maxPages, credentials, loop);
             });
   }
 
@@ -633,14 +817,34 @@ public final class RegistryClient implements AutoCloseable {
    * true when it did, false when the caller must upload after all.
    */
   public CompletableFuture<Boolean> mountBlob(
-      RepositoryRef repo, Digest digest, String fromRepository, Credentials credentials,
+      RepositoryRef repo,
+      Digest digest,
+      String fromRepository,
+      Credentials credentials,
       EventLoop loop) {
-    String operation = "mount blob " + digest + " from " + repo.registry() + "/" + fromRepository + " into " + repo;
+    String operation =
+        "mount blob "
+            + digest
+            + " from "
+            + repo.registry()
+            + "/"
+            + fromRepository
+            + " into "
+            + repo;
     RepositoryRef from = RepositoryRef.of(repo.registry(), fromRepository);
     EventLoop l = loopOrNext(loop);
     String query = "/blobs/uploads/?mount=" + digest + "&from=" + from.repository();
-    return run(operation, HttpMethod.POST, repo, query, new DefaultHttpHeaders(), new byte[0], credentials,
-            push(repo) + " " + pull(from), MAX_ERROR_BODY, l)
+    return run(
+            operation,
+            HttpMethod.POST,
+            repo,
+            query,
+            new DefaultHttpHeaders(),
+            new byte[0],
+            credentials,
+            push(repo) + " " + pull(from),
+            MAX_ERROR_BODY,
+            l)
         .thenApply(
             r -> {
               if (r.status() == 201) {
@@ -650,7 +854,11 @@ public final class RegistryClient implements AutoCloseable {
                 // The registry opened an ordinary upload session instead; we do not use it.
                 String location = r.headers().get(HttpHeaderNames.LOCATION);
                 if (location != null) {
-                  cancelUploadSession(repo, registryOrigin(repo).resolve(v2(repo, "/blobs/uploads/")).resolve(location), credentials, l);
+                  cancelUploadSession(
+                      repo,
+                      registryOrigin(repo).resolve(v2(repo, "/blobs/uploads/")).resolve(location),
+                      credentials,
+                      l);
                 }
                 return false;
               }
@@ -659,8 +867,8 @@ public final class RegistryClient implements AutoCloseable {
   }
 
   /**
-   * A streaming upload of a blob of {@code size} bytes, or of unknown size when {@code size} is
-   * -1. Nothing is sent until the first bytes are written.
+   * A streaming upload of a blob of {@code size} bytes, or of unknown size when {@code size} is -1.
+   * Nothing is sent until the first bytes are written.
    */
   public BlobUpload upload(
       RepositoryRef repo, long size, String mediaType, Credentials credentials, EventLoop loop) {
@@ -694,10 +902,20 @@ public final class RegistryClient implements AutoCloseable {
     return runner.run(call);
   }
 
-  CompletableFuture<URI> openUploadSession(RepositoryRef repo, Credentials credentials, EventLoop loop) {
+  CompletableFuture<URI> openUploadSession(
+      RepositoryRef repo, Credentials credentials, EventLoop loop) {
     String operation = "POST blob upload " + repo;
-    return run(operation, HttpMethod.POST, repo, "/blobs/uploads/", new DefaultHttpHeaders(), new byte[0],
-            credentials, push(repo), MAX_ERROR_BODY, loop)
+    return run(
+            operation,
+            HttpMethod.POST,
+            repo,
+            "/blobs/uploads/",
+            new DefaultHttpHeaders(),
+            new byte[0],
+            credentials,
+            push(repo),
+            MAX_ERROR_BODY,
+            loop)
         .thenApply(
             r -> {
               if (r.status() != 202) {
@@ -728,18 +946,35 @@ public final class RegistryClient implements AutoCloseable {
   }
 
   private CompletableFuture<Digest> closeUploadSession(
-      RepositoryRef repo, URI location, Digest digest, byte[] body, Credentials credentials,
+      RepositoryRef repo,
+      URI location,
+      Digest digest,
+      byte[] body,
+      Credentials credentials,
       EventLoop loop) {
     String operation = "PUT blob " + repo + "@" + digest;
     String target = BlobUpload.pathAndQuery(location);
     target += (target.contains("?") ? "&" : "?") + "digest=" + digest;
     HttpHeaders headers =
-        new DefaultHttpHeaders().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
+        new DefaultHttpHeaders()
+            .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
     Origin origin = Origin.of(location);
-    Call call = new Call(operation, HttpMethod.PUT, origin, target, headers, body,
-        origin.equals(registryOrigin(repo)) ? credentials : null, push(repo), false, MAX_ERROR_BODY,
-        false, loop);
-    return runner.run(call)
+    Call call =
+        new Call(
+            operation,
+            HttpMethod.PUT,
+            origin,
+            target,
+            headers,
+            body,
+            origin.equals(registryOrigin(repo)) ? credentials : null,
+            push(repo),
+            false,
+            MAX_ERROR_BODY,
+            false,
+            loop);
+    return runner
+        .run(call)
         .thenApply(
             r -> {
               if (r.status() != 201 && r.status() != 204 && r.status() != 200) {
@@ -751,22 +986,53 @@ public final class RegistryClient implements AutoCloseable {
   }
 
   /** Best effort: tells the registry to drop an upload session we give up on. */
-  void cancelUploadSession(RepositoryRef repo, URI location, Credentials credentials, EventLoop loop) {
+  void cancelUploadSession(
+      RepositoryRef repo, URI location, Credentials credentials, EventLoop loop) {
     Origin origin = Origin.of(location);
-    Call call = new Call("DELETE blob upload " + repo, HttpMethod.DELETE, origin,
-        BlobUpload.pathAndQuery(location), new DefaultHttpHeaders(), null,
-        origin.equals(registryOrigin(repo)) ? credentials : null, push(repo), false, MAX_ERROR_BODY,
-        false, loop);
+    Call call =
+        new Call(
+            "DELETE blob upload " + repo,
+            HttpMethod.DELETE,
+            origin,
+            BlobUpload.pathAndQuery(location),
+            new DefaultHttpHeaders(),
+            null,
+            origin.equals(registryOrigin(repo)) ? credentials : null,
+            push(repo),
+            false,
+            MAX_ERROR_BODY,
+            false,
+            loop);
     runner.run(call);
   }
 
   // --- plumbing -------------------------------------------------------------------------------
 
   private CompletableFuture<Response> run(
-      String operation, HttpMethod method, RepositoryRef repo, String pathInRepo, HttpHeaders headers,
-      byte[] body, Credentials credentials, String scope, int maxBody, EventLoop loop) {
-    Call call = new Call(operation, method, registryOrigin(repo), v2(repo, pathInRepo), headers, body,
-        credentials, scope, false, maxBody, false, loopOrNext(loop));
+      String operation,
+      HttpMethod method,
+      RepositoryRef repo,
+      String pathInRepo,
+      HttpHeaders headers,
+      byte[] body,
+      Credentials credentials,
+      String scope,
+      int maxBody,
+      EventLoop loop) {
+    Call call =
+        new Call(
+            operation,
+            method,
+            registryOrigin(repo),
+            v2(repo, pathInRepo),
+            headers,
+            body,
+            credentials,
+            scope,
+            false,
+            maxBody,
+            false,
+            loopOrNext(loop));
     return runner.run(call);
   }
 

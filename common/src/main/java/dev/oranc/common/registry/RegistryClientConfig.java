@@ -14,8 +14,7 @@ import java.util.Objects;
  * How the registry client talks to registries. Defaults suit both a server in front of hundreds of
  * clients and a push from CI; every bound is checked here, once, with a message naming it.
  *
- * @param tls HTTPS with the JDK's trust store and host name verification; false is {@code
- *     --no-ssl}
+ * @param tls HTTPS with the JDK's trust store and host name verification; false is {@code --no-ssl}
  * @param maxAttempts {@code --max-retry}: attempts of a failing request in all, at least 1
  * @param connectTimeout to establish a connection (TCP and TLS)
  * @param readTimeout the longest the registry may keep us waiting for the next byte, or take to
@@ -25,20 +24,20 @@ import java.util.Objects;
  * @param maxPendingAcquires requests that may wait for a connection to one host on one loop
  * @param maxManifestBytes the largest manifest we read (held in memory, so bounded)
  * @param uploadChunkBytes the largest PATCH body of a chunked upload (ghcr.io refuses over 4 MiB);
- *     0 sends a body in one PATCH however large, streamed as it comes (the CNCF registry and
- *     Harbor take that; it saves a round trip per chunk and, for bodies of unknown size, the chunk
+ *     0 sends a body in one PATCH however large, streamed as it comes (the CNCF registry and Harbor
+ *     take that; it saves a round trip per chunk and, for bodies of unknown size, the chunk
  *     gathered in memory)
  * @param monolithicUploadBytes bodies up to this size are sent in one PUT after a HEAD that skips
  *     the upload when the registry has the blob; larger ones stream in chunks
  * @param maxRetryAfter the time budget for rate limits ({@code --max-retry} given as a duration):
  *     how long one request may keep waiting on {@code 429}s (and {@code 503}s with {@code
- *     Retry-After}), counted from its first, before it fails as rate-limited; a {@code
- *     Retry-After} that would take it past the budget fails it at once, and the server passes that
- *     {@code Retry-After} on. 0 fails at the first rate limit. See {@link RetryBudget}
- * @param checkBeforeUpload send a {@code HEAD} before uploading a blob held in memory, and skip
- *     the upload when the registry has it. Right when the blob may well be there (a client's PUT
- *     of a file it may have sent before); a wasted request per blob when the caller knows it is
- *     new ({@code oranc push} looked the keys up first, and each config blob names its layer)
+ *     Retry-After}), counted from its first, before it fails as rate-limited; a {@code Retry-After}
+ *     that would take it past the budget fails it at once, and the server passes that {@code
+ *     Retry-After} on. 0 fails at the first rate limit. See {@link RetryBudget}
+ * @param checkBeforeUpload send a {@code HEAD} before uploading a blob held in memory, and skip the
+ *     upload when the registry has it. Right when the blob may well be there (a client's PUT of a
+ *     file it may have sent before); a wasted request per blob when the caller knows it is new
+ *     ({@code oranc push} looked the keys up first, and each config blob names its layer)
  * @param uploadSessionReserve upload sessions opened ahead per registry, repository and
  *     credentials, so that a blob held in memory goes up in one {@code PUT} (see {@link
  *     UploadSessionReserve}); 0 (the default) opens each when it is needed. The server's is 4
@@ -75,18 +74,30 @@ public record RegistryClientConfig(
     requirePositive(connectTimeout, "connect timeout");
     requirePositive(readTimeout, "read timeout");
     requirePositive(idleTimeout, "idle timeout");
-    require(maxConnectionsPerLoop >= 1, "connections per event loop", maxConnectionsPerLoop, "at least 1");
-    require(maxPendingAcquires >= 0, "pending connection requests", maxPendingAcquires, "0 or more");
-    require(maxManifestBytes >= 1024, "manifest size bound", maxManifestBytes, "at least 1024");
-    require(uploadChunkBytes == 0 || uploadChunkBytes >= 64 * 1024, "upload chunk size",
-        uploadChunkBytes, "0 for unlimited, or at least 64 KiB");
     require(
-        monolithicUploadBytes >= 0 && (uploadChunkBytes == 0 || monolithicUploadBytes <= uploadChunkBytes),
+        maxConnectionsPerLoop >= 1,
+        "connections per event loop",
+        maxConnectionsPerLoop,
+        "at least 1");
+    require(
+        maxPendingAcquires >= 0, "pending connection requests", maxPendingAcquires, "0 or more");
+    require(maxManifestBytes >= 1024, "manifest size bound", maxManifestBytes, "at least 1024");
+    require(
+        uploadChunkBytes == 0 || uploadChunkBytes >= 64 * 1024,
+        "upload chunk size",
+        uploadChunkBytes,
+        "0 for unlimited, or at least 64 KiB");
+    require(
+        monolithicUploadBytes >= 0
+            && (uploadChunkBytes == 0 || monolithicUploadBytes <= uploadChunkBytes),
         "monolithic upload bound",
         monolithicUploadBytes,
         "between 0 and the upload chunk size");
-    require(uploadSessionReserve >= 0 && uploadSessionReserve <= 8, "upload sessions opened ahead",
-        uploadSessionReserve, "between 0 and 8");
+    require(
+        uploadSessionReserve >= 0 && uploadSessionReserve <= 8,
+        "upload sessions opened ahead",
+        uploadSessionReserve,
+        "between 0 and 8");
     requirePositive(initialBackoff, "initial backoff");
     requirePositive(maxBackoff, "max backoff");
     requireNonNegative(maxRetryAfter, "max Retry-After wait");
@@ -97,8 +108,8 @@ public record RegistryClientConfig(
   /**
    * Whether a registry ({@code host} or {@code host:port}, as a request names it) is reached over
    * TLS: never with {@code --no-ssl}; otherwise unless an {@code --insecure-registry} pattern
-   * matches it (a registry named without a port is matched on port 80, where plain HTTP would
-   * reach it).
+   * matches it (a registry named without a port is matched on port 80, where plain HTTP would reach
+   * it).
    */
   public boolean tlsFor(String registry) {
     if (!tls) {
@@ -154,8 +165,10 @@ public record RegistryClientConfig(
     private int maxManifestBytes = DEFAULT_MAX_MANIFEST_BYTES;
     private int uploadChunkBytes = DEFAULT_UPLOAD_CHUNK_BYTES;
     private int monolithicUploadBytes = 256 * 1024;
+
     /** The server's: a Nix client waits this long at most for one request held by rate limits. */
     private Duration maxRetryAfter = Duration.ofSeconds(30);
+
     private Duration initialBackoff = Duration.ofMillis(200);
     private Duration maxBackoff = Duration.ofSeconds(5);
     private boolean checkBeforeUpload = true;
@@ -254,10 +267,24 @@ public record RegistryClientConfig(
     }
 
     public RegistryClientConfig build() {
-      return new RegistryClientConfig(tls, maxAttempts, connectTimeout, readTimeout, idleTimeout,
-          maxConnectionsPerLoop, maxPendingAcquires, maxManifestBytes, uploadChunkBytes,
-          monolithicUploadBytes, maxRetryAfter, initialBackoff, maxBackoff, checkBeforeUpload,
-          uploadSessionReserve, addressPolicy, insecureRegistries);
+      return new RegistryClientConfig(
+          tls,
+          maxAttempts,
+          connectTimeout,
+          readTimeout,
+          idleTimeout,
+          maxConnectionsPerLoop,
+          maxPendingAcquires,
+          maxManifestBytes,
+          uploadChunkBytes,
+          monolithicUploadBytes,
+          maxRetryAfter,
+          initialBackoff,
+          maxBackoff,
+          checkBeforeUpload,
+          uploadSessionReserve,
+          addressPolicy,
+          insecureRegistries);
     }
   }
 }

@@ -18,8 +18,8 @@ import java.util.Set;
  * Turns a registry's unsuccessful answer, or a failed connection, into a {@link RegistryException}
  * that names the operation and its status in our words ({@code registry answered 500 Internal
  * Server Error}), and keeps what the registry said (its error code and message from the
- * distribution spec's error body, a connection failure's own text) as the exception's foreign
- * part: in the log, never in an answer to a client.
+ * distribution spec's error body, a connection failure's own text) as the exception's foreign part:
+ * in the log, never in an answer to a client.
  */
 final class RegistryErrors {
 
@@ -76,9 +76,11 @@ final class RegistryErrors {
       if (reason == null) {
         return new RegistryException.Protocol(operation, f.publicPhrase(), f.detail(), f);
       }
-      return new RegistryException.Unavailable(operation, f.publicPhrase(), f.detail(), reason, 0, f);
+      return new RegistryException.Unavailable(
+          operation, f.publicPhrase(), f.detail(), reason, 0, f);
     }
-    String message = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    String message =
+        cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
     return new RegistryException.Unavailable(
         operation, "cannot reach the registry", message, Reason.UNREACHABLE, 0, cause);
   }
@@ -113,7 +115,9 @@ final class RegistryErrors {
     }
     try {
       Map<String, Object> root = JSON.std.mapFrom(body);
-      if (root != null && root.get("errors") instanceof List<?> errors && !errors.isEmpty()
+      if (root != null
+          && root.get("errors") instanceof List<?> errors
+          && !errors.isEmpty()
           && errors.get(0) instanceof Map<?, ?> first) {
         Object code = first.get("code");
         Object message = first.get("message");
@@ -149,8 +153,10 @@ final class RegistryErrors {
         return false;
       }
       for (Object e : errors) {
-        if (!(e instanceof Map<?, ?> m) || !RegistryErrorCode.of(m.get("code"))
-            .map(BLOB_UNKNOWN_CODES::contains).orElse(false)) {
+        if (!(e instanceof Map<?, ?> m)
+            || !RegistryErrorCode.of(m.get("code"))
+                .map(BLOB_UNKNOWN_CODES::contains)
+                .orElse(false)) {
           return false;
         }
       }
@@ -160,9 +166,11 @@ final class RegistryErrors {
     }
   }
 
-  private static final Set<RegistryErrorCode> BLOB_UNKNOWN_CODES = EnumSet.of(
-      RegistryErrorCode.MANIFEST_BLOB_UNKNOWN, RegistryErrorCode.BLOB_UNKNOWN,
-      RegistryErrorCode.DIGEST_INVALID);
+  private static final Set<RegistryErrorCode> BLOB_UNKNOWN_CODES =
+      EnumSet.of(
+          RegistryErrorCode.MANIFEST_BLOB_UNKNOWN,
+          RegistryErrorCode.BLOB_UNKNOWN,
+          RegistryErrorCode.DIGEST_INVALID);
 
   static String truncate(String s) {
     String line = s.replaceAll("[\\r\\n\\t]+", " ");

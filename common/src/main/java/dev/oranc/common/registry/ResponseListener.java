@@ -4,9 +4,9 @@ import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpResponse;
 
 /**
- * Receives one HTTP response, always on the connection's event loop, in this order: {@link
- * #onHead} once, {@link #onContent} any number of times, then exactly one of {@link #onEnd} or
- * {@link #onError} (which may also come first, when no response arrives at all).
+ * Receives one HTTP response, always on the connection's event loop, in this order: {@link #onHead}
+ * once, {@link #onContent} any number of times, then exactly one of {@link #onEnd} or {@link
+ * #onError} (which may also come first, when no response arrives at all).
  */
 interface ResponseListener {
 

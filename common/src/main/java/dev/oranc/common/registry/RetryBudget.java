@@ -9,10 +9,10 @@ import java.util.regex.Pattern;
  * What {@code --max-retry} says: attempts of a failing request, or how long a rate-limited one may
  * keep waiting.
  *
- * <p>Design note. {@code --max-retry} was, and still is, a number: attempts of a request that
- * fails (no answer, a 5xx), as the Rust oranc's flag. Rate limits are not failures: a registry that
- * answers {@code 429} is asking us to wait, and a count of attempts says nothing about how long.
- * So the flag also takes a duration ({@code 90s}, {@code 5m}, {@code 1h}): the time a request may
+ * <p>Design note. {@code --max-retry} was, and still is, a number: attempts of a request that fails
+ * (no answer, a 5xx), as the Rust oranc's flag. Rate limits are not failures: a registry that
+ * answers {@code 429} is asking us to wait, and a count of attempts says nothing about how long. So
+ * the flag also takes a duration ({@code 90s}, {@code 5m}, {@code 1h}): the time a request may
  * spend held back by rate limits before it gives up. Each form keeps the other's default, so every
  * value accepted before means what it meant, and a rate limit alone never fails a request before
  * its time budget is spent.
@@ -31,12 +31,17 @@ public record RetryBudget(int attempts, Duration rateLimited) {
   public RetryBudget {
     if (attempts < 1 || attempts > MAX_ATTEMPTS) {
       throw new IllegalArgumentException(
-          "--max-retry: " + attempts + " (expected: attempts from 1 to " + MAX_ATTEMPTS
+          "--max-retry: "
+              + attempts
+              + " (expected: attempts from 1 to "
+              + MAX_ATTEMPTS
               + ", or a duration such as 5m)");
     }
     if (rateLimited == null || rateLimited.isNegative() || rateLimited.compareTo(MAX_WAIT) > 0) {
       throw new IllegalArgumentException(
-          "--max-retry: " + rateLimited + " (expected: a duration from 0s to 24h, or a number of attempts)");
+          "--max-retry: "
+              + rateLimited
+              + " (expected: a duration from 0s to 24h, or a number of attempts)");
     }
   }
 
@@ -52,7 +57,11 @@ public record RetryBudget(int attempts, Duration rateLimited) {
     Matcher m = DURATION.matcher(t);
     if (!m.matches()) {
       throw new IllegalArgumentException(
-          "--max-retry: '" + text + "' (expected: attempts from 1 to " + MAX_ATTEMPTS + ", or how"
+          "--max-retry: '"
+              + text
+              + "' (expected: attempts from 1 to "
+              + MAX_ATTEMPTS
+              + ", or how"
               + " long to wait out rate limits, such as 90s, 5m or 1h)");
     }
     long n = Long.parseLong(m.group(1));

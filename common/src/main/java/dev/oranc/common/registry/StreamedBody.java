@@ -8,14 +8,14 @@ import io.netty.handler.codec.http.LastHttpContent;
  * A request body written while it is produced, piece by piece with back-pressure: an upload's
  * {@code PATCH} ({@link BlobUpload}), whose bytes arrive from a producer as the request goes out.
  *
- * <p>Design note. Unlike a byte-array body it is gone once sent, so {@link CallRunner} sends a
- * call carrying one exactly once (its design note says what that rules out). The call's headers
- * say how long the body is ({@code Content-Length}, or {@code Transfer-Encoding: chunked}); the
- * runner adds none. Everything happens on the call's event loop: {@link #start} once the request
- * head is written, {@link #onWritabilityChanged} while the body is being sent. The {@link Sink}
- * closes when the exchange ends (answer, failure, or the call cancelled by its caller): from then
- * on it takes no more bytes (it releases what it is given), so a body never writes into a
- * connection that has gone back to its pool.
+ * <p>Design note. Unlike a byte-array body it is gone once sent, so {@link CallRunner} sends a call
+ * carrying one exactly once (its design note says what that rules out). The call's headers say how
+ * long the body is ({@code Content-Length}, or {@code Transfer-Encoding: chunked}); the runner adds
+ * none. Everything happens on the call's event loop: {@link #start} once the request head is
+ * written, {@link #onWritabilityChanged} while the body is being sent. The {@link Sink} closes when
+ * the exchange ends (answer, failure, or the call cancelled by its caller): from then on it takes
+ * no more bytes (it releases what it is given), so a body never writes into a connection that has
+ * gone back to its pool.
  */
 interface StreamedBody {
 

@@ -155,7 +155,9 @@ final class StreamingDownload implements BlobDownload, ResponseListener {
     failure = cause;
     if (consumer != null && !cancelled) {
       consumer.onError(
-          cause instanceof RegistryException e ? e : RegistryErrors.fromFailure(operation + " (body)", cause));
+          cause instanceof RegistryException e
+              ? e
+              : RegistryErrors.fromFailure(operation + " (body)", cause));
     }
   }
 

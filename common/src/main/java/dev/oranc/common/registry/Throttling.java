@@ -1,8 +1,8 @@
 package dev.oranc.common.registry;
 
 import java.time.Duration;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.Locale;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * How much registries rate-limited one client: a metric, and the line {@code oranc push} ends its
@@ -33,8 +33,12 @@ public record Throttling(long rateLimitAnswers, Duration throttled) {
     if (!any()) {
       return "";
     }
-    return String.format(Locale.ROOT, "throttled %d time%s, %.1f s", rateLimitAnswers,
-        rateLimitAnswers == 1 ? "" : "s", throttled.toMillis() / 1000.0);
+    return String.format(
+        Locale.ROOT,
+        "throttled %d time%s, %.1f s",
+        rateLimitAnswers,
+        rateLimitAnswers == 1 ? "" : "s",
+        throttled.toMillis() / 1000.0);
   }
 
   /** The running totals of one client; never decreases (an evicted origin's counts stay). */

@@ -16,15 +16,16 @@ import java.util.function.BooleanSupplier;
 
 /**
  * One {@code PATCH} of an upload session ({@link BlobUpload}): {@code length} bytes at {@code
- * offset}, or, open-ended, everything up to the end of the body. It is a {@link Call} whose
- * {@link StreamedBody} is fed from the upload's queue as the queue fills; {@link CallRunner} sends
- * it once. The outcome is the session's location for what follows, or the failure, said in the
+ * offset}, or, open-ended, everything up to the end of the body. It is a {@link Call} whose {@link
+ * StreamedBody} is fed from the upload's queue as the queue fills; {@link CallRunner} sends it
+ * once. The outcome is the session's location for what follows, or the failure, said in the
  * upload's terms. Used on the upload's event loop only.
  */
 final class UploadPatch implements StreamedBody {
 
   /** The length of an open-ended PATCH: it carries everything up to the end of the body. */
   static final long OPEN_ENDED = Long.MAX_VALUE;
+
   /** The largest answer to a PATCH read; a longer one fails the upload. */
   private static final int MAX_ANSWER = 64 * 1024;
 
@@ -38,10 +39,13 @@ final class UploadPatch implements StreamedBody {
   private final long offset;
   private final long length;
   private long remaining;
+
   /** Bytes this PATCH has carried so far. */
   private long written;
+
   /** Where the bytes go once the head is out; null until then. */
   private Sink sink;
+
   private CompletableFuture<Response> call;
   private final CompletableFuture<URI> next = new CompletableFuture<>();
 
@@ -91,8 +95,9 @@ final class UploadPatch implements StreamedBody {
    * failure. Completes on {@code loop}, as the answer arrives.
    */
   CompletableFuture<URI> send(EventLoop loop) {
-    HttpHeaders headers = new DefaultHttpHeaders()
-        .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
+    HttpHeaders headers =
+        new DefaultHttpHeaders()
+            .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
     if (openEnded()) {
       // The length is not known until the producer finishes: chunked transfer encoding, which
       // the CNCF registry takes in one PATCH of any size (Docker pushes layers this way).
@@ -105,17 +110,31 @@ final class UploadPatch implements StreamedBody {
     Origin origin = Origin.of(location);
     // Credentials only to the registry itself, as for the session's other requests.
     Credentials auth = origin.equals(client.registryOrigin(repository)) ? credentials : null;
-    call = client.run(new Call(describe(), HttpMethod.PATCH, origin,
-        BlobUpload.pathAndQuery(location), headers, null, auth, RegistryClient.push(repository),
-        false, MAX_ANSWER, false, loop, this));
+    call =
+        client.run(
+            new Call(
+                describe(),
+                HttpMethod.PATCH,
+                origin,
+                BlobUpload.pathAndQuery(location),
+                headers,
+                null,
+                auth,
+                RegistryClient.push(repository),
+                false,
+                MAX_ANSWER,
+                false,
+                loop,
+                this));
     // CallRunner completes on the loop: the answer is taken at once, as the connection gave it.
-    call.whenComplete((r, error) -> {
-      if (loop.inEventLoop()) {
-        answered(r, error);
-      } else {
-        loop.execute(() -> answered(r, error));
-      }
-    });
+    call.whenComplete(
+        (r, error) -> {
+          if (loop.inEventLoop()) {
+            answered(r, error);
+          } else {
+            loop.execute(() -> answered(r, error));
+          }
+        });
     return next;
   }
 
@@ -175,10 +194,13 @@ final class UploadPatch implements StreamedBody {
     if (r.status() != 202 || remaining > 0) {
       RegistryException e = RegistryErrors.fromResponse(describe(), r, credentials);
       if (r.status() == 416) {
-        e = new RegistryException.Protocol(
-            describe(),
-            "the registry refused the chunk (416 Range Not Satisfiable); it may take only smaller"
-                + " PATCH bodies than " + client.config().uploadChunkBytes() + " bytes");
+        e =
+            new RegistryException.Protocol(
+                describe(),
+                "the registry refused the chunk (416 Range Not Satisfiable); it may take only"
+                    + " smaller PATCH bodies than "
+                    + client.config().uploadChunkBytes()
+                    + " bytes");
       }
       next.completeExceptionally(e);
       return;
@@ -194,7 +216,9 @@ final class UploadPatch implements StreamedBody {
     if (range != null && !range.endsWith("-" + end)) {
       next.completeExceptionally(
           new RegistryException.Protocol(
-              describe(), "the registry's Range is not the bytes 0-" + end + " we sent", range,
+              describe(),
+              "the registry's Range is not the bytes 0-" + end + " we sent",
+              range,
               null));
       return;
     }

@@ -18,14 +18,14 @@ import java.util.function.Supplier;
  * registry, repository and credentials, so that a blob held in memory goes up in its final {@code
  * PUT} alone: one round trip instead of two, which {@code nix copy} pays in series per path.
  *
- * <p>Design note. Bounds: at most {@code perScope} sessions per scope (opened or being opened)
- * and {@link #MAX_SCOPES} scopes; the least recently used scope is evicted beyond that. A session
- * is handed out once and kept at most {@code maxAge} (registries drop idle sessions; distribution
+ * <p>Design note. Bounds: at most {@code perScope} sessions per scope (opened or being opened) and
+ * {@link #MAX_SCOPES} scopes; the least recently used scope is evicted beyond that. A session is
+ * handed out once and kept at most {@code maxAge} (registries drop idle sessions; distribution
  * after days, others sooner): an older one is dropped when met and its DELETE sent. Nothing is
- * opened on a timer: a scope is topped up only after an upload in it succeeded (so only
- * credentials the registry took are used, and an idle server sends nothing). The sessions still
- * held when traffic stops stay open at the registry until it purges them (at most {@code perScope}
- * per scope). All methods are synchronized; the sessions are opened and dropped outside.
+ * opened on a timer: a scope is topped up only after an upload in it succeeded (so only credentials
+ * the registry took are used, and an idle server sends nothing). The sessions still held when
+ * traffic stops stay open at the registry until it purges them (at most {@code perScope} per
+ * scope). All methods are synchronized; the sessions are opened and dropped outside.
  */
 final class UploadSessionReserve {
 
@@ -39,8 +39,8 @@ final class UploadSessionReserve {
   record Scope(Origin origin, String repository, String credentials) {}
 
   /**
-   * A session opened (or being opened) at {@code openedAt} (ticker nanoseconds), and how to end
-   * it at the registry when it is not used.
+   * A session opened (or being opened) at {@code openedAt} (ticker nanoseconds), and how to end it
+   * at the registry when it is not used.
    */
   record Held(CompletableFuture<URI> session, long openedAt, Consumer<URI> cancel) {
     /** Ends the session at the registry once it is open (best effort; nothing when it failed). */
@@ -55,7 +55,8 @@ final class UploadSessionReserve {
   private final int perScope;
   private final long maxAgeNanos;
   private final Ticker ticker;
-  private final LinkedHashMap<Scope, ArrayDeque<Held>> scopes = new LinkedHashMap<>(16, 0.75f, true);
+  private final LinkedHashMap<Scope, ArrayDeque<Held>> scopes =
+      new LinkedHashMap<>(16, 0.75f, true);
 
   UploadSessionReserve(int perScope, Duration maxAge, Ticker ticker) {
     if (perScope < 1) {
@@ -66,7 +67,10 @@ final class UploadSessionReserve {
     this.ticker = ticker;
   }
 
-  /** The oldest session of {@code scope} that is young enough, if any; older ones are handed back to drop. */
+  /**
+   * The oldest session of {@code scope} that is young enough, if any; older ones are handed back to
+   * drop.
+   */
   synchronized Taken take(Scope scope) {
     ArrayDeque<Held> held = scopes.get(scope);
     List<Held> expired = new ArrayList<>();

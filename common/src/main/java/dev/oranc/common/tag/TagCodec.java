@@ -11,8 +11,8 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * Keys to tags with a main encoding and read fallbacks (SPEC §2, {@code --tag-encoding} and
- * {@code --fallback-encodings}), and the hashed tag of a key too long for either.
+ * Keys to tags with a main encoding and read fallbacks (SPEC §2, {@code --tag-encoding} and {@code
+ * --fallback-encodings}), and the hashed tag of a key too long for either.
  *
  * <h2>Design note: long keys</h2>
  *
@@ -37,8 +37,8 @@ import java.util.Set;
  * {@code _<digits>_} and never copies a literal {@code _} (it is itself escaped as {@code _1v_});
  * so a custom tag that starts with {@code _} starts with an escape, whose digits have no leading
  * zero (the empty escape {@code __} is U+0000), hence its second character is never {@code 0}. A
- * tag starting {@code _0} is therefore produced by neither encoding, and both decoders refuse it
- * (a leading zero digit; a character outside base32hex). {@code TagCodecTest} and {@code
+ * tag starting {@code _0} is therefore produced by neither encoding, and both decoders refuse it (a
+ * leading zero digit; a character outside base32hex). {@code TagCodecTest} and {@code
  * TagCodecFuzzTest} check this for every key and would-be tag they see.
  *
  * <p><b>The hash input is the key alone, not the encoding's name.</b> The hashed tag names a key,
@@ -146,15 +146,16 @@ public record TagCodec(TagEncoding main, List<TagEncoding> fallbacks) {
   /**
    * The key a tag stands for, trying the main encoding, then each fallback.
    *
-   * @throws FormatException with every encoding's reason when none decodes the tag, or saying
-   *     that it is a hashed tag, whose key is only in its manifest
+   * @throws FormatException with every encoding's reason when none decodes the tag, or saying that
+   *     it is a hashed tag, whose key is only in its manifest
    */
   public String decode(String tag) {
     if (isHashed(tag)) {
       throw new FormatException(
-          "tag '" + tag + "'", "",
-          "is the hashed tag of a key too long for a tag; the key is not in the tag but in the manifest's "
-              + "com.linyinfeng.oranc.key annotation");
+          "tag '" + tag + "'",
+          "",
+          "is the hashed tag of a key too long for a tag; the key is not in the tag but in the"
+              + " manifest's com.linyinfeng.oranc.key annotation");
     }
     List<String> reasons = new ArrayList<>();
     for (TagEncoding encoding : encodings()) {
@@ -168,7 +169,8 @@ public record TagCodec(TagEncoding main, List<TagEncoding> fallbacks) {
                 + (e.location().isEmpty() ? "" : " at " + e.location()));
       }
     }
-    throw new FormatException("tag '" + tag + "'", "", "cannot be decoded (" + String.join("; ", reasons) + ")");
+    throw new FormatException(
+        "tag '" + tag + "'", "", "cannot be decoded (" + String.join("; ", reasons) + ")");
   }
 
   /** The main encoding followed by the fallbacks, without repeats. */

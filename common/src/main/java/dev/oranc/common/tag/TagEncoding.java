@@ -12,23 +12,23 @@ import java.util.stream.Collectors;
  *
  * <h2>Design note</h2>
  *
- * OCI tags match {@code [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}}, so most keys cannot be tags as they are.
- * Both encodings are fixed by compatibility with the Rust oranc (SPEC §2), whose caches we read and
- * which reads ours; neither may change.
+ * OCI tags match {@code [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}}, so most keys cannot be tags as they
+ * are. Both encodings are fixed by compatibility with the Rust oranc (SPEC §2), whose caches we
+ * read and which reads ours; neither may change.
  *
  * <p>{@link #CUSTOM} keeps keys readable and short: letters and digits are copied; {@code -} and
  * {@code .} are copied except as the first character (a tag cannot start with them); every other
  * Unicode code point becomes {@code _<code point in base 64>_}, digits {@code 0-9a-zA-Z-.}, most
  * significant first, no leading zeros (so U+0000 is {@code __}). The escape character {@code _} is
  * itself escaped ({@code _1v_}), so decoding is unambiguous. We walk code points, not UTF-16 units:
- * {@code 😀} is one escape ({@code _vo0_}), not two surrogate escapes. Decoding is the exact inverse
- * and is strict: an escape with a leading zero, or one that spells a character the encoder would
- * have copied, is rejected, so every tag decodes to the one key that encodes to it.
+ * {@code 😀} is one escape ({@code _vo0_}), not two surrogate escapes. Decoding is the exact
+ * inverse and is strict: an escape with a leading zero, or one that spells a character the encoder
+ * would have copied, is rejected, so every tag decodes to the one key that encodes to it.
  *
- * <p>{@link #BASE32_DNSSEC} is RFC 4648 "base32hex" of the key's UTF-8 bytes, lower case, no padding
- * (the {@code data-encoding} crate's BASE32_DNSSEC). Old oranc versions used it; realisation keys
- * are too long for it. Decoding accepts either case, as that crate does, and rejects non-zero
- * trailing bits and impossible lengths.
+ * <p>{@link #BASE32_DNSSEC} is RFC 4648 "base32hex" of the key's UTF-8 bytes, lower case, no
+ * padding (the {@code data-encoding} crate's BASE32_DNSSEC). Old oranc versions used it;
+ * realisation keys are too long for it. Decoding accepts either case, as that crate does, and
+ * rejects non-zero trailing bits and impossible lengths.
  *
  * <p>Encoding does not check the 128-character bound: {@link TagCodec} does, and stores a key whose
  * tag would be longer under its hashed tag, a shape neither encoding can produce (its design note).
@@ -198,7 +198,9 @@ public enum TagEncoding {
         }
         if (value >= Character.MIN_SURROGATE && value <= Character.MAX_SURROGATE) {
           throw malformed(
-              tag, start, String.format("escape U+%04X is a surrogate, not a Unicode character", value));
+              tag,
+              start,
+              String.format("escape U+%04X is a surrogate, not a Unicode character", value));
         }
         if (copiedLiterally(value, out.length() == 0)) {
           throw malformed(

@@ -20,14 +20,17 @@ import org.junit.jupiter.api.Test;
 class HashedTagReadTest {
 
   private static final RepositoryRef REPO = RepositoryRef.of("127.0.0.1:5000", "test/cache");
-  private static final String LONG_KEY = "log/0vz5a6yr2xa6n3fk8v9mx2g3m1xwpvb5-" + "a".repeat(207) + ".drv";
+  private static final String LONG_KEY =
+      "log/0vz5a6yr2xa6n3fk8v9mx2g3m1xwpvb5-" + "a".repeat(207) + ".drv";
   private static final String OTHER_KEY = "log/1b2c3d4e5f6g7h8i9j0k1l2m3n4p5q6r-other.drv";
   private static final Tag HASHED = TagCodec.DEFAULT.writeTag(LONG_KEY);
 
   private static Manifest manifestOf(String key) {
-    Descriptor layer = ImageLayout.layer(
-        Digest.sha256("x".getBytes(StandardCharsets.UTF_8)), 1, "text/plain", null);
-    Descriptor config = new Descriptor(ImageLayout.CONFIG_MEDIA_TYPE, Digest.sha256(new byte[0]), 0);
+    Descriptor layer =
+        ImageLayout.layer(
+            Digest.sha256("x".getBytes(StandardCharsets.UTF_8)), 1, "text/plain", null);
+    Descriptor config =
+        new Descriptor(ImageLayout.CONFIG_MEDIA_TYPE, Digest.sha256(new byte[0]), 0);
     return key == null
         ? new Manifest(Manifest.OCI_MANIFEST, config, List.of(layer), Map.of())
         : ImageLayout.manifest(key, layer, config);
@@ -43,8 +46,10 @@ class HashedTagReadTest {
 
   @Test
   void anotherKeysManifestIsAnErrorNamingBothKeys() {
-    RegistryException.Protocol e = assertThrows(RegistryException.Protocol.class,
-        () -> ImageLayout.read(REPO, HASHED, manifestOf(OTHER_KEY), LONG_KEY));
+    RegistryException.Protocol e =
+        assertThrows(
+            RegistryException.Protocol.class,
+            () -> ImageLayout.read(REPO, HASHED, manifestOf(OTHER_KEY), LONG_KEY));
     assertTrue(e.getMessage().contains(LONG_KEY), e.getMessage());
     assertTrue(e.getMessage().contains(OTHER_KEY), e.getMessage());
     assertTrue(e.getMessage().contains(HASHED.value()), e.getMessage());
@@ -52,8 +57,10 @@ class HashedTagReadTest {
 
   @Test
   void aManifestNamingNoKeyIsAnError() {
-    RegistryException.Protocol e = assertThrows(RegistryException.Protocol.class,
-        () -> ImageLayout.read(REPO, HASHED, manifestOf(null), LONG_KEY));
+    RegistryException.Protocol e =
+        assertThrows(
+            RegistryException.Protocol.class,
+            () -> ImageLayout.read(REPO, HASHED, manifestOf(null), LONG_KEY));
     assertTrue(e.getMessage().contains(ImageLayout.KEY_ANNOTATION), e.getMessage());
     assertTrue(e.getMessage().contains(LONG_KEY), e.getMessage());
   }

@@ -32,10 +32,17 @@ class ImageLayoutAnnotationTest {
   private static final String MARKER = "X-Injected-MARKER";
 
   static Stream<Arguments> hostileValues() {
-    List<String> values = List.of(
-        "text/html\r\n" + MARKER + ": 1", "text/html\n" + MARKER, "text/html\r" + MARKER,
-        "a\u0000" + MARKER, "\u001b[31m" + MARKER, "x\u007f" + MARKER, "t\u00e9xt/" + MARKER,
-        "a\t" + MARKER, MARKER + "x".repeat(ImageLayout.MAX_HEADER_VALUE));
+    List<String> values =
+        List.of(
+            "text/html\r\n" + MARKER + ": 1",
+            "text/html\n" + MARKER,
+            "text/html\r" + MARKER,
+            "a\u0000" + MARKER,
+            "\u001b[31m" + MARKER,
+            "x\u007f" + MARKER,
+            "t\u00e9xt/" + MARKER,
+            "a\t" + MARKER,
+            MARKER + "x".repeat(ImageLayout.MAX_HEADER_VALUE));
     return Stream.of(ImageLayout.CONTENT_TYPE_ANNOTATION, ImageLayout.CONTENT_ENCODING_ANNOTATION)
         .flatMap(a -> values.stream().map(v -> Arguments.of(a, v)));
   }
@@ -51,11 +58,13 @@ class ImageLayoutAnnotationTest {
 
   @ParameterizedTest
   @MethodSource("hostileValues")
-  void aValueThatCannotBeAHeaderIsAProtocolErrorNamingTheAnnotationNotTheValue(String annotation, String value) {
+  void aValueThatCannotBeAHeaderIsAProtocolErrorNamingTheAnnotationNotTheValue(
+      String annotation, String value) {
     // Through JSON and back, as a registry would serve it.
     Manifest m = Manifest.parse(manifestWith(annotation, value).toJson(), "manifest", null);
-    RegistryException.Protocol e = assertThrows(RegistryException.Protocol.class,
-        () -> ImageLayout.read(REPO, Tag.of("k.narinfo"), m));
+    RegistryException.Protocol e =
+        assertThrows(
+            RegistryException.Protocol.class, () -> ImageLayout.read(REPO, Tag.of("k.narinfo"), m));
     assertTrue(e.publicMessage().contains(annotation), e.publicMessage());
     assertTrue(e.publicMessage().contains("cannot be an HTTP header value"), e.publicMessage());
     assertFalse(e.getMessage().contains(MARKER), e.getMessage());
@@ -65,8 +74,11 @@ class ImageLayoutAnnotationTest {
 
   @Test
   void ordinaryValuesAreRead() {
-    StoredFile f = ImageLayout.read(REPO, Tag.of("k.narinfo"),
-        manifestWith(ImageLayout.CONTENT_ENCODING_ANNOTATION, "zstd"));
+    StoredFile f =
+        ImageLayout.read(
+            REPO,
+            Tag.of("k.narinfo"),
+            manifestWith(ImageLayout.CONTENT_ENCODING_ANNOTATION, "zstd"));
     assertEquals("text/x-nix-narinfo", f.contentType());
     assertEquals("zstd", f.contentEncoding());
     assertNull(ImageLayout.headerValueProblem("application/x-nix-narinfo; charset=utf-8"));
@@ -77,17 +89,24 @@ class ImageLayoutAnnotationTest {
 
   @Test
   void aStoredFileCannotHoldSuchAValueEither() {
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new StoredFile(REPO, Tag.of("k.narinfo"), DIGEST, 1, "a\r\nb", null));
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new StoredFile(REPO, Tag.of("k.narinfo"), DIGEST, 1, "text/plain", "gzip\n"));
   }
 
   @Test
   void anotherLayerMediaTypeIsNamedInTheLogOnly() {
-    Descriptor layer = new Descriptor(MARKER, DIGEST, 1, Map.of(ImageLayout.CONTENT_TYPE_ANNOTATION, "a/b"));
-    Manifest m = ImageLayout.manifest("k", layer, new Descriptor(ImageLayout.CONFIG_MEDIA_TYPE, DIGEST, 1, Map.of()));
-    RegistryException e = assertThrows(RegistryException.Protocol.class, () -> ImageLayout.read(REPO, Tag.of("k"), m));
+    Descriptor layer =
+        new Descriptor(MARKER, DIGEST, 1, Map.of(ImageLayout.CONTENT_TYPE_ANNOTATION, "a/b"));
+    Manifest m =
+        ImageLayout.manifest(
+            "k", layer, new Descriptor(ImageLayout.CONFIG_MEDIA_TYPE, DIGEST, 1, Map.of()));
+    RegistryException e =
+        assertThrows(
+            RegistryException.Protocol.class, () -> ImageLayout.read(REPO, Tag.of("k"), m));
     assertFalse(e.publicMessage().contains(MARKER), e.publicMessage());
     assertTrue(e.getMessage().contains(MARKER), e.getMessage());
   }

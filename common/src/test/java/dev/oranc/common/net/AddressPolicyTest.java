@@ -31,7 +31,9 @@ class AddressPolicyTest {
       throw new IllegalArgumentException(text);
     }
     try {
-      return bytes.length == 16 ? Inet6Address.getByAddress(null, bytes, -1) : InetAddress.getByAddress(bytes);
+      return bytes.length == 16
+          ? Inet6Address.getByAddress(null, bytes, -1)
+          : InetAddress.getByAddress(bytes);
     } catch (UnknownHostException e) {
       throw new AssertionError(e);
     }
@@ -112,10 +114,24 @@ class AddressPolicyTest {
 
   @ParameterizedTest
   @CsvSource({
-    "1.1.1.1", "8.8.8.8", "140.82.112.34", "100.63.255.255", "100.128.0.0", "172.15.255.255",
-    "172.32.0.0", "192.167.255.255", "192.169.0.0", "169.253.255.255", "198.17.255.255",
-    "198.20.0.0", "223.255.255.255", "2606:4700::1111", "2a00:1450::1", "::ffff:1.1.1.1",
-    "64:ff9b::808:808", "2002:808:808::1",
+    "1.1.1.1",
+    "8.8.8.8",
+    "140.82.112.34",
+    "100.63.255.255",
+    "100.128.0.0",
+    "172.15.255.255",
+    "172.32.0.0",
+    "192.167.255.255",
+    "192.169.0.0",
+    "169.253.255.255",
+    "198.17.255.255",
+    "198.20.0.0",
+    "223.255.255.255",
+    "2606:4700::1111",
+    "2a00:1450::1",
+    "::ffff:1.1.1.1",
+    "64:ff9b::808:808",
+    "2002:808:808::1",
   })
   void publicAddressesArePublic(String text) {
     assertEquals(AddressClass.PUBLIC, AddressPolicy.classOf(address(text)), text);
@@ -133,16 +149,22 @@ class AddressPolicyTest {
   void publicOnlyRefusesInternalAddressesExceptForExplicitHosts() {
     List<AddressPolicy.Refusal> seen = new ArrayList<>();
     AddressPolicy p =
-        AddressPolicy.publicOnly(List.of(HostPattern.parse("127.0.0.1:5000"), HostPattern.parse("*.corp.example")))
+        AddressPolicy.publicOnly(
+                List.of(HostPattern.parse("127.0.0.1:5000"), HostPattern.parse("*.corp.example")))
             .onRefusal(seen::add);
     assertTrue(p.enforced());
     Optional<AddressPolicy.Refusal> r = p.check("metadata.test", 80, address("169.254.169.254"));
     assertTrue(r.isPresent());
-    assertEquals(new AddressPolicy.Refusal("metadata.test", 80, address("169.254.169.254"), AddressClass.LINK_LOCAL), r.get());
+    assertEquals(
+        new AddressPolicy.Refusal(
+            "metadata.test", 80, address("169.254.169.254"), AddressClass.LINK_LOCAL),
+        r.get());
     assertEquals(Optional.empty(), p.check("public.test", 443, address("1.1.1.1")));
-    assertEquals(Optional.empty(), p.check("127.0.0.1", 5000, address("127.0.0.1")), "named explicitly");
+    assertEquals(
+        Optional.empty(), p.check("127.0.0.1", 5000, address("127.0.0.1")), "named explicitly");
     assertTrue(p.check("127.0.0.1", 5001, address("127.0.0.1")).isPresent(), "another port");
-    assertTrue(p.check("registry.corp.example", 443, address("10.0.0.1")).isPresent(),
+    assertTrue(
+        p.check("registry.corp.example", 443, address("10.0.0.1")).isPresent(),
         "a wildcard serves a registry but does not open internal addresses");
     assertTrue(seen.isEmpty(), "check only asks");
     p.refused(r.get());
@@ -163,7 +185,10 @@ class AddressPolicyTest {
     AddressPolicy asPublic = mapped.withTestClass(loopback, AddressClass.PUBLIC);
     assertEquals(Optional.empty(), asPublic.check("registry.test", 80, loopback));
     AddressPolicy asPrivate = asPublic.withTestClass(loopback, AddressClass.PRIVATE);
-    assertEquals(AddressClass.PRIVATE, asPrivate.check("registry.test", 80, loopback).orElseThrow().addressClass());
-    assertEquals(AddressClass.LOOPBACK, AddressPolicy.classOf(loopback), "classOf ignores the hooks");
+    assertEquals(
+        AddressClass.PRIVATE,
+        asPrivate.check("registry.test", 80, loopback).orElseThrow().addressClass());
+    assertEquals(
+        AddressClass.LOOPBACK, AddressPolicy.classOf(loopback), "classOf ignores the hooks");
   }
 }

@@ -38,12 +38,30 @@ class HostPatternTest {
   @ParameterizedTest
   @ValueSource(
       strings = {
-        "", " ", "*", "*.com", "*.127.0.0.1", "ghcr.io:", "ghcr.io:0", "ghcr.io:65536", "ghcr.io:http",
-        "[::1", "[::1]x", "[nope]:5000", "a..b", ".ghcr.io", "ghcr.io/owner", "http://ghcr.io", "gh cr.io",
-        "1:2:3", "*.[::1]", "ghcr.io:5000:1"
+        "",
+        " ",
+        "*",
+        "*.com",
+        "*.127.0.0.1",
+        "ghcr.io:",
+        "ghcr.io:0",
+        "ghcr.io:65536",
+        "ghcr.io:http",
+        "[::1",
+        "[::1]x",
+        "[nope]:5000",
+        "a..b",
+        ".ghcr.io",
+        "ghcr.io/owner",
+        "http://ghcr.io",
+        "gh cr.io",
+        "1:2:3",
+        "*.[::1]",
+        "ghcr.io:5000:1"
       })
   void refusesBadPatternsWithAOneLineMessageNamingThem(String text) {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HostPattern.parse(text));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> HostPattern.parse(text));
     assertTrue(e.getMessage().startsWith("registry pattern '" + text + "': "), e.getMessage());
     assertTrue(e.getMessage().contains("expected: HOST, HOST:PORT"), e.getMessage());
     assertEquals(1, e.getMessage().lines().count());

@@ -14,23 +14,72 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class RepositoryRefTest {
 
-  private static final Pattern COMPONENT = Pattern.compile("[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*");
+  private static final Pattern COMPONENT =
+      Pattern.compile("[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*");
   private static final Pattern REGISTRY =
       Pattern.compile(
           "(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
               + "|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?");
 
   @ParameterizedTest
-  @ValueSource(strings = {"a", "abc", "a.b", "a_b", "a__b", "a-b", "a---b", "a.b_c__d-e", "0", "", "a.", ".a",
-      "a..b", "a___b", "a_", "-a", "a-", "A", "a/b", "a b", "é", "a.-b", "a_-b", "ab12-x9"})
+  @ValueSource(
+      strings = {
+        "a",
+        "abc",
+        "a.b",
+        "a_b",
+        "a__b",
+        "a-b",
+        "a---b",
+        "a.b_c__d-e",
+        "0",
+        "",
+        "a.",
+        ".a",
+        "a..b",
+        "a___b",
+        "a_",
+        "-a",
+        "a-",
+        "A",
+        "a/b",
+        "a b",
+        "é",
+        "a.-b",
+        "a_-b",
+        "ab12-x9"
+      })
   void componentsMatchTheSpecsExpression(String s) {
     assertEquals(COMPONENT.matcher(s).matches(), RepositoryRef.isComponent(s, 0, s.length()), s);
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"ghcr.io", "ghcr.io:443", "127.0.0.1:5000", "localhost", "[::1]", "[::1]:5000",
-      "a-b.c", "-a.b", "a-.b", "a..b", ".a", "a.", "host:", "host:123456", "host:12x", "[]", "[g::1]",
-      "my_host", "a b", "ghcr.io/x", "[::1", "x:80:80", "A.B-C.d"})
+  @ValueSource(
+      strings = {
+        "ghcr.io",
+        "ghcr.io:443",
+        "127.0.0.1:5000",
+        "localhost",
+        "[::1]",
+        "[::1]:5000",
+        "a-b.c",
+        "-a.b",
+        "a-.b",
+        "a..b",
+        ".a",
+        "a.",
+        "host:",
+        "host:123456",
+        "host:12x",
+        "[]",
+        "[g::1]",
+        "my_host",
+        "a b",
+        "ghcr.io/x",
+        "[::1",
+        "x:80:80",
+        "A.B-C.d"
+      })
   void registriesMatchTheExpression(String s) {
     assertEquals(REGISTRY.matcher(s).matches(), RepositoryRef.isRegistry(s), s);
   }

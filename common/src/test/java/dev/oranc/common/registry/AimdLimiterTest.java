@@ -73,8 +73,13 @@ class AimdLimiterTest {
   private final Throttling.Counter counter = new Throttling.Counter();
 
   private AimdLimiter limiter(int maxWaiting) {
-    return new AimdLimiter("http://127.0.0.1:1", time, counter, maxWaiting,
-        Duration.ofMillis(200).toNanos(), Duration.ofSeconds(5).toNanos());
+    return new AimdLimiter(
+        "http://127.0.0.1:1",
+        time,
+        counter,
+        maxWaiting,
+        Duration.ofMillis(200).toNanos(),
+        Duration.ofSeconds(5).toNanos());
   }
 
   private List<Req> start(AimdLimiter l, int n) {
@@ -135,7 +140,8 @@ class AimdLimiterTest {
     }
     assertEquals(8, l.limit());
     assertEquals(5, counter.snapshot().rateLimitAnswers());
-    assertEquals(Duration.ofSeconds(1), counter.snapshot().throttled(), "overlapping pauses count once");
+    assertEquals(
+        Duration.ofSeconds(1), counter.snapshot().throttled(), "overlapping pauses count once");
   }
 
   @Test
@@ -168,7 +174,8 @@ class AimdLimiterTest {
       l.acquire(r);
       assertTrue(r.started());
       long wait = l.onRateLimited(r.granted, -1);
-      long base = Math.min(Duration.ofSeconds(5).toNanos(), Duration.ofMillis(200).toNanos() << (n - 1));
+      long base =
+          Math.min(Duration.ofSeconds(5).toNanos(), Duration.ofMillis(200).toNanos() << (n - 1));
       assertTrue(wait >= base / 2 && wait <= base, "attempt " + n + ": " + wait);
       assertTrue(base >= previousBase);
       previousBase = base;

@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.error.FormatException;
 import dev.oranc.common.oci.RepositoryRef;
 import java.time.Duration;
-import org.junit.jupiter.api.Test;
-import dev.oranc.common.error.FormatException;
 import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Test;
 
 /** The small auth values: what they parse, and that none of them shows a secret. */
 class AuthValuesTest {
@@ -18,7 +18,8 @@ class AuthValuesTest {
   void aBearerChallengeWithCommasInsideQuotesParses() {
     AuthChallenge c =
         AuthChallenge.parse(
-                "Bearer realm=\"https://ghcr.io/token\",service=\"ghcr.io\",scope=\"repository:o/c:pull,push\"")
+                "Bearer"
+                    + " realm=\"https://ghcr.io/token\",service=\"ghcr.io\",scope=\"repository:o/c:pull,push\"")
             .orElseThrow();
     assertTrue(c.isBearer());
     assertEquals("https://ghcr.io/token", c.realm());
@@ -48,10 +49,13 @@ class AuthValuesTest {
 
   @Test
   void fingerprintsTellCredentialsApart() {
-    assertEquals(Credentials.basic("a", "b").fingerprint(), Credentials.basic("a", "b").fingerprint());
-    assertNotEquals(Credentials.basic("a", "b").fingerprint(), Credentials.basic("a", "c").fingerprint());
+    assertEquals(
+        Credentials.basic("a", "b").fingerprint(), Credentials.basic("a", "b").fingerprint());
+    assertNotEquals(
+        Credentials.basic("a", "b").fingerprint(), Credentials.basic("a", "c").fingerprint());
     // The separator keeps "ab"+"c" apart from "a"+"bc".
-    assertNotEquals(Credentials.basic("ab", "c").fingerprint(), Credentials.basic("a", "bc").fingerprint());
+    assertNotEquals(
+        Credentials.basic("ab", "c").fingerprint(), Credentials.basic("a", "bc").fingerprint());
     assertNotEquals(Credentials.anonymous().fingerprint(), Credentials.basic("", "").fingerprint());
   }
 
@@ -59,10 +63,14 @@ class AuthValuesTest {
   void tokensAreKeptALittleLessThanTheirLifeAndNeverPrinted() {
     assertEquals(Duration.ofSeconds(54), new BearerToken("t", Duration.ofSeconds(60)).cacheFor());
     assertEquals(Duration.ofSeconds(270), new BearerToken("t", Duration.ofSeconds(300)).cacheFor());
-    assertEquals(Duration.ofSeconds(3570), new BearerToken("t", Duration.ofSeconds(3600)).cacheFor());
+    assertEquals(
+        Duration.ofSeconds(3570), new BearerToken("t", Duration.ofSeconds(3600)).cacheFor());
     assertEquals(Duration.ofSeconds(2), new BearerToken("t", Duration.ofSeconds(3)).cacheFor());
     assertEquals(Duration.ZERO, new BearerToken("t", Duration.ofSeconds(1)).cacheFor());
-    assertFalse(new BearerToken("secret-token", Duration.ofSeconds(60)).toString().contains("secret-token"));
+    assertFalse(
+        new BearerToken("secret-token", Duration.ofSeconds(60))
+            .toString()
+            .contains("secret-token"));
   }
 
   @Test
@@ -72,14 +80,12 @@ class AuthValuesTest {
     assertEquals("registry-1.docker.io", RepositoryRef.of("docker.io", "a/b").endpoint());
     assertEquals("127.0.0.1:5000", RepositoryRef.of("127.0.0.1:5000", "a").endpoint());
     RepositoryRef.of("[::1]:5000", "a");
-    var e = Assertions.assertThrows(
-        FormatException.class, () -> RepositoryRef.of("ghcr.io", "Owner/cache"));
+    var e =
+        Assertions.assertThrows(
+            FormatException.class, () -> RepositoryRef.of("ghcr.io", "Owner/cache"));
     assertTrue(e.getMessage().contains("path component 1"), e.getMessage());
-    Assertions.assertThrows(
-        FormatException.class, () -> RepositoryRef.of("ghcr.io", "a//b"));
-    Assertions.assertThrows(
-        FormatException.class, () -> RepositoryRef.of("host:99999", "a"));
-    Assertions.assertThrows(
-        FormatException.class, () -> RepositoryRef.of("bad host", "a"));
+    Assertions.assertThrows(FormatException.class, () -> RepositoryRef.of("ghcr.io", "a//b"));
+    Assertions.assertThrows(FormatException.class, () -> RepositoryRef.of("host:99999", "a"));
+    Assertions.assertThrows(FormatException.class, () -> RepositoryRef.of("bad host", "a"));
   }
 }

@@ -20,10 +20,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Issue 14, point 10: credentials go only where they are asked for. Against the real registry,
- * through the harness's counting proxy (which records each request's auth scheme, never its
- * value): the first request to a registry is anonymous; one that challenges (htpasswd Basic, or
- * a token service) gets what it asked for from then on, without another 401; one that never
- * challenges never sees an {@code Authorization} header.
+ * through the harness's counting proxy (which records each request's auth scheme, never its value):
+ * the first request to a registry is anonymous; one that challenges (htpasswd Basic, or a token
+ * service) gets what it asked for from then on, without another 401; one that never challenges
+ * never sees an {@code Authorization} header.
  */
 class CredentialsWhenAskedTest {
 
@@ -45,9 +45,14 @@ class CredentialsWhenAskedTest {
       throws Exception {
     Registry r = registries.get(flavour);
     String scheme = schemeAsked(flavour);
-    RepositoryRef repo = RepositoryRef.of(r.proxyAddress(), "asked/" + flavour.name().toLowerCase());
-    try (RegistryClient client = new RegistryClient(
-        RegistryClientConfig.builder().tls(false).backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build())) {
+    RepositoryRef repo =
+        RepositoryRef.of(r.proxyAddress(), "asked/" + flavour.name().toLowerCase());
+    try (RegistryClient client =
+        new RegistryClient(
+            RegistryClientConfig.builder()
+                .tls(false)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50))
+                .build())) {
       r.resetCounters();
       assertTrue(await(client.getManifest(repo, "missing", USER, null)).isEmpty());
       List<ProxiedRequest> requests = r.proxiedRequests();
@@ -64,10 +69,14 @@ class CredentialsWhenAskedTest {
       // Remembered: later requests, a push too, carry it from the start and meet no 401.
       r.resetCounters();
       byte[] content = RegistryClientTest.randomBytes(10_000, flavour.ordinal());
-      Descriptor d = await(client.putBlob(repo, content, null, ImageLayout.LAYER_MEDIA_TYPE, USER, null));
-      assertEquals(content.length, await(client.headBlob(repo, d.digest(), USER, null)).getAsLong());
+      Descriptor d =
+          await(client.putBlob(repo, content, null, ImageLayout.LAYER_MEDIA_TYPE, USER, null));
+      assertEquals(
+          content.length, await(client.headBlob(repo, d.digest(), USER, null)).getAsLong());
       requests = r.proxiedRequests();
-      assertEquals(List.of("HEAD", "POST", "PUT", "HEAD"), requests.stream().map(ProxiedRequest::method).toList());
+      assertEquals(
+          List.of("HEAD", "POST", "PUT", "HEAD"),
+          requests.stream().map(ProxiedRequest::method).toList());
       for (ProxiedRequest q : requests) {
         assertEquals(scheme, q.authorizationScheme(), q.toString());
         assertTrue(q.status() != 401, q.toString());

@@ -29,23 +29,34 @@ class LargeBlobMemoryTest {
   private static final long SIZE = 1L << 30;
   private static final int PIECE = 64 * 1024;
 
-  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.BASIC);
+  @RegisterExtension
+  static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.BASIC);
 
   @Test
   void aGibibyteStreamsUpAndDownInA128MiBHeap() throws Exception {
     long maxHeap = Runtime.getRuntime().maxMemory();
-    assertTrue(maxHeap <= 160L << 20, "this test must run with -Xmx128m, runs with " + (maxHeap >> 20) + " MiB");
+    assertTrue(
+        maxHeap <= 160L << 20,
+        "this test must run with -Xmx128m, runs with " + (maxHeap >> 20) + " MiB");
     Registry r = registry.get();
     RepositoryRef repo = RepositoryRef.of(r.address(), "large/blob");
     Credentials c = Credentials.basic(Registry.USER, Registry.PASSWORD);
     // Known size in 4 MiB PATCHes; unknown size in 4 MiB PATCHes (a chunk gathered at a time);
     // unknown size in one open-ended PATCH (--upload-chunk-size 0).
-    long[][] cases = {{SIZE, RegistryClientConfig.DEFAULT_UPLOAD_CHUNK_BYTES}, {-1, RegistryClientConfig.DEFAULT_UPLOAD_CHUNK_BYTES}, {-1, 0}};
+    long[][] cases = {
+      {SIZE, RegistryClientConfig.DEFAULT_UPLOAD_CHUNK_BYTES},
+      {-1, RegistryClientConfig.DEFAULT_UPLOAD_CHUNK_BYTES},
+      {-1, 0}
+    };
     for (long[] c2 : cases) {
       long declared = c2[0];
-      try (RegistryClient client = new RegistryClient(
-          RegistryClientConfig.builder().tls(false).readTimeout(Duration.ofSeconds(60))
-              .uploadChunkBytes((int) c2[1]).build())) {
+      try (RegistryClient client =
+          new RegistryClient(
+              RegistryClientConfig.builder()
+                  .tls(false)
+                  .readTimeout(Duration.ofSeconds(60))
+                  .uploadChunkBytes((int) c2[1])
+                  .build())) {
         MessageDigest sent = Digest.newSha256();
         BlobUpload upload = client.upload(repo, declared, ImageLayout.LAYER_MEDIA_TYPE, c, null);
         byte[] pattern = new byte[PIECE];

@@ -1,6 +1,5 @@
 package dev.oranc.common.registry;
 
-import dev.oranc.common.error.Causes;
 import static dev.oranc.common.registry.RegistryClientFaultTest.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.layout.StoredFile;
@@ -31,9 +31,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * The cache's own writes and reads against the real registry: a file stored whole, a file
- * uploaded as a stream and then published, read back through {@code find} and {@code read}, and a
- * key put again with a new date and nothing else changed.
+ * The cache's own writes and reads against the real registry: a file stored whole, a file uploaded
+ * as a stream and then published, read back through {@code find} and {@code read}, and a key put
+ * again with a new date and nothing else changed.
  */
 class OciBinaryCacheTest {
 
@@ -44,8 +44,12 @@ class OciBinaryCacheTest {
 
   @BeforeAll
   static void start() {
-    client = new RegistryClient(RegistryClientConfig.builder().tls(false)
-        .backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build());
+    client =
+        new RegistryClient(
+            RegistryClientConfig.builder()
+                .tls(false)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(50))
+                .build());
   }
 
   @AfterAll
@@ -61,19 +65,23 @@ class OciBinaryCacheTest {
     OciBinaryCache cache = new OciBinaryCache(client, TagCodec.DEFAULT);
     byte[] body = "StoreDir: /nix/store\nPriority: 41\n".getBytes(StandardCharsets.UTF_8);
 
-    assertEquals("nix-cache-info", await(cache.store(repo, "nix-cache-info", body,
-        "text/x-nix-cache-info", "gzip", c, null)).value());
+    assertEquals(
+        "nix-cache-info",
+        await(cache.store(repo, "nix-cache-info", body, "text/x-nix-cache-info", "gzip", c, null))
+            .value());
 
     StoredFile file = await(cache.find(repo, "nix-cache-info", c, null)).orElseThrow();
     assertEquals(Digest.sha256(body), file.digest());
     assertEquals(body.length, file.size());
     assertEquals("text/x-nix-cache-info", file.contentType());
     assertEquals("gzip", file.contentEncoding());
-    assertEquals(new Descriptor(ImageLayout.LAYER_MEDIA_TYPE, Digest.sha256(body), body.length),
+    assertEquals(
+        new Descriptor(ImageLayout.LAYER_MEDIA_TYPE, Digest.sha256(body), body.length),
         file.blob());
     assertArrayEquals(body, await(cache.read(file, body.length, c, null)));
-    ExecutionException tooLarge = assertThrows(ExecutionException.class,
-        () -> cache.read(file, body.length - 1, c, null).get());
+    ExecutionException tooLarge =
+        assertThrows(
+            ExecutionException.class, () -> cache.read(file, body.length - 1, c, null).get());
     assertInstanceOf(RegistryException.Protocol.class, Causes.of(tooLarge));
   }
 
@@ -119,8 +127,8 @@ class OciBinaryCacheTest {
     await(cache.redate(before, now, c, null));
 
     OciBinaryCache.Image after = await(cache.findImage(repo, "x.narinfo", c, null)).orElseThrow();
-    assertEquals(Instant.parse("2031-05-06T07:08:09Z"),
-        ImageLayout.created(after.manifest()).orElseThrow());
+    assertEquals(
+        Instant.parse("2031-05-06T07:08:09Z"), ImageLayout.created(after.manifest()).orElseThrow());
     Manifest expected = ImageLayout.redated(before.manifest(), now);
     assertEquals(expected, after.manifest());
     assertEquals(before.manifest().layers(), after.manifest().layers());

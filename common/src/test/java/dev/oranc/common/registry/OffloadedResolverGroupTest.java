@@ -36,7 +36,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /** Host-name look-ups never run on an event loop, and a slow one does not stall the loop. */
 class OffloadedResolverGroupTest {
 
-  @RegisterExtension static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registry = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   private MultiThreadIoEventLoopGroup group;
   private ExecutorService lookups;
@@ -57,19 +58,25 @@ class OffloadedResolverGroupTest {
   void aSlowLookupRunsOffTheLoopWhichKeepsServing() throws Exception {
     List<String> threads = new CopyOnWriteArrayList<>();
     CountDownLatch release = new CountDownLatch(1);
-    OffloadedResolverGroup resolvers = new OffloadedResolverGroup(host -> {
-      threads.add(Thread.currentThread().getName());
-      try {
-        release.await(10, TimeUnit.SECONDS); // a DNS server that takes its time
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return new InetAddress[] {InetAddress.getByAddress(host, new byte[] {10, 1, 2, 3})};
-    }, lookups);
+    OffloadedResolverGroup resolvers =
+        new OffloadedResolverGroup(
+            host -> {
+              threads.add(Thread.currentThread().getName());
+              try {
+                release.await(10, TimeUnit.SECONDS); // a DNS server that takes its time
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+              return new InetAddress[] {InetAddress.getByAddress(host, new byte[] {10, 1, 2, 3})};
+            },
+            lookups);
     EventLoop loop = group.next();
-    AddressResolver<InetSocketAddress> resolver = loop.submit(() -> resolvers.getResolver(loop)).get();
+    AddressResolver<InetSocketAddress> resolver =
+        loop.submit(() -> resolvers.getResolver(loop)).get();
     Future<InetSocketAddress> resolved =
-        loop.submit(() -> resolver.resolve(InetSocketAddress.createUnresolved("registry.example", 443))).get();
+        loop.submit(
+                () -> resolver.resolve(InetSocketAddress.createUnresolved("registry.example", 443)))
+            .get();
 
     // The look-up is pending, and the loop still runs other work at once.
     assertEquals("ran", loop.submit(() -> "ran").get(1, TimeUnit.SECONDS));
@@ -84,36 +91,59 @@ class OffloadedResolverGroupTest {
   @Test
   void ipLiteralsAreNotLookedUpAndUnknownHostsFail() throws Exception {
     List<String> looked = new CopyOnWriteArrayList<>();
-    OffloadedResolverGroup resolvers = new OffloadedResolverGroup(host -> {
-      looked.add(host);
-      throw new UnknownHostException(host + ": Name or service not known");
-    }, lookups);
+    OffloadedResolverGroup resolvers =
+        new OffloadedResolverGroup(
+            host -> {
+              looked.add(host);
+              throw new UnknownHostException(host + ": Name or service not known");
+            },
+            lookups);
     EventLoop loop = group.next();
-    AddressResolver<InetSocketAddress> resolver = loop.submit(() -> resolvers.getResolver(loop)).get();
+    AddressResolver<InetSocketAddress> resolver =
+        loop.submit(() -> resolvers.getResolver(loop)).get();
     for (String literal : List.of("127.0.0.1", "::1")) {
-      InetSocketAddress a = loop.submit(() -> resolver.resolve(InetSocketAddress.createUnresolved(literal, 5000))).get()
-          .get(5, TimeUnit.SECONDS);
+      InetSocketAddress a =
+          loop.submit(() -> resolver.resolve(InetSocketAddress.createUnresolved(literal, 5000)))
+              .get()
+              .get(5, TimeUnit.SECONDS);
       assertTrue(a.getAddress().isLoopbackAddress(), literal);
     }
     assertEquals(List.of(), looked);
     Future<InetSocketAddress> unknown =
-        loop.submit(() -> resolver.resolve(InetSocketAddress.createUnresolved("no-such-host.invalid", 443))).get();
+        loop.submit(
+                () ->
+                    resolver.resolve(
+                        InetSocketAddress.createUnresolved("no-such-host.invalid", 443)))
+            .get();
     assertInstanceOf(UnknownHostException.class, unknown.await().cause());
     assertEquals(List.of("no-such-host.invalid"), looked);
   }
 
-  /** The client connects through it: a registry reached by name works, an unknown name fails clearly. */
+  /**
+   * The client connects through it: a registry reached by name works, an unknown name fails
+   * clearly.
+   */
   @Test
   void theClientResolvesNamesThroughIt() throws Exception {
     Registry r = registry.get();
     String port = r.address().substring(r.address().lastIndexOf(':') + 1);
-    try (RegistryClient client = new RegistryClient(RegistryClientConfig.builder().tls(false)
-        .backoff(Duration.ofMillis(5), Duration.ofMillis(10)).build())) {
+    try (RegistryClient client =
+        new RegistryClient(
+            RegistryClientConfig.builder()
+                .tls(false)
+                .backoff(Duration.ofMillis(5), Duration.ofMillis(10))
+                .build())) {
       RepositoryRef byName = RepositoryRef.of("localhost:" + port, "resolver/test");
-      Optional<Manifest> none = await(client.getManifest(byName, "absent", Credentials.anonymous(), null));
+      Optional<Manifest> none =
+          await(client.getManifest(byName, "absent", Credentials.anonymous(), null));
       assertTrue(none.isEmpty());
-      Throwable t = failure(client.getManifest(RepositoryRef.of("no-such-host.invalid:5000", "resolver/test"),
-          "absent", Credentials.anonymous(), null));
+      Throwable t =
+          failure(
+              client.getManifest(
+                  RepositoryRef.of("no-such-host.invalid:5000", "resolver/test"),
+                  "absent",
+                  Credentials.anonymous(),
+                  null));
       assertInstanceOf(RegistryException.Unavailable.class, t);
       assertTrue(t.getMessage().contains("no-such-host.invalid"), t.getMessage());
     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
 import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.net.Transport;
@@ -36,15 +37,14 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
-import ch.qos.logback.classic.Logger;
 
 /**
  * Issue 14, point 4: requests naming 10,000 distinct registries leave the live heap as it was.
- * Hundreds of them are loopback listeners answering every request with 401 and a 60 KB Bearer
- * realm (refused, never remembered, the connection closed); the rest are loopback addresses where
- * nothing listens (the connect fails). Before, each challenge and each host's pool stayed for
- * ever: 129 MiB for 1,024 such origins. Only 127.0.0.0/8 is used: on Linux any address of it can
- * be bound and connected to.
+ * Hundreds of them are loopback listeners answering every request with 401 and a 60 KB Bearer realm
+ * (refused, never remembered, the connection closed); the rest are loopback addresses where nothing
+ * listens (the connect fails). Before, each challenge and each host's pool stayed for ever: 129 MiB
+ * for 1,024 such origins. Only 127.0.0.0/8 is used: on Linux any address of it can be bound and
+ * connected to.
  *
  * <p>Runs in the bounded-memory fork ({@code -Xmx128m}, common/pom.xml); the growth is measured
  * with {@link MemoryMXBean} after full collections, as the least of several samples.
@@ -64,20 +64,20 @@ class OriginFloodMemoryTest {
 
   @Test
   void tenThousandOriginsLeaveTheLiveHeapAsItWas() throws Exception {
-    Logger root =
-        (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
     Level level = root.getLevel();
     // 10,000 failures at DEBUG would be the bulk of this test's time and output.
     root.setLevel(Level.WARN);
     EventLoopGroup servers = Transport.newGroup(1, "flood-listener");
     List<Channel> listeners = new ArrayList<>();
-    try (RegistryClient client = new RegistryClient(
-        RegistryClientConfig.builder()
-            .tls(false)
-            .maxAttempts(1)
-            .connectTimeout(Duration.ofSeconds(5))
-            .readTimeout(Duration.ofSeconds(10))
-            .build())) {
+    try (RegistryClient client =
+        new RegistryClient(
+            RegistryClientConfig.builder()
+                .tls(false)
+                .maxAttempts(1)
+                .connectTimeout(Duration.ofSeconds(5))
+                .readTimeout(Duration.ofSeconds(10))
+                .build())) {
       for (int i = 0; i < WARM_UP_LISTENERS + LISTENERS; i++) {
         listeners.add(listen(servers, "127.6." + (i / 200) + "." + (i % 200 + 1)));
       }
@@ -87,11 +87,22 @@ class OriginFloodMemoryTest {
 
       flood(client, listeners.subList(WARM_UP_LISTENERS, listeners.size()), ORIGINS, 7);
       long after = liveHeap(client);
-      System.out.printf("live heap %d KiB -> %d KiB after %d origins%n", before >> 10, after >> 10, ORIGINS);
+      System.out.printf(
+          "live heap %d KiB -> %d KiB after %d origins%n", before >> 10, after >> 10, ORIGINS);
       assertEquals(0, client.authenticator().challengesRemembered());
-      assertTrue(after - before < BOUND,
-          "live heap grew by " + ((after - before) >> 10) + " KiB for " + ORIGINS + " origins (bound "
-              + (BOUND >> 10) + " KiB): " + (before >> 10) + " KiB -> " + (after >> 10) + " KiB");
+      assertTrue(
+          after - before < BOUND,
+          "live heap grew by "
+              + ((after - before) >> 10)
+              + " KiB for "
+              + ORIGINS
+              + " origins (bound "
+              + (BOUND >> 10)
+              + " KiB): "
+              + (before >> 10)
+              + " KiB -> "
+              + (after >> 10)
+              + " KiB");
     } finally {
       for (Channel c : listeners) {
         c.close().syncUninterruptibly();
@@ -128,7 +139,8 @@ class OriginFloodMemoryTest {
         for (int k = 0; k < batch.size(); k++) {
           Throwable t = failure(batch.get(k));
           if (challenged.get(k)) {
-            RegistryException.Protocol p = assertInstanceOf(RegistryException.Protocol.class, t, t.toString());
+            RegistryException.Protocol p =
+                assertInstanceOf(RegistryException.Protocol.class, t, t.toString());
             assertTrue(p.getMessage().contains("WWW-Authenticate"), p.getMessage());
           } else {
             assertInstanceOf(RegistryException.Unavailable.class, t, t.toString());
@@ -156,7 +168,8 @@ class OriginFloodMemoryTest {
    */
   private static long liveHeap(RegistryClient client) throws Exception {
     OriginStateTest.awaitTrue(
-        () -> client.connections().poolCount() == 0, () -> "pools: " + client.connections().poolCount());
+        () -> client.connections().poolCount() == 0,
+        () -> "pools: " + client.connections().poolCount());
     MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
     long least = Long.MAX_VALUE;
     for (int i = 0; i < 5; i++) {
@@ -166,7 +179,9 @@ class OriginFloodMemoryTest {
     return least;
   }
 
-  /** A listener answering every request with 401 and the 60 KB challenge, keeping the connection. */
+  /**
+   * A listener answering every request with 401 and the 60 KB challenge, keeping the connection.
+   */
   private static Channel listen(EventLoopGroup group, String host) {
     return new ServerBootstrap()
         .group(group)
@@ -181,9 +196,13 @@ class OriginFloodMemoryTest {
                     .addLast(
                         new SimpleChannelInboundHandler<FullHttpRequest>() {
                           @Override
-                          protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest msg) {
-                            DefaultFullHttpResponse r = new DefaultFullHttpResponse(
-                                HttpVersion.HTTP_1_1, HttpResponseStatus.UNAUTHORIZED, Unpooled.EMPTY_BUFFER);
+                          protected void channelRead0(
+                              ChannelHandlerContext ctx, FullHttpRequest msg) {
+                            DefaultFullHttpResponse r =
+                                new DefaultFullHttpResponse(
+                                    HttpVersion.HTTP_1_1,
+                                    HttpResponseStatus.UNAUTHORIZED,
+                                    Unpooled.EMPTY_BUFFER);
                             r.headers()
                                 .set(HttpHeaderNames.WWW_AUTHENTICATE, CHALLENGE)
                                 .setInt(HttpHeaderNames.CONTENT_LENGTH, 0);

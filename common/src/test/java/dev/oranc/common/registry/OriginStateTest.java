@@ -10,13 +10,14 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oranc.testkit.FakeRegistry;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.net.Transport;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.testkit.FakeRegistry;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
@@ -26,13 +27,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import io.netty.buffer.Unpooled;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * What the client keeps per origin, and that it does not keep it for long or without bound:
@@ -102,8 +102,13 @@ class OriginStateTest {
   @Test
   void requestsWaitingOnAConnectThatFailedAreServedAndThePoolThenLeaves() throws Exception {
     // One connection per loop, one loop: the second request waits for the first one's connect.
-    RegistryClientConfig config = RegistryClientConfig.builder().tls(false).maxAttempts(1)
-        .maxConnectionsPerLoop(1).readTimeout(Duration.ofSeconds(120)).build();
+    RegistryClientConfig config =
+        RegistryClientConfig.builder()
+            .tls(false)
+            .maxAttempts(1)
+            .maxConnectionsPerLoop(1)
+            .readTimeout(Duration.ofSeconds(120))
+            .build();
     EventLoopGroup group = Transport.newGroup(1, "origin-state");
     closing.add(() -> group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly());
     RegistryClient client = closing(new RegistryClient(config, group));
@@ -123,7 +128,8 @@ class OriginStateTest {
   @Test
   void aPoolLeavesWhenItsLastConnectionCloses() throws Exception {
     FakeRegistry keepAlive = closing(new FakeRegistry((n, req, reply) -> reply.send(404, "{}")));
-    FakeRegistry closes = closing(new FakeRegistry((n, req, reply) -> reply.send(404, "{}", "Connection", "close")));
+    FakeRegistry closes =
+        closing(new FakeRegistry((n, req, reply) -> reply.send(404, "{}", "Connection", "close")));
     RegistryClient client = closing(new RegistryClient(config(Duration.ofMillis(300))));
     Connections connections = client.connections();
 
@@ -136,15 +142,28 @@ class OriginStateTest {
     awaitTrue(() -> connections.poolCount() == 0, () -> "pools: " + connections.poolCount());
     assertEquals(0, client.openConnections(keepAlive.address()));
     // And a pool made afresh serves the next request.
-    assertTrue(await(client.headBlob(RepositoryRef.of(keepAlive.address(), "a/b"), DIGEST, USER, null)).isEmpty());
+    assertTrue(
+        await(client.headBlob(RepositoryRef.of(keepAlive.address(), "a/b"), DIGEST, USER, null))
+            .isEmpty());
     assertEquals(2, keepAlive.requests().size());
   }
 
   /** A client's plumbing with a pool bound of {@code maxPools}, on one loop of its own. */
   private record Plumbing(Connections connections, CallRunner runner, EventLoop loop) {
     Call get(String address) {
-      return new Call("GET " + address, HttpMethod.GET, Origin.ofRegistry(address, false), "/v2/",
-          new DefaultHttpHeaders(), null, null, null, false, 1024, false, loop);
+      return new Call(
+          "GET " + address,
+          HttpMethod.GET,
+          Origin.ofRegistry(address, false),
+          "/v2/",
+          new DefaultHttpHeaders(),
+          null,
+          null,
+          null,
+          false,
+          1024,
+          false,
+          loop);
     }
   }
 
@@ -171,10 +190,12 @@ class OriginStateTest {
     for (int i = 0; i < 2; i++) {
       ConnectionPool pool = p.connections().pool(origins.get(i), p.loop());
       HttpConnection c = pool.acquire().get(10, TimeUnit.SECONDS);
-      onLoop(p.loop(), () -> {
-        c.pool().release(c);
-        return null;
-      });
+      onLoop(
+          p.loop(),
+          () -> {
+            c.pool().release(c);
+            return null;
+          });
       pools.add(pool);
     }
     // A third origin, used more than they are, takes the place of one of them.
@@ -185,25 +206,28 @@ class OriginStateTest {
     awaitTrue(
         () -> {
           try {
-            return onLoop(p.loop(), () -> {
-              int evicted = 0;
-              for (ConnectionPool pool : pools) {
-                if (pool.retired()) {
-                  evicted++;
-                  if (pool.openConnections() != 0) {
-                    return false; // its idle connection is still closing
+            return onLoop(
+                p.loop(),
+                () -> {
+                  int evicted = 0;
+                  for (ConnectionPool pool : pools) {
+                    if (pool.retired()) {
+                      evicted++;
+                      if (pool.openConnections() != 0) {
+                        return false; // its idle connection is still closing
+                      }
+                    } else if (pool.openConnections() != 1) {
+                      throw new AssertionError("a pool kept lost its idle connection");
+                    }
                   }
-                } else if (pool.openConnections() != 1) {
-                  throw new AssertionError("a pool kept lost its idle connection");
-                }
-              }
-              return evicted == 1;
-            });
+                  return evicted == 1;
+                });
           } catch (Exception e) {
             throw new AssertionError(e);
           }
         },
-        () -> "pools: " + pools.stream().map(x -> x.retired() + "/" + x.openConnections()).toList());
+        () ->
+            "pools: " + pools.stream().map(x -> x.retired() + "/" + x.openConnections()).toList());
   }
 
   @Test
@@ -215,23 +239,28 @@ class OriginStateTest {
     // the map first, then retired on its loop (what the eviction listener does).
     ConnectionPool taken = p.connections().pool(origin, p.loop());
     p.connections().remove(taken);
-    onLoop(p.loop(), () -> {
-      taken.retire();
-      return null;
-    });
+    onLoop(
+        p.loop(),
+        () -> {
+          taken.retire();
+          return null;
+        });
     HttpConnection c = taken.acquire().get(10, TimeUnit.SECONDS);
-    onLoop(p.loop(), () -> {
-      ConnectionPool current = p.connections().pool(origin, p.loop());
-      assertNotSame(taken, current);
-      assertSame(current, c.pool());
-      assertEquals(0, taken.openConnections());
-      assertEquals(1, current.openConnections());
-      current.release(c);
-      return null;
-    });
+    onLoop(
+        p.loop(),
+        () -> {
+          ConnectionPool current = p.connections().pool(origin, p.loop());
+          assertNotSame(taken, current);
+          assertSame(current, c.pool());
+          assertEquals(0, taken.openConnections());
+          assertEquals(1, current.openConnections());
+          current.release(c);
+          return null;
+        });
     // Released into the current pool, the connection serves the next request.
     assertEquals(200, await(p.runner().run(p.get(f.address()))).status());
-    assertEquals(1, (int) onLoop(p.loop(), () -> p.connections().pool(origin, p.loop()).openConnections()));
+    assertEquals(
+        1, (int) onLoop(p.loop(), () -> p.connections().pool(origin, p.loop()).openConnections()));
   }
 
   @Test
@@ -242,12 +271,14 @@ class OriginStateTest {
     ConnectionPool pool = p.connections().pool(origin, p.loop());
     HttpConnection c = pool.acquire().get(10, TimeUnit.SECONDS);
     p.connections().remove(pool);
-    onLoop(p.loop(), () -> {
-      pool.retire();
-      assertEquals(1, pool.openConnections());
-      pool.release(c);
-      return null;
-    });
+    onLoop(
+        p.loop(),
+        () -> {
+          pool.retire();
+          assertEquals(1, pool.openConnections());
+          pool.release(c);
+          return null;
+        });
     awaitTrue(() -> !c.channel().isOpen(), () -> "the connection is still open");
     assertEquals(0, (int) onLoop(p.loop(), pool::openConnections));
     assertEquals(0, p.connections().poolCount());
@@ -258,33 +289,50 @@ class OriginStateTest {
   @Test
   void aChallengeOverTheCapIsAProtocolErrorAndIsNeverStored() throws Exception {
     String realm = "http://127.0.0.1:1/token?pad=" + "x".repeat(60_000);
-    FakeRegistry f = closing(new FakeRegistry((n, req, reply) ->
-        reply.send(401, "{}", "WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"s\"")));
+    FakeRegistry f =
+        closing(
+            new FakeRegistry(
+                (n, req, reply) ->
+                    reply.send(
+                        401,
+                        "{}",
+                        "WWW-Authenticate",
+                        "Bearer realm=\"" + realm + "\",service=\"s\"")));
     RegistryClient client = closing(new RegistryClient(config(Duration.ofSeconds(55))));
-    Throwable t = failure(client.getManifest(RepositoryRef.of(f.address(), "a/b"), "t", USER, null));
-    RegistryException.Protocol e = assertInstanceOf(RegistryException.Protocol.class, t, t.toString());
-    assertTrue(e.getMessage().contains("longer than " + AuthChallenge.MAX_CHARS + " characters"), e.getMessage());
+    Throwable t =
+        failure(client.getManifest(RepositoryRef.of(f.address(), "a/b"), "t", USER, null));
+    RegistryException.Protocol e =
+        assertInstanceOf(RegistryException.Protocol.class, t, t.toString());
+    assertTrue(
+        e.getMessage().contains("longer than " + AuthChallenge.MAX_CHARS + " characters"),
+        e.getMessage());
     assertTrue(e.getMessage().contains("GET manifest " + f.address() + "/a/b:t"), e.getMessage());
     assertFalse(e.getMessage().contains("xxxx"), "the challenge is not quoted");
     assertEquals(1, f.requests().size(), "not retried, no token fetched");
     assertEquals(0, client.authenticator().challengesRemembered());
     assertEquals(0, client.tokenFetches());
     // The connection that read it is closed, and its pool gone with it.
-    awaitTrue(() -> client.connections().poolCount() == 0, () -> "pools: " + client.connections().poolCount());
+    awaitTrue(
+        () -> client.connections().poolCount() == 0,
+        () -> "pools: " + client.connections().poolCount());
   }
 
   @Test
   void aChallengeUnderTheCapIsFollowed() throws Exception {
     String realm = "r".repeat(3000);
-    FakeRegistry f = closing(new FakeRegistry((n, req, reply) -> {
-      if (req.headers().contains("Authorization")) {
-        reply.send(404, "{}");
-      } else {
-        reply.send(401, "{}", "WWW-Authenticate", "Basic realm=\"" + realm + "\"");
-      }
-    }));
+    FakeRegistry f =
+        closing(
+            new FakeRegistry(
+                (n, req, reply) -> {
+                  if (req.headers().contains("Authorization")) {
+                    reply.send(404, "{}");
+                  } else {
+                    reply.send(401, "{}", "WWW-Authenticate", "Basic realm=\"" + realm + "\"");
+                  }
+                }));
     RegistryClient client = closing(new RegistryClient(config(Duration.ofSeconds(55))));
-    assertTrue(await(client.getManifest(RepositoryRef.of(f.address(), "a/b"), "t", USER, null)).isEmpty());
+    assertTrue(
+        await(client.getManifest(RepositoryRef.of(f.address(), "a/b"), "t", USER, null)).isEmpty());
     assertEquals(2, f.requests().size());
     assertEquals(1, client.authenticator().challengesRemembered());
   }
@@ -310,14 +358,17 @@ class OriginStateTest {
 
     // 100 challenges of ~3,000 characters into a bound of 20,000: a handful stay.
     for (int i = 0; i < 100; i++) {
-      AuthChallenge big = AuthChallenge.parse("Basic realm=\"" + "r".repeat(3000) + i + "\"").orElseThrow();
+      AuthChallenge big =
+          AuthChallenge.parse("Basic realm=\"" + "r".repeat(3000) + i + "\"").orElseThrow();
       a.learn(new Origin(false, "127.4.0." + (i + 1), 5000), big, USER, null, null);
     }
     long kept = a.challengesRemembered();
     assertTrue(kept >= 1 && kept <= 6, "kept " + kept);
 
     // One over the cap is never stored.
-    AuthChallenge huge = AuthChallenge.parse("Basic realm=\"" + "r".repeat(AuthChallenge.MAX_CHARS) + "\"").orElseThrow();
+    AuthChallenge huge =
+        AuthChallenge.parse("Basic realm=\"" + "r".repeat(AuthChallenge.MAX_CHARS) + "\"")
+            .orElseThrow();
     Origin other = new Origin(false, "127.5.0.1", 5000);
     assertFalse(a.learn(other, huge, USER, null, null));
     assertNull(a.authorization(other, USER, null, null).join());
@@ -326,15 +377,25 @@ class OriginStateTest {
   @Test
   void aRegistryThatNeverChallengesNeverSeesTheCredentials() throws Exception {
     String uploads = "/v2/a/b/blobs/uploads/";
-    FakeRegistry f = closing(new FakeRegistry((n, req, reply) -> {
-      switch (req.method()) {
-        case "HEAD", "GET" -> reply.send(404, "{}");
-        case "POST" -> reply.send(202, "{}", "Location", uploads + "session-" + n);
-        case "PATCH" -> reply.send(202, "{}", "Location", req.uri(), "Range", "0-" + (req.body().length - 1));
-        case "PUT" -> reply.send(201, "{}");
-        default -> reply.send(405, "{}");
-      }
-    }));
+    FakeRegistry f =
+        closing(
+            new FakeRegistry(
+                (n, req, reply) -> {
+                  switch (req.method()) {
+                    case "HEAD", "GET" -> reply.send(404, "{}");
+                    case "POST" -> reply.send(202, "{}", "Location", uploads + "session-" + n);
+                    case "PATCH" ->
+                        reply.send(
+                            202,
+                            "{}",
+                            "Location",
+                            req.uri(),
+                            "Range",
+                            "0-" + (req.body().length - 1));
+                    case "PUT" -> reply.send(201, "{}");
+                    default -> reply.send(405, "{}");
+                  }
+                }));
     RegistryClient client = closing(new RegistryClient(config(Duration.ofSeconds(55))));
     RepositoryRef repo = RepositoryRef.of(f.address(), "a/b");
     assertTrue(await(client.getManifest(repo, "t", USER, null)).isEmpty());
@@ -347,10 +408,13 @@ class OriginStateTest {
     await(upload.finish());
     await(client.listTags(repo, 100, 1, USER, null));
 
-    List<String> methods = f.requests().stream().map(FakeRegistry.Request::method).distinct().sorted().toList();
+    List<String> methods =
+        f.requests().stream().map(FakeRegistry.Request::method).distinct().sorted().toList();
     assertEquals(List.of("GET", "HEAD", "PATCH", "POST", "PUT"), methods);
     for (FakeRegistry.Request r : f.requests()) {
-      assertFalse(r.headers().contains("Authorization"), r.method() + " " + r.uri() + " carried credentials");
+      assertFalse(
+          r.headers().contains("Authorization"),
+          r.method() + " " + r.uri() + " carried credentials");
     }
   }
 }

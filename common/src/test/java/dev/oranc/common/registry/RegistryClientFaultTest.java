@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.error.Causes;
-import dev.oranc.testkit.FakeRegistry;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.error.RegistryException.Unavailable.Reason;
 import dev.oranc.common.oci.Digest;
@@ -16,22 +15,23 @@ import dev.oranc.common.oci.Manifest;
 import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.oci.TagList;
 import dev.oranc.common.tag.TagCodec;
+import dev.oranc.common.tag.TagEncoding;
+import dev.oranc.testkit.FakeRegistry;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.util.SelfSignedCertificate;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import dev.oranc.common.tag.TagEncoding;
-import io.netty.buffer.Unpooled;
-import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.util.SelfSignedCertificate;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The registry client against a registry that fails on purpose: what is retried, how often, what
@@ -43,8 +43,10 @@ class RegistryClientFaultTest {
   static final String MANIFEST_JSON =
       "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
           + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:"
-          + "a".repeat(64) + "\",\"size\":2},"
-          + "\"layers\":[{\"mediaType\":\"application/octet-stream\",\"digest\":\"sha256:" + "b".repeat(64)
+          + "a".repeat(64)
+          + "\",\"size\":2},"
+          + "\"layers\":[{\"mediaType\":\"application/octet-stream\",\"digest\":\"sha256:"
+          + "b".repeat(64)
           + "\",\"size\":5,\"annotations\":{\"com.linyinfeng.oranc.content.type\":\"text/x-nix-narinfo\"}}]}";
 
   private FakeRegistry fake;
@@ -82,20 +84,27 @@ class RegistryClientFaultTest {
   }
 
   static Throwable failure(CompletableFuture<?> f) {
-    ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(30, TimeUnit.SECONDS));
+    ExecutionException e =
+        assertThrows(ExecutionException.class, () -> f.get(30, TimeUnit.SECONDS));
     return Causes.of(e);
   }
 
   @Test
   void a500ThenSuccessIsRetried() throws Exception {
-    fake = new FakeRegistry((n, req, reply) -> {
-      if (n == 1) {
-        reply.send(500, "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"boom\"}]}");
-      } else {
-        reply.send(200, Manifest.OCI_MANIFEST, MANIFEST_JSON.getBytes(StandardCharsets.UTF_8));
-      }
-    });
-    Optional<Manifest> m = await(client(3, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    fake =
+        new FakeRegistry(
+            (n, req, reply) -> {
+              if (n == 1) {
+                reply.send(500, "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"boom\"}]}");
+              } else {
+                reply.send(
+                    200, Manifest.OCI_MANIFEST, MANIFEST_JSON.getBytes(StandardCharsets.UTF_8));
+              }
+            });
+    Optional<Manifest> m =
+        await(
+            client(3, Duration.ofSeconds(5))
+                .getManifest(repo(), "t", Credentials.anonymous(), null));
     assertTrue(m.isPresent());
     assertEquals(1, m.get().layers().size());
     assertEquals(2, fake.requests().size());
@@ -103,15 +112,25 @@ class RegistryClientFaultTest {
 
   @Test
   void a429WaitsForRetryAfterThenSucceeds() throws Exception {
-    fake = new FakeRegistry((n, req, reply) -> {
-      if (n == 1) {
-        reply.send(429, "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"slow down\"}]}", "Retry-After", "1");
-      } else {
-        reply.send(200, Manifest.OCI_MANIFEST, MANIFEST_JSON.getBytes(StandardCharsets.UTF_8));
-      }
-    });
+    fake =
+        new FakeRegistry(
+            (n, req, reply) -> {
+              if (n == 1) {
+                reply.send(
+                    429,
+                    "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"slow down\"}]}",
+                    "Retry-After",
+                    "1");
+              } else {
+                reply.send(
+                    200, Manifest.OCI_MANIFEST, MANIFEST_JSON.getBytes(StandardCharsets.UTF_8));
+              }
+            });
     long start = System.nanoTime();
-    Optional<Manifest> m = await(client(3, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    Optional<Manifest> m =
+        await(
+            client(3, Duration.ofSeconds(5))
+                .getManifest(repo(), "t", Credentials.anonymous(), null));
     long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     assertTrue(m.isPresent());
     assertEquals(2, fake.requests().size());
@@ -122,7 +141,10 @@ class RegistryClientFaultTest {
   @Test
   void a429WithALongRetryAfterIsReportedNotWaitedFor() {
     fake = new FakeRegistry((n, req, reply) -> reply.send(429, "{}", "Retry-After", "3600"));
-    Throwable t = failure(client(3, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    Throwable t =
+        failure(
+            client(3, Duration.ofSeconds(5))
+                .getManifest(repo(), "t", Credentials.anonymous(), null));
     RegistryException.RateLimited e = assertInstanceOf(RegistryException.RateLimited.class, t);
     assertEquals(3600, e.retryAfterSeconds());
     assertEquals(1, fake.requests().size());
@@ -130,8 +152,15 @@ class RegistryClientFaultTest {
 
   @Test
   void endless500sMakeExactlyMaxAttemptsThenUnavailableNamingTheRegistry() {
-    fake = new FakeRegistry((n, req, reply) -> reply.send(500, "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"disk on fire\"}]}"));
-    Throwable t = failure(client(4, Duration.ofSeconds(5)).getManifest(repo(), "tag1", Credentials.anonymous(), null));
+    fake =
+        new FakeRegistry(
+            (n, req, reply) ->
+                reply.send(
+                    500, "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"disk on fire\"}]}"));
+    Throwable t =
+        failure(
+            client(4, Duration.ofSeconds(5))
+                .getManifest(repo(), "tag1", Credentials.anonymous(), null));
     RegistryException.Unavailable e = assertInstanceOf(RegistryException.Unavailable.class, t);
     assertEquals(4, fake.requests().size());
     assertEquals(500, e.status());
@@ -143,40 +172,59 @@ class RegistryClientFaultTest {
   @Test
   void maxRetryOfOneMeansOneAttempt() {
     fake = new FakeRegistry((n, req, reply) -> reply.send(503, "{}"));
-    Throwable t = failure(client(1, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    Throwable t =
+        failure(
+            client(1, Duration.ofSeconds(5))
+                .getManifest(repo(), "t", Credentials.anonymous(), null));
     assertInstanceOf(RegistryException.Unavailable.class, t);
     assertEquals(1, fake.requests().size());
   }
 
   private static final String LINK_READ_EMPTY =
-      "{\"errors\":[{\"code\":\"DIGEST_INVALID\",\"message\":\"provided digest did not match uploaded content\"},"
-          + "{\"code\":\"MANIFEST_BLOB_UNKNOWN\",\"message\":\"blob unknown to registry\"}]}";
+      "{\"errors\":[{\"code\":\"DIGEST_INVALID\",\"message\":\"provided digest did not match"
+          + " uploaded content\"},{\"code\":\"MANIFEST_BLOB_UNKNOWN\",\"message\":\"blob unknown to"
+          + " registry\"}]}";
 
   private static Manifest aManifest() {
-    return Manifest.parse(MANIFEST_JSON.getBytes(StandardCharsets.UTF_8), "t", Manifest.OCI_MANIFEST);
+    return Manifest.parse(
+        MANIFEST_JSON.getBytes(StandardCharsets.UTF_8), "t", Manifest.OCI_MANIFEST);
   }
 
   @Test
   void aManifestPutToldABlobJustStoredIsUnknownIsSentAgain() throws Exception {
     // The CNCF registry's answer when another upload of the same blob rewrites its link file at
     // the moment the manifest PUT reads it (seen in the suite: two NARs with the same bytes).
-    fake = new FakeRegistry((n, req, reply) -> {
-      if (n <= 2) {
-        reply.send(400, LINK_READ_EMPTY);
-      } else {
-        reply.send(201, "", "Docker-Content-Digest", Digest.sha256(aManifest().toJson()).toString());
-      }
-    });
-    Digest d = await(client(3, Duration.ofSeconds(5)).putManifest(repo(), "t", aManifest(), Credentials.anonymous(), null));
+    fake =
+        new FakeRegistry(
+            (n, req, reply) -> {
+              if (n <= 2) {
+                reply.send(400, LINK_READ_EMPTY);
+              } else {
+                reply.send(
+                    201,
+                    "",
+                    "Docker-Content-Digest",
+                    Digest.sha256(aManifest().toJson()).toString());
+              }
+            });
+    Digest d =
+        await(
+            client(3, Duration.ofSeconds(5))
+                .putManifest(repo(), "t", aManifest(), Credentials.anonymous(), null));
     assertEquals(Digest.sha256(aManifest().toJson()), d);
     assertEquals(3, fake.requests().size());
-    assertTrue(fake.requests().stream().allMatch(r -> r.method().equals("PUT")), fake.requests().toString());
+    assertTrue(
+        fake.requests().stream().allMatch(r -> r.method().equals("PUT")),
+        fake.requests().toString());
   }
 
   @Test
   void aManifestWhoseBlobStaysUnknownFailsAfterTheRetriesNamingTheRegistrysWords() {
     fake = new FakeRegistry((n, req, reply) -> reply.send(400, LINK_READ_EMPTY));
-    Throwable t = failure(client(3, Duration.ofSeconds(5)).putManifest(repo(), "t", aManifest(), Credentials.anonymous(), null));
+    Throwable t =
+        failure(
+            client(3, Duration.ofSeconds(5))
+                .putManifest(repo(), "t", aManifest(), Credentials.anonymous(), null));
     assertInstanceOf(RegistryException.class, t);
     assertTrue(t.getMessage().contains("DIGEST_INVALID"), t.getMessage());
     assertEquals(1 + RegistryClient.MANIFEST_BLOB_UNKNOWN_RETRIES, fake.requests().size());
@@ -184,25 +232,42 @@ class RegistryClientFaultTest {
 
   @Test
   void aManifestTheRegistryFindsInvalidIsNotSentAgain() {
-    fake = new FakeRegistry((n, req, reply) ->
-        reply.send(400, "{\"errors\":[{\"code\":\"MANIFEST_INVALID\",\"message\":\"manifest invalid\"},"
-            + "{\"code\":\"MANIFEST_BLOB_UNKNOWN\",\"message\":\"blob unknown to registry\"}]}"));
-    Throwable t = failure(client(3, Duration.ofSeconds(5)).putManifest(repo(), "t", aManifest(), Credentials.anonymous(), null));
+    fake =
+        new FakeRegistry(
+            (n, req, reply) ->
+                reply.send(
+                    400,
+                    "{\"errors\":[{\"code\":\"MANIFEST_INVALID\",\"message\":\"manifest"
+                        + " invalid\"},{\"code\":\"MANIFEST_BLOB_UNKNOWN\",\"message\":\"blob"
+                        + " unknown to registry\"}]}"));
+    Throwable t =
+        failure(
+            client(3, Duration.ofSeconds(5))
+                .putManifest(repo(), "t", aManifest(), Credentials.anonymous(), null));
     assertTrue(t.getMessage().contains("MANIFEST_INVALID"), t.getMessage());
     assertEquals(1, fake.requests().size());
   }
 
   @Test
   void notFoundIsAnAnswerNotAFailureAndIsNotRetried() throws Exception {
-    fake = new FakeRegistry((n, req, reply) -> reply.send(404, "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\"}]}"));
-    assertEquals(Optional.empty(), await(client(3, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null)));
+    fake =
+        new FakeRegistry(
+            (n, req, reply) -> reply.send(404, "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\"}]}"));
+    assertEquals(
+        Optional.empty(),
+        await(
+            client(3, Duration.ofSeconds(5))
+                .getManifest(repo(), "t", Credentials.anonymous(), null)));
     assertEquals(1, fake.requests().size());
   }
 
   @Test
   void aConnectionClosedWithoutAnswerIsRetriedThenUnreachable() {
     fake = new FakeRegistry((n, req, reply) -> reply.hangUp());
-    Throwable t = failure(client(3, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    Throwable t =
+        failure(
+            client(3, Duration.ofSeconds(5))
+                .getManifest(repo(), "t", Credentials.anonymous(), null));
     RegistryException.Unavailable e = assertInstanceOf(RegistryException.Unavailable.class, t);
     assertEquals(Reason.UNREACHABLE, e.reason());
     assertEquals(3, fake.requests().size());
@@ -214,7 +279,10 @@ class RegistryClientFaultTest {
     fake = new FakeRegistry((n, req, reply) -> reply.stall());
     String address = fake.address();
     fake.close();
-    Throwable t = failure(client(2, Duration.ofSeconds(5)).getManifest(RepositoryRef.of(address, "a/b"), "t", Credentials.anonymous(), null));
+    Throwable t =
+        failure(
+            client(2, Duration.ofSeconds(5))
+                .getManifest(RepositoryRef.of(address, "a/b"), "t", Credentials.anonymous(), null));
     RegistryException.Unavailable e = assertInstanceOf(RegistryException.Unavailable.class, t);
     assertEquals(Reason.UNREACHABLE, e.reason());
     assertTrue(e.getMessage().contains("cannot connect to http://" + address), e.getMessage());
@@ -225,7 +293,10 @@ class RegistryClientFaultTest {
   void aStallBeforeTheAnswerTimesOut() {
     fake = new FakeRegistry((n, req, reply) -> reply.stall());
     long start = System.nanoTime();
-    Throwable t = failure(client(1, Duration.ofMillis(500)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    Throwable t =
+        failure(
+            client(1, Duration.ofMillis(500))
+                .getManifest(repo(), "t", Credentials.anonymous(), null));
     long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     RegistryException.Unavailable e = assertInstanceOf(RegistryException.Unavailable.class, t);
     assertEquals(Reason.TIMEOUT, e.reason());
@@ -237,7 +308,10 @@ class RegistryClientFaultTest {
   void aDownloadCutShortEndsInAnErrorNeverInCompletion() throws Exception {
     byte[] partial = new byte[100_000];
     fake = new FakeRegistry((n, req, reply) -> reply.truncate(200, 1_000_000, partial));
-    BlobDownload d = await(client(3, Duration.ofSeconds(5)).getBlob(repo(), new Digest("c".repeat(64)), null, Credentials.anonymous(), null));
+    BlobDownload d =
+        await(
+            client(3, Duration.ofSeconds(5))
+                .getBlob(repo(), new Digest("c".repeat(64)), null, Credentials.anonymous(), null));
     assertEquals(1_000_000, d.contentLength());
     CollectingConsumer c = new CollectingConsumer(0);
     d.start(c);
@@ -251,10 +325,14 @@ class RegistryClientFaultTest {
   @Test
   void aDownloadThatStallsMidBodyTimesOut() throws Exception {
     fake = new FakeRegistry((n, req, reply) -> reply.stallMidBody(200, 1_000_000, new byte[1000]));
-    BlobDownload d = await(client(3, Duration.ofMillis(500)).getBlob(repo(), new Digest("c".repeat(64)), null, Credentials.anonymous(), null));
+    BlobDownload d =
+        await(
+            client(3, Duration.ofMillis(500))
+                .getBlob(repo(), new Digest("c".repeat(64)), null, Credentials.anonymous(), null));
     CollectingConsumer c = new CollectingConsumer(0);
     d.start(c);
-    RegistryException.Unavailable e = assertInstanceOf(RegistryException.Unavailable.class, failure(c.done));
+    RegistryException.Unavailable e =
+        assertInstanceOf(RegistryException.Unavailable.class, failure(c.done));
     assertEquals(Reason.TIMEOUT, e.reason());
   }
 
@@ -262,7 +340,10 @@ class RegistryClientFaultTest {
   void aPausedDownloadDoesNotTimeOut() throws Exception {
     byte[] blob = new byte[3000];
     fake = new FakeRegistry((n, req, reply) -> reply.send(200, "application/octet-stream", blob));
-    BlobDownload d = await(client(1, Duration.ofMillis(300)).getBlob(repo(), new Digest("c".repeat(64)), null, Credentials.anonymous(), null));
+    BlobDownload d =
+        await(
+            client(1, Duration.ofMillis(300))
+                .getBlob(repo(), new Digest("c".repeat(64)), null, Credentials.anonymous(), null));
     d.pause();
     Thread.sleep(900);
     CollectingConsumer c = new CollectingConsumer(blob.length);
@@ -274,8 +355,17 @@ class RegistryClientFaultTest {
 
   @Test
   void aManifestThatIsNotJsonIsAProtocolError() {
-    fake = new FakeRegistry((n, req, reply) -> reply.send(200, Manifest.OCI_MANIFEST, "<html>oops</html>".getBytes(StandardCharsets.UTF_8)));
-    Throwable t = failure(client(3, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    fake =
+        new FakeRegistry(
+            (n, req, reply) ->
+                reply.send(
+                    200,
+                    Manifest.OCI_MANIFEST,
+                    "<html>oops</html>".getBytes(StandardCharsets.UTF_8)));
+    Throwable t =
+        failure(
+            client(3, Duration.ofSeconds(5))
+                .getManifest(repo(), "t", Credentials.anonymous(), null));
     RegistryException.Protocol e = assertInstanceOf(RegistryException.Protocol.class, t);
     assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
     assertEquals(1, fake.requests().size());
@@ -283,17 +373,30 @@ class RegistryClientFaultTest {
 
   @Test
   void aManifestOverTheBoundIsRefused() {
-    byte[] huge = ("{\"schemaVersion\":2,\"x\":\"" + "y".repeat(5 << 20) + "\"}").getBytes(StandardCharsets.UTF_8);
+    byte[] huge =
+        ("{\"schemaVersion\":2,\"x\":\"" + "y".repeat(5 << 20) + "\"}")
+            .getBytes(StandardCharsets.UTF_8);
     fake = new FakeRegistry((n, req, reply) -> reply.send(200, Manifest.OCI_MANIFEST, huge));
-    Throwable t = failure(client(3, Duration.ofSeconds(5)).getManifest(repo(), "t", Credentials.anonymous(), null));
+    Throwable t =
+        failure(
+            client(3, Duration.ofSeconds(5))
+                .getManifest(repo(), "t", Credentials.anonymous(), null));
     RegistryException.Protocol e = assertInstanceOf(RegistryException.Protocol.class, t);
     assertTrue(e.getMessage().contains("larger than " + (4 << 20)), e.getMessage());
   }
 
   @Test
   void anImageWithTwoLayersIsAnErrorNamingTheTag() {
-    String twoLayers = MANIFEST_JSON.replace("}}]}", "}},{\"mediaType\":\"application/octet-stream\",\"digest\":\"sha256:" + "d".repeat(64) + "\",\"size\":1}]}");
-    fake = new FakeRegistry((n, req, reply) -> reply.send(200, Manifest.OCI_MANIFEST, twoLayers.getBytes(StandardCharsets.UTF_8)));
+    String twoLayers =
+        MANIFEST_JSON.replace(
+            "}}]}",
+            "}},{\"mediaType\":\"application/octet-stream\",\"digest\":\"sha256:"
+                + "d".repeat(64)
+                + "\",\"size\":1}]}");
+    fake =
+        new FakeRegistry(
+            (n, req, reply) ->
+                reply.send(200, Manifest.OCI_MANIFEST, twoLayers.getBytes(StandardCharsets.UTF_8)));
     OciBinaryCache cache = new OciBinaryCache(client(3, Duration.ofSeconds(5)), TagCodec.DEFAULT);
     Throwable t = failure(cache.find(repo(), "abc.narinfo", Credentials.anonymous(), null));
     RegistryException.Protocol e = assertInstanceOf(RegistryException.Protocol.class, t);
@@ -303,15 +406,19 @@ class RegistryClientFaultTest {
 
   @Test
   void aFailingMainTagIsNotReportedAsAMissEvenWhenTheFallbackIsMissing() {
-    fake = new FakeRegistry((n, req, reply) -> {
-      if (req.uri().endsWith("/manifests/abc.narinfo")) {
-        reply.send(503, "{}");
-      } else {
-        reply.send(404, "{}");
-      }
-    });
-    OciBinaryCache cache = new OciBinaryCache(client(1, Duration.ofSeconds(5)),
-        new TagCodec(TagEncoding.CUSTOM, List.of(TagEncoding.BASE32_DNSSEC)));
+    fake =
+        new FakeRegistry(
+            (n, req, reply) -> {
+              if (req.uri().endsWith("/manifests/abc.narinfo")) {
+                reply.send(503, "{}");
+              } else {
+                reply.send(404, "{}");
+              }
+            });
+    OciBinaryCache cache =
+        new OciBinaryCache(
+            client(1, Duration.ofSeconds(5)),
+            new TagCodec(TagEncoding.CUSTOM, List.of(TagEncoding.BASE32_DNSSEC)));
     Throwable t = failure(cache.find(repo(), "abc.narinfo", Credentials.anonymous(), null));
     assertInstanceOf(RegistryException.Unavailable.class, t);
     assertEquals(2, fake.requests().size());
@@ -320,86 +427,126 @@ class RegistryClientFaultTest {
   @Test
   void redirectsToAnotherHostDropAuthorization() throws Exception {
     byte[] blob = "hello".getBytes(StandardCharsets.UTF_8);
-    try (FakeRegistry storage = new FakeRegistry((n, req, reply) -> reply.send(200, "application/octet-stream", blob))) {
-      String storageUrl = "http://localhost:" + storage.address().split(":")[1] + "/blob?sig=secret";
-      fake = new FakeRegistry((n, req, reply) -> {
-        if (!req.headers().contains("Authorization")) {
-          reply.send(401, "{}", "WWW-Authenticate", "Basic realm=\"fake\"");
-        } else {
-          reply.send(307, "application/json", new byte[0], "Location", storageUrl);
-        }
-      });
-      BlobDownload d = await(client(3, Duration.ofSeconds(5)).getBlob(repo(), new Digest("c".repeat(64)), "bytes=0-4", Credentials.basic("u", "p"), null));
+    try (FakeRegistry storage =
+        new FakeRegistry((n, req, reply) -> reply.send(200, "application/octet-stream", blob))) {
+      String storageUrl =
+          "http://localhost:" + storage.address().split(":")[1] + "/blob?sig=secret";
+      fake =
+          new FakeRegistry(
+              (n, req, reply) -> {
+                if (!req.headers().contains("Authorization")) {
+                  reply.send(401, "{}", "WWW-Authenticate", "Basic realm=\"fake\"");
+                } else {
+                  reply.send(307, "application/json", new byte[0], "Location", storageUrl);
+                }
+              });
+      BlobDownload d =
+          await(
+              client(3, Duration.ofSeconds(5))
+                  .getBlob(
+                      repo(),
+                      new Digest("c".repeat(64)),
+                      "bytes=0-4",
+                      Credentials.basic("u", "p"),
+                      null));
       CollectingConsumer c = new CollectingConsumer(100);
       d.start(c);
       assertEquals(5, await(c.done));
       assertArrayEquals(blob, c.bytes());
       assertEquals(2, fake.requests().size());
-      assertTrue(fake.requests().get(1).headers().contains("Authorization"), "the registry, having asked, gets the credentials");
+      assertTrue(
+          fake.requests().get(1).headers().contains("Authorization"),
+          "the registry, having asked, gets the credentials");
       assertEquals("bytes=0-4", storage.requests().get(0).headers().get("Range"));
-      assertFalse(storage.requests().get(0).headers().contains("Authorization"), "another host does not");
+      assertFalse(
+          storage.requests().get(0).headers().contains("Authorization"), "another host does not");
     }
   }
 
   @Test
   void bearerChallengeLeadsToOneTokenForManyRequests() throws Exception {
     Map<String, String> seen = new ConcurrentHashMap<>();
-    fake = new FakeRegistry((n, req, reply) -> {
-      if (req.uri().startsWith("/token")) {
-        seen.put("token-auth", String.valueOf(req.headers().get("Authorization")));
-        seen.put("token-uri", req.uri());
-        reply.send(200, "{\"token\":\"tok-123\",\"expires_in\":300}");
-        return;
-      }
-      if (!"Bearer tok-123".equals(req.headers().get("Authorization"))) {
-        reply.send(401, "{}", "WWW-Authenticate",
-            "Bearer realm=\"http://" + fake.address() + "/token\",service=\"fake\",scope=\"repository:owner/cache:pull\"");
-        return;
-      }
-      reply.send(200, Manifest.OCI_MANIFEST, MANIFEST_JSON.getBytes(StandardCharsets.UTF_8));
-    });
+    fake =
+        new FakeRegistry(
+            (n, req, reply) -> {
+              if (req.uri().startsWith("/token")) {
+                seen.put("token-auth", String.valueOf(req.headers().get("Authorization")));
+                seen.put("token-uri", req.uri());
+                reply.send(200, "{\"token\":\"tok-123\",\"expires_in\":300}");
+                return;
+              }
+              if (!"Bearer tok-123".equals(req.headers().get("Authorization"))) {
+                reply.send(
+                    401,
+                    "{}",
+                    "WWW-Authenticate",
+                    "Bearer realm=\"http://"
+                        + fake.address()
+                        + "/token\",service=\"fake\",scope=\"repository:owner/cache:pull\"");
+                return;
+              }
+              reply.send(
+                  200, Manifest.OCI_MANIFEST, MANIFEST_JSON.getBytes(StandardCharsets.UTF_8));
+            });
     RegistryClient c = client(3, Duration.ofSeconds(5));
     for (int i = 0; i < 5; i++) {
-      assertTrue(await(c.getManifest(repo(), "t" + i, Credentials.basic("user", "pw"), null)).isPresent());
+      assertTrue(
+          await(c.getManifest(repo(), "t" + i, Credentials.basic("user", "pw"), null)).isPresent());
     }
     assertEquals(1, c.tokenFetches());
     assertEquals("Basic dXNlcjpwdw==", seen.get("token-auth"));
-    assertEquals("/token?service=fake&scope=repository%3Aowner%2Fcache%3Apull", seen.get("token-uri"));
+    assertEquals(
+        "/token?service=fake&scope=repository%3Aowner%2Fcache%3Apull", seen.get("token-uri"));
     // 1 unauthenticated request, 1 token request, then 5 with the token.
     assertEquals(7, fake.requests().size());
   }
 
   @Test
   void anUploadWhosePatchBreaksFailsWholeAndCommitsNothing() throws Exception {
-    fake = new FakeRegistry((n, req, reply) -> {
-      if (req.method().equals("POST")) {
-        reply.send(202, "application/json", new byte[0], "Location", "/v2/owner/cache/blobs/uploads/u1");
-      } else if (req.method().equals("PATCH")) {
-        reply.hangUp();
-      } else if (req.method().equals("HEAD")) {
-        reply.send(404, "{}");
-      } else {
-        reply.send(201, "{}");
-      }
-    });
+    fake =
+        new FakeRegistry(
+            (n, req, reply) -> {
+              if (req.method().equals("POST")) {
+                reply.send(
+                    202,
+                    "application/json",
+                    new byte[0],
+                    "Location",
+                    "/v2/owner/cache/blobs/uploads/u1");
+              } else if (req.method().equals("PATCH")) {
+                reply.hangUp();
+              } else if (req.method().equals("HEAD")) {
+                reply.send(404, "{}");
+              } else {
+                reply.send(201, "{}");
+              }
+            });
     RegistryClient c = client(3, Duration.ofSeconds(5));
     // Larger than a chunk, so that it streams.
     int size = RegistryClientConfig.DEFAULT_UPLOAD_CHUNK_BYTES + 1000;
-    BlobUpload upload = c.upload(repo(), size, "application/octet-stream", Credentials.anonymous(), null);
+    BlobUpload upload =
+        c.upload(repo(), size, "application/octet-stream", Credentials.anonymous(), null);
     upload.write(Unpooled.wrappedBuffer(new byte[size]));
     Throwable t = failure(upload.finish());
     assertInstanceOf(RegistryException.Unavailable.class, t);
-    assertTrue(fake.requests().stream().noneMatch(r -> r.method().equals("PUT")), "nothing may be committed");
-    assertEquals(1, fake.requests().stream().filter(r -> r.method().equals("PATCH")).count(),
+    assertTrue(
+        fake.requests().stream().noneMatch(r -> r.method().equals("PUT")),
+        "nothing may be committed");
+    assertEquals(
+        1,
+        fake.requests().stream().filter(r -> r.method().equals("PATCH")).count(),
         "a PATCH whose bytes are gone is not sent again");
   }
 
   @Test
   void anUploadShorterThanAnnouncedFails() throws Exception {
     fake = new FakeRegistry((n, req, reply) -> reply.send(404, "{}"));
-    BlobUpload upload = client(3, Duration.ofSeconds(5)).upload(repo(), 1000, "application/octet-stream", Credentials.anonymous(), null);
+    BlobUpload upload =
+        client(3, Duration.ofSeconds(5))
+            .upload(repo(), 1000, "application/octet-stream", Credentials.anonymous(), null);
     upload.write(Unpooled.wrappedBuffer(new byte[10]));
-    RegistryException.Protocol e = assertInstanceOf(RegistryException.Protocol.class, failure(upload.finish()));
+    RegistryException.Protocol e =
+        assertInstanceOf(RegistryException.Protocol.class, failure(upload.finish()));
     assertTrue(e.getMessage().contains("ended after 10 of the 1000 bytes"), e.getMessage());
     assertTrue(fake.requests().isEmpty(), fake.requests().toString());
   }
@@ -407,12 +554,14 @@ class RegistryClientFaultTest {
   @Test
   void tlsIsTheDefaultAndAnUntrustedCertificateIsRefused() throws Exception {
     SelfSignedCertificate cert = new SelfSignedCertificate("localhost");
-    SslContext serverTls = SslContextBuilder.forServer(cert.certificate(), cert.privateKey()).build();
+    SslContext serverTls =
+        SslContextBuilder.forServer(cert.certificate(), cert.privateKey()).build();
     fake = new FakeRegistry((n, req, reply) -> reply.send(200, "{}"), serverTls);
     client = new RegistryClient(RegistryClientConfig.builder().maxAttempts(3).build());
     Throwable t = failure(client.getManifest(repo(), "t", Credentials.basic("u", "p"), null));
     RegistryException.Unavailable e = assertInstanceOf(RegistryException.Unavailable.class, t);
-    assertTrue(e.getMessage().contains("TLS with https://" + fake.address() + " failed"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("TLS with https://" + fake.address() + " failed"), e.getMessage());
     assertTrue(e.getMessage().contains("--no-ssl"), e.getMessage());
     assertTrue(fake.requests().isEmpty(), "no request may reach an untrusted server");
     cert.delete();
@@ -420,32 +569,53 @@ class RegistryClientFaultTest {
 
   @Test
   void tagPagesAreFollowedThroughLinkHeadersUpToTheLimit() throws Exception {
-    fake = new FakeRegistry((n, req, reply) -> {
-      String uri = req.uri();
-      if (uri.equals("/v2/owner/cache/tags/list?n=2")) {
-        reply.send(200, "{\"name\":\"owner/cache\",\"tags\":[\"a\",\"b\"]}",
-            "Link", "</v2/owner/cache/tags/list?last=b&n=2>; rel=\"next\"");
-      } else if (uri.equals("/v2/owner/cache/tags/list?last=b&n=2")) {
-        reply.send(200, "{\"name\":\"owner/cache\",\"tags\":[\"c\",\"d\"]}",
-            "Link", "<http://" + fake.address() + "/v2/owner/cache/tags/list?last=d&n=2>; rel=next");
-      } else if (uri.equals("/v2/owner/cache/tags/list?last=d&n=2")) {
-        reply.send(200, "{\"name\":\"owner/cache\",\"tags\":null}");
-      } else {
-        reply.send(404, "{}");
-      }
-    });
+    fake =
+        new FakeRegistry(
+            (n, req, reply) -> {
+              String uri = req.uri();
+              if (uri.equals("/v2/owner/cache/tags/list?n=2")) {
+                reply.send(
+                    200,
+                    "{\"name\":\"owner/cache\",\"tags\":[\"a\",\"b\"]}",
+                    "Link",
+                    "</v2/owner/cache/tags/list?last=b&n=2>; rel=\"next\"");
+              } else if (uri.equals("/v2/owner/cache/tags/list?last=b&n=2")) {
+                reply.send(
+                    200,
+                    "{\"name\":\"owner/cache\",\"tags\":[\"c\",\"d\"]}",
+                    "Link",
+                    "<http://"
+                        + fake.address()
+                        + "/v2/owner/cache/tags/list?last=d&n=2>; rel=next");
+              } else if (uri.equals("/v2/owner/cache/tags/list?last=d&n=2")) {
+                reply.send(200, "{\"name\":\"owner/cache\",\"tags\":null}");
+              } else {
+                reply.send(404, "{}");
+              }
+            });
     RegistryClient c = client(1, Duration.ofSeconds(5));
-    assertEquals(new TagList(List.of("a", "b", "c", "d"), true),
+    assertEquals(
+        new TagList(List.of("a", "b", "c", "d"), true),
         await(c.listTags(repo(), 2, 10, Credentials.anonymous(), null)));
-    assertEquals(new TagList(List.of("a", "b"), false),
+    assertEquals(
+        new TagList(List.of("a", "b"), false),
         await(c.listTags(repo(), 2, 1, Credentials.anonymous(), null)));
   }
 
   @Test
   void aNextTagPageOnAnotherHostIsRefused() {
-    fake = new FakeRegistry((n, req, reply) ->
-        reply.send(200, "{\"tags\":[\"a\"]}", "Link", "<http://elsewhere.example/v2/x/tags/list?last=a>; rel=\"next\""));
-    Throwable t = failure(client(1, Duration.ofSeconds(5)).listTags(repo(), 2, 10, Credentials.anonymous(), null));
+    fake =
+        new FakeRegistry(
+            (n, req, reply) ->
+                reply.send(
+                    200,
+                    "{\"tags\":[\"a\"]}",
+                    "Link",
+                    "<http://elsewhere.example/v2/x/tags/list?last=a>; rel=\"next\""));
+    Throwable t =
+        failure(
+            client(1, Duration.ofSeconds(5))
+                .listTags(repo(), 2, 10, Credentials.anonymous(), null));
     RegistryException.Protocol e = assertInstanceOf(RegistryException.Protocol.class, t);
     assertTrue(e.getMessage().contains("elsewhere.example"), e.getMessage());
   }

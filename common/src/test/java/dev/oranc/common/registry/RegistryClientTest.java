@@ -9,9 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.error.RegistryException;
-import dev.oranc.common.net.Transport;
 import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.layout.StoredFile;
+import dev.oranc.common.net.Transport;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.Manifest;
@@ -22,15 +22,19 @@ import dev.oranc.testkit.ProxiedRequest;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
+import dev.oranc.testkit.SinglePostFront;
 import dev.oranc.testkit.TokenPolicy;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoop;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -38,10 +42,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import dev.oranc.testkit.SinglePostFront;
-import io.netty.channel.EventLoop;
-import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 
 /** The registry client against the real CNCF registry, in each auth flavour. */
 class RegistryClientTest {
@@ -79,8 +79,11 @@ class RegistryClientTest {
     return b;
   }
 
-  /** Uploads {@code content} through a streaming upload of the given declared size (-1: unknown). */
-  static Descriptor upload(RepositoryRef repo, byte[] content, long declared, Credentials c, int piece)
+  /**
+   * Uploads {@code content} through a streaming upload of the given declared size (-1: unknown).
+   */
+  static Descriptor upload(
+      RepositoryRef repo, byte[] content, long declared, Credentials c, int piece)
       throws Exception {
     BlobUpload upload = client.upload(repo, declared, ImageLayout.LAYER_MEDIA_TYPE, c, null);
     for (int at = 0; at < content.length; at += piece) {
@@ -109,7 +112,8 @@ class RegistryClientTest {
     Credentials c = writer(r);
     OciBinaryCache cache = new OciBinaryCache(client, TagCodec.DEFAULT);
     byte[] narinfo = "StorePath: /nix/store/abc\n".getBytes(StandardCharsets.UTF_8);
-    Descriptor blob = await(client.putBlob(repo, narinfo, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+    Descriptor blob =
+        await(client.putBlob(repo, narinfo, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
     await(cache.publish(repo, "abc.narinfo", blob, "text/x-nix-narinfo", "br", c, null));
 
     Optional<StoredFile> found = await(cache.find(repo, "abc.narinfo", c, null));
@@ -117,7 +121,8 @@ class RegistryClientTest {
     assertEquals("text/x-nix-narinfo", found.get().contentType());
     assertEquals("br", found.get().contentEncoding());
     assertEquals(narinfo.length, found.get().size());
-    assertArrayEquals(narinfo, await(client.getBlobBytes(repo, found.get().digest(), 1024, c, null)));
+    assertArrayEquals(
+        narinfo, await(client.getBlobBytes(repo, found.get().digest(), 1024, c, null)));
     assertArrayEquals(narinfo, download(repo, found.get().digest(), c));
     assertEquals(Optional.empty(), await(cache.find(repo, "missing.narinfo", c, null)));
 
@@ -129,8 +134,11 @@ class RegistryClientTest {
     assertEquals("abc.narinfo", m.annotations().get("org.opencontainers.image.description"));
     assertEquals("application/vnd.oci.image.config.v1+json", m.config().mediaType());
     assertEquals(
-        "{\"architecture\":\"\",\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + blob.digest() + "\"]}}",
-        new String(r.getBlob("roundtrip/files", m.config().digest().toString()), StandardCharsets.UTF_8));
+        "{\"architecture\":\"\",\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\""
+            + blob.digest()
+            + "\"]}}",
+        new String(
+            r.getBlob("roundtrip/files", m.config().digest().toString()), StandardCharsets.UTF_8));
   }
 
   @ParameterizedTest
@@ -139,13 +147,17 @@ class RegistryClientTest {
     Registry r = registries.get(flavour);
     RepositoryRef repo = RepositoryRef.of(r.address(), "roundtrip/blobs");
     Credentials c = writer(r);
-    for (int size : new int[] {0, 1, 64 * 1024, 64 * 1024 + 1, 256 * 1024, 256 * 1024 + 7, 3 * 1024 * 1024 + 5}) {
+    for (int size :
+        new int[] {
+          0, 1, 64 * 1024, 64 * 1024 + 1, 256 * 1024, 256 * 1024 + 7, 3 * 1024 * 1024 + 5
+        }) {
       for (long declared : new long[] {-1, size}) {
         byte[] content = randomBytes(size, size * 31L + declared);
         Descriptor d = upload(repo, content, declared, c, 10_000);
         assertEquals(Digest.sha256(content), d.digest(), "size " + size + ", declared " + declared);
         assertEquals(size, d.size());
-        assertArrayEquals(content, download(repo, d.digest(), c), "size " + size + ", declared " + declared);
+        assertArrayEquals(
+            content, download(repo, d.digest(), c), "size " + size + ", declared " + declared);
         assertEquals(OptionalLong.of(size), await(client.headBlob(repo, d.digest(), c, null)));
       }
     }
@@ -165,16 +177,26 @@ class RegistryClientTest {
     Descriptor d = upload(counted, content, content.length, Credentials.anonymous(), 8192);
     assertEquals(Digest.sha256(content), d.digest());
     List<ProxiedRequest> requests = r.proxiedRequests();
-    assertEquals(1, requests.stream().filter(q -> q.method().equals("PATCH") && q.bodyBytes() == content.length).count(),
+    assertEquals(
+        1,
+        requests.stream()
+            .filter(q -> q.method().equals("PATCH") && q.bodyBytes() == content.length)
+            .count(),
         requests.toString());
-    assertTrue(requests.stream().noneMatch(q -> q.method().equals("PUT") && q.bodyBytes() > 0), requests.toString());
+    assertTrue(
+        requests.stream().noneMatch(q -> q.method().equals("PUT") && q.bodyBytes() > 0),
+        requests.toString());
     // Up to the bound, still one PUT after a HEAD.
     r.resetCounters();
     byte[] small = randomBytes(64 * 1024, 12);
     upload(counted, small, small.length, Credentials.anonymous(), 8192);
     requests = r.proxiedRequests();
     assertTrue(requests.stream().anyMatch(q -> q.method().equals("HEAD")), requests.toString());
-    assertEquals(1, requests.stream().filter(q -> q.method().equals("PUT") && q.bodyBytes() == small.length).count(),
+    assertEquals(
+        1,
+        requests.stream()
+            .filter(q -> q.method().equals("PUT") && q.bodyBytes() == small.length)
+            .count(),
         requests.toString());
   }
 
@@ -186,42 +208,58 @@ class RegistryClientTest {
     RepositoryRef counted = RepositoryRef.of(r.proxyAddress(), "dedup/blobs");
     Credentials c = writer(r);
     byte[] content = randomBytes(40_000, 7);
-    Descriptor first = await(client.putBlob(direct, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+    Descriptor first =
+        await(client.putBlob(direct, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
     r.resetCounters();
-    Descriptor second = await(client.putBlob(counted, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+    Descriptor second =
+        await(client.putBlob(counted, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
     assertEquals(first, second);
     // And through a streaming upload whose bytes all fit in memory.
     Descriptor third = upload(counted, content, -1, c, 4096);
     assertEquals(first, third);
     List<ProxiedRequest> requests = r.proxiedRequests();
     assertTrue(requests.stream().noneMatch(q -> q.bodyBytes() > 0), "bodies sent: " + requests);
-    assertTrue(requests.stream().noneMatch(q -> q.method().equals("PUT") || q.method().equals("PATCH")), requests.toString());
-    assertEquals(2, requests.stream().filter(q -> q.matches("HEAD", "/v2/dedup/blobs/blobs/.*") && q.status() == 200).count());
+    assertTrue(
+        requests.stream().noneMatch(q -> q.method().equals("PUT") || q.method().equals("PATCH")),
+        requests.toString());
+    assertEquals(
+        2,
+        requests.stream()
+            .filter(q -> q.matches("HEAD", "/v2/dedup/blobs/blobs/.*") && q.status() == 200)
+            .count());
   }
 
   @ParameterizedTest
   @EnumSource(RegistryFlavour.class)
-  void tagsAreListedAndARepositoryThatDoesNotExistHasNone(RegistryFlavour flavour) throws Exception {
+  void tagsAreListedAndARepositoryThatDoesNotExistHasNone(RegistryFlavour flavour)
+      throws Exception {
     Registry r = registries.get(flavour);
     RepositoryRef repo = RepositoryRef.of(r.address(), "tags/listed");
     Credentials c = writer(r);
     OciBinaryCache cache = new OciBinaryCache(client, TagCodec.DEFAULT);
-    Descriptor blob = await(client.putBlob(repo, new byte[] {1, 2, 3}, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+    Descriptor blob =
+        await(
+            client.putBlob(
+                repo, new byte[] {1, 2, 3}, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
     for (String key : List.of("a.narinfo", "nar/b.nar.zst", "nix-cache-info")) {
       await(cache.publish(repo, key, blob, "application/octet-stream", null, c, null));
     }
     TagList tags = await(client.listTags(repo, 1000, 10, c, null));
     assertTrue(tags.complete());
-    assertEquals(
-        Set.of("a.narinfo", "nar_L_b.nar.zst", "nix-cache-info"), Set.copyOf(tags.tags()));
+    assertEquals(Set.of("a.narinfo", "nar_L_b.nar.zst", "nix-cache-info"), Set.copyOf(tags.tags()));
 
-    TagList none = await(client.listTags(RepositoryRef.of(r.address(), "tags/never-pushed"), 1000, 10, c, null));
+    TagList none =
+        await(
+            client.listTags(RepositoryRef.of(r.address(), "tags/never-pushed"), 1000, 10, c, null));
     assertEquals(new TagList(List.of(), true), none);
   }
 
   @ParameterizedTest
-  @EnumSource(value = RegistryFlavour.class, names = {"ANONYMOUS", "TOKEN"})
-  void withoutCheckBeforeUploadASmallBlobGoesUpWithoutAHead(RegistryFlavour flavour) throws Exception {
+  @EnumSource(
+      value = RegistryFlavour.class,
+      names = {"ANONYMOUS", "TOKEN"})
+  void withoutCheckBeforeUploadASmallBlobGoesUpWithoutAHead(RegistryFlavour flavour)
+      throws Exception {
     Registry r = registries.get(flavour);
     RepositoryRef counted = RepositoryRef.of(r.proxyAddress(), "nohead/blobs");
     Credentials c = writer(r);
@@ -229,7 +267,8 @@ class RegistryClientTest {
         new RegistryClient(client.config().toBuilder().checkBeforeUpload(false).build())) {
       byte[] content = randomBytes(30_000, 11);
       r.resetCounters();
-      Descriptor d = await(unchecked.putBlob(counted, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+      Descriptor d =
+          await(unchecked.putBlob(counted, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
       assertEquals(Digest.sha256(content), d.digest());
       // A streamed upload whose bytes fit in memory ends the same way.
       BlobUpload upload = unchecked.upload(counted, -1, ImageLayout.LAYER_MEDIA_TYPE, c, null);
@@ -238,9 +277,19 @@ class RegistryClientTest {
       assertEquals(Digest.sha256(randomBytes(20_000, 12)), streamed.digest());
       List<ProxiedRequest> requests = r.proxiedRequests();
       assertEquals(List.of(), requests.stream().filter(q -> q.method().equals("HEAD")).toList());
-      assertEquals(2, requests.stream().filter(q -> q.matches("POST", "/v2/nohead/blobs/blobs/uploads/") && q.status() == 202).count(), requests.toString());
-      assertEquals(2, requests.stream().filter(q -> q.method().equals("PUT") && q.status() == 201).count(), requests.toString());
-      assertArrayEquals(content, download(RepositoryRef.of(r.address(), "nohead/blobs"), d.digest(), c));
+      assertEquals(
+          2,
+          requests.stream()
+              .filter(
+                  q -> q.matches("POST", "/v2/nohead/blobs/blobs/uploads/") && q.status() == 202)
+              .count(),
+          requests.toString());
+      assertEquals(
+          2,
+          requests.stream().filter(q -> q.method().equals("PUT") && q.status() == 201).count(),
+          requests.toString());
+      assertArrayEquals(
+          content, download(RepositoryRef.of(r.address(), "nohead/blobs"), d.digest(), c));
     }
   }
 
@@ -250,8 +299,11 @@ class RegistryClientTest {
    * the next POST there carries no body.
    */
   @ParameterizedTest
-  @EnumSource(value = RegistryFlavour.class, names = {"ANONYMOUS", "TOKEN"})
-  void aRegistryThatOpensASessionForASinglePostIsRemembered(RegistryFlavour flavour) throws Exception {
+  @EnumSource(
+      value = RegistryFlavour.class,
+      names = {"ANONYMOUS", "TOKEN"})
+  void aRegistryThatOpensASessionForASinglePostIsRemembered(RegistryFlavour flavour)
+      throws Exception {
     Registry r = registries.get(flavour);
     RepositoryRef counted = RepositoryRef.of(r.proxyAddress(), "single/cncf");
     Credentials c = writer(r);
@@ -261,15 +313,22 @@ class RegistryClientTest {
       byte[] second = randomBytes(30_000, 22);
       r.resetCounters();
       assertEquals(Optional.empty(), fresh.singlePostSupported(counted));
-      Descriptor d1 = await(fresh.putBlob(counted, first, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+      Descriptor d1 =
+          await(fresh.putBlob(counted, first, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
       assertEquals(Optional.of(false), fresh.singlePostSupported(counted));
-      Descriptor d2 = await(fresh.putBlob(counted, second, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
-      List<ProxiedRequest> requests = r.proxiedRequests().stream().filter(q -> q.status() != 401).toList();
-      assertEquals(List.of("POST 30000 202", "PUT 30000 201", "POST 0 202", "PUT 30000 201"),
-          requests.stream().map(q -> q.method() + " " + q.bodyBytes() + " " + q.status()).toList(), requests.toString());
+      Descriptor d2 =
+          await(fresh.putBlob(counted, second, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+      List<ProxiedRequest> requests =
+          r.proxiedRequests().stream().filter(q -> q.status() != 401).toList();
+      assertEquals(
+          List.of("POST 30000 202", "PUT 30000 201", "POST 0 202", "PUT 30000 201"),
+          requests.stream().map(q -> q.method() + " " + q.bodyBytes() + " " + q.status()).toList(),
+          requests.toString());
       assertTrue(requests.get(0).uri().contains("digest=sha256"), requests.toString());
-      assertArrayEquals(first, download(RepositoryRef.of(r.address(), "single/cncf"), d1.digest(), c));
-      assertArrayEquals(second, download(RepositoryRef.of(r.address(), "single/cncf"), d2.digest(), c));
+      assertArrayEquals(
+          first, download(RepositoryRef.of(r.address(), "single/cncf"), d1.digest(), c));
+      assertArrayEquals(
+          second, download(RepositoryRef.of(r.address(), "single/cncf"), d2.digest(), c));
     }
   }
 
@@ -278,8 +337,11 @@ class RegistryClientTest {
    * has shown that it can, a body over {@code monolithicUploadBytes} does not try.
    */
   @ParameterizedTest
-  @EnumSource(value = RegistryFlavour.class, names = {"ANONYMOUS", "TOKEN"})
-  void aRegistryThatCompletesASinglePostTakesABodyInOneRequest(RegistryFlavour flavour) throws Exception {
+  @EnumSource(
+      value = RegistryFlavour.class,
+      names = {"ANONYMOUS", "TOKEN"})
+  void aRegistryThatCompletesASinglePostTakesABodyInOneRequest(RegistryFlavour flavour)
+      throws Exception {
     Registry r = registries.get(flavour);
     Credentials c = writer(r);
     try (SinglePostFront front = new SinglePostFront(r.proxyAddress());
@@ -291,12 +353,23 @@ class RegistryClientTest {
       byte[] bigAgain = randomBytes(100_000, 33);
       Descriptor d1 = await(fresh.putBlob(repo, big, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
       assertEquals(Optional.empty(), fresh.singlePostSupported(repo));
-      Descriptor d2 = await(fresh.putBlob(repo, small, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+      Descriptor d2 =
+          await(fresh.putBlob(repo, small, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
       assertEquals(Optional.of(true), fresh.singlePostSupported(repo));
-      Descriptor d3 = await(fresh.putBlob(repo, bigAgain, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
-      List<String> requests = front.requests().stream().filter(q -> q.status() != 401)
-          .map(q -> q.method() + " " + q.status() + (q.uri().contains("digest=") ? " digest" : "")).toList();
-      assertEquals(List.of("POST 202", "PUT 201 digest", "POST 201 digest", "POST 201 digest"), requests);
+      Descriptor d3 =
+          await(fresh.putBlob(repo, bigAgain, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+      List<String> requests =
+          front.requests().stream()
+              .filter(q -> q.status() != 401)
+              .map(
+                  q ->
+                      q.method()
+                          + " "
+                          + q.status()
+                          + (q.uri().contains("digest=") ? " digest" : ""))
+              .toList();
+      assertEquals(
+          List.of("POST 202", "PUT 201 digest", "POST 201 digest", "POST 201 digest"), requests);
       RepositoryRef real = RepositoryRef.of(r.address(), "single/front");
       assertArrayEquals(big, download(real, d1.digest(), c));
       assertArrayEquals(small, download(real, d2.digest(), c));
@@ -305,14 +378,17 @@ class RegistryClientTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = RegistryFlavour.class, names = {"ANONYMOUS", "BASIC"})
+  @EnumSource(
+      value = RegistryFlavour.class,
+      names = {"ANONYMOUS", "BASIC"})
   void aBlobIsMountedFromAnotherRepository(RegistryFlavour flavour) throws Exception {
     Registry r = registries.get(flavour);
     Credentials c = writer(r);
     RepositoryRef from = RepositoryRef.of(r.address(), "mount/source");
     RepositoryRef to = RepositoryRef.of(r.address(), "mount/target");
     byte[] content = randomBytes(1000, 99);
-    Descriptor d = await(client.putBlob(from, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+    Descriptor d =
+        await(client.putBlob(from, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
     assertTrue(await(client.mountBlob(to, d.digest(), "mount/source", c, null)));
     assertArrayEquals(content, await(client.getBlobBytes(to, d.digest(), 2000, c, null)));
     assertFalse(await(client.mountBlob(to, new Digest("0".repeat(64)), "mount/source", c, null)));
@@ -342,20 +418,29 @@ class RegistryClientTest {
     RepositoryRef repo = RepositoryRef.of(r.address(), "tokens/public");
     Credentials c = Credentials.basic(Registry.USER, Registry.PASSWORD);
     byte[] content = randomBytes(500, 5);
-    Descriptor d = await(client.putBlob(repo, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
-    assertArrayEquals(content, await(client.getBlobBytes(repo, d.digest(), 1000, Credentials.anonymous(), null)));
+    Descriptor d =
+        await(client.putBlob(repo, content, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+    assertArrayEquals(
+        content, await(client.getBlobBytes(repo, d.digest(), 1000, Credentials.anonymous(), null)));
     assertTrue(r.tokenRequestLog().stream().anyMatch(t -> t.anonymous() && t.status() == 200));
   }
 
   @Test
   void aTokenIsFetchedAgainAfterItExpires() throws Exception {
-    try (Registry r = Registry.start(RegistryFlavour.TOKEN,
-        Registry.Options.DEFAULT.withTokenPolicy(TokenPolicy.DEFAULT.withLifetime(Duration.ofSeconds(300))))) {
+    try (Registry r =
+        Registry.start(
+            RegistryFlavour.TOKEN,
+            Registry.Options.DEFAULT.withTokenPolicy(
+                TokenPolicy.DEFAULT.withLifetime(Duration.ofSeconds(300))))) {
       // The client's clock is the test's: a 300 s token (valid at the registry throughout) is
       // kept for 270 s of it, however slow the machine.
       AtomicLong nanos = new AtomicLong();
-      RegistryClient fresh = new RegistryClient(RegistryClientConfig.builder().tls(false).build(),
-          Transport.newGroup(1, "token-expiry-test"), true, nanos::get);
+      RegistryClient fresh =
+          new RegistryClient(
+              RegistryClientConfig.builder().tls(false).build(),
+              Transport.newGroup(1, "token-expiry-test"),
+              true,
+              nanos::get);
       try {
         RepositoryRef repo = RepositoryRef.of(r.address(), "tokens/expiry");
         Credentials c = Credentials.basic(Registry.USER, Registry.PASSWORD);
@@ -374,7 +459,10 @@ class RegistryClientTest {
 
   @Test
   void aTokenTheRegistryRefusesIsRefreshedOnce() throws Exception {
-    try (Registry r = Registry.start(RegistryFlavour.TOKEN, Registry.Options.DEFAULT.withTokenPolicy(TokenPolicy.expired()))) {
+    try (Registry r =
+        Registry.start(
+            RegistryFlavour.TOKEN,
+            Registry.Options.DEFAULT.withTokenPolicy(TokenPolicy.expired()))) {
       RegistryClient fresh = new RegistryClient(RegistryClientConfig.builder().tls(false).build());
       try {
         RepositoryRef repo = RepositoryRef.of(r.address(), "tokens/refresh");
@@ -403,7 +491,8 @@ class RegistryClientTest {
     r.resetCounters();
     BlobUpload upload = client.upload(counted, -1, ImageLayout.LAYER_MEDIA_TYPE, c, null);
     await(upload.open());
-    assertEquals(1, r.proxiedRequests("POST", ".*/blobs/uploads/").size(), r.proxiedRequests().toString());
+    assertEquals(
+        1, r.proxiedRequests("POST", ".*/blobs/uploads/").size(), r.proxiedRequests().toString());
     byte[] small = "hello".getBytes(StandardCharsets.UTF_8);
     upload.write(Unpooled.copiedBuffer(small));
     Descriptor d = await(upload.finish());
@@ -412,8 +501,13 @@ class RegistryClientTest {
     assertArrayEquals(small, r.getBlob("test/open-early", d.digest().toString()));
 
     // Refused credentials fail the open itself.
-    BlobUpload refused = client.upload(RepositoryRef.of(r.address(), "test/open-early"), -1,
-        ImageLayout.LAYER_MEDIA_TYPE, Credentials.basic(Registry.READER, Registry.READER_PASSWORD), null);
+    BlobUpload refused =
+        client.upload(
+            RepositoryRef.of(r.address(), "test/open-early"),
+            -1,
+            ImageLayout.LAYER_MEDIA_TYPE,
+            Credentials.basic(Registry.READER, Registry.READER_PASSWORD),
+            null);
     assertInstanceOf(RegistryException.class, failure(refused.open()));
     assertTrue(refused.result().isCompletedExceptionally());
   }
@@ -423,15 +517,17 @@ class RegistryClientTest {
     Registry r = registries.get(RegistryFlavour.ANONYMOUS);
     RepositoryRef repo = RepositoryRef.of(r.address(), "test/cross-thread");
     EventLoop loop = client.group().next();
-    BlobUpload upload = client.upload(repo, -1, ImageLayout.LAYER_MEDIA_TYPE, Credentials.anonymous(), loop);
+    BlobUpload upload =
+        client.upload(repo, -1, ImageLayout.LAYER_MEDIA_TYPE, Credentials.anonymous(), loop);
     CountDownLatch hold = new CountDownLatch(1);
-    loop.execute(() -> {
-      try {
-        hold.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    loop.execute(
+        () -> {
+          try {
+            hold.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        });
     byte[] content = randomBytes(2 << 20, 9);
     int piece = 16 * 1024;
     int at = 0;
@@ -459,27 +555,32 @@ class RegistryClientTest {
     Registry r = registries.get(RegistryFlavour.ANONYMOUS);
     RepositoryRef repo = RepositoryRef.of(r.address(), "test/order");
     EventLoop loop = client.group().next();
-    BlobUpload upload = client.upload(repo, -1, ImageLayout.LAYER_MEDIA_TYPE, Credentials.anonymous(), loop);
+    BlobUpload upload =
+        client.upload(repo, -1, ImageLayout.LAYER_MEDIA_TYPE, Credentials.anonymous(), loop);
     byte[] a = randomBytes(100_000, 10);
     byte[] b = randomBytes(50_000, 11);
     CountDownLatch go = new CountDownLatch(1);
     CompletableFuture<Descriptor> done = new CompletableFuture<>();
     // Queued first, runs last: by then A, written from this thread, waits in the loop's queue.
-    loop.execute(() -> {
-      try {
-        go.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      upload.write(Unpooled.copiedBuffer(b));
-      upload.finish().whenComplete((d, e) -> {
-        if (e != null) {
-          done.completeExceptionally(e);
-        } else {
-          done.complete(d);
-        }
-      });
-    });
+    loop.execute(
+        () -> {
+          try {
+            go.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          upload.write(Unpooled.copiedBuffer(b));
+          upload
+              .finish()
+              .whenComplete(
+                  (d, e) -> {
+                    if (e != null) {
+                      done.completeExceptionally(e);
+                    } else {
+                      done.complete(d);
+                    }
+                  });
+        });
     upload.write(Unpooled.copiedBuffer(a));
     go.countDown();
     byte[] ab = new byte[a.length + b.length];
@@ -492,11 +593,23 @@ class RegistryClientTest {
   void aReaderCannotPushAndAWrongPasswordIsRefused() {
     Registry r = registries.get(RegistryFlavour.TOKEN);
     RepositoryRef repo = RepositoryRef.of(r.address(), "tokens/denied");
-    Throwable push = failure(client.putBlob(repo, new byte[] {1}, null, ImageLayout.LAYER_MEDIA_TYPE,
-        Credentials.basic(Registry.READER, Registry.READER_PASSWORD), null));
-    assertTrue(push instanceof RegistryException.Unauthorized || push instanceof RegistryException.Forbidden, push.toString());
-    Throwable wrong = failure(client.getManifest(repo, "x", Credentials.basic(Registry.USER, "wrong"), null));
-    RegistryException.Unauthorized e = assertInstanceOf(RegistryException.Unauthorized.class, wrong);
+    Throwable push =
+        failure(
+            client.putBlob(
+                repo,
+                new byte[] {1},
+                null,
+                ImageLayout.LAYER_MEDIA_TYPE,
+                Credentials.basic(Registry.READER, Registry.READER_PASSWORD),
+                null));
+    assertTrue(
+        push instanceof RegistryException.Unauthorized
+            || push instanceof RegistryException.Forbidden,
+        push.toString());
+    Throwable wrong =
+        failure(client.getManifest(repo, "x", Credentials.basic(Registry.USER, "wrong"), null));
+    RegistryException.Unauthorized e =
+        assertInstanceOf(RegistryException.Unauthorized.class, wrong);
     assertTrue(e.getMessage().contains("refused the credentials"), e.getMessage());
     assertFalse(e.getMessage().contains("wrong"), e.getMessage());
   }
@@ -505,7 +618,15 @@ class RegistryClientTest {
   void basicAuthRegistryRefusesAnonymousWrites() {
     Registry r = registries.get(RegistryFlavour.BASIC);
     RepositoryRef repo = RepositoryRef.of(r.address(), "basic/anon");
-    Throwable t = failure(client.putBlob(repo, new byte[] {1, 2}, null, ImageLayout.LAYER_MEDIA_TYPE, Credentials.anonymous(), null));
+    Throwable t =
+        failure(
+            client.putBlob(
+                repo,
+                new byte[] {1, 2},
+                null,
+                ImageLayout.LAYER_MEDIA_TYPE,
+                Credentials.anonymous(),
+                null));
     RegistryException.Unauthorized e = assertInstanceOf(RegistryException.Unauthorized.class, t);
     assertTrue(e.getMessage().contains("wants credentials"), e.getMessage());
   }
@@ -516,12 +637,18 @@ class RegistryClientTest {
     Registry r = registries.get(flavour);
     RepositoryRef counted = RepositoryRef.of(r.proxyAddress(), "unlimited/chunks");
     Credentials c = writer(r);
-    try (RegistryClient unlimited = new RegistryClient(RegistryClientConfig.builder().tls(false)
-        .uploadChunkBytes(0).monolithicUploadBytes(64 * 1024).build())) {
+    try (RegistryClient unlimited =
+        new RegistryClient(
+            RegistryClientConfig.builder()
+                .tls(false)
+                .uploadChunkBytes(0)
+                .monolithicUploadBytes(64 * 1024)
+                .build())) {
       for (long declared : new long[] {-1, 3_000_123}) {
         byte[] content = randomBytes(3_000_123, declared);
         r.resetCounters();
-        BlobUpload upload = unlimited.upload(counted, declared, ImageLayout.LAYER_MEDIA_TYPE, c, null);
+        BlobUpload upload =
+            unlimited.upload(counted, declared, ImageLayout.LAYER_MEDIA_TYPE, c, null);
         for (int at = 0; at < content.length; at += 50_000) {
           CompletableFuture<Void> writable = new CompletableFuture<>();
           upload.whenWritable(() -> writable.complete(null));
@@ -533,7 +660,8 @@ class RegistryClientTest {
         List<ProxiedRequest> patches = r.proxiedRequests("PATCH", ".*");
         assertEquals(1, patches.size(), r.proxiedRequests().toString());
         assertEquals(content.length, patches.get(0).bodyBytes());
-        assertArrayEquals(content, await(unlimited.getBlobBytes(counted, d.digest(), 4_000_000, c, null)));
+        assertArrayEquals(
+            content, await(unlimited.getBlobBytes(counted, d.digest(), 4_000_000, c, null)));
       }
       // Small bodies still go up whole, after a HEAD.
       byte[] small = randomBytes(1000, 1);

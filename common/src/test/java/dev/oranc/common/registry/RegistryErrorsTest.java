@@ -32,14 +32,28 @@ class RegistryErrorsTest {
 
   @Test
   void aManifestPutIsSentAgainOnlyWhenEveryErrorSaysABlobIsUnknown() {
-    assertTrue(RegistryErrors.blobJustStoredLooksUnknown(body(
-        "{\"errors\":[" + error("DIGEST_INVALID") + "," + error("MANIFEST_BLOB_UNKNOWN") + "]}")));
-    assertTrue(RegistryErrors.blobJustStoredLooksUnknown(
-        body("{\"errors\":[" + error("BLOB_UNKNOWN") + "]}")));
-    assertFalse(RegistryErrors.blobJustStoredLooksUnknown(body("{\"errors\":["
-        + error("MANIFEST_BLOB_UNKNOWN") + "," + error("MANIFEST_INVALID") + "]}")));
-    assertFalse(RegistryErrors.blobJustStoredLooksUnknown(
-        body("{\"errors\":[" + error("manifest_blob_unknown") + "]}")));
+    assertTrue(
+        RegistryErrors.blobJustStoredLooksUnknown(
+            body(
+                "{\"errors\":["
+                    + error("DIGEST_INVALID")
+                    + ","
+                    + error("MANIFEST_BLOB_UNKNOWN")
+                    + "]}")));
+    assertTrue(
+        RegistryErrors.blobJustStoredLooksUnknown(
+            body("{\"errors\":[" + error("BLOB_UNKNOWN") + "]}")));
+    assertFalse(
+        RegistryErrors.blobJustStoredLooksUnknown(
+            body(
+                "{\"errors\":["
+                    + error("MANIFEST_BLOB_UNKNOWN")
+                    + ","
+                    + error("MANIFEST_INVALID")
+                    + "]}")));
+    assertFalse(
+        RegistryErrors.blobJustStoredLooksUnknown(
+            body("{\"errors\":[" + error("manifest_blob_unknown") + "]}")));
     assertFalse(RegistryErrors.blobJustStoredLooksUnknown(body("{\"errors\":[]}")));
     assertFalse(RegistryErrors.blobJustStoredLooksUnknown(body("not json")));
     assertFalse(RegistryErrors.blobJustStoredLooksUnknown(null));
@@ -47,12 +61,15 @@ class RegistryErrorsTest {
 
   @Test
   void aBareCodeIsExplainedInTheSpecsWords() {
-    assertEquals("the registry said: NAME_UNKNOWN: repository name not known to registry",
+    assertEquals(
+        "the registry said: NAME_UNKNOWN: repository name not known to registry",
         RegistryErrors.registryMessage(body("{\"errors\":[{\"code\":\"NAME_UNKNOWN\"}]}")));
-    assertEquals("the registry said: NAME_UNKNOWN: no such repo",
+    assertEquals(
+        "the registry said: NAME_UNKNOWN: no such repo",
         RegistryErrors.registryMessage(
             body("{\"errors\":[{\"code\":\"NAME_UNKNOWN\",\"message\":\"no such repo\"}]}")));
-    assertEquals("the registry said: ODD: ",
+    assertEquals(
+        "the registry said: ODD: ",
         RegistryErrors.registryMessage(body("{\"errors\":[{\"code\":\"ODD\"}]}")));
   }
 }

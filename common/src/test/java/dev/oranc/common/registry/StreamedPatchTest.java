@@ -28,13 +28,14 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * An upload's PATCH goes through {@link CallRunner} with a streamed body, and is sent exactly once:
- * with the session's credentials, but never again after an answer that would make another call
- * send itself again (a rate limit, a 5xx, a redirect, a 401), and outside the rate-limit windows.
+ * with the session's credentials, but never again after an answer that would make another call send
+ * itself again (a rate limit, a 5xx, a redirect, a 401), and outside the rate-limit windows.
  * Cancelling the upload closes the PATCH's connection.
  */
 class StreamedPatchTest {
 
   private static final String SESSION = "/v2/owner/cache/blobs/uploads/u1";
+
   /** Larger than a chunk, so that the body streams in PATCHes. */
   private static final int SIZE = RegistryClientConfig.DEFAULT_UPLOAD_CHUNK_BYTES + 1000;
 
@@ -92,17 +93,28 @@ class StreamedPatchTest {
   @ParameterizedTest
   @ValueSource(ints = {500, 502, 503, 504, 429, 307, 401})
   void aPatchIsSentOnceWhateverTheAnswer(int status) throws Exception {
-    fake = new FakeRegistry((n, req, reply) -> {
-      switch (req.method()) {
-        case "POST" -> reply.send(202, "application/json", new byte[0], "Location", SESSION);
-        case "PATCH" -> reply.send(status, "{}", "Retry-After", "1", "Location", SESSION,
-            "WWW-Authenticate", "Basic realm=\"fake\"");
-        default -> reply.send(202, "{}");
-      }
-    });
+    fake =
+        new FakeRegistry(
+            (n, req, reply) -> {
+              switch (req.method()) {
+                case "POST" ->
+                    reply.send(202, "application/json", new byte[0], "Location", SESSION);
+                case "PATCH" ->
+                    reply.send(
+                        status,
+                        "{}",
+                        "Retry-After",
+                        "1",
+                        "Location",
+                        SESSION,
+                        "WWW-Authenticate",
+                        "Basic realm=\"fake\"");
+                default -> reply.send(202, "{}");
+              }
+            });
     RegistryClient c = client();
-    BlobUpload upload = c.upload(repo(), SIZE, "application/octet-stream",
-        Credentials.basic("user", "pw"), null);
+    BlobUpload upload =
+        c.upload(repo(), SIZE, "application/octet-stream", Credentials.basic("user", "pw"), null);
     upload.write(Unpooled.wrappedBuffer(new byte[SIZE]));
     Throwable t = failure(upload.finish());
     assertInstanceOf(RegistryException.class, t);
@@ -110,34 +122,45 @@ class StreamedPatchTest {
     if (status == 429) {
       assertInstanceOf(RegistryException.RateLimited.class, t);
     }
-    assertEquals(1, count("PATCH"), () -> "a PATCH whose bytes are gone is sent once: "
-        + fake.requests());
+    assertEquals(
+        1, count("PATCH"), () -> "a PATCH whose bytes are gone is sent once: " + fake.requests());
     assertEquals(0, count("PUT"), "nothing may be committed");
-    assertEquals(0, c.throttling().rateLimitAnswers(),
-        "a PATCH is outside the rate-limit windows");
+    assertEquals(0, c.throttling().rateLimitAnswers(), "a PATCH is outside the rate-limit windows");
   }
 
   @Test
   void aPatchCarriesTheCredentialsTheSessionLearnt() throws Exception {
     String basic = "Basic dXNlcjpwdw==";
-    fake = new FakeRegistry((n, req, reply) -> {
-      if (!basic.equals(req.headers().get("Authorization"))) {
-        reply.send(401, "{}", "WWW-Authenticate", "Basic realm=\"fake\"");
-        return;
-      }
-      switch (req.method()) {
-        case "POST" -> reply.send(202, "application/json", new byte[0], "Location", SESSION);
-        case "PATCH" -> reply.send(202, "application/json", new byte[0], "Location", SESSION,
-            "Range", "0-" + req.headers().get("Content-Range").split("-")[1]);
-        default -> reply.send(201, "{}");
-      }
-    });
+    fake =
+        new FakeRegistry(
+            (n, req, reply) -> {
+              if (!basic.equals(req.headers().get("Authorization"))) {
+                reply.send(401, "{}", "WWW-Authenticate", "Basic realm=\"fake\"");
+                return;
+              }
+              switch (req.method()) {
+                case "POST" ->
+                    reply.send(202, "application/json", new byte[0], "Location", SESSION);
+                case "PATCH" ->
+                    reply.send(
+                        202,
+                        "application/json",
+                        new byte[0],
+                        "Location",
+                        SESSION,
+                        "Range",
+                        "0-" + req.headers().get("Content-Range").split("-")[1]);
+                default -> reply.send(201, "{}");
+              }
+            });
     byte[] content = new byte[SIZE];
     for (int i = 0; i < content.length; i++) {
       content[i] = (byte) i;
     }
-    BlobUpload upload = client().upload(repo(), SIZE, "application/octet-stream",
-        Credentials.basic("user", "pw"), null);
+    BlobUpload upload =
+        client()
+            .upload(
+                repo(), SIZE, "application/octet-stream", Credentials.basic("user", "pw"), null);
     upload.write(Unpooled.wrappedBuffer(content));
     Descriptor d = upload.finish().get(30, TimeUnit.SECONDS);
     assertEquals(SIZE, d.size());
@@ -156,22 +179,27 @@ class StreamedPatchTest {
     }
     assertArrayEquals(content, sent);
     // Only the first request met the 401: the PATCHes went with what the POST taught.
-    assertEquals(1, fake.requests().stream()
-        .filter(r -> r.headers().get("Authorization") == null).count(), fake.requests().toString());
+    assertEquals(
+        1,
+        fake.requests().stream().filter(r -> r.headers().get("Authorization") == null).count(),
+        fake.requests().toString());
   }
 
   @Test
   void abortingTheUploadClosesThePatchsConnection() throws Exception {
-    fake = new FakeRegistry((n, req, reply) -> {
-      switch (req.method()) {
-        case "POST" -> reply.send(202, "application/json", new byte[0], "Location", SESSION);
-        case "PATCH" -> reply.stall();
-        default -> reply.send(204, "{}");
-      }
-    });
+    fake =
+        new FakeRegistry(
+            (n, req, reply) -> {
+              switch (req.method()) {
+                case "POST" ->
+                    reply.send(202, "application/json", new byte[0], "Location", SESSION);
+                case "PATCH" -> reply.stall();
+                default -> reply.send(204, "{}");
+              }
+            });
     RegistryClient c = client();
-    BlobUpload upload = c.upload(repo(), SIZE, "application/octet-stream",
-        Credentials.anonymous(), null);
+    BlobUpload upload =
+        c.upload(repo(), SIZE, "application/octet-stream", Credentials.anonymous(), null);
     upload.write(Unpooled.wrappedBuffer(new byte[SIZE]));
     awaitTrue(() -> count("PATCH") == 1, () -> fake.requests().toString());
     IllegalStateException cause = new IllegalStateException("the producer gave up");
@@ -181,7 +209,8 @@ class StreamedPatchTest {
     EventLoop loop = upload.eventLoop();
     Origin origin = c.registryOrigin(repo());
     // Without the cancelled PATCH's connection, only the one the DELETE went on stays open.
-    awaitTrue(() -> openConnections(c, origin, loop) <= 1,
+    awaitTrue(
+        () -> openConnections(c, origin, loop) <= 1,
         () -> openConnections(c, origin, loop) + " connections open");
   }
 

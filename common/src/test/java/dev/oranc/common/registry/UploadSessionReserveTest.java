@@ -19,17 +19,20 @@ class UploadSessionReserveTest {
 
   private final AtomicLong nanos = new AtomicLong();
   private final Ticker ticker = nanos::get;
-  private final UploadSessionReserve reserve = new UploadSessionReserve(2, Duration.ofSeconds(60), ticker);
+  private final UploadSessionReserve reserve =
+      new UploadSessionReserve(2, Duration.ofSeconds(60), ticker);
   private final List<URI> cancelled = new ArrayList<>();
   private int opened;
 
   private CompletableFuture<URI> open() {
     opened++;
-    return CompletableFuture.completedFuture(URI.create("http://127.0.0.1:5000/v2/r/blobs/uploads/" + opened));
+    return CompletableFuture.completedFuture(
+        URI.create("http://127.0.0.1:5000/v2/r/blobs/uploads/" + opened));
   }
 
   private static UploadSessionReserve.Scope scope(String repository) {
-    return new UploadSessionReserve.Scope(new Origin(false, "127.0.0.1", 5000), repository, "anonymous");
+    return new UploadSessionReserve.Scope(
+        new Origin(false, "127.0.0.1", 5000), repository, "anonymous");
   }
 
   @Test
@@ -51,7 +54,9 @@ class UploadSessionReserveTest {
   void aSessionOlderThanTheBoundIsHandedBackToBeDropped() {
     reserve.refill(scope("a"), this::open, cancelled::add);
     nanos.addAndGet(Duration.ofSeconds(60).toNanos());
-    assertEquals("http://127.0.0.1:5000/v2/r/blobs/uploads/1", reserve.take(scope("a")).session().join().toString(),
+    assertEquals(
+        "http://127.0.0.1:5000/v2/r/blobs/uploads/1",
+        reserve.take(scope("a")).session().join().toString(),
         "60 s is still young enough");
     nanos.addAndGet(1);
     UploadSessionReserve.Taken taken = reserve.take(scope("a"));
@@ -64,10 +69,14 @@ class UploadSessionReserveTest {
 
   @Test
   void aSessionThatFailedToOpenIsSkippedAndReplaced() {
-    reserve.refill(scope("a"), () -> CompletableFuture.failedFuture(new IllegalStateException("refused")),
+    reserve.refill(
+        scope("a"),
+        () -> CompletableFuture.failedFuture(new IllegalStateException("refused")),
         cancelled::add);
     assertNull(reserve.take(scope("a")).session());
-    reserve.refill(scope("a"), () -> CompletableFuture.failedFuture(new IllegalStateException("refused")),
+    reserve.refill(
+        scope("a"),
+        () -> CompletableFuture.failedFuture(new IllegalStateException("refused")),
         cancelled::add);
     reserve.refill(scope("a"), this::open, cancelled::add);
     assertEquals(2, opened, "failed ones do not count against the bound");
@@ -89,7 +98,8 @@ class UploadSessionReserveTest {
     assertEquals(2 * UploadSessionReserve.MAX_SCOPES, reserve.size());
     assertEquals(2 * (scopes + 1 - UploadSessionReserve.MAX_SCOPES), dropped.size());
     dropped.forEach(UploadSessionReserve.Held::drop);
-    assertEquals(dropped.size(), cancelled.size(), "every evicted session is ended at the registry");
+    assertEquals(
+        dropped.size(), cancelled.size(), "every evicted session is ended at the registry");
     assertTrue(reserve.take(scope("kept")).session() != null);
     assertNull(reserve.take(scope("s0")).session(), "the eldest went first");
   }

@@ -27,8 +27,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Upload sessions opened ahead, against the real CNCF registry (through its counting proxy): a
- * body held in memory then goes up in one PUT; a session the registry dropped, or one too old, is
+ * Upload sessions opened ahead, against the real CNCF registry (through its counting proxy): a body
+ * held in memory then goes up in one PUT; a session the registry dropped, or one too old, is
  * replaced by a fresh one transparently; nothing is opened before an upload with the credentials
  * succeeded.
  */
@@ -48,12 +48,16 @@ class UploadSessionsAheadTest {
             .checkBeforeUpload(false)
             .uploadSessionReserve(2)
             .build(),
-        Transport.newGroup(1, "ahead-test"), true, ticker);
+        Transport.newGroup(1, "ahead-test"),
+        true,
+        ticker);
   }
 
   private static List<String> requests(Registry r) {
-    return r.proxiedRequests().stream().filter(q -> q.status() != 401)
-        .map(q -> q.method() + " " + q.status()).toList();
+    return r.proxiedRequests().stream()
+        .filter(q -> q.status() != 401)
+        .map(q -> q.method() + " " + q.status())
+        .toList();
   }
 
   private static void waitFor(BooleanSupplier condition, String what) throws InterruptedException {
@@ -67,9 +71,11 @@ class UploadSessionsAheadTest {
   }
 
   /** Waits until the reserve of {@code repo} holds two open sessions, and returns them. */
-  private static List<URI> reserved(RegistryClient client, RepositoryRef repo, Credentials c) throws Exception {
-    UploadSessionReserve.Scope scope = new UploadSessionReserve.Scope(
-        client.registryOrigin(repo), repo.repository(), c.fingerprint());
+  private static List<URI> reserved(RegistryClient client, RepositoryRef repo, Credentials c)
+      throws Exception {
+    UploadSessionReserve.Scope scope =
+        new UploadSessionReserve.Scope(
+            client.registryOrigin(repo), repo.repository(), c.fingerprint());
     List<CompletableFuture<URI>> held = client.sessionReserve().peek(scope);
     assertEquals(2, held.size(), "the reserve holds two sessions");
     return List.of(await(held.get(0)), await(held.get(1)));
@@ -79,8 +85,8 @@ class UploadSessionsAheadTest {
     return RegistryClientTest.randomBytes(n, seed);
   }
 
-  private static byte[] download(RegistryClient client, RepositoryRef repo, Digest digest, Credentials c)
-      throws Exception {
+  private static byte[] download(
+      RegistryClient client, RepositoryRef repo, Digest digest, Credentials c) throws Exception {
     BlobDownload d = await(client.getBlob(repo, digest, null, c, null));
     CollectingConsumer consumer = new CollectingConsumer(Integer.MAX_VALUE);
     d.start(consumer);
@@ -89,24 +95,31 @@ class UploadSessionsAheadTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = RegistryFlavour.class, names = {"ANONYMOUS", "TOKEN"})
+  @EnumSource(
+      value = RegistryFlavour.class,
+      names = {"ANONYMOUS", "TOKEN"})
   void aBodyAfterTheFirstGoesUpInItsFinalPutAlone(RegistryFlavour flavour) throws Exception {
     Registry r = registries.get(flavour);
     Credentials c = RegistryClientTest.writer(r);
-    RepositoryRef repo = RepositoryRef.of(r.proxyAddress(), "ahead/" + flavour.name().toLowerCase());
+    RepositoryRef repo =
+        RepositoryRef.of(r.proxyAddress(), "ahead/" + flavour.name().toLowerCase());
     try (RegistryClient client = client()) {
       r.resetCounters();
       byte[] first = bytes(30_000, 1);
-      Descriptor d1 = await(client.putBlob(repo, first, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+      Descriptor d1 =
+          await(client.putBlob(repo, first, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
       // The single-POST probe (a session, as distribution answers), its PUT, then two opened ahead.
       List<URI> held = reserved(client, repo, c);
       assertEquals(List.of("POST 202", "PUT 201", "POST 202", "POST 202"), requests(r));
       r.resetCounters();
       byte[] second = bytes(30_000, 2);
-      Descriptor d2 = await(client.putBlob(repo, second, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
+      Descriptor d2 =
+          await(client.putBlob(repo, second, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
       List<ProxiedRequest> puts = r.proxiedRequests("PUT", ".*/blobs/uploads/.*");
       assertEquals(1, puts.size(), r.proxiedRequests().toString());
-      assertTrue(puts.get(0).uri().startsWith(held.get(0).getRawPath()), "the oldest session was used: " + puts);
+      assertTrue(
+          puts.get(0).uri().startsWith(held.get(0).getRawPath()),
+          "the oldest session was used: " + puts);
       // The one used is replaced: one POST after the PUT, none before it.
       waitFor(() -> requests(r).size() >= 2 && !requests(r).get(1).endsWith(" 0"), "the refill");
       assertEquals(List.of("PUT 201", "POST 202"), requests(r));
@@ -117,11 +130,14 @@ class UploadSessionsAheadTest {
 
   @ParameterizedTest
   // Not TOKEN: the test's token service does not let a push token DELETE an upload session.
-  @EnumSource(value = RegistryFlavour.class, names = {"ANONYMOUS", "BASIC"})
+  @EnumSource(
+      value = RegistryFlavour.class,
+      names = {"ANONYMOUS", "BASIC"})
   void aSessionTheRegistryDroppedIsReplacedByAFreshOne(RegistryFlavour flavour) throws Exception {
     Registry r = registries.get(flavour);
     Credentials c = RegistryClientTest.writer(r);
-    RepositoryRef repo = RepositoryRef.of(r.proxyAddress(), "ahead/dropped-" + flavour.name().toLowerCase());
+    RepositoryRef repo =
+        RepositoryRef.of(r.proxyAddress(), "ahead/dropped-" + flavour.name().toLowerCase());
     try (RegistryClient client = client()) {
       await(client.putBlob(repo, bytes(1000, 3), null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
       List<URI> held = reserved(client, repo, c);
@@ -130,7 +146,12 @@ class UploadSessionsAheadTest {
       for (URI u : held) {
         client.cancelUploadSession(repo, u, c, client.group().next());
       }
-      waitFor(() -> r.proxiedRequests("DELETE", ".*/blobs/uploads/.*").stream().filter(q -> q.status() == 204).count() == 2,
+      waitFor(
+          () ->
+              r.proxiedRequests("DELETE", ".*/blobs/uploads/.*").stream()
+                      .filter(q -> q.status() == 204)
+                      .count()
+                  == 2,
           "the two DELETEs");
       r.resetCounters();
       byte[] body = bytes(20_000, 4);
@@ -142,7 +163,9 @@ class UploadSessionsAheadTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = RegistryFlavour.class, names = {"ANONYMOUS"})
+  @EnumSource(
+      value = RegistryFlavour.class,
+      names = {"ANONYMOUS"})
   void aSessionKeptTooLongIsDeletedAndNotUsed(RegistryFlavour flavour) throws Exception {
     Registry r = registries.get(flavour);
     Credentials c = RegistryClientTest.writer(r);
@@ -154,26 +177,35 @@ class UploadSessionsAheadTest {
       nanos.addAndGet(UploadSessionReserve.MAX_AGE.toNanos() + 1);
       byte[] body = bytes(20_000, 6);
       Descriptor d = await(client.putBlob(repo, body, null, ImageLayout.LAYER_MEDIA_TYPE, c, null));
-      waitFor(() -> r.proxiedRequests("DELETE", ".*/blobs/uploads/.*").size() == 2, "the expired sessions' DELETEs");
+      waitFor(
+          () -> r.proxiedRequests("DELETE", ".*/blobs/uploads/.*").size() == 2,
+          "the expired sessions' DELETEs");
       List<ProxiedRequest> deletes = r.proxiedRequests("DELETE", ".*/blobs/uploads/.*");
-      assertEquals(held.stream().map(URI::getRawPath).sorted().toList(),
+      assertEquals(
+          held.stream().map(URI::getRawPath).sorted().toList(),
           deletes.stream().map(ProxiedRequest::path).sorted().toList());
       List<ProxiedRequest> puts = r.proxiedRequests("PUT", ".*/blobs/uploads/.*");
       assertEquals(1, puts.size());
-      assertTrue(held.stream().noneMatch(u -> puts.get(0).uri().startsWith(u.getRawPath())), "an expired session was used");
+      assertTrue(
+          held.stream().noneMatch(u -> puts.get(0).uri().startsWith(u.getRawPath())),
+          "an expired session was used");
       assertArrayEquals(body, download(client, repo, d.digest(), c));
     }
   }
 
   @ParameterizedTest
-  @EnumSource(value = RegistryFlavour.class, names = {"TOKEN"})
-  void nothingIsOpenedAheadForCredentialsTheRegistryRefused(RegistryFlavour flavour) throws Exception {
+  @EnumSource(
+      value = RegistryFlavour.class,
+      names = {"TOKEN"})
+  void nothingIsOpenedAheadForCredentialsTheRegistryRefused(RegistryFlavour flavour)
+      throws Exception {
     Registry r = registries.get(flavour);
     Credentials wrong = Credentials.basic(Registry.USER, "not-the-password");
     RepositoryRef repo = RepositoryRef.of(r.proxyAddress(), "ahead/refused");
     try (RegistryClient client = client()) {
       r.resetCounters();
-      CompletableFuture<Descriptor> f = client.putBlob(repo, bytes(1000, 7), null, ImageLayout.LAYER_MEDIA_TYPE, wrong, null);
+      CompletableFuture<Descriptor> f =
+          client.putBlob(repo, bytes(1000, 7), null, ImageLayout.LAYER_MEDIA_TYPE, wrong, null);
       RegistryClientFaultTest.failure(f);
       assertEquals(0, client.sessionReserve().size());
       assertEquals(0, client.sessionReserve().scopes());

@@ -36,10 +36,11 @@ import org.junit.jupiter.api.Test;
 class TagCodecFuzzTest {
 
   private static final Pattern ALPHABET = Pattern.compile("[a-zA-Z0-9_][a-zA-Z0-9._-]*");
-  private static final List<TagCodec> CODECS = List.of(
-      TagCodec.DEFAULT,
-      new TagCodec(TagEncoding.CUSTOM, List.of(TagEncoding.BASE32_DNSSEC)),
-      new TagCodec(TagEncoding.BASE32_DNSSEC, List.of(TagEncoding.CUSTOM)));
+  private static final List<TagCodec> CODECS =
+      List.of(
+          TagCodec.DEFAULT,
+          new TagCodec(TagEncoding.CUSTOM, List.of(TagEncoding.BASE32_DNSSEC)),
+          new TagCodec(TagEncoding.BASE32_DNSSEC, List.of(TagEncoding.CUSTOM)));
 
   @FuzzTest(maxDuration = "5m")
   void keysAndTags(byte[] input) {
@@ -51,9 +52,11 @@ class TagCodecFuzzTest {
     for (TagEncoding e : TagEncoding.values()) {
       if (!key.isEmpty()) {
         String encoded = e.encode(key);
-        assertTrue(ALPHABET.matcher(encoded).matches(), e + " encoded '" + key + "' as '" + encoded + "'");
+        assertTrue(
+            ALPHABET.matcher(encoded).matches(), e + " encoded '" + key + "' as '" + encoded + "'");
         assertEquals(key, e.decode(encoded), e + " round trip");
-        assertFalse(encoded.startsWith("_0"), e + " encoded '" + key + "' like a hashed tag: " + encoded);
+        assertFalse(
+            encoded.startsWith("_0"), e + " encoded '" + key + "' like a hashed tag: " + encoded);
       }
       String decoded;
       try {
@@ -61,9 +64,13 @@ class TagCodecFuzzTest {
       } catch (FormatException refused) {
         continue;
       }
-      assertFalse(tag.startsWith("_0"), e + " decoded '" + tag + "', which starts like a hashed tag");
+      assertFalse(
+          tag.startsWith("_0"), e + " decoded '" + tag + "', which starts like a hashed tag");
       String canonical = e == TagEncoding.BASE32_DNSSEC ? tag.toLowerCase(Locale.ROOT) : tag;
-      assertEquals(canonical, e.encode(decoded), e + " decoded '" + tag + "' to a key that encodes otherwise");
+      assertEquals(
+          canonical,
+          e.encode(decoded),
+          e + " decoded '" + tag + "' to a key that encodes otherwise");
     }
     for (TagCodec codec : CODECS) {
       if (key.isEmpty()) {
@@ -73,7 +80,8 @@ class TagCodecFuzzTest {
         Tag written = codec.writeTag(key);
         assertEquals(written, Tag.of(written.value()));
         String encoded = codec.main().encode(key);
-        assertEquals(encoded.length() > Tag.MAX_LENGTH ? TagCodec.hashedTag(key) : Tag.of(encoded), written);
+        assertEquals(
+            encoded.length() > Tag.MAX_LENGTH ? TagCodec.hashedTag(key) : Tag.of(encoded), written);
         List<Tag> read = codec.readTags(key);
         assertEquals(written, read.get(0), "a read tries the written tag first");
         for (Tag t : read) {

@@ -23,8 +23,7 @@ class TagCodecTest {
 
   @Test
   void readTriesMainThenFallbacks() {
-    assertEquals(
-        List.of(Tag.of("a_w_b"), Tag.of("c4g64")), withFallback.readTags("a b"));
+    assertEquals(List.of(Tag.of("a_w_b"), Tag.of("c4g64")), withFallback.readTags("a b"));
   }
 
   @Test
@@ -47,7 +46,8 @@ class TagCodecTest {
     // base32 of the realisation key is 152 characters: written under its hashed tag.
     TagCodec base32 = new TagCodec(TagEncoding.BASE32_DNSSEC, List.of(TagEncoding.CUSTOM));
     assertEquals(TagCodec.hashedTag(REALISATION), base32.writeTag(REALISATION));
-    assertEquals(List.of(TagCodec.hashedTag(REALISATION), Tag.of(TagEncoding.CUSTOM.encode(REALISATION))),
+    assertEquals(
+        List.of(TagCodec.hashedTag(REALISATION), Tag.of(TagEncoding.CUSTOM.encode(REALISATION))),
         base32.readTags(REALISATION));
   }
 
@@ -59,16 +59,18 @@ class TagCodecTest {
   }
 
   /**
-   * A known answer, computed outside Java:
-   * {@code printf 'log/0vz5a6yr2xa6n3fk8v9mx2g3m1xwpvb5-%s.drv' "$(head -c 207 /dev/zero | tr '\0' a)" | sha256sum}
-   * gives {@code da1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545f}. The key is 248
-   * characters, the longest {@code log/} key Nix makes (a derivation name of 211 with {@code .drv}).
+   * A known answer, computed outside Java: {@code printf
+   * 'log/0vz5a6yr2xa6n3fk8v9mx2g3m1xwpvb5-%s.drv' "$(head -c 207 /dev/zero | tr '\0' a)" |
+   * sha256sum} gives {@code da1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545f}. The
+   * key is 248 characters, the longest {@code log/} key Nix makes (a derivation name of 211 with
+   * {@code .drv}).
    */
   @Test
   void hashedTagKnownAnswer() {
     String key = "log/0vz5a6yr2xa6n3fk8v9mx2g3m1xwpvb5-" + "a".repeat(207) + ".drv";
     assertEquals(248, key.length());
-    Tag expected = Tag.of("_0sha256-da1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545f");
+    Tag expected =
+        Tag.of("_0sha256-da1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545f");
     assertEquals(expected, TagCodec.DEFAULT.writeTag(key));
     assertEquals(expected, new TagCodec(TagEncoding.BASE32_DNSSEC, List.of()).writeTag(key));
     assertEquals(List.of(expected), withFallback.readTags(key));
@@ -116,7 +118,11 @@ class TagCodecTest {
    * whose first digit is never 0; base32 never writes '_'; so neither starts with "_0".
    */
   @ParameterizedTest
-  @ValueSource(strings = {"_", "__", "\u0000", "\u0000a", "-", ".", "/", "_0", "@", "Ax", "0", "\u1000", "😀", "\uFFFF"})
+  @ValueSource(
+      strings = {
+        "_", "__", "\u0000", "\u0000a", "-", ".", "/", "_0", "@", "Ax", "0", "\u1000", "😀",
+        "\uFFFF"
+      })
   void noEncodingsTagOfAShortKeyStartsLikeAHashedTag(String key) {
     for (TagEncoding e : TagEncoding.values()) {
       String tag = e.encode(key);
@@ -137,14 +143,15 @@ class TagCodecTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-    "_0sha256-da1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545",
-    "_0sha256-da1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545ff",
-    "_0sha256-DA1DC3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545f",
-    "_0sha256-ga1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545f",
-    "_0sha512-da1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545f",
-    "nix-cache-info",
-  })
+  @ValueSource(
+      strings = {
+        "_0sha256-da1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545",
+        "_0sha256-da1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545ff",
+        "_0sha256-DA1DC3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545f",
+        "_0sha256-ga1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545f",
+        "_0sha512-da1dc3185396abe698da5add4d4a4851fdadb1c9609a871a556faeb4d0ab545f",
+        "nix-cache-info",
+      })
   void onlyTheExactShapeIsAHashedTag(String tag) {
     assertFalse(TagCodec.isHashed(tag));
   }
@@ -176,7 +183,8 @@ class TagCodecTest {
   @Test
   void tagValidation() {
     assertEquals("character 1", assertThrows(FormatException.class, () -> Tag.of(".a")).location());
-    assertEquals("character 3", assertThrows(FormatException.class, () -> Tag.of("ab/")).location());
+    assertEquals(
+        "character 3", assertThrows(FormatException.class, () -> Tag.of("ab/")).location());
     Tag.of("_" + "a".repeat(127));
     assertThrows(FormatException.class, () -> Tag.of("_" + "a".repeat(128)));
   }

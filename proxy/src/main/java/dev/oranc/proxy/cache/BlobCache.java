@@ -19,15 +19,15 @@ import java.util.function.Supplier;
  * <p>Design note.
  *
  * <ul>
- *   <li><b>Keyed by repository, not by digest alone.</b> A digest is no secret: a narinfo names
- *       its NAR's (FileHash), an S3 client is told the ETag, and a registry's manifest can name any
+ *   <li><b>Keyed by repository, not by digest alone.</b> A digest is no secret: a narinfo names its
+ *       NAR's (FileHash), an S3 client is told the ETag, and a registry's manifest can name any
  *       digest it likes. Keyed by digest alone, a manifest in another registry (or another
  *       repository) that names Alice's digest and size would be answered with Alice's cached bytes,
- *       and whether a digest is cached would show in how such a request is answered. So an entry
- *       is {@code (registry, repository, digest)}: bytes fetched from one repository are only ever
+ *       and whether a digest is cached would show in how such a request is answered. So an entry is
+ *       {@code (registry, repository, digest)}: bytes fetched from one repository are only ever
  *       served for a manifest of that same repository, and a request for any other repository
- *       misses, goes to its own registry and gets what that registry has (or its refusal), the
- *       same requests whether or not another repository's entry exists.
+ *       misses, goes to its own registry and gets what that registry has (or its refusal), the same
+ *       requests whether or not another repository's entry exists.
  *   <li><b>Not keyed by credentials.</b> The server consults this cache only after resolving the
  *       request's key with the request's own credentials ({@link LayerCache} is scoped by them):
  *       the registry has just let these credentials read a manifest of this repository that names
@@ -42,12 +42,11 @@ import java.util.function.Supplier;
  *       reasoning; none in the OCI distribution model does. (A blob deleted from the repository
  *       after it was cached is still served for a manifest naming it, until {@code idle} has
  *       passed: the bytes are the ones that manifest names, and the manifest must still resolve.)
- *   <li><b>Bounds.</b> Entries are bounded in total bytes ({@code maxBytes}, weighed by length
- *       plus the key's), and each is at most {@code maxBlobBytes}; larger blobs are streamed and
- *       never held. A blob's bytes were checked against its digest when fetched (the registry
- *       client verifies small blobs), so an entry never needs revalidating; entries unused for
- *       {@code idle} are dropped to give memory back. Concurrent misses for one entry share one
- *       fetch.
+ *   <li><b>Bounds.</b> Entries are bounded in total bytes ({@code maxBytes}, weighed by length plus
+ *       the key's), and each is at most {@code maxBlobBytes}; larger blobs are streamed and never
+ *       held. A blob's bytes were checked against its digest when fetched (the registry client
+ *       verifies small blobs), so an entry never needs revalidating; entries unused for {@code
+ *       idle} are dropped to give memory back. Concurrent misses for one entry share one fetch.
  * </ul>
  */
 public final class BlobCache {
@@ -77,17 +76,21 @@ public final class BlobCache {
 
   public BlobCache(long maxBytes, int maxBlobBytes, Duration idle, Ticker ticker) {
     if (maxBytes < 0) {
-      throw new IllegalArgumentException("blob cache size: " + maxBytes + " bytes (expected: 0 or more)");
+      throw new IllegalArgumentException(
+          "blob cache size: " + maxBytes + " bytes (expected: 0 or more)");
     }
     if (maxBlobBytes < 0) {
-      throw new IllegalArgumentException("small blob bound: " + maxBlobBytes + " bytes (expected: 0 or more)");
+      throw new IllegalArgumentException(
+          "small blob bound: " + maxBlobBytes + " bytes (expected: 0 or more)");
     }
     this.maxBlobBytes = maxBlobBytes;
     this.maxBytes = maxBytes;
     this.cache =
         Caffeine.newBuilder()
             .maximumWeight(maxBytes)
-            .weigher((Key k, SingleFlight.Outcome<byte[]> o) -> o.failed() ? 0 : o.value().length + k.weight() + ENTRY_OVERHEAD)
+            .weigher(
+                (Key k, SingleFlight.Outcome<byte[]> o) ->
+                    o.failed() ? 0 : o.value().length + k.weight() + ENTRY_OVERHEAD)
             .expireAfterAccess(ConfigCheck.requirePositive(idle, "blob cache idle expiry"))
             .ticker(ticker)
             .executor(Runnable::run)
@@ -108,8 +111,8 @@ public final class BlobCache {
   /**
    * The bytes of blob {@code digest} as fetched from {@code repository}, or {@code loader}'s (which
    * must fetch it from that repository), which runs only when none are cached or in flight for it.
-   * Call only after the request's key resolved to this digest in this repository with the
-   * request's credentials (see the class comment).
+   * Call only after the request's key resolved to this digest in this repository with the request's
+   * credentials (see the class comment).
    */
   public CompletableFuture<Lookup> get(
       RepositoryRef repository, Digest digest, Supplier<CompletableFuture<byte[]>> loader) {

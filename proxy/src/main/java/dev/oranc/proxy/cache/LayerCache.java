@@ -6,17 +6,17 @@ import static dev.oranc.common.error.ConfigCheck.requirePositive;
 import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
-import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.layout.StoredFile;
+import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.Credentials;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
 /**
- * Which layer a cache key resolves to: {@code (registry, repository, key, credential scope) →}
- * the {@link StoredFile} (digest, size, content type and encoding), or "no such key".
+ * Which layer a cache key resolves to: {@code (registry, repository, key, credential scope) →} the
+ * {@link StoredFile} (digest, size, content type and encoding), or "no such key".
  *
  * <p>Design note.
  *
@@ -35,13 +35,13 @@ import java.util.function.Supplier;
  *       flight (its answer, possibly from before the PUT, is then not kept). It walks the keys:
  *       O(entries) per PUT, which at the default bound is well under a millisecond of work and
  *       keeps the structure a plain cache.
- *   <li><b>A NAR's miss is not remembered</b> (concurrent misses still share one lookup). Nix
- *       asks for a NAR that is not there only right before uploading it ({@code nix copy --to}
- *       checks the NAR's URL first); it never substitutes a NAR without a narinfo naming it. With
- *       replicas behind a load balancer that check may reach one replica and the upload another:
- *       a remembered miss would then answer 404 for the NAR for {@code negativeTtl} while its
- *       narinfo is already served, and a client substituting the path at that moment would fail.
- *       Not remembering it costs one registry lookup per upload. ReplicasIT checks it.
+ *   <li><b>A NAR's miss is not remembered</b> (concurrent misses still share one lookup). Nix asks
+ *       for a NAR that is not there only right before uploading it ({@code nix copy --to} checks
+ *       the NAR's URL first); it never substitutes a NAR without a narinfo naming it. With replicas
+ *       behind a load balancer that check may reach one replica and the upload another: a
+ *       remembered miss would then answer 404 for the NAR for {@code negativeTtl} while its narinfo
+ *       is already served, and a client substituting the path at that moment would fail. Not
+ *       remembering it costs one registry lookup per upload. ReplicasIT checks it.
  * </ul>
  */
 public final class LayerCache {
@@ -65,17 +65,23 @@ public final class LayerCache {
     require(maxEntries >= 0, "layer cache entries", maxEntries, "0 or more");
     requirePositive(ttl, "layer cache TTL");
     requirePositive(negativeTtl, "layer cache negative TTL");
-    this.cache = SingleFlight.cache(maxEntries, ttl,
-        key -> key.key().startsWith(NAR_PREFIX) ? Duration.ZERO : negativeTtl, ticker);
+    this.cache =
+        SingleFlight.cache(
+            maxEntries,
+            ttl,
+            key -> key.key().startsWith(NAR_PREFIX) ? Duration.ZERO : negativeTtl,
+            ticker);
   }
 
   /**
    * The cached answer for this key and credential, or {@code loader}'s, which runs only when no
-   * answer is cached or in flight. The future completes on whichever thread completed the
-   * lookup: callers hop back to their own event loop.
+   * answer is cached or in flight. The future completes on whichever thread completed the lookup:
+   * callers hop back to their own event loop.
    */
   public CompletableFuture<Lookup> get(
-      RepositoryRef repo, String key, Credentials credentials,
+      RepositoryRef repo,
+      String key,
+      Credentials credentials,
       Supplier<CompletableFuture<Optional<StoredFile>>> loader) {
     return SingleFlight.get(cache, Key.of(repo, key, credentials), loader)
         .thenApply(loaded -> new Lookup(loaded.value(), loaded.hit()));
@@ -89,8 +95,14 @@ public final class LayerCache {
 
   /** Forgets {@code key} in {@code repo} for every credential scope (after a PUT of it). */
   public void invalidate(RepositoryRef repo, String key) {
-    cache.asMap().keySet().removeIf(
-        k -> k.key.equals(key) && k.repository.equals(repo.repository()) && k.registry.equals(repo.registry()));
+    cache
+        .asMap()
+        .keySet()
+        .removeIf(
+            k ->
+                k.key.equals(key)
+                    && k.repository.equals(repo.repository())
+                    && k.registry.equals(repo.registry()));
   }
 
   public CacheStats stats() {

@@ -18,12 +18,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Design note. The invariant is that a narinfo is visible only once the NAR it names is in the
  * registry. A narinfo {@code PUT} whose NAR is pending here waits for that publish before its own
  * manifest goes up ({@link #pending}); one whose NAR's publish failed here is refused ({@link
- * #failure}); one whose NAR was published here lately needs no look-up ({@link
- * #publishedLately}). A {@code GET}/{@code HEAD} of a pending NAR waits rather than answering 404.
+ * #failure}); one whose NAR was published here lately needs no look-up ({@link #publishedLately}).
+ * A {@code GET}/{@code HEAD} of a pending NAR waits rather than answering 404.
  *
  * <p>Bounded: at most {@code maxPending} publishes are pending; {@link #begin} returns null beyond
- * that and the caller answers only after publishing, as without this table, so a client cannot
- * grow it. An entry leaves on completion or failure ({@link #end}); failures and successes are
+ * that and the caller answers only after publishing, as without this table, so a client cannot grow
+ * it. An entry leaves on completion or failure ({@link #end}); failures and successes are
  * remembered in size-bounded caches that expire ({@code remember}), so memory is bounded whatever
  * clients send.
  */
@@ -31,8 +31,10 @@ public final class PendingPublishes {
 
   /** The default bound on pending publishes. */
   public static final int DEFAULT_MAX_PENDING = 1024;
+
   /** How long an outcome is remembered (a narinfo PUT follows its NAR's within seconds). */
   public static final Duration DEFAULT_REMEMBER = Duration.ofMinutes(10);
+
   private static final int MAX_REMEMBERED = 16_384;
 
   record Key(String registry, String repository, String key) {
@@ -51,8 +53,18 @@ public final class PendingPublishes {
       throw new IllegalArgumentException("maxPending " + maxPending + " (expected: 0 or more)");
     }
     this.maxPending = maxPending;
-    this.failed = Caffeine.newBuilder().maximumSize(MAX_REMEMBERED).expireAfterWrite(remember).ticker(ticker).build();
-    this.published = Caffeine.newBuilder().maximumSize(MAX_REMEMBERED).expireAfterWrite(remember).ticker(ticker).build();
+    this.failed =
+        Caffeine.newBuilder()
+            .maximumSize(MAX_REMEMBERED)
+            .expireAfterWrite(remember)
+            .ticker(ticker)
+            .build();
+    this.published =
+        Caffeine.newBuilder()
+            .maximumSize(MAX_REMEMBERED)
+            .expireAfterWrite(remember)
+            .ticker(ticker)
+            .build();
   }
 
   /** With the defaults. */
@@ -126,7 +138,9 @@ public final class PendingPublishes {
    */
   public CompletableFuture<Void> whenIdle() {
     CompletableFuture<?>[] now =
-        pending.values().stream().map(f -> f.handle((v, e) -> null)).toArray(CompletableFuture[]::new);
+        pending.values().stream()
+            .map(f -> f.handle((v, e) -> null))
+            .toArray(CompletableFuture[]::new);
     return CompletableFuture.allOf(now);
   }
 

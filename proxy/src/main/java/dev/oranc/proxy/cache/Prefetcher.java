@@ -1,27 +1,27 @@
 package dev.oranc.proxy.cache;
 
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.store.StorePath;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.OciBinaryCache;
-import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.layout.StoredFile;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import io.netty.channel.EventLoop;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.time.Duration;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Fills {@link LayerCache} and {@link BlobCache} ahead of the requests Nix is about to make, so
@@ -33,12 +33,12 @@ import java.util.concurrent.TimeUnit;
  *   <li><b>Three triggers</b>, each a hook the download handler calls after it has answered (or
  *       while it answers) a request:
  *       <ol>
- *         <li>a narinfo served whose layer or bytes came from the registry ({@link
- *             #narinfoServed} with {@code fetched}): the narinfos of its {@code References} are
- *             resolved and their bytes fetched. Nix walks a closure through References, so these
- *             are its next requests. A prefetched narinfo whose layer or bytes came from the
- *             registry does the same for its own References, so one cold narinfo warms its whole
- *             closure; the walk stops at what is cached already (and is bounded by the queue);
+ *         <li>a narinfo served whose layer or bytes came from the registry ({@link #narinfoServed}
+ *             with {@code fetched}): the narinfos of its {@code References} are resolved and their
+ *             bytes fetched. Nix walks a closure through References, so these are its next
+ *             requests. A prefetched narinfo whose layer or bytes came from the registry does the
+ *             same for its own References, so one cold narinfo warms its whole closure; the walk
+ *             stops at what is cached already (and is bounded by the queue);
  *         <li>a {@code HEAD} that resolved a small blob ({@link #headResolved}): its bytes are
  *             fetched. Nix 2.8 {@code HEAD}s every narinfo of a closure at once and then {@code
  *             GET}s them one at a time; after this each {@code GET} is a hit;
@@ -53,14 +53,14 @@ import java.util.concurrent.TimeUnit;
  *       BlobCache}'s note). A prefetch therefore makes no entry a request could not have made, and
  *       lets no request read what its own credentials could not.
  *   <li><b>Bounded, never blocking.</b> At most {@code concurrency} prefetches run at once, and at
- *       most {@code queue} wait; one more is dropped (counted), never waited for. A prefetch of
- *       an entry already waiting or running is skipped, and so is a layer already cached (for the
- *       NAR trigger). The set of entries waiting or running is as bounded as the queue.
- *   <li><b>Failures are nobody's.</b> A failed prefetch is counted and logged at debug, and
- *       nothing of it is kept: the caches drop a failed load ({@link SingleFlight}), so the next
- *       request asks the registry again. A request that arrives while a prefetch of its entry is in
- *       flight shares that load, as it would share another request's. A registry "not found" is
- *       cached as a request's would be, for the layer cache's short negative lifetime.
+ *       most {@code queue} wait; one more is dropped (counted), never waited for. A prefetch of an
+ *       entry already waiting or running is skipped, and so is a layer already cached (for the NAR
+ *       trigger). The set of entries waiting or running is as bounded as the queue.
+ *   <li><b>Failures are nobody's.</b> A failed prefetch is counted and logged at debug, and nothing
+ *       of it is kept: the caches drop a failed load ({@link SingleFlight}), so the next request
+ *       asks the registry again. A request that arrives while a prefetch of its entry is in flight
+ *       shares that load, as it would share another request's. A registry "not found" is cached as
+ *       a request's would be, for the layer cache's short negative lifetime.
  *   <li><b>Threads.</b> A prefetch runs on the event loop of the request that triggered it (the
  *       registry client pools per loop); the queue is a small locked structure, touched once per
  *       submission and completion.
@@ -71,7 +71,8 @@ public final class Prefetcher {
   private static final Logger log = LoggerFactory.getLogger(Prefetcher.class);
 
   /** What a narinfo's URL may be to be prefetched as a key: a relative path, no dot segments. */
-  private static final Pattern NAR_URL = Pattern.compile("[A-Za-z0-9+_=-][A-Za-z0-9+_=.-]*(/[A-Za-z0-9+_=-][A-Za-z0-9+_=.-]*)*");
+  private static final Pattern NAR_URL =
+      Pattern.compile("[A-Za-z0-9+_=-][A-Za-z0-9+_=.-]*(/[A-Za-z0-9+_=-][A-Za-z0-9+_=.-]*)*");
 
   private static final String NARINFO = ".narinfo";
 
@@ -81,7 +82,12 @@ public final class Prefetcher {
   }
 
   private record Job(
-      RepositoryRef repo, String key, Credentials credentials, EventLoop loop, boolean body, LayerCache.Key id) {}
+      RepositoryRef repo,
+      String key,
+      Credentials credentials,
+      EventLoop loop,
+      boolean body,
+      LayerCache.Key id) {}
 
   private final boolean enabled;
   private final OciBinaryCache registry;
@@ -106,10 +112,15 @@ public final class Prefetcher {
   }
 
   public Prefetcher(
-      OciBinaryCache registry, LayerCache layers, BlobCache blobs, ServerMetrics metrics, int concurrency,
+      OciBinaryCache registry,
+      LayerCache layers,
+      BlobCache blobs,
+      ServerMetrics metrics,
+      int concurrency,
       int maxQueue) {
     if (concurrency < 1) {
-      throw new IllegalArgumentException("prefetch concurrency: " + concurrency + " (expected: at least 1)");
+      throw new IllegalArgumentException(
+          "prefetch concurrency: " + concurrency + " (expected: at least 1)");
     }
     if (maxQueue < 0) {
       throw new IllegalArgumentException("prefetch queue: " + maxQueue + " (expected: 0 or more)");
@@ -133,7 +144,12 @@ public final class Prefetcher {
    * the registry, not the caches) the narinfos of its References are prefetched.
    */
   public void narinfoServed(
-      RepositoryRef repo, String key, byte[] bytes, boolean fetched, Credentials credentials, EventLoop loop) {
+      RepositoryRef repo,
+      String key,
+      byte[] bytes,
+      boolean fetched,
+      Credentials credentials,
+      EventLoop loop) {
     if (!enabled || !key.endsWith(NARINFO)) {
       return;
     }
@@ -149,8 +165,12 @@ public final class Prefetcher {
   }
 
   /** A {@code HEAD} resolved {@code key} to {@code file}: fetch its bytes when they are cached. */
-  public void headResolved(RepositoryRef repo, String key, StoredFile file, Credentials credentials, EventLoop loop) {
-    if (!enabled || !key.endsWith(NARINFO) || !blobs.holds(file.size()) || blobs.contains(repo, file.digest())) {
+  public void headResolved(
+      RepositoryRef repo, String key, StoredFile file, Credentials credentials, EventLoop loop) {
+    if (!enabled
+        || !key.endsWith(NARINFO)
+        || !blobs.holds(file.size())
+        || blobs.contains(repo, file.digest())) {
       return;
     }
     try {
@@ -161,8 +181,10 @@ public final class Prefetcher {
   }
 
   /** The NAR's layer, unless cached; and when {@code fetched}, the References' narinfos. */
-  private void warm(RepositoryRef repo, NarInfo info, boolean fetched, Credentials credentials, EventLoop loop) {
-    if (NAR_URL.matcher(info.url()).matches() && !info.url().endsWith(NARINFO)
+  private void warm(
+      RepositoryRef repo, NarInfo info, boolean fetched, Credentials credentials, EventLoop loop) {
+    if (NAR_URL.matcher(info.url()).matches()
+        && !info.url().endsWith(NARINFO)
         && !layers.contains(repo, info.url(), credentials)) {
       submit(repo, info.url(), credentials, loop, false);
     }
@@ -171,7 +193,8 @@ public final class Prefetcher {
     }
   }
 
-  private void references(RepositoryRef repo, NarInfo info, Credentials credentials, EventLoop loop) {
+  private void references(
+      RepositoryRef repo, NarInfo info, Credentials credentials, EventLoop loop) {
     for (StorePath ref : info.references()) {
       if (ref.equals(info.storePath())) {
         continue; // a path that refers to itself is being served
@@ -185,7 +208,8 @@ public final class Prefetcher {
     }
   }
 
-  private void submit(RepositoryRef repo, String key, Credentials credentials, EventLoop loop, boolean body) {
+  private void submit(
+      RepositoryRef repo, String key, Credentials credentials, EventLoop loop, boolean body) {
     LayerCache.Key id = LayerCache.Key.of(repo, key, credentials);
     Job job = new Job(repo, key, credentials, loop, body, id);
     synchronized (lock) {
@@ -231,10 +255,17 @@ public final class Prefetcher {
   private void run(Job job) {
     CompletableFuture<?> f;
     try {
-      f = layers
-          .get(job.repo, job.key, job.credentials,
-              () -> timed("prefetch_resolve", () -> registry.find(job.repo, job.key, job.credentials, job.loop)))
-          .thenCompose(lookup -> afterResolve(job, lookup));
+      f =
+          layers
+              .get(
+                  job.repo,
+                  job.key,
+                  job.credentials,
+                  () ->
+                      timed(
+                          "prefetch_resolve",
+                          () -> registry.find(job.repo, job.key, job.credentials, job.loop)))
+              .thenCompose(lookup -> afterResolve(job, lookup));
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }
@@ -248,17 +279,22 @@ public final class Prefetcher {
     }
     StoredFile f = file.get();
     return blobs
-        .get(job.repo, f.digest(),
-            () -> timed("prefetch_blob_get",
-                () -> registry.read(f, blobs.maxBlobBytes(), job.credentials, job.loop)))
-        .thenAccept(b -> {
-          if (!lookup.hit() || !b.hit()) {
-            NarInfo info = parse(job.repo, job.key, b.bytes());
-            if (info != null) {
-              warm(job.repo, info, true, job.credentials, job.loop);
-            }
-          }
-        });
+        .get(
+            job.repo,
+            f.digest(),
+            () ->
+                timed(
+                    "prefetch_blob_get",
+                    () -> registry.read(f, blobs.maxBlobBytes(), job.credentials, job.loop)))
+        .thenAccept(
+            b -> {
+              if (!lookup.hit() || !b.hit()) {
+                NarInfo info = parse(job.repo, job.key, b.bytes());
+                if (info != null) {
+                  warm(job.repo, info, true, job.credentials, job.loop);
+                }
+              }
+            });
   }
 
   /** Counts {@code job}'s end and starts the next waiting one (in a loop, not by recursion). */
@@ -289,7 +325,10 @@ public final class Prefetcher {
       metrics.prefetch("done");
     } else {
       metrics.prefetch("failed");
-      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+      Throwable cause =
+          error instanceof CompletionException && error.getCause() != null
+              ? error.getCause()
+              : error;
       // The key and repository, never the credentials.
       log.debug("prefetch of {} in {} failed: {}", job.key, job.repo, cause.toString());
     }
@@ -303,8 +342,12 @@ public final class Prefetcher {
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }
-    f.whenComplete((v, e) -> metrics.registry(operation,
-        e != null ? "error" : v instanceof Optional<?> o && o.isEmpty() ? "miss" : "ok", System.nanoTime() - start));
+    f.whenComplete(
+        (v, e) ->
+            metrics.registry(
+                operation,
+                e != null ? "error" : v instanceof Optional<?> o && o.isEmpty() ? "miss" : "ok",
+                System.nanoTime() - start));
     return f;
   }
 
@@ -337,8 +380,8 @@ public final class Prefetcher {
   }
 
   /**
-   * Waits until no prefetch is waiting or running, at most {@code timeout}; true when none is (tests,
-   * and benchmarks that want a settled server).
+   * Waits until no prefetch is waiting or running, at most {@code timeout}; true when none is
+   * (tests, and benchmarks that want a settled server).
    */
   public boolean awaitIdle(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();

@@ -17,8 +17,8 @@ import java.util.function.Supplier;
  * <p>Why not let the cached future fail: Caffeine drops a failed future on its own, but logs each
  * one with its stack trace ("Exception thrown during asynchronous load"), and a registry that is
  * down would flood the log with traces. So the cache holds {@link Outcome}s, which never fail; a
- * failed outcome is removed as soon as it completes (and expires at once, should the removal
- * lose a race), and is turned back into a failure for the callers.
+ * failed outcome is removed as soon as it completes (and expires at once, should the removal lose a
+ * race), and is turned back into a failure for the callers.
  */
 public final class SingleFlight {
 
@@ -36,9 +36,9 @@ public final class SingleFlight {
 
   /**
    * A cache for {@link #get} of answers that may be "none": a found answer lives {@code ttl}, a
-   * miss {@code missTtl} of its key (zero: not remembered, though concurrent misses still share
-   * one load), a failure not at all. A read does not extend a lifetime. At most {@code
-   * maxEntries}, statistics recorded.
+   * miss {@code missTtl} of its key (zero: not remembered, though concurrent misses still share one
+   * load), a failure not at all. A read does not extend a lifetime. At most {@code maxEntries},
+   * statistics recorded.
    */
   public static <K, V> AsyncCache<K, Outcome<Optional<V>>> cache(
       long maxEntries, Duration ttl, Function<K, Duration> missTtl, Ticker ticker) {

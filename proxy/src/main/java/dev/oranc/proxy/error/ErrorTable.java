@@ -5,11 +5,11 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * Kinds of error and their answers, one row per kind: Java 17's stand-in for an exhaustive
- * {@code switch} over the sealed hierarchies. A row for a class answers for its subclasses that
- * have no row of their own (a {@link Rejection} carries its own status); anything without a row
- * gets the fallback, which is for bugs. The tests walk the sealed hierarchies through {@link
- * #hasRowFor}, so a new kind fails there until it is given a row on purpose.
+ * Kinds of error and their answers, one row per kind: Java 17's stand-in for an exhaustive {@code
+ * switch} over the sealed hierarchies. A row for a class answers for its subclasses that have no
+ * row of their own (a {@link Rejection} carries its own status); anything without a row gets the
+ * fallback, which is for bugs. The tests walk the sealed hierarchies through {@link #hasRowFor}, so
+ * a new kind fails there until it is given a row on purpose.
  *
  * @param <A> the answer: one face of the error (plain or S3)
  */

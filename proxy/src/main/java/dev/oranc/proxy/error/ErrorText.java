@@ -4,14 +4,14 @@ import dev.oranc.common.error.OrancException;
 import dev.oranc.common.error.RegistryException;
 
 /**
- * What both faces of an error say (the plain text and S3's XML {@code <Message>}), and what the
- * log says.
+ * What both faces of an error say (the plain text and S3's XML {@code <Message>}), and what the log
+ * says.
  *
  * <p>A body carries the exception's {@linkplain OrancException#publicMessage() public message},
- * which names the registry operation and what happened in our own words, flattened to one line
- * and bounded; never a stack trace, never a credential (messages are written not to carry any),
- * never a byte the registry or a redirect target sent (its error text, a banner, a header, the
- * size of what it sent): those are in {@link #detailLine}, for the log.
+ * which names the registry operation and what happened in our own words, flattened to one line and
+ * bounded; never a stack trace, never a credential (messages are written not to carry any), never a
+ * byte the registry or a redirect target sent (its error text, a banner, a header, the size of what
+ * it sent): those are in {@link #detailLine}, for the log.
  */
 public final class ErrorText {
 
@@ -23,8 +23,8 @@ public final class ErrorText {
 
   static final String ADDRESS_REFUSED =
       "this server does not connect to the registry (or to where it redirects): its address is"
-          + " loopback, private, link-local or otherwise internal; an operator serves such a registry"
-          + " with --allow-registry HOST[:PORT]";
+          + " loopback, private, link-local or otherwise internal; an operator serves such a"
+          + " registry with --allow-registry HOST[:PORT]";
 
   private static final int MAX_LINE = 500;
   private static final int MAX_QUOTE = 200;
@@ -33,9 +33,9 @@ public final class ErrorText {
 
   /**
    * The public message as one bounded, printable line: line breaks and tabs become spaces, any
-   * other control character (a NUL or an escape a client put in its path, quoted back by a
-   * parser's message) becomes '?', so neither a body nor a log line can be split or made to drive
-   * a terminal.
+   * other control character (a NUL or an escape a client put in its path, quoted back by a parser's
+   * message) becomes '?', so neither a body nor a log line can be split or made to drive a
+   * terminal.
    *
    * <p>A refusal to connect to an address is one fixed line naming the flag, since its message may
    * name a host or an address a registry sent us (it is in the log); a refusal by the allow-list

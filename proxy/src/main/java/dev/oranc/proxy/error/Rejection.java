@@ -6,11 +6,11 @@ import java.util.Map;
 /**
  * The root of what the server refuses on its own, before or instead of asking a registry: {@link
  * RequestRejected} (any request) and {@code proxy.s3.S3Rejected} (the S3 face). Each kind carries
- * its answer, the status and the headers that go with it, which both faces give as they are
- * ({@code ErrorResponses} as a one-line text, {@code S3Errors} with S3's code in S3's XML).
+ * its answer, the status and the headers that go with it, which both faces give as they are ({@code
+ * ErrorResponses} as a one-line text, {@code S3Errors} with S3's code in S3's XML).
  *
- * <p>Not sealed: its two children live in different packages. Each of them is sealed, and the
- * error mapper's test walks both.
+ * <p>Not sealed: its two children live in different packages. Each of them is sealed, and the error
+ * mapper's test walks both.
  */
 public abstract class Rejection extends RuntimeException {
 

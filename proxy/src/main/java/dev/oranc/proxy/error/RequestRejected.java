@@ -9,9 +9,9 @@ import java.util.Map;
 
 /**
  * A request the server refuses before asking any registry: a path that names no cache file, a
- * method it does not serve, an initial line or headers over the limits, a body it cannot take, or
- * a server that is shutting down. Each kind carries its status and the headers that go with it;
- * the message is one line, for the client, saying what was wrong.
+ * method it does not serve, an initial line or headers over the limits, a body it cannot take, or a
+ * server that is shutting down. Each kind carries its status and the headers that go with it; the
+ * message is one line, for the client, saying what was wrong.
  *
  * <p>Sealed so that the error mapper's test can walk every kind. Malformed input that a common
  * parser rejects (a repository name, a tag, base64) stays a {@link
@@ -54,9 +54,12 @@ public abstract sealed class RequestRejected extends Rejection
 
     public MethodNotAllowed(String method, List<String> allowed) {
       // The codec only lets tokens through, but this message must hold whatever it is given.
-      super(HttpResponseStatus.METHOD_NOT_ALLOWED,
-          "method " + abbreviate(method.length() > 32 ? method.substring(0, 32) : method)
-          + " is not allowed here; allowed: " + String.join(", ", allowed));
+      super(
+          HttpResponseStatus.METHOD_NOT_ALLOWED,
+          "method "
+              + abbreviate(method.length() > 32 ? method.substring(0, 32) : method)
+              + " is not allowed here; allowed: "
+              + String.join(", ", allowed));
       this.allowed = List.copyOf(allowed);
     }
 
@@ -73,7 +76,8 @@ public abstract sealed class RequestRejected extends Rejection
   /** The request line is longer than the server accepts (414). */
   public static final class UriTooLong extends RequestRejected {
     public UriTooLong(int limit) {
-      super(HttpResponseStatus.REQUEST_URI_TOO_LONG,
+      super(
+          HttpResponseStatus.REQUEST_URI_TOO_LONG,
           "the request line is longer than " + limit + " bytes");
     }
   }
@@ -81,7 +85,8 @@ public abstract sealed class RequestRejected extends Rejection
   /** The headers are larger than the server accepts (431). */
   public static final class HeadersTooLarge extends RequestRejected {
     public HeadersTooLarge(int limit) {
-      super(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+      super(
+          HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
           "the request headers are larger than " + limit + " bytes");
     }
   }
@@ -92,22 +97,26 @@ public abstract sealed class RequestRejected extends Rejection
    */
   public static final class TooBusy extends RequestRejected {
     public TooBusy(int limit) {
-      super(HttpResponseStatus.SERVICE_UNAVAILABLE,
-          "this client has " + limit + " downloads and uploads in flight, the most the server allows"
-          + " one client; retry when one has finished");
+      super(
+          HttpResponseStatus.SERVICE_UNAVAILABLE,
+          "this client has "
+              + limit
+              + " downloads and uploads in flight, the most the server allows"
+              + " one client; retry when one has finished");
     }
 
     @Override
     public Map<String, String> headers() {
-      return Map.of(HttpHeaderNames.RETRY_AFTER.toString(),
-          Long.toString(TOO_BUSY_RETRY_AFTER_SECONDS));
+      return Map.of(
+          HttpHeaderNames.RETRY_AFTER.toString(), Long.toString(TOO_BUSY_RETRY_AFTER_SECONDS));
     }
   }
 
   /** The server is draining for shutdown and takes no new requests (503). */
   public static final class ShuttingDown extends RequestRejected {
     public ShuttingDown() {
-      super(HttpResponseStatus.SERVICE_UNAVAILABLE,
+      super(
+          HttpResponseStatus.SERVICE_UNAVAILABLE,
           "the server is shutting down; retry against another instance or later");
     }
 
@@ -117,12 +126,16 @@ public abstract sealed class RequestRejected extends Rejection
     }
   }
 
-  /** A {@code Range} that starts at or past the end of the file (416, {@code Content-Range: bytes *}/size). */
+  /**
+   * A {@code Range} that starts at or past the end of the file (416, {@code Content-Range: bytes
+   * *}/size).
+   */
   public static final class RangeNotSatisfiable extends RequestRejected {
     private final long size;
 
     public RangeNotSatisfiable(String range, long size) {
-      super(HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+      super(
+          HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
           "range " + abbreviate(range) + " is not satisfiable: the file has " + size + " bytes");
       this.size = size;
     }

@@ -1,9 +1,9 @@
 package dev.oranc.proxy.http;
 
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.registry.BlobConsumer;
 import dev.oranc.common.registry.BlobDownload;
-import dev.oranc.common.layout.StoredFile;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
@@ -39,16 +39,16 @@ import java.util.function.Consumer;
  *       registry stream is cancelled here (the write's listener, then {@link #cancel()}).
  * </ul>
  *
- * <p>The relay counts itself in {@code oranc_streams_in_flight} from its start to whichever of
- * its ends comes first (complete, failed, cancelled); the count is a {@link ServerMetrics.Stream},
+ * <p>The relay counts itself in {@code oranc_streams_in_flight} from its start to whichever of its
+ * ends comes first (complete, failed, cancelled); the count is a {@link ServerMetrics.Stream},
  * whose end is once-only, so a second end is harmless.
  *
- * <p>A range ({@link ByteRange}) is answered 206. The registry was asked for just those bytes;
- * one that answers 206 sends exactly them, one that ignores the range and answers 200 sends the
- * whole blob, of which the bytes before the range are dropped and the download is cancelled once
- * the range is complete.
+ * <p>A range ({@link ByteRange}) is answered 206. The registry was asked for just those bytes; one
+ * that answers 206 sends exactly them, one that ignores the range and answers 200 sends the whole
+ * blob, of which the bytes before the range are dropped and the download is cancelled once the
+ * range is complete.
  *
- * Every method runs on the client channel's event loop.
+ * <p>Every method runs on the client channel's event loop.
  */
 final class BlobRelay implements BlobConsumer {
 
@@ -57,10 +57,13 @@ final class BlobRelay implements BlobConsumer {
   private final StoredFile file;
   private final ByteRange range;
   private final boolean s3;
+
   /** Bytes the registry sends: the range when it answered 206, else the whole blob. */
   private final long expected;
+
   /** Bytes the client gets. */
   private final long limit;
+
   private long received;
   private long skip;
   private final ServerMetrics metrics;
@@ -69,12 +72,19 @@ final class BlobRelay implements BlobConsumer {
   private long relayed;
   private boolean paused;
   private boolean finished;
+
   /** Null until {@link #start()} has written the head. */
   private ServerMetrics.Stream inFlight;
 
   BlobRelay(
-      ChannelHandlerContext ctx, BlobDownload download, StoredFile file, ByteRange range, boolean s3,
-      ServerMetrics metrics, Runnable onDone, Consumer<Throwable> onFailure) {
+      ChannelHandlerContext ctx,
+      BlobDownload download,
+      StoredFile file,
+      ByteRange range,
+      boolean s3,
+      ServerMetrics metrics,
+      Runnable onDone,
+      Consumer<Throwable> onFailure) {
     this.s3 = s3;
     this.ctx = ctx;
     this.download = download;
@@ -94,8 +104,10 @@ final class BlobRelay implements BlobConsumer {
    * the head cannot be built; the caller then cancels the relay.
    */
   void start() {
-    HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1,
-        range == null ? HttpResponseStatus.OK : HttpResponseStatus.PARTIAL_CONTENT);
+    HttpResponse head =
+        new DefaultHttpResponse(
+            HttpVersion.HTTP_1_1,
+            range == null ? HttpResponseStatus.OK : HttpResponseStatus.PARTIAL_CONTENT);
     DownloadHandler.fileHeaders(head.headers(), file, s3);
     if (range != null) {
       head.headers().set(HttpHeaderNames.CONTENT_LENGTH, range.length());
@@ -129,10 +141,13 @@ final class BlobRelay implements BlobConsumer {
       data.release();
       // The counts are the log's: how much a registry (or a redirect target) sent is not a
       // client's business.
-      fail(new RegistryException.Protocol(
-          "GET blob " + file.repository() + "@" + file.digest(),
-          "the registry sent more bytes than " + (expected == file.size() ? "the manifest says" : "the range"),
-          "more than " + expected, null));
+      fail(
+          new RegistryException.Protocol(
+              "GET blob " + file.repository() + "@" + file.digest(),
+              "the registry sent more bytes than "
+                  + (expected == file.size() ? "the manifest says" : "the range"),
+              "more than " + expected,
+              null));
       return;
     }
     if (skip > 0) {
@@ -186,10 +201,13 @@ final class BlobRelay implements BlobConsumer {
       return;
     }
     if (received != expected) {
-      fail(new RegistryException.Protocol(
-          "GET blob " + file.repository() + "@" + file.digest(),
-          "the registry sent fewer bytes than " + (expected == file.size() ? "the manifest says" : "the range"),
-          received + " of " + expected, null));
+      fail(
+          new RegistryException.Protocol(
+              "GET blob " + file.repository() + "@" + file.digest(),
+              "the registry sent fewer bytes than "
+                  + (expected == file.size() ? "the manifest says" : "the range"),
+              received + " of " + expected,
+              null));
       return;
     }
     end();

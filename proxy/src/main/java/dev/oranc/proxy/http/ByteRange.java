@@ -11,8 +11,8 @@ import java.util.Optional;
  * <p>What is not served as a range is served whole (200), as RFC 9110 allows and as most servers
  * do: several ranges (a multipart/byteranges answer is rarely wanted and no Nix or S3 client asks
  * for one), a unit other than bytes, a malformed value, and any request with {@code If-Range}
- * (there is no validator here to compare it with). A well-formed range that starts at or past
- * the end of the file is a 416.
+ * (there is no validator here to compare it with). A well-formed range that starts at or past the
+ * end of the file is a 416.
  *
  * @param first the first byte served
  * @param last the last byte served, inclusive

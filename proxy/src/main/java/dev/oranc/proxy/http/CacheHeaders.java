@@ -28,10 +28,10 @@ import java.time.Duration;
  * </pre>
  *
  * "Credentials" is any {@code Authorization} header (Basic, S3-signed, or one the server cannot
- * read) and an S3 presigned query: the registry may answer such a request with what it would
- * refuse an anonymous one. {@code Vary: Authorization} is for caches told to ignore {@code
- * Cache-Control}: the stored variant is then keyed by the header, and an anonymous request never
- * matches one stored for a credential.
+ * read) and an S3 presigned query: the registry may answer such a request with what it would refuse
+ * an anonymous one. {@code Vary: Authorization} is for caches told to ignore {@code Cache-Control}:
+ * the stored variant is then keyed by the header, and an anonymous request never matches one stored
+ * for a credential.
  *
  * <p>Why these lifetimes. A NAR's key names its file hash ({@code nar/<FileHash>.nar.xz}): its
  * bytes never change, so a year and {@code immutable}. A narinfo names its store path, and is
@@ -42,13 +42,13 @@ import java.time.Duration;
  * pushed since, for everyone behind the cache; Nix remembers a 404 itself (an hour, {@code
  * narinfo-cache-negative-ttl}), so by default a 404 is not stored.
  *
- * <p>Inert content. The uploader picks a file's {@code Content-Type}, so an HTML page with a
- * script can be stored and served from this server's origin. {@code nosniff} stops a browser from
- * guessing a more dangerous type than the one sent; {@code sandbox} makes a page a unique opaque
- * origin with no scripts, forms or pop-ups, and {@code default-src 'none'} lets it load nothing
- * (no beacon images). They go on every answer, not only on types outside Nix's: Nix and S3 clients
- * ignore them, and a list of "safe" types is one more thing to get wrong (an error body quotes a
- * client's path, XML can carry a stylesheet, SVG scripts).
+ * <p>Inert content. The uploader picks a file's {@code Content-Type}, so an HTML page with a script
+ * can be stored and served from this server's origin. {@code nosniff} stops a browser from guessing
+ * a more dangerous type than the one sent; {@code sandbox} makes a page a unique opaque origin with
+ * no scripts, forms or pop-ups, and {@code default-src 'none'} lets it load nothing (no beacon
+ * images). They go on every answer, not only on types outside Nix's: Nix and S3 clients ignore
+ * them, and a list of "safe" types is one more thing to get wrong (an error body quotes a client's
+ * path, XML can carry a stylesheet, SVG scripts).
  */
 public final class CacheHeaders {
 

@@ -17,8 +17,8 @@ import org.slf4j.LoggerFactory;
  * accepted, and it is closed. Nothing of the request is read, so a flood costs one small write per
  * connection (a client whose request is already on the wire may see a reset instead of the 503).
  *
- * <p>The refusal is logged at warn at most once per {@link RefusalWarnings#INTERVAL_NANOS}, with how
- * many were refused since the last warning: a flood must not become a flood of log lines.
+ * <p>The refusal is logged at warn at most once per {@link RefusalWarnings#INTERVAL_NANOS}, with
+ * how many were refused since the last warning: a flood must not become a flood of log lines.
  */
 public final class ConnectionLimiter {
 
@@ -33,14 +33,25 @@ public final class ConnectionLimiter {
     this.max = max;
     this.metrics = metrics;
     String body = "the server has too many connections open (" + max + "); retry later\n";
-    this.refusal = ("HTTP/1.1 503 Service Unavailable\r\n"
-        + "content-type: text/plain; charset=utf-8\r\n"
-        + "content-length: " + body.length() + "\r\n"
-        + "retry-after: 1\r\n"
-        + "cache-control: " + CacheHeaders.NO_STORE + "\r\n"
-        + "x-content-type-options: " + CacheHeaders.NOSNIFF + "\r\n"
-        + "content-security-policy: " + CacheHeaders.SANDBOX + "\r\n"
-        + "connection: close\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII);
+    this.refusal =
+        ("HTTP/1.1 503 Service Unavailable\r\n"
+                + "content-type: text/plain; charset=utf-8\r\n"
+                + "content-length: "
+                + body.length()
+                + "\r\n"
+                + "retry-after: 1\r\n"
+                + "cache-control: "
+                + CacheHeaders.NO_STORE
+                + "\r\n"
+                + "x-content-type-options: "
+                + CacheHeaders.NOSNIFF
+                + "\r\n"
+                + "content-security-policy: "
+                + CacheHeaders.SANDBOX
+                + "\r\n"
+                + "connection: close\r\n\r\n"
+                + body)
+            .getBytes(StandardCharsets.US_ASCII);
   }
 
   /** Whether a connection that makes {@code open} connections in all may be served. */
@@ -53,8 +64,12 @@ public final class ConnectionLimiter {
     metrics.connectionRefused();
     long unlogged = warnings.admit();
     if (unlogged >= 0) {
-      log.warn("refusing connections: {} open, the limit is {} (--max-connections); {} refused since the"
-          + " last warning", open - 1, max, unlogged + 1);
+      log.warn(
+          "refusing connections: {} open, the limit is {} (--max-connections); {} refused since the"
+              + " last warning",
+          open - 1,
+          max,
+          unlogged + 1);
     }
     return new Refusal();
   }

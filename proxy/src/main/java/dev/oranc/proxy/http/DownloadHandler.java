@@ -2,14 +2,19 @@ package dev.oranc.proxy.http;
 
 import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.layout.StoredFile;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.BlobDownload;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.RegistryClient;
-import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.layout.StoredFile;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
 import dev.oranc.proxy.error.RequestRejected;
+import dev.oranc.proxy.request.Backend;
+import dev.oranc.proxy.request.Failures;
+import dev.oranc.proxy.request.RequestHandler;
+import dev.oranc.proxy.request.Responses;
+import dev.oranc.proxy.request.RoutedRequest;
 import dev.oranc.proxy.route.Route;
 import dev.oranc.proxy.upstream.UpstreamChecker;
 import io.netty.channel.ChannelHandlerContext;
@@ -19,18 +24,10 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.LastHttpContent;
-import dev.oranc.proxy.error.RequestRejected;
 import java.util.Arrays;
-import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import dev.oranc.proxy.request.Backend;
-import dev.oranc.proxy.request.Failures;
-import dev.oranc.proxy.request.RequestHandler;
-import dev.oranc.proxy.request.Responses;
-import dev.oranc.proxy.request.RoutedRequest;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * {@code GET} and {@code HEAD} of a cache file.
@@ -42,9 +39,9 @@ import java.util.concurrent.CompletableFuture;
  *       single-flight). Only a registry "not found" for every tag is a 404; a failure is the
  *       failure's status.
  *   <li>{@code HEAD}: the layer's size, type and encoding, no body.
- *   <li>{@code GET} of a small blob: from {@link BlobCache} by repository and digest, fetched
- *       whole (and checked against the digest) on a miss. Consulted only now, after step 2
- *       succeeded for these credentials.
+ *   <li>{@code GET} of a small blob: from {@link BlobCache} by repository and digest, fetched whole
+ *       (and checked against the digest) on a miss. Consulted only now, after step 2 succeeded for
+ *       these credentials.
  *   <li>{@code GET} of a large blob: relayed from the registry ({@link BlobRelay}).
  * </ol>
  *
@@ -52,20 +49,20 @@ import java.util.concurrent.CompletableFuture;
  * for {@link NarRedirect}: a {@code 307} to the registry's storage, or the registry's own answer
  * relayed.
  *
- * A {@code Range} (one byte range, see {@link ByteRange}) is answered 206 with {@code
+ * <p>A {@code Range} (one byte range, see {@link ByteRange}) is answered 206 with {@code
  * Content-Range}: a small blob's cached bytes are sliced, a large blob's range is asked of the
- * registry (and cut from its whole answer if it ignores the range), so an interrupted download of
- * a large NAR resumes where it stopped. Every answer says {@code Accept-Ranges: bytes}.
+ * registry (and cut from its whole answer if it ignores the range), so an interrupted download of a
+ * large NAR resumes where it stopped. Every answer says {@code Accept-Ranges: bytes}.
  *
  * <p>Every file answer carries an {@code ETag}, the blob's digest: content-addressed, so a strong
  * validator, which {@code If-Range} may name and which a matching {@code If-None-Match} turns into
- * a {@code 304} with the answer's headers and no body (a cache in front revalidates a narinfo
- * that way; {@link CacheHeaders} says how long it may keep one). An S3-signed request also gets
- * what S3 clients expect of HeadObject and GetObject: a {@code Last-Modified}. The image keeps no
- * date, and a key's file only ever changes by being replaced, so it is a fixed one, the epoch;
- * {@code aws s3 cp} refuses a download without it.
+ * a {@code 304} with the answer's headers and no body (a cache in front revalidates a narinfo that
+ * way; {@link CacheHeaders} says how long it may keep one). An S3-signed request also gets what S3
+ * clients expect of HeadObject and GetObject: a {@code Last-Modified}. The image keeps no date, and
+ * a key's file only ever changes by being replaced, so it is a fixed one, the epoch; {@code aws s3
+ * cp} refuses a download without it.
  *
- * Registry calls run on this channel's event loop (the client pools connections per loop), and
+ * <p>Registry calls run on this channel's event loop (the client pools connections per loop), and
  * every callback hops back to it before touching the channel. A callback runs inside a future's
  * completion, where a throw would be lost and the client left waiting with no access-log line and
  * no idle timeout (the exchange waits "on the server"); so each runs guarded ({@link
@@ -84,7 +81,9 @@ public final class DownloadHandler extends RequestHandler {
     this(backend, streams, null);
   }
 
-  /** @param narRedirect null: {@code --nar-redirect} is off */
+  /**
+   * @param narRedirect null: {@code --nar-redirect} is off
+   */
   public DownloadHandler(Backend backend, StreamLimiter streams, NarRedirect narRedirect) {
     super(log);
     this.backend = backend;
@@ -127,6 +126,7 @@ public final class DownloadHandler extends RequestHandler {
     final String key;
     final Credentials credentials;
     BlobRelay relay;
+
     /** Held from the decision to stream until the relay has ended, however it ends. */
     StreamLimiter.Permit permit;
 
@@ -170,19 +170,28 @@ public final class DownloadHandler extends RequestHandler {
       // A NAR whose PUT was answered while its image is still going up: wait, rather than 404.
       CompletableFuture<Void> publishing = backend.pending().pending(repo, key);
       if (publishing != null) {
-        publishing.whenComplete((v, e) -> onLoop(() -> {
-          if (live()) {
-            resolve();
-          }
-        }));
+        publishing.whenComplete(
+            (v, e) ->
+                onLoop(
+                    () -> {
+                      if (live()) {
+                        resolve();
+                      }
+                    }));
         return;
       }
       RegistryClient client = backend.registry().client();
       backend
           .layers()
-          .get(repo, key, credentials,
-              () -> Failures.timed(backend.metrics(), "resolve",
-                  Failures.call(() -> backend.registry().find(repo, key, credentials, loop))))
+          .get(
+              repo,
+              key,
+              credentials,
+              () ->
+                  Failures.timed(
+                      backend.metrics(),
+                      "resolve",
+                      Failures.call(() -> backend.registry().find(repo, key, credentials, loop))))
           .whenComplete((lookup, error) -> onLoop(() -> afterResolve(lookup, error, client)));
     }
 
@@ -196,12 +205,14 @@ public final class DownloadHandler extends RequestHandler {
       }
       logLayer(lookup.hit() ? "hit" : "miss");
       if (lookup.file().isEmpty()) {
-        fail(new RegistryException.NotFound(
-            "GET " + repo + " key " + key, "no tag of the key exists"));
+        fail(
+            new RegistryException.NotFound(
+                "GET " + repo + " key " + key, "no tag of the key exists"));
         return;
       }
       StoredFile file = lookup.file().get();
-      if (CacheHeaders.ifNoneMatch(request.headers().get(HttpHeaderNames.IF_NONE_MATCH), etag(file))) {
+      if (CacheHeaders.ifNoneMatch(
+          request.headers().get(HttpHeaderNames.IF_NONE_MATCH), etag(file))) {
         // Before Range (RFC 9110 §13.2.2): the client, or a cache revalidating, has these bytes.
         FullHttpResponse r = Responses.empty(HttpResponseStatus.NOT_MODIFIED);
         fileHeaders(r.headers(), file, signedForS3());
@@ -221,22 +232,33 @@ public final class DownloadHandler extends RequestHandler {
         if (ifRange != null && ifRange.trim().equals(etag(file))) {
           ifRange = null; // it names this very content: the range stands
         }
-        range = ByteRange.parse(request.headers().get(HttpHeaderNames.RANGE), ifRange, file.size()).orElse(null);
+        range =
+            ByteRange.parse(request.headers().get(HttpHeaderNames.RANGE), ifRange, file.size())
+                .orElse(null);
       } catch (RequestRejected.RangeNotSatisfiable e) {
         fail(e);
         return;
       }
       if (narRedirect != null && narRedirect.applies(key, signedForS3(), range)) {
-        narRedirect.answer(repo, file, credentials, loop)
+        narRedirect
+            .answer(repo, file, credentials, loop)
             .whenComplete((a, e) -> onLoop(() -> afterNarRedirect(file, a, e)));
         return;
       }
       BlobCache blobs = backend.blobs();
       if (blobs.holds(file.size())) {
         blobs
-            .get(repo, file.digest(),
-                () -> Failures.timed(backend.metrics(), "blob_get",
-                    Failures.call(() -> client.getBlobBytes(repo, file.digest(), blobs.maxBlobBytes(), credentials, loop))))
+            .get(
+                repo,
+                file.digest(),
+                () ->
+                    Failures.timed(
+                        backend.metrics(),
+                        "blob_get",
+                        Failures.call(
+                            () ->
+                                client.getBlobBytes(
+                                    repo, file.digest(), blobs.maxBlobBytes(), credentials, loop))))
             .whenComplete((b, e) -> onLoop(() -> afterSmallBlob(file, range, b, e)));
       } else {
         permit = streams.tryAcquire(ctx.channel());
@@ -247,13 +269,18 @@ public final class DownloadHandler extends RequestHandler {
         }
         logBody("stream");
         String rangeHeader = range == null ? null : range.header();
-        Failures.timed(backend.metrics(), "blob_open",
-                Failures.call(() -> client.getBlob(repo, file.digest(), rangeHeader, credentials, loop)))
+        Failures.timed(
+                backend.metrics(),
+                "blob_open",
+                Failures.call(
+                    () -> client.getBlob(repo, file.digest(), rangeHeader, credentials, loop)))
             .whenComplete((d, e) -> onLoop(() -> afterBlobOpened(file, range, d, e)));
       }
     }
 
-    /** {@code --nar-redirect}: a 307, or a relay as below (of the answer in hand when there is one). */
+    /**
+     * {@code --nar-redirect}: a 307, or a relay as below (of the answer in hand when there is one).
+     */
     void afterNarRedirect(StoredFile file, NarRedirect.Answer answer, Throwable error) {
       BlobDownload download = answer instanceof NarRedirect.Answer.Relay r ? r.download() : null;
       if (!live()) {
@@ -287,12 +314,15 @@ public final class DownloadHandler extends RequestHandler {
         return;
       }
       RegistryClient client = backend.registry().client();
-      Failures.timed(backend.metrics(), "blob_open",
+      Failures.timed(
+              backend.metrics(),
+              "blob_open",
               Failures.call(() -> client.getBlob(repo, file.digest(), null, credentials, loop)))
           .whenComplete((d, e) -> onLoop(() -> afterBlobOpened(file, null, d, e)));
     }
 
-    void afterSmallBlob(StoredFile file, ByteRange range, BlobCache.Lookup lookup, Throwable error) {
+    void afterSmallBlob(
+        StoredFile file, ByteRange range, BlobCache.Lookup lookup, Throwable error) {
       if (!live()) {
         return;
       }
@@ -303,14 +333,20 @@ public final class DownloadHandler extends RequestHandler {
       logBody(lookup.hit() ? "hit" : "miss");
       byte[] bytes = lookup.bytes();
       if (bytes.length != file.size()) {
-        fail(new RegistryException.Protocol(
-            "GET blob " + repo + "@" + file.digest(), "the blob's size is not the manifest's",
-            bytes.length + " bytes, the manifest says " + file.size(), null));
+        fail(
+            new RegistryException.Protocol(
+                "GET blob " + repo + "@" + file.digest(),
+                "the blob's size is not the manifest's",
+                bytes.length + " bytes, the manifest says " + file.size(),
+                null));
         return;
       }
       // Warms what Nix asks next: the NAR's layer, and (when this came from the registry) the
       // References' narinfos.
-      backend.prefetch().narinfoServed(repo, key, bytes, !lookup.hit() || "miss".equals(loggedLayer()), credentials, loop);
+      backend
+          .prefetch()
+          .narinfoServed(
+              repo, key, bytes, !lookup.hit() || "miss".equals(loggedLayer()), credentials, loop);
       if (range != null) {
         byte[] part = Arrays.copyOfRange(bytes, (int) range.first(), (int) range.last() + 1);
         FullHttpResponse r = Responses.full(HttpResponseStatus.PARTIAL_CONTENT, null, part, false);
@@ -345,8 +381,9 @@ public final class DownloadHandler extends RequestHandler {
       if (download.status() == 206) {
         String contentRange = download.headers().get(HttpHeaderNames.CONTENT_RANGE);
         if (range == null || contentRange == null || !sameRange(contentRange, range)) {
-          problem = "the registry answered another range than "
-              + (range == null ? "the whole blob" : "the " + range.header() + " asked for");
+          problem =
+              "the registry answered another range than "
+                  + (range == null ? "the whole blob" : "the " + range.header() + " asked for");
           said = "Content-Range " + contentRange;
         } else if (announced >= 0 && announced != range.length()) {
           problem = "the registry announced another length than range " + range.header();
@@ -358,15 +395,24 @@ public final class DownloadHandler extends RequestHandler {
       }
       if (problem != null) {
         download.cancel();
-        fail(new RegistryException.Protocol("GET blob " + repo + "@" + file.digest(), problem, said, null));
+        fail(
+            new RegistryException.Protocol(
+                "GET blob " + repo + "@" + file.digest(), problem, said, null));
         return;
       }
-      relay = new BlobRelay(ctx, download, file, range, signedForS3(), backend.metrics(),
-          () -> {
-            countNar(range == null ? file.size() : range.length());
-            answeredDirectly();
-          },
-          this::fail);
+      relay =
+          new BlobRelay(
+              ctx,
+              download,
+              file,
+              range,
+              signedForS3(),
+              backend.metrics(),
+              () -> {
+                countNar(range == null ? file.size() : range.length());
+                answeredDirectly();
+              },
+              this::fail);
       relay.start();
     }
 

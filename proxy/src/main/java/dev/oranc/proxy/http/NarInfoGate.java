@@ -3,9 +3,9 @@ package dev.oranc.proxy.http;
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.nix.hash.HashAlgorithm;
 import dev.oranc.common.nix.hash.NixHash;
-import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.Credentials;
 import dev.oranc.proxy.cache.PendingPublishes;
 import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.request.Backend;
@@ -26,15 +26,15 @@ import java.util.concurrent.TimeUnit;
  * publish failed here refuses the narinfo (400 naming the NAR, nothing published); one published
  * here lately passes with no request. Otherwise the registry is asked (through the key → layer
  * cache, which a client's own {@code HEAD} of the NAR has usually filled): present passes. Absent
- * while the NAR's blob ({@code FileHash}, the digest of the compressed NAR) is in the registry means
- * a publish is under way elsewhere (another replica that answered the NAR's PUT early) or failed
- * there: the tag is looked for again at growing intervals for at most {@link #WAITS}' total, then
- * the narinfo is refused, "upload the NAR first". Absent with no blob either: the client never
- * sent the NAR (an {@code aws s3 sync} of a cache directory, in whatever order, or a narinfo
- * naming a NAR elsewhere); that was never ours to police, and it publishes as it always did.
+ * while the NAR's blob ({@code FileHash}, the digest of the compressed NAR) is in the registry
+ * means a publish is under way elsewhere (another replica that answered the NAR's PUT early) or
+ * failed there: the tag is looked for again at growing intervals for at most {@link #WAITS}' total,
+ * then the narinfo is refused, "upload the NAR first". Absent with no blob either: the client never
+ * sent the NAR (an {@code aws s3 sync} of a cache directory, in whatever order, or a narinfo naming
+ * a NAR elsewhere); that was never ours to police, and it publishes as it always did.
  *
- * <p>Only the first {@link #HEAD_BYTES} of the body are read (Nix writes {@code URL:} second,
- * after {@code StorePath:}); a narinfo stored with a {@code Content-Encoding} (Nix's {@code
+ * <p>Only the first {@link #HEAD_BYTES} of the body are read (Nix writes {@code URL:} second, after
+ * {@code StorePath:}); a narinfo stored with a {@code Content-Encoding} (Nix's {@code
  * narinfo-compression}) is not read at all. A narinfo without a relative {@code URL:} in those
  * bytes is not held back.
  */
@@ -42,9 +42,16 @@ final class NarInfoGate {
 
   /** The most of a narinfo's body kept to find its URL and FileHash. */
   static final int HEAD_BYTES = 64 * 1024;
+
   /** The pauses between looks for a NAR tag another server is publishing: 15.75 s in all. */
-  static final List<Duration> WAITS = List.of(Duration.ofMillis(250), Duration.ofMillis(500),
-      Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(4), Duration.ofSeconds(8));
+  static final List<Duration> WAITS =
+      List.of(
+          Duration.ofMillis(250),
+          Duration.ofMillis(500),
+          Duration.ofSeconds(1),
+          Duration.ofSeconds(2),
+          Duration.ofSeconds(4),
+          Duration.ofSeconds(8));
 
   /** A narinfo's URL and FileHash lines, from its first bytes; either may be null. */
   record Names(String url, String fileHash) {
@@ -71,7 +78,11 @@ final class NarInfoGate {
 
     /** The cache key the URL names, or null when it names no key of this cache. */
     String narKey() {
-      if (url == null || url.isEmpty() || url.startsWith("/") || url.contains("://") || url.contains("?")) {
+      if (url == null
+          || url.isEmpty()
+          || url.startsWith("/")
+          || url.contains("://")
+          || url.contains("?")) {
         return null;
       }
       return url.startsWith("./") ? url.substring(2) : url;
@@ -120,46 +131,71 @@ final class NarInfoGate {
     if (table.publishedLately(repo, nar)) {
       return CompletableFuture.completedFuture(null);
     }
-    return backend.layers()
-        .get(repo, nar, credentials, () -> Failures.call(() -> backend.registry().find(repo, nar, credentials, loop)))
-        .thenCompose(lookup -> {
-          if (lookup.file().isPresent()) {
-            return CompletableFuture.completedFuture(null);
-          }
-          Digest blob = names.blob();
-          if (blob == null) {
-            return CompletableFuture.completedFuture(null);
-          }
-          return backend.registry().client().headBlob(repo, blob, credentials, loop)
-              .thenCompose(size -> size.isPresent() ? lookAgain(nar, 0) : CompletableFuture.completedFuture(null));
-        });
+    return backend
+        .layers()
+        .get(
+            repo,
+            nar,
+            credentials,
+            () -> Failures.call(() -> backend.registry().find(repo, nar, credentials, loop)))
+        .thenCompose(
+            lookup -> {
+              if (lookup.file().isPresent()) {
+                return CompletableFuture.completedFuture(null);
+              }
+              Digest blob = names.blob();
+              if (blob == null) {
+                return CompletableFuture.completedFuture(null);
+              }
+              return backend
+                  .registry()
+                  .client()
+                  .headBlob(repo, blob, credentials, loop)
+                  .thenCompose(
+                      size ->
+                          size.isPresent()
+                              ? lookAgain(nar, 0)
+                              : CompletableFuture.completedFuture(null));
+            });
   }
 
   private CompletableFuture<Void> afterOwn(String nar) {
-    return backend.pending().failure(repo, nar)
-        .<CompletableFuture<Void>>map(why -> CompletableFuture.failedFuture(new RequestRejected.BadRequest(
-            "the NAR " + nar + " this narinfo names failed to publish (" + why + "); upload the NAR again, then"
-                + " the narinfo")))
+    return backend
+        .pending()
+        .failure(repo, nar)
+        .<CompletableFuture<Void>>map(
+            why ->
+                CompletableFuture.failedFuture(
+                    new RequestRejected.BadRequest(
+                        "the NAR "
+                            + nar
+                            + " this narinfo names failed to publish ("
+                            + why
+                            + "); upload the NAR again, then"
+                            + " the narinfo")))
         .orElseGet(() -> CompletableFuture.completedFuture(null));
   }
 
   /** The NAR's blob is there but not its tag: look again after WAITS[i], then refuse. */
   private CompletableFuture<Void> lookAgain(String nar, int i) {
     if (i == WAITS.size()) {
-      return CompletableFuture.failedFuture(new RequestRejected.BadRequest(
-          "the NAR " + nar + " this narinfo names is not in the cache (its upload did not complete);"
-              + " upload the NAR first"));
+      return CompletableFuture.failedFuture(
+          new RequestRejected.BadRequest(
+              "the NAR "
+                  + nar
+                  + " this narinfo names is not in the cache (its upload did not complete);"
+                  + " upload the NAR first"));
     }
     CompletableFuture<Void> wait = new CompletableFuture<>();
     loop.schedule(() -> wait.complete(null), WAITS.get(i).toMillis(), TimeUnit.MILLISECONDS);
-    return wait
-        .thenCompose(v -> backend.registry().find(repo, nar, credentials, loop))
-        .thenCompose(found -> {
-          if (found.isPresent()) {
-            backend.layers().invalidate(repo, nar);
-            return CompletableFuture.completedFuture(null);
-          }
-          return lookAgain(nar, i + 1);
-        });
+    return wait.thenCompose(v -> backend.registry().find(repo, nar, credentials, loop))
+        .thenCompose(
+            found -> {
+              if (found.isPresent()) {
+                backend.layers().invalidate(repo, nar);
+                return CompletableFuture.completedFuture(null);
+              }
+              return lookAgain(nar, i + 1);
+            });
   }
 }

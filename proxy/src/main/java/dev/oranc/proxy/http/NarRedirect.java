@@ -6,12 +6,12 @@ import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.layout.StoredFile;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.BlobDownload;
 import dev.oranc.common.registry.BlobLocation;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.RegistryClient;
-import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.layout.StoredFile;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.request.Failures;
 import dev.oranc.proxy.request.Responses;
@@ -61,19 +61,19 @@ import org.slf4j.LoggerFactory;
  *       {@code http(s)}, carry no user information, and be https unless the registry itself is
  *       plain http (a registry allowed with {@code --insecure-registry} or {@code --no-ssl}): an
  *       https registry's redirect to plain http is refused (502), as {@code CallRunner} refuses to
- *       follow one, since the URL is a bearer credential for the blob. A redirect to the
- *       registry's own origin is not handed out (the client would need our credentials there): it
- *       is followed and relayed ({@link Answer.Follow}). The registry's credentials are never in a
- *       URL: the client sends them as a header, which the registry does not echo into a {@code
- *       Location}; a {@code user:password@} would be, and is refused.
+ *       follow one, since the URL is a bearer credential for the blob. A redirect to the registry's
+ *       own origin is not handed out (the client would need our credentials there): it is followed
+ *       and relayed ({@link Answer.Follow}). The registry's credentials are never in a URL: the
+ *       client sends them as a header, which the registry does not echo into a {@code Location}; a
+ *       {@code user:password@} would be, and is refused.
  *   <li><b>How long it is remembered</b> ({@link #remembered}). Presigned URLs say when they
  *       expire: {@code X-Expires}/{@code Expires} (epoch seconds), S3 SigV4 {@code
  *       X-Amz-Date}+{@code X-Amz-Expires}, GCS {@code X-Goog-Date}+{@code X-Goog-Expires}, Azure
  *       SAS {@code se} (ghcr.io's storage). A URL is remembered for half of what is left of its
  *       life (judged on the registry's clock, its {@code Date}, else ours), at most {@link
  *       #MAX_REMEMBERED}, and not at all when less than {@link #MIN_REMEMBERED} would be left: a
- *       client handed it at the end of that time still has as long again to start its download.
- *       A URL that says nothing is remembered for {@code --nar-redirect-ttl}. The cache is bounded
+ *       client handed it at the end of that time still has as long again to start its download. A
+ *       URL that says nothing is remembered for {@code --nar-redirect-ttl}. The cache is bounded
  *       ({@link #MAX_ENTRIES}) and expires on the server's {@link Ticker}. Concurrent first asks
  *       for one NAR are not merged (no single flight, unlike {@code LayerCache}): an answer may be
  *       a 200 stream, which only one client can take, and Nix fetches a NAR once.
@@ -81,10 +81,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>What is not redirected: {@code HEAD} (answered here from the manifest: storage URLs are
  * presigned for {@code GET} and refuse {@code HEAD}), a {@code Range} GET (relayed: the server
- * checks the registry's {@code Content-Range} against the range, where storage's handling of
- * ranges is its own, and resumed downloads are rare), an S3-signed request ({@code aws s3 cp} and
- * the SDKs treat a 307 as an S3 region redirect, not as the object), and keys outside {@code
- * nar/} (narinfos are small and hot; the small-blob cache serves them).
+ * checks the registry's {@code Content-Range} against the range, where storage's handling of ranges
+ * is its own, and resumed downloads are rare), an S3-signed request ({@code aws s3 cp} and the SDKs
+ * treat a 307 as an S3 region redirect, not as the object), and keys outside {@code nar/} (narinfos
+ * are small and hot; the small-blob cache serves them).
  *
  * <p>The 307 itself gets {@code Cache-Control: no-store} and {@code Vary: Authorization} from
  * {@link CacheHeaders} (a status it does not cache), so a shared cache never keeps one user's
@@ -96,8 +96,10 @@ public final class NarRedirect {
 
   /** The most a URL is remembered, whatever its expiry says (as long as a resolved key is). */
   static final Duration MAX_REMEMBERED = Duration.ofMinutes(5);
+
   /** Below this, a URL is handed out but not remembered. */
   static final Duration MIN_REMEMBERED = Duration.ofSeconds(5);
+
   /** URLs remembered at most: about 1 KiB each (ghcr.io's are ~600 characters). */
   static final long MAX_ENTRIES = 10_000;
 
@@ -107,8 +109,14 @@ public final class NarRedirect {
     record Redirect(URI location, boolean remembered) implements Answer {
       @Override
       public String toString() {
-        return "Redirect[" + location.getScheme() + "://" + location.getRawAuthority() + location.getRawPath()
-            + "?…, remembered " + remembered + "]";
+        return "Redirect["
+            + location.getScheme()
+            + "://"
+            + location.getRawAuthority()
+            + location.getRawPath()
+            + "?…, remembered "
+            + remembered
+            + "]";
       }
     }
 
@@ -139,7 +147,13 @@ public final class NarRedirect {
   private final Clock clock;
   private final Cache<Key, Remembered> urls;
 
-  public NarRedirect(boolean enabled, RegistryClient client, ServerMetrics metrics, Duration ttl, Ticker ticker, Clock clock) {
+  public NarRedirect(
+      boolean enabled,
+      RegistryClient client,
+      ServerMetrics metrics,
+      Duration ttl,
+      Ticker ticker,
+      Clock clock) {
     this.enabled = enabled;
     this.client = client;
     this.metrics = Objects.requireNonNull(metrics, "metrics");
@@ -175,13 +189,21 @@ public final class NarRedirect {
     return enabled && range == null && !s3 && key.startsWith(CacheHeaders.NAR_PREFIX);
   }
 
-  CompletableFuture<Answer> answer(RepositoryRef repo, StoredFile file, Credentials credentials, EventLoop loop) {
-    Key key = new Key(repo.registry(), repo.repository(), file.digest().toString(), credentials.fingerprint());
+  CompletableFuture<Answer> answer(
+      RepositoryRef repo, StoredFile file, Credentials credentials, EventLoop loop) {
+    Key key =
+        new Key(
+            repo.registry(),
+            repo.repository(),
+            file.digest().toString(),
+            credentials.fingerprint());
     Remembered hit = urls.getIfPresent(key);
     if (hit != null) {
       return CompletableFuture.completedFuture(new Answer.Redirect(hit.location(), true));
     }
-    return Failures.timed(metrics, "blob_locate",
+    return Failures.timed(
+            metrics,
+            "blob_locate",
             Failures.call(() -> client.locateBlob(repo, file.digest(), credentials, loop)))
         .thenApply(location -> toAnswer(key, repo, file, location));
   }
@@ -193,8 +215,14 @@ public final class NarRedirect {
     BlobLocation.Elsewhere elsewhere = (BlobLocation.Elsewhere) location;
     Decision d = decide(elsewhere.location(), elsewhere.registry());
     if (d instanceof Decision.Refuse refuse) {
-      log.warn("GET blob {}@{}: {} redirect not handed out: {}", repo, file.digest(), elsewhere.status(), refuse.reason());
-      throw new RegistryException.Protocol("GET blob " + repo + "@" + file.digest(),
+      log.warn(
+          "GET blob {}@{}: {} redirect not handed out: {}",
+          repo,
+          file.digest(),
+          elsewhere.status(),
+          refuse.reason());
+      throw new RegistryException.Protocol(
+          "GET blob " + repo + "@" + file.digest(),
           "the registry's redirect cannot be handed out: " + refuse.reason());
     }
     if (d instanceof Decision.Follow) {
@@ -222,8 +250,11 @@ public final class NarRedirect {
    * @param registry the registry's origin ({@code scheme://host[:port]})
    */
   static Decision decide(URI location, URI registry) {
-    String scheme = location.getScheme() == null ? "" : location.getScheme().toLowerCase(Locale.ROOT);
-    if (!location.isAbsolute() || !(scheme.equals("https") || scheme.equals("http")) || location.getHost() == null) {
+    String scheme =
+        location.getScheme() == null ? "" : location.getScheme().toLowerCase(Locale.ROOT);
+    if (!location.isAbsolute()
+        || !(scheme.equals("https") || scheme.equals("http"))
+        || location.getHost() == null) {
       return new Decision.Refuse("not an absolute http(s) URL");
     }
     if (location.getRawUserInfo() != null) {
@@ -265,7 +296,8 @@ public final class NarRedirect {
     return half.compareTo(MAX_REMEMBERED) > 0 ? MAX_REMEMBERED : half;
   }
 
-  private static final DateTimeFormatter BASIC_DATE_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
+  private static final DateTimeFormatter BASIC_DATE_TIME =
+      DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
 
   /**
    * When a presigned URL expires, by the parameters the stores use; the earliest when several say;
@@ -287,7 +319,9 @@ public final class NarRedirect {
         if (eq < 0) {
           continue;
         }
-        String name = URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8).toLowerCase(Locale.ROOT);
+        String name =
+            URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8)
+                .toLowerCase(Locale.ROOT);
         String value = URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8).trim();
         Instant at = null;
         switch (name) {
@@ -297,7 +331,7 @@ public final class NarRedirect {
           case "x-amz-expires" -> amzExpires = value;
           case "x-goog-date" -> googDate = value;
           case "x-goog-expires" -> googExpires = value;
-          default -> { }
+          default -> {}
         }
         earliest = earlier(earliest, at);
       }

@@ -7,20 +7,22 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Bounds the blob bodies in flight per client address: NAR downloads being relayed and uploads
- * being streamed, the exchanges that hold a registry connection and up to a write buffer of
- * memory for as long as the client cares to take. One address at its bound gets a 503 with
- * {@code Retry-After} for its next stream, and everyone else is served as before. Small files
- * (narinfos, answered from memory) and misses are not streams and are never refused here.
+ * being streamed, the exchanges that hold a registry connection and up to a write buffer of memory
+ * for as long as the client cares to take. One address at its bound gets a 503 with {@code
+ * Retry-After} for its next stream, and everyone else is served as before. Small files (narinfos,
+ * answered from memory) and misses are not streams and are never refused here.
  *
- * <p>Keyed by the peer's IP address (the port differs per connection). Behind a reverse proxy
- * every client has the proxy's address: there the bound is for all of them together.
+ * <p>Keyed by the peer's IP address (the port differs per connection). Behind a reverse proxy every
+ * client has the proxy's address: there the bound is for all of them together.
  */
 public final class StreamLimiter {
 
   private final int max;
   private final ConcurrentHashMap<Object, Integer> counts = new ConcurrentHashMap<>();
 
-  /** @param max streams per client address; 0 for no limit */
+  /**
+   * @param max streams per client address; 0 for no limit
+   */
   public StreamLimiter(int max) {
     this.max = max;
   }
@@ -54,14 +56,16 @@ public final class StreamLimiter {
     }
     Object client = client(channel.remoteAddress());
     boolean[] granted = {false};
-    counts.compute(client, (k, n) -> {
-      int held = n == null ? 0 : n;
-      if (held >= max) {
-        return n;
-      }
-      granted[0] = true;
-      return held + 1;
-    });
+    counts.compute(
+        client,
+        (k, n) -> {
+          int held = n == null ? 0 : n;
+          if (held >= max) {
+            return n;
+          }
+          granted[0] = true;
+          return held + 1;
+        });
     return granted[0] ? new Permit(client) : null;
   }
 

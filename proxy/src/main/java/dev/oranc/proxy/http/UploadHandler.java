@@ -1,15 +1,21 @@
 package dev.oranc.proxy.http;
 
 import dev.oranc.common.error.Causes;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.oci.Descriptor;
-import dev.oranc.common.layout.ImageLayout;
-import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.proxy.metrics.ServerMetrics;
-import dev.oranc.proxy.error.RequestRejected;
-import dev.oranc.proxy.route.Route;
 import dev.oranc.common.tag.Tag;
+import dev.oranc.proxy.error.RequestRejected;
+import dev.oranc.proxy.metrics.ServerMetrics;
+import dev.oranc.proxy.request.Backend;
+import dev.oranc.proxy.request.Failures;
+import dev.oranc.proxy.request.RequestHandler;
+import dev.oranc.proxy.request.Responses;
+import dev.oranc.proxy.request.RoutedRequest;
+import dev.oranc.proxy.request.StoredHeaders;
+import dev.oranc.proxy.route.Route;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -26,12 +32,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import dev.oranc.proxy.request.Backend;
-import dev.oranc.proxy.request.Failures;
-import dev.oranc.proxy.request.RequestHandler;
-import dev.oranc.proxy.request.Responses;
-import dev.oranc.proxy.request.RoutedRequest;
-import dev.oranc.proxy.request.StoredHeaders;
 
 /**
  * {@code PUT} of a cache file: the body streams into a registry upload as it arrives, then the
@@ -47,22 +47,21 @@ import dev.oranc.proxy.request.StoredHeaders;
  * from nix copy", has the failure cases.
  *
  * <p>Design note. Backpressure: while the upload cannot take more ({@link BlobUpload#isWritable()}
- * false: the registry is slower than the client), reading from the client stops ({@code
- * AUTO_READ} off, {@link RequestHandler.Request#throttle}) and resumes in {@link
- * BlobUpload#whenWritable}. Memory per PUT is bounded by the
- * upload's queue plus one read. Nothing half-uploaded becomes visible: the manifest is written only
- * after the whole body has arrived and the blob is complete; a body that stops (client gone,
- * connection reset) aborts the upload session and publishes nothing.
+ * false: the registry is slower than the client), reading from the client stops ({@code AUTO_READ}
+ * off, {@link RequestHandler.Request#throttle}) and resumes in {@link BlobUpload#whenWritable}.
+ * Memory per PUT is bounded by the upload's queue plus one read. Nothing half-uploaded becomes
+ * visible: the manifest is written only after the whole body has arrived and the blob is complete;
+ * a body that stops (client gone, connection reset) aborts the upload session and publishes
+ * nothing.
  *
  * <p>The request's {@code Content-Type} (default {@code application/octet-stream}) and {@code
  * Content-Encoding} (Nix's {@code narinfo-compression} and friends) are kept as layer annotations
  * and sent back on GET. An S3 client's {@code aws-chunked} body arrives here decoded ({@code
- * s3.AwsChunkedHandler}) and checked ({@code s3.BodyChecksumHandler}: a mismatch comes as an
- * error in place of the body's end, and aborts the upload); a plain client's is refused, since that
+ * s3.AwsChunkedHandler}) and checked ({@code s3.BodyChecksumHandler}: a mismatch comes as an error
+ * in place of the body's end, and aborts the upload); a plain client's is refused, since that
  * framing is not content. An S3 PUT is answered with its {@code ETag} (the body's MD5, as S3 does).
- * A type or encoding that could not be sent back as a header ({@link
- * StoredHeaders}: not printable ASCII, or over 1 KiB) is refused with a 400, since reading such a
- * manifest is refused too.
+ * A type or encoding that could not be sent back as a header ({@link StoredHeaders}: not printable
+ * ASCII, or over 1 KiB) is refused with a 400, since reading such a manifest is refused too.
  *
  * <p>Callbacks from the registry client run guarded ({@link RequestHandler.Request#onLoop}):
  * whatever one throws fails the PUT like any error, so every PUT is answered.
@@ -98,15 +97,20 @@ public final class UploadHandler extends RequestHandler {
     final String key;
     final Credentials credentials;
     BlobUpload upload;
+
     /** The config of the image, on its way once the body's digest is known. */
     CompletableFuture<Descriptor> config;
+
     /** A narinfo's first bytes ({@link NarInfoGate}); null for other keys. */
     byte[] narinfoHead;
+
     int narinfoHeadLength;
     String contentType;
     String contentEncoding;
+
     /** This PUT's place in the uploads gauge; null until the upload starts. */
     ServerMetrics.Stream inFlight;
+
     StreamLimiter.Permit permit;
     long startNanos;
 
@@ -129,9 +133,10 @@ public final class UploadHandler extends RequestHandler {
       if (encoding != null) {
         encoding = encoding.trim();
         if (encoding.toLowerCase(Locale.ROOT).contains("aws-chunked")) {
-          fail(new RequestRejected.BadRequest(
-              "Content-Encoding aws-chunked (S3 streaming signatures) is not supported; send the"
-                  + " plain body"));
+          fail(
+              new RequestRejected.BadRequest(
+                  "Content-Encoding aws-chunked (S3 streaming signatures) is not supported; send"
+                      + " the plain body"));
           return;
         }
         if (encoding.isEmpty() || encoding.equalsIgnoreCase("identity")) {
@@ -166,21 +171,31 @@ public final class UploadHandler extends RequestHandler {
       upload = backend.registry().upload(repo, length, credentials, loop);
       // The config names only the blob's digest: it goes up as soon as the last byte is hashed,
       // beside the blob's final request, and the manifest follows both.
-      config = upload.described().thenCompose(d -> backend.registry().putConfig(repo, d.digest(), credentials, loop));
+      config =
+          upload
+              .described()
+              .thenCompose(d -> backend.registry().putConfig(repo, d.digest(), credentials, loop));
       if (key.endsWith(NARINFO_SUFFIX) && contentEncoding == null) {
-        narinfoHead = new byte[(int) Math.min(NarInfoGate.HEAD_BYTES, length < 0 ? NarInfoGate.HEAD_BYTES : length)];
+        narinfoHead =
+            new byte
+                [(int)
+                    Math.min(NarInfoGate.HEAD_BYTES, length < 0 ? NarInfoGate.HEAD_BYTES : length)];
       }
       inFlight = backend.metrics().uploads().start();
       // A registry that fails while the body is still arriving is answered at once.
-      upload.result().whenComplete((d, error) -> {
-        if (error != null) {
-          onLoop(() -> {
-            if (isReceiving() && !isAnswered()) {
-              fail(Causes.of(error));
-            }
-          });
-        }
-      });
+      upload
+          .result()
+          .whenComplete(
+              (d, error) -> {
+                if (error != null) {
+                  onLoop(
+                      () -> {
+                        if (isReceiving() && !isAnswered()) {
+                          fail(Causes.of(error));
+                        }
+                      });
+                }
+              });
     }
 
     @Override
@@ -201,14 +216,17 @@ public final class UploadHandler extends RequestHandler {
     }
 
     void finish() {
-      CompletableFuture<Descriptor> stored = Failures.timed(backend.metrics(), "upload", upload.finish());
+      CompletableFuture<Descriptor> stored =
+          Failures.timed(backend.metrics(), "upload", upload.finish());
       if (key.startsWith(NAR_PREFIX)) {
         stored.whenComplete((blob, error) -> onLoop(() -> narStored(blob, error)));
         return;
       }
-      CompletableFuture<Void> ready = narinfoHead == null
-          ? CompletableFuture.completedFuture(null)
-          : new NarInfoGate(backend, repo, credentials, loop).ready(NarInfoGate.Names.parse(narinfoHead, narinfoHeadLength));
+      CompletableFuture<Void> ready =
+          narinfoHead == null
+              ? CompletableFuture.completedFuture(null)
+              : new NarInfoGate(backend, repo, credentials, loop)
+                  .ready(NarInfoGate.Names.parse(narinfoHead, narinfoHeadLength));
       narinfoHead = null;
       // The blob, its config and the narinfo's NAR check go on at once; only the manifest waits.
       stored
@@ -218,8 +236,10 @@ public final class UploadHandler extends RequestHandler {
     }
 
     CompletableFuture<Tag> publish(Descriptor blob) {
-      return backend.registry().publish(repo, key, blob, contentType, contentEncoding, Map.of(), config,
-          credentials, loop);
+      return backend
+          .registry()
+          .publish(
+              repo, key, blob, contentType, contentEncoding, Map.of(), config, credentials, loop);
     }
 
     /**
@@ -232,24 +252,31 @@ public final class UploadHandler extends RequestHandler {
         return;
       }
       CompletableFuture<Void> pending = backend.pending().begin(repo, key);
-      CompletableFuture<Tag> published = Failures.timed(backend.metrics(), "publish", publish(blob));
+      CompletableFuture<Tag> published =
+          Failures.timed(backend.metrics(), "publish", publish(blob));
       if (pending == null) {
         published.whenComplete((tag, e) -> onLoop(() -> answer(tag, e)));
         return;
       }
       String channel = ctx.channel().id().toString();
-      published.whenComplete((tag, e) -> {
-        Throwable cause = e == null ? null : Causes.of(e);
-        if (cause == null) {
-          // Before the table lets waiters go: their lookups must not find an older miss.
-          backend.layers().invalidate(repo, key);
-          log.debug("{}: published {} in {} as {} after the answer", channel, key, repo, tag);
-        } else {
-          log.warn("{}: PUT {} in {}: answered, but its publish failed, so a narinfo naming it will be"
-              + " refused: {}", channel, key, repo, cause.toString());
-        }
-        backend.pending().end(repo, key, pending, cause);
-      });
+      published.whenComplete(
+          (tag, e) -> {
+            Throwable cause = e == null ? null : Causes.of(e);
+            if (cause == null) {
+              // Before the table lets waiters go: their lookups must not find an older miss.
+              backend.layers().invalidate(repo, key);
+              log.debug("{}: published {} in {} as {} after the answer", channel, key, repo, tag);
+            } else {
+              log.warn(
+                  "{}: PUT {} in {}: answered, but its publish failed, so a narinfo naming it will"
+                      + " be refused: {}",
+                  channel,
+                  key,
+                  repo,
+                  cause.toString());
+            }
+            backend.pending().end(repo, key, pending, cause);
+          });
       answer(null, null);
     }
 
@@ -264,11 +291,21 @@ public final class UploadHandler extends RequestHandler {
         backend.layers().invalidate(repo, key);
         backend.pending().published(repo, key);
       }
-      log.debug("{}: stored {} in {} as {} ({} bytes, {})", ctx.channel().id(), key, repo,
-          tag == null ? "(publishing)" : tag, bytesIn(), contentType);
+      log.debug(
+          "{}: stored {} in {} as {} ({} bytes, {})",
+          ctx.channel().id(),
+          key,
+          repo,
+          tag == null ? "(publishing)" : tag,
+          bytesIn(),
+          contentType);
       if (!isAnswered()) {
-        FullHttpResponse ok = Responses.full(HttpResponseStatus.OK, Responses.XML,
-            OK_BODY.getBytes(StandardCharsets.US_ASCII), false);
+        FullHttpResponse ok =
+            Responses.full(
+                HttpResponseStatus.OK,
+                Responses.XML,
+                OK_BODY.getBytes(StandardCharsets.US_ASCII),
+                false);
         if (bodyMd5() != null) {
           ok.headers().set(HttpHeaderNames.ETAG, "\"" + HexFormat.of().formatHex(bodyMd5()) + "\"");
         }
@@ -291,8 +328,12 @@ public final class UploadHandler extends RequestHandler {
     protected void clientGone() {
       if (isReceiving() && upload != null) {
         upload.abort(new IOException("the client closed the connection before the body ended"));
-        log.debug("{}: PUT {} in {} abandoned after {} bytes; nothing published",
-            ctx.channel().id(), key, repo, bytesIn());
+        log.debug(
+            "{}: PUT {} in {} abandoned after {} bytes; nothing published",
+            ctx.channel().id(),
+            key,
+            repo,
+            bytesIn());
       }
     }
 

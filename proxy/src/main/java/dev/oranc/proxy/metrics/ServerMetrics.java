@@ -1,6 +1,7 @@
 package dev.oranc.proxy.metrics;
 
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
+import dev.oranc.common.registry.Throttling;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -10,17 +11,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
-import dev.oranc.common.registry.Throttling;
 import java.util.stream.Collectors;
 
 /**
  * The server's counters, exposed at {@code GET /-/metrics} in the Prometheus text format (0.0.4).
  *
- * <p>Design note. A handful of counters and gauges, written by hand rather than with the
- * Prometheus client library: the format is a few lines of text, the hot path is one {@link
- * LongAdder} increment (no label lookups allocate: label sets are fixed or cached), and the proxy
- * keeps one dependency fewer. Label values are bounded: methods other than GET/HEAD/PUT count as
- * {@code other}, statuses are three digits, registry operations and cache names are ours.
+ * <p>Design note. A handful of counters and gauges, written by hand rather than with the Prometheus
+ * client library: the format is a few lines of text, the hot path is one {@link LongAdder}
+ * increment (no label lookups allocate: label sets are fixed or cached), and the proxy keeps one
+ * dependency fewer. Label values are bounded: methods other than GET/HEAD/PUT count as {@code
+ * other}, statuses are three digits, registry operations and cache names are ours.
  *
  * <p>Cache hit and miss counts are Caffeine's own statistics, read at scrape time.
  */
@@ -58,7 +58,9 @@ public final class ServerMetrics {
    * Upper bounds of the latency histogram's buckets, in seconds: from a loopback registry's
    * milliseconds to a struggling remote one's seconds.
    */
-  static final double[] LATENCY_BUCKETS = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+  static final double[] LATENCY_BUCKETS = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
+  };
 
   private static final long[] LATENCY_BUCKET_NANOS = new long[LATENCY_BUCKETS.length];
 
@@ -69,9 +71,9 @@ public final class ServerMetrics {
   }
 
   /**
-   * One (operation, outcome): how many took up to each latency bound (the last bucket: longer),
-   * not cumulative here; the count is their sum. Scrapes add the buckets up, and for the histogram
-   * the outcomes of an operation too.
+   * One (operation, outcome): how many took up to each latency bound (the last bucket: longer), not
+   * cumulative here; the count is their sum. Scrapes add the buckets up, and for the histogram the
+   * outcomes of an operation too.
    */
   private static final class Timer {
     final LongAdder[] buckets = new LongAdder[LATENCY_BUCKETS.length + 1];
@@ -138,8 +140,8 @@ public final class ServerMetrics {
   /**
    * Streams in flight. Not a bare counter: each stream takes a {@link Stream} and ends it, and
    * ending one twice (a stream that fails and whose client then goes, each path ending it) counts
-   * once, so the gauge cannot drift below zero whatever order a stream's ends come in. It once
-   * did: a relay that failed before it was counted was counted off when its client left.
+   * once, so the gauge cannot drift below zero whatever order a stream's ends come in. It once did:
+   * a relay that failed before it was counted was counted off when its client left.
    */
   public static final class StreamGauge {
     private final AtomicInteger count = new AtomicInteger();
@@ -196,7 +198,9 @@ public final class ServerMetrics {
     narRedirected.increment();
   }
 
-  /** A NAR GET whose {@code bytes} this server sent itself (relayed, or from the small-blob cache). */
+  /**
+   * A NAR GET whose {@code bytes} this server sent itself (relayed, or from the small-blob cache).
+   */
   public void narRelayed(long bytes) {
     narRelayed.increment();
     narRelayedBytes.add(bytes);
@@ -239,7 +243,9 @@ public final class ServerMetrics {
    * @param outcome {@code ok}, {@code miss}, or the failure's kind
    */
   public void registry(String operation, String outcome, long nanos) {
-    registry.computeIfAbsent(new OperationLabel(operation, outcome), k -> new Timer()).observe(nanos);
+    registry
+        .computeIfAbsent(new OperationLabel(operation, outcome), k -> new Timer())
+        .observe(nanos);
   }
 
   /** An upstream check's outcome: {@code found}, {@code absent}, {@code failed}. */
@@ -247,7 +253,10 @@ public final class ServerMetrics {
     upstream.computeIfAbsent(outcome, k -> new LongAdder()).increment();
   }
 
-  /** A prefetch's outcome: {@code done}, {@code dropped} (queue full), {@code failed}, {@code skipped}. */
+  /**
+   * A prefetch's outcome: {@code done}, {@code dropped} (queue full), {@code failed}, {@code
+   * skipped}.
+   */
   public void prefetch(String result) {
     prefetch.computeIfAbsent(result, k -> new LongAdder()).increment();
   }
@@ -259,7 +268,8 @@ public final class ServerMetrics {
   }
 
   /** Registers a Caffeine cache's statistics, entry count and weight (bytes, or -1). */
-  public void cache(String name, Supplier<CacheStats> stats, LongSupplier size, LongSupplier weight) {
+  public void cache(
+      String name, Supplier<CacheStats> stats, LongSupplier size, LongSupplier weight) {
     caches.put(name, new CacheSource(stats, size, weight));
   }
 
@@ -267,7 +277,8 @@ public final class ServerMetrics {
    * Registers the S3 multipart uploads' figures: uploads in progress, spool bytes reserved, parts
    * streamed straight to the registry and parts spooled.
    */
-  public void multipart(LongSupplier uploads, LongSupplier spoolBytes, LongSupplier direct, LongSupplier spooled) {
+  public void multipart(
+      LongSupplier uploads, LongSupplier spoolBytes, LongSupplier direct, LongSupplier spooled) {
     multipart = new LongSupplier[] {uploads, spoolBytes, direct, spooled};
   }
 
@@ -296,12 +307,18 @@ public final class ServerMetrics {
   /** The Prometheus text exposition of everything above. */
   public String scrape() {
     StringBuilder b = new StringBuilder(4096);
-    header(b, "oranc_http_requests_total", "counter", "HTTP requests answered, by method and status.");
+    header(
+        b, "oranc_http_requests_total", "counter", "HTTP requests answered, by method and status.");
     new TreeMap<String, Long>(
             requests.entrySet().stream()
                 .collect(
                     Collectors.toMap(
-                        e -> "{method=\"" + e.getKey().method + "\",status=\"" + e.getKey().status + "\"}",
+                        e ->
+                            "{method=\""
+                                + e.getKey().method
+                                + "\",status=\""
+                                + e.getKey().status
+                                + "\"}",
                         e -> e.getValue().sum())))
         .forEach((labels, v) -> sample(b, "oranc_http_requests_total", labels, v));
     header(b, "oranc_http_received_bytes_total", "counter", "Request body bytes received.");
@@ -313,56 +330,94 @@ public final class ServerMetrics {
     header(b, "oranc_streams_in_flight", "gauge", "Blob bodies being relayed, by direction.");
     sample(b, "oranc_streams_in_flight", "{direction=\"download\"}", downloads.get());
     sample(b, "oranc_streams_in_flight", "{direction=\"upload\"}", uploads.get());
-    header(b, "oranc_http_connections_refused_total", "counter",
+    header(
+        b,
+        "oranc_http_connections_refused_total",
+        "counter",
         "Connections refused at once because --max-connections were open.");
     sample(b, "oranc_http_connections_refused_total", "", connectionsRefused.sum());
-    header(b, "oranc_streams_refused_total", "counter",
-        "Downloads and uploads answered 503 because their client address had --max-streams-per-client in flight.");
+    header(
+        b,
+        "oranc_streams_refused_total",
+        "counter",
+        "Downloads and uploads answered 503 because their client address had"
+            + " --max-streams-per-client in flight.");
     sample(b, "oranc_streams_refused_total", "", streamsRefused.sum());
-    header(b, "oranc_registry_refused_total", "counter",
+    header(
+        b,
+        "oranc_registry_refused_total",
+        "counter",
         "Registries refused by policy: not named by --allow-registry (not_allowed), or a connection"
             + " to a loopback, private or otherwise internal address (address).");
     sample(b, "oranc_registry_refused_total", "{reason=\"address\"}", registryAddressRefused.sum());
     sample(b, "oranc_registry_refused_total", "{reason=\"not_allowed\"}", registryNotAllowed.sum());
-    header(b, "oranc_nar_redirected_total", "counter",
-        "NAR GETs answered 307 to the registry's storage (--nar-redirect): their bytes did not pass here.");
+    header(
+        b,
+        "oranc_nar_redirected_total",
+        "counter",
+        "NAR GETs answered 307 to the registry's storage (--nar-redirect): their bytes did not pass"
+            + " here.");
     sample(b, "oranc_nar_redirected_total", "", narRedirected.sum());
-    header(b, "oranc_nar_relayed_total", "counter", "NAR GETs whose bytes this server sent itself.");
+    header(
+        b, "oranc_nar_relayed_total", "counter", "NAR GETs whose bytes this server sent itself.");
     sample(b, "oranc_nar_relayed_total", "", narRelayed.sum());
     header(b, "oranc_nar_relayed_bytes_total", "counter", "NAR bytes this server sent itself.");
     sample(b, "oranc_nar_relayed_bytes_total", "", narRelayedBytes.sum());
     Supplier<Throttling> throttled = throttling;
     if (throttled != null) {
       Throttling now = throttled.get();
-      header(b, "oranc_registry_rate_limited_total", "counter",
+      header(
+          b,
+          "oranc_registry_rate_limited_total",
+          "counter",
           "Registry answers 429 (or 503) the client slowed down for.");
       sample(b, "oranc_registry_rate_limited_total", "", now.rateLimitAnswers());
-      header(b, "oranc_registry_throttled_seconds_total", "counter",
+      header(
+          b,
+          "oranc_registry_throttled_seconds_total",
+          "counter",
           "Time some registry was paused by its rate limits (Retry-After or backoff).");
       b.append("oranc_registry_throttled_seconds_total ")
-          .append(now.throttled().toMillis() / 1000.0).append('\n');
+          .append(now.throttled().toMillis() / 1000.0)
+          .append('\n');
     }
 
     Map<String, Timer> ops = new TreeMap<>();
     registry.forEach(
-        (k, v) -> ops.put("{operation=\"" + k.operation + "\",outcome=\"" + escape(k.outcome) + "\"}", v));
-    header(b, "oranc_registry_operations_total", "counter",
+        (k, v) ->
+            ops.put(
+                "{operation=\"" + k.operation + "\",outcome=\"" + escape(k.outcome) + "\"}", v));
+    header(
+        b,
+        "oranc_registry_operations_total",
+        "counter",
         "Registry operations done for requests, by operation and outcome.");
     ops.forEach((labels, t) -> sample(b, "oranc_registry_operations_total", labels, t.count()));
-    header(b, "oranc_registry_operation_seconds_total", "counter",
+    header(
+        b,
+        "oranc_registry_operation_seconds_total",
+        "counter",
         "Time spent in registry operations (sum; divide by the count for the mean latency).");
     ops.forEach(
         (labels, t) ->
-            sampleDouble(b, "oranc_registry_operation_seconds_total", labels,
+            sampleDouble(
+                b,
+                "oranc_registry_operation_seconds_total",
+                labels,
                 t.nanos.sum() / (double) TimeUnit.SECONDS.toNanos(1)));
 
-    header(b, "oranc_registry_operation_duration_seconds", "histogram",
-        "Registry operation latency, by operation, whatever the outcome (for quantiles: histogram_quantile).");
+    header(
+        b,
+        "oranc_registry_operation_duration_seconds",
+        "histogram",
+        "Registry operation latency, by operation, whatever the outcome (for quantiles:"
+            + " histogram_quantile).");
     Map<String, long[]> buckets = new TreeMap<>();
     Map<String, Long> nanosByOperation = new TreeMap<>();
     registry.forEach(
         (k, t) -> {
-          long[] sums = buckets.computeIfAbsent(k.operation, o -> new long[LATENCY_BUCKETS.length + 1]);
+          long[] sums =
+              buckets.computeIfAbsent(k.operation, o -> new long[LATENCY_BUCKETS.length + 1]);
           for (int i = 0; i < sums.length; i++) {
             sums[i] += t.buckets[i].sum();
           }
@@ -375,18 +430,30 @@ public final class ServerMetrics {
           for (int i = 0; i < sums.length; i++) {
             cumulative += sums[i];
             String le = i < LATENCY_BUCKETS.length ? Double.toString(LATENCY_BUCKETS[i]) : "+Inf";
-            sample(b, "oranc_registry_operation_duration_seconds_bucket", "{" + op + ",le=\"" + le + "\"}", cumulative);
+            sample(
+                b,
+                "oranc_registry_operation_duration_seconds_bucket",
+                "{" + op + ",le=\"" + le + "\"}",
+                cumulative);
           }
-          sampleDouble(b, "oranc_registry_operation_duration_seconds_sum", "{" + op + "}",
+          sampleDouble(
+              b,
+              "oranc_registry_operation_duration_seconds_sum",
+              "{" + op + "}",
               nanosByOperation.get(operation) / (double) TimeUnit.SECONDS.toNanos(1));
           // The count is the +Inf bucket's, so that the two agree within one scrape.
           sample(b, "oranc_registry_operation_duration_seconds_count", "{" + op + "}", cumulative);
         });
 
     header(b, "oranc_upstream_checks_total", "counter", "Upstream cache checks, by outcome.");
-    new TreeMap<>(upstream).forEach((k, v) -> sample(b, "oranc_upstream_checks_total", "{outcome=\"" + k + "\"}", v.sum()));
+    new TreeMap<>(upstream)
+        .forEach(
+            (k, v) -> sample(b, "oranc_upstream_checks_total", "{outcome=\"" + k + "\"}", v.sum()));
 
-    header(b, "oranc_prefetch_total", "counter",
+    header(
+        b,
+        "oranc_prefetch_total",
+        "counter",
         "Background prefetches of narinfos and NAR layers, by result: done, dropped (queue full),"
             + " failed (nothing kept), skipped (cached, queued or running already).");
     for (String r : new String[] {"done", "dropped", "failed", "skipped"}) {
@@ -395,11 +462,16 @@ public final class ServerMetrics {
 
     Map<String, CacheSource> sorted = new TreeMap<>(caches);
     header(b, "oranc_cache_hits_total", "counter", "Cache hits, by cache.");
-    sorted.forEach((n, c) -> sample(b, "oranc_cache_hits_total", cacheLabel(n), c.stats.get().hitCount()));
+    sorted.forEach(
+        (n, c) -> sample(b, "oranc_cache_hits_total", cacheLabel(n), c.stats.get().hitCount()));
     header(b, "oranc_cache_misses_total", "counter", "Cache misses, by cache.");
-    sorted.forEach((n, c) -> sample(b, "oranc_cache_misses_total", cacheLabel(n), c.stats.get().missCount()));
-    header(b, "oranc_cache_evictions_total", "counter", "Cache evictions (size or expiry), by cache.");
-    sorted.forEach((n, c) -> sample(b, "oranc_cache_evictions_total", cacheLabel(n), c.stats.get().evictionCount()));
+    sorted.forEach(
+        (n, c) -> sample(b, "oranc_cache_misses_total", cacheLabel(n), c.stats.get().missCount()));
+    header(
+        b, "oranc_cache_evictions_total", "counter", "Cache evictions (size or expiry), by cache.");
+    sorted.forEach(
+        (n, c) ->
+            sample(b, "oranc_cache_evictions_total", cacheLabel(n), c.stats.get().evictionCount()));
     header(b, "oranc_cache_entries", "gauge", "Entries held, by cache (approximate).");
     sorted.forEach((n, c) -> sample(b, "oranc_cache_entries", cacheLabel(n), c.size.getAsLong()));
     header(b, "oranc_cache_bytes", "gauge", "Bytes held by caches that bound their size in bytes.");
@@ -414,10 +486,18 @@ public final class ServerMetrics {
     if (m != null) {
       header(b, "oranc_multipart_uploads", "gauge", "S3 multipart uploads in progress.");
       sample(b, "oranc_multipart_uploads", "", m[0].getAsLong());
-      header(b, "oranc_multipart_spool_bytes", "gauge", "Bytes reserved in the multipart spool for early parts.");
+      header(
+          b,
+          "oranc_multipart_spool_bytes",
+          "gauge",
+          "Bytes reserved in the multipart spool for early parts.");
       sample(b, "oranc_multipart_spool_bytes", "", m[1].getAsLong());
-      header(b, "oranc_multipart_parts_total", "counter",
-          "Multipart parts received, by path: streamed to the registry, or spooled until their turn.");
+      header(
+          b,
+          "oranc_multipart_parts_total",
+          "counter",
+          "Multipart parts received, by path: streamed to the registry, or spooled until their"
+              + " turn.");
       sample(b, "oranc_multipart_parts_total", "{path=\"direct\"}", m[2].getAsLong());
       sample(b, "oranc_multipart_parts_total", "{path=\"spooled\"}", m[3].getAsLong());
     }

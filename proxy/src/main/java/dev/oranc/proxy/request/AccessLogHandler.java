@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
  * PUT /ghcr.io/owner/cache/nar/y.nar.zst - out=0B in=4096B 120.5ms layer=- body=- aborted
  * </pre>
  *
- * The path is logged without its query (a presigned URL carries a signature there) and no header
- * is ever logged, so a credential cannot reach the log from here.
+ * The path is logged without its query (a presigned URL carries a signature there) and no header is
+ * ever logged, so a credential cannot reach the log from here.
  *
  * <p>Every write of a response passes here, so this is where a failed write is observed, whoever
  * wrote it: an encoder that refuses a header, a handler that wrote out of turn, a socket error. The
@@ -53,8 +53,10 @@ public final class AccessLogHandler extends ChannelDuplexHandler {
       Exchange e = new Exchange(request.method().name(), pathOf(request.uri()), System.nanoTime());
       // A request without a body is complete with its head, even if its (empty) last content is
       // still on its way: an early answer need not close the connection.
-      e.requestComplete = request.decoderResult().isSuccess()
-          && !HttpUtil.isTransferEncodingChunked(request) && contentLength(request) == 0;
+      e.requestComplete =
+          request.decoderResult().isSuccess()
+              && !HttpUtil.isTransferEncodingChunked(request)
+              && contentLength(request) == 0;
       ctx.channel().attr(Exchange.KEY).set(e);
     }
     if (msg instanceof HttpContent content) {
@@ -75,7 +77,8 @@ public final class AccessLogHandler extends ChannelDuplexHandler {
   public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
     Exchange e = Exchange.current(ctx.channel());
     if (e == null
-        || (msg instanceof HttpResponse r && r.status().codeClass() == HttpStatusClass.INFORMATIONAL)) {
+        || (msg instanceof HttpResponse r
+            && r.status().codeClass() == HttpStatusClass.INFORMATIONAL)) {
       ctx.write(msg, promise);
       return;
     }
@@ -91,19 +94,23 @@ public final class AccessLogHandler extends ChannelDuplexHandler {
     if (msg instanceof LastHttpContent) {
       // The exchange is over for the handlers; the line is written once the bytes are out.
       ctx.channel().attr(Exchange.KEY).compareAndSet(e, null);
-      ctx.write(msg, promise.unvoid()).addListener(f -> {
-        if (!f.isSuccess()) {
-          writeFailed(ctx, e, f.cause());
-        }
-        finish(e, f.isSuccess() ? null : "aborted");
-      });
+      ctx.write(msg, promise.unvoid())
+          .addListener(
+              f -> {
+                if (!f.isSuccess()) {
+                  writeFailed(ctx, e, f.cause());
+                }
+                finish(e, f.isSuccess() ? null : "aborted");
+              });
       return;
     }
-    ctx.write(msg, promise.unvoid()).addListener(f -> {
-      if (!f.isSuccess()) {
-        writeFailed(ctx, e, f.cause());
-      }
-    });
+    ctx.write(msg, promise.unvoid())
+        .addListener(
+            f -> {
+              if (!f.isSuccess()) {
+                writeFailed(ctx, e, f.cause());
+              }
+            });
   }
 
   private static void writeFailed(ChannelHandlerContext ctx, Exchange e, Throwable cause) {
@@ -116,10 +123,20 @@ public final class AccessLogHandler extends ChannelDuplexHandler {
     }
     if (!ctx.channel().isActive() || cause instanceof IOException) {
       // The client went away: its doing, and common.
-      log.debug("{}: {} {}: writing the response failed: {}", ctx.channel().id(), e.method, e.path, cause.toString());
+      log.debug(
+          "{}: {} {}: writing the response failed: {}",
+          ctx.channel().id(),
+          e.method,
+          e.path,
+          cause.toString());
     } else {
-      log.warn("{}: {} {}: writing the response failed, closing the connection: {}",
-          ctx.channel().id(), e.method, e.path, cause.toString(), cause);
+      log.warn(
+          "{}: {} {}: writing the response failed, closing the connection: {}",
+          ctx.channel().id(),
+          e.method,
+          e.path,
+          cause.toString(),
+          cause);
     }
     ctx.close();
   }
@@ -145,7 +162,8 @@ public final class AccessLogHandler extends ChannelDuplexHandler {
       metrics.request(e.method, e.status);
     }
     if (ACCESS.isInfoEnabled()) {
-      double millis = (System.nanoTime() - e.startNanos) / (double) TimeUnit.MILLISECONDS.toNanos(1);
+      double millis =
+          (System.nanoTime() - e.startNanos) / (double) TimeUnit.MILLISECONDS.toNanos(1);
       ACCESS.info(
           "{} {} {} out={}B in={}B {}ms layer={} body={}{}",
           e.method,
@@ -162,8 +180,8 @@ public final class AccessLogHandler extends ChannelDuplexHandler {
 
   /**
    * The request's Content-Length, 0 when absent; -1 when it is not a number (a request the decoder
-   * refused, on its way to {@link DecoderFailureHandler}, which must get there as a 400 rather
-   * than as an exception from here).
+   * refused, on its way to {@link DecoderFailureHandler}, which must get there as a 400 rather than
+   * as an exception from here).
    */
   private static long contentLength(HttpRequest request) {
     try {

@@ -14,8 +14,8 @@ import io.netty.util.ReferenceCountUtil;
 
 /**
  * Turns what the HTTP decoder could not read into an answer: a request line over the limit is a
- * 414, headers over it a 431, anything else malformed a 400. The decoder reads nothing more on
- * the connection after a failure, so the connection closes after the answer.
+ * 414, headers over it a 431, anything else malformed a 400. The decoder reads nothing more on the
+ * connection after a failure, so the connection closes after the answer.
  */
 public final class DecoderFailureHandler extends ChannelInboundHandlerAdapter {
 
@@ -29,12 +29,18 @@ public final class DecoderFailureHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg instanceof HttpRequest r && r.decoderResult().isSuccess() && r.protocolVersion().majorVersion() != 1) {
+    if (msg instanceof HttpRequest r
+        && r.decoderResult().isSuccess()
+        && r.protocolVersion().majorVersion() != 1) {
       // The codec reads any NAME/x.y: an HTTP/2 preface or "HTTP/3.0" in a request line is not a
       // request this server can answer in kind, and what follows it is not HTTP/1 framing.
       ReferenceCountUtil.release(msg);
-      refuse(ctx, new RequestRejected.BadRequest(
-          "protocol " + r.protocolVersion().text() + " is not supported (expected HTTP/1.1 or HTTP/1.0)"));
+      refuse(
+          ctx,
+          new RequestRejected.BadRequest(
+              "protocol "
+                  + r.protocolVersion().text()
+                  + " is not supported (expected HTTP/1.1 or HTTP/1.0)"));
       return;
     }
     if (!(msg instanceof HttpObject o) || o.decoderResult().isSuccess()) {
@@ -55,7 +61,9 @@ public final class DecoderFailureHandler extends ChannelInboundHandlerAdapter {
       answer = new RequestRejected.HeadersTooLarge(maxHeaderSize);
     } else {
       String why = cause == null || cause.getMessage() == null ? "unreadable" : cause.getMessage();
-      answer = new RequestRejected.BadRequest("malformed HTTP request: " + ErrorText.line(new RuntimeException(why)));
+      answer =
+          new RequestRejected.BadRequest(
+              "malformed HTTP request: " + ErrorText.line(new RuntimeException(why)));
     }
     refuse(ctx, answer);
   }

@@ -22,9 +22,9 @@ import org.slf4j.LoggerFactory;
  * through {@link ErrorResponses}, once.
  *
  * <ul>
- *   <li>Before the response has begun: the mapped status and one-line body. When the request's
- *       body has not been read to its end (refused early), the connection closes after the answer,
- *       since the rest of that body would otherwise be read as the next request.
+ *   <li>Before the response has begun: the mapped status and one-line body. When the request's body
+ *       has not been read to its end (refused early), the connection closes after the answer, since
+ *       the rest of that body would otherwise be read as the next request.
  *   <li>After it has begun (a relay broke): the connection is closed, so the client sees a
  *       truncated transfer and not a complete-looking one.
  *   <li>Outside any exchange (a reset connection): closed, logged at debug.
@@ -32,8 +32,8 @@ import org.slf4j.LoggerFactory;
  *
  * Logging follows harmonia: server-side failures at warn with their message, client mistakes and
  * misses at debug, and a stack trace only for what is not one of ours (a bug, answered 500). The
- * log gets the whole message, with what the registry said ({@link ErrorText#detailLine}); the
- * body only our own words ({@link ErrorText#line}).
+ * log gets the whole message, with what the registry said ({@link ErrorText#detailLine}); the body
+ * only our own words ({@link ErrorText#line}).
  *
  * <p>Nothing here may fail silently, being the last handler: an answer that cannot be built is
  * logged and the connection closed, and a failed write of it is observed by {@link
@@ -45,7 +45,9 @@ public final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
 
   private final Function<Throwable, ErrorResponses.ErrorResponse> s3Face;
 
-  /** @param s3Face the answer to a request signed for S3 ({@code s3.S3Errors#response}) */
+  /**
+   * @param s3Face the answer to a request signed for S3 ({@code s3.S3Errors#response})
+   */
   public ErrorResponseHandler(Function<Throwable, ErrorResponses.ErrorResponse> s3Face) {
     this.s3Face = s3Face;
   }
@@ -64,7 +66,8 @@ public final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
         // log at warn).
         log.debug("{}: after a refused request: {}", channel.id(), ErrorText.detailLine(error));
       } else {
-        log.warn("{}: error outside a request: {}", channel.id(), ErrorText.detailLine(error), error);
+        log.warn(
+            "{}: error outside a request: {}", channel.id(), ErrorText.detailLine(error), error);
       }
       ctx.close();
       return;
@@ -73,16 +76,26 @@ public final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
       if (e.note == null) {
         e.note = "aborted";
       }
-      log.warn("{}: {} {}: aborting the response after {} bytes: {}",
-          channel.id(), e.method, e.path, e.bytesOut, ErrorText.detailLine(error));
+      log.warn(
+          "{}: {} {}: aborting the response after {} bytes: {}",
+          channel.id(),
+          e.method,
+          e.path,
+          e.bytesOut,
+          ErrorText.detailLine(error));
       ctx.close();
       return;
     }
     try {
       answer(ctx, e, error);
     } catch (RuntimeException | Error bug) {
-      log.error("{}: {} {}: cannot answer {}; closing the connection", channel.id(), e.method, e.path,
-          ErrorText.detailLine(error), bug);
+      log.error(
+          "{}: {} {}: cannot answer {}; closing the connection",
+          channel.id(),
+          e.method,
+          e.path,
+          ErrorText.detailLine(error),
+          bug);
       if (e.note == null) {
         e.note = "aborted";
       }
@@ -97,13 +110,29 @@ public final class ErrorResponseHandler extends ChannelInboundHandlerAdapter {
     if (status == 500) {
       log.error("{}: {} {}: internal error", channel.id(), e.method, e.path, error);
     } else if (answer.serverSide()) {
-      log.warn("{}: {} {} -> {}: {}", channel.id(), e.method, e.path, status, ErrorText.detailLine(error));
+      log.warn(
+          "{}: {} {} -> {}: {}",
+          channel.id(),
+          e.method,
+          e.path,
+          status,
+          ErrorText.detailLine(error));
     } else if (log.isDebugEnabled()) {
-      log.debug("{}: {} {} -> {}: {}", channel.id(), e.method, e.path, status, ErrorText.detailLine(error));
+      log.debug(
+          "{}: {} {} -> {}: {}",
+          channel.id(),
+          e.method,
+          e.path,
+          status,
+          ErrorText.detailLine(error));
     }
-    String body = answer.contentType().equals(Responses.TEXT) ? answer.body() + "\n" : answer.body();
+    String body =
+        answer.contentType().equals(Responses.TEXT) ? answer.body() + "\n" : answer.body();
     FullHttpResponse response =
-        Responses.full(answer.status(), answer.contentType(), body.getBytes(StandardCharsets.UTF_8),
+        Responses.full(
+            answer.status(),
+            answer.contentType(),
+            body.getBytes(StandardCharsets.UTF_8),
             "HEAD".equals(e.method));
     answer.headers().forEach((name, value) -> response.headers().set(name, value));
     if (!e.requestComplete || e.closeAfterResponse) {

@@ -16,7 +16,6 @@ import dev.oranc.common.error.RegistryException.Unavailable.Reason;
 import dev.oranc.proxy.error.ErrorTable;
 import dev.oranc.proxy.error.ErrorText;
 import dev.oranc.proxy.error.Rejection;
-import dev.oranc.proxy.error.RequestRejected;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.Map;
@@ -57,35 +56,60 @@ public final class ErrorResponses {
   /**
    * An error's answer.
    *
-   * @param serverSide true when the server or the registry failed (logged at warn), false for
-   *     a client's mistake or a plain miss (logged at debug)
+   * @param serverSide true when the server or the registry failed (logged at warn), false for a
+   *     client's mistake or a plain miss (logged at debug)
    */
   public record ErrorResponse(
-      HttpResponseStatus status, String contentType, String body, Map<String, String> headers,
+      HttpResponseStatus status,
+      String contentType,
+      String body,
+      Map<String, String> headers,
       boolean serverSide) {}
 
-  private static final ErrorTable<ErrorResponse> PLAIN = ErrorTable.<ErrorResponse>builder()
-      .on(Rejection.class,
-          r -> new ErrorResponse(r.status(), Responses.TEXT, line(r), r.headers(), r.serverSide()))
-      .on(FormatException.class, e -> text(BAD_REQUEST, e, false))
-      .on(IntegrityException.class, e -> text(BAD_GATEWAY, e, true))
-      .on(RegistryException.NotFound.class,
-          e -> new ErrorResponse(NOT_FOUND, Responses.XML, NO_SUCH_KEY, Map.of(), false))
-      .on(RegistryException.Unauthorized.class,
-          e -> new ErrorResponse(UNAUTHORIZED, Responses.TEXT, line(e),
-              Map.of(HttpHeaderNames.WWW_AUTHENTICATE.toString(), "Basic realm=\"oranc\""),
-              false))
-      .on(RegistryException.Forbidden.class, e -> text(FORBIDDEN, e, false))
-      .on(RegistryException.RateLimited.class,
-          e -> new ErrorResponse(SERVICE_UNAVAILABLE, Responses.TEXT, line(e),
-              Map.of(HttpHeaderNames.RETRY_AFTER.toString(),
-                  Long.toString(ErrorText.retryAfterSeconds(e))),
-              true))
-      .on(RegistryException.Unavailable.class, e -> text(status(e.reason()), e, true))
-      .on(RegistryException.Protocol.class, e -> text(BAD_GATEWAY, e, true))
-      .on(RegistryException.Refused.class, e -> text(FORBIDDEN, e, false))
-      .otherwise(e -> new ErrorResponse(
-          INTERNAL_SERVER_ERROR, Responses.TEXT, ErrorText.INTERNAL_ERROR, Map.of(), true));
+  private static final ErrorTable<ErrorResponse> PLAIN =
+      ErrorTable.<ErrorResponse>builder()
+          .on(
+              Rejection.class,
+              r ->
+                  new ErrorResponse(
+                      r.status(), Responses.TEXT, line(r), r.headers(), r.serverSide()))
+          .on(FormatException.class, e -> text(BAD_REQUEST, e, false))
+          .on(IntegrityException.class, e -> text(BAD_GATEWAY, e, true))
+          .on(
+              RegistryException.NotFound.class,
+              e -> new ErrorResponse(NOT_FOUND, Responses.XML, NO_SUCH_KEY, Map.of(), false))
+          .on(
+              RegistryException.Unauthorized.class,
+              e ->
+                  new ErrorResponse(
+                      UNAUTHORIZED,
+                      Responses.TEXT,
+                      line(e),
+                      Map.of(HttpHeaderNames.WWW_AUTHENTICATE.toString(), "Basic realm=\"oranc\""),
+                      false))
+          .on(RegistryException.Forbidden.class, e -> text(FORBIDDEN, e, false))
+          .on(
+              RegistryException.RateLimited.class,
+              e ->
+                  new ErrorResponse(
+                      SERVICE_UNAVAILABLE,
+                      Responses.TEXT,
+                      line(e),
+                      Map.of(
+                          HttpHeaderNames.RETRY_AFTER.toString(),
+                          Long.toString(ErrorText.retryAfterSeconds(e))),
+                      true))
+          .on(RegistryException.Unavailable.class, e -> text(status(e.reason()), e, true))
+          .on(RegistryException.Protocol.class, e -> text(BAD_GATEWAY, e, true))
+          .on(RegistryException.Refused.class, e -> text(FORBIDDEN, e, false))
+          .otherwise(
+              e ->
+                  new ErrorResponse(
+                      INTERNAL_SERVER_ERROR,
+                      Responses.TEXT,
+                      ErrorText.INTERNAL_ERROR,
+                      Map.of(),
+                      true));
 
   static ErrorResponse of(Throwable error) {
     return PLAIN.answer(error);

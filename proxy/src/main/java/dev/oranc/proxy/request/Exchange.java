@@ -10,17 +10,19 @@ import io.netty.util.AttributeKey;
  * waiting on the client or on the registry). Lives in a channel attribute from the moment the
  * request's head is read until its response has been written or the connection has gone.
  *
- * <p>Only touched on the channel's event loop. Public for the handlers of both faces: the S3
- * body checks ({@code proxy.s3}) leave the body's MD5 here ({@link #recordBodyMd5}), the cache
- * headers read the route ({@link #route()}), the assembly asks whether a connection is idle.
+ * <p>Only touched on the channel's event loop. Public for the handlers of both faces: the S3 body
+ * checks ({@code proxy.s3}) leave the body's MD5 here ({@link #recordBodyMd5}), the cache headers
+ * read the route ({@link #route()}), the assembly asks whether a connection is idle.
  */
 public final class Exchange {
 
   static final AttributeKey<Exchange> KEY = AttributeKey.valueOf("oranc.exchange");
 
   final String method;
+
   /** The request path without its query (which may carry secrets in a presigned URL). */
   final String path;
+
   final long startNanos;
 
   Route route;
@@ -29,25 +31,36 @@ public final class Exchange {
   long bytesOut;
   boolean requestComplete;
   boolean responseStarted;
-  /** Close the connection once the response is written (a decoder failure: the rest is unreadable). */
+
+  /**
+   * Close the connection once the response is written (a decoder failure: the rest is unreadable).
+   */
   boolean closeAfterResponse;
+
   /** The request is signed for S3: errors are answered in S3's XML shape. */
   boolean s3;
+
   /** MD5 of the request body, once it has all arrived (S3 PUTs only: the ETag). */
   byte[] bodyMd5;
+
   /** Reading is paused because the registry is slower than the client (an upload). */
   boolean readingPaused;
+
   /** {@code hit}, {@code miss} or {@code -}: the key-to-layer lookup. */
   String layer = "-";
+
   /** {@code hit}, {@code miss}, {@code stream} or {@code -}: how the body was obtained. */
   String body = "-";
+
   /**
    * A short word on how the exchange ended when it is not plain: {@code redirect}, {@code aborted},
    * {@code write-failed}.
    */
   String note;
+
   /** A write of the response failed (the connection is being closed); reported once. */
   boolean writeFailed;
+
   /** The access-log line has been written: once per exchange, however it ends. */
   boolean logged;
 

@@ -25,12 +25,16 @@ public final class ExpectContinueHandler extends ChannelInboundHandlerAdapter {
     ctx.fireChannelRead(msg);
   }
 
-  /** Sends {@code 100 Continue} if {@code request} expects it (for handlers that decide before this one). */
+  /**
+   * Sends {@code 100 Continue} if {@code request} expects it (for handlers that decide before this
+   * one).
+   */
   static void answer(ChannelHandlerContext ctx, HttpRequest request) {
     if (HttpUtil.is100ContinueExpected(request)) {
       request.headers().remove(HttpHeaderNames.EXPECT);
       ctx.writeAndFlush(
-          new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
+          new DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER));
     }
   }
 }

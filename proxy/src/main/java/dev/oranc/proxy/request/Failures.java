@@ -16,7 +16,8 @@ public final class Failures {
   private Failures() {}
 
   /** Counts and times one registry operation in the metrics, by its outcome. */
-  public static <T> CompletableFuture<T> timed(ServerMetrics metrics, String operation, CompletableFuture<T> f) {
+  public static <T> CompletableFuture<T> timed(
+      ServerMetrics metrics, String operation, CompletableFuture<T> f) {
     long start = System.nanoTime();
     f.whenComplete(
         (value, error) -> {

@@ -7,10 +7,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Closes a connection on which nothing moved for the idle timeout — when it is the client we
- * wait on: an idle keep-alive connection, headers or a body that stopped arriving (slowloris), a
- * response the client stopped reading. Not while the server itself is waiting (on the registry,
- * or for an upload to drain): the registry client has its own timeouts for that.
+ * Closes a connection on which nothing moved for the idle timeout — when it is the client we wait
+ * on: an idle keep-alive connection, headers or a body that stopped arriving (slowloris), a
+ * response the client stopped reading. Not while the server itself is waiting (on the registry, or
+ * for an upload to drain): the registry client has its own timeouts for that.
  */
 public final class IdleCloseHandler extends ChannelInboundHandlerAdapter {
 
@@ -23,7 +23,8 @@ public final class IdleCloseHandler extends ChannelInboundHandlerAdapter {
       if (e == null || !e.waitingOnServer()) {
         if (e != null) {
           e.note = "idle";
-          log.debug("{}: closing, the client was idle in {} {}", ctx.channel().id(), e.method, e.path);
+          log.debug(
+              "{}: closing, the client was idle in {} {}", ctx.channel().id(), e.method, e.path);
         }
         ctx.close();
       }

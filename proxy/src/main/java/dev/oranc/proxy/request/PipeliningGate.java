@@ -26,10 +26,13 @@ public final class PipeliningGate extends ChannelDuplexHandler {
 
   private final BooleanSupplier draining;
   private final ArrayDeque<Object> held = new ArrayDeque<>();
+
   /** A request has been let through and its response is not complete. */
   private boolean inFlight;
+
   /** The request let through is still receiving its body. */
   private boolean requestOpen;
+
   private boolean releaseScheduled;
 
   public PipeliningGate(BooleanSupplier draining) {
@@ -94,7 +97,9 @@ public final class PipeliningGate extends ChannelDuplexHandler {
     while (!held.isEmpty() && !mustHold() && ctx.channel().isActive()) {
       admit(ctx, held.poll());
     }
-    if (held.isEmpty() && !mustHold() && ctx.channel().isActive()
+    if (held.isEmpty()
+        && !mustHold()
+        && ctx.channel().isActive()
         && !ctx.channel().config().isAutoRead()) {
       Exchange e = Exchange.current(ctx.channel());
       // An upload pauses reading on its own; its body is still open then, and it resumes itself.

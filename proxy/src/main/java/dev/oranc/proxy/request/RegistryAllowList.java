@@ -21,13 +21,17 @@ public final class RegistryAllowList {
   private final Predicate<String> serves;
   private final ServerMetrics metrics;
 
-  /** @param serves whether a registry is served ({@code ServerConfig.serves}) */
+  /**
+   * @param serves whether a registry is served ({@code ServerConfig.serves})
+   */
   public RegistryAllowList(Predicate<String> serves, ServerMetrics metrics) {
     this.serves = serves;
     this.metrics = metrics;
   }
 
-  /** @throws RegistryException.Refused when the route names a registry not served */
+  /**
+   * @throws RegistryException.Refused when the route names a registry not served
+   */
   void check(Route route) {
     RepositoryRef repo;
     if (route instanceof Route.File f) {
@@ -42,6 +46,9 @@ public final class RegistryAllowList {
     }
     metrics.registryNotAllowed();
     throw new RegistryException.Refused(
-        "registry " + repo.registry(), NOT_SERVED, RegistryException.Refused.Reason.NOT_ALLOWED, null);
+        "registry " + repo.registry(),
+        NOT_SERVED,
+        RegistryException.Refused.Reason.NOT_ALLOWED,
+        null);
   }
 }

@@ -20,9 +20,9 @@ import org.slf4j.Logger;
  *
  * <p>Design note. Each of those handlers used to keep its own copy of the same bookkeeping, each
  * subtly different: which request is current, dropping a body it does not want, releasing what a
- * request holds when the client goes or an error comes down the pipeline, pausing the client
- * while a sink is full, and running registry callbacks on the channel's loop without losing a
- * throw. It lives here once, around one {@link Request} per request:
+ * request holds when the client goes or an error comes down the pipeline, pausing the client while
+ * a sink is full, and running registry callbacks on the channel's loop without losing a throw. It
+ * lives here once, around one {@link Request} per request:
  *
  * <ul>
  *   <li>A routed head that {@link #accept} takes becomes the current request and {@link
@@ -30,12 +30,12 @@ import org.slf4j.Logger;
  *   <li>The body comes to {@link Request#body}, piece by piece, while the request is unanswered;
  *       once it is answered (or refused) the rest is released here, so a body is never leaked nor
  *       read as the next request. {@link Request#body} owns each piece it is given.
- *   <li>An error coming down the pipeline while the body arrives (a body filter's refusal, a
- *       reset) fails the request: {@link Request#bodyFailed}, then {@link Request#fail}. Once the
- *       request has been answered, a body filter's refusal ({@code s3.S3Rejected}) is dropped,
- *       since that answer went out already; any other error passes on.
- *   <li>Every request ends once: with {@link Request#respond}, with an error ({@link
- *       Request#fail}, {@link Request#answerWith}), with an answer written by other means ({@link
+ *   <li>An error coming down the pipeline while the body arrives (a body filter's refusal, a reset)
+ *       fails the request: {@link Request#bodyFailed}, then {@link Request#fail}. Once the request
+ *       has been answered, a body filter's refusal ({@code s3.S3Rejected}) is dropped, since that
+ *       answer went out already; any other error passes on.
+ *   <li>Every request ends once: with {@link Request#respond}, with an error ({@link Request#fail},
+ *       {@link Request#answerWith}), with an answer written by other means ({@link
  *       Request#answeredDirectly}: a relay), or when the client goes first ({@link
  *       Request#clientGone}). Then reading is resumed if the request paused it, and {@link
  *       Request#ended} releases what it holds (permits, gauges, buffers).
@@ -55,10 +55,13 @@ import org.slf4j.Logger;
 public abstract class RequestHandler extends ChannelInboundHandlerAdapter {
 
   private final Logger log;
+
   /** The last request taken: unanswered, or answered with its body still arriving, or done. */
   private Request latest;
 
-  /** @param log the subclass's logger: what goes wrong after an answer is logged there */
+  /**
+   * @param log the subclass's logger: what goes wrong after an answer is logged there
+   */
   protected RequestHandler(Logger log) {
     this.log = log;
   }
@@ -145,8 +148,10 @@ public abstract class RequestHandler extends ChannelInboundHandlerAdapter {
     protected final ChannelHandlerContext ctx;
     protected final HttpRequest request;
     protected final EventLoop loop;
+
     /** What the access log prints; also where the body's MD5 and the paused reading are kept. */
     final Exchange exchange;
+
     private boolean receiving = true;
     private boolean answered;
 

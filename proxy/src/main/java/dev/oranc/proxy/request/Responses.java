@@ -21,7 +21,8 @@ public final class Responses {
     return full(status, TEXT, body.getBytes(StandardCharsets.UTF_8), false);
   }
 
-  public static FullHttpResponse full(HttpResponseStatus status, String contentType, byte[] body, boolean head) {
+  public static FullHttpResponse full(
+      HttpResponseStatus status, String contentType, byte[] body, boolean head) {
     // A HEAD answer says how long the body would be, and has none.
     ByteBuf content = head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body);
     FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
@@ -33,7 +34,8 @@ public final class Responses {
   }
 
   public static FullHttpResponse empty(HttpResponseStatus status) {
-    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.EMPTY_BUFFER);
+    FullHttpResponse r =
+        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.EMPTY_BUFFER);
     r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
     return r;
   }

@@ -14,14 +14,15 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.LastHttpContent;
-import java.util.function.BooleanSupplier;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /**
  * Reads each request's route ({@link Router}: path, query, credentials) and passes a {@link
  * RoutedRequest} on. A request that names nothing servable, or a registry {@code --allow-registry}
- * does not name ({@link RegistryAllowList}), is refused here, before any registry is asked: the error goes to {@link ErrorResponseHandler} and the request's body, if any, is
- * dropped as it arrives.
+ * does not name ({@link RegistryAllowList}), is refused here, before any registry is asked: the
+ * error goes to {@link ErrorResponseHandler} and the request's body, if any, is dropped as it
+ * arrives.
  */
 public final class RouteHandler extends ChannelInboundHandlerAdapter {
 
@@ -57,7 +58,9 @@ public final class RouteHandler extends ChannelInboundHandlerAdapter {
         }
         route =
             router.route(
-                request.method().name(), request.uri(), authorization.isEmpty() ? null : authorization.get(0));
+                request.method().name(),
+                request.uri(),
+                authorization.isEmpty() ? null : authorization.get(0));
         allowList.check(route);
       } catch (RequestRejected | FormatException | RegistryException.Refused e) {
         if (request instanceof FullHttpRequest full) {
@@ -75,7 +78,8 @@ public final class RouteHandler extends ChannelInboundHandlerAdapter {
       if (request instanceof FullHttpRequest full) {
         // Head and body as separate messages, so every handler after this one sees one shape.
         HttpRequest head =
-            new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
+            new DefaultHttpRequest(
+                full.protocolVersion(), full.method(), full.uri(), full.headers());
         ctx.fireChannelRead(new RoutedRequest(head, route));
         ctx.fireChannelRead(new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
       } else {

@@ -18,6 +18,8 @@ public record RoutedRequest(HttpRequest request, Route route) {
     if (route instanceof Route.Multipart m) {
       return m.operation() == Route.Multipart.Operation.PART;
     }
-    return route instanceof Route.File f && f.method() == Route.Method.PUT && S3Request.isSigned(request);
+    return route instanceof Route.File f
+        && f.method() == Route.Method.PUT
+        && S3Request.isSigned(request);
   }
 }

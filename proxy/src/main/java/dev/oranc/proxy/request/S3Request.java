@@ -31,6 +31,7 @@ public final class S3Request {
       }
     }
     int q = request.uri().indexOf('?');
-    return q >= 0 && request.uri().substring(q).toLowerCase(Locale.ROOT).contains("x-amz-signature=");
+    return q >= 0
+        && request.uri().substring(q).toLowerCase(Locale.ROOT).contains("x-amz-signature=");
   }
 }

@@ -16,8 +16,13 @@ public final class StoredHeaders {
   /** Why {@code value} of header {@code name} cannot be stored, or null. */
   public static String problem(String name, String value) {
     String problem = ImageLayout.headerValueProblem(value);
-    return problem == null ? null
-        : name + " " + problem + ": only printable ASCII of at most " + ImageLayout.MAX_HEADER_VALUE
+    return problem == null
+        ? null
+        : name
+            + " "
+            + problem
+            + ": only printable ASCII of at most "
+            + ImageLayout.MAX_HEADER_VALUE
             + " characters can be stored and sent back";
   }
 }

@@ -2,14 +2,14 @@ package dev.oranc.proxy.route;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import java.time.Duration;
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.error.StrictUtf8;
 import dev.oranc.common.registry.Credentials;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
-import java.util.ArrayList;
 
 /**
  * Registry credentials from a request's {@code Authorization} header (SPEC §3).
@@ -22,16 +22,21 @@ import java.util.ArrayList;
  *       checked: the registry checks the password.
  * </ul>
  *
- * A header that is present but cannot be read is a {@link FormatException} (400), never
- * anonymous: a client that meant to send credentials must not silently read public data, or get a
- * 401 that blames the registry. Messages never quote the header: it carries a password.
+ * A header that is present but cannot be read is a {@link FormatException} (400), never anonymous:
+ * a client that meant to send credentials must not silently read public data, or get a 401 that
+ * blames the registry. Messages never quote the header: it carries a password.
  */
 public final class AuthorizationParser {
 
   /** The subject of every {@link FormatException} this parser throws. */
   public static final String SUBJECT = "Authorization header";
+
   private static final String AWS_SCHEME = "aws4-hmac-sha256";
-  /** The parts after the access key id in a SigV4 credential scope: date/region/service/aws4_request. */
+
+  /**
+   * The parts after the access key id in a SigV4 credential scope:
+   * date/region/service/aws4_request.
+   */
   private static final int SCOPE_PARTS = 4;
 
   private AuthorizationParser() {}
@@ -56,12 +61,22 @@ public final class AuthorizationParser {
       " (expected Basic, or AWS4-HMAC-SHA256 with an access key id that is base64(user:password))";
 
   /**
-   * Schemes that are named when refused. Any other first word is not quoted: a client that sends
-   * a bare token or password ({@code Authorization: s3cr3t}) would otherwise read it back in the
+   * Schemes that are named when refused. Any other first word is not quoted: a client that sends a
+   * bare token or password ({@code Authorization: s3cr3t}) would otherwise read it back in the
    * answer, and the operator in the log.
    */
-  private static final List<String> NAMED_SCHEMES = List.of(
-      "Bearer", "Digest", "Negotiate", "NTLM", "AWS", "Token", "HOBA", "Mutual", "OAuth", "DPoP");
+  private static final List<String> NAMED_SCHEMES =
+      List.of(
+          "Bearer",
+          "Digest",
+          "Negotiate",
+          "NTLM",
+          "AWS",
+          "Token",
+          "HOBA",
+          "Mutual",
+          "OAuth",
+          "DPoP");
 
   private static String unsupportedScheme(String scheme) {
     for (String named : NAMED_SCHEMES) {
@@ -124,8 +139,7 @@ public final class AuthorizationParser {
 
   private static Credentials decode(String encoded, String what) {
     byte[] bytes = decodeBase64(encoded, what);
-    String text =
-        StrictUtf8.decode(bytes, SUBJECT, what + " are not UTF-8 once base64-decoded");
+    String text = StrictUtf8.decode(bytes, SUBJECT, what + " are not UTF-8 once base64-decoded");
     int colon = text.indexOf(':');
     if (colon <= 0 || colon == text.length() - 1) {
       throw new FormatException(
@@ -149,5 +163,4 @@ public final class AuthorizationParser {
       }
     }
   }
-
 }

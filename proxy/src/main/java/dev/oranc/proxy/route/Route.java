@@ -1,7 +1,7 @@
 package dev.oranc.proxy.route;
 
-import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.Credentials;
 import java.util.Objects;
 
 /** What a request asks for, once its path, query and credentials have been read. */
@@ -36,8 +36,15 @@ public sealed interface Route {
     // is shorter and says so outright.
     @Override
     public String toString() {
-      return "File[" + method + " " + repository + " " + key + ", "
-          + (credentials.isAnonymous() ? "anonymous" : "with credentials") + "]";
+      return "File["
+          + method
+          + " "
+          + repository
+          + " "
+          + key
+          + ", "
+          + (credentials.isAnonymous() ? "anonymous" : "with credentials")
+          + "]";
     }
   }
 
@@ -50,8 +57,13 @@ public sealed interface Route {
    * @param partNumber 1 to 10000 for PART, else 0
    */
   record Multipart(
-      Operation operation, RepositoryRef repository, String key, Credentials credentials, String uploadId,
-      int partNumber) implements Route {
+      Operation operation,
+      RepositoryRef repository,
+      String key,
+      Credentials credentials,
+      String uploadId,
+      int partNumber)
+      implements Route {
 
     public Multipart {
       Objects.requireNonNull(operation, "operation");
@@ -76,8 +88,16 @@ public sealed interface Route {
     // The upload id is a bearer secret of sorts: not printed.
     @Override
     public String toString() {
-      return "Multipart[" + operation + (partNumber > 0 ? " " + partNumber : "") + " " + repository + " " + key
-          + ", " + (credentials.isAnonymous() ? "anonymous" : "with credentials") + "]";
+      return "Multipart["
+          + operation
+          + (partNumber > 0 ? " " + partNumber : "")
+          + " "
+          + repository
+          + " "
+          + key
+          + ", "
+          + (credentials.isAnonymous() ? "anonymous" : "with credentials")
+          + "]";
     }
   }
 

@@ -4,8 +4,8 @@ import static dev.oranc.proxy.error.ErrorText.abbreviate;
 
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.error.StrictUtf8;
-import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.error.RequestRejected;
 import java.io.ByteArrayOutputStream;
@@ -33,18 +33,18 @@ import java.util.regex.Pattern;
  * DELETE …/KEY?uploadId=ID               abort
  * </pre>
  *
- * Each path segment is percent-decoded on its own, as UTF-8 (so {@code %2F} inside a key segment
- * is a '/' of the key, and never splits the registry from the repository). Everything a client can
- * get wrong becomes a 4xx with a reason: a path that names no key is a 404 (as in the Rust tool); a
- * malformed escape or control character in the registry or repository, a bad registry or
- * repository name, or an unreadable {@code Authorization} header is a 400.
+ * Each path segment is percent-decoded on its own, as UTF-8 (so {@code %2F} inside a key segment is
+ * a '/' of the key, and never splits the registry from the repository). Everything a client can get
+ * wrong becomes a 4xx with a reason: a path that names no key is a 404 (as in the Rust tool); a
+ * malformed escape or control character in the registry or repository, a bad registry or repository
+ * name, or an unreadable {@code Authorization} header is a 400.
  *
  * <p>A key that cannot exist (a malformed escape, bytes that are not UTF-8, a control character:
  * nothing can PUT it) is a 404 for GET and HEAD, an S3 {@code NoSuchKey} for a signed request: it
  * is not in the cache, and Nix treats only 404, 403 and 410 as "absent" — a 400 fails its look-up
  * and, with {@code fallback}, turns the cache off for a minute. A PUT of such a key (or a multipart
- * upload) stays a 400 naming what is wrong, since that client has a mistake to fix. Every other
- * key has a tag (one too long for its encoding is stored under a hashed tag, {@link TagCodec}).
+ * upload) stays a 400 naming what is wrong, since that client has a mistake to fix. Every other key
+ * has a tag (one too long for its encoding is stored under a hashed tag, {@link TagCodec}).
  *
  * <p>Raw and percent-encoded spellings of a key are the same key: Nix before 2.32 sends {@code
  * realisations/sha256:…!out.doi} and {@code log/…-gtk+3…} as they are, Nix 2.32 and later
@@ -156,18 +156,23 @@ public final class Router {
     if (malformedKey != null) {
       // Checked after the header: a request whose credentials are unreadable is told so first.
       throw new RequestRejected.NoSuchRoute(
-          "no such key: it cannot exist, since it could not be stored (" + malformedKey.getMessage() + ")");
+          "no such key: it cannot exist, since it could not be stored ("
+              + malformedKey.getMessage()
+              + ")");
     }
     if (multipart != null) {
-      String uploadId = multipart == Route.Multipart.Operation.CREATE ? null : params.get("uploadId");
-      int part = multipart == Route.Multipart.Operation.PART ? partNumber(params.get("partNumber")) : 0;
+      String uploadId =
+          multipart == Route.Multipart.Operation.CREATE ? null : params.get("uploadId");
+      int part =
+          multipart == Route.Multipart.Operation.PART ? partNumber(params.get("partNumber")) : 0;
       return new Route.Multipart(multipart, ref, key, credentials, uploadId, part);
     }
     return new Route.File(fileMethod, ref, key, credentials);
   }
 
   /** The multipart operation a request's method and query name; null for a plain file request. */
-  private static Route.Multipart.Operation multipartOperation(String method, Map<String, String> params) {
+  private static Route.Multipart.Operation multipartOperation(
+      String method, Map<String, String> params) {
     String uploadId = params.get("uploadId");
     if (uploadId == null) {
       if (params.containsKey("uploads") && method.equals("POST")) {
@@ -190,7 +195,9 @@ public final class Router {
       }
       case "POST" -> Route.Multipart.Operation.COMPLETE;
       case "DELETE" -> Route.Multipart.Operation.ABORT;
-      default -> throw new RequestRejected.MethodNotAllowed(method + " with uploadId", List.of("PUT", "POST", "DELETE"));
+      default ->
+          throw new RequestRejected.MethodNotAllowed(
+              method + " with uploadId", List.of("PUT", "POST", "DELETE"));
     };
   }
 
@@ -203,7 +210,8 @@ public final class Router {
     } catch (NumberFormatException e) {
       // the message below
     }
-    throw new FormatException("partNumber '" + abbreviate(value) + "'", "expected a number from 1 to " + MAX_PART_NUMBER);
+    throw new FormatException(
+        "partNumber '" + abbreviate(value) + "'", "expected a number from 1 to " + MAX_PART_NUMBER);
   }
 
   /** The key: the segments from {@code at} on, each percent-decoded, joined by '/'. */
@@ -217,16 +225,15 @@ public final class Router {
     return canonicalKey(key);
   }
 
-  private static final Pattern DEBUGINFO_WITHOUT_SUFFIX =
-      Pattern.compile("debuginfo/[0-9a-f]{40}");
+  private static final Pattern DEBUGINFO_WITHOUT_SUFFIX = Pattern.compile("debuginfo/[0-9a-f]{40}");
 
   /**
-   * The key a request names. Nix writes a debug file's index entry as {@code
-   * debuginfo/<build id>.debug} (40 hex digits: the two of the {@code .build-id} directory and the
-   * 38 of the file name, whose {@code .debug} it keeps), but readers ask for {@code
-   * debuginfo/<build id>}. Both name one key, the {@code .debug} one, for every method: one image
-   * and one registry request per read, where a fallback would cost a second look-up on every miss,
-   * and a PUT of the short name lands where a read of either finds it.
+   * The key a request names. Nix writes a debug file's index entry as {@code debuginfo/<build
+   * id>.debug} (40 hex digits: the two of the {@code .build-id} directory and the 38 of the file
+   * name, whose {@code .debug} it keeps), but readers ask for {@code debuginfo/<build id>}. Both
+   * name one key, the {@code .debug} one, for every method: one image and one registry request per
+   * read, where a fallback would cost a second look-up on every miss, and a PUT of the short name
+   * lands where a read of either finds it.
    */
   static String canonicalKey(String key) {
     if (key.length() == 50 && DEBUGINFO_WITHOUT_SUFFIX.matcher(key).matches()) {
@@ -246,7 +253,8 @@ public final class Router {
       char c = value.charAt(i);
       if (Character.isISOControl(c)) {
         throw new FormatException(
-            what + " '" + abbreviate(value) + "'", "position " + i,
+            what + " '" + abbreviate(value) + "'",
+            "position " + i,
             String.format("control character U+%04X (%s names are printable text)", (int) c, what));
       }
     }
@@ -254,8 +262,13 @@ public final class Router {
 
   private RequestRejected noKey(String path) {
     return new RequestRejected.NoSuchRoute(
-        "path " + abbreviate(path) + " names no cache file: expected /REGISTRY/"
-            + "REPOSITORY (" + repositoryParts + " segment" + (repositoryParts == 1 ? "" : "s")
+        "path "
+            + abbreviate(path)
+            + " names no cache file: expected /REGISTRY/"
+            + "REPOSITORY ("
+            + repositoryParts
+            + " segment"
+            + (repositoryParts == 1 ? "" : "s")
             + ")/KEY");
   }
 
@@ -285,7 +298,9 @@ public final class Router {
       return slash < 0 ? "/" : target.substring(slash);
     }
     throw new RequestRejected.BadRequest(
-        "request target '" + abbreviate(target) + "' is not a path (expected /REGISTRY/REPOSITORY/KEY)");
+        "request target '"
+            + abbreviate(target)
+            + "' is not a path (expected /REGISTRY/REPOSITORY/KEY)");
   }
 
   private static Map<String, String> query(String query) {
@@ -323,7 +338,8 @@ public final class Router {
         int lo = i + 2 < segment.length() ? Character.digit(segment.charAt(i + 2), 16) : -1;
         if (hi < 0 || lo < 0) {
           throw new FormatException(
-              "path segment '" + abbreviate(segment) + "'", "position " + i,
+              "path segment '" + abbreviate(segment) + "'",
+              "position " + i,
               "'%' must be followed by two hex digits");
         }
         bytes.write(hi << 4 | lo);
@@ -336,8 +352,10 @@ public final class Router {
         bytes.write(utf8, 0, utf8.length);
       }
     }
-    return StrictUtf8.decode(bytes.toByteArray(),
-        "path segment '" + abbreviate(segment) + "'", "its percent-escapes are not UTF-8");
+    return StrictUtf8.decode(
+        bytes.toByteArray(),
+        "path segment '" + abbreviate(segment) + "'",
+        "its percent-escapes are not UTF-8");
   }
 
   private static boolean isPlainAscii(String s) {

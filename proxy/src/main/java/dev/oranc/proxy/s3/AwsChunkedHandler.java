@@ -23,9 +23,9 @@ import java.util.Locale;
  * <p>Applies to S3-signed PUTs ({@link RoutedRequest#isS3Upload()}) with {@code Content-Encoding:
  * aws-chunked} or a {@code STREAMING-…} {@code x-amz-content-sha256}. The request's head is
  * rewritten to describe the decoded body: {@code aws-chunked} leaves {@code Content-Encoding}, and
- * {@code Content-Length} becomes {@code x-amz-decoded-content-length} (so the upload streams with
- * a known size), or the body is of unknown length when that is absent. Other requests pass
- * untouched: a plain client's aws-chunked body is still refused by the upload.
+ * {@code Content-Length} becomes {@code x-amz-decoded-content-length} (so the upload streams with a
+ * known size), or the body is of unknown length when that is absent. Other requests pass untouched:
+ * a plain client's aws-chunked body is still refused by the upload.
  *
  * <p>Broken framing, or a payload of another length than announced, is an {@link
  * S3Rejected.IncompleteBody}: the error goes down the pipeline (the upload aborts on it) instead of
@@ -45,7 +45,8 @@ public final class AwsChunkedHandler extends S3BodyFilter<AwsChunkedParser> {
   }
 
   @Override
-  void content(ChannelHandlerContext ctx, AwsChunkedParser parser, HttpContent content, boolean last) {
+  void content(
+      ChannelHandlerContext ctx, AwsChunkedParser parser, HttpContent content, boolean last) {
     try {
       parser.feed(content.content(), piece -> ctx.fireChannelRead(new DefaultHttpContent(piece)));
       if (last) {

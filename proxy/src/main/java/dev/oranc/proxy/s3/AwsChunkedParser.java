@@ -19,20 +19,26 @@ import java.util.function.Consumer;
  * Used for {@code STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]} and {@code
  * STREAMING-UNSIGNED-PAYLOAD-TRAILER} alike; chunk and trailer signatures are not checked (the
  * registry checks the password, SPEC §3). See the AWS documentation, "Signature calculations for
- * the Authorization header: Transferring payload in multiple chunks (chunked upload)" and
- * "… including trailing headers".
+ * the Authorization header: Transferring payload in multiple chunks (chunked upload)" and "…
+ * including trailing headers".
  *
  * <p>Framing that is broken (a size that is not hex, data not followed by CRLF, a trailer line
- * without a colon, bytes after the end, a line longer than {@value #MAX_LINE}) and a payload
- * longer than {@code x-amz-decoded-content-length} are {@link S3Rejected.IncompleteBody}. Not
- * thread-safe: one request, one event loop.
+ * without a colon, bytes after the end, a line longer than {@value #MAX_LINE}) and a payload longer
+ * than {@code x-amz-decoded-content-length} are {@link S3Rejected.IncompleteBody}. Not thread-safe:
+ * one request, one event loop.
  */
 public final class AwsChunkedParser {
 
   static final int MAX_LINE = 4096;
   private static final int MAX_TRAILER_BYTES = 16 * 1024;
 
-  private enum State { SIZE, DATA, DATA_END, TRAILER, DONE }
+  private enum State {
+    SIZE,
+    DATA,
+    DATA_END,
+    TRAILER,
+    DONE
+  }
 
   private final long declaredLength;
   private final StringBuilder line = new StringBuilder(96);
@@ -43,7 +49,9 @@ public final class AwsChunkedParser {
   private long decoded;
   private int trailerBytes;
 
-  /** @param declaredLength {@code x-amz-decoded-content-length}, or -1 when not sent */
+  /**
+   * @param declaredLength {@code x-amz-decoded-content-length}, or -1 when not sent
+   */
   public AwsChunkedParser(long declaredLength) {
     this.declaredLength = declaredLength;
   }
@@ -119,11 +127,16 @@ public final class AwsChunkedParser {
     }
     if (state != State.DONE) {
       throw new S3Rejected.IncompleteBody(
-          "the aws-chunked body ended before its final chunk, after " + decoded + " bytes of payload");
+          "the aws-chunked body ended before its final chunk, after "
+              + decoded
+              + " bytes of payload");
     }
     if (declaredLength >= 0 && decoded != declaredLength) {
       throw new S3Rejected.IncompleteBody(
-          "the aws-chunked body carried " + decoded + " bytes; x-amz-decoded-content-length says " + declaredLength);
+          "the aws-chunked body carried "
+              + decoded
+              + " bytes; x-amz-decoded-content-length says "
+              + declaredLength);
     }
   }
 
@@ -156,7 +169,8 @@ public final class AwsChunkedParser {
     decoded += size;
     if (declaredLength >= 0 && decoded > declaredLength) {
       throw new S3Rejected.IncompleteBody(
-          "the aws-chunked body carries more than the " + declaredLength
+          "the aws-chunked body carries more than the "
+              + declaredLength
               + " bytes x-amz-decoded-content-length announced");
     }
     remaining = size;
@@ -183,7 +197,8 @@ public final class AwsChunkedParser {
   }
 
   private S3Rejected.IncompleteBody broken(String why) {
-    return new S3Rejected.IncompleteBody("malformed aws-chunked body: " + why + " (after " + decoded + " bytes of payload)");
+    return new S3Rejected.IncompleteBody(
+        "malformed aws-chunked body: " + why + " (after " + decoded + " bytes of payload)");
   }
 
   private static String printable(String s) {

@@ -22,11 +22,15 @@ import java.util.Map;
  */
 public final class BodyChecksums {
 
-  private final Map<ChecksumAlgorithm, ChecksumAlgorithm.Sum> sums = new EnumMap<>(ChecksumAlgorithm.class);
+  private final Map<ChecksumAlgorithm, ChecksumAlgorithm.Sum> sums =
+      new EnumMap<>(ChecksumAlgorithm.class);
+
   /** Expected values from the request's headers (base64 of the checksum's bytes). */
   private final Map<ChecksumAlgorithm, byte[]> expected = new EnumMap<>(ChecksumAlgorithm.class);
+
   /** Where each expected value came from, for the message. */
   private final Map<ChecksumAlgorithm, String> source = new EnumMap<>(ChecksumAlgorithm.class);
+
   private final ChecksumAlgorithm trailer;
   private byte[] md5;
 
@@ -39,7 +43,9 @@ public final class BodyChecksums {
     }
     String payloadSha = headers.get("x-amz-content-sha256");
     if (payloadSha != null && payloadSha.trim().matches("[0-9a-fA-F]{64}")) {
-      expected.put(ChecksumAlgorithm.SHA256, HexFormat.of().parseHex(payloadSha.trim().toLowerCase(Locale.ROOT)));
+      expected.put(
+          ChecksumAlgorithm.SHA256,
+          HexFormat.of().parseHex(payloadSha.trim().toLowerCase(Locale.ROOT)));
       source.put(ChecksumAlgorithm.SHA256, "x-amz-content-sha256");
     }
     for (Map.Entry<String, String> h : headers) {
@@ -48,7 +54,8 @@ public final class BodyChecksums {
         byte[] value = base64(a, h.getValue(), -1);
         byte[] other = expected.putIfAbsent(a, value);
         if (other != null && !MessageDigest.isEqual(other, value)) {
-          throw new S3Rejected.BadDigest("the request's " + a.header() + " and x-amz-content-sha256 disagree");
+          throw new S3Rejected.BadDigest(
+              "the request's " + a.header() + " and x-amz-content-sha256 disagree");
         }
         source.putIfAbsent(a, a.header());
       }
@@ -104,7 +111,9 @@ public final class BodyChecksums {
     }
     if (trailer != null && !want.containsKey(trailer)) {
       throw new S3Rejected.IncompleteBody(
-          "x-amz-trailer announced " + trailer.header() + " and the body's trailer did not carry it");
+          "x-amz-trailer announced "
+              + trailer.header()
+              + " and the body's trailer did not carry it");
     }
     Map<ChecksumAlgorithm, byte[]> actual = new EnumMap<>(ChecksumAlgorithm.class);
     sums.forEach((a, sum) -> actual.put(a, sum.value()));
@@ -114,8 +123,11 @@ public final class BodyChecksums {
       if (!MessageDigest.isEqual(w.getValue(), actual.get(a))) {
         String name = source.getOrDefault(a, a.header());
         throw new S3Rejected.BadDigest(
-            "the " + name + " you specified did not match what was received (received "
-                + Base64.getEncoder().encodeToString(actual.get(a)) + ")");
+            "the "
+                + name
+                + " you specified did not match what was received (received "
+                + Base64.getEncoder().encodeToString(actual.get(a))
+                + ")");
       }
     }
   }

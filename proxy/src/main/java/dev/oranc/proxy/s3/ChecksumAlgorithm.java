@@ -98,8 +98,8 @@ public enum ChecksumAlgorithm {
   }
 
   /**
-   * CRC-64/NVME (reflected, polynomial 0xad93d23594c93659, initial and final value all ones):
-   * the check value of "123456789" is 0xae8b14860a799888.
+   * CRC-64/NVME (reflected, polynomial 0xad93d23594c93659, initial and final value all ones): the
+   * check value of "123456789" is 0xae8b14860a799888.
    */
   static final class Crc64Nvme implements Sum {
     private static final long POLY_REFLECTED = 0x9a6c9329ac4bc9b5L;

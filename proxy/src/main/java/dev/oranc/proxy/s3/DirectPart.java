@@ -5,9 +5,9 @@ import io.netty.buffer.ByteBuf;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The part the blob needs next, while nothing else is being fed: its bytes stream straight into
- * the registry's {@link BlobUpload} as they arrive, with the upload's flow control, and never touch
- * the disk.
+ * The part the blob needs next, while nothing else is being fed: its bytes stream straight into the
+ * registry's {@link BlobUpload} as they arrive, with the upload's flow control, and never touch the
+ * disk.
  *
  * <p>Design note. This class owns only the byte path and the count of bytes sent; what the end of
  * the part means for the upload is the {@link MultipartSession}'s: a part that ends well is stored
@@ -23,6 +23,7 @@ final class DirectPart implements MultipartSession.PartSink {
   private final MultipartSession session;
   private final BlobUpload upload;
   private final int number;
+
   /** Only touched by the part's connection's event loop. */
   private long size;
 

@@ -4,10 +4,10 @@ import io.netty.buffer.ByteBuf;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * A part sent again after it streamed on (a client retrying): its bytes are dropped as they
- * arrive, and once it has ended the {@link MultipartSession} compares its MD5 with the stored
- * one's — the same is answered with the earlier ETag, another is {@link S3Rejected.InvalidPart}:
- * bytes in the registry's session cannot be replaced.
+ * A part sent again after it streamed on (a client retrying): its bytes are dropped as they arrive,
+ * and once it has ended the {@link MultipartSession} compares its MD5 with the stored one's — the
+ * same is answered with the earlier ETag, another is {@link S3Rejected.InvalidPart}: bytes in the
+ * registry's session cannot be replaced.
  *
  * <p>Threads: called by the part's connection's event loop (abort also by whatever ends the
  * session); it holds no state of its own.

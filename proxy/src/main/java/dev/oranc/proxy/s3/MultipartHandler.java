@@ -1,16 +1,15 @@
 package dev.oranc.proxy.s3;
 
-import dev.oranc.common.error.Causes;
-import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.registry.BlobUpload;
+import dev.oranc.proxy.error.RequestRejected;
+import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.request.Backend;
 import dev.oranc.proxy.request.Failures;
 import dev.oranc.proxy.request.RequestHandler;
 import dev.oranc.proxy.request.Responses;
 import dev.oranc.proxy.request.RoutedRequest;
 import dev.oranc.proxy.request.StoredHeaders;
-import dev.oranc.proxy.metrics.ServerMetrics;
-import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.route.Route;
 import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.CompositeByteBuf;
@@ -41,8 +40,8 @@ import org.slf4j.LoggerFactory;
  *       request), opens a registry upload session (so refused credentials are told at once),
  *       answers {@code InitiateMultipartUploadResult} with the new upload id. The request's {@code
  *       Content-Type} (and {@code Content-Encoding}) become the file's.
- *   <li>{@code PUT ?partNumber=N&uploadId=ID}: the body streams into the session (straight into
- *       the registry upload when it is the next part, else into the spool) with the sink's flow
+ *   <li>{@code PUT ?partNumber=N&uploadId=ID}: the body streams into the session (straight into the
+ *       registry upload when it is the next part, else into the spool) with the sink's flow
  *       control; answered with the part's {@code ETag}, its MD5 (checked against the request's
  *       checksums on the way, {@link BodyChecksumHandler}). A part refused before its body is sent
  *       (spool full: 503 SlowDown) is refused before {@code 100 Continue}.
@@ -92,7 +91,9 @@ public final class MultipartHandler extends RequestHandler {
     }
 
     void respondXml(String xml) {
-      respond(Responses.full(HttpResponseStatus.OK, Responses.XML, xml.getBytes(StandardCharsets.UTF_8), false));
+      respond(
+          Responses.full(
+              HttpResponseStatus.OK, Responses.XML, xml.getBytes(StandardCharsets.UTF_8), false));
     }
 
     MultipartSession session() {
@@ -113,11 +114,13 @@ public final class MultipartHandler extends RequestHandler {
     @Override
     protected void start() {
       String type = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
-      String contentType = type == null || type.isBlank() ? ImageLayout.DEFAULT_CONTENT_TYPE : type.trim();
+      String contentType =
+          type == null || type.isBlank() ? ImageLayout.DEFAULT_CONTENT_TYPE : type.trim();
       String encoding = request.headers().get(HttpHeaderNames.CONTENT_ENCODING);
       if (encoding != null) {
         encoding = encoding.trim();
-        if (encoding.isEmpty() || encoding.equalsIgnoreCase("identity")
+        if (encoding.isEmpty()
+            || encoding.equalsIgnoreCase("identity")
             || encoding.toLowerCase(Locale.ROOT).contains(AwsChunkedHandler.AWS_CHUNKED)) {
           encoding = null;
         }
@@ -149,21 +152,36 @@ public final class MultipartHandler extends RequestHandler {
         return;
       }
       Failures.timed(backend.metrics(), "multipart_create", Failures.call(upload::open))
-          .whenComplete((v, error) -> onLoop(() -> {
-            if (error != null) {
-              slot.release();
-              fail(error);
-              return;
-            }
-            MultipartSession session = uploads.open(slot, route.repository(), route.key(),
-                route.credentials(), contentType, contentEncoding, upload);
-            if (!ctx.channel().isActive()) {
-              session.abort("was abandoned: the client left before it learnt the upload id");
-              return;
-            }
-            log.debug("{}: multipart upload of {} in {} created", ctx.channel().id(), route.key(), route.repository());
-            respondXml(S3Xml.initiateResult(bucket(), route.key(), session.id()));
-          }));
+          .whenComplete(
+              (v, error) ->
+                  onLoop(
+                      () -> {
+                        if (error != null) {
+                          slot.release();
+                          fail(error);
+                          return;
+                        }
+                        MultipartSession session =
+                            uploads.open(
+                                slot,
+                                route.repository(),
+                                route.key(),
+                                route.credentials(),
+                                contentType,
+                                contentEncoding,
+                                upload);
+                        if (!ctx.channel().isActive()) {
+                          session.abort(
+                              "was abandoned: the client left before it learnt the upload id");
+                          return;
+                        }
+                        log.debug(
+                            "{}: multipart upload of {} in {} created",
+                            ctx.channel().id(),
+                            route.key(),
+                            route.repository());
+                        respondXml(S3Xml.initiateResult(bucket(), route.key(), session.id()));
+                      }));
     }
   }
 
@@ -176,7 +194,8 @@ public final class MultipartHandler extends RequestHandler {
 
     @Override
     protected void start() {
-      long declared = HttpUtil.isTransferEncodingChunked(request) ? -1 : HttpUtil.getContentLength(request, 0L);
+      long declared =
+          HttpUtil.isTransferEncodingChunked(request) ? -1 : HttpUtil.getContentLength(request, 0L);
       try {
         sink = session().beginPart(route.partNumber(), declared);
       } catch (RuntimeException e) {
@@ -211,15 +230,19 @@ public final class MultipartHandler extends RequestHandler {
         fail(new IllegalStateException("the part's MD5 was not computed"));
         return;
       }
-      sink.finish(md5).whenComplete((etag, error) -> onLoop(() -> {
-        if (error != null) {
-          fail(error);
-          return;
-        }
-        FullHttpResponse ok = Responses.empty(HttpResponseStatus.OK);
-        ok.headers().set(HttpHeaderNames.ETAG, etag);
-        respond(ok);
-      }));
+      sink.finish(md5)
+          .whenComplete(
+              (etag, error) ->
+                  onLoop(
+                      () -> {
+                        if (error != null) {
+                          fail(error);
+                          return;
+                        }
+                        FullHttpResponse ok = Responses.empty(HttpResponseStatus.OK);
+                        ok.headers().set(HttpHeaderNames.ETAG, etag);
+                        respond(ok);
+                      }));
     }
 
     @Override
@@ -233,7 +256,11 @@ public final class MultipartHandler extends RequestHandler {
     protected void clientGone() {
       if (isReceiving() && sink != null) {
         sink.abort(new IOException("the client closed the connection before the part ended"));
-        log.debug("{}: part {} of {} abandoned after {} bytes", ctx.channel().id(), route.partNumber(), route.key(),
+        log.debug(
+            "{}: part {} of {} abandoned after {} bytes",
+            ctx.channel().id(),
+            route.partNumber(),
+            route.key(),
             bytesIn());
       }
     }
@@ -274,7 +301,9 @@ public final class MultipartHandler extends RequestHandler {
       if (xml.readableBytes() + content.content().readableBytes() > MAX_COMPLETE_BODY) {
         content.release();
         release();
-        fail(new S3Rejected.MalformedXml("the CompleteMultipartUpload body is larger than " + MAX_COMPLETE_BODY + " bytes"));
+        fail(
+            new S3Rejected.MalformedXml(
+                "the CompleteMultipartUpload body is larger than " + MAX_COMPLETE_BODY + " bytes"));
         return;
       }
       xml.addComponent(true, content.content());
@@ -293,23 +322,45 @@ public final class MultipartHandler extends RequestHandler {
     }
 
     void complete(List<S3Xml.CompletedPart> parts) {
-      Failures.timed(backend.metrics(), "multipart_complete", Failures.call(() -> session.complete(parts)))
-          .thenCompose(done -> Failures.timed(backend.metrics(), "publish",
-                  backend.registry().publish(route.repository(), route.key(), done.blob(), session.contentType(),
-                      session.contentEncoding(), route.credentials(), loop))
-              .thenApply(tag -> done))
-          .whenComplete((done, error) -> onLoop(() -> {
-            if (error != null) {
-              fail(error);
-              return;
-            }
-            // Before the answer: a GET that follows must see the new file.
-            backend.layers().invalidate(route.repository(), route.key());
-            session.completed();
-            log.debug("{}: multipart upload of {} in {} stored: {} parts, {} bytes", ctx.channel().id(), route.key(),
-                route.repository(), done.parts(), done.blob().size());
-            respondXml(S3Xml.completeResult(path(), bucket(), route.key(), done.etag()));
-          }));
+      Failures.timed(
+              backend.metrics(), "multipart_complete", Failures.call(() -> session.complete(parts)))
+          .thenCompose(
+              done ->
+                  Failures.timed(
+                          backend.metrics(),
+                          "publish",
+                          backend
+                              .registry()
+                              .publish(
+                                  route.repository(),
+                                  route.key(),
+                                  done.blob(),
+                                  session.contentType(),
+                                  session.contentEncoding(),
+                                  route.credentials(),
+                                  loop))
+                      .thenApply(tag -> done))
+          .whenComplete(
+              (done, error) ->
+                  onLoop(
+                      () -> {
+                        if (error != null) {
+                          fail(error);
+                          return;
+                        }
+                        // Before the answer: a GET that follows must see the new file.
+                        backend.layers().invalidate(route.repository(), route.key());
+                        session.completed();
+                        log.debug(
+                            "{}: multipart upload of {} in {} stored: {} parts, {} bytes",
+                            ctx.channel().id(),
+                            route.key(),
+                            route.repository(),
+                            done.parts(),
+                            done.blob().size());
+                        respondXml(
+                            S3Xml.completeResult(path(), bucket(), route.key(), done.etag()));
+                      }));
     }
 
     private void release() {
@@ -339,9 +390,15 @@ public final class MultipartHandler extends RequestHandler {
         fail(e);
         return;
       }
-      log.debug("{}: multipart upload of {} in {} aborted", ctx.channel().id(), route.key(), route.repository());
+      log.debug(
+          "{}: multipart upload of {} in {} aborted",
+          ctx.channel().id(),
+          route.key(),
+          route.repository());
       // 204 has no Content-Length (RFC 9110 §8.6).
-      respond(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NO_CONTENT, Unpooled.EMPTY_BUFFER));
+      respond(
+          new DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1, HttpResponseStatus.NO_CONTENT, Unpooled.EMPTY_BUFFER));
     }
   }
 }

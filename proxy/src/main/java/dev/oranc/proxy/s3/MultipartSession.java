@@ -1,11 +1,12 @@
 package dev.oranc.proxy.s3;
 
-import dev.oranc.common.error.Causes;
 import com.github.benmanes.caffeine.cache.Ticker;
-import dev.oranc.common.registry.BlobUpload;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.error.Causes;
+import dev.oranc.common.error.OrancException;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.BlobUpload;
+import dev.oranc.common.registry.Credentials;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.security.MessageDigest;
@@ -18,33 +19,32 @@ import java.util.concurrent.CompletionException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import dev.oranc.common.error.OrancException;
 
 /**
  * One S3 multipart upload, mapped onto one OCI blob upload session: the parts become the blob's
  * bytes in part-number order, then the blob is completed ({@code PUT ?digest=}) and the caller
  * publishes the manifest.
  *
- * <p>Design note. The registry takes a blob's bytes in order only (PATCHes at consecutive
- * offsets, the digest computed on the way), while S3 clients send several parts at once, in any
- * order. So each part, when its body begins, goes one of three ways:
+ * <p>Design note. The registry takes a blob's bytes in order only (PATCHes at consecutive offsets,
+ * the digest computed on the way), while S3 clients send several parts at once, in any order. So
+ * each part, when its body begins, goes one of three ways:
  *
  * <ul>
- *   <li><b>direct</b> ({@link DirectPart}): it is the next part the blob needs and nothing is
- *       being fed: its bytes stream into the {@link BlobUpload} as they arrive (a client sending
- *       parts one at a time never touches the disk);
+ *   <li><b>direct</b> ({@link DirectPart}): it is the next part the blob needs and nothing is being
+ *       fed: its bytes stream into the {@link BlobUpload} as they arrive (a client sending parts
+ *       one at a time never touches the disk);
  *   <li><b>spooled</b> ({@link SpooledPart}): it is early (or the blob is busy): its bytes go to a
  *       file in the {@link Spool}; once it has ended it waits here ({@link WaitingPart}) for its
  *       turn, when a {@link SpoolFeeder} reads it back into the upload and deletes it;
- *   <li><b>duplicate</b> ({@link DuplicatePart}): the part already streamed on (a client
- *       retrying): its bytes are dropped and it is answered with the earlier ETag when its MD5 is
- *       the same, else {@link S3Rejected.InvalidPart}.
+ *   <li><b>duplicate</b> ({@link DuplicatePart}): the part already streamed on (a client retrying):
+ *       its bytes are dropped and it is answered with the earlier ETag when its MD5 is the same,
+ *       else {@link S3Rejected.InvalidPart}.
  * </ul>
  *
- * A direct part that does not end well (the client goes, or its checksum fails) has put bytes
- * into the blob that cannot be removed: the whole upload then fails with {@link
- * S3Rejected.InvalidPart}, and only an abort is left to do. A spooled part that does not end well
- * is simply dropped, and the client may send it again.
+ * A direct part that does not end well (the client goes, or its checksum fails) has put bytes into
+ * the blob that cannot be removed: the whole upload then fails with {@link S3Rejected.InvalidPart},
+ * and only an abort is left to do. A spooled part that does not end well is simply dropped, and the
+ * client may send it again.
  *
  * <p>Because the blob is built in order, the parts must be numbered 1, 2, 3… without gaps (every S3
  * client does so); {@link #complete} checks the client's list against what was stored ({@link
@@ -72,7 +72,10 @@ public final class MultipartSession {
 
   /** What a part's body is written into while it arrives. */
   public interface PartSink {
-    /** Takes {@code data}, which it owns from now on. @throws S3Rejected.SlowDown when the spool is full */
+    /**
+     * Takes {@code data}, which it owns from now on. @throws S3Rejected.SlowDown when the spool is
+     * full
+     */
     void write(ByteBuf data);
 
     boolean isWritable();
@@ -90,7 +93,12 @@ public final class MultipartSession {
   /** A completed blob, with the S3 ETag of the whole object (MD5 of the parts' MD5s, "-N"). */
   public record Completed(Descriptor blob, String etag, int parts) {}
 
-  private enum State { OPEN, COMPLETING, BLOB_DONE, ENDED }
+  private enum State {
+    OPEN,
+    COMPLETING,
+    BLOB_DONE,
+    ENDED
+  }
 
   private final String id;
   private final String fingerprint;
@@ -106,8 +114,10 @@ public final class MultipartSession {
 
   // Guarded by this: these fields, and what order, stored and active hold.
   private State state = State.OPEN;
+
   /** Written under the monitor; volatile for {@link #gone()}, which a part calls without it. */
   private volatile String endedWhy;
+
   private Throwable failure;
   private long lastUsed;
   private final PartOrder order = new PartOrder();
@@ -119,8 +129,16 @@ public final class MultipartSession {
   private CompletableFuture<Completed> completion;
 
   MultipartSession(
-      String id, Credentials credentials, RepositoryRef repository, String key, String contentType,
-      String contentEncoding, BlobUpload upload, Spool spool, Ticker ticker, MultipartUploads.Counters counters,
+      String id,
+      Credentials credentials,
+      RepositoryRef repository,
+      String key,
+      String contentType,
+      String contentEncoding,
+      BlobUpload upload,
+      Spool spool,
+      Ticker ticker,
+      MultipartUploads.Counters counters,
       Consumer<MultipartSession> onEnd) {
     this.id = id;
     this.fingerprint = credentials.fingerprint();
@@ -134,11 +152,14 @@ public final class MultipartSession {
     this.counters = counters;
     this.onEnd = onEnd;
     this.lastUsed = ticker.read();
-    upload.result().whenComplete((d, e) -> {
-      if (e != null) {
-        failed(Causes.of(e));
-      }
-    });
+    upload
+        .result()
+        .whenComplete(
+            (d, e) -> {
+              if (e != null) {
+                failed(Causes.of(e));
+              }
+            });
   }
 
   /** The S3 upload id: unguessable, and only valid with the credentials that created it. */
@@ -164,21 +185,24 @@ public final class MultipartSession {
   }
 
   boolean belongsTo(RepositoryRef repo, String k, Credentials credentials) {
-    return repository.equals(repo) && key.equals(k) && fingerprint.equals(credentials.fingerprint());
+    return repository.equals(repo)
+        && key.equals(k)
+        && fingerprint.equals(credentials.fingerprint());
   }
 
   /**
    * A part's body is about to arrive.
    *
    * @param declaredLength its length when known (reserved in the spool at once), else -1
-   * @throws S3Rejected.NoSuchUpload when the upload has ended; {@link S3Rejected.SlowDown} when
-   *     the part must be spooled and the spool is full; the upload's failure when it failed
+   * @throws S3Rejected.NoSuchUpload when the upload has ended; {@link S3Rejected.SlowDown} when the
+   *     part must be spooled and the spool is full; the upload's failure when it failed
    */
   public PartSink beginPart(int number, long declaredLength) {
     synchronized (this) {
       requireUsable();
       if (state != State.OPEN) {
-        throw new S3Rejected.InvalidPart("part " + number + " arrived while the upload is being completed");
+        throw new S3Rejected.InvalidPart(
+            "part " + number + " arrived while the upload is being completed");
       }
       lastUsed = ticker.read();
       PartSink sink;
@@ -203,8 +227,8 @@ public final class MultipartSession {
   /**
    * CompleteMultipartUpload: checks {@code parts} against what was stored, lets the spooled parts
    * that wait be fed, and finishes the blob. A Complete sent again while this one runs gets the
-   * same result; once the upload is stored ({@link #completed}) its id is gone, and a Complete
-   * sent again after that (its answer lost) is {@code NoSuchUpload} (docs/SERVER.md).
+   * same result; once the upload is stored ({@link #completed}) its id is gone, and a Complete sent
+   * again after that (its answer lost) is {@code NoSuchUpload} (docs/SERVER.md).
    *
    * @throws S3Rejected.InvalidPartOrder, {@link S3Rejected.InvalidPart} for a list that does not
    *     match; {@link S3Rejected.NoSuchUpload} when the upload has ended
@@ -245,7 +269,8 @@ public final class MultipartSession {
       if (state == State.ENDED || now - lastUsed <= expiryNanos) {
         return false;
       }
-      boolean busy = failure == null && (!active.isEmpty() || order.feeding() || state == State.COMPLETING);
+      boolean busy =
+          failure == null && (!active.isEmpty() || order.feeding() || state == State.COMPLETING);
       if (busy) {
         return false;
       }
@@ -278,9 +303,15 @@ public final class MultipartSession {
         return;
       }
     }
-    failed(new S3Rejected.InvalidPart(
-        "part " + number + " broke off after " + size + " bytes while it was streaming to the registry ("
-            + oneLine(cause) + "); this upload cannot be completed: abort it and upload again"));
+    failed(
+        new S3Rejected.InvalidPart(
+            "part "
+                + number
+                + " broke off after "
+                + size
+                + " bytes while it was streaming to the registry ("
+                + oneLine(cause)
+                + "); this upload cannot be completed: abort it and upload again"));
   }
 
   /** A duplicate part's body ended: the earlier ETag if the bytes were the same. */
@@ -292,10 +323,13 @@ public final class MultipartSession {
     if (s != null && MessageDigest.isEqual(s.md5(), md5)) {
       return CompletableFuture.completedFuture(StoredParts.quoted(md5));
     }
-    return CompletableFuture.failedFuture(new S3Rejected.InvalidPart(
-        "part " + number + " was sent to the registry already"
-            + (s == null ? " (by another request, still arriving)" : " with other contents")
-            + "; a part cannot be replaced once it has streamed on"));
+    return CompletableFuture.failedFuture(
+        new S3Rejected.InvalidPart(
+            "part "
+                + number
+                + " was sent to the registry already"
+                + (s == null ? " (by another request, still arriving)" : " with other contents")
+                + "; a part cannot be replaced once it has streamed on"));
   }
 
   /** A part that put nothing into the blob was aborted, or its spool file failed: forgotten. */
@@ -317,7 +351,8 @@ public final class MultipartSession {
           throw gone();
         }
         requireUsable();
-        throw new S3Rejected.InvalidPart("part " + s.number() + " arrived while the upload is being completed");
+        throw new S3Rejected.InvalidPart(
+            "part " + s.number() + " arrived while the upload is being completed");
       }
       if (order.streamedOn(s.number())) {
         s.discard(spool);
@@ -325,8 +360,11 @@ public final class MultipartSession {
         if (earlier != null && MessageDigest.isEqual(earlier.md5(), s.md5())) {
           return StoredParts.quoted(s.md5());
         }
-        throw new S3Rejected.InvalidPart("part " + s.number()
-            + " was sent to the registry already with other contents; a part cannot be replaced once it has streamed on");
+        throw new S3Rejected.InvalidPart(
+            "part "
+                + s.number()
+                + " was sent to the registry already with other contents; a part cannot be replaced"
+                + " once it has streamed on");
       }
       WaitingPart replaced = order.await(s);
       if (replaced != null) {
@@ -399,18 +437,21 @@ public final class MultipartSession {
       CompletableFuture<Completed> done = completion;
       int parts = lastPart;
       String etag = objectETag;
-      upload.finish().whenComplete((blob, e) -> {
-        if (e != null) {
-          failed(Causes.of(e));
-          return;
-        }
-        synchronized (this) {
-          if (state == State.COMPLETING) {
-            state = State.BLOB_DONE;
-          }
-        }
-        done.complete(new Completed(blob, etag, parts));
-      });
+      upload
+          .finish()
+          .whenComplete(
+              (blob, e) -> {
+                if (e != null) {
+                  failed(Causes.of(e));
+                  return;
+                }
+                synchronized (this) {
+                  if (state == State.COMPLETING) {
+                    state = State.BLOB_DONE;
+                  }
+                }
+                done.complete(new Completed(blob, etag, parts));
+              });
     }
   }
 
@@ -445,7 +486,8 @@ public final class MultipartSession {
 
   /** Why a part cannot be taken: the upload ended. */
   S3Rejected.NoSuchUpload gone() {
-    return new S3Rejected.NoSuchUpload("the multipart upload " + (endedWhy == null ? "was aborted" : endedWhy));
+    return new S3Rejected.NoSuchUpload(
+        "the multipart upload " + (endedWhy == null ? "was aborted" : endedWhy));
   }
 
   /** For an answer to the client: a registry's own text is left out (see RegistryException). */

@@ -1,9 +1,10 @@
 package dev.oranc.proxy.s3;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.registry.Credentials;
-import dev.oranc.common.oci.RepositoryRef;
+import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -18,7 +19,6 @@ import java.util.HexFormat;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
-import java.io.IOException;
 
 /**
  * The S3 multipart uploads in progress on this server, by upload id, and the spool their early
@@ -65,8 +65,10 @@ public final class MultipartUploads implements AutoCloseable {
   private final ConcurrentHashMap<String, MultipartSession> sessions = new ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
   private final int maxPerClient;
+
   /** Guards {@link #reserved}, {@link #byCredentials} and {@link #byAddress}. */
   private final Object slots = new Object();
+
   private int reserved;
   private final HashMap<String, Integer> byCredentials = new HashMap<>();
   private final HashMap<Object, Integer> byAddress = new HashMap<>();
@@ -77,10 +79,15 @@ public final class MultipartUploads implements AutoCloseable {
    * @param expiry how long an untouched upload is kept
    * @param maxPerClient uploads in progress at once per client credentials and per client address
    */
-  public MultipartUploads(Path spoolDir, long spoolBytes, Duration expiry, int maxPerClient, Ticker ticker) {
+  public MultipartUploads(
+      Path spoolDir, long spoolBytes, Duration expiry, int maxPerClient, Ticker ticker) {
     if (maxPerClient < 1 || maxPerClient > MAX_UPLOADS) {
-      throw new IllegalArgumentException("multipart uploads per client: " + maxPerClient
-          + " (expected: from 1 to " + MAX_UPLOADS + ")");
+      throw new IllegalArgumentException(
+          "multipart uploads per client: "
+              + maxPerClient
+              + " (expected: from 1 to "
+              + MAX_UPLOADS
+              + ")");
     }
     this.spool = new Spool(spoolDir, spoolBytes);
     this.expiry = expiry;
@@ -128,13 +135,17 @@ public final class MultipartUploads implements AutoCloseable {
     synchronized (slots) {
       if (reserved >= MAX_UPLOADS) {
         throw new S3Rejected.SlowDown(
-            "there are " + reserved + " multipart uploads in progress on this server; try again later",
+            "there are "
+                + reserved
+                + " multipart uploads in progress on this server; try again later",
             MultipartSession.SLOW_DOWN_SECONDS);
       }
       if (byCredentials.getOrDefault(fingerprint, 0) >= maxPerClient
           || byAddress.getOrDefault(address, 0) >= maxPerClient) {
         throw S3Rejected.SlowDown.clientAtItsLimit(
-            "this client has " + maxPerClient + " multipart uploads in progress, as many as one client may"
+            "this client has "
+                + maxPerClient
+                + " multipart uploads in progress, as many as one client may"
                 + " (by credentials or by address); complete or abort one, or try again later",
             MultipartSession.SLOW_DOWN_SECONDS);
       }
@@ -174,30 +185,50 @@ public final class MultipartUploads implements AutoCloseable {
    * reserved for it, which it gives back when it ends.
    */
   public MultipartSession open(
-      Slot slot, RepositoryRef repository, String key, Credentials credentials, String contentType,
-      String contentEncoding, BlobUpload upload) {
+      Slot slot,
+      RepositoryRef repository,
+      String key,
+      Credentials credentials,
+      String contentType,
+      String contentEncoding,
+      BlobUpload upload) {
     byte[] bytes = new byte[24];
     random.nextBytes(bytes);
     String id = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
-    MultipartSession s = new MultipartSession(id, credentials, repository, key, contentType, contentEncoding,
-        upload, spool, ticker, counters, ended -> {
-          sessions.remove(ended.id(), ended);
-          slot.release();
-        });
+    MultipartSession s =
+        new MultipartSession(
+            id,
+            credentials,
+            repository,
+            key,
+            contentType,
+            contentEncoding,
+            upload,
+            spool,
+            ticker,
+            counters,
+            ended -> {
+              sessions.remove(ended.id(), ended);
+              slot.release();
+            });
     sessions.put(id, s);
     return s;
   }
 
   /**
-   * The upload {@code uploadId} of {@code key} in {@code repository}, opened with these credentials.
+   * The upload {@code uploadId} of {@code key} in {@code repository}, opened with these
+   * credentials.
    *
    * @throws S3Rejected.NoSuchUpload when there is none
    */
-  public MultipartSession find(String uploadId, RepositoryRef repository, String key, Credentials credentials) {
+  public MultipartSession find(
+      String uploadId, RepositoryRef repository, String key, Credentials credentials) {
     MultipartSession s = sessions.get(uploadId);
     if (s == null || !s.belongsTo(repository, key, credentials)) {
       throw new S3Rejected.NoSuchUpload(
-          "no multipart upload with this id for " + key + " and these credentials (it may have been completed,"
+          "no multipart upload with this id for "
+              + key
+              + " and these credentials (it may have been completed,"
               + " aborted or expired)");
     }
     return s;

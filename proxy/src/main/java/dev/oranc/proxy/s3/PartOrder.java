@@ -3,14 +3,14 @@ package dev.oranc.proxy.s3;
 import java.util.TreeMap;
 
 /**
- * The order in which one multipart upload's parts go into its blob: which part the blob needs
- * next, which part is being written into it (streamed by a {@link DirectPart}, or fed from the
- * spool by a {@link SpoolFeeder}), and the spooled parts that wait for their turn.
+ * The order in which one multipart upload's parts go into its blob: which part the blob needs next,
+ * which part is being written into it (streamed by a {@link DirectPart}, or fed from the spool by a
+ * {@link SpoolFeeder}), and the spooled parts that wait for their turn.
  *
- * <p>Design note. The registry takes a blob's bytes in order only, so exactly one part at a time
- * is written into the upload, and only the next one. A part whose number the blob has passed, or
- * that is being written, has streamed on: another copy of it is a duplicate. This class owns the
- * {@link WaitingPart}s it holds (their files and reservations) until it hands one out to be fed or
+ * <p>Design note. The registry takes a blob's bytes in order only, so exactly one part at a time is
+ * written into the upload, and only the next one. A part whose number the blob has passed, or that
+ * is being written, has streamed on: another copy of it is a duplicate. This class owns the {@link
+ * WaitingPart}s it holds (their files and reservations) until it hands one out to be fed or
  * discards them.
  *
  * <p>Threads: not thread-safe. Its {@link MultipartSession} holds it and calls it only while
@@ -19,8 +19,10 @@ import java.util.TreeMap;
 final class PartOrder {
 
   private int nextPart = 1;
+
   /** A direct part or the feeder is writing into the upload. */
   private boolean feeding;
+
   private int feedingPart;
   private boolean feedingDirect;
   private final TreeMap<Integer, WaitingPart> waiting = new TreeMap<>();

@@ -9,9 +9,9 @@ import io.netty.handler.codec.http.LastHttpContent;
 /**
  * A filter on the body of an S3 upload: {@link #start} decides from the routed head whether the
  * body is this filter's (and with what state), {@link #content} sees each piece of it. A body
- * refused, at its head or half-way, becomes an {@link S3Rejected} down the pipeline in place of
- * the rest, which is dropped here: the upload aborts on the error and nothing is published.
- * Everything else passes untouched.
+ * refused, at its head or half-way, becomes an {@link S3Rejected} down the pipeline in place of the
+ * rest, which is dropped here: the upload aborts on the error and nothing is published. Everything
+ * else passes untouched.
  *
  * @param <S> the state of one body
  */
@@ -24,8 +24,8 @@ abstract class S3BodyFilter<S> extends ChannelInboundHandlerAdapter {
   abstract S start(RoutedRequest routed);
 
   /**
-   * A piece of a body this filter took on, which it now owns; {@code last} ends the body (the
-   * state is forgotten then). A refusal goes through {@link #reject}.
+   * A piece of a body this filter took on, which it now owns; {@code last} ends the body (the state
+   * is forgotten then). A refusal goes through {@link #reject}.
    */
   abstract void content(ChannelHandlerContext ctx, S state, HttpContent content, boolean last);
 

@@ -23,8 +23,8 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.Map;
 
 /**
- * The S3 face of every error: what a request signed for S3 is answered, one row per kind. The
- * plain face is {@code proxy.request.ErrorResponses}; the test walks every kind through both.
+ * The S3 face of every error: what a request signed for S3 is answered, one row per kind. The plain
+ * face is {@code proxy.request.ErrorResponses}; the test walks every kind through both.
  *
  * <pre>
  * S3Rejected.*                      its own status and code (BadDigest, NoSuchUpload, SlowDown…)
@@ -45,8 +45,8 @@ import java.util.Map;
  * <p>These are the codes S3 clients act on: a registry that is overloaded, rate-limits or fails
  * (429, 5xx, unreachable, timed out) is {@code 503 SlowDown} with {@code Retry-After}, which S3
  * clients retry (Nix from 2.35 too), and never a miss; refused credentials are {@code 403
- * InvalidAccessKeyId}, a denied operation {@code 403 AccessDenied}. The message is the plain
- * face's one line ({@link ErrorText#line}).
+ * InvalidAccessKeyId}, a denied operation {@code 403 AccessDenied}. The message is the plain face's
+ * one line ({@link ErrorText#line}).
  */
 public final class S3Errors {
 
@@ -59,7 +59,10 @@ public final class S3Errors {
    * @param serverSide true when the server or the registry failed (logged at warn)
    */
   public record S3Error(
-      HttpResponseStatus status, String code, String message, Map<String, String> headers,
+      HttpResponseStatus status,
+      String code,
+      String message,
+      Map<String, String> headers,
       boolean serverSide) {
 
     /** S3's XML error body. */
@@ -68,35 +71,50 @@ public final class S3Errors {
     }
   }
 
-  private static final ErrorTable<S3Error> TABLE = ErrorTable.<S3Error>builder()
-      .on(S3Rejected.class, r -> rejected(r, r.code()))
-      .on(RequestRejected.BadRequest.class, r -> rejected(r, "InvalidRequest"))
-      .on(RequestRejected.NoSuchRoute.class, r -> rejected(r, "NoSuchKey"))
-      .on(RequestRejected.MethodNotAllowed.class, r -> rejected(r, "MethodNotAllowed"))
-      .on(RequestRejected.UriTooLong.class, r -> rejected(r, "InvalidURI"))
-      .on(RequestRejected.HeadersTooLarge.class, r -> rejected(r, "RequestHeaderSectionTooLarge"))
-      .on(RequestRejected.ShuttingDown.class, r -> rejected(r, "SlowDown"))
-      .on(RequestRejected.TooBusy.class, r -> rejected(r, "SlowDown"))
-      .on(RequestRejected.RangeNotSatisfiable.class, r -> rejected(r, "InvalidRange"))
-      .on(FormatException.class, f -> answer(BAD_REQUEST,
-          AuthorizationParser.SUBJECT.equals(f.subject())
-              ? "AuthorizationHeaderMalformed"
-              : "InvalidArgument",
-          f, false))
-      .on(IntegrityException.class, e -> answer(BAD_GATEWAY, "InternalError", e, true))
-      .on(RegistryException.NotFound.class, e -> answer(NOT_FOUND, "NoSuchKey", e, false))
-      .on(RegistryException.Unauthorized.class,
-          e -> answer(FORBIDDEN, "InvalidAccessKeyId", e, false))
-      .on(RegistryException.Forbidden.class, e -> answer(FORBIDDEN, "AccessDenied", e, false))
-      .on(RegistryException.RateLimited.class,
-          e -> slowDown(e, ErrorText.retryAfterSeconds(e)))
-      // Whatever the reason (5xx, unreachable, timed out): a failure to retry, never a miss.
-      .on(RegistryException.Unavailable.class,
-          e -> slowDown(e, UNAVAILABLE_RETRY_AFTER_SECONDS))
-      .on(RegistryException.Protocol.class, e -> answer(BAD_GATEWAY, "InternalError", e, true))
-      .on(RegistryException.Refused.class, e -> answer(FORBIDDEN, "AccessDenied", e, false))
-      .otherwise(e -> new S3Error(
-          INTERNAL_SERVER_ERROR, "InternalError", ErrorText.INTERNAL_ERROR, Map.of(), true));
+  private static final ErrorTable<S3Error> TABLE =
+      ErrorTable.<S3Error>builder()
+          .on(S3Rejected.class, r -> rejected(r, r.code()))
+          .on(RequestRejected.BadRequest.class, r -> rejected(r, "InvalidRequest"))
+          .on(RequestRejected.NoSuchRoute.class, r -> rejected(r, "NoSuchKey"))
+          .on(RequestRejected.MethodNotAllowed.class, r -> rejected(r, "MethodNotAllowed"))
+          .on(RequestRejected.UriTooLong.class, r -> rejected(r, "InvalidURI"))
+          .on(
+              RequestRejected.HeadersTooLarge.class,
+              r -> rejected(r, "RequestHeaderSectionTooLarge"))
+          .on(RequestRejected.ShuttingDown.class, r -> rejected(r, "SlowDown"))
+          .on(RequestRejected.TooBusy.class, r -> rejected(r, "SlowDown"))
+          .on(RequestRejected.RangeNotSatisfiable.class, r -> rejected(r, "InvalidRange"))
+          .on(
+              FormatException.class,
+              f ->
+                  answer(
+                      BAD_REQUEST,
+                      AuthorizationParser.SUBJECT.equals(f.subject())
+                          ? "AuthorizationHeaderMalformed"
+                          : "InvalidArgument",
+                      f,
+                      false))
+          .on(IntegrityException.class, e -> answer(BAD_GATEWAY, "InternalError", e, true))
+          .on(RegistryException.NotFound.class, e -> answer(NOT_FOUND, "NoSuchKey", e, false))
+          .on(
+              RegistryException.Unauthorized.class,
+              e -> answer(FORBIDDEN, "InvalidAccessKeyId", e, false))
+          .on(RegistryException.Forbidden.class, e -> answer(FORBIDDEN, "AccessDenied", e, false))
+          .on(RegistryException.RateLimited.class, e -> slowDown(e, ErrorText.retryAfterSeconds(e)))
+          // Whatever the reason (5xx, unreachable, timed out): a failure to retry, never a miss.
+          .on(
+              RegistryException.Unavailable.class,
+              e -> slowDown(e, UNAVAILABLE_RETRY_AFTER_SECONDS))
+          .on(RegistryException.Protocol.class, e -> answer(BAD_GATEWAY, "InternalError", e, true))
+          .on(RegistryException.Refused.class, e -> answer(FORBIDDEN, "AccessDenied", e, false))
+          .otherwise(
+              e ->
+                  new S3Error(
+                      INTERNAL_SERVER_ERROR,
+                      "InternalError",
+                      ErrorText.INTERNAL_ERROR,
+                      Map.of(),
+                      true));
 
   private S3Errors() {}
 
@@ -124,8 +142,12 @@ public final class S3Errors {
   }
 
   private static S3Error slowDown(Throwable e, long seconds) {
-    return new S3Error(SERVICE_UNAVAILABLE, "SlowDown", ErrorText.line(e),
-        Map.of(HttpHeaderNames.RETRY_AFTER.toString(), Long.toString(seconds)), true);
+    return new S3Error(
+        SERVICE_UNAVAILABLE,
+        "SlowDown",
+        ErrorText.line(e),
+        Map.of(HttpHeaderNames.RETRY_AFTER.toString(), Long.toString(seconds)),
+        true);
   }
 
   private static S3Error answer(

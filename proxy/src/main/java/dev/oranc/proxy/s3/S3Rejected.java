@@ -27,7 +27,10 @@ public abstract sealed class S3Rejected extends Rejection
   /** The S3 error code, e.g. {@code BadDigest}. */
   public abstract String code();
 
-  /** A body's checksum (Content-MD5, x-amz-checksum-*, the payload's SHA-256) does not match it (400). */
+  /**
+   * A body's checksum (Content-MD5, x-amz-checksum-*, the payload's SHA-256) does not match it
+   * (400).
+   */
   public static final class BadDigest extends S3Rejected {
     public BadDigest(String message) {
       super(HttpResponseStatus.BAD_REQUEST, message);
@@ -135,8 +138,8 @@ public abstract sealed class S3Rejected extends Rejection
 
     @Override
     public Map<String, String> headers() {
-      return Map.of(HttpHeaderNames.RETRY_AFTER.toString(),
-          Long.toString(Math.max(1, retryAfterSeconds)));
+      return Map.of(
+          HttpHeaderNames.RETRY_AFTER.toString(), Long.toString(Math.max(1, retryAfterSeconds)));
     }
 
     /** The server's trouble (warn), unless the client is at its own allowance (debug). */

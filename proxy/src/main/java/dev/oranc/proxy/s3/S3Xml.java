@@ -3,15 +3,14 @@ package dev.oranc.proxy.s3;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import javax.xml.stream.XMLInputFactory;
 import javax.xml.stream.XMLStreamConstants;
 import javax.xml.stream.XMLStreamException;
 import javax.xml.stream.XMLStreamReader;
-import java.util.Locale;
 
 /**
- * The XML of S3: the answers we write (multipart results, errors) and the one request body we
- * read.
+ * The XML of S3: the answers we write (multipart results, errors) and the one request body we read.
  */
 public final class S3Xml {
 
@@ -33,27 +32,48 @@ public final class S3Xml {
 
   /** The answer to CreateMultipartUpload. */
   public static String initiateResult(String bucket, String key, String uploadId) {
-    return HEAD + "<InitiateMultipartUploadResult" + NS + "><Bucket>" + escape(bucket) + "</Bucket><Key>"
-        + escape(key) + "</Key><UploadId>" + escape(uploadId) + "</UploadId></InitiateMultipartUploadResult>";
+    return HEAD
+        + "<InitiateMultipartUploadResult"
+        + NS
+        + "><Bucket>"
+        + escape(bucket)
+        + "</Bucket><Key>"
+        + escape(key)
+        + "</Key><UploadId>"
+        + escape(uploadId)
+        + "</UploadId></InitiateMultipartUploadResult>";
   }
 
   /** The answer to CompleteMultipartUpload. */
   public static String completeResult(String location, String bucket, String key, String etag) {
-    return HEAD + "<CompleteMultipartUploadResult" + NS + "><Location>" + escape(location) + "</Location><Bucket>"
-        + escape(bucket) + "</Bucket><Key>" + escape(key) + "</Key><ETag>" + escape(etag)
+    return HEAD
+        + "<CompleteMultipartUploadResult"
+        + NS
+        + "><Location>"
+        + escape(location)
+        + "</Location><Bucket>"
+        + escape(bucket)
+        + "</Bucket><Key>"
+        + escape(key)
+        + "</Key><ETag>"
+        + escape(etag)
         + "</ETag></CompleteMultipartUploadResult>";
   }
 
   /** An error answer: {@code <Error><Code>…</Code><Message>…</Message></Error>}. */
   public static String error(String code, String message) {
-    return HEAD + "<Error><Code>" + code + "</Code><Message>" + escape(message)
+    return HEAD
+        + "<Error><Code>"
+        + code
+        + "</Code><Message>"
+        + escape(message)
         + "</Message></Error>";
   }
 
   /**
-   * The parts listed by a CompleteMultipartUpload body, in the order given:
-   * {@code <CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"…"</ETag></Part>…}.
-   * Other elements (checksums) are ignored.
+   * The parts listed by a CompleteMultipartUpload body, in the order given: {@code
+   * <CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"…"</ETag></Part>…}. Other
+   * elements (checksums) are ignored.
    *
    * @throws S3Rejected.MalformedXml when it is not that
    */
@@ -90,7 +110,8 @@ public final class S3Xml {
             try {
               number = Integer.parseInt(text);
             } catch (NumberFormatException e) {
-              throw new S3Rejected.MalformedXml("PartNumber '" + abbreviate(text) + "' is not a number");
+              throw new S3Rejected.MalformedXml(
+                  "PartNumber '" + abbreviate(text) + "' is not a number");
             }
           } else if (inPart && name.equals("ETag")) {
             etag = r.getElementText().trim();
@@ -136,21 +157,22 @@ public final class S3Xml {
    * Text as XML 1.0 character data, in element content or an attribute value alike.
    *
    * <ul>
-   *   <li>{@code & < > " '} become entities (the quotes only matter in attributes; escaping
-   *       them everywhere keeps one rule).
-   *   <li>Tab, line feed and carriage return are legal but a parser normalises them (a CR to
-   *       LF, all three to a space in an attribute): they become character references, which
-   *       come back as they were.
-   *   <li>What XML 1.0 cannot carry at all, not even as a reference (the other C0 controls,
-   *       U+FFFE, U+FFFF, a surrogate without its pair) becomes '?', as in the server's
-   *       one-line messages. A surrogate pair (a character past U+FFFF) is kept.
+   *   <li>{@code & < > " '} become entities (the quotes only matter in attributes; escaping them
+   *       everywhere keeps one rule).
+   *   <li>Tab, line feed and carriage return are legal but a parser normalises them (a CR to LF,
+   *       all three to a space in an attribute): they become character references, which come back
+   *       as they were.
+   *   <li>What XML 1.0 cannot carry at all, not even as a reference (the other C0 controls, U+FFFE,
+   *       U+FFFF, a surrogate without its pair) becomes '?', as in the server's one-line messages.
+   *       A surrogate pair (a character past U+FFFF) is kept.
    * </ul>
    */
   public static String escape(String s) {
     StringBuilder b = new StringBuilder(s.length() + 16);
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      if (Character.isHighSurrogate(c) && i + 1 < s.length()
+      if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
           && Character.isLowSurrogate(s.charAt(i + 1))) {
         b.append(c).append(s.charAt(++i));
         continue;
@@ -162,8 +184,8 @@ public final class S3Xml {
         case '"' -> b.append("&quot;");
         case '\'' -> b.append("&apos;");
         case '\t', '\n', '\r' -> b.append("&#").append((int) c).append(';');
-        default -> b.append(c < 0x20 || c == 0xFFFE || c == 0xFFFF
-            || Character.isSurrogate(c) ? '?' : c);
+        default ->
+            b.append(c < 0x20 || c == 0xFFFE || c == 0xFFFF || Character.isSurrogate(c) ? '?' : c);
       }
     }
     return b.toString();

@@ -77,7 +77,9 @@ final class Spool implements AutoCloseable {
       }
       if (io == null) {
         ThreadFactory threads = new DefaultThreadFactory("oranc-spool", true);
-        io = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), threads);
+        io =
+            Executors.newFixedThreadPool(
+                Math.max(2, Runtime.getRuntime().availableProcessors()), threads);
       }
       e = io;
     }
@@ -93,8 +95,11 @@ final class Spool implements AutoCloseable {
     if (dir == null) {
       Files.createDirectories(root);
       try {
-        dir = Files.createTempDirectory(root, "spool-",
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        dir =
+            Files.createTempDirectory(
+                root,
+                "spool-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
       } catch (UnsupportedOperationException e) {
         dir = Files.createTempDirectory(root, "spool-");
       }
@@ -147,19 +152,22 @@ final class Spool implements AutoCloseable {
     }
     if (d != null) {
       try {
-        Files.walkFileTree(d, new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-            Files.deleteIfExists(file);
-            return FileVisitResult.CONTINUE;
-          }
+        Files.walkFileTree(
+            d,
+            new SimpleFileVisitor<>() {
+              @Override
+              public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+                  throws IOException {
+                Files.deleteIfExists(file);
+                return FileVisitResult.CONTINUE;
+              }
 
-          @Override
-          public FileVisitResult postVisitDirectory(Path p, IOException e) throws IOException {
-            Files.deleteIfExists(p);
-            return FileVisitResult.CONTINUE;
-          }
-        });
+              @Override
+              public FileVisitResult postVisitDirectory(Path p, IOException e) throws IOException {
+                Files.deleteIfExists(p);
+                return FileVisitResult.CONTINUE;
+              }
+            });
       } catch (IOException e) {
         throw new UncheckedIOException("removing the multipart spool " + d, e);
       }

@@ -18,9 +18,9 @@ import java.nio.file.StandardOpenOption;
  * blob already). It holds at most one chunk ({@value #FEED_CHUNK} bytes) at a time besides what the
  * upload queues, so memory stays bounded however large the part.
  *
- * <p>Threads: one step at a time, on the spool's I/O threads: each step schedules the next, or
- * asks the upload to schedule it once writable, so the fields need no lock. The session starts at
- * most one feeder (or direct part) at a time.
+ * <p>Threads: one step at a time, on the spool's I/O threads: each step schedules the next, or asks
+ * the upload to schedule it once writable, so the fields need no lock. The session starts at most
+ * one feeder (or direct part) at a time.
  */
 final class SpoolFeeder {
 
@@ -79,7 +79,8 @@ final class SpoolFeeder {
       if (n <= 0) {
         buf.release();
         if (position != part.size()) {
-          throw new IOException("the spool file has " + position + " bytes, the part had " + part.size());
+          throw new IOException(
+              "the spool file has " + position + " bytes, the part had " + part.size());
         }
         done();
         return;
@@ -91,8 +92,13 @@ final class SpoolFeeder {
     } catch (IOException e) {
       close();
       part.discard(spool);
-      session.failed(new IllegalStateException("reading part " + part.number()
-          + " back from the multipart spool: " + MultipartSession.oneLine(e), e));
+      session.failed(
+          new IllegalStateException(
+              "reading part "
+                  + part.number()
+                  + " back from the multipart spool: "
+                  + MultipartSession.oneLine(e),
+              e));
     }
   }
 

@@ -17,13 +17,13 @@ import java.util.concurrent.CompletableFuture;
  * complete it is handed to the {@link MultipartSession} as a {@link WaitingPart}.
  *
  * <p>Design note. The connection's event loop must never touch the disk, so the bytes wait in a
- * queue that one drain at a time writes out on the spool's I/O threads; the client is stopped
- * above {@value #SPOOL_HIGH} bytes waiting and resumed below {@value #SPOOL_LOW}, which bounds the
- * memory a spooled part holds. Space is reserved before bytes are queued: the declared length at
- * once (by the session), more as more arrives ({@link S3Rejected.SlowDown} when the budget is
- * spent). Until the hand-off this part owns its file and its reservation and gives both up when it
- * is aborted or its file cannot be written (the client may send the part again); from the hand-off
- * on, the session does.
+ * queue that one drain at a time writes out on the spool's I/O threads; the client is stopped above
+ * {@value #SPOOL_HIGH} bytes waiting and resumed below {@value #SPOOL_LOW}, which bounds the memory
+ * a spooled part holds. Space is reserved before bytes are queued: the declared length at once (by
+ * the session), more as more arrives ({@link S3Rejected.SlowDown} when the budget is spent). Until
+ * the hand-off this part owns its file and its reservation and gives both up when it is aborted or
+ * its file cannot be written (the client may send the part again); from the hand-off on, the
+ * session does.
  *
  * <p>Threads: {@link #write}, {@link #isWritable}, {@link #whenWritable} and {@link #finish} are
  * called by the part's connection's event loop, {@link #abort} by it or by whatever ends the
@@ -35,6 +35,7 @@ final class SpooledPart implements MultipartSession.PartSink {
 
   /** A part being spooled stops its client above this much waiting to be written, ... */
   private static final int SPOOL_HIGH = 1024 * 1024;
+
   /** ... and resumes it below this much. */
   private static final int SPOOL_LOW = 256 * 1024;
 
@@ -56,7 +57,9 @@ final class SpooledPart implements MultipartSession.PartSink {
   private CompletableFuture<String> result;
   private final List<Runnable> waiters = new ArrayList<>();
 
-  /** @param reserved what the session has reserved in the spool for it already */
+  /**
+   * @param reserved what the session has reserved in the spool for it already
+   */
   SpooledPart(MultipartSession session, Spool spool, int number, long reserved) {
     this.session = session;
     this.spool = spool;
@@ -67,8 +70,14 @@ final class SpooledPart implements MultipartSession.PartSink {
   /** Why part {@code number} cannot be spooled now. */
   static S3Rejected.SlowDown spoolFull(Spool spool, int number) {
     return new S3Rejected.SlowDown(
-        "part " + number + " arrived before its turn and the multipart spool is full (" + spool.used() + " of "
-            + spool.capacity() + " bytes); send it again later", MultipartSession.SLOW_DOWN_SECONDS);
+        "part "
+            + number
+            + " arrived before its turn and the multipart spool is full ("
+            + spool.used()
+            + " of "
+            + spool.capacity()
+            + " bytes); send it again later",
+        MultipartSession.SLOW_DOWN_SECONDS);
   }
 
   @Override
@@ -147,7 +156,8 @@ final class SpooledPart implements MultipartSession.PartSink {
         if (error == null) {
           if (channel == null) {
             file = spool.newFile();
-            channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            channel =
+                FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
           }
           for (ByteBuffer nio : b.nioBuffers()) {
             while (nio.hasRemaining()) {
@@ -228,9 +238,14 @@ final class SpooledPart implements MultipartSession.PartSink {
       Spool.deleteQuietly(file);
       spool.release(reserved);
       session.dropped(this);
-      result.completeExceptionally(new S3Rejected.SlowDown(
-          "part " + number + " could not be written to the multipart spool ("
-              + MultipartSession.oneLine(e) + ")", MultipartSession.SLOW_DOWN_SECONDS));
+      result.completeExceptionally(
+          new S3Rejected.SlowDown(
+              "part "
+                  + number
+                  + " could not be written to the multipart spool ("
+                  + MultipartSession.oneLine(e)
+                  + ")",
+              MultipartSession.SLOW_DOWN_SECONDS));
       return;
     }
     WaitingPart s = new WaitingPart(number, file, received, md5, reserved);

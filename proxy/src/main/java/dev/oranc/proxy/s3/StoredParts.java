@@ -13,9 +13,9 @@ import java.util.Map;
  * against, and where the ETags come from.
  *
  * <p>Design note. The blob is built in part-number order, so a Complete is accepted only for the
- * parts 1, 2, 3… without gaps, each listed with the ETag it was answered with, and none stored
- * but left out: bytes in the registry's session cannot be taken back. A part's ETag is its MD5 in
- * hex, quoted; the object's is the MD5 of the parts' MD5s followed by "-N", as S3 does.
+ * parts 1, 2, 3… without gaps, each listed with the ETag it was answered with, and none stored but
+ * left out: bytes in the registry's session cannot be taken back. A part's ETag is its MD5 in hex,
+ * quoted; the object's is the MD5 of the parts' MD5s followed by "-N", as S3 does.
  *
  * <p>Threads: not thread-safe. Its {@link MultipartSession} holds it and calls it only while
  * holding the session's monitor.
@@ -47,7 +47,10 @@ final class StoredParts {
     for (S3Xml.CompletedPart p : parts) {
       if (p.number() <= previous) {
         throw new S3Rejected.InvalidPartOrder(
-            "the parts must be listed in ascending order; part " + p.number() + " follows part " + previous);
+            "the parts must be listed in ascending order; part "
+                + p.number()
+                + " follows part "
+                + previous);
       }
       previous = p.number();
     }
@@ -55,7 +58,8 @@ final class StoredParts {
       S3Xml.CompletedPart p = parts.get(i);
       Stored s = stored.get(p.number());
       if (s == null) {
-        throw new S3Rejected.InvalidPart("part " + p.number() + " was not uploaded, or has not finished");
+        throw new S3Rejected.InvalidPart(
+            "part " + p.number() + " was not uploaded, or has not finished");
       }
       if (!S3Xml.bareETag(p.etag()).equals(hex(s.md5()))) {
         throw new S3Rejected.InvalidPart(
@@ -63,14 +67,19 @@ final class StoredParts {
       }
       if (p.number() != i + 1) {
         throw new S3Rejected.InvalidPart(
-            "part " + (i + 1) + " is not listed: this server streams the parts into one registry blob in"
+            "part "
+                + (i + 1)
+                + " is not listed: this server streams the parts into one registry blob in"
                 + " order, so they must be numbered 1, 2, 3… without gaps");
       }
     }
     for (int n : stored.keySet()) {
       if (n > parts.size()) {
         throw new S3Rejected.InvalidPart(
-            "part " + n + " was uploaded but is not listed: its bytes are in the registry's upload already");
+            "part "
+                + n
+                + " was uploaded but is not listed: its bytes are in the registry's upload"
+                + " already");
       }
     }
   }

@@ -3,8 +3,8 @@ package dev.oranc.proxy.upstream;
 import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
-import dev.oranc.proxy.cache.SingleFlight;
 import dev.oranc.common.registry.Credentials;
+import dev.oranc.proxy.cache.SingleFlight;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -26,13 +26,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Asks upstream caches ({@code -u}) whether they have a key, so that {@code nix copy --to} skips
- * what cache.nixos.org already has: {@code HEAD <upstream>/<key>}, and a 200 means "redirect
- * there" (SPEC §3).
+ * what cache.nixos.org already has: {@code HEAD <upstream>/<key>}, and a 200 means "redirect there"
+ * (SPEC §3).
  *
- * <p>Design note. Upstreams are ordinary HTTPS sites, not registries, so this uses the JDK's
- * {@link HttpClient} (HTTP/2 where offered, its own connection pool and TLS) on a small thread
- * pool of its own; the event loops only get the answer. Answers are cached per key (the upstream
- * list is fixed): found for {@code ttl}, absent for {@code negativeTtl}. A check that could not be
+ * <p>Design note. Upstreams are ordinary HTTPS sites, not registries, so this uses the JDK's {@link
+ * HttpClient} (HTTP/2 where offered, its own connection pool and TLS) on a small thread pool of its
+ * own; the event loops only get the answer. Answers are cached per key (the upstream list is
+ * fixed): found for {@code ttl}, absent for {@code negativeTtl}. A check that could not be
  * completed (an upstream failing after {@code --max-retry} attempts) is not cached and is treated
  * as "not upstream": the request then goes to the registry, which is always correct, only slower.
  * Concurrent checks of one key share one round of requests.
@@ -62,8 +62,16 @@ public final class UpstreamChecker implements AutoCloseable {
   private final AsyncCache<String, SingleFlight.Outcome<Optional<URI>>> cache;
 
   public UpstreamChecker(
-      List<URI> upstreams, Pattern ignore, boolean anonymous, int maxAttempts, Duration timeout,
-      long maxEntries, Duration ttl, Duration negativeTtl, Ticker ticker, ServerMetrics metrics) {
+      List<URI> upstreams,
+      Pattern ignore,
+      boolean anonymous,
+      int maxAttempts,
+      Duration timeout,
+      long maxEntries,
+      Duration ttl,
+      Duration negativeTtl,
+      Ticker ticker,
+      ServerMetrics metrics) {
     this.upstreams = List.copyOf(upstreams);
     this.ignore = ignore;
     this.anonymous = anonymous;
@@ -129,7 +137,9 @@ public final class UpstreamChecker implements AutoCloseable {
             });
   }
 
-  /** The status of {@code HEAD url}: 200, another definite answer, or -1 when every attempt failed. */
+  /**
+   * The status of {@code HEAD url}: 200, another definite answer, or -1 when every attempt failed.
+   */
   private CompletableFuture<Integer> head(URI url, int attempt) {
     HttpRequest request =
         HttpRequest.newBuilder(url)
@@ -157,7 +167,8 @@ public final class UpstreamChecker implements AutoCloseable {
   }
 
   private static String failure(Throwable error) {
-    Throwable t = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    Throwable t =
+        error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
   }
 
@@ -184,11 +195,14 @@ public final class UpstreamChecker implements AutoCloseable {
   private static void encodeSegment(String segment, StringBuilder out) {
     for (byte x : segment.getBytes(StandardCharsets.UTF_8)) {
       int c = x & 0xff;
-      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+      if ((c >= 'a' && c <= 'z')
+          || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')
           || "-._~!$&'()*+,;=:@".indexOf(c) >= 0) {
         out.append((char) c);
       } else {
-        out.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+        out.append('%')
+            .append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
             .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
       }
     }

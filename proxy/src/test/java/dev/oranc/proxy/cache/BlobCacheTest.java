@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 
 class BlobCacheTest {
 
-  private static final RepositoryRef ALICE = RepositoryRef.of("registry-a.test:5000", "alice/cache");
+  private static final RepositoryRef ALICE =
+      RepositoryRef.of("registry-a.test:5000", "alice/cache");
 
   @Test
   void holdsOnlySmallBlobsAndServesThemByRepositoryAndDigest() throws Exception {
@@ -27,15 +28,17 @@ class BlobCacheTest {
     byte[] bytes = {1};
     assertFalse(cache.get(ALICE, d, () -> CompletableFuture.completedFuture(bytes)).get().hit());
     BlobCache.Lookup again =
-        cache.get(ALICE, d, () -> CompletableFuture.failedFuture(new AssertionError("loaded twice"))).get();
+        cache
+            .get(ALICE, d, () -> CompletableFuture.failedFuture(new AssertionError("loaded twice")))
+            .get();
     assertTrue(again.hit());
     assertArrayEquals(bytes, again.bytes());
     assertTrue(cache.weight() > 0);
   }
 
   /**
-   * The same digest in another repository of the same registry, the same repository name in
-   * another registry: each is a miss that loads from its own repository, never Alice's bytes.
+   * The same digest in another repository of the same registry, the same repository name in another
+   * registry: each is a miss that loads from its own repository, never Alice's bytes.
    */
   @Test
   void bytesCachedForOneRepositoryAreNeverServedForAnother() throws Exception {
@@ -44,25 +47,41 @@ class BlobCacheTest {
     Digest d = Digest.sha256(alices);
     cache.get(ALICE, d, () -> CompletableFuture.completedFuture(alices)).get();
     byte[] other = "what the other repository has".getBytes();
-    for (RepositoryRef elsewhere : new RepositoryRef[] {
-        RepositoryRef.of("registry-a.test:5000", "mallory/cache"),
-        RepositoryRef.of("registry-b.test:5000", "alice/cache"),
-        RepositoryRef.of("registry-a.test:5001", "alice/cache")}) {
+    for (RepositoryRef elsewhere :
+        new RepositoryRef[] {
+          RepositoryRef.of("registry-a.test:5000", "mallory/cache"),
+          RepositoryRef.of("registry-b.test:5000", "alice/cache"),
+          RepositoryRef.of("registry-a.test:5001", "alice/cache")
+        }) {
       AtomicInteger loads = new AtomicInteger();
-      BlobCache.Lookup l = cache.get(elsewhere, d, () -> {
-        loads.incrementAndGet();
-        return CompletableFuture.completedFuture(other);
-      }).get();
+      BlobCache.Lookup l =
+          cache
+              .get(
+                  elsewhere,
+                  d,
+                  () -> {
+                    loads.incrementAndGet();
+                    return CompletableFuture.completedFuture(other);
+                  })
+              .get();
       assertEquals(1, loads.get(), elsewhere + " loaded from its own repository");
       assertFalse(l.hit(), elsewhere + " is a miss");
       assertArrayEquals(other, l.bytes(), elsewhere + " got its own bytes");
     }
     // A failed load elsewhere (the blob is not there) is not kept and does not touch Alice's entry.
-    CompletableFuture<BlobCache.Lookup> refused = cache.get(RepositoryRef.of("registry-c.test", "x/y"), d,
-        () -> CompletableFuture.failedFuture(new IllegalStateException("404")));
+    CompletableFuture<BlobCache.Lookup> refused =
+        cache.get(
+            RepositoryRef.of("registry-c.test", "x/y"),
+            d,
+            () -> CompletableFuture.failedFuture(new IllegalStateException("404")));
     assertTrue(refused.isCompletedExceptionally());
     BlobCache.Lookup alice =
-        cache.get(ALICE, d, () -> CompletableFuture.failedFuture(new AssertionError("Alice's entry was lost"))).get();
+        cache
+            .get(
+                ALICE,
+                d,
+                () -> CompletableFuture.failedFuture(new AssertionError("Alice's entry was lost")))
+            .get();
     assertTrue(alice.hit());
     assertArrayEquals(alices, alice.bytes());
   }

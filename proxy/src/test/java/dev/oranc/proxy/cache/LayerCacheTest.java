@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.error.RegistryException;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.layout.StoredFile;
+import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.tag.Tag;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,15 +20,18 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Test;
 import java.util.function.Function;
+import org.junit.jupiter.api.Test;
 
-/** Expiry by an injected ticker (no sleeping), scoping by credentials, single flight, invalidation. */
+/**
+ * Expiry by an injected ticker (no sleeping), scoping by credentials, single flight, invalidation.
+ */
 class LayerCacheTest {
 
   private final AtomicLong nanos = new AtomicLong();
   private final Ticker ticker = nanos::get;
-  private final LayerCache cache = new LayerCache(100, Duration.ofMinutes(5), Duration.ofSeconds(5), ticker);
+  private final LayerCache cache =
+      new LayerCache(100, Duration.ofMinutes(5), Duration.ofSeconds(5), ticker);
   private final RepositoryRef repo = RepositoryRef.of("r.io", "a/b");
   private final Credentials alice = Credentials.basic("alice", "1");
   private final Credentials bob = Credentials.basic("bob", "2");
@@ -38,10 +41,16 @@ class LayerCacheTest {
       new StoredFile(repo, Tag.of("k"), new Digest("c".repeat(64)), 3, "text/plain", null);
 
   private LayerCache.Lookup get(Credentials c, Optional<StoredFile> answer) throws Exception {
-    return cache.get(repo, "k", c, () -> {
-      loads.incrementAndGet();
-      return CompletableFuture.completedFuture(answer);
-    }).get();
+    return cache
+        .get(
+            repo,
+            "k",
+            c,
+            () -> {
+              loads.incrementAndGet();
+              return CompletableFuture.completedFuture(answer);
+            })
+        .get();
   }
 
   private void advance(Duration d) {
@@ -72,10 +81,18 @@ class LayerCacheTest {
   @Test
   void aNarMissIsNotRememberedButAFoundNarIs() throws Exception {
     String nar = "nar/0sf0k15dhahzx3djd4qsp5k7kid8zw4y6za714c3m085x5gwcpmq.nar.zst";
-    Function<Optional<StoredFile>, LayerCache.Lookup> lookup = answer -> cache.get(repo, nar, alice, () -> {
-      loads.incrementAndGet();
-      return CompletableFuture.completedFuture(answer);
-    }).join();
+    Function<Optional<StoredFile>, LayerCache.Lookup> lookup =
+        answer ->
+            cache
+                .get(
+                    repo,
+                    nar,
+                    alice,
+                    () -> {
+                      loads.incrementAndGet();
+                      return CompletableFuture.completedFuture(answer);
+                    })
+                .join();
     assertFalse(lookup.apply(Optional.empty()).hit());
     LayerCache.Lookup uploadedMeanwhile = lookup.apply(Optional.of(file));
     assertFalse(uploadedMeanwhile.hit(), "a NAR's miss was remembered");
@@ -86,10 +103,21 @@ class LayerCacheTest {
 
   @Test
   void aFailureIsNeverCached() throws Exception {
-    ExecutionException e = assertThrows(ExecutionException.class, () -> cache.get(repo, "k", alice, () -> {
-      loads.incrementAndGet();
-      return CompletableFuture.failedFuture(new RegistryException.Unauthorized("op", "401"));
-    }).get());
+    ExecutionException e =
+        assertThrows(
+            ExecutionException.class,
+            () ->
+                cache
+                    .get(
+                        repo,
+                        "k",
+                        alice,
+                        () -> {
+                          loads.incrementAndGet();
+                          return CompletableFuture.failedFuture(
+                              new RegistryException.Unauthorized("op", "401"));
+                        })
+                    .get());
     assertTrue(e.getCause() instanceof RegistryException.Unauthorized, e.toString());
     assertFalse(get(alice, Optional.of(file)).hit());
     assertEquals(2, loads.get());
@@ -110,10 +138,15 @@ class LayerCacheTest {
     CompletableFuture<Optional<StoredFile>> pending = new CompletableFuture<>();
     List<CompletableFuture<LayerCache.Lookup>> all = new ArrayList<>();
     for (int i = 0; i < 50; i++) {
-      all.add(cache.get(repo, "k", alice, () -> {
-        loads.incrementAndGet();
-        return pending;
-      }));
+      all.add(
+          cache.get(
+              repo,
+              "k",
+              alice,
+              () -> {
+                loads.incrementAndGet();
+                return pending;
+              }));
     }
     pending.complete(Optional.of(file));
     int hits = 0;
@@ -128,7 +161,13 @@ class LayerCacheTest {
   void invalidationDropsTheKeyInEveryScopeAndInFlight() throws Exception {
     get(alice, Optional.empty());
     get(bob, Optional.empty());
-    cache.get(RepositoryRef.of("r.io", "a/other"), "k", alice, () -> CompletableFuture.completedFuture(Optional.empty())).get();
+    cache
+        .get(
+            RepositoryRef.of("r.io", "a/other"),
+            "k",
+            alice,
+            () -> CompletableFuture.completedFuture(Optional.empty()))
+        .get();
     CompletableFuture<Optional<StoredFile>> pending = new CompletableFuture<>();
     cache.get(repo, "k", Credentials.anonymous(), () -> pending);
     cache.invalidate(repo, "k");
@@ -136,8 +175,19 @@ class LayerCacheTest {
     assertFalse(get(alice, Optional.of(file)).hit());
     assertFalse(get(bob, Optional.of(file)).hit());
     assertFalse(get(Credentials.anonymous(), Optional.of(file)).hit());
-    assertEquals(1, cache.get(RepositoryRef.of("r.io", "a/other"), "k", alice,
-        () -> CompletableFuture.completedFuture(Optional.empty())).get().hit() ? 1 : 0, "another repository's entry was dropped");
+    assertEquals(
+        1,
+        cache
+                .get(
+                    RepositoryRef.of("r.io", "a/other"),
+                    "k",
+                    alice,
+                    () -> CompletableFuture.completedFuture(Optional.empty()))
+                .get()
+                .hit()
+            ? 1
+            : 0,
+        "another repository's entry was dropped");
   }
 
   @Test

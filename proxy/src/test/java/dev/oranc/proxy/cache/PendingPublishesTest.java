@@ -25,7 +25,9 @@ class PendingPublishesTest {
     CompletableFuture<Void> b = table.begin(REPO, "nar/b.nar");
     assertNotNull(a);
     assertNotNull(b);
-    assertNull(table.begin(REPO, "nar/c.nar"), "a third pending publish: the caller answers after publishing");
+    assertNull(
+        table.begin(REPO, "nar/c.nar"),
+        "a third pending publish: the caller answers after publishing");
     assertEquals(2, table.size());
     assertSame(a, table.pending(REPO, "nar/a.nar"));
 
@@ -57,7 +59,8 @@ class PendingPublishesTest {
     table.end(REPO, "nar/a.nar", a, null);
     assertFalse(idle.isDone(), "one publish still runs");
     table.end(REPO, "nar/b.nar", b, new IllegalStateException("manifest refused"));
-    assertTrue(idle.isDone() && !idle.isCompletedExceptionally(), "a failed publish ends the wait too");
+    assertTrue(
+        idle.isDone() && !idle.isCompletedExceptionally(), "a failed publish ends the wait too");
   }
 
   @Test

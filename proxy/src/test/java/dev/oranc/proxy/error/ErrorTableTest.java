@@ -8,15 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import org.junit.jupiter.api.Test;
 import java.nio.file.NoSuchFileException;
+import org.junit.jupiter.api.Test;
 
 class ErrorTableTest {
 
-  private static final ErrorTable<String> TABLE = ErrorTable.<String>builder()
-      .on(IOException.class, e -> "io: " + e.getMessage())
-      .on(FileNotFoundException.class, e -> "missing: " + e.getMessage())
-      .otherwise(e -> "fallback");
+  private static final ErrorTable<String> TABLE =
+      ErrorTable.<String>builder()
+          .on(IOException.class, e -> "io: " + e.getMessage())
+          .on(FileNotFoundException.class, e -> "missing: " + e.getMessage())
+          .otherwise(e -> "fallback");
 
   @Test
   void theNearestRowAnswers() {

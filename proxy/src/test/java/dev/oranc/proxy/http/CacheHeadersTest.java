@@ -6,18 +6,22 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.tag.TagCodec;
+import dev.oranc.proxy.ServerConfig;
+import dev.oranc.proxy.ServerInitializer;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
+import dev.oranc.proxy.cache.PendingPublishes;
 import dev.oranc.proxy.cache.Prefetcher;
 import dev.oranc.proxy.metrics.ServerMetrics;
-import dev.oranc.proxy.s3.MultipartUploads;
+import dev.oranc.proxy.request.Backend;
 import dev.oranc.proxy.route.Route;
+import dev.oranc.proxy.s3.MultipartUploads;
 import dev.oranc.proxy.upstream.UpstreamChecker;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -33,10 +37,6 @@ import java.util.Locale;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import dev.oranc.proxy.ServerConfig;
-import dev.oranc.proxy.ServerInitializer;
-import dev.oranc.proxy.cache.PendingPublishes;
-import dev.oranc.proxy.request.Backend;
 
 /**
  * Each rule of {@link CacheHeaders}: as a function of status, key and credentials, the {@code
@@ -56,14 +56,20 @@ class CacheHeadersTest {
   @Test
   void anonymousNarsAreImmutableForAYearAndCredentialedOnesPrivate() {
     for (int status : new int[] {200, 206, 304}) {
-      assertEquals("public, max-age=31536000, immutable", defaults.cacheControl(status, "nar/abc.nar.xz", false));
-      assertEquals("private, max-age=31536000, immutable", defaults.cacheControl(status, "nar/abc.nar.xz", true));
+      assertEquals(
+          "public, max-age=31536000, immutable",
+          defaults.cacheControl(status, "nar/abc.nar.xz", false));
+      assertEquals(
+          "private, max-age=31536000, immutable",
+          defaults.cacheControl(status, "nar/abc.nar.xz", true));
     }
   }
 
   @Test
   void narinfosAndOtherKeysGetTheShortLifetimePublicOrPrivate() {
-    for (String key : List.of("abc.narinfo", "nix-cache-info", "log/abc-foo.drv", "abc.ls", "realisations/x.doi")) {
+    for (String key :
+        List.of(
+            "abc.narinfo", "nix-cache-info", "log/abc-foo.drv", "abc.ls", "realisations/x.doi")) {
       assertEquals("public, max-age=60", defaults.cacheControl(200, key, false), key);
       assertEquals("private, max-age=60", defaults.cacheControl(200, key, true), key);
       assertEquals("public, max-age=60", defaults.cacheControl(304, key, false), key);
@@ -74,7 +80,8 @@ class CacheHeadersTest {
     assertEquals("no-store", never.cacheControl(200, "abc.narinfo", false));
     assertEquals("no-store", never.cacheControl(200, "abc.narinfo", true));
     // A NAR is content-addressed whatever the narinfo lifetime.
-    assertEquals("public, max-age=31536000, immutable", never.cacheControl(200, "nar/abc.nar", false));
+    assertEquals(
+        "public, max-age=31536000, immutable", never.cacheControl(200, "nar/abc.nar", false));
   }
 
   @Test
@@ -115,14 +122,20 @@ class CacheHeadersTest {
     defaults.apply(h, 200, head, true);
     assertEquals("private, max-age=60", h.get("Cache-Control"));
 
-    for (Route route : new Route[] {
-        new Route.Banner(), new Route.Health(), new Route.Metrics(), null,
-        new Route.File(Route.Method.PUT, REPO, "a.narinfo", Credentials.anonymous())}) {
+    for (Route route :
+        new Route[] {
+          new Route.Banner(),
+          new Route.Health(),
+          new Route.Metrics(),
+          null,
+          new Route.File(Route.Method.PUT, REPO, "a.narinfo", Credentials.anonymous())
+        }) {
       h = new DefaultHttpHeaders();
       defaults.apply(h, 200, route, false);
       assertEquals("no-store", h.get("Cache-Control"), String.valueOf(route));
       assertEquals("nosniff", h.get("X-Content-Type-Options"), String.valueOf(route));
-      assertEquals("default-src 'none'; sandbox", h.get("Content-Security-Policy"), String.valueOf(route));
+      assertEquals(
+          "default-src 'none'; sandbox", h.get("Content-Security-Policy"), String.valueOf(route));
       assertNull(h.get("Vary"), String.valueOf(route));
     }
   }
@@ -134,7 +147,8 @@ class CacheHeadersTest {
     assertTrue(CacheHeaders.ifNoneMatch("W/\"0123abcd\"", etag), "weak comparison ignores W/");
     assertTrue(CacheHeaders.ifNoneMatch("\"x\", W/\"y\",\"0123abcd\"", etag));
     assertTrue(CacheHeaders.ifNoneMatch(" * ", etag));
-    assertTrue(CacheHeaders.ifNoneMatch("\"a,b\", \"0123abcd\"", etag), "a comma may sit inside a tag");
+    assertTrue(
+        CacheHeaders.ifNoneMatch("\"a,b\", \"0123abcd\"", etag), "a comma may sit inside a tag");
     assertFalse(CacheHeaders.ifNoneMatch(null, etag));
     assertFalse(CacheHeaders.ifNoneMatch("", etag));
     assertFalse(CacheHeaders.ifNoneMatch("\"0123abc\"", etag), "a prefix is not the tag");
@@ -143,7 +157,8 @@ class CacheHeadersTest {
     assertFalse(CacheHeaders.ifNoneMatch("\"0123abcd", etag), "unterminated");
     assertFalse(CacheHeaders.ifNoneMatch("\"x\", 0123abcd", etag));
     assertFalse(CacheHeaders.ifNoneMatch("W/", etag));
-    assertFalse(CacheHeaders.ifNoneMatch("\"0123ABCD\"", etag), "opaque tags compare case-sensitively");
+    assertFalse(
+        CacheHeaders.ifNoneMatch("\"0123ABCD\"", etag), "opaque tags compare case-sensitively");
   }
 
   // --- on the pipeline ---------------------------------------------------------------------------
@@ -155,20 +170,40 @@ class CacheHeadersTest {
     ServerConfig config = ServerConfig.builder().build();
     client = new RegistryClient(RegistryClientConfig.builder().tls(false).maxAttempts(1).build());
     ServerMetrics metrics = new ServerMetrics();
-    MultipartUploads multipart = new MultipartUploads(config.multipartSpoolDir(),
-        config.multipartSpoolBytes(), config.multipartExpiry(), config.maxMultipartUploadsPerClient(),
-        config.ticker());
-    Backend backend = new Backend(
-        new OciBinaryCache(client, TagCodec.DEFAULT),
-        new LayerCache(100, Duration.ofMinutes(1), Duration.ofSeconds(1), Ticker.systemTicker()),
-        new BlobCache(1 << 20, 65536, Duration.ofMinutes(1), Ticker.systemTicker()),
-        new UpstreamChecker(List.of(), Pattern.compile("x"), false, 1, Duration.ofSeconds(1), 10,
-            Duration.ofMinutes(1), Duration.ofMinutes(1), Ticker.systemTicker(), metrics),
-        metrics,
-        Prefetcher.disabled(),
-        new PendingPublishes());
-    ServerInitializer init = new ServerInitializer(config, backend, multipart, () -> false,
-        new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
+    MultipartUploads multipart =
+        new MultipartUploads(
+            config.multipartSpoolDir(),
+            config.multipartSpoolBytes(),
+            config.multipartExpiry(),
+            config.maxMultipartUploadsPerClient(),
+            config.ticker());
+    Backend backend =
+        new Backend(
+            new OciBinaryCache(client, TagCodec.DEFAULT),
+            new LayerCache(
+                100, Duration.ofMinutes(1), Duration.ofSeconds(1), Ticker.systemTicker()),
+            new BlobCache(1 << 20, 65536, Duration.ofMinutes(1), Ticker.systemTicker()),
+            new UpstreamChecker(
+                List.of(),
+                Pattern.compile("x"),
+                false,
+                1,
+                Duration.ofSeconds(1),
+                10,
+                Duration.ofMinutes(1),
+                Duration.ofMinutes(1),
+                Ticker.systemTicker(),
+                metrics),
+            metrics,
+            Prefetcher.disabled(),
+            new PendingPublishes());
+    ServerInitializer init =
+        new ServerInitializer(
+            config,
+            backend,
+            multipart,
+            () -> false,
+            new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
     channel = new EmbeddedChannel();
     init.addHandlers(channel.pipeline());
     return channel;
@@ -222,10 +257,15 @@ class CacheHeadersTest {
     String out = exchange("GET /registry.test/o/c HTTP/1.1\r\nHost: x\r\n\r\n");
     assertTrue(out.startsWith("HTTP/1.1 404 "), out);
     assertInertAndNotStored(out);
-    out = exchange("GET /registry.test/o/c HTTP/1.1\r\nHost: x\r\nAuthorization: Basic dTpw\r\n\r\n");
+    out =
+        exchange("GET /registry.test/o/c HTTP/1.1\r\nHost: x\r\nAuthorization: Basic dTpw\r\n\r\n");
     assertTrue(out.startsWith("HTTP/1.1 404 "), out);
     assertInertAndNotStored(out);
-    out = exchange("GET /registry.test/o/c/a.narinfo HTTP/1.1\r\nHost: x\r\nAuthorization: Basic !!!\r\n\r\n");
+    out =
+        exchange(
+            "GET /registry.test/o/c/a.narinfo HTTP/1.1\r\n"
+                + "Host: x\r\n"
+                + "Authorization: Basic !!!\r\n\r\n");
     assertTrue(out.startsWith("HTTP/1.1 400 "), out);
     assertInertAndNotStored(out);
     out = exchange("DELETE /registry.test/o/c/a.narinfo HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -244,8 +284,12 @@ class CacheHeadersTest {
   @Test
   void aHundredContinueStaysBare() {
     pipeline();
-    String out = exchange(
-        "PUT /127.0.0.1:1/a/b/nix-cache-info HTTP/1.1\r\nHost: x\r\nContent-Length: 21\r\nExpect: 100-continue\r\n\r\n");
+    String out =
+        exchange(
+            "PUT /127.0.0.1:1/a/b/nix-cache-info HTTP/1.1\r\n"
+                + "Host: x\r\n"
+                + "Content-Length: 21\r\n"
+                + "Expect: 100-continue\r\n\r\n");
     assertEquals("HTTP/1.1 100 Continue\r\n\r\n", out);
   }
 }

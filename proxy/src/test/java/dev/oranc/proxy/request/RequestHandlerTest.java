@@ -31,9 +31,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The skeleton's promises ({@link RequestHandler}'s design note), on a handler that does nothing
- * but record what it is told: a body is handed on until the answer and released after it, an
- * error while the body arrives fails the request once, a request ends once however it ends, and a
- * throw in a callback before the answer becomes the answer.
+ * but record what it is told: a body is handed on until the answer and released after it, an error
+ * while the body arrives fails the request once, a request ends once however it ends, and a throw
+ * in a callback before the answer becomes the answer.
  */
 class RequestHandlerTest {
 
@@ -182,8 +182,8 @@ class RequestHandlerTest {
     assertEquals(0, late.refCnt());
     assertNull(channel.readOutbound());
     channel.close();
-    assertEquals(List.of("start", "body-failed", "ended"), handler.events,
-        "no client-gone after the end");
+    assertEquals(
+        List.of("start", "body-failed", "ended"), handler.events, "no client-gone after the end");
   }
 
   @Test
@@ -237,15 +237,17 @@ class RequestHandlerTest {
     channel.writeInbound(routed(new Route.Banner()), new DefaultLastHttpContent());
     handler.bodies.forEach(HttpContent::release);
     IllegalStateException bug = new IllegalStateException("a bug in a callback");
-    handler.last.onLoop(() -> {
-      throw bug;
-    });
+    handler.last.onLoop(
+        () -> {
+          throw bug;
+        });
     channel.runPendingTasks();
     assertEquals(List.of(bug), tail.errors);
     assertTrue(handler.last.isAnswered());
-    handler.last.onLoop(() -> {
-      throw new IllegalStateException("after the answer");
-    });
+    handler.last.onLoop(
+        () -> {
+          throw new IllegalStateException("after the answer");
+        });
     channel.runPendingTasks();
     assertEquals(List.of(bug), tail.errors, "nothing more goes down the pipeline");
     assertEquals(List.of("start", "body-last", "ended"), handler.events);

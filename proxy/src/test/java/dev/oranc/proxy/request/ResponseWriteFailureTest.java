@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oranc.testkit.LogCapture;
 import dev.oranc.proxy.metrics.ServerMetrics;
+import dev.oranc.testkit.LogCapture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
@@ -45,7 +45,8 @@ class ResponseWriteFailureTest {
   void setUp() {
     access = LogCapture.of("dev.oranc.proxy.access");
     channel = new EmbeddedChannel(new RefusingEncoder(), new AccessLogHandler(new ServerMetrics()));
-    channel.writeInbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/r/o/c/k.narinfo"));
+    channel.writeInbound(
+        new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/r/o/c/k.narinfo"));
   }
 
   @AfterEach

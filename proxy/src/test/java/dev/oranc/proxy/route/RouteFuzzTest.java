@@ -15,9 +15,9 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Fuzzing of what the server reads from a request before anything else: the path and query
- * ({@link Router}; the {@code Authorization} header alone: {@code s3.AuthorizationFuzzTest}). The
- * input is Latin-1 text, as Netty hands over a request line and headers byte for byte.
+ * Fuzzing of what the server reads from a request before anything else: the path and query ({@link
+ * Router}; the {@code Authorization} header alone: {@code s3.AuthorizationFuzzTest}). The input is
+ * Latin-1 text, as Netty hands over a request line and headers byte for byte.
  *
  * <p>{@link #routes}: the input's lines are method, target and (optional) Authorization header.
  * Invariants: the result is a route, or a {@link RequestRejected} or {@link FormatException} (a
@@ -35,11 +35,13 @@ class RouteFuzzTest {
     }
   }
 
-  private static final List<Setup> SETUPS = List.of(
-      new Setup(2, TagCodec.DEFAULT),
-      new Setup(1, new TagCodec(TagEncoding.CUSTOM, List.of(TagEncoding.BASE32_DNSSEC))));
+  private static final List<Setup> SETUPS =
+      List.of(
+          new Setup(2, TagCodec.DEFAULT),
+          new Setup(1, new TagCodec(TagEncoding.CUSTOM, List.of(TagEncoding.BASE32_DNSSEC))));
 
-  private static final List<String> CREDENTIALS_TEXT = List.of("Credentials[anonymous]", "Credentials[basic, <redacted>]");
+  private static final List<String> CREDENTIALS_TEXT =
+      List.of("Credentials[anonymous]", "Credentials[basic, <redacted>]");
 
   @FuzzTest(maxDuration = "5m")
   void routes(byte[] input) {
@@ -57,7 +59,8 @@ class RouteFuzzTest {
         if (refused instanceof FormatException && (method.equals("GET") || method.equals("HEAD"))) {
           try {
             setup.router.route("PUT", target, authorization);
-            throw new AssertionError("a 400 for " + method + " of " + target + ", which a PUT stores");
+            throw new AssertionError(
+                "a 400 for " + method + " of " + target + ", which a PUT stores");
           } catch (RequestRejected | FormatException alsoRefused) {
             // a malformed registry, repository, query or header: a 400 for every method
           }
@@ -73,8 +76,13 @@ class RouteFuzzTest {
         if (f.method() == Route.Method.PUT) {
           setup.codec.writeTag(f.key());
         }
-        assertTrue(CREDENTIALS_TEXT.contains(f.credentials().toString()), "credentials printed themselves");
-        assertTrue(f.toString().endsWith(f.credentials().isAnonymous() ? "anonymous]" : "with credentials]"), f.toString());
+        assertTrue(
+            CREDENTIALS_TEXT.contains(f.credentials().toString()),
+            "credentials printed themselves");
+        assertTrue(
+            f.toString()
+                .endsWith(f.credentials().isAnonymous() ? "anonymous]" : "with credentials]"),
+            f.toString());
         if (f.method() == Route.Method.PUT) {
           Route read = setup.router.route("GET", target, authorization);
           assertEquals(f.key(), ((Route.File) read).key(), "a GET of what a PUT stores");

@@ -10,14 +10,12 @@ import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.Random;
-import java.util.zip.CRC32;
 import org.junit.jupiter.api.Test;
 
 /**
- * The aws-chunked framing, with the AWS documentation's examples byte for byte, cut at every
- * place a read could end.
+ * The aws-chunked framing, with the AWS documentation's examples byte for byte, cut at every place
+ * a read could end.
  */
 class AwsChunkedParserTest {
 
@@ -30,12 +28,14 @@ class AwsChunkedParserTest {
     for (int end : ends) {
       ByteBuf in = Unpooled.wrappedBuffer(body, from, end - from);
       try {
-        p.feed(in, piece -> {
-          byte[] x = new byte[piece.readableBytes()];
-          piece.readBytes(x);
-          piece.release();
-          out.write(x, 0, x.length);
-        });
+        p.feed(
+            in,
+            piece -> {
+              byte[] x = new byte[piece.readableBytes()];
+              piece.readBytes(x);
+              piece.release();
+              out.write(x, 0, x.length);
+            });
         assertEquals(0, in.readableBytes());
       } finally {
         in.release();
@@ -80,9 +80,16 @@ class AwsChunkedParserTest {
   @Test
   void aSignedTrailerWithItsSignatureIsRead() {
     byte[] payload = "hello".getBytes(StandardCharsets.US_ASCII);
-    String body = "5;chunk-signature=" + "1".repeat(64) + "\r\nhello\r\n0;chunk-signature=" + "2".repeat(64)
-        + "\r\nx-amz-checksum-crc32:" + AwsExamples.crc32Base64(payload) + "\r\nx-amz-trailer-signature:" + "3".repeat(64)
-        + "\r\n\r\n";
+    String body =
+        "5;chunk-signature="
+            + "1".repeat(64)
+            + "\r\nhello\r\n0;chunk-signature="
+            + "2".repeat(64)
+            + "\r\nx-amz-checksum-crc32:"
+            + AwsExamples.crc32Base64(payload)
+            + "\r\nx-amz-trailer-signature:"
+            + "3".repeat(64)
+            + "\r\n\r\n";
     AwsChunkedParser p = new AwsChunkedParser(5);
     assertArrayEquals(payload, decode(p, body.getBytes(StandardCharsets.US_ASCII)));
     assertEquals(AwsExamples.crc32Base64(payload), p.trailers().get("x-amz-checksum-crc32"));
@@ -91,28 +98,37 @@ class AwsChunkedParserTest {
   @Test
   void brokenFramingAndWrongLengthsAreIncompleteBodies() {
     String[] broken = {
-      "zz\r\nhello\r\n0\r\n\r\n",                 // size not hex
-      "5\r\nhelloXX0\r\n\r\n",                   // data not followed by CRLF
-      "5\r\nhello\r\n0\r\nnot a field\r\n\r\n",  // trailer without a colon
-      "5\r\nhello\r\n0\r\n\r\nextra",             // bytes after the end
-      "5\r\nhel",                                  // ends inside the data
-      "5\r\nhello\r\n",                            // no final chunk
-      "1" + "0".repeat(20) + "\r\n",               // absurd size
+      "zz\r\nhello\r\n0\r\n\r\n", // size not hex
+      "5\r\nhelloXX0\r\n\r\n", // data not followed by CRLF
+      "5\r\nhello\r\n0\r\nnot a field\r\n\r\n", // trailer without a colon
+      "5\r\nhello\r\n0\r\n\r\nextra", // bytes after the end
+      "5\r\nhel", // ends inside the data
+      "5\r\nhello\r\n", // no final chunk
+      "1" + "0".repeat(20) + "\r\n", // absurd size
     };
     for (String b : broken) {
-      assertThrows(S3Rejected.IncompleteBody.class,
-          () -> decode(new AwsChunkedParser(-1), b.getBytes(StandardCharsets.US_ASCII)), b);
+      assertThrows(
+          S3Rejected.IncompleteBody.class,
+          () -> decode(new AwsChunkedParser(-1), b.getBytes(StandardCharsets.US_ASCII)),
+          b);
     }
     byte[] ok = "5\r\nhello\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-    S3Rejected.IncompleteBody shorter = assertThrows(S3Rejected.IncompleteBody.class,
-        () -> decode(new AwsChunkedParser(6), ok));
-    assertTrue(shorter.getMessage().contains("x-amz-decoded-content-length says 6"), shorter.getMessage());
+    S3Rejected.IncompleteBody shorter =
+        assertThrows(S3Rejected.IncompleteBody.class, () -> decode(new AwsChunkedParser(6), ok));
+    assertTrue(
+        shorter.getMessage().contains("x-amz-decoded-content-length says 6"), shorter.getMessage());
     // Longer than announced fails at the chunk header, before its data is handed on.
     assertThrows(S3Rejected.IncompleteBody.class, () -> decode(new AwsChunkedParser(4), ok));
-    assertThrows(S3Rejected.IncompleteBody.class,
-        () -> decode(new AwsChunkedParser(-1), ("5;" + "x".repeat(5000) + "\r\nhello\r\n0\r\n\r\n").getBytes(StandardCharsets.US_ASCII)));
+    assertThrows(
+        S3Rejected.IncompleteBody.class,
+        () ->
+            decode(
+                new AwsChunkedParser(-1),
+                ("5;" + "x".repeat(5000) + "\r\nhello\r\n0\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII)));
     // A trailer section whose closing empty line is missing still ends the body.
-    assertArrayEquals("hello".getBytes(StandardCharsets.US_ASCII),
+    assertArrayEquals(
+        "hello".getBytes(StandardCharsets.US_ASCII),
         decode(new AwsChunkedParser(5), "5\r\nhello\r\n0\r\n".getBytes(StandardCharsets.US_ASCII)));
   }
 }

@@ -24,17 +24,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link MultipartUploads}' slot bookkeeping on its own (addresses are values here, never
- * connected to): the caps hold under racing reserves, the server-wide bound holds across distinct
- * clients, an IPv6 client counts by its /64, and the counts hold no entry for a client with
- * nothing open. {@code proxy.MultipartSlotsTest} drives the same through the real S3 path.
+ * {@link MultipartUploads}' slot bookkeeping on its own (addresses are values here, never connected
+ * to): the caps hold under racing reserves, the server-wide bound holds across distinct clients, an
+ * IPv6 client counts by its /64, and the counts hold no entry for a client with nothing open.
+ * {@code proxy.MultipartSlotsTest} drives the same through the real S3 path.
  */
 class MultipartSlotsUnitTest {
 
   @TempDir Path spool;
 
   private MultipartUploads uploads(int perClient) {
-    return new MultipartUploads(spool, 1 << 20, Duration.ofHours(1), perClient, Ticker.systemTicker());
+    return new MultipartUploads(
+        spool, 1 << 20, Duration.ofHours(1), perClient, Ticker.systemTicker());
   }
 
   private static InetSocketAddress at(byte... ip) throws Exception {
@@ -58,16 +59,18 @@ class MultipartSlotsUnitTest {
       try {
         for (int i = 0; i < 64; i++) {
           InetSocketAddress from = v4(i);
-          all.add(pool.submit(() -> {
-            go.await();
-            try {
-              granted.add(u.reserve(alice, from));
-            } catch (S3Rejected.SlowDown e) {
-              assertTrue(e.clientAtItsLimit());
-              refused.incrementAndGet();
-            }
-            return null;
-          }));
+          all.add(
+              pool.submit(
+                  () -> {
+                    go.await();
+                    try {
+                      granted.add(u.reserve(alice, from));
+                    } catch (S3Rejected.SlowDown e) {
+                      assertTrue(e.clientAtItsLimit());
+                      refused.incrementAndGet();
+                    }
+                    return null;
+                  }));
         }
         go.countDown();
         for (Future<?> f : all) {
@@ -97,8 +100,11 @@ class MultipartSlotsUnitTest {
       for (int i = 0; i < MultipartUploads.MAX_UPLOADS; i++) {
         slots.add(u.reserve(Credentials.basic("user" + i, "pw"), v4(i)));
       }
-      S3Rejected.SlowDown full = assertThrows(S3Rejected.SlowDown.class,
-          () -> u.reserve(Credentials.basic("one-more", "pw"), v4(MultipartUploads.MAX_UPLOADS)));
+      S3Rejected.SlowDown full =
+          assertThrows(
+              S3Rejected.SlowDown.class,
+              () ->
+                  u.reserve(Credentials.basic("one-more", "pw"), v4(MultipartUploads.MAX_UPLOADS)));
       assertTrue(!full.clientAtItsLimit(), "the server's bound, not the client's");
       assertEquals(2 * MultipartUploads.MAX_UPLOADS, u.clientEntries());
       slots.forEach(MultipartUploads.Slot::release);
@@ -126,7 +132,9 @@ class MultipartSlotsUnitTest {
     try (MultipartUploads u = uploads(2)) {
       MultipartUploads.Slot s1 = u.reserve(Credentials.basic("k1", "pw"), at(a));
       MultipartUploads.Slot s2 = u.reserve(Credentials.basic("k2", "pw"), at(b));
-      assertThrows(S3Rejected.SlowDown.class, () -> u.reserve(Credentials.basic("k3", "pw"), at(b)),
+      assertThrows(
+          S3Rejected.SlowDown.class,
+          () -> u.reserve(Credentials.basic("k3", "pw"), at(b)),
           "another address in the same /64");
       u.reserve(Credentials.basic("k3", "pw"), at(otherNet)).release();
       s1.release();

@@ -9,16 +9,16 @@ import javax.xml.stream.XMLStreamReader;
 import org.junit.jupiter.api.Test;
 
 /**
- * The one XML escaper, for the multipart results and the error bodies alike: what XML 1.0 can
- * carry comes back from a real parser as it was (in an element and in an attribute), and what it
- * cannot carry is replaced, so the document stays well-formed.
+ * The one XML escaper, for the multipart results and the error bodies alike: what XML 1.0 can carry
+ * comes back from a real parser as it was (in an element and in an attribute), and what it cannot
+ * carry is replaced, so the document stays well-formed.
  */
 class S3XmlTest {
 
   @Test
   void markupCharactersAndQuotesAreEntities() {
-    assertEquals("a &lt;b&gt; &amp; &quot;c&quot; &apos;d&apos;",
-        S3Xml.escape("a <b> & \"c\" 'd'"));
+    assertEquals(
+        "a &lt;b&gt; &amp; &quot;c&quot; &apos;d&apos;", S3Xml.escape("a <b> & \"c\" 'd'"));
   }
 
   @Test
@@ -39,8 +39,10 @@ class S3XmlTest {
 
   @Test
   void anErrorBodyIsS3s() {
-    assertEquals("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>"
-        + "<Message>a &amp; b</Message></Error>", S3Xml.error("SlowDown", "a & b"));
+    assertEquals(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>"
+            + "<Message>a &amp; b</Message></Error>",
+        S3Xml.error("SlowDown", "a & b"));
   }
 
   private static String elementText(String xml) throws Exception {

@@ -12,9 +12,9 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link StoredParts} on its own: a Complete's list is accepted only for the stored parts 1..N
- * with their ETags (quoted or not, any case), and the object's ETag is S3's MD5 of the parts'
- * MD5s with "-N". {@code proxy.MultipartTest} drives the same through the real S3 path.
+ * {@link StoredParts} on its own: a Complete's list is accepted only for the stored parts 1..N with
+ * their ETags (quoted or not, any case), and the object's ETag is S3's MD5 of the parts' MD5s with
+ * "-N". {@code proxy.MultipartTest} drives the same through the real S3 path.
  */
 class StoredPartsTest {
 
@@ -38,8 +38,8 @@ class StoredPartsTest {
     stored.put(2, 1, b);
     stored.put(1, 1, a);
     assertDoesNotThrow(() -> stored.check(List.of(part(1, a), part(2, b))));
-    assertDoesNotThrow(() -> stored.check(
-        List.of(new S3Xml.CompletedPart(1, hex(a).toUpperCase()), part(2, b))));
+    assertDoesNotThrow(
+        () -> stored.check(List.of(new S3Xml.CompletedPart(1, hex(a).toUpperCase()), part(2, b))));
     assertEquals(1, stored.get(1).size());
     assertNull(stored.get(3));
   }
@@ -53,28 +53,36 @@ class StoredPartsTest {
     stored.put(1, 1, a);
     stored.put(2, 1, b);
 
-    S3Rejected order = assertThrows(S3Rejected.InvalidPartOrder.class,
-        () -> stored.check(List.of(part(2, b), part(1, a))));
-    assertEquals("the parts must be listed in ascending order; part 1 follows part 2",
-        order.getMessage());
+    S3Rejected order =
+        assertThrows(
+            S3Rejected.InvalidPartOrder.class, () -> stored.check(List.of(part(2, b), part(1, a))));
+    assertEquals(
+        "the parts must be listed in ascending order; part 1 follows part 2", order.getMessage());
 
-    S3Rejected missing = assertThrows(S3Rejected.InvalidPart.class,
-        () -> stored.check(List.of(part(1, a), part(2, b), part(3, c))));
+    S3Rejected missing =
+        assertThrows(
+            S3Rejected.InvalidPart.class,
+            () -> stored.check(List.of(part(1, a), part(2, b), part(3, c))));
     assertEquals("part 3 was not uploaded, or has not finished", missing.getMessage());
 
-    S3Rejected etag = assertThrows(S3Rejected.InvalidPart.class,
-        () -> stored.check(List.of(part(1, a), part(2, c))));
+    S3Rejected etag =
+        assertThrows(
+            S3Rejected.InvalidPart.class, () -> stored.check(List.of(part(1, a), part(2, c))));
     assertEquals("part 2 has ETag \"" + hex(b) + "\", not \"" + hex(c) + "\"", etag.getMessage());
 
-    S3Rejected gap = assertThrows(S3Rejected.InvalidPart.class,
-        () -> stored.check(List.of(part(2, b))));
-    assertEquals("part 1 is not listed: this server streams the parts into one registry blob in"
-        + " order, so they must be numbered 1, 2, 3… without gaps", gap.getMessage());
+    S3Rejected gap =
+        assertThrows(S3Rejected.InvalidPart.class, () -> stored.check(List.of(part(2, b))));
+    assertEquals(
+        "part 1 is not listed: this server streams the parts into one registry blob in"
+            + " order, so they must be numbered 1, 2, 3… without gaps",
+        gap.getMessage());
 
-    S3Rejected extra = assertThrows(S3Rejected.InvalidPart.class,
-        () -> stored.check(List.of(part(1, a))));
-    assertEquals("part 2 was uploaded but is not listed: its bytes are in the registry's upload"
-        + " already", extra.getMessage());
+    S3Rejected extra =
+        assertThrows(S3Rejected.InvalidPart.class, () -> stored.check(List.of(part(1, a))));
+    assertEquals(
+        "part 2 was uploaded but is not listed: its bytes are in the registry's upload"
+            + " already",
+        extra.getMessage());
   }
 
   @Test

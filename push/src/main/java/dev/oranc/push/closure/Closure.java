@@ -6,6 +6,7 @@ import dev.oranc.push.db.PathInfo;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -14,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
-import java.util.Collections;
 
 /**
  * The paths a push covers, in dependency order: every path after the paths it refers to
@@ -51,7 +51,8 @@ public record Closure(Map<StorePath, PathInfo> paths) {
               .orElseThrow(
                   () ->
                       new PushException.BadInput(
-                          root + " is not a valid path in the Nix store (not built yet, or"
+                          root
+                              + " is not a valid path in the Nix store (not built yet, or"
                               + " garbage-collected?)"));
       if (found.putIfAbsent(root, info) == null && follow) {
         queue.add(root);
@@ -69,7 +70,10 @@ public record Closure(Map<StorePath, PathInfo> paths) {
                 .orElseThrow(
                     () ->
                         new PushException.Database(
-                            "the Nix database says " + info.path() + " refers to " + ref
+                            "the Nix database says "
+                                + info.path()
+                                + " refers to "
+                                + ref
                                 + ", which is not valid",
                             null));
         found.put(ref, refInfo);
@@ -104,7 +108,10 @@ public record Closure(Map<StorePath, PathInfo> paths) {
           }
           if (onStack.getOrDefault(ref, false)) {
             throw new PushException.Database(
-                "the Nix database has a reference cycle through " + path + " and " + ref
+                "the Nix database has a reference cycle through "
+                    + path
+                    + " and "
+                    + ref
                     + "; Nix never makes one, so the database is damaged",
                 null);
           }

@@ -7,12 +7,12 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * SPEC §4 step 3: which paths a push leaves out before looking at the registry. A path signed by
- * a key whose name matches {@code -e} is in that key's cache (cache.nixos.org by default); a path
- * already signed by our key name was pushed before, unless {@code --already-signed} says to push
- * it anyway. As in the Rust oranc, signatures are looked at in the database's order and the first
- * that matches a rule decides; the pattern is found anywhere in the name ({@code ^$} matches no
- * real key name, so it excludes nothing).
+ * SPEC §4 step 3: which paths a push leaves out before looking at the registry. A path signed by a
+ * key whose name matches {@code -e} is in that key's cache (cache.nixos.org by default); a path
+ * already signed by our key name was pushed before, unless {@code --already-signed} says to push it
+ * anyway. As in the Rust oranc, signatures are looked at in the database's order and the first that
+ * matches a rule decides; the pattern is found anywhere in the name ({@code ^$} matches no real key
+ * name, so it excludes nothing).
  */
 public record SkipRules(Pattern excludedKeyPattern, String ourKeyName, boolean alreadySigned) {
 

@@ -17,13 +17,13 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Predicate;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The local Nix store's database ({@code /nix/var/nix/db/db.sqlite}), read-only.
@@ -55,8 +55,10 @@ public final class NixDatabase implements AutoCloseable {
   private final Connection connection;
   private final PreparedStatement queryPath;
   private final PreparedStatement queryReferences;
+
   /** Null when the database has no Realisations table (ca-derivations never enabled). */
   private final PreparedStatement queryRealisations;
+
   /** Null when it has no RealisationsRefs table (Nix before 2.4's schema for it). */
   private final PreparedStatement queryDependents;
 
@@ -79,7 +81,10 @@ public final class NixDatabase implements AutoCloseable {
     this.connection = connection;
     this.queryPath = connection.prepareStatement(QUERY_PATH);
     this.queryReferences = connection.prepareStatement(QUERY_REFERENCES);
-    this.queryRealisations = hasTable(connection, "Realisations") ? connection.prepareStatement(QUERY_REALISATIONS) : null;
+    this.queryRealisations =
+        hasTable(connection, "Realisations")
+            ? connection.prepareStatement(QUERY_REALISATIONS)
+            : null;
     this.queryDependents =
         queryRealisations != null && hasTable(connection, "RealisationsRefs")
             ? connection.prepareStatement(QUERY_DEPENDENTS)
@@ -87,7 +92,8 @@ public final class NixDatabase implements AutoCloseable {
   }
 
   private static boolean hasTable(Connection c, String name) throws SQLException {
-    try (PreparedStatement s = c.prepareStatement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")) {
+    try (PreparedStatement s =
+        c.prepareStatement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")) {
       s.setString(1, name);
       try (ResultSet r = s.executeQuery()) {
         return r.next();
@@ -98,8 +104,8 @@ public final class NixDatabase implements AutoCloseable {
   /**
    * Opens {@code file} read-only for the store at {@code storeDir}.
    *
-   * @throws PushException.Database when the directory is not writable and {@code allowImmutable}
-   *     is false, or the file cannot be opened as a Nix database
+   * @throws PushException.Database when the directory is not writable and {@code allowImmutable} is
+   *     false, or the file cannot be opened as a Nix database
    */
   public static NixDatabase open(Path file, String storeDir, boolean allowImmutable) {
     return open(file, storeDir, allowImmutable, Files::isWritable);
@@ -202,9 +208,11 @@ public final class NixDatabase implements AutoCloseable {
           deriver == null || deriver.isEmpty()
               ? Optional.empty()
               : Optional.of(parsePath(text, "its deriver", deriver));
-      Optional<String> contentAddress = ca == null || ca.isEmpty() ? Optional.empty() : Optional.of(ca);
+      Optional<String> contentAddress =
+          ca == null || ca.isEmpty() ? Optional.empty() : Optional.of(ca);
       return Optional.of(
-          new PathInfo(path, narHash, narSize, references, deriverPath, signatures, contentAddress));
+          new PathInfo(
+              path, narHash, narSize, references, deriverPath, signatures, contentAddress));
     } catch (SQLException e) {
       throw new PushException.Database(
           "cannot read " + text + " from the Nix database " + file + ": " + e.getMessage(), e);
@@ -214,8 +222,8 @@ public final class NixDatabase implements AutoCloseable {
   /**
    * The realisations whose output is {@code path}: which derivation outputs Nix recorded as built
    * to it (content-addressed derivations, with {@code ca-derivations}), with their signatures and
-   * the realisations they depend on. Empty for most paths, and for a database that never had
-   * {@code ca-derivations} enabled.
+   * the realisations they depend on. Empty for most paths, and for a database that never had {@code
+   * ca-derivations} enabled.
    */
   public List<Realisation> realisations(StorePath path) {
     if (queryRealisations == null) {
@@ -238,7 +246,9 @@ public final class NixDatabase implements AutoCloseable {
           queryDependents.setLong(1, (Long) row[0]);
           try (ResultSet r = queryDependents.executeQuery()) {
             while (r.next()) {
-              dependents.put(r.getString(1) + "!" + r.getString(2), parsePath(text, "a dependent realisation", r.getString(3)));
+              dependents.put(
+                  r.getString(1) + "!" + r.getString(2),
+                  parsePath(text, "a dependent realisation", r.getString(3)));
             }
           }
         }
@@ -261,7 +271,13 @@ public final class NixDatabase implements AutoCloseable {
       return found;
     } catch (SQLException e) {
       throw new PushException.Database(
-          "cannot read the realisations of " + text + " from the Nix database " + file + ": " + e.getMessage(), e);
+          "cannot read the realisations of "
+              + text
+              + " from the Nix database "
+              + file
+              + ": "
+              + e.getMessage(),
+          e);
     }
   }
 
@@ -270,8 +286,14 @@ public final class NixDatabase implements AutoCloseable {
       return StorePath.parse(storeDir, value);
     } catch (FormatException e) {
       throw new PushException.Database(
-          "the Nix database names " + what + " of " + of + " that is not a store path of "
-              + storeDir + ": " + e.getMessage(),
+          "the Nix database names "
+              + what
+              + " of "
+              + of
+              + " that is not a store path of "
+              + storeDir
+              + ": "
+              + e.getMessage(),
           e);
     }
   }

@@ -10,8 +10,8 @@ import java.util.Optional;
 import java.util.TreeSet;
 
 /**
- * One row of the Nix database's {@code ValidPaths} with its {@code Refs}: what the store says
- * about a path, and what its narinfo must repeat.
+ * One row of the Nix database's {@code ValidPaths} with its {@code Refs}: what the store says about
+ * a path, and what its narinfo must repeat.
  *
  * @param narHash the NAR's hash ({@code ValidPaths.hash}, {@code sha256:<base16>} in the database)
  * @param narSize the NAR's size in bytes; 0 when the database does not know it (very old paths)

@@ -8,6 +8,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
@@ -16,14 +17,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.nio.charset.CharacterCodingException;
 
 /**
- * The store paths named on standard input, one per line, as Nix's {@code
- * followLinksToStorePath} reads a path argument: surrounding whitespace and blank lines are
- * ignored; a line outside the store that is a symbolic link (such as {@code ./result}) is
- * followed, relative targets against the link's directory, until it lies in the store; a path
- * inside a store path stands for that store path. Repeats are merged, first occurrence first.
+ * The store paths named on standard input, one per line, as Nix's {@code followLinksToStorePath}
+ * reads a path argument: surrounding whitespace and blank lines are ignored; a line outside the
+ * store that is a symbolic link (such as {@code ./result}) is followed, relative targets against
+ * the link's directory, until it lies in the store; a path inside a store path stands for that
+ * store path. Repeats are merged, first occurrence first.
  */
 public final class InputPaths {
 
@@ -54,7 +54,8 @@ public final class InputPaths {
   }
 
   /** {@link #read} for lines already read. */
-  public static List<StorePath> resolve(List<String> lines, String storeDir, Path workingDirectory) {
+  public static List<StorePath> resolve(
+      List<String> lines, String storeDir, Path workingDirectory) {
     String dir = StorePath.canonicalStoreDir(storeDir);
     Set<StorePath> paths = new LinkedHashSet<>();
     for (int i = 0; i < lines.size(); i++) {
@@ -91,7 +92,8 @@ public final class InputPaths {
             Files.exists(path, LinkOption.NOFOLLOW_LINKS)
                 ? " is not in the Nix store " + storeDir + " nor a symbolic link into it"
                 : (path.toString().equals(line) ? "" : " (" + path + ")")
-                    + " does not exist and is not in the Nix store " + storeDir;
+                    + " does not exist and is not in the Nix store "
+                    + storeDir;
         throw new PushException.BadInput(where + why);
       }
       try {

@@ -9,8 +9,8 @@ import java.io.OutputStream;
 public interface NarSource {
 
   /**
-   * Writes the NAR of {@code path} to {@code out} (neither flushed nor closed). May be called
-   * from several threads at once, for different paths.
+   * Writes the NAR of {@code path} to {@code out} (neither flushed nor closed). May be called from
+   * several threads at once, for different paths.
    *
    * @return the number of bytes written
    */

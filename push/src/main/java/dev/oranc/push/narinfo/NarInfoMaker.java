@@ -45,8 +45,8 @@ public final class NarInfoMaker {
   }
 
   /**
-   * The signatures the narinfo will carry: the database's with ours merged in. Done before
-   * anything is uploaded, so that a conflict costs nothing.
+   * The signatures the narinfo will carry: the database's with ours merged in. Done before anything
+   * is uploaded, so that a conflict costs nothing.
    *
    * @throws IntegrityException when the path has a signature by our key name that is not ours
    * @throws IllegalArgumentException when the database does not know the NAR's size
@@ -60,7 +60,9 @@ public final class NarInfoMaker {
     return Signatures.merge(fingerprint, info.sigs(), key);
   }
 
-  /** The narinfo for a path whose NAR is stored as the blob {@code file} of {@code fileSize} bytes. */
+  /**
+   * The narinfo for a path whose NAR is stored as the blob {@code file} of {@code fileSize} bytes.
+   */
   public NarInfo narInfo(PathInfo info, List<NixSignature> sigs, Digest file, long fileSize) {
     return new NarInfo(
         info.path(),
@@ -78,13 +80,13 @@ public final class NarInfoMaker {
   }
 
   /**
-   * Whether a narinfo found in the registry describes {@code info} as the database does and
-   * carries a signature by our key over exactly that: then there is nothing to push.
+   * Whether a narinfo found in the registry describes {@code info} as the database does and carries
+   * a signature by our key over exactly that: then there is nothing to push.
    */
   /**
    * Whether one of {@code sigs} is our key's signature over the local path's fingerprint: then
-   * whatever carries them describes exactly this path (store path, NAR hash and size,
-   * references), as we signed it.
+   * whatever carries them describes exactly this path (store path, NAR hash and size, references),
+   * as we signed it.
    */
   public boolean signedByUs(List<NixSignature> sigs, PathInfo info) {
     Fingerprint local = info.fingerprint();

@@ -4,6 +4,7 @@ import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.error.OrancException;
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.nix.hash.NixHash;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.signature.NixSignature;
 import dev.oranc.common.nix.store.StorePath;
@@ -20,6 +21,7 @@ import dev.oranc.push.upload.NarSink;
 import dev.oranc.push.upload.Probe;
 import dev.oranc.push.upload.Target;
 import dev.oranc.push.upload.UploadFailedException;
+import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -32,20 +34,18 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import dev.oranc.common.nix.hash.NixHash;
-import java.io.IOException;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Pushes the paths of a closure: look in the registry, compress and upload what is missing,
- * publish narinfos in an order that keeps the cache consistent.
+ * Pushes the paths of a closure: look in the registry, compress and upload what is missing, publish
+ * narinfos in an order that keeps the cache consistent.
  *
  * <p>Design note. Every path goes through up to three stages:
  *
@@ -54,25 +54,25 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       and signed by us (done), is its NAR there (reuse it), or neither;
  *   <li><b>NAR</b> ({@code parallel} paths at once, dependencies first, each on a thread of its
  *       own, but only {@code cpuThreads} computing at once: a path whose upload waits for the link
- *       gives its CPU turn to another): serialise, hash, compress
- *       and stream into a blob upload; once the last byte is handed over, the path
- *       leaves its slot to the next one and, asynchronously ({@code finishing} at once), the blob is
- *       completed and tagged {@code nar/<hash>.nar.zst}. Keeping a slot through those round trips
- *       would leave the cores idle while the registry answers;
+ *       gives its CPU turn to another): serialise, hash, compress and stream into a blob upload;
+ *       once the last byte is handed over, the path leaves its slot to the next one and,
+ *       asynchronously ({@code finishing} at once), the blob is completed and tagged {@code
+ *       nar/<hash>.nar.zst}. Keeping a slot through those round trips would leave the cores idle
+ *       while the registry answers;
  *   <li><b>narinfo</b> ({@code publishes} at once): when its NAR is in the registry and the
- *       narinfos of all its references in this push are too. Its blob and its image's config do
- *       not wait for that: they go up as soon as the NAR's digest is known (staged), beside the
- *       NAR's own last request, config and tag, since no reader can see an untagged blob. Per
- *       fresh path the chain is then the NAR's blob, its tag and the narinfo's tag.
+ *       narinfos of all its references in this push are too. Its blob and its image's config do not
+ *       wait for that: they go up as soon as the NAR's digest is known (staged), beside the NAR's
+ *       own last request, config and tag, since no reader can see an untagged blob. Per fresh path
+ *       the chain is then the NAR's blob, its tag and the narinfo's tag.
  * </ol>
  *
  * So at every instant a narinfo in the registry names a NAR that is there and references that are
  * there (or were skipped as being in another cache). A path that fails fails the paths that refer
  * to it, transitively: their NARs may go up, their narinfos do not. Everything else goes on.
  *
- * <p>Threads: all bookkeeping happens on one coordinator thread, so the state below needs no
- * locks; registry callbacks (on event loops) and CPU threads only post events to it. The CPU
- * pool blocks on the upload's back-pressure, never on anything else.
+ * <p>Threads: all bookkeeping happens on one coordinator thread, so the state below needs no locks;
+ * registry callbacks (on event loops) and CPU threads only post events to it. The CPU pool blocks
+ * on the upload's back-pressure, never on anything else.
  */
 public final class Pipeline {
 
@@ -98,8 +98,8 @@ public final class Pipeline {
   }
 
   /**
-   * Pushes every path of {@code closure} (which holds only the paths to push, references first)
-   * and returns what became of each, in the closure's order.
+   * Pushes every path of {@code closure} (which holds only the paths to push, references first) and
+   * returns what became of each, in the closure's order.
    */
   public List<PathOutcome> run(Closure closure) throws InterruptedException {
     Run run = new Run(closure);
@@ -130,6 +130,7 @@ public final class Pipeline {
     Status status;
     String detail = "";
     volatile boolean cancelled;
+
     /** Paths with the same NAR (same NarHash) that wait for this one's upload. */
     List<Node> narFollowers;
 
@@ -146,31 +147,41 @@ public final class Pipeline {
   private final class Run {
     final ScheduledExecutorService coordinator =
         Executors.newSingleThreadScheduledExecutor(daemon("oranc-push-coordinator"));
+
     /** One thread per path in its NAR stage ({@code parallel}); only {@link #turns} compute. */
     final ExecutorService cpu =
         Executors.newFixedThreadPool(settings.parallel(), daemon("oranc-push-cpu"));
+
     /**
-     * CPU turns ({@code cpuThreads}, no more than the cores): a path serialises and compresses
-     * only while it holds one, and gives it back while its upload waits for the link. So {@code
-     * -p} paths can be streaming at once to fill a slow link while no more than the cores compute.
+     * CPU turns ({@code cpuThreads}, no more than the cores): a path serialises and compresses only
+     * while it holds one, and gives it back while its upload waits for the link. So {@code -p}
+     * paths can be streaming at once to fill a slow link while no more than the cores compute.
      */
     final Semaphore turns = new Semaphore(settings.cpuThreads());
+
     final CompletableFuture<List<PathOutcome>> done = new CompletableFuture<>();
     final List<Node> nodes = new ArrayList<>();
     final Queue<Node> probeQueue = new ArrayDeque<>();
     final PriorityQueue<Node> narQueue = new PriorityQueue<>(Comparator.comparingInt(n -> n.index));
     final Queue<Node> publishQueue = new ArrayDeque<>();
+
     /**
-     * The path that uploads each NAR of this push. Two store paths with the same contents have
-     * the same NAR and so the same key, {@code nar/<NarHash>.nar.zst}: one uploads it, the others
-     * wait and share it. (Uploading it twice at once would race two manifests for one tag.)
+     * The path that uploads each NAR of this push. Two store paths with the same contents have the
+     * same NAR and so the same key, {@code nar/<NarHash>.nar.zst}: one uploads it, the others wait
+     * and share it. (Uploading it twice at once would race two manifests for one tag.)
      */
     final Map<NixHash, Node> narLeaders = new HashMap<>();
+
     int probing;
+
     /** Paths whose NAR is queued for or on a CPU thread (held to {@code parallel}). */
     int narRunning;
-    /** Uploads fully handed over and completing: blob PUT, config and tag (memory: a chunk each). */
+
+    /**
+     * Uploads fully handed over and completing: blob PUT, config and tag (memory: a chunk each).
+     */
     int narFinishing;
+
     int publishing;
     int unfinished;
 
@@ -293,10 +304,11 @@ public final class Pipeline {
         turns.acquire();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        post(() -> {
-          onStreamed(n);
-          onNar(n, attempt, null, null, e);
-        });
+        post(
+            () -> {
+              onStreamed(n);
+              onNar(n, attempt, null, null, e);
+            });
         return;
       }
       try {
@@ -309,10 +321,11 @@ public final class Pipeline {
     /** Holding a CPU turn: the NAR through zstd into an upload; the rest goes on asynchronously. */
     void streamNar(Node n, int attempt) {
       if (n.cancelled) {
-        post(() -> {
-          onStreamed(n);
-          onNar(n, attempt, null, null, null);
-        });
+        post(
+            () -> {
+              onStreamed(n);
+              onNar(n, attempt, null, null, null);
+            });
         return;
       }
       CompressedNar compressed = null;
@@ -324,7 +337,8 @@ public final class Pipeline {
       try (NarSink sink = target.openNar()) {
         // Waiting for the link is not CPU work: the turn goes to another path meanwhile.
         sink.whileBlocked(turns::release, turns::acquireUninterruptibly);
-        compressed = compressor.compress(n.info, sink.stream(), progress::narRead, progress::fileWritten);
+        compressed =
+            compressor.compress(n.info, sink.stream(), progress::narRead, progress::fileWritten);
         CompressedNar c = compressed;
         CompletableFuture<Descriptor> finished = sink.finish();
         CompletableFuture<Descriptor> described = sink.described();
@@ -336,16 +350,18 @@ public final class Pipeline {
         handedOver = true;
         post(() -> onStreamed(n));
         stored =
-            finished
-                .thenCompose(
-                    blob -> {
-                      if (blob.size() != c.fileSize()) {
-                        throw new IntegrityException(
-                            n.path() + ": the registry stored " + blob.size()
-                                + " bytes of its NAR, we sent " + c.fileSize());
-                      }
-                      return target.publishNar(n.info, blob).thenApply(v -> blob);
-                    });
+            finished.thenCompose(
+                blob -> {
+                  if (blob.size() != c.fileSize()) {
+                    throw new IntegrityException(
+                        n.path()
+                            + ": the registry stored "
+                            + blob.size()
+                            + " bytes of its NAR, we sent "
+                            + c.fileSize());
+                  }
+                  return target.publishNar(n.info, blob).thenApply(v -> blob);
+                });
       } catch (Throwable e) {
         if (!handedOver) {
           post(() -> onStreamed(n)); // failed before the hand-over
@@ -365,11 +381,16 @@ public final class Pipeline {
 
     void onNar(Node n, int attempt, CompressedNar compressed, Descriptor blob, Throwable error) {
       narFinishing--;
-      if (error != null && n.status == null && attempt < settings.maxAttempts() && retryable(error)) {
+      if (error != null
+          && n.status == null
+          && attempt < settings.maxAttempts()
+          && retryable(error)) {
         long delay = settings.retryDelay().toMillis() << (attempt - 1);
-        log.debug("{}: upload broke off ({}), trying again in {} ms", n.path(), describe(error), delay);
+        log.debug(
+            "{}: upload broke off ({}), trying again in {} ms", n.path(), describe(error), delay);
         narRunning++; // the retry holds a slot again from now on
-        coordinator.schedule(() -> cpu.execute(() -> uploadNar(n, attempt + 1)), delay, TimeUnit.MILLISECONDS);
+        coordinator.schedule(
+            () -> cpu.execute(() -> uploadNar(n, attempt + 1)), delay, TimeUnit.MILLISECONDS);
         return;
       }
       pumpNars();
@@ -465,7 +486,10 @@ public final class Pipeline {
       }
     }
 
-    /** Fails {@code n} and, transitively, every path that refers to it (iteratively: chains can be deep). */
+    /**
+     * Fails {@code n} and, transitively, every path that refers to it (iteratively: chains can be
+     * deep).
+     */
     void fail(Node n, Status status, String detail) {
       ArrayDeque<Node> work = new ArrayDeque<>();
       ArrayDeque<String> details = new ArrayDeque<>();
@@ -508,7 +532,11 @@ public final class Pipeline {
     }
 
     void checkDone() {
-      if (unfinished == 0 && probing == 0 && narRunning == 0 && narFinishing == 0 && publishing == 0
+      if (unfinished == 0
+          && probing == 0
+          && narRunning == 0
+          && narFinishing == 0
+          && publishing == 0
           && !done.isDone()) {
         List<PathOutcome> outcomes = new ArrayList<>(nodes.size());
         for (Node n : nodes) {
@@ -541,12 +569,13 @@ public final class Pipeline {
 
   /**
    * Whether a failed NAR upload is worth another try: only a streamed chunk that broke off, which
-   * the registry client cannot resend itself; everything else it has retried already, or will
-   * fail the same way again.
+   * the registry client cannot resend itself; everything else it has retried already, or will fail
+   * the same way again.
    */
   static boolean retryable(Throwable error) {
     Throwable e = unwrap(error);
-    return (e instanceof RegistryException.Unavailable || e instanceof RegistryException.RateLimited)
+    return (e instanceof RegistryException.Unavailable
+            || e instanceof RegistryException.RateLimited)
         && ((RegistryException) e).operation().startsWith("PATCH ");
   }
 
@@ -569,7 +598,8 @@ public final class Pipeline {
       return e.getMessage();
     }
     log.debug("unexpected failure", e);
-    return "internal error: " + e.getClass().getSimpleName()
+    return "internal error: "
+        + e.getClass().getSimpleName()
         + (e.getMessage() == null ? "" : ": " + e.getMessage());
   }
 

@@ -8,8 +8,8 @@ import java.time.Duration;
  * @param parallel {@code -p}: paths whose NAR is being serialised, compressed and streamed at once
  * @param finishing NAR uploads, fully streamed, whose completion and tag are on their way: each
  *     holds at most one upload chunk, so this bounds memory, not CPU
- * @param cpuThreads paths that serialise and compress at once (CPU turns); no more than the
- *     cores. Of the {@code parallel} paths streaming, the others wait for the link or a turn
+ * @param cpuThreads paths that serialise and compress at once (CPU turns); no more than the cores.
+ *     Of the {@code parallel} paths streaming, the others wait for the link or a turn
  * @param probes registry look-ups in flight before uploading (existence of narinfos and NARs)
  * @param publishes narinfo uploads in flight
  * @param maxAttempts {@code --max-retry}: tries of a NAR whose upload broke off mid-way (the

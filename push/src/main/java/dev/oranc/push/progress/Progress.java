@@ -49,13 +49,24 @@ public final class Progress {
   /** A consistent-enough copy for one progress line. */
   public Snapshot snapshot() {
     return new Snapshot(
-        total.get(), pushed.get(), skipped.get(), failed.get(), narToRead.get(), narRead.get(),
+        total.get(),
+        pushed.get(),
+        skipped.get(),
+        failed.get(),
+        narToRead.get(),
+        narRead.get(),
         fileWritten.get());
   }
 
   /** The counters at one moment. */
   public record Snapshot(
-      int total, int pushed, int skipped, int failed, long narToRead, long narRead, long fileWritten) {
+      int total,
+      int pushed,
+      int skipped,
+      int failed,
+      long narToRead,
+      long narRead,
+      long fileWritten) {
 
     public int finished() {
       return pushed + skipped + failed;

@@ -40,12 +40,14 @@ public final class ProgressReporter implements AutoCloseable {
               return t;
             });
     if (terminal != null) {
-      timer.scheduleAtFixedRate(this::draw, TERMINAL_REFRESH_MILLIS, TERMINAL_REFRESH_MILLIS,
-          TimeUnit.MILLISECONDS);
+      timer.scheduleAtFixedRate(
+          this::draw, TERMINAL_REFRESH_MILLIS, TERMINAL_REFRESH_MILLIS, TimeUnit.MILLISECONDS);
     } else {
       timer.scheduleAtFixedRate(
           () -> log.info("{}", line(progress.snapshot(), elapsedSeconds())),
-          logIntervalSeconds, logIntervalSeconds, TimeUnit.SECONDS);
+          logIntervalSeconds,
+          logIntervalSeconds,
+          TimeUnit.SECONDS);
     }
   }
 
@@ -55,9 +57,8 @@ public final class ProgressReporter implements AutoCloseable {
   }
 
   /**
-   * Whether standard error is a terminal. Java only knows whether stdin and stdout both are
-   * ({@code System.console()}), and a push reads its paths from a pipe; Linux says where fd 2
-   * leads.
+   * Whether standard error is a terminal. Java only knows whether stdin and stdout both are ({@code
+   * System.console()}), and a push reads its paths from a pipe; Linux says where fd 2 leads.
    */
   public static boolean stderrIsTerminal() {
     if ("dumb".equals(System.getenv("TERM"))) {
@@ -87,16 +88,29 @@ public final class ProgressReporter implements AutoCloseable {
   /** One progress line. */
   static String line(Progress.Snapshot s, double seconds) {
     StringBuilder sb = new StringBuilder(120);
-    sb.append('[').append(s.finished()).append('/').append(s.total()).append("] ")
-        .append(s.pushed()).append(" pushed, ")
-        .append(s.skipped()).append(" skipped, ")
-        .append(s.failed()).append(" failed");
+    sb.append('[')
+        .append(s.finished())
+        .append('/')
+        .append(s.total())
+        .append("] ")
+        .append(s.pushed())
+        .append(" pushed, ")
+        .append(s.skipped())
+        .append(" skipped, ")
+        .append(s.failed())
+        .append(" failed");
     if (s.narRead() > 0) {
       double rate = seconds > 0 ? s.narRead() / seconds : 0;
       double upload = seconds > 0 ? s.fileWritten() / seconds : 0;
-      sb.append(" | NAR ").append(bytes(s.narRead())).append(" -> zstd ").append(bytes(s.fileWritten()))
-          .append(" | ").append(bytes((long) rate)).append("/s of NAR, ")
-          .append(bytes((long) upload)).append("/s up");
+      sb.append(" | NAR ")
+          .append(bytes(s.narRead()))
+          .append(" -> zstd ")
+          .append(bytes(s.fileWritten()))
+          .append(" | ")
+          .append(bytes((long) rate))
+          .append("/s of NAR, ")
+          .append(bytes((long) upload))
+          .append("/s up");
       long left = s.narToRead() - s.narRead();
       if (rate > 0 && left > 0) {
         sb.append(" | ETA ").append(duration(left / rate));

@@ -3,6 +3,7 @@ package dev.oranc.push.realisation;
 import dev.oranc.common.nix.signature.SecretKey;
 import dev.oranc.common.nix.store.StorePath;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SortedMap;
@@ -10,7 +11,6 @@ import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
-import java.util.Collections;
 
 /**
  * A realisation: which store path a derivation output ({@code sha256:<hash modulo>!<output>}) was
@@ -22,9 +22,9 @@ import java.util.Collections;
  * byte order and the dump has no spaces; {@code outPath} is the path's base name (Nix's {@code
  * StorePath::to_string()}), {@code signatures} a sorted set, {@code dependentRealisations} a map
  * from id to base name. The fingerprint a signature covers is the same dump without {@code
- * signatures}. Ed25519 signatures are deterministic, so a realisation this class signs with the
- * key Nix signed it with carries Nix's very signature ({@code RealisationTest} checks one against
- * a real Nix 2.8 build). Nix 2.35's build traces ({@code build-trace-v2/…}) are not written: Nix
+ * signatures}. Ed25519 signatures are deterministic, so a realisation this class signs with the key
+ * Nix signed it with carries Nix's very signature ({@code RealisationTest} checks one against a
+ * real Nix 2.8 build). Nix 2.35's build traces ({@code build-trace-v2/…}) are not written: Nix
  * 2.8's database has no such thing to read.
  *
  * @param id {@code sha256:<64 hex>!<output name>}
@@ -32,10 +32,14 @@ import java.util.Collections;
  * @param dependents the realisations this one's derivation used, id to output path
  */
 public record Realisation(
-    String id, StorePath outPath, SortedSet<String> signatures, SortedMap<String, StorePath> dependents) {
+    String id,
+    StorePath outPath,
+    SortedSet<String> signatures,
+    SortedMap<String, StorePath> dependents) {
 
   /** The output names Nix allows (store path name characters), after a SHA-256 in hex. */
-  private static final Pattern ID = Pattern.compile("sha256:[0-9a-f]{64}![A-Za-z0-9+\\-._?=]{1,211}");
+  private static final Pattern ID =
+      Pattern.compile("sha256:[0-9a-f]{64}![A-Za-z0-9+\\-._?=]{1,211}");
 
   public static final String CONTENT_TYPE = "application/json";
   public static final String KEY_PREFIX = "realisations/";
@@ -86,11 +90,19 @@ public record Realisation(
     StringBuilder b = new StringBuilder(256).append("{\"dependentRealisations\":{");
     boolean first = true;
     for (Map.Entry<String, StorePath> d : dependents.entrySet()) {
-      b.append(first ? "" : ",").append('"').append(d.getKey()).append("\":\"")
-          .append(d.getValue().baseName()).append('"');
+      b.append(first ? "" : ",")
+          .append('"')
+          .append(d.getKey())
+          .append("\":\"")
+          .append(d.getValue().baseName())
+          .append('"');
       first = false;
     }
-    b.append("},\"id\":\"").append(id).append("\",\"outPath\":\"").append(outPath.baseName()).append('"');
+    b.append("},\"id\":\"")
+        .append(id)
+        .append("\",\"outPath\":\"")
+        .append(outPath.baseName())
+        .append('"');
     if (withSignatures) {
       b.append(",\"signatures\":[");
       first = true;

@@ -1,28 +1,28 @@
 package dev.oranc.push.upload;
 
-import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.common.oci.Descriptor;
+import dev.oranc.common.registry.BlobUpload;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.util.Objects;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.Objects;
-import java.util.concurrent.CancellationException;
 
 /**
- * A blocking {@link OutputStream} over an asynchronous {@link BlobUpload}, for the CPU threads
- * that compress NARs: bytes are gathered into pooled direct buffers and handed to the upload a
- * buffer at a time; while the upload says it is not writable (it holds as much as it may), the
- * writer blocks until it is. So a CPU thread never runs ahead of the network by more than the
- * upload's bound plus one buffer, and memory stays bounded whatever the NAR's size.
+ * A blocking {@link OutputStream} over an asynchronous {@link BlobUpload}, for the CPU threads that
+ * compress NARs: bytes are gathered into pooled direct buffers and handed to the upload a buffer at
+ * a time; while the upload says it is not writable (it holds as much as it may), the writer blocks
+ * until it is. So a CPU thread never runs ahead of the network by more than the upload's bound plus
+ * one buffer, and memory stays bounded whatever the NAR's size.
  *
- * <p>A failed upload surfaces as an {@link UploadFailedException} from the next write, carrying
- * the registry's error. One writer thread; not thread-safe.
+ * <p>A failed upload surfaces as an {@link UploadFailedException} from the next write, carrying the
+ * registry's error. One writer thread; not thread-safe.
  */
 public final class BlobOutputStream extends OutputStream {
 

@@ -14,13 +14,13 @@ import java.security.MessageDigest;
 import java.util.function.LongConsumer;
 
 /**
- * One pass over a store path: NAR serialisation → SHA-256 and size (the NarHash and NarSize)
- * → zstd → the sink (a registry upload, which hashes what it sends for the FileHash). Nothing is
- * held but the buffers on the way.
+ * One pass over a store path: NAR serialisation → SHA-256 and size (the NarHash and NarSize) → zstd
+ * → the sink (a registry upload, which hashes what it sends for the FileHash). Nothing is held but
+ * the buffers on the way.
  *
  * <p>The NAR's hash and size are compared with the database's before the caller finishes the
- * upload: a mismatch means the store is corrupt or changed under us, and nothing that describes
- * it may be published.
+ * upload: a mismatch means the store is corrupt or changed under us, and nothing that describes it
+ * may be published.
  *
  * <p>zstd's own worker threads are used for NARs of at least {@code largeNarBytes}, so that one
  * huge path at the end of a push does not leave the other cores idle; smaller NARs are compressed

@@ -1,43 +1,43 @@
 package dev.oranc.push.upload;
 
 import dev.oranc.common.error.FormatException;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.nix.narinfo.NarInfo;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.nix.signature.NixSignature;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.Manifest;
-import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.oci.TagList;
+import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.OciBinaryCache.Image;
-import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.layout.StoredFile;
-import dev.oranc.common.oci.TagList;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.common.tag.TagCodec;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import dev.oranc.push.PushOptions;
 import dev.oranc.push.db.PathInfo;
 import dev.oranc.push.narinfo.NarInfoMaker;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
-import java.io.OutputStream;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import dev.oranc.common.nix.signature.NixSignature;
-import dev.oranc.push.PushOptions;
-import java.security.MessageDigest;
-import java.util.ArrayList;
 
 /** A {@link Target} that is an OCI repository, through the oranc image layout (SPEC §1). */
 public final class RegistryTarget implements Target {
@@ -54,16 +54,19 @@ public final class RegistryTarget implements Target {
   private final AtomicLong refreshed = new AtomicLong();
   private Duration refreshOlderThan = PushOptions.DEFAULT_REFRESH_OLDER_THAN;
   private Clock clock = Clock.systemUTC();
+
   /**
-   * Configs of NAR images on their way, by the NAR's digest: started as soon as the NAR's digest
-   * is known (its last byte handed over), while the NAR's blob completes; taken by publishNar.
+   * Configs of NAR images on their way, by the NAR's digest: started as soon as the NAR's digest is
+   * known (its last byte handed over), while the NAR's blob completes; taken by publishNar.
    */
   private final Map<Digest, CompletableFuture<Descriptor>> narConfigs = new ConcurrentHashMap<>();
+
   /** Narinfo blobs and configs on their way ({@link #stageNarInfo}), by narinfo key. */
   private final Map<String, Staged> stagedNarInfos = new ConcurrentHashMap<>();
 
   /** A narinfo's blob and its image's config, uploading or uploaded, untagged. */
-  private record Staged(Digest digest, CompletableFuture<Descriptor> blob, CompletableFuture<Descriptor> config) {}
+  private record Staged(
+      Digest digest, CompletableFuture<Descriptor> blob, CompletableFuture<Descriptor> config) {}
 
   /** The keys the repository holds, from one tag listing; null when not listed. */
   private volatile Listing listed;
@@ -135,10 +138,10 @@ public final class RegistryTarget implements Target {
   }
 
   /**
-   * Lists the repository's tags once, so that probing a path the repository does not have costs
-   * no request (a fresh push of N paths saves 2N look-ups). Skipped for small pushes, where the
-   * look-ups are cheaper than a listing, and given up when the listing would take more pages
-   * than there are paths (a huge repository): then every path is looked up on its own.
+   * Lists the repository's tags once, so that probing a path the repository does not have costs no
+   * request (a fresh push of N paths saves 2N look-ups). Skipped for small pushes, where the
+   * look-ups are cheaper than a listing, and given up when the listing would take more pages than
+   * there are paths (a huge repository): then every path is looked up on its own.
    *
    * @return whether the repository was listed
    */
@@ -148,14 +151,18 @@ public final class RegistryTarget implements Target {
     }
     try {
       TagList tags =
-          cache.client().listTags(repository, 1000, paths, credentials, null).get(5, TimeUnit.MINUTES);
+          cache
+              .client()
+              .listTags(repository, 1000, paths, credentials, null)
+              .get(5, TimeUnit.MINUTES);
       if (!tags.complete()) {
         log.debug("{}: more than {} pages of tags; looking paths up one by one", repository, paths);
         return false;
       }
       Listing listing = Listing.of(tags.tags(), cache.codec());
       listed = listing;
-      log.debug("{}: {} tags listed", repository, listing.keys().size() + listing.hashedTags().size());
+      log.debug(
+          "{}: {} tags listed", repository, listing.keys().size() + listing.hashedTags().size());
       return true;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -196,30 +203,33 @@ public final class RegistryTarget implements Target {
         return probeNar(info);
       }
     }
-    return cache.findImage(repository, NarInfoMaker.narInfoKey(info.path()), credentials, null)
+    return cache
+        .findImage(repository, NarInfoMaker.narInfoKey(info.path()), credentials, null)
         .thenCompose(
             found ->
                 found.isPresent()
                     ? narKeyIfOurs(found.get().file(), info)
-                        .thenCompose(narKey -> narKey.isPresent()
-                            ? refreshPath(info, found.get(), narKey.get())
-                            : probeNar(info))
+                        .thenCompose(
+                            narKey ->
+                                narKey.isPresent()
+                                    ? refreshPath(info, found.get(), narKey.get())
+                                    : probeNar(info))
                     : probeNar(info));
   }
 
   /**
    * Design note: a push during {@code oranc gc} (issue 17). A path the push finds in the registry
-   * is not uploaded again, and a gc whose scan saw no live narinfo naming it may delete its
-   * narinfo and NAR before the narinfo of the path that refers to it appears: the pushed closure
-   * would be broken. So a path found older than {@link #refresh refreshOlderThan} (or undated) is
-   * refreshed before the probe answers, hence before anything referring to it is published: its
-   * NAR's manifest, then its narinfo's, are put again under their tags with a new {@link
+   * is not uploaded again, and a gc whose scan saw no live narinfo naming it may delete its narinfo
+   * and NAR before the narinfo of the path that refers to it appears: the pushed closure would be
+   * broken. So a path found older than {@link #refresh refreshOlderThan} (or undated) is refreshed
+   * before the probe answers, hence before anything referring to it is published: its NAR's
+   * manifest, then its narinfo's, are put again under their tags with a new {@link
    * ImageLayout#CREATED_ANNOTATION} (same layer and config; no blob is sent). A gc that planned to
    * delete the old manifest deletes it by its old digest, which no longer carries the tag; a gc
-   * that deleted it already is undone (a manifest delete leaves the blobs, until the registry's
-   * own garbage collection, which needs it read-only); and the refreshed path is younger than
-   * gc's grace. A NAR whose manifest is gone already makes the path missing: it is pushed again.
-   * A fresh path costs nothing more: its created date is in the manifest the probe reads anyway.
+   * that deleted it already is undone (a manifest delete leaves the blobs, until the registry's own
+   * garbage collection, which needs it read-only); and the refreshed path is younger than gc's
+   * grace. A NAR whose manifest is gone already makes the path missing: it is pushed again. A fresh
+   * path costs nothing more: its created date is in the manifest the probe reads anyway.
    */
   private CompletableFuture<Probe> refreshPath(PathInfo info, Image narInfo, String narKey) {
     if (!stale(narInfo.manifest())) {
@@ -230,18 +240,28 @@ public final class RegistryTarget implements Target {
       return done(Probe.IN_REGISTRY);
     }
     if (narKey.contains("://") || narKey.startsWith("/")) {
-      log.debug("{}: its NAR ({}) is not a key of this cache; refreshing the narinfo only", info.path(), narKey);
+      log.debug(
+          "{}: its NAR ({}) is not a key of this cache; refreshing the narinfo only",
+          info.path(),
+          narKey);
       return rewrite(narInfo).thenApply(v -> countRefresh(info, narInfo));
     }
-    return cache.findImage(repository, narKey, credentials, null)
+    return cache
+        .findImage(repository, narKey, credentials, null)
         .thenCompose(
             nar -> {
               if (nar.isEmpty()) {
-                log.info("{}: its NAR {} is gone from the registry: pushing it again", info.path(), narKey);
+                log.info(
+                    "{}: its NAR {} is gone from the registry: pushing it again",
+                    info.path(),
+                    narKey);
                 return done(Probe.MISSING);
               }
-              CompletableFuture<Void> narDone = stale(nar.get().manifest()) ? rewrite(nar.get()) : done(null);
-              return narDone.thenCompose(v -> rewrite(narInfo)).thenApply(v -> countRefresh(info, narInfo));
+              CompletableFuture<Void> narDone =
+                  stale(nar.get().manifest()) ? rewrite(nar.get()) : done(null);
+              return narDone
+                  .thenCompose(v -> rewrite(narInfo))
+                  .thenApply(v -> countRefresh(info, narInfo));
             });
   }
 
@@ -274,12 +294,13 @@ public final class RegistryTarget implements Target {
   }
 
   /**
-   * Refresh a path found in the registry when its manifest is older than {@code olderThan}
-   * (zero: always), as {@code clock} tells; by default {@code PushOptions.DEFAULT_REFRESH_OLDER_THAN}.
+   * Refresh a path found in the registry when its manifest is older than {@code olderThan} (zero:
+   * always), as {@code clock} tells; by default {@code PushOptions.DEFAULT_REFRESH_OLDER_THAN}.
    */
   public RegistryTarget refresh(Duration olderThan, Clock clock) {
     if (olderThan.isNegative()) {
-      throw new IllegalArgumentException("--refresh-older-than: " + olderThan + " (expected: 0 or more)");
+      throw new IllegalArgumentException(
+          "--refresh-older-than: " + olderThan + " (expected: 0 or more)");
     }
     this.refreshOlderThan = olderThan;
     this.clock = clock;
@@ -333,10 +354,14 @@ public final class RegistryTarget implements Target {
             bytes -> {
               try {
                 NarInfo remote = NarInfo.parse(storeDir, bytes);
-                return maker.isOurs(remote, info) ? Optional.of(remote.url()) : Optional.<String>empty();
+                return maker.isOurs(remote, info)
+                    ? Optional.of(remote.url())
+                    : Optional.<String>empty();
               } catch (FormatException e) {
-                log.debug("{}: the narinfo in the registry is unreadable, pushing it again: {}",
-                    info.path(), e.getMessage());
+                log.debug(
+                    "{}: the narinfo in the registry is unreadable, pushing it again: {}",
+                    info.path(),
+                    e.getMessage());
                 return Optional.<String>empty();
               }
             });
@@ -347,7 +372,8 @@ public final class RegistryTarget implements Target {
    * an old one is refreshed too before the narinfo naming it goes up (see {@link #refreshPath}).
    */
   private CompletableFuture<Probe> probeNar(PathInfo info) {
-    return cache.findImage(repository, NarInfoMaker.narKey(info.narHash()), credentials, null)
+    return cache
+        .findImage(repository, NarInfoMaker.narKey(info.narHash()), credentials, null)
         .thenCompose(
             (Optional<Image> found) -> {
               if (found.isEmpty()) {
@@ -367,9 +393,7 @@ public final class RegistryTarget implements Target {
     if (dryRun) {
       return new DigestSink();
     }
-    BlobOutputStream stream =
-        new BlobOutputStream(
-            cache.upload(repository, -1, credentials, null));
+    BlobOutputStream stream = new BlobOutputStream(cache.upload(repository, -1, credentials, null));
     return new NarSink() {
       @Override
       public OutputStream stream() {
@@ -380,8 +404,13 @@ public final class RegistryTarget implements Target {
       public CompletableFuture<Descriptor> finish() throws IOException {
         CompletableFuture<Descriptor> stored = stream.finish();
         // The config names only the NAR's digest: it goes up beside the NAR's last request.
-        stream.described().thenAccept(d -> narConfigs.computeIfAbsent(d.digest(),
-            digest -> cache.putConfig(repository, digest, credentials, null)));
+        stream
+            .described()
+            .thenAccept(
+                d ->
+                    narConfigs.computeIfAbsent(
+                        d.digest(),
+                        digest -> cache.putConfig(repository, digest, credentials, null)));
         return stored;
       }
 
@@ -417,12 +446,21 @@ public final class RegistryTarget implements Target {
       config = cache.putConfig(repository, blob.digest(), credentials, null);
     }
     return cache
-        .publish(repository, NarInfoMaker.narKey(info.narHash()), blob,
-            NarInfoMaker.NAR_CONTENT_TYPE, null, Map.of(), config, credentials, null)
-        .thenApply(tag -> {
-          published.incrementAndGet();
-          return null;
-        });
+        .publish(
+            repository,
+            NarInfoMaker.narKey(info.narHash()),
+            blob,
+            NarInfoMaker.NAR_CONTENT_TYPE,
+            null,
+            Map.of(),
+            config,
+            credentials,
+            null)
+        .thenApply(
+            tag -> {
+              published.incrementAndGet();
+              return null;
+            });
   }
 
   @Override
@@ -434,8 +472,10 @@ public final class RegistryTarget implements Target {
     byte[] body = narInfo.formatBytes();
     Digest digest = Digest.sha256(body);
     Staged staged = stagedNarInfos.remove(key);
-    if (staged == null || !staged.digest().equals(digest)
-        || staged.blob().isCompletedExceptionally() || staged.config().isCompletedExceptionally()) {
+    if (staged == null
+        || !staged.digest().equals(digest)
+        || staged.blob().isCompletedExceptionally()
+        || staged.config().isCompletedExceptionally()) {
       staged = stage(body, digest);
     }
     CompletableFuture<Descriptor> config = staged.config();
@@ -443,12 +483,21 @@ public final class RegistryTarget implements Target {
         .blob()
         .thenCompose(
             blob ->
-                cache.publish(repository, key, blob, NarInfo.CONTENT_TYPE, null,
-                    signaturesAnnotation(narInfo), config, credentials, null))
-        .thenApply(tag -> {
-          published.incrementAndGet();
-          return null;
-        });
+                cache.publish(
+                    repository,
+                    key,
+                    blob,
+                    NarInfo.CONTENT_TYPE,
+                    null,
+                    signaturesAnnotation(narInfo),
+                    config,
+                    credentials,
+                    null))
+        .thenApply(
+            tag -> {
+              published.incrementAndGet();
+              return null;
+            });
   }
 
   @Override
@@ -463,8 +512,7 @@ public final class RegistryTarget implements Target {
 
   /** The narinfo's blob and its config, both at once: neither is visible until the tag. */
   private Staged stage(byte[] body, Digest digest) {
-    CompletableFuture<Descriptor> blob =
-        cache.upload(repository, body, digest, credentials, null);
+    CompletableFuture<Descriptor> blob = cache.upload(repository, body, digest, credentials, null);
     CompletableFuture<Descriptor> config = cache.putConfig(repository, digest, credentials, null);
     return new Staged(digest, blob, config);
   }
@@ -486,7 +534,9 @@ public final class RegistryTarget implements Target {
     if (dryRun) {
       return done(null);
     }
-    return cache.store(repository, key, body, contentType, null, credentials, null).thenApply(tag -> null);
+    return cache
+        .store(repository, key, body, contentType, null, credentials, null)
+        .thenApply(tag -> null);
   }
 
   /** A dry run's NAR "upload": the SHA-256 and size of what would have been sent. */
@@ -517,11 +567,8 @@ public final class RegistryTarget implements Target {
 
     @Override
     public CompletableFuture<Descriptor> finish() {
-      finished = done(
-          new Descriptor(
-              ImageLayout.LAYER_MEDIA_TYPE,
-              Digest.of(sha256.digest()),
-              size));
+      finished =
+          done(new Descriptor(ImageLayout.LAYER_MEDIA_TYPE, Digest.of(sha256.digest()), size));
       return finished;
     }
 

@@ -25,9 +25,9 @@ public interface Target {
   CompletableFuture<Void> publishNarInfo(PathInfo info, NarInfo narInfo);
 
   /**
-   * A hint that {@code narInfo} will be published: what may go up before its NAR and references
-   * are there (its blob, its image's config; nothing a reader can see) may start now, so that
-   * {@link #publishNarInfo} then costs only the tag. By default nothing.
+   * A hint that {@code narInfo} will be published: what may go up before its NAR and references are
+   * there (its blob, its image's config; nothing a reader can see) may start now, so that {@link
+   * #publishNarInfo} then costs only the tag. By default nothing.
    */
   default void stageNarInfo(PathInfo info, NarInfo narInfo) {}
 }

@@ -34,7 +34,15 @@ class ClosureTest {
     for (char r : refs.toCharArray()) {
       references.add(path(r));
     }
-    PathInfo info = new PathInfo(path(name), HASH, 100, references, Optional.empty(), Arrays.asList(sigs), Optional.empty());
+    PathInfo info =
+        new PathInfo(
+            path(name),
+            HASH,
+            100,
+            references,
+            Optional.empty(),
+            Arrays.asList(sigs),
+            Optional.empty());
     db.put(info.path(), info);
     return info;
   }
@@ -65,7 +73,8 @@ class ClosureTest {
     List<StorePath> order = new ArrayList<>(c.paths().keySet());
     for (PathInfo info : c.paths().values()) {
       for (StorePath ref : info.references()) {
-        assertTrue(ref.equals(info.path()) || order.indexOf(ref) < order.indexOf(info.path()), names(c));
+        assertTrue(
+            ref.equals(info.path()) || order.indexOf(ref) < order.indexOf(info.path()), names(c));
       }
     }
     assertEquals("abcd", names(c));
@@ -76,9 +85,11 @@ class ClosureTest {
   @Test
   void aRootNotInTheDatabaseIsBadInputAndAMissingReferenceADamagedDatabase() {
     add('a', "b");
-    PushException.BadInput bad = assertThrows(PushException.BadInput.class, () -> closure(true, 'z'));
+    PushException.BadInput bad =
+        assertThrows(PushException.BadInput.class, () -> closure(true, 'z'));
     assertTrue(bad.getMessage().contains(path('z') + " is not a valid path"), bad.getMessage());
-    PushException.Database damaged = assertThrows(PushException.Database.class, () -> closure(true, 'a'));
+    PushException.Database damaged =
+        assertThrows(PushException.Database.class, () -> closure(true, 'a'));
     assertTrue(damaged.getMessage().contains("refers to " + path('b')), damaged.getMessage());
   }
 
@@ -97,18 +108,29 @@ class ClosureTest {
 
   @Test
   void skipRulesLookAtKeyNamesInOrderAndTheFirstMatchDecides() {
-    SkipRules defaults = new SkipRules(Pattern.compile("^cache\\.nixos\\.org-.*$"), "ours-1", false);
+    SkipRules defaults =
+        new SkipRules(Pattern.compile("^cache\\.nixos\\.org-.*$"), "ours-1", false);
     assertEquals(Optional.empty(), defaults.check(add('a', "")));
-    assertEquals(Optional.empty(), defaults.check(add('b', "", sig("other-1"), sig("cache.nixos.org"))));
-    assertEquals(SkipRules.Skip.Reason.EXCLUDED_KEY,
-        defaults.check(add('c', "", sig("other-1"), sig("cache.nixos.org-1"))).orElseThrow().reason());
-    assertEquals(SkipRules.Skip.Reason.SIGNED_BY_US, defaults.check(add('d', "", sig("ours-1"))).orElseThrow().reason());
+    assertEquals(
+        Optional.empty(), defaults.check(add('b', "", sig("other-1"), sig("cache.nixos.org"))));
+    assertEquals(
+        SkipRules.Skip.Reason.EXCLUDED_KEY,
+        defaults
+            .check(add('c', "", sig("other-1"), sig("cache.nixos.org-1")))
+            .orElseThrow()
+            .reason());
+    assertEquals(
+        SkipRules.Skip.Reason.SIGNED_BY_US,
+        defaults.check(add('d', "", sig("ours-1"))).orElseThrow().reason());
     // A partial name is not ours.
     assertEquals(Optional.empty(), defaults.check(add('g', "", sig("ours-10"))));
 
-    SkipRules alreadySigned = new SkipRules(Pattern.compile("^cache\\.nixos\\.org-.*$"), "ours-1", true);
+    SkipRules alreadySigned =
+        new SkipRules(Pattern.compile("^cache\\.nixos\\.org-.*$"), "ours-1", true);
     assertEquals(Optional.empty(), alreadySigned.check(db.get(path('d'))));
-    assertEquals(SkipRules.Skip.Reason.EXCLUDED_KEY, alreadySigned.check(db.get(path('c'))).orElseThrow().reason());
+    assertEquals(
+        SkipRules.Skip.Reason.EXCLUDED_KEY,
+        alreadySigned.check(db.get(path('c'))).orElseThrow().reason());
 
     // '^$' matches no key name: nothing is excluded. The pattern is found anywhere in a name.
     SkipRules none = new SkipRules(Pattern.compile("^$"), "ours-1", true);

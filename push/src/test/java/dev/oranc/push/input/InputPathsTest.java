@@ -33,7 +33,9 @@ class InputPathsTest {
   }
 
   List<String> resolve(String... lines) {
-    return InputPaths.resolve(List.of(lines), store.toString(), tmp).stream().map(StorePath::toString).toList();
+    return InputPaths.resolve(List.of(lines), store.toString(), tmp).stream()
+        .map(StorePath::toString)
+        .toList();
   }
 
   @Test
@@ -63,7 +65,9 @@ class InputPathsTest {
     Files.createSymbolicLink(tmp.resolve("loop2"), Path.of("loop1"));
     Files.createSymbolicLink(tmp.resolve("dangling"), Path.of("nowhere"));
     String[][] cases = {
-      {"plain", "line 2: 'plain' is not in the Nix store " + store + " nor a symbolic link into it"},
+      {
+        "plain", "line 2: 'plain' is not in the Nix store " + store + " nor a symbolic link into it"
+      },
       {"missing", "line 2: 'missing' (" + tmp.resolve("missing") + ") does not exist"},
       {"dangling", "does not exist"},
       {"loop1", "more than 40 symbolic links followed (a loop?)"},
@@ -85,7 +89,8 @@ class InputPathsTest {
   void inputThatIsNotUtf8IsRefused() {
     byte[] bad = {'/', 'x', (byte) 0xff, '\n'};
     PushException.BadInput e =
-        assertThrows(PushException.BadInput.class,
+        assertThrows(
+            PushException.BadInput.class,
             () -> InputPaths.read(new ByteArrayInputStream(bad), store.toString(), tmp));
     assertEquals("standard input, line 1: is not UTF-8 text", e.getMessage());
   }
@@ -95,6 +100,8 @@ class InputPathsTest {
     byte[] in = (a + "\n\n" + b + "\r\n").getBytes(StandardCharsets.UTF_8);
     assertEquals(
         List.of(a, b),
-        InputPaths.read(new ByteArrayInputStream(in), store.toString(), tmp).stream().map(StorePath::toString).toList());
+        InputPaths.read(new ByteArrayInputStream(in), store.toString(), tmp).stream()
+            .map(StorePath::toString)
+            .toList());
   }
 }

@@ -26,9 +26,12 @@ class ProgressReporterTest {
     p.narRead(250_000_000);
     p.fileWritten(80_000_000);
     assertEquals(
-        "[32/200] 30 pushed, 1 skipped, 1 failed | NAR 250.0 MB -> zstd 80.0 MB | 125.0 MB/s of NAR, 40.0 MB/s up | ETA 0:06",
+        "[32/200] 30 pushed, 1 skipped, 1 failed | NAR 250.0 MB -> zstd 80.0 MB | 125.0 MB/s of"
+            + " NAR, 40.0 MB/s up | ETA 0:06",
         ProgressReporter.line(p.snapshot(), 2.0));
-    assertEquals("[0/3] 0 pushed, 0 skipped, 0 failed", ProgressReporter.line(new Progress.Snapshot(3, 0, 0, 0, 0, 0, 0), 1));
+    assertEquals(
+        "[0/3] 0 pushed, 0 skipped, 0 failed",
+        ProgressReporter.line(new Progress.Snapshot(3, 0, 0, 0, 0, 0, 0), 1));
   }
 
   @Test
@@ -41,7 +44,12 @@ class ProgressReporterTest {
   }
 
   static PathOutcome outcome(char c, Status status, String detail, long nar, long file) {
-    return new PathOutcome(StorePath.parse("/nix/store/" + String.valueOf(c).repeat(32) + "-x"), status, detail, nar, file);
+    return new PathOutcome(
+        StorePath.parse("/nix/store/" + String.valueOf(c).repeat(32) + "-x"),
+        status,
+        detail,
+        nar,
+        file);
   }
 
   @Test
@@ -55,18 +63,24 @@ class ProgressReporterTest {
                 outcome('d', Status.SKIPPED, "signed by x", 0, 0),
                 outcome('f', Status.FAILED, "PUT manifest: 500", 0, 0),
                 outcome('g', Status.DEPENDENCY_FAILED, "it refers to f, which failed", 0, 0)),
-            Duration.ofSeconds(2), false, 3);
+            Duration.ofSeconds(2),
+            false,
+            3);
     assertEquals(
         List.of(
-            "pushed 2 paths (1 of them with a NAR already in the registry), 1 already in the registry,"
-                + " 1 skipped by signature, 2 failed; NAR 3.0 MB, zstd 1.0 MB in 2.0 s (1.5 MB/s of NAR)",
+            "pushed 2 paths (1 of them with a NAR already in the registry), 1 already in the"
+                + " registry, 1 skipped by signature, 2 failed; NAR 3.0 MB, zstd 1.0 MB in 2.0 s"
+                + " (1.5 MB/s of NAR)",
             "failed: /nix/store/" + "f".repeat(32) + "-x: PUT manifest: 500",
             "not pushed: /nix/store/" + "g".repeat(32) + "-x: it refers to f, which failed"),
         report.summary());
     PushReport nothing =
-        new PushReport(List.of(outcome('c', Status.IN_REGISTRY, "", 0, 0)), Duration.ofMillis(500), false, 0);
+        new PushReport(
+            List.of(outcome('c', Status.IN_REGISTRY, "", 0, 0)), Duration.ofMillis(500), false, 0);
     assertEquals(
-        List.of("nothing to upload: pushed 0 paths, 1 already in the registry, 0 skipped by signature, 0 failed; NAR 0 B, zstd 0 B in 0.5 s"),
+        List.of(
+            "nothing to upload: pushed 0 paths, 1 already in the registry, 0 skipped by signature,"
+                + " 0 failed; NAR 0 B, zstd 0 B in 0.5 s"),
         nothing.summary());
   }
 }

@@ -8,13 +8,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
- * What goes into a signed realisation file comes from the Nix database; nothing in it can break
- * out of its JSON string: ids are a SHA-256 in hex and an output name of store-path characters,
+ * What goes into a signed realisation file comes from the Nix database; nothing in it can break out
+ * of its JSON string: ids are a SHA-256 in hex and an output name of store-path characters,
  * signatures printable ASCII without quotes or backslashes. (The JSON and signature themselves are
  * checked against Nix in NixDatabaseTest and RealisationPushTest.)
  */
@@ -24,20 +24,32 @@ class RealisationTest {
   static final StorePath OUT = StorePath.parse("/nix/store/" + "a".repeat(32) + "-a");
 
   @ParameterizedTest
-  @ValueSource(strings = {"", "sha256:00!out", "md5:" + "0", "sha256:" + "A" + "0", "!out", "x!y!z",
-      "sha256:0000000000000000000000000000000000000000000000000000000000000000!o\"ut",
-      "sha256:0000000000000000000000000000000000000000000000000000000000000000!a/b",
-      "sha256:0000000000000000000000000000000000000000000000000000000000000000!"})
+  @ValueSource(
+      strings = {
+        "",
+        "sha256:00!out",
+        "md5:" + "0",
+        "sha256:" + "A" + "0",
+        "!out",
+        "x!y!z",
+        "sha256:0000000000000000000000000000000000000000000000000000000000000000!o\"ut",
+        "sha256:0000000000000000000000000000000000000000000000000000000000000000!a/b",
+        "sha256:0000000000000000000000000000000000000000000000000000000000000000!"
+      })
   void anIdThatIsNotAHashAndAnOutputNameIsRefused(String id) {
-    assertThrows(IllegalArgumentException.class, () -> new Realisation(id, OUT, new TreeSet<>(), new TreeMap<>()));
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new Realisation(id, OUT, new TreeSet<>(), new TreeMap<>()));
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new Realisation(HASH + "!out", OUT, new TreeSet<>(), new TreeMap<>(Map.of(id, OUT))));
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"k:a\"b", "k:a\\b", "k:a b", "k:a\nb", "", "k:\u00e9"})
   void aSignatureThatWouldNeedEscapingIsRefused(String sig) {
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new Realisation(HASH + "!out", OUT, new TreeSet<>(Set.of(sig)), new TreeMap<>()));
   }
 
@@ -51,7 +63,8 @@ class RealisationTest {
   @Test
   void anOutputNameIsAtMost211Characters() {
     new Realisation(HASH + "!" + "a".repeat(211), OUT, new TreeSet<>(), new TreeMap<>());
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new Realisation(HASH + "!" + "a".repeat(212), OUT, new TreeSet<>(), new TreeMap<>()));
   }
 }

@@ -7,14 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.error.RegistryException;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.Digest;
-import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.testkit.FaultInjector;
+import dev.oranc.testkit.RawClient;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
@@ -27,12 +28,14 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import dev.oranc.testkit.RawClient;
 
-/** The blocking stream over a registry upload: bytes round trip, failures surface, nothing leaks. */
+/**
+ * The blocking stream over a registry upload: bytes round trip, failures surface, nothing leaks.
+ */
 class BlobOutputStreamTest {
 
-  @RegisterExtension static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
+  @RegisterExtension
+  static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   static RegistryClient client;
 
@@ -40,8 +43,11 @@ class BlobOutputStreamTest {
   static void start() {
     client =
         new RegistryClient(
-            RegistryClientConfig.builder().tls(false).maxAttempts(1)
-                .backoff(Duration.ofMillis(10), Duration.ofMillis(20)).build());
+            RegistryClientConfig.builder()
+                .tls(false)
+                .maxAttempts(1)
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(20))
+                .build());
   }
 
   @AfterAll
@@ -57,8 +63,14 @@ class BlobOutputStreamTest {
 
   BlobOutputStream stream(String address, String repo) {
     return new BlobOutputStream(
-        client.upload(RepositoryRef.of(address, repo), -1, ImageLayout.LAYER_MEDIA_TYPE, Credentials.anonymous(), null),
-        ByteBufAllocator.DEFAULT, 64 * 1024);
+        client.upload(
+            RepositoryRef.of(address, repo),
+            -1,
+            ImageLayout.LAYER_MEDIA_TYPE,
+            Credentials.anonymous(),
+            null),
+        ByteBufAllocator.DEFAULT,
+        64 * 1024);
   }
 
   @Test
@@ -78,7 +90,9 @@ class BlobOutputStreamTest {
     out.close(); // after finish: nothing to abort
     assertEquals(Digest.sha256(content), d.digest());
     assertEquals(content.length, d.size());
-    assertEquals(Digest.sha256(content).toString(), RawClient.digest(r.getBlob("stream/ok", d.digest().toString())));
+    assertEquals(
+        Digest.sha256(content).toString(),
+        RawClient.digest(r.getBlob("stream/ok", d.digest().toString())));
   }
 
   @Test
@@ -89,14 +103,17 @@ class BlobOutputStreamTest {
       BlobOutputStream out = stream(proxy.address(), "stream/broken");
       byte[] piece = random(1024 * 1024);
       IOException e =
-          assertThrows(IOException.class, () -> {
-            for (int i = 0; i < 64; i++) {
-              out.write(piece);
-            }
-            out.finish().get(30, TimeUnit.SECONDS);
-          });
+          assertThrows(
+              IOException.class,
+              () -> {
+                for (int i = 0; i < 64; i++) {
+                  out.write(piece);
+                }
+                out.finish().get(30, TimeUnit.SECONDS);
+              });
       assertInstanceOf(UploadFailedException.class, e);
-      RegistryException.Unavailable cause = assertInstanceOf(RegistryException.Unavailable.class, e.getCause());
+      RegistryException.Unavailable cause =
+          assertInstanceOf(RegistryException.Unavailable.class, e.getCause());
       assertTrue(cause.operation().startsWith("PATCH "), cause.getMessage());
       assertThrows(IOException.class, () -> out.write(piece), "no writes after a failure");
       out.close();

@@ -12,13 +12,17 @@ import org.junit.jupiter.api.Test;
 class RegistryTargetListingTest {
 
   private static final String LONG_KEY =
-      "realisations/sha256:67890e0958e5d1a2944a3389151472a9acde025c7812f68381a7eef0d82152d1!" + "out".repeat(20) + ".doi";
+      "realisations/sha256:67890e0958e5d1a2944a3389151472a9acde025c7812f68381a7eef0d82152d1!"
+          + "out".repeat(20)
+          + ".doi";
 
   @Test
   void aListedHashedTagMarksItsLongKeyAsPossiblyThere() {
     TagCodec codec = TagCodec.DEFAULT;
-    RegistryTarget.Listing listing = RegistryTarget.Listing.of(
-        List.of("nix-cache-info", codec.writeTag(LONG_KEY).value(), "not_a_tag_of_ours_"), codec);
+    RegistryTarget.Listing listing =
+        RegistryTarget.Listing.of(
+            List.of("nix-cache-info", codec.writeTag(LONG_KEY).value(), "not_a_tag_of_ours_"),
+            codec);
     assertTrue(TagCodec.isHashed(codec.writeTag(LONG_KEY)));
     assertTrue(listing.contains("nix-cache-info", codec));
     assertTrue(listing.contains(LONG_KEY, codec));
@@ -30,9 +34,11 @@ class RegistryTargetListingTest {
   void aKeyLongOnlyInTheFallbackEncodingIsFoundUnderItsHashedTag() {
     // base32 of this key is over 128 characters, custom is not: an old writer with base32 as its
     // main encoding stored it under the hashed tag, which a reader with base32 as fallback finds.
-    String key = "realisations/sha256:67890e0958e5d1a2944a3389151472a9acde025c7812f68381a7eef0d82152d1!out.doi";
+    String key =
+        "realisations/sha256:67890e0958e5d1a2944a3389151472a9acde025c7812f68381a7eef0d82152d1!out.doi";
     TagCodec reader = new TagCodec(TagEncoding.CUSTOM, List.of(TagEncoding.BASE32_DNSSEC));
-    RegistryTarget.Listing listing = RegistryTarget.Listing.of(List.of(TagCodec.hashedTag(key).value()), reader);
+    RegistryTarget.Listing listing =
+        RegistryTarget.Listing.of(List.of(TagCodec.hashedTag(key).value()), reader);
     assertTrue(listing.contains(key, reader));
     assertFalse(listing.contains(key, TagCodec.DEFAULT));
   }

@@ -5,20 +5,20 @@ import dev.oranc.retention.scan.CacheScan;
 import dev.oranc.retention.scan.KeyKind;
 import dev.oranc.retention.scan.NarInfoFacts;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.TreeMap;
 
 /**
  * {@code oranc check}: whether a cache is one Nix can substitute from without surprises. Every
  * narinfo's NAR is there with the digest and size the narinfo says ({@code FileHash}, {@code
  * FileSize} against the NAR layer's digest and size), every reference has a narinfo, every
- * realisation names a narinfo, and, when trusted keys are given, every narinfo carries a
- * signature one of them verifies. This is the invariant {@code gc} keeps at every instant.
+ * realisation names a narinfo, and, when trusted keys are given, every narinfo carries a signature
+ * one of them verifies. This is the invariant {@code gc} keeps at every instant.
  */
 public final class CacheCheck {
 
@@ -43,17 +43,20 @@ public final class CacheCheck {
     }
 
     /**
-     * The problems, with one line per path that is referenced but has no narinfo (how many
-     * narinfos reference it and the first of them), unless {@code allowMissingReferences}.
+     * The problems, with one line per path that is referenced but has no narinfo (how many narinfos
+     * reference it and the first of them), unless {@code allowMissingReferences}.
      */
     public List<String> lines(boolean allowMissingReferences) {
       List<String> lines = new ArrayList<>(problems);
       if (!allowMissingReferences) {
         for (Map.Entry<String, List<String>> e : missingReferences.entrySet()) {
           List<String> by = e.getValue();
-          lines.add(e.getKey() + ": has no narinfo, but " + (by.size() == 1
-              ? by.get(0) + " references it"
-              : by.size() + " narinfos reference it (" + by.get(0) + ", …)"));
+          lines.add(
+              e.getKey()
+                  + ": has no narinfo, but "
+                  + (by.size() == 1
+                      ? by.get(0) + " references it"
+                      : by.size() + " narinfos reference it (" + by.get(0) + ", …)"));
         }
       }
       lines.sort(null);
@@ -85,10 +88,25 @@ public final class CacheCheck {
         problems.add(key + ": its NAR " + n.narKey() + " is missing");
       } else {
         if (n.fileSize() >= 0 && n.fileSize() != nar.layerSize()) {
-          problems.add(key + ": FileSize " + n.fileSize() + " but " + n.narKey() + " is " + nar.layerSize() + " bytes");
+          problems.add(
+              key
+                  + ": FileSize "
+                  + n.fileSize()
+                  + " but "
+                  + n.narKey()
+                  + " is "
+                  + nar.layerSize()
+                  + " bytes");
         }
         if (n.fileDigest() != null && !n.fileDigest().equals(nar.layerDigest())) {
-          problems.add(key + ": FileHash is " + n.fileDigest() + " but " + n.narKey() + " is " + nar.layerDigest());
+          problems.add(
+              key
+                  + ": FileHash is "
+                  + n.fileDigest()
+                  + " but "
+                  + n.narKey()
+                  + " is "
+                  + nar.layerDigest());
         }
       }
       for (String ref : n.references()) {
@@ -101,7 +119,9 @@ public final class CacheCheck {
       }
     }
     for (CacheKey k : scan.keys()) {
-      if (k.kind() == KeyKind.REALISATION && k.subject() != null && !narinfoHashes.contains(k.subject())) {
+      if (k.kind() == KeyKind.REALISATION
+          && k.subject() != null
+          && !narinfoHashes.contains(k.subject())) {
         problems.add(k.key() + ": names " + k.subject() + ", which has no narinfo");
       }
     }

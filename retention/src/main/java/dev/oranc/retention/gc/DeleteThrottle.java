@@ -23,7 +23,9 @@ public final class DeleteThrottle {
   private long next;
   private boolean started;
 
-  /** @param perMinute 0 for no limit */
+  /**
+   * @param perMinute 0 for no limit
+   */
   public DeleteThrottle(int perMinute, LongSupplier nanoTime, Sleeper sleeper) {
     if (perMinute < 0) {
       throw new IllegalArgumentException("perMinute: " + perMinute + " (expected: 0 or more)");

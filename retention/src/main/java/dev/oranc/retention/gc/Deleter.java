@@ -13,7 +13,11 @@ public interface Deleter {
 
   /** Deletes the key's manifest by digest, with it its tag. */
   static Deleter of(CacheTarget target) {
-    return key -> CacheTarget.await(target.client().deleteManifest(
-        target.repository(), key.manifestDigest(), target.credentials(), null));
+    return key ->
+        CacheTarget.await(
+            target
+                .client()
+                .deleteManifest(
+                    target.repository(), key.manifestDigest(), target.credentials(), null));
   }
 }

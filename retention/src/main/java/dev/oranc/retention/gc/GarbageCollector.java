@@ -7,7 +7,6 @@ import dev.oranc.retention.pin.Pins;
 import dev.oranc.retention.scan.CacheKey;
 import dev.oranc.retention.scan.CacheScan;
 import dev.oranc.retention.scan.CacheScanner;
-import dev.oranc.retention.scan.KeyKind;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -31,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * <p>A delete is submitted only once every delete it waits for has succeeded (or found the key
  * gone), so whatever is in flight when the process dies is safe to have happened or not. A delete
  * the registry still rate-limits after the client's own retries waits for its {@code Retry-After}
- * and goes again; one that fails otherwise is reported, and only what waits for it is held back.
- * A registry that refuses deletes altogether (401, 403, 405) ends the run at the first one.
+ * and goes again; one that fails otherwise is reported, and only what waits for it is held back. A
+ * registry that refuses deletes altogether (401, 403, 405) ends the run at the first one.
  */
 public final class GarbageCollector {
 
@@ -40,8 +39,10 @@ public final class GarbageCollector {
 
   static final int SAMPLE = 20;
   static final int MAX_FAILURES_LISTED = 20;
+
   /** Rounds of a rate-limited delete before it counts as failed. */
   static final int RATE_LIMIT_ROUNDS = 5;
+
   static final Duration DEFAULT_RETRY_AFTER = Duration.ofSeconds(30);
   static final Duration MAX_RETRY_AFTER = Duration.ofMinutes(5);
 
@@ -79,7 +80,8 @@ public final class GarbageCollector {
   /** The progress line: keys scanned, to delete, deleted. */
   public String progress() {
     CacheScanner s = scanner;
-    String scanned = s == null ? "listing tags" : "scanned " + s.scanned() + "/" + s.listed() + " keys";
+    String scanned =
+        s == null ? "listing tags" : "scanned " + s.scanned() + "/" + s.listed() + " keys";
     long doomed = toDelete.get();
     return doomed < 0 ? scanned : scanned + ", to delete " + doomed + ", deleted " + deleted.get();
   }
@@ -91,15 +93,24 @@ public final class GarbageCollector {
     for (String key : scan.unreadable()) {
       if (key.startsWith(Pins.PREFIX)) {
         throw new RetentionException(
-            "pin " + key.substring(Pins.PREFIX.length()) + " cannot be read, so what it keeps is unknown;"
+            "pin "
+                + key.substring(Pins.PREFIX.length())
+                + " cannot be read, so what it keeps is unknown;"
                 + " nothing was deleted (fix it with 'oranc pin add' or remove it): "
-                + scan.problems().stream().filter(p -> p.startsWith(key + ":")).findFirst().orElse(""));
+                + scan.problems().stream()
+                    .filter(p -> p.startsWith(key + ":"))
+                    .findFirst()
+                    .orElse(""));
       }
     }
     GcPlan plan = GcPlan.of(scan, now, options);
     List<CacheKey> doomed = plan.doomed();
     toDelete.set(doomed.size());
-    log.info("{}: {} keys, {} to delete{}", target.repository(), scan.keys().size(), doomed.size(),
+    log.info(
+        "{}: {} keys, {} to delete{}",
+        target.repository(),
+        scan.keys().size(),
+        doomed.size(),
         options.dryRun() ? " (dry run)" : "");
     boolean[] done = new boolean[doomed.size()];
     List<String> failures = new ArrayList<>();
@@ -148,14 +159,27 @@ public final class GarbageCollector {
       long succeeded = narinfosDeleted + narsDeleted + otherDeleted;
       notReached = doomed.size() - succeeded - failed;
     }
-    return new GcSummary(options.dryRun(), narinfosKept, narinfosDeleted, narsKept, narsDeleted,
-        otherKept, otherDeleted, bytes, undated, failed, notReached, sample, failures);
+    return new GcSummary(
+        options.dryRun(),
+        narinfosKept,
+        narinfosDeleted,
+        narsKept,
+        narsDeleted,
+        otherKept,
+        otherDeleted,
+        bytes,
+        undated,
+        failed,
+        notReached,
+        sample,
+        failures);
   }
 
   private record Outcome(int index, Throwable failure) {}
 
   /** Deletes in the plan's order; marks {@code done}; the number of deletes that failed. */
-  private long delete(GcPlan plan, boolean[] done, List<String> failures) throws InterruptedException {
+  private long delete(GcPlan plan, boolean[] done, List<String> failures)
+      throws InterruptedException {
     List<CacheKey> doomed = plan.doomed();
     int[] waiting = new int[doomed.size()];
     int[] rounds = new int[doomed.size()];
@@ -166,11 +190,14 @@ public final class GarbageCollector {
         ready.add(i);
       }
     }
-    ExecutorService pool = Executors.newFixedThreadPool(options.parallelism(), r -> {
-      Thread t = new Thread(r, "oranc-gc-delete");
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            options.parallelism(),
+            r -> {
+              Thread t = new Thread(r, "oranc-gc-delete");
+              t.setDaemon(true);
+              return t;
+            });
     ExecutorCompletionService<Outcome> completions = new ExecutorCompletionService<>(pool);
     int inFlight = 0;
     long failed = 0;
@@ -180,14 +207,15 @@ public final class GarbageCollector {
         while (fatal == null && !ready.isEmpty() && inFlight < options.parallelism()) {
           int i = ready.poll();
           throttle.acquire();
-          completions.submit(() -> {
-            try {
-              deleter.delete(doomed.get(i));
-              return new Outcome(i, null);
-            } catch (RuntimeException e) {
-              return new Outcome(i, e);
-            }
-          });
+          completions.submit(
+              () -> {
+                try {
+                  deleter.delete(doomed.get(i));
+                  return new Outcome(i, null);
+                } catch (RuntimeException e) {
+                  return new Outcome(i, e);
+                }
+              });
           inFlight++;
         }
         if (inFlight == 0) {
@@ -213,15 +241,21 @@ public final class GarbageCollector {
           }
         } else if (o.failure() instanceof RegistryException.RateLimited limited
             && ++rounds[i] < RATE_LIMIT_ROUNDS) {
-          Duration wait = limited.retryAfterSeconds() < 0
-              ? DEFAULT_RETRY_AFTER
-              : Duration.ofSeconds(Math.min(limited.retryAfterSeconds(), MAX_RETRY_AFTER.toSeconds()));
-          log.warn("the registry rate-limits deletes: waiting {} s, then going on", wait.toSeconds());
+          Duration wait =
+              limited.retryAfterSeconds() < 0
+                  ? DEFAULT_RETRY_AFTER
+                  : Duration.ofSeconds(
+                      Math.min(limited.retryAfterSeconds(), MAX_RETRY_AFTER.toSeconds()));
+          log.warn(
+              "the registry rate-limits deletes: waiting {} s, then going on", wait.toSeconds());
           sleeper.sleep(wait);
           ready.addFirst(i);
         } else if (o.failure() instanceof RegistryException.Forbidden
             || o.failure() instanceof RegistryException.Unauthorized) {
-          fatal = o.failure() instanceof RuntimeException r ? r : new IllegalStateException(o.failure());
+          fatal =
+              o.failure() instanceof RuntimeException r
+                  ? r
+                  : new IllegalStateException(o.failure());
           failed++;
         } else if (o.failure() instanceof RegistryException e) {
           failed++;
@@ -239,7 +273,8 @@ public final class GarbageCollector {
     }
     if (fatal != null) {
       if (fatal instanceof RegistryException e) {
-        throw new RetentionException(e.getMessage() + " (" + deleted.get() + " keys deleted before)", e);
+        throw new RetentionException(
+            e.getMessage() + " (" + deleted.get() + " keys deleted before)", e);
       }
       throw fatal;
     }

@@ -15,12 +15,16 @@ import java.util.Objects;
  * @param maxDeletesPerMinute deletes spread to at most this many a minute; 0 for no limit
  */
 public record GcOptions(
-    Duration keep, Duration grace, boolean deleteUndated, boolean dryRun, int parallelism,
+    Duration keep,
+    Duration grace,
+    boolean deleteUndated,
+    boolean dryRun,
+    int parallelism,
     int maxDeletesPerMinute) {
 
   /**
-   * GitHub's secondary limits allow about 80 content-changing requests a minute per user; 60
-   * leaves room for the pushes that run meanwhile with the same token.
+   * GitHub's secondary limits allow about 80 content-changing requests a minute per user; 60 leaves
+   * room for the pushes that run meanwhile with the same token.
    */
   public static final int DEFAULT_MAX_DELETES_PER_MINUTE = 60;
 
@@ -28,7 +32,8 @@ public record GcOptions(
     Objects.requireNonNull(keep, "keep");
     Objects.requireNonNull(grace, "grace");
     if (keep.isNegative()) {
-      throw new IllegalArgumentException("--keep-days: " + keep.toDays() + " (expected: 0 or more)");
+      throw new IllegalArgumentException(
+          "--keep-days: " + keep.toDays() + " (expected: 0 or more)");
     }
     if (grace.isNegative()) {
       throw new IllegalArgumentException("--grace: " + grace + " (expected: 0s or more)");
@@ -38,7 +43,9 @@ public record GcOptions(
     }
     if (maxDeletesPerMinute < 0) {
       throw new IllegalArgumentException(
-          "--max-deletes-per-minute: " + maxDeletesPerMinute + " (expected: 0 for no limit, or more)");
+          "--max-deletes-per-minute: "
+              + maxDeletesPerMinute
+              + " (expected: 0 for no limit, or more)");
     }
   }
 }

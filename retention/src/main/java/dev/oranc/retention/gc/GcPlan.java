@@ -15,23 +15,23 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * What {@code gc} deletes, and in which order: a pure function of a {@link CacheScan}, the pins
- * in it, the time and the options.
+ * What {@code gc} deletes, and in which order: a pure function of a {@link CacheScan}, the pins in
+ * it, the time and the options.
  *
  * <p><b>Live set.</b> Roots are the pinned paths, every narinfo written within {@code keep}, and
  * every key {@linkplain #isProtected protected} (within {@code grace}, or undated unless {@code
  * --undated delete}): a protected narinfo is a root, and so is the path a protected realisation
- * names, so that what is kept is always consistent. The live narinfos are the closure of the
- * roots over the {@code References} of the narinfos in the registry (not the local store). A NAR
- * lives while a live narinfo names it; realisations and listings live with their path, debuginfo
- * with its NAR, logs by age; {@code nix-cache-info}, pins and keys of no known kind always live.
+ * names, so that what is kept is always consistent. The live narinfos are the closure of the roots
+ * over the {@code References} of the narinfos in the registry (not the local store). A NAR lives
+ * while a live narinfo names it; realisations and listings live with their path, debuginfo with its
+ * NAR, logs by age; {@code nix-cache-info}, pins and keys of no known kind always live.
  *
- * <p><b>Order.</b> Each doomed key waits for the doomed keys that point at it: a narinfo for
- * every doomed narinfo that references it and every doomed realisation that names it; a NAR for
- * every doomed narinfo that names it and every doomed debuginfo that points into it. As nothing
- * live points at anything doomed (the live set is closed), deleting in this order leaves a
- * consistent cache after every single delete: a {@code kill -9} at any instant leaves a cache
- * {@code oranc check} accepts, and a delete that fails holds back only what waits for it.
+ * <p><b>Order.</b> Each doomed key waits for the doomed keys that point at it: a narinfo for every
+ * doomed narinfo that references it and every doomed realisation that names it; a NAR for every
+ * doomed narinfo that names it and every doomed debuginfo that points into it. As nothing live
+ * points at anything doomed (the live set is closed), deleting in this order leaves a consistent
+ * cache after every single delete: a {@code kill -9} at any instant leaves a cache {@code oranc
+ * check} accepts, and a delete that fails holds back only what waits for it.
  */
 public final class GcPlan {
 
@@ -84,10 +84,14 @@ public final class GcPlan {
     for (CacheKey k : scan.keys()) {
       if (k.kind() == KeyKind.NARINFO) {
         narinfosByHash.computeIfAbsent(k.subject(), h -> new ArrayList<>(1)).add(k);
-        if (scan.pinned().contains(k.subject()) || isRecent(k, now, options) || isProtected(k, now, options)) {
+        if (scan.pinned().contains(k.subject())
+            || isRecent(k, now, options)
+            || isProtected(k, now, options)) {
           work.add(k.subject());
         }
-      } else if (k.kind() == KeyKind.REALISATION && k.subject() != null && isProtected(k, now, options)) {
+      } else if (k.kind() == KeyKind.REALISATION
+          && k.subject() != null
+          && isProtected(k, now, options)) {
         work.add(k.subject());
       }
     }
@@ -164,7 +168,7 @@ public final class GcPlan {
         }
         case REALISATION -> next.addAll(doomedNarinfos.getOrDefault(k.subject(), List.of()));
         case DEBUGINFO -> next.addAll(doomedNars.getOrDefault(k.subject(), List.of()));
-        default -> { }
+        default -> {}
       }
       next.remove(Integer.valueOf(i));
       for (int j : next) {

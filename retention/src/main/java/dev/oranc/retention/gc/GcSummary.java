@@ -13,8 +13,8 @@ import java.util.Map;
  * What {@code gc} did (or, in a dry run, would do). Deleted counts are keys the registry no longer
  * has after the run, including ones another run had deleted already (404).
  *
- * @param bytesFreed the layer sizes of what was deleted; the registry frees the space when its
- *     own garbage collection runs
+ * @param bytesFreed the layer sizes of what was deleted; the registry frees the space when its own
+ *     garbage collection runs
  * @param undated keys without a written time, kept or not
  * @param failed deletes that failed (listed in {@code failures})
  * @param notReached deletes not tried because a delete they wait for failed
@@ -52,10 +52,26 @@ public record GcSummary(
   public List<String> lines() {
     String verb = dryRun ? "would delete" : "deleted";
     List<String> lines = new ArrayList<>();
-    lines.add(verb + " " + narinfosDeleted + " narinfos, " + narsDeleted + " NARs, " + otherDeleted
-        + " other keys (" + ProgressReporter.bytes(bytesFreed) + (dryRun ? "" : " freed") + "); kept "
-        + narinfosKept + " narinfos, " + narsKept + " NARs, " + otherKept + " other keys; " + undated
-        + " undated");
+    lines.add(
+        verb
+            + " "
+            + narinfosDeleted
+            + " narinfos, "
+            + narsDeleted
+            + " NARs, "
+            + otherDeleted
+            + " other keys ("
+            + ProgressReporter.bytes(bytesFreed)
+            + (dryRun ? "" : " freed")
+            + "); kept "
+            + narinfosKept
+            + " narinfos, "
+            + narsKept
+            + " NARs, "
+            + otherKept
+            + " other keys; "
+            + undated
+            + " undated");
     if (dryRun && !sample.isEmpty()) {
       lines.add("for example: " + String.join(" ", sample));
     }
@@ -63,7 +79,9 @@ public record GcSummary(
       lines.add("failed: " + f);
     }
     if (notReached > 0) {
-      lines.add(notReached + " keys were left because a delete they wait for failed; the next run deletes them");
+      lines.add(
+          notReached
+              + " keys were left because a delete they wait for failed; the next run deletes them");
     }
     return lines;
   }

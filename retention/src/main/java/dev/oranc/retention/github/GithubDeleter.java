@@ -6,8 +6,8 @@ import java.util.Map;
 
 /**
  * Deletes a key on ghcr.io: the package version named by the key's manifest digest. The versions
- * are listed once, at the first delete (one paged listing for the whole run); a key whose digest
- * is not among them is gone already.
+ * are listed once, at the first delete (one paged listing for the whole run); a key whose digest is
+ * not among them is gone already.
  */
 public final class GithubDeleter implements Deleter {
 

@@ -34,8 +34,8 @@ import java.util.regex.Pattern;
  * ORANC_PASSWORD}) needs {@code read:packages} and {@code delete:packages}; it is sent only to the
  * API's own origin (redirects are not followed) and never logged. A version GitHub will not delete
  * (400/422, e.g. a public version downloaded more than 5,000 times) fails with GitHub's message.
- * Written against GitHub's documented request and answer shapes and tested against a stand-in
- * that follows them: ghcr.io itself cannot be reached from the test machines.
+ * Written against GitHub's documented request and answer shapes and tested against a stand-in that
+ * follows them: ghcr.io itself cannot be reached from the test machines.
  */
 public final class GithubPackages {
 
@@ -66,8 +66,8 @@ public final class GithubPackages {
     this.packageName = repository.substring(slash + 1);
     if (token == null || token.isEmpty()) {
       throw new RetentionException(
-          "deleting on ghcr.io goes through GitHub's API, which needs a token: set ORANC_PASSWORD to"
-              + " a token with read:packages and delete:packages");
+          "deleting on ghcr.io goes through GitHub's API, which needs a token: set ORANC_PASSWORD"
+              + " to a token with read:packages and delete:packages");
     }
     this.token = token;
   }
@@ -84,23 +84,28 @@ public final class GithubPackages {
     Map<String, Long> ids = new HashMap<>();
     URI next = versionsUri("?per_page=" + PAGE);
     for (int page = 1; next != null; page++) {
-      String operation = "GET package versions " + owner + "/" + packageName + " (page " + page + ")";
+      String operation =
+          "GET package versions " + owner + "/" + packageName + " (page " + page + ")";
       HttpResponse<byte[]> r = send(operation, HttpRequest.newBuilder(next).GET());
       if (r.statusCode() != 200) {
         throw error(operation, r);
       }
       try {
         for (Object v : JSON.std.listFrom(r.body())) {
-          if (v instanceof Map<?, ?> m && m.get("name") instanceof String name && m.get("id") instanceof Number id) {
+          if (v instanceof Map<?, ?> m
+              && m.get("name") instanceof String name
+              && m.get("id") instanceof Number id) {
             ids.put(name, id.longValue());
           }
         }
       } catch (IOException e) {
-        throw new RegistryException.Protocol(operation, "the answer is not a JSON list of versions");
+        throw new RegistryException.Protocol(
+            operation, "the answer is not a JSON list of versions");
       }
       next = nextPage(r.headers().allValues("Link"));
       if (next != null && !sameOrigin(next, api)) {
-        throw new RegistryException.Protocol(operation, "the next page is on another host: " + next.getHost());
+        throw new RegistryException.Protocol(
+            operation, "the next page is on another host: " + next.getHost());
       }
     }
     return ids;
@@ -109,7 +114,8 @@ public final class GithubPackages {
   /** Deletes version {@code id}: true when deleted, false when it was gone already (404). */
   public boolean delete(long id) throws InterruptedException {
     String operation = "DELETE package version " + owner + "/" + packageName + " " + id;
-    HttpResponse<byte[]> r = send(operation, HttpRequest.newBuilder(versionsUri("/" + id)).DELETE());
+    HttpResponse<byte[]> r =
+        send(operation, HttpRequest.newBuilder(versionsUri("/" + id)).DELETE());
     if (r.statusCode() == 204 || r.statusCode() == 200) {
       return true;
     }
@@ -120,11 +126,17 @@ public final class GithubPackages {
   }
 
   private URI versionsUri(String suffix) throws InterruptedException {
-    String base = "/packages/container/" + URLEncoder.encode(packageName, StandardCharsets.UTF_8) + "/versions";
+    String base =
+        "/packages/container/"
+            + URLEncoder.encode(packageName, StandardCharsets.UTF_8)
+            + "/versions";
     return api.resolve(ownerPath() + base + suffix);
   }
 
-  /** {@code /orgs/OWNER} when the owner is an organisation with this package, else {@code /users/OWNER}. */
+  /**
+   * {@code /orgs/OWNER} when the owner is an organisation with this package, else {@code
+   * /users/OWNER}.
+   */
   private String ownerPath() throws InterruptedException {
     String p = ownerPath;
     if (p != null) {
@@ -132,8 +144,11 @@ public final class GithubPackages {
     }
     String encodedOwner = URLEncoder.encode(owner, StandardCharsets.UTF_8);
     String org = "/orgs/" + encodedOwner;
-    URI probe = api.resolve(org + "/packages/container/" + URLEncoder.encode(packageName, StandardCharsets.UTF_8));
-    HttpResponse<byte[]> r = send("GET package " + owner + "/" + packageName, HttpRequest.newBuilder(probe).GET());
+    URI probe =
+        api.resolve(
+            org + "/packages/container/" + URLEncoder.encode(packageName, StandardCharsets.UTF_8));
+    HttpResponse<byte[]> r =
+        send("GET package " + owner + "/" + packageName, HttpRequest.newBuilder(probe).GET());
     if (r.statusCode() == 200) {
       p = org;
     } else if (r.statusCode() == 404) {
@@ -145,18 +160,24 @@ public final class GithubPackages {
     return p;
   }
 
-  private HttpResponse<byte[]> send(String operation, HttpRequest.Builder request) throws InterruptedException {
+  private HttpResponse<byte[]> send(String operation, HttpRequest.Builder request)
+      throws InterruptedException {
     try {
       return http.send(
-          request.header("Authorization", "Bearer " + token)
+          request
+              .header("Authorization", "Bearer " + token)
               .header("Accept", "application/vnd.github+json")
               .header("X-GitHub-Api-Version", "2022-11-28")
               .timeout(Duration.ofMinutes(2))
               .build(),
           HttpResponse.BodyHandlers.ofByteArray());
     } catch (IOException e) {
-      throw new RegistryException.Unavailable(operation, "cannot reach " + api.getHost() + ": " + e.getMessage(),
-          RegistryException.Unavailable.Reason.UNREACHABLE, 0, e);
+      throw new RegistryException.Unavailable(
+          operation,
+          "cannot reach " + api.getHost() + ": " + e.getMessage(),
+          RegistryException.Unavailable.Reason.UNREACHABLE,
+          0,
+          e);
     }
   }
 
@@ -165,21 +186,39 @@ public final class GithubPackages {
     String message = message(r.body());
     String detail = "GitHub answered " + status + (message.isEmpty() ? "" : " (" + message + ")");
     Optional<String> retryAfter = r.headers().firstValue("Retry-After");
-    boolean exhausted = r.headers().firstValue("x-ratelimit-remaining").map("0"::equals).orElse(false);
+    boolean exhausted =
+        r.headers().firstValue("x-ratelimit-remaining").map("0"::equals).orElse(false);
     if (status == 429 || ((status == 403) && (retryAfter.isPresent() || exhausted))) {
-      long seconds = retryAfter.map(GithubPackages::seconds).orElseGet(() ->
-          r.headers().firstValue("x-ratelimit-reset").map(GithubPackages::seconds)
-              .map(reset -> Math.max(0, reset - System.currentTimeMillis() / 1000)).orElse(-1L));
+      long seconds =
+          retryAfter
+              .map(GithubPackages::seconds)
+              .orElseGet(
+                  () ->
+                      r.headers()
+                          .firstValue("x-ratelimit-reset")
+                          .map(GithubPackages::seconds)
+                          .map(reset -> Math.max(0, reset - System.currentTimeMillis() / 1000))
+                          .orElse(-1L));
       return new RegistryException.RateLimited(operation, detail, seconds);
     }
     return switch (status) {
       case 401 -> new RegistryException.Unauthorized(operation, detail + "; the token was refused");
-      case 403 -> new RegistryException.Forbidden(operation,
-          detail + "; the token needs read:packages and delete:packages, and admin rights on the package");
+      case 403 ->
+          new RegistryException.Forbidden(
+              operation,
+              detail
+                  + "; the token needs read:packages and delete:packages, and admin rights on the"
+                  + " package");
       case 404 -> new RegistryException.NotFound(operation, detail);
-      default -> status >= 500
-          ? new RegistryException.Unavailable(operation, detail, RegistryException.Unavailable.Reason.SERVER_ERROR, status, null)
-          : new RegistryException.Protocol(operation, "GitHub will not: " + detail);
+      default ->
+          status >= 500
+              ? new RegistryException.Unavailable(
+                  operation,
+                  detail,
+                  RegistryException.Unavailable.Reason.SERVER_ERROR,
+                  status,
+                  null)
+              : new RegistryException.Protocol(operation, "GitHub will not: " + detail);
     };
   }
 
@@ -215,7 +254,8 @@ public final class GithubPackages {
   }
 
   private static boolean sameOrigin(URI a, URI b) {
-    return Objects.equals(a.getScheme(), b.getScheme()) && Objects.equals(a.getHost(), b.getHost())
+    return Objects.equals(a.getScheme(), b.getScheme())
+        && Objects.equals(a.getHost(), b.getHost())
         && a.getPort() == b.getPort();
   }
 }

@@ -1,9 +1,9 @@
 package dev.oranc.retention.pin;
 
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.common.oci.DigestedManifest;
-import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.retention.CacheTarget;
 import dev.oranc.retention.RetentionException;
@@ -44,13 +44,15 @@ public final class Pins {
   /**
    * The key of pin {@code name}.
    *
-   * @throws IllegalArgumentException when the name is not 1–100 of letters, digits, {@code .}, {@code _}
-   *     and {@code -}, starting with a letter or digit
+   * @throws IllegalArgumentException when the name is not 1–100 of letters, digits, {@code .},
+   *     {@code _} and {@code -}, starting with a letter or digit
    */
   public static String key(String name) {
     if (name == null || !NAME.matcher(name).matches()) {
       throw new IllegalArgumentException(
-          "pin name '" + name + "': expected 1 to 100 letters, digits, '.', '_' or '-', starting"
+          "pin name '"
+              + name
+              + "': expected 1 to 100 letters, digits, '.', '_' or '-', starting"
               + " with a letter or digit");
     }
     return PREFIX + name;
@@ -69,19 +71,32 @@ public final class Pins {
   public void set(String name, List<StorePath> paths) throws InterruptedException {
     String key = key(name);
     if (paths.isEmpty()) {
-      throw new RetentionException("pin " + name + ": no store paths given (on the command line or standard input)");
+      throw new RetentionException(
+          "pin " + name + ": no store paths given (on the command line or standard input)");
     }
     byte[] body = body(paths);
-    CacheTarget.await(target.cache().store(
-        target.repository(), key, body, CONTENT_TYPE, null, target.credentials(), null));
-    log.info("pin {} set to {} path{} in {}", name, paths.size(), paths.size() == 1 ? "" : "s", target.repository());
+    CacheTarget.await(
+        target
+            .cache()
+            .store(target.repository(), key, body, CONTENT_TYPE, null, target.credentials(), null));
+    log.info(
+        "pin {} set to {} path{} in {}",
+        name,
+        paths.size(),
+        paths.size() == 1 ? "" : "s",
+        target.repository());
   }
 
   /** Every pin, by name, with its number of paths. */
   public List<Pin> list() throws InterruptedException {
     List<Pin> pins = new ArrayList<>();
-    for (String tag : CacheTarget.await(target.client().listTags(
-        target.repository(), 1000, Integer.MAX_VALUE, target.credentials(), null)).tags()) {
+    for (String tag :
+        CacheTarget.await(
+                target
+                    .client()
+                    .listTags(
+                        target.repository(), 1000, Integer.MAX_VALUE, target.credentials(), null))
+            .tags()) {
       String key;
       try {
         key = target.codec().decode(tag);
@@ -91,13 +106,21 @@ public final class Pins {
       if (!key.startsWith(PREFIX)) {
         continue;
       }
-      Optional<StoredFile> file = CacheTarget.await(
-          target.cache().find(target.repository(), key, target.credentials(), null));
+      Optional<StoredFile> file =
+          CacheTarget.await(
+              target.cache().find(target.repository(), key, target.credentials(), null));
       if (file.isEmpty()) {
         continue;
       }
-      byte[] bytes = CacheTarget.await(target.cache().read(
-          file.get(), (int) Math.max(1, Math.min(file.get().size(), 1 << 20)), target.credentials(), null));
+      byte[] bytes =
+          CacheTarget.await(
+              target
+                  .cache()
+                  .read(
+                      file.get(),
+                      (int) Math.max(1, Math.min(file.get().size(), 1 << 20)),
+                      target.credentials(),
+                      null));
       pins.add(new Pin(key.substring(PREFIX.length()), CacheScanner.pinnedHashParts(bytes).size()));
     }
     pins.sort((a, b) -> a.name().compareTo(b.name()));
@@ -113,12 +136,20 @@ public final class Pins {
     String key = key(name);
     boolean removed = false;
     for (Tag tag : target.codec().readTags(key)) {
-      Optional<DigestedManifest> m = CacheTarget.await(target.client().getDigestedManifest(
-          target.repository(), tag.value(), target.credentials(), null));
+      Optional<DigestedManifest> m =
+          CacheTarget.await(
+              target
+                  .client()
+                  .getDigestedManifest(
+                      target.repository(), tag.value(), target.credentials(), null));
       if (m.isPresent()) {
         try {
-          removed |= CacheTarget.await(target.client().deleteManifest(
-              target.repository(), m.get().digest(), target.credentials(), null));
+          removed |=
+              CacheTarget.await(
+                  target
+                      .client()
+                      .deleteManifest(
+                          target.repository(), m.get().digest(), target.credentials(), null));
         } catch (RegistryException.Forbidden e) {
           throw new RetentionException("pin remove " + name + ": " + e.getMessage(), e);
         }

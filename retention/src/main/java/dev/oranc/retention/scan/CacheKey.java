@@ -12,8 +12,8 @@ import java.util.Objects;
  * @param layerDigest the file's blob
  * @param layerSize the file's size: what deleting it frees (once the registry collects garbage)
  * @param created when it was written, or null when undated
- * @param subject what it lives with: the hash part of a narinfo, listing or realisation's path;
- *     the NAR key a debuginfo points into; null for other kinds, or when unreadable
+ * @param subject what it lives with: the hash part of a narinfo, listing or realisation's path; the
+ *     NAR key a debuginfo points into; null for other kinds, or when unreadable
  */
 public record CacheKey(
     String key,

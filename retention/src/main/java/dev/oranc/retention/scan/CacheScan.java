@@ -18,8 +18,12 @@ import java.util.Set;
  * @param foreignTags tags that are not cache keys at all (another tool's images): left alone
  */
 public record CacheScan(
-    List<CacheKey> keys, Map<String, NarInfoFacts> narinfos, Set<String> pinned, List<String> problems,
-    Set<String> unreadable, int foreignTags) {
+    List<CacheKey> keys,
+    Map<String, NarInfoFacts> narinfos,
+    Set<String> pinned,
+    List<String> problems,
+    Set<String> unreadable,
+    int foreignTags) {
 
   public CacheScan {
     keys = List.copyOf(keys);

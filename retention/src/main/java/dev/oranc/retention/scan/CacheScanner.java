@@ -4,6 +4,8 @@ import com.fasterxml.jackson.jr.ob.JSON;
 import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.layout.ImageLayout;
+import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.nix.hash.HashAlgorithm;
 import dev.oranc.common.nix.narinfo.NarInfo;
 import dev.oranc.common.nix.signature.NixSignature;
@@ -11,12 +13,11 @@ import dev.oranc.common.nix.signature.PublicKey;
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.DigestedManifest;
-import dev.oranc.common.layout.ImageLayout;
-import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.oci.TagList;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.retention.CacheTarget;
 import dev.oranc.retention.RetentionException;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -26,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -35,19 +37,17 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.io.IOException;
-import java.util.concurrent.ExecutionException;
 
 /**
  * Reads a whole repository: the tag list (paged), then every tag's manifest and, for the keys that
  * refer to other keys (narinfos, realisations, debuginfo, pins), the file itself, {@code
  * parallelism} at a time on worker threads.
  *
- * <p>What is kept per key is a {@link CacheKey} and, per narinfo, its {@link NarInfoFacts}: never
- * a file's bytes beyond the one being parsed, so memory grows with the number of keys, not with
- * their size. A registry failure ends the scan: {@code gc} must not plan from a partial view (a
- * narinfo it could not read may reference one it would delete). A key that reads but cannot be
- * understood is a problem, reported, and kept.
+ * <p>What is kept per key is a {@link CacheKey} and, per narinfo, its {@link NarInfoFacts}: never a
+ * file's bytes beyond the one being parsed, so memory grows with the number of keys, not with their
+ * size. A registry failure ends the scan: {@code gc} must not plan from a partial view (a narinfo
+ * it could not read may reference one it would delete). A key that reads but cannot be understood
+ * is a problem, reported, and kept.
  */
 public final class CacheScanner {
 
@@ -55,6 +55,7 @@ public final class CacheScanner {
 
   /** Tags asked for per page; registries that page (ghcr.io, Harbor) cap it at 1,000 or so. */
   static final int TAG_PAGE = 1000;
+
   /** Realisations, debuginfo and pins are small JSON or text; a larger one is not ours. */
   static final int MAX_SMALL_FILE = 1 << 20;
 
@@ -91,10 +92,19 @@ public final class CacheScanner {
   public CacheScan scan() throws InterruptedException {
     TagList tags;
     try {
-      tags = CacheTarget.await(target.client().listTags(
-          target.repository(), TAG_PAGE, Integer.MAX_VALUE, target.credentials(), null));
+      tags =
+          CacheTarget.await(
+              target
+                  .client()
+                  .listTags(
+                      target.repository(),
+                      TAG_PAGE,
+                      Integer.MAX_VALUE,
+                      target.credentials(),
+                      null));
     } catch (RegistryException e) {
-      throw new RetentionException("cannot list the tags of " + target.repository() + ": " + e.getMessage(), e);
+      throw new RetentionException(
+          "cannot list the tags of " + target.repository() + ": " + e.getMessage(), e);
     }
     listed.set(tags.tags().size());
     log.info("{}: {} tags", target.repository(), tags.tags().size());
@@ -107,33 +117,38 @@ public final class CacheScanner {
     AtomicInteger foreign = new AtomicInteger();
     Object lock = new Object();
 
-    ExecutorService pool = Executors.newFixedThreadPool(parallelism, r -> {
-      Thread t = new Thread(r, "oranc-scan");
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            parallelism,
+            r -> {
+              Thread t = new Thread(r, "oranc-scan");
+              t.setDaemon(true);
+              return t;
+            });
     try {
       List<Future<?>> futures = new ArrayList<>(tags.tags().size());
       for (String tag : tags.tags()) {
-        futures.add(pool.submit(() -> {
-          Read read = read(tag);
-          scanned.incrementAndGet();
-          synchronized (lock) {
-            if (read instanceof Read.Foreign) {
-              foreign.incrementAndGet();
-            } else if (read instanceof Read.Unreadable u) {
-              problems.add(u.key() + ": " + u.problem());
-              unreadable.add(u.key());
-            } else if (read instanceof Read.Key k) {
-              keys.add(k.key());
-              if (k.narinfo() != null) {
-                narinfos.put(k.key().key(), k.narinfo());
-              }
-              pinned.addAll(k.pinned());
-            }
-          }
-          return null;
-        }));
+        futures.add(
+            pool.submit(
+                () -> {
+                  Read read = read(tag);
+                  scanned.incrementAndGet();
+                  synchronized (lock) {
+                    if (read instanceof Read.Foreign) {
+                      foreign.incrementAndGet();
+                    } else if (read instanceof Read.Unreadable u) {
+                      problems.add(u.key() + ": " + u.problem());
+                      unreadable.add(u.key());
+                    } else if (read instanceof Read.Key k) {
+                      keys.add(k.key());
+                      if (k.narinfo() != null) {
+                        narinfos.put(k.key().key(), k.narinfo());
+                      }
+                      pinned.addAll(k.pinned());
+                    }
+                  }
+                  return null;
+                }));
       }
       for (Future<?> f : futures) {
         try {
@@ -142,8 +157,11 @@ public final class CacheScanner {
           Throwable cause = Causes.of(e);
           pool.shutdownNow();
           throw new RetentionException(
-              "cannot read " + target.repository() + " whole, so nothing is decided from it: "
-                  + cause.getMessage(), cause);
+              "cannot read "
+                  + target.repository()
+                  + " whole, so nothing is decided from it: "
+                  + cause.getMessage(),
+              cause);
         }
       }
     } finally {
@@ -167,8 +185,10 @@ public final class CacheScanner {
 
   private Read read(String tagValue) throws InterruptedException {
     Optional<DigestedManifest> found =
-        CacheTarget.await(target.client().getDigestedManifest(
-            target.repository(), tagValue, target.credentials(), null));
+        CacheTarget.await(
+            target
+                .client()
+                .getDigestedManifest(target.repository(), tagValue, target.credentials(), null));
     if (found.isEmpty()) {
       return new Read.Gone(); // deleted since the listing
     }
@@ -196,12 +216,16 @@ public final class CacheScanner {
       subject = KeyKind.hashPartOf(key);
     } else if (kind.readsBody()) {
       if (file.size() > (kind == KeyKind.NARINFO ? NarInfo.MAX_LENGTH : MAX_SMALL_FILE)) {
-        return new Read.Unreadable(key, "is " + file.size() + " bytes, too large for a " + kind.name().toLowerCase());
+        return new Read.Unreadable(
+            key, "is " + file.size() + " bytes, too large for a " + kind.name().toLowerCase());
       }
       byte[] body;
       try {
-        body = CacheTarget.await(target.cache().read(
-            file, (int) Math.max(1, file.size()), target.credentials(), null));
+        body =
+            CacheTarget.await(
+                target
+                    .cache()
+                    .read(file, (int) Math.max(1, file.size()), target.credentials(), null));
       } catch (RegistryException.NotFound e) {
         return new Read.Unreadable(key, "its blob " + file.digest() + " is missing");
       }
@@ -222,14 +246,16 @@ public final class CacheScanner {
     }
     return new Read.Key(
         new CacheKey(key, tagValue, kind, m.digest(), file.digest(), file.size(), created, subject),
-        narinfo, pinned);
+        narinfo,
+        pinned);
   }
 
   private NarInfoFacts narinfo(String key, byte[] body) {
     NarInfo info = NarInfo.parse(body);
     String hashPart = KeyKind.hashPartOf(key);
     if (!info.storePath().hashPart().equals(hashPart)) {
-      throw new IllegalArgumentException("describes " + info.storePath() + ", not a path with hash " + hashPart);
+      throw new IllegalArgumentException(
+          "describes " + info.storePath() + ", not a path with hash " + hashPart);
     }
     List<String> references = new ArrayList<>(info.references().size());
     for (StorePath r : info.references()) {
@@ -238,9 +264,17 @@ public final class CacheScanner {
       }
     }
     Digest fileDigest =
-        info.fileHash().filter(h -> h.algorithm() == HashAlgorithm.SHA256).map(h -> Digest.of(h.bytes())).orElse(null);
-    return new NarInfoFacts(hashPart, narKey(info.url()), fileDigest,
-        info.fileSize().isPresent() ? info.fileSize().getAsLong() : -1, references, signatureProblem(info));
+        info.fileHash()
+            .filter(h -> h.algorithm() == HashAlgorithm.SHA256)
+            .map(h -> Digest.of(h.bytes()))
+            .orElse(null);
+    return new NarInfoFacts(
+        hashPart,
+        narKey(info.url()),
+        fileDigest,
+        info.fileSize().isPresent() ? info.fileSize().getAsLong() : -1,
+        references,
+        signatureProblem(info));
   }
 
   /** A narinfo's URL as a key of this cache: relative, without a leading {@code ./}. */
@@ -311,7 +345,8 @@ public final class CacheScanner {
         }
         out.add(StorePath.parse(l.substring(0, slash), l).hashPart());
       } catch (FormatException | IllegalArgumentException e) {
-        throw new IllegalArgumentException("pin line " + lineNo + " is not a store path: " + shorten(l));
+        throw new IllegalArgumentException(
+            "pin line " + lineNo + " is not a store path: " + shorten(l));
       }
     }
     return out;

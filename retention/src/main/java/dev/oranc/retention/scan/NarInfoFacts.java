@@ -12,11 +12,15 @@ import java.util.Objects;
  * @param fileDigest its {@code FileHash} when that is a SHA-256 (comparable with the layer's
  *     digest), else null
  * @param fileSize its {@code FileSize}, or -1
- * @param signatureProblem when trusted keys were given and none verifies its signatures: why;
- *     else null
+ * @param signatureProblem when trusted keys were given and none verifies its signatures: why; else
+ *     null
  */
 public record NarInfoFacts(
-    String hashPart, String narKey, Digest fileDigest, long fileSize, List<String> references,
+    String hashPart,
+    String narKey,
+    Digest fileDigest,
+    long fileSize,
+    List<String> references,
     String signatureProblem) {
 
   public NarInfoFacts {

@@ -14,10 +14,14 @@ class DeleteThrottleTest {
   void deletesAreSpacedEvenlyAndIdleTimeIsNotSavedUpAsABurst() throws Exception {
     AtomicLong clock = new AtomicLong(1_000);
     List<Duration> slept = new ArrayList<>();
-    DeleteThrottle t = new DeleteThrottle(60, clock::get, d -> {
-      slept.add(d);
-      clock.addAndGet(d.toNanos());
-    });
+    DeleteThrottle t =
+        new DeleteThrottle(
+            60,
+            clock::get,
+            d -> {
+              slept.add(d);
+              clock.addAndGet(d.toNanos());
+            });
     t.acquire();
     t.acquire();
     t.acquire();

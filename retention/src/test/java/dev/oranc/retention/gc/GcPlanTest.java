@@ -10,15 +10,15 @@ import dev.oranc.retention.scan.KeyKind;
 import dev.oranc.retention.scan.NarInfoFacts;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
-import java.util.ArrayDeque;
-import java.util.HashSet;
 
 /** The live set and the delete order, from a hand-made scan: no registry needed. */
 class GcPlanTest {
@@ -48,8 +48,10 @@ class GcPlanTest {
       for (char x : refs) {
         r.add(hash(x));
       }
-      keys.add(new CacheKey(h + ".narinfo", "t" + n, KeyKind.NARINFO, next(), next(), 300, created, h));
-      narinfos.put(h + ".narinfo", new NarInfoFacts(h, "nar/" + nar + ".nar.zst", null, -1, r, null));
+      keys.add(
+          new CacheKey(h + ".narinfo", "t" + n, KeyKind.NARINFO, next(), next(), 300, created, h));
+      narinfos.put(
+          h + ".narinfo", new NarInfoFacts(h, "nar/" + nar + ".nar.zst", null, -1, r, null));
       return this;
     }
 
@@ -77,7 +79,10 @@ class GcPlanTest {
     return out;
   }
 
-  /** Deletes in the plan's order one at a time, checking after each that nothing kept points at a gone key. */
+  /**
+   * Deletes in the plan's order one at a time, checking after each that nothing kept points at a
+   * gone key.
+   */
   static List<String> runInOrder(GcPlan plan, CacheScan scan) {
     List<CacheKey> doomed = plan.doomed();
     int[] waiting = new int[doomed.size()];
@@ -125,67 +130,108 @@ class GcPlanTest {
   @Test
   void aPinnedClosureStaysWithItsSharedDependencyAndTheRestGoesReferrersFirst() {
     // A -> D <- B -> E, C alone; F and G share one NAR, F is pinned.
-    ScanBuilder b = new ScanBuilder()
-        .narinfo('d', "d", OLD).nar("d", OLD)
-        .narinfo('e', "e", OLD).nar("e", OLD)
-        .narinfo('a', "a", OLD, 'd').nar("a", OLD)
-        .narinfo('b', "b", OLD, 'd', 'e').nar("b", OLD)
-        .narinfo('c', "c", OLD).nar("c", OLD)
-        .narinfo('f', "shared", OLD).narinfo('g', "shared", OLD).nar("shared", OLD)
-        .nar("orphan", OLD)
-        .key("nix-cache-info", OLD, null)
-        .key("pins/prod", OLD, null)
-        .key(ScanBuilder.hash('b') + ".ls", OLD, ScanBuilder.hash('b'))
-        .key(ScanBuilder.hash('a') + ".ls", OLD, ScanBuilder.hash('a'))
-        .key("realisations/sha256:" + "1".repeat(64) + "!out.doi", OLD, ScanBuilder.hash('e'))
-        .key("log/" + "x".repeat(32) + "-old.drv", OLD, null)
-        .key("log/" + "y".repeat(32) + "-new.drv", NOW.minus(Duration.ofDays(1)), null)
-        .key("something/else", OLD, null);
+    ScanBuilder b =
+        new ScanBuilder()
+            .narinfo('d', "d", OLD)
+            .nar("d", OLD)
+            .narinfo('e', "e", OLD)
+            .nar("e", OLD)
+            .narinfo('a', "a", OLD, 'd')
+            .nar("a", OLD)
+            .narinfo('b', "b", OLD, 'd', 'e')
+            .nar("b", OLD)
+            .narinfo('c', "c", OLD)
+            .nar("c", OLD)
+            .narinfo('f', "shared", OLD)
+            .narinfo('g', "shared", OLD)
+            .nar("shared", OLD)
+            .nar("orphan", OLD)
+            .key("nix-cache-info", OLD, null)
+            .key("pins/prod", OLD, null)
+            .key(ScanBuilder.hash('b') + ".ls", OLD, ScanBuilder.hash('b'))
+            .key(ScanBuilder.hash('a') + ".ls", OLD, ScanBuilder.hash('a'))
+            .key("realisations/sha256:" + "1".repeat(64) + "!out.doi", OLD, ScanBuilder.hash('e'))
+            .key("log/" + "x".repeat(32) + "-old.drv", OLD, null)
+            .key("log/" + "y".repeat(32) + "-new.drv", NOW.minus(Duration.ofDays(1)), null)
+            .key("something/else", OLD, null);
     b.pinned.add(ScanBuilder.hash('a'));
     b.pinned.add(ScanBuilder.hash('f'));
     CacheScan scan = b.build();
     GcPlan plan = GcPlan.of(scan, NOW, options(Duration.ofDays(30), Duration.ofHours(1), false));
 
-    String bh = ScanBuilder.hash('b'), ch = ScanBuilder.hash('c'), eh = ScanBuilder.hash('e'), gh = ScanBuilder.hash('g');
-    assertEquals(new TreeSet<>(List.of(
-        bh + ".narinfo", ch + ".narinfo", eh + ".narinfo", gh + ".narinfo",
-        "nar/b.nar.zst", "nar/c.nar.zst", "nar/e.nar.zst", "nar/orphan.nar.zst",
-        bh + ".ls", "realisations/sha256:" + "1".repeat(64) + "!out.doi",
-        "log/" + "x".repeat(32) + "-old.drv")), doomed(plan));
+    String bh = ScanBuilder.hash('b'),
+        ch = ScanBuilder.hash('c'),
+        eh = ScanBuilder.hash('e'),
+        gh = ScanBuilder.hash('g');
+    assertEquals(
+        new TreeSet<>(
+            List.of(
+                bh + ".narinfo",
+                ch + ".narinfo",
+                eh + ".narinfo",
+                gh + ".narinfo",
+                "nar/b.nar.zst",
+                "nar/c.nar.zst",
+                "nar/e.nar.zst",
+                "nar/orphan.nar.zst",
+                bh + ".ls",
+                "realisations/sha256:" + "1".repeat(64) + "!out.doi",
+                "log/" + "x".repeat(32) + "-old.drv")),
+        doomed(plan));
 
     List<String> order = runInOrder(plan, scan);
     assertEquals(doomed(plan), new TreeSet<>(order), "every doomed key becomes deletable");
     assertTrue(order.indexOf(bh + ".narinfo") < order.indexOf(eh + ".narinfo"), order.toString());
-    assertTrue(order.indexOf("realisations/sha256:" + "1".repeat(64) + "!out.doi") < order.indexOf(eh + ".narinfo"));
+    assertTrue(
+        order.indexOf("realisations/sha256:" + "1".repeat(64) + "!out.doi")
+            < order.indexOf(eh + ".narinfo"));
     assertTrue(order.indexOf(eh + ".narinfo") < order.indexOf("nar/e.nar.zst"), order.toString());
   }
 
   @Test
   void recentNarinfosKeepTheirClosureAndGraceProtectsEverythingFresh() {
     Instant fresh = NOW.minus(Duration.ofMinutes(10));
-    ScanBuilder b = new ScanBuilder()
-        .narinfo('d', "d", OLD).nar("d", OLD)
-        .narinfo('a', "a", NOW.minus(Duration.ofDays(2)), 'd').nar("a", NOW.minus(Duration.ofDays(2)))
-        .narinfo('c', "c", OLD).nar("c", OLD)
-        .nar("inflight", fresh); // a push uploads the NAR before its narinfo
+    ScanBuilder b =
+        new ScanBuilder()
+            .narinfo('d', "d", OLD)
+            .nar("d", OLD)
+            .narinfo('a', "a", NOW.minus(Duration.ofDays(2)), 'd')
+            .nar("a", NOW.minus(Duration.ofDays(2)))
+            .narinfo('c', "c", OLD)
+            .nar("c", OLD)
+            .nar("inflight", fresh); // a push uploads the NAR before its narinfo
     CacheScan scan = b.build();
-    assertEquals(Set.of(ScanBuilder.hash('c') + ".narinfo", "nar/c.nar.zst"),
+    assertEquals(
+        Set.of(ScanBuilder.hash('c') + ".narinfo", "nar/c.nar.zst"),
         doomed(GcPlan.of(scan, NOW, options(Duration.ofDays(3), Duration.ofHours(1), false))));
-    assertEquals(Set.of(ScanBuilder.hash('c') + ".narinfo", "nar/c.nar.zst", ScanBuilder.hash('a') + ".narinfo",
-            "nar/a.nar.zst", ScanBuilder.hash('d') + ".narinfo", "nar/d.nar.zst"),
+    assertEquals(
+        Set.of(
+            ScanBuilder.hash('c') + ".narinfo",
+            "nar/c.nar.zst",
+            ScanBuilder.hash('a') + ".narinfo",
+            "nar/a.nar.zst",
+            ScanBuilder.hash('d') + ".narinfo",
+            "nar/d.nar.zst"),
         doomed(GcPlan.of(scan, NOW, options(Duration.ofDays(1), Duration.ofHours(1), false))));
     // Without grace the in-flight NAR goes too.
-    assertTrue(doomed(GcPlan.of(scan, NOW, options(Duration.ZERO, Duration.ZERO, false))).contains("nar/inflight.nar.zst"));
+    assertTrue(
+        doomed(GcPlan.of(scan, NOW, options(Duration.ZERO, Duration.ZERO, false)))
+            .contains("nar/inflight.nar.zst"));
   }
 
   @Test
   void undatedKeysAreKeptWithTheirClosureUnlessUndatedDelete() {
-    ScanBuilder b = new ScanBuilder()
-        .narinfo('d', "d", OLD).nar("d", null)
-        .narinfo('a', "a", null, 'd').nar("a", null)
-        .narinfo('c', "c", OLD).nar("c", OLD);
+    ScanBuilder b =
+        new ScanBuilder()
+            .narinfo('d', "d", OLD)
+            .nar("d", null)
+            .narinfo('a', "a", null, 'd')
+            .nar("a", null)
+            .narinfo('c', "c", OLD)
+            .nar("c", OLD);
     CacheScan scan = b.build();
-    assertEquals(Set.of(ScanBuilder.hash('c') + ".narinfo", "nar/c.nar.zst"),
+    assertEquals(
+        Set.of(ScanBuilder.hash('c') + ".narinfo", "nar/c.nar.zst"),
         doomed(GcPlan.of(scan, NOW, options(Duration.ZERO, Duration.ZERO, false))));
     GcPlan all = GcPlan.of(scan, NOW, options(Duration.ZERO, Duration.ZERO, true));
     assertEquals(6, all.doomed().size());
@@ -194,9 +240,13 @@ class GcPlanTest {
 
   @Test
   void aProtectedRealisationKeepsThePathItNames() {
-    ScanBuilder b = new ScanBuilder()
-        .narinfo('a', "a", OLD).nar("a", OLD)
-        .key("realisations/sha256:" + "2".repeat(64) + "!out.doi", NOW, ScanBuilder.hash('a'));
-    assertEquals(Set.of(), doomed(GcPlan.of(b.build(), NOW, options(Duration.ZERO, Duration.ofHours(1), false))));
+    ScanBuilder b =
+        new ScanBuilder()
+            .narinfo('a', "a", OLD)
+            .nar("a", OLD)
+            .key("realisations/sha256:" + "2".repeat(64) + "!out.doi", NOW, ScanBuilder.hash('a'));
+    assertEquals(
+        Set.of(),
+        doomed(GcPlan.of(b.build(), NOW, options(Duration.ZERO, Duration.ofHours(1), false))));
   }
 }

@@ -48,8 +48,8 @@ public final class Nix32 {
   }
 
   /**
-   * The number of bytes that {@code textLength} characters encode, or -1 when no byte count
-   * encodes to that many characters (⌈8n/5⌉ skips some lengths, such as 1, 3 and 6).
+   * The number of bytes that {@code textLength} characters encode, or -1 when no byte count encodes
+   * to that many characters (⌈8n/5⌉ skips some lengths, such as 1, 3 and 6).
    */
   public static int decodedLength(int textLength) {
     if (textLength < 0) {
@@ -102,7 +102,9 @@ public final class Nix32 {
     if (n < 0) {
       throw new FormatException(
           subject(text),
-          "length " + text.length() + " is not the length of any nix32 string (⌈8n/5⌉ for n bytes)");
+          "length "
+              + text.length()
+              + " is not the length of any nix32 string (⌈8n/5⌉ for n bytes)");
     }
     return decode(text, n);
   }
@@ -118,8 +120,8 @@ public final class Nix32 {
 
   /**
    * Decodes {@code text} from index {@code from} to its end; errors carry {@code subject} and
-   * positions counted from the start of {@code text}, so a caller parsing {@code sha256:...}
-   * can point into its own input.
+   * positions counted from the start of {@code text}, so a caller parsing {@code sha256:...} can
+   * point into its own input.
    */
   static byte[] decode(CharSequence text, int from, int byteLength, String subject) {
     int expected = encodedLength(byteLength);
@@ -127,7 +129,12 @@ public final class Nix32 {
     if (end - from != expected) {
       throw new FormatException(
           subject,
-          "has " + (end - from) + " nix32 characters, expected " + expected + " for " + byteLength
+          "has "
+              + (end - from)
+              + " nix32 characters, expected "
+              + expected
+              + " for "
+              + byteLength
               + " bytes");
     }
     byte[] out = new byte[byteLength];
@@ -154,8 +161,11 @@ public final class Nix32 {
       throw new FormatException(
           subject,
           "position " + from,
-          "first nix32 character '" + text.charAt(from) + "' has non-zero bits beyond the "
-              + byteLength + "-byte value");
+          "first nix32 character '"
+              + text.charAt(from)
+              + "' has non-zero bits beyond the "
+              + byteLength
+              + "-byte value");
     }
     return out;
   }
@@ -171,8 +181,6 @@ public final class Nix32 {
   }
 
   static String describe(char c) {
-    return c >= 0x20 && c < 0x7f
-        ? "'" + c + "'"
-        : String.format("character U+%04X", (int) c);
+    return c >= 0x20 && c < 0x7f ? "'" + c + "'" : String.format("character U+%04X", (int) c);
   }
 }

@@ -58,8 +58,8 @@ public record NixHash(HashAlgorithm algorithm, byte[] bytes) {
   }
 
   /**
-   * Parses any typed form Nix accepts: {@code sha256:<base16>}, {@code sha256:<nix32>},
-   * {@code sha256:<base64>} and SRI {@code sha256-<base64>}, for md5, sha1, sha256 and sha512.
+   * Parses any typed form Nix accepts: {@code sha256:<base16>}, {@code sha256:<nix32>}, {@code
+   * sha256:<base64>} and SRI {@code sha256-<base64>}, for md5, sha1, sha256 and sha512.
    *
    * @throws FormatException naming the input and what was wrong with it
    */
@@ -80,8 +80,8 @@ public record NixHash(HashAlgorithm algorithm, byte[] bytes) {
   }
 
   /**
-   * Parses {@code text} (as {@link #parse}) and requires it to be of {@code expected} type, as
-   * Nix does where the context fixes the type.
+   * Parses {@code text} (as {@link #parse}) and requires it to be of {@code expected} type, as Nix
+   * does where the context fixes the type.
    */
   public static NixHash parse(String text, HashAlgorithm expected) {
     NixHash hash = parse(text);
@@ -93,8 +93,8 @@ public record NixHash(HashAlgorithm algorithm, byte[] bytes) {
   }
 
   /**
-   * Parses a hash without its type prefix, in base-16, nix32 or base-64 chosen by length, as
-   * {@code Hash::parseNonSRIUnprefixed} does (content addresses carry hashes like this).
+   * Parses a hash without its type prefix, in base-16, nix32 or base-64 chosen by length, as {@code
+   * Hash::parseNonSRIUnprefixed} does (content addresses carry hashes like this).
    */
   public static NixHash parseUnprefixed(String text, HashAlgorithm algorithm) {
     Objects.requireNonNull(text, "text");
@@ -108,7 +108,8 @@ public record NixHash(HashAlgorithm algorithm, byte[] bytes) {
             () ->
                 new FormatException(
                     subject(original),
-                    "unknown hash type '" + Nix32.quote(name)
+                    "unknown hash type '"
+                        + Nix32.quote(name)
                         + "' (expected md5, sha1, sha256 or sha512)"));
   }
 
@@ -119,16 +120,24 @@ public record NixHash(HashAlgorithm algorithm, byte[] bytes) {
       return new NixHash(algorithm, decodeBase16(original, from));
     }
     if (length == algorithm.nix32Length()) {
-      return new NixHash(algorithm, Nix32.decode(original, from, algorithm.size(), subject(original)));
+      return new NixHash(
+          algorithm, Nix32.decode(original, from, algorithm.size(), subject(original)));
     }
     if (length == algorithm.base64Length()) {
       return new NixHash(algorithm, decodeBase64(original, from, algorithm, "base-64"));
     }
     throw new FormatException(
         subject(original),
-        "a " + algorithm + " hash is written with " + algorithm.base16Length() + " (base-16), "
-            + algorithm.nix32Length() + " (nix32) or " + algorithm.base64Length()
-            + " (base-64) characters, not " + length);
+        "a "
+            + algorithm
+            + " hash is written with "
+            + algorithm.base16Length()
+            + " (base-16), "
+            + algorithm.nix32Length()
+            + " (nix32) or "
+            + algorithm.base64Length()
+            + " (base-64) characters, not "
+            + length);
   }
 
   private static byte[] decodeBase16(String original, int from) {
@@ -166,8 +175,14 @@ public record NixHash(HashAlgorithm algorithm, byte[] bytes) {
     if (decoded.length != algorithm.size()) {
       throw new FormatException(
           subject(original),
-          "invalid " + form + " hash: decodes to " + decoded.length + " bytes, a " + algorithm
-              + " hash has " + algorithm.size());
+          "invalid "
+              + form
+              + " hash: decodes to "
+              + decoded.length
+              + " bytes, a "
+              + algorithm
+              + " hash has "
+              + algorithm.size());
     }
     return decoded;
   }

@@ -21,8 +21,8 @@ import java.nio.file.Path;
  * the original ({@code UnixPath.equals} compares the raw bytes). A name that is not faithful (for
  * example the byte {@code 0xff} on a UTF-8 system) is refused rather than written wrongly.
  *
- * <p>Building a path from text also normalises it (repeated and trailing slashes go), so a
- * symlink target that holds a real U+FFFD <em>and</em> repeated or trailing slashes fails the check
+ * <p>Building a path from text also normalises it (repeated and trailing slashes go), so a symlink
+ * target that holds a real U+FFFD <em>and</em> repeated or trailing slashes fails the check
  * although it is faithful. Java offers no way around that ({@code UnixPath.getName} miscounts on
  * unnormalised bytes), and refusing such a rare target is better than guessing.
  */
@@ -74,7 +74,10 @@ final class FileNameBytes {
   private static FormatException notRepresentable(Path path, String what) {
     return new FormatException(
         "file '" + path + "'",
-        what + " is not valid " + CHARSET + " (sun.jnu.encoding), so Java cannot read its exact"
+        what
+            + " is not valid "
+            + CHARSET
+            + " (sun.jnu.encoding), so Java cannot read its exact"
             + " bytes and the NAR would be wrong; rename it or run under a locale whose charset"
             + " covers it");
   }

@@ -8,8 +8,8 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>Every NAR string is a u64 little-endian length, the bytes, and zero padding to a multiple of
  * 8. The writer emits fixed token runs as single precomputed arrays ({@link #REGULAR_HEAD} is
- * {@code ( type regular contents}) so a regular file costs one copy for its header instead of
- * four length-prefix-pad sequences.
+ * {@code ( type regular contents}) so a regular file costs one copy for its header instead of four
+ * length-prefix-pad sequences.
  */
 final class NarFormat {
 

@@ -31,10 +31,10 @@ import java.util.Objects;
  * {@value #MAX_DEPTH} deep (Nix reaches each node by its full path, under {@code PATH_MAX}, so it
  * cannot go deeper).
  *
- * <p>Memory is one 64 KiB buffer plus the last entry name of each open directory. File contents
- * are never held: the visitor reads them from a stream bounded to the file, and whatever it leaves
- * is skipped. The reader reads ahead, so it consumes the input to its end; it is meant for a
- * stream that holds one NAR.
+ * <p>Memory is one 64 KiB buffer plus the last entry name of each open directory. File contents are
+ * never held: the visitor reads them from a stream bounded to the file, and whatever it leaves is
+ * skipped. The reader reads ahead, so it consumes the input to its end; it is meant for a stream
+ * that holds one NAR.
  *
  * <p>Errors are {@link FormatException}s located at the byte offset of the offending string (its
  * length field), padding byte or end of input, e.g. {@code NAR: duplicate entry name 'a' (at byte
@@ -217,8 +217,11 @@ public final class NarReader {
     if (length < 0 || length > MAX_TARGET_LENGTH) {
       throw error(
           start,
-          "symlink target of " + Long.toUnsignedString(length) + " bytes, longer than the "
-              + MAX_TARGET_LENGTH + " Linux allows");
+          "symlink target of "
+              + Long.toUnsignedString(length)
+              + " bytes, longer than the "
+              + MAX_TARGET_LENGTH
+              + " Linux allows");
     }
     byte[] target = readBytes((int) length, "a symlink target");
     if (indexOf(target, (byte) 0) >= 0) {
@@ -236,8 +239,11 @@ public final class NarReader {
     if (length < 0 || length > MAX_NAME_LENGTH) {
       throw error(
           start,
-          "entry name of " + Long.toUnsignedString(length) + " bytes, longer than the "
-              + MAX_NAME_LENGTH + " a file name can have");
+          "entry name of "
+              + Long.toUnsignedString(length)
+              + " bytes, longer than the "
+              + MAX_NAME_LENGTH
+              + " a file name can have");
     }
     byte[] name = readBytes((int) length, "an entry name");
     if (isDots(name)) {
@@ -259,7 +265,10 @@ public final class NarReader {
       if (order > 0) {
         throw error(
             start,
-            "entry name " + quote(name) + " follows " + quote(last)
+            "entry name "
+                + quote(name)
+                + " follows "
+                + quote(last)
                 + ": entries must be in ascending byte-wise order");
       }
     }
@@ -278,8 +287,7 @@ public final class NarReader {
     long length = readLong("a string length");
     if (length < 0 || length > MAX_TOKEN_LENGTH) {
       throw error(
-          start,
-          expectation + ", found a string of " + Long.toUnsignedString(length) + " bytes");
+          start, expectation + ", found a string of " + Long.toUnsignedString(length) + " bytes");
     }
     int n = (int) length;
     ensure(n, "a string");

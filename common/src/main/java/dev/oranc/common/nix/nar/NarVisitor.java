@@ -7,9 +7,9 @@ import java.io.InputStream;
  * What {@link NarReader} reports as it reads a NAR, in NAR order: depth first, a directory's
  * entries in ascending byte-wise order of their names. Every method does nothing by default.
  *
- * <p>Each node comes with its {@code name} in its parent directory: the bytes as the NAR holds
- * them (usually UTF-8, but Nix does not require it), in a fresh array the visitor may keep. The
- * root node's name is empty; no entry's is.
+ * <p>Each node comes with its {@code name} in its parent directory: the bytes as the NAR holds them
+ * (usually UTF-8, but Nix does not require it), in a fresh array the visitor may keep. The root
+ * node's name is empty; no entry's is.
  */
 public interface NarVisitor {
 
@@ -24,8 +24,8 @@ public interface NarVisitor {
    *
    * @param executable whether Nix marks it executable
    * @param size the length of its contents
-   * @param contentsOffset where in the NAR its contents start (as {@code narOffset} in Nix's
-   *     {@code .ls} listings)
+   * @param contentsOffset where in the NAR its contents start (as {@code narOffset} in Nix's {@code
+   *     .ls} listings)
    * @param contents exactly {@code size} bytes, valid until this method returns; read what is
    *     needed, the reader skips the rest. Reads fail with a {@code FormatException} if the NAR
    *     ends inside the contents. Closing it does nothing.

@@ -24,29 +24,29 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Serialises a filesystem tree to a NAR, byte for byte as {@code nix-store --dump} of Nix 2.8
- * does ({@code dumpPath} in {@code libutil/archive.cc}).
+ * Serialises a filesystem tree to a NAR, byte for byte as {@code nix-store --dump} of Nix 2.8 does
+ * ({@code dumpPath} in {@code libutil/archive.cc}).
  *
  * <p>Design notes:
  *
  * <ul>
- *   <li>What is recorded, as in Nix: the type from {@code lstat} (symlinks are never followed),
- *       the executable flag from the owner's execute bit ({@code S_IXUSR}) alone, a symlink's
- *       target as written, and directory entries in ascending byte-wise order of their names.
- *       That is the order of {@code std::string} in Nix's {@code std::map}, not Java's
- *       {@link String#compareTo}, which compares UTF-16 units and puts U+1F600 (D83D DE00) before
- *       U+FB01. Names are sorted as the bytes {@link FileNameBytes} recovers, and a name whose
- *       bytes Java cannot recover is refused.
+ *   <li>What is recorded, as in Nix: the type from {@code lstat} (symlinks are never followed), the
+ *       executable flag from the owner's execute bit ({@code S_IXUSR}) alone, a symlink's target as
+ *       written, and directory entries in ascending byte-wise order of their names. That is the
+ *       order of {@code std::string} in Nix's {@code std::map}, not Java's {@link
+ *       String#compareTo}, which compares UTF-16 units and puts U+1F600 (D83D DE00) before U+FB01.
+ *       Names are sorted as the bytes {@link FileNameBytes} recovers, and a name whose bytes Java
+ *       cannot recover is refused.
  *   <li>Memory: one buffer per writer, whatever the file sizes. Headers, names and padding are
  *       appended to it and file contents are read from a {@link FileChannel} straight into its free
  *       space, so small files and their headers leave in one {@code write} and large files in
  *       buffer-sized {@code write}s. Only directories hold state: their sorted entry list.
  *   <li>A file's length is written before its contents, so it must be known first: it is the size
- *       {@code lstat} gave. Reading must then find exactly that many bytes and the end of the
- *       file; if the file ends early or has more (it changed, or was replaced, in between), the
- *       NAR already on its way is wrong, and the write fails with an {@link IntegrityException}.
- *       Nix notices only a shorter file. Per file that is {@code lstat}, {@code open}, the
- *       reads, one more {@code read} that must find the end, and {@code close}.
+ *       {@code lstat} gave. Reading must then find exactly that many bytes and the end of the file;
+ *       if the file ends early or has more (it changed, or was replaced, in between), the NAR
+ *       already on its way is wrong, and the write fails with an {@link IntegrityException}. Nix
+ *       notices only a shorter file. Per file that is {@code lstat}, {@code open}, the reads, one
+ *       more {@code read} that must find the end, and {@code close}.
  *   <li>Sockets, FIFOs and devices have no NAR form; as in Nix they fail the write, naming the
  *       path.
  * </ul>
@@ -117,10 +117,10 @@ public final class NarWriter {
   }
 
   /**
-   * The size of the NAR of {@code root} as {@link #write} would make it now, found from the
-   * tree's metadata without reading file contents: one {@code lstat} per entry, one listing per
-   * directory, one {@code readlink} per symlink. Useful for a {@code Content-Length}; if the tree
-   * changes in between, the two differ.
+   * The size of the NAR of {@code root} as {@link #write} would make it now, found from the tree's
+   * metadata without reading file contents: one {@code lstat} per entry, one listing per directory,
+   * one {@code readlink} per symlink. Useful for a {@code Content-Length}; if the tree changes in
+   * between, the two differ.
    *
    * @throws FormatException as {@link #write} does
    */
@@ -200,8 +200,7 @@ public final class NarWriter {
   private static long nodeSize(Path path) throws IOException {
     PosixFileAttributes attributes = attributes(path);
     if (attributes.isRegularFile()) {
-      byte[] head =
-          isExecutable(attributes) ? NarFormat.EXECUTABLE_HEAD : NarFormat.REGULAR_HEAD;
+      byte[] head = isExecutable(attributes) ? NarFormat.EXECUTABLE_HEAD : NarFormat.REGULAR_HEAD;
       return head.length + 8 + NarFormat.padded(attributes.size());
     } else if (attributes.isDirectory()) {
       long size = NarFormat.DIRECTORY_HEAD.length;
@@ -241,8 +240,12 @@ public final class NarWriter {
 
   private static IntegrityException changed(Path path, long size, String what) {
     return new IntegrityException(
-        "file '" + path + "' changed while it was written to a NAR: its size was " + size
-            + " bytes when the NAR recorded it, then " + what);
+        "file '"
+            + path
+            + "' changed while it was written to a NAR: its size was "
+            + size
+            + " bytes when the NAR recorded it, then "
+            + what);
   }
 
   private void put(byte[] bytes) throws IOException {

@@ -5,18 +5,20 @@ import dev.oranc.common.nix.hash.HashAlgorithm;
 import dev.oranc.common.nix.hash.NixHash;
 
 /**
- * Checks a narinfo {@code CA} value the way Nix 2.8's {@code parseContentAddress}
- * ({@code libstore/content-address.cc}) reads it: {@code text:sha256:<hash>} or
- * {@code fixed:[r:]<type>:<hash>}, the hash unprefixed in base-16, nix32 or base-64.
+ * Checks a narinfo {@code CA} value the way Nix 2.8's {@code parseContentAddress} ({@code
+ * libstore/content-address.cc}) reads it: {@code text:sha256:<hash>} or {@code
+ * fixed:[r:]<type>:<hash>}, the hash unprefixed in base-16, nix32 or base-64.
  *
- * <p>The value is kept as written: Nix itself writes it in canonical form (nix32), and a narinfo
- * we pass on should say what its author said.
+ * <p>The value is kept as written: Nix itself writes it in canonical form (nix32), and a narinfo we
+ * pass on should say what its author said.
  */
 final class ContentAddress {
 
   private ContentAddress() {}
 
-  /** @throws FormatException with {@code subject} and {@code location} when it is malformed */
+  /**
+   * @throws FormatException with {@code subject} and {@code location} when it is malformed
+   */
   static void check(String value, String subject, String location) {
     int colon = value.indexOf(':');
     if (colon < 0) {
@@ -28,8 +30,9 @@ final class ContentAddress {
     boolean text = prefix.equals("text");
     if (!text && !prefix.equals("fixed")) {
       throw new FormatException(
-          subject, location, "CA '" + value + "' has unknown method '" + prefix
-              + "' (expected 'text' or 'fixed')");
+          subject,
+          location,
+          "CA '" + value + "' has unknown method '" + prefix + "' (expected 'text' or 'fixed')");
     }
     if (!text && rest.startsWith("r:")) {
       rest = rest.substring(2);
@@ -45,12 +48,14 @@ final class ContentAddress {
             .orElseThrow(
                 () ->
                     new FormatException(
-                        subject, location, "CA '" + value + "' has unknown hash type '" + typeName
-                            + "'"));
+                        subject,
+                        location,
+                        "CA '" + value + "' has unknown hash type '" + typeName + "'"));
     if (text && algorithm != HashAlgorithm.SHA256) {
       throw new FormatException(
-          subject, location, "CA '" + value + "': a text content address uses sha256, not "
-              + algorithm);
+          subject,
+          location,
+          "CA '" + value + "': a text content address uses sha256, not " + algorithm);
     }
     try {
       NixHash.parseUnprefixed(rest.substring(typeEnd + 1), algorithm);

@@ -20,14 +20,14 @@ import java.util.TreeSet;
 /**
  * A {@code <hash>.narinfo}: what a binary cache says about one store path.
  *
- * <p><b>Reading</b> follows Nix 2.8's {@code NarInfo::NarInfo} ({@code libstore/nar-info.cc}):
- * one {@code Name: value} per line, each line ending in {@code \n}, fields in any order;
- * {@code StorePath}, {@code URL}, {@code NarHash} and a non-zero {@code NarSize} are required;
- * {@code Compression} defaults to {@code bzip2} when absent or empty; hashes may be in any form
- * {@link NixHash#parse} reads; {@code References} is split on spaces (runs allowed, empty allowed);
- * {@code Deriver: unknown-deriver} means none; an empty {@code CA} means none. Fields Nix does not
- * know, and {@code System} (which Nix 2.8 reads but oranc has no use for), are kept in
- * {@link #extraFields} in their order, so that parsing and formatting lose nothing.
+ * <p><b>Reading</b> follows Nix 2.8's {@code NarInfo::NarInfo} ({@code libstore/nar-info.cc}): one
+ * {@code Name: value} per line, each line ending in {@code \n}, fields in any order; {@code
+ * StorePath}, {@code URL}, {@code NarHash} and a non-zero {@code NarSize} are required; {@code
+ * Compression} defaults to {@code bzip2} when absent or empty; hashes may be in any form {@link
+ * NixHash#parse} reads; {@code References} is split on spaces (runs allowed, empty allowed); {@code
+ * Deriver: unknown-deriver} means none; an empty {@code CA} means none. Fields Nix does not know,
+ * and {@code System} (which Nix 2.8 reads but oranc has no use for), are kept in {@link
+ * #extraFields} in their order, so that parsing and formatting lose nothing.
  *
  * <p>Where Nix 2.8 misreads rather than rejects, we reject with a message: a blank line, a line
  * without {@code ": "} after the name (Nix silently drops the character after the colon), a
@@ -68,10 +68,10 @@ public record NarInfo(
     List<Field> extraFields) {
 
   /**
-   * The largest narinfo {@link #parse} reads, in characters (or bytes for {@link
-   * #parse(byte[])}). Each reference costs about 50 bytes; the largest real narinfos (NixOS
-   * system closures with a few thousand references) stay well under 256 KiB, so 1 MiB leaves room
-   * while bounding what a hostile registry can make us hold.
+   * The largest narinfo {@link #parse} reads, in characters (or bytes for {@link #parse(byte[])}).
+   * Each reference costs about 50 bytes; the largest real narinfos (NixOS system closures with a
+   * few thousand references) stay well under 256 KiB, so 1 MiB leaves room while bounding what a
+   * hostile registry can make us hold.
    */
   public static final int MAX_LENGTH = 1 << 20;
 
@@ -86,8 +86,17 @@ public record NarInfo(
   /** Names {@link #format()} writes from components; an extra field may not use them. */
   private static final Set<String> KNOWN =
       Set.of(
-          "StorePath", "URL", "Compression", "FileHash", "FileSize", "NarHash", "NarSize",
-          "References", "Deriver", "Sig", "CA");
+          "StorePath",
+          "URL",
+          "Compression",
+          "FileHash",
+          "FileSize",
+          "NarHash",
+          "NarSize",
+          "References",
+          "Deriver",
+          "Sig",
+          "CA");
 
   /** A field kept as read because oranc does not interpret it. */
   public record Field(String name, String value) {
@@ -160,32 +169,82 @@ public record NarInfo(
       long narSize,
       List<StorePath> references) {
     return new NarInfo(
-        storePath, url, compression, Optional.empty(), OptionalLong.empty(), narHash, narSize,
-        references, Optional.empty(), List.of(), Optional.empty(), List.of());
+        storePath,
+        url,
+        compression,
+        Optional.empty(),
+        OptionalLong.empty(),
+        narHash,
+        narSize,
+        references,
+        Optional.empty(),
+        List.of(),
+        Optional.empty(),
+        List.of());
   }
 
   public NarInfo withFile(NixHash fileHash, long fileSize) {
     return new NarInfo(
-        storePath, url, compression, Optional.of(fileHash), OptionalLong.of(fileSize), narHash,
-        narSize, references, deriver, sigs, ca, extraFields);
+        storePath,
+        url,
+        compression,
+        Optional.of(fileHash),
+        OptionalLong.of(fileSize),
+        narHash,
+        narSize,
+        references,
+        deriver,
+        sigs,
+        ca,
+        extraFields);
   }
 
   public NarInfo withDeriver(Optional<StorePath> deriver) {
     return new NarInfo(
-        storePath, url, compression, fileHash, fileSize, narHash, narSize, references, deriver,
-        sigs, ca, extraFields);
+        storePath,
+        url,
+        compression,
+        fileHash,
+        fileSize,
+        narHash,
+        narSize,
+        references,
+        deriver,
+        sigs,
+        ca,
+        extraFields);
   }
 
   public NarInfo withSigs(List<NixSignature> sigs) {
     return new NarInfo(
-        storePath, url, compression, fileHash, fileSize, narHash, narSize, references, deriver,
-        sigs, ca, extraFields);
+        storePath,
+        url,
+        compression,
+        fileHash,
+        fileSize,
+        narHash,
+        narSize,
+        references,
+        deriver,
+        sigs,
+        ca,
+        extraFields);
   }
 
   public NarInfo withCa(Optional<String> ca) {
     return new NarInfo(
-        storePath, url, compression, fileHash, fileSize, narHash, narSize, references, deriver,
-        sigs, ca, extraFields);
+        storePath,
+        url,
+        compression,
+        fileHash,
+        fileSize,
+        narHash,
+        narSize,
+        references,
+        deriver,
+        sigs,
+        ca,
+        extraFields);
   }
 
   /** What a signature over this path signs. */
@@ -198,7 +257,10 @@ public record NarInfo(
     return parse(StorePath.DEFAULT_STORE_DIR, text);
   }
 
-  /** Parses narinfo bytes of the default store {@code /nix/store}; see {@link #parse(String, byte[])}. */
+  /**
+   * Parses narinfo bytes of the default store {@code /nix/store}; see {@link #parse(String,
+   * byte[])}.
+   */
   public static NarInfo parse(byte[] utf8) {
     return parse(StorePath.DEFAULT_STORE_DIR, utf8);
   }
@@ -362,7 +424,10 @@ public record NarInfo(
       throw new FormatException(
           SUBJECT,
           at,
-          name + " is not a number of bytes: '" + (value.length() <= 40 ? value : value.substring(0, 40) + "…") + "'");
+          name
+              + " is not a number of bytes: '"
+              + (value.length() <= 40 ? value : value.substring(0, 40) + "…")
+              + "'");
     }
 
     NarInfo finish() {

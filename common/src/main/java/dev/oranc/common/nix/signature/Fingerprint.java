@@ -8,8 +8,8 @@ import java.util.Objects;
 import java.util.TreeSet;
 
 /**
- * What a Nix binary-cache signature signs: {@code 1;<store path>;<nar hash>;<nar size>;<refs>},
- * the NAR hash as {@code sha256:<nix32>}, the references as full store paths, sorted and
+ * What a Nix binary-cache signature signs: {@code 1;<store path>;<nar hash>;<nar size>;<refs>}, the
+ * NAR hash as {@code sha256:<nix32>}, the references as full store paths, sorted and
  * comma-separated (Nix's {@code ValidPathInfo::fingerprint}). A path without references ends with
  * {@code ;}.
  *

@@ -4,14 +4,14 @@ import dev.oranc.common.error.FormatException;
 import java.util.Base64;
 
 /**
- * The {@code <name>:<base64>} text shared by Nix's keys and signatures ({@code split} and
- * {@code Key::Key} in Nix's {@code libstore/crypto.cc}): the name is everything before the first
- * {@code :}, and must not be empty.
+ * The {@code <name>:<base64>} text shared by Nix's keys and signatures ({@code split} and {@code
+ * Key::Key} in Nix's {@code libstore/crypto.cc}): the name is everything before the first {@code
+ * :}, and must not be empty.
  *
- * <p>We also refuse whitespace and control characters in names: the store database keeps
- * signatures space-separated and narinfos keep one per line, so such a name could not survive a
- * round trip. {@code nix key generate-secret} does not stop anyone from choosing one, but no cache
- * in use has one.
+ * <p>We also refuse whitespace and control characters in names: the store database keeps signatures
+ * space-separated and narinfos keep one per line, so such a name could not survive a round trip.
+ * {@code nix key generate-secret} does not stop anyone from choosing one, but no cache in use has
+ * one.
  */
 final class KeyText {
 
@@ -51,13 +51,19 @@ final class KeyText {
       throw new FormatException(
           subject,
           "position " + (colon + 1),
-          "the part after ':' decodes to " + bytes.length + " bytes, a " + what + " has "
+          "the part after ':' decodes to "
+              + bytes.length
+              + " bytes, a "
+              + what
+              + " has "
               + expectedBytes);
     }
     return new Parsed(name, bytes);
   }
 
-  /** @throws FormatException if {@code name} cannot be a key name */
+  /**
+   * @throws FormatException if {@code name} cannot be a key name
+   */
   static void checkName(String subject, String name) {
     if (name.isEmpty()) {
       throw new FormatException(subject, "the key name (before ':') is empty");

@@ -40,8 +40,8 @@ public record NixSignature(String keyName, byte[] bytes) {
   }
 
   /**
-   * Parses a space-separated list, as the store database's {@code ValidPaths.sigs} holds it;
-   * runs of spaces and an empty or null text are fine (Nix tokenizes the same way).
+   * Parses a space-separated list, as the store database's {@code ValidPaths.sigs} holds it; runs
+   * of spaces and an empty or null text are fine (Nix tokenizes the same way).
    */
   public static List<NixSignature> parseList(String spaceSeparated) {
     List<NixSignature> sigs = new ArrayList<>();
@@ -73,7 +73,9 @@ public record NixSignature(String keyName, byte[] bytes) {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof NixSignature s && s.keyName.equals(keyName) && Arrays.equals(s.bytes, bytes);
+    return o instanceof NixSignature s
+        && s.keyName.equals(keyName)
+        && Arrays.equals(s.bytes, bytes);
   }
 
   @Override

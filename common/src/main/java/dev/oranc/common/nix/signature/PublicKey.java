@@ -55,8 +55,8 @@ public record PublicKey(String name, byte[] bytes) {
   }
 
   /**
-   * Whether {@code signature} was made by this key over {@code message}: its key name must be
-   * this key's name (as Nix looks keys up by name) and the Ed25519 signature must verify.
+   * Whether {@code signature} was made by this key over {@code message}: its key name must be this
+   * key's name (as Nix looks keys up by name) and the Ed25519 signature must verify.
    */
   public boolean verify(byte[] message, NixSignature signature) {
     if (!signature.keyName().equals(name)) {

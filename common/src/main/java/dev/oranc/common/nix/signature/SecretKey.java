@@ -11,9 +11,9 @@ import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
 import org.bouncycastle.crypto.signers.Ed25519Signer;
 
 /**
- * A Nix signing key: {@code <name>:<base64 of 64 bytes>}, the 64 bytes being libsodium's secret
- * key layout, a 32-byte Ed25519 seed followed by the 32-byte public key. This is what {@code nix
- * key generate-secret} prints and {@code ORANC_SIGNING_KEY} holds.
+ * A Nix signing key: {@code <name>:<base64 of 64 bytes>}, the 64 bytes being libsodium's secret key
+ * layout, a 32-byte Ed25519 seed followed by the 32-byte public key. This is what {@code nix key
+ * generate-secret} prints and {@code ORANC_SIGNING_KEY} holds.
  *
  * <p>Signing uses Bouncy Castle's lightweight API; Ed25519 (RFC 8032) is deterministic, so our
  * signature over a fingerprint is byte-for-byte the one Nix's {@code crypto_sign_detached} makes.
@@ -38,8 +38,8 @@ public final class SecretKey {
   }
 
   /**
-   * Parses {@code <name>:<base64>} and checks that the public half matches the seed, as a key
-   * whose halves disagree would make signatures that verify under no published key. Surrounding
+   * Parses {@code <name>:<base64>} and checks that the public half matches the seed, as a key whose
+   * halves disagree would make signatures that verify under no published key. Surrounding
    * whitespace (a key read from a file or an environment variable) is ignored.
    *
    * @throws FormatException saying what was wrong, without any of the key material
@@ -97,8 +97,8 @@ public final class SecretKey {
   }
 
   /**
-   * The key in Nix's text form, {@code <name>:<base64>}. This reveals the secret: for writing a
-   * key file that Nix reads, never for messages or logs.
+   * The key in Nix's text form, {@code <name>:<base64>}. This reveals the secret: for writing a key
+   * file that Nix reads, never for messages or logs.
    */
   public String toNixText() {
     byte[] bytes = new byte[SIZE];

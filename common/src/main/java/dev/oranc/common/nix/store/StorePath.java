@@ -10,20 +10,20 @@ import java.util.Objects;
  * A Nix store path: {@code <store dir>/<32 nix32 characters>-<name>}.
  *
  * <p>Validation is that of Nix 2.8 ({@code libstore/path.cc}): the hash part is 32 characters of
- * the nix32 alphabet; the name is 1 to 211 characters of {@code [a-zA-Z0-9+\-._?=]}. A full path
- * is first made canonical as Nix's {@code canonPath} does (repeated and trailing slashes dropped,
- * {@code .} and {@code ..} resolved lexically, no symlinks followed), then must sit directly in
- * the store directory.
+ * the nix32 alphabet; the name is 1 to 211 characters of {@code [a-zA-Z0-9+\-._?=]}. A full path is
+ * first made canonical as Nix's {@code canonPath} does (repeated and trailing slashes dropped,
+ * {@code .} and {@code ..} resolved lexically, no symlinks followed), then must sit directly in the
+ * store directory.
  *
- * <p>Two checks come from later Nix versions (the current {@code checkName} and
- * {@code StorePath::StorePath}), which Nix 2.8 lacks: the character after the hash part must be
- * {@code -} (2.8 skips it unchecked), and the name may not be {@code .} or {@code ..} nor start
- * with {@code .-} or {@code ..-}. Other names starting with {@code .} are valid ({@code nix-store
- * --add .bashrc} makes one). So every path Nix creates is accepted, and a few that no Nix creates
- * are not.
+ * <p>Two checks come from later Nix versions (the current {@code checkName} and {@code
+ * StorePath::StorePath}), which Nix 2.8 lacks: the character after the hash part must be {@code -}
+ * (2.8 skips it unchecked), and the name may not be {@code .} or {@code ..} nor start with {@code
+ * .-} or {@code ..-}. Other names starting with {@code .} are valid ({@code nix-store --add
+ * .bashrc} makes one). So every path Nix creates is accepted, and a few that no Nix creates are
+ * not.
  *
- * <p>Paths order by base name, as Nix's {@code StorePathSet} does; within one store directory
- * this is also the order of the full paths, which signature fingerprints use.
+ * <p>Paths order by base name, as Nix's {@code StorePathSet} does; within one store directory this
+ * is also the order of the full paths, which signature fingerprints use.
  *
  * @param storeDir the canonical, absolute store directory, e.g. {@code /nix/store}
  * @param hashPart the 32-character nix32 hash part
@@ -61,9 +61,9 @@ public record StorePath(String storeDir, String hashPart, String name)
   }
 
   /**
-   * Parses a full store path such as {@code /nix/store/0r2v…y-top}, as Nix's
-   * {@code Store::parseStorePath} does: canonicalised first, so {@code /nix//store/x-y/} is the
-   * same path as {@code /nix/store/x-y}.
+   * Parses a full store path such as {@code /nix/store/0r2v…y-top}, as Nix's {@code
+   * Store::parseStorePath} does: canonicalised first, so {@code /nix//store/x-y/} is the same path
+   * as {@code /nix/store/x-y}.
    *
    * @param storeDir the store directory; made canonical ({@code /nix/store/} is fine)
    * @throws FormatException naming the path and what is wrong with it
@@ -85,9 +85,9 @@ public record StorePath(String storeDir, String hashPart, String name)
   }
 
   /**
-   * The store path that contains {@code path}: {@code /nix/store/x-y/bin/z} gives
-   * {@code /nix/store/x-y}, like Nix's {@code Store::toStorePath}. For callers that resolved a
-   * symlink such as {@code ./result} into the store.
+   * The store path that contains {@code path}: {@code /nix/store/x-y/bin/z} gives {@code
+   * /nix/store/x-y}, like Nix's {@code Store::toStorePath}. For callers that resolved a symlink
+   * such as {@code ./result} into the store.
    */
   public static StorePath parseContaining(String storeDir, String path) {
     Objects.requireNonNull(path, "path");
@@ -103,8 +103,8 @@ public record StorePath(String storeDir, String hashPart, String name)
   }
 
   /**
-   * Parses a base name such as {@code z4asv3j07d89ywjf8fxkn7sg6mf5s9q5-dep}, as narinfo
-   * {@code References} and {@code Deriver} fields carry them.
+   * Parses a base name such as {@code z4asv3j07d89ywjf8fxkn7sg6mf5s9q5-dep}, as narinfo {@code
+   * References} and {@code Deriver} fields carry them.
    */
   public static StorePath parseBaseName(String storeDir, String baseName) {
     Objects.requireNonNull(baseName, "baseName");
@@ -118,7 +118,9 @@ public record StorePath(String storeDir, String hashPart, String name)
     if (baseName.length() < HASH_PART_LENGTH + 2) {
       throw new FormatException(
           subject,
-          "base name '" + baseName + "' is too short: expected 32 nix32 characters, '-' and a name");
+          "base name '"
+              + baseName
+              + "' is too short: expected 32 nix32 characters, '-' and a name");
     }
     String hashPart = baseName.substring(0, HASH_PART_LENGTH);
     checkHashPart(subject, hashPart, offset);
@@ -151,8 +153,13 @@ public record StorePath(String storeDir, String hashPart, String name)
         throw new FormatException(
             subject,
             at(offset, i),
-            "hash part has " + describe(c) + " at position " + i + ", which is not nix32 (alphabet "
-                + Nix32.ALPHABET + ")");
+            "hash part has "
+                + describe(c)
+                + " at position "
+                + i
+                + ", which is not nix32 (alphabet "
+                + Nix32.ALPHABET
+                + ")");
       }
     }
   }
@@ -164,12 +171,18 @@ public record StorePath(String storeDir, String hashPart, String name)
     if (name.length() > MAX_NAME_LENGTH) {
       throw new FormatException(
           subject,
-          "name has " + name.length() + " characters, more than the " + MAX_NAME_LENGTH
+          "name has "
+              + name.length()
+              + " characters, more than the "
+              + MAX_NAME_LENGTH
               + " Nix allows");
     }
     if (name.equals(".") || name.equals("..") || name.startsWith(".-") || name.startsWith("..-")) {
       throw new FormatException(
-          subject, "name '" + name + "' is not valid: its first dash-separated component is '.'"
+          subject,
+          "name '"
+              + name
+              + "' is not valid: its first dash-separated component is '.'"
               + " or '..'");
     }
     for (int i = 0; i < name.length(); i++) {
@@ -240,8 +253,8 @@ public record StorePath(String storeDir, String hashPart, String name)
   }
 
   /**
-   * Nix's {@code canonPath} without symlink resolution: absolute, no empty, {@code .} or
-   * {@code ..} components, no trailing slash. {@code ..} above the root stays at the root.
+   * Nix's {@code canonPath} without symlink resolution: absolute, no empty, {@code .} or {@code ..}
+   * components, no trailing slash. {@code ..} above the root stays at the root.
    */
   static String canonicalPath(String path, String subject) {
     if (path.isEmpty() || path.charAt(0) != '/') {

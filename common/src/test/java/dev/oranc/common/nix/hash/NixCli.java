@@ -24,14 +24,20 @@ public final class NixCli {
 
   /**
    * Keeps Nix off the network (no substituter is asked about our throwaway paths) and lets root
-   * build without the {@code nixbld} group and sandbox, which Debian's nix-bin does not set up:
-   * our builders run {@code /bin/sh} from the host.
+   * build without the {@code nixbld} group and sandbox, which Debian's nix-bin does not set up: our
+   * builders run {@code /bin/sh} from the host.
    */
   private static final List<String> OFFLINE =
       List.of(
-          "--option", "substituters", "",
-          "--option", "sandbox", "false",
-          "--option", "build-users-group", "");
+          "--option",
+          "substituters",
+          "",
+          "--option",
+          "sandbox",
+          "false",
+          "--option",
+          "build-users-group",
+          "");
 
   private static final long TIMEOUT_SECONDS = 120;
 
@@ -83,7 +89,13 @@ public final class NixCli {
 
   private static String succeed(Result r, String... args) {
     if (r.exitCode() != 0) {
-      fail("Nix failed (exit " + r.exitCode() + ") for " + String.join(" ", args) + ":\n" + r.stderr());
+      fail(
+          "Nix failed (exit "
+              + r.exitCode()
+              + ") for "
+              + String.join(" ", args)
+              + ":\n"
+              + r.stderr());
     }
     return r.stdout();
   }

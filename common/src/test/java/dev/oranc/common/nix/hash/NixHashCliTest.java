@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.oranc.common.error.FormatException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import java.util.Arrays;
 
 /** Our conversions against {@code nix hash to-base16/to-base32/to-base64/to-sri} of Nix 2.8. */
 class NixHashCliTest {
@@ -47,7 +47,8 @@ class NixHashCliTest {
 
     // Nix encodes what we decode from base-16 ...
     assertEquals(hashes.stream().map(NixHash::bareNix32).toList(), nixConvert("to-base32", base16));
-    assertEquals(hashes.stream().map(NixHash::bareBase64).toList(), nixConvert("to-base64", base16));
+    assertEquals(
+        hashes.stream().map(NixHash::bareBase64).toList(), nixConvert("to-base64", base16));
     assertEquals(hashes.stream().map(NixHash::toSri).toList(), nixConvert("to-sri", base16));
     // ... and decodes what we encode in nix32 and SRI.
     assertEquals(hashes.stream().map(NixHash::bareBase16).toList(), nixConvert("to-base16", nix32));

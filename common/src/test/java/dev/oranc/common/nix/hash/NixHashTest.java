@@ -29,7 +29,8 @@ class NixHashTest {
       assertEquals(hash, NixHash.parse(base16));
       assertEquals(hash, NixHash.parse(sri));
       assertEquals(hash, NixHash.parse(hash.toBase64()));
-      assertEquals(hash, NixHash.parse(base16.toUpperCase(Locale.ROOT).replace("SHA256", "sha256")));
+      assertEquals(
+          hash, NixHash.parse(base16.toUpperCase(Locale.ROOT).replace("SHA256", "sha256")));
       assertEquals(nix32, hash.toNix32());
       assertEquals(nix32, hash.toString());
       assertEquals(base16, hash.toBase16());
@@ -48,15 +49,20 @@ class NixHashTest {
       byte[] bytes = new byte[algorithm.size()];
       random.nextBytes(bytes);
       NixHash hash = NixHash.of(algorithm, bytes);
-      for (String form : new String[] {hash.toNix32(), hash.toBase16(), hash.toBase64(), hash.toSri()}) {
+      for (String form :
+          new String[] {hash.toNix32(), hash.toBase16(), hash.toBase64(), hash.toSri()}) {
         assertEquals(hash, NixHash.parse(form), form);
       }
       assertEquals(hash, NixHash.parseUnprefixed(hash.bareNix32(), algorithm));
       assertEquals(hash, NixHash.parseUnprefixed(hash.bareBase16(), algorithm));
       assertEquals(hash, NixHash.parseUnprefixed(hash.bareBase64(), algorithm));
     }
-    assertEquals(algorithm.nix32Length(), NixHash.of(algorithm, new byte[algorithm.size()]).bareNix32().length());
-    assertEquals(algorithm.base64Length(), NixHash.of(algorithm, new byte[algorithm.size()]).bareBase64().length());
+    assertEquals(
+        algorithm.nix32Length(),
+        NixHash.of(algorithm, new byte[algorithm.size()]).bareNix32().length());
+    assertEquals(
+        algorithm.base64Length(),
+        NixHash.of(algorithm, new byte[algorithm.size()]).bareBase64().length());
   }
 
   @Test
@@ -69,7 +75,8 @@ class NixHashTest {
       assertEquals(algorithm, hash.algorithm());
       assertArrayEquals(expected, hash.bytes());
     }
-    assertThrows(IllegalArgumentException.class, () -> NixHash.of(MessageDigest.getInstance("SHA-384")));
+    assertThrows(
+        IllegalArgumentException.class, () -> NixHash.of(MessageDigest.getInstance("SHA-384")));
   }
 
   @Test
@@ -83,7 +90,8 @@ class NixHashTest {
     assertEquals(a, NixHash.sha256(new byte[32]));
     assertEquals(a.hashCode(), NixHash.sha256(new byte[32]).hashCode());
     assertNotEquals(a, NixHash.sha256(bytes));
-    assertThrows(IllegalArgumentException.class, () -> NixHash.of(HashAlgorithm.SHA1, new byte[32]));
+    assertThrows(
+        IllegalArgumentException.class, () -> NixHash.of(HashAlgorithm.SHA1, new byte[32]));
   }
 
   @Test
@@ -111,11 +119,16 @@ class NixHashTest {
 
   @Test
   void malformedHashesSayWhatIsWrong() {
-    assertTrue(fails("00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknvv").problem().contains("no hash type"));
+    assertTrue(
+        fails("00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknvv")
+            .problem()
+            .contains("no hash type"));
     assertTrue(fails("sha3:abc").problem().contains("unknown hash type 'sha3'"));
     assertTrue(fails("SHA256:" + "0".repeat(52)).problem().contains("unknown hash type 'SHA256'"));
     FormatException wrongLength = fails("sha256:abc");
-    assertTrue(wrongLength.problem().contains("64 (base-16), 52 (nix32) or 44 (base-64)"), wrongLength.problem());
+    assertTrue(
+        wrongLength.problem().contains("64 (base-16), 52 (nix32) or 44 (base-64)"),
+        wrongLength.problem());
     assertTrue(wrongLength.problem().contains("characters, not 3"), wrongLength.problem());
 
     FormatException badNix32 = fails("sha256:00kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknve");
@@ -125,13 +138,23 @@ class NixHashTest {
     FormatException excess = fails("sha256:z0kjynz8n03652qccs76ivsvark3pr3dfr6w1ba3x7bx83kcknvv");
     assertEquals("position 7", excess.location());
 
-    FormatException badHex = fails("sha256:7bdbc9e6407d9d3ed40adc64d746be6366b5f58ee668c6b02866008bbef5720g");
+    FormatException badHex =
+        fails("sha256:7bdbc9e6407d9d3ed40adc64d746be6366b5f58ee668c6b02866008bbef5720g");
     assertEquals("position 70", badHex.location());
     assertTrue(badHex.problem().contains("'g' is not a base-16 digit"), badHex.problem());
 
-    assertTrue(fails("sha256-e9vJ5kB9nT7UCtxk10a+Y2a19Y7maMawKGYAi771").problem().contains("invalid SRI hash: decodes to 30 bytes"));
-    assertTrue(fails("sha256-e9vJ5kB9nT7UCtxk10a+Y2a19Y7maMawKGYAi771cgI=!").problem().contains("invalid SRI hash"));
-    assertTrue(fails("sha256:e9vJ5kB9nT7UCtxk10a+Y2a19Y7maMawKGYAi771cg!=").problem().contains("invalid base-64 hash"));
+    assertTrue(
+        fails("sha256-e9vJ5kB9nT7UCtxk10a+Y2a19Y7maMawKGYAi771")
+            .problem()
+            .contains("invalid SRI hash: decodes to 30 bytes"));
+    assertTrue(
+        fails("sha256-e9vJ5kB9nT7UCtxk10a+Y2a19Y7maMawKGYAi771cgI=!")
+            .problem()
+            .contains("invalid SRI hash"));
+    assertTrue(
+        fails("sha256:e9vJ5kB9nT7UCtxk10a+Y2a19Y7maMawKGYAi771cg!=")
+            .problem()
+            .contains("invalid base-64 hash"));
     assertTrue(fails("md5-").problem().contains("decodes to 0 bytes"));
   }
 

@@ -4,9 +4,9 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Builds NAR bytes string by string, independently of {@link NarFormat}: the expected output of
- * the writer, and crafted (often broken) input for the reader. {@link #size()} is the offset the
- * next piece lands at, which is what the reader's errors must name.
+ * Builds NAR bytes string by string, independently of {@link NarFormat}: the expected output of the
+ * writer, and crafted (often broken) input for the reader. {@link #size()} is the offset the next
+ * piece lands at, which is what the reader's errors must name.
  */
 final class NarBytes {
 

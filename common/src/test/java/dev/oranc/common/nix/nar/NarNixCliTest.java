@@ -151,8 +151,12 @@ class NarNixCliTest {
             "bad magic"),
         Arguments.of(
             "non-zero padding",
-            NarBytes.nar().u64(1).raw("(").raw(new byte[] {0, 0, 0, 5, 0, 0, 0})
-                .str("type", "regular", "contents", "", ")").toByteArray(),
+            NarBytes.nar()
+                .u64(1)
+                .raw("(")
+                .raw(new byte[] {0, 0, 0, 5, 0, 0, 0})
+                .str("type", "regular", "contents", "", ")")
+                .toByteArray(),
             "non-zero padding",
             "non-zero padding"),
         Arguments.of("'..'", dirWith(".."), "invalid file name '..'", "is not allowed"),
@@ -161,7 +165,8 @@ class NarNixCliTest {
         Arguments.of("NUL", dirWith("a\0b"), "invalid file name", "contains a NUL byte"),
         Arguments.of(
             "executable marker with a value",
-            NarBytes.nar().str("(", "type", "regular", "executable", "yes", "contents", "", ")")
+            NarBytes.nar()
+                .str("(", "type", "regular", "executable", "yes", "contents", "", ")")
                 .toByteArray(),
             "executable marker has non-empty value",
             "expected '' after 'executable'"),
@@ -198,18 +203,23 @@ class NarNixCliTest {
     return List.of(
         Arguments.of(
             "entries out of order",
-            NarBytes.nar().str("(", "type", "directory")
-                .entry("b").regular("").str(")")
-                .entry("a").regular("").str(")")
-                .str(")").toByteArray(),
+            NarBytes.nar()
+                .str("(", "type", "directory")
+                .entry("b")
+                .regular("")
+                .str(")")
+                .entry("a")
+                .regular("")
+                .str(")")
+                .str(")")
+                .toByteArray(),
             "entry name 'a' follows 'b'"),
         Arguments.of(
-            "trailing bytes",
-            NarBytes.nar().regular("x").zeros(8).toByteArray(),
-            "trailing bytes"),
+            "trailing bytes", NarBytes.nar().regular("x").zeros(8).toByteArray(), "trailing bytes"),
         Arguments.of(
             "executable after contents",
-            NarBytes.nar().str("(", "type", "regular", "contents", "hi", "executable", "", ")")
+            NarBytes.nar()
+                .str("(", "type", "regular", "contents", "hi", "executable", "", ")")
                 .toByteArray(),
             "expected ')' after the file contents, found 'executable'"));
   }
@@ -225,7 +235,11 @@ class NarNixCliTest {
   }
 
   private static byte[] dirWith(String name) {
-    return NarBytes.nar().str("(", "type", "directory").entry(name).regular("x").str(")", ")")
+    return NarBytes.nar()
+        .str("(", "type", "directory")
+        .entry(name)
+        .regular("x")
+        .str(")", ")")
         .toByteArray();
   }
 

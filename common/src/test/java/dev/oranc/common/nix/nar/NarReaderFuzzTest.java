@@ -14,9 +14,9 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Deque;
 import org.junit.jupiter.api.Test;
-import java.util.Arrays;
 
 /**
  * Fuzzing of {@link NarReader} with any bytes. Invariants: the reader either refuses the input with
@@ -24,8 +24,8 @@ import java.util.Arrays;
  * length fields ask for), or accepts it, and then the input is canonical: re-encoding what the
  * visitor saw gives back exactly the input's bytes, the size returned is the input's length, and
  * every file's {@code contentsOffset} is where its contents are, and what it reported obeys Nix's
- * rules (entry names valid and strictly ascending byte-wise, symlink targets non-empty without
- * NUL, bounded lengths and depth).
+ * rules (entry names valid and strictly ascending byte-wise, symlink targets non-empty without NUL,
+ * bounded lengths and depth).
  *
  * <p>Seeds: the NARs of {@code vectors/nar.json} (made by {@code nix-store --dump}).
  */
@@ -48,12 +48,14 @@ class NarReaderFuzzTest {
 
   @Test
   void seedMutations() {
-    SeedCorpus.of(NarReaderFuzzTest.class, "canonicalNars").sweep(20240602, 5_000, this::canonicalNars);
+    SeedCorpus.of(NarReaderFuzzTest.class, "canonicalNars")
+        .sweep(20240602, 5_000, this::canonicalNars);
   }
 
   /** The NAR grammar written back from the visitor's events, sharing no code with the reader. */
   private static final class ReEncoder implements NarVisitor {
     final ByteArrayOutputStream out = new ByteArrayOutputStream();
+
     /** For each open directory: whether it is an entry (its parent's) rather than the root. */
     private final Deque<Boolean> open = new ArrayDeque<>();
 
@@ -88,12 +90,18 @@ class NarReaderFuzzTest {
 
     private void entryStart(byte[] name) {
       if (!lastNames.isEmpty()) {
-        assertTrue(name.length > 0 && name.length <= NarReader.MAX_NAME_LENGTH, "an entry name's length");
+        assertTrue(
+            name.length > 0 && name.length <= NarReader.MAX_NAME_LENGTH, "an entry name's length");
         String text = new String(name, StandardCharsets.ISO_8859_1);
-        assertTrue(!text.equals(".") && !text.equals("..") && text.indexOf('/') < 0 && text.indexOf('\0') < 0,
+        assertTrue(
+            !text.equals(".")
+                && !text.equals("..")
+                && text.indexOf('/') < 0
+                && text.indexOf('\0') < 0,
             "an invalid entry name was accepted");
         byte[] last = lastNames.pop();
-        assertTrue(last.length == 0 || Arrays.compareUnsigned(last, name) < 0,
+        assertTrue(
+            last.length == 0 || Arrays.compareUnsigned(last, name) < 0,
             "entries out of order or duplicated");
         lastNames.push(name);
       } else {
@@ -135,7 +143,8 @@ class NarReaderFuzzTest {
     }
 
     @Override
-    public void regular(byte[] name, boolean executable, long size, long contentsOffset, InputStream contents)
+    public void regular(
+        byte[] name, boolean executable, long size, long contentsOffset, InputStream contents)
         throws IOException {
       entryStart(name);
       str("(");
@@ -163,7 +172,9 @@ class NarReaderFuzzTest {
       str("(");
       str("type");
       str("symlink");
-      assertTrue(target.length > 0 && target.length <= NarReader.MAX_TARGET_LENGTH, "a symlink target's length");
+      assertTrue(
+          target.length > 0 && target.length <= NarReader.MAX_TARGET_LENGTH,
+          "a symlink target's length");
       for (byte b : target) {
         assertTrue(b != 0, "NUL in a symlink target");
       }

@@ -238,14 +238,21 @@ class NarReaderTest {
     assertRejected(
         nar.toByteArray(),
         at,
-        "entry name '" + ligature + "' follows '" + emoji
+        "entry name '"
+            + ligature
+            + "' follows '"
+            + emoji
             + "': entries must be in ascending byte-wise order");
 
     byte[] byteOrder =
         NarBytes.nar()
             .str("(", "type", "directory")
-            .entry(ligature).regular("").str(")")
-            .entry(emoji).regular("").str(")")
+            .entry(ligature)
+            .regular("")
+            .str(")")
+            .entry(emoji)
+            .regular("")
+            .str(")")
             .str(")")
             .toByteArray();
     assertEquals(byteOrder.length, validate(byteOrder));
@@ -266,8 +273,16 @@ class NarReaderTest {
     byte[] nar =
         NarBytes.nar()
             .str("(", "type", "directory")
-            .entry("b").str("(", "type", "directory").entry("z").regular("").str(")", ")", ")")
-            .entry("c").str("(", "type", "directory").entry("a").regular("").str(")", ")", ")")
+            .entry("b")
+            .str("(", "type", "directory")
+            .entry("z")
+            .regular("")
+            .str(")", ")", ")")
+            .entry("c")
+            .str("(", "type", "directory")
+            .entry("a")
+            .regular("")
+            .str(")", ")", ")")
             .str(")")
             .toByteArray();
     assertEquals(nar.length, validate(nar));
@@ -389,8 +404,7 @@ class NarReaderTest {
         FormatException e =
             assertThrows(FormatException.class, () -> validate(prefix), "prefix " + length);
         assertEquals("byte " + length, e.location(), e.getMessage());
-        assertTrue(
-            e.problem().startsWith("truncated: the input ends inside "), e.getMessage());
+        assertTrue(e.problem().startsWith("truncated: the input ends inside "), e.getMessage());
       }
     }
   }
@@ -492,8 +506,10 @@ class NarReaderTest {
 
               @Override
               public void symlink(byte[] name, byte[] target) {
-                seen.add(new String(name, StandardCharsets.UTF_8) + " -> "
-                    + new String(target, StandardCharsets.UTF_8));
+                seen.add(
+                    new String(name, StandardCharsets.UTF_8)
+                        + " -> "
+                        + new String(target, StandardCharsets.UTF_8));
               }
             });
     assertEquals(nar.length, size);

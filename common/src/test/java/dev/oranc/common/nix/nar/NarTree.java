@@ -14,9 +14,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A filesystem tree as a test describes it. It can be made on disk, encoded to a NAR by a
- * reference encoder that shares no code with {@link NarWriter}, and listed as the events
- * {@link RecordingVisitor} records for it.
+ * A filesystem tree as a test describes it. It can be made on disk, encoded to a NAR by a reference
+ * encoder that shares no code with {@link NarWriter}, and listed as the events {@link
+ * RecordingVisitor} records for it.
  */
 sealed interface NarTree {
 

@@ -13,6 +13,7 @@ import dev.oranc.common.error.IntegrityException;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -27,9 +28,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
-import java.io.InputStream;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** The writer against the test's reference encoder, and its refusals. */
 class NarWriterTest {
@@ -146,7 +146,9 @@ class NarWriterTest {
 
     // The first buffer held 4096 bytes: the NAR up to the contents (232) and 3864 of them.
     assertEquals(
-        "file '" + file + "' changed while it was written to a NAR: its size was 65536 bytes when"
+        "file '"
+            + file
+            + "' changed while it was written to a NAR: its size was 65536 bytes when"
             + " the NAR recorded it, then it ended after 3864 bytes",
         e.getMessage());
   }
@@ -156,8 +158,7 @@ class NarWriterTest {
     Path root = dir.resolve("root");
     file(new byte[65536]).create(root);
     OutputStream sink =
-        onFirstWrite(
-            () -> Files.write(root, new byte[] {1}, StandardOpenOption.APPEND));
+        onFirstWrite(() -> Files.write(root, new byte[] {1}, StandardOpenOption.APPEND));
 
     IntegrityException e =
         assertThrows(
@@ -165,7 +166,9 @@ class NarWriterTest {
             () -> new NarWriter(NarWriter.MIN_BUFFER_SIZE).write(root, sink));
 
     assertEquals(
-        "file '" + root + "' changed while it was written to a NAR: its size was 65536 bytes when"
+        "file '"
+            + root
+            + "' changed while it was written to a NAR: its size was 65536 bytes when"
             + " the NAR recorded it, then it grew",
         e.getMessage());
   }
@@ -198,7 +201,9 @@ class NarWriterTest {
 
   private static void assertUnsupported(Path path, FormatException e) {
     assertEquals(
-        "file '" + path + "': is a socket, FIFO or device; a NAR holds only regular files,"
+        "file '"
+            + path
+            + "': is a socket, FIFO or device; a NAR holds only regular files,"
             + " directories and symlinks",
         e.getMessage());
   }
@@ -215,7 +220,9 @@ class NarWriterTest {
 
     FormatException e = assertThrows(FormatException.class, () -> write(root));
     assertEquals(
-        "file '" + root.resolve("a\uFFFD") + "': its name is not valid UTF-8 (sun.jnu.encoding),"
+        "file '"
+            + root.resolve("a\uFFFD")
+            + "': its name is not valid UTF-8 (sun.jnu.encoding),"
             + " so Java cannot read its exact bytes and the NAR would be wrong; rename it or run"
             + " under a locale whose charset covers it",
         e.getMessage());
@@ -259,8 +266,7 @@ class NarWriterTest {
   }
 
   @Test
-  void symlinkTargetWithReplacementCharacterAndRepeatedSlashIsRefusedNotGuessed()
-      throws Exception {
+  void symlinkTargetWithReplacementCharacterAndRepeatedSlashIsRefusedNotGuessed() throws Exception {
     // Faithful, but Java cannot tell it from a target with a byte that is not UTF-8 (see
     // FileNameBytes); a clear refusal rather than a possibly wrong NAR.
     Path root = dir.resolve("root");

@@ -83,8 +83,14 @@ final class RecordingVisitor implements NarVisitor {
   }
 
   static String regular(String name, boolean executable, byte[] contents) {
-    return "regular '" + name + "'" + (executable ? " executable" : "") + " size "
-        + contents.length + " " + describe(contents);
+    return "regular '"
+        + name
+        + "'"
+        + (executable ? " executable" : "")
+        + " size "
+        + contents.length
+        + " "
+        + describe(contents);
   }
 
   static String symlink(String name, String target) {

@@ -2,6 +2,7 @@ package dev.oranc.common.nix.nar;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,7 +10,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayDeque;
 import java.util.Deque;
-import java.nio.ByteBuffer;
 
 /**
  * Restores a NAR to a directory through {@link NarReader}, so tests can check the reader against

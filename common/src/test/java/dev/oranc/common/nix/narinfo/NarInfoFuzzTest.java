@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
  * {@link NarInfo#format()} parses back to an equal narinfo and formats to the same text (what we
  * write is what we read), and whose fingerprint can be computed (what signing and verifying do).
  *
- * <p>Seeds: the narinfos Nix 2.8 wrote (vectors/nix-signing.json) and variants with a CA, an
- * extra field, no Compression, CRLF line ends.
+ * <p>Seeds: the narinfos Nix 2.8 wrote (vectors/nix-signing.json) and variants with a CA, an extra
+ * field, no Compression, CRLF line ends.
  */
 class NarInfoFuzzTest {
 
@@ -37,6 +37,7 @@ class NarInfoFuzzTest {
 
   @Test
   void seedMutations() {
-    SeedCorpus.of(NarInfoFuzzTest.class, "parsedNarinfos").sweep(20240603, 5_000, this::parsedNarinfos);
+    SeedCorpus.of(NarInfoFuzzTest.class, "parsedNarinfos")
+        .sweep(20240603, 5_000, this::parsedNarinfos);
   }
 }

@@ -11,12 +11,12 @@ import dev.oranc.common.nix.signature.NixSignature;
 import dev.oranc.common.nix.signature.SecretKey;
 import dev.oranc.common.nix.store.StorePath;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
-import java.security.SecureRandom;
 
 class NarInfoTest {
 
@@ -62,8 +62,11 @@ class NarInfoTest {
                 NixHash.parse("sha256:0q6yj9sbg7xi8kks5cmqc38xcpprb64a18cq9d67pds7sw04di7k"),
                 160,
                 List.of(StorePath.parse("/nix/store/z4asv3j07d89ywjf8fxkn7sg6mf5s9q5-dep")))
-            .withFile(NixHash.parse("sha256:0vz57xli0mykd77rimfl8cs3hy36cgmk4bc1m9vq3iwglvja19a6"), 130)
-            .withDeriver(Optional.of(StorePath.parse("/nix/store/13ymk1q4wh30z4fq5lf3a5d15fvb07f9-top.drv")));
+            .withFile(
+                NixHash.parse("sha256:0vz57xli0mykd77rimfl8cs3hy36cgmk4bc1m9vq3iwglvja19a6"), 130)
+            .withDeriver(
+                Optional.of(
+                    StorePath.parse("/nix/store/13ymk1q4wh30z4fq5lf3a5d15fvb07f9-top.drv")));
     built = built.withSigs(List.of(key.sign(built.fingerprint())));
     assertEquals(parsed, built);
     assertEquals(TOP, built.format());
@@ -85,14 +88,22 @@ class NarInfoTest {
     // Any field order; hashes in any form; runs of spaces between references.
     String shuffled =
         "NarSize: 160\n"
-            + "Sig: " + top.sigs().get(0) + "\n"
+            + "Sig: "
+            + top.sigs().get(0)
+            + "\n"
             + "References:  z4asv3j07d89ywjf8fxkn7sg6mf5s9q5-dep  \n"
-            + "NarHash: " + top.narHash().toBase16() + "\n"
-            + "FileHash: " + top.fileHash().orElseThrow().toSri() + "\n"
+            + "NarHash: "
+            + top.narHash().toBase16()
+            + "\n"
+            + "FileHash: "
+            + top.fileHash().orElseThrow().toSri()
+            + "\n"
             + "Deriver: 13ymk1q4wh30z4fq5lf3a5d15fvb07f9-top.drv\n"
             + "FileSize: 130\n"
             + "Compression: zstd\n"
-            + "URL: " + top.url() + "\n"
+            + "URL: "
+            + top.url()
+            + "\n"
             + "StorePath: /nix/store/0r2v93mqaf9d2zyqi8pgmyzmf879753y-top\n";
     NarInfo parsed = NarInfo.parse(shuffled);
     assertEquals(top, parsed);
@@ -132,11 +143,13 @@ class NarInfoTest {
         TOP.replace("NarSize: 160\n", "NarSize: 160\nSystem: x86_64-linux\n") + "X-Custom: a: b \n";
     NarInfo info = NarInfo.parse(withExtras);
     assertEquals(
-        List.of(new NarInfo.Field("System", "x86_64-linux"), new NarInfo.Field("X-Custom", "a: b ")),
+        List.of(
+            new NarInfo.Field("System", "x86_64-linux"), new NarInfo.Field("X-Custom", "a: b ")),
         info.extraFields());
     assertEquals(TOP + "System: x86_64-linux\nX-Custom: a: b \n", info.format());
     NarInfo repeated = NarInfo.parse(TOP + "X: 1\nX: 2\n");
-    assertEquals(List.of(new NarInfo.Field("X", "1"), new NarInfo.Field("X", "2")), repeated.extraFields());
+    assertEquals(
+        List.of(new NarInfo.Field("X", "1"), new NarInfo.Field("X", "2")), repeated.extraFields());
     assertEquals(TOP + "X: 1\nX: 2\n", repeated.format());
     assertThrows(IllegalArgumentException.class, () -> new NarInfo.Field("URL", "x"));
     assertThrows(IllegalArgumentException.class, () -> new NarInfo.Field("A:B", "x"));
@@ -159,7 +172,9 @@ class NarInfoTest {
     }
     assertEquals(
         DEP.replace("Sig:", "CA: text:sha256:" + nix32 + "\nSig:").length(),
-        NarInfo.parse(DEP.replace("Sig:", "CA: text:sha256:" + nix32 + "\nSig:")).format().length());
+        NarInfo.parse(DEP.replace("Sig:", "CA: text:sha256:" + nix32 + "\nSig:"))
+            .format()
+            .length());
     assertEquals(
         DEP + "CA: text:sha256:" + nix32 + "\n",
         NarInfo.parse(DEP.replace("Sig:", "CA: text:sha256:" + nix32 + "\nSig:")).format());
@@ -169,7 +184,8 @@ class NarInfoTest {
   void signaturesKeepTheirOrder() {
     NarInfo top = NarInfo.parse(TOP);
     NixSignature ours = top.sigs().get(0);
-    NixSignature other = SecretKey.generate("aaa-first-when-sorted", new SecureRandom()).sign(top.fingerprint());
+    NixSignature other =
+        SecretKey.generate("aaa-first-when-sorted", new SecureRandom()).sign(top.fingerprint());
     NarInfo two = top.withSigs(List.of(ours, other));
     assertEquals(List.of(ours, other), NarInfo.parse(two.format()).sigs());
     assertTrue(two.format().endsWith("Sig: " + ours + "\nSig: " + other + "\n"));
@@ -179,7 +195,8 @@ class NarInfoTest {
   void referencesAreSortedAndMerged() {
     StorePath a = StorePath.parse("/nix/store/0r2v93mqaf9d2zyqi8pgmyzmf879753y-top");
     StorePath b = StorePath.parse("/nix/store/z4asv3j07d89ywjf8fxkn7sg6mf5s9q5-dep");
-    NarInfo info = NarInfo.of(a, "nar/x.nar", "none", NixHash.sha256(new byte[32]), 1, List.of(b, a, b));
+    NarInfo info =
+        NarInfo.of(a, "nar/x.nar", "none", NixHash.sha256(new byte[32]), 1, List.of(b, a, b));
     assertEquals(List.of(a, b), info.references());
     assertTrue(info.format().contains("\nReferences: " + a.baseName() + " " + b.baseName() + "\n"));
   }
@@ -189,14 +206,19 @@ class NarInfoTest {
     StorePath a = StorePath.parse("/nix/store/0r2v93mqaf9d2zyqi8pgmyzmf879753y-top");
     NixHash h = NixHash.sha256(new byte[32]);
     assertThrows(IllegalArgumentException.class, () -> NarInfo.of(a, "", "zstd", h, 1, List.of()));
-    assertThrows(IllegalArgumentException.class, () -> NarInfo.of(a, "a\nb", "zstd", h, 1, List.of()));
+    assertThrows(
+        IllegalArgumentException.class, () -> NarInfo.of(a, "a\nb", "zstd", h, 1, List.of()));
     assertThrows(IllegalArgumentException.class, () -> NarInfo.of(a, "u", "", h, 1, List.of()));
     assertThrows(IllegalArgumentException.class, () -> NarInfo.of(a, "u", "zstd", h, 0, List.of()));
     assertThrows(
         IllegalArgumentException.class,
         () -> NarInfo.of(a, "u", "zstd", h, 1, List.of(a.withStoreDir("/other"))));
-    assertThrows(IllegalArgumentException.class, () -> NarInfo.of(a, "u", "zstd", h, 1, List.of()).withFile(h, -1));
-    assertThrows(FormatException.class, () -> NarInfo.of(a, "u", "zstd", h, 1, List.of()).withCa(Optional.of("nope")));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> NarInfo.of(a, "u", "zstd", h, 1, List.of()).withFile(h, -1));
+    assertThrows(
+        FormatException.class,
+        () -> NarInfo.of(a, "u", "zstd", h, 1, List.of()).withCa(Optional.of("nope")));
   }
 
   @Test
@@ -224,7 +246,9 @@ class NarInfoTest {
     return e;
   }
 
-  /** {@code text} with the line of {@code field} replaced, or removed when {@code newLine} is null. */
+  /**
+   * {@code text} with the line of {@code field} replaced, or removed when {@code newLine} is null.
+   */
   private static String replaceLine(String text, String field, String newLine) {
     StringBuilder sb = new StringBuilder();
     for (String line : text.split("\n")) {
@@ -238,30 +262,61 @@ class NarInfoTest {
 
   @Test
   void numbersMustBeNumbers() {
-    fails(replaceLine(TOP, "NarSize", "NarSize: abc"), "line 7", "NarSize is not a number", "'abc'");
+    fails(
+        replaceLine(TOP, "NarSize", "NarSize: abc"), "line 7", "NarSize is not a number", "'abc'");
     fails(replaceLine(TOP, "NarSize", "NarSize: -1"), "line 7", "NarSize is not a number");
     fails(replaceLine(TOP, "NarSize", "NarSize: +1"), "line 7", "NarSize is not a number");
     fails(replaceLine(TOP, "NarSize", "NarSize: 0"), "line 7", "NarSize is 0");
     fails(replaceLine(TOP, "NarSize", "NarSize: "), "line 7", "NarSize is not a number");
-    fails(replaceLine(TOP, "FileSize", "FileSize: 9223372036854775808"), "line 5", "FileSize is not a number");
+    fails(
+        replaceLine(TOP, "FileSize", "FileSize: 9223372036854775808"),
+        "line 5",
+        "FileSize is not a number");
     fails(replaceLine(TOP, "FileSize", "FileSize: 1 "), "line 5", "FileSize is not a number");
     assertEquals(
         Long.MAX_VALUE,
-        NarInfo.parse(replaceLine(TOP, "FileSize", "FileSize: 9223372036854775807")).fileSize().getAsLong());
+        NarInfo.parse(replaceLine(TOP, "FileSize", "FileSize: 9223372036854775807"))
+            .fileSize()
+            .getAsLong());
   }
 
   @Test
   void valuesMustParse() {
-    fails(replaceLine(TOP, "NarHash", "NarHash: sha256:xyz"), "line 6", "NarHash:", "hash 'sha256:xyz'");
-    fails(replaceLine(TOP, "FileHash", "FileHash: 0vz57xli0mykd77rimfl8cs3hy36cgmk4bc1m9vq3iwglvja19a6"), "line 4", "FileHash:", "no hash type");
-    fails(replaceLine(TOP, "StorePath", "StorePath: /nix/store/0r2v93mqaf9d2zyqi8pgmyzmf879753e-top"), "line 1", "StorePath:", "which is not nix32");
-    fails(replaceLine(TOP, "References", "References: z4asv3j07d89ywjf8fxkn7sg6mf5s9q5-dep bad"), "line 8", "References:", "'bad'", "too short");
-    fails(replaceLine(TOP, "References", "References: /nix/store/z4asv3j07d89ywjf8fxkn7sg6mf5s9q5-dep"), "line 8", "References:");
+    fails(
+        replaceLine(TOP, "NarHash", "NarHash: sha256:xyz"),
+        "line 6",
+        "NarHash:",
+        "hash 'sha256:xyz'");
+    fails(
+        replaceLine(
+            TOP, "FileHash", "FileHash: 0vz57xli0mykd77rimfl8cs3hy36cgmk4bc1m9vq3iwglvja19a6"),
+        "line 4",
+        "FileHash:",
+        "no hash type");
+    fails(
+        replaceLine(TOP, "StorePath", "StorePath: /nix/store/0r2v93mqaf9d2zyqi8pgmyzmf879753e-top"),
+        "line 1",
+        "StorePath:",
+        "which is not nix32");
+    fails(
+        replaceLine(TOP, "References", "References: z4asv3j07d89ywjf8fxkn7sg6mf5s9q5-dep bad"),
+        "line 8",
+        "References:",
+        "'bad'",
+        "too short");
+    fails(
+        replaceLine(
+            TOP, "References", "References: /nix/store/z4asv3j07d89ywjf8fxkn7sg6mf5s9q5-dep"),
+        "line 8",
+        "References:");
     fails(replaceLine(TOP, "Deriver", "Deriver: "), "line 9", "Deriver:", "too short");
     fails(replaceLine(TOP, "Sig", "Sig: test-1:abc"), "line 10", "Sig:", "a signature has 64");
     fails(replaceLine(TOP, "Sig", "Sig: nocolon"), "line 10", "Sig:");
     fails(TOP + "CA: fixed:sha256:abc\n", "line 11", "CA 'fixed:sha256:abc'", "not 3");
-    fails(TOP + "CA: text:sha1:" + "0".repeat(32) + "\n", "line 11", "text content address uses sha256");
+    fails(
+        TOP + "CA: text:sha1:" + "0".repeat(32) + "\n",
+        "line 11",
+        "text content address uses sha256");
     fails(TOP + "CA: source:sha256:x\n", "line 11", "unknown method 'source'");
     fails(TOP + "CA: fixed:r:\n", "line 11", "no '<type>:<hash>'");
   }
@@ -294,9 +349,11 @@ class NarInfoTest {
   void sizeAndEncodingBounds() {
     String huge = TOP + "X: " + "a".repeat(NarInfo.MAX_LENGTH) + "\n";
     FormatException e = assertThrows(FormatException.class, () -> NarInfo.parse(huge));
-    assertTrue(e.getMessage().contains("more than the limit of " + NarInfo.MAX_LENGTH), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("more than the limit of " + NarInfo.MAX_LENGTH), e.getMessage());
     FormatException bytes =
-        assertThrows(FormatException.class, () -> NarInfo.parse(huge.getBytes(StandardCharsets.UTF_8)));
+        assertThrows(
+            FormatException.class, () -> NarInfo.parse(huge.getBytes(StandardCharsets.UTF_8)));
     assertTrue(bytes.getMessage().contains("bytes long"), bytes.getMessage());
     byte[] latin1 = (TOP + "X: caf\u00e9\n").getBytes(StandardCharsets.ISO_8859_1);
     FormatException notUtf8 = assertThrows(FormatException.class, () -> NarInfo.parse(latin1));

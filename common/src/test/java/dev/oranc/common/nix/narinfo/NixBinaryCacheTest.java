@@ -30,9 +30,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * End to end with Nix 2.8: Nix builds two throwaway paths (one referring to the other), signs
- * them and writes them to a {@code file://} binary cache; we reproduce its signatures, re-format
- * its narinfos byte for byte, and re-sign them with our own key, which Nix then verifies.
+ * End to end with Nix 2.8: Nix builds two throwaway paths (one referring to the other), signs them
+ * and writes them to a {@code file://} binary cache; we reproduce its signatures, re-format its
+ * narinfos byte for byte, and re-sign them with our own key, which Nix then verifies.
  *
  * <p>The paths carry a random salt in their names, and only they are deleted afterwards.
  */
@@ -49,10 +49,14 @@ class NixBinaryCacheTest {
     Path expr = dir.resolve("paths.nix");
     Files.writeString(
         expr,
-        "let dep = derivation { name = \"oranc-formats-dep-" + salt + "\";"
+        "let dep = derivation { name = \"oranc-formats-dep-"
+            + salt
+            + "\";"
             + " system = builtins.currentSystem; builder = \"/bin/sh\";"
             + " args = [ \"-c\" \"echo dep > $out\" ]; };\n"
-            + "in derivation { name = \"oranc-formats-top-" + salt + "\";"
+            + "in derivation { name = \"oranc-formats-top-"
+            + salt
+            + "\";"
             + " system = builtins.currentSystem; builder = \"/bin/sh\";"
             + " args = [ \"-c\" \"echo ${dep} > $out\" ]; }\n");
     top = NixCli.nixBuild("--no-out-link", expr.toString()).strip();
@@ -83,7 +87,8 @@ class NixBinaryCacheTest {
     NixCli.nix("store", "sign", "--key-file", keyFile.toString(), "--recursive", top);
     SecretKey key = SecretKey.parse(Files.readString(keyFile));
 
-    List<Object> infos = JSON.std.listFrom(NixCli.nix("path-info", "--json", "--sigs", "--recursive", top));
+    List<Object> infos =
+        JSON.std.listFrom(NixCli.nix("path-info", "--json", "--sigs", "--recursive", top));
     assertEquals(2, infos.size());
     for (Object o : infos) {
       Map<String, Object> info = (Map<String, Object>) o;
@@ -138,7 +143,8 @@ class NixBinaryCacheTest {
 
     // The same check fails when the signature is over something else: the test can fail.
     Fingerprint fp = topInfo.fingerprint();
-    Fingerprint wrong = Fingerprint.of(fp.storePath(), fp.narHash(), fp.narSize() + 1, fp.references());
+    Fingerprint wrong =
+        Fingerprint.of(fp.storePath(), fp.narHash(), fp.narSize() + 1, fp.references());
     Files.writeString(topNarinfo, topInfo.withSigs(List.of(ours.sign(wrong))).format());
     NixCli.Result bad = verify(store, trusted);
     assertNotEquals(0, bad.exitCode(), "Nix accepted a signature over the wrong fingerprint");
@@ -148,10 +154,15 @@ class NixBinaryCacheTest {
   private static NixCli.Result verify(String store, PublicKey trusted) {
     return NixCli.nixResult(
         null,
-        "store", "verify",
-        "--store", store,
-        "--trusted-public-keys", trusted.toString(),
-        "--sigs-needed", "1",
-        "--recursive", top);
+        "store",
+        "verify",
+        "--store",
+        store,
+        "--trusted-public-keys",
+        trusted.toString(),
+        "--sigs-needed",
+        "1",
+        "--recursive",
+        top);
   }
 }

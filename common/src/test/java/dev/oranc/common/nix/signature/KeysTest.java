@@ -8,13 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.nix.hash.NixVectors;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import java.nio.charset.StandardCharsets;
-import java.util.List;
 
 class KeysTest {
 
@@ -59,7 +59,9 @@ class KeysTest {
 
     String shortKey = "test-1:" + Base64.getEncoder().encodeToString(Arrays.copyOf(bytes, 32));
     FormatException tooShort = assertThrows(FormatException.class, () -> SecretKey.parse(shortKey));
-    assertTrue(tooShort.getMessage().contains("decodes to 32 bytes, a secret key has 64"), tooShort.getMessage());
+    assertTrue(
+        tooShort.getMessage().contains("decodes to 32 bytes, a secret key has 64"),
+        tooShort.getMessage());
     assertSecretAbsent(tooShort, shortKey.substring(7));
 
     String notBase64 = SECRET.substring(0, 20) + "%" + SECRET.substring(21);
@@ -68,11 +70,13 @@ class KeysTest {
     assertFalse(bad.getMessage().contains("%"), bad.getMessage());
     assertSecretAbsent(bad, SECRET.substring(7));
 
-    FormatException noColon = assertThrows(FormatException.class, () -> SecretKey.parse(SECRET.substring(7)));
+    FormatException noColon =
+        assertThrows(FormatException.class, () -> SecretKey.parse(SECRET.substring(7)));
     assertTrue(noColon.getMessage().contains("no ':'"), noColon.getMessage());
     assertSecretAbsent(noColon, SECRET.substring(7));
 
-    FormatException noName = assertThrows(FormatException.class, () -> SecretKey.parse(SECRET.substring(6)));
+    FormatException noName =
+        assertThrows(FormatException.class, () -> SecretKey.parse(SECRET.substring(6)));
     assertTrue(noName.getMessage().contains("key name (before ':') is empty"), noName.getMessage());
     assertThrows(FormatException.class, () -> SecretKey.parse("test-1:"));
   }
@@ -80,23 +84,31 @@ class KeysTest {
   private static void assertSecretAbsent(FormatException e, String base64) {
     for (int i = 0; i + 8 <= base64.length(); i += 4) {
       String piece = base64.substring(i, i + 8);
-      assertFalse(e.getMessage().contains(piece), () -> "message quotes the key: " + e.getMessage());
+      assertFalse(
+          e.getMessage().contains(piece), () -> "message quotes the key: " + e.getMessage());
     }
   }
 
   @Test
   void publicKeyParsingSaysWhatIsWrong() {
     FormatException shortKey =
-        assertThrows(FormatException.class, () -> PublicKey.parse("k:" + Base64.getEncoder().encodeToString(new byte[31])));
-    assertTrue(shortKey.getMessage().contains("decodes to 31 bytes, a public key has 32"), shortKey.getMessage());
+        assertThrows(
+            FormatException.class,
+            () -> PublicKey.parse("k:" + Base64.getEncoder().encodeToString(new byte[31])));
+    assertTrue(
+        shortKey.getMessage().contains("decodes to 31 bytes, a public key has 32"),
+        shortKey.getMessage());
     assertTrue(shortKey.getMessage().contains("'k:"), "names the input: " + shortKey.getMessage());
     byte[] notAPoint = new byte[32];
     Arrays.fill(notAPoint, (byte) 0xff);
     notAPoint[31] = 0x7f; // y = 2^255 - 1 > p: not a canonical field element
     FormatException e =
-        assertThrows(FormatException.class, () -> PublicKey.parse("k:" + Base64.getEncoder().encodeToString(notAPoint)));
+        assertThrows(
+            FormatException.class,
+            () -> PublicKey.parse("k:" + Base64.getEncoder().encodeToString(notAPoint)));
     assertTrue(e.getMessage().contains("not an Ed25519 public key"), e.getMessage());
-    FormatException space = assertThrows(FormatException.class, () -> PublicKey.parse("a b" + PUBLIC.substring(6)));
+    FormatException space =
+        assertThrows(FormatException.class, () -> PublicKey.parse("a b" + PUBLIC.substring(6)));
     assertEquals("position 1", space.location());
   }
 
@@ -131,9 +143,13 @@ class KeysTest {
     assertTrue(NixSignature.parseList("").isEmpty());
     assertTrue(NixSignature.parseList(null).isEmpty());
 
-    FormatException truncated = assertThrows(FormatException.class, () -> NixSignature.parse(a.substring(0, a.length() - 4)));
+    FormatException truncated =
+        assertThrows(
+            FormatException.class, () -> NixSignature.parse(a.substring(0, a.length() - 4)));
     assertTrue(truncated.getMessage().contains("a signature has 64"), truncated.getMessage());
-    assertTrue(truncated.getMessage().contains(a.substring(0, 20)), "names the input: " + truncated.getMessage());
+    assertTrue(
+        truncated.getMessage().contains(a.substring(0, 20)),
+        "names the input: " + truncated.getMessage());
     assertThrows(FormatException.class, () -> NixSignature.parse("no-colon"));
     assertThrows(FormatException.class, () -> NixSignature.parse(":" + a.substring(7)));
     assertArrayEquals(NixSignature.parse(a).bytes(), Base64.getDecoder().decode(a.substring(7)));

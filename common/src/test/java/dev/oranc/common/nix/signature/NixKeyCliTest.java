@@ -13,7 +13,8 @@ class NixKeyCliTest {
   void keysNixGeneratesWorkHere() {
     for (int i = 0; i < 3; i++) {
       String secret = NixCli.nix("key", "generate-secret", "--key-name", "nix-made-" + i);
-      String expectedPublic = NixCli.nixWithInput(secret, "key", "convert-secret-to-public").strip();
+      String expectedPublic =
+          NixCli.nixWithInput(secret, "key", "convert-secret-to-public").strip();
       SecretKey key = SecretKey.parse(secret);
       assertEquals("nix-made-" + i, key.name());
       assertEquals(expectedPublic, key.publicKey().toString());
@@ -24,7 +25,8 @@ class NixKeyCliTest {
   @Test
   void keysWeGenerateWorkInNix() {
     SecretKey key = SecretKey.generate("oranc-made", new SecureRandom());
-    String nixPublic = NixCli.nixWithInput(key.toNixText(), "key", "convert-secret-to-public").strip();
+    String nixPublic =
+        NixCli.nixWithInput(key.toNixText(), "key", "convert-secret-to-public").strip();
     assertEquals(key.publicKey().toString(), nixPublic);
   }
 }

@@ -15,18 +15,21 @@ import org.junit.jupiter.api.Test;
 
 class SignaturesTest {
 
-  private static final SecretKey KEY = SecretKey.parse((String) NixVectors.signing().get("secret_key"));
+  private static final SecretKey KEY =
+      SecretKey.parse((String) NixVectors.signing().get("secret_key"));
   private static final Map<String, Object> TOP = NixVectors.signingPaths().get(1);
   private static final Fingerprint FP = SigningVectorsTest.fingerprintOf(TOP);
   private static final NixSignature OURS = NixSignature.parse((String) TOP.get("signature"));
   private static final NixSignature OFFICIAL =
       SecretKey.generate("cache.nixos.org-1", new SecureRandom()).sign(FP);
-  private static final NixSignature OTHER = SecretKey.generate("other", new SecureRandom()).sign(FP);
+  private static final NixSignature OTHER =
+      SecretKey.generate("other", new SecureRandom()).sign(FP);
 
   @Test
   void appendsOursAfterOthersKeepingTheirOrder() {
     assertEquals(List.of(OURS), Signatures.merge(FP, List.of(), KEY));
-    assertEquals(List.of(OTHER, OFFICIAL, OURS), Signatures.merge(FP, List.of(OTHER, OFFICIAL), KEY));
+    assertEquals(
+        List.of(OTHER, OFFICIAL, OURS), Signatures.merge(FP, List.of(OTHER, OFFICIAL), KEY));
   }
 
   @Test
@@ -39,16 +42,19 @@ class SignaturesTest {
   void sameNameButAnotherKeyIsAnErrorForThatPath() {
     NixSignature impostor = SecretKey.generate("test-1", new SecureRandom()).sign(FP);
     IntegrityException e =
-        assertThrows(IntegrityException.class, () -> Signatures.merge(FP, List.of(OTHER, impostor), KEY));
+        assertThrows(
+            IntegrityException.class, () -> Signatures.merge(FP, List.of(OTHER, impostor), KEY));
     assertTrue(e.getMessage().startsWith(FP.storePath().toString()), e.getMessage());
     assertTrue(e.getMessage().contains("does not verify with our public key"), e.getMessage());
   }
 
   @Test
   void ourSignatureOverOtherDataIsAnErrorForThatPath() {
-    Fingerprint changed = Fingerprint.of(FP.storePath(), FP.narHash(), FP.narSize() + 1, FP.references());
+    Fingerprint changed =
+        Fingerprint.of(FP.storePath(), FP.narHash(), FP.narSize() + 1, FP.references());
     NixSignature stale = KEY.sign(changed);
-    IntegrityException e = assertThrows(IntegrityException.class, () -> Signatures.merge(FP, List.of(stale), KEY));
+    IntegrityException e =
+        assertThrows(IntegrityException.class, () -> Signatures.merge(FP, List.of(stale), KEY));
     assertTrue(e.getMessage().contains(FP.storePath().toString()), e.getMessage());
     assertTrue(e.getMessage().contains("NAR hash, size or references"), e.getMessage());
   }

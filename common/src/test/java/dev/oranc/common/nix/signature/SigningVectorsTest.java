@@ -16,8 +16,10 @@ import org.junit.jupiter.api.Test;
 /** Every fingerprint and signature Nix made for nix-signing.json, reproduced and verified. */
 class SigningVectorsTest {
 
-  private static final SecretKey KEY = SecretKey.parse((String) NixVectors.signing().get("secret_key"));
-  private static final PublicKey PUBLIC = PublicKey.parse((String) NixVectors.signing().get("public_key"));
+  private static final SecretKey KEY =
+      SecretKey.parse((String) NixVectors.signing().get("secret_key"));
+  private static final PublicKey PUBLIC =
+      PublicKey.parse((String) NixVectors.signing().get("public_key"));
 
   @SuppressWarnings("unchecked")
   static Fingerprint fingerprintOf(Map<String, Object> p) {
@@ -50,7 +52,8 @@ class SigningVectorsTest {
     Map<String, Object> p = NixVectors.signingPaths().get(1);
     Fingerprint fp = fingerprintOf(p);
     NixSignature sig = NixSignature.parse((String) p.get("signature"));
-    Fingerprint otherSize = Fingerprint.of(fp.storePath(), fp.narHash(), fp.narSize() + 1, fp.references());
+    Fingerprint otherSize =
+        Fingerprint.of(fp.storePath(), fp.narHash(), fp.narSize() + 1, fp.references());
     Fingerprint noRefs = Fingerprint.of(fp.storePath(), fp.narHash(), fp.narSize(), List.of());
     assertFalse(PUBLIC.verify(otherSize, sig));
     assertFalse(PUBLIC.verify(noRefs, sig));

@@ -41,7 +41,8 @@ class StorePathTest {
     assertEquals(HASH + "-dep", p.baseName());
     assertEquals(DEP, p.toString());
     assertFalse(p.isDerivation());
-    assertTrue(StorePath.parse("/nix/store/p2qkh6lklg7zljx468xsl3gwif574nq4-dep.drv").isDerivation());
+    assertTrue(
+        StorePath.parse("/nix/store/p2qkh6lklg7zljx468xsl3gwif574nq4-dep.drv").isDerivation());
     assertEquals(p, StorePath.of("/nix/store", HASH, "dep"));
     assertEquals("/tmp/other/" + HASH + "-dep", p.withStoreDir("/tmp/other/").toString());
   }
@@ -69,8 +70,10 @@ class StorePathTest {
     FormatException e =
         assertThrows(FormatException.class, () -> StorePath.of("/tmp/store/", HASH, "dep"));
     assertTrue(e.getMessage().contains("write it as '/tmp/store'"), e.getMessage());
-    for (String notCanonical : List.of("/nix//store", "/nix/./store", "/nix/../store", "/nix/store/.", "/nix/store/..")) {
-      assertThrows(FormatException.class, () -> StorePath.of(notCanonical, HASH, "dep"), notCanonical);
+    for (String notCanonical :
+        List.of("/nix//store", "/nix/./store", "/nix/../store", "/nix/store/.", "/nix/store/..")) {
+      assertThrows(
+          FormatException.class, () -> StorePath.of(notCanonical, HASH, "dep"), notCanonical);
     }
     assertEquals("/.x/..y/store", StorePath.of("/.x/..y/store", HASH, "dep").storeDir());
     assertEquals("/nix/store", StorePath.canonicalStoreDir("/nix/var/../store/."));
@@ -103,9 +106,11 @@ class StorePathTest {
     assertEquals(DEP, StorePath.parseContaining("/nix/store", DEP).toString());
     assertEquals(DEP, StorePath.parseContaining("/nix/store/", DEP + "/").toString());
     FormatException e =
-        assertThrows(FormatException.class, () -> StorePath.parseContaining("/nix/store", "/etc/x"));
+        assertThrows(
+            FormatException.class, () -> StorePath.parseContaining("/nix/store", "/etc/x"));
     assertTrue(e.getMessage().contains("is not under /nix/store"), e.getMessage());
-    assertThrows(FormatException.class, () -> StorePath.parseContaining("/nix/store", "/nix/store/"));
+    assertThrows(
+        FormatException.class, () -> StorePath.parseContaining("/nix/store", "/nix/store/"));
     assertThrows(
         FormatException.class, () -> StorePath.parseContaining("/nix/store", "/nix/store/x/y"));
   }
@@ -120,7 +125,8 @@ class StorePathTest {
         e.problem().contains("hash part has '" + bad + "' at position 5, which is not nix32"),
         e.problem());
     FormatException base =
-        assertThrows(FormatException.class, () -> StorePath.parseBaseName("/nix/store", hash + "-dep"));
+        assertThrows(
+            FormatException.class, () -> StorePath.parseBaseName("/nix/store", hash + "-dep"));
     assertEquals("position 5", base.location());
   }
 
@@ -140,7 +146,8 @@ class StorePathTest {
     assertEquals(allLegal, StorePath.parse("/nix/store/" + HASH + "-" + allLegal).name());
     assertEquals(".bashrc", StorePath.parse("/nix/store/" + HASH + "-.bashrc").name());
     assertEquals("..foo", StorePath.parse("/nix/store/" + HASH + "-..foo").name());
-    assertEquals(211, StorePath.parse("/nix/store/" + HASH + "-" + "x".repeat(211)).name().length());
+    assertEquals(
+        211, StorePath.parse("/nix/store/" + HASH + "-" + "x".repeat(211)).name().length());
 
     assertTrue(
         fails("/nix/store/" + HASH + "-" + "x".repeat(212))
@@ -161,7 +168,8 @@ class StorePathTest {
     for (String dots : List.of(".", "..")) {
       FormatException e =
           assertThrows(
-              FormatException.class, () -> StorePath.parseBaseName("/nix/store", HASH + "-" + dots));
+              FormatException.class,
+              () -> StorePath.parseBaseName("/nix/store", HASH + "-" + dots));
       assertTrue(e.problem().contains("'.' or '..'"), e.problem());
     }
     assertThrows(FormatException.class, () -> StorePath.of("/nix/store", HASH, ""));
