@@ -28,7 +28,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -231,15 +230,13 @@ public final class UploadHandler extends RequestHandler {
       // The blob, its config and the narinfo's NAR check go on at once; only the manifest waits.
       stored
           .thenCombine(ready, (blob, v) -> blob)
-          .thenCompose(blob -> Failures.timed(backend.metrics(), "publish", publish(blob)))
+          .thenCompose(this::publish)
           .whenComplete((tag, error) -> onLoop(() -> answer(tag, error)));
     }
 
     CompletableFuture<Tag> publish(Descriptor blob) {
-      return backend
-          .registry()
-          .publish(
-              repo, key, blob, contentType, contentEncoding, Map.of(), config, credentials, loop);
+      return backend.publish(
+          repo, key, blob, contentType, contentEncoding, config, credentials, loop);
     }
 
     /**
@@ -252,8 +249,7 @@ public final class UploadHandler extends RequestHandler {
         return;
       }
       CompletableFuture<Void> pending = backend.pending().begin(repo, key);
-      CompletableFuture<Tag> published =
-          Failures.timed(backend.metrics(), "publish", publish(blob));
+      CompletableFuture<Tag> published = publish(blob);
       if (pending == null) {
         published.whenComplete((tag, e) -> onLoop(() -> answer(tag, e)));
         return;
@@ -263,8 +259,8 @@ public final class UploadHandler extends RequestHandler {
           (tag, e) -> {
             Throwable cause = e == null ? null : Causes.of(e);
             if (cause == null) {
-              // Before the table lets waiters go: their lookups must not find an older miss.
-              backend.layers().invalidate(repo, key);
+              // The key's look-ups were dropped already (Backend.publish), before the table lets
+              // waiters go: their lookups must not find an older miss.
               log.debug("{}: published {} in {} as {} after the answer", channel, key, repo, tag);
             } else {
               log.warn(
@@ -287,8 +283,8 @@ public final class UploadHandler extends RequestHandler {
         return;
       }
       if (tag != null) {
-        // Before the answer: a GET that follows the 200 must see the new file.
-        backend.layers().invalidate(repo, key);
+        // The key's look-ups were dropped when it was published (Backend.publish): a GET that
+        // follows the 200 sees the new file.
         backend.pending().published(repo, key);
       }
       log.debug(

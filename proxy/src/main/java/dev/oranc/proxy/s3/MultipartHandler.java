@@ -326,19 +326,16 @@ public final class MultipartHandler extends RequestHandler {
               backend.metrics(), "multipart_complete", Failures.call(() -> session.complete(parts)))
           .thenCompose(
               done ->
-                  Failures.timed(
-                          backend.metrics(),
-                          "publish",
-                          backend
-                              .registry()
-                              .publish(
-                                  route.repository(),
-                                  route.key(),
-                                  done.blob(),
-                                  session.contentType(),
-                                  session.contentEncoding(),
-                                  route.credentials(),
-                                  loop))
+                  backend
+                      .publish(
+                          route.repository(),
+                          route.key(),
+                          done.blob(),
+                          session.contentType(),
+                          session.contentEncoding(),
+                          null,
+                          route.credentials(),
+                          loop)
                       .thenApply(tag -> done))
           .whenComplete(
               (done, error) ->
@@ -348,8 +345,8 @@ public final class MultipartHandler extends RequestHandler {
                           fail(error);
                           return;
                         }
-                        // Before the answer: a GET that follows must see the new file.
-                        backend.layers().invalidate(route.repository(), route.key());
+                        // Published, its look-ups dropped (Backend.publish): a GET that
+                        // follows sees the new file.
                         session.completed();
                         log.debug(
                             "{}: multipart upload of {} in {} stored: {} parts, {} bytes",
