@@ -6,7 +6,6 @@ import dev.oranc.common.error.RegistryException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -16,9 +15,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
-import java.net.URI;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -64,11 +61,15 @@ import org.slf4j.LoggerFactory;
  * from https to plain http is not followed: it would expose the request, and the answer, to the
  * network. Where a redirect may connect to at all is the address policy's to say ({@link
  * ConnectionPool}), for every hop.
+ *
+ * <p>The rules live in three classes: this one drives a call (taking a connection, sending, reading
+ * the answer, retrying failures and 5xx), {@link RateLimitGate} holds the windows, {@code
+ * Retry-After} and the time budget, and {@link AuthOrRedirect} the 401 and redirect steps; a call's
+ * progress is its {@link CallState}. All three log under this class's logger.
  */
 final class CallRunner {
 
   private static final Logger log = LoggerFactory.getLogger(CallRunner.class);
-  private static final int MAX_REDIRECTS = 5;
   static final String USER_AGENT =
       "oranc/"
           + Objects.requireNonNullElse(
@@ -76,7 +77,8 @@ final class CallRunner {
 
   private final Connections connections;
   private final RegistryClientConfig config;
-  private final RateLimits rateLimits;
+  private final RateLimitGate gate;
+  private final AuthOrRedirect detours = new AuthOrRedirect(this);
   private Authenticator authenticator;
 
   CallRunner(Connections connections, RegistryClientConfig config) {
@@ -86,15 +88,19 @@ final class CallRunner {
   CallRunner(Connections connections, RegistryClientConfig config, RateLimits rateLimits) {
     this.connections = connections;
     this.config = config;
-    this.rateLimits = rateLimits;
+    this.gate = new RateLimitGate(config, rateLimits, this);
   }
 
   Throttling throttling() {
-    return rateLimits.throttling();
+    return gate.throttling();
   }
 
   void authenticator(Authenticator authenticator) {
     this.authenticator = authenticator;
+  }
+
+  Authenticator authenticator() {
+    return authenticator;
   }
 
   CompletableFuture<Response> run(Call call) {
@@ -107,10 +113,10 @@ final class CallRunner {
    * ghcr.io) may wait for, and must not queue behind.
    */
   CompletableFuture<Response> run(Call call, boolean limited) {
-    State s = new State(call);
+    CallState s = new CallState(call, this);
     s.limited = limited && call.streamed() == null;
     // Whatever ends the call gives its place in the window back, if it still holds one.
-    s.result.whenComplete((r, e) -> releaseOther(s));
+    s.result.whenComplete((r, e) -> RateLimitGate.releaseOther(s));
     if (call.streamed() != null) {
       s.result.whenComplete((r, e) -> endStreamed(s));
     }
@@ -118,164 +124,12 @@ final class CallRunner {
     return s.result;
   }
 
-  private final class State implements AimdLimiter.Waiter {
-    final Call call;
-    final EventLoop loop;
-    final CompletableFuture<Response> result = new CompletableFuture<>();
-    Origin origin;
-    String pathAndQuery;
-    boolean sameOrigin = true;
-    int attempts;
-    int redirects;
-
-    /** Re-sent after a 401 taught us how to authenticate; once per call. */
-    boolean learnt;
-
-    /** Re-sent after a 401 refused our token, with a fresh one; once per call. */
-    boolean refreshed;
-
-    String authorizationSent;
-    long startNanos;
-
-    /** The window this attempt holds a place in, and since when; null when it holds none. */
-    AimdLimiter limiter;
-
-    long grantedNanos;
-    boolean limited;
-
-    /** Rate-limit answers to this call, for the backoff of a call outside the windows. */
-    int rateLimitedCount;
-
-    /** The window the call last asked to start in. */
-    AimdLimiter admitting;
-
-    /** When the call was first held back by a rate limit ({@link #throttled}). */
-    boolean throttled;
-
-    long throttledSince;
-
-    /** A streamed call's exchange while its body may still be written; null before and after. */
-    HttpConnection streaming;
-
-    StreamedBody.Sink sink;
-
-    State(Call call) {
-      this.call = call;
-      this.loop = call.loop();
-      this.origin = call.origin();
-      this.pathAndQuery = call.pathAndQuery();
-    }
-
-    /**
-     * For logs: never the query. A redirect target's carries pre-signed secrets, and an upload
-     * session's carries the registry's signed {@code _state}, which lets anyone continue the
-     * upload.
-     */
-    String url() {
-      int q = pathAndQuery.indexOf('?');
-      return origin + (q < 0 ? pathAndQuery : pathAndQuery.substring(0, q) + "?…");
-    }
-
-    @Override
-    public void start(long granted) {
-      Runnable go =
-          () -> {
-            if (result.isDone()) {
-              admitting.onOther(granted);
-              return;
-            }
-            limiter = admitting;
-            grantedNanos = granted;
-            startNanos = System.nanoTime();
-            send(this);
-          };
-      if (loop.inEventLoop()) {
-        go.run();
-      } else {
-        loop.execute(go);
-      }
-    }
-
-    @Override
-    public void wakeAfter(long delayNanos, Runnable task) {
-      loop.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
-    }
-  }
-
-  private void attempt(State s) {
+  void attempt(CallState s) {
     s.attempts++;
-    admit(s);
+    gate.admit(s);
   }
 
-  /** Into the origin's window: sends now, or once there is room and no pause. */
-  private void admit(State s) {
-    if (!s.limited) {
-      s.startNanos = System.nanoTime();
-      send(s);
-      return;
-    }
-    HttpMethod m = s.call.method();
-    AimdLimiter limiter =
-        rateLimits.forOrigin(
-            s.call.origin(), !(m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD)));
-    long maxWait =
-        config.maxRetryAfter().toNanos()
-            - (s.throttled ? rateLimits.ticker().read() - s.throttledSince : 0);
-    s.admitting = limiter;
-    AimdLimiter.Admission admission = limiter.acquire(s, maxWait);
-    if (admission == AimdLimiter.Admission.PAUSED_TOO_LONG) {
-      // Paused for longer than this call may still wait: it fails now, not after waiting in vain.
-      long pause = limiter.pauseLeft();
-      long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(pause + 999_999_999L));
-      s.result.completeExceptionally(
-          tooLong(s, "the registry is rate-limiting us for " + seconds + " s more", null, seconds));
-    } else if (admission == AimdLimiter.Admission.QUEUED && !s.throttled && limiter.throttled()) {
-      s.throttled = true;
-      s.throttledSince = rateLimits.ticker().read();
-    } else if (admission == AimdLimiter.Admission.REFUSED) {
-      s.result.completeExceptionally(
-          new RegistryException.Unavailable(
-              s.call.operation(),
-              "too many requests waiting for the registry, which is rate-limiting us",
-              RegistryException.Unavailable.Reason.OVERLOADED,
-              0,
-              null));
-    }
-  }
-
-  private static void releaseSuccess(State s) {
-    AimdLimiter l = s.limiter;
-    if (l != null) {
-      s.limiter = null;
-      l.onSuccess(s.grantedNanos);
-    }
-  }
-
-  private static void releaseOther(State s) {
-    if (!s.loop.inEventLoop()) {
-      s.loop.execute(() -> releaseOther(s));
-      return;
-    }
-    AimdLimiter l = s.limiter;
-    if (l != null) {
-      s.limiter = null;
-      l.onOther(s.grantedNanos);
-    }
-  }
-
-  /**
-   * @return how long the origin is paused from now
-   */
-  private static long releaseRateLimited(State s, long retryAfterNanos, long maxPauseNanos) {
-    AimdLimiter l = s.limiter;
-    if (l == null) {
-      return 0;
-    }
-    s.limiter = null;
-    return l.onRateLimited(s.grantedNanos, retryAfterNanos, maxPauseNanos);
-  }
-
-  private void send(State s) {
+  void send(CallState s) {
     Call call = s.call;
     if (!s.sameOrigin) {
       acquireAndExchange(s, null);
@@ -300,7 +154,7 @@ final class CallRunner {
                     }));
   }
 
-  private void acquireAndExchange(State s, String authorization) {
+  private void acquireAndExchange(CallState s, String authorization) {
     s.authorizationSent = authorization;
     connections
         .pool(s.origin, s.loop)
@@ -315,7 +169,7 @@ final class CallRunner {
             });
   }
 
-  private void exchange(State s, HttpConnection connection, String authorization) {
+  private void exchange(CallState s, HttpConnection connection, String authorization) {
     Call call = s.call;
     if (call.streamed() != null) {
       exchangeStreamed(s, connection, authorization);
@@ -336,7 +190,7 @@ final class CallRunner {
   }
 
   /** The head goes out, then the body writes itself through a sink while the exchange lasts. */
-  private void exchangeStreamed(State s, HttpConnection connection, String authorization) {
+  private void exchangeStreamed(CallState s, HttpConnection connection, String authorization) {
     if (s.result.isDone()) {
       // Cancelled while the connection was being taken: it goes back unused.
       connection.pool().release(connection);
@@ -354,7 +208,7 @@ final class CallRunner {
   }
 
   /** The exchange is over (answered or failed): the body writes no more. */
-  private static void streamedExchangeOver(State s) {
+  private static void streamedExchangeOver(CallState s) {
     s.streaming = null;
     if (s.sink != null) {
       s.sink.close();
@@ -362,7 +216,7 @@ final class CallRunner {
   }
 
   /** The call is over; a streamed exchange still running (cancelled by the caller) is closed. */
-  private static void endStreamed(State s) {
+  private static void endStreamed(CallState s) {
     if (!s.loop.inEventLoop()) {
       s.loop.execute(() -> endStreamed(s));
       return;
@@ -374,7 +228,7 @@ final class CallRunner {
     }
   }
 
-  private static void setHeaders(State s, HttpHeaders h, String authorization) {
+  private static void setHeaders(CallState s, HttpHeaders h, String authorization) {
     Call call = s.call;
     h.set(HttpHeaderNames.HOST, s.origin.authority());
     h.set(HttpHeaderNames.USER_AGENT, USER_AGENT);
@@ -387,13 +241,13 @@ final class CallRunner {
 
   /** Collects one answer; hands a successful streamed one over to a {@link StreamingDownload}. */
   private final class Listener implements ResponseListener {
-    private final State s;
+    private final CallState s;
     private final HttpConnection connection;
     private HttpResponse head;
     private ByteBuf body;
     private boolean overflow;
 
-    Listener(State s, HttpConnection connection) {
+    Listener(CallState s, HttpConnection connection) {
       this.s = s;
       this.connection = connection;
     }
@@ -423,7 +277,7 @@ final class CallRunner {
         StreamingDownload download =
             new StreamingDownload(connection, head, s.call.operation(), s.url());
         logDone(s, status);
-        releaseSuccess(s);
+        RateLimitGate.releaseSuccess(s);
         s.result.complete(new Response(status, head.headers(), Response.NO_BODY, download));
       }
     }
@@ -480,7 +334,7 @@ final class CallRunner {
     }
   }
 
-  private void onAnswer(State s, Response r) {
+  private void onAnswer(CallState s, Response r) {
     Call call = s.call;
     int status = r.status();
     if (call.streamed() != null) {
@@ -489,143 +343,14 @@ final class CallRunner {
       s.result.complete(r);
       return;
     }
-    boolean sentToken = s.authorizationSent != null && s.authorizationSent.startsWith("Bearer ");
-    if (status == 401
-        && call.credentials() != null
-        && s.sameOrigin
-        && !(sentToken ? s.refreshed : s.learnt)) {
-      Optional<AuthChallenge> challenge =
-          AuthChallenge.parse(r.headers().get(HttpHeaderNames.WWW_AUTHENTICATE));
-      if (challenge.isPresent()
-          && authenticator.learn(
-              s.origin, challenge.get(), call.credentials(), call.scope(), s.authorizationSent)) {
-        if (sentToken) {
-          s.refreshed = true;
-        } else {
-          s.learnt = true;
-        }
-        log.debug(
-            "{} {}: 401, authenticating ({})", call.method(), s.url(), challenge.get().scheme());
-        send(s);
-        return;
-      }
-    }
-    if (status >= 300
-        && status < 400
-        && call.followRedirects()
-        && r.headers().contains(HttpHeaderNames.LOCATION)) {
-      if (++s.redirects > MAX_REDIRECTS) {
-        s.result.completeExceptionally(
-            new RegistryException.Protocol(
-                call.operation(), "more than " + MAX_REDIRECTS + " redirects"));
-        return;
-      }
-      URI target =
-          s.origin.resolve(s.pathAndQuery).resolve(r.headers().get(HttpHeaderNames.LOCATION));
-      Origin next;
-      try {
-        next = Origin.of(target);
-      } catch (RuntimeException e) {
-        s.result.completeExceptionally(
-            new RegistryException.Protocol(
-                call.operation(), "the registry redirected to an unusable URL"));
-        return;
-      }
-      if (isDowngrade(s.origin, next)) {
-        log.warn(
-            "{} {}: {} redirect from https to plain http ({}:{}), not followed",
-            call.method(),
-            s.url(),
-            status,
-            next.host(),
-            next.port());
-        s.result.completeExceptionally(
-            new RegistryException.Protocol(
-                call.operation(),
-                "the registry redirected from https to plain http; not followed"));
-        return;
-      }
-      if (!next.equals(s.origin)) {
-        s.sameOrigin = false;
-      }
-      log.debug("{} {}: {} redirect to {}", call.method(), s.url(), status, next);
-      s.origin = next;
-      s.pathAndQuery =
-          target.getRawPath() + (target.getRawQuery() == null ? "" : "?" + target.getRawQuery());
-      send(s);
+    if (detours.onAnswer(s, r)) {
       return;
     }
-    if (status == 429 || status == 503) {
-      long retryAfter = RegistryErrors.retryAfterSeconds(r);
-      s.rateLimitedCount++;
-      long now0 = rateLimits.ticker().read();
-      long mayWait = config.maxRetryAfter().toNanos() - (s.throttled ? now0 - s.throttledSince : 0);
-      long wait =
-          s.limited
-              ? releaseRateLimited(
-                  s,
-                  retryAfter < 0 ? -1 : TimeUnit.SECONDS.toNanos(retryAfter),
-                  status == 503 && retryAfter < 0 ? Long.MAX_VALUE : mayWait)
-              : TimeUnit.MILLISECONDS.toNanos(
-                  retryAfter < 0 ? backoffMillis(s.rateLimitedCount) : retryAfter * 1000);
-      if (status == 503 && retryAfter < 0) {
-        // Maybe an outage rather than load shedding: slowed down for, but an attempt spent.
-        if (s.attempts < config.maxAttempts()) {
-          log.warn(
-              "{} {}: {}, retrying in {} ms (attempt {} of {})",
-              call.method(),
-              s.url(),
-              RegistryErrors.statusText(status),
-              TimeUnit.NANOSECONDS.toMillis(wait),
-              s.attempts,
-              config.maxAttempts());
-          if (s.limited) {
-            attempt(s);
-          } else {
-            s.loop.schedule(() -> attempt(s), wait, TimeUnit.NANOSECONDS);
-          }
-          return;
-        }
-      } else {
-        long now = rateLimits.ticker().read();
-        if (!s.throttled) {
-          s.throttled = true;
-          s.throttledSince = now;
-        }
-        long budget = config.maxRetryAfter().toNanos();
-        if (now - s.throttledSince + wait <= budget) {
-          log.debug(
-              "{} {}: {}, waiting {} ms for the registry's rate limit",
-              call.method(),
-              s.url(),
-              RegistryErrors.statusText(status),
-              TimeUnit.NANOSECONDS.toMillis(wait));
-          if (s.limited) {
-            admit(s);
-          } else {
-            s.loop.schedule(() -> admit(s), wait, TimeUnit.NANOSECONDS);
-          }
-          return;
-        }
-        log.warn(
-            "{} {}: {}, rate-limited for longer than the retry budget ({}{})",
-            call.method(),
-            s.url(),
-            RegistryErrors.statusText(status),
-            RetryBudget.format(config.maxRetryAfter()),
-            retryAfter >= 0 ? "; the registry asked for " + retryAfter + " s more" : "");
-        logDone(s, status);
-        s.result.completeExceptionally(
-            tooLong(
-                s,
-                "registry answered " + RegistryErrors.statusText(status) + " (rate limit)",
-                RegistryErrors.registryMessage(r.body()),
-                retryAfter));
-        return;
-      }
+    if ((status == 429 || status == 503) && gate.onRateLimited(s, r)) {
+      return;
     }
     if ((status == 500 || status == 502 || status == 504) && s.attempts < config.maxAttempts()) {
-      releaseOther(s);
+      RateLimitGate.releaseOther(s);
       long delayMillis = backoffMillis(s.attempts);
       log.warn(
           "{} {}: {}, retrying in {} ms (attempt {} of {})",
@@ -640,32 +365,14 @@ final class CallRunner {
     }
     logDone(s, status);
     if (status < 500) {
-      releaseSuccess(s);
+      RateLimitGate.releaseSuccess(s);
     }
     s.result.complete(r);
   }
 
-  /** Rate-limited past the call's time budget: the one line a user or a Nix client gets. */
-  private RegistryException.RateLimited tooLong(
-      State s, String what, String said, long retryAfterSeconds) {
-    return new RegistryException.RateLimited(
-        s.call.operation(),
-        what
-            + ", for longer than the retry budget of "
-            + RetryBudget.format(config.maxRetryAfter())
-            + " allows; wait, or give more with --max-retry DURATION (e.g. --max-retry 15m)",
-        said,
-        retryAfterSeconds);
-  }
-
-  /** From https to plain http: a redirect that is not followed. */
-  static boolean isDowngrade(Origin from, Origin to) {
-    return from.tls() && !to.tls();
-  }
-
-  private void onFailure(State s, Throwable cause) {
+  private void onFailure(CallState s, Throwable cause) {
     Call call = s.call;
-    releaseOther(s);
+    RateLimitGate.releaseOther(s);
     boolean retriable =
         call.streamed() == null
             && cause instanceof ConnectionFailure f
@@ -712,7 +419,7 @@ final class CallRunner {
     return base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
   }
 
-  private void logDone(State s, int status) {
+  static void logDone(CallState s, int status) {
     if (log.isDebugEnabled()) {
       log.debug(
           "{} {} -> {} in {} ms (attempt {})",

@@ -290,13 +290,13 @@ class AddressPolicyEnforcementTest {
   @Test
   void aRedirectFromHttpsToPlainHttpIsADowngrade() {
     Origin https = new Origin(true, "registry.test", 443);
-    assertTrue(CallRunner.isDowngrade(https, new Origin(false, "registry.test", 80)));
-    assertTrue(CallRunner.isDowngrade(https, new Origin(false, "storage.test", 443)));
-    assertFalse(CallRunner.isDowngrade(https, new Origin(true, "storage.test", 443)));
+    assertTrue(AuthOrRedirect.isDowngrade(https, new Origin(false, "registry.test", 80)));
+    assertTrue(AuthOrRedirect.isDowngrade(https, new Origin(false, "storage.test", 443)));
+    assertFalse(AuthOrRedirect.isDowngrade(https, new Origin(true, "storage.test", 443)));
     assertFalse(
-        CallRunner.isDowngrade(
+        AuthOrRedirect.isDowngrade(
             new Origin(false, "registry.test", 80), new Origin(false, "storage.test", 80)));
-    assertFalse(CallRunner.isDowngrade(new Origin(false, "registry.test", 80), https));
+    assertFalse(AuthOrRedirect.isDowngrade(new Origin(false, "registry.test", 80), https));
   }
 
   @Test
