@@ -31,9 +31,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Design note: a manifest PUT is sent again when the registry says a blob it names is unknown
  * although the caller stored it a moment ago ({@link #MANIFEST_BLOB_UNKNOWN_RETRIES} times, with
- * the configured backoff, on the caller's loop): that answer is the registry's storage catching up,
- * not a missing blob. The digest the registry reports for a stored manifest must be the one we
- * computed. A 404 is a value (empty, or false for a DELETE), never an error.
+ * the client's jittered backoff, {@code CallRunner.backoffMillis}, on the caller's loop): that
+ * answer is the registry's storage catching up, not a missing blob. The digest the registry reports
+ * for a stored manifest must be the one we computed. A 404 is a value (empty, or false for a
+ * DELETE), never an error.
  */
 final class ManifestCalls extends RepositoryCalls {
 
@@ -173,10 +174,7 @@ final class ManifestCalls extends RepositoryCalls {
               if (r.status() == 400
                   && retried < MANIFEST_BLOB_UNKNOWN_RETRIES
                   && RegistryErrors.blobJustStoredLooksUnknown(r.body())) {
-                long delay =
-                    Math.min(
-                        config.maxBackoff().toMillis(),
-                        config.initialBackoff().toMillis() << retried);
+                long delay = runner.backoffMillis(retried + 1);
                 log.warn(
                     "{}: {}; its blobs were stored a moment ago, sending it again in {} ms"
                         + " (retry {} of {})",
@@ -185,21 +183,10 @@ final class ManifestCalls extends RepositoryCalls {
                     delay,
                     retried + 1,
                     MANIFEST_BLOB_UNKNOWN_RETRIES);
-                CompletableFuture<Digest> again = new CompletableFuture<>();
-                loop.schedule(
-                    () ->
-                        putManifest(repo, tag, manifest, credentials, loop, retried + 1)
-                            .whenComplete(
-                                (d, e) -> {
-                                  if (e != null) {
-                                    again.completeExceptionally(e);
-                                  } else {
-                                    again.complete(d);
-                                  }
-                                }),
-                    delay,
-                    TimeUnit.MILLISECONDS);
-                return again;
+                CompletableFuture<Void> waited = new CompletableFuture<>();
+                loop.schedule(() -> waited.complete(null), delay, TimeUnit.MILLISECONDS);
+                return waited.thenCompose(
+                    v -> putManifest(repo, tag, manifest, credentials, loop, retried + 1));
               }
               return CompletableFuture.completedFuture(
                   storedManifest(operation, r, computed, credentials));
