@@ -136,11 +136,10 @@ class ClientFaultTest {
       s.setSoTimeout(30_000);
       s.getOutputStream()
           .write("GET / HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII)); // never ends
-      long t0 = System.nanoTime();
+      // Closed without a word (no 400, no 408): only the idle close ends a head that never ends.
+      // When (not before the timeout, counted from the last response) is PipelineTest's, on the
+      // channel's frozen clock.
       assertEquals(-1, s.getInputStream().read(), "expected the server to close the connection");
-      long millis = (System.nanoTime() - t0) / 1_000_000;
-      // Only a lower bound (not before the 1 s idle timeout): a busy machine can only lengthen it.
-      assertTrue(millis >= 800, "closed after " + millis + " ms, before the 1 s idle timeout");
     }
     try (Socket s = new Socket("127.0.0.1", server.port())) {
       s.setSoTimeout(5000);

@@ -27,6 +27,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -43,11 +44,13 @@ class PipelineTest {
   private EmbeddedChannel channel;
   private ServerMetrics metrics;
   private boolean draining;
+  private Duration idle;
 
   @BeforeEach
   void setUp() {
     ServerConfig config =
         ServerConfig.builder().maxInitialLineLength(1024).maxHeaderSize(2048).build();
+    idle = config.idleTimeout();
     client = new RegistryClient(RegistryClientConfig.builder().tls(false).maxAttempts(1).build());
     metrics = new ServerMetrics();
     MultipartUploads multipart =
@@ -244,5 +247,37 @@ class PipelineTest {
     output();
     assertNull(Exchange.current(channel));
     assertEquals(1, metrics.requests("GET", 200));
+  }
+
+  /** Moves the channel's frozen clock on by {@code d} and runs what fell due. */
+  private void advance(Duration d) {
+    channel.advanceTimeBy(d.toNanos(), TimeUnit.NANOSECONDS);
+    channel.runScheduledPendingTasks();
+  }
+
+  @Test
+  void aHeadThatNeverEndsIsClosedAtTheIdleTimeoutNotBeforeAndUnanswered() {
+    // The channel's clock is the test's: the idle timeout is a decision, not a race with the
+    // machine's load.
+    channel.freezeTime();
+    send("GET / HTTP/1.1\r\nHost: x\r\n");
+    advance(idle.minusMillis(1));
+    assertTrue(channel.isActive(), "closed before the idle timeout");
+    advance(Duration.ofMillis(1));
+    assertFalse(channel.isActive(), "a head that never ends kept its connection");
+    assertEquals("", output(), "slowloris gets no answer, only the close");
+  }
+
+  @Test
+  void anIdleKeepAliveConnectionIsClosedAtTheIdleTimeoutCountedFromItsLastResponse() {
+    channel.freezeTime();
+    advance(idle.dividedBy(2));
+    send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assertTrue(output().startsWith("HTTP/1.1 200 OK\r\n"));
+    advance(idle.minusMillis(1));
+    assertTrue(channel.isActive(), "closed before the idle timeout after the response");
+    advance(Duration.ofMillis(1));
+    assertFalse(channel.isActive(), "an idle keep-alive connection stayed open");
+    assertEquals("", output());
   }
 }
