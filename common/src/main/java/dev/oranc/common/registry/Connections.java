@@ -85,9 +85,13 @@ final class Connections {
                 ChannelOption.WRITE_BUFFER_WATER_MARK,
                 new WriteBufferWaterMark(128 * 1024, 512 * 1024));
     try {
-      // The JDK's trust store; host names are verified (Netty 4.2 sets HTTPS identification).
+      // The JDK's trust store (a test's roots when it gives some); host names are verified (Netty
+      // 4.2 sets HTTPS identification).
       this.sslContext =
-          SslContextBuilder.forClient().endpointIdentificationAlgorithm("HTTPS").build();
+          SslContextBuilder.forClient()
+              .trustManager(config.trustManagerFactory())
+              .endpointIdentificationAlgorithm("HTTPS")
+              .build();
     } catch (SSLException e) {
       throw new IllegalStateException("cannot set up TLS: " + e.getMessage(), e);
     }

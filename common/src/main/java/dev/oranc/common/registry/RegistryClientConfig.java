@@ -9,6 +9,7 @@ import dev.oranc.common.net.HostPattern;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * How the registry client talks to registries. Defaults suit both a server in front of hundreds of
@@ -46,6 +47,9 @@ import java.util.Objects;
  *     server}
  * @param insecureRegistries {@code --insecure-registry}: registries reached over plain HTTP even
  *     though {@code tls} is true; see {@link #tlsFor}
+ * @param trustManagerFactory what a registry's certificate is checked against; null (the default)
+ *     is the JDK's trust store. Set by tests only (a registry stand-in with a test certificate), no
+ *     flag: an operator with a private CA adds it to the JDK's trust store
  */
 public record RegistryClientConfig(
     boolean tls,
@@ -64,7 +68,8 @@ public record RegistryClientConfig(
     boolean checkBeforeUpload,
     int uploadSessionReserve,
     AddressPolicy addressPolicy,
-    List<HostPattern> insecureRegistries) {
+    List<HostPattern> insecureRegistries,
+    TrustManagerFactory trustManagerFactory) {
 
   public static final int DEFAULT_MAX_MANIFEST_BYTES = 4 << 20;
   public static final int DEFAULT_UPLOAD_CHUNK_BYTES = 4 << 20;
@@ -150,6 +155,7 @@ public record RegistryClientConfig(
     b.uploadSessionReserve = uploadSessionReserve;
     b.addressPolicy = addressPolicy;
     b.insecureRegistries = insecureRegistries;
+    b.trustManagerFactory = trustManagerFactory;
     return b;
   }
 
@@ -175,6 +181,7 @@ public record RegistryClientConfig(
     private int uploadSessionReserve = 0;
     private AddressPolicy addressPolicy = AddressPolicy.allowAll();
     private List<HostPattern> insecureRegistries = List.of();
+    private TrustManagerFactory trustManagerFactory;
 
     private Builder() {}
 
@@ -266,6 +273,12 @@ public record RegistryClientConfig(
       return this;
     }
 
+    /** Tests only: trust these roots instead of the JDK's trust store. */
+    public Builder trustManagerFactory(TrustManagerFactory trustManagerFactory) {
+      this.trustManagerFactory = trustManagerFactory;
+      return this;
+    }
+
     public RegistryClientConfig build() {
       return new RegistryClientConfig(
           tls,
@@ -284,7 +297,8 @@ public record RegistryClientConfig(
           checkBeforeUpload,
           uploadSessionReserve,
           addressPolicy,
-          insecureRegistries);
+          insecureRegistries,
+          trustManagerFactory);
     }
   }
 }
