@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
@@ -28,6 +29,7 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
@@ -294,6 +296,79 @@ class MultipartTest {
             .orElse(null));
     // Over: the id is gone.
     assertS3Error(complete(path, id, completeXml(etags, 1, 2)), 404, "NoSuchUpload");
+  }
+
+  /**
+   * docs/SERVER.md: a Complete sent again while the first is still running gets the same answer. No
+   * timing: the first Complete's manifest is held at the registry until the second Complete has
+   * been taken by the server, then let go.
+   */
+  @Test
+  void aCompleteSentAgainWhileTheFirstRunsGetsTheSameAnswerAndTheObjectIsStoredOnce()
+      throws Exception {
+    server(b -> {});
+    try (FaultInjector front = new FaultInjector(registry.get().address(), null)) {
+      String path =
+          "/"
+              + front.address()
+              + "/test/mp"
+              + UUID.randomUUID().toString().substring(0, 8)
+              + "/nar/again.nar";
+      byte[][] parts = {random(100_000, 25), random(50, 26)};
+      String id = create(path, "application/x-nix-nar");
+      String xml =
+          completeXml(List.of(etagOf(path, id, 1, parts[0]), etagOf(path, id, 2, parts[1])), 1, 2);
+      FaultInjector.Hold manifest = front.hold("PUT", "/manifests/");
+      CompletableFuture<HttpResponse<byte[]>> first =
+          CompletableFuture.supplyAsync(() -> call(() -> complete(path, id, xml)));
+      assertTrue(
+          manifest.awaitHeld(Duration.ofSeconds(30)),
+          "the first Complete's manifest was never sent: " + front.requests());
+      assertEquals(1, server.server.metrics().registryOperations("multipart_complete"));
+      CompletableFuture<HttpResponse<byte[]>> second =
+          CompletableFuture.supplyAsync(() -> call(() -> complete(path, id, xml)));
+      // The second Complete has been given the first one's result (the blob finished) while the
+      // first is still publishing.
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (server.server.metrics().registryOperations("multipart_complete") < 2
+          && System.nanoTime() < deadline
+          && !second.isDone()) {
+        Thread.sleep(10);
+      }
+      assertFalse(second.isDone(), "answered before the first Complete published: " + second);
+      assertEquals(2, server.server.metrics().registryOperations("multipart_complete"));
+      assertFalse(first.isDone(), "the first Complete was answered before its manifest was up");
+      manifest.release();
+
+      HttpResponse<byte[]> a = first.get(60, TimeUnit.SECONDS);
+      HttpResponse<byte[]> b = second.get(60, TimeUnit.SECONDS);
+      assertEquals(200, a.statusCode(), TestServer.text(a));
+      assertEquals(200, b.statusCode(), TestServer.text(b));
+      String md5OfMd5s =
+          md5Hex(
+              concat(
+                  HexFormat.of().parseHex(md5Hex(parts[0])),
+                  HexFormat.of().parseHex(md5Hex(parts[1]))));
+      assertTrue(
+          TestServer.text(a).contains("<ETag>&quot;" + md5OfMd5s + "-2&quot;</ETag>"),
+          TestServer.text(a));
+      assertEquals(TestServer.text(a), TestServer.text(b), "the same answer to both");
+
+      // Stored once: the object's blob was finished by one PUT, and its key is one tag.
+      byte[] object = concat(parts);
+      String hex = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(object));
+      List<String> finishes =
+          front.requests().stream()
+              .filter(r -> r.startsWith("PUT ") && r.contains("/blobs/uploads/") && r.contains(hex))
+              .toList();
+      assertEquals(1, finishes.size(), front.requests().toString());
+      assertEquals(1, registry.get().tags(repository(path)).size());
+      assertArrayEquals(object, get(path));
+      assertEquals(0, server.server.multipart().uploads());
+      assertSpoolEmpty();
+      // Over: the id is gone.
+      assertS3Error(complete(path, id, xml), 404, "NoSuchUpload");
+    }
   }
 
   @Test
