@@ -269,6 +269,26 @@ class PipelineTest {
   }
 
   @Test
+  void aHeadDrippedAByteATenthOfTheIdleTimeoutIsCutOffAtTheIdleTimeout() {
+    // BadInputCorpusTest drips over a real socket; here on the channel's clock, so how long a
+    // byte takes is the test's to say: only a whole head (or body piece) counts as the client
+    // moving, and a head dripped slower than one per idle timeout never gets in.
+    channel.freezeTime();
+    byte[] head =
+        ("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + "s".repeat(100) + "\r\n\r\n")
+            .getBytes(StandardCharsets.ISO_8859_1);
+    int sent = 0;
+    while (channel.isActive() && sent < head.length) {
+      channel.writeInbound(Unpooled.wrappedBuffer(new byte[] {head[sent++]}));
+      channel.runPendingTasks();
+      advance(idle.dividedBy(10));
+    }
+    assertFalse(channel.isActive(), "the server read the whole dripped head");
+    assertEquals(10, sent, "cut off one idle timeout after the connection opened");
+    assertEquals("", output());
+  }
+
+  @Test
   void anIdleKeepAliveConnectionIsClosedAtTheIdleTimeoutCountedFromItsLastResponse() {
     channel.freezeTime();
     advance(idle.dividedBy(2));
