@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  * @param refreshOlderThan {@code --refresh-older-than DURATION}: a path found in the registry
  *     written longer ago than this (or undated) has its manifests put again, written now, before
  *     anything referring to it is published, so a concurrent {@code oranc gc} cannot take it away
- *     (zero: every path found); see {@code RegistryTarget}
+ *     (zero: every path found); see {@code upload.PathRefresh}
  */
 public record PushOptions(
     RepositoryRef repository,

@@ -9,7 +9,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** What a push learns from one tag listing, long keys (hashed tags) included. */
-class RegistryTargetListingTest {
+class TagListingTest {
 
   private static final String LONG_KEY =
       "realisations/sha256:67890e0958e5d1a2944a3389151472a9acde025c7812f68381a7eef0d82152d1!"
@@ -19,8 +19,8 @@ class RegistryTargetListingTest {
   @Test
   void aListedHashedTagMarksItsLongKeyAsPossiblyThere() {
     TagCodec codec = TagCodec.DEFAULT;
-    RegistryTarget.Listing listing =
-        RegistryTarget.Listing.of(
+    TagListing listing =
+        TagListing.of(
             List.of("nix-cache-info", codec.writeTag(LONG_KEY).value(), "not_a_tag_of_ours_"),
             codec);
     assertTrue(TagCodec.isHashed(codec.writeTag(LONG_KEY)));
@@ -37,8 +37,7 @@ class RegistryTargetListingTest {
     String key =
         "realisations/sha256:67890e0958e5d1a2944a3389151472a9acde025c7812f68381a7eef0d82152d1!out.doi";
     TagCodec reader = new TagCodec(TagEncoding.CUSTOM, List.of(TagEncoding.BASE32_DNSSEC));
-    RegistryTarget.Listing listing =
-        RegistryTarget.Listing.of(List.of(TagCodec.hashedTag(key).value()), reader);
+    TagListing listing = TagListing.of(List.of(TagCodec.hashedTag(key).value()), reader);
     assertTrue(listing.contains(key, reader));
     assertFalse(listing.contains(key, TagCodec.DEFAULT));
   }
