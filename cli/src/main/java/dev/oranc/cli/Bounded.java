@@ -28,6 +28,13 @@ abstract class Bounded implements ITypeConverter<Integer> {
         "'" + value + "' is not a whole number from " + min + " to " + max);
   }
 
+  /** A whole number from 0 up. */
+  static final class Count extends Bounded {
+    Count() {
+      super(0, Integer.MAX_VALUE);
+    }
+  }
+
   static final class AtLeastOne extends Bounded {
     AtLeastOne() {
       super(1, 1_000_000);

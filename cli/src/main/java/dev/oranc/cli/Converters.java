@@ -1,5 +1,6 @@
 package dev.oranc.cli;
 
+import dev.oranc.common.net.HostPattern;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.registry.RetryBudget;
 import dev.oranc.push.PushOptions;
@@ -7,6 +8,8 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
+import java.util.Locale;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import picocli.CommandLine.ITypeConverter;
@@ -167,6 +170,68 @@ final class Converters {
   static final class BatchRetryBudget extends RetryBudgetConverter {
     BatchRetryBudget() {
       super(PushOptions.DEFAULT_RATE_LIMIT_WAIT);
+    }
+  }
+
+  /** A registry pattern ({@link HostPattern}); a bad one is a usage error naming it. */
+  static final class RegistryPattern implements ITypeConverter<HostPattern> {
+    @Override
+    public HostPattern convert(String value) {
+      try {
+        return HostPattern.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}; a bare number is seconds. */
+  static final class ServerDuration implements ITypeConverter<Duration> {
+    private static final Pattern FORM = Pattern.compile("(\\d{1,9})(ms|s|m|h)?");
+
+    @Override
+    public Duration convert(String value) {
+      Matcher m = FORM.matcher(value.trim().toLowerCase(Locale.ROOT));
+      if (!m.matches()) {
+        throw new TypeConversionException(
+            "'" + value + "' is not a duration (expected e.g. 500ms, 30s, 5m or 1h)");
+      }
+      long n = Long.parseLong(m.group(1));
+      String unit = m.group(2) == null ? "s" : m.group(2);
+      return switch (unit) {
+        case "ms" -> Duration.ofMillis(n);
+        case "m" -> Duration.ofMinutes(n);
+        case "h" -> Duration.ofHours(n);
+        default -> Duration.ofSeconds(n);
+      };
+    }
+  }
+
+  /** {@code 512}, {@code 64KiB}, {@code 64MiB}, {@code 1GiB} (also KB/MB/GB, as powers of 1024). */
+  static final class Size implements ITypeConverter<Long> {
+    private static final Pattern FORM =
+        Pattern.compile("(\\d{1,12})\\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?");
+
+    @Override
+    public Long convert(String value) {
+      Matcher m = FORM.matcher(value.trim().toLowerCase(Locale.ROOT));
+      if (!m.matches()) {
+        throw new TypeConversionException(
+            "'" + value + "' is not a size (expected e.g. 65536, 64KiB, 64MiB or 1GiB)");
+      }
+      long n = Long.parseLong(m.group(1));
+      String unit = m.group(2) == null ? "b" : m.group(2);
+      int shift =
+          switch (unit.charAt(0)) {
+            case 'k' -> 10;
+            case 'm' -> 20;
+            case 'g' -> 30;
+            default -> 0;
+          };
+      if (n > (Long.MAX_VALUE >> shift)) {
+        throw new TypeConversionException("'" + value + "' is too large");
+      }
+      return n << shift;
     }
   }
 }

@@ -9,7 +9,7 @@ final class UploadOptions {
       names = "--upload-chunk-size",
       paramLabel = "SIZE",
       defaultValue = "4MiB",
-      converter = ServerCommand.SizeConverter.class,
+      converter = Converters.Size.class,
       description =
           "Largest PATCH body of a blob upload; a larger blob goes up in several. ghcr.io refuses"
               + " more than 4 MiB. 0 sends each blob in one PATCH however large, streamed as it"
@@ -19,12 +19,11 @@ final class UploadOptions {
 
   /** {@code --upload-chunk-size} as the client takes it: 0, or 64 KiB up to 1 GiB. */
   int chunkBytes() {
-    if (uploadChunkSize != 0 && (uploadChunkSize < 64 * 1024 || uploadChunkSize > (1 << 30))) {
-      throw new IllegalArgumentException(
-          "--upload-chunk-size: "
-              + uploadChunkSize
-              + " bytes (expected: 0 for one PATCH per blob, or 64KiB to 1GiB)");
-    }
+    FlagRange.require(
+        uploadChunkSize == 0 || (uploadChunkSize >= 64 * 1024 && uploadChunkSize <= (1 << 30)),
+        "--upload-chunk-size",
+        uploadChunkSize + " bytes",
+        "0 for one PATCH per blob, or 64KiB to 1GiB");
     return (int) uploadChunkSize;
   }
 }

@@ -37,8 +37,8 @@ class EnvironmentDefaultsTest {
                 "ORANC_FALLBACK_ENCODINGS", "base32-dnssec"),
             "server");
     assertEquals("127.0.0.1:9090", s.listen.getHostString() + ":" + s.listen.getPort());
-    assertEquals(5, s.maxRetry.attempts());
-    assertTrue(s.noSsl);
+    assertEquals(5, s.registries.maxRetry.attempts());
+    assertTrue(s.registries.noSsl);
     assertEquals(3, s.repositoryParts);
     assertEquals(List.of(TagEncoding.BASE32_DNSSEC), s.encoding.fallbackEncodings);
   }
@@ -49,20 +49,21 @@ class EnvironmentDefaultsTest {
         parse(Map.of("ORANC_UPSTREAM", "https://a.example https://b.example:8443/x"), "server");
     assertEquals(
         List.of(URI.create("https://a.example"), URI.create("https://b.example:8443/x")),
-        s.upstreams);
+        s.upstream.upstreams);
     ServerCommand flags =
         parse(Map.of("ORANC_UPSTREAM", "https://a.example"), "server", "-u", "https://c.example");
-    assertEquals(List.of(URI.create("https://c.example")), flags.upstreams);
+    assertEquals(List.of(URI.create("https://c.example")), flags.upstream.upstreams);
   }
 
   @Test
   void theMultipartFlagsHaveTheirDefaultsAndTheirVariables() {
     ServerCommand d = parse(Map.of(), "server");
     assertEquals(
-        Path.of(System.getProperty("java.io.tmpdir"), "oranc-multipart"), d.multipartSpoolDir);
-    assertEquals(1L << 30, d.multipartSpoolSize);
-    assertEquals(Duration.ofHours(1), d.multipartExpiry);
-    assertEquals(d.multipartSpoolDir, d.config().multipartSpoolDir());
+        Path.of(System.getProperty("java.io.tmpdir"), "oranc-multipart"),
+        d.publish.multipartSpoolDir);
+    assertEquals(1L << 30, d.publish.multipartSpoolSize);
+    assertEquals(Duration.ofHours(1), d.publish.multipartExpiry);
+    assertEquals(d.publish.multipartSpoolDir, d.config().multipartSpoolDir());
     ServerCommand s =
         parse(
             Map.of(
@@ -80,7 +81,7 @@ class EnvironmentDefaultsTest {
     ServerCommand s =
         parse(
             Map.of("ORANC_MAX_RETRY", "5", "ORANC_LISTEN", "127.0.0.1:9090"), "server", "-m", "2");
-    assertEquals(2, s.maxRetry.attempts());
+    assertEquals(2, s.registries.maxRetry.attempts());
     assertEquals("127.0.0.1:9090", s.listen.getHostString() + ":" + s.listen.getPort());
   }
 
@@ -89,7 +90,7 @@ class EnvironmentDefaultsTest {
     ServerCommand d = parse(Map.of(), "server");
     assertEquals(Duration.ofSeconds(30), d.config().registry().maxRetryAfter());
     ServerCommand s = parse(Map.of("ORANC_MAX_RETRY", "2m"), "server");
-    assertEquals(3, s.maxRetry.attempts());
+    assertEquals(3, s.registries.maxRetry.attempts());
     assertEquals(Duration.ofMinutes(2), s.config().registry().maxRetryAfter());
     CommandLine push = Main.newCommandLine(Map.of());
     push.parseArgs("push", "--repository", "o/c", "-m", "15m");
@@ -111,7 +112,7 @@ class EnvironmentDefaultsTest {
   @Test
   void withoutVariablesTheDefaultsHold() {
     ServerCommand s = parse(Map.of(), "server");
-    assertEquals(3, s.maxRetry.attempts());
+    assertEquals(3, s.registries.maxRetry.attempts());
     assertEquals(8080, s.listen.getPort());
   }
 

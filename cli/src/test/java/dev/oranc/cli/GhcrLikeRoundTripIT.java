@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oranc.testkit.ExternalProcess;
 import dev.oranc.testkit.GhcrLike;
 import dev.oranc.testkit.LatencyProxy;
 import dev.oranc.testkit.Nix;
@@ -19,8 +18,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,9 +32,6 @@ import org.junit.jupiter.api.io.TempDir;
  * storage.
  */
 class GhcrLikeRoundTripIT {
-
-  private static final String LAUNCHER = System.getProperty("oranc.launcher", "target/oranc");
-  private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
 
   private static GhcrLike ghcr;
 
@@ -63,20 +57,8 @@ class GhcrLikeRoundTripIT {
     InetSocketAddress front = new InetSocketAddress("127.0.0.1", ghcr.baseUri().getPort());
     try (Nix nix = new Nix();
         LatencyProxy wan = new LatencyProxy(front, Duration.ofMillis(20), 0);
-        ExternalProcess server =
-            ExternalProcess.start(
-                "oranc-server",
-                List.of(
-                    LAUNCHER,
-                    "server",
-                    "-l",
-                    "127.0.0.1:0",
-                    "--insecure-registry",
-                    "127.0.0.1",
-                    "--allow-registry",
-                    "127.0.0.1"))) {
-      Matcher listening = server.awaitLogLine(LISTENING, Duration.ofSeconds(60));
-      String cache = "http://127.0.0.1:" + listening.group(1) + "/" + wan.address() + "/" + repo;
+        ServerProcess server = ServerProcess.start()) {
+      String cache = server.cacheUrl(wan.address(), repo);
 
       Nix.StorePathInfo dep = nix.build("oranc-ghcr-it-dep", "a dependency", List.of(big));
       Nix.StorePathInfo top = nix.buildTree("oranc-ghcr-it-top", "the top", List.of(dep.path()));

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oranc.testkit.ExternalProcess;
 import dev.oranc.testkit.LeakCheck;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
@@ -26,8 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,7 +43,6 @@ class PushThroughServerIT {
   static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   private static final String LAUNCHER = System.getProperty("oranc.launcher", "target/oranc");
-  private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
 
   record Run(int exit, String out, String err) {}
 
@@ -104,20 +100,8 @@ class PushThroughServerIT {
     Map<String, String> env = new HashMap<>(Map.of("ORANC_SIGNING_KEY", key.secret()));
     String tree = null;
     try (Nix nix = new Nix();
-        ExternalProcess server =
-            ExternalProcess.start(
-                "oranc-server",
-                List.of(
-                    LAUNCHER,
-                    "server",
-                    "-l",
-                    "127.0.0.1:0",
-                    "--no-ssl",
-                    "--allow-registry",
-                    "127.0.0.1"))) {
-      Matcher listening = server.awaitLogLine(LISTENING, Duration.ofSeconds(60));
-      String cache =
-          "http://127.0.0.1:" + listening.group(1) + "/" + registry.address() + "/" + repo;
+        ServerProcess server = ServerProcess.start()) {
+      String cache = server.cacheUrl(registry.address(), repo);
 
       Run init =
           oranc(

@@ -60,8 +60,6 @@ import org.junit.jupiter.api.io.TempDir;
 class ReplicasIT {
 
   private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
-  private static final String LAUNCHER = System.getProperty("oranc.launcher", "target/oranc");
-  private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
   private static final Pattern NAR_SERVED = Pattern.compile("GET /\\S+/nar/\\S+ 200 ");
   private static final Pattern URL_LINE = Pattern.compile("(?m)^URL: (\\S+)$");
   private static final Pattern FILE_SIZE_LINE = Pattern.compile("(?m)^FileSize: (\\d+)$");
@@ -146,22 +144,12 @@ class ReplicasIT {
   }
 
   private static ExternalProcess startReplica(int i) throws Exception {
-    ExternalProcess p =
-        ExternalProcess.start(
+    return ServerProcess.start(
             "oranc-replica-" + (i + 1),
-            List.of(
-                LAUNCHER,
-                "server",
-                "-l",
-                "127.0.0.1:" + replicaPorts[i],
-                "--insecure-registry",
-                "127.0.0.1",
-                "--allow-registry",
-                "127.0.0.1",
-                "--max-streams-per-client",
-                "0"));
-    p.awaitLogLine(LISTENING, Duration.ofSeconds(60));
-    return p;
+            "127.0.0.1:" + replicaPorts[i],
+            "--max-streams-per-client",
+            "0")
+        .process();
   }
 
   /** Whether nginx's access log shows a request answered by the replica on {@code port}. */

@@ -16,7 +16,6 @@ import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.AccessLogEntry;
-import dev.oranc.testkit.ExternalProcess;
 import dev.oranc.testkit.LeakCheck;
 import dev.oranc.testkit.Nix;
 import dev.oranc.testkit.Registry;
@@ -37,8 +36,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,7 +52,6 @@ class RetentionIT {
   static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.ANONYMOUS);
 
   private static final String LAUNCHER = System.getProperty("oranc.launcher", "target/oranc");
-  private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
 
   static Map<String, Object> json(String text) throws Exception {
     return JSON.std.mapFrom(text.strip());
@@ -70,18 +66,7 @@ class RetentionIT {
     List<String> target =
         List.of("--registry", registry.address(), "--repository", repo, "--no-ssl");
     try (Nix nix = new Nix();
-        ExternalProcess server =
-            ExternalProcess.start(
-                "oranc-server",
-                List.of(
-                    LAUNCHER,
-                    "server",
-                    "-l",
-                    "127.0.0.1:0",
-                    "--insecure-registry",
-                    "127.0.0.1",
-                    "--allow-registry",
-                    "127.0.0.1"))) {
+        ServerProcess server = ServerProcess.start()) {
       Nix.StorePathInfo dep = nix.build("oranc-gc-dep", "shared by A and B");
       Nix.StorePathInfo a = nix.build("oranc-gc-a", "A", List.of(dep.path()));
       Nix.StorePathInfo b = nix.build("oranc-gc-b", "B", List.of(dep.path()));
@@ -144,9 +129,7 @@ class RetentionIT {
 
       // Everything gone from the store, then A's closure back from the cache, signatures
       // required; B is not in the cache any more.
-      Matcher listening = server.awaitLogLine(LISTENING, Duration.ofSeconds(60));
-      String cache =
-          "http://127.0.0.1:" + listening.group(1) + "/" + registry.address() + "/" + repo;
+      String cache = server.cacheUrl(registry.address(), repo);
       deleteBuiltPaths(nix);
       assertFalse(Files.exists(Path.of(a.path()), LinkOption.NOFOLLOW_LINKS));
       Nix.Result substituted =
@@ -291,18 +274,7 @@ class RetentionIT {
     Nix.KeyPair key = Nix.generateKey("oranc-e2e-concurrent-1");
     Map<String, String> env = Map.of("ORANC_SIGNING_KEY", key.secret());
     try (Nix nix = new Nix();
-        ExternalProcess server =
-            ExternalProcess.start(
-                "oranc-server",
-                List.of(
-                    LAUNCHER,
-                    "server",
-                    "-l",
-                    "127.0.0.1:0",
-                    "--insecure-registry",
-                    "127.0.0.1",
-                    "--allow-registry",
-                    "127.0.0.1"))) {
+        ServerProcess server = ServerProcess.start()) {
       // Two closures per push, each a path and its dependency.
       List<Nix.StorePathInfo> first = new ArrayList<>();
       List<Nix.StorePathInfo> second = new ArrayList<>();
@@ -364,9 +336,7 @@ class RetentionIT {
       assertTrue(check.err().contains("8 narinfos checked: no problems"), check.err());
 
       // Every pushed path, gone from the store, comes back from the cache, signatures required.
-      Matcher listening = server.awaitLogLine(LISTENING, Duration.ofSeconds(60));
-      String cache =
-          "http://127.0.0.1:" + listening.group(1) + "/" + registry.address() + "/" + repo;
+      String cache = server.cacheUrl(registry.address(), repo);
       deleteBuiltPaths(nix);
       List<String> realise = new ArrayList<>(List.of("nix-store", "--realise"));
       List<Nix.StorePathInfo> all = new ArrayList<>(first);

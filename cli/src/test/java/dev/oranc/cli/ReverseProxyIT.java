@@ -22,8 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -42,35 +40,21 @@ import org.junit.jupiter.api.io.TempDir;
 class ReverseProxyIT {
 
   private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
-  private static final String LAUNCHER = System.getProperty("oranc.launcher", "target/oranc");
-  private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
 
   @RegisterExtension
   static final RegistryExtension registries = RegistryExtension.of(RegistryFlavour.TOKEN);
 
   @TempDir static Path tmp;
 
-  private static ExternalProcess oranc;
+  private static ServerProcess oranc;
   private static int orancPort;
   private static Path cert;
   private static Path key;
 
   @BeforeAll
   static void startServerAndMakeACertificate() throws Exception {
-    oranc =
-        ExternalProcess.start(
-            "oranc-server",
-            List.of(
-                LAUNCHER,
-                "server",
-                "-l",
-                "127.0.0.1:0",
-                "--insecure-registry",
-                "127.0.0.1",
-                "--allow-registry",
-                "127.0.0.1"));
-    Matcher listening = oranc.awaitLogLine(LISTENING, Duration.ofSeconds(60));
-    orancPort = Integer.parseInt(listening.group(1));
+    oranc = ServerProcess.start();
+    orancPort = oranc.port();
     cert = tmp.resolve("cert.pem");
     key = tmp.resolve("key.pem");
     Commands.Run made =
