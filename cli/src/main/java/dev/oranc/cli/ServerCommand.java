@@ -2,8 +2,8 @@ package dev.oranc.cli;
 
 import ch.qos.logback.classic.LoggerContext;
 import dev.oranc.common.net.HostPattern;
-import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.registry.RetryBudget;
+import dev.oranc.common.registry.config.RegistryClientConfig;
+import dev.oranc.common.registry.config.RetryBudget;
 import dev.oranc.proxy.OrancServer;
 import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.ServerStartException;

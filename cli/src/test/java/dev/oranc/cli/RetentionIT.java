@@ -13,7 +13,7 @@ import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
-import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.AccessLogEntry;
 import dev.oranc.testkit.ExternalProcess;

@@ -1,6 +1,7 @@
 package dev.oranc.common.registry;
 
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.registry.transport.Origin;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import java.net.URI;
 import java.util.Optional;

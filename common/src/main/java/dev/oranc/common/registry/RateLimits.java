@@ -3,6 +3,9 @@ package dev.oranc.common.registry;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.registry.config.RegistryClientConfig;
+import dev.oranc.common.registry.transport.Connections;
+import dev.oranc.common.registry.transport.Origin;
 import java.time.Duration;
 
 /**

@@ -13,7 +13,7 @@ import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.RegistryClient;
-import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.RawClient;
 import dev.oranc.testkit.Registry;
