@@ -2,9 +2,9 @@ package dev.oranc.retention;
 
 import dev.oranc.common.error.Causes;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.registry.config.RetryBudget;
 import dev.oranc.common.tag.TagCodec;

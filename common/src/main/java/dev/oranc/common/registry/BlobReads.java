@@ -6,6 +6,7 @@ import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.registry.transport.Origin;
 import io.netty.channel.EventLoop;

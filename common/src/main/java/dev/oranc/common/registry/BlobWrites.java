@@ -10,6 +10,7 @@ import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.registry.transport.Origin;
 import io.netty.channel.EventLoop;

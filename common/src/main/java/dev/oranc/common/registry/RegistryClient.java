@@ -9,6 +9,8 @@ import dev.oranc.common.oci.DigestedManifest;
 import dev.oranc.common.oci.Manifest;
 import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.oci.TagList;
+import dev.oranc.common.registry.auth.Authenticator;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.registry.transport.Connections;
 import dev.oranc.common.registry.transport.Origin;

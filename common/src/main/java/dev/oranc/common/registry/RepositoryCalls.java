@@ -1,6 +1,7 @@
 package dev.oranc.common.registry;
 
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.registry.transport.Origin;
 import io.netty.channel.EventLoop;

@@ -5,6 +5,7 @@ import static dev.oranc.common.registry.RegistryClient.pull;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.oci.TagList;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.registry.transport.Origin;
 import io.netty.channel.EventLoop;

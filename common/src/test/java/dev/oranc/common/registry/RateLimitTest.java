@@ -9,6 +9,7 @@ import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.net.Transport;
 import dev.oranc.common.oci.Manifest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.registry.config.RetryBudget;
 import dev.oranc.testkit.FakeRegistry;
