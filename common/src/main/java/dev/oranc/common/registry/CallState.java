@@ -1,5 +1,6 @@
 package dev.oranc.common.registry;
 
+import dev.oranc.common.registry.throttle.AimdLimiter;
 import dev.oranc.common.registry.transport.HttpConnection;
 import dev.oranc.common.registry.transport.Origin;
 import io.netty.channel.EventLoop;

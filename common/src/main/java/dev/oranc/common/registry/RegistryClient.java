@@ -12,6 +12,8 @@ import dev.oranc.common.oci.TagList;
 import dev.oranc.common.registry.auth.Authenticator;
 import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.registry.config.RegistryClientConfig;
+import dev.oranc.common.registry.throttle.RateLimits;
+import dev.oranc.common.registry.throttle.Throttling;
 import dev.oranc.common.registry.transport.Connections;
 import dev.oranc.common.registry.transport.Origin;
 import io.netty.channel.EventLoop;

@@ -12,6 +12,7 @@ import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.registry.config.RetryBudget;
+import dev.oranc.common.registry.throttle.Throttling;
 import dev.oranc.testkit.FakeRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.throttle;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.registry.config.RegistryClientConfig;
