@@ -4,7 +4,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;

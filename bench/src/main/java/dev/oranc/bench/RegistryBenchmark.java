@@ -7,7 +7,7 @@ import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.Manifest;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.common.tag.TagCodec;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package dev.oranc.bench;
 
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.common.tag.TagEncoding;
 import dev.oranc.proxy.route.AuthorizationParser;

@@ -1,8 +1,8 @@
 package dev.oranc.cli;
 
 import dev.oranc.common.net.HostPattern;
-import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.registry.RetryBudget;
+import dev.oranc.common.registry.config.RegistryClientConfig;
+import dev.oranc.common.registry.config.RetryBudget;
 import dev.oranc.push.PushOptions;
 import java.net.InetSocketAddress;
 import java.net.URI;

@@ -1,6 +1,6 @@
 package dev.oranc.cli;
 
-import dev.oranc.common.registry.RetryBudget;
+import dev.oranc.common.registry.config.RetryBudget;
 import dev.oranc.push.Push;
 import dev.oranc.retention.CacheTarget;
 import picocli.CommandLine.Model.CommandSpec;

@@ -7,7 +7,7 @@ import static dev.oranc.common.error.ConfigCheck.requirePositive;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.net.AddressPolicy;
 import dev.oranc.common.net.HostPattern;
-import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.s3.MultipartUploads;
 import java.net.InetSocketAddress;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
-import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;

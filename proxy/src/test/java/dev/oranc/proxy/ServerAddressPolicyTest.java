@@ -9,7 +9,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.oranc.common.net.AddressPolicy;
 import dev.oranc.common.net.AddressPolicy.AddressClass;
 import dev.oranc.common.net.HostPattern;
-import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.testkit.FaultInjector;
 import dev.oranc.testkit.LogCapture;
 import dev.oranc.testkit.Registry;

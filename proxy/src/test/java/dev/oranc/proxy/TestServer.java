@@ -1,7 +1,7 @@
 package dev.oranc.proxy;
 
 import dev.oranc.common.net.HostPattern;
-import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;

@@ -2,8 +2,8 @@ package dev.oranc.push;
 
 import dev.oranc.common.nix.store.StorePath;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.registry.RetryBudget;
+import dev.oranc.common.registry.config.RegistryClientConfig;
+import dev.oranc.common.registry.config.RetryBudget;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.db.NixDatabase;
 import java.nio.file.Path;

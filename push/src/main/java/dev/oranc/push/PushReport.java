@@ -1,6 +1,6 @@
 package dev.oranc.push;
 
-import dev.oranc.common.registry.Throttling;
+import dev.oranc.common.registry.throttle.Throttling;
 import dev.oranc.push.PathOutcome.Status;
 import dev.oranc.push.progress.ProgressReporter;
 import java.time.Duration;

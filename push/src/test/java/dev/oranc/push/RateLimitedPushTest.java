@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.nix.store.StorePath;
-import dev.oranc.common.registry.RetryBudget;
+import dev.oranc.common.registry.config.RetryBudget;
 import dev.oranc.push.PathOutcome.Status;
 import dev.oranc.testkit.GhcrLike;
 import dev.oranc.testkit.Nix;

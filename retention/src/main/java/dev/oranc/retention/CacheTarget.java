@@ -2,11 +2,11 @@ package dev.oranc.retention;
 
 import dev.oranc.common.error.Causes;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
-import dev.oranc.common.registry.RegistryClientConfig;
-import dev.oranc.common.registry.RetryBudget;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
+import dev.oranc.common.registry.config.RetryBudget;
 import dev.oranc.common.tag.TagCodec;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;

@@ -2,9 +2,9 @@ package dev.oranc.retention;
 
 import dev.oranc.common.nix.hash.Nix32;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
+import dev.oranc.common.registry.auth.Credentials;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;

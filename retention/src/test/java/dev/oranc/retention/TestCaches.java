@@ -1,9 +1,9 @@
 package dev.oranc.retention;
 
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.RegistryClient;
-import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.push.Push;
 import dev.oranc.testkit.Nix;

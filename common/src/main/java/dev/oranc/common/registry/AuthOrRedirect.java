@@ -1,6 +1,9 @@
 package dev.oranc.common.registry;
 
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.registry.auth.AuthChallenge;
+import dev.oranc.common.registry.auth.Authenticator;
+import dev.oranc.common.registry.transport.Origin;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import java.net.URI;
 import java.util.Optional;

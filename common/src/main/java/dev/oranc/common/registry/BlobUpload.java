@@ -6,6 +6,7 @@ import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import java.net.URI;

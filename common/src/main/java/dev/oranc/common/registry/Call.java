@@ -1,5 +1,7 @@
 package dev.oranc.common.registry;
 
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.transport.Origin;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;

@@ -3,9 +3,24 @@ package dev.oranc.common.registry;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.registry.auth.AuthChallenge;
+import dev.oranc.common.registry.auth.Authenticator;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.auth.TokenRequests;
+import dev.oranc.common.registry.config.RegistryClientConfig;
+import dev.oranc.common.registry.throttle.AimdLimiter;
+import dev.oranc.common.registry.throttle.RateLimits;
+import dev.oranc.common.registry.throttle.Throttling;
+import dev.oranc.common.registry.transport.ConnectionFailure;
+import dev.oranc.common.registry.transport.ConnectionPool;
+import dev.oranc.common.registry.transport.Connections;
+import dev.oranc.common.registry.transport.HttpConnection;
+import dev.oranc.common.registry.transport.Origin;
+import dev.oranc.common.registry.transport.ResponseListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -67,7 +82,7 @@ import org.slf4j.LoggerFactory;
  * Retry-After} and the time budget, and {@link AuthOrRedirect} the 401 and redirect steps; a call's
  * progress is its {@link CallState}. All three log under this class's logger.
  */
-final class CallRunner {
+final class CallRunner implements TokenRequests {
 
   private static final Logger log = LoggerFactory.getLogger(CallRunner.class);
   static final String USER_AGENT =
@@ -105,6 +120,51 @@ final class CallRunner {
 
   CompletableFuture<Response> run(Call call) {
     return run(call, true);
+  }
+
+  /** A token fetch for the {@link Authenticator}: run outside the origin's window. */
+  @Override
+  public CompletableFuture<byte[]> getToken(
+      String operation,
+      Origin origin,
+      String pathAndQuery,
+      HttpHeaders headers,
+      int maxBody,
+      Credentials credentials,
+      EventLoop loop) {
+    Call call =
+        new Call(
+            operation,
+            HttpMethod.GET,
+            origin,
+            pathAndQuery,
+            headers,
+            null,
+            null,
+            null,
+            false,
+            maxBody,
+            true,
+            loop);
+    return run(call, false).thenApply(r -> tokenAnswer(operation, r, credentials));
+  }
+
+  private static byte[] tokenAnswer(String operation, Response r, Credentials credentials) {
+    if (r.status() == 401 || r.status() == 403) {
+      throw new RegistryException.Unauthorized(
+          operation,
+          credentials.isAnonymous()
+              ? "the token service gives no anonymous access ("
+                  + RegistryErrors.statusText(r.status())
+                  + "); set credentials"
+              : "the token service refused the credentials ("
+                  + RegistryErrors.statusText(r.status())
+                  + ")");
+    }
+    if (!r.isSuccess()) {
+      throw RegistryErrors.fromResponse(operation, r, credentials);
+    }
+    return r.body();
   }
 
   /**

@@ -1,5 +1,8 @@
 package dev.oranc.common.registry;
 
+import dev.oranc.common.registry.throttle.AimdLimiter;
+import dev.oranc.common.registry.transport.HttpConnection;
+import dev.oranc.common.registry.transport.Origin;
 import io.netty.channel.EventLoop;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;

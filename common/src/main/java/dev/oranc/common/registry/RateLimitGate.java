@@ -1,6 +1,11 @@
 package dev.oranc.common.registry;
 
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.registry.config.RegistryClientConfig;
+import dev.oranc.common.registry.config.RetryBudget;
+import dev.oranc.common.registry.throttle.AimdLimiter;
+import dev.oranc.common.registry.throttle.RateLimits;
+import dev.oranc.common.registry.throttle.Throttling;
 import io.netty.handler.codec.http.HttpMethod;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;

@@ -3,6 +3,8 @@ package dev.oranc.common.registry;
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.error.RegistryException.Unavailable.Reason;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.transport.ConnectionFailure;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.nio.charset.StandardCharsets;

@@ -1,6 +1,9 @@
 package dev.oranc.common.registry;
 
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
+import dev.oranc.common.registry.transport.Origin;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.HttpHeaders;

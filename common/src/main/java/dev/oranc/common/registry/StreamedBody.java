@@ -1,5 +1,6 @@
 package dev.oranc.common.registry;
 
+import dev.oranc.common.registry.transport.HttpConnection;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.LastHttpContent;

@@ -1,6 +1,8 @@
 package dev.oranc.common.registry;
 
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.registry.transport.HttpConnection;
+import dev.oranc.common.registry.transport.ResponseListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpHeaders;

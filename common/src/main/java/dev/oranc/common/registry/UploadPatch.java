@@ -3,6 +3,8 @@ package dev.oranc.common.registry;
 import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.transport.Origin;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultHttpHeaders;

@@ -1,6 +1,7 @@
 package dev.oranc.common.registry;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.registry.transport.Origin;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayDeque;

@@ -9,6 +9,8 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.testkit.LogCapture;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;

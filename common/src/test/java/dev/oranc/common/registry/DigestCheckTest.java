@@ -10,6 +10,8 @@ import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.testkit.FakeRegistry;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterEach;

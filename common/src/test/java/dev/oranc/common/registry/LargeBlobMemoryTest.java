@@ -8,6 +8,8 @@ import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;

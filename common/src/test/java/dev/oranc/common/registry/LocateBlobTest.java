@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.testkit.FakeRegistry;
 import io.netty.channel.EventLoop;
 import java.net.URI;

@@ -12,6 +12,8 @@ import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.DigestedManifest;
 import dev.oranc.common.oci.Manifest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.FakeRegistry;
 import dev.oranc.testkit.Registry;

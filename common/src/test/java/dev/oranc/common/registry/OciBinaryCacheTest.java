@@ -15,6 +15,8 @@ import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.Manifest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;

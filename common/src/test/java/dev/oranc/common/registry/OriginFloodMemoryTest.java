@@ -11,6 +11,8 @@ import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.net.Transport;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;

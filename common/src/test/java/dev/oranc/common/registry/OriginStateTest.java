@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,6 +15,14 @@ import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.net.Transport;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.AuthChallenge;
+import dev.oranc.common.registry.auth.Authenticator;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
+import dev.oranc.common.registry.transport.ConnectionPool;
+import dev.oranc.common.registry.transport.Connections;
+import dev.oranc.common.registry.transport.HttpConnection;
+import dev.oranc.common.registry.transport.Origin;
 import dev.oranc.testkit.FakeRegistry;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
@@ -29,7 +36,6 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -335,43 +341,6 @@ class OriginStateTest {
         await(client.getManifest(RepositoryRef.of(f.address(), "a/b"), "t", USER, null)).isEmpty());
     assertEquals(2, f.requests().size());
     assertEquals(1, client.authenticator().challengesRemembered());
-  }
-
-  @Test
-  void challengesAreForgottenWhenUnusedAndBoundedInTotal() {
-    AtomicLong now = new AtomicLong();
-    Authenticator a = new Authenticator(null, now::get, 20_000);
-    Origin origin = new Origin(false, "127.0.0.1", 5000);
-    AuthChallenge basic = AuthChallenge.parse("Basic realm=\"registry\"").orElseThrow();
-
-    assertNull(a.authorization(origin, USER, null, null).join(), "anonymous until asked");
-    assertTrue(a.learn(origin, basic, USER, null, null));
-    assertEquals(USER.basicAuthorization(), a.authorization(origin, USER, null, null).join());
-    assertNull(a.authorization(origin, Credentials.anonymous(), null, null).join());
-
-    // Used within the hour, kept; unused for an hour, forgotten: the next request asks again.
-    now.addAndGet(Authenticator.CHALLENGE_IDLE.toNanos() - 1);
-    assertEquals(USER.basicAuthorization(), a.authorization(origin, USER, null, null).join());
-    now.addAndGet(Authenticator.CHALLENGE_IDLE.toNanos() + 1);
-    assertNull(a.authorization(origin, USER, null, null).join());
-    assertEquals(0, a.challengesRemembered());
-
-    // 100 challenges of ~3,000 characters into a bound of 20,000: a handful stay.
-    for (int i = 0; i < 100; i++) {
-      AuthChallenge big =
-          AuthChallenge.parse("Basic realm=\"" + "r".repeat(3000) + i + "\"").orElseThrow();
-      a.learn(new Origin(false, "127.4.0." + (i + 1), 5000), big, USER, null, null);
-    }
-    long kept = a.challengesRemembered();
-    assertTrue(kept >= 1 && kept <= 6, "kept " + kept);
-
-    // One over the cap is never stored.
-    AuthChallenge huge =
-        AuthChallenge.parse("Basic realm=\"" + "r".repeat(AuthChallenge.MAX_CHARS) + "\"")
-            .orElseThrow();
-    Origin other = new Origin(false, "127.5.0.1", 5000);
-    assertFalse(a.learn(other, huge, USER, null, null));
-    assertNull(a.authorization(other, USER, null, null).join());
   }
 
   @Test

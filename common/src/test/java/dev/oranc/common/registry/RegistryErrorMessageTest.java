@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.error.IntegrityException;
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.registry.transport.ConnectionFailure;
 import org.junit.jupiter.api.Test;
 
 /** A registry exception keeps what the registry said out of its public message. */

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.oci.Manifest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.testkit.FakeRegistry;
 import dev.oranc.testkit.Nginx;
 import io.netty.handler.ssl.SslContext;
@@ -18,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
+import java.util.Base64;
 import java.util.List;
 import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterEach;
@@ -150,7 +153,7 @@ class TokenServiceTlsTest {
             .isPresent());
     assertEquals(1, tokenService.requests().size(), tokenService.requestLines().toString());
     assertEquals(
-        Credentials.basic("user", "pw").basicAuthorization(),
+        "Basic " + Base64.getEncoder().encodeToString("user:pw".getBytes(StandardCharsets.UTF_8)),
         tokenService.requests().get(0).headers().get("Authorization"));
     assertEquals(1, client.tokenFetches());
   }

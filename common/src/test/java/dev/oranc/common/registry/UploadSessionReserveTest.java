@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.registry.transport.Origin;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;

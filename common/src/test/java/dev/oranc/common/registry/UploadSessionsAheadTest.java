@@ -11,6 +11,8 @@ import dev.oranc.common.net.Transport;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.testkit.ProxiedRequest;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;

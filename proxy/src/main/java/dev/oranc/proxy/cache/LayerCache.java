@@ -8,7 +8,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
 import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;

@@ -5,7 +5,7 @@ import dev.oranc.common.nix.hash.HashAlgorithm;
 import dev.oranc.common.nix.hash.NixHash;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.proxy.cache.PendingPublishes;
 import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.request.Backend;

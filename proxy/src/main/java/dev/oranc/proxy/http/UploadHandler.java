@@ -5,7 +5,7 @@ import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.BlobUpload;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.metrics.ServerMetrics;

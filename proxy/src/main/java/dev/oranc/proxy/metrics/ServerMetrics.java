@@ -1,7 +1,7 @@
 package dev.oranc.proxy.metrics;
 
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
-import dev.oranc.common.registry.Throttling;
+import dev.oranc.common.registry.throttle.Throttling;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;

@@ -2,8 +2,8 @@ package dev.oranc.proxy.request;
 
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.OciBinaryCache;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.tag.Tag;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;

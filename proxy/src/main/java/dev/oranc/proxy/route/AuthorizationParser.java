@@ -4,7 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.error.StrictUtf8;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;

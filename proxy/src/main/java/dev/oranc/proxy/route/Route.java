@@ -1,7 +1,7 @@
 package dev.oranc.proxy.route;
 
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import java.util.Objects;
 
 /** What a request asks for, once its path, query and credentials have been read. */

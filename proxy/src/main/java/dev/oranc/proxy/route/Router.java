@@ -5,7 +5,7 @@ import static dev.oranc.proxy.error.ErrorText.abbreviate;
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.error.StrictUtf8;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.error.RequestRejected;
 import java.io.ByteArrayOutputStream;

@@ -6,7 +6,7 @@ import dev.oranc.common.error.OrancException;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.BlobUpload;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.security.MessageDigest;

@@ -3,7 +3,7 @@ package dev.oranc.proxy.s3;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.BlobUpload;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;

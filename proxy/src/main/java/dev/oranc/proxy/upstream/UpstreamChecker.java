@@ -3,7 +3,7 @@ package dev.oranc.proxy.upstream;
 import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.proxy.cache.SingleFlight;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import java.net.URI;

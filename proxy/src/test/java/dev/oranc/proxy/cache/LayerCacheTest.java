@@ -10,7 +10,7 @@ import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.oci.Digest;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.tag.Tag;
 import java.time.Duration;
 import java.util.ArrayList;

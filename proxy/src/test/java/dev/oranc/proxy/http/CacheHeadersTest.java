@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.Credentials;
 import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.RegistryClient;
-import dev.oranc.common.registry.RegistryClientConfig;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.ServerConfig;
 import dev.oranc.proxy.ServerInitializer;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.oranc.common.error.FormatException;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.testkit.SeedCorpus;
 import java.nio.charset.StandardCharsets;
 import java.util.List;

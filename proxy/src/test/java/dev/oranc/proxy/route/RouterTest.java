@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oranc.common.error.FormatException;
 import dev.oranc.common.oci.RepositoryRef;
-import dev.oranc.common.registry.Credentials;
+import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.common.tag.TagCodec;
 import dev.oranc.proxy.error.RequestRejected;
 import java.nio.charset.StandardCharsets;

@@ -1,8 +1,11 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.throttle;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.registry.config.RegistryClientConfig;
+import dev.oranc.common.registry.transport.Connections;
+import dev.oranc.common.registry.transport.Origin;
 import java.time.Duration;
 
 /**
@@ -18,7 +21,7 @@ import java.time.Duration;
  * that hold it; new requests to its origin get a fresh window at the ceiling, so forgetting costs
  * at most one more round of 429s. The counts live here, not in the limiters, and survive eviction.
  */
-final class RateLimits {
+public final class RateLimits {
 
   static final int MAX_ORIGINS = 1024;
 
@@ -30,13 +33,13 @@ final class RateLimits {
 
   private final Cache<Key, AimdLimiter> limiters;
 
-  RateLimits(RegistryClientConfig config, Ticker ticker) {
+  public RateLimits(RegistryClientConfig config, Ticker ticker) {
     this.config = config;
     this.ticker = ticker;
     this.limiters = Caffeine.newBuilder().maximumSize(MAX_ORIGINS).executor(Runnable::run).build();
   }
 
-  AimdLimiter forOrigin(Origin origin, boolean write) {
+  public AimdLimiter forOrigin(Origin origin, boolean write) {
     return limiters.get(
         new Key(origin, write),
         k ->
@@ -49,12 +52,12 @@ final class RateLimits {
                 config.maxBackoff().toNanos()));
   }
 
-  Ticker ticker() {
+  public Ticker ticker() {
     return ticker;
   }
 
   /** What was counted, less the pauses still to come: time spent, not time announced. */
-  Throttling throttling() {
+  public Throttling throttling() {
     Throttling t = counter.snapshot();
     long ahead = 0;
     for (AimdLimiter l : limiters.asMap().values()) {

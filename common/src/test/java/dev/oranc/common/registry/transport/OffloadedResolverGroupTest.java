@@ -1,14 +1,17 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.transport;
 
-import static dev.oranc.common.registry.RegistryClientFaultTest.await;
-import static dev.oranc.common.registry.RegistryClientFaultTest.failure;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oranc.common.error.Causes;
 import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.oci.Manifest;
 import dev.oranc.common.oci.RepositoryRef;
+import dev.oranc.common.registry.RegistryClient;
+import dev.oranc.common.registry.auth.Credentials;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import dev.oranc.testkit.Registry;
 import dev.oranc.testkit.RegistryExtension;
 import dev.oranc.testkit.RegistryFlavour;
@@ -23,8 +26,10 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -147,5 +152,15 @@ class OffloadedResolverGroupTest {
       assertInstanceOf(RegistryException.Unavailable.class, t);
       assertTrue(t.getMessage().contains("no-such-host.invalid"), t.getMessage());
     }
+  }
+
+  private static <T> T await(CompletableFuture<T> f) throws Exception {
+    return f.get(30, TimeUnit.SECONDS);
+  }
+
+  private static Throwable failure(CompletableFuture<?> f) {
+    ExecutionException e =
+        assertThrows(ExecutionException.class, () -> f.get(30, TimeUnit.SECONDS));
+    return Causes.of(e);
   }
 }

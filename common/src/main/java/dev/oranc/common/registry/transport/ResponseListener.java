@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.transport;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpResponse;
@@ -8,7 +8,7 @@ import io.netty.handler.codec.http.HttpResponse;
  * once, {@link #onContent} any number of times, then exactly one of {@link #onEnd} or {@link
  * #onError} (which may also come first, when no response arrives at all).
  */
-interface ResponseListener {
+public interface ResponseListener {
 
   void onHead(HttpResponse head);
 

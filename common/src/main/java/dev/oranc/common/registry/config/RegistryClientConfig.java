@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.config;
 
 import static dev.oranc.common.error.ConfigCheck.require;
 import static dev.oranc.common.error.ConfigCheck.requireNonNegative;
@@ -40,7 +40,7 @@ import javax.net.ssl.TrustManagerFactory;
  *     file it may have sent before); a wasted request per blob when the caller knows it is new
  *     ({@code oranc push} looked the keys up first, and each config blob names its layer)
  * @param uploadSessionReserve upload sessions opened ahead per registry, repository and
- *     credentials, so that a blob held in memory goes up in one {@code PUT} (see {@link
+ *     credentials, so that a blob held in memory goes up in one {@code PUT} (see {@code
  *     UploadSessionReserve}); 0 (the default) opens each when it is needed. The server's is 4
  * @param addressPolicy which addresses connections may go to: all for {@code oranc push} (the
  *     default), public ones and the explicit {@code --allow-registry} hosts for {@code oranc

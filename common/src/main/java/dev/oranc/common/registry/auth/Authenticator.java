@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.auth;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import com.github.benmanes.caffeine.cache.AsyncCache;
@@ -7,11 +7,11 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.oranc.common.error.RegistryException;
+import dev.oranc.common.registry.transport.Origin;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.QueryStringEncoder;
 import java.net.URI;
 import java.net.URLDecoder;
@@ -49,9 +49,10 @@ import org.slf4j.LoggerFactory;
  * travel in clear text). The token service's address passes the same address policy as every
  * connection. Neither credentials nor tokens are logged.
  */
-final class Authenticator {
+public final class Authenticator {
 
-  private static final Logger log = LoggerFactory.getLogger(Authenticator.class);
+  private static final Logger log =
+      LoggerFactory.getLogger("dev.oranc.common.registry.Authenticator");
   private static final int MAX_TOKEN_ANSWER = 64 * 1024;
 
   /**
@@ -59,24 +60,24 @@ final class Authenticator {
    */
   static final long MAX_CHALLENGE_WEIGHT = 1 << 20;
 
-  static final Duration CHALLENGE_IDLE = Duration.ofHours(1);
+  public static final Duration CHALLENGE_IDLE = Duration.ofHours(1);
 
   /** Characters of cached tokens (and their keys) in all. */
   static final long MAX_TOKEN_WEIGHT = 8 << 20;
 
   private record TokenKey(Origin registry, String credentials, String scope) {}
 
-  private final CallRunner runner;
+  private final TokenRequests requests;
   private final Cache<Origin, AuthChallenge> challenges;
   private final AsyncCache<TokenKey, BearerToken> tokens;
   private final AtomicLong tokenFetches = new AtomicLong();
 
-  Authenticator(CallRunner runner, Ticker ticker) {
-    this(runner, ticker, MAX_CHALLENGE_WEIGHT);
+  public Authenticator(TokenRequests requests, Ticker ticker) {
+    this(requests, ticker, MAX_CHALLENGE_WEIGHT);
   }
 
-  Authenticator(CallRunner runner, Ticker ticker, long maxChallengeWeight) {
-    this.runner = runner;
+  public Authenticator(TokenRequests requests, Ticker ticker, long maxChallengeWeight) {
+    this.requests = requests;
     this.challenges =
         Caffeine.newBuilder()
             .maximumWeight(maxChallengeWeight)
@@ -120,12 +121,12 @@ final class Authenticator {
   }
 
   /** Token requests made so far; for tests and metrics. */
-  long tokenFetches() {
+  public long tokenFetches() {
     return tokenFetches.get();
   }
 
   /** Challenges remembered now; for tests. */
-  long challengesRemembered() {
+  public long challengesRemembered() {
     challenges.cleanUp();
     return challenges.estimatedSize();
   }
@@ -134,7 +135,7 @@ final class Authenticator {
    * The header for a request to {@code origin}, or null for none: none until the origin has asked
    * (a 401), then Basic credentials or a Bearer token as it asked.
    */
-  CompletableFuture<String> authorization(
+  public CompletableFuture<String> authorization(
       Origin origin, Credentials credentials, String scope, EventLoop loop) {
     AuthChallenge challenge = challenges.getIfPresent(origin);
     if (challenge == null) {
@@ -157,7 +158,7 @@ final class Authenticator {
    * us about its token service, our token was refused (it is dropped), or it wants the Basic
    * credentials we have and did not send.
    */
-  boolean learn(
+  public boolean learn(
       Origin origin, AuthChallenge challenge, Credentials credentials, String scope, String sent) {
     if (challenge.weight() > AuthChallenge.MAX_CHARS) {
       return false; // CallRunner refuses these first; never stored either way
@@ -244,41 +245,15 @@ final class Authenticator {
     }
     headers.set(HttpHeaderNames.ACCEPT, "application/json");
     tokenFetches.incrementAndGet();
-    Call call =
-        new Call(
-            operation,
-            HttpMethod.GET,
-            origin,
-            query.toString(),
-            headers,
-            null,
-            null,
-            null,
-            false,
-            MAX_TOKEN_ANSWER,
-            true,
-            loop);
-    return runner.run(call, false).thenApply(r -> readToken(operation, r, credentials));
+    return requests
+        .getToken(operation, origin, query.toString(), headers, MAX_TOKEN_ANSWER, credentials, loop)
+        .thenApply(body -> readToken(operation, body));
   }
 
-  private static BearerToken readToken(String operation, Response r, Credentials credentials) {
-    if (r.status() == 401 || r.status() == 403) {
-      throw new RegistryException.Unauthorized(
-          operation,
-          credentials.isAnonymous()
-              ? "the token service gives no anonymous access ("
-                  + RegistryErrors.statusText(r.status())
-                  + "); set credentials"
-              : "the token service refused the credentials ("
-                  + RegistryErrors.statusText(r.status())
-                  + ")");
-    }
-    if (!r.isSuccess()) {
-      throw RegistryErrors.fromResponse(operation, r, credentials);
-    }
+  private static BearerToken readToken(String operation, byte[] body) {
     Map<String, Object> json;
     try {
-      json = JSON.std.mapFrom(r.body());
+      json = JSON.std.mapFrom(body);
     } catch (Exception e) {
       throw new RegistryException.Protocol(operation, "the token service's answer is not JSON");
     }

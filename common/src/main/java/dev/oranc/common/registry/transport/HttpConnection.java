@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.transport;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  * registry: for an answer once the request is sent and demand is on, or for it to take bytes we
  * have written ({@link #pendingWrites}).
  */
-final class HttpConnection extends ChannelInboundHandlerAdapter {
+public final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   static final String HANDLER_NAME = "oranc-exchange";
 
@@ -61,7 +61,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     channel = ctx.channel();
   }
 
-  Channel channel() {
+  public Channel channel() {
     return channel;
   }
 
@@ -70,7 +70,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   }
 
   /** The pool this connection belongs to (the map's pool for its origin may since be another). */
-  ConnectionPool pool() {
+  public ConnectionPool pool() {
     return pool;
   }
 
@@ -82,7 +82,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
    * Starts an exchange: writes the request head (and its body when {@code complete}; otherwise the
    * caller follows with {@link #writeBody}).
    */
-  void send(HttpRequest request, boolean complete, ResponseListener l) {
+  public void send(HttpRequest request, boolean complete, ResponseListener l) {
     assert channel.eventLoop().inEventLoop();
     if (listener != null) {
       ReferenceCountUtil.release(request);
@@ -102,7 +102,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   }
 
   /** Writes part of a request body; {@code LastHttpContent} ends the request. */
-  ChannelFuture writeBody(HttpContent content, boolean flush) {
+  public ChannelFuture writeBody(HttpContent content, boolean flush) {
     if (listener == null || !channel.isActive()) {
       ReferenceCountUtil.release(content);
       return channel.newFailedFuture(
@@ -120,17 +120,17 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     return f;
   }
 
-  boolean isWritable() {
+  public boolean isWritable() {
     return channel.isWritable();
   }
 
   /** Runs (on the loop) when the channel's writability changes during this exchange. */
-  void onWritabilityChanged(Runnable r) {
+  public void onWritabilityChanged(Runnable r) {
     writabilityListener = r;
   }
 
   /** Turns reading on or off for the current exchange (flow control of a streaming response). */
-  void demand(boolean on) {
+  public void demand(boolean on) {
     if (on == demand) {
       return;
     }
@@ -142,7 +142,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   }
 
   /** Hands the rest of the current exchange to another listener. */
-  void replaceListener(ResponseListener l) {
+  public void replaceListener(ResponseListener l) {
     if (listener == null) {
       throw new IllegalStateException("no exchange on the connection to " + origin());
     }
@@ -150,7 +150,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   }
 
   /** Ends the exchange without telling its listener, closing the connection. */
-  void abort() {
+  public void abort() {
     listener = null;
     cancelTimeoutCheck();
     channel.close();

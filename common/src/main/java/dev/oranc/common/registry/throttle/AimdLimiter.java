@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.throttle;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import java.util.ArrayDeque;
@@ -30,9 +30,10 @@ import org.slf4j.LoggerFactory;
  * <p>What it counts (per client, over all origins, in {@link Throttling}): rate-limit answers, and
  * the time some origin was paused (overlapping pauses of one origin counted once).
  */
-final class AimdLimiter {
+public final class AimdLimiter {
 
-  private static final Logger log = LoggerFactory.getLogger(AimdLimiter.class);
+  private static final Logger log =
+      LoggerFactory.getLogger("dev.oranc.common.registry.AimdLimiter");
 
   /**
    * The window when nothing was ever rate-limited, and the most it grows back to. Far above the
@@ -42,7 +43,7 @@ final class AimdLimiter {
   static final int CEILING = 1024;
 
   /** One request wanting to start; the limiter calls back outside its lock. */
-  interface Waiter {
+  public interface Waiter {
     /** Allowed to start now; {@code grantedNanos} goes back with the outcome. */
     void start(long grantedNanos);
 
@@ -54,7 +55,7 @@ final class AimdLimiter {
    * Whether a request started at once, waits, was refused for want of room to wait, or would wait
    * for a pause longer than it may.
    */
-  enum Admission {
+  public enum Admission {
     STARTED,
     QUEUED,
     REFUSED,
@@ -102,7 +103,7 @@ final class AimdLimiter {
    * As {@link #acquire(Waiter)}, unless the origin is paused for longer than {@code maxWaitNanos}
    * from now: then {@link Admission#PAUSED_TOO_LONG}, and {@code w} is not queued.
    */
-  Admission acquire(Waiter w, long maxWaitNanos) {
+  public Admission acquire(Waiter w, long maxWaitNanos) {
     long now;
     synchronized (this) {
       now = ticker.read();
@@ -123,7 +124,7 @@ final class AimdLimiter {
   }
 
   /** The request started at {@code grantedNanos} was answered, not rate-limited. */
-  void onSuccess(long grantedNanos) {
+  public void onSuccess(long grantedNanos) {
     boolean waiters;
     synchronized (this) {
       inFlight--;
@@ -140,7 +141,7 @@ final class AimdLimiter {
   }
 
   /** The request failed some other way (no answer, a 5xx that is no rate limit): no signal. */
-  void onOther(long grantedNanos) {
+  public void onOther(long grantedNanos) {
     boolean waiters;
     synchronized (this) {
       inFlight--;
@@ -167,7 +168,7 @@ final class AimdLimiter {
    * @return how long the request would wait from now: the origin's pause, or the wait it was asked
    *     for when that is over {@code maxPauseNanos} (the origin is then not paused for it)
    */
-  long onRateLimited(long grantedNanos, long retryAfterNanos, long maxPauseNanos) {
+  public long onRateLimited(long grantedNanos, long retryAfterNanos, long maxPauseNanos) {
     long wait;
     synchronized (this) {
       long now = ticker.read();
@@ -253,20 +254,20 @@ final class AimdLimiter {
     return paused;
   }
 
-  /** Full jitter, as {@link CallRunner#backoffMillis}: uniform in [base/2, base]. */
+  /** Full jitter, as {@code CallRunner.backoffMillis}: uniform in [base/2, base]. */
   private long backoffNanos(int n) {
     long base = Math.min(maxBackoffNanos, initialBackoffNanos << Math.min(20, n - 1));
     return base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
   }
 
   /** How long the origin stays paused from now; 0 when it is not. */
-  synchronized long pauseLeft() {
+  public synchronized long pauseLeft() {
     long now = ticker.read();
     return pausedAt(now) ? pausedUntil - now : 0;
   }
 
   /** Throttled now: a smaller window than the ceiling, or paused. */
-  synchronized boolean throttled() {
+  public synchronized boolean throttled() {
     return limit < CEILING || pausedAt(ticker.read());
   }
 

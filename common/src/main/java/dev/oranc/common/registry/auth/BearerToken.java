@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.auth;
 
 import java.time.Duration;
 

@@ -1,6 +1,8 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.throttle;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.oranc.common.registry.config.RegistryClientConfig;
+import dev.oranc.common.registry.transport.Origin;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

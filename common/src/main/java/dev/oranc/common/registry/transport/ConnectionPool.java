@@ -1,6 +1,7 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.transport;
 
 import dev.oranc.common.net.AddressPolicy;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -53,9 +54,10 @@ import org.slf4j.LoggerFactory;
  * later); once connected, the socket's peer address is checked again. A refusal is a {@link
  * ConnectionFailure.Kind#REFUSED}, never retried.
  */
-final class ConnectionPool {
+public final class ConnectionPool {
 
-  private static final Logger log = LoggerFactory.getLogger(ConnectionPool.class);
+  private static final Logger log =
+      LoggerFactory.getLogger("dev.oranc.common.registry.ConnectionPool");
 
   private final Connections connections;
   private final Origin origin;
@@ -127,7 +129,7 @@ final class ConnectionPool {
   }
 
   /** A connection for one exchange; completes on this pool's loop. */
-  Future<HttpConnection> acquire() {
+  public Future<HttpConnection> acquire() {
     Promise<HttpConnection> promise = loop.newPromise();
     if (loop.inEventLoop()) {
       acquire0(promise);
@@ -343,7 +345,7 @@ final class ConnectionPool {
   }
 
   /** Takes back a connection whose exchange has ended cleanly. */
-  void release(HttpConnection c) {
+  public void release(HttpConnection c) {
     Promise<HttpConnection> waiter;
     while ((waiter = waiters.poll()) != null) {
       if (waiter.trySuccess(c)) {
@@ -384,19 +386,19 @@ final class ConnectionPool {
   }
 
   /** Evicted from {@link Connections}: idle connections close now, busy ones when released. */
-  void retire() {
+  public void retire() {
     assert loop.inEventLoop();
     retired = true;
     closeIdle();
   }
 
   /** For tests: whether this pool has left {@link Connections}. */
-  boolean retired() {
+  public boolean retired() {
     return retired;
   }
 
   /** Connections open or being opened; for tests and metrics. */
-  int openConnections() {
+  public int openConnections() {
     return open;
   }
 

@@ -1,9 +1,10 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.transport;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.oranc.common.net.RefusalWarnings;
 import dev.oranc.common.net.Transport;
+import dev.oranc.common.registry.config.RegistryClientConfig;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
@@ -24,7 +25,7 @@ import javax.net.ssl.SSLException;
  * thread that inserts ({@code executor(Runnable::run)}) and only posts the retirement to the pool's
  * loop, so it never blocks and never touches a pool off its loop.
  */
-final class Connections {
+public final class Connections {
 
   /**
    * Pools kept at most: per origin, one per event loop that used it. Far more than the registries,
@@ -44,11 +45,11 @@ final class Connections {
   private final Cache<Key, ConnectionPool> pools;
   private final RefusalWarnings refusalWarnings = new RefusalWarnings();
 
-  Connections(RegistryClientConfig config) {
+  public Connections(RegistryClientConfig config) {
     this(config, MAX_POOLS);
   }
 
-  Connections(RegistryClientConfig config, int maxPools) {
+  public Connections(RegistryClientConfig config, int maxPools) {
     this.config = config;
     this.pools =
         Caffeine.newBuilder()
@@ -97,7 +98,7 @@ final class Connections {
     }
   }
 
-  ConnectionPool pool(Origin origin, EventLoop loop) {
+  public ConnectionPool pool(Origin origin, EventLoop loop) {
     return pools.get(
         new Key(origin, loop),
         k -> new ConnectionPool(this, origin, loop, template, sslContext, config));
@@ -109,18 +110,18 @@ final class Connections {
   }
 
   /** Called by a pool, on its loop, when it has nothing left; a newer pool for its key stays. */
-  void remove(ConnectionPool pool) {
+  public void remove(ConnectionPool pool) {
     pools.asMap().remove(new Key(pool.origin(), pool.loop()), pool);
   }
 
   /** Pools in the map; for tests. */
-  long poolCount() {
+  public long poolCount() {
     pools.cleanUp();
     return pools.estimatedSize();
   }
 
   /** Open connections to an origin over all loops; for tests and metrics. */
-  int openConnections(Origin origin) {
+  public int openConnections(Origin origin) {
     int n = 0;
     for (ConnectionPool p : pools.asMap().values()) {
       if (p.origin().equals(origin)) {
@@ -130,7 +131,7 @@ final class Connections {
     return n;
   }
 
-  void closeIdle() {
+  public void closeIdle() {
     for (ConnectionPool p : pools.asMap().values()) {
       p.loop().execute(p::closeIdle);
     }

@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.throttle;
 
 import java.time.Duration;
 import java.util.Locale;

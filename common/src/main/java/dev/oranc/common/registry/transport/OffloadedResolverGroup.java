@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.transport;
 
 import dev.oranc.common.net.AddressPolicy;
 import io.netty.resolver.AddressResolver;
@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * look-up runs on a small pool of daemon threads ({@code oranc-dns-N}) and completes the loop's
  * promise; IP literals (loopback registries, tests) are answered at once without a look-up.
  */
-final class OffloadedResolverGroup extends AddressResolverGroup<InetSocketAddress> {
+public final class OffloadedResolverGroup extends AddressResolverGroup<InetSocketAddress> {
 
   /** The blocking look-up: {@link InetAddress#getAllByName} unless a test supplies another. */
   @FunctionalInterface

@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.auth;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -19,12 +19,12 @@ import java.util.Optional;
  * is parsed. Real ones (ghcr.io's, Docker Hub's with {@code error="insufficient_scope"}) are a few
  * hundred characters; a realm of kilobytes is an attack or a broken registry.
  */
-record AuthChallenge(String scheme, Map<String, String> params) {
+public record AuthChallenge(String scheme, Map<String, String> params) {
 
   /** The longest {@code WWW-Authenticate} value (all of a 401's, together) we read. */
-  static final int MAX_CHARS = 4096;
+  public static final int MAX_CHARS = 4096;
 
-  AuthChallenge {
+  public AuthChallenge {
     scheme = scheme.toLowerCase(Locale.ROOT);
     params = Map.copyOf(params);
   }
@@ -47,7 +47,7 @@ record AuthChallenge(String scheme, Map<String, String> params) {
   }
 
   /** The total length of a 401's {@code WWW-Authenticate} values. */
-  static long headerChars(HttpHeaders headers) {
+  public static long headerChars(HttpHeaders headers) {
     long n = 0;
     for (String v : headers.getAll(HttpHeaderNames.WWW_AUTHENTICATE)) {
       n += v.length();
@@ -68,7 +68,7 @@ record AuthChallenge(String scheme, Map<String, String> params) {
   }
 
   /** The first challenge of a header value; empty when there is none we understand. */
-  static Optional<AuthChallenge> parse(String header) {
+  public static Optional<AuthChallenge> parse(String header) {
     if (header == null) {
       return Optional.empty();
     }

@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.transport;
 
 import java.io.IOException;
 
@@ -7,9 +7,9 @@ import java.io.IOException;
  * closed early, timed out, malformed. Says whether any of the response had arrived, which decides
  * whether a request may be retried.
  */
-final class ConnectionFailure extends IOException {
+public final class ConnectionFailure extends IOException {
 
-  enum Kind {
+  public enum Kind {
     CONNECT,
     CLOSED,
     TIMEOUT,
@@ -30,7 +30,7 @@ final class ConnectionFailure extends IOException {
    * @param message for the log: may quote what the peer sent (a banner in a parser's complaint) and
    *     names the origin, which after a redirect is the registry's choice
    */
-  ConnectionFailure(Kind kind, String message, boolean responseStarted, Throwable cause) {
+  public ConnectionFailure(Kind kind, String message, boolean responseStarted, Throwable cause) {
     this(kind, message, responseStarted, cause, "");
   }
 
@@ -43,12 +43,12 @@ final class ConnectionFailure extends IOException {
   }
 
   /** The same failure with a note of ours added to both texts. */
-  ConnectionFailure withNote(String note) {
+  public ConnectionFailure withNote(String note) {
     return new ConnectionFailure(kind, detail(), responseStarted, getCause(), this.note + note);
   }
 
   /** The message without the note: what the connection said, for the log. */
-  String detail() {
+  public String detail() {
     String message = getMessage();
     return message.substring(0, message.length() - note.length());
   }
@@ -57,7 +57,7 @@ final class ConnectionFailure extends IOException {
    * What happened, in our own words, naming neither the peer nor anything it sent: what a client of
    * the server may be told (the operation in front of it names the registry it asked for).
    */
-  String publicPhrase() {
+  public String publicPhrase() {
     String phrase =
         switch (kind) {
           case CONNECT -> "cannot connect to the registry";
@@ -80,12 +80,12 @@ final class ConnectionFailure extends IOException {
     return phrase + note;
   }
 
-  Kind kind() {
+  public Kind kind() {
     return kind;
   }
 
   /** True when part of a response had arrived: the request had reached the registry. */
-  boolean responseStarted() {
+  public boolean responseStarted() {
     return responseStarted;
   }
 }

@@ -1,4 +1,4 @@
-package dev.oranc.common.registry;
+package dev.oranc.common.registry.transport;
 
 import dev.oranc.common.error.FormatException;
 import java.net.URI;
@@ -7,9 +7,9 @@ import java.net.URI;
  * Scheme, host and port: what a connection is made to and pooled by. Registries, token services and
  * redirect targets (ghcr.io sends blob downloads to another host) each have their own.
  */
-record Origin(boolean tls, String host, int port) {
+public record Origin(boolean tls, String host, int port) {
 
-  static Origin ofRegistry(String endpoint, boolean tls) {
+  public static Origin ofRegistry(String endpoint, boolean tls) {
     String host = endpoint;
     int port = tls ? 443 : 80;
     int colon = endpoint.lastIndexOf(':');
@@ -21,7 +21,7 @@ record Origin(boolean tls, String host, int port) {
   }
 
   /** The origin of an absolute {@code http}/{@code https} URI. */
-  static Origin of(URI uri) {
+  public static Origin of(URI uri) {
     String scheme = uri.getScheme();
     boolean tls;
     if ("https".equalsIgnoreCase(scheme)) {
@@ -39,7 +39,7 @@ record Origin(boolean tls, String host, int port) {
   }
 
   /** The {@code Host} header: the port only when it is not the scheme's default. */
-  String authority() {
+  public String authority() {
     String h = host.indexOf(':') >= 0 ? "[" + host + "]" : host;
     return port == (tls ? 443 : 80) ? h : h + ":" + port;
   }
@@ -48,7 +48,7 @@ record Origin(boolean tls, String host, int port) {
     return tls ? "https" : "http";
   }
 
-  URI resolve(String pathAndQuery) {
+  public URI resolve(String pathAndQuery) {
     return URI.create(scheme() + "://" + authority() + pathAndQuery);
   }
 
