@@ -104,7 +104,7 @@ public final class ServerInitializer extends ChannelInitializer<SocketChannel> {
     this.narRedirect =
         new NarRedirect(
             config.narRedirect(),
-            backend.registry().client(),
+            backend.registry(),
             backend.metrics(),
             config.narRedirectTtl(),
             config.ticker(),

@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -247,5 +248,33 @@ public final class OciBinaryCache {
                     credentials,
                     loop))
         .thenApply(digest -> tag);
+  }
+
+  /**
+   * Starts downloading the bytes of {@code file} (or of {@code range}, an HTTP {@code Range} value,
+   * when not null), streamed: the download has the registry's answer and streams the body once
+   * started ({@link RegistryClient#getBlob}). For a file too large to {@link #read} whole.
+   */
+  public CompletableFuture<BlobDownload> open(
+      StoredFile file, String range, Credentials credentials, EventLoop loop) {
+    return client.getBlob(file.repository(), file.digest(), range, credentials, loop);
+  }
+
+  /**
+   * One {@code GET} of {@code file}'s bytes that does not follow a redirect: the registry's bytes,
+   * or where it sent the request (presigned storage); see {@link RegistryClient#locateBlob}.
+   */
+  public CompletableFuture<BlobLocation> locate(
+      StoredFile file, Credentials credentials, EventLoop loop) {
+    return client.locateBlob(file.repository(), file.digest(), credentials, loop);
+  }
+
+  /**
+   * Whether the registry has the blob {@code digest} in {@code repo} (one {@code HEAD}), whatever
+   * tag names it, if any: how a narinfo's NAR stored by another server is told from a missing one.
+   */
+  public CompletableFuture<Boolean> blobExists(
+      RepositoryRef repo, Digest digest, Credentials credentials, EventLoop loop) {
+    return client.headBlob(repo, digest, credentials, loop).thenApply(OptionalLong::isPresent);
   }
 }

@@ -5,7 +5,6 @@ import dev.oranc.common.error.RegistryException;
 import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.BlobDownload;
-import dev.oranc.common.registry.RegistryClient;
 import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.proxy.cache.BlobCache;
 import dev.oranc.proxy.cache.LayerCache;
@@ -180,7 +179,6 @@ public final class DownloadHandler extends RequestHandler {
                     }));
         return;
       }
-      RegistryClient client = backend.registry().client();
       backend
           .layers()
           .get(
@@ -192,10 +190,10 @@ public final class DownloadHandler extends RequestHandler {
                       backend.metrics(),
                       "resolve",
                       Failures.call(() -> backend.registry().find(repo, key, credentials, loop))))
-          .whenComplete((lookup, error) -> onLoop(() -> afterResolve(lookup, error, client)));
+          .whenComplete((lookup, error) -> onLoop(() -> afterResolve(lookup, error)));
     }
 
-    void afterResolve(LayerCache.Lookup lookup, Throwable error, RegistryClient client) {
+    void afterResolve(LayerCache.Lookup lookup, Throwable error) {
       if (!live()) {
         return;
       }
@@ -257,8 +255,9 @@ public final class DownloadHandler extends RequestHandler {
                         "blob_get",
                         Failures.call(
                             () ->
-                                client.getBlobBytes(
-                                    repo, file.digest(), blobs.maxBlobBytes(), credentials, loop))))
+                                backend
+                                    .registry()
+                                    .read(file, blobs.maxBlobBytes(), credentials, loop))))
             .whenComplete((b, e) -> onLoop(() -> afterSmallBlob(file, range, b, e)));
       } else {
         permit = streams.tryAcquire(ctx.channel());
@@ -272,8 +271,7 @@ public final class DownloadHandler extends RequestHandler {
         Failures.timed(
                 backend.metrics(),
                 "blob_open",
-                Failures.call(
-                    () -> client.getBlob(repo, file.digest(), rangeHeader, credentials, loop)))
+                Failures.call(() -> backend.registry().open(file, rangeHeader, credentials, loop)))
             .whenComplete((d, e) -> onLoop(() -> afterBlobOpened(file, range, d, e)));
       }
     }
@@ -313,11 +311,10 @@ public final class DownloadHandler extends RequestHandler {
         afterBlobOpened(file, null, download, null);
         return;
       }
-      RegistryClient client = backend.registry().client();
       Failures.timed(
               backend.metrics(),
               "blob_open",
-              Failures.call(() -> client.getBlob(repo, file.digest(), null, credentials, loop)))
+              Failures.call(() -> backend.registry().open(file, null, credentials, loop)))
           .whenComplete((d, e) -> onLoop(() -> afterBlobOpened(file, null, d, e)));
     }
 

@@ -149,13 +149,9 @@ final class NarInfoGate {
               }
               return backend
                   .registry()
-                  .client()
-                  .headBlob(repo, blob, credentials, loop)
+                  .blobExists(repo, blob, credentials, loop)
                   .thenCompose(
-                      size ->
-                          size.isPresent()
-                              ? lookAgain(nar, 0)
-                              : CompletableFuture.completedFuture(null));
+                      there -> there ? lookAgain(nar, 0) : CompletableFuture.completedFuture(null));
             });
   }
 

@@ -10,7 +10,7 @@ import dev.oranc.common.layout.StoredFile;
 import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.BlobDownload;
 import dev.oranc.common.registry.BlobLocation;
-import dev.oranc.common.registry.RegistryClient;
+import dev.oranc.common.registry.OciBinaryCache;
 import dev.oranc.common.registry.auth.Credentials;
 import dev.oranc.proxy.metrics.ServerMetrics;
 import dev.oranc.proxy.request.Failures;
@@ -53,8 +53,8 @@ import org.slf4j.LoggerFactory;
  *       Credentials#fingerprint()}, as in {@code LayerCache}: a URL fetched with user B's
  *       credentials is never given to user A, nor to an anonymous request.
  *   <li><b>One registry request.</b> Otherwise one {@code GET} of the blob with the request's own
- *       credentials that does not follow redirects ({@link RegistryClient#locateBlob}). A registry
- *       that serves the bytes itself (the CNCF registry on a filesystem) answers 200 and that very
+ *       credentials that does not follow redirects ({@link OciBinaryCache#locate}). A registry that
+ *       serves the bytes itself (the CNCF registry on a filesystem) answers 200 and that very
  *       answer is relayed ({@link Answer.Relay}): never a second request where one will do. A
  *       redirect's small body is read so the connection goes back to the pool.
  *   <li><b>What may be handed out</b> ({@link #decide}). The {@code Location} must be absolute
@@ -141,7 +141,7 @@ public final class NarRedirect {
   private record Remembered(URI location, long nanos) {}
 
   private final boolean enabled;
-  private final RegistryClient client;
+  private final OciBinaryCache registry;
   private final ServerMetrics metrics;
   private final Duration ttl;
   private final Clock clock;
@@ -149,13 +149,13 @@ public final class NarRedirect {
 
   public NarRedirect(
       boolean enabled,
-      RegistryClient client,
+      OciBinaryCache registry,
       ServerMetrics metrics,
       Duration ttl,
       Ticker ticker,
       Clock clock) {
     this.enabled = enabled;
-    this.client = client;
+    this.registry = registry;
     this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.ttl = Objects.requireNonNull(ttl, "ttl");
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -202,9 +202,7 @@ public final class NarRedirect {
       return CompletableFuture.completedFuture(new Answer.Redirect(hit.location(), true));
     }
     return Failures.timed(
-            metrics,
-            "blob_locate",
-            Failures.call(() -> client.locateBlob(repo, file.digest(), credentials, loop)))
+            metrics, "blob_locate", Failures.call(() -> registry.locate(file, credentials, loop)))
         .thenApply(location -> toAnswer(key, repo, file, location));
   }
 

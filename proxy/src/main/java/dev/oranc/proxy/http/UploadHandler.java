@@ -1,7 +1,6 @@
 package dev.oranc.proxy.http;
 
 import dev.oranc.common.error.Causes;
-import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.oci.Descriptor;
 import dev.oranc.common.oci.RepositoryRef;
 import dev.oranc.common.registry.BlobUpload;
@@ -27,7 +26,6 @@ import io.netty.handler.codec.http.HttpUtil;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
-import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -128,27 +126,17 @@ public final class UploadHandler extends RequestHandler {
 
     @Override
     protected void start() {
-      String encoding = request.headers().get(HttpHeaderNames.CONTENT_ENCODING);
-      if (encoding != null) {
-        encoding = encoding.trim();
-        if (encoding.toLowerCase(Locale.ROOT).contains("aws-chunked")) {
-          fail(
-              new RequestRejected.BadRequest(
-                  "Content-Encoding aws-chunked (S3 streaming signatures) is not supported; send"
-                      + " the plain body"));
-          return;
-        }
-        if (encoding.isEmpty() || encoding.equalsIgnoreCase("identity")) {
-          encoding = null;
-        }
+      StoredHeaders stored = StoredHeaders.of(request);
+      if (stored.awsChunked()) {
+        fail(
+            new RequestRejected.BadRequest(
+                "Content-Encoding aws-chunked (S3 streaming signatures) is not supported; send"
+                    + " the plain body"));
+        return;
       }
-      contentEncoding = encoding;
-      String type = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
-      contentType = type == null || type.isBlank() ? ImageLayout.DEFAULT_CONTENT_TYPE : type.trim();
-      String problem = StoredHeaders.problem("Content-Type", contentType);
-      if (problem == null) {
-        problem = StoredHeaders.problem("Content-Encoding", contentEncoding);
-      }
+      contentType = stored.contentType();
+      contentEncoding = stored.contentEncoding();
+      String problem = stored.problem();
       if (problem != null) {
         fail(new RequestRejected.BadRequest(problem));
         return;

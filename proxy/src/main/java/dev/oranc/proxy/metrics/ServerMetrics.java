@@ -5,7 +5,6 @@ import dev.oranc.common.registry.throttle.Throttling;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -22,7 +21,9 @@ import java.util.stream.Collectors;
  * dependency fewer. Label values are bounded: methods other than GET/HEAD/PUT count as {@code
  * other}, statuses are three digits, registry operations and cache names are ours.
  *
- * <p>Cache hit and miss counts are Caffeine's own statistics, read at scrape time.
+ * <p>Cache hit and miss counts are Caffeine's own statistics, read at scrape time. The registry
+ * operations' counts and latency histogram are {@link RegistryOperations}; the text format is
+ * {@link PrometheusText}.
  */
 public final class ServerMetrics {
 
@@ -41,7 +42,7 @@ public final class ServerMetrics {
   private final LongAdder narRedirected = new LongAdder();
   private final LongAdder narRelayed = new LongAdder();
   private final LongAdder narRelayedBytes = new LongAdder();
-  private final ConcurrentHashMap<OperationLabel, Timer> registry = new ConcurrentHashMap<>();
+  private final RegistryOperations registry = new RegistryOperations();
   private final ConcurrentHashMap<String, LongAdder> upstream = new ConcurrentHashMap<>();
   private final Map<String, CacheSource> caches = new ConcurrentHashMap<>();
   private volatile LongSupplier[] multipart;
@@ -50,58 +51,7 @@ public final class ServerMetrics {
 
   private record RequestLabel(String method, int status) {}
 
-  private record OperationLabel(String operation, String outcome) {}
-
   private record CacheSource(Supplier<CacheStats> stats, LongSupplier size, LongSupplier weight) {}
-
-  /**
-   * Upper bounds of the latency histogram's buckets, in seconds: from a loopback registry's
-   * milliseconds to a struggling remote one's seconds.
-   */
-  static final double[] LATENCY_BUCKETS = {
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
-  };
-
-  private static final long[] LATENCY_BUCKET_NANOS = new long[LATENCY_BUCKETS.length];
-
-  static {
-    for (int i = 0; i < LATENCY_BUCKETS.length; i++) {
-      LATENCY_BUCKET_NANOS[i] = (long) (LATENCY_BUCKETS[i] * 1e9);
-    }
-  }
-
-  /**
-   * One (operation, outcome): how many took up to each latency bound (the last bucket: longer), not
-   * cumulative here; the count is their sum. Scrapes add the buckets up, and for the histogram the
-   * outcomes of an operation too.
-   */
-  private static final class Timer {
-    final LongAdder[] buckets = new LongAdder[LATENCY_BUCKETS.length + 1];
-    final LongAdder nanos = new LongAdder();
-
-    Timer() {
-      for (int i = 0; i < buckets.length; i++) {
-        buckets[i] = new LongAdder();
-      }
-    }
-
-    void observe(long n) {
-      int i = 0;
-      while (i < LATENCY_BUCKET_NANOS.length && n > LATENCY_BUCKET_NANOS[i]) {
-        i++;
-      }
-      buckets[i].increment();
-      nanos.add(n);
-    }
-
-    long count() {
-      long c = 0;
-      for (LongAdder b : buckets) {
-        c += b.sum();
-      }
-      return c;
-    }
-  }
 
   /** A request answered (or abandoned, with the status it had). */
   public void request(String method, int status) {
@@ -243,9 +193,7 @@ public final class ServerMetrics {
    * @param outcome {@code ok}, {@code miss}, or the failure's kind
    */
   public void registry(String operation, String outcome, long nanos) {
-    registry
-        .computeIfAbsent(new OperationLabel(operation, outcome), k -> new Timer())
-        .observe(nanos);
+    registry.observe(operation, outcome, nanos);
   }
 
   /** An upstream check's outcome: {@code found}, {@code absent}, {@code failed}. */
@@ -295,20 +243,14 @@ public final class ServerMetrics {
 
   /** Registry operations so far with this name, of any outcome. */
   public long registryOperations(String operation) {
-    long n = 0;
-    for (var e : registry.entrySet()) {
-      if (e.getKey().operation.equals(operation)) {
-        n += e.getValue().count();
-      }
-    }
-    return n;
+    return registry.count(operation);
   }
 
   /** The Prometheus text exposition of everything above. */
   public String scrape() {
-    StringBuilder b = new StringBuilder(4096);
-    header(
-        b, "oranc_http_requests_total", "counter", "HTTP requests answered, by method and status.");
+    PrometheusText out = new PrometheusText();
+    out.header(
+        "oranc_http_requests_total", "counter", "HTTP requests answered, by method and status.");
     new TreeMap<String, Long>(
             requests.entrySet().stream()
                 .collect(
@@ -320,208 +262,125 @@ public final class ServerMetrics {
                                 + e.getKey().status
                                 + "\"}",
                         e -> e.getValue().sum())))
-        .forEach((labels, v) -> sample(b, "oranc_http_requests_total", labels, v));
-    header(b, "oranc_http_received_bytes_total", "counter", "Request body bytes received.");
-    sample(b, "oranc_http_received_bytes_total", "", bytesIn.sum());
-    header(b, "oranc_http_sent_bytes_total", "counter", "Response body bytes sent.");
-    sample(b, "oranc_http_sent_bytes_total", "", bytesOut.sum());
-    header(b, "oranc_http_connections", "gauge", "Client connections open.");
-    sample(b, "oranc_http_connections", "", connections.get());
-    header(b, "oranc_streams_in_flight", "gauge", "Blob bodies being relayed, by direction.");
-    sample(b, "oranc_streams_in_flight", "{direction=\"download\"}", downloads.get());
-    sample(b, "oranc_streams_in_flight", "{direction=\"upload\"}", uploads.get());
-    header(
-        b,
+        .forEach((labels, v) -> out.sample("oranc_http_requests_total", labels, v));
+    out.header("oranc_http_received_bytes_total", "counter", "Request body bytes received.");
+    out.sample("oranc_http_received_bytes_total", "", bytesIn.sum());
+    out.header("oranc_http_sent_bytes_total", "counter", "Response body bytes sent.");
+    out.sample("oranc_http_sent_bytes_total", "", bytesOut.sum());
+    out.header("oranc_http_connections", "gauge", "Client connections open.");
+    out.sample("oranc_http_connections", "", connections.get());
+    out.header("oranc_streams_in_flight", "gauge", "Blob bodies being relayed, by direction.");
+    out.sample("oranc_streams_in_flight", "{direction=\"download\"}", downloads.get());
+    out.sample("oranc_streams_in_flight", "{direction=\"upload\"}", uploads.get());
+    out.header(
         "oranc_http_connections_refused_total",
         "counter",
         "Connections refused at once because --max-connections were open.");
-    sample(b, "oranc_http_connections_refused_total", "", connectionsRefused.sum());
-    header(
-        b,
+    out.sample("oranc_http_connections_refused_total", "", connectionsRefused.sum());
+    out.header(
         "oranc_streams_refused_total",
         "counter",
         "Downloads and uploads answered 503 because their client address had"
             + " --max-streams-per-client in flight.");
-    sample(b, "oranc_streams_refused_total", "", streamsRefused.sum());
-    header(
-        b,
+    out.sample("oranc_streams_refused_total", "", streamsRefused.sum());
+    out.header(
         "oranc_registry_refused_total",
         "counter",
         "Registries refused by policy: not named by --allow-registry (not_allowed), or a connection"
             + " to a loopback, private or otherwise internal address (address).");
-    sample(b, "oranc_registry_refused_total", "{reason=\"address\"}", registryAddressRefused.sum());
-    sample(b, "oranc_registry_refused_total", "{reason=\"not_allowed\"}", registryNotAllowed.sum());
-    header(
-        b,
+    out.sample(
+        "oranc_registry_refused_total", "{reason=\"address\"}", registryAddressRefused.sum());
+    out.sample(
+        "oranc_registry_refused_total", "{reason=\"not_allowed\"}", registryNotAllowed.sum());
+    out.header(
         "oranc_nar_redirected_total",
         "counter",
         "NAR GETs answered 307 to the registry's storage (--nar-redirect): their bytes did not pass"
             + " here.");
-    sample(b, "oranc_nar_redirected_total", "", narRedirected.sum());
-    header(
-        b, "oranc_nar_relayed_total", "counter", "NAR GETs whose bytes this server sent itself.");
-    sample(b, "oranc_nar_relayed_total", "", narRelayed.sum());
-    header(b, "oranc_nar_relayed_bytes_total", "counter", "NAR bytes this server sent itself.");
-    sample(b, "oranc_nar_relayed_bytes_total", "", narRelayedBytes.sum());
+    out.sample("oranc_nar_redirected_total", "", narRedirected.sum());
+    out.header(
+        "oranc_nar_relayed_total", "counter", "NAR GETs whose bytes this server sent itself.");
+    out.sample("oranc_nar_relayed_total", "", narRelayed.sum());
+    out.header("oranc_nar_relayed_bytes_total", "counter", "NAR bytes this server sent itself.");
+    out.sample("oranc_nar_relayed_bytes_total", "", narRelayedBytes.sum());
     Supplier<Throttling> throttled = throttling;
     if (throttled != null) {
       Throttling now = throttled.get();
-      header(
-          b,
+      out.header(
           "oranc_registry_rate_limited_total",
           "counter",
           "Registry answers 429 (or 503) the client slowed down for.");
-      sample(b, "oranc_registry_rate_limited_total", "", now.rateLimitAnswers());
-      header(
-          b,
+      out.sample("oranc_registry_rate_limited_total", "", now.rateLimitAnswers());
+      out.header(
           "oranc_registry_throttled_seconds_total",
           "counter",
           "Time some registry was paused by its rate limits (Retry-After or backoff).");
-      b.append("oranc_registry_throttled_seconds_total ")
-          .append(now.throttled().toMillis() / 1000.0)
-          .append('\n');
+      out.sampleDouble(
+          "oranc_registry_throttled_seconds_total", "", now.throttled().toMillis() / 1000.0);
     }
 
-    Map<String, Timer> ops = new TreeMap<>();
-    registry.forEach(
-        (k, v) ->
-            ops.put(
-                "{operation=\"" + k.operation + "\",outcome=\"" + escape(k.outcome) + "\"}", v));
-    header(
-        b,
-        "oranc_registry_operations_total",
-        "counter",
-        "Registry operations done for requests, by operation and outcome.");
-    ops.forEach((labels, t) -> sample(b, "oranc_registry_operations_total", labels, t.count()));
-    header(
-        b,
-        "oranc_registry_operation_seconds_total",
-        "counter",
-        "Time spent in registry operations (sum; divide by the count for the mean latency).");
-    ops.forEach(
-        (labels, t) ->
-            sampleDouble(
-                b,
-                "oranc_registry_operation_seconds_total",
-                labels,
-                t.nanos.sum() / (double) TimeUnit.SECONDS.toNanos(1)));
+    registry.writeTo(out);
 
-    header(
-        b,
-        "oranc_registry_operation_duration_seconds",
-        "histogram",
-        "Registry operation latency, by operation, whatever the outcome (for quantiles:"
-            + " histogram_quantile).");
-    Map<String, long[]> buckets = new TreeMap<>();
-    Map<String, Long> nanosByOperation = new TreeMap<>();
-    registry.forEach(
-        (k, t) -> {
-          long[] sums =
-              buckets.computeIfAbsent(k.operation, o -> new long[LATENCY_BUCKETS.length + 1]);
-          for (int i = 0; i < sums.length; i++) {
-            sums[i] += t.buckets[i].sum();
-          }
-          nanosByOperation.merge(k.operation, t.nanos.sum(), Long::sum);
-        });
-    buckets.forEach(
-        (operation, sums) -> {
-          String op = "operation=\"" + escape(operation) + "\"";
-          long cumulative = 0;
-          for (int i = 0; i < sums.length; i++) {
-            cumulative += sums[i];
-            String le = i < LATENCY_BUCKETS.length ? Double.toString(LATENCY_BUCKETS[i]) : "+Inf";
-            sample(
-                b,
-                "oranc_registry_operation_duration_seconds_bucket",
-                "{" + op + ",le=\"" + le + "\"}",
-                cumulative);
-          }
-          sampleDouble(
-              b,
-              "oranc_registry_operation_duration_seconds_sum",
-              "{" + op + "}",
-              nanosByOperation.get(operation) / (double) TimeUnit.SECONDS.toNanos(1));
-          // The count is the +Inf bucket's, so that the two agree within one scrape.
-          sample(b, "oranc_registry_operation_duration_seconds_count", "{" + op + "}", cumulative);
-        });
-
-    header(b, "oranc_upstream_checks_total", "counter", "Upstream cache checks, by outcome.");
+    out.header("oranc_upstream_checks_total", "counter", "Upstream cache checks, by outcome.");
     new TreeMap<>(upstream)
         .forEach(
-            (k, v) -> sample(b, "oranc_upstream_checks_total", "{outcome=\"" + k + "\"}", v.sum()));
+            (k, v) ->
+                out.sample("oranc_upstream_checks_total", "{outcome=\"" + k + "\"}", v.sum()));
 
-    header(
-        b,
+    out.header(
         "oranc_prefetch_total",
         "counter",
         "Background prefetches of narinfos and NAR layers, by result: done, dropped (queue full),"
             + " failed (nothing kept), skipped (cached, queued or running already).");
     for (String r : new String[] {"done", "dropped", "failed", "skipped"}) {
-      sample(b, "oranc_prefetch_total", "{result=\"" + r + "\"}", prefetches(r));
+      out.sample("oranc_prefetch_total", "{result=\"" + r + "\"}", prefetches(r));
     }
 
     Map<String, CacheSource> sorted = new TreeMap<>(caches);
-    header(b, "oranc_cache_hits_total", "counter", "Cache hits, by cache.");
+    out.header("oranc_cache_hits_total", "counter", "Cache hits, by cache.");
     sorted.forEach(
-        (n, c) -> sample(b, "oranc_cache_hits_total", cacheLabel(n), c.stats.get().hitCount()));
-    header(b, "oranc_cache_misses_total", "counter", "Cache misses, by cache.");
+        (n, c) -> out.sample("oranc_cache_hits_total", cacheLabel(n), c.stats.get().hitCount()));
+    out.header("oranc_cache_misses_total", "counter", "Cache misses, by cache.");
     sorted.forEach(
-        (n, c) -> sample(b, "oranc_cache_misses_total", cacheLabel(n), c.stats.get().missCount()));
-    header(
-        b, "oranc_cache_evictions_total", "counter", "Cache evictions (size or expiry), by cache.");
+        (n, c) -> out.sample("oranc_cache_misses_total", cacheLabel(n), c.stats.get().missCount()));
+    out.header(
+        "oranc_cache_evictions_total", "counter", "Cache evictions (size or expiry), by cache.");
     sorted.forEach(
         (n, c) ->
-            sample(b, "oranc_cache_evictions_total", cacheLabel(n), c.stats.get().evictionCount()));
-    header(b, "oranc_cache_entries", "gauge", "Entries held, by cache (approximate).");
-    sorted.forEach((n, c) -> sample(b, "oranc_cache_entries", cacheLabel(n), c.size.getAsLong()));
-    header(b, "oranc_cache_bytes", "gauge", "Bytes held by caches that bound their size in bytes.");
+            out.sample(
+                "oranc_cache_evictions_total", cacheLabel(n), c.stats.get().evictionCount()));
+    out.header("oranc_cache_entries", "gauge", "Entries held, by cache (approximate).");
+    sorted.forEach((n, c) -> out.sample("oranc_cache_entries", cacheLabel(n), c.size.getAsLong()));
+    out.header(
+        "oranc_cache_bytes", "gauge", "Bytes held by caches that bound their size in bytes.");
     sorted.forEach(
         (n, c) -> {
           long w = c.weight.getAsLong();
           if (w >= 0) {
-            sample(b, "oranc_cache_bytes", cacheLabel(n), w);
+            out.sample("oranc_cache_bytes", cacheLabel(n), w);
           }
         });
     LongSupplier[] m = multipart;
     if (m != null) {
-      header(b, "oranc_multipart_uploads", "gauge", "S3 multipart uploads in progress.");
-      sample(b, "oranc_multipart_uploads", "", m[0].getAsLong());
-      header(
-          b,
+      out.header("oranc_multipart_uploads", "gauge", "S3 multipart uploads in progress.");
+      out.sample("oranc_multipart_uploads", "", m[0].getAsLong());
+      out.header(
           "oranc_multipart_spool_bytes",
           "gauge",
           "Bytes reserved in the multipart spool for early parts.");
-      sample(b, "oranc_multipart_spool_bytes", "", m[1].getAsLong());
-      header(
-          b,
+      out.sample("oranc_multipart_spool_bytes", "", m[1].getAsLong());
+      out.header(
           "oranc_multipart_parts_total",
           "counter",
           "Multipart parts received, by path: streamed to the registry, or spooled until their"
               + " turn.");
-      sample(b, "oranc_multipart_parts_total", "{path=\"direct\"}", m[2].getAsLong());
-      sample(b, "oranc_multipart_parts_total", "{path=\"spooled\"}", m[3].getAsLong());
+      out.sample("oranc_multipart_parts_total", "{path=\"direct\"}", m[2].getAsLong());
+      out.sample("oranc_multipart_parts_total", "{path=\"spooled\"}", m[3].getAsLong());
     }
-    return b.toString();
+    return out.toString();
   }
 
   private static String cacheLabel(String name) {
-    return "{cache=\"" + escape(name) + "\"}";
-  }
-
-  private static void header(StringBuilder b, String name, String type, String help) {
-    b.append("# HELP ").append(name).append(' ').append(help).append('\n');
-    b.append("# TYPE ").append(name).append(' ').append(type).append('\n');
-  }
-
-  private static void sample(StringBuilder b, String name, String labels, long value) {
-    b.append(name).append(labels).append(' ').append(value).append('\n');
-  }
-
-  private static void sampleDouble(StringBuilder b, String name, String labels, double value) {
-    b.append(name).append(labels).append(' ').append(value).append('\n');
-  }
-
-  static String escape(String v) {
-    return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+    return "{cache=\"" + PrometheusText.escape(name) + "\"}";
   }
 }

@@ -1,6 +1,5 @@
 package dev.oranc.proxy.s3;
 
-import dev.oranc.common.layout.ImageLayout;
 import dev.oranc.common.registry.BlobUpload;
 import dev.oranc.proxy.error.RequestRejected;
 import dev.oranc.proxy.metrics.ServerMetrics;
@@ -26,7 +25,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -113,23 +111,10 @@ public final class MultipartHandler extends RequestHandler {
 
     @Override
     protected void start() {
-      String type = request.headers().get(HttpHeaderNames.CONTENT_TYPE);
-      String contentType =
-          type == null || type.isBlank() ? ImageLayout.DEFAULT_CONTENT_TYPE : type.trim();
-      String encoding = request.headers().get(HttpHeaderNames.CONTENT_ENCODING);
-      if (encoding != null) {
-        encoding = encoding.trim();
-        if (encoding.isEmpty()
-            || encoding.equalsIgnoreCase("identity")
-            || encoding.toLowerCase(Locale.ROOT).contains(AwsChunkedHandler.AWS_CHUNKED)) {
-          encoding = null;
-        }
-      }
-      String contentEncoding = encoding;
-      String problem = StoredHeaders.problem("Content-Type", contentType);
-      if (problem == null) {
-        problem = StoredHeaders.problem("Content-Encoding", contentEncoding);
-      }
+      StoredHeaders read = StoredHeaders.of(request);
+      // aws-chunked frames a request's body; it is not the file's encoding.
+      StoredHeaders stored = read.awsChunked() ? read.withoutEncoding() : read;
+      String problem = stored.problem();
       if (problem != null) {
         fail(new RequestRejected.BadRequest(problem));
         return;
@@ -167,8 +152,8 @@ public final class MultipartHandler extends RequestHandler {
                                 route.repository(),
                                 route.key(),
                                 route.credentials(),
-                                contentType,
-                                contentEncoding,
+                                stored.contentType(),
+                                stored.contentEncoding(),
                                 upload);
                         if (!ctx.channel().isActive()) {
                           session.abort(

@@ -20,12 +20,17 @@ public abstract sealed class S3Rejected extends Rejection
         S3Rejected.MalformedXml,
         S3Rejected.SlowDown {
 
-  S3Rejected(HttpResponseStatus status, String message) {
+  private final String code;
+
+  S3Rejected(HttpResponseStatus status, String code, String message) {
     super(status, message);
+    this.code = code;
   }
 
   /** The S3 error code, e.g. {@code BadDigest}. */
-  public abstract String code();
+  public final String code() {
+    return code;
+  }
 
   /**
    * A body's checksum (Content-MD5, x-amz-checksum-*, the payload's SHA-256) does not match it
@@ -33,72 +38,42 @@ public abstract sealed class S3Rejected extends Rejection
    */
   public static final class BadDigest extends S3Rejected {
     public BadDigest(String message) {
-      super(HttpResponseStatus.BAD_REQUEST, message);
-    }
-
-    @Override
-    public String code() {
-      return "BadDigest";
+      super(HttpResponseStatus.BAD_REQUEST, "BadDigest", message);
     }
   }
 
   /** An aws-chunked body whose framing or length is not what its headers announced (400). */
   public static final class IncompleteBody extends S3Rejected {
     public IncompleteBody(String message) {
-      super(HttpResponseStatus.BAD_REQUEST, message);
-    }
-
-    @Override
-    public String code() {
-      return "IncompleteBody";
+      super(HttpResponseStatus.BAD_REQUEST, "IncompleteBody", message);
     }
   }
 
   /** No multipart upload with this id for these credentials (404). */
   public static final class NoSuchUpload extends S3Rejected {
     public NoSuchUpload(String message) {
-      super(HttpResponseStatus.NOT_FOUND, message);
-    }
-
-    @Override
-    public String code() {
-      return "NoSuchUpload";
+      super(HttpResponseStatus.NOT_FOUND, "NoSuchUpload", message);
     }
   }
 
   /** A listed part was not uploaded, has another ETag, or cannot be used (400). */
   public static final class InvalidPart extends S3Rejected {
     public InvalidPart(String message) {
-      super(HttpResponseStatus.BAD_REQUEST, message);
-    }
-
-    @Override
-    public String code() {
-      return "InvalidPart";
+      super(HttpResponseStatus.BAD_REQUEST, "InvalidPart", message);
     }
   }
 
   /** The parts of a CompleteMultipartUpload are not in ascending order (400). */
   public static final class InvalidPartOrder extends S3Rejected {
     public InvalidPartOrder(String message) {
-      super(HttpResponseStatus.BAD_REQUEST, message);
-    }
-
-    @Override
-    public String code() {
-      return "InvalidPartOrder";
+      super(HttpResponseStatus.BAD_REQUEST, "InvalidPartOrder", message);
     }
   }
 
   /** A request's XML body cannot be read (400). */
   public static final class MalformedXml extends S3Rejected {
     public MalformedXml(String message) {
-      super(HttpResponseStatus.BAD_REQUEST, message);
-    }
-
-    @Override
-    public String code() {
-      return "MalformedXML";
+      super(HttpResponseStatus.BAD_REQUEST, "MalformedXML", message);
     }
   }
 
@@ -115,7 +90,7 @@ public abstract sealed class S3Rejected extends Rejection
     }
 
     private SlowDown(String message, long retryAfterSeconds, boolean clientAtItsLimit) {
-      super(HttpResponseStatus.SERVICE_UNAVAILABLE, message);
+      super(HttpResponseStatus.SERVICE_UNAVAILABLE, "SlowDown", message);
       this.retryAfterSeconds = retryAfterSeconds;
       this.clientAtItsLimit = clientAtItsLimit;
     }
@@ -146,11 +121,6 @@ public abstract sealed class S3Rejected extends Rejection
     @Override
     public boolean serverSide() {
       return !clientAtItsLimit;
-    }
-
-    @Override
-    public String code() {
-      return "SlowDown";
     }
   }
 }

@@ -72,7 +72,9 @@ class ServerMetricsTest {
         String.join("\n", lines));
     // One bucket line per bound and +Inf, a sum and a count, per operation.
     assertEquals(
-        2 * (ServerMetrics.LATENCY_BUCKETS.length + 1 + 2), lines.size(), String.join("\n", lines));
+        2 * (RegistryOperations.LATENCY_BUCKETS.length + 1 + 2),
+        lines.size(),
+        String.join("\n", lines));
     assertTrue(text.contains("# TYPE oranc_registry_operation_duration_seconds histogram"), text);
   }
 }
