@@ -125,7 +125,7 @@ public record ServerConfig(
     int maxPendingPublishes,
     int uploadSessionsAhead) {
 
-  public static final int DEFAULT_PORT = 8080;
+  public static final int DEFAULT_PORT = ServerSettings.DEFAULT_PORT;
 
   public ServerConfig {
     Objects.requireNonNull(listen, "listen");
@@ -239,7 +239,7 @@ public record ServerConfig(
 
   /** {@code java.io.tmpdir}/oranc-multipart. */
   public static Path defaultMultipartSpoolDir() {
-    return Path.of(System.getProperty("java.io.tmpdir"), "oranc-multipart");
+    return ServerSettings.defaultMultipartSpoolDir();
   }
 
   public static Builder builder() {
@@ -256,6 +256,52 @@ public record ServerConfig(
     @Override
     Builder self() {
       return this;
+    }
+
+    /** Checks every setting (this record's constructor) and returns the whole. */
+    public ServerConfig build() {
+      return new ServerConfig(
+          listen,
+          repositoryParts,
+          codec,
+          registry,
+          upstreams,
+          ignoreUpstream,
+          upstreamAnonymous,
+          threads,
+          maxInitialLineLength,
+          maxHeaderSize,
+          idleTimeout,
+          shutdownGrace,
+          writeBufferLowWaterMark,
+          writeBufferHighWaterMark,
+          layerCacheEntries,
+          layerCacheTtl,
+          layerCacheNegativeTtl,
+          blobCacheBytes,
+          smallBlobBytes,
+          blobCacheIdle,
+          upstreamTimeout,
+          upstreamCacheEntries,
+          upstreamCacheTtl,
+          upstreamCacheNegativeTtl,
+          ticker,
+          multipartSpoolDir,
+          multipartSpoolBytes,
+          multipartExpiry,
+          maxConnections,
+          maxStreamsPerClient,
+          maxMultipartUploadsPerClient,
+          maxAgeNarinfo,
+          maxAgeNotFound,
+          allowRegistries,
+          addressPolicy != null ? addressPolicy : AddressPolicy.publicOnly(allowRegistries),
+          narRedirect,
+          narRedirectTtl,
+          prefetchConcurrency,
+          prefetchQueue,
+          maxPendingPublishes,
+          uploadSessionsAhead);
     }
   }
 

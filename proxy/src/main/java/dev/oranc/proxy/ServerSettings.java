@@ -13,53 +13,60 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * The settings of a server being put together: every default in one place and one setter each, then
- * {@link #build()}, which checks them all ({@link ServerConfig}'s constructor). What {@link
- * ServerConfig.Builder} is made of; generic in the builder's own type only so that each setter
- * returns it.
+ * The settings of a server being put together: every default in one place and one setter each. The
+ * server's configuration builder is made of it and adds {@code build()}, which checks them all (the
+ * configuration record's constructor), so this class knows nothing of the record it feeds; generic
+ * in the builder's own type only so that each setter returns it.
  */
 abstract class ServerSettings<B extends ServerSettings<B>> {
-  private InetSocketAddress listen = new InetSocketAddress("::", ServerConfig.DEFAULT_PORT);
-  private int repositoryParts = 2;
-  private TagCodec codec = TagCodec.DEFAULT;
-  private RegistryClientConfig registry = RegistryClientConfig.defaults();
-  private List<URI> upstreams = List.of();
-  private Pattern ignoreUpstream = Pattern.compile("nix-cache-info");
-  private boolean upstreamAnonymous;
-  private int threads;
-  private int maxInitialLineLength = 8 * 1024;
-  private int maxHeaderSize = 16 * 1024;
-  private Duration idleTimeout = Duration.ofSeconds(60);
-  private Duration shutdownGrace = Duration.ofSeconds(30);
-  private int writeBufferLowWaterMark = 256 * 1024;
-  private int writeBufferHighWaterMark = 1024 * 1024;
-  private long layerCacheEntries = 100_000;
-  private Duration layerCacheTtl = Duration.ofMinutes(5);
-  private Duration layerCacheNegativeTtl = Duration.ofSeconds(5);
-  private long blobCacheBytes = 64L << 20;
-  private int smallBlobBytes = 64 * 1024;
-  private Duration blobCacheIdle = Duration.ofHours(1);
-  private Duration upstreamTimeout = Duration.ofSeconds(10);
-  private long upstreamCacheEntries = 100_000;
-  private Duration upstreamCacheTtl = Duration.ofMinutes(10);
-  private Duration upstreamCacheNegativeTtl = Duration.ofMinutes(1);
-  private Ticker ticker = Ticker.systemTicker();
-  private Path multipartSpoolDir = ServerConfig.defaultMultipartSpoolDir();
-  private long multipartSpoolBytes = 1L << 30;
-  private Duration multipartExpiry = Duration.ofHours(1);
-  private int maxConnections = 8192;
-  private int maxStreamsPerClient = 64;
-  private int maxMultipartUploadsPerClient = 100;
-  private int maxPendingPublishes = 1024;
-  private int uploadSessionsAhead = 4;
-  private Duration maxAgeNarinfo = Duration.ofSeconds(60);
-  private Duration maxAgeNotFound = Duration.ZERO;
-  private List<HostPattern> allowRegistries = List.of();
-  private AddressPolicy addressPolicy;
-  private boolean narRedirect;
-  private Duration narRedirectTtl = Duration.ofSeconds(60);
-  private int prefetchConcurrency = 16;
-  private int prefetchQueue = 4096;
+  static final int DEFAULT_PORT = 8080;
+
+  /** {@code java.io.tmpdir}/oranc-multipart. */
+  static Path defaultMultipartSpoolDir() {
+    return Path.of(System.getProperty("java.io.tmpdir"), "oranc-multipart");
+  }
+
+  InetSocketAddress listen = new InetSocketAddress("::", DEFAULT_PORT);
+  int repositoryParts = 2;
+  TagCodec codec = TagCodec.DEFAULT;
+  RegistryClientConfig registry = RegistryClientConfig.defaults();
+  List<URI> upstreams = List.of();
+  Pattern ignoreUpstream = Pattern.compile("nix-cache-info");
+  boolean upstreamAnonymous;
+  int threads;
+  int maxInitialLineLength = 8 * 1024;
+  int maxHeaderSize = 16 * 1024;
+  Duration idleTimeout = Duration.ofSeconds(60);
+  Duration shutdownGrace = Duration.ofSeconds(30);
+  int writeBufferLowWaterMark = 256 * 1024;
+  int writeBufferHighWaterMark = 1024 * 1024;
+  long layerCacheEntries = 100_000;
+  Duration layerCacheTtl = Duration.ofMinutes(5);
+  Duration layerCacheNegativeTtl = Duration.ofSeconds(5);
+  long blobCacheBytes = 64L << 20;
+  int smallBlobBytes = 64 * 1024;
+  Duration blobCacheIdle = Duration.ofHours(1);
+  Duration upstreamTimeout = Duration.ofSeconds(10);
+  long upstreamCacheEntries = 100_000;
+  Duration upstreamCacheTtl = Duration.ofMinutes(10);
+  Duration upstreamCacheNegativeTtl = Duration.ofMinutes(1);
+  Ticker ticker = Ticker.systemTicker();
+  Path multipartSpoolDir = defaultMultipartSpoolDir();
+  long multipartSpoolBytes = 1L << 30;
+  Duration multipartExpiry = Duration.ofHours(1);
+  int maxConnections = 8192;
+  int maxStreamsPerClient = 64;
+  int maxMultipartUploadsPerClient = 100;
+  int maxPendingPublishes = 1024;
+  int uploadSessionsAhead = 4;
+  Duration maxAgeNarinfo = Duration.ofSeconds(60);
+  Duration maxAgeNotFound = Duration.ZERO;
+  List<HostPattern> allowRegistries = List.of();
+  AddressPolicy addressPolicy;
+  boolean narRedirect;
+  Duration narRedirectTtl = Duration.ofSeconds(60);
+  int prefetchConcurrency = 16;
+  int prefetchQueue = 4096;
 
   public B listen(InetSocketAddress v) {
     listen = v;
@@ -262,51 +269,6 @@ abstract class ServerSettings<B extends ServerSettings<B>> {
   public B uploadSessionsAhead(int v) {
     uploadSessionsAhead = v;
     return self();
-  }
-
-  public ServerConfig build() {
-    return new ServerConfig(
-        listen,
-        repositoryParts,
-        codec,
-        registry,
-        upstreams,
-        ignoreUpstream,
-        upstreamAnonymous,
-        threads,
-        maxInitialLineLength,
-        maxHeaderSize,
-        idleTimeout,
-        shutdownGrace,
-        writeBufferLowWaterMark,
-        writeBufferHighWaterMark,
-        layerCacheEntries,
-        layerCacheTtl,
-        layerCacheNegativeTtl,
-        blobCacheBytes,
-        smallBlobBytes,
-        blobCacheIdle,
-        upstreamTimeout,
-        upstreamCacheEntries,
-        upstreamCacheTtl,
-        upstreamCacheNegativeTtl,
-        ticker,
-        multipartSpoolDir,
-        multipartSpoolBytes,
-        multipartExpiry,
-        maxConnections,
-        maxStreamsPerClient,
-        maxMultipartUploadsPerClient,
-        maxAgeNarinfo,
-        maxAgeNotFound,
-        allowRegistries,
-        addressPolicy != null ? addressPolicy : AddressPolicy.publicOnly(allowRegistries),
-        narRedirect,
-        narRedirectTtl,
-        prefetchConcurrency,
-        prefetchQueue,
-        maxPendingPublishes,
-        uploadSessionsAhead);
   }
 
   abstract B self();
