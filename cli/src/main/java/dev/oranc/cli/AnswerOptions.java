@@ -1,5 +1,6 @@
 package dev.oranc.cli;
 
+import dev.oranc.common.error.ConfigCheck;
 import dev.oranc.proxy.ServerConfig;
 import java.time.Duration;
 import picocli.CommandLine.Option;
@@ -56,7 +57,7 @@ final class AnswerOptions {
   void applyTo(ServerConfig.Builder b) {
     requireMaxAge("--max-age-narinfo", maxAgeNarinfo);
     requireMaxAge("--max-age-not-found", maxAgeNotFound);
-    FlagRange.require(
+    ConfigCheck.require(
         !narRedirectTtl.isZero()
             && !narRedirectTtl.isNegative()
             && narRedirectTtl.compareTo(Duration.ofMinutes(5)) <= 0,
@@ -70,7 +71,7 @@ final class AnswerOptions {
   }
 
   private static void requireMaxAge(String flag, Duration value) {
-    FlagRange.require(
+    ConfigCheck.require(
         value.compareTo(Duration.ofDays(365)) <= 0 && value.toMillis() % 1000 == 0,
         flag,
         value.toMillis() + "ms",

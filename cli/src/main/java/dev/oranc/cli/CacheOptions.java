@@ -1,5 +1,6 @@
 package dev.oranc.cli;
 
+import dev.oranc.common.error.ConfigCheck;
 import dev.oranc.proxy.ServerConfig;
 import java.time.Duration;
 import picocli.CommandLine.Option;
@@ -127,7 +128,7 @@ final class CacheOptions {
   Duration upstreamCacheNegativeTtl;
 
   void applyTo(ServerConfig.Builder b) {
-    FlagRange.require(
+    ConfigCheck.require(
         smallBlobSize <= 16L << 20, "--small-blob-size", smallBlobSize + " bytes", "at most 16MiB");
     b.layerCacheEntries(layerCacheEntries)
         .layerCacheTtl(layerCacheTtl)

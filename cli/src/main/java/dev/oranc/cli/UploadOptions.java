@@ -1,5 +1,6 @@
 package dev.oranc.cli;
 
+import dev.oranc.common.error.ConfigCheck;
 import picocli.CommandLine.Option;
 
 /** {@code --upload-chunk-size}, wherever blobs are uploaded (server and push). */
@@ -19,7 +20,7 @@ final class UploadOptions {
 
   /** {@code --upload-chunk-size} as the client takes it: 0, or 64 KiB up to 1 GiB. */
   int chunkBytes() {
-    FlagRange.require(
+    ConfigCheck.require(
         uploadChunkSize == 0 || (uploadChunkSize >= 64 * 1024 && uploadChunkSize <= (1 << 30)),
         "--upload-chunk-size",
         uploadChunkSize + " bytes",

@@ -15,6 +15,15 @@ public final class ConfigCheck {
    * @throws IllegalArgumentException naming {@code what}, {@code value} and {@code expected}
    */
   public static void require(boolean ok, String what, long value, String expected) {
+    require(ok, what, Long.toString(value), expected);
+  }
+
+  /**
+   * As above, with the value as the user gave it or with its unit ({@code 70000 bytes}).
+   *
+   * @throws IllegalArgumentException naming {@code what}, {@code value} and {@code expected}
+   */
+  public static void require(boolean ok, String what, String value, String expected) {
     if (!ok) {
       throw new IllegalArgumentException(what + ": " + value + " (expected: " + expected + ")");
     }
